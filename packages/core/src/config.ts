@@ -1,0 +1,66 @@
+/**
+ * Runtime settings: one documented table, units in the names, each overridable with a
+ * `RAY_TS_<NAME>` environment variable (e.g. `RAY_TS_INLINE_OBJECT_MAX_BYTES=1024`), which is how
+ * tests shorten timeouts and shrink limits.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+export interface RuntimeConfig {
+  /** Values up to this size travel inline with task messages; larger ones live in the object store. */
+  readonly inlineObjectMaxBytes: number;
+  /** Default object store capacity when `init()` gets no `objectStoreMemory`: 30% of RAM, at most 8 GiB. */
+  readonly objectStoreBytes: number;
+  /** Directory for objects spilled from a full store (a per-node subdirectory is made in it). */
+  readonly spillDirectory: string;
+  /** Max old-generation heap of each worker thread, in MiB (0: Node's default). Exceeding it fails the task with OutOfMemoryError. */
+  readonly workerHeapMb: number;
+  /** Default `maxRetries` of tasks (retries on worker death; and on exceptions with `retryExceptions`). */
+  readonly taskMaxRetries: number;
+  /** Idle task workers beyond `numCpus` exit after this long. */
+  readonly workerIdleTimeoutMs: number;
+  /** Print workers' console output on the driver, prefixed with where it came from. */
+  readonly logToDriver: boolean;
+  /** Worker threads started ahead of demand at `init()` (up to numCpus); 0 starts them on first use. */
+  readonly prestartWorkers: number;
+  /** Default `maxConcurrency` of actors that have async methods (sync-only actors run one call at a time). */
+  readonly asyncActorMaxConcurrency: number;
+}
+
+type Parser<T> = (raw: string) => T;
+const int: Parser<number> = (raw) => {
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${raw}`);
+  return n;
+};
+const bool: Parser<boolean> = (raw) => raw === '1' || raw.toLowerCase() === 'true';
+const str: Parser<string> = (raw) => raw;
+
+const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeConfig[K]>] } = {
+  inlineObjectMaxBytes: [100 * 1024, int],
+  objectStoreBytes: [Math.min(Math.floor(os.totalmem() * 0.3), 8 * 1024 ** 3), int],
+  spillDirectory: [path.join(os.tmpdir(), 'ray-ts-spill'), str],
+  workerHeapMb: [0, int],
+  taskMaxRetries: [3, int],
+  workerIdleTimeoutMs: [10_000, int],
+  logToDriver: [true, bool],
+  prestartWorkers: [2, int],
+  asyncActorMaxConcurrency: [1000, int],
+};
+
+function envName(key: string): string {
+  return 'RAY_TS_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+/** Reads the settings, applying `RAY_TS_*` environment overrides, then `overrides`. */
+export function loadConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
+  const out: Record<string, unknown> = {};
+  for (const [key, [def, parse]] of Object.entries(defaults) as [string, [unknown, Parser<unknown>]][]) {
+    const raw = process.env[envName(key)];
+    out[key] = raw === undefined || raw === '' ? def : parse(raw);
+  }
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) out[k] = v;
+  return out as unknown as RuntimeConfig;
+}
+
+export const configEnvName = envName;

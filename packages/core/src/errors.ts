@@ -1,0 +1,238 @@
+/**
+ * The ray-ts error tree. Every failure the runtime reports is a {@link RayError}; each class
+ * carries the ids it is about and crosses thread and process boundaries intact (see
+ * {@link errorToWire} / {@link errorFromWire}), remote stack trace included.
+ */
+
+/** Ids an error can be about. All optional: each class fills the ones it knows. */
+export interface ErrorIds {
+  readonly taskId?: string;
+  readonly actorId?: string;
+  readonly objectId?: string;
+  readonly nodeId?: string;
+  readonly workerId?: string;
+}
+
+/** Thrown for every failure reported by ray-ts; catch this to catch them all. */
+export class RayError extends Error {
+  override readonly name: string = 'RayError';
+  declare readonly taskId?: string;
+  declare readonly actorId?: string;
+  declare readonly objectId?: string;
+  declare readonly nodeId?: string;
+  declare readonly workerId?: string;
+
+  constructor(message: string, options: ErrorIds & { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    for (const key of ['taskId', 'actorId', 'objectId', 'nodeId', 'workerId'] as const) {
+      if (options[key] !== undefined) Object.defineProperty(this, key, { value: options[key], enumerable: true });
+    }
+  }
+}
+
+/**
+ * Thrown by `get` when a task or actor method threw. `cause` is the original error (its class
+ * name, message and properties), and the message includes the remote stack trace.
+ */
+export class TaskError extends RayError {
+  override readonly name: string = 'TaskError';
+  /** The name of the function or `Class.method` that failed. */
+  readonly functionName: string;
+  /** The stack trace captured where the error was thrown, in the worker. */
+  readonly remoteStack: string;
+
+  constructor(
+    functionName: string,
+    cause: unknown,
+    remoteStack: string,
+    ids: ErrorIds = {},
+    message?: string,
+  ) {
+    const causeText = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(
+      message ??
+        `Task '${functionName}'${ids.taskId ? ` (${ids.taskId})` : ''} failed: ${causeText}\n\nRemote stack:\n${remoteStack}`,
+      { ...ids, cause },
+    );
+    this.functionName = functionName;
+    this.remoteStack = remoteStack;
+  }
+}
+
+/** Thrown when an actor died (its worker crashed, it was killed, or its constructor threw). */
+export class ActorDiedError extends RayError {
+  override readonly name: string = 'ActorDiedError';
+}
+
+/** Thrown by `get` (and `wait` users) when the result was not ready within `timeoutMs`. */
+export class GetTimeoutError extends RayError {
+  override readonly name: string = 'GetTimeoutError';
+}
+
+/** Thrown by `get` for the result of a task that was cancelled with `cancel()`. */
+export class TaskCancelledError extends RayError {
+  override readonly name: string = 'TaskCancelledError';
+}
+
+/** Thrown when an object's value is gone (freed, or lost with its node) and cannot be rebuilt. */
+export class ObjectLostError extends RayError {
+  override readonly name: string = 'ObjectLostError';
+}
+
+/** Thrown when a task's worker ran out of heap memory; the node lives on. */
+export class OutOfMemoryError extends RayError {
+  override readonly name: string = 'OutOfMemoryError';
+}
+
+/** Thrown when a task's worker thread or process exited while running it (and retries ran out). */
+export class WorkerCrashedError extends RayError {
+  override readonly name: string = 'WorkerCrashedError';
+}
+
+/** Thrown when a task or actor asks for resources that no node in the cluster has. */
+export class UnschedulableError extends RayError {
+  override readonly name: string = 'UnschedulableError';
+  /** The resources asked for, e.g. `{ CPU: 64 }`. */
+  readonly requested: Readonly<Record<string, number>>;
+
+  constructor(
+    message: string,
+    requested: Readonly<Record<string, number>>,
+    ids: ErrorIds = {},
+  ) {
+    super(message, ids);
+    this.requested = requested;
+  }
+}
+
+/** Thrown at the call when options or arguments are invalid (bad value, unknown option name). */
+export class InvalidArgumentError extends RayError {
+  override readonly name: string = 'InvalidArgumentError';
+}
+
+/** Thrown when a value cannot be serialized (functions, symbols, class instances with native state). */
+export class SerializationError extends RayError {
+  override readonly name: string = 'SerializationError';
+}
+
+/**
+ * Thrown when a worker cannot load a remote function or class: its module failed to import,
+ * or a function sent by value refers to variables defined outside it.
+ */
+export class RemoteCodeError extends RayError {
+  override readonly name: string = 'RemoteCodeError';
+}
+
+/** Thrown by API calls that need a running cluster when `init()` was not called (or `shutdown()` was). */
+export class NotInitializedError extends RayError {
+  override readonly name: string = 'NotInitializedError';
+}
+
+const errorClasses: Record<string, new (...args: never[]) => RayError> = {
+  RayError,
+  TaskError,
+  ActorDiedError,
+  GetTimeoutError,
+  TaskCancelledError,
+  ObjectLostError,
+  OutOfMemoryError,
+  WorkerCrashedError,
+  UnschedulableError,
+  InvalidArgumentError,
+  SerializationError,
+  RemoteCodeError,
+  NotInitializedError,
+};
+
+const builtinErrors: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** The plain-data form of an error, as it crosses threads and processes. */
+export interface WireError {
+  name: string;
+  message: string;
+  stack: string;
+  /** Own enumerable properties of the error that survive structured cloning. */
+  props: Record<string, unknown>;
+  cause?: WireError | { value: unknown };
+}
+
+function cloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Converts any thrown value to plain data that survives `postMessage` and `v8.serialize`. */
+export function errorToWire(err: unknown, depth = 0): WireError {
+  if (!(err instanceof Error)) {
+    return {
+      name: 'Error',
+      message: typeof err === 'string' ? err : `Non-error value thrown: ${safeString(err)}`,
+      stack: '',
+      props: {},
+      ...(cloneable(err) ? { cause: { value: err } } : {}),
+    };
+  }
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(err)) {
+    if (key === 'cause' || key === 'name') continue;
+    const v = (err as unknown as Record<string, unknown>)[key];
+    if (cloneable(v)) props[key] = v;
+  }
+  const wire: WireError = {
+    name: err.name,
+    message: err.message,
+    stack: err.stack ?? `${err.name}: ${err.message}`,
+    props,
+  };
+  if (err.cause !== undefined && depth < 8) wire.cause = errorToWire(err.cause, depth + 1);
+  return wire;
+}
+
+function safeString(v: unknown): string {
+  try {
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** Rebuilds an error from {@link errorToWire}'s output, as an instance of the same class where known. */
+export function errorFromWire(wire: WireError): Error {
+  let cause: unknown;
+  if (wire.cause) cause = 'value' in wire.cause ? wire.cause.value : errorFromWire(wire.cause);
+  const RayClass = errorClasses[wire.name];
+  let err: Error;
+  if (RayClass) {
+    err = Object.create(RayClass.prototype) as Error;
+    Object.defineProperty(err, 'message', { value: wire.message, writable: true, configurable: true });
+  } else {
+    const Builtin = builtinErrors[wire.name] ?? Error;
+    err = new Builtin(wire.message);
+    if (!builtinErrors[wire.name]) {
+      Object.defineProperty(err, 'name', { value: wire.name, writable: true, configurable: true, enumerable: false });
+    }
+  }
+  for (const [k, v] of Object.entries(wire.props)) {
+    Object.defineProperty(err, k, { value: v, writable: true, configurable: true, enumerable: true });
+  }
+  if (RayClass) {
+    Object.defineProperty(err, 'name', { value: wire.name, writable: true, configurable: true, enumerable: false });
+  }
+  if (cause !== undefined) {
+    Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true });
+  }
+  Object.defineProperty(err, 'stack', { value: wire.stack, writable: true, configurable: true });
+  return err;
+}

@@ -1,0 +1,268 @@
+/**
+ * How a worker finds the code of a remote function or class.
+ *
+ * By reference: `remote(fn)` records the URL of the module that called it and the ordinal of the
+ * call within that module. A worker imports the module, whose top-level `remote()` calls register
+ * the same functions under the same keys, and looks the function up (like a normal import).
+ *
+ * By value: code defined in the driver's entry script (importing it would re-run the program), in
+ * a test file, or in `eval`ed code travels as its source text. Such code must be self-contained:
+ * free variables are found when `remote()` is called and reported with a clear error, except
+ * globals and the names of `@ray-ts/core`'s exports (and `ray`, the whole namespace), which the
+ * worker provides.
+ */
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as acorn from 'acorn';
+import * as eslintScope from 'eslint-scope';
+import { RemoteCodeError } from './errors.js';
+import { threadState } from './state.js';
+
+type AnyFunction = (...args: never[]) => unknown;
+
+export type FnDescriptor =
+  | { kind: 'module'; url: string; key: string; name: string; isClass: boolean }
+  | { kind: 'source'; source: string; name: string; isClass: boolean; origin: string };
+
+/** A function as sent to workers: its id, and its descriptor where the worker may not know it yet. */
+export interface FnRef {
+  id: string;
+  desc?: FnDescriptor;
+}
+
+export interface FunctionRegistry {
+  /** Functions registered by module-level `remote()` calls, by `url#ordinal`. */
+  readonly byKey: Map<string, AnyFunction>;
+  readonly moduleCounters: Map<string, number>;
+  /** Functions loaded by this worker, by FnRef id. */
+  readonly byId: Map<string, AnyFunction>;
+}
+
+const coreDir = path.dirname(fileURLToPath(import.meta.url));
+let coreNamespace: Record<string, unknown> | undefined;
+
+/** Called once by the package index so by-value code can use core's exports by name. */
+export function setCoreNamespace(ns: Record<string, unknown>): void {
+  coreNamespace = ns;
+}
+
+function callerFile(): string | undefined {
+  const saved = Error.prepareStackTrace;
+  const savedLimit = Error.stackTraceLimit;
+  let files: (string | undefined)[] = [];
+  try {
+    Error.stackTraceLimit = 30;
+    Error.prepareStackTrace = (_e, frames) => frames.map((f) => f.getFileName() ?? undefined);
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, callerFile);
+    files = holder.stack as (string | undefined)[];
+  } finally {
+    Error.prepareStackTrace = saved;
+    Error.stackTraceLimit = savedLimit;
+  }
+  for (const f of files) {
+    if (f === undefined) return undefined;
+    const p = f.startsWith('file://') ? fileURLToPath(f) : f;
+    if (p.startsWith('node:')) continue;
+    if (path.isAbsolute(p) && p.startsWith(coreDir + path.sep)) continue;
+    return p;
+  }
+  return undefined;
+}
+
+let entryScript: string | undefined | null = null;
+function entry(): string | undefined {
+  if (entryScript === null) {
+    const a = process.argv[1];
+    try {
+      entryScript = a ? realpathSync(path.resolve(a)) : undefined;
+    } catch {
+      entryScript = a ? path.resolve(a) : undefined;
+    }
+  }
+  return entryScript;
+}
+
+function real(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+const testFile = /\.(test|spec)\.[cm]?[jt]sx?$/;
+
+/** True for `class X {}` (not for plain constructor functions). */
+export function isClass(fn: unknown): boolean {
+  return typeof fn === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(fn));
+}
+
+function hashOf(desc: FnDescriptor): string {
+  return 'fn_' + createHash('sha1').update(JSON.stringify(desc)).digest('base64url').slice(0, 20);
+}
+
+/**
+ * Describes `fn` for workers and registers it in this thread. Throws {@link RemoteCodeError} when
+ * `fn` must travel by value but refers to variables outside itself.
+ */
+export function describeFunction(fn: AnyFunction, cls: boolean): FnRef {
+  const st = threadState();
+  const file = callerFile();
+  const name = fn.name || '<anonymous>';
+  if (file && path.isAbsolute(file)) {
+    // Register by position in every case: a worker importing this module finds it the same way.
+    const url = pathToFileURL(real(file)).href;
+    const n = st.registry.moduleCounters.get(url) ?? 0;
+    st.registry.moduleCounters.set(url, n + 1);
+    const key = `${url}#${n}`;
+    st.registry.byKey.set(key, fn);
+    const byValue = testFile.test(file) || (!st.isWorker && real(file) === entry());
+    if (!byValue) {
+      const desc: FnDescriptor = { kind: 'module', url, key, name, isClass: cls };
+      return { id: hashOf(desc), desc };
+    }
+  }
+  const source = Function.prototype.toString.call(fn);
+  const origin = file ?? '<eval>';
+  if (!st.isWorker) checkSelfContained(source, name, origin, cls);
+  const desc: FnDescriptor = { kind: 'source', source, name, isClass: cls, origin };
+  return { id: hashOf(desc), desc };
+}
+
+/** Names by-value code may use without defining them. */
+function providedNames(): Set<string> {
+  const names = new Set<string>(Object.getOwnPropertyNames(globalThis));
+  for (const n of ['arguments', 'undefined', 'NaN', 'Infinity', 'globalThis', 'require', '__name', 'ray']) names.add(n);
+  if (coreNamespace) for (const k of Object.keys(coreNamespace)) names.add(k);
+  return names;
+}
+
+function parseFunctionSource(source: string): acorn.Node {
+  const opts: acorn.Options = { ecmaVersion: 'latest', sourceType: 'script', allowAwaitOutsideFunction: true, ranges: true };
+  try {
+    return acorn.parse(`(${source})`, opts);
+  } catch {
+    // A method written in shorthand (`name(a) { ... }`) only parses inside an object literal.
+    return acorn.parse(`({${source}})`, opts);
+  }
+}
+
+/** Free variables of a function's source that the worker will not provide. */
+export function freeVariables(source: string): string[] {
+  const ast = parseFunctionSource(source);
+  const manager = eslintScope.analyze(ast as never, { ecmaVersion: 2022, sourceType: 'script' });
+  const provided = providedNames();
+  const free = new Set<string>();
+  for (const ref of manager.globalScope!.through) {
+    const n = ref.identifier.name;
+    if (!provided.has(n)) free.add(n);
+  }
+  return [...free];
+}
+
+function checkSelfContained(source: string, name: string, origin: string, cls: boolean): void {
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
+    throw new RemoteCodeError(`Cannot send native function '${name}' to workers; wrap it in a function of your own.`);
+  }
+  let free: string[];
+  try {
+    free = freeVariables(source);
+  } catch (err) {
+    throw new RemoteCodeError(
+      `Cannot send ${cls ? 'class' : 'function'} '${name}' to workers by value: its source could not be parsed ` +
+        `(${(err as Error).message}). Define it in a module of its own and import it.`,
+      { cause: err },
+    );
+  }
+  if (free.length) {
+    const list = free.map((f) => `'${f}'`).join(', ');
+    throw new RemoteCodeError(
+      `${cls ? 'Class' : 'Function'} '${name}' is defined in ${path.basename(origin)}, which workers cannot import ` +
+        `(it is the entry script, a test file or eval'd code), so it is sent by value, as its source text. ` +
+        `It refers to ${list}, defined outside it, which a worker would not have. ` +
+        `Move ${free.length > 1 ? 'them' : 'it'} inside the ${cls ? 'class' : 'function'}, pass ${free.length > 1 ? 'them' : 'it'} as arguments ` +
+        `(remote functions and actor handles can be passed too), use await import() inside, ` +
+        `or define the ${cls ? 'class' : 'function'} in a module of its own and import it (then it is loaded by reference).`,
+    );
+  }
+}
+
+let tsxRegistered: Promise<void> | undefined;
+function ensureLoaderFor(url: string): Promise<void> {
+  if (!/\.[cm]?tsx?$/.test(url)) return Promise.resolve();
+  tsxRegistered ??= (async () => {
+    try {
+      const esm = (await import('tsx/esm/api')) as { register: () => unknown };
+      esm.register();
+      const cjs = (await import('tsx/cjs/api')) as { register: () => unknown };
+      cjs.register();
+    } catch (err) {
+      throw new RemoteCodeError(
+        `A worker needs tsx to load TypeScript module ${url}, and could not load it: ${(err as Error).message}. ` +
+          `Install tsx (npm i -D tsx) or compile your code to JavaScript.`,
+        { cause: err },
+      );
+    }
+  })();
+  return tsxRegistered;
+}
+
+function evaluateSource(desc: Extract<FnDescriptor, { kind: 'source' }>): AnyFunction {
+  const ns = coreNamespace ?? {};
+  const names = Object.keys(ns).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default');
+  const nameHelper = (target: unknown, value: string) =>
+    Object.defineProperty(target as object, 'name', { value, configurable: true });
+  const req = createRequire(path.isAbsolute(desc.origin) ? desc.origin : path.join(process.cwd(), 'by-value.js'));
+  let body = `return (${desc.source});`;
+  try {
+    new Function(body);
+  } catch {
+    // Shorthand method source: wrap it in an object and take the method out.
+    body = `const o = ({${desc.source}}); return o[Object.keys(o)[0]];`;
+  }
+  const factory = new Function(...names, 'ray', '__name', 'require', body) as (...a: unknown[]) => AnyFunction;
+  return factory(...names.map((n) => ns[n]), ns, nameHelper, req);
+}
+
+/** Loads (and caches) the function or class that `ref` names, in a worker. */
+export async function loadFunction(ref: FnRef): Promise<AnyFunction> {
+  const reg = threadState().registry;
+  const cached = reg.byId.get(ref.id);
+  if (cached) return cached;
+  const desc = ref.desc;
+  if (!desc) throw new RemoteCodeError(`Worker has no code for function ${ref.id}; this is a bug in ray-ts.`);
+  let fn: AnyFunction | undefined;
+  if (desc.kind === 'module') {
+    await ensureLoaderFor(desc.url);
+    try {
+      await import(desc.url);
+    } catch (err) {
+      throw new RemoteCodeError(
+        `A worker could not import ${desc.url} to load '${desc.name}': ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    fn = reg.byKey.get(desc.key);
+    if (!fn || (fn.name || '<anonymous>') !== desc.name) {
+      throw new RemoteCodeError(
+        `A worker imported ${desc.url} but found no remote() call for '${desc.name}' at the same place ` +
+          `(${desc.key.split('#')[1]}th remote() call of the module). Call remote() at the top level of the ` +
+          `module, in the same order every time it is imported.`,
+      );
+    }
+  } else {
+    try {
+      fn = evaluateSource(desc);
+    } catch (err) {
+      throw new RemoteCodeError(`A worker could not evaluate the source of '${desc.name}': ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  reg.byId.set(ref.id, fn);
+  return fn;
+}

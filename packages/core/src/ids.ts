@@ -1,0 +1,31 @@
+/**
+ * Id generation. Ids are strings: a random per-thread prefix plus a counter, so they are unique
+ * across the threads and processes of a cluster without coordination, and cheap to make.
+ */
+import { randomBytes } from 'node:crypto';
+
+export interface IdGenerator {
+  /** A new id with the given kind prefix, e.g. `task_3f9a0c12_1a`. */
+  next(kind: IdKind): string;
+}
+
+export type IdKind = 'task' | 'obj' | 'actor' | 'node' | 'job' | 'worker' | 'fn';
+
+/** The default generator: random 48-bit prefix per thread, then a counter. */
+export class RandomIdGenerator implements IdGenerator {
+  private readonly prefix = randomBytes(6).toString('hex');
+  private counter = 0;
+  next(kind: IdKind): string {
+    return `${kind}_${this.prefix}${(this.counter++).toString(36)}`;
+  }
+}
+
+let shared: IdGenerator = new RandomIdGenerator();
+/** The id generator of this thread. */
+export function ids(): IdGenerator {
+  return shared;
+}
+/** Replaces this thread's id generator (tests use a deterministic one). */
+export function setIdGenerator(gen: IdGenerator): void {
+  shared = gen;
+}

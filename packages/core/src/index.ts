@@ -1,0 +1,36 @@
+/**
+ * @ray-ts/core: tasks, actors and objects on an embedded cluster (in this process) or a
+ * multi-node cluster, with the same program.
+ *
+ * @example
+ * import { init, remote, get, shutdown } from '@ray-ts/core';
+ * await init();
+ * const square = remote((x: number) => x * x);
+ * console.log(await get([1, 2, 3].map((x) => square.remote(x)))); // [1, 4, 9]
+ * await shutdown();
+ *
+ * @packageDocumentation
+ */
+import { setCoreNamespace } from './functions.js';
+import * as self from './index.js';
+
+export {
+  init, shutdown, isInitialized, get, put, wait, cancel, kill, getActor, getRuntimeContext, getGpuIds,
+  clusterResources, availableResources, nodes,
+} from './api.js';
+export type {
+  InitOptions, RuntimeInfo, GetOptions, WaitOptions, CancelOptions, KillOptions, GetActorOptions, RuntimeContext,
+} from './api.js';
+export { remote, RemoteFunction, ActorClass, actorIdOf } from './remote.js';
+export type { ActorHandle, ActorMethod, RemoteArgs, RemoteReturn, RefOr, MethodNames } from './remote.js';
+export { ObjectRef } from './object-ref.js';
+export type { TaskOptions, ActorOptions, ActorMethodOptions, Isolation } from './options.js';
+export type { NodeInfo } from './protocol.js';
+export type { RuntimeConfig } from './config.js';
+export {
+  RayError, TaskError, ActorDiedError, GetTimeoutError, TaskCancelledError, ObjectLostError, OutOfMemoryError,
+  WorkerCrashedError, UnschedulableError, InvalidArgumentError, SerializationError, RemoteCodeError,
+  NotInitializedError,
+} from './errors.js';
+
+setCoreNamespace(self as unknown as Record<string, unknown>);

@@ -1,0 +1,1071 @@
+/**
+ * The node manager ("raylet") of one node: object store, resource-based scheduling of tasks,
+ * actor placement and lifecycle, and the pool of worker threads and processes. In an embedded
+ * cluster it runs in the driver's thread, so the driver's calls reach it without messages.
+ */
+import {
+  ActorDiedError, GetTimeoutError, InvalidArgumentError, ObjectLostError, OutOfMemoryError, RayError,
+  TaskCancelledError, UnschedulableError, WorkerCrashedError, errorToWire, type WireError,
+} from './errors.js';
+import type { RuntimeConfig } from './config.js';
+import { ids } from './ids.js';
+import { ObjectStore } from './object-store.js';
+import type { ResourceSet } from './options.js';
+import type {
+  ActorCreationSpec, ActorHandleData, ActorTaskSpec, ArgSpec, ClusterInfo, FromWorker, TaskContextData,
+  TaskSpec, WorkerRequest,
+} from './protocol.js';
+import { ResourcePool, type Allocation } from './resources.js';
+import { nestedRefs, storedError, type StoredValue } from './serialization.js';
+import { WorkerHandle } from './worker-handle.js';
+import type { FnRef } from './functions.js';
+
+export interface NodeOptions {
+  nodeId: string;
+  jobId: string;
+  namespace: string;
+  resources: Record<string, number>;
+  gpuIds: number[] | undefined;
+  objectStoreBytes: number;
+  config: RuntimeConfig;
+}
+
+/** A unit of scheduled work: a normal task, or the creation of an actor that holds resources. */
+interface Work {
+  readonly id: string;
+  readonly kind: 'task' | 'create';
+  readonly task: TaskSpec | undefined;
+  readonly actor: ActorRecord | undefined;
+  readonly args: ArgSpec[];
+  readonly resources: ResourceSet;
+  readonly isolation: 'thread' | 'process';
+  readonly shapeKey: string;
+  state: 'waiting' | 'queued' | 'running' | 'done';
+  attempts: number;
+  depsLeft: number;
+  worker: WorkerHandle | undefined;
+  alloc: Allocation | undefined;
+  cpuReleased: boolean;
+  cancelled: boolean;
+  children: Set<string> | undefined;
+}
+
+interface ActorCall {
+  readonly spec: ActorTaskSpec;
+  attempts: number;
+  depsLeft: number;
+  cancelled: boolean;
+}
+
+interface ActorRecord {
+  spec: ActorCreationSpec;
+  state: 'pending' | 'alive' | 'restarting' | 'dead';
+  worker: WorkerHandle | undefined;
+  alloc: Allocation | undefined;
+  numRestarts: number;
+  queue: ActorCall[];
+  inflight: Map<string, ActorCall>;
+  nameKey: string | undefined;
+  /** Set by kill(): the next death is not restarted when true. */
+  killedNoRestart: boolean | undefined;
+  deathCause: string | undefined;
+  deathError: WireError | undefined;
+  creation: Work | undefined;
+}
+
+function shapeKeyOf(r: ResourceSet, isolation: string): string {
+  let k = isolation;
+  for (const name of Object.keys(r).sort()) k += `|${name}=${r[name]}`;
+  return k;
+}
+
+function fmtResources(r: ResourceSet): string {
+  return '{ ' + Object.entries(r).map(([k, v]) => `${k}: ${v}`).join(', ') + ' }';
+}
+
+export class NodeManager {
+  readonly nodeId: string;
+  readonly jobId: string;
+  readonly namespace: string;
+  readonly store: ObjectStore;
+  readonly pool: ResourcePool;
+  private readonly config: RuntimeConfig;
+  private readonly works = new Map<string, Work>();
+  /** Return object id -> the work or actor call producing it (while not done). */
+  private readonly producers = new Map<string, { work?: Work; actor?: ActorRecord; call?: ActorCall }>();
+  private readonly queues = new Map<string, Work[]>();
+  private readonly actors = new Map<string, ActorRecord>();
+  private readonly actorAliases = new Map<string, string>();
+  private readonly names = new Map<string, string>();
+  private readonly workers = new Set<WorkerHandle>();
+  private readonly idleThreads: WorkerHandle[] = [];
+  private readonly idleProcs: WorkerHandle[] = [];
+  private readonly idleSince = new Map<WorkerHandle, number>();
+  private readonly running = new Map<WorkerHandle, Work>();
+  private readonly actorHosts: WorkerHandle[] = [];
+  private readonly actorsOnWorker = new Map<WorkerHandle, Set<string>>();
+  private scheduleQueued = false;
+  private busyCount = 0;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private reaper: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly actorHostLimit: number;
+
+  constructor(opts: NodeOptions) {
+    this.nodeId = opts.nodeId;
+    this.jobId = opts.jobId;
+    this.namespace = opts.namespace;
+    this.config = opts.config;
+    this.pool = new ResourcePool(opts.resources, opts.gpuIds);
+    this.store = new ObjectStore(
+      opts.objectStoreBytes,
+      opts.config.inlineObjectMaxBytes,
+      `${opts.config.spillDirectory}/${opts.nodeId}`,
+    );
+    this.actorHostLimit = Math.max(1, Math.ceil(opts.resources.CPU ?? 1));
+    const prestart = Math.min(opts.config.prestartWorkers, Math.ceil(opts.resources.CPU ?? 0));
+    for (let i = 0; i < prestart; i++) {
+      const w = this.spawn('thread', undefined);
+      this.idleThreads.push(w);
+      this.idleSince.set(w, Date.now());
+    }
+    this.reaper = setInterval(() => this.reapIdle(), Math.max(1000, opts.config.workerIdleTimeoutMs / 2));
+    this.reaper.unref();
+  }
+
+  // ---------------------------------------------------------------- keep-alive
+  /** While work is outstanding the process must not exit (workers are unref'd). */
+  private busy(delta: number): void {
+    this.busyCount += delta;
+    if (this.busyCount > 0 && !this.keepAlive && !this.stopped) {
+      this.keepAlive = setInterval(() => {}, 1 << 30);
+    } else if (this.busyCount <= 0 && this.keepAlive) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- workers
+  private spawn(kind: 'thread' | 'process', cuda: string | undefined): WorkerHandle {
+    const w = new WorkerHandle(
+      {
+        boot: {
+          workerId: ids().next('worker'),
+          nodeId: this.nodeId,
+          jobId: this.jobId,
+          namespace: this.namespace,
+          inlineObjectMaxBytes: this.config.inlineObjectMaxBytes,
+        },
+        kind,
+        cudaVisibleDevices: cuda,
+        heapMb: this.config.workerHeapMb,
+        logToDriver: this.config.logToDriver,
+      },
+      (worker, msg) => this.onWorkerMessage(worker, msg),
+      (worker) => this.onWorkerExit(worker),
+    );
+    this.workers.add(w);
+    return w;
+  }
+
+  private takeIdleWorker(isolation: 'thread' | 'process', cuda: string | undefined): WorkerHandle {
+    const list = isolation === 'thread' ? this.idleThreads : this.idleProcs;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const w = list[i];
+      if (w.cudaVisibleDevices === cuda) {
+        list.splice(i, 1);
+        this.idleSince.delete(w);
+        return w;
+      }
+    }
+    return this.spawn(isolation, cuda);
+  }
+
+  private releaseWorker(w: WorkerHandle): void {
+    if (w.dead || this.stopped) return;
+    (w.kind === 'thread' ? this.idleThreads : this.idleProcs).push(w);
+    this.idleSince.set(w, Date.now());
+  }
+
+  private reapIdle(): void {
+    const now = Date.now();
+    const keep = Math.ceil(this.pool.total.CPU ?? 1);
+    let threadsKept = 0;
+    for (const w of [...this.idleThreads].reverse()) {
+      const since = this.idleSince.get(w) ?? now;
+      if (threadsKept < keep) {
+        threadsKept++;
+        continue;
+      }
+      if (now - since >= this.config.workerIdleTimeoutMs) this.retire(w);
+    }
+    for (const w of [...this.idleProcs]) {
+      if (now - (this.idleSince.get(w) ?? now) >= this.config.workerIdleTimeoutMs) this.retire(w);
+    }
+  }
+
+  private retire(w: WorkerHandle): void {
+    for (const list of [this.idleThreads, this.idleProcs]) {
+      const i = list.indexOf(w);
+      if (i >= 0) list.splice(i, 1);
+    }
+    this.idleSince.delete(w);
+    w.send({ k: 'exit' });
+    w.terminate();
+  }
+
+  private fnFor(w: WorkerHandle, ref: FnRef): FnRef {
+    if (w.knownFns.has(ref.id)) return { id: ref.id };
+    w.knownFns.add(ref.id);
+    return ref;
+  }
+
+  // ---------------------------------------------------------------- submission
+  /** Accepts a task from the driver or a worker. */
+  submitTask(spec: TaskSpec): void {
+    for (const id of spec.returnIds) this.store.createPending(id);
+    const work = this.newWork(spec.taskId, 'task', spec, undefined, spec.args, spec.resources, spec.isolation);
+    for (const id of spec.returnIds) this.producers.set(id, { work });
+    if (spec.parentTaskId) {
+      const parent = this.works.get(spec.parentTaskId);
+      if (parent) (parent.children ??= new Set()).add(spec.taskId);
+    }
+    const missing = this.pool.missing(spec.resources);
+    if (missing) {
+      // Deferred: the caller makes its refs right after submitting, and they must hold the error.
+      const err = this.unschedulable(`Task '${spec.name}' (${spec.taskId})`, spec.resources, missing, spec.taskId);
+      queueMicrotask(() => this.finishWork(work, err));
+      return;
+    }
+    this.startWork(work);
+  }
+
+  private unschedulable(
+    what: string,
+    req: ResourceSet,
+    missing: { name: string; requested: number; total: number },
+    taskId?: string,
+    actorId?: string,
+  ): StoredValue {
+    const have = missing.total ? `${missing.total} ${missing.name}` : `no ${missing.name}`;
+    const fix =
+      missing.name === 'CPU' ? 'Lower numCpus or give the cluster more CPUs (init({ numCpus }))'
+        : missing.name === 'GPU' ? 'Lower numGpus or start the cluster with GPUs (init({ numGpus }))'
+          : `Lower it, or declare the resource on a node (init({ resources: { ${missing.name}: ${missing.requested} } }))`;
+    return storedError(
+      errorToWire(
+        new UnschedulableError(
+          `${what} asks for ${fmtResources(req)}, but no node can ever satisfy it: it needs ${missing.requested} ${missing.name} ` +
+            `and the largest node has ${have}. ${fix}.`,
+          req,
+          { taskId, actorId, nodeId: this.nodeId },
+        ),
+      ),
+    );
+  }
+
+  private newWork(
+    id: string, kind: 'task' | 'create', task: TaskSpec | undefined, actor: ActorRecord | undefined,
+    args: ArgSpec[], resources: ResourceSet, isolation: 'thread' | 'process',
+  ): Work {
+    const work: Work = {
+      id, kind, task, actor, args, resources, isolation, shapeKey: shapeKeyOf(resources, isolation),
+      state: 'waiting', attempts: 0, depsLeft: 0, worker: undefined, alloc: undefined, cpuReleased: false,
+      cancelled: false, children: undefined,
+    };
+    this.works.set(id, work);
+    this.pinArgs(args);
+    this.busy(1);
+    return work;
+  }
+
+  private pinArgs(args: ArgSpec[]): void {
+    for (const a of args) {
+      if ('r' in a) this.store.pin(a.r);
+      else for (const n of nestedRefs(a.v)) this.store.pin(n);
+    }
+  }
+
+  private unpinArgs(args: ArgSpec[]): void {
+    for (const a of args) {
+      if ('r' in a) this.store.unpin(a.r);
+      else for (const n of nestedRefs(a.v)) this.store.unpin(n);
+    }
+  }
+
+  /** Waits for the work's ObjectRef arguments, then queues it for resources. */
+  private startWork(work: Work): void {
+    work.state = 'waiting';
+    let pending = 0;
+    for (const a of work.args) {
+      if ('r' in a && !this.store.isReady(a.r)) {
+        if (!this.store.has(a.r)) continue; // lost: found at dispatch
+        pending++;
+        this.store.onReady(a.r, () => {
+          if (--work.depsLeft === 0 && work.state === 'waiting' && !work.cancelled) this.enqueue(work);
+        });
+      }
+    }
+    work.depsLeft = pending;
+    if (pending === 0) this.enqueue(work);
+  }
+
+  private enqueue(work: Work): void {
+    work.state = 'queued';
+    let q = this.queues.get(work.shapeKey);
+    if (!q) this.queues.set(work.shapeKey, (q = []));
+    q.push(work);
+    this.requestSchedule();
+  }
+
+  private requestSchedule(): void {
+    if (this.scheduleQueued || this.stopped) return;
+    this.scheduleQueued = true;
+    queueMicrotask(() => {
+      this.scheduleQueued = false;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    for (const [key, q] of this.queues) {
+      let i = 0;
+      while (i < q.length) {
+        const work = q[i];
+        if (work.cancelled || work.state !== 'queued') {
+          i++;
+          continue;
+        }
+        const alloc = this.pool.tryAllocate(work.resources);
+        if (!alloc) break;
+        i++;
+        this.dispatch(work, alloc);
+      }
+      if (i >= q.length) this.queues.delete(key);
+      else if (i > 0) q.splice(0, i);
+    }
+  }
+
+  /** Resolves a work's arguments to stored values; returns the first dependency error instead, if any. */
+  private resolveArgs(args: ArgSpec[]): { values: StoredValue[] } | { error: StoredValue } {
+    const values: StoredValue[] = new Array(args.length);
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if ('v' in a) values[i] = a.v;
+      else {
+        const v = this.store.get(a.r);
+        if (!v) {
+          return {
+            error: storedError(errorToWire(new ObjectLostError(
+              `Object ${a.r}, argument ${i + 1}, is lost: no reference to it was left, so it was freed. Keep a ref to it until the task that takes it has been submitted.`,
+              { objectId: a.r, nodeId: this.nodeId },
+            ))),
+          };
+        }
+        if (v.t === 'err') return { error: v };
+        values[i] = v;
+      }
+    }
+    return { values };
+  }
+
+  private context(work: { id: string }, name: string, alloc: Allocation | undefined, actorId?: string): TaskContextData {
+    return {
+      jobId: this.jobId,
+      nodeId: this.nodeId,
+      taskId: work.id,
+      ...(actorId ? { actorId } : {}),
+      name,
+      assignedResources: { ...(alloc?.amounts ?? {}) },
+      gpuIds: alloc?.gpuIds ?? [],
+    };
+  }
+
+  private dispatch(work: Work, alloc: Allocation): void {
+    const resolved = this.resolveArgs(work.args);
+    if ('error' in resolved) {
+      this.pool.release(alloc);
+      if (work.kind === 'task') this.finishWork(work, resolved.error);
+      else this.actorDied(work.actor!, 'an argument of its constructor failed', (resolved.error as { e: WireError }).e, true);
+      return;
+    }
+    work.state = 'running';
+    work.alloc = alloc;
+    work.attempts++;
+    const cuda = work.isolation === 'process' && alloc.gpuIds.length ? alloc.gpuIds.join(',') : undefined;
+    if (work.kind === 'task') {
+      const w = this.takeIdleWorker(work.isolation, cuda);
+      work.worker = w;
+      this.running.set(w, work);
+      const spec = work.task!;
+      w.send({
+        k: 'task',
+        spec: { ...spec, fn: this.fnFor(w, spec.fn) },
+        args: resolved.values,
+        ctx: this.context(work, spec.name, alloc),
+      });
+    } else {
+      const actor = work.actor!;
+      const w = this.spawn(work.isolation, cuda);
+      work.worker = w;
+      this.running.set(w, work);
+      this.placeActor(actor, w, alloc, resolved.values, true);
+    }
+  }
+
+  // ---------------------------------------------------------------- task completion
+  /** Stores a work's results (or its error in every return) and drops its bookkeeping. */
+  private finishWork(work: Work, result: StoredValue | StoredValue[]): void {
+    if (work.state === 'done') return;
+    work.state = 'done';
+    this.works.delete(work.id);
+    if (work.task) {
+      const ids = work.task.returnIds;
+      for (let i = 0; i < ids.length; i++) {
+        this.producers.delete(ids[i]);
+        this.store.put(ids[i], Array.isArray(result) ? result[i] : result);
+      }
+      if (work.task.parentTaskId) this.works.get(work.task.parentTaskId)?.children?.delete(work.id);
+      this.unpinArgs(work.args);
+    }
+    this.busy(-1);
+  }
+
+  private releaseAlloc(work: Work): void {
+    const a = work.alloc;
+    if (!a) return;
+    work.alloc = undefined;
+    if (work.cpuReleased) {
+      this.pool.release({ ...a, amounts: { ...a.amounts, CPU: 0 } });
+      work.cpuReleased = false;
+    } else this.pool.release(a);
+  }
+
+  private onTaskDone(w: WorkerHandle, taskId: string, outcome: Extract<FromWorker, { k: 'done' }>['outcome']): void {
+    const work = this.works.get(taskId);
+    if (work && work.worker === w && work.kind === 'task') {
+      this.running.delete(w);
+      this.releaseAlloc(work);
+      work.worker = undefined;
+      this.releaseWorker(w);
+      if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
+      else if (outcome.ok) this.finishWork(work, outcome.results);
+      else if (this.shouldRetryException(work, outcome.errorName)) this.startWork(work);
+      else this.finishWork(work, storedError(outcome.error));
+      this.requestSchedule();
+      return;
+    }
+    // An actor method call.
+    const actorId = this.callActor.get(taskId);
+    if (actorId === undefined) return;
+    this.callActor.delete(taskId);
+    const actor = this.actors.get(actorId);
+    const call = actor?.inflight.get(taskId);
+    if (!actor || !call) return;
+    actor.inflight.delete(taskId);
+    this.finishCall(call, call.cancelled ? this.cancelledValue(taskId) : outcome.ok ? outcome.results : storedError(outcome.error));
+  }
+
+  private shouldRetryException(work: Work, errorName: string): boolean {
+    const spec = work.task!;
+    const re = spec.retryExceptions;
+    if (re === false || (Array.isArray(re) && !re.includes(errorName))) return false;
+    return spec.maxRetries === -1 || work.attempts <= spec.maxRetries;
+  }
+
+  private cancelledValue(taskId: string): StoredValue {
+    return storedError(errorToWire(new TaskCancelledError(`Task ${taskId} was cancelled.`, { taskId })));
+  }
+
+  // ---------------------------------------------------------------- worker death
+  private onWorkerExit(w: WorkerHandle): void {
+    this.workers.delete(w);
+    for (const list of [this.idleThreads, this.idleProcs, this.actorHosts]) {
+      const i = list.indexOf(w);
+      if (i >= 0) list.splice(i, 1);
+    }
+    this.idleSince.delete(w);
+    for (const id of w.heldRefs) this.store.removeHolder(id);
+    w.heldRefs.clear();
+    if (this.stopped) return;
+    const work = this.running.get(w);
+    if (work) {
+      this.running.delete(w);
+      if (work.kind === 'task') {
+        this.releaseAlloc(work);
+        work.worker = undefined;
+        const spec = work.task!;
+        if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
+        else if (spec.maxRetries === -1 || work.attempts <= spec.maxRetries) this.startWork(work);
+        else this.finishWork(work, storedError(errorToWire(this.workerDeathError(w, `Task '${spec.name}' (${spec.taskId})`, spec.taskId))));
+      }
+    }
+    const actorIds = this.actorsOnWorker.get(w);
+    this.actorsOnWorker.delete(w);
+    if (actorIds) {
+      for (const id of actorIds) {
+        const actor = this.actors.get(id);
+        if (!actor || actor.worker !== w) continue;
+        const cause = actor.killedNoRestart !== undefined ? 'it was killed with kill()'
+          : w.exitReason === 'oom' ? `its worker ran out of memory (${w.exitDetail})`
+            : `its worker ${w.kind === 'thread' ? 'thread' : 'process'} died (${w.exitDetail || 'exited'})`;
+        this.actorDied(actor, cause, undefined, false);
+      }
+    }
+    this.requestSchedule();
+  }
+
+  private workerDeathError(w: WorkerHandle, what: string, taskId: string): RayError {
+    if (w.exitReason === 'oom') {
+      return new OutOfMemoryError(
+        `${what} ran out of memory: its worker exceeded its heap limit (${w.exitDetail}). ` +
+          `Process less data per task, or raise the limit with RAY_TS_WORKER_HEAP_MB.`,
+        { taskId, workerId: w.id, nodeId: this.nodeId },
+      );
+    }
+    return new WorkerCrashedError(
+      `${what} failed: its worker ${w.kind} died while running it (${w.exitDetail || 'exited'}), and no retries were left. ` +
+        `Raise maxRetries to retry it.`,
+      { taskId, workerId: w.id, nodeId: this.nodeId },
+    );
+  }
+
+  // ---------------------------------------------------------------- actors
+  private readonly callActor = new Map<string, string>();
+
+  /** Registers an actor and schedules its creation; returns an existing actor's id for getIfExists. */
+  createActor(spec: ActorCreationSpec): string | undefined {
+    const o = spec.options;
+    let nameKey: string | undefined;
+    if (o.name) {
+      nameKey = `${o.namespace ?? this.namespace}/${o.name}`;
+      const existing = this.names.get(nameKey);
+      if (existing) {
+        if (o.getIfExists) {
+          this.actorAliases.set(spec.actorId, existing);
+          return existing;
+        }
+        throw new InvalidArgumentError(
+          `An actor named '${o.name}' already exists in namespace '${o.namespace ?? this.namespace}'. ` +
+            `Use getActor('${o.name}') to get it, pick another name, or pass getIfExists: true.`,
+          { actorId: existing },
+        );
+      }
+    }
+    const actor: ActorRecord = {
+      spec, state: 'pending', worker: undefined, alloc: undefined, numRestarts: 0, queue: [], inflight: new Map(),
+      nameKey, killedNoRestart: undefined, deathCause: undefined, deathError: undefined, creation: undefined,
+    };
+    this.actors.set(spec.actorId, actor);
+    if (nameKey) this.names.set(nameKey, spec.actorId);
+    this.pinArgs(spec.args);
+    const missing = this.pool.missing(o.resources);
+    if (missing) {
+      const v = this.unschedulable(`Actor '${spec.className}' (${spec.actorId})`, o.resources, missing, undefined, spec.actorId);
+      this.actorDied(actor, 'it cannot be scheduled', (v as { e: WireError }).e, true);
+      return undefined;
+    }
+    this.scheduleActorCreation(actor);
+    return undefined;
+  }
+
+  private scheduleActorCreation(actor: ActorRecord): void {
+    const o = actor.spec.options;
+    const dedicated = Object.keys(o.resources).length > 0 || o.isolation === 'process';
+    if (dedicated) {
+      const work = this.newWork(`create:${actor.spec.actorId}:${actor.numRestarts}`, 'create', undefined, actor,
+        actor.spec.args, o.resources, o.isolation);
+      this.unpinArgs(actor.spec.args); // the actor record holds the pins
+      actor.creation = work;
+      this.startWork(work);
+      return;
+    }
+    // Shares a worker thread with other actors that hold no resources.
+    let host: WorkerHandle | undefined;
+    if (this.actorHosts.length < this.actorHostLimit) {
+      host = this.spawn('thread', undefined);
+      this.actorHosts.push(host);
+    } else {
+      host = this.actorHosts.reduce((a, b) =>
+        (this.actorsOnWorker.get(a)?.size ?? 0) <= (this.actorsOnWorker.get(b)?.size ?? 0) ? a : b);
+    }
+    const h = host;
+    const pending = actor.spec.args.filter((a) => 'r' in a && !this.store.isReady(a.r) && this.store.has(a.r));
+    let left = pending.length;
+    const go = () => {
+      if (actor.state === 'dead' || h.dead) {
+        if (actor.state !== 'dead') this.scheduleActorCreation(actor);
+        return;
+      }
+      const resolved = this.resolveArgs(actor.spec.args);
+      if ('error' in resolved) {
+        this.actorDied(actor, 'an argument of its constructor failed', (resolved.error as { e: WireError }).e, true);
+        return;
+      }
+      this.placeActor(actor, h, undefined, resolved.values, false);
+    };
+    if (left === 0) go();
+    else for (const a of pending) this.store.onReady((a as { r: string }).r, () => { if (--left === 0) go(); });
+  }
+
+  private placeActor(actor: ActorRecord, w: WorkerHandle, alloc: Allocation | undefined, args: StoredValue[], dedicated: boolean): void {
+    actor.worker = w;
+    actor.alloc = alloc;
+    let set = this.actorsOnWorker.get(w);
+    if (!set) this.actorsOnWorker.set(w, (set = new Set()));
+    set.add(actor.spec.actorId);
+    if (dedicated) this.running.delete(w);
+    if (actor.creation) {
+      this.works.delete(actor.creation.id);
+      actor.creation.state = 'done';
+      this.busy(-1);
+      actor.creation = undefined;
+    }
+    const o = actor.spec.options;
+    const maxConcurrency = o.maxConcurrency ?? (actor.spec.hasAsyncMethods ? this.config.asyncActorMaxConcurrency : 1);
+    w.send({
+      k: 'createActor',
+      spec: { ...actor.spec, cls: this.fnFor(w, actor.spec.cls) },
+      args,
+      ctx: this.context({ id: `create:${actor.spec.actorId}` }, `${actor.spec.className}.constructor`, alloc, actor.spec.actorId),
+      maxConcurrency,
+    });
+  }
+
+  private resolveActor(actorId: string): ActorRecord | undefined {
+    return this.actors.get(this.actorAliases.get(actorId) ?? actorId);
+  }
+
+  private onActorReady(actorId: string): void {
+    const actor = this.actors.get(actorId);
+    if (!actor || actor.state === 'dead') return;
+    actor.state = 'alive';
+    this.pumpActor(actor);
+  }
+
+  submitActorTask(spec: ActorTaskSpec): void {
+    for (const id of spec.returnIds) this.store.createPending(id);
+    const actor = this.resolveActor(spec.actorId);
+    const call: ActorCall = { spec, attempts: 0, depsLeft: 0, cancelled: false };
+    this.pinArgs(spec.args);
+    this.busy(1);
+    if (!actor || actor.state === 'dead') {
+      const err = this.actorDeadValue(actor, spec.actorId, spec);
+      queueMicrotask(() => this.finishCall(call, err));
+      return;
+    }
+    for (const id of spec.returnIds) this.producers.set(id, { actor, call });
+    for (const a of spec.args) {
+      if ('r' in a && !this.store.isReady(a.r) && this.store.has(a.r)) {
+        call.depsLeft++;
+        this.store.onReady(a.r, () => {
+          call.depsLeft--;
+          this.pumpActor(actor);
+        });
+      }
+    }
+    actor.queue.push(call);
+    this.pumpActor(actor);
+  }
+
+  private actorDeadValue(actor: ActorRecord | undefined, actorId: string, spec: ActorTaskSpec): StoredValue {
+    if (!actor) {
+      return storedError(errorToWire(new ActorDiedError(
+        `Actor ${actorId} is unknown to this cluster (it never existed here, or was killed and forgotten); ` +
+          `cannot run ${spec.name}.`,
+        { actorId, taskId: spec.taskId },
+      )));
+    }
+    const advice = actor.spec.options.maxRestarts === 0 && !actor.killedNoRestart && !actor.deathError
+      ? ' Set maxRestarts to restart it automatically.' : '';
+    return storedError(errorToWire(new ActorDiedError(
+      `Actor '${actor.spec.className}' (${actor.spec.actorId}) died: ${actor.deathCause ?? 'unknown cause'}; ` +
+        `cannot run ${spec.name}.${advice}`,
+      { actorId: actor.spec.actorId, taskId: spec.taskId, nodeId: this.nodeId, cause: actor.deathError },
+    )));
+  }
+
+  private pumpActor(actor: ActorRecord): void {
+    if (actor.state !== 'alive' || !actor.worker) return;
+    const w = actor.worker;
+    while (actor.queue.length) {
+      const call = actor.queue[0];
+      if (call.cancelled) {
+        actor.queue.shift();
+        continue;
+      }
+      if (call.depsLeft > 0) break;
+      actor.queue.shift();
+      const resolved = this.resolveArgs(call.spec.args);
+      if ('error' in resolved) {
+        this.finishCall(call, resolved.error);
+        continue;
+      }
+      call.attempts++;
+      actor.inflight.set(call.spec.taskId, call);
+      this.callActor.set(call.spec.taskId, actor.spec.actorId);
+      w.send({
+        k: 'actorCall',
+        spec: { ...call.spec, actorId: actor.spec.actorId },
+        args: resolved.values,
+        ctx: this.context({ id: call.spec.taskId }, call.spec.name, actor.alloc, actor.spec.actorId),
+      });
+    }
+  }
+
+  private finishCall(call: ActorCall, result: StoredValue | StoredValue[]): void {
+    const ids = call.spec.returnIds;
+    for (let i = 0; i < ids.length; i++) {
+      this.producers.delete(ids[i]);
+      this.store.put(ids[i], Array.isArray(result) ? result[i] : result);
+    }
+    this.unpinArgs(call.spec.args);
+    this.busy(-1);
+  }
+
+  /** Handles an actor's death: restart it if allowed, else fail its calls with ActorDiedError. */
+  private actorDied(actor: ActorRecord, cause: string, error: WireError | undefined, final: boolean): void {
+    if (actor.state === 'dead') return;
+    const w = actor.worker;
+    if (w) this.actorsOnWorker.get(w)?.delete(actor.spec.actorId);
+    actor.worker = undefined;
+    if (actor.alloc) {
+      this.pool.release(actor.alloc);
+      actor.alloc = undefined;
+    }
+    const o = actor.spec.options;
+    const canRestart = !final && actor.killedNoRestart !== true &&
+      (o.maxRestarts === -1 || actor.numRestarts < o.maxRestarts);
+    actor.deathCause = cause;
+    actor.deathError = error;
+    const inflight = [...actor.inflight.values()];
+    actor.inflight.clear();
+    if (canRestart) {
+      actor.numRestarts++;
+      actor.state = 'restarting';
+      actor.killedNoRestart = undefined;
+      const retry: ActorCall[] = [];
+      for (const call of inflight) {
+        this.callActor.delete(call.spec.taskId);
+        if (o.maxTaskRetries === -1 || call.attempts <= o.maxTaskRetries) retry.push(call);
+        else this.finishCall(call, this.actorDeadValue(actor, actor.spec.actorId, call.spec));
+      }
+      actor.queue.unshift(...retry);
+      this.scheduleActorCreation(actor);
+      return;
+    }
+    actor.state = 'dead';
+    if (actor.creation) {
+      this.works.delete(actor.creation.id);
+      if (actor.creation.state !== 'done') this.busy(-1);
+      actor.creation.state = 'done';
+      actor.creation.cancelled = true;
+    }
+    for (const call of [...inflight, ...actor.queue]) {
+      this.callActor.delete(call.spec.taskId);
+      this.finishCall(call, this.actorDeadValue(actor, actor.spec.actorId, call.spec));
+    }
+    actor.queue = [];
+    if (actor.nameKey && this.names.get(actor.nameKey) === actor.spec.actorId) this.names.delete(actor.nameKey);
+    this.unpinArgs(actor.spec.args);
+    this.requestSchedule();
+  }
+
+  async killActor(actorId: string, noRestart: boolean): Promise<void> {
+    const actor = this.resolveActor(actorId);
+    if (!actor || actor.state === 'dead') return;
+    actor.killedNoRestart = noRestart;
+    const w = actor.worker;
+    if (!w) {
+      this.actorDied(actor, 'it was killed with kill()', undefined, noRestart);
+      return;
+    }
+    const dedicated = this.actorsOnWorker.get(w)?.size === 1 && !this.actorHosts.includes(w);
+    if (dedicated) {
+      w.terminate('terminated', 'killed');
+    } else {
+      w.send({ k: 'dropActor', actorId: actor.spec.actorId });
+      this.actorDied(actor, 'it was killed with kill()', undefined, noRestart);
+    }
+  }
+
+  getActorByName(name: string, namespace: string | undefined): ActorHandleData | undefined {
+    const id = this.names.get(`${namespace ?? this.namespace}/${name}`);
+    const actor = id ? this.actors.get(id) : undefined;
+    if (!actor || actor.state === 'dead') return undefined;
+    return { actorId: actor.spec.actorId, className: actor.spec.className, methods: actor.spec.methods };
+  }
+
+  // ---------------------------------------------------------------- objects
+  put(id: string, value: StoredValue): void {
+    this.store.put(id, value);
+  }
+
+  addDriverRefs(idsToAdd: string[]): void {
+    for (const id of idsToAdd) this.store.addHolder(id);
+  }
+
+  removeDriverRefs(idsToRemove: string[]): void {
+    for (const id of idsToRemove) this.store.removeHolder(id);
+  }
+
+  /** Resolves when all `idsToGet` are ready, with their values (a lost object reads as ObjectLostError). */
+  getValues(idsToGet: string[], timeoutMs: number | undefined, blockedTaskId?: string): Promise<StoredValue[]> {
+    const notReady = idsToGet.filter((id) => this.store.has(id) && !this.store.isReady(id));
+    if (notReady.length === 0) return Promise.resolve(idsToGet.map((id) => this.valueOf(id)));
+    return new Promise((resolve, reject) => {
+      let left = notReady.length;
+      const blocked = this.blockTask(blockedTaskId);
+      this.busy(1);
+      let timer: NodeJS.Timeout | undefined;
+      const cancels: (() => void)[] = [];
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        this.unblockTask(blocked);
+        this.busy(-1);
+      };
+      for (const id of notReady) {
+        cancels.push(this.store.onReady(id, () => {
+          if (--left === 0) {
+            done();
+            resolve(idsToGet.map((i) => this.valueOf(i)));
+          }
+        }));
+      }
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          for (const c of cancels) c();
+          done();
+          const still = idsToGet.filter((id) => this.store.has(id) && !this.store.isReady(id));
+          reject(new GetTimeoutError(
+            `get() timed out after ${timeoutMs} ms: ${still.length} of ${idsToGet.length} objects not ready ` +
+              `(${still.slice(0, 3).join(', ')}${still.length > 3 ? ', ...' : ''}).`,
+            { objectId: still[0] },
+          ));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  private valueOf(id: string): StoredValue {
+    const v = this.store.get(id);
+    if (v) return v;
+    return storedError(errorToWire(new ObjectLostError(
+      `Object ${id} is lost: it was freed because no reference to it was left, or it never existed in this cluster.`,
+      { objectId: id, nodeId: this.nodeId },
+    )));
+  }
+
+  /** A task waiting in get/wait gives its CPUs back, so that the tasks it waits for can run. */
+  private blockTask(taskId: string | undefined): Work | undefined {
+    if (!taskId) return undefined;
+    const work = this.works.get(taskId);
+    if (!work || work.state !== 'running' || !work.alloc || work.cpuReleased) return undefined;
+    this.pool.releaseCpu(work.alloc);
+    work.cpuReleased = true;
+    this.requestSchedule();
+    return work;
+  }
+
+  private unblockTask(work: Work | undefined): void {
+    if (!work || !work.cpuReleased || !work.alloc || work.state !== 'running') return;
+    this.pool.reacquireCpu(work.alloc);
+    work.cpuReleased = false;
+  }
+
+  waitValues(idsToWait: string[], numReturns: number, timeoutMs: number | undefined, blockedTaskId?: string): Promise<string[]> {
+    const ready = () => idsToWait.filter((id) => !this.store.has(id) || this.store.isReady(id));
+    const now = ready();
+    if (now.length >= numReturns || timeoutMs === 0) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const blocked = this.blockTask(blockedTaskId);
+      this.busy(1);
+      let count = now.length;
+      let finished = false;
+      const cancels: (() => void)[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        for (const c of cancels) c();
+        if (timer) clearTimeout(timer);
+        this.unblockTask(blocked);
+        this.busy(-1);
+        resolve(ready());
+      };
+      for (const id of idsToWait) {
+        if (this.store.has(id) && !this.store.isReady(id)) {
+          cancels.push(this.store.onReady(id, () => {
+            if (++count >= numReturns) queueMicrotask(finish);
+          }));
+        }
+      }
+      if (timeoutMs !== undefined) timer = setTimeout(finish, timeoutMs);
+    });
+  }
+
+  // ---------------------------------------------------------------- cancellation
+  async cancel(objectId: string, force: boolean, recursive: boolean): Promise<void> {
+    const p = this.producers.get(objectId);
+    if (!p) return;
+    if (p.work) this.cancelWork(p.work, force, recursive);
+    else if (p.actor && p.call) {
+      if (force) {
+        throw new InvalidArgumentError(
+          `cancel(force: true) is not supported for actor method calls (${p.call.spec.name}): it would kill the actor. ` +
+            `Use kill(actor) instead, or cancel without force.`,
+        );
+      }
+      const call = p.call;
+      call.cancelled = true;
+      const actor = p.actor;
+      const qi = actor.queue.indexOf(call);
+      if (qi >= 0) {
+        actor.queue.splice(qi, 1);
+        this.finishCall(call, this.cancelledValue(call.spec.taskId));
+      } else if (actor.inflight.has(call.spec.taskId)) {
+        actor.worker?.send({ k: 'cancel', taskId: call.spec.taskId });
+      }
+    }
+  }
+
+  private cancelWork(work: Work, force: boolean, recursive: boolean): void {
+    if (work.state === 'done' || work.kind !== 'task') return;
+    const wasCancelled = work.cancelled;
+    work.cancelled = true;
+    if (recursive && work.children) {
+      for (const child of [...work.children]) {
+        const c = this.works.get(child);
+        if (c) this.cancelWork(c, force, recursive);
+      }
+    }
+    if (work.state === 'waiting' || work.state === 'queued') {
+      this.finishWork(work, this.cancelledValue(work.id));
+      return;
+    }
+    // Running: the result reads as cancelled now; the worker stops it (force) or is asked to.
+    if (wasCancelled && !force) return;
+    const ids = work.task!.returnIds;
+    for (const id of ids) this.store.put(id, this.cancelledValue(work.id));
+    if (force) work.worker?.terminate('terminated', 'cancelled');
+    else work.worker?.send({ k: 'cancel', taskId: work.id });
+  }
+
+  // ---------------------------------------------------------------- messages from workers
+  private onWorkerMessage(w: WorkerHandle, m: FromWorker): void {
+    switch (m.k) {
+      case 'done':
+        this.onTaskDone(w, m.taskId, m.outcome);
+        break;
+      case 'refs':
+        for (const id of m.add) {
+          if (!w.heldRefs.has(id) && this.store.has(id)) {
+            w.heldRefs.add(id);
+            this.store.addHolder(id);
+          }
+        }
+        for (const id of m.remove) {
+          if (w.heldRefs.delete(id)) this.store.removeHolder(id);
+        }
+        break;
+      case 'put':
+        this.store.put(m.id, m.value);
+        break;
+      case 'submitTask':
+        this.submitTask(m.spec);
+        break;
+      case 'createActor':
+        try {
+          this.createActor(m.spec);
+        } catch (err) {
+          // A name clash from a worker: the actor exists but is dead from the start, with this cause.
+          const actor: ActorRecord = {
+            spec: m.spec, state: 'pending', worker: undefined, alloc: undefined, numRestarts: 0, queue: [],
+            inflight: new Map(), nameKey: undefined, killedNoRestart: true, deathCause: undefined,
+            deathError: undefined, creation: undefined,
+          };
+          this.actors.set(m.spec.actorId, actor);
+          this.pinArgs(m.spec.args);
+          this.actorDied(actor, (err as Error).message, errorToWire(err), true);
+        }
+        break;
+      case 'submitActorTask':
+        this.submitActorTask(m.spec);
+        break;
+      case 'actorReady':
+        this.onActorReady(m.actorId);
+        break;
+      case 'actorFailed': {
+        const actor = this.actors.get(m.actorId);
+        if (actor) this.actorDied(actor, `its constructor threw ${m.error.name}: ${m.error.message}`, m.error, true);
+        break;
+      }
+      case 'req':
+        this.onRequest(m.op).then(
+          (value) => w.send({ k: 'reply', reqId: m.reqId, ok: true, value }),
+          (err: unknown) => w.send({ k: 'reply', reqId: m.reqId, ok: false, error: errorToWire(err) }),
+        );
+        break;
+    }
+  }
+
+  private async onRequest(r: WorkerRequest): Promise<unknown> {
+    switch (r.op) {
+      case 'get':
+        return this.getValues(r.ids, r.timeoutMs, r.taskId);
+      case 'wait':
+        return this.waitValues(r.ids, r.numReturns, r.timeoutMs, r.taskId);
+      case 'cancel':
+        return this.cancel(r.objectId, r.force, r.recursive);
+      case 'kill':
+        return this.killActor(r.actorId, r.noRestart);
+      case 'getActor':
+        return this.getActorByName(r.name, r.namespace);
+      case 'clusterInfo':
+        return this.clusterInfo();
+    }
+  }
+
+  clusterInfo(): ClusterInfo {
+    return {
+      total: { ...this.pool.total },
+      available: this.pool.availableResources(),
+      nodes: [{ nodeId: this.nodeId, alive: true, isHead: true, address: 'embedded', resources: { ...this.pool.total } }],
+    };
+  }
+
+  /** Counts for tests and diagnostics. */
+  debugState(): { workers: number; idleThreads: number; actorHosts: number; works: number; actors: number; busy: number } {
+    return {
+      workers: this.workers.size,
+      idleThreads: this.idleThreads.length,
+      actorHosts: this.actorHosts.length,
+      works: this.works.size,
+      actors: [...this.actors.values()].filter((a) => a.state !== 'dead').length,
+      busy: this.busyCount,
+    };
+  }
+
+  /** Stops every worker and drops all objects. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reaper) clearInterval(this.reaper);
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+    const all = [...this.workers];
+    await Promise.all(all.map((w) => new Promise<void>((resolve) => {
+      if (w.dead) return resolve();
+      const t = setTimeout(resolve, 2000);
+      const check = setInterval(() => {
+        if (w.dead) {
+          clearInterval(check);
+          clearTimeout(t);
+          resolve();
+        }
+      }, 5);
+      w.terminate();
+    })));
+    this.workers.clear();
+    this.store.clear();
+  }
+}

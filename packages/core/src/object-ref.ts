@@ -1,0 +1,113 @@
+/**
+ * ObjectRef: a typed reference to a value in the object store, and the per-thread tracker that
+ * counts live refs so the store can free an object once no ref to it is left anywhere.
+ */
+import { threadState } from './state.js';
+
+/**
+ * A reference to a value that a task returns or `put` stores, possibly not computed yet.
+ * Read it with `get(ref)`; pass it to tasks (top-level refs arrive as their values; refs nested
+ * in objects or arrays arrive as refs). Deliberately not a thenable, so a task may return a ref.
+ */
+export class ObjectRef<T = unknown> {
+  /** Phantom field that carries the value's type; never set at run time. */
+  declare readonly __valueType?: T;
+  /** The object's id, unique in the cluster. */
+  readonly id: string;
+
+  constructor(id: string) {
+    this.id = id;
+    threadState().refTracker?.track(this);
+  }
+
+  /** Returns a readable form: `ObjectRef(obj_...)`. */
+  toString(): string {
+    return `ObjectRef(${this.id})`;
+  }
+
+  /** Serialized as its id, e.g. in logs. */
+  toJSON(): { objectRef: string } {
+    return { objectRef: this.id };
+  }
+}
+
+/** Where a tracker reports ids whose first local ref appeared or last local ref disappeared. */
+export interface RefSink {
+  addRefs(ids: string[]): void;
+  removeRefs(ids: string[]): void;
+}
+
+/** Counts live ObjectRef instances per id in this thread, using a FinalizationRegistry. */
+export class RefTracker {
+  private readonly counts = new Map<string, number>();
+  private readonly finalizer = new FinalizationRegistry<string>((id) => this.release(id));
+  private pendingAdd: string[] = [];
+  private pendingRemove: string[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    private readonly sink: RefSink,
+    private readonly batched: boolean,
+  ) {}
+
+  track(ref: ObjectRef<unknown>): void {
+    const id = ref.id;
+    const c = this.counts.get(id) ?? 0;
+    this.counts.set(id, c + 1);
+    this.finalizer.register(ref, id);
+    if (c === 0) {
+      if (this.batched) {
+        this.pendingAdd.push(id);
+        this.scheduleFlush();
+      } else this.sink.addRefs([id]);
+    }
+  }
+
+  /** Number of live refs to `id` in this thread (for tests and diagnostics). */
+  count(id: string): number {
+    return this.counts.get(id) ?? 0;
+  }
+
+  private release(id: string): void {
+    const c = this.counts.get(id);
+    if (c === undefined) return;
+    if (c > 1) {
+      this.counts.set(id, c - 1);
+      return;
+    }
+    this.counts.delete(id);
+    // Finalizers run from a clean stack, so a synchronous sink is safe; batching still helps workers.
+    if (this.batched) {
+      this.pendingRemove.push(id);
+      this.scheduleFlush();
+    } else this.sink.removeRefs([id]);
+  }
+
+  /** Sends pending adds and removes now (a worker calls this before it reports a task done). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.pendingAdd.length) {
+      const a = this.pendingAdd;
+      this.pendingAdd = [];
+      this.sink.addRefs(a);
+    }
+    if (this.pendingRemove.length) {
+      const r = this.pendingRemove;
+      this.pendingRemove = [];
+      this.sink.removeRefs(r);
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /** Stops tracking (at shutdown): later finalizers do nothing. */
+  clear(): void {
+    this.counts.clear();
+    this.pendingAdd = [];
+    this.pendingRemove = [];
+  }
+}

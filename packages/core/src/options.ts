@@ -1,0 +1,258 @@
+/**
+ * User-facing options (all optional) and their compiled, validated, readonly forms.
+ * Each `compileXxxOptions` validates once at the API boundary and fills defaults, so bad input
+ * fails at the call with an {@link InvalidArgumentError} that says what to do.
+ */
+import { InvalidArgumentError } from './errors.js';
+
+/** Where a task or actor runs: a worker thread (default) or a child process of its own. */
+export type Isolation = 'thread' | 'process';
+
+/** Resources a task or actor needs, e.g. `{ CPU: 1, GPU: 0.5, accelerator: 1 }`. */
+export type ResourceSet = Readonly<Record<string, number>>;
+
+/** Options of a remote function, given to `remote(fn, options)` or `fn.options(...)`. */
+export interface TaskOptions {
+  /** CPUs reserved while the task runs (default 1; fractions allowed). */
+  numCpus?: number;
+  /** GPUs reserved while the task runs (default 0). The task runs in a child process with `CUDA_VISIBLE_DEVICES` set. */
+  numGpus?: number;
+  /** Custom resources, e.g. `{ accelerator: 1 }`. */
+  resources?: Record<string, number>;
+  /** Memory in bytes reserved for scheduling (not enforced). */
+  memory?: number;
+  /** Number of return values: the function returns an array of this length and `.remote()` returns one ref per element. */
+  numReturns?: number;
+  /** Retries when the worker dies (and, with `retryExceptions`, when the task throws). -1 retries forever. Default 3. */
+  maxRetries?: number;
+  /** Retry on exceptions too: `true` for any, or a list of error classes or names to retry on. */
+  retryExceptions?: boolean | ReadonlyArray<string | (abstract new (...args: never[]) => Error)>;
+  /** A name for the task, shown in errors and logs (default: the function's name). */
+  name?: string;
+  /** `'thread'` (default) or `'process'`, for code that must not share a process. */
+  isolation?: Isolation;
+}
+
+/** Options of an actor class, given to `remote(Class, options)` or `Class.options(...)`. */
+export interface ActorOptions {
+  /** A name to find the actor with `getActor(name)`; unique within its namespace. */
+  name?: string;
+  /** Namespace of the name (default: the job's namespace, `'default'`). */
+  namespace?: string;
+  /** `'detached'` keeps the actor alive after the job that made it ends. */
+  lifetime?: 'detached' | 'non_detached';
+  /** Restarts after the actor's worker dies (default 0; -1 for unlimited). */
+  maxRestarts?: number;
+  /** Retries of a method call interrupted by the actor's death, after a restart (default 0; -1 for unlimited). */
+  maxTaskRetries?: number;
+  /** Calls run at once (default 1, or 1000 for actors with async methods). */
+  maxConcurrency?: number;
+  /** CPUs held for the actor's lifetime (default 0: the actor shares a worker thread with others). */
+  numCpus?: number;
+  /** GPUs held for the actor's lifetime; the actor runs in a process with `CUDA_VISIBLE_DEVICES` set. */
+  numGpus?: number;
+  /** Custom resources held for the actor's lifetime. */
+  resources?: Record<string, number>;
+  /** Memory in bytes reserved for scheduling (not enforced). */
+  memory?: number;
+  /** `'thread'` (default) or `'process'`. */
+  isolation?: Isolation;
+  /** If a named actor exists already, return it instead of failing. */
+  getIfExists?: boolean;
+}
+
+/** Options of one actor method call, via `handle.method.options(...)`. */
+export interface ActorMethodOptions {
+  numReturns?: number;
+  name?: string;
+}
+
+export interface CompiledTaskOptions {
+  readonly resources: ResourceSet;
+  readonly numReturns: number;
+  readonly maxRetries: number;
+  readonly retryExceptions: boolean | readonly string[];
+  readonly name: string | undefined;
+  readonly isolation: Isolation;
+}
+
+export interface CompiledActorOptions {
+  readonly name: string | undefined;
+  readonly namespace: string | undefined;
+  readonly detached: boolean;
+  readonly maxRestarts: number;
+  readonly maxTaskRetries: number;
+  readonly maxConcurrency: number | undefined;
+  readonly resources: ResourceSet;
+  readonly isolation: Isolation;
+  readonly getIfExists: boolean;
+}
+
+const taskKeys = [
+  'numCpus', 'numGpus', 'resources', 'memory', 'numReturns', 'maxRetries', 'retryExceptions', 'name', 'isolation',
+] as const;
+const actorKeys = [
+  'name', 'namespace', 'lifetime', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'numCpus', 'numGpus',
+  'resources', 'memory', 'isolation', 'getIfExists',
+] as const;
+const methodKeys = ['numReturns', 'name'] as const;
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) dp[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return dp[a.length][b.length];
+}
+
+/** Rejects keys not in `known`, suggesting the closest known one. */
+export function checkKnownKeys(what: string, opts: object, known: readonly string[]): void {
+  if (opts === null || typeof opts !== 'object') {
+    throw new InvalidArgumentError(`Options of ${what} must be an object, got ${opts === null ? 'null' : typeof opts}.`);
+  }
+  for (const key of Object.keys(opts)) {
+    if (known.includes(key)) continue;
+    const best = known
+      .map((k) => [k, editDistance(key.toLowerCase(), k.toLowerCase())] as const)
+      .sort((x, y) => x[1] - y[1])[0];
+    const hint = best && best[1] <= 3 ? ` Did you mean '${best[0]}'?` : '';
+    throw new InvalidArgumentError(
+      `Unknown option '${key}' for ${what}.${hint} Valid options: ${known.join(', ')}.`,
+    );
+  }
+}
+
+function nonNegative(what: string, key: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new InvalidArgumentError(`Invalid ${key} for ${what}: ${String(v)}. It must be a finite number >= 0.`);
+  }
+  return v;
+}
+
+function integer(what: string, key: string, v: unknown, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new InvalidArgumentError(`Invalid ${key} for ${what}: ${String(v)}. It must be an integer >= ${min}.`);
+  }
+  return v;
+}
+
+function gpus(what: string, v: unknown): number | undefined {
+  const n = nonNegative(what, 'numGpus', v);
+  if (n !== undefined && n > 1 && !Number.isInteger(n)) {
+    throw new InvalidArgumentError(
+      `Invalid numGpus for ${what}: ${n}. Fractions are allowed below 1 only (GPUs are shared, not split across).`,
+    );
+  }
+  return n;
+}
+
+function resourceSet(
+  what: string,
+  o: { numCpus?: unknown; numGpus?: unknown; resources?: unknown; memory?: unknown },
+  defaultCpus: number,
+): ResourceSet {
+  const out: Record<string, number> = {};
+  const cpu = nonNegative(what, 'numCpus', o.numCpus) ?? defaultCpus;
+  if (cpu > 0) out.CPU = cpu;
+  const gpu = gpus(what, o.numGpus);
+  if (gpu) out.GPU = gpu;
+  const mem = nonNegative(what, 'memory', o.memory);
+  if (mem) out.memory = mem;
+  if (o.resources !== undefined) {
+    if (o.resources === null || typeof o.resources !== 'object' || Array.isArray(o.resources)) {
+      throw new InvalidArgumentError(`Invalid resources for ${what}: expected an object like { accelerator: 1 }.`);
+    }
+    for (const [k, v] of Object.entries(o.resources)) {
+      if (k === 'CPU' || k === 'GPU' || k === 'memory') {
+        throw new InvalidArgumentError(
+          `Invalid resources for ${what}: use ${k === 'CPU' ? 'numCpus' : k === 'GPU' ? 'numGpus' : 'memory'} instead of resources.${k}.`,
+        );
+      }
+      const n = nonNegative(what, `resources.${k}`, v);
+      if (n) out[k] = n;
+    }
+  }
+  return Object.freeze(out);
+}
+
+function isolation(what: string, v: unknown): 'thread' | 'process' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'thread' && v !== 'process') {
+    throw new InvalidArgumentError(`Invalid isolation for ${what}: ${String(v)}. Use 'thread' or 'process'.`);
+  }
+  return v;
+}
+
+function optName(what: string, key: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0) {
+    throw new InvalidArgumentError(`Invalid ${key} for ${what}: expected a non-empty string.`);
+  }
+  return v;
+}
+
+/** Validates task options and fills defaults. */
+export function compileTaskOptions(
+  what: string,
+  opts: TaskOptions,
+  defaults: { maxRetries: number },
+): CompiledTaskOptions {
+  checkKnownKeys(what, opts, taskKeys);
+  let retryExceptions: boolean | string[] = false;
+  const re = opts.retryExceptions;
+  if (re === true || re === false) retryExceptions = re;
+  else if (Array.isArray(re)) {
+    retryExceptions = re.map((e: unknown) => {
+      if (typeof e === 'string') return e;
+      if (typeof e === 'function' && typeof e.name === 'string') return e.name;
+      throw new InvalidArgumentError(`Invalid retryExceptions for ${what}: list error classes or their names.`);
+    });
+  } else if (re !== undefined) {
+    throw new InvalidArgumentError(`Invalid retryExceptions for ${what}: use true, false, or a list of error classes.`);
+  }
+  const maxRetries = integer(what, 'maxRetries', opts.maxRetries, -1) ?? defaults.maxRetries;
+  const iso = isolation(what, opts.isolation) ?? 'thread';
+  const resources = resourceSet(what, opts, 1);
+  return Object.freeze({
+    resources,
+    numReturns: integer(what, 'numReturns', opts.numReturns, 1) ?? 1,
+    maxRetries,
+    retryExceptions,
+    name: optName(what, 'name', opts.name),
+    isolation: resources.GPU ? 'process' : iso,
+  });
+}
+
+/** Validates actor options and fills defaults. */
+export function compileActorOptions(what: string, opts: ActorOptions): CompiledActorOptions {
+  checkKnownKeys(what, opts, actorKeys);
+  if (opts.lifetime !== undefined && opts.lifetime !== 'detached' && opts.lifetime !== 'non_detached') {
+    throw new InvalidArgumentError(`Invalid lifetime for ${what}: ${String(opts.lifetime)}. Use 'detached' or leave it out.`);
+  }
+  const resources = resourceSet(what, opts, 0);
+  const name = optName(what, 'name', opts.name);
+  if (opts.getIfExists && !name) {
+    throw new InvalidArgumentError(`getIfExists needs a name for ${what}.`);
+  }
+  return Object.freeze({
+    name,
+    namespace: optName(what, 'namespace', opts.namespace),
+    detached: opts.lifetime === 'detached',
+    maxRestarts: integer(what, 'maxRestarts', opts.maxRestarts, -1) ?? 0,
+    maxTaskRetries: integer(what, 'maxTaskRetries', opts.maxTaskRetries, -1) ?? 0,
+    maxConcurrency: integer(what, 'maxConcurrency', opts.maxConcurrency, 1),
+    resources,
+    isolation: resources.GPU ? 'process' : (isolation(what, opts.isolation) ?? 'thread'),
+    getIfExists: opts.getIfExists === true,
+  });
+}
+
+/** Validates per-call actor method options. */
+export function compileMethodOptions(what: string, opts: ActorMethodOptions): { numReturns: number; name?: string } {
+  checkKnownKeys(what, opts, methodKeys);
+  const name = optName(what, 'name', opts.name);
+  return { numReturns: integer(what, 'numReturns', opts.numReturns, 1) ?? 1, ...(name ? { name } : {}) };
+}

@@ -1,0 +1,162 @@
+/**
+ * The node's side of one worker: a worker thread (default) or a child process, with a batching
+ * channel (all messages sent in one turn of the event loop travel in one post).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+export interface WorkerBoot {
+  workerId: string;
+  nodeId: string;
+  jobId: string;
+  namespace: string;
+  inlineObjectMaxBytes: number;
+}
+
+export interface WorkerStartOptions {
+  boot: WorkerBoot;
+  kind: 'thread' | 'process';
+  /** For process workers: `CUDA_VISIBLE_DEVICES` (ids joined by commas), or undefined to leave it unset. */
+  cudaVisibleDevices: string | undefined;
+  heapMb: number;
+  logToDriver: boolean;
+}
+
+const mainUrl = new URL('./worker/main.js', import.meta.url);
+
+/** Copies SharedArrayBuffer-backed bytes, which cannot cross into another process. */
+function unshare(v: unknown, depth = 0): unknown {
+  if (typeof v !== 'object' || v === null || depth > 12) return v;
+  if (ArrayBuffer.isView(v)) {
+    if (v.buffer instanceof SharedArrayBuffer) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
+    return v;
+  }
+  if (Array.isArray(v)) return v.map((e) => unshare(e, depth + 1));
+  if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, e] of Object.entries(v)) out[k] = unshare(e, depth + 1);
+  return out;
+}
+
+export class WorkerHandle {
+  readonly id: string;
+  readonly kind: 'thread' | 'process';
+  readonly cudaVisibleDevices: string | undefined;
+  /** Ids of functions this worker was sent the code of. */
+  readonly knownFns = new Set<string>();
+  /** Objects this worker holds refs to (released if it dies). */
+  readonly heldRefs = new Set<string>();
+  private readonly thread: Worker | undefined;
+  private readonly proc: ChildProcess | undefined;
+  private outbox: ToWorker[] = [];
+  private flushScheduled = false;
+  dead = false;
+  /** Set when the worker died: an out-of-memory exit, a crash, or a termination we asked for. */
+  exitReason: 'oom' | 'crash' | 'terminated' | undefined;
+  exitDetail = '';
+
+  constructor(
+    opts: WorkerStartOptions,
+    private readonly onMessage: (w: WorkerHandle, msg: FromWorker) => void,
+    private readonly onExit: (w: WorkerHandle) => void,
+  ) {
+    this.id = opts.boot.workerId;
+    this.kind = opts.kind;
+    this.cudaVisibleDevices = opts.cudaVisibleDevices;
+    const receive = (batch: FromWorker[]) => {
+      for (const m of batch) this.onMessage(this, m);
+    };
+    if (opts.kind === 'thread') {
+      const w = new Worker(mainUrl, {
+        workerData: opts.boot,
+        stdout: true,
+        stderr: true,
+        ...(opts.heapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: opts.heapMb } } : {}),
+      });
+      this.thread = w;
+      w.on('message', receive);
+      w.on('error', (err: Error & { code?: string }) => {
+        this.exitReason = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom' : 'crash';
+        this.exitDetail = err.message;
+      });
+      w.on('exit', (code) => this.exited(code));
+      this.pipe(w.stdout, process.stdout, opts.logToDriver);
+      this.pipe(w.stderr, process.stderr, opts.logToDriver);
+      w.unref();
+    } else {
+      const env: NodeJS.ProcessEnv = { ...process.env, RAY_TS_WORKER_BOOT: JSON.stringify(opts.boot) };
+      if (opts.cudaVisibleDevices !== undefined) env.CUDA_VISIBLE_DEVICES = opts.cudaVisibleDevices;
+      const p = fork(fileURLToPath(mainUrl), [], {
+        env,
+        serialization: 'advanced',
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        execArgv: [
+          ...process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--max-old-space-size')),
+          ...(opts.heapMb > 0 ? [`--max-old-space-size=${opts.heapMb}`] : []),
+        ],
+      });
+      this.proc = p;
+      p.on('message', receive as (m: unknown) => void);
+      p.on('exit', (code, signal) => {
+        if (!this.exitReason) {
+          this.exitReason = 'crash';
+          this.exitDetail = signal ? `killed by ${signal}` : `exit code ${code}`;
+        }
+        this.exited(code ?? 1);
+      });
+      p.on('error', (err) => {
+        this.exitReason ??= 'crash';
+        this.exitDetail = err.message;
+      });
+      if (p.stdout) this.pipe(p.stdout, process.stdout, opts.logToDriver);
+      if (p.stderr) this.pipe(p.stderr, process.stderr, opts.logToDriver);
+      p.unref();
+      (p as unknown as { channel?: { unref(): void } }).channel?.unref();
+    }
+  }
+
+  private pipe(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, enabled: boolean): void {
+    if (enabled) from.on('data', (chunk: Buffer) => to.write(chunk));
+    else from.resume();
+  }
+
+  private exited(code: number): void {
+    if (this.dead) return;
+    this.dead = true;
+    if (!this.exitReason) {
+      this.exitReason = code === 0 ? 'terminated' : 'crash';
+      if (code !== 0) this.exitDetail = `exit code ${code}`;
+    }
+    this.onExit(this);
+  }
+
+  /** Queues a message; all messages queued in this turn are posted together. */
+  send(msg: ToWorker): void {
+    if (this.dead) return;
+    this.outbox.push(msg);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.dead || this.outbox.length === 0) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    if (this.thread) this.thread.postMessage(batch);
+    else this.proc?.send(unshare(batch) as object);
+  }
+
+  /** Stops the worker now (a force-cancel, a kill, or shutdown). */
+  terminate(reason: 'terminated' | 'crash' = 'terminated', detail = ''): void {
+    if (this.dead) return;
+    this.exitReason = reason;
+    this.exitDetail = detail;
+    if (this.thread) void this.thread.terminate();
+    else this.proc?.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The worker's side of the node protocol: a {@link CoreClient} that sends batched messages to the
+ * node and matches replies to requests.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { CoreClient } from '../client.js';
+import { errorFromWire } from '../errors.js';
+import type { RefTracker } from '../object-ref.js';
+import type {
+  ActorCreationSpec, ActorHandleData, ActorTaskSpec, ClusterInfo, FromWorker, TaskContextData, TaskSpec,
+  ToWorker, WorkerRequest,
+} from '../protocol.js';
+import type { StoredValue } from '../serialization.js';
+import type { WorkerBoot } from '../worker-handle.js';
+
+/** What a running task or actor call sees as its context. */
+export interface ExecutionContext {
+  data: TaskContextData;
+  abort: AbortController;
+}
+
+export const executionContext = new AsyncLocalStorage<ExecutionContext>();
+
+export class WorkerClient implements CoreClient {
+  readonly jobId: string;
+  readonly nodeId: string;
+  readonly namespace: string;
+  readonly inlineObjectMaxBytes: number;
+  tracker: RefTracker | undefined;
+  private outbox: FromWorker[] = [];
+  private flushScheduled = false;
+  private nextReq = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+
+  constructor(
+    boot: WorkerBoot,
+    private readonly post: (batch: FromWorker[]) => void,
+  ) {
+    this.jobId = boot.jobId;
+    this.nodeId = boot.nodeId;
+    this.namespace = boot.namespace;
+    this.inlineObjectMaxBytes = boot.inlineObjectMaxBytes;
+  }
+
+  send(msg: FromWorker): void {
+    // Ref additions go first, so the node counts a ref before it may free what pinned it.
+    if (msg.k !== 'refs') this.tracker?.flush();
+    this.outbox.push(msg);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.outbox.length === 0) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    this.post(batch);
+  }
+
+  onReply(m: Extract<ToWorker, { k: 'reply' }>): void {
+    const p = this.pending.get(m.reqId);
+    if (!p) return;
+    this.pending.delete(m.reqId);
+    if (m.ok) p.resolve(m.value);
+    else p.reject(errorFromWire(m.error));
+  }
+
+  private request<T>(op: WorkerRequest): Promise<T> {
+    const reqId = this.nextReq++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(reqId, { resolve: resolve as (v: unknown) => void, reject });
+      this.send({ k: 'req', reqId, op });
+    });
+  }
+
+  currentTask(): TaskContextData | undefined {
+    return executionContext.getStore()?.data;
+  }
+
+  submitTask(spec: TaskSpec): void {
+    this.send({ k: 'submitTask', spec });
+  }
+
+  createActor(spec: ActorCreationSpec): string | undefined {
+    this.send({ k: 'createActor', spec });
+    return undefined;
+  }
+
+  submitActorTask(spec: ActorTaskSpec): void {
+    this.send({ k: 'submitActorTask', spec });
+  }
+
+  put(id: string, value: StoredValue): void {
+    this.send({ k: 'put', id, value });
+  }
+
+  get(ids: string[], timeoutMs: number | undefined): Promise<StoredValue[]> {
+    const taskId = this.currentTask()?.taskId;
+    return this.request({ op: 'get', ids, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(taskId ? { taskId } : {}) });
+  }
+
+  wait(ids: string[], numReturns: number, timeoutMs: number | undefined): Promise<string[]> {
+    const taskId = this.currentTask()?.taskId;
+    return this.request({
+      op: 'wait', ids, numReturns, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(taskId ? { taskId } : {}),
+    });
+  }
+
+  cancel(objectId: string, force: boolean, recursive: boolean): Promise<void> {
+    return this.request({ op: 'cancel', objectId, force, recursive });
+  }
+
+  killActor(actorId: string, noRestart: boolean): Promise<void> {
+    return this.request({ op: 'kill', actorId, noRestart });
+  }
+
+  getActor(name: string, namespace: string | undefined): Promise<ActorHandleData | undefined> {
+    return this.request({ op: 'getActor', name, ...(namespace ? { namespace } : {}) });
+  }
+
+  clusterInfo(): Promise<ClusterInfo> {
+    return this.request({ op: 'clusterInfo' });
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Entry point of a worker thread or worker process: connects this thread's runtime to the node,
+ * prefixes console output with where it came from, and dispatches the node's messages.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { format } from 'node:util';
+import '../index.js';
+import { RefTracker } from '../object-ref.js';
+import type { FromWorker, ToWorker } from '../protocol.js';
+import { threadState } from '../state.js';
+import type { WorkerBoot } from '../worker-handle.js';
+import { WorkerClient, executionContext } from './client.js';
+import { Executor } from './executor.js';
+
+const inThread = !isMainThread && parentPort !== null;
+const boot: WorkerBoot = inThread
+  ? (workerData as WorkerBoot)
+  : (JSON.parse(process.env.RAY_TS_WORKER_BOOT ?? '{}') as WorkerBoot);
+
+const post: (batch: FromWorker[]) => void = inThread
+  ? (batch) => parentPort!.postMessage(batch)
+  : (batch) => {
+      process.send?.(batch);
+    };
+
+const client = new WorkerClient(boot, post);
+const tracker = new RefTracker(
+  {
+    addRefs: (add) => client.send({ k: 'refs', add, remove: [] }),
+    removeRefs: (remove) => client.send({ k: 'refs', add: [], remove }),
+  },
+  true,
+);
+client.tracker = tracker;
+const state = threadState();
+state.isWorker = true;
+state.client = client;
+state.refTracker = tracker;
+
+// Console lines carry their origin, as Ray's "(task pid=...)" prefixes do.
+const shortId = boot.workerId?.slice(-6) ?? '?';
+for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+  const original = console[level].bind(console);
+  console[level] = (...args: unknown[]) => {
+    const name = executionContext.getStore()?.data.name ?? 'worker';
+    const prefix = `(${name} pid=${process.pid}${inThread ? ` worker=${shortId}` : ''}) `;
+    original(format(...args).split('\n').map((l) => prefix + l).join('\n'));
+  };
+}
+
+const executor = new Executor(client);
+
+function onBatch(batch: ToWorker[]): void {
+  for (const m of batch) {
+    switch (m.k) {
+      case 'task':
+        void executor.runTask(m);
+        break;
+      case 'createActor':
+        void executor.createActor(m);
+        break;
+      case 'actorCall':
+        executor.actorCall(m);
+        break;
+      case 'dropActor':
+        executor.dropActor(m.actorId);
+        break;
+      case 'cancel':
+        executor.cancel(m.taskId);
+        break;
+      case 'reply':
+        client.onReply(m);
+        break;
+      case 'exit':
+        process.exit(0);
+    }
+  }
+}
+
+if (inThread) parentPort!.on('message', onBatch);
+else {
+  process.on('message', (batch) => onBatch(batch as ToWorker[]));
+  process.on('disconnect', () => process.exit(0));
+}
+
+process.on('unhandledRejection', (reason) => {
+  console.error('Unhandled promise rejection in a worker (the task that caused it is not known):', reason);
+});
