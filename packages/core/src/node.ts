@@ -5,7 +5,7 @@
  */
 import {
   ActorDiedError, GetTimeoutError, InvalidArgumentError, ObjectLostError, OutOfMemoryError, RayError,
-  TaskCancelledError, UnschedulableError, WorkerCrashedError, errorToWire, type WireError,
+  TaskCancelledError, UnschedulableError, WorkerCrashedError, errorFromWire, errorToWire, type WireError,
 } from './errors.js';
 import type { RuntimeConfig } from './config.js';
 import { ids } from './ids.js';
@@ -681,7 +681,10 @@ export class NodeManager {
     return storedError(errorToWire(new ActorDiedError(
       `Actor '${actor.spec.className}' (${actor.spec.actorId}) died: ${actor.deathCause ?? 'unknown cause'}; ` +
         `cannot run ${spec.name}.${advice}`,
-      { actorId: actor.spec.actorId, taskId: spec.taskId, nodeId: this.nodeId, cause: actor.deathError },
+      {
+        actorId: actor.spec.actorId, taskId: spec.taskId, nodeId: this.nodeId,
+        ...(actor.deathError ? { cause: errorFromWire(actor.deathError) } : {}),
+      },
     )));
   }
 
@@ -780,13 +783,11 @@ export class NodeManager {
       this.actorDied(actor, 'it was killed with kill()', undefined, noRestart);
       return;
     }
-    const dedicated = this.actorsOnWorker.get(w)?.size === 1 && !this.actorHosts.includes(w);
-    if (dedicated) {
-      w.terminate('terminated', 'killed');
-    } else {
-      w.send({ k: 'dropActor', actorId: actor.spec.actorId });
-      this.actorDied(actor, 'it was killed with kill()', undefined, noRestart);
-    }
+    const dedicated = !this.actorHosts.includes(w);
+    // Dead (or restarting) at once, so calls made after kill() returns never reach the old instance.
+    this.actorDied(actor, 'it was killed with kill()', undefined, noRestart);
+    if (dedicated) w.terminate('terminated', 'killed');
+    else w.send({ k: 'dropActor', actorId: actor.spec.actorId });
   }
 
   getActorByName(name: string, namespace: string | undefined): ActorHandleData | undefined {

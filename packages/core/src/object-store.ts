@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { noteSharedAllocation } from './memory.js';
 import { nestedRefs, storedSize, type StoredValue } from './serialization.js';
 
 type Waiter = () => void;
@@ -212,6 +213,7 @@ export class ObjectStore {
     const meta = e.value!;
     if (meta.t === 'err' || !e.spillPath) return;
     if (e.size <= this.capacityBytes) this.makeRoom(e.size, e);
+    noteSharedAllocation(e.size);
     const b = new Uint8Array(new SharedArrayBuffer(e.size));
     const fd = fs.openSync(e.spillPath, 'r');
     try {
