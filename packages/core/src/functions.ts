@@ -12,7 +12,7 @@
  * worker provides.
  */
 import { createHash } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -49,28 +49,51 @@ export function setCoreNamespace(ns: Record<string, unknown>): void {
   coreNamespace = ns;
 }
 
-function callerFile(): string | undefined {
+interface CallSite {
+  file: string | undefined;
+  line: number | undefined;
+}
+
+function callSite(): CallSite {
   const saved = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
-  let files: (string | undefined)[] = [];
+  let frames: CallSite[] = [];
   try {
     Error.stackTraceLimit = 30;
-    Error.prepareStackTrace = (_e, frames) => frames.map((f) => f.getFileName() ?? undefined);
+    Error.prepareStackTrace = (_e, fs) => fs.map((f) => ({ file: f.getFileName() ?? undefined, line: f.getLineNumber() ?? undefined }));
     const holder: { stack?: unknown } = {};
-    Error.captureStackTrace(holder, callerFile);
-    files = holder.stack as (string | undefined)[];
+    Error.captureStackTrace(holder, callSite);
+    frames = holder.stack as CallSite[];
   } finally {
     Error.prepareStackTrace = saved;
     Error.stackTraceLimit = savedLimit;
   }
-  for (const f of files) {
-    if (f === undefined) return undefined;
-    const p = f.startsWith('file://') ? fileURLToPath(f) : f;
+  for (const f of frames) {
+    if (f.file === undefined) return { file: undefined, line: undefined };
+    const p = f.file.startsWith('file://') ? fileURLToPath(f.file) : f.file;
     if (p.startsWith('node:')) continue;
     if (path.isAbsolute(p) && p.startsWith(coreDir + path.sep)) continue;
-    return p;
+    return { file: p, line: f.line };
   }
-  return undefined;
+  return { file: undefined, line: undefined };
+}
+
+const sourceLines = new Map<string, string[] | undefined>();
+/** `const square = remote((x) => ...)` names the task 'square', as Ray names tasks after functions. */
+function nameFromSource(site: CallSite): string | undefined {
+  if (!site.file || !site.line || !path.isAbsolute(site.file)) return undefined;
+  let lines = sourceLines.get(site.file);
+  if (!sourceLines.has(site.file)) {
+    try {
+      lines = readFileSync(site.file, 'utf8').split('\n');
+    } catch {
+      lines = undefined;
+    }
+    sourceLines.set(site.file, lines);
+  }
+  const text = lines?.[site.line - 1];
+  const m = text && /([A-Za-z_$][\w$]*)\s*=\s*(?:[\w$.]+\.)?remote\s*[(<]/.exec(text);
+  return m ? m[1] : undefined;
 }
 
 let entryScript: string | undefined | null = null;
@@ -111,8 +134,9 @@ function hashOf(desc: FnDescriptor): string {
  */
 export function describeFunction(fn: AnyFunction, cls: boolean): FnRef {
   const st = threadState();
-  const file = callerFile();
-  const name = fn.name || '<anonymous>';
+  const site = callSite();
+  const file = site.file;
+  const name = fn.name || nameFromSource(site) || '<anonymous>';
   if (file && path.isAbsolute(file)) {
     // Register by position in every case: a worker importing this module finds it the same way.
     const url = pathToFileURL(real(file)).href;
@@ -247,7 +271,7 @@ export async function loadFunction(ref: FnRef): Promise<AnyFunction> {
       );
     }
     fn = reg.byKey.get(desc.key);
-    if (!fn || (fn.name || '<anonymous>') !== desc.name) {
+    if (!fn || (fn.name && fn.name !== desc.name)) {
       throw new RemoteCodeError(
         `A worker imported ${desc.url} but found no remote() call for '${desc.name}' at the same place ` +
           `(${desc.key.split('#')[1]}th remote() call of the module). Call remote() at the top level of the ` +

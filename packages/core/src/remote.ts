@@ -283,7 +283,7 @@ export function remote(target: AnyFn | AnyClass, options: TaskOptions | ActorOpt
   }
   const cls = isClass(target);
   const fnRef = describeFunction(target as AnyFn, cls);
-  const name = target.name || '<anonymous>';
+  const name = fnRef.desc?.name ?? (target.name || '<anonymous>');
   if (cls) {
     const { methods, hasAsync } = methodsOf(target as AnyClass);
     return new ActorClass(fnRef, name, methods, hasAsync, options as ActorOptions);
