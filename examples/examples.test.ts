@@ -1,0 +1,15 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..');
+
+it('runs the demo (npm start): pi with tasks and a parameter server actor', async () => {
+  const { stdout } = await run(process.execPath, [path.join(root, 'examples/pi-and-parameter-server.js')], { cwd: root });
+  const pi = Number(/pi ~ ([\d.]+)/.exec(stdout)?.[1]);
+  expect(Math.abs(pi - Math.PI)).toBeLessThan(0.01);
+  expect(stdout).toMatch(/parameter server: 400 updates from 8 tasks/);
+  expect(stdout).toMatch(/learned y = 3\.0\d\dx - 0\.9\d\d|learned y = 3\.000x - 1\.000|learned y = 2\.9\d\dx - 1\.0\d\d/);
+});

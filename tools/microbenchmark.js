@@ -1,0 +1,374 @@
+#!/usr/bin/env node
+// ray-ts's equivalent of `ray microbenchmark` (Ray's python/ray/_private/ray_perf.py): the same
+// cases, under the same names, doing the same work, timed like Ray's `timeit` helper, on an
+// embedded cluster. Prints `<case> per second <mean> +- <sd>` per case, as Ray does.
+//
+//   node tools/microbenchmark.js [--num-cpus N] [--duration SECONDS] [--filter SUBSTRING]
+//                                [--json FILE] [--no-init-time]
+//
+// The remote functions and actors live in tools/bench-fixtures.js (workers load them by reference).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const INIT_CASE = 'init to first task result';
+const PG_CASE = 'placement group create/removal';
+const ROUNDS = 4;
+
+const usage = `Usage: node tools/microbenchmark.js [options]
+
+Ray's core microbenchmark cases (same names as 'ray microbenchmark') on an embedded ray-ts cluster.
+
+  --num-cpus N         CPUs of the embedded cluster (default 2)
+  --duration SECONDS   measured time per case (default 3); a warm-up of a quarter of it comes first
+  --filter SUBSTRING   run only the cases whose name contains SUBSTRING (like Ray's TESTS_TO_RUN)
+  --json FILE          also write {case: opsPerSecond} to FILE (null for a failed or n/a case; the
+                       '${INIT_CASE} (ms)' entry is in milliseconds)
+  --call-timeout SEC   fail a case when one timed call takes longer than this (default 60)
+  --no-init-time       skip the '${INIT_CASE}' measurement (3 fresh child processes)
+  -h, --help           show this help`;
+
+function parseArgs(argv) {
+  const o = { numCpus: 2, duration: 3, filter: '', json: undefined, callTimeout: 60, initTime: true, initChild: false };
+  const num = (flag, v) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n <= 0) fail(`${flag} needs a positive number, got ${v ?? 'nothing'}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => (inline !== undefined ? inline : argv[++i]);
+    switch (flag) {
+      case '--num-cpus': o.numCpus = num(flag, value()); break;
+      case '--duration': o.duration = num(flag, value()); break;
+      case '--filter': o.filter = value() ?? ''; break;
+      case '--json': o.json = value(); if (!o.json) fail('--json needs a file name'); break;
+      case '--call-timeout': o.callTimeout = num(flag, value()); break;
+      case '--no-init-time': o.initTime = false; break;
+      case '--init-child': o.initChild = true; break;
+      case '-h': case '--help': console.log(usage); process.exit(0); break;
+      default: fail(`unknown option ${a}`);
+    }
+  }
+  return o;
+}
+
+function fail(msg) {
+  console.error(`microbenchmark: ${msg}\n\n${usage}`);
+  process.exit(2);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const selected = (name) => !opts.filter || name.includes(opts.filter);
+const fmt = (x) => String(Math.round(x * 100) / 100);
+
+// ------------------------------------------------------------------ init to first task result
+if (opts.initChild) {
+  // A fresh process: from before the import of the package to the first result, like Ray's
+  // `import ray; ray.init(); ray.get(f.remote())`. The task is defined here, so it travels by value.
+  const t0 = performance.now();
+  const ray = await import('@ray-ts/core');
+  await ray.init({ numCpus: opts.numCpus, logToDriver: false });
+  const first = ray.remote(() => 1);
+  const v = await ray.get(first.remote());
+  const t1 = performance.now();
+  if (v !== 1) throw new Error(`unexpected result ${v}`);
+  // performance.now() counts from the start of the process: t1 includes Node's own start-up.
+  process.stdout.write(JSON.stringify({ importToResultMs: t1 - t0, processStartToResultMs: t1 }) + '\n');
+  await ray.shutdown();
+  process.exit(0);
+}
+
+function runInitChild() {
+  return new Promise((resolve, reject) => {
+    const self = fileURLToPath(import.meta.url);
+    const child = spawn(process.execPath, [self, '--init-child', '--num-cpus', String(opts.numCpus)], {
+      cwd: path.dirname(path.dirname(self)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop();
+      try {
+        if (code !== 0) throw new Error(`exit ${code ?? signal}`);
+        resolve(JSON.parse(line));
+      } catch (e) {
+        reject(new Error(`init-time child failed (${e.message}): ${(err || out).trim().slice(-2000)}`));
+      }
+    });
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+// ------------------------------------------------------------------ timing (Ray's timeit)
+/**
+ * Ray's `timeit`: a warm-up that counts calls, then rounds of `step = count // 10 + 1` calls until
+ * each round has lasted its share of the time; reports the mean and standard deviation over the
+ * rounds of multiplier * calls / second. Ray's 10 s pause before each case is left out, and its
+ * 1 s warm-up and 4 rounds of 2 s become duration/4 each. A call slower than a round ends the case
+ * after `duration` seconds of rounds (at least one), so a slow case does not run 4 long rounds.
+ */
+async function timeit(fn, multiplier) {
+  const roundMs = (opts.duration * 1000) / ROUNDS;
+  const call = () => withTimeout(fn(), opts.callTimeout * 1000);
+  let start = performance.now();
+  let count = 0;
+  do {
+    await call();
+    count++;
+  } while (performance.now() - start < roundMs);
+  const step = Math.floor(count / 10) + 1;
+  const stats = [];
+  const measureStart = performance.now();
+  for (let r = 0; r < ROUNDS; r++) {
+    start = performance.now();
+    count = 0;
+    while (performance.now() - start < roundMs) {
+      for (let i = 0; i < step; i++) await call();
+      count += step;
+    }
+    stats.push((multiplier * count * 1000) / (performance.now() - start));
+    if (performance.now() - measureStart >= opts.duration * 1000) break;
+  }
+  const mean = stats.reduce((a, b) => a + b, 0) / stats.length;
+  const sd = Math.sqrt(stats.reduce((a, b) => a + (b - mean) ** 2, 0) / stats.length); // np.std
+  return { mean, sd, rounds: stats.length };
+}
+
+function withTimeout(p, ms) {
+  let timer;
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`one call took over ${ms / 1000} s (see --call-timeout)`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+// ------------------------------------------------------------------ main
+const results = {};
+
+console.log(
+  `ray-ts microbenchmark: node ${process.version}, ${os.availableParallelism()} cores, ` +
+    `init({ numCpus: ${opts.numCpus} }), ${opts.duration} s per case${opts.filter ? `, filter '${opts.filter}'` : ''}`,
+);
+
+if (opts.initTime && selected(INIT_CASE)) {
+  try {
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(await runInitChild());
+    const ms = median(runs.map((r) => r.importToResultMs));
+    const fromStart = median(runs.map((r) => r.processStartToResultMs));
+    results[`${INIT_CASE} (ms)`] = ms;
+    console.log(`${INIT_CASE} ${fmt(ms)} ms (median of 3 fresh processes, from import; ${fmt(fromStart)} ms from process start)`);
+  } catch (e) {
+    results[`${INIT_CASE} (ms)`] = null;
+    console.log(`${INIT_CASE} ERROR: ${e.message}`);
+  }
+}
+
+const ray = await import('@ray-ts/core');
+const { init, shutdown, get, put, wait, kill } = ray;
+const fx = await import('./bench-fixtures.js');
+
+await init({ numCpus: opts.numCpus });
+
+// `multiprocessing.cpu_count() // 2` in Ray's script (at least 1 here).
+const nCpu = Math.max(1, Math.floor(os.availableParallelism() / 2));
+const range = (n, f) => Array.from({ length: n }, (_, i) => f(i));
+
+/**
+ * The cases of ray_perf.py, in its order. `setup` runs before timing (Ray makes its actors and
+ * objects outside timeit too) and returns the timed function and, optionally, a cleanup.
+ */
+const cases = [
+  {
+    name: 'single client get calls (Plasma Store)',
+    setup: () => {
+      const value = put(0);
+      return { fn: () => get(value) };
+    },
+  },
+  { name: 'single client put calls (Plasma Store)', setup: () => ({ fn: async () => void put(0) }) },
+  {
+    name: 'multi client put calls (Plasma Store)',
+    multiplier: 1000,
+    setup: () => ({ fn: () => get(range(10, () => fx.doPutSmall.remote())) }),
+  },
+  {
+    name: 'single client put gigabytes',
+    multiplier: 8 * 0.1,
+    setup: () => {
+      const arr = new BigInt64Array(100 * 1024 * 1024); // np.zeros(100 * 1024 * 1024, dtype=np.int64): 800 MiB
+      return { fn: async () => void put(arr) };
+    },
+  },
+  {
+    name: 'single client tasks and get batch',
+    setup: () => ({ fn: () => get(range(1000, () => fx.smallValue.remote())) }),
+  },
+  {
+    name: 'multi client put gigabytes',
+    multiplier: 10 * 8 * 0.1,
+    setup: () => ({ fn: () => get(range(10, () => fx.doPut.remote())) }),
+  },
+  {
+    name: 'single client get object containing 10k refs',
+    setup: async () => {
+      const objContainingRef = fx.createObjectContainingRef.remote();
+      await get(objContainingRef);
+      return { fn: () => get(objContainingRef) };
+    },
+  },
+  {
+    name: 'single client wait 1k refs',
+    setup: () => ({
+      fn: async () => {
+        let notReady = range(1000, () => fx.smallValue.remote());
+        for (let i = 0; i < 1000; i++) ({ notReady } = await wait(notReady));
+      },
+    }),
+  },
+  { name: 'single client tasks sync', setup: () => ({ fn: () => get(fx.smallValue.remote()) }) },
+  {
+    name: 'single client tasks async',
+    multiplier: 1000,
+    setup: () => ({ fn: () => get(range(1000, () => fx.smallValue.remote())) }),
+  },
+  {
+    name: 'multi client tasks async',
+    multiplier: 10000 * 4,
+    setup: () => {
+      const actors = range(4, () => fx.ActorRemote.remote());
+      return { fn: () => get(actors.map((a) => a.smallValueBatch.remote(10000))), actors };
+    },
+  },
+  {
+    name: '1:1 actor calls sync',
+    setup: () => {
+      const a = fx.ActorRemote.remote();
+      return { fn: () => get(a.smallValue.remote()), actors: [a] };
+    },
+  },
+  {
+    name: '1:1 actor calls async',
+    multiplier: 1000,
+    setup: () => {
+      const a = fx.ActorRemote.remote();
+      return { fn: () => get(range(1000, () => a.smallValue.remote())), actors: [a] };
+    },
+  },
+  {
+    name: '1:1 actor calls concurrent',
+    multiplier: 1000,
+    setup: () => {
+      const a = fx.ActorRemote.options({ maxConcurrency: 16 }).remote();
+      return { fn: () => get(range(1000, () => a.smallValue.remote())), actors: [a] };
+    },
+  },
+  {
+    name: '1:n actor calls async',
+    multiplier: 5000 * nCpu,
+    setup: () => {
+      const actors = range(nCpu, () => fx.ActorRemote.remote());
+      const client = fx.ClientRemote.remote(actors);
+      return { fn: () => get(client.smallValueBatch.remote(5000)), actors: [...actors, client] };
+    },
+  },
+  {
+    name: 'n:n actor calls async',
+    multiplier: 4 * 5000,
+    setup: () => {
+      const actors = range(nCpu, () => fx.ActorRemote.remote());
+      return { fn: () => get(range(4, () => fx.work.remote(actors, 5000))), actors };
+    },
+  },
+  {
+    name: 'n:n actor calls with arg async',
+    multiplier: 1000 * nCpu,
+    setup: () => {
+      const actors = range(nCpu, () => fx.ActorRemote.remote());
+      const clients = actors.map((a) => fx.ClientRemote.remote(a));
+      return { fn: () => get(clients.map((c) => c.smallValueBatchArg.remote(1000))), actors: [...actors, ...clients] };
+    },
+  },
+  {
+    name: '1:1 async-actor calls sync',
+    setup: () => {
+      const a = fx.AsyncActorRemote.remote();
+      return { fn: () => get(a.smallValue.remote()), actors: [a] };
+    },
+  },
+  {
+    name: '1:1 async-actor calls async',
+    multiplier: 1000,
+    setup: () => {
+      const a = fx.AsyncActorRemote.remote();
+      return { fn: () => get(range(1000, () => a.smallValue.remote())), actors: [a] };
+    },
+  },
+  {
+    name: '1:1 async-actor calls with args async',
+    multiplier: 1000,
+    setup: () => {
+      const a = fx.AsyncActorRemote.remote();
+      return { fn: () => get(range(1000, (i) => a.smallValueWithArg.remote(i))), actors: [a] };
+    },
+  },
+  {
+    name: '1:n async-actor calls async',
+    multiplier: 5000 * nCpu,
+    setup: () => {
+      const actors = range(nCpu, () => fx.AsyncActorRemote.remote());
+      const client = fx.ClientRemote.remote(actors);
+      return { fn: () => get(client.smallValueBatch.remote(5000)), actors: [...actors, client] };
+    },
+  },
+  {
+    name: 'n:n async-actor calls async',
+    multiplier: 4 * 5000,
+    setup: () => {
+      const actors = range(nCpu, () => fx.AsyncActorRemote.remote());
+      return { fn: () => get(range(4, () => fx.asyncActorWork.remote(actors, 5000))), actors };
+    },
+  },
+];
+
+let failures = 0;
+for (const c of cases) {
+  if (!selected(c.name)) continue;
+  let actors = [];
+  try {
+    const s = await c.setup();
+    actors = s.actors ?? [];
+    const r = await timeit(s.fn, c.multiplier ?? 1);
+    results[c.name] = r.mean;
+    console.log(`${c.name} per second ${fmt(r.mean)} +- ${fmt(r.sd)}`);
+  } catch (e) {
+    failures++;
+    results[c.name] = null;
+    console.log(`${c.name} per second ERROR: ${e?.stack ?? e}`);
+  }
+  for (const a of actors) await kill(a).catch(() => {});
+}
+
+if (selected(PG_CASE)) {
+  results[PG_CASE] = null;
+  console.log(`${PG_CASE} per second n/a (ray-ts has no placement groups yet)`);
+}
+
+await shutdown();
+
+if (opts.json) {
+  fs.mkdirSync(path.dirname(path.resolve(opts.json)), { recursive: true });
+  fs.writeFileSync(opts.json, JSON.stringify(results, null, 2) + '\n');
+}
+process.exit(failures ? 1 : 0);
