@@ -974,6 +974,7 @@ export class NodeManager {
         break;
       case 'submitTask':
         this.submitTask(m.spec);
+        this.holdReturns(w, m.spec.returnIds);
         break;
       case 'createActor':
         try {
@@ -992,6 +993,7 @@ export class NodeManager {
         break;
       case 'submitActorTask':
         this.submitActorTask(m.spec);
+        this.holdReturns(w, m.spec.returnIds);
         break;
       case 'actorReady':
         this.onActorReady(m.actorId);
@@ -1007,6 +1009,19 @@ export class NodeManager {
           (err: unknown) => w.send({ k: 'reply', reqId: m.reqId, ok: false, error: errorToWire(err) }),
         );
         break;
+    }
+  }
+
+  /**
+   * The submitter holds the refs it gets back from the moment it submits: its own "first ref"
+   * message comes later and the task may finish (and its result be freed) before that.
+   */
+  private holdReturns(w: WorkerHandle, returnIds: string[]): void {
+    for (const id of returnIds) {
+      if (!w.heldRefs.has(id) && this.store.has(id)) {
+        w.heldRefs.add(id);
+        this.store.addHolder(id);
+      }
     }
   }
 
