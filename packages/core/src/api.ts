@@ -401,7 +401,7 @@ export function getRuntimeContext(): RuntimeContext {
     taskId: exec?.data.taskId,
     actorId: exec?.data.actorId,
     assignedResources: exec?.data.assignedResources ?? {},
-    cancelSignal: exec?.abort.signal ?? neverAborts,
+    cancelSignal: exec?.signal ?? neverAborts,
     isWorker: threadState().isWorker,
   });
 }

@@ -16,8 +16,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as acorn from 'acorn';
-import * as eslintScope from 'eslint-scope';
+import { freeVariablesOf } from './free-variables.js';
 import { RemoteCodeError } from './errors.js';
 import { threadState } from './state.js';
 
@@ -165,27 +164,10 @@ function providedNames(): Set<string> {
   return names;
 }
 
-function parseFunctionSource(source: string): acorn.Node {
-  const opts: acorn.Options = { ecmaVersion: 'latest', sourceType: 'script', allowAwaitOutsideFunction: true, ranges: true };
-  try {
-    return acorn.parse(`(${source})`, opts);
-  } catch {
-    // A method written in shorthand (`name(a) { ... }`) only parses inside an object literal.
-    return acorn.parse(`({${source}})`, opts);
-  }
-}
-
 /** Free variables of a function's source that the worker will not provide. */
 export function freeVariables(source: string): string[] {
-  const ast = parseFunctionSource(source);
-  const manager = eslintScope.analyze(ast as never, { ecmaVersion: 2022, sourceType: 'script' });
   const provided = providedNames();
-  const free = new Set<string>();
-  for (const ref of manager.globalScope!.through) {
-    const n = ref.identifier.name;
-    if (!provided.has(n)) free.add(n);
-  }
-  return [...free];
+  return freeVariablesOf(source).filter((n) => !provided.has(n));
 }
 
 function checkSelfContained(source: string, name: string, origin: string, cls: boolean): void {
@@ -250,6 +232,11 @@ function evaluateSource(desc: Extract<FnDescriptor, { kind: 'source' }>): AnyFun
   }
   const factory = new Function(...names, 'ray', '__name', 'require', body) as (...a: unknown[]) => AnyFunction;
   return factory(...names.map((n) => ns[n]), ns, nameHelper, req);
+}
+
+/** The function `ref` names if this worker has loaded it already (the fast path). */
+export function loadedFunction(ref: FnRef): AnyFunction | undefined {
+  return threadState().registry.byId.get(ref.id);
 }
 
 /** Loads (and caches) the function or class that `ref` names, in a worker. */

@@ -9,6 +9,7 @@ import {
 } from './errors.js';
 import type { RuntimeConfig } from './config.js';
 import { ids } from './ids.js';
+import { Deque } from './deque.js';
 import { ObjectStore } from './object-store.js';
 import type { ResourceSet } from './options.js';
 import type {
@@ -63,7 +64,7 @@ interface ActorRecord {
   worker: WorkerHandle | undefined;
   alloc: Allocation | undefined;
   numRestarts: number;
-  queue: ActorCall[];
+  queue: Deque<ActorCall>;
   inflight: Map<string, ActorCall>;
   nameKey: string | undefined;
   /** Set by kill(): the next death is not restarted when true. */
@@ -376,7 +377,7 @@ export class NodeManager {
       taskId: work.id,
       ...(actorId ? { actorId } : {}),
       name,
-      assignedResources: { ...(alloc?.amounts ?? {}) },
+      assignedResources: (alloc?.amounts ?? {}) as Record<string, number>,
       gpuIds: alloc?.gpuIds ?? [],
     };
   }
@@ -553,7 +554,7 @@ export class NodeManager {
       }
     }
     const actor: ActorRecord = {
-      spec, state: 'pending', worker: undefined, alloc: undefined, numRestarts: 0, queue: [], inflight: new Map(),
+      spec, state: 'pending', worker: undefined, alloc: undefined, numRestarts: 0, queue: new Deque(), inflight: new Map(),
       nameKey, killedNoRestart: undefined, deathCause: undefined, deathError: undefined, creation: undefined,
     };
     this.actors.set(spec.actorId, actor);
@@ -692,7 +693,7 @@ export class NodeManager {
     if (actor.state !== 'alive' || !actor.worker) return;
     const w = actor.worker;
     while (actor.queue.length) {
-      const call = actor.queue[0];
+      const call = actor.queue.peek()!;
       if (call.cancelled) {
         actor.queue.shift();
         continue;
@@ -707,12 +708,8 @@ export class NodeManager {
       call.attempts++;
       actor.inflight.set(call.spec.taskId, call);
       this.callActor.set(call.spec.taskId, actor.spec.actorId);
-      w.send({
-        k: 'actorCall',
-        spec: { ...call.spec, actorId: actor.spec.actorId },
-        args: resolved.values,
-        ctx: this.context({ id: call.spec.taskId }, call.spec.name, actor.alloc, actor.spec.actorId),
-      });
+      const spec = call.spec.actorId === actor.spec.actorId ? call.spec : { ...call.spec, actorId: actor.spec.actorId };
+      w.send({ k: 'actorCall', spec, args: resolved.values });
     }
   }
 
@@ -753,7 +750,7 @@ export class NodeManager {
         if (o.maxTaskRetries === -1 || call.attempts <= o.maxTaskRetries) retry.push(call);
         else this.finishCall(call, this.actorDeadValue(actor, actor.spec.actorId, call.spec));
       }
-      actor.queue.unshift(...retry);
+      actor.queue.unshiftAll(retry);
       this.scheduleActorCreation(actor);
       return;
     }
@@ -764,11 +761,11 @@ export class NodeManager {
       actor.creation.state = 'done';
       actor.creation.cancelled = true;
     }
-    for (const call of [...inflight, ...actor.queue]) {
+    for (const call of [...inflight, ...actor.queue.toArray()]) {
       this.callActor.delete(call.spec.taskId);
       this.finishCall(call, this.actorDeadValue(actor, actor.spec.actorId, call.spec));
     }
-    actor.queue = [];
+    actor.queue.clear();
     if (actor.nameKey && this.names.get(actor.nameKey) === actor.spec.actorId) this.names.delete(actor.nameKey);
     this.unpinArgs(actor.spec.args);
     this.requestSchedule();
@@ -920,9 +917,7 @@ export class NodeManager {
       const call = p.call;
       call.cancelled = true;
       const actor = p.actor;
-      const qi = actor.queue.indexOf(call);
-      if (qi >= 0) {
-        actor.queue.splice(qi, 1);
+      if (actor.queue.remove(call)) {
         this.finishCall(call, this.cancelledValue(call.spec.taskId));
       } else if (actor.inflight.has(call.spec.taskId)) {
         actor.worker?.send({ k: 'cancel', taskId: call.spec.taskId });
@@ -982,7 +977,7 @@ export class NodeManager {
         } catch (err) {
           // A name clash from a worker: the actor exists but is dead from the start, with this cause.
           const actor: ActorRecord = {
-            spec: m.spec, state: 'pending', worker: undefined, alloc: undefined, numRestarts: 0, queue: [],
+            spec: m.spec, state: 'pending', worker: undefined, alloc: undefined, numRestarts: 0, queue: new Deque(),
             inflight: new Map(), nameKey: undefined, killedNoRestart: true, deathCause: undefined,
             deathError: undefined, creation: undefined,
           };

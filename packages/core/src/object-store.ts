@@ -89,7 +89,7 @@ export class ObjectStore {
     }
     const size = storedSize(value);
     e.size = size;
-    e.large = value.t !== 'err' && size > this.inlineMaxBytes;
+    e.large = (value.t === 'v8' || value.t === 'raw') && size > this.inlineMaxBytes;
     e.lastUse = ++this.useClock;
     for (const nested of nestedRefs(value)) this.pin(nested);
     if (e.large) {
@@ -188,7 +188,7 @@ export class ObjectStore {
 
   private spill(e: Entry): void {
     const value = e.value;
-    if (!value || value.t === 'err') return;
+    if (!value || value.t === 'err' || value.t === 'js') return;
     if (!e.spillPath) {
       if (!this.spillDirMade) {
         fs.mkdirSync(this.spillDir, { recursive: true });
@@ -211,7 +211,7 @@ export class ObjectStore {
 
   private restore(e: Entry): void {
     const meta = e.value!;
-    if (meta.t === 'err' || !e.spillPath) return;
+    if (meta.t === 'err' || meta.t === 'js' || !e.spillPath) return;
     if (e.size <= this.capacityBytes) this.makeRoom(e.size, e);
     noteSharedAllocation(e.size);
     const b = new Uint8Array(new SharedArrayBuffer(e.size));

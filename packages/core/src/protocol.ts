@@ -68,7 +68,7 @@ export interface TaskContextData {
 export type ToWorker =
   | { k: 'task'; spec: TaskSpec; args: StoredValue[]; ctx: TaskContextData }
   | { k: 'createActor'; spec: ActorCreationSpec; args: StoredValue[]; ctx: TaskContextData; maxConcurrency: number }
-  | { k: 'actorCall'; spec: ActorTaskSpec; args: StoredValue[]; ctx: TaskContextData }
+  | { k: 'actorCall'; spec: ActorTaskSpec; args: StoredValue[] }
   | { k: 'dropActor'; actorId: string }
   | { k: 'cancel'; taskId: string }
   | { k: 'reply'; reqId: number; ok: true; value: unknown }

@@ -44,7 +44,7 @@ function argSpecs(client: CoreClient, args: readonly unknown[], name: string): A
   return args.map((a, i) => {
     if (a instanceof ObjectRef) return { r: a.id };
     const v = serialize(a, `argument ${i + 1} of '${name}'`, limit);
-    if (v.t !== 'err' && v.b.byteLength > limit) {
+    if ((v.t === 'v8' || v.t === 'raw') && v.b.byteLength > limit) {
       // Large arguments go through the object store once (the task pins them), not in the message.
       const id = ids().next('obj');
       client.put(id, v);

@@ -17,6 +17,7 @@ type TypedArrayName = keyof typeof typedArrayCtors | 'Buffer' | 'ArrayBuffer' | 
 
 /** A value in its stored form. `b` may be backed by a SharedArrayBuffer (large values). */
 export type StoredValue =
+  | { t: 'js'; v: number | string | boolean | bigint | null | undefined }
   | { t: 'v8'; b: Uint8Array; refs?: string[]; special?: true }
   | { t: 'raw'; ctor: TypedArrayName; b: Uint8Array }
   | { t: 'err'; e: WireError };
@@ -181,6 +182,19 @@ export function intoShared(src: Uint8Array, sharedAbove: number, copy: boolean):
  * SharedArrayBuffer. `what` names the value in errors ("argument 2 of task 'f'").
  */
 export function serialize(value: unknown, what: string, sharedAbove: number): StoredValue {
+  // Primitives travel as they are (postMessage clones them): no serializer for the common case.
+  switch (typeof value) {
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return { t: 'js', v: value };
+    case 'string':
+      if (value.length <= 4096) return { t: 'js', v: value };
+      break;
+    case 'object':
+      if (value === null) return { t: 'js', v: null };
+  }
   if (typeof value === 'object' && value !== null && (ArrayBuffer.isView(value) || value instanceof ArrayBuffer)) {
     const ctor = typedArrayName(value);
     if (ctor) return { t: 'raw', ctor, b: intoShared(bytesOf(value), sharedAbove, true) };
@@ -211,6 +225,7 @@ export function storedError(e: WireError): StoredValue {
 
 /** The byte size of a stored value (its share of the object store's capacity). */
 export function storedSize(v: StoredValue): number {
+  if (v.t === 'js') return typeof v.v === 'string' ? v.v.length * 2 : 8;
   return v.t === 'err' ? 256 : v.b.byteLength;
 }
 
@@ -225,6 +240,8 @@ export function nestedRefs(v: StoredValue): readonly string[] {
  */
 export function deserialize(v: StoredValue, reviver: Reviver): unknown {
   switch (v.t) {
+    case 'js':
+      return v.v;
     case 'raw': {
       const b = v.b;
       if (v.ctor === 'Buffer') return Buffer.from(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength);

@@ -14,9 +14,16 @@ import type { StoredValue } from '../serialization.js';
 import type { WorkerBoot } from '../worker-handle.js';
 
 /** What a running task or actor call sees as its context. */
-export interface ExecutionContext {
-  data: TaskContextData;
-  abort: AbortController;
+export class ExecutionContext {
+  private controller: AbortController | undefined;
+  constructor(readonly data: TaskContextData) {}
+  /** Aborted when the task is cancelled (made on first use: most tasks never ask). */
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+  cancel(reason: Error): void {
+    (this.controller ??= new AbortController()).abort(reason);
+  }
 }
 
 export const executionContext = new AsyncLocalStorage<ExecutionContext>();

@@ -2,22 +2,29 @@
  * Runs tasks and hosts actors inside a worker: loads code, turns arguments into values, calls the
  * user's function or method, and reports the outcome. Many actors can share one worker; each
  * runs its calls in arrival order, up to its `maxConcurrency` at once.
+ *
+ * Synchronous functions and methods run and report within the turn that received them, so a
+ * batch of calls is answered by one batch of replies; only promises take the async path.
  */
 import { RemoteCodeError, RayError, TaskError, errorToWire, InvalidArgumentError } from '../errors.js';
-import { loadFunction } from '../functions.js';
-import type { TaskOutcome, ToWorker } from '../protocol.js';
+import { loadFunction, loadedFunction } from '../functions.js';
+import { Deque } from '../deque.js';
+import type { TaskContextData, TaskOutcome, ToWorker } from '../protocol.js';
 import { reviver } from '../remote.js';
 import { deserialize, serialize, type StoredValue } from '../serialization.js';
-import { executionContext, type ExecutionContext, type WorkerClient } from './client.js';
+import { executionContext, ExecutionContext, type WorkerClient } from './client.js';
 
 type Msg<K extends ToWorker['k']> = Extract<ToWorker, { k: K }>;
+type AnyFn = (...a: unknown[]) => unknown;
 
 interface HostedActor {
   instance: Record<string, unknown> | undefined;
+  /** Context of the constructor call; method calls take it with their own task id and name. */
+  baseContext: TaskContextData;
   className: string;
   maxConcurrency: number;
   running: number;
-  queue: Msg<'actorCall'>[];
+  queue: Deque<Msg<'actorCall'>>;
   dropped: boolean;
 }
 
@@ -56,51 +63,94 @@ export class Executor {
     return values.map((v) => deserialize(v, reviver));
   }
 
-  async runTask(m: Msg<'task'>): Promise<void> {
-    const ctx: ExecutionContext = { data: m.ctx, abort: new AbortController() };
-    this.running.set(m.spec.taskId, ctx);
-    let outcome: TaskOutcome;
+  /**
+   * Calls `call` in the task's context and reports the outcome: at once for a plain value, after
+   * settling for a promise. Returns the promise when there is one (so callers can track it).
+   */
+  private execute(
+    taskId: string, name: string, returnIds: string[], ctx: ExecutionContext, actorId: string | undefined,
+    call: () => unknown, report: (o: TaskOutcome) => void,
+  ): Promise<void> | undefined {
+    this.running.set(taskId, ctx);
+    let result: unknown;
     try {
-      outcome = await executionContext.run(ctx, async () => {
-        let fn: (...a: unknown[]) => unknown;
-        try {
-          fn = (await loadFunction(m.spec.fn)) as (...a: unknown[]) => unknown;
-        } catch (err) {
-          return { ok: false, error: errorToWire(err), errorName: (err as Error).name } as TaskOutcome;
-        }
-        try {
-          let result = fn(...this.args(m.args));
-          if (isPromiseLike(result)) result = await result;
-          return { ok: true, results: this.results(result, m.spec.returnIds, m.spec.name) } as TaskOutcome;
-        } catch (err) {
-          return this.failure(err, m.spec.name, m.spec.taskId);
-        }
-      });
-    } finally {
-      this.running.delete(m.spec.taskId);
+      result = executionContext.run(ctx, call);
+    } catch (err) {
+      this.running.delete(taskId);
+      report(this.failure(err, name, taskId, actorId));
+      return undefined;
     }
-    this.client.send({ k: 'done', taskId: m.spec.taskId, outcome });
+    if (!isPromiseLike(result)) {
+      this.running.delete(taskId);
+      let outcome: TaskOutcome;
+      try {
+        outcome = { ok: true, results: this.results(result, returnIds, name) };
+      } catch (err) {
+        outcome = this.failure(err, name, taskId, actorId);
+      }
+      report(outcome);
+      return undefined;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        this.running.delete(taskId);
+        let outcome: TaskOutcome;
+        try {
+          outcome = { ok: true, results: this.results(value, returnIds, name) };
+        } catch (err) {
+          outcome = this.failure(err, name, taskId, actorId);
+        }
+        report(outcome);
+      },
+      (err: unknown) => {
+        this.running.delete(taskId);
+        report(this.failure(err, name, taskId, actorId));
+      },
+    );
+  }
+
+  runTask(m: Msg<'task'>): void {
+    const fn = loadedFunction(m.spec.fn) as AnyFn | undefined;
+    if (fn) {
+      this.startTask(m, fn);
+      return;
+    }
+    loadFunction(m.spec.fn).then(
+      (loaded) => this.startTask(m, loaded as AnyFn),
+      (err: unknown) => {
+        this.client.send({
+          k: 'done', taskId: m.spec.taskId,
+          outcome: { ok: false, error: errorToWire(err), errorName: (err as Error).name ?? 'Error' },
+        });
+      },
+    );
+  }
+
+  private startTask(m: Msg<'task'>, fn: AnyFn): void {
+    const taskId = m.spec.taskId;
+    void this.execute(taskId, m.spec.name, m.spec.returnIds, new ExecutionContext(m.ctx), undefined,
+      () => fn(...this.args(m.args)),
+      (outcome) => this.client.send({ k: 'done', taskId, outcome }));
   }
 
   async createActor(m: Msg<'createActor'>): Promise<void> {
     const actorId = m.spec.actorId;
     const hosted: HostedActor = {
-      instance: undefined, className: m.spec.className, maxConcurrency: m.maxConcurrency, running: 0, queue: [],
-      dropped: false,
+      instance: undefined, baseContext: m.ctx, className: m.spec.className, maxConcurrency: m.maxConcurrency, running: 0,
+      queue: new Deque(), dropped: false,
     };
     this.actors.set(actorId, hosted);
-    const ctx: ExecutionContext = { data: m.ctx, abort: new AbortController() };
+    const ctx = new ExecutionContext(m.ctx);
     try {
       const Cls = (await loadFunction(m.spec.cls)) as unknown as new (...a: unknown[]) => Record<string, unknown>;
       hosted.instance = executionContext.run(ctx, () => new Cls(...this.args(m.args)));
     } catch (err) {
       this.actors.delete(actorId);
-      const wire = err instanceof RayError ? errorToWire(err) : errorToWire(err);
-      this.client.send({ k: 'actorFailed', actorId, error: wire });
+      this.client.send({ k: 'actorFailed', actorId, error: errorToWire(err) });
       return;
     }
     this.client.send({ k: 'actorReady', actorId });
-    this.pump(actorId, hosted);
+    this.pump(hosted);
   }
 
   actorCall(m: Msg<'actorCall'>): void {
@@ -111,54 +161,50 @@ export class Executor {
       return;
     }
     hosted.queue.push(m);
-    this.pump(m.spec.actorId, hosted);
+    this.pump(hosted);
   }
 
-  private pump(actorId: string, hosted: HostedActor): void {
+  private pump(hosted: HostedActor): void {
     if (!hosted.instance) return;
     while (hosted.queue.length && hosted.running < hosted.maxConcurrency && !hosted.dropped) {
       const m = hosted.queue.shift()!;
-      hosted.running++;
-      void this.runCall(m, hosted).finally(() => {
-        hosted.running--;
-        this.pump(actorId, hosted);
-      });
+      const pending = this.runCall(m, hosted);
+      if (pending) {
+        hosted.running++;
+        void pending.finally(() => {
+          hosted.running--;
+          this.pump(hosted);
+        });
+      }
     }
   }
 
-  private async runCall(m: Msg<'actorCall'>, hosted: HostedActor): Promise<void> {
-    const ctx: ExecutionContext = { data: m.ctx, abort: new AbortController() };
-    this.running.set(m.spec.taskId, ctx);
-    let outcome: TaskOutcome;
-    try {
-      outcome = await executionContext.run(ctx, async () => {
-        try {
-          const method = hosted.instance![m.spec.method];
-          if (typeof method !== 'function') {
-            throw new InvalidArgumentError(`Actor class '${hosted.className}' has no method '${m.spec.method}'.`);
-          }
-          let result = (method as (...a: unknown[]) => unknown).apply(hosted.instance, this.args(m.args));
-          if (isPromiseLike(result)) result = await result;
-          return { ok: true, results: this.results(result, m.spec.returnIds, m.spec.name) } as TaskOutcome;
-        } catch (err) {
-          return this.failure(err, m.spec.name, m.spec.taskId, m.spec.actorId);
+  private runCall(m: Msg<'actorCall'>, hosted: HostedActor): Promise<void> | undefined {
+    const spec = m.spec;
+    const instance = hosted.instance!;
+    const ctx = new ExecutionContext({ ...hosted.baseContext, taskId: spec.taskId, name: spec.name });
+    return this.execute(spec.taskId, spec.name, spec.returnIds, ctx, spec.actorId,
+      () => {
+        const method = instance[spec.method];
+        if (typeof method !== 'function') {
+          throw new InvalidArgumentError(`Actor class '${hosted.className}' has no method '${spec.method}'.`);
         }
+        return (method as AnyFn).apply(instance, this.args(m.args));
+      },
+      (outcome) => {
+        if (!hosted.dropped) this.client.send({ k: 'done', taskId: spec.taskId, outcome });
       });
-    } finally {
-      this.running.delete(m.spec.taskId);
-    }
-    if (!hosted.dropped) this.client.send({ k: 'done', taskId: m.spec.taskId, outcome });
   }
 
   dropActor(actorId: string): void {
     const hosted = this.actors.get(actorId);
     if (!hosted) return;
     hosted.dropped = true;
-    hosted.queue = [];
+    hosted.queue.clear();
     this.actors.delete(actorId);
   }
 
   cancel(taskId: string): void {
-    this.running.get(taskId)?.abort.abort(new Error(`Task ${taskId} was cancelled`));
+    this.running.get(taskId)?.cancel(new Error(`Task ${taskId} was cancelled`));
   }
 }
