@@ -25,6 +25,10 @@ export interface RuntimeConfig {
   readonly prestartWorkers: number;
   /** Default `maxConcurrency` of actors that have async methods (sync-only actors run one call at a time). */
   readonly asyncActorMaxConcurrency: number;
+  /** Tasks sent to one busy worker ahead of time when all CPUs are taken (1 turns pipelining off). */
+  readonly pipelineDepth: number;
+  /** Only functions whose average run time is below this many ms are pipelined. */
+  readonly pipelineMaxTaskMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -46,6 +50,8 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   logToDriver: [true, bool],
   prestartWorkers: [2, int],
   asyncActorMaxConcurrency: [1000, int],
+  pipelineDepth: [16, int],
+  pipelineMaxTaskMs: [2, int],
 };
 
 function envName(key: string): string {

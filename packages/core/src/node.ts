@@ -45,10 +45,28 @@ interface Work {
   attempts: number;
   depsLeft: number;
   worker: WorkerHandle | undefined;
+  /** Resources of a task sent to a worker whose own tasks all wait in get (held until it ends). */
   alloc: Allocation | undefined;
-  cpuReleased: boolean;
+  /** Pending get/wait calls of this task while it holds `alloc` (its CPU is lent out meanwhile). */
+  blocked: number;
+  /** Sequence number on its worker (to tell which task was running if the worker dies). */
+  seq: number;
   cancelled: boolean;
   children: Set<string> | undefined;
+}
+
+/**
+ * A task worker at work: the resources it holds, and the tasks sent to it in order. Short tasks
+ * of the same shape are pipelined: sent before the one ahead finishes, so the worker never waits
+ * for a round trip; they share the slot's resources and run one after another.
+ */
+interface Slot {
+  readonly works: Work[];
+  readonly alloc: Allocation;
+  readonly shapeKey: string;
+  /** Pending get/wait calls of its tasks; while any, the slot's CPUs are lent out. */
+  blocked: number;
+  cpuReleased: boolean;
 }
 
 interface ActorCall {
@@ -102,7 +120,9 @@ export class NodeManager {
   private readonly idleThreads: WorkerHandle[] = [];
   private readonly idleProcs: WorkerHandle[] = [];
   private readonly idleSince = new Map<WorkerHandle, number>();
-  private readonly running = new Map<WorkerHandle, Work>();
+  private readonly slots = new Map<WorkerHandle, Slot>();
+  /** Moving average of each function's run time in ms, reported by workers (for pipelining). */
+  private readonly fnMs = new Map<string, number>();
   private readonly actorHosts: WorkerHandle[] = [];
   private readonly actorsOnWorker = new Map<WorkerHandle, Set<string>>();
   private scheduleQueued = false;
@@ -271,7 +291,7 @@ export class NodeManager {
   ): Work {
     const work: Work = {
       id, kind, task, actor, args, resources, isolation, shapeKey: shapeKeyOf(resources, isolation),
-      state: 'waiting', attempts: 0, depsLeft: 0, worker: undefined, alloc: undefined, cpuReleased: false,
+      state: 'waiting', attempts: 0, depsLeft: 0, worker: undefined, alloc: undefined, blocked: 0, seq: 0,
       cancelled: false, children: undefined,
     };
     this.works.set(id, work);
@@ -338,9 +358,9 @@ export class NodeManager {
           continue;
         }
         const alloc = this.pool.tryAllocate(work.resources);
-        if (!alloc) break;
+        if (alloc) this.dispatch(work, alloc);
+        else if (!this.pipeline(work)) break;
         i++;
-        this.dispatch(work, alloc);
       }
       if (i >= q.length) this.queues.delete(key);
       else if (i > 0) q.splice(0, i);
@@ -390,28 +410,70 @@ export class NodeManager {
       else this.actorDied(work.actor!, 'an argument of its constructor failed', (resolved.error as { e: WireError }).e, true);
       return;
     }
-    work.state = 'running';
-    work.alloc = alloc;
-    work.attempts++;
     const cuda = work.isolation === 'process' && alloc.gpuIds.length ? alloc.gpuIds.join(',') : undefined;
     if (work.kind === 'task') {
+      const host = work.isolation === 'thread' ? this.blockedWorker(work.shapeKey) : undefined;
+      if (host) {
+        // Its tasks all wait in get: its thread is free, so it runs this one instead of a new thread.
+        work.alloc = alloc;
+        this.sendTask(work, host, resolved.values);
+        return;
+      }
       const w = this.takeIdleWorker(work.isolation, cuda);
-      work.worker = w;
-      this.running.set(w, work);
-      const spec = work.task!;
-      w.send({
-        k: 'task',
-        spec: { ...spec, fn: this.fnFor(w, spec.fn) },
-        args: resolved.values,
-        ctx: this.context(work, spec.name, alloc),
-      });
+      this.slots.set(w, { works: [], alloc, shapeKey: work.shapeKey, blocked: 0, cpuReleased: false });
+      this.sendTask(work, w, resolved.values);
     } else {
-      const actor = work.actor!;
-      const w = this.spawn(work.isolation, cuda);
-      work.worker = w;
-      this.running.set(w, work);
-      this.placeActor(actor, w, alloc, resolved.values, true);
+      work.state = 'running';
+      work.attempts++;
+      this.placeActor(work.actor!, this.spawn(work.isolation, cuda), alloc, resolved.values, true);
     }
+  }
+
+  private sendTask(work: Work, w: WorkerHandle, args: StoredValue[]): void {
+    const slot = this.slots.get(w)!;
+    slot.works.push(work);
+    work.state = 'running';
+    work.attempts++;
+    work.worker = w;
+    work.seq = ++w.lastSeq;
+    const spec = work.task!;
+    const known = w.knownFns.has(spec.fn.id);
+    if (!known) w.knownFns.add(spec.fn.id);
+    w.send({
+      k: 'task',
+      spec: known ? { ...spec, fn: { id: spec.fn.id } } : spec,
+      args,
+      ctx: this.context(work, spec.name, slot.alloc),
+      seq: work.seq,
+    });
+  }
+
+  private blockedWorker(shapeKey: string): WorkerHandle | undefined {
+    for (const [w, slot] of this.slots) {
+      if (slot.cpuReleased && slot.shapeKey === shapeKey && slot.works.length < this.config.pipelineDepth * 4) return w;
+    }
+    return undefined;
+  }
+
+  /** Sends a short task to a busy worker of the same shape, behind what it runs. */
+  private pipeline(work: Work): boolean {
+    if (work.kind !== 'task' || this.config.pipelineDepth <= 1) return false;
+    const ms = this.fnMs.get(work.task!.fn.id);
+    if (ms === undefined || ms > this.config.pipelineMaxTaskMs) return false;
+    let best: [WorkerHandle, Slot] | undefined;
+    for (const entry of this.slots) {
+      const slot = entry[1];
+      if (slot.shapeKey !== work.shapeKey || slot.works.length >= this.config.pipelineDepth) continue;
+      if (!best || slot.works.length < best[1].works.length) best = entry;
+    }
+    if (!best) return false;
+    const resolved = this.resolveArgs(work.args);
+    if ('error' in resolved) {
+      this.finishWork(work, resolved.error);
+      return true;
+    }
+    this.sendTask(work, best[0], resolved.values);
+    return true;
   }
 
   // ---------------------------------------------------------------- task completion
@@ -432,23 +494,41 @@ export class NodeManager {
     this.busy(-1);
   }
 
-  private releaseAlloc(work: Work): void {
+  private releaseWorkAlloc(work: Work): void {
     const a = work.alloc;
     if (!a) return;
     work.alloc = undefined;
-    if (work.cpuReleased) {
+    if (work.blocked > 0) this.pool.release({ ...a, amounts: { ...a.amounts, CPU: 0 } });
+    else this.pool.release(a);
+    work.blocked = 0;
+  }
+
+  private releaseSlot(slot: Slot): void {
+    const a = slot.alloc;
+    if (slot.cpuReleased) {
       this.pool.release({ ...a, amounts: { ...a.amounts, CPU: 0 } });
-      work.cpuReleased = false;
+      slot.cpuReleased = false;
     } else this.pool.release(a);
   }
 
-  private onTaskDone(w: WorkerHandle, taskId: string, outcome: Extract<FromWorker, { k: 'done' }>['outcome']): void {
+  private onTaskDone(w: WorkerHandle, taskId: string, outcome: Extract<FromWorker, { k: 'done' }>['outcome'], ms: number | undefined): void {
     const work = this.works.get(taskId);
     if (work && work.worker === w && work.kind === 'task') {
-      this.running.delete(w);
-      this.releaseAlloc(work);
+      const slot = this.slots.get(w)!;
+      const i = slot.works.indexOf(work);
+      if (i >= 0) slot.works.splice(i, 1);
+      if (ms !== undefined) {
+        const id = work.task!.fn.id;
+        const prev = this.fnMs.get(id);
+        this.fnMs.set(id, prev === undefined ? ms : prev * 0.8 + ms * 0.2);
+      }
       work.worker = undefined;
-      this.releaseWorker(w);
+      this.releaseWorkAlloc(work);
+      if (slot.works.length === 0) {
+        this.slots.delete(w);
+        this.releaseSlot(slot);
+        this.releaseWorker(w);
+      }
       if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
       else if (outcome.ok) this.finishWork(work, outcome.results);
       else if (this.shouldRetryException(work, outcome.errorName)) this.startWork(work);
@@ -489,17 +569,25 @@ export class NodeManager {
     for (const id of w.heldRefs) this.store.removeHolder(id);
     w.heldRefs.clear();
     if (this.stopped) return;
-    const work = this.running.get(w);
-    if (work) {
-      this.running.delete(w);
-      if (work.kind === 'task') {
-        this.releaseAlloc(work);
+    const slot = this.slots.get(w);
+    if (slot) {
+      this.slots.delete(w);
+      this.releaseSlot(slot);
+      // The task the worker was running when it died: from its status word (threads), else the first.
+      const runningSeq = w.status ? Atomics.load(w.status, 0) : slot.works[0]?.seq;
+      const culprit = slot.works.find((x) => x.seq === runningSeq) ?? slot.works[0];
+      slot.works.forEach((work) => {
         work.worker = undefined;
+        this.releaseWorkAlloc(work);
         const spec = work.task!;
         if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
-        else if (spec.maxRetries === -1 || work.attempts <= spec.maxRetries) this.startWork(work);
+        else if (work !== culprit) {
+          // Queued behind (or finished just before) the task that was running: no attempt used.
+          work.attempts--;
+          this.startWork(work);
+        } else if (spec.maxRetries === -1 || work.attempts <= spec.maxRetries) this.startWork(work);
         else this.finishWork(work, storedError(errorToWire(this.workerDeathError(w, `Task '${spec.name}' (${spec.taskId})`, spec.taskId))));
-      }
+      });
     }
     const actorIds = this.actorsOnWorker.get(w);
     this.actorsOnWorker.delete(w);
@@ -615,7 +703,6 @@ export class NodeManager {
     let set = this.actorsOnWorker.get(w);
     if (!set) this.actorsOnWorker.set(w, (set = new Set()));
     set.add(actor.spec.actorId);
-    if (dedicated) this.running.delete(w);
     if (actor.creation) {
       this.works.delete(actor.creation.id);
       actor.creation.state = 'done';
@@ -855,20 +942,39 @@ export class NodeManager {
   }
 
   /** A task waiting in get/wait gives its CPUs back, so that the tasks it waits for can run. */
-  private blockTask(taskId: string | undefined): Work | undefined {
+  private blockTask(taskId: string | undefined): Slot | Work | undefined {
     if (!taskId) return undefined;
     const work = this.works.get(taskId);
-    if (!work || work.state !== 'running' || !work.alloc || work.cpuReleased) return undefined;
-    this.pool.releaseCpu(work.alloc);
-    work.cpuReleased = true;
-    this.requestSchedule();
-    return work;
+    if (work?.alloc) {
+      if (work.blocked++ === 0) {
+        this.pool.releaseCpu(work.alloc);
+        this.requestSchedule();
+      }
+      return work;
+    }
+    const w = work?.worker;
+    const slot = w && this.slots.get(w);
+    if (!slot) return undefined;
+    slot.blocked++;
+    if (!slot.cpuReleased) {
+      this.pool.releaseCpu(slot.alloc);
+      slot.cpuReleased = true;
+      this.requestSchedule();
+    }
+    return slot;
   }
 
-  private unblockTask(work: Work | undefined): void {
-    if (!work || !work.cpuReleased || !work.alloc || work.state !== 'running') return;
-    this.pool.reacquireCpu(work.alloc);
-    work.cpuReleased = false;
+  private unblockTask(token: Slot | Work | undefined): void {
+    if (!token) return;
+    if ('id' in token) {
+      if (token.blocked > 0 && --token.blocked === 0 && token.alloc) this.pool.reacquireCpu(token.alloc);
+      return;
+    }
+    const slot = token;
+    slot.blocked--;
+    if (slot.blocked > 0 || !slot.cpuReleased || ![...this.slots.values()].includes(slot)) return;
+    this.pool.reacquireCpu(slot.alloc);
+    slot.cpuReleased = false;
   }
 
   waitValues(idsToWait: string[], numReturns: number, timeoutMs: number | undefined, blockedTaskId?: string): Promise<string[]> {
@@ -943,15 +1049,16 @@ export class NodeManager {
     if (wasCancelled && !force) return;
     const ids = work.task!.returnIds;
     for (const id of ids) this.store.put(id, this.cancelledValue(work.id));
-    if (force) work.worker?.terminate('terminated', 'cancelled');
-    else work.worker?.send({ k: 'cancel', taskId: work.id });
+    const w = work.worker;
+    if (force && w && this.slots.get(w)?.works[0] === work) w.terminate('terminated', 'cancelled');
+    else w?.send({ k: 'cancel', taskId: work.id });
   }
 
   // ---------------------------------------------------------------- messages from workers
   private onWorkerMessage(w: WorkerHandle, m: FromWorker): void {
     switch (m.k) {
       case 'done':
-        this.onTaskDone(w, m.taskId, m.outcome);
+        this.onTaskDone(w, m.taskId, m.outcome, m.ms);
         break;
       case 'refs':
         for (const id of m.add) {

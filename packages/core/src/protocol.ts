@@ -66,7 +66,7 @@ export interface TaskContextData {
 
 // ---- node -> worker ----
 export type ToWorker =
-  | { k: 'task'; spec: TaskSpec; args: StoredValue[]; ctx: TaskContextData }
+  | { k: 'task'; spec: TaskSpec; args: StoredValue[]; ctx: TaskContextData; /** per-worker sequence number */ seq: number }
   | { k: 'createActor'; spec: ActorCreationSpec; args: StoredValue[]; ctx: TaskContextData; maxConcurrency: number }
   | { k: 'actorCall'; spec: ActorTaskSpec; args: StoredValue[] }
   | { k: 'dropActor'; actorId: string }
@@ -82,7 +82,7 @@ export type TaskOutcome =
 
 // ---- worker -> node ----
 export type FromWorker =
-  | { k: 'done'; taskId: string; outcome: TaskOutcome }
+  | { k: 'done'; taskId: string; outcome: TaskOutcome; /** run time, for pipelining decisions */ ms?: number }
   | { k: 'actorReady'; actorId: string }
   | { k: 'actorFailed'; actorId: string; error: WireError }
   | { k: 'submitTask'; spec: TaskSpec }

@@ -9,6 +9,8 @@ import type { FromWorker, ToWorker } from './protocol.js';
 
 export interface WorkerBoot {
   workerId: string;
+  /** Thread workers: slot 0 holds the sequence number of the task running now (read if it dies). */
+  status?: Int32Array;
   nodeId: string;
   jobId: string;
   namespace: string;
@@ -53,6 +55,9 @@ export class WorkerHandle {
   private outbox: ToWorker[] = [];
   private flushScheduled = false;
   dead = false;
+  /** Sequence number of the last task sent; see WorkerBoot.status. */
+  lastSeq = 0;
+  readonly status: Int32Array | undefined;
   /** Set when the worker died: an out-of-memory exit, a crash, or a termination we asked for. */
   exitReason: 'oom' | 'crash' | 'terminated' | undefined;
   exitDetail = '';
@@ -69,8 +74,9 @@ export class WorkerHandle {
       for (const m of batch) this.onMessage(this, m);
     };
     if (opts.kind === 'thread') {
+      this.status = new Int32Array(new SharedArrayBuffer(4));
       const w = new Worker(mainUrl, {
-        workerData: opts.boot,
+        workerData: { ...opts.boot, status: this.status },
         stdout: true,
         stderr: true,
         ...(opts.heapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: opts.heapMb } } : {}),
@@ -86,6 +92,7 @@ export class WorkerHandle {
       this.pipe(w.stderr, process.stderr, opts.logToDriver);
       w.unref();
     } else {
+      this.status = undefined;
       const env: NodeJS.ProcessEnv = { ...process.env, RAY_TS_WORKER_BOOT: JSON.stringify(opts.boot) };
       if (opts.cudaVisibleDevices !== undefined) env.CUDA_VISIBLE_DEVICES = opts.cudaVisibleDevices;
       const p = fork(fileURLToPath(mainUrl), [], {

@@ -104,16 +104,24 @@ export class WorkerClient implements CoreClient {
     this.send({ k: 'put', id, value });
   }
 
+  /** Told when a task (not an actor call) starts or stops waiting in get/wait. */
+  onBlockChange: ((delta: number) => void) | undefined;
+
+  private blocking<T>(op: WorkerRequest): Promise<T> {
+    const task = this.currentTask();
+    if (!task || task.actorId) return this.request(op);
+    this.onBlockChange?.(1);
+    const p = this.request<T>({ ...op, taskId: task.taskId } as WorkerRequest);
+    void p.then(() => this.onBlockChange?.(-1), () => this.onBlockChange?.(-1));
+    return p;
+  }
+
   get(ids: string[], timeoutMs: number | undefined): Promise<StoredValue[]> {
-    const taskId = this.currentTask()?.taskId;
-    return this.request({ op: 'get', ids, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(taskId ? { taskId } : {}) });
+    return this.blocking({ op: 'get', ids, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   }
 
   wait(ids: string[], numReturns: number, timeoutMs: number | undefined): Promise<string[]> {
-    const taskId = this.currentTask()?.taskId;
-    return this.request({
-      op: 'wait', ids, numReturns, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(taskId ? { taskId } : {}),
-    });
+    return this.blocking({ op: 'wait', ids, numReturns, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   }
 
   cancel(objectId: string, force: boolean, recursive: boolean): Promise<void> {

@@ -6,7 +6,7 @@
  * Synchronous functions and methods run and report within the turn that received them, so a
  * batch of calls is answered by one batch of replies; only promises take the async path.
  */
-import { RemoteCodeError, RayError, TaskError, errorToWire, InvalidArgumentError } from '../errors.js';
+import { RemoteCodeError, RayError, TaskCancelledError, TaskError, errorToWire, InvalidArgumentError } from '../errors.js';
 import { loadFunction, loadedFunction } from '../functions.js';
 import { Deque } from '../deque.js';
 import type { TaskContextData, TaskOutcome, ToWorker } from '../protocol.js';
@@ -35,8 +35,16 @@ function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
 export class Executor {
   private readonly actors = new Map<string, HostedActor>();
   private readonly running = new Map<string, ExecutionContext>();
+  /** Tasks sent ahead (pipelined) wait here; one runs at a time unless those running are blocked. */
+  private readonly taskQueue = new Deque<Msg<'task'>>();
+  private activeTasks = 0;
+  /** Pending get/wait calls made by tasks: while every active task waits, the next one may start. */
+  private blockedCalls = 0;
 
-  constructor(private readonly client: WorkerClient) {}
+  constructor(
+    private readonly client: WorkerClient,
+    private readonly status: Int32Array | undefined,
+  ) {}
 
   private results(value: unknown, returnIds: string[], name: string): StoredValue[] {
     const limit = this.client.inlineObjectMaxBytes;
@@ -69,15 +77,16 @@ export class Executor {
    */
   private execute(
     taskId: string, name: string, returnIds: string[], ctx: ExecutionContext, actorId: string | undefined,
-    call: () => unknown, report: (o: TaskOutcome) => void,
+    call: () => unknown, report: (o: TaskOutcome, ms: number) => void,
   ): Promise<void> | undefined {
     this.running.set(taskId, ctx);
+    const start = performance.now();
     let result: unknown;
     try {
       result = executionContext.run(ctx, call);
     } catch (err) {
       this.running.delete(taskId);
-      report(this.failure(err, name, taskId, actorId));
+      report(this.failure(err, name, taskId, actorId), performance.now() - start);
       return undefined;
     }
     if (!isPromiseLike(result)) {
@@ -88,7 +97,7 @@ export class Executor {
       } catch (err) {
         outcome = this.failure(err, name, taskId, actorId);
       }
-      report(outcome);
+      report(outcome, performance.now() - start);
       return undefined;
     }
     return Promise.resolve(result).then(
@@ -100,37 +109,58 @@ export class Executor {
         } catch (err) {
           outcome = this.failure(err, name, taskId, actorId);
         }
-        report(outcome);
+        report(outcome, performance.now() - start);
       },
       (err: unknown) => {
         this.running.delete(taskId);
-        report(this.failure(err, name, taskId, actorId));
+        report(this.failure(err, name, taskId, actorId), performance.now() - start);
       },
     );
   }
 
   runTask(m: Msg<'task'>): void {
-    const fn = loadedFunction(m.spec.fn) as AnyFn | undefined;
-    if (fn) {
-      this.startTask(m, fn);
-      return;
-    }
-    loadFunction(m.spec.fn).then(
-      (loaded) => this.startTask(m, loaded as AnyFn),
-      (err: unknown) => {
-        this.client.send({
-          k: 'done', taskId: m.spec.taskId,
-          outcome: { ok: false, error: errorToWire(err), errorName: (err as Error).name ?? 'Error' },
-        });
-      },
-    );
+    this.taskQueue.push(m);
+    this.pumpTasks();
   }
 
-  private startTask(m: Msg<'task'>, fn: AnyFn): void {
+  /** Starts queued tasks while no task runs, or while every running task waits in get/wait. */
+  private pumpTasks(): void {
+    while (this.taskQueue.length && this.activeTasks <= this.blockedCalls) {
+      const m = this.taskQueue.shift()!;
+      this.activeTasks++;
+      const fn = loadedFunction(m.spec.fn) as AnyFn | undefined;
+      const pending = fn
+        ? this.startTask(m, fn)
+        : loadFunction(m.spec.fn).then(
+            (loaded) => this.startTask(m, loaded as AnyFn),
+            (err: unknown) => {
+              this.client.send({
+                k: 'done', taskId: m.spec.taskId,
+                outcome: { ok: false, error: errorToWire(err), errorName: (err as Error).name ?? 'Error' },
+              });
+            },
+          );
+      if (pending) {
+        void pending.finally(() => {
+          this.activeTasks--;
+          this.pumpTasks();
+        });
+      } else this.activeTasks--;
+    }
+  }
+
+  private startTask(m: Msg<'task'>, fn: AnyFn): Promise<void> | undefined {
     const taskId = m.spec.taskId;
-    void this.execute(taskId, m.spec.name, m.spec.returnIds, new ExecutionContext(m.ctx), undefined,
+    if (this.status) Atomics.store(this.status, 0, m.seq);
+    return this.execute(taskId, m.spec.name, m.spec.returnIds, new ExecutionContext(m.ctx), undefined,
       () => fn(...this.args(m.args)),
-      (outcome) => this.client.send({ k: 'done', taskId, outcome }));
+      (outcome, ms) => this.client.send({ k: 'done', taskId, outcome, ms }));
+  }
+
+  /** A task started (+1) or finished (-1) waiting in get/wait. */
+  blockChange(delta: number): void {
+    this.blockedCalls += delta;
+    if (delta > 0) this.pumpTasks();
   }
 
   async createActor(m: Msg<'createActor'>): Promise<void> {
@@ -191,8 +221,8 @@ export class Executor {
         }
         return (method as AnyFn).apply(instance, this.args(m.args));
       },
-      (outcome) => {
-        if (!hosted.dropped) this.client.send({ k: 'done', taskId: spec.taskId, outcome });
+      (outcome, ms) => {
+        if (!hosted.dropped) this.client.send({ k: 'done', taskId: spec.taskId, outcome, ms });
       });
   }
 
@@ -205,6 +235,12 @@ export class Executor {
   }
 
   cancel(taskId: string): void {
+    const queued = this.taskQueue.toArray().find((m) => m.spec.taskId === taskId);
+    if (queued && this.taskQueue.remove(queued)) {
+      const err = new TaskCancelledError(`Task ${taskId} was cancelled before it started.`, { taskId });
+      this.client.send({ k: 'done', taskId, outcome: { ok: false, error: errorToWire(err), errorName: err.name } });
+      return;
+    }
     this.running.get(taskId)?.cancel(new Error(`Task ${taskId} was cancelled`));
   }
 }

@@ -48,7 +48,14 @@ for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   };
 }
 
-const executor = new Executor(client);
+const executor = new Executor(client, boot.status);
+// Results already computed must reach the node even if user code exits the worker right after.
+const exit = process.exit.bind(process);
+process.exit = ((code?: number) => {
+  client.flush();
+  exit(code);
+}) as typeof process.exit;
+client.onBlockChange = (delta) => executor.blockChange(delta);
 
 function onBatch(batch: ToWorker[]): void {
   for (const m of batch) {
