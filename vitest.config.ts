@@ -6,6 +6,8 @@ const server = { deps: { external: [/\/packages\/[^/]+\/dist\//] } };
 
 export default defineConfig({
   test: {
+    // Two cores: at most two test files at once (each starts its own cluster of worker threads).
+    poolOptions: { forks: { maxForks: 2, minForks: 1 }, threads: { maxThreads: 2, minThreads: 1 } },
     projects: [
       {
         test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], server },
@@ -15,7 +17,6 @@ export default defineConfig({
           name: 'integration',
           include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'tools/**/*.test.ts'],
           pool: 'forks',
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
           testTimeout: 60_000,
           hookTimeout: 60_000,
           server,

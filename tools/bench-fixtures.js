@@ -81,6 +81,11 @@ export class Client {
     this.servers = Array.isArray(servers) ? servers : [servers];
   }
 
+  /** Not in Ray's Client: lets the benchmark wait until the actor is up (see spawnActors). */
+  ready() {
+    return true;
+  }
+
   smallValueBatch(n) {
     const results = [];
     for (const s of this.servers) for (let i = 0; i < n; i++) results.push(s.smallValue.remote());
@@ -108,9 +113,4 @@ export const asyncActorWork = remote(async function asyncActorWork(actors, n) {
   const refs = [];
   for (let i = 0; i < n; i++) refs.push(actors[i % actors.length].smallValue.remote());
   await get(refs);
-});
-
-/** For "init to first task result": the smallest task. */
-export const one = remote(function one() {
-  return 1;
 });

@@ -239,11 +239,25 @@ export function loadedFunction(ref: FnRef): AnyFunction | undefined {
   return threadState().registry.byId.get(ref.id);
 }
 
-/** Loads (and caches) the function or class that `ref` names, in a worker. */
-export async function loadFunction(ref: FnRef): Promise<AnyFunction> {
+const loading = new Map<string, Promise<AnyFunction>>();
+
+/**
+ * Loads (and caches) the function or class that `ref` names, in a worker. Concurrent loads of one
+ * function share one import: only the first message about a function carries its descriptor.
+ */
+export function loadFunction(ref: FnRef): Promise<AnyFunction> {
+  const cached = threadState().registry.byId.get(ref.id);
+  if (cached) return Promise.resolve(cached);
+  let p = loading.get(ref.id);
+  if (!p) {
+    p = load(ref);
+    loading.set(ref.id, p);
+  }
+  return p;
+}
+
+async function load(ref: FnRef): Promise<AnyFunction> {
   const reg = threadState().registry;
-  const cached = reg.byId.get(ref.id);
-  if (cached) return cached;
   const desc = ref.desc;
   if (!desc) throw new RemoteCodeError(`Worker has no code for function ${ref.id}; this is a bug in ray-ts.`);
   let fn: AnyFunction | undefined;

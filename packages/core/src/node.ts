@@ -62,7 +62,8 @@ interface Work {
  */
 interface Slot {
   readonly works: Work[];
-  readonly alloc: Allocation;
+  /** Undefined once every task left on the worker holds resources of its own. */
+  alloc: Allocation | undefined;
   readonly shapeKey: string;
   /** Pending get/wait calls of its tasks; while any, the slot's CPUs are lent out. */
   blocked: number;
@@ -425,7 +426,7 @@ export class NodeManager {
     } else {
       work.state = 'running';
       work.attempts++;
-      this.placeActor(work.actor!, this.spawn(work.isolation, cuda), alloc, resolved.values, true);
+      this.placeActor(work.actor!, this.spawn(work.isolation, cuda), alloc, resolved.values);
     }
   }
 
@@ -443,14 +444,15 @@ export class NodeManager {
       k: 'task',
       spec: known ? { ...spec, fn: { id: spec.fn.id } } : spec,
       args,
-      ctx: this.context(work, spec.name, slot.alloc),
+      ctx: this.context(work, spec.name, work.alloc ?? slot.alloc),
       seq: work.seq,
     });
   }
 
   private blockedWorker(shapeKey: string): WorkerHandle | undefined {
     for (const [w, slot] of this.slots) {
-      if (slot.cpuReleased && slot.shapeKey === shapeKey && slot.works.length < this.config.pipelineDepth * 4) return w;
+      const allWaiting = slot.cpuReleased || (!slot.alloc && slot.works.every((x) => x.blocked > 0));
+      if (allWaiting && slot.shapeKey === shapeKey && slot.works.length < this.config.pipelineDepth * 4) return w;
     }
     return undefined;
   }
@@ -463,7 +465,7 @@ export class NodeManager {
     let best: [WorkerHandle, Slot] | undefined;
     for (const entry of this.slots) {
       const slot = entry[1];
-      if (slot.shapeKey !== work.shapeKey || slot.works.length >= this.config.pipelineDepth) continue;
+      if (!slot.alloc || slot.shapeKey !== work.shapeKey || slot.works.length >= this.config.pipelineDepth) continue;
       if (!best || slot.works.length < best[1].works.length) best = entry;
     }
     if (!best) return false;
@@ -505,6 +507,8 @@ export class NodeManager {
 
   private releaseSlot(slot: Slot): void {
     const a = slot.alloc;
+    if (!a) return;
+    slot.alloc = undefined;
     if (slot.cpuReleased) {
       this.pool.release({ ...a, amounts: { ...a.amounts, CPU: 0 } });
       slot.cpuReleased = false;
@@ -528,6 +532,9 @@ export class NodeManager {
         this.slots.delete(w);
         this.releaseSlot(slot);
         this.releaseWorker(w);
+      } else if (slot.alloc && slot.works.every((x) => x.alloc)) {
+        // The tasks left brought resources of their own: the worker's first allocation is done.
+        this.releaseSlot(slot);
       }
       if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
       else if (outcome.ok) this.finishWork(work, outcome.results);
@@ -691,13 +698,13 @@ export class NodeManager {
         this.actorDied(actor, 'an argument of its constructor failed', (resolved.error as { e: WireError }).e, true);
         return;
       }
-      this.placeActor(actor, h, undefined, resolved.values, false);
+      this.placeActor(actor, h, undefined, resolved.values);
     };
     if (left === 0) go();
     else for (const a of pending) this.store.onReady((a as { r: string }).r, () => { if (--left === 0) go(); });
   }
 
-  private placeActor(actor: ActorRecord, w: WorkerHandle, alloc: Allocation | undefined, args: StoredValue[], dedicated: boolean): void {
+  private placeActor(actor: ActorRecord, w: WorkerHandle, alloc: Allocation | undefined, args: StoredValue[]): void {
     actor.worker = w;
     actor.alloc = alloc;
     let set = this.actorsOnWorker.get(w);
@@ -954,7 +961,7 @@ export class NodeManager {
     }
     const w = work?.worker;
     const slot = w && this.slots.get(w);
-    if (!slot) return undefined;
+    if (!slot || !slot.alloc) return undefined;
     slot.blocked++;
     if (!slot.cpuReleased) {
       this.pool.releaseCpu(slot.alloc);
@@ -972,7 +979,7 @@ export class NodeManager {
     }
     const slot = token;
     slot.blocked--;
-    if (slot.blocked > 0 || !slot.cpuReleased || ![...this.slots.values()].includes(slot)) return;
+    if (slot.blocked > 0 || !slot.cpuReleased || !slot.alloc) return;
     this.pool.reacquireCpu(slot.alloc);
     slot.cpuReleased = false;
   }
@@ -1149,6 +1156,18 @@ export class NodeManager {
       total: { ...this.pool.total },
       available: this.pool.availableResources(),
       nodes: [{ nodeId: this.nodeId, alive: true, isHead: true, address: 'embedded', resources: { ...this.pool.total } }],
+    };
+  }
+
+  /** What each busy worker holds and what waits, for diagnosing a stuck job. */
+  debugDump(): unknown {
+    return {
+      slots: [...this.slots].map(([w, s]) => ({
+        worker: w.id, shape: s.shapeKey, blocked: s.blocked, cpuReleased: s.cpuReleased,
+        works: s.works.map((x) => ({ name: x.task?.name, blocked: x.blocked, ownAlloc: !!x.alloc })),
+      })),
+      queues: [...this.queues].map(([k, q]) => ({ shape: k, works: q.map((x) => `${x.task?.name}:${x.state}`) })),
+      available: this.pool.availableResources(),
     };
   }
 

@@ -274,6 +274,10 @@ export class ActorClass<C extends AnyClass> {
  * await get(counter.increment.remote()); // 1
  */
 export function remote<C extends AnyClass>(cls: C, options?: ActorOptions): ActorClass<C>;
+export function remote<F extends AnyFn, const N extends number>(
+  fn: F,
+  options: TaskOptions & { numReturns: N },
+): RemoteFunction<F, N>;
 export function remote<F extends AnyFn>(fn: F, options?: TaskOptions): RemoteFunction<F>;
 export function remote(target: AnyFn | AnyClass, options: TaskOptions | ActorOptions = {}): unknown {
   if (typeof target !== 'function') {

@@ -143,7 +143,9 @@ export class WorkerHandle {
   send(msg: ToWorker): void {
     if (this.dead) return;
     this.outbox.push(msg);
-    if (!this.flushScheduled) {
+    // Long bursts go out in chunks, so the worker starts on the first while the rest are made.
+    if (this.outbox.length >= 256) this.flush();
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
     }

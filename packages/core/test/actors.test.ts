@@ -139,3 +139,11 @@ suite('actors', () => {
     expect(vals[199]).toBe(200);
   });
 });
+
+suite('actor start-up', () => {
+  it('starts many actors of a class loaded by reference at once', async () => {
+    const actors = Array.from({ length: 6 }, (_, i) => f.RemoteEcho.remote(i));
+    const vals = await get(actors.map((a) => a.tagged.remote()));
+    expect(vals).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});

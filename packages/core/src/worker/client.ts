@@ -53,7 +53,8 @@ export class WorkerClient implements CoreClient {
     // Ref additions go first, so the node counts a ref before it may free what pinned it.
     if (msg.k !== 'refs') this.tracker?.flush();
     this.outbox.push(msg);
-    if (!this.flushScheduled) {
+    if (this.outbox.length >= 256) this.flush();
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
     }
