@@ -13,3 +13,8 @@ it('runs the demo (npm start): pi with tasks and a parameter server actor', asyn
   expect(stdout).toMatch(/parameter server: 400 updates from 8 tasks/);
   expect(stdout).toMatch(/learned y = 3\.0\d\dx - 0\.9\d\d|learned y = 3\.000x - 1\.000|learned y = 2\.9\d\dx - 1\.0\d\d/);
 });
+
+it('runs the TypeScript word-count example through tsx', async () => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/word-count.ts')], { cwd: root });
+  expect(stdout).toContain('top words: it=6000 was=6000 the=');
+});

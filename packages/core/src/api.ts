@@ -8,7 +8,7 @@ import type { CoreClient } from './client.js';
 import { loadConfig, type RuntimeConfig } from './config.js';
 import { InvalidArgumentError, RayError } from './errors.js';
 import { ids } from './ids.js';
-import { setSharedGcThreshold } from './memory.js';
+import { setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
 import { NodeManager } from './node.js';
 import { ObjectRef, RefTracker } from './object-ref.js';
 import { checkKnownKeys } from './options.js';
@@ -172,7 +172,9 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
     objectStoreBytes: store ?? config.objectStoreBytes,
     config,
   });
-  setSharedGcThreshold(Math.min(128 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor((store ?? config.objectStoreBytes) / 2))));
+  const capacity = store ?? config.objectStoreBytes;
+  setSharedGcThreshold(Math.min(128 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(capacity / 2))));
+  setSharedPoolLimit(Math.min(2 * 1024 ** 3, Math.floor(capacity / 4)));
   const client = new LocalClient(node, config);
   const st = threadState();
   st.client = client;
@@ -199,6 +201,7 @@ export async function shutdown(): Promise<void> {
   st.client = undefined;
   st.refTracker?.clear();
   st.refTracker = undefined;
+  setSharedPoolLimit(0);
   await d.node.stop();
 }
 

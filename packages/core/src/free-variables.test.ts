@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freeVariablesOf } from './free-variables.js';
+import { freeVariablesOf, obviouslySelfContained } from './free-variables.js';
 
 const free = (fn: string) => freeVariablesOf(fn).sort();
 
@@ -17,5 +17,21 @@ describe('free variables', () => {
   });
   it('parses method shorthand', () => {
     expect(free('add(x) { return x + base; }')).toEqual(['base']);
+  });
+});
+
+describe('quick self-containment check', () => {
+  const known = new Set(['Math', 'console', 'get']);
+  it('accepts simple self-contained functions without parsing', () => {
+    expect(obviouslySelfContained('(x) => x * x', known)).toBe(true);
+    expect(obviouslySelfContained('(n, seed) => { let s = seed; const r = () => Math.random(); for (let i = 0; i < n; i++) s += r(); return s; }', known)).toBe(true);
+    expect(obviouslySelfContained('async (ref) => (await get(ref)).length', known)).toBe(true);
+  });
+  it('defers to the parser whenever in doubt', () => {
+    expect(obviouslySelfContained('(x) => x * factor', known)).toBe(false);
+    expect(obviouslySelfContained('(x) => x ? a : b', known)).toBe(false);
+    expect(obviouslySelfContained('(x) => `${x}${y}`', known)).toBe(false);
+    expect(obviouslySelfContained('(x) => ({ [k]: x })', known)).toBe(false);
+    expect(obviouslySelfContained('(x) => /re/.test(x)', known)).toBe(false);
   });
 });

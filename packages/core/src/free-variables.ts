@@ -37,6 +37,43 @@ function newScope(parent: Scope | undefined, isFunction: boolean): Scope {
   return s;
 }
 
+const keywords = new Set(
+  ('break case catch class const continue debugger default delete do else export extends false finally for ' +
+    'function if import in instanceof new null return super switch this throw true try typeof var void while ' +
+    'with yield let static async await of get set undefined arguments').split(' '),
+);
+
+/**
+ * A quick check that avoids parsing in the common case: true when every identifier in `source` is
+ * a keyword, a name in `known`, or a name the source itself declares somewhere (`const x`,
+ * parameters). Conservative: anything it cannot read that simply (strings with `${`, regex
+ * literals, `name:` that may be a ternary) sends the source to the full parser.
+ */
+export function obviouslySelfContained(source: string, known: ReadonlySet<string>): boolean {
+  if (source.includes('${') || source.includes('/*') || /[^\w$)\]\s]\s*\/[^/*=]/.test(source)) return false;
+  const code = source
+    .replace(/\/\/[^\n]*/g, ' ')
+    .replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g, ' 0 ');
+  const declared = new Set<string>();
+  for (const m of code.matchAll(/\b(?:const|let|var|function|class)\s+([A-Za-z_$][\w$]*)/g)) declared.add(m[1]);
+  // Parameter lists: `(a, b = 1) =>`, `function f(a, b) {`, `name(a, b) {` (simple names only).
+  for (const m of code.matchAll(/\(([\w$\s,=.\d]*)\)\s*(?:=>|\{)/g)) {
+    for (const p of m[1].split(',')) {
+      const name = p.split('=')[0].trim();
+      if (/^[A-Za-z_$][\w$]*$/.test(name)) declared.add(name);
+    }
+  }
+  for (const m of code.matchAll(/(?:^|[^\w$.])([A-Za-z_$][\w$]*)\s*=>/g)) declared.add(m[1]);
+  for (const m of code.matchAll(/(^|[^\w$.])([A-Za-z_$][\w$]*)(?=(\s*:)?)/g)) {
+    const name = m[2];
+    if (keywords.has(name) || known.has(name) || declared.has(name)) continue;
+    return false;
+  }
+  // Object keys and labels (`name:`) are fine only if known; otherwise the parser decides.
+  return !/[{,]\s*[A-Za-z_$][\w$]*\s*:/.test(code) || [...code.matchAll(/[{,?]\s*([A-Za-z_$][\w$]*)\s*:/g)]
+    .every((m) => keywords.has(m[1]) || known.has(m[1]) || declared.has(m[1]));
+}
+
 /** Returns the names `source` (a function or class) uses without declaring them. */
 export function freeVariablesOf(source: string): string[] {
   const root = newScope(undefined, true);

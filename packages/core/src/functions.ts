@@ -16,7 +16,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { freeVariablesOf } from './free-variables.js';
+import { freeVariablesOf, obviouslySelfContained } from './free-variables.js';
 import { RemoteCodeError } from './errors.js';
 import { threadState } from './state.js';
 
@@ -157,16 +157,20 @@ export function describeFunction(fn: AnyFunction, cls: boolean): FnRef {
 }
 
 /** Names by-value code may use without defining them. */
+let provided: Set<string> | undefined;
 function providedNames(): Set<string> {
+  if (provided && coreNamespace) return provided;
   const names = new Set<string>(Object.getOwnPropertyNames(globalThis));
   for (const n of ['arguments', 'undefined', 'NaN', 'Infinity', 'globalThis', 'require', '__name', 'ray']) names.add(n);
   if (coreNamespace) for (const k of Object.keys(coreNamespace)) names.add(k);
+  provided = names;
   return names;
 }
 
 /** Free variables of a function's source that the worker will not provide. */
 export function freeVariables(source: string): string[] {
   const provided = providedNames();
+  if (obviouslySelfContained(source, provided)) return [];
   return freeVariablesOf(source).filter((n) => !provided.has(n));
 }
 

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { noteSharedAllocation } from './memory.js';
+import { allocShared, recycleShared } from './memory.js';
 import { nestedRefs, storedSize, type StoredValue } from './serialization.js';
 
 type Waiter = () => void;
@@ -21,6 +21,8 @@ interface Entry {
   spillPath: string | undefined;
   /** Threads holding at least one ObjectRef to it. */
   holders: number;
+  /** Its bytes were handed to a reader (so they must never be reused). */
+  read: boolean;
   /** Tasks that take it as an argument, and stored values that contain a ref to it. */
   pins: number;
   waiters: Waiter[] | undefined;
@@ -72,7 +74,7 @@ export class ObjectStore {
   private newEntry(id: string): Entry {
     return {
       id, state: 'pending', value: undefined, size: 0, large: false, spillPath: undefined,
-      holders: 0, pins: 0, waiters: undefined, lastUse: 0,
+      holders: 0, read: false, pins: 0, waiters: undefined, lastUse: 0,
     };
   }
 
@@ -119,6 +121,7 @@ export class ObjectStore {
     if (!e || e.state === 'pending') return undefined;
     e.lastUse = ++this.useClock;
     if (e.state === 'spilled') this.restore(e);
+    e.read = true;
     return e.value;
   }
 
@@ -169,6 +172,7 @@ export class ObjectStore {
     if (e.spillPath) fs.rm(e.spillPath, { force: true }, () => {});
     const value = e.value;
     e.value = undefined;
+    if (value && e.state === 'ready' && e.large && !e.read) this.recycle(value);
     if (value) for (const nested of nestedRefs(value)) this.unpin(nested);
     this.onFree?.(e.id);
   }
@@ -205,16 +209,22 @@ export class ObjectStore {
       this.spilledBytesTotal += e.size;
     }
     // Keep the metadata; drop the bytes (readers that hold them keep their copy alive).
+    if (!e.read) this.recycle(value);
     e.value = { ...value, b: new Uint8Array(0) };
     e.state = 'spilled';
+  }
+
+  private recycle(value: StoredValue): void {
+    if (value.t !== 'raw' && value.t !== 'v8') return;
+    const b = value.b;
+    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) recycleShared(b.buffer);
   }
 
   private restore(e: Entry): void {
     const meta = e.value!;
     if (meta.t === 'err' || meta.t === 'js' || !e.spillPath) return;
     if (e.size <= this.capacityBytes) this.makeRoom(e.size, e);
-    noteSharedAllocation(e.size);
-    const b = new Uint8Array(new SharedArrayBuffer(e.size));
+    const b = new Uint8Array(allocShared(e.size));
     const fd = fs.openSync(e.spillPath, 'r');
     try {
       let off = 0;

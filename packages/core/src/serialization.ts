@@ -5,7 +5,7 @@
  */
 import v8 from 'node:v8';
 import { SerializationError, type WireError, errorFromWire } from './errors.js';
-import { noteSharedAllocation } from './memory.js';
+import { allocShared } from './memory.js';
 import { ObjectRef } from './object-ref.js';
 
 /** Names of typed array classes stored raw. */
@@ -169,8 +169,7 @@ function bytesOf(v: ArrayBufferView | ArrayBuffer): Uint8Array {
 export function intoShared(src: Uint8Array, sharedAbove: number, copy: boolean): Uint8Array {
   if (src.byteLength > sharedAbove) {
     if (src.buffer instanceof SharedArrayBuffer) return src;
-    noteSharedAllocation(src.byteLength);
-    const out = new Uint8Array(new SharedArrayBuffer(src.byteLength));
+    const out = new Uint8Array(allocShared(src.byteLength));
     out.set(src);
     return out;
   }

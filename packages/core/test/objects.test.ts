@@ -97,6 +97,29 @@ suite('objects', () => {
     expect(await get(f.sumArray.remote(refs[1]))).toBe(each / 8);
   });
 
+  it('reuses the memory of large objects nobody read, never of ones that were read', async () => {
+    const g = gc();
+    const size = 4 * MiB;
+    const readRef = put(new Uint8Array(size).fill(1));
+    const view = await get(readRef);
+    (() => {
+      for (let i = 0; i < 8; i++) put(new Uint8Array(size).fill(2)); // dropped unread
+    })();
+    await waitFor(() => {
+      g();
+      return objectStoreStats().numObjects < 8;
+    }, { what: 'unread objects freed' });
+    const later = await Promise.all(Array.from({ length: 8 }, (_, i) => get(put(new Uint8Array(size).fill(10 + i)))));
+    later.forEach((arr, i) => {
+      expect(arr[0]).toBe(10 + i);
+      expect(arr[size - 1]).toBe(10 + i);
+    });
+    // The value that was read keeps its bytes, and so does its ref.
+    expect(view[0]).toBe(1);
+    expect(view[size - 1]).toBe(1);
+    expect((await get(readRef))[123]).toBe(1);
+  });
+
   it('stores a single object larger than the whole store on disk', async () => {
     const big = put(new Uint8Array(capacity + MiB).fill(7));
     const back = await get(big);
