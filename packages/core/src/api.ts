@@ -8,7 +8,7 @@ import type { CoreClient } from './client.js';
 import { loadConfig, type RuntimeConfig } from './config.js';
 import { InvalidArgumentError, RayError } from './errors.js';
 import { ids } from './ids.js';
-import { setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
+import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
 import { NodeManager } from './node.js';
 import { ObjectRef, RefTracker } from './object-ref.js';
 import { checkKnownKeys } from './options.js';
@@ -178,7 +178,9 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
   const client = new LocalClient(node, config);
   const st = threadState();
   st.client = client;
-  st.refTracker = new RefTracker({ addRefs: (a) => node.addDriverRefs(a), removeRefs: (r) => node.removeDriverRefs(r) }, false);
+  const tracker = new RefTracker({ addRefs: (a) => node.addDriverRefs(a), removeRefs: (r) => node.removeDriverRefs(r) }, false);
+  st.refTracker = tracker;
+  setMemoryPressureHook(() => tracker.sweep());
   setDefaultMaxRetries(config.taskMaxRetries);
   const info: RuntimeInfo = Object.freeze({
     jobId: node.jobId, nodeId: node.nodeId, namespace, address: 'embedded', resources: Object.freeze({ ...resources }),
@@ -202,6 +204,7 @@ export async function shutdown(): Promise<void> {
   st.refTracker?.clear();
   st.refTracker = undefined;
   setSharedPoolLimit(0);
+  setMemoryPressureHook(undefined);
   await d.node.stop();
 }
 
@@ -268,7 +271,9 @@ export function put<T>(value: T): ObjectRef<T> {
   const stored = serialize(value, 'the value given to put()', client.inlineObjectMaxBytes);
   const id = ids().next('obj');
   client.put(id, stored);
-  return new ObjectRef<T>(id);
+  const ref = new ObjectRef<T>(id);
+  if ((stored.t === 'raw' || stored.t === 'v8') && stored.b.byteLength >= 1024 * 1024) threadState().refTracker?.watch(ref);
+  return ref;
 }
 
 /** Options of {@link wait}. */

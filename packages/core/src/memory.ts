@@ -50,8 +50,14 @@ let poolLimitBytes = 0;
 
 /** A shared buffer of exactly `bytes`, from the pool when one is there. Its contents are undefined. */
 export function allocShared(bytes: number): SharedArrayBuffer {
-  const list = pool.get(bytes);
-  const reused = list?.pop();
+  let reused = pool.get(bytes)?.pop();
+  if (!reused && bytes >= 1024 * 1024 && poolLimitBytes > 0 && pressureHook && sinceGc + bytes >= thresholdBytes) {
+    // Values dropped since the last GC may be waiting for their finalizers: collect and sweep now.
+    sinceGc = 0;
+    gc()?.();
+    pressureHook();
+    reused = pool.get(bytes)?.pop();
+  }
   if (reused) {
     pooledBytes -= bytes;
     return reused;
@@ -70,6 +76,12 @@ export function recycleShared(buf: ArrayBufferLike): void {
   if (!list) pool.set(buf.byteLength, (list = []));
   list.push(buf);
   pooledBytes += buf.byteLength;
+}
+
+let pressureHook: (() => void) | undefined;
+/** Called after a forced GC when a large buffer is needed and none is free (frees dropped refs). */
+export function setMemoryPressureHook(hook: (() => void) | undefined): void {
+  pressureHook = hook;
 }
 
 /** Sets how many bytes of free buffers may be kept for reuse (0 turns reuse off and empties the pool). */

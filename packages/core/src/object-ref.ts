@@ -50,17 +50,52 @@ export class RefTracker {
     private readonly batched: boolean,
   ) {}
 
+  /** Refs to large values, watched with WeakRefs so that {@link sweep} can free them early. */
+  private readonly watched = new Map<string, WeakRef<ObjectRef<unknown>>[]>();
+
   track(ref: ObjectRef<unknown>): void {
     const id = ref.id;
     const c = this.counts.get(id) ?? 0;
     this.counts.set(id, c + 1);
-    this.finalizer.register(ref, id);
+    this.finalizer.register(ref, id, ref);
     if (c === 0) {
       if (this.batched) {
         this.pendingAdd.push(id);
         this.scheduleFlush();
       } else this.sink.addRefs([id]);
     }
+  }
+
+  /**
+   * Watches a ref to a large value: when memory is short, {@link sweep} finds it collected at once,
+   * rather than when the FinalizationRegistry gets round to it (which may be many puts later).
+   */
+  watch(ref: ObjectRef<unknown>): void {
+    const weak = new WeakRef(ref);
+    // Registered again with the WeakRef as token (held here), so a sweep can cancel the call.
+    this.finalizer.unregister(ref);
+    this.finalizer.register(ref, ref.id, weak);
+    let list = this.watched.get(ref.id);
+    if (!list) this.watched.set(ref.id, (list = []));
+    list.push(weak);
+  }
+
+  /** Releases watched refs that the last GC collected; returns how many. */
+  sweep(): number {
+    let released = 0;
+    for (const [id, list] of this.watched) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const weak = list[i];
+        if (weak.deref() !== undefined) continue;
+        list.splice(i, 1);
+        if (this.finalizer.unregister(weak)) {
+          this.release(id);
+          released++;
+        }
+      }
+      if (list.length === 0) this.watched.delete(id);
+    }
+    return released;
   }
 
   /** Number of live refs to `id` in this thread (for tests and diagnostics). */
@@ -71,6 +106,13 @@ export class RefTracker {
   private release(id: string): void {
     const c = this.counts.get(id);
     if (c === undefined) return;
+    const list = this.watched.get(id);
+    if (list) {
+      // A finalizer for a watched ref may run before a sweep sees it: forget its WeakRef.
+      const dead = list.findIndex((w) => w.deref() === undefined);
+      if (dead >= 0) list.splice(dead, 1);
+      if (list.length === 0) this.watched.delete(id);
+    }
     if (c > 1) {
       this.counts.set(id, c - 1);
       return;

@@ -120,6 +120,20 @@ suite('objects', () => {
     expect((await get(readRef))[123]).toBe(1);
   });
 
+  it('frees large values the driver dropped when memory is needed, without waiting for finalizers', async () => {
+    const source = new Float64Array((16 * MiB) / 8).fill(3);
+    const spilledBefore = objectStoreStats().spilledBytesTotal;
+    let peak = 0;
+    for (let i = 0; i < 24; i++) {
+      put(source); // dropped at once, as in a loop that puts and forgets
+      peak = Math.max(peak, objectStoreStats().usedBytes);
+      await new Promise((r) => setImmediate(r));
+    }
+    // 384 MiB went through a 64 MiB store without filling it, so nothing had to spill.
+    expect(peak).toBeLessThanOrEqual(capacity);
+    expect(objectStoreStats().spilledBytesTotal).toBe(spilledBefore);
+  });
+
   it('stores a single object larger than the whole store on disk', async () => {
     const big = put(new Uint8Array(capacity + MiB).fill(7));
     const back = await get(big);
