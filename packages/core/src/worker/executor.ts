@@ -81,41 +81,30 @@ export class Executor {
   ): Promise<void> | undefined {
     this.running.set(taskId, ctx);
     const start = performance.now();
+    const finish = (outcome: () => TaskOutcome) => {
+      this.running.delete(taskId);
+      let o: TaskOutcome;
+      try {
+        o = outcome();
+      } catch (err) {
+        o = this.failure(err, name, taskId, actorId); // e.g. a return value that cannot be serialized
+      }
+      report(o, performance.now() - start);
+    };
+    const succeeded = (value: unknown) => finish(() => ({ ok: true, results: this.results(value, returnIds, name) }));
+    const failed = (err: unknown) => finish(() => this.failure(err, name, taskId, actorId));
     let result: unknown;
     try {
       result = executionContext.run(ctx, call);
     } catch (err) {
-      this.running.delete(taskId);
-      report(this.failure(err, name, taskId, actorId), performance.now() - start);
+      failed(err);
       return undefined;
     }
     if (!isPromiseLike(result)) {
-      this.running.delete(taskId);
-      let outcome: TaskOutcome;
-      try {
-        outcome = { ok: true, results: this.results(result, returnIds, name) };
-      } catch (err) {
-        outcome = this.failure(err, name, taskId, actorId);
-      }
-      report(outcome, performance.now() - start);
+      succeeded(result);
       return undefined;
     }
-    return Promise.resolve(result).then(
-      (value) => {
-        this.running.delete(taskId);
-        let outcome: TaskOutcome;
-        try {
-          outcome = { ok: true, results: this.results(value, returnIds, name) };
-        } catch (err) {
-          outcome = this.failure(err, name, taskId, actorId);
-        }
-        report(outcome, performance.now() - start);
-      },
-      (err: unknown) => {
-        this.running.delete(taskId);
-        report(this.failure(err, name, taskId, actorId), performance.now() - start);
-      },
-    );
+    return Promise.resolve(result).then(succeeded, failed);
   }
 
   runTask(m: Msg<'task'>): void {
