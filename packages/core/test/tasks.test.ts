@@ -129,6 +129,17 @@ suite('tasks', () => {
     expect(await get(f.square.remote(9))).toBe(81);
   });
 
+  it('cancels the tasks a cancelled task submitted (recursive, the default)', async () => {
+    const name = `rec-${Date.now()}`;
+    const counter = f.RemoteCounter.options({ name }).remote(0);
+    const parent = f.parentOfIncrementer.remote(name, 400);
+    await new Promise((r) => setTimeout(r, 150));
+    await cancel(parent, { force: true });
+    await expect(get(parent)).rejects.toBeInstanceOf(TaskCancelledError);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await get(counter.value.remote())).toBe(0);
+  });
+
   it('retries a task on exceptions with retryExceptions', async () => {
     const name = `flaky-${Date.now()}`;
     f.RemoteCounter.options({ name }).remote(0);
