@@ -3,6 +3,7 @@ import {
   InvalidArgumentError, ObjectRef, TaskCancelledError, TaskError, UnschedulableError, WorkerCrashedError, cancel, get,
   init, put, remote, shutdown, wait, GetTimeoutError, NotInitializedError,
 } from '@ray-ts/core';
+import { nodeDebugState, waitFor } from '@ray-ts/core/testing';
 import * as f from './fixtures/tasks.js';
 
 beforeAll(async () => {
@@ -132,11 +133,14 @@ suite('tasks', () => {
   it('cancels the tasks a cancelled task submitted (recursive, the default)', async () => {
     const name = `rec-${Date.now()}`;
     const counter = f.RemoteCounter.options({ name }).remote(0);
+    await get(counter.value.remote());
+    const before = nodeDebugState().works;
     const parent = f.parentOfIncrementer.remote(name, 400);
-    await new Promise((r) => setTimeout(r, 150));
+    await waitFor(() => nodeDebugState().works >= before + 2, { what: 'the parent to submit its child' });
     await cancel(parent, { force: true });
     await expect(get(parent)).rejects.toBeInstanceOf(TaskCancelledError);
-    await new Promise((r) => setTimeout(r, 600));
+    // Long enough for a child that was not cancelled to run again on a new worker and count.
+    await new Promise((r) => setTimeout(r, 2500));
     expect(await get(counter.value.remote())).toBe(0);
   });
 
