@@ -11,7 +11,6 @@
  * globals and the names of `@ray-ts/core`'s exports (and `ray`, the whole namespace), which the
  * worker provides.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -123,8 +122,17 @@ export function isClass(fn: unknown): boolean {
   return typeof fn === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(fn));
 }
 
+/** A 64-bit FNV-1a hash of the descriptor (no crypto import: it costs start-up time in every worker). */
 function hashOf(desc: FnDescriptor): string {
-  return 'fn_' + createHash('sha1').update(JSON.stringify(desc)).digest('base64url').slice(0, 20);
+  const text = JSON.stringify(desc);
+  let h1 = 0x811c9dc5;
+  let h2 = 0xcbf29ce4;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x01000193 ^ 0x5bd1e995) >>> 0;
+  }
+  return `fn_${h1.toString(16).padStart(8, '0')}${h2.toString(16).padStart(8, '0')}${text.length.toString(36)}`;
 }
 
 /**

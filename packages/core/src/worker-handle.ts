@@ -2,7 +2,8 @@
  * The node's side of one worker: a worker thread (default) or a child process, with a batching
  * channel (all messages sent in one turn of the event loop travel in one post).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -95,6 +96,8 @@ export class WorkerHandle {
       this.status = undefined;
       const env: NodeJS.ProcessEnv = { ...process.env, RAY_TS_WORKER_BOOT: JSON.stringify(opts.boot) };
       if (opts.cudaVisibleDevices !== undefined) env.CUDA_VISIBLE_DEVICES = opts.cudaVisibleDevices;
+      // Loaded on first use: most programs never start a process worker.
+      const { fork } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
       const p = fork(fileURLToPath(mainUrl), [], {
         env,
         serialization: 'advanced',
