@@ -68,6 +68,12 @@ export function allocShared(bytes: number): SharedArrayBuffer {
   return buf;
 }
 
+/** Takes a buffer this thread made earlier back from another thread (which let go of it) for reuse. */
+export function adoptShared(buf: SharedArrayBuffer): void {
+  owned.add(buf);
+  recycleShared(buf);
+}
+
 /** Offers a buffer nobody reads any more for reuse; ignored unless this thread made it. */
 export function recycleShared(buf: ArrayBufferLike): void {
   if (!(buf instanceof SharedArrayBuffer) || !owned.has(buf)) return;

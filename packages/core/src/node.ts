@@ -145,6 +145,11 @@ export class NodeManager {
       `${opts.config.spillDirectory}/${opts.nodeId}`,
     );
     this.actorHostLimit = Math.max(1, Math.ceil(opts.resources.CPU ?? 1));
+    // Unread shared buffers a worker made go back to it, to be written again without page faults.
+    this.store.onReturnBuffer = (producer, buf) => {
+      const w = producer as WorkerHandle;
+      if (!w.dead && w.kind === 'thread') w.send({ k: 'buffer', buf });
+    };
     const prestart = Math.min(opts.config.prestartWorkers, Math.ceil(opts.resources.CPU ?? 0));
     for (let i = 0; i < prestart; i++) {
       const w = this.spawn('thread', undefined);
@@ -177,6 +182,7 @@ export class NodeManager {
           jobId: this.jobId,
           namespace: this.namespace,
           inlineObjectMaxBytes: this.config.inlineObjectMaxBytes,
+          bufferPoolBytes: Math.min(1024 ** 3, Math.floor(this.store.capacityBytes / 8)),
         },
         kind,
         cudaVisibleDevices: cuda,
@@ -480,7 +486,7 @@ export class NodeManager {
 
   // ---------------------------------------------------------------- task completion
   /** Stores a work's results (or its error in every return) and drops its bookkeeping. */
-  private finishWork(work: Work, result: StoredValue | StoredValue[]): void {
+  private finishWork(work: Work, result: StoredValue | StoredValue[], producer?: WorkerHandle): void {
     if (work.state === 'done') return;
     work.state = 'done';
     this.works.delete(work.id);
@@ -488,7 +494,7 @@ export class NodeManager {
       const ids = work.task.returnIds;
       for (let i = 0; i < ids.length; i++) {
         this.producers.delete(ids[i]);
-        this.store.put(ids[i], Array.isArray(result) ? result[i] : result);
+        this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
       }
       if (work.task.parentTaskId) this.works.get(work.task.parentTaskId)?.children?.delete(work.id);
       this.unpinArgs(work.args);
@@ -537,7 +543,7 @@ export class NodeManager {
         this.releaseSlot(slot);
       }
       if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
-      else if (outcome.ok) this.finishWork(work, outcome.results);
+      else if (outcome.ok) this.finishWork(work, outcome.results, w);
       else if (this.shouldRetryException(work, outcome.errorName)) this.startWork(work);
       else this.finishWork(work, storedError(outcome.error));
       this.requestSchedule();
@@ -551,7 +557,7 @@ export class NodeManager {
     const call = actor?.inflight.get(taskId);
     if (!actor || !call) return;
     actor.inflight.delete(taskId);
-    this.finishCall(call, call.cancelled ? this.cancelledValue(taskId) : outcome.ok ? outcome.results : storedError(outcome.error));
+    this.finishCall(call, call.cancelled ? this.cancelledValue(taskId) : outcome.ok ? outcome.results : storedError(outcome.error), w);
   }
 
   private shouldRetryException(work: Work, errorName: string): boolean {
@@ -807,11 +813,11 @@ export class NodeManager {
     }
   }
 
-  private finishCall(call: ActorCall, result: StoredValue | StoredValue[]): void {
+  private finishCall(call: ActorCall, result: StoredValue | StoredValue[], producer?: WorkerHandle): void {
     const ids = call.spec.returnIds;
     for (let i = 0; i < ids.length; i++) {
       this.producers.delete(ids[i]);
-      this.store.put(ids[i], Array.isArray(result) ? result[i] : result);
+      this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
     }
     this.unpinArgs(call.spec.args);
     this.busy(-1);
@@ -1079,7 +1085,7 @@ export class NodeManager {
         }
         break;
       case 'put':
-        this.store.put(m.id, m.value);
+        this.store.put(m.id, m.value, w);
         break;
       case 'submitTask':
         this.submitTask(m.spec);

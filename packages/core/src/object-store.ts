@@ -23,6 +23,8 @@ interface Entry {
   holders: number;
   /** Its bytes were handed to a reader (so they must never be reused). */
   read: boolean;
+  /** The worker that made its bytes, which gets them back for reuse if nobody read them. */
+  producer: unknown;
   /** Tasks that take it as an argument, and stored values that contain a ref to it. */
   pins: number;
   waiters: Waiter[] | undefined;
@@ -49,6 +51,8 @@ export class ObjectStore {
   private spillDirMade = false;
   /** Called with the id of each object freed (the node drops per-object bookkeeping). */
   onFree: ((id: string) => void) | undefined;
+  /** Gives an unread buffer back to the worker that made it (see Entry.producer). */
+  onReturnBuffer: ((producer: unknown, buf: SharedArrayBuffer) => void) | undefined;
 
   constructor(
     readonly capacityBytes: number,
@@ -74,12 +78,12 @@ export class ObjectStore {
   private newEntry(id: string): Entry {
     return {
       id, state: 'pending', value: undefined, size: 0, large: false, spillPath: undefined,
-      holders: 0, read: false, pins: 0, waiters: undefined, lastUse: 0,
+      holders: 0, read: false, producer: undefined, pins: 0, waiters: undefined, lastUse: 0,
     };
   }
 
   /** Stores a value (filling a pending entry or making a new one) and wakes its waiters. */
-  put(id: string, value: StoredValue): void {
+  put(id: string, value: StoredValue, producer?: unknown): void {
     let e = this.entries.get(id);
     // A new object waits for its first holder or pin; a pending one nobody holds any more is freed now.
     const wasPending = e !== undefined;
@@ -92,6 +96,7 @@ export class ObjectStore {
     const size = storedSize(value);
     e.size = size;
     e.large = (value.t === 'v8' || value.t === 'raw') && size > this.inlineMaxBytes;
+    e.producer = e.large ? producer : undefined;
     e.lastUse = ++this.useClock;
     for (const nested of nestedRefs(value)) this.pin(nested);
     if (e.large) {
@@ -172,7 +177,7 @@ export class ObjectStore {
     if (e.spillPath) fs.rm(e.spillPath, { force: true }, () => {});
     const value = e.value;
     e.value = undefined;
-    if (value && e.state === 'ready' && e.large && !e.read) this.recycle(value);
+    if (value && e.state === 'ready' && e.large && !e.read) this.recycle(value, e.producer);
     if (value) for (const nested of nestedRefs(value)) this.unpin(nested);
     this.onFree?.(e.id);
   }
@@ -209,15 +214,18 @@ export class ObjectStore {
       this.spilledBytesTotal += e.size;
     }
     // Keep the metadata; drop the bytes (readers that hold them keep their copy alive).
-    if (!e.read) this.recycle(value);
+    if (!e.read) this.recycle(value, e.producer);
     e.value = { ...value, b: new Uint8Array(0) };
     e.state = 'spilled';
   }
 
-  private recycle(value: StoredValue): void {
+  private recycle(value: StoredValue, producer: unknown): void {
     if (value.t !== 'raw' && value.t !== 'v8') return;
     const b = value.b;
-    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) recycleShared(b.buffer);
+    if (b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) return;
+    if (producer !== undefined) {
+      if (b.buffer instanceof SharedArrayBuffer) this.onReturnBuffer?.(producer, b.buffer);
+    } else recycleShared(b.buffer);
   }
 
   private restore(e: Entry): void {

@@ -71,6 +71,8 @@ export type ToWorker =
   | { k: 'actorCall'; spec: ActorTaskSpec; args: StoredValue[] }
   | { k: 'dropActor'; actorId: string }
   | { k: 'cancel'; taskId: string }
+  /** A shared buffer this worker made, freed unread: reuse it for a value of the same size. */
+  | { k: 'buffer'; buf: SharedArrayBuffer }
   | { k: 'reply'; reqId: number; ok: true; value: unknown }
   | { k: 'reply'; reqId: number; ok: false; error: WireError }
   | { k: 'exit' };

@@ -168,7 +168,9 @@ function bytesOf(v: ArrayBufferView | ArrayBuffer): Uint8Array {
  */
 export function intoShared(src: Uint8Array, sharedAbove: number, copy: boolean): Uint8Array {
   if (src.byteLength > sharedAbove) {
-    if (src.buffer instanceof SharedArrayBuffer) return src;
+    // Always a buffer of our own, even for a view of shared memory: stored buffers get reused once
+    // nobody reads them, so one must never be shared between two objects.
+    if (src.buffer instanceof SharedArrayBuffer && !copy) return src;
     const out = new Uint8Array(allocShared(src.byteLength));
     out.set(src);
     return out;

@@ -16,6 +16,8 @@ export interface WorkerBoot {
   jobId: string;
   namespace: string;
   inlineObjectMaxBytes: number;
+  /** Free shared buffers the worker may keep for reuse. */
+  bufferPoolBytes: number;
 }
 
 export interface WorkerStartOptions {

@@ -120,6 +120,23 @@ suite('objects', () => {
     expect((await get(readRef))[123]).toBe(1);
   });
 
+  it('copies a shared view on put, so reusing one object\'s memory never changes another', async () => {
+    const g = gc();
+    const size = 4 * MiB;
+    const original = put(new Uint8Array(size).fill(5));
+    const view = await get(original);
+    (() => {
+      for (let i = 0; i < 4; i++) put(view); // unread copies of a view, dropped
+    })();
+    await waitFor(() => {
+      g();
+      return objectStoreStats().numObjects < 4;
+    }, { what: 'copies freed' });
+    for (let i = 0; i < 4; i++) await get(put(new Uint8Array(size).fill(9)));
+    expect(view[0]).toBe(5);
+    expect((await get(original))[size - 1]).toBe(5);
+  });
+
   it('frees large values the driver dropped when memory is needed, without waiting for finalizers', async () => {
     const source = new Float64Array((16 * MiB) / 8).fill(3);
     const spilledBefore = objectStoreStats().spilledBytesTotal;

@@ -5,6 +5,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { format } from 'node:util';
 import '../index.js';
+import { adoptShared, setSharedPoolLimit } from '../memory.js';
 import { RefTracker } from '../object-ref.js';
 import type { FromWorker, ToWorker } from '../protocol.js';
 import { threadState } from '../state.js';
@@ -32,6 +33,7 @@ const tracker = new RefTracker(
   true,
 );
 client.tracker = tracker;
+setSharedPoolLimit(boot.bufferPoolBytes ?? 0);
 const state = threadState();
 state.isWorker = true;
 state.client = client;
@@ -77,6 +79,9 @@ function onBatch(batch: ToWorker[]): void {
         break;
       case 'reply':
         client.onReply(m);
+        break;
+      case 'buffer':
+        adoptShared(m.buf);
         break;
       case 'exit':
         process.exit(0);
