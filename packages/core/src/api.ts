@@ -9,7 +9,7 @@ import { loadConfig, type RuntimeConfig } from './config.js';
 import { InvalidArgumentError, RayError } from './errors.js';
 import { ids } from './ids.js';
 import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
-import { NodeManager } from './node.js';
+import type { NodeManager } from './node.js';
 import { ObjectRef, RefTracker } from './object-ref.js';
 import { checkKnownKeys } from './options.js';
 import type { ActorCreationSpec, ActorTaskSpec, ClusterInfo, NodeInfo, TaskContextData, TaskSpec } from './protocol.js';
@@ -163,6 +163,9 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
   }
   const config = loadConfig({ ...(options.config ?? {}), ...(options.logToDriver !== undefined ? { logToDriver: options.logToDriver } : {}) });
   const namespace = options.namespace ?? 'default';
+  // Loaded here, not at import: worker threads import this module too and never run a node.
+  const { NodeManager } = await import('./node.js');
+  if (driver) throw new RayError('init() was called twice at once: await the first call before calling it again.');
   const node = new NodeManager({
     nodeId: ids().next('node'),
     jobId: ids().next('job'),

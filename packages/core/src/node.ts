@@ -151,10 +151,20 @@ export class NodeManager {
       if (!w.dead && w.kind === 'thread') w.send({ k: 'buffer', buf });
     };
     const prestart = Math.min(opts.config.prestartWorkers, Math.ceil(opts.resources.CPU ?? 0));
-    for (let i = 0; i < prestart; i++) {
+    // One worker at once, the others once it is up: started together they slow each other down
+    // on a small machine, and the first task waits for the first worker.
+    const prestartOne = () => {
       const w = this.spawn('thread', undefined);
       this.idleThreads.push(w);
       this.idleSince.set(w, Date.now());
+      return w;
+    };
+    if (prestart > 0) {
+      prestartOne().onOnline(() => {
+        if (this.stopped) return;
+        const have = this.workers.size;
+        for (let i = have; i < prestart; i++) prestartOne();
+      });
     }
     this.reaper = setInterval(() => this.reapIdle(), Math.max(1000, opts.config.workerIdleTimeoutMs / 2));
     this.reaper.unref();

@@ -165,6 +165,12 @@ export class WorkerHandle {
     else this.proc?.send(unshare(batch) as object);
   }
 
+  /** Calls `cb` once the worker thread runs (at once for process workers). */
+  onOnline(cb: () => void): void {
+    if (this.thread) this.thread.once('online', cb);
+    else cb();
+  }
+
   /** Stops the worker now (a force-cancel, a kill, or shutdown). */
   terminate(reason: 'terminated' | 'crash' = 'terminated', detail = ''): void {
     if (this.dead) return;
