@@ -8,7 +8,6 @@ import {
   TaskCancelledError, UnschedulableError, WorkerCrashedError, errorFromWire, errorToWire, type WireError,
 } from './errors.js';
 import type { RuntimeConfig } from './config.js';
-import { ids } from './ids.js';
 import { Deque } from './deque.js';
 import { ObjectStore } from './object-store.js';
 import type { ResourceSet } from './options.js';
@@ -18,7 +17,8 @@ import type {
 } from './protocol.js';
 import { ResourcePool, type Allocation } from './resources.js';
 import { nestedRefs, storedError, type StoredValue } from './serialization.js';
-import { WorkerHandle } from './worker-handle.js';
+import type { WorkerHandle } from './worker-handle.js';
+import { WorkerPool } from './worker-pool.js';
 import type { FnRef } from './functions.js';
 
 export interface NodeOptions {
@@ -117,10 +117,7 @@ export class NodeManager {
   private readonly actors = new Map<string, ActorRecord>();
   private readonly actorAliases = new Map<string, string>();
   private readonly names = new Map<string, string>();
-  private readonly workers = new Set<WorkerHandle>();
-  private readonly idleThreads: WorkerHandle[] = [];
-  private readonly idleProcs: WorkerHandle[] = [];
-  private readonly idleSince = new Map<WorkerHandle, number>();
+  private readonly workers: WorkerPool;
   private readonly slots = new Map<WorkerHandle, Slot>();
   /** Moving average of each function's run time in ms, reported by workers (for pipelining). */
   private readonly fnMs = new Map<string, number>();
@@ -129,7 +126,6 @@ export class NodeManager {
   private scheduleQueued = false;
   private busyCount = 0;
   private keepAlive: NodeJS.Timeout | undefined;
-  private reaper: NodeJS.Timeout | undefined;
   private stopped = false;
   readonly actorHostLimit: number;
 
@@ -150,24 +146,22 @@ export class NodeManager {
       const w = producer as WorkerHandle;
       if (!w.dead && w.kind === 'thread') w.send({ k: 'buffer', buf });
     };
-    const prestart = Math.min(opts.config.prestartWorkers, Math.ceil(opts.resources.CPU ?? 0));
-    // One worker at once, the others once it is up: started together they slow each other down
-    // on a small machine, and the first task waits for the first worker.
-    const prestartOne = () => {
-      const w = this.spawn('thread', undefined);
-      this.idleThreads.push(w);
-      this.idleSince.set(w, Date.now());
-      return w;
-    };
-    if (prestart > 0) {
-      prestartOne().onOnline(() => {
-        if (this.stopped) return;
-        const have = this.workers.size;
-        for (let i = have; i < prestart; i++) prestartOne();
-      });
-    }
-    this.reaper = setInterval(() => this.reapIdle(), Math.max(1000, opts.config.workerIdleTimeoutMs / 2));
-    this.reaper.unref();
+    this.workers = new WorkerPool({
+      boot: {
+        nodeId: this.nodeId,
+        jobId: this.jobId,
+        namespace: this.namespace,
+        inlineObjectMaxBytes: this.config.inlineObjectMaxBytes,
+        bufferPoolBytes: Math.min(1024 ** 3, Math.floor(this.store.capacityBytes / 8)),
+      },
+      heapMb: this.config.workerHeapMb,
+      logToDriver: this.config.logToDriver,
+      idleTimeoutMs: this.config.workerIdleTimeoutMs,
+      keepThreads: Math.ceil(opts.resources.CPU ?? 1),
+      onMessage: (worker, msg) => this.onWorkerMessage(worker, msg),
+      onExit: (worker) => this.onWorkerExit(worker),
+    });
+    this.workers.prestart(Math.min(opts.config.prestartWorkers, Math.ceil(opts.resources.CPU ?? 0)));
   }
 
   // ---------------------------------------------------------------- keep-alive
@@ -183,75 +177,6 @@ export class NodeManager {
   }
 
   // ---------------------------------------------------------------- workers
-  private spawn(kind: 'thread' | 'process', cuda: string | undefined): WorkerHandle {
-    const w = new WorkerHandle(
-      {
-        boot: {
-          workerId: ids().next('worker'),
-          nodeId: this.nodeId,
-          jobId: this.jobId,
-          namespace: this.namespace,
-          inlineObjectMaxBytes: this.config.inlineObjectMaxBytes,
-          bufferPoolBytes: Math.min(1024 ** 3, Math.floor(this.store.capacityBytes / 8)),
-        },
-        kind,
-        cudaVisibleDevices: cuda,
-        heapMb: this.config.workerHeapMb,
-        logToDriver: this.config.logToDriver,
-      },
-      (worker, msg) => this.onWorkerMessage(worker, msg),
-      (worker) => this.onWorkerExit(worker),
-    );
-    this.workers.add(w);
-    return w;
-  }
-
-  private takeIdleWorker(isolation: 'thread' | 'process', cuda: string | undefined): WorkerHandle {
-    const list = isolation === 'thread' ? this.idleThreads : this.idleProcs;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const w = list[i];
-      if (w.cudaVisibleDevices === cuda) {
-        list.splice(i, 1);
-        this.idleSince.delete(w);
-        return w;
-      }
-    }
-    return this.spawn(isolation, cuda);
-  }
-
-  private releaseWorker(w: WorkerHandle): void {
-    if (w.dead || this.stopped) return;
-    (w.kind === 'thread' ? this.idleThreads : this.idleProcs).push(w);
-    this.idleSince.set(w, Date.now());
-  }
-
-  private reapIdle(): void {
-    const now = Date.now();
-    const keep = Math.ceil(this.pool.total.CPU ?? 1);
-    let threadsKept = 0;
-    for (const w of [...this.idleThreads].reverse()) {
-      const since = this.idleSince.get(w) ?? now;
-      if (threadsKept < keep) {
-        threadsKept++;
-        continue;
-      }
-      if (now - since >= this.config.workerIdleTimeoutMs) this.retire(w);
-    }
-    for (const w of [...this.idleProcs]) {
-      if (now - (this.idleSince.get(w) ?? now) >= this.config.workerIdleTimeoutMs) this.retire(w);
-    }
-  }
-
-  private retire(w: WorkerHandle): void {
-    for (const list of [this.idleThreads, this.idleProcs]) {
-      const i = list.indexOf(w);
-      if (i >= 0) list.splice(i, 1);
-    }
-    this.idleSince.delete(w);
-    w.send({ k: 'exit' });
-    w.terminate();
-  }
-
   private fnFor(w: WorkerHandle, ref: FnRef): FnRef {
     if (w.knownFns.has(ref.id)) return { id: ref.id };
     w.knownFns.add(ref.id);
@@ -436,13 +361,13 @@ export class NodeManager {
         this.sendTask(work, host, resolved.values);
         return;
       }
-      const w = this.takeIdleWorker(work.isolation, cuda);
+      const w = this.workers.take(work.isolation, cuda);
       this.slots.set(w, { works: [], alloc, shapeKey: work.shapeKey, blocked: 0, cpuReleased: false });
       this.sendTask(work, w, resolved.values);
     } else {
       work.state = 'running';
       work.attempts++;
-      this.placeActor(work.actor!, this.spawn(work.isolation, cuda), alloc, resolved.values);
+      this.placeActor(work.actor!, this.workers.spawn(work.isolation, cuda), alloc, resolved.values);
     }
   }
 
@@ -547,7 +472,7 @@ export class NodeManager {
       if (slot.works.length === 0) {
         this.slots.delete(w);
         this.releaseSlot(slot);
-        this.releaseWorker(w);
+        this.workers.release(w);
       } else if (slot.alloc && slot.works.every((x) => x.alloc)) {
         // The tasks left brought resources of their own: the worker's first allocation is done.
         this.releaseSlot(slot);
@@ -583,12 +508,8 @@ export class NodeManager {
 
   // ---------------------------------------------------------------- worker death
   private onWorkerExit(w: WorkerHandle): void {
-    this.workers.delete(w);
-    for (const list of [this.idleThreads, this.idleProcs, this.actorHosts]) {
-      const i = list.indexOf(w);
-      if (i >= 0) list.splice(i, 1);
-    }
-    this.idleSince.delete(w);
+    const host = this.actorHosts.indexOf(w);
+    if (host >= 0) this.actorHosts.splice(host, 1);
     for (const id of w.heldRefs) this.store.removeHolder(id);
     w.heldRefs.clear();
     if (this.stopped) return;
@@ -695,7 +616,7 @@ export class NodeManager {
     // Shares a worker thread with other actors that hold no resources.
     let host: WorkerHandle | undefined;
     if (this.actorHosts.length < this.actorHostLimit) {
-      host = this.spawn('thread', undefined);
+      host = this.workers.spawn('thread', undefined);
       this.actorHosts.push(host);
     } else {
       host = this.actorHosts.reduce((a, b) =>
@@ -1191,7 +1112,7 @@ export class NodeManager {
   debugState(): { workers: number; idleThreads: number; actorHosts: number; works: number; actors: number; busy: number } {
     return {
       workers: this.workers.size,
-      idleThreads: this.idleThreads.length,
+      idleThreads: this.workers.idleThreadCount,
       actorHosts: this.actorHosts.length,
       works: this.works.size,
       actors: [...this.actors.values()].filter((a) => a.state !== 'dead').length,
@@ -1202,23 +1123,9 @@ export class NodeManager {
   /** Stops every worker and drops all objects. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.reaper) clearInterval(this.reaper);
     if (this.keepAlive) clearInterval(this.keepAlive);
     this.keepAlive = undefined;
-    const all = [...this.workers];
-    await Promise.all(all.map((w) => new Promise<void>((resolve) => {
-      if (w.dead) return resolve();
-      const t = setTimeout(resolve, 2000);
-      const check = setInterval(() => {
-        if (w.dead) {
-          clearInterval(check);
-          clearTimeout(t);
-          resolve();
-        }
-      }, 5);
-      w.terminate();
-    })));
-    this.workers.clear();
+    await this.workers.stop();
     this.store.clear();
   }
 }
