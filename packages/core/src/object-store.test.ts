@@ -61,3 +61,14 @@ describe('object store', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 });
+
+describe('ids for tests', () => {
+  it('can be made deterministic', async () => {
+    const { SequentialIdGenerator, setIdGenerator } = await import('./testing.js');
+    const { ids, RandomIdGenerator } = await import('./ids.js');
+    setIdGenerator(new SequentialIdGenerator());
+    expect([ids().next('task'), ids().next('obj')]).toEqual(['task_1', 'obj_2']);
+    setIdGenerator(new RandomIdGenerator());
+    expect(ids().next('task')).toMatch(/^task_[0-9a-f]{12}0$/);
+  });
+});

@@ -7,6 +7,16 @@ import type { ObjectStoreStats } from './object-store.js';
 import { threadState } from './state.js';
 
 export type { ObjectStoreStats } from './object-store.js';
+export { setIdGenerator, type IdGenerator, type IdKind } from './ids.js';
+import type { IdGenerator, IdKind } from './ids.js';
+
+/** Ids `kind_1`, `kind_2`, ... in order: deterministic ids for unit tests (see `setIdGenerator`). */
+export class SequentialIdGenerator implements IdGenerator {
+  private n = 0;
+  next(kind: IdKind): string {
+    return `${kind}_${++this.n}`;
+  }
+}
 
 /** Polls `cond` until it returns truthy (or a resolved truthy promise), or fails after `timeoutMs`. */
 export async function waitFor<T>(
