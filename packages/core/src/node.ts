@@ -112,7 +112,6 @@ export class NodeManager {
   private readonly config: RuntimeConfig;
   private readonly works = new Map<string, Work>();
   /** Return object id -> the work or actor call producing it (while not done). */
-  private readonly producers = new Map<string, { work?: Work; actor?: ActorRecord; call?: ActorCall }>();
   private readonly queues = new Map<string, Work[]>();
   private readonly actors = new Map<string, ActorRecord>();
   private readonly actorAliases = new Map<string, string>();
@@ -188,7 +187,6 @@ export class NodeManager {
   submitTask(spec: TaskSpec): void {
     for (const id of spec.returnIds) this.store.createPending(id);
     const work = this.newWork(spec.taskId, 'task', spec, undefined, spec.args, spec.resources, spec.isolation);
-    for (const id of spec.returnIds) this.producers.set(id, { work });
     if (spec.parentTaskId) {
       const parent = this.works.get(spec.parentTaskId);
       if (parent) (parent.children ??= new Set()).add(spec.taskId);
@@ -428,7 +426,6 @@ export class NodeManager {
     if (work.task) {
       const ids = work.task.returnIds;
       for (let i = 0; i < ids.length; i++) {
-        this.producers.delete(ids[i]);
         this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
       }
       if (work.task.parentTaskId) this.works.get(work.task.parentTaskId)?.children?.delete(work.id);
@@ -485,10 +482,7 @@ export class NodeManager {
       return;
     }
     // An actor method call.
-    const actorId = this.callActor.get(taskId);
-    if (actorId === undefined) return;
-    this.callActor.delete(taskId);
-    const actor = this.actors.get(actorId);
+    const actor = this.actorCalls.get(taskId)?.actor;
     const call = actor?.inflight.get(taskId);
     if (!actor || !call) return;
     actor.inflight.delete(taskId);
@@ -564,7 +558,8 @@ export class NodeManager {
   }
 
   // ---------------------------------------------------------------- actors
-  private readonly callActor = new Map<string, string>();
+  /** Actor calls not finished yet, by task id (queued, waiting for a restart, or running). */
+  private readonly actorCalls = new Map<string, { actor: ActorRecord; call: ActorCall }>();
 
   /** Registers an actor and schedules its creation; returns an existing actor's id for getIfExists. */
   createActor(spec: ActorCreationSpec): string | undefined {
@@ -686,7 +681,7 @@ export class NodeManager {
       queueMicrotask(() => this.finishCall(call, err));
       return;
     }
-    for (const id of spec.returnIds) this.producers.set(id, { actor, call });
+    this.actorCalls.set(spec.taskId, { actor, call });
     for (const a of spec.args) {
       if ('r' in a && !this.store.isReady(a.r) && this.store.has(a.r)) {
         call.depsLeft++;
@@ -738,7 +733,6 @@ export class NodeManager {
       }
       call.attempts++;
       actor.inflight.set(call.spec.taskId, call);
-      this.callActor.set(call.spec.taskId, actor.spec.actorId);
       const spec = call.spec.actorId === actor.spec.actorId ? call.spec : { ...call.spec, actorId: actor.spec.actorId };
       w.send({ k: 'actorCall', spec, args: resolved.values });
     }
@@ -747,9 +741,9 @@ export class NodeManager {
   private finishCall(call: ActorCall, result: StoredValue | StoredValue[], producer?: WorkerHandle): void {
     const ids = call.spec.returnIds;
     for (let i = 0; i < ids.length; i++) {
-      this.producers.delete(ids[i]);
       this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
     }
+    this.actorCalls.delete(call.spec.taskId);
     this.unpinArgs(call.spec.args);
     this.busy(-1);
   }
@@ -777,7 +771,6 @@ export class NodeManager {
       actor.killedNoRestart = undefined;
       const retry: ActorCall[] = [];
       for (const call of inflight) {
-        this.callActor.delete(call.spec.taskId);
         if (o.maxTaskRetries === -1 || call.attempts <= o.maxTaskRetries) retry.push(call);
         else this.finishCall(call, this.actorDeadValue(actor, actor.spec.actorId, call.spec));
       }
@@ -793,7 +786,6 @@ export class NodeManager {
       actor.creation.cancelled = true;
     }
     for (const call of [...inflight, ...actor.queue.toArray()]) {
-      this.callActor.delete(call.spec.taskId);
       this.finishCall(call, this.actorDeadValue(actor, actor.spec.actorId, call.spec));
     }
     actor.queue.clear();
@@ -954,10 +946,13 @@ export class NodeManager {
 
   // ---------------------------------------------------------------- cancellation
   async cancel(objectId: string, force: boolean, recursive: boolean): Promise<void> {
-    const p = this.producers.get(objectId);
-    if (!p) return;
-    if (p.work) this.cancelWork(p.work, force, recursive);
-    else if (p.actor && p.call) {
+    // A return value's id is its task's id plus its index (objects made by put have none).
+    const dot = objectId.lastIndexOf('.');
+    const taskId = dot > 0 ? objectId.slice(0, dot) : objectId;
+    const work = this.works.get(taskId);
+    const p = work ? undefined : this.actorCalls.get(taskId);
+    if (work) this.cancelWork(work, force, recursive);
+    else if (p) {
       if (force) {
         throw new InvalidArgumentError(
           `cancel(force: true) is not supported for actor method calls (${p.call.spec.name}): it would kill the actor. ` +

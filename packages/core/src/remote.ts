@@ -38,6 +38,13 @@ export function requireClient(what: string): CoreClient {
   return c;
 }
 
+/** Ids of a task's return values: the task's id and the index, so the task is found from a ref. */
+function returnIdsOf(taskId: string, n: number): string[] {
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) out[i] = `${taskId}.${i}`;
+  return out;
+}
+
 /** Turns call arguments into ArgSpecs: top-level refs by id, large values through the store. */
 function argSpecs(client: CoreClient, args: readonly unknown[], name: string): ArgSpec[] {
   const limit = client.inlineObjectMaxBytes;
@@ -87,8 +94,7 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
     const client = requireClient(`${this.functionName}.remote()`);
     const o = this.opts(client);
     const taskId = ids().next('task');
-    const returnIds: string[] = [];
-    for (let i = 0; i < o.numReturns; i++) returnIds.push(ids().next('obj'));
+    const returnIds = returnIdsOf(taskId, o.numReturns);
     const name = o.name ?? this.functionName;
     const parent = client.currentTask()?.taskId;
     client.submitTask({
@@ -167,8 +173,7 @@ class ActorMethodImpl {
     const what = `${this.data.className}.${this.method}`;
     const client = requireClient(`${what}.remote()`);
     const taskId = ids().next('task');
-    const returnIds: string[] = [];
-    for (let i = 0; i < this.callOpts.numReturns; i++) returnIds.push(ids().next('obj'));
+    const returnIds = returnIdsOf(taskId, this.callOpts.numReturns);
     const name = this.callOpts.name ?? what;
     const parent = client.currentTask()?.taskId;
     client.submitActorTask({

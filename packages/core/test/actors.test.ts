@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
-import { ActorDiedError, InvalidArgumentError, TaskError, UnschedulableError, get, getActor, init, kill, shutdown, actorIdOf } from '@ray-ts/core';
+import { ActorDiedError, InvalidArgumentError, TaskCancelledError, TaskError, UnschedulableError, cancel, get, getActor, init, kill, shutdown, actorIdOf } from '@ray-ts/core';
 import * as f from './fixtures/tasks.js';
 
 beforeAll(async () => {
@@ -115,6 +115,17 @@ suite('actors', () => {
     expect((err as ActorDiedError).cause).toBeInstanceOf(UnschedulableError);
     expect(() => f.RemoteCounter.options({ maxRestarts: -2 })).toThrow(InvalidArgumentError);
     expect(() => f.RemoteCounter.options({ lifetime: 'forever' as never })).toThrow(/detached/);
+  });
+
+  it('cancels a queued method call; force is refused for actor calls', async () => {
+    const c = f.RemoteCounter.remote(0);
+    const slow = c.slowIncrement.remote(300);
+    const queued = c.increment.remote();
+    await cancel(queued);
+    await expect(get(queued)).rejects.toBeInstanceOf(TaskCancelledError);
+    await expect(cancel(slow, { force: true })).rejects.toThrow(/not supported for actor method calls.*kill/);
+    expect(await get(slow)).toBe(1);
+    expect(await get(c.value.remote())).toBe(1);
   });
 
   it('gives the actor context to its methods', async () => {
