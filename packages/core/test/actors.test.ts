@@ -52,6 +52,13 @@ suite('actors', () => {
     expect(await get(c.value.remote())).toBe(5);
   });
 
+  it('passes handles to other actors', async () => {
+    const c = f.RemoteCounter.remote(10);
+    const fw = f.RemoteForwarder.remote(c);
+    expect(await get(fw.forward.remote(5))).toBe(15);
+    expect(await get(c.value.remote())).toBe(15);
+  });
+
   it('reports method errors as TaskError and keeps the actor alive', async () => {
     const c = f.RemoteCounter.remote(1);
     const err = await get(c.fail.remote('nope')).catch((e: unknown) => e);

@@ -21,6 +21,13 @@ suite('tasks', () => {
     expect(await get([f.square.remote(2), f.add.remote(2, 3)])).toEqual([4, 5]);
   });
 
+  it('keeps refs from being thenables, so awaiting one gives the ref back', async () => {
+    const ref = f.square.remote(3);
+    expect(await ref).toBe(ref);
+    expect('then' in ref).toBe(false);
+    expect(String(ref)).toMatch(/^ObjectRef\(task_.*\.0\)$/);
+  });
+
   it('resolves top-level ref arguments to values before the task runs', async () => {
     const a = f.square.remote(3);
     const b = put(4);
