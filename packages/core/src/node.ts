@@ -1,14 +1,14 @@
 /**
- * The node manager ("raylet") of one node: object store, resource-based scheduling of tasks,
- * actor placement and lifecycle, and the pool of worker threads and processes. In an embedded
- * cluster it runs in the driver's thread, so the driver's calls reach it without messages.
+ * The node manager ("raylet") of one node: object store, resource-based scheduling of tasks
+ * (with pipelining of short ones), objects' readiness and waiting, cancellation, and the messages
+ * of its workers. Actors live in actors.ts, the workers in worker-pool.ts. In an embedded cluster
+ * it runs in the driver's thread, so the driver's calls reach it without messages.
  */
 import {
-  ActorDiedError, GetTimeoutError, InvalidArgumentError, ObjectLostError, OutOfMemoryError, RayError,
-  TaskCancelledError, UnschedulableError, WorkerCrashedError, errorFromWire, errorToWire, type WireError,
+  GetTimeoutError, ObjectLostError, OutOfMemoryError, RayError, TaskCancelledError, UnschedulableError,
+  WorkerCrashedError, errorToWire, type WireError,
 } from './errors.js';
 import type { RuntimeConfig } from './config.js';
-import { Deque } from './deque.js';
 import { ObjectStore } from './object-store.js';
 import type { ResourceSet } from './options.js';
 import type {
@@ -19,6 +19,7 @@ import { ResourcePool, type Allocation } from './resources.js';
 import { nestedRefs, storedError, type StoredValue } from './serialization.js';
 import type { WorkerHandle } from './worker-handle.js';
 import { WorkerPool } from './worker-pool.js';
+import { ActorManager, type ActorHost, type ActorRecord } from './actors.js';
 import type { FnRef } from './functions.js';
 
 export interface NodeOptions {
@@ -70,29 +71,6 @@ interface Slot {
   cpuReleased: boolean;
 }
 
-interface ActorCall {
-  readonly spec: ActorTaskSpec;
-  attempts: number;
-  depsLeft: number;
-  cancelled: boolean;
-}
-
-interface ActorRecord {
-  spec: ActorCreationSpec;
-  state: 'pending' | 'alive' | 'restarting' | 'dead';
-  worker: WorkerHandle | undefined;
-  alloc: Allocation | undefined;
-  numRestarts: number;
-  queue: Deque<ActorCall>;
-  inflight: Map<string, ActorCall>;
-  nameKey: string | undefined;
-  /** Set by kill(): the next death is not restarted when true. */
-  killedNoRestart: boolean | undefined;
-  deathCause: string | undefined;
-  deathError: WireError | undefined;
-  creation: Work | undefined;
-}
-
 function shapeKeyOf(r: ResourceSet, isolation: string): string {
   let k = isolation;
   for (const name of Object.keys(r).sort()) k += `|${name}=${r[name]}`;
@@ -113,20 +91,15 @@ export class NodeManager {
   private readonly works = new Map<string, Work>();
   /** Return object id -> the work or actor call producing it (while not done). */
   private readonly queues = new Map<string, Work[]>();
-  private readonly actors = new Map<string, ActorRecord>();
-  private readonly actorAliases = new Map<string, string>();
-  private readonly names = new Map<string, string>();
+  private readonly actors: ActorManager;
   private readonly workers: WorkerPool;
   private readonly slots = new Map<WorkerHandle, Slot>();
   /** Moving average of each function's run time in ms, reported by workers (for pipelining). */
   private readonly fnMs = new Map<string, number>();
-  private readonly actorHosts: WorkerHandle[] = [];
-  private readonly actorsOnWorker = new Map<WorkerHandle, Set<string>>();
   private scheduleQueued = false;
   private busyCount = 0;
   private keepAlive: NodeJS.Timeout | undefined;
   private stopped = false;
-  readonly actorHostLimit: number;
 
   constructor(opts: NodeOptions) {
     this.nodeId = opts.nodeId;
@@ -139,7 +112,7 @@ export class NodeManager {
       opts.config.inlineObjectMaxBytes,
       `${opts.config.spillDirectory}/${opts.nodeId}`,
     );
-    this.actorHostLimit = Math.max(1, Math.ceil(opts.resources.CPU ?? 1));
+    this.actors = new ActorManager(this.actorHost(), opts.resources.CPU ?? 1);
     // Unread shared buffers a worker made go back to it, to be written again without page faults.
     this.store.onReturnBuffer = (producer, buf) => {
       const w = producer as WorkerHandle;
@@ -161,6 +134,42 @@ export class NodeManager {
       onExit: (worker) => this.onWorkerExit(worker),
     });
     this.workers.prestart(Math.min(opts.config.prestartWorkers, Math.ceil(opts.resources.CPU ?? 0)));
+  }
+
+  /** What the actor table may use of this node. */
+  private actorHost(): ActorHost {
+    return {
+      store: this.store,
+      pool: this.pool,
+      config: this.config,
+      namespace: this.namespace,
+      nodeId: this.nodeId,
+      spawnThread: () => this.workers.spawn('thread', undefined),
+      startCreation: (actor) => {
+        const o = actor.spec.options;
+        const work = this.newWork(`create:${actor.spec.actorId}:${actor.numRestarts}`, 'create', undefined, actor,
+          actor.spec.args, o.resources, o.isolation);
+        this.unpinArgs(actor.spec.args); // the actor record holds the pins
+        this.startWork(work);
+        return work;
+      },
+      endCreation: (creation, cancelled) => {
+        const work = creation as Work;
+        this.works.delete(work.id);
+        if (work.state !== 'done') this.busy(-1);
+        work.state = 'done';
+        if (cancelled) work.cancelled = true;
+      },
+      busy: (d) => this.busy(d),
+      requestSchedule: () => this.requestSchedule(),
+      pinArgs: (a) => this.pinArgs(a),
+      unpinArgs: (a) => this.unpinArgs(a),
+      resolveArgs: (a) => this.resolveArgs(a),
+      context: (work, name, alloc, actorId) => this.context(work, name, alloc, actorId),
+      fnFor: (w, ref) => this.fnFor(w, ref),
+      unschedulable: (what, req, missing, taskId, actorId) => this.unschedulable(what, req, missing, taskId, actorId),
+      cancelledValue: (taskId) => this.cancelledValue(taskId),
+    };
   }
 
   // ---------------------------------------------------------------- keep-alive
@@ -347,7 +356,7 @@ export class NodeManager {
     if ('error' in resolved) {
       this.pool.release(alloc);
       if (work.kind === 'task') this.finishWork(work, resolved.error);
-      else this.actorDied(work.actor!, 'an argument of its constructor failed', (resolved.error as { e: WireError }).e, true);
+      else this.actors.actorDied(work.actor!, 'an argument of its constructor failed', (resolved.error as { e: WireError }).e, true);
       return;
     }
     const cuda = work.isolation === 'process' && alloc.gpuIds.length ? alloc.gpuIds.join(',') : undefined;
@@ -365,7 +374,7 @@ export class NodeManager {
     } else {
       work.state = 'running';
       work.attempts++;
-      this.placeActor(work.actor!, this.workers.spawn(work.isolation, cuda), alloc, resolved.values);
+      this.actors.placeActor(work.actor!, this.workers.spawn(work.isolation, cuda), alloc, resolved.values);
     }
   }
 
@@ -481,12 +490,7 @@ export class NodeManager {
       this.requestSchedule();
       return;
     }
-    // An actor method call.
-    const actor = this.actorCalls.get(taskId)?.actor;
-    const call = actor?.inflight.get(taskId);
-    if (!actor || !call) return;
-    actor.inflight.delete(taskId);
-    this.finishCall(call, call.cancelled ? this.cancelledValue(taskId) : outcome.ok ? outcome.results : storedError(outcome.error), w);
+    this.actors.onCallDone(w, taskId, outcome);
   }
 
   private shouldRetryException(work: Work, errorName: string): boolean {
@@ -502,8 +506,6 @@ export class NodeManager {
 
   // ---------------------------------------------------------------- worker death
   private onWorkerExit(w: WorkerHandle): void {
-    const host = this.actorHosts.indexOf(w);
-    if (host >= 0) this.actorHosts.splice(host, 1);
     for (const id of w.heldRefs) this.store.removeHolder(id);
     w.heldRefs.clear();
     if (this.stopped) return;
@@ -527,18 +529,7 @@ export class NodeManager {
         else this.finishWork(work, storedError(errorToWire(this.workerDeathError(w, `Task '${spec.name}' (${spec.taskId})`, spec.taskId))));
       });
     }
-    const actorIds = this.actorsOnWorker.get(w);
-    this.actorsOnWorker.delete(w);
-    if (actorIds) {
-      for (const id of actorIds) {
-        const actor = this.actors.get(id);
-        if (!actor || actor.worker !== w) continue;
-        const cause = actor.killedNoRestart !== undefined ? 'it was killed with kill()'
-          : w.exitReason === 'oom' ? `its worker ran out of memory (${w.exitDetail})`
-            : `its worker ${w.kind === 'thread' ? 'thread' : 'process'} died (${w.exitDetail || 'exited'})`;
-        this.actorDied(actor, cause, undefined, false);
-      }
-    }
+    this.actors.onWorkerExit(w);
     this.requestSchedule();
   }
 
@@ -557,264 +548,22 @@ export class NodeManager {
     );
   }
 
-  // ---------------------------------------------------------------- actors
-  /** Actor calls not finished yet, by task id (queued, waiting for a restart, or running). */
-  private readonly actorCalls = new Map<string, { actor: ActorRecord; call: ActorCall }>();
-
+  // ---------------------------------------------------------------- actors (see actors.ts)
   /** Registers an actor and schedules its creation; returns an existing actor's id for getIfExists. */
   createActor(spec: ActorCreationSpec): string | undefined {
-    const o = spec.options;
-    let nameKey: string | undefined;
-    if (o.name) {
-      nameKey = `${o.namespace ?? this.namespace}/${o.name}`;
-      const existing = this.names.get(nameKey);
-      if (existing) {
-        if (o.getIfExists) {
-          this.actorAliases.set(spec.actorId, existing);
-          return existing;
-        }
-        throw new InvalidArgumentError(
-          `An actor named '${o.name}' already exists in namespace '${o.namespace ?? this.namespace}'. ` +
-            `Use getActor('${o.name}') to get it, pick another name, or pass getIfExists: true.`,
-          { actorId: existing },
-        );
-      }
-    }
-    const actor: ActorRecord = {
-      spec, state: 'pending', worker: undefined, alloc: undefined, numRestarts: 0, queue: new Deque(), inflight: new Map(),
-      nameKey, killedNoRestart: undefined, deathCause: undefined, deathError: undefined, creation: undefined,
-    };
-    this.actors.set(spec.actorId, actor);
-    if (nameKey) this.names.set(nameKey, spec.actorId);
-    this.pinArgs(spec.args);
-    const missing = this.pool.missing(o.resources);
-    if (missing) {
-      const v = this.unschedulable(`Actor '${spec.className}' (${spec.actorId})`, o.resources, missing, undefined, spec.actorId);
-      this.actorDied(actor, 'it cannot be scheduled', (v as { e: WireError }).e, true);
-      return undefined;
-    }
-    this.scheduleActorCreation(actor);
-    return undefined;
-  }
-
-  private scheduleActorCreation(actor: ActorRecord): void {
-    const o = actor.spec.options;
-    const dedicated = Object.keys(o.resources).length > 0 || o.isolation === 'process';
-    if (dedicated) {
-      const work = this.newWork(`create:${actor.spec.actorId}:${actor.numRestarts}`, 'create', undefined, actor,
-        actor.spec.args, o.resources, o.isolation);
-      this.unpinArgs(actor.spec.args); // the actor record holds the pins
-      actor.creation = work;
-      this.startWork(work);
-      return;
-    }
-    // Shares a worker thread with other actors that hold no resources.
-    let host: WorkerHandle | undefined;
-    if (this.actorHosts.length < this.actorHostLimit) {
-      host = this.workers.spawn('thread', undefined);
-      this.actorHosts.push(host);
-    } else {
-      host = this.actorHosts.reduce((a, b) =>
-        (this.actorsOnWorker.get(a)?.size ?? 0) <= (this.actorsOnWorker.get(b)?.size ?? 0) ? a : b);
-    }
-    const h = host;
-    const pending = actor.spec.args.filter((a) => 'r' in a && !this.store.isReady(a.r) && this.store.has(a.r));
-    let left = pending.length;
-    const go = () => {
-      if (actor.state === 'dead' || h.dead) {
-        if (actor.state !== 'dead') this.scheduleActorCreation(actor);
-        return;
-      }
-      const resolved = this.resolveArgs(actor.spec.args);
-      if ('error' in resolved) {
-        this.actorDied(actor, 'an argument of its constructor failed', (resolved.error as { e: WireError }).e, true);
-        return;
-      }
-      this.placeActor(actor, h, undefined, resolved.values);
-    };
-    if (left === 0) go();
-    else for (const a of pending) this.store.onReady((a as { r: string }).r, () => { if (--left === 0) go(); });
-  }
-
-  private placeActor(actor: ActorRecord, w: WorkerHandle, alloc: Allocation | undefined, args: StoredValue[]): void {
-    actor.worker = w;
-    actor.alloc = alloc;
-    let set = this.actorsOnWorker.get(w);
-    if (!set) this.actorsOnWorker.set(w, (set = new Set()));
-    set.add(actor.spec.actorId);
-    if (actor.creation) {
-      this.works.delete(actor.creation.id);
-      actor.creation.state = 'done';
-      this.busy(-1);
-      actor.creation = undefined;
-    }
-    const o = actor.spec.options;
-    const maxConcurrency = o.maxConcurrency ?? (actor.spec.hasAsyncMethods ? this.config.asyncActorMaxConcurrency : 1);
-    w.send({
-      k: 'createActor',
-      spec: { ...actor.spec, cls: this.fnFor(w, actor.spec.cls) },
-      args,
-      ctx: this.context({ id: `create:${actor.spec.actorId}` }, `${actor.spec.className}.constructor`, alloc, actor.spec.actorId),
-      maxConcurrency,
-    });
-  }
-
-  private resolveActor(actorId: string): ActorRecord | undefined {
-    return this.actors.get(this.actorAliases.get(actorId) ?? actorId);
-  }
-
-  private onActorReady(actorId: string): void {
-    const actor = this.actors.get(actorId);
-    if (!actor || actor.state === 'dead') return;
-    actor.state = 'alive';
-    this.pumpActor(actor);
+    return this.actors.createActor(spec);
   }
 
   submitActorTask(spec: ActorTaskSpec): void {
-    for (const id of spec.returnIds) this.store.createPending(id);
-    const actor = this.resolveActor(spec.actorId);
-    const call: ActorCall = { spec, attempts: 0, depsLeft: 0, cancelled: false };
-    this.pinArgs(spec.args);
-    this.busy(1);
-    if (!actor || actor.state === 'dead') {
-      const err = this.actorDeadValue(actor, spec.actorId, spec);
-      queueMicrotask(() => this.finishCall(call, err));
-      return;
-    }
-    this.actorCalls.set(spec.taskId, { actor, call });
-    for (const a of spec.args) {
-      if ('r' in a && !this.store.isReady(a.r) && this.store.has(a.r)) {
-        call.depsLeft++;
-        this.store.onReady(a.r, () => {
-          call.depsLeft--;
-          this.pumpActor(actor);
-        });
-      }
-    }
-    actor.queue.push(call);
-    this.pumpActor(actor);
+    this.actors.submitActorTask(spec);
   }
 
-  private actorDeadValue(actor: ActorRecord | undefined, actorId: string, spec: ActorTaskSpec): StoredValue {
-    if (!actor) {
-      return storedError(errorToWire(new ActorDiedError(
-        `Actor ${actorId} is unknown to this cluster (it never existed here, or was killed and forgotten); ` +
-          `cannot run ${spec.name}.`,
-        { actorId, taskId: spec.taskId },
-      )));
-    }
-    const advice = actor.spec.options.maxRestarts === 0 && !actor.killedNoRestart && !actor.deathError
-      ? ' Set maxRestarts to restart it automatically.' : '';
-    return storedError(errorToWire(new ActorDiedError(
-      `Actor '${actor.spec.className}' (${actor.spec.actorId}) died: ${actor.deathCause ?? 'unknown cause'}; ` +
-        `cannot run ${spec.name}.${advice}`,
-      {
-        actorId: actor.spec.actorId, taskId: spec.taskId, nodeId: this.nodeId,
-        ...(actor.deathError ? { cause: errorFromWire(actor.deathError) } : {}),
-      },
-    )));
-  }
-
-  private pumpActor(actor: ActorRecord): void {
-    if (actor.state !== 'alive' || !actor.worker) return;
-    const w = actor.worker;
-    while (actor.queue.length) {
-      const call = actor.queue.peek()!;
-      if (call.cancelled) {
-        actor.queue.shift();
-        continue;
-      }
-      if (call.depsLeft > 0) break;
-      actor.queue.shift();
-      const resolved = this.resolveArgs(call.spec.args);
-      if ('error' in resolved) {
-        this.finishCall(call, resolved.error);
-        continue;
-      }
-      call.attempts++;
-      actor.inflight.set(call.spec.taskId, call);
-      const spec = call.spec.actorId === actor.spec.actorId ? call.spec : { ...call.spec, actorId: actor.spec.actorId };
-      w.send({ k: 'actorCall', spec, args: resolved.values });
-    }
-  }
-
-  private finishCall(call: ActorCall, result: StoredValue | StoredValue[], producer?: WorkerHandle): void {
-    const ids = call.spec.returnIds;
-    for (let i = 0; i < ids.length; i++) {
-      this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
-    }
-    this.actorCalls.delete(call.spec.taskId);
-    this.unpinArgs(call.spec.args);
-    this.busy(-1);
-  }
-
-  /** Handles an actor's death: restart it if allowed, else fail its calls with ActorDiedError. */
-  private actorDied(actor: ActorRecord, cause: string, error: WireError | undefined, final: boolean): void {
-    if (actor.state === 'dead') return;
-    const w = actor.worker;
-    if (w) this.actorsOnWorker.get(w)?.delete(actor.spec.actorId);
-    actor.worker = undefined;
-    if (actor.alloc) {
-      this.pool.release(actor.alloc);
-      actor.alloc = undefined;
-    }
-    const o = actor.spec.options;
-    const canRestart = !final && actor.killedNoRestart !== true &&
-      (o.maxRestarts === -1 || actor.numRestarts < o.maxRestarts);
-    actor.deathCause = cause;
-    actor.deathError = error;
-    const inflight = [...actor.inflight.values()];
-    actor.inflight.clear();
-    if (canRestart) {
-      actor.numRestarts++;
-      actor.state = 'restarting';
-      actor.killedNoRestart = undefined;
-      const retry: ActorCall[] = [];
-      for (const call of inflight) {
-        if (o.maxTaskRetries === -1 || call.attempts <= o.maxTaskRetries) retry.push(call);
-        else this.finishCall(call, this.actorDeadValue(actor, actor.spec.actorId, call.spec));
-      }
-      actor.queue.unshiftAll(retry);
-      this.scheduleActorCreation(actor);
-      return;
-    }
-    actor.state = 'dead';
-    if (actor.creation) {
-      this.works.delete(actor.creation.id);
-      if (actor.creation.state !== 'done') this.busy(-1);
-      actor.creation.state = 'done';
-      actor.creation.cancelled = true;
-    }
-    for (const call of [...inflight, ...actor.queue.toArray()]) {
-      this.finishCall(call, this.actorDeadValue(actor, actor.spec.actorId, call.spec));
-    }
-    actor.queue.clear();
-    if (actor.nameKey && this.names.get(actor.nameKey) === actor.spec.actorId) this.names.delete(actor.nameKey);
-    this.unpinArgs(actor.spec.args);
-    this.requestSchedule();
-  }
-
-  async killActor(actorId: string, noRestart: boolean): Promise<void> {
-    const actor = this.resolveActor(actorId);
-    if (!actor || actor.state === 'dead') return;
-    actor.killedNoRestart = noRestart;
-    const w = actor.worker;
-    if (!w) {
-      this.actorDied(actor, 'it was killed with kill()', undefined, noRestart);
-      return;
-    }
-    const dedicated = !this.actorHosts.includes(w);
-    // Dead (or restarting) at once, so calls made after kill() returns never reach the old instance.
-    this.actorDied(actor, 'it was killed with kill()', undefined, noRestart);
-    if (dedicated) w.terminate('terminated', 'killed');
-    else w.send({ k: 'dropActor', actorId: actor.spec.actorId });
+  killActor(actorId: string, noRestart: boolean): Promise<void> {
+    return this.actors.killActor(actorId, noRestart);
   }
 
   getActorByName(name: string, namespace: string | undefined): ActorHandleData | undefined {
-    const id = this.names.get(`${namespace ?? this.namespace}/${name}`);
-    const actor = id ? this.actors.get(id) : undefined;
-    if (!actor || actor.state === 'dead') return undefined;
-    return { actorId: actor.spec.actorId, className: actor.spec.className, methods: actor.spec.methods };
+    return this.actors.getActorByName(name, namespace);
   }
 
   // ---------------------------------------------------------------- objects
@@ -950,24 +699,8 @@ export class NodeManager {
     const dot = objectId.lastIndexOf('.');
     const taskId = dot > 0 ? objectId.slice(0, dot) : objectId;
     const work = this.works.get(taskId);
-    const p = work ? undefined : this.actorCalls.get(taskId);
     if (work) this.cancelWork(work, force, recursive);
-    else if (p) {
-      if (force) {
-        throw new InvalidArgumentError(
-          `cancel(force: true) is not supported for actor method calls (${p.call.spec.name}): it would kill the actor. ` +
-            `Use kill(actor) instead, or cancel without force.`,
-        );
-      }
-      const call = p.call;
-      call.cancelled = true;
-      const actor = p.actor;
-      if (actor.queue.remove(call)) {
-        this.finishCall(call, this.cancelledValue(call.spec.taskId));
-      } else if (actor.inflight.has(call.spec.taskId)) {
-        actor.worker?.send({ k: 'cancel', taskId: call.spec.taskId });
-      }
-    }
+    else this.actors.cancelCall(taskId, force);
   }
 
   private cancelWork(work: Work, force: boolean, recursive: boolean): void {
@@ -1018,32 +751,18 @@ export class NodeManager {
         this.holdReturns(w, m.spec.returnIds);
         break;
       case 'createActor':
-        try {
-          this.createActor(m.spec);
-        } catch (err) {
-          // A name clash from a worker: the actor exists but is dead from the start, with this cause.
-          const actor: ActorRecord = {
-            spec: m.spec, state: 'pending', worker: undefined, alloc: undefined, numRestarts: 0, queue: new Deque(),
-            inflight: new Map(), nameKey: undefined, killedNoRestart: true, deathCause: undefined,
-            deathError: undefined, creation: undefined,
-          };
-          this.actors.set(m.spec.actorId, actor);
-          this.pinArgs(m.spec.args);
-          this.actorDied(actor, (err as Error).message, errorToWire(err), true);
-        }
+        this.actors.createActorFromWorker(m.spec);
         break;
       case 'submitActorTask':
-        this.submitActorTask(m.spec);
+        this.actors.submitActorTask(m.spec);
         this.holdReturns(w, m.spec.returnIds);
         break;
       case 'actorReady':
-        this.onActorReady(m.actorId);
+        this.actors.onActorReady(m.actorId);
         break;
-      case 'actorFailed': {
-        const actor = this.actors.get(m.actorId);
-        if (actor) this.actorDied(actor, `its constructor threw ${m.error.name}: ${m.error.message}`, m.error, true);
+      case 'actorFailed':
+        this.actors.onActorFailed(m.actorId, m.error);
         break;
-      }
       case 'req':
         this.onRequest(m.op).then(
           (value) => w.send({ k: 'reply', reqId: m.reqId, ok: true, value }),
@@ -1075,9 +794,9 @@ export class NodeManager {
       case 'cancel':
         return this.cancel(r.objectId, r.force, r.recursive);
       case 'kill':
-        return this.killActor(r.actorId, r.noRestart);
+        return this.actors.killActor(r.actorId, r.noRestart);
       case 'getActor':
-        return this.getActorByName(r.name, r.namespace);
+        return this.actors.getActorByName(r.name, r.namespace);
       case 'clusterInfo':
         return this.clusterInfo();
     }
@@ -1108,9 +827,9 @@ export class NodeManager {
     return {
       workers: this.workers.size,
       idleThreads: this.workers.idleThreadCount,
-      actorHosts: this.actorHosts.length,
+      actorHosts: this.actors.counts().actorHosts,
       works: this.works.size,
-      actors: [...this.actors.values()].filter((a) => a.state !== 'dead').length,
+      actors: this.actors.counts().actors,
       busy: this.busyCount,
     };
   }
