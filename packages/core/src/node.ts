@@ -620,6 +620,12 @@ export class NodeManager {
   private valueOf(id: string): StoredValue {
     const v = this.store.get(id);
     if (v) return v;
+    if (this.stopped) {
+      return storedError(errorToWire(new ObjectLostError(
+        `Object ${id} is gone: shutdown() stopped the cluster before it was ready.`,
+        { objectId: id, nodeId: this.nodeId },
+      )));
+    }
     return storedError(errorToWire(new ObjectLostError(
       `Object ${id} is lost: it was freed because no reference to it was left, or it never existed in this cluster.`,
       { objectId: id, nodeId: this.nodeId },

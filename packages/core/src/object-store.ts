@@ -263,9 +263,11 @@ export class ObjectStore {
     };
   }
 
-  /** Drops everything and removes spill files (at shutdown). */
+  /** Drops everything and removes spill files (at shutdown); whoever waits is woken to find nothing. */
   clear(): void {
+    const waiting = [...this.entries.values()].flatMap((e) => e.waiters ?? []);
     this.entries.clear();
+    for (const w of waiting) w();
     this.usedBytes = 0;
     if (this.spillDirMade) fs.rmSync(this.spillDir, { recursive: true, force: true });
   }

@@ -185,6 +185,14 @@ suite('tasks', () => {
 });
 
 suite('without init', () => {
+  it('fails gets that are waiting when shutdown() stops the cluster, instead of hanging', async () => {
+    const pending = get(f.sleep.remote(5000));
+    await new Promise((r) => setTimeout(r, 50));
+    await shutdown();
+    await expect(pending).rejects.toThrow(/shutdown\(\) stopped the cluster/);
+    await init({ numCpus: 2 });
+  });
+
   it('says to call init first', async () => {
     await shutdown();
     expect(() => f.square.remote(1)).toThrow(NotInitializedError);
