@@ -52,6 +52,8 @@ interface Work {
   blocked: number;
   /** Sequence number on its worker (to tell which task was running if the worker dies). */
   seq: number;
+  /** When it was sent to its worker (performance.now()). */
+  sentAt: number;
   cancelled: boolean;
   children: Set<string> | undefined;
 }
@@ -240,7 +242,7 @@ export class NodeManager {
   ): Work {
     const work: Work = {
       id, kind, task, actor, args, resources, isolation, shapeKey: shapeKeyOf(resources, isolation),
-      state: 'waiting', attempts: 0, depsLeft: 0, worker: undefined, alloc: undefined, blocked: 0, seq: 0,
+      state: 'waiting', attempts: 0, depsLeft: 0, worker: undefined, alloc: undefined, blocked: 0, seq: 0, sentAt: 0,
       cancelled: false, children: undefined,
     };
     this.works.set(id, work);
@@ -385,6 +387,7 @@ export class NodeManager {
     work.attempts++;
     work.worker = w;
     work.seq = ++w.lastSeq;
+    work.sentAt = performance.now();
     const spec = work.task!;
     const known = w.knownFns.has(spec.fn.id);
     if (!known) w.knownFns.add(spec.fn.id);
@@ -408,12 +411,18 @@ export class NodeManager {
   /** Sends a short task to a busy worker of the same shape, behind what it runs. */
   private pipeline(work: Work): boolean {
     if (work.kind !== 'task' || this.config.pipelineDepth <= 1) return false;
+    const max = this.config.pipelineMaxTaskMs;
     const ms = this.fnMs.get(work.task!.fn.id);
-    if (ms === undefined || ms > this.config.pipelineMaxTaskMs) return false;
+    if (ms === undefined || ms > max) return false;
+    const now = performance.now();
     let best: [WorkerHandle, Slot] | undefined;
     for (const entry of this.slots) {
       const slot = entry[1];
       if (!slot.alloc || slot.shapeKey !== work.shapeKey || slot.works.length >= this.config.pipelineDepth) continue;
+      // Never queue behind a long task, known as such or running long now: a busy worker cannot
+      // give queued tasks back (a synchronous task holds its thread), while another may be free soon.
+      if (now - slot.works[0].sentAt > 5 * max) continue;
+      if (!slot.works.every((x) => (this.fnMs.get(x.task!.fn.id) ?? Infinity) <= max)) continue;
       if (!best || slot.works.length < best[1].works.length) best = entry;
     }
     if (!best) return false;

@@ -1,7 +1,7 @@
 // Short tasks are pipelined: sent to a busy worker ahead of time. These tests check that doing
 // so keeps the semantics: no deadlock on nested gets, no lost attempts, cancellation works.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { TaskCancelledError, WorkerCrashedError, cancel, get, init, shutdown } from '@ray-ts/core';
+import { TaskCancelledError, WorkerCrashedError, cancel, get, init, shutdown, wait } from '@ray-ts/core';
 import * as f from './fixtures/tasks.js';
 
 beforeAll(async () => {
@@ -42,4 +42,15 @@ it('cancels tasks that were sent ahead but not started', async () => {
       expect(i >= 200 && i < 260).toBe(true);
     } else expect(r.value).toBe(i * i);
   }
+});
+
+it('never queues short tasks behind a long one', async () => {
+  await get(f.spin.remote(1)); // the long function's first run makes it known as short; the next is long
+  const long = f.spin.remote(3000);
+  await new Promise((r) => setTimeout(r, 50));
+  const shorts = Array.from({ length: 200 }, (_, i) => f.square.remote(i));
+  const { ready } = await wait(shorts, { numReturns: shorts.length, timeoutMs: 2500 });
+  expect(ready).toHaveLength(shorts.length);
+  expect((await wait([long], { timeoutMs: 0 })).ready).toHaveLength(0);
+  expect(await get(long)).toBe(3000);
 });
