@@ -10,7 +10,7 @@ import { InvalidArgumentError, RayError } from './errors.js';
 import { ids } from './ids.js';
 import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
 import type { NodeManager } from './node.js';
-import { ObjectRef, RefTracker } from './object-ref.js';
+import { ObjectRef, RefTracker, watchedRef } from './object-ref.js';
 import { checkKnownKeys } from './options.js';
 import type { ActorCreationSpec, ActorTaskSpec, ClusterInfo, NodeInfo, TaskContextData, TaskSpec } from './protocol.js';
 import { actorIdOf, makeHandle, requireClient, reviver, setDefaultMaxRetries, type ActorHandle } from './remote.js';
@@ -274,9 +274,8 @@ export function put<T>(value: T): ObjectRef<T> {
   const stored = serialize(value, 'the value given to put()', client.inlineObjectMaxBytes);
   const id = ids().next('obj');
   client.put(id, stored);
-  const ref = new ObjectRef<T>(id);
-  if ((stored.t === 'raw' || stored.t === 'v8') && stored.b.byteLength >= 1024 * 1024) threadState().refTracker?.watch(ref);
-  return ref;
+  const large = (stored.t === 'raw' || stored.t === 'v8') && stored.b.byteLength >= 1024 * 1024;
+  return large ? watchedRef<T>(id) : new ObjectRef<T>(id);
 }
 
 /** Options of {@link wait}. */

@@ -17,7 +17,11 @@ export class ObjectRef<T = unknown> {
 
   constructor(id: string) {
     this.id = id;
-    threadState().refTracker?.track(this);
+    const tracker = threadState().refTracker;
+    if (tracker) {
+      if (makingWatched) tracker.watch(this);
+      else tracker.track(this);
+    }
   }
 
   /** Returns a readable form: `ObjectRef(obj_...)`. */
@@ -28,6 +32,18 @@ export class ObjectRef<T = unknown> {
   /** Serialized as its id, e.g. in logs. */
   toJSON(): { objectRef: string } {
     return { objectRef: this.id };
+  }
+}
+
+let makingWatched = false;
+
+/** Makes a ref to a large value, watched so that memory pressure can free it early (see RefTracker.watch). */
+export function watchedRef<T>(id: string): ObjectRef<T> {
+  makingWatched = true;
+  try {
+    return new ObjectRef<T>(id);
+  } finally {
+    makingWatched = false;
   }
 }
 
@@ -54,10 +70,14 @@ export class RefTracker {
   private readonly watched = new Map<string, WeakRef<ObjectRef<unknown>>[]>();
 
   track(ref: ObjectRef<unknown>): void {
-    const id = ref.id;
+    this.countOne(ref.id);
+    this.finalizer.register(ref, ref.id);
+  }
+
+  /** Counts one more live ref to `id`, telling the node when it is the first. */
+  private countOne(id: string): void {
     const c = this.counts.get(id) ?? 0;
     this.counts.set(id, c + 1);
-    this.finalizer.register(ref, id, ref);
     if (c === 0) {
       if (this.batched) {
         this.pendingAdd.push(id);
@@ -71,9 +91,9 @@ export class RefTracker {
    * rather than when the FinalizationRegistry gets round to it (which may be many puts later).
    */
   watch(ref: ObjectRef<unknown>): void {
+    this.countOne(ref.id);
     const weak = new WeakRef(ref);
-    // Registered again with the WeakRef as token (held here), so a sweep can cancel the call.
-    this.finalizer.unregister(ref);
+    // The WeakRef (held here) is the unregister token, so a sweep can cancel the finalizer call.
     this.finalizer.register(ref, ref.id, weak);
     let list = this.watched.get(ref.id);
     if (!list) this.watched.set(ref.id, (list = []));
