@@ -181,7 +181,16 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
   const client = new LocalClient(node, config);
   const st = threadState();
   st.client = client;
-  const tracker = new RefTracker({ addRefs: (a) => node.addDriverRefs(a), removeRefs: (r) => node.removeDriverRefs(r) }, false);
+  const objects = node.store;
+  const tracker = new RefTracker(
+    {
+      addRefs: (a) => node.addDriverRefs(a),
+      removeRefs: (r) => node.removeDriverRefs(r),
+      addRef: (id) => objects.addHolder(id),
+      removeRef: (id) => objects.removeHolder(id),
+    },
+    false,
+  );
   st.refTracker = tracker;
   setMemoryPressureHook(() => tracker.sweep());
   setDefaultMaxRetries(config.taskMaxRetries);

@@ -51,6 +51,9 @@ export function watchedRef<T>(id: string): ObjectRef<T> {
 export interface RefSink {
   addRefs(ids: string[]): void;
   removeRefs(ids: string[]): void;
+  /** One id at a time, for unbatched (in-process) sinks: no array per ref. */
+  addRef?(id: string): void;
+  removeRef?(id: string): void;
 }
 
 /** Counts live ObjectRef instances per id in this thread, using a FinalizationRegistry. */
@@ -82,7 +85,8 @@ export class RefTracker {
       if (this.batched) {
         this.pendingAdd.push(id);
         this.scheduleFlush();
-      } else this.sink.addRefs([id]);
+      } else if (this.sink.addRef) this.sink.addRef(id);
+      else this.sink.addRefs([id]);
     }
   }
 
@@ -142,7 +146,8 @@ export class RefTracker {
     if (this.batched) {
       this.pendingRemove.push(id);
       this.scheduleFlush();
-    } else this.sink.removeRefs([id]);
+    } else if (this.sink.removeRef) this.sink.removeRef(id);
+    else this.sink.removeRefs([id]);
   }
 
   /** Sends pending adds and removes now (a worker calls this before it reports a task done). */

@@ -69,9 +69,8 @@ export class ObjectStore {
     return e !== undefined && e.state !== 'pending';
   }
 
-  /** Declares an object whose value will come later (a task's return). */
+  /** Declares an object whose value will come later (a task's return; its id is new). */
   createPending(id: string): void {
-    if (this.entries.has(id)) return;
     this.entries.set(id, this.newEntry(id));
   }
 
