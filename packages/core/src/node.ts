@@ -389,11 +389,10 @@ export class NodeManager {
     work.seq = ++w.lastSeq;
     work.sentAt = performance.now();
     const spec = work.task!;
-    const known = w.knownFns.has(spec.fn.id);
-    if (!known) w.knownFns.add(spec.fn.id);
+    const fn = this.fnFor(w, spec.fn);
     w.send({
       k: 'task',
-      spec: known ? { ...spec, fn: { id: spec.fn.id } } : spec,
+      spec: fn === spec.fn ? spec : { ...spec, fn },
       args,
       ctx: this.context(work, spec.name, work.alloc ?? slot.alloc),
       seq: work.seq,

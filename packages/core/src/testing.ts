@@ -53,6 +53,13 @@ export function nodeDebugState(): ReturnType<NonNullable<ReturnType<typeof embed
   return node.debugState();
 }
 
+/** What each busy worker of the embedded node holds and what waits (for diagnosing a stuck job). */
+export function nodeDebugDump(): unknown {
+  const node = embeddedNode();
+  if (!node) throw new Error('nodeDebugDump() needs an embedded cluster: call init() first.');
+  return node.debugDump();
+}
+
 /** Live ObjectRef instances to `id` in this thread. */
 export function localRefCount(id: string): number {
   return threadState().refTracker?.count(id) ?? 0;
