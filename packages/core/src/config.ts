@@ -69,4 +69,3 @@ export function loadConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfi
   return out as unknown as RuntimeConfig;
 }
 
-export const configEnvName = envName;

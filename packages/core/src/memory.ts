@@ -29,7 +29,7 @@ function gc(): (() => void) | undefined {
 }
 
 /** Records `bytes` of new shared memory in this thread; may run a GC to reclaim dropped buffers. */
-export function noteSharedAllocation(bytes: number): void {
+function noteSharedAllocation(bytes: number): void {
   sinceGc += bytes;
   if (sinceGc >= thresholdBytes) {
     sinceGc = 0;

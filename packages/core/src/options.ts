@@ -70,7 +70,8 @@ export interface ActorMethodOptions {
 export interface CompiledTaskOptions {
   readonly resources: ResourceSet;
   readonly numReturns: number;
-  readonly maxRetries: number;
+  /** Undefined: the running cluster's default (`taskMaxRetries`). */
+  readonly maxRetries: number | undefined;
   readonly retryExceptions: boolean | readonly string[];
   readonly name: string | undefined;
   readonly isolation: Isolation;
@@ -198,7 +199,7 @@ function optName(what: string, key: string, v: unknown): string | undefined {
 export function compileTaskOptions(
   what: string,
   opts: TaskOptions,
-  defaults: { maxRetries: number },
+  defaults: { maxRetries?: number },
 ): CompiledTaskOptions {
   checkKnownKeys(what, opts, taskKeys);
   let retryExceptions: boolean | string[] = false;

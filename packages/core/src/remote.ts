@@ -67,23 +67,15 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
   readonly fnRef: FnRef;
   /** @internal */
   readonly rawOptions: TaskOptions;
-  private compiled: CompiledTaskOptions | undefined;
+  private readonly compiled: CompiledTaskOptions;
   readonly functionName: string;
 
-  /** @internal */
+  /** @internal Validates the options: bad ones fail here, at remote() or .options(). */
   constructor(fnRef: FnRef, name: string, rawOptions: TaskOptions) {
     this.fnRef = fnRef;
     this.functionName = name;
     this.rawOptions = rawOptions;
-  }
-
-  private opts(client: CoreClient | undefined): CompiledTaskOptions {
-    if (!this.compiled) {
-      this.compiled = compileTaskOptions(`remote function '${this.functionName}'`, this.rawOptions, {
-        maxRetries: defaultMaxRetries(client),
-      });
-    }
-    return this.compiled;
+    this.compiled = compileTaskOptions(`remote function '${name}'`, rawOptions, {});
   }
 
   /**
@@ -92,7 +84,7 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
    */
   remote(...args: RemoteArgs<Parameters<F>>): RemoteReturn<Awaited<ReturnType<F>>, N> {
     const client = requireClient(`${this.functionName}.remote()`);
-    const o = this.opts(client);
+    const o = this.compiled;
     const taskId = ids().next('task');
     const returnIds = returnIdsOf(taskId, o.numReturns);
     const name = o.name ?? this.functionName;
@@ -104,7 +96,8 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
       args: argSpecs(client, args, name),
       returnIds,
       resources: o.resources,
-      maxRetries: o.maxRetries,
+      // The default comes from the running cluster's config: most functions are defined before init().
+      maxRetries: o.maxRetries ?? retriesDefault ?? 3,
       retryExceptions: o.retryExceptions,
       isolation: o.isolation,
       ...(parent ? { parentTaskId: parent } : {}),
@@ -116,9 +109,7 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
   /** Returns a copy with some options changed, e.g. `f.options({ numCpus: 2 }).remote(x)`. */
   options<M extends number = N>(opts: TaskOptions & { numReturns?: M }): RemoteFunction<F, M> {
     const merged = { ...this.rawOptions, ...opts };
-    const rf = new RemoteFunction<F, M>(this.fnRef, this.functionName, merged);
-    rf.opts(threadState().client); // validate now, at the call
-    return rf;
+    return new RemoteFunction<F, M>(this.fnRef, this.functionName, merged);
   }
 
   /** @internal */
@@ -131,9 +122,6 @@ let retriesDefault: number | undefined;
 /** @internal Set by init() from the runtime config. */
 export function setDefaultMaxRetries(n: number): void {
   retriesDefault = n;
-}
-function defaultMaxRetries(_client: CoreClient | undefined): number {
-  return retriesDefault ?? 3;
 }
 
 /** Method names of T (functions, excluding the constructor). */
@@ -297,9 +285,7 @@ export function remote(target: AnyFn | AnyClass, options: TaskOptions | ActorOpt
     const { methods, hasAsync } = methodsOf(target as AnyClass);
     return new ActorClass(fnRef, name, methods, hasAsync, options as ActorOptions);
   }
-  const rf = new RemoteFunction(fnRef, name, options as TaskOptions);
-  (rf as unknown as { opts(c: unknown): unknown }).opts(threadState().client);
-  return rf;
+  return new RemoteFunction(fnRef, name, options as TaskOptions);
 }
 
 /** Revives actor handles and remote functions that arrive inside values. */
