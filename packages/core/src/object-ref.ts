@@ -174,6 +174,7 @@ export class RefTracker {
   /** Stops tracking (at shutdown): later finalizers do nothing. */
   clear(): void {
     this.counts.clear();
+    this.watched.clear();
     this.pendingAdd = [];
     this.pendingRemove = [];
   }
