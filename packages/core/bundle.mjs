@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 rmSync('dist/bundle', { recursive: true, force: true }); // chunk names change with their contents
 
 await build({
-  entryPoints: ['dist/index.js', 'dist/testing.js', 'dist/worker/main.js'],
+  entryPoints: ['dist/index.js', 'dist/testing.js', 'dist/worker/main.js', 'dist/cli.js', 'dist/cluster/node-main.js'],
   outdir: 'dist/bundle',
   outbase: 'dist',
   bundle: true,
@@ -16,7 +16,7 @@ await build({
   platform: 'node',
   target: 'node20',
   // acorn is loaded lazily, tsx only when a worker meets a .ts module: both stay packages.
-  external: ['acorn', 'tsx', 'tsx/*'],
+  external: ['acorn', 'tsx', 'tsx/*', '@grpc/grpc-js', '@grpc/proto-loader', 'commander'],
   sourcemap: true,
   logLevel: 'warning',
 });

@@ -65,6 +65,12 @@ export interface ActorHost {
     what: string, req: ResourceSet, missing: { name: string; requested: number; total: number }, taskId?: string, actorId?: string,
   ): StoredValue;
   cancelledValue(taskId: string): StoredValue;
+  /** Makes the pending entries of a call's results (not for calls run for another node). */
+  createReturns(spec: ActorTaskSpec): void;
+  /** Stores a call's results, or sends them to the node that owns them. */
+  finishReturns(spec: ActorTaskSpec, result: StoredValue | StoredValue[], producer?: WorkerHandle): void;
+  /** Tells the cluster's actor table about a change (multi-node). */
+  actorState(actorId: string, state: 'ALIVE' | 'DEAD' | 'RESTARTING', cause?: string): void;
 }
 
 export class ActorManager {
@@ -182,11 +188,24 @@ export class ActorManager {
     const actor = this.actors.get(actorId);
     if (!actor || actor.state === 'dead') return;
     actor.state = 'alive';
+    this.host.actorState(actorId, 'ALIVE');
     this.pumpActor(actor);
   }
 
+  /** Live, non-detached actors created by a job. */
+  actorsOfJob(jobId: string): string[] {
+    const out: string[] = [];
+    for (const a of this.actors.values()) if (a.spec.jobId === jobId && !a.spec.options.detached && a.state !== 'dead') out.push(a.spec.actorId);
+    return out;
+  }
+
+  /** True if the actor (or an alias of it) has a record here. */
+  knows(actorId: string): boolean {
+    return this.actors.has(this.actorAliases.get(actorId) ?? actorId);
+  }
+
   submitActorTask(spec: ActorTaskSpec): void {
-    for (const id of spec.returnIds) this.host.store.createPending(id);
+    this.host.createReturns(spec);
     const actor = this.resolveActor(spec.actorId);
     const call: ActorCall = { spec, attempts: 0, depsLeft: 0, cancelled: false };
     this.host.pinArgs(spec.args);
@@ -254,10 +273,7 @@ export class ActorManager {
   }
 
   finishCall(call: ActorCall, result: StoredValue | StoredValue[], producer?: WorkerHandle): void {
-    const ids = call.spec.returnIds;
-    for (let i = 0; i < ids.length; i++) {
-      this.host.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
-    }
+    this.host.finishReturns(call.spec, result, producer);
     this.actorCalls.delete(call.spec.taskId);
     this.host.unpinArgs(call.spec.args);
     this.host.busy(-1);
@@ -290,10 +306,12 @@ export class ActorManager {
         else this.finishCall(call, this.actorDeadValue(actor, actor.spec.actorId, call.spec));
       }
       actor.queue.unshiftAll(retry);
+      this.host.actorState(actor.spec.actorId, 'RESTARTING', cause);
       this.scheduleActorCreation(actor);
       return;
     }
     actor.state = 'dead';
+    this.host.actorState(actor.spec.actorId, 'DEAD', cause);
     if (actor.creation) {
       this.host.endCreation(actor.creation, true);
       actor.creation = undefined;

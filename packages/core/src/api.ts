@@ -17,6 +17,8 @@ import { actorIdOf, makeHandle, requireClient, reviver, setDefaultMaxRetries, ty
 import { deserialize, serialize, type StoredValue } from './serialization.js';
 import { threadState } from './state.js';
 import { executionContext } from './worker/client.js';
+import { setPlacementGroupHost } from './placement-group.js';
+import { setStateAddress } from './state-api.js';
 
 /** Options of {@link init}. */
 export interface InitOptions {
@@ -36,6 +38,12 @@ export interface InitOptions {
   ignoreReinitError?: boolean;
   /** Runtime settings (see `RuntimeConfig`); `RAY_TS_*` environment variables set them too. */
   config?: Partial<RuntimeConfig>;
+  /**
+   * Connect to a running cluster at HOST:PORT (the head's address, as `ray-ts start --head`
+   * printed it) instead of starting an embedded one. `RAY_TS_ADDRESS` sets it too; `'local'`
+   * forces the embedded cluster.
+   */
+  address?: string;
 }
 
 /** What {@link init} returns. */
@@ -49,6 +57,7 @@ export interface RuntimeInfo {
 
 const initKeys = [
   'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'namespace', 'logToDriver', 'ignoreReinitError', 'config',
+  'address',
 ];
 
 /** The driver's client: calls the in-process node directly. */
@@ -98,7 +107,7 @@ class LocalClient implements CoreClient {
   }
 }
 
-let driver: { node: NodeManager; client: LocalClient; info: RuntimeInfo } | undefined;
+let driver: { node: NodeManager; client: LocalClient; info: RuntimeInfo; stop: () => Promise<void> } | undefined;
 
 function detectGpus(): number[] {
   const cvd = process.env.CUDA_VISIBLE_DEVICES;
@@ -163,6 +172,19 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
   }
   const config = loadConfig({ ...(options.config ?? {}), ...(options.logToDriver !== undefined ? { logToDriver: options.logToDriver } : {}) });
   const namespace = options.namespace ?? 'default';
+  const address = options.address ?? (process.env.RAY_TS_ADDRESS || undefined);
+  if (address !== undefined && address !== 'local') {
+    if (typeof address !== 'string') throw new InvalidArgumentError('Invalid address for init(): expected "HOST:PORT".');
+    for (const k of ['numCpus', 'numGpus', 'resources', 'objectStoreMemory'] as const) {
+      if (options[k] !== undefined) {
+        throw new InvalidArgumentError(
+          `init({ address }) connects to a running cluster, whose nodes have their resources already: drop ${k} ` +
+            `(give resources to nodes with 'ray-ts start --num-cpus ... --resources ...').`,
+        );
+      }
+    }
+    return connect(address, namespace, config, store);
+  }
   // Loaded here, not at import: worker threads import this module too and never run a node.
   const { NodeManager } = await import('./node.js');
   if (driver) throw new RayError('init() was called twice at once: await the first call before calling it again.');
@@ -197,9 +219,60 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
   const info: RuntimeInfo = Object.freeze({
     jobId: node.jobId, nodeId: node.nodeId, namespace, address: 'embedded', resources: Object.freeze({ ...resources }),
   });
-  driver = { node, client, info };
+  driver = { node, client, info, stop: () => node.stop() };
   return info;
 }
+
+/** init({ address }): this process becomes a driver of a running cluster. */
+async function connect(address: string, namespace: string, config: RuntimeConfig, store: number | undefined): Promise<RuntimeInfo> {
+  const { startNode, pingGcs, parseAddress } = await import('./cluster/server.js');
+  parseAddress(address);
+  await pingGcs(address);
+  const jobId = ids().next('job');
+  const started = await startNode({
+    head: false, gcsAddress: address, resources: {}, objectStoreBytes: store ?? config.objectStoreBytes, config,
+    driver: { jobId, namespace },
+  });
+  const { node, cluster } = started;
+  // The driver's local node: the head (whose address it was given) takes its work first.
+  cluster.preferredNode = cluster.viewNodes().find((n) => n.address === address && !n.isDriver)?.nodeId;
+  const { unary } = await import('./cluster/proto.js');
+  await unary(cluster.gcsClient(), 'RegisterJob', {
+    jobId, driverNodeId: node.nodeId, driverPid: process.pid, entrypoint: process.argv.slice(1).join(' '), namespace,
+  });
+  const capacity = store ?? config.objectStoreBytes;
+  setSharedGcThreshold(Math.min(128 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(capacity / 2))));
+  setSharedPoolLimit(Math.min(2 * 1024 ** 3, Math.floor(capacity / 4)));
+  const client = new LocalClient(node, config);
+  const st = threadState();
+  st.client = client;
+  const objects = node.store;
+  const tracker = new RefTracker(
+    {
+      addRefs: (a) => node.addDriverRefs(a),
+      removeRefs: (r) => node.removeDriverRefs(r),
+      addRef: (id) => objects.addHolder(id),
+      removeRef: (id) => objects.removeHolder(id),
+    },
+    false,
+  );
+  st.refTracker = tracker;
+  setMemoryPressureHook(() => tracker.sweep());
+  setDefaultMaxRetries(config.taskMaxRetries);
+  const total = cluster.clusterInfo().total;
+  const info: RuntimeInfo = Object.freeze({ jobId, nodeId: node.nodeId, namespace, address, resources: Object.freeze(total) });
+  driver = {
+    node, client, info,
+    stop: async () => {
+      await unary(cluster.gcsClient(), 'FinishJob', { jobId }, 3_000).catch(() => {});
+      await started.stop();
+    },
+  };
+  return info;
+}
+
+setPlacementGroupHost(() => driver?.node);
+setStateAddress(() => (driver && driver.info.address !== 'embedded' ? driver.info.address : undefined));
 
 /** True between `init()` and `shutdown()` (and always inside tasks and actors). */
 export function isInitialized(): boolean {
@@ -217,7 +290,7 @@ export async function shutdown(): Promise<void> {
   st.refTracker = undefined;
   setSharedPoolLimit(0);
   setMemoryPressureHook(undefined);
-  await d.node.stop();
+  await d.stop();
 }
 
 /** Options of {@link get}. */

@@ -8,7 +8,7 @@ export interface IdGenerator {
   next(kind: IdKind): string;
 }
 
-export type IdKind = 'task' | 'obj' | 'actor' | 'node' | 'job' | 'worker' | 'fn';
+export type IdKind = 'task' | 'obj' | 'actor' | 'node' | 'job' | 'worker' | 'fn' | 'pg';
 
 /** The default generator: random 48-bit prefix per thread, then a counter. */
 export class RandomIdGenerator implements IdGenerator {

@@ -24,7 +24,14 @@ export type {
 export { remote, RemoteFunction, ActorClass, actorIdOf } from './remote.js';
 export type { ActorHandle, ActorMethod, RemoteArgs, RemoteReturn, RefOr, MethodNames } from './remote.js';
 export { ObjectRef } from './object-ref.js';
-export type { TaskOptions, ActorOptions, ActorMethodOptions, Isolation } from './options.js';
+export type {
+  TaskOptions, ActorOptions, ActorMethodOptions, Isolation, SchedulingStrategy, NodeAffinitySchedulingStrategy,
+  PlacementGroupSchedulingStrategy,
+} from './options.js';
+export { placementGroup, removePlacementGroup, getPlacementGroup, PlacementGroup } from './placement-group.js';
+export type { PlacementGroupOptions, Bundle, PlacementStrategy } from './placement-group.js';
+export { listNodes, listActors, listTasks, listObjects, listPlacementGroups, listJobs } from './state-api.js';
+export type { ListOptions, StateFilter, StateRow } from './state-api.js';
 export type { NodeInfo } from './protocol.js';
 export type { RuntimeConfig } from './config.js';
 export {

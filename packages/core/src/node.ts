@@ -21,6 +21,45 @@ import type { WorkerHandle } from './worker-handle.js';
 import { WorkerPool } from './worker-pool.js';
 import { ActorManager, type ActorHost, type ActorRecord } from './actors.js';
 import type { FnRef } from './functions.js';
+import { bundleResources, groupResources, isGroupResource, placeBundles, type PlacementStrategy } from './placement.js';
+import type { SchedulingStrategySpec } from './options.js';
+
+/** A task's result as its owner records it: a value, or where another node keeps it. */
+export type ResultValue = StoredValue | { t: 'remote'; location: string; size: number };
+
+/** A placement group as the node knows it (embedded clusters keep the whole table here). */
+export interface GroupState {
+  id: string;
+  name: string;
+  strategy: PlacementStrategy;
+  bundles: ResourceSet[];
+  state: 'PENDING' | 'CREATED' | 'REMOVED' | 'INFEASIBLE';
+  bundleNodes: string[];
+  reason: string;
+}
+
+/**
+ * What a node of a multi-node cluster adds (cluster/cluster-node.ts): placement across nodes,
+ * forwarding of work, object pulls, and the cluster-wide actor table. Undefined when embedded.
+ */
+export interface ClusterLink {
+  /** Where queued work owned here runs: here, another node, or an error (no node can take it). */
+  place(resources: ResourceSet, strategy: SchedulingStrategySpec | undefined, localFits: boolean): string | { error: string };
+  /** Why no node of the cluster can ever run it (undefined: some node can). */
+  infeasible(resources: ResourceSet): { name: string; requested: number; total: number } | undefined;
+  forwardTask(nodeId: string, spec: TaskSpec): void;
+  cancelRemote(nodeId: string, taskId: string, force: boolean, recursive: boolean): void;
+  sendTaskDone(origin: string, taskId: string, results: StoredValue[], producer: WorkerHandle | undefined, ms: number | undefined): void;
+  /** Brings the bytes of `remote` objects to this node. */
+  pull(ids: string[]): Promise<void>;
+  createActor(spec: ActorCreationSpec): void;
+  submitActorTask(spec: ActorTaskSpec): void;
+  killActor(actorId: string, noRestart: boolean): Promise<void>;
+  getActor(name: string, namespace: string): Promise<ActorHandleData | undefined>;
+  actorState(actorId: string, state: 'ALIVE' | 'DEAD' | 'RESTARTING', cause?: string): void;
+  group(id: string): GroupState | undefined;
+  clusterInfo(): ClusterInfo;
+}
 
 export interface NodeOptions {
   nodeId: string;
@@ -30,6 +69,8 @@ export interface NodeOptions {
   gpuIds: number[] | undefined;
   objectStoreBytes: number;
   config: RuntimeConfig;
+  /** False for a driver's node in a multi-node cluster: it owns objects but runs nothing. */
+  executes?: boolean;
 }
 
 /** A unit of scheduled work: a normal task, or the creation of an actor that holds resources. */
@@ -56,6 +97,12 @@ interface Work {
   sentAt: number;
   cancelled: boolean;
   children: Set<string> | undefined;
+  /** Multi-node: the owner node this work runs for (its results go back there). */
+  origin: string | undefined;
+  /** Multi-node: the node this owned work was forwarded to. */
+  remote: string | undefined;
+  strategy: SchedulingStrategySpec | undefined;
+  startMs: number;
 }
 
 /**
@@ -102,12 +149,25 @@ export class NodeManager {
   private busyCount = 0;
   private keepAlive: NodeJS.Timeout | undefined;
   private stopped = false;
+  readonly executes: boolean;
+  /** Set when the node is part of a multi-node cluster. */
+  cluster: ClusterLink | undefined;
+  /** Actor calls run here for another node: task id -> that node. */
+  private readonly forwardedCalls = new Map<string, string>();
+  /** Placement groups of an embedded cluster; bundles reserved on this node (both modes). */
+  private readonly groups = new Map<string, GroupState>();
+  private readonly reserved = new Map<string, { alloc: Allocation; added: Record<string, number> }>();
+  /** Works queued on a group that is being created. */
+  private readonly groupWaiters = new Map<string, Work[]>();
+  /** Recently finished tasks, for the state API. */
+  readonly finishedTasks: { taskId: string; name: string; state: string; nodeId: string; owner: string; startMs: number; endMs: number; resources: ResourceSet }[] = [];
 
   constructor(opts: NodeOptions) {
     this.nodeId = opts.nodeId;
     this.jobId = opts.jobId;
     this.namespace = opts.namespace;
     this.config = opts.config;
+    this.executes = opts.executes ?? true;
     this.pool = new ResourcePool(opts.resources, opts.gpuIds);
     this.store = new ObjectStore(
       opts.objectStoreBytes,
@@ -171,6 +231,20 @@ export class NodeManager {
       fnFor: (w, ref) => this.fnFor(w, ref),
       unschedulable: (what, req, missing, taskId, actorId) => this.unschedulable(what, req, missing, taskId, actorId),
       cancelledValue: (taskId) => this.cancelledValue(taskId),
+      createReturns: (spec) => {
+        if (!this.forwardedCalls.has(spec.taskId)) for (const id of spec.returnIds) this.store.createPending(id);
+      },
+      finishReturns: (spec, result, producer) => {
+        const origin = this.forwardedCalls.get(spec.taskId);
+        if (origin !== undefined) {
+          this.forwardedCalls.delete(spec.taskId);
+          this.cluster?.sendTaskDone(origin, spec.taskId, Array.isArray(result) ? result : spec.returnIds.map(() => result), producer, undefined);
+          return;
+        }
+        const ids = spec.returnIds;
+        for (let i = 0; i < ids.length; i++) this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
+      },
+      actorState: (actorId, state, cause) => this.cluster?.actorState(actorId, state, cause),
     };
   }
 
@@ -197,19 +271,98 @@ export class NodeManager {
   /** Accepts a task from the driver or a worker. */
   submitTask(spec: TaskSpec): void {
     for (const id of spec.returnIds) this.store.createPending(id);
-    const work = this.newWork(spec.taskId, 'task', spec, undefined, spec.args, spec.resources, spec.isolation);
+    const st = spec.strategy;
+    const resources = st?.type === 'PLACEMENT_GROUP' ? groupResources(spec.resources, st.placementGroupId, st.bundleIndex) : spec.resources;
+    const work = this.newWork(spec.taskId, 'task', spec, undefined, spec.args, resources, spec.isolation);
+    work.strategy = st;
     if (spec.parentTaskId) {
       const parent = this.works.get(spec.parentTaskId);
       if (parent) (parent.children ??= new Set()).add(spec.taskId);
     }
-    const missing = this.pool.missing(spec.resources);
-    if (missing) {
+    const err = this.checkFeasible(work, `Task '${spec.name}' (${spec.taskId})`, spec.taskId);
+    if (err === 'wait') return;
+    if (err) {
       // Deferred: the caller makes its refs right after submitting, and they must hold the error.
-      const err = this.unschedulable(`Task '${spec.name}' (${spec.taskId})`, spec.resources, missing, spec.taskId);
       queueMicrotask(() => this.finishWork(work, err));
       return;
     }
     this.startWork(work);
+  }
+
+  /** Runs a task for the node that owns it (multi-node); its results go back there. */
+  executeForwarded(spec: TaskSpec, origin: string): void {
+    const st = spec.strategy;
+    const resources = st?.type === 'PLACEMENT_GROUP' ? groupResources(spec.resources, st.placementGroupId, st.bundleIndex) : spec.resources;
+    const work = this.newWork(spec.taskId, 'task', spec, undefined, spec.args, resources, spec.isolation);
+    work.origin = origin;
+    const missing = this.pool.missing(resources);
+    if (missing) {
+      this.finishWork(work, this.unschedulable(`Task '${spec.name}' (${spec.taskId})`, resources, missing, spec.taskId));
+      return;
+    }
+    this.startWork(work);
+  }
+
+  /** Runs an actor call for the node that owns its results (multi-node). */
+  executeForwardedCall(spec: ActorTaskSpec, origin: string): void {
+    this.forwardedCalls.set(spec.taskId, origin);
+    this.actors.submitActorTask(spec);
+  }
+
+  /** Error value if no node can ever run the work, 'wait' if it waits for its placement group. */
+  private checkFeasible(work: Work, what: string, taskId?: string): StoredValue | 'wait' | undefined {
+    const st = work.strategy;
+    if (st?.type === 'PLACEMENT_GROUP') {
+      const g = this.cluster ? this.cluster.group(st.placementGroupId) : this.groups.get(st.placementGroupId);
+      if (!g || g.state === 'PENDING') {
+        const list = this.groupWaiters.get(st.placementGroupId) ?? [];
+        list.push(work);
+        this.groupWaiters.set(st.placementGroupId, list);
+        return 'wait';
+      }
+      if (g.state !== 'CREATED') {
+        return storedError(errorToWire(new UnschedulableError(
+          `${what} cannot run in placement group ${g.id}: the group is ${g.state === 'REMOVED' ? 'removed' : `infeasible (${g.reason})`}.`,
+          work.resources, { taskId, nodeId: this.nodeId },
+        )));
+      }
+      if (st.bundleIndex >= g.bundles.length) {
+        return storedError(errorToWire(new UnschedulableError(
+          `${what} asks for bundle ${st.bundleIndex} of placement group ${g.id}, which has ${g.bundles.length} bundles.`,
+          work.resources, { taskId, nodeId: this.nodeId },
+        )));
+      }
+    }
+    if (st?.type === 'NODE_AFFINITY' && !st.soft && !this.cluster && st.nodeId !== this.nodeId) {
+      return storedError(errorToWire(new UnschedulableError(
+        `${what} has a hard affinity to node ${st.nodeId}, which is not in this cluster (the only node is ${this.nodeId}). ` +
+          `Use soft: true to run it elsewhere when the node is gone.`,
+        work.resources, { taskId, nodeId: this.nodeId },
+      )));
+    }
+    const missing = this.cluster ? this.cluster.infeasible(work.resources) : this.pool.missing(work.resources);
+    if (missing) return this.unschedulable(what, work.resources, missing, taskId);
+    return undefined;
+  }
+
+  /** A placement group changed state: work waiting for it goes on (or fails). */
+  groupChanged(id: string): void {
+    const waiting = this.groupWaiters.get(id);
+    if (!waiting) return;
+    const g = this.cluster ? this.cluster.group(id) : this.groups.get(id);
+    if (!g || g.state === 'PENDING') return;
+    this.groupWaiters.delete(id);
+    for (const work of waiting) {
+      if (work.state === 'done') continue;
+      if (work.kind === 'create') {
+        this.actors.actorDied(work.actor!, `its placement group ${id} is ${g.state.toLowerCase()}`, undefined, true);
+        continue;
+      }
+      const err = this.checkFeasible(work, `Task '${work.task!.name}' (${work.id})`, work.id);
+      if (err === 'wait') continue;
+      if (err) this.finishWork(work, err);
+      else this.startWork(work);
+    }
   }
 
   private unschedulable(
@@ -243,7 +396,7 @@ export class NodeManager {
     const work: Work = {
       id, kind, task, actor, args, resources, isolation, shapeKey: shapeKeyOf(resources, isolation),
       state: 'waiting', attempts: 0, depsLeft: 0, worker: undefined, alloc: undefined, blocked: 0, seq: 0, sentAt: 0,
-      cancelled: false, children: undefined,
+      cancelled: false, children: undefined, origin: undefined, remote: undefined, strategy: undefined, startMs: Date.now(),
     };
     this.works.set(id, work);
     this.pinArgs(args);
@@ -251,14 +404,14 @@ export class NodeManager {
     return work;
   }
 
-  private pinArgs(args: ArgSpec[]): void {
+  pinArgs(args: ArgSpec[]): void {
     for (const a of args) {
       if ('r' in a) this.store.pin(a.r);
       else for (const n of nestedRefs(a.v)) this.store.pin(n);
     }
   }
 
-  private unpinArgs(args: ArgSpec[]): void {
+  unpinArgs(args: ArgSpec[]): void {
     for (const a of args) {
       if ('r' in a) this.store.unpin(a.r);
       else for (const n of nestedRefs(a.v)) this.store.unpin(n);
@@ -308,6 +461,23 @@ export class NodeManager {
           i++;
           continue;
         }
+        if (this.cluster && !work.origin) {
+          const target = this.cluster.place(work.resources, work.strategy, this.executes && this.pool.fits(work.resources));
+          if (typeof target !== 'string') {
+            this.failUnplaceable(work, target.error);
+            i++;
+            continue;
+          }
+          if (target !== this.nodeId) {
+            this.forward(work, target);
+            i++;
+            continue;
+          }
+        }
+        if (this.cluster && !this.argsLocal(work)) {
+          i++;
+          continue;
+        }
         const alloc = this.pool.tryAllocate(work.resources);
         if (alloc) this.dispatch(work, alloc);
         else if (!this.pipeline(work)) break;
@@ -316,6 +486,38 @@ export class NodeManager {
       if (i >= q.length) this.queues.delete(key);
       else if (i > 0) q.splice(0, i);
     }
+  }
+
+  private failUnplaceable(work: Work, message: string): void {
+    const err = storedError(errorToWire(new UnschedulableError(message, work.resources, { taskId: work.id, nodeId: this.nodeId })));
+    if (work.kind === 'task') this.finishWork(work, err);
+    else this.actors.actorDied(work.actor!, message, (err as { e: WireError }).e, true);
+  }
+
+  /** Sends owned work to another node. */
+  private forward(work: Work, nodeId: string): void {
+    work.state = 'running';
+    work.remote = nodeId;
+    work.attempts++;
+    this.cluster!.forwardTask(nodeId, work.task!);
+  }
+
+  /** True if the work's ref arguments are here; else pulls them and queues the work again after. */
+  private argsLocal(work: Work): boolean {
+    let missing: string[] | undefined;
+    for (const a of work.args) if ('r' in a && this.store.has(a.r) && !this.store.isLocal(a.r) && this.store.isReady(a.r)) (missing ??= []).push(a.r);
+    if (!missing) return true;
+    work.state = 'waiting';
+    this.cluster!.pull(missing).then(
+      () => { if (work.state === 'waiting' && !work.cancelled) this.enqueue(work); },
+      (err: unknown) => {
+        if (work.state === 'done') return;
+        const e = storedError(errorToWire(err));
+        if (work.kind === 'task') this.finishWork(work, e);
+        else this.actors.actorDied(work.actor!, 'an argument of its constructor could not be fetched', (e as { e: WireError }).e, true);
+      },
+    );
+    return false;
   }
 
   /** Resolves a work's arguments to stored values; returns the first dependency error instead, if any. */
@@ -436,19 +638,48 @@ export class NodeManager {
 
   // ---------------------------------------------------------------- task completion
   /** Stores a work's results (or its error in every return) and drops its bookkeeping. */
-  private finishWork(work: Work, result: StoredValue | StoredValue[], producer?: WorkerHandle): void {
+  private finishWork(work: Work, result: ResultValue | ResultValue[], producer?: WorkerHandle, ms?: number): void {
     if (work.state === 'done') return;
     work.state = 'done';
     this.works.delete(work.id);
     if (work.task) {
       const ids = work.task.returnIds;
-      for (let i = 0; i < ids.length; i++) {
-        this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
+      if (this.cluster) this.recordFinished(work, Array.isArray(result) ? result[0] : result);
+      if (work.origin !== undefined) {
+        const list = (Array.isArray(result) ? result : ids.map(() => result)) as StoredValue[];
+        this.cluster?.sendTaskDone(work.origin, work.id, list, producer, ms);
+      } else {
+        for (let i = 0; i < ids.length; i++) this.storeResult(ids[i], Array.isArray(result) ? result[i] : result, producer);
       }
       if (work.task.parentTaskId) this.works.get(work.task.parentTaskId)?.children?.delete(work.id);
       this.unpinArgs(work.args);
     }
     this.busy(-1);
+  }
+
+  storeResult(id: string, v: ResultValue, producer?: WorkerHandle): void {
+    if (v.t === 'remote') this.store.putRemote(id, v.location, v.size);
+    else this.store.put(id, v, producer);
+  }
+
+  private recordFinished(work: Work, first: ResultValue | undefined): void {
+    const f = this.finishedTasks;
+    f.push({
+      taskId: work.id, name: work.task!.name,
+      state: work.cancelled ? 'CANCELLED' : first?.t === 'err' ? 'FAILED' : 'FINISHED',
+      nodeId: work.remote ?? this.nodeId, owner: work.origin ?? this.nodeId,
+      startMs: work.startMs, endMs: Date.now(), resources: work.resources,
+    });
+    if (f.length > 10_000) f.splice(0, f.length - 5_000);
+  }
+
+  /** A forwarded task finished on another node (its TaskDone). */
+  onRemoteTaskDone(taskId: string, results: ResultValue[], ms: number | undefined): boolean {
+    const work = this.works.get(taskId);
+    if (!work || work.remote === undefined) return false;
+    if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
+    else this.finishWork(work, results, undefined, ms);
+    return true;
   }
 
   private releaseWorkAlloc(work: Work): void {
@@ -492,7 +723,7 @@ export class NodeManager {
         this.releaseSlot(slot);
       }
       if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
-      else if (outcome.ok) this.finishWork(work, outcome.results, w);
+      else if (outcome.ok) this.finishWork(work, outcome.results, w, ms);
       else if (this.shouldRetryException(work, outcome.errorName)) this.startWork(work);
       else this.finishWork(work, storedError(outcome.error));
       this.requestSchedule();
@@ -559,19 +790,127 @@ export class NodeManager {
   // ---------------------------------------------------------------- actors (see actors.ts)
   /** Registers an actor and schedules its creation; returns an existing actor's id for getIfExists. */
   createActor(spec: ActorCreationSpec): string | undefined {
+    if (this.cluster) {
+      this.cluster.createActor(spec);
+      return undefined;
+    }
     return this.actors.createActor(spec);
   }
 
+  /** Creates an actor on this node (multi-node: placed here by its owner). */
+  createLocalActor(spec: ActorCreationSpec): void {
+    const st = spec.options.strategy;
+    if (st?.type === 'PLACEMENT_GROUP') {
+      spec = { ...spec, options: { ...spec.options, resources: groupResources(spec.options.resources, st.placementGroupId, st.bundleIndex) } };
+    }
+    this.actors.createActorFromWorker(spec);
+  }
+
+  /** True if the actor's record is on this node. */
+  hostsActor(actorId: string): boolean {
+    return this.actors.knows(actorId);
+  }
+
   submitActorTask(spec: ActorTaskSpec): void {
-    this.actors.submitActorTask(spec);
+    if (this.cluster && !this.actors.knows(spec.actorId)) this.cluster.submitActorTask(spec);
+    else this.actors.submitActorTask(spec);
   }
 
   killActor(actorId: string, noRestart: boolean): Promise<void> {
+    if (this.cluster && !this.actors.knows(actorId)) return this.cluster.killActor(actorId, noRestart);
     return this.actors.killActor(actorId, noRestart);
   }
 
-  getActorByName(name: string, namespace: string | undefined): ActorHandleData | undefined {
-    return this.actors.getActorByName(name, namespace);
+  getActorByName(name: string, namespace: string | undefined): ActorHandleData | undefined | Promise<ActorHandleData | undefined> {
+    const local = this.actors.getActorByName(name, namespace);
+    if (local || !this.cluster) return local;
+    return this.cluster.getActor(name, namespace ?? this.namespace);
+  }
+
+  // ---------------------------------------------------------------- placement groups
+  /** Creates a placement group on an embedded cluster (one node: every bundle goes here). */
+  createGroupLocal(g: GroupState): void {
+    this.groups.set(g.id, g);
+    const r = placeBundles(g.strategy, g.bundles, [{ nodeId: this.nodeId, total: this.pool.total, available: this.pool.availableResources() }]);
+    if (r.ok && this.reserveBundles(g.id, g.bundles.map((_, i) => i), g.bundles)) {
+      g.state = 'CREATED';
+      g.bundleNodes = r.nodes;
+    } else if (!r.ok && r.infeasible) {
+      g.state = 'INFEASIBLE';
+      g.reason = r.reason;
+    } else {
+      g.reason = r.ok ? 'waiting for resources' : r.reason;
+      const retry = setInterval(() => {
+        if (g.state !== 'PENDING' || this.stopped) clearInterval(retry);
+        else if (this.reserveBundles(g.id, g.bundles.map((_, i) => i), g.bundles)) {
+          clearInterval(retry);
+          g.state = 'CREATED';
+          g.bundleNodes = g.bundles.map(() => this.nodeId);
+          this.groupChanged(g.id);
+        }
+      }, 20);
+      retry.unref();
+    }
+    queueMicrotask(() => this.groupChanged(g.id));
+  }
+
+  removeGroupLocal(id: string): void {
+    const g = this.groups.get(id);
+    if (!g || g.state === 'REMOVED') return;
+    const was = g.state;
+    g.state = 'REMOVED';
+    g.reason = 'removed with removePlacementGroup()';
+    if (was === 'CREATED') this.returnBundles(id, g.bundles.map((_, i) => i));
+    this.groupChanged(id);
+  }
+
+  groupLocal(id: string): GroupState | undefined {
+    return this.groups.get(id);
+  }
+
+  groupsLocal(): GroupState[] {
+    return [...this.groups.values()];
+  }
+
+  /** Reserves bundles of a group here, all or none; their renamed resources appear on the node. */
+  reserveBundles(groupId: string, indexes: number[], bundles: ResourceSet[]): boolean {
+    const taken: Allocation[] = [];
+    for (const b of bundles) {
+      const a = this.pool.tryAllocate(b);
+      if (!a) {
+        for (const t of taken) this.pool.release(t);
+        return false;
+      }
+      taken.push(a);
+    }
+    indexes.forEach((idx, i) => {
+      const added = bundleResources(bundles[i], groupId, idx);
+      this.pool.addResources(added);
+      this.reserved.set(`${groupId}#${idx}`, { alloc: taken[i], added });
+    });
+    this.requestSchedule();
+    return true;
+  }
+
+  returnBundles(groupId: string, indexes: number[]): void {
+    for (const idx of indexes) {
+      const r = this.reserved.get(`${groupId}#${idx}`);
+      if (!r) continue;
+      this.reserved.delete(`${groupId}#${idx}`);
+      this.pool.removeResources(r.added);
+      this.pool.release(r.alloc);
+    }
+    this.requestSchedule();
+  }
+
+  /** The job of a driver ended: its actors that are not detached end too. */
+  killJobActors(jobId: string): void {
+    for (const id of this.actors.actorsOfJob(jobId)) void this.actors.killActor(id, true);
+  }
+
+  /** Called when the cluster view changed: queued work may fit elsewhere now. */
+  viewChanged(): void {
+    this.requestSchedule();
   }
 
   // ---------------------------------------------------------------- objects
@@ -589,6 +928,10 @@ export class NodeManager {
 
   /** Resolves when all `idsToGet` are ready, with their values (a lost object reads as ObjectLostError). */
   getValues(idsToGet: string[], timeoutMs: number | undefined, blockedTaskId?: string): Promise<StoredValue[]> {
+    if (this.cluster) {
+      const remote = idsToGet.filter((id) => this.store.has(id) && !this.store.isLocal(id));
+      if (remote.length) return this.getRemote(idsToGet, remote, timeoutMs, blockedTaskId);
+    }
     const notReady = idsToGet.filter((id) => this.store.has(id) && !this.store.isReady(id));
     if (notReady.length === 0) return Promise.resolve(idsToGet.map((id) => this.valueOf(id)));
     return new Promise((resolve, reject) => {
@@ -621,6 +964,62 @@ export class NodeManager {
             { objectId: still[0] },
           ));
         }, timeoutMs);
+      }
+    });
+  }
+
+  /** get() of objects whose bytes are elsewhere or not made yet (multi-node): wait, pull, read. */
+  private async getRemote(idsToGet: string[], remote: string[], timeoutMs: number | undefined, blockedTaskId?: string): Promise<StoredValue[]> {
+    const blocked = this.blockTask(blockedTaskId);
+    this.busy(1);
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    try {
+      // Owned objects still pending here: wait until their task finishes (maybe elsewhere).
+      const pending = idsToGet.filter((id) => this.store.has(id) && !this.store.isReady(id));
+      if (pending.length) {
+        await this.waitForReady(pending, deadline);
+      }
+      const fetch = idsToGet.filter((id) => this.store.has(id) && !this.store.isLocal(id));
+      let timer: NodeJS.Timeout | undefined;
+      const pulls = this.cluster!.pull(fetch);
+      if (deadline !== undefined) {
+        await Promise.race([pulls, new Promise<void>((_, reject) => {
+          timer = setTimeout(() => reject(new GetTimeoutError(
+            `get() timed out after ${timeoutMs} ms: ${fetch.length} objects are still being fetched from other nodes (${fetch.slice(0, 3).join(', ')}).`,
+            { objectId: fetch[0] },
+          )), Math.max(0, deadline - Date.now()));
+        })]).finally(() => clearTimeout(timer));
+      } else await pulls;
+      void remote;
+      return idsToGet.map((id) => this.valueOf(id));
+    } finally {
+      this.unblockTask(blocked);
+      this.busy(-1);
+    }
+  }
+
+  private waitForReady(idsToWait: string[], deadline: number | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let left = idsToWait.length;
+      const cancels: (() => void)[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      for (const id of idsToWait) {
+        cancels.push(this.store.onReady(id, () => {
+          if (--left === 0) {
+            if (timer) clearTimeout(timer);
+            resolve();
+          }
+        }));
+      }
+      if (deadline !== undefined && left > 0) {
+        timer = setTimeout(() => {
+          for (const c of cancels) c();
+          const still = idsToWait.filter((id) => this.store.has(id) && !this.store.isReady(id));
+          reject(new GetTimeoutError(
+            `get() timed out: ${still.length} of ${idsToWait.length} objects not ready (${still.slice(0, 3).join(', ')}).`,
+            { objectId: still[0] },
+          ));
+        }, Math.max(0, deadline - Date.now()));
       }
     });
   }
@@ -731,6 +1130,11 @@ export class NodeManager {
       this.finishWork(work, this.cancelledValue(work.id));
       return;
     }
+    if (work.remote !== undefined) {
+      this.cluster?.cancelRemote(work.remote, work.id, force, recursive);
+      this.finishWork(work, this.cancelledValue(work.id));
+      return;
+    }
     // Running: the result reads as cancelled now; the worker stops it (force) or is asked to.
     if (wasCancelled && !force) return;
     const ids = work.task!.returnIds;
@@ -765,10 +1169,11 @@ export class NodeManager {
         this.holdReturns(w, m.spec.returnIds);
         break;
       case 'createActor':
-        this.actors.createActorFromWorker(m.spec);
+        if (this.cluster) this.cluster.createActor(m.spec);
+        else this.actors.createActorFromWorker(m.spec);
         break;
       case 'submitActorTask':
-        this.actors.submitActorTask(m.spec);
+        this.submitActorTask(m.spec);
         this.holdReturns(w, m.spec.returnIds);
         break;
       case 'actorReady':
@@ -808,20 +1213,53 @@ export class NodeManager {
       case 'cancel':
         return this.cancel(r.objectId, r.force, r.recursive);
       case 'kill':
-        return this.actors.killActor(r.actorId, r.noRestart);
+        return this.killActor(r.actorId, r.noRestart);
       case 'getActor':
-        return this.actors.getActorByName(r.name, r.namespace);
+        return this.getActorByName(r.name, r.namespace);
       case 'clusterInfo':
         return this.clusterInfo();
     }
   }
 
   clusterInfo(): ClusterInfo {
+    if (this.cluster) return this.cluster.clusterInfo();
     return {
-      total: { ...this.pool.total },
-      available: this.pool.availableResources(),
+      total: this.userResources(this.pool.total),
+      available: this.userResources(this.pool.availableResources()),
       nodes: [{ nodeId: this.nodeId, alive: true, isHead: true, address: 'embedded', resources: { ...this.pool.total } }],
     };
+  }
+
+  /** Resources without placement groups' renamed ones. */
+  userResources(r: Readonly<Record<string, number>>): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const k in r) if (!isGroupResource(k)) out[k] = r[k];
+    return out;
+  }
+
+  /** Queued work by resource shape (the node's load, for `ray-ts status`). */
+  load(): { shape: Record<string, number>; count: number }[] {
+    const out = new Map<string, { shape: Record<string, number>; count: number }>();
+    for (const q of this.queues.values()) {
+      for (const w of q) {
+        if (w.state !== 'queued') continue;
+        const key = w.shapeKey;
+        const e = out.get(key) ?? { shape: { ...w.resources }, count: 0 };
+        e.count++;
+        out.set(key, e);
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** Tasks this node knows (running, queued, and recently finished), for the state API. */
+  taskStates(): { taskId: string; name: string; state: string; nodeId: string; owner: string; startMs: number; endMs: number; resources: ResourceSet }[] {
+    const live = [...this.works.values()].filter((w) => w.kind === 'task').map((w) => ({
+      taskId: w.id, name: w.task!.name,
+      state: w.state === 'running' ? 'RUNNING' : w.state === 'waiting' ? 'PENDING_ARGS' : 'PENDING_NODE',
+      nodeId: w.remote ?? this.nodeId, owner: w.origin ?? this.nodeId, startMs: w.startMs, endMs: 0, resources: w.resources,
+    }));
+    return [...live, ...this.finishedTasks];
   }
 
   /** What each busy worker holds and what waits, for diagnosing a stuck job. */

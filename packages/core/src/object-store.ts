@@ -12,8 +12,11 @@ type Waiter = () => void;
 
 interface Entry {
   readonly id: string;
-  /** `pending` until the value arrives; `spilled` when its bytes are on disk only. */
-  state: 'pending' | 'ready' | 'spilled';
+  /**
+   * `pending` until the value arrives; `spilled` when its bytes are on disk only; `remote` when
+   * they are on another node (`location`, or the owner for a borrowed ref): pull to read them.
+   */
+  state: 'pending' | 'ready' | 'spilled' | 'remote';
   value: StoredValue | undefined;
   size: number;
   large: boolean;
@@ -29,6 +32,17 @@ interface Entry {
   pins: number;
   waiters: Waiter[] | undefined;
   lastUse: number;
+  // ---- multi-node (undefined on an embedded cluster)
+  /** The owner node of a borrowed ref (undefined: this node owns it). */
+  owner: string | undefined;
+  /** The node holding the bytes of a `remote` object this node owns. */
+  location: string | undefined;
+  /** Owned objects: borrow counts of other nodes (each nonzero count holds the object). */
+  borrowers: Map<string, number> | undefined;
+  /** Borrowed refs: how many borrows the owner counted for this node (returned on release). */
+  received: number;
+  /** An executor's copy of a result owned by another node: kept until the owner frees it. */
+  copy: boolean;
 }
 
 export interface ObjectStoreStats {
@@ -53,10 +67,14 @@ export class ObjectStore {
   onFree: ((id: string) => void) | undefined;
   /** Gives an unread buffer back to the worker that made it (see Entry.producer). */
   onReturnBuffer: ((producer: unknown, buf: SharedArrayBuffer) => void) | undefined;
+  /** A borrowed ref is no longer used on this node: give its borrows back to its owner. */
+  onReleaseBorrow: ((id: string, owner: string, count: number) => void) | undefined;
+  /** An owned object held on another node (`location`) was freed: that node drops its copy. */
+  onFreeRemote: ((id: string, location: string) => void) | undefined;
 
   constructor(
     readonly capacityBytes: number,
-    private readonly inlineMaxBytes: number,
+    readonly inlineMaxBytes: number,
     private readonly spillDir: string,
   ) {}
 
@@ -64,9 +82,125 @@ export class ObjectStore {
     return this.entries.has(id);
   }
 
+  /** Ready here or on another node (a borrowed ref counts as ready: its owner serves it). */
   isReady(id: string): boolean {
     const e = this.entries.get(id);
     return e !== undefined && e.state !== 'pending';
+  }
+
+  /** Its bytes are on this node (in memory or spilled). */
+  isLocal(id: string): boolean {
+    const e = this.entries.get(id);
+    return e !== undefined && (e.state === 'ready' || e.state === 'spilled');
+  }
+
+  /** Where to pull a `remote` object from: its location, else its owner. */
+  remoteSource(id: string): string | undefined {
+    const e = this.entries.get(id);
+    if (!e || e.state !== 'remote') return undefined;
+    return e.location ?? e.owner;
+  }
+
+  /** The owner of an object this node knows (undefined: this node, or unknown). */
+  ownerOf(id: string): string | undefined {
+    return this.entries.get(id)?.owner;
+  }
+
+  /**
+   * Records a ref owned by another node, arriving in a message that the owner counted as one
+   * borrow by this node. Returns true if the entry is new.
+   */
+  addBorrowed(id: string, owner: string): boolean {
+    let e = this.entries.get(id);
+    const fresh = !e;
+    if (!e) {
+      e = this.newEntry(id);
+      e.state = 'remote';
+      e.owner = owner;
+      this.entries.set(id, e);
+    }
+    if (e.owner !== undefined) e.received++;
+    return fresh;
+  }
+
+  /** An owned object finished on another node, which keeps its bytes. */
+  putRemote(id: string, location: string, size: number): void {
+    const e = this.entries.get(id);
+    if (!e || e.state !== 'pending') return;
+    e.state = 'remote';
+    e.location = location;
+    e.size = size;
+    e.lastUse = ++this.useClock;
+    const waiters = e.waiters;
+    e.waiters = undefined;
+    if (waiters) for (const w of waiters) w();
+    this.maybeFree(e);
+  }
+
+  /** The bytes of a `remote` object arrived (pulled): it is local now. */
+  fillPulled(id: string, value: StoredValue): void {
+    const e = this.entries.get(id);
+    if (!e || e.state !== 'remote') return;
+    const size = storedSize(value);
+    e.size = size;
+    e.large = (value.t === 'v8' || value.t === 'raw') && size > this.inlineMaxBytes;
+    for (const nested of nestedRefs(value)) this.pin(nested);
+    if (e.large && size > this.capacityBytes) {
+      e.value = value;
+      e.state = 'ready';
+      this.spill(e);
+      return;
+    }
+    if (e.large) {
+      this.makeRoom(size, e);
+      this.usedBytes += size;
+    }
+    e.value = value;
+    e.state = 'ready';
+  }
+
+  /** Marks a value stored here as a copy for its owner (kept until {@link dropCopy}). */
+  markCopy(id: string, owner: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    e.copy = true;
+    e.owner ??= owner;
+  }
+
+  /** The owner freed the object: drop this node's copy (unless it is still used here). */
+  dropCopy(id: string): void {
+    const e = this.entries.get(id);
+    if (!e || !e.copy) return;
+    e.copy = false;
+    this.maybeFree(e);
+  }
+
+  /** A node borrows an owned object `delta` more (or fewer) times. */
+  addBorrow(id: string, node: string, delta: number): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    const m = (e.borrowers ??= new Map());
+    const before = m.get(node) ?? 0;
+    const after = before + delta;
+    if (after === 0) m.delete(node);
+    else m.set(node, after);
+    if (before === 0 && after !== 0) e.holders++;
+    else if (before !== 0 && after === 0) this.removeHolder(id);
+  }
+
+  /** Bookkeeping of one object for the state API. */
+  describe(id: string): { state: string; size: number; holders: number; pins: number; borrowers: number; owner: string | undefined } | undefined {
+    const e = this.entries.get(id);
+    if (!e) return undefined;
+    return {
+      state: e.copy ? 'COPY' : e.state.toUpperCase(), size: e.size, holders: e.holders, pins: e.pins,
+      borrowers: e.borrowers?.size ?? 0, owner: e.owner,
+    };
+  }
+
+  /** Ids of every object this node knows. */
+  ids(): IterableIterator<string> {
+    return this.entries.keys();
   }
 
   /** Declares an object whose value will come later (a task's return; its id is new). */
@@ -78,6 +212,7 @@ export class ObjectStore {
     return {
       id, state: 'pending', value: undefined, size: 0, large: false, spillPath: undefined,
       holders: 0, read: false, producer: undefined, pins: 0, waiters: undefined, lastUse: 0,
+      owner: undefined, location: undefined, borrowers: undefined, received: 0, copy: false,
     };
   }
 
@@ -171,7 +306,14 @@ export class ObjectStore {
 
   private maybeFree(e: Entry): void {
     if (e.holders > 0 || e.pins > 0 || e.state === 'pending') return;
+    if (e.owner !== undefined && e.received > 0) {
+      const n = e.received;
+      e.received = 0;
+      this.onReleaseBorrow?.(e.id, e.owner, n);
+    }
+    if (e.copy) return;
     this.entries.delete(e.id);
+    if (e.state === 'remote' && e.location) this.onFreeRemote?.(e.id, e.location);
     if (e.state === 'ready' && e.large) this.usedBytes -= e.size;
     if (e.spillPath) fs.rm(e.spillPath, { force: true }, () => {});
     const value = e.value;

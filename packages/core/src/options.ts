@@ -11,6 +11,33 @@ export type Isolation = 'thread' | 'process';
 /** Resources a task or actor needs, e.g. `{ CPU: 1, GPU: 0.5, accelerator: 1 }`. */
 export type ResourceSet = Readonly<Record<string, number>>;
 
+/** Pins work to a node: hard (`soft: false`, the default) fails if the node is gone or too small. */
+export interface NodeAffinitySchedulingStrategy {
+  /** The node's id, as `nodes()` or `getRuntimeContext().nodeId` give it. */
+  nodeId: string;
+  /** Run elsewhere when the node cannot take it (default false). */
+  soft?: boolean;
+}
+
+/** Runs work in a bundle of a placement group (its resources come out of the bundle's reservation). */
+export interface PlacementGroupSchedulingStrategy {
+  placementGroup: { readonly id: string };
+  /** The bundle to use; -1 (default) for any bundle of the group. */
+  placementGroupBundleIndex?: number;
+}
+
+/**
+ * Where work runs: `'DEFAULT'` (locally while there is room, else on the best node), `'SPREAD'`
+ * (over the nodes, round robin), a node affinity or a placement group bundle.
+ */
+export type SchedulingStrategy = 'DEFAULT' | 'SPREAD' | NodeAffinitySchedulingStrategy | PlacementGroupSchedulingStrategy;
+
+/** A scheduling strategy in compiled form (DEFAULT is `undefined`). */
+export type SchedulingStrategySpec =
+  | { readonly type: 'SPREAD' }
+  | { readonly type: 'NODE_AFFINITY'; readonly nodeId: string; readonly soft: boolean }
+  | { readonly type: 'PLACEMENT_GROUP'; readonly placementGroupId: string; readonly bundleIndex: number };
+
 /** Options of a remote function, given to `remote(fn, options)` or `fn.options(...)`. */
 export interface TaskOptions {
   /** CPUs reserved while the task runs (default 1; fractions allowed). */
@@ -31,6 +58,8 @@ export interface TaskOptions {
   name?: string;
   /** `'thread'` (default) or `'process'`, for code that must not share a process. */
   isolation?: Isolation;
+  /** Where the task runs (default `'DEFAULT'`). */
+  schedulingStrategy?: SchedulingStrategy;
 }
 
 /** Options of an actor class, given to `remote(Class, options)` or `Class.options(...)`. */
@@ -59,6 +88,8 @@ export interface ActorOptions {
   isolation?: Isolation;
   /** If a named actor exists already, return it instead of failing. */
   getIfExists?: boolean;
+  /** Where the actor runs (default `'DEFAULT'`). */
+  schedulingStrategy?: SchedulingStrategy;
 }
 
 /** Options of one actor method call, via `handle.method.options(...)`. */
@@ -75,6 +106,7 @@ export interface CompiledTaskOptions {
   readonly retryExceptions: boolean | readonly string[];
   readonly name: string | undefined;
   readonly isolation: Isolation;
+  readonly strategy: SchedulingStrategySpec | undefined;
 }
 
 export interface CompiledActorOptions {
@@ -87,14 +119,16 @@ export interface CompiledActorOptions {
   readonly resources: ResourceSet;
   readonly isolation: Isolation;
   readonly getIfExists: boolean;
+  readonly strategy: SchedulingStrategySpec | undefined;
 }
 
 const taskKeys = [
   'numCpus', 'numGpus', 'resources', 'memory', 'numReturns', 'maxRetries', 'retryExceptions', 'name', 'isolation',
+  'schedulingStrategy',
 ] as const;
 const actorKeys = [
   'name', 'namespace', 'lifetime', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'numCpus', 'numGpus',
-  'resources', 'memory', 'isolation', 'getIfExists',
+  'resources', 'memory', 'isolation', 'getIfExists', 'schedulingStrategy',
 ] as const;
 const methodKeys = ['numReturns', 'name'] as const;
 
@@ -195,6 +229,29 @@ function optName(what: string, key: string, v: unknown): string | undefined {
   return v;
 }
 
+function strategy(what: string, v: unknown): SchedulingStrategySpec | undefined {
+  if (v === undefined || v === 'DEFAULT') return undefined;
+  if (v === 'SPREAD') return { type: 'SPREAD' };
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.nodeId === 'string' && o.nodeId) {
+      if (o.soft !== undefined && typeof o.soft !== 'boolean') {
+        throw new InvalidArgumentError(`Invalid schedulingStrategy.soft for ${what}: expected true or false.`);
+      }
+      return { type: 'NODE_AFFINITY', nodeId: o.nodeId, soft: o.soft === true };
+    }
+    const pg = o.placementGroup as { id?: unknown } | undefined;
+    if (pg && typeof pg === 'object' && typeof pg.id === 'string') {
+      const idx = integer(what, 'placementGroupBundleIndex', o.placementGroupBundleIndex, -1) ?? -1;
+      return { type: 'PLACEMENT_GROUP', placementGroupId: pg.id, bundleIndex: idx };
+    }
+  }
+  throw new InvalidArgumentError(
+    `Invalid schedulingStrategy for ${what}: ${typeof v === 'string' ? `'${v}'` : JSON.stringify(v)}. ` +
+      `Use 'DEFAULT', 'SPREAD', { nodeId, soft? } or { placementGroup, placementGroupBundleIndex? }.`,
+  );
+}
+
 /** Validates task options and fills defaults. */
 export function compileTaskOptions(
   what: string,
@@ -224,6 +281,7 @@ export function compileTaskOptions(
     retryExceptions,
     name: optName(what, 'name', opts.name),
     isolation: resources.GPU ? 'process' : iso,
+    strategy: strategy(what, opts.schedulingStrategy),
   });
 }
 
@@ -248,6 +306,7 @@ export function compileActorOptions(what: string, opts: ActorOptions): CompiledA
     resources,
     isolation: resources.GPU ? 'process' : (isolation(what, opts.isolation) ?? 'thread'),
     getIfExists: opts.getIfExists === true,
+    strategy: strategy(what, opts.schedulingStrategy),
   });
 }
 

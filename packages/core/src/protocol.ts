@@ -5,7 +5,7 @@
  */
 import type { WireError } from './errors.js';
 import type { FnRef } from './functions.js';
-import type { CompiledActorOptions, Isolation, ResourceSet } from './options.js';
+import type { CompiledActorOptions, Isolation, ResourceSet, SchedulingStrategySpec } from './options.js';
 import type { StoredValue } from './serialization.js';
 
 /** A task argument: a top-level ObjectRef (resolved before the task runs) or an inline value. */
@@ -23,6 +23,10 @@ export interface TaskSpec {
   isolation: Isolation;
   /** The task that submitted this one, for recursive cancellation. */
   parentTaskId?: string;
+  /** Where it runs, when not DEFAULT. */
+  strategy?: SchedulingStrategySpec;
+  /** The job that submitted it (set when it crosses nodes). */
+  jobId?: string;
 }
 
 export interface ActorCreationSpec {
@@ -34,6 +38,8 @@ export interface ActorCreationSpec {
   methods: string[];
   /** True when the class has async methods (concurrency defaults to many). */
   hasAsyncMethods: boolean;
+  /** The job that created it (set when it crosses nodes). */
+  jobId?: string;
 }
 
 export interface ActorTaskSpec {

@@ -101,6 +101,7 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
       retryExceptions: o.retryExceptions,
       isolation: o.isolation,
       ...(parent ? { parentTaskId: parent } : {}),
+      ...(o.strategy ? { strategy: o.strategy } : {}),
     });
     const refs = returnIds.map((id) => new ObjectRef(id));
     return (o.numReturns === 1 ? refs[0] : refs) as RemoteReturn<Awaited<ReturnType<F>>, N>;

@@ -21,7 +21,7 @@ export class ResourcePool {
   private readonly gpuIdList: number[];
 
   constructor(total: Record<string, number>, gpuIds?: number[]) {
-    this.total = Object.freeze({ ...total });
+    this.total = { ...total };
     this.available = { ...total };
     const n = Math.floor(total.GPU ?? 0);
     this.gpuIdList = gpuIds && gpuIds.length >= n ? gpuIds.slice(0, n) : Array.from({ length: n }, (_, i) => i);
@@ -95,6 +95,28 @@ export class ResourcePool {
 
   reacquireCpu(a: Allocation): void {
     if (a.amounts.CPU) this.available.CPU = (this.available.CPU ?? 0) - a.amounts.CPU;
+  }
+
+  /** Adds resources to the node (a reserved placement-group bundle's renamed resources). */
+  addResources(r: Record<string, number>): void {
+    const t = this.total as Record<string, number>;
+    for (const k in r) {
+      t[k] = (t[k] ?? 0) + r[k];
+      this.available[k] = (this.available[k] ?? 0) + r[k];
+    }
+  }
+
+  /** Removes what {@link addResources} added. */
+  removeResources(r: Record<string, number>): void {
+    const t = this.total as Record<string, number>;
+    for (const k in r) {
+      t[k] = (t[k] ?? 0) - r[k];
+      this.available[k] = (this.available[k] ?? 0) - r[k];
+      if (t[k] <= EPS) {
+        delete t[k];
+        delete this.available[k];
+      }
+    }
   }
 
   availableResources(): Record<string, number> {

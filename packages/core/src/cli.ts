@@ -1,0 +1,241 @@
+#!/usr/bin/env node
+/**
+ * The `ray-ts` command: start and stop cluster nodes, show the cluster's status, list its state.
+ *
+ *   ray-ts start --head [--port 6380] [--num-cpus N] [--num-gpus N] [--resources JSON] [--object-store-memory BYTES]
+ *   ray-ts start --address HOST:PORT [same resource options]
+ *   ray-ts stop [--force]
+ *   ray-ts status [--address HOST:PORT]
+ *   ray-ts list nodes|actors|tasks|objects|placement-groups|jobs [--filter key=value ...] [--limit N] [--format table|json]
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Argument, Command, InvalidArgumentError as CliArgError, Option } from 'commander';
+import { VERSION } from './cluster/proto.js';
+
+const sessionDir = process.env.RAY_TS_SESSION_DIR ?? path.join(os.tmpdir(), 'ray-ts-session');
+
+function fail(message: string): never {
+  console.error(`ray-ts: ${message}`);
+  process.exit(1);
+}
+
+function nodeMainPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const p of [path.join(here, 'cluster', 'node-main.js'), path.join(here, 'node-main.js')]) if (fs.existsSync(p)) return p;
+  fail(`cannot find node-main.js next to ${here}: build @ray-ts/core first (npm run build).`);
+}
+
+function number(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new CliArgError(`${name} must be a number >= 0`);
+    return n;
+  };
+}
+
+function headAddress(explicit: string | undefined): string {
+  if (explicit) return explicit;
+  if (process.env.RAY_TS_ADDRESS) return process.env.RAY_TS_ADDRESS;
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(sessionDir, 'head.json'), 'utf8')) as { address: string }).address;
+  } catch {
+    fail(`no cluster address: pass --address HOST:PORT, set RAY_TS_ADDRESS, or start a head here with 'ray-ts start --head'.`);
+  }
+}
+
+interface StartFlags {
+  head?: boolean; address?: string; port?: number; numCpus?: number; numGpus?: number; resources?: string;
+  objectStoreMemory?: number; block?: boolean; host: string;
+}
+
+async function start(f: StartFlags): Promise<void> {
+  if (!f.head && !f.address) fail(`start needs --head (a new cluster) or --address HOST:PORT (join one).`);
+  if (f.head && f.address) fail(`give either --head or --address, not both.`);
+  const resources: Record<string, number> = { CPU: f.numCpus ?? os.availableParallelism() };
+  if (f.numGpus) resources.GPU = f.numGpus;
+  if (f.resources) {
+    let extra: unknown;
+    try {
+      extra = JSON.parse(f.resources);
+    } catch {
+      fail(`--resources must be JSON, e.g. '{"accelerator": 2}'; got ${f.resources}`);
+    }
+    if (!extra || typeof extra !== 'object' || Array.isArray(extra)) fail(`--resources must be a JSON object, e.g. '{"accelerator": 2}'.`);
+    for (const [k, v] of Object.entries(extra as Record<string, unknown>)) {
+      if (typeof v !== 'number' || v < 0) fail(`--resources: ${k} must be a number >= 0.`);
+      if (k === 'CPU' || k === 'GPU') fail(`--resources: use --num-${k === 'CPU' ? 'cpus' : 'gpus'} for ${k}.`);
+      resources[k] = v;
+    }
+  }
+  if (f.address) {
+    const { pingGcs } = await import('./cluster/server.js');
+    try {
+      await pingGcs(f.address);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
+  const opts = {
+    head: !!f.head, gcsAddress: f.address, host: f.host, port: f.head ? (f.port ?? 6380) : (f.port ?? 0),
+    resources, objectStoreBytes: f.objectStoreMemory, sessionDir,
+  };
+  const env = { ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) };
+  if (f.block) {
+    const child = spawn(process.execPath, [nodeMainPath()], { env, stdio: 'inherit' });
+    child.on('exit', (code) => process.exit(code ?? 0));
+    return;
+  }
+  fs.mkdirSync(path.join(sessionDir, 'logs'), { recursive: true });
+  const logPath = path.join(sessionDir, 'logs', `node-${Date.now()}-${process.pid}.log`);
+  const log = fs.openSync(logPath, 'a');
+  const child = spawn(process.execPath, [nodeMainPath()], { env, detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  const info = await new Promise<{ nodeId: string; address: string; gcsAddress: string } | undefined>((resolve) => {
+    const deadline = Date.now() + 30_000;
+    const poll = setInterval(() => {
+      const file = path.join(sessionDir, 'nodes', `${child.pid}.json`);
+      if (fs.existsSync(file)) {
+        clearInterval(poll);
+        resolve(JSON.parse(fs.readFileSync(file, 'utf8')));
+      } else if (child.exitCode !== null || Date.now() > deadline) {
+        clearInterval(poll);
+        resolve(undefined);
+      }
+    }, 50);
+  });
+  if (!info) {
+    const tail = fs.readFileSync(logPath, 'utf8').trim().split('\n').slice(-5).join('\n');
+    try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    fail(`the node did not start:\n${tail || '(no output)'}\n(log: ${logPath})`);
+  }
+  if (f.head) {
+    console.log(`Started the head node ${info.nodeId} at ${info.address} (log: ${logPath}).`);
+    console.log(`  Add nodes:        ray-ts start --address ${info.address}`);
+    console.log(`  Connect drivers:  init({ address: '${info.address}' })  or  RAY_TS_ADDRESS=${info.address}`);
+    console.log(`  Status:           ray-ts status`);
+  } else {
+    console.log(`Started node ${info.nodeId} at ${info.address}, joined ${info.gcsAddress} (log: ${logPath}).`);
+  }
+}
+
+async function stop(force: boolean): Promise<void> {
+  const dir = path.join(sessionDir, 'nodes');
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  let stopped = 0;
+  // Worker nodes first, the head last.
+  const infos = files.map((f) => ({ file: path.join(dir, f), ...(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { pid: number; head: boolean }) }))
+    .sort((a, b) => Number(a.head) - Number(b.head));
+  for (const n of infos) {
+    try {
+      process.kill(n.pid, force ? 'SIGKILL' : 'SIGTERM');
+      for (let i = 0; i < 100; i++) {
+        process.kill(n.pid, 0);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      process.kill(n.pid, 'SIGKILL');
+    } catch {
+      // exited
+    }
+    fs.rmSync(n.file, { force: true });
+    stopped++;
+  }
+  fs.rmSync(path.join(sessionDir, 'head.json'), { force: true });
+  console.log(stopped ? `Stopped ${stopped} ray-ts node${stopped === 1 ? '' : 's'}.` : 'No ray-ts nodes were running here.');
+}
+
+function fmtRes(r: Record<string, number>): string {
+  return Object.entries(r).map(([k, v]) => `${k}: ${Math.round(v * 100) / 100}`).join(', ') || '-';
+}
+
+async function status(address: string): Promise<void> {
+  const { nodesOf, groupsOf, jobsOf } = await import('./cluster/state-impl.js');
+  const [nodes, groups, jobs] = await Promise.all([nodesOf(address), groupsOf(address), jobsOf(address)]);
+  const alive = nodes.filter((n) => n.state === 'ALIVE');
+  console.log(`======== ray-ts cluster status (${address}) ========`);
+  console.log(`Nodes: ${alive.length} alive${nodes.length > alive.length ? `, ${nodes.length - alive.length} dead` : ''}`);
+  for (const n of nodes) {
+    const t = n.resourcesTotal as Record<string, number>;
+    const a = n.resourcesAvailable as Record<string, number>;
+    const used = Object.fromEntries(Object.keys(t).map((k) => [k, t[k] - (a[k] ?? 0)]));
+    console.log(`  ${n.nodeId}  ${n.isHead ? 'head ' : 'node '} ${String(n.address).padEnd(21)} ${n.state}  used ${fmtRes(used)} of ${fmtRes(t)}  workers ${n.numWorkers}  objects ${n.numObjects}`);
+  }
+  const total: Record<string, number> = {};
+  const avail: Record<string, number> = {};
+  for (const n of alive) {
+    for (const [k, v] of Object.entries(n.resourcesTotal as Record<string, number>)) total[k] = (total[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(n.resourcesAvailable as Record<string, number>)) avail[k] = (avail[k] ?? 0) + v;
+  }
+  console.log('Resources (used / total):');
+  for (const k of Object.keys(total).sort()) console.log(`  ${k}: ${Math.round((total[k] - (avail[k] ?? 0)) * 100) / 100} / ${total[k]}`);
+  const demand = alive.flatMap((n) => n.load as { shape: Record<string, number>; count: number }[]);
+  console.log('Pending demand:');
+  if (!demand.length && !groups.some((g) => g.state === 'PENDING')) console.log('  (none)');
+  for (const d of demand) console.log(`  {${fmtRes(d.shape)}}: ${d.count} queued`);
+  for (const g of groups.filter((x) => x.state === 'PENDING')) console.log(`  placement group ${g.placementGroupId} (${g.strategy}): ${g.reason}`);
+  console.log('Infeasible demand:');
+  const inf = groups.filter((g) => g.state === 'INFEASIBLE');
+  if (!inf.length) console.log('  (none: tasks and actors no node can run fail at once with UnschedulableError)');
+  for (const g of inf) console.log(`  placement group ${g.placementGroupId} (${g.strategy}): ${g.reason}`);
+  const running = jobs.filter((j) => j.state === 'RUNNING');
+  console.log(`Jobs: ${running.length} running, ${jobs.length - running.length} finished`);
+}
+
+function printTable(rows: Record<string, unknown>[]): void {
+  if (!rows.length) {
+    console.log('(none)');
+    return;
+  }
+  const cols = Object.keys(rows[0]);
+  const cell = (v: unknown) => (v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const widths = cols.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
+  console.log(cols.map((c, i) => c.padEnd(widths[i])).join('  '));
+  for (const r of rows) console.log(cols.map((c, i) => cell(r[c]).slice(0, 60).padEnd(widths[i])).join('  '));
+  console.log(`${rows.length} row${rows.length === 1 ? '' : 's'}`);
+}
+
+const kinds = ['nodes', 'actors', 'tasks', 'objects', 'placement-groups', 'jobs'] as const;
+
+const program = new Command('ray-ts').version(VERSION).description('ray-ts cluster command line');
+program.command('start')
+  .description('start a node of a cluster in the background (the head with --head)')
+  .option('--head', 'start a new cluster: its head node (GCS and a node)')
+  .option('--address <host:port>', 'join the cluster whose head is at this address')
+  .option('--port <n>', 'port of this node (head default 6380; others: a free one)', number('--port'))
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--num-cpus <n>', 'CPUs of this node (default: all cores)', number('--num-cpus'))
+  .option('--num-gpus <n>', 'GPUs of this node', number('--num-gpus'))
+  .option('--resources <json>', 'custom resources, e.g. \'{"accelerator": 2}\'')
+  .option('--object-store-memory <bytes>', 'object store capacity in bytes', number('--object-store-memory'))
+  .option('--block', 'run in the foreground')
+  .action((f: StartFlags) => start(f));
+program.command('stop').description('stop the nodes started on this machine').option('--force', 'SIGKILL instead of SIGTERM')
+  .action((f: { force?: boolean }) => stop(!!f.force));
+program.command('status').description('nodes, resources used/total, pending and infeasible demand')
+  .option('--address <host:port>', 'the head (default: RAY_TS_ADDRESS or the head started here)')
+  .action((f: { address?: string }) => status(headAddress(f.address)));
+program.command('list')
+  .description('list cluster state')
+  .addArgument(new Argument('<kind>', 'what to list').choices(kinds))
+  .option('--address <host:port>', 'the head (default: RAY_TS_ADDRESS or the head started here)')
+  .option('--filter <key=value...>', 'keep rows where key=value (or key!=value)')
+  .option('--limit <n>', 'at most this many rows', number('--limit'), 1000)
+  .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+  .action(async (kind: (typeof kinds)[number], f: { address?: string; filter?: string[]; limit: number; format: string }) => {
+    const address = headAddress(f.address);
+    const filters = (f.filter ?? []).map((s) => {
+      const m = /^([^!=]+)(!=|=)(.*)$/.exec(s);
+      if (!m) fail(`--filter ${s}: expected key=value or key!=value`);
+      return [m[1], m[2] as '=' | '!=', m[3]] as const;
+    });
+    const api = await import('./state-api.js');
+    const fn = { nodes: api.listNodes, actors: api.listActors, tasks: api.listTasks, objects: api.listObjects, 'placement-groups': api.listPlacementGroups, jobs: api.listJobs }[kind];
+    const rows = await fn({ address, filters, limit: f.limit });
+    if (f.format === 'json') console.log(JSON.stringify(rows, null, 2));
+    else printTable(rows);
+  });
+
+program.parseAsync(process.argv).catch((err: Error) => fail(err.message));

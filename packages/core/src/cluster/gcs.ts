@@ -1,0 +1,353 @@
+/**
+ * The GCS on the head node: node table with health, jobs, actors (cluster-wide names), placement
+ * groups (placed here, reserved on nodes in two phases), internal KV, and the cluster resource
+ * view, published to every node and driver over `Subscribe` streams. Tables live in memory.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { placeBundles, type PlacementStrategy } from '../placement.js';
+import type { ResourceSet } from '../options.js';
+import type { ActorInfo, ActorInfo__Output } from './generated/raytscore/ActorInfo.js';
+import type { GcsHandlers } from './generated/raytscore/Gcs.js';
+import type { GcsEvent } from './generated/raytscore/GcsEvent.js';
+import type { JobInfo } from './generated/raytscore/JobInfo.js';
+import type { NodeInfo, NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
+import type { NodeClient } from './generated/raytscore/Node.js';
+import type { PlacementGroupInfo } from './generated/raytscore/PlacementGroupInfo.js';
+import type { PlacementGroupSpec__Output } from './generated/raytscore/PlacementGroupSpec.js';
+import { channelOptions, protos, unary, VERSION } from './proto.js';
+
+interface PgRecord {
+  spec: PlacementGroupSpec__Output;
+  state: 'PENDING' | 'CREATED' | 'REMOVED' | 'INFEASIBLE';
+  bundleNodes: string[];
+  reason: string;
+  waiters: (() => void)[];
+  placing: boolean;
+}
+
+export interface GcsOptions {
+  clusterId: string;
+  /** A node missing heartbeats this long is marked dead. */
+  nodeTimeoutMs: number;
+}
+
+export class Gcs {
+  readonly clusterId: string;
+  private readonly nodes = new Map<string, NodeInfo__Output>();
+  private readonly lastSeen = new Map<string, number>();
+  private readonly jobs = new Map<string, JobInfo>();
+  private readonly actors = new Map<string, ActorInfo__Output>();
+  private readonly actorNames = new Map<string, string>();
+  private readonly kv = new Map<string, Buffer>();
+  private readonly pgs = new Map<string, PgRecord>();
+  private readonly subscribers = new Set<grpc.ServerWritableStream<unknown, GcsEvent>>();
+  private readonly nodeClients = new Map<string, NodeClient>();
+  private viewVersion = 0;
+  private viewTimer: NodeJS.Timeout | undefined;
+  private readonly healthTimer: NodeJS.Timeout;
+  headNodeId = '';
+
+  constructor(private readonly opts: GcsOptions) {
+    this.clusterId = opts.clusterId;
+    this.healthTimer = setInterval(() => this.checkHealth(), Math.max(200, opts.nodeTimeoutMs / 4));
+    this.healthTimer.unref();
+  }
+
+  // ---------------------------------------------------------------- nodes and the view
+  private checkHealth(): void {
+    const now = Date.now();
+    for (const [id, n] of this.nodes) {
+      if (n.state === 'ALIVE' && now - (this.lastSeen.get(id) ?? now) > this.opts.nodeTimeoutMs) {
+        n.state = 'DEAD';
+        this.viewChanged();
+        this.retryPendingGroups();
+      }
+    }
+  }
+
+  private viewChanged(): void {
+    if (this.viewTimer) return;
+    this.viewTimer = setTimeout(() => {
+      this.viewTimer = undefined;
+      this.publish({ view: this.view() });
+    }, 5);
+  }
+
+  view(): { nodes: NodeInfo__Output[]; version: number } {
+    return { nodes: [...this.nodes.values()], version: ++this.viewVersion };
+  }
+
+  private publish(ev: GcsEvent): void {
+    for (const s of this.subscribers) s.write(ev);
+  }
+
+  private nodeClient(nodeId: string): NodeClient {
+    let c = this.nodeClients.get(nodeId);
+    if (!c) {
+      const addr = this.nodes.get(nodeId)?.address;
+      if (!addr) throw new Error(`unknown node ${nodeId}`);
+      c = new (protos().node.Node)(addr, grpc.credentials.createInsecure(), channelOptions);
+      this.nodeClients.set(nodeId, c);
+    }
+    return c;
+  }
+
+  private liveExecutors(): NodeInfo__Output[] {
+    return [...this.nodes.values()].filter((n) => n.state === 'ALIVE' && !n.isDriver);
+  }
+
+  // ---------------------------------------------------------------- placement groups
+  private pgInfo(pg: PgRecord | undefined): PlacementGroupInfo {
+    if (!pg) return { found: false, state: 'REMOVED' };
+    return { found: true, spec: pg.spec, state: pg.state, bundleNodes: pg.bundleNodes, reason: pg.reason };
+  }
+
+  private setPgState(pg: PgRecord, state: PgRecord['state'], reason = ''): void {
+    pg.state = state;
+    pg.reason = reason;
+    if (state !== 'PENDING') {
+      const ws = pg.waiters;
+      pg.waiters = [];
+      for (const w of ws) w();
+    }
+    this.publish({ placementGroup: this.pgInfo(pg) });
+  }
+
+  private retryPendingGroups(): void {
+    for (const pg of this.pgs.values()) if (pg.state === 'PENDING') void this.tryPlace(pg);
+  }
+
+  private async tryPlace(pg: PgRecord): Promise<void> {
+    if (pg.placing || pg.state !== 'PENDING') return;
+    pg.placing = true;
+    try {
+      const bundles = pg.spec.bundles.map((b) => b.resources as ResourceSet);
+      const nodes = this.liveExecutors().map((n) => ({ nodeId: n.nodeId, total: n.resourcesTotal, available: n.resourcesAvailable }));
+      const r = placeBundles(pg.spec.strategy as PlacementStrategy, bundles, nodes);
+      if (!r.ok) {
+        if (r.infeasible) this.setPgState(pg, 'INFEASIBLE', r.reason);
+        else pg.reason = r.reason;
+        return;
+      }
+      // Two phases: every node reserves its bundles (all or none), then all commit.
+      const byNode = new Map<string, number[]>();
+      r.nodes.forEach((n, i) => { const l = byNode.get(n) ?? []; l.push(i); byNode.set(n, l); });
+      const req = (idx: number[]) => ({
+        placementGroupId: pg.spec.placementGroupId, indexes: idx, bundles: idx.map((i) => pg.spec.bundles[i]),
+      });
+      const prepared: string[] = [];
+      let failed = '';
+      await Promise.all([...byNode].map(async ([nodeId, idx]) => {
+        try {
+          const rep = await unary<unknown, { ok: boolean; reason: string }>(this.nodeClient(nodeId), 'PrepareBundles', req(idx), 10_000);
+          if (rep.ok) prepared.push(nodeId);
+          else failed ||= rep.reason;
+        } catch (err) {
+          failed ||= `node ${nodeId}: ${(err as Error).message}`;
+        }
+      }));
+      if (failed || pg.state !== 'PENDING') {
+        await Promise.all(prepared.map((n) => unary(this.nodeClient(n), 'ReturnBundles', req(byNode.get(n)!), 10_000).catch(() => {})));
+        if (pg.state === 'PENDING') {
+          pg.reason = `waiting for resources (${failed})`;
+          setTimeout(() => void this.tryPlace(pg), 100).unref();
+        }
+        return;
+      }
+      await Promise.all(prepared.map((n) => unary(this.nodeClient(n), 'CommitBundles', req(byNode.get(n)!), 10_000)));
+      pg.bundleNodes = r.nodes;
+      this.setPgState(pg, 'CREATED');
+    } finally {
+      pg.placing = false;
+    }
+  }
+
+  private async removeGroup(id: string): Promise<void> {
+    const pg = this.pgs.get(id);
+    if (!pg || pg.state === 'REMOVED') return;
+    const wasCreated = pg.state === 'CREATED';
+    this.setPgState(pg, 'REMOVED', 'removed with removePlacementGroup()');
+    if (wasCreated) {
+      const byNode = new Map<string, number[]>();
+      pg.bundleNodes.forEach((n, i) => { const l = byNode.get(n) ?? []; l.push(i); byNode.set(n, l); });
+      await Promise.all([...byNode].map(([n, idx]) => unary(this.nodeClient(n), 'ReturnBundles', {
+        placementGroupId: id, indexes: idx, bundles: idx.map((i) => pg.spec.bundles[i]),
+      }, 10_000).catch(() => {})));
+    }
+    this.retryPendingGroups();
+  }
+
+  // ---------------------------------------------------------------- handlers
+  handlers(): GcsHandlers {
+    const ok = <T>(cb: grpc.sendUnaryData<T>, v: T) => cb(null, v);
+    return {
+      RegisterNode: (call, cb) => {
+        const n = call.request;
+        if (n.version !== VERSION) {
+          cb({
+            code: grpc.status.FAILED_PRECONDITION,
+            details: `version mismatch: this cluster runs ray-ts ${VERSION} and ${n.isDriver ? 'the driver' : 'the node'} runs ${n.version || 'an unknown version'}. ` +
+              `Run the same ray-ts version on every node and driver.`,
+          });
+          return;
+        }
+        this.nodes.set(n.nodeId, { ...n, state: 'ALIVE' });
+        this.lastSeen.set(n.nodeId, Date.now());
+        if (n.isHead) this.headNodeId = n.nodeId;
+        this.viewChanged();
+        this.retryPendingGroups();
+        ok(cb, { clusterId: this.clusterId, headNodeId: this.headNodeId });
+      },
+      Heartbeat: (call, cb) => {
+        const n = call.request.node!;
+        const prev = this.nodes.get(n.nodeId);
+        if (!prev || prev.state === 'DEAD') {
+          ok(cb, { known: false });
+          return;
+        }
+        this.lastSeen.set(n.nodeId, Date.now());
+        const changed = JSON.stringify(prev.resourcesAvailable) !== JSON.stringify(n.resourcesAvailable) ||
+          JSON.stringify(prev.resourcesTotal) !== JSON.stringify(n.resourcesTotal) ||
+          JSON.stringify(prev.load) !== JSON.stringify(n.load);
+        this.nodes.set(n.nodeId, { ...n, state: 'ALIVE' });
+        if (changed) {
+          this.viewChanged();
+          this.retryPendingGroups();
+        }
+        ok(cb, { known: true });
+      },
+      UnregisterNode: (call, cb) => {
+        const n = this.nodes.get(call.request.nodeId);
+        if (n) {
+          if (n.isDriver) this.nodes.delete(n.nodeId);
+          else n.state = 'DEAD';
+          this.nodeClients.get(call.request.nodeId)?.close();
+          this.nodeClients.delete(call.request.nodeId);
+          this.viewChanged();
+        }
+        ok(cb, {});
+      },
+      GetClusterView: (_call, cb) => ok(cb, this.view()),
+      Subscribe: (call) => {
+        this.subscribers.add(call);
+        call.write({ view: this.view() });
+        call.on('cancelled', () => this.subscribers.delete(call));
+        call.on('error', () => this.subscribers.delete(call));
+        call.on('close', () => this.subscribers.delete(call));
+      },
+      RegisterJob: (call, cb) => {
+        const j = { ...call.request, state: 'RUNNING', startTimeMs: Date.now() };
+        this.jobs.set(j.jobId, j);
+        this.publish({ job: j });
+        ok(cb, j);
+      },
+      FinishJob: (call, cb) => {
+        const j = this.jobs.get(call.request.jobId);
+        if (j) {
+          j.state = 'FINISHED';
+          j.endTimeMs = Date.now();
+          this.publish({ job: j });
+        }
+        ok(cb, {});
+      },
+      ListJobs: (_call, cb) => ok(cb, { jobs: [...this.jobs.values()] }),
+      RegisterActor: (call, cb) => {
+        const a = call.request;
+        if (a.name) {
+          const key = `${a.namespace}/${a.name}`;
+          const existingId = this.actorNames.get(key);
+          const existing = existingId ? this.actors.get(existingId) : undefined;
+          if (existing && existing.state !== 'DEAD') {
+            ok(cb, { ok: false, existing });
+            return;
+          }
+          this.actorNames.set(key, a.actorId);
+        }
+        this.actors.set(a.actorId, a);
+        this.publish({ actor: a });
+        ok(cb, { ok: true });
+      },
+      UpdateActor: (call, cb) => {
+        const a = call.request;
+        const prev = this.actors.get(a.actorId);
+        const next: ActorInfo__Output = prev ? { ...prev, ...Object.fromEntries(Object.entries(a).filter(([, v]) => v !== '' && v !== 0)) } as ActorInfo__Output : a;
+        if (a.state) next.state = a.state;
+        this.actors.set(a.actorId, next);
+        if (next.state === 'DEAD' && next.name) {
+          const key = `${next.namespace}/${next.name}`;
+          if (this.actorNames.get(key) === next.actorId) this.actorNames.delete(key);
+        }
+        this.publish({ actor: next });
+        ok(cb, {});
+      },
+      GetActor: (call, cb) => {
+        const r = call.request;
+        const id = r.actorId || this.actorNames.get(`${r.namespace}/${r.name}`);
+        const a = id ? this.actors.get(id) : undefined;
+        ok(cb, a && (r.actorId || a.state !== 'DEAD') ? { found: true, actor: a } : { found: false });
+      },
+      ListActors: (_call, cb) => ok(cb, { actors: [...this.actors.values()] as ActorInfo[] }),
+      KvPut: (call, cb) => {
+        const key = `${call.request.namespace}\u0000${call.request.key}`;
+        const added = !this.kv.has(key);
+        if (added || call.request.overwrite) this.kv.set(key, Buffer.from(call.request.value));
+        ok(cb, { added });
+      },
+      KvGet: (call, cb) => {
+        const v = this.kv.get(`${call.request.namespace}\u0000${call.request.key}`);
+        ok(cb, v ? { found: true, value: v } : { found: false });
+      },
+      KvDel: (call, cb) => ok(cb, { deleted: this.kv.delete(`${call.request.namespace}\u0000${call.request.key}`) ? 1 : 0 }),
+      KvKeys: (call, cb) => {
+        const prefix = `${call.request.namespace}\u0000${call.request.key}`;
+        const keys = [...this.kv.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(k.indexOf('\u0000') + 1));
+        ok(cb, { keys });
+      },
+      CreatePlacementGroup: (call, cb) => {
+        const spec = call.request;
+        const pg: PgRecord = { spec, state: 'PENDING', bundleNodes: [], reason: 'being placed', waiters: [], placing: false };
+        this.pgs.set(spec.placementGroupId, pg);
+        ok(cb, this.pgInfo(pg));
+        void this.tryPlace(pg);
+      },
+      RemovePlacementGroup: (call, cb) => {
+        this.removeGroup(call.request.placementGroupId).then(() => ok(cb, {}), (err: Error) => cb(err));
+      },
+      WaitPlacementGroup: (call, cb) => {
+        const pg = this.pgs.get(call.request.placementGroupId);
+        if (!pg || pg.state !== 'PENDING') {
+          ok(cb, this.pgInfo(pg));
+          return;
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const done = () => {
+          if (timer) clearTimeout(timer);
+          ok(cb, this.pgInfo(pg));
+        };
+        pg.waiters.push(done);
+        if (call.request.timeoutMs > 0) {
+          timer = setTimeout(() => {
+            const i = pg.waiters.indexOf(done);
+            if (i >= 0) pg.waiters.splice(i, 1);
+            ok(cb, this.pgInfo(pg));
+          }, call.request.timeoutMs);
+        }
+      },
+      GetPlacementGroup: (call, cb) => ok(cb, this.pgInfo(this.pgs.get(call.request.placementGroupId))),
+      ListPlacementGroups: (_call, cb) => ok(cb, { placementGroups: [...this.pgs.values()].map((p) => this.pgInfo(p)) }),
+    };
+  }
+
+  /** Nodes in the table (for the embedded head). */
+  nodeTable(): NodeInfo[] {
+    return [...this.nodes.values()];
+  }
+
+  stop(): void {
+    clearInterval(this.healthTimer);
+    if (this.viewTimer) clearTimeout(this.viewTimer);
+    for (const s of this.subscribers) s.end();
+    this.subscribers.clear();
+    for (const c of this.nodeClients.values()) c.close();
+  }
+}

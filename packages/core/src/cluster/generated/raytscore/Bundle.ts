@@ -1,0 +1,11 @@
+/* eslint-disable */
+// Original file: proto/common.proto
+
+
+export interface Bundle {
+  'resources'?: ({[key: string]: number | string});
+}
+
+export interface Bundle__Output {
+  'resources': ({[key: string]: number});
+}

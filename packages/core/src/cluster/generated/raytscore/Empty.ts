@@ -1,0 +1,9 @@
+/* eslint-disable */
+// Original file: proto/common.proto
+
+
+export interface Empty {
+}
+
+export interface Empty__Output {
+}

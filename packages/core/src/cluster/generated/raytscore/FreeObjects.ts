@@ -1,0 +1,11 @@
+/* eslint-disable */
+// Original file: proto/node.proto
+
+
+export interface FreeObjects {
+  'objectIds'?: (string)[];
+}
+
+export interface FreeObjects__Output {
+  'objectIds': (string)[];
+}

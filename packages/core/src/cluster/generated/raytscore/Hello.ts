@@ -1,0 +1,15 @@
+/* eslint-disable */
+// Original file: proto/node.proto
+
+
+export interface Hello {
+  'nodeId'?: (string);
+  'address'?: (string);
+  'version'?: (string);
+}
+
+export interface Hello__Output {
+  'nodeId': (string);
+  'address': (string);
+  'version': (string);
+}

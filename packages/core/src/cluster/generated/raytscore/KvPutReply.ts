@@ -1,0 +1,11 @@
+/* eslint-disable */
+// Original file: proto/gcs.proto
+
+
+export interface KvPutReply {
+  'added'?: (boolean);
+}
+
+export interface KvPutReply__Output {
+  'added': (boolean);
+}

@@ -1,0 +1,98 @@
+/* eslint-disable */
+// Original file: proto/node.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { BundleRequest as _raytscore_BundleRequest, BundleRequest__Output as _raytscore_BundleRequest__Output } from '../raytscore/BundleRequest.js';
+import type { Empty as _raytscore_Empty, Empty__Output as _raytscore_Empty__Output } from '../raytscore/Empty.js';
+import type { ObjectChunk as _raytscore_ObjectChunk, ObjectChunk__Output as _raytscore_ObjectChunk__Output } from '../raytscore/ObjectChunk.js';
+import type { PeerBatch as _raytscore_PeerBatch, PeerBatch__Output as _raytscore_PeerBatch__Output } from '../raytscore/PeerBatch.js';
+import type { PrepareBundlesReply as _raytscore_PrepareBundlesReply, PrepareBundlesReply__Output as _raytscore_PrepareBundlesReply__Output } from '../raytscore/PrepareBundlesReply.js';
+import type { PullRequest as _raytscore_PullRequest, PullRequest__Output as _raytscore_PullRequest__Output } from '../raytscore/PullRequest.js';
+import type { StateReply as _raytscore_StateReply, StateReply__Output as _raytscore_StateReply__Output } from '../raytscore/StateReply.js';
+import type { StateRequest as _raytscore_StateRequest, StateRequest__Output as _raytscore_StateRequest__Output } from '../raytscore/StateRequest.js';
+
+export interface NodeClient extends grpc.Client {
+  CommitBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  CommitBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  CommitBundles(argument: _raytscore_BundleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  CommitBundles(argument: _raytscore_BundleRequest, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  commitBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  commitBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  commitBundles(argument: _raytscore_BundleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  commitBundles(argument: _raytscore_BundleRequest, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  
+  GetState(argument: _raytscore_StateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
+  GetState(argument: _raytscore_StateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
+  GetState(argument: _raytscore_StateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
+  GetState(argument: _raytscore_StateRequest, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
+  getState(argument: _raytscore_StateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
+  getState(argument: _raytscore_StateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
+  getState(argument: _raytscore_StateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
+  getState(argument: _raytscore_StateRequest, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
+  
+  Peer(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_raytscore_PeerBatch, _raytscore_PeerBatch__Output>;
+  Peer(options?: grpc.CallOptions): grpc.ClientDuplexStream<_raytscore_PeerBatch, _raytscore_PeerBatch__Output>;
+  peer(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_raytscore_PeerBatch, _raytscore_PeerBatch__Output>;
+  peer(options?: grpc.CallOptions): grpc.ClientDuplexStream<_raytscore_PeerBatch, _raytscore_PeerBatch__Output>;
+  
+  PrepareBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_PrepareBundlesReply__Output>): grpc.ClientUnaryCall;
+  PrepareBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_PrepareBundlesReply__Output>): grpc.ClientUnaryCall;
+  PrepareBundles(argument: _raytscore_BundleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_PrepareBundlesReply__Output>): grpc.ClientUnaryCall;
+  PrepareBundles(argument: _raytscore_BundleRequest, callback: grpc.requestCallback<_raytscore_PrepareBundlesReply__Output>): grpc.ClientUnaryCall;
+  prepareBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_PrepareBundlesReply__Output>): grpc.ClientUnaryCall;
+  prepareBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_PrepareBundlesReply__Output>): grpc.ClientUnaryCall;
+  prepareBundles(argument: _raytscore_BundleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_PrepareBundlesReply__Output>): grpc.ClientUnaryCall;
+  prepareBundles(argument: _raytscore_BundleRequest, callback: grpc.requestCallback<_raytscore_PrepareBundlesReply__Output>): grpc.ClientUnaryCall;
+  
+  Pull(argument: _raytscore_PullRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_raytscore_ObjectChunk__Output>;
+  Pull(argument: _raytscore_PullRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_raytscore_ObjectChunk__Output>;
+  pull(argument: _raytscore_PullRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_raytscore_ObjectChunk__Output>;
+  pull(argument: _raytscore_PullRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_raytscore_ObjectChunk__Output>;
+  
+  ReturnBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  ReturnBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  ReturnBundles(argument: _raytscore_BundleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  ReturnBundles(argument: _raytscore_BundleRequest, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  returnBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  returnBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  returnBundles(argument: _raytscore_BundleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  returnBundles(argument: _raytscore_BundleRequest, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  
+  Stop(argument: _raytscore_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  Stop(argument: _raytscore_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  Stop(argument: _raytscore_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  Stop(argument: _raytscore_Empty, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  stop(argument: _raytscore_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  stop(argument: _raytscore_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  stop(argument: _raytscore_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  stop(argument: _raytscore_Empty, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
+  
+}
+
+export interface NodeHandlers extends grpc.UntypedServiceImplementation {
+  CommitBundles: grpc.handleUnaryCall<_raytscore_BundleRequest__Output, _raytscore_Empty>;
+  
+  GetState: grpc.handleUnaryCall<_raytscore_StateRequest__Output, _raytscore_StateReply>;
+  
+  Peer: grpc.handleBidiStreamingCall<_raytscore_PeerBatch__Output, _raytscore_PeerBatch>;
+  
+  PrepareBundles: grpc.handleUnaryCall<_raytscore_BundleRequest__Output, _raytscore_PrepareBundlesReply>;
+  
+  Pull: grpc.handleServerStreamingCall<_raytscore_PullRequest__Output, _raytscore_ObjectChunk>;
+  
+  ReturnBundles: grpc.handleUnaryCall<_raytscore_BundleRequest__Output, _raytscore_Empty>;
+  
+  Stop: grpc.handleUnaryCall<_raytscore_Empty__Output, _raytscore_Empty>;
+  
+}
+
+export interface NodeDefinition extends grpc.ServiceDefinition {
+  CommitBundles: MethodDefinition<_raytscore_BundleRequest, _raytscore_Empty, _raytscore_BundleRequest__Output, _raytscore_Empty__Output>
+  GetState: MethodDefinition<_raytscore_StateRequest, _raytscore_StateReply, _raytscore_StateRequest__Output, _raytscore_StateReply__Output>
+  Peer: MethodDefinition<_raytscore_PeerBatch, _raytscore_PeerBatch, _raytscore_PeerBatch__Output, _raytscore_PeerBatch__Output>
+  PrepareBundles: MethodDefinition<_raytscore_BundleRequest, _raytscore_PrepareBundlesReply, _raytscore_BundleRequest__Output, _raytscore_PrepareBundlesReply__Output>
+  Pull: MethodDefinition<_raytscore_PullRequest, _raytscore_ObjectChunk, _raytscore_PullRequest__Output, _raytscore_ObjectChunk__Output>
+  ReturnBundles: MethodDefinition<_raytscore_BundleRequest, _raytscore_Empty, _raytscore_BundleRequest__Output, _raytscore_Empty__Output>
+  Stop: MethodDefinition<_raytscore_Empty, _raytscore_Empty, _raytscore_Empty__Output, _raytscore_Empty__Output>
+}

@@ -1,0 +1,13 @@
+/* eslint-disable */
+// Original file: proto/node.proto
+
+
+export interface PullRequest {
+  'objectId'?: (string);
+  'requester'?: (string);
+}
+
+export interface PullRequest__Output {
+  'objectId': (string);
+  'requester': (string);
+}

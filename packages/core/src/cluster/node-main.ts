@@ -1,0 +1,54 @@
+/**
+ * The process of one cluster node (`ray-ts start` runs it in the background). Options come as
+ * JSON in RAY_TS_NODE_OPTIONS; once serving, it writes its address to the session directory
+ * (and prints it), and it stops on SIGTERM, SIGINT or `ray-ts stop`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { startNode, type StartNodeOptions } from './server.js';
+
+interface NodeMainOptions extends StartNodeOptions {
+  sessionDir?: string;
+}
+
+async function main(): Promise<void> {
+  const opts = JSON.parse(process.env.RAY_TS_NODE_OPTIONS ?? '{}') as NodeMainOptions;
+  let started;
+  try {
+    started = await startNode(opts);
+  } catch (err) {
+    console.error(`ray-ts node failed to start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const info = {
+    pid: process.pid, nodeId: started.node.nodeId, address: started.address, gcsAddress: started.gcsAddress, head: opts.head,
+  };
+  let file: string | undefined;
+  if (opts.sessionDir) {
+    fs.mkdirSync(path.join(opts.sessionDir, 'nodes'), { recursive: true });
+    file = path.join(opts.sessionDir, 'nodes', `${process.pid}.json`);
+    fs.writeFileSync(file, JSON.stringify(info));
+    if (opts.head) fs.writeFileSync(path.join(opts.sessionDir, 'head.json'), JSON.stringify(info));
+  }
+  console.log(`RAY_TS_NODE_READY ${JSON.stringify(info)}`);
+  // Keep the process alive while it serves.
+  const keep = setInterval(() => {}, 1 << 30);
+  let exiting = false;
+  const exit = (code: number) => {
+    if (exiting) return;
+    exiting = true;
+    const done = () => {
+      clearInterval(keep);
+      if (file) fs.rmSync(file, { force: true });
+      if (opts.head && opts.sessionDir) fs.rmSync(path.join(opts.sessionDir, 'head.json'), { force: true });
+      process.exit(code);
+    };
+    started.stop().then(done, done);
+    setTimeout(done, 5_000).unref();
+  };
+  process.on('SIGTERM', () => exit(0));
+  process.on('SIGINT', () => exit(0));
+  process.on('ray-ts:stopped' as never, () => exit(0));
+}
+
+void main();

@@ -1,0 +1,71 @@
+/**
+ * Loads the gRPC services of proto/*.proto (the one definition of every message between ray-ts
+ * processes) with the same options the generated types in ./generated were made with.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as GcsProto } from './generated/gcs.js';
+import type { ProtoGrpcType as NodeProto } from './generated/node.js';
+
+/** The version every node and driver of a cluster must share. */
+export const VERSION = '0.1.0';
+
+/** proto/ of this package, from src/cluster (sources) or dist/bundle (the bundle). */
+function protoDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const p = path.join(dir, 'proto');
+    if (fs.existsSync(path.join(p, 'node.proto'))) return p;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`ray-ts: cannot find the proto/ directory of @ray-ts/core above ${fileURLToPath(import.meta.url)}`);
+}
+
+let loaded: { gcs: GcsProto['raytscore']; node: NodeProto['raytscore'] } | undefined;
+
+export function protos(): { gcs: GcsProto['raytscore']; node: NodeProto['raytscore'] } {
+  if (loaded) return loaded;
+  const dir = protoDir();
+  const opts: protoLoader.Options = { longs: Number, defaults: true, oneofs: true, includeDirs: [dir] };
+  const gcs = grpc.loadPackageDefinition(protoLoader.loadSync('gcs.proto', opts)) as unknown as GcsProto;
+  const node = grpc.loadPackageDefinition(protoLoader.loadSync('node.proto', opts)) as unknown as NodeProto;
+  loaded = { gcs: gcs.raytscore, node: node.raytscore };
+  return loaded;
+}
+
+/** Channel options for every client and server: large messages, keepalive, no proxy. */
+export const channelOptions: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': 1024 * 1024 * 1024,
+  'grpc.max_send_message_length': 1024 * 1024 * 1024,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.enable_http_proxy': 0,
+};
+
+/** Starts a gRPC server on host:port (port 0: a free one); resolves with the bound port. */
+export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(err);
+      else resolve(bound);
+    });
+  });
+}
+
+/** Promise form of a unary call on a grpc-js client. */
+export function unary<Req, Res>(
+  client: grpc.Client,
+  method: string,
+  req: Req,
+  timeoutMs = 30_000,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, (r: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void>)[method];
+    fn.call(client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      if (err) reject(err);
+      else resolve(res as Res);
+    });
+  });
+}

@@ -1,0 +1,133 @@
+/**
+ * Starting a node process's pieces: the gRPC server (GCS on the head, the node service on every
+ * node and driver), the node manager, and its membership in the cluster.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { loadConfig, type RuntimeConfig } from '../config.js';
+import { InvalidArgumentError, RayError } from '../errors.js';
+import { ids } from '../ids.js';
+import { NodeManager } from '../node.js';
+import { ClusterNode } from './cluster-node.js';
+import { Gcs } from './gcs.js';
+import { bindServer, protos, unary } from './proto.js';
+
+export interface StartNodeOptions {
+  head: boolean;
+  /** GCS address (HOST:PORT) of the cluster to join; the head's own when `head`. */
+  gcsAddress?: string;
+  host?: string;
+  /** Port of this node's gRPC server (0: a free one). */
+  port?: number;
+  resources: Record<string, number>;
+  gpuIds?: number[];
+  objectStoreBytes?: number;
+  /** A driver: owns objects, runs nothing. */
+  driver?: { jobId: string; namespace: string; preferredNode?: string };
+  config?: Partial<RuntimeConfig>;
+  nodeTimeoutMs?: number;
+}
+
+export interface StartedNode {
+  node: NodeManager;
+  cluster: ClusterNode;
+  gcs: Gcs | undefined;
+  address: string;
+  gcsAddress: string;
+  stop(): Promise<void>;
+}
+
+/** Parses and checks HOST:PORT. */
+export function parseAddress(address: string): { host: string; port: number } {
+  const m = /^([^:\s]+):(\d{1,5})$/.exec(address.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port > 0 && port < 65536)) {
+    throw new InvalidArgumentError(`Invalid cluster address '${address}': expected HOST:PORT, e.g. 127.0.0.1:6380 (what 'ray-ts start --head' printed).`);
+  }
+  return { host: m[1], port };
+}
+
+export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
+  const host = opts.host ?? '127.0.0.1';
+  const config = loadConfig(opts.config ?? {});
+  if (!opts.head) {
+    if (!opts.gcsAddress) throw new InvalidArgumentError('A node that is not the head needs the address of the head (--address HOST:PORT).');
+    parseAddress(opts.gcsAddress);
+  }
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 1024 ** 3, 'grpc.max_send_message_length': 1024 ** 3 });
+  const nodeId = ids().next('node');
+  const node = new NodeManager({
+    nodeId,
+    jobId: opts.driver?.jobId ?? '',
+    namespace: opts.driver?.namespace ?? 'default',
+    resources: opts.resources,
+    gpuIds: opts.gpuIds,
+    objectStoreBytes: opts.objectStoreBytes ?? config.objectStoreBytes,
+    config,
+    executes: !opts.driver,
+  });
+  let gcs: Gcs | undefined;
+  if (opts.head) {
+    gcs = new Gcs({ clusterId: ids().next('job').replace('job_', 'cluster_'), nodeTimeoutMs: opts.nodeTimeoutMs ?? 10_000 });
+    server.addService(protos().gcs.Gcs.service, gcs.handlers());
+  }
+  let stopping: Promise<void> | undefined;
+  let onStopRequested: () => void = () => {};
+  // The cluster node is made after binding (it needs its own address); handlers reach it lazily.
+  let cluster: ClusterNode | undefined;
+  server.addService(protos().node.Node.service, new Proxy({}, {
+    get: (_t, key: string) => (...args: unknown[]) =>
+      (cluster!.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>)[key](...args),
+  }) as never);
+  let port: number;
+  try {
+    port = await bindServer(server, host, opts.port ?? 0);
+  } catch (err) {
+    await node.stop();
+    const msg = (err as Error).message;
+    throw new RayError(
+      /address already in use|EADDRINUSE|No address added/i.test(msg)
+        ? `Port ${opts.port} on ${host} is in use: another ray-ts head or program listens there. Pick another with --port, or stop it ('ray-ts stop').`
+        : `Could not listen on ${host}:${opts.port ?? 0}: ${msg}`,
+    );
+  }
+  const address = `${host}:${port}`;
+  const gcsAddress = opts.head ? address : opts.gcsAddress!;
+  cluster = new ClusterNode({
+    node, gcsAddress, address, isHead: opts.head, isDriver: !!opts.driver, preferredNode: opts.driver?.preferredNode,
+  });
+  node.cluster = cluster;
+  cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await cluster!.stop();
+      gcs?.stop();
+      server.forceShutdown();
+      await node.stop();
+    })();
+    return stopping;
+  };
+  onStopRequested = () => void stop().then(() => process.emit('ray-ts:stopped' as never));
+  try {
+    await cluster.start();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { node, cluster, gcs, address, gcsAddress, stop };
+}
+
+/** Checks that a GCS answers at `address` (for a clear error before anything starts). */
+export async function pingGcs(address: string, timeoutMs = 3_000): Promise<void> {
+  parseAddress(address);
+  const c = new (protos().gcs.Gcs)(address, grpc.credentials.createInsecure());
+  try {
+    await unary(c, 'GetClusterView', {}, timeoutMs);
+  } catch (err) {
+    throw new RayError(
+      `No ray-ts cluster answers at ${address} (${(err as grpc.ServiceError).details || (err as Error).message}). ` +
+        `Start one with 'ray-ts start --head', or check the address.`,
+    );
+  } finally {
+    c.close();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The state API over a cluster's GCS and nodes (see ../state-api.ts for the public functions).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { RayError } from '../errors.js';
+import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
+import type { StateReply__Output } from './generated/raytscore/StateReply.js';
+import { channelOptions, protos, unary } from './proto.js';
+import type { GcsClient } from './generated/raytscore/Gcs.js';
+
+export type Row = Record<string, unknown>;
+
+async function withGcs<T>(address: string, fn: (gcs: GcsClient) => Promise<T>): Promise<T> {
+  const gcs = new (protos().gcs.Gcs)(address, grpc.credentials.createInsecure(), channelOptions);
+  try {
+    return await fn(gcs);
+  } catch (err) {
+    const e = err as grpc.ServiceError;
+    if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED) {
+      throw new RayError(`No ray-ts cluster answers at ${address} (${e.details}). Start one with 'ray-ts start --head', or pass the right --address.`);
+    }
+    throw err;
+  } finally {
+    gcs.close();
+  }
+}
+
+export async function viewOf(address: string): Promise<NodeInfo__Output[]> {
+  return withGcs(address, async (gcs) => (await unary<unknown, { nodes: NodeInfo__Output[] }>(gcs, 'GetClusterView', {}, 5_000)).nodes);
+}
+
+function round(r: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(r).sort()) out[k] = Math.round(r[k] * 1e4) / 1e4;
+  return out;
+}
+
+export async function nodesOf(address: string): Promise<Row[]> {
+  return (await viewOf(address)).filter((n) => !n.isDriver).map((n) => ({
+    nodeId: n.nodeId, state: n.state, isHead: n.isHead, address: n.address, pid: n.pid,
+    resourcesTotal: round(n.resourcesTotal), resourcesAvailable: round(n.resourcesAvailable),
+    load: n.load.map((d) => ({ shape: d.shape, count: d.count })), objectStoreUsed: n.objectStoreUsed,
+    objectStoreCapacity: n.objectStoreCapacity, numObjects: n.numObjects, numWorkers: n.numWorkers,
+  }));
+}
+
+export async function actorsOf(address: string): Promise<Row[]> {
+  return withGcs(address, async (gcs) => {
+    const r = await unary<unknown, { actors: Row[] }>(gcs, 'ListActors', {}, 5_000);
+    return r.actors.map((a) => ({
+      actorId: a.actorId, className: a.className, name: a.name, namespace: a.namespace, state: a.state, nodeId: a.nodeId,
+      jobId: a.jobId, detached: a.detached, resources: a.resources, placementGroupId: a.placementGroupId, deathCause: a.deathCause,
+    }));
+  });
+}
+
+export async function groupsOf(address: string): Promise<Row[]> {
+  return withGcs(address, async (gcs) => {
+    const r = await unary<unknown, { placementGroups: { spec: { placementGroupId: string; name: string; strategy: string; bundles: { resources: Record<string, number> }[] } | null; state: string; bundleNodes: string[]; reason: string }[] }>(gcs, 'ListPlacementGroups', {}, 5_000);
+    return r.placementGroups.filter((p) => p.spec).map((p) => ({
+      placementGroupId: p.spec!.placementGroupId, name: p.spec!.name, strategy: p.spec!.strategy, state: p.state,
+      bundles: p.spec!.bundles.map((b) => b.resources), bundleNodes: p.bundleNodes, reason: p.reason,
+    }));
+  });
+}
+
+export async function jobsOf(address: string): Promise<Row[]> {
+  return withGcs(address, async (gcs) => (await unary<unknown, { jobs: Row[] }>(gcs, 'ListJobs', {}, 5_000)).jobs);
+}
+
+/** Asks every node and driver for its tasks or objects. */
+async function fromNodes(address: string, kind: 'tasks' | 'objects'): Promise<StateReply__Output[]> {
+  const view = (await viewOf(address)).filter((n) => n.state === 'ALIVE');
+  return Promise.all(view.map(async (n) => {
+    const c = new (protos().node.Node)(n.address, grpc.credentials.createInsecure(), channelOptions);
+    try {
+      return await unary<unknown, StateReply__Output>(c, 'GetState', { kind }, 5_000);
+    } catch {
+      return { tasks: [], objects: [] };
+    } finally {
+      c.close();
+    }
+  }));
+}
+
+export async function tasksOf(address: string): Promise<Row[]> {
+  const byId = new Map<string, Row>();
+  for (const rep of await fromNodes(address, 'tasks')) {
+    for (const t of rep.tasks) {
+      const prev = byId.get(t.taskId);
+      // The executor's record wins over the owner's (which says only where it sent it).
+      const executorRecord = t.ownerNodeId !== t.nodeId;
+      if (!prev || executorRecord || (prev.state === 'RUNNING' && t.state !== 'RUNNING')) {
+        byId.set(t.taskId, {
+          taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, ownerNodeId: t.ownerNodeId, jobId: t.jobId,
+          resources: t.resources, durationMs: t.endMs ? Math.round(t.endMs - t.startMs) : undefined,
+        });
+      }
+    }
+  }
+  return [...byId.values()];
+}
+
+export async function objectsOf(address: string): Promise<Row[]> {
+  const out: Row[] = [];
+  for (const rep of await fromNodes(address, 'objects')) {
+    for (const o of rep.objects) {
+      out.push({
+        objectId: o.objectId, nodeId: o.nodeId, ownerNodeId: o.ownerNodeId, size: o.size, state: o.state,
+        localRefs: o.localRefs, pins: o.pins, borrowers: o.borrowers,
+      });
+    }
+  }
+  return out;
+}

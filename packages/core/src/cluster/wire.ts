@@ -1,0 +1,230 @@
+/**
+ * Conversions between the runtime's in-memory forms (protocol.ts, serialization.ts) and the
+ * messages of proto/*.proto.
+ */
+import v8 from 'node:v8';
+import type { WireError } from '../errors.js';
+import type { FnRef } from '../functions.js';
+import type { CompiledActorOptions, ResourceSet, SchedulingStrategySpec } from '../options.js';
+import type { ActorCreationSpec, ActorTaskSpec, ArgSpec, TaskSpec } from '../protocol.js';
+import { intoShared, type StoredValue } from '../serialization.js';
+import type { ActorCreationSpec as PActorCreationSpec, ActorCreationSpec__Output as PActorCreationSpecOut } from './generated/raytscore/ActorCreationSpec.js';
+import type { ActorTaskSpec as PActorTaskSpec, ActorTaskSpec__Output as PActorTaskSpecOut } from './generated/raytscore/ActorTaskSpec.js';
+import type { Arg as PArg, Arg__Output as PArgOut } from './generated/raytscore/Arg.js';
+import type { FnRef as PFnRef, FnRef__Output as PFnRefOut } from './generated/raytscore/FnRef.js';
+import type { SchedulingStrategy as PStrategy, SchedulingStrategy__Output as PStrategyOut } from './generated/raytscore/SchedulingStrategy.js';
+import type { TaskSpec as PTaskSpec, TaskSpec__Output as PTaskSpecOut } from './generated/raytscore/TaskSpec.js';
+import type { Value as PValue, Value__Output as PValueOut } from './generated/raytscore/Value.js';
+
+export type { PValue, PValueOut };
+
+export function valueToWire(v: StoredValue): PValue {
+  switch (v.t) {
+    case 'js':
+      return { t: 'js', data: v8.serialize(v.v) };
+    case 'v8':
+      return { t: 'v8', data: v.b, refs: v.refs ?? [], special: v.special ?? false };
+    case 'raw':
+      return { t: 'raw', data: v.b, ctor: v.ctor };
+    case 'err':
+      return { t: 'err', data: v8.serialize(v.e) };
+  }
+}
+
+/** A wire value back in stored form; values above `sharedAbove` bytes land in shared memory. */
+export function valueFromWire(p: PValueOut, sharedAbove: number): StoredValue {
+  switch (p.t) {
+    case 'js':
+      return { t: 'js', v: v8.deserialize(p.data) as Extract<StoredValue, { t: 'js' }>['v'] };
+    case 'v8': {
+      const out: StoredValue = { t: 'v8', b: intoShared(p.data, sharedAbove, true) };
+      if (p.refs.length) out.refs = p.refs;
+      if (p.special) out.special = true;
+      return out;
+    }
+    case 'raw':
+      return { t: 'raw', ctor: p.ctor as Extract<StoredValue, { t: 'raw' }>['ctor'], b: intoShared(p.data, sharedAbove, true) };
+    case 'err':
+      return { t: 'err', e: v8.deserialize(p.data) as WireError };
+    default:
+      throw new Error(`ray-ts: unknown value kind '${p.t}' on the wire`);
+  }
+}
+
+function fnToWire(f: FnRef): PFnRef {
+  if (!f.desc) return { id: f.id };
+  const d = f.desc;
+  return {
+    id: f.id,
+    desc: d.kind === 'module'
+      ? { kind: 'module', url: d.url, key: d.key, name: d.name, isClass: d.isClass }
+      : { kind: 'source', source: d.source, name: d.name, isClass: d.isClass, origin: d.origin },
+  };
+}
+
+function fnFromWire(p: PFnRefOut): FnRef {
+  const d = p.desc;
+  if (!d || !d.kind) return { id: p.id };
+  return {
+    id: p.id,
+    desc: d.kind === 'module'
+      ? { kind: 'module', url: d.url, key: d.key, name: d.name, isClass: d.isClass }
+      : { kind: 'source', source: d.source, name: d.name, isClass: d.isClass, origin: d.origin },
+  };
+}
+
+function argToWire(a: ArgSpec): PArg {
+  return 'r' in a ? { ref: a.r } : { value: valueToWire(a.v) };
+}
+
+function argFromWire(a: PArgOut, sharedAbove: number): ArgSpec {
+  return a.arg === 'ref' ? { r: a.ref! } : { v: valueFromWire(a.value!, sharedAbove) };
+}
+
+export function strategyToWire(s: SchedulingStrategySpec | undefined): PStrategy | undefined {
+  if (!s) return undefined;
+  return {
+    type: s.type,
+    nodeId: s.type === 'NODE_AFFINITY' ? s.nodeId : '',
+    soft: s.type === 'NODE_AFFINITY' ? s.soft : false,
+    placementGroupId: s.type === 'PLACEMENT_GROUP' ? s.placementGroupId : '',
+    bundleIndex: s.type === 'PLACEMENT_GROUP' ? s.bundleIndex : -1,
+  };
+}
+
+export function strategyFromWire(p: PStrategyOut | null | undefined): SchedulingStrategySpec | undefined {
+  if (!p || !p.type || p.type === 'DEFAULT') return undefined;
+  switch (p.type) {
+    case 'SPREAD':
+      return { type: 'SPREAD' };
+    case 'NODE_AFFINITY':
+      return { type: 'NODE_AFFINITY', nodeId: p.nodeId, soft: p.soft };
+    case 'PLACEMENT_GROUP':
+      return { type: 'PLACEMENT_GROUP', placementGroupId: p.placementGroupId, bundleIndex: p.bundleIndex };
+    default:
+      return undefined;
+  }
+}
+
+export function taskToWire(s: TaskSpec): PTaskSpec {
+  return {
+    taskId: s.taskId,
+    name: s.name,
+    fn: fnToWire(s.fn),
+    args: s.args.map(argToWire),
+    returnIds: s.returnIds,
+    resources: s.resources as Record<string, number>,
+    maxRetries: s.maxRetries,
+    retryAllExceptions: s.retryExceptions === true,
+    retryExceptionNames: Array.isArray(s.retryExceptions) ? (s.retryExceptions as string[]) : [],
+    isolation: s.isolation,
+    parentTaskId: s.parentTaskId ?? '',
+    jobId: s.jobId ?? '',
+    strategy: strategyToWire(s.strategy),
+  };
+}
+
+export function taskFromWire(p: PTaskSpecOut, sharedAbove: number): TaskSpec {
+  const spec: TaskSpec = {
+    taskId: p.taskId,
+    name: p.name,
+    fn: fnFromWire(p.fn!),
+    args: p.args.map((a) => argFromWire(a, sharedAbove)),
+    returnIds: p.returnIds,
+    resources: p.resources,
+    maxRetries: p.maxRetries,
+    retryExceptions: p.retryAllExceptions ? true : p.retryExceptionNames.length ? p.retryExceptionNames : false,
+    isolation: p.isolation as TaskSpec['isolation'],
+  };
+  if (p.parentTaskId) spec.parentTaskId = p.parentTaskId;
+  if (p.jobId) spec.jobId = p.jobId;
+  const st = strategyFromWire(p.strategy);
+  if (st) spec.strategy = st;
+  return spec;
+}
+
+export function actorToWire(s: ActorCreationSpec): PActorCreationSpec {
+  const o = s.options;
+  return {
+    actorId: s.actorId,
+    className: s.className,
+    cls: fnToWire(s.cls),
+    args: s.args.map(argToWire),
+    options: {
+      name: o.name ?? '',
+      namespace: o.namespace ?? '',
+      detached: o.detached,
+      maxRestarts: o.maxRestarts,
+      maxTaskRetries: o.maxTaskRetries,
+      maxConcurrency: o.maxConcurrency ?? 0,
+      resources: o.resources as Record<string, number>,
+      isolation: o.isolation,
+      getIfExists: o.getIfExists,
+      strategy: strategyToWire(o.strategy),
+    },
+    methods: s.methods,
+    hasAsyncMethods: s.hasAsyncMethods,
+    jobId: s.jobId ?? '',
+  };
+}
+
+export function actorFromWire(p: PActorCreationSpecOut, sharedAbove: number): ActorCreationSpec {
+  const o = p.options!;
+  const options: CompiledActorOptions = {
+    name: o.name || undefined,
+    namespace: o.namespace || undefined,
+    detached: o.detached,
+    maxRestarts: o.maxRestarts,
+    maxTaskRetries: o.maxTaskRetries,
+    maxConcurrency: o.maxConcurrency || undefined,
+    resources: o.resources as ResourceSet,
+    isolation: o.isolation as CompiledActorOptions['isolation'],
+    getIfExists: o.getIfExists,
+    strategy: strategyFromWire(o.strategy),
+  };
+  return {
+    actorId: p.actorId,
+    className: p.className,
+    cls: fnFromWire(p.cls!),
+    args: p.args.map((a) => argFromWire(a, sharedAbove)),
+    options,
+    methods: p.methods,
+    hasAsyncMethods: p.hasAsyncMethods,
+    ...(p.jobId ? { jobId: p.jobId } : {}),
+  };
+}
+
+export function actorCallToWire(s: ActorTaskSpec): PActorTaskSpec {
+  return {
+    taskId: s.taskId,
+    actorId: s.actorId,
+    method: s.method,
+    name: s.name,
+    args: s.args.map(argToWire),
+    returnIds: s.returnIds,
+    parentTaskId: s.parentTaskId ?? '',
+  };
+}
+
+export function actorCallFromWire(p: PActorTaskSpecOut, sharedAbove: number): ActorTaskSpec {
+  const spec: ActorTaskSpec = {
+    taskId: p.taskId,
+    actorId: p.actorId,
+    method: p.method,
+    name: p.name,
+    args: p.args.map((a) => argFromWire(a, sharedAbove)),
+    returnIds: p.returnIds,
+  };
+  if (p.parentTaskId) spec.parentTaskId = p.parentTaskId;
+  return spec;
+}
+
+/** Every object id a list of arguments refers to (top-level refs and refs nested in values). */
+export function argRefs(args: ArgSpec[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    if ('r' in a) out.push(a.r);
+    else if (a.v.t === 'v8' && a.v.refs) out.push(...a.v.refs);
+  }
+  return out;
+}
