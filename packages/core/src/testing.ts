@@ -64,3 +64,126 @@ export function nodeDebugDump(): unknown {
 export function localRefCount(id: string): number {
   return threadState().refTracker?.count(id) ?? 0;
 }
+
+/** Resources and settings of one node started by {@link Cluster}. */
+export interface ClusterNodeSpec {
+  numCpus?: number;
+  numGpus?: number;
+  resources?: Record<string, number>;
+  objectStoreMemory?: number;
+  /** Environment variables of the node process (e.g. RAY_TS_* settings). */
+  env?: Record<string, string>;
+}
+
+/** A node process started by {@link Cluster}. */
+export interface ClusterNodeHandle {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly pid: number;
+  readonly isHead: boolean;
+  /** Output of the process so far (stdout and stderr). */
+  output(): string;
+}
+
+/**
+ * A multi-node cluster on this machine for tests (as Ray's `cluster_utils.Cluster`): a head and
+ * node processes on 127.0.0.1 with free ports and the given resources. Connect the test with
+ * `init({ address: cluster.address })`; `shutdown()` stops every process.
+ * @example
+ * const cluster = await Cluster.start({ head: { numCpus: 1 }, nodes: [{ numCpus: 1, resources: { gpuBox: 1 } }] });
+ * await init({ address: cluster.address });
+ * ...
+ * await shutdown(); await cluster.shutdown();
+ */
+export class Cluster {
+  readonly nodes: ClusterNodeHandle[] = [];
+  private readonly procs = new Map<string, import('node:child_process').ChildProcess>();
+  private constructor(readonly address: string) {}
+
+  static async start(opts: { head?: ClusterNodeSpec; nodes?: ClusterNodeSpec[]; nodeTimeoutMs?: number } = {}): Promise<Cluster> {
+    const head = await Cluster.spawn(opts.head ?? {}, undefined, opts.nodeTimeoutMs);
+    const c = new Cluster(head.handle.address);
+    c.nodes.push(head.handle);
+    c.procs.set(head.handle.nodeId, head.proc);
+    try {
+      const started = await Promise.all((opts.nodes ?? []).map((spec) => Cluster.spawn(spec, c.address)));
+      for (const n of started) {
+        c.nodes.push(n.handle); // in the order given
+        c.procs.set(n.handle.nodeId, n.proc);
+      }
+    } catch (err) {
+      await c.shutdown();
+      throw err;
+    }
+    return c;
+  }
+
+  /** Starts one more node and waits until it has joined. */
+  async addNode(spec: ClusterNodeSpec = {}): Promise<ClusterNodeHandle> {
+    const n = await Cluster.spawn(spec, this.address);
+    this.nodes.push(n.handle);
+    this.procs.set(n.handle.nodeId, n.proc);
+    return n.handle;
+  }
+
+  private static async spawn(spec: ClusterNodeSpec, gcsAddress: string | undefined, nodeTimeoutMs?: number): Promise<{ handle: ClusterNodeHandle; proc: import('node:child_process').ChildProcess }> {
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const main = fileURLToPath(new URL('./cluster/node-main.js', import.meta.url));
+    const resources: Record<string, number> = { CPU: spec.numCpus ?? 1, ...(spec.resources ?? {}) };
+    if (spec.numGpus) resources.GPU = spec.numGpus;
+    const opts = {
+      head: !gcsAddress, gcsAddress, host: '127.0.0.1', port: 0, resources, objectStoreBytes: spec.objectStoreMemory,
+      gpuIds: spec.numGpus ? Array.from({ length: spec.numGpus }, (_, i) => i) : undefined, nodeTimeoutMs,
+    };
+    const proc = spawn(process.execPath, [main], {
+      env: { ...process.env, ...(spec.env ?? {}), RAY_TS_NODE_OPTIONS: JSON.stringify(opts), RAY_TS_ADDRESS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    const info = await new Promise<{ nodeId: string; address: string; pid: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`a cluster node did not start within 30 s:\n${out}`)), 30_000);
+      const onData = () => {
+        const m = /RAY_TS_NODE_READY (\{.*\})/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          proc.stdout!.off('data', onData);
+          resolve(JSON.parse(m[1]) as { nodeId: string; address: string; pid: number });
+        }
+      };
+      proc.stdout!.on('data', onData);
+      proc.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`a cluster node exited with code ${code} while starting:\n${out}`));
+      });
+    });
+    proc.removeAllListeners('exit');
+    return { handle: { nodeId: info.nodeId, address: info.address, pid: info.pid, isHead: !gcsAddress, output: () => out }, proc };
+  }
+
+  /** Kills a node's process (SIGKILL by default, as a crash would). */
+  killNode(nodeId: string, signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.procs.get(nodeId)?.kill(signal);
+    this.procs.delete(nodeId);
+  }
+
+  /** Stops every node process (worker nodes first, then the head). */
+  async shutdown(): Promise<void> {
+    const entries = [...this.procs].reverse();
+    this.procs.clear();
+    await Promise.all(entries.map(([, p]) => new Promise<void>((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) {
+        resolve();
+        return;
+      }
+      const t = setTimeout(() => p.kill('SIGKILL'), 5_000);
+      p.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      p.kill('SIGTERM');
+    })));
+  }
+}

@@ -270,7 +270,9 @@ export class Gcs {
       UpdateActor: (call, cb) => {
         const a = call.request;
         const prev = this.actors.get(a.actorId);
-        const next: ActorInfo__Output = prev ? { ...prev, ...Object.fromEntries(Object.entries(a).filter(([, v]) => v !== '' && v !== 0)) } as ActorInfo__Output : a;
+        const set = (v: unknown) => v !== '' && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0) &&
+          !(v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+        const next: ActorInfo__Output = prev ? { ...prev, ...Object.fromEntries(Object.entries(a).filter(([, v]) => set(v))) } as ActorInfo__Output : a;
         if (a.state) next.state = a.state;
         this.actors.set(a.actorId, next);
         if (next.state === 'DEAD' && next.name) {

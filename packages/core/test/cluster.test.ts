@@ -1,0 +1,184 @@
+import { execFile } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ActorDiedError, UnschedulableError, get, getActor, getRuntimeContext, init, listActors, listNodes, listObjects,
+  listPlacementGroups, listTasks, nodes, placementGroup, put, remote, removePlacementGroup, shutdown, availableResources,
+} from '@ray-ts/core';
+import { Cluster, waitFor } from '@ray-ts/core/testing';
+import { CounterActor as Counter, KeeperActor, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = () => vm.runInNewContext('gc') as () => void;
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describe('a 3-node cluster', () => {
+  let cluster: Cluster;
+  let head: string;
+  let n1: string;
+  let n2: string;
+
+  beforeAll(async () => {
+    cluster = await Cluster.start({
+      head: { numCpus: 1 },
+      nodes: [{ numCpus: 1, resources: { special: 2 } }, { numCpus: 1 }],
+    });
+    [head, n1, n2] = cluster.nodes.map((n) => n.nodeId);
+    await init({ address: cluster.address });
+  });
+
+  afterAll(async () => {
+    await shutdown();
+    await cluster.shutdown();
+  });
+
+  it('lists its nodes and totals', async () => {
+    const ns = await nodes();
+    expect(ns.map((n) => n.nodeId).sort()).toEqual([head, n1, n2].sort());
+    expect(ns.find((n) => n.nodeId === head)?.isHead).toBe(true);
+    const rows = await listNodes({ filters: [['state', '=', 'ALIVE']] });
+    expect(rows).toHaveLength(3);
+  });
+
+  it('spreads tasks over the 3 nodes with SPREAD', async () => {
+    const ids = await get(Array.from({ length: 6 }, () => whereAmI.options({ schedulingStrategy: 'SPREAD' }).remote(50)));
+    expect(new Set(ids)).toEqual(new Set([head, n1, n2]));
+  });
+
+  it('spills to other nodes when the local node is full', async () => {
+    const ids = await get(Array.from({ length: 3 }, () => whereAmI.remote(300)));
+    expect(new Set(ids).size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('honours node affinity, hard and soft', async () => {
+    const hard = await get(Array.from({ length: 3 }, () => whereAmI.options({ schedulingStrategy: { nodeId: n2 } }).remote(1)));
+    expect(hard).toEqual([n2, n2, n2]);
+    await expect(get(whereAmI.options({ schedulingStrategy: { nodeId: 'node_nope' } }).remote(1))).rejects.toThrow(UnschedulableError);
+    const soft = await get(whereAmI.options({ schedulingStrategy: { nodeId: 'node_nope', soft: true } }).remote(1));
+    expect([head, n1, n2]).toContain(soft);
+  });
+
+  it('runs work needing a custom resource only where it is, and fails fast when no node has it', async () => {
+    const ids = await get(Array.from({ length: 4 }, () => whereAmI.options({ resources: { special: 1 } }).remote(10)));
+    expect(new Set(ids)).toEqual(new Set([n1]));
+    await expect(get(whereAmI.options({ resources: { special: 3 } }).remote(1))).rejects.toThrow(/special/);
+  });
+
+  it('places each placement-group strategy and runs work in its bundles', async () => {
+    const pack = placementGroup([{ CPU: 0.25 }, { CPU: 0.25 }], { strategy: 'STRICT_PACK' });
+    await pack.ready();
+    const packNodes = (await pack.state()).bundleNodes;
+    expect(new Set(packNodes).size).toBe(1);
+
+    const spread = placementGroup([{ CPU: 0.25 }, { CPU: 0.25 }, { CPU: 0.25 }], { strategy: 'STRICT_SPREAD', name: 'trio' });
+    await spread.ready();
+    const spreadNodes = (await spread.state()).bundleNodes;
+    expect(new Set(spreadNodes).size).toBe(3);
+    const inBundles = await get(spreadNodes.map((_, i) =>
+      whereAmI.options({ numCpus: 0.25, schedulingStrategy: { placementGroup: spread, placementGroupBundleIndex: i } }).remote(1)));
+    expect(inBundles).toEqual(spreadNodes);
+
+    const soft = placementGroup([{ CPU: 0.1 }, { CPU: 0.1 }], { strategy: 'SPREAD' });
+    const packSoft = placementGroup([{ CPU: 0.1 }, { CPU: 0.1 }], { strategy: 'PACK' });
+    await Promise.all([soft.ready(), packSoft.ready()]);
+    expect(new Set((await soft.state()).bundleNodes).size).toBe(2);
+    expect(new Set((await packSoft.state()).bundleNodes).size).toBe(1);
+
+    const impossible = placementGroup([{ CPU: 0.1 }, { CPU: 0.1 }, { CPU: 0.1 }, { CPU: 0.1 }], { strategy: 'STRICT_SPREAD' });
+    await expect(impossible.ready()).rejects.toThrow(/STRICT_SPREAD needs 4 nodes/);
+    const tooBig = placementGroup([{ CPU: 2 }], { strategy: 'PACK' });
+    await expect(tooBig.ready()).rejects.toThrow(UnschedulableError);
+
+    expect((await listPlacementGroups({ filters: [['name', '=', 'trio']] }))[0]?.state).toBe('CREATED');
+    for (const pg of [pack, spread, soft, packSoft]) await removePlacementGroup(pg);
+    await waitFor(async () => (await availableResources()).CPU === 3, { what: 'bundles returned' });
+  });
+
+  it('moves a 256 MiB object between nodes, both ways', async () => {
+    const size = 256 * 1024 * 1024;
+    const produced = make.options({ schedulingStrategy: { nodeId: n1 } }).remote(size);
+    // Read on another node (pulled from n1 to n2), then by the driver.
+    expect(await get(sum.options({ schedulingStrategy: { nodeId: n2 } }).remote(produced))).toEqual([9 * (size / 4096), size]);
+    const local = await get(produced);
+    expect(local.length).toBe(size);
+    expect(local[size - 1]).toBe(9);
+  });
+
+  it('frees objects on every node once no ref is left, and keeps borrowed ones alive', async () => {
+    const keep = KeeperActor;
+    const k = keep.options({ schedulingStrategy: { nodeId: n2 } }).remote();
+    let ref: ReturnType<typeof put> | undefined = put(new Uint8Array(4 * 1024 * 1024).fill(1));
+    const id = ref.id;
+    expect(await get(k.hold.remote([ref]))).toBe(1);
+    ref = undefined;
+    const g = gc();
+    for (let i = 0; i < 3; i++) { g(); await new Promise((r) => setTimeout(r, 20)); }
+    // The actor on n2 borrows it: still alive, and readable there.
+    expect(await get(k.read.remote())).toBe(4 * 1024 * 1024);
+    expect((await listObjects({ filters: [['objectId', '=', id]] })).length).toBeGreaterThan(0);
+    await get(k.drop.remote());
+    await waitFor(async () => { g(); return (await listObjects({ filters: [['objectId', '=', id]] })).length === 0; },
+      { what: `object ${id} freed on every node`, timeoutMs: 15_000, intervalMs: 100 });
+  });
+
+  it('finds a named actor from another driver, on another node', async () => {
+    const C = Counter;
+    const c = C.options({ name: 'shared-counter', lifetime: 'detached', schedulingStrategy: { nodeId: n1 } }).remote();
+    expect(await get(c.incr.remote(1))).toBe(1);
+    expect(await get(c.node.remote())).toBe(n1);
+    const { stdout } = await run(process.execPath, [path.join(here, 'fixtures', 'second-driver.mjs'), cluster.address, 'shared-counter'], { timeout: 30_000 });
+    expect(stdout).toContain('SECOND_DRIVER 11');
+    expect(await get(c.incr.remote(1))).toBe(12);
+    const same = await getActor<CounterClass>('shared-counter');
+    expect(await get(same.incr.remote(0))).toBe(12);
+    const rows = await listActors({ filters: [['name', '=', 'shared-counter']] });
+    expect(rows[0]).toMatchObject({ state: 'ALIVE', nodeId: n1 });
+    // A second actor with the same name fails with a clear error; getIfExists returns the first.
+    const dup = C.options({ name: 'shared-counter' }).remote();
+    await expect(get(dup.incr.remote(1))).rejects.toThrow(ActorDiedError);
+    const again = C.options({ name: 'shared-counter', getIfExists: true }).remote();
+    expect(await get(again.incr.remote(1))).toBe(13);
+  });
+
+  it('shows finished work in listTasks with the node that ran it', async () => {
+    await get(whereAmI.options({ schedulingStrategy: { nodeId: n2 } }).remote(1));
+    const rows = await listTasks({ filters: [['nodeId', '=', n2], ['state', '=', 'FINISHED']] });
+    expect(rows.length).toBeGreaterThan(0);
+  });
+});
+
+describe('ray-ts CLI', () => {
+  const cli = path.join(here, '..', 'dist', 'bundle', 'cli.js');
+  const env = { ...process.env, RAY_TS_SESSION_DIR: path.join(os.tmpdir(), `ray-ts-cli-test-${process.pid}`), RAY_TS_ADDRESS: '' };
+  const ray = (...args: string[]) => run(process.execPath, [cli, ...args], { env, timeout: 60_000 });
+
+  afterAll(async () => {
+    await ray('stop', '--force').catch(() => {});
+  });
+
+  it('starts a head and a node, shows status and lists, and stops them', async () => {
+    const port = 20_000 + (process.pid % 20_000);
+    const h = await ray('start', '--head', '--port', String(port), '--num-cpus', '1');
+    expect(h.stdout).toContain(`127.0.0.1:${port}`);
+    await expect(ray('start', '--head', '--port', String(port))).rejects.toThrow(/in use/);
+    await ray('start', '--address', `127.0.0.1:${port}`, '--num-cpus', '2', '--resources', '{"disk": 1}');
+    await expect(ray('start', '--address', '127.0.0.1:1')).rejects.toThrow(/No ray-ts cluster answers/);
+    await expect(ray('start', '--address', 'nonsense')).rejects.toThrow(/HOST:PORT/);
+    const st = await ray('status');
+    expect(st.stdout).toContain('Nodes: 2 alive');
+    expect(st.stdout).toMatch(/CPU: 0 \/ 3/);
+    expect(st.stdout).toContain('disk: 0 / 1');
+    const list = await ray('list', 'nodes', '--format', 'json');
+    expect(JSON.parse(list.stdout)).toHaveLength(2);
+    const filtered = await ray('list', 'nodes', '--filter', 'isHead=true');
+    expect(filtered.stdout).toContain('1 row');
+    const stop = await ray('stop');
+    expect(stop.stdout).toContain('Stopped 2');
+  });
+});
