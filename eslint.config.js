@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', 'packages/core/src/cluster/generated/**'] },
   {
     files: ['packages/*/src/**/*.ts'],
     ignores: ['**/*.test.ts'],

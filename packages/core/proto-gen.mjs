@@ -15,7 +15,7 @@ const walk = (dir) => {
     const p = path.join(dir, f);
     if (statSync(p).isDirectory()) walk(p);
     else if (p.endsWith('.ts')) {
-      writeFileSync(p, '/* eslint-disable */\n' + readFileSync(p, 'utf8').replace(/from '(\.\.?\/[^']+)'/g, "from '$1.js'"));
+      writeFileSync(p, readFileSync(p, 'utf8').replace(/from '(\.\.?\/[^']+)'/g, "from '$1.js'"));
     }
   }
 };

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, RayError, UnschedulableError } from './errors.js';
 import { ids } from './ids.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
 import type { GroupState, NodeManager } from './node.js';
 import type { ResourceSet } from './options.js';
 import { placementStrategies, type PlacementStrategy } from './placement.js';
@@ -81,8 +82,7 @@ async function waitGroup(id: string, timeoutMs: number): Promise<GroupState | un
     while (g.state === 'PENDING' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     return g;
   }
-  const { ClusterNode } = await import('./cluster/cluster-node.js');
-  const c = node.cluster as InstanceType<typeof ClusterNode>;
+  const c = node.cluster as ClusterNode;
   if (timeoutMs < 0) return c.group(id) ?? c.waitGroup(id, 1);
   return c.waitGroup(id, timeoutMs);
 }
@@ -127,10 +127,7 @@ export function placementGroup(bundles: Bundle[], options: PlacementGroupOptions
   const id = ids().next('pg');
   const g: GroupState = { id, name: options.name ?? '', strategy, bundles: list, state: 'PENDING', bundleNodes: [], reason: '' };
   if (node.cluster) {
-    void import('./cluster/cluster-node.js').then(({ ClusterNode }) => {
-      const c = node.cluster as InstanceType<typeof ClusterNode>;
-      return c.createGroup(g);
-    }).catch(() => {});
+    (node.cluster as ClusterNode).createGroup(g).catch(() => {});
   } else {
     node.createGroupLocal(g);
   }
@@ -144,8 +141,7 @@ export async function removePlacementGroup(pg: PlacementGroup): Promise<void> {
     node.removeGroupLocal(pg.id);
     return;
   }
-  const { ClusterNode } = await import('./cluster/cluster-node.js');
-  await (node.cluster as InstanceType<typeof ClusterNode>).removeGroup(pg.id);
+  await (node.cluster as ClusterNode).removeGroup(pg.id);
 }
 
 /** The placement group with this name, or undefined. */
@@ -154,8 +150,7 @@ export async function getPlacementGroup(name: string): Promise<PlacementGroup | 
   let groups: GroupState[];
   if (!node.cluster) groups = node.groupsLocal();
   else {
-    const { ClusterNode } = await import('./cluster/cluster-node.js');
-    groups = await (node.cluster as InstanceType<typeof ClusterNode>).listGroups();
+    groups = await (node.cluster as ClusterNode).listGroups();
   }
   const g = groups.find((x) => x.name === name && x.state !== 'REMOVED');
   return g ? new PlacementGroup(g.id, g.bundles, g.strategy, g.name || undefined) : undefined;

@@ -8,7 +8,7 @@ import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ActorDiedError, UnschedulableError, get, getActor, getRuntimeContext, init, listActors, listNodes, listObjects,
-  listPlacementGroups, listTasks, nodes, placementGroup, put, remote, removePlacementGroup, shutdown, availableResources,
+  listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
 import { CounterActor as Counter, KeeperActor, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
@@ -113,7 +113,7 @@ describe('a 3-node cluster', () => {
   it('frees objects on every node once no ref is left, and keeps borrowed ones alive', async () => {
     const keep = KeeperActor;
     const k = keep.options({ schedulingStrategy: { nodeId: n2 } }).remote();
-    let ref: ReturnType<typeof put> | undefined = put(new Uint8Array(4 * 1024 * 1024).fill(1));
+    let ref: ObjectRef<Uint8Array> | undefined = put(new Uint8Array(4 * 1024 * 1024).fill(1));
     const id = ref.id;
     expect(await get(k.hold.remote([ref]))).toBe(1);
     ref = undefined;

@@ -73,10 +73,10 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   let stopping: Promise<void> | undefined;
   let onStopRequested: () => void = () => {};
   // The cluster node is made after binding (it needs its own address); handlers reach it lazily.
-  let cluster: ClusterNode | undefined;
+  const holder: { cluster?: ClusterNode } = {};
   server.addService(protos().node.Node.service, new Proxy({}, {
     get: (_t, key: string) => (...args: unknown[]) =>
-      (cluster!.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>)[key](...args),
+      (holder.cluster!.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>)[key](...args),
   }) as never);
   let port: number;
   try {
@@ -92,14 +92,15 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   }
   const address = `${host}:${port}`;
   const gcsAddress = opts.head ? address : opts.gcsAddress!;
-  cluster = new ClusterNode({
+  const cluster = new ClusterNode({
     node, gcsAddress, address, isHead: opts.head, isDriver: !!opts.driver, preferredNode: opts.driver?.preferredNode,
   });
+  holder.cluster = cluster;
   node.cluster = cluster;
   cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      await cluster!.stop();
+      await cluster.stop();
       gcs?.stop();
       server.forceShutdown();
       await node.stop();

@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/node.proto
 
 import type { ActorTaskSpec as _raytscore_ActorTaskSpec, ActorTaskSpec__Output as _raytscore_ActorTaskSpec__Output } from '../raytscore/ActorTaskSpec.js';

@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/common.proto
 
 import type { SchedulingStrategy as _raytscore_SchedulingStrategy, SchedulingStrategy__Output as _raytscore_SchedulingStrategy__Output } from '../raytscore/SchedulingStrategy.js';

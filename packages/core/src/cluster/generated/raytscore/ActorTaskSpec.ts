@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/common.proto
 
 import type { Arg as _raytscore_Arg, Arg__Output as _raytscore_Arg__Output } from '../raytscore/Arg.js';

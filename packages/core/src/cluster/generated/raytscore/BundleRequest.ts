@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/node.proto
 
 import type { Bundle as _raytscore_Bundle, Bundle__Output as _raytscore_Bundle__Output } from '../raytscore/Bundle.js';

@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/node.proto
 
 import type { ActorCreationSpec as _raytscore_ActorCreationSpec, ActorCreationSpec__Output as _raytscore_ActorCreationSpec__Output } from '../raytscore/ActorCreationSpec.js';

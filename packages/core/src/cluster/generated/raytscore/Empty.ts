@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/common.proto
 
 

@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/node.proto
 
 import type { TaskSpec as _raytscore_TaskSpec, TaskSpec__Output as _raytscore_TaskSpec__Output } from '../raytscore/TaskSpec.js';

@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/common.proto
 
 import type { FnDescriptor as _raytscore_FnDescriptor, FnDescriptor__Output as _raytscore_FnDescriptor__Output } from '../raytscore/FnDescriptor.js';

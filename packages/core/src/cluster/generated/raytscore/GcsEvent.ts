@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/gcs.proto
 
 import type { ClusterView as _raytscore_ClusterView, ClusterView__Output as _raytscore_ClusterView__Output } from '../raytscore/ClusterView.js';

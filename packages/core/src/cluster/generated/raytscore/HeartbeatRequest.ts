@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/gcs.proto
 
 import type { NodeInfo as _raytscore_NodeInfo, NodeInfo__Output as _raytscore_NodeInfo__Output } from '../raytscore/NodeInfo.js';

@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/gcs.proto
 
 import type { JobInfo as _raytscore_JobInfo, JobInfo__Output as _raytscore_JobInfo__Output } from '../raytscore/JobInfo.js';

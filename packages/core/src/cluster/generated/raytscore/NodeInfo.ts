@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/gcs.proto
 
 import type { Demand as _raytscore_Demand, Demand__Output as _raytscore_Demand__Output } from '../raytscore/Demand.js';

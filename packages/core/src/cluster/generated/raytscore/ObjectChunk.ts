@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/node.proto
 
 import type { Value as _raytscore_Value, Value__Output as _raytscore_Value__Output } from '../raytscore/Value.js';

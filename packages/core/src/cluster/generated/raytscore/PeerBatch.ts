@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/node.proto
 
 import type { PeerMessage as _raytscore_PeerMessage, PeerMessage__Output as _raytscore_PeerMessage__Output } from '../raytscore/PeerMessage.js';

@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/node.proto
 
 import type { ExecuteTask as _raytscore_ExecuteTask, ExecuteTask__Output as _raytscore_ExecuteTask__Output } from '../raytscore/ExecuteTask.js';

@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/gcs.proto
 
 import type { PlacementGroupSpec as _raytscore_PlacementGroupSpec, PlacementGroupSpec__Output as _raytscore_PlacementGroupSpec__Output } from '../raytscore/PlacementGroupSpec.js';

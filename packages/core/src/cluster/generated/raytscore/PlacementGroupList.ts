@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/gcs.proto
 
 import type { PlacementGroupInfo as _raytscore_PlacementGroupInfo, PlacementGroupInfo__Output as _raytscore_PlacementGroupInfo__Output } from '../raytscore/PlacementGroupInfo.js';

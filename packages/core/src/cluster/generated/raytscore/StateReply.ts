@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/node.proto
 
 import type { TaskState as _raytscore_TaskState, TaskState__Output as _raytscore_TaskState__Output } from '../raytscore/TaskState.js';

@@ -1,4 +1,3 @@
-/* eslint-disable */
 // Original file: proto/common.proto
 
 import type { FnRef as _raytscore_FnRef, FnRef__Output as _raytscore_FnRef__Output } from '../raytscore/FnRef.js';
