@@ -42,6 +42,9 @@ export const channelOptions: grpc.ChannelOptions = {
   'grpc.max_send_message_length': 1024 * 1024 * 1024,
   'grpc.keepalive_time_ms': 10_000,
   'grpc.enable_http_proxy': 0,
+  // Object transfer streams big chunks: an 8 MiB HTTP/2 window (the bound on bytes in flight per
+  // stream) instead of 64 KiB keeps the pipe full on fast links.
+  'grpc-node.flow_control_window': 8 * 1024 * 1024,
 };
 
 /** Starts a gRPC server on host:port (port 0: a free one); resolves with the bound port. */

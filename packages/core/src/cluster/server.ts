@@ -9,7 +9,7 @@ import { ids } from '../ids.js';
 import { NodeManager } from '../node.js';
 import { ClusterNode } from './cluster-node.js';
 import { Gcs } from './gcs.js';
-import { bindServer, protos, unary } from './proto.js';
+import { bindServer, channelOptions, protos, unary } from './proto.js';
 
 export interface StartNodeOptions {
   head: boolean;
@@ -53,7 +53,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     if (!opts.gcsAddress) throw new InvalidArgumentError('A node that is not the head needs the address of the head (--address HOST:PORT).');
     parseAddress(opts.gcsAddress);
   }
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 1024 ** 3, 'grpc.max_send_message_length': 1024 ** 3 });
+  const server = new grpc.Server(channelOptions);
   const nodeId = ids().next('node');
   const node = new NodeManager({
     nodeId,
