@@ -14,6 +14,22 @@ it('runs the demo (npm start): pi with tasks and a parameter server actor', asyn
   expect(stdout).toMatch(/learned y = 3\.0\d\dx - 0\.9\d\d|learned y = 3\.000x - 1\.000|learned y = 2\.9\d\dx - 1\.0\d\d/);
 });
 
+it('runs the same demo unchanged on a 3-node cluster (RAY_TS_ADDRESS)', async () => {
+  const { Cluster } = await import('@ray-ts/core/testing');
+  const cluster = await Cluster.start({ head: { numCpus: 1 }, nodes: [{ numCpus: 1 }, { numCpus: 1 }] });
+  try {
+    const { stdout } = await run(process.execPath, [path.join(root, 'examples/pi-and-parameter-server.js')], {
+      cwd: root, env: { ...process.env, RAY_TS_ADDRESS: cluster.address },
+    });
+    expect(stdout).toContain(`Connected to the cluster at ${cluster.address}`);
+    const pi = Number(/pi ~ ([\d.]+)/.exec(stdout)?.[1]);
+    expect(Math.abs(pi - Math.PI)).toBeLessThan(0.01);
+    expect(stdout).toMatch(/learned y = 3\.0\d\dx - 0\.9\d\d|learned y = 3\.000x - 1\.000|learned y = 2\.9\d\dx - 1\.0\d\d/);
+  } finally {
+    await cluster.shutdown();
+  }
+});
+
 it('runs the TypeScript word-count example through tsx', async () => {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/word-count.ts')], { cwd: root });
   expect(stdout).toContain('top words: it=6000 was=6000 the=');

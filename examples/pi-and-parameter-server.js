@@ -5,7 +5,7 @@ import { availableResources, get, init, put, remote, shutdown } from '@ray-ts/co
 const t0 = performance.now();
 const info = await init();
 const ms = (t) => `${(performance.now() - t).toFixed(0)} ms`;
-console.log(`Started an embedded cluster in ${ms(t0)}: ${JSON.stringify(info.resources)}`);
+console.log(`${info.address === 'embedded' ? 'Started an embedded cluster' : `Connected to the cluster at ${info.address}`} in ${ms(t0)}: ${JSON.stringify(info.resources)}`);
 
 // 1. Monte Carlo pi: each task throws darts; the driver adds up the hits.
 function darts(n, seed) {

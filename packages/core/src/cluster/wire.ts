@@ -31,19 +31,27 @@ export function valueToWire(v: StoredValue): PValue {
   }
 }
 
+/**
+ * The bytes of a wire value as a Uint8Array of their own: a decoded `bytes` field is a Buffer view
+ * into the received message, and Buffer's slice() makes views, not copies.
+ */
+function own(d: Buffer, sharedAbove: number): Uint8Array {
+  return intoShared(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), sharedAbove, true);
+}
+
 /** A wire value back in stored form; values above `sharedAbove` bytes land in shared memory. */
 export function valueFromWire(p: PValueOut, sharedAbove: number): StoredValue {
   switch (p.t) {
     case 'js':
       return { t: 'js', v: v8.deserialize(p.data) as Extract<StoredValue, { t: 'js' }>['v'] };
     case 'v8': {
-      const out: StoredValue = { t: 'v8', b: intoShared(p.data, sharedAbove, true) };
+      const out: StoredValue = { t: 'v8', b: own(p.data, sharedAbove) };
       if (p.refs.length) out.refs = p.refs;
       if (p.special) out.special = true;
       return out;
     }
     case 'raw':
-      return { t: 'raw', ctor: p.ctor as Extract<StoredValue, { t: 'raw' }>['ctor'], b: intoShared(p.data, sharedAbove, true) };
+      return { t: 'raw', ctor: p.ctor as Extract<StoredValue, { t: 'raw' }>['ctor'], b: own(p.data, sharedAbove) };
     case 'err':
       return { t: 'err', e: v8.deserialize(p.data) as WireError };
     default:
