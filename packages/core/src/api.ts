@@ -197,7 +197,16 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
     objectStoreBytes: store ?? config.objectStoreBytes,
     config,
   });
-  const capacity = store ?? config.objectStoreBytes;
+  const client = attachDriver(node, config, store ?? config.objectStoreBytes);
+  const info: RuntimeInfo = Object.freeze({
+    jobId: node.jobId, nodeId: node.nodeId, namespace, address: 'embedded', resources: Object.freeze({ ...resources }),
+  });
+  driver = { node, client, info, stop: () => node.stop() };
+  return info;
+}
+
+/** Makes this thread the driver of `node`: its client, ref tracking and memory limits. */
+function attachDriver(node: NodeManager, config: RuntimeConfig, capacity: number): LocalClient {
   setSharedGcThreshold(Math.min(128 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(capacity / 2))));
   setSharedPoolLimit(Math.min(2 * 1024 ** 3, Math.floor(capacity / 4)));
   const client = new LocalClient(node, config);
@@ -216,11 +225,7 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
   st.refTracker = tracker;
   setMemoryPressureHook(() => tracker.sweep());
   setDefaultMaxRetries(config.taskMaxRetries);
-  const info: RuntimeInfo = Object.freeze({
-    jobId: node.jobId, nodeId: node.nodeId, namespace, address: 'embedded', resources: Object.freeze({ ...resources }),
-  });
-  driver = { node, client, info, stop: () => node.stop() };
-  return info;
+  return client;
 }
 
 /** init({ address }): this process becomes a driver of a running cluster. */
@@ -240,25 +245,7 @@ async function connect(address: string, namespace: string, config: RuntimeConfig
   await unary(cluster.gcsClient(), 'RegisterJob', {
     jobId, driverNodeId: node.nodeId, driverPid: process.pid, entrypoint: process.argv.slice(1).join(' '), namespace,
   });
-  const capacity = store ?? config.objectStoreBytes;
-  setSharedGcThreshold(Math.min(128 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(capacity / 2))));
-  setSharedPoolLimit(Math.min(2 * 1024 ** 3, Math.floor(capacity / 4)));
-  const client = new LocalClient(node, config);
-  const st = threadState();
-  st.client = client;
-  const objects = node.store;
-  const tracker = new RefTracker(
-    {
-      addRefs: (a) => node.addDriverRefs(a),
-      removeRefs: (r) => node.removeDriverRefs(r),
-      addRef: (id) => objects.addHolder(id),
-      removeRef: (id) => objects.removeHolder(id),
-    },
-    false,
-  );
-  st.refTracker = tracker;
-  setMemoryPressureHook(() => tracker.sweep());
-  setDefaultMaxRetries(config.taskMaxRetries);
+  const client = attachDriver(node, config, store ?? config.objectStoreBytes);
   const total = cluster.clusterInfo().total;
   const info: RuntimeInfo = Object.freeze({ jobId, nodeId: node.nodeId, namespace, address, resources: Object.freeze(total) });
   driver = {

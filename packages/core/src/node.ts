@@ -24,6 +24,19 @@ import type { FnRef } from './functions.js';
 import { bundleResources, groupResources, isGroupResource, placeBundles, type PlacementStrategy } from './placement.js';
 import type { SchedulingStrategySpec } from './options.js';
 
+/** A task as the state API lists it. */
+export interface TaskRecord {
+  taskId: string;
+  name: string;
+  state: string;
+  nodeId: string;
+  owner: string;
+  jobId: string;
+  startMs: number;
+  endMs: number;
+  resources: ResourceSet;
+}
+
 /** A task's result as its owner records it: a value, or where another node keeps it. */
 export type ResultValue = StoredValue | { t: 'remote'; location: string; size: number };
 
@@ -160,7 +173,7 @@ export class NodeManager {
   /** Works queued on a group that is being created. */
   private readonly groupWaiters = new Map<string, Work[]>();
   /** Recently finished tasks, for the state API. */
-  readonly finishedTasks: { taskId: string; name: string; state: string; nodeId: string; owner: string; startMs: number; endMs: number; resources: ResourceSet }[] = [];
+  readonly finishedTasks: TaskRecord[] = [];
 
   constructor(opts: NodeOptions) {
     this.nodeId = opts.nodeId;
@@ -667,7 +680,7 @@ export class NodeManager {
     f.push({
       taskId: work.id, name: work.task!.name,
       state: work.cancelled ? 'CANCELLED' : first?.t === 'err' ? 'FAILED' : 'FINISHED',
-      nodeId: work.remote ?? this.nodeId, owner: work.origin ?? this.nodeId,
+      nodeId: work.remote ?? this.nodeId, owner: work.origin ?? this.nodeId, jobId: work.task!.jobId ?? this.jobId,
       startMs: work.startMs, endMs: Date.now(), resources: work.resources,
     });
     if (f.length > 10_000) f.splice(0, f.length - 5_000);
@@ -1253,11 +1266,12 @@ export class NodeManager {
   }
 
   /** Tasks this node knows (running, queued, and recently finished), for the state API. */
-  taskStates(): { taskId: string; name: string; state: string; nodeId: string; owner: string; startMs: number; endMs: number; resources: ResourceSet }[] {
+  taskStates(): TaskRecord[] {
     const live = [...this.works.values()].filter((w) => w.kind === 'task').map((w) => ({
       taskId: w.id, name: w.task!.name,
       state: w.state === 'running' ? 'RUNNING' : w.state === 'waiting' ? 'PENDING_ARGS' : 'PENDING_NODE',
-      nodeId: w.remote ?? this.nodeId, owner: w.origin ?? this.nodeId, startMs: w.startMs, endMs: 0, resources: w.resources,
+      nodeId: w.remote ?? this.nodeId, owner: w.origin ?? this.nodeId, jobId: w.task!.jobId ?? this.jobId,
+      startMs: w.startMs, endMs: 0, resources: w.resources,
     }));
     return [...live, ...this.finishedTasks];
   }

@@ -44,6 +44,15 @@ interface RemoteActor {
   lookingUp: boolean;
 }
 
+function groupFromInfo(p: PlacementGroupInfo__Output): GroupState | undefined {
+  const spec = p.spec;
+  if (!spec) return undefined;
+  return {
+    id: spec.placementGroupId, name: spec.name, strategy: spec.strategy as PlacementStrategy,
+    bundles: spec.bundles.map((b) => b.resources), state: p.state as GroupState['state'], bundleNodes: p.bundleNodes, reason: p.reason,
+  };
+}
+
 export interface ClusterNodeOptions {
   node: NodeManager;
   gcsAddress: string;
@@ -161,12 +170,8 @@ export class ClusterNode implements ClusterLink {
   }
 
   private onGroup(p: PlacementGroupInfo__Output): void {
-    const spec = p.spec;
-    if (!spec) return;
-    const g: GroupState = {
-      id: spec.placementGroupId, name: spec.name, strategy: spec.strategy as PlacementStrategy,
-      bundles: spec.bundles.map((b) => b.resources), state: p.state as GroupState['state'], bundleNodes: p.bundleNodes, reason: p.reason,
-    };
+    const g = groupFromInfo(p);
+    if (!g) return;
     this.groups.set(g.id, g);
     if (g.state !== 'PENDING') {
       const ws = this.groupWaiters.get(g.id);
@@ -606,10 +611,7 @@ export class ClusterNode implements ClusterLink {
 
   async listGroups(): Promise<GroupState[]> {
     const r = await unary<unknown, { placementGroups: PlacementGroupInfo__Output[] }>(this.gcs, 'ListPlacementGroups', {});
-    return r.placementGroups.filter((p) => p.spec).map((p) => ({
-      id: p.spec!.placementGroupId, name: p.spec!.name, strategy: p.spec!.strategy as PlacementStrategy,
-      bundles: p.spec!.bundles.map((b) => b.resources), state: p.state as GroupState['state'], bundleNodes: p.bundleNodes, reason: p.reason,
-    }));
+    return r.placementGroups.map(groupFromInfo).filter((g): g is GroupState => g !== undefined);
   }
 
   createActor(spec: ActorCreationSpec): void {
@@ -856,7 +858,7 @@ export class ClusterNode implements ClusterLink {
     const out: StateReply = { tasks: [], objects: [] };
     if (kind === 'tasks' || kind === '') {
       out.tasks = this.node.taskStates().map((t) => ({
-        taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, ownerNodeId: t.owner, jobId: this.node.jobId,
+        taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, ownerNodeId: t.owner, jobId: t.jobId,
         resources: t.resources as Record<string, number>, startMs: t.startMs, endMs: t.endMs,
       }));
     }
