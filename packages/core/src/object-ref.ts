@@ -104,6 +104,11 @@ export class RefTracker {
     list.push(weak);
   }
 
+  /** How many objects this thread holds refs to. */
+  liveCount(): number {
+    return this.counts.size;
+  }
+
   /** Releases watched refs that the last GC collected; returns how many. */
   sweep(): number {
     let released = 0;

@@ -154,7 +154,8 @@ export class Gcs {
         }
         return;
       }
-      await Promise.all(prepared.map((n) => unary(this.nodeClient(n), 'CommitBundles', req(byNode.get(n)!), 10_000)));
+      // Every node holds its bundles now: the reservation stands (CommitBundles has nothing more to
+      // do on a node, so it is not sent; a node learns the group is created from the event).
       pg.bundleNodes = r.nodes;
       this.setPgState(pg, 'CREATED');
     } finally {
@@ -313,7 +314,9 @@ export class Gcs {
         void this.tryPlace(pg);
       },
       RemovePlacementGroup: (call, cb) => {
-        this.removeGroup(call.request.placementGroupId).then(() => ok(cb, {}), (err: Error) => cb(err));
+        // Removed at once (as Ray's remove_placement_group); the nodes give the bundles back after.
+        void this.removeGroup(call.request.placementGroupId).catch(() => {});
+        ok(cb, {});
       },
       WaitPlacementGroup: (call, cb) => {
         const pg = this.pgs.get(call.request.placementGroupId);

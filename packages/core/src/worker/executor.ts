@@ -46,6 +46,13 @@ export class Executor {
     private readonly status: Int32Array | undefined,
   ) {}
 
+  /** No task or actor call is running or queued. */
+  idle(): boolean {
+    if (this.running.size > 0 || this.taskQueue.length > 0) return false;
+    for (const a of this.actors.values()) if (a.running > 0 || a.queue.length > 0) return false;
+    return true;
+  }
+
   private results(value: unknown, returnIds: string[], name: string): StoredValue[] {
     const limit = this.client.inlineObjectMaxBytes;
     if (returnIds.length === 1) return [serialize(value, `the return value of '${name}'`, limit)];

@@ -2,6 +2,8 @@
  * Entry point of a worker thread or worker process: connects this thread's runtime to the node,
  * prefixes console output with where it came from, and dispatches the node's messages.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { format } from 'node:util';
 import '../index.js';
@@ -59,7 +61,25 @@ process.exit = ((code?: number) => {
 }) as typeof process.exit;
 client.onBlockChange = (delta) => executor.blockChange(delta);
 
+// An idle worker collects its garbage once, so that refs its finished tasks dropped are released
+// (FinalizationRegistry runs only after a GC, and an idle thread may not GC for a long time):
+// otherwise the objects they name stay pinned in the store of a long-lived node.
+let lastBatchAt = Date.now();
+let collectedSinceBatch = true;
+let gcFn: (() => void) | undefined;
+setInterval(() => {
+  if (collectedSinceBatch || Date.now() - lastBatchAt < 500 || !executor.idle() || tracker.liveCount() === 0) return;
+  collectedSinceBatch = true;
+  if (!gcFn) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  }
+  gcFn();
+}, 1000).unref();
+
 function onBatch(batch: ToWorker[]): void {
+  lastBatchAt = Date.now();
+  collectedSinceBatch = false;
   for (const m of batch) {
     switch (m.k) {
       case 'task':
