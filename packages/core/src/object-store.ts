@@ -264,6 +264,18 @@ export class ObjectStore {
     return e.value;
   }
 
+  /**
+   * The value, for sending to another node: unlike {@link get}, it does not count as read, so the
+   * bytes can still be reused once the object is freed. Pin it while its bytes are in use.
+   */
+  getForTransfer(id: string): StoredValue | undefined {
+    const e = this.entries.get(id);
+    if (!e || e.state === 'pending' || e.state === 'remote') return undefined;
+    e.lastUse = ++this.useClock;
+    if (e.state === 'spilled') this.restore(e);
+    return e.value;
+  }
+
   /** Calls `cb` once the object is ready (at once if it is); returns a function that cancels. */
   onReady(id: string, cb: Waiter): () => void {
     const e = this.entries.get(id);

@@ -31,7 +31,7 @@ import {
   valueToWire, type PValue, type PValueOut,
 } from './wire.js';
 
-const CHUNK = 1024 * 1024;
+const CHUNK = 128 * 1024;
 const EPS = 1e-9;
 
 interface RemoteActor {
@@ -564,7 +564,7 @@ export class ClusterNode implements ClusterLink {
       call.end();
       return;
     }
-    const v = store.get(id)!;
+    const v = store.getForTransfer(id)!;
     const owners = this.owners(nestedRefs(v), requester);
     if (v.t === 'js' || v.t === 'err') {
       call.write({ header: valueToWire(v), owners });
@@ -573,12 +573,24 @@ export class ClusterNode implements ClusterLink {
     }
     const b = v.b;
     call.write({ header: { t: v.t, size: b.byteLength, ctor: v.t === 'raw' ? v.ctor : '', refs: v.t === 'v8' ? v.refs ?? [] : [], special: v.t === 'v8' && !!v.special }, owners });
-    for (let off = 0; off < b.byteLength; off += CHUNK) {
-      const chunk = Buffer.from(b.buffer as ArrayBuffer, b.byteOffset + off, Math.min(CHUNK, b.byteLength - off));
-      if (!call.write({ data: chunk })) await new Promise<void>((r) => call.once('drain', r));
-      if (call.cancelled) return;
+    // Pinned while streaming: freed now, its bytes could be reused for another object mid-stream.
+    store.pin(id);
+    try {
+      for (let off = 0; off < b.byteLength; off += CHUNK) {
+        const chunk = Buffer.from(b.buffer as ArrayBuffer, b.byteOffset + off, Math.min(CHUNK, b.byteLength - off));
+        if (!call.write({ data: chunk })) {
+          await new Promise<void>((r) => {
+            call.once('drain', r);
+            call.once('cancelled', r); // a reader that went away never drains
+            call.once('close', r);
+          });
+        }
+        if (call.cancelled) return;
+      }
+      call.end();
+    } finally {
+      store.unpin(id);
     }
-    call.end();
   }
 
   // ---------------------------------------------------------------- actors
