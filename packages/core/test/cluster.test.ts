@@ -11,7 +11,7 @@ import {
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
-import { CounterActor as Counter, KeeperActor, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import { CounterActor as Counter, KeeperActor, gpuTask, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -27,7 +27,7 @@ describe('a 3-node cluster', () => {
   beforeAll(async () => {
     cluster = await Cluster.start({
       head: { numCpus: 1 },
-      nodes: [{ numCpus: 1, resources: { special: 2 } }, { numCpus: 1 }],
+      nodes: [{ numCpus: 1, resources: { special: 2 } }, { numCpus: 1, numGpus: 2 }],
     });
     [head, n1, n2] = cluster.nodes.map((n) => n.nodeId);
     await init({ address: cluster.address });
@@ -68,6 +68,15 @@ describe('a 3-node cluster', () => {
     const ids = await get(Array.from({ length: 4 }, () => whereAmI.options({ resources: { special: 1 } }).remote(10)));
     expect(new Set(ids)).toEqual(new Set([n1]));
     await expect(get(whereAmI.options({ resources: { special: 3 } }).remote(1))).rejects.toThrow(/special/);
+  });
+
+  it('runs GPU work on the node with GPUs, each task with CUDA_VISIBLE_DEVICES of its own', async () => {
+    const g = gpuTask.options({ numCpus: 0.5 }); // two at once on the node's one CPU
+    const rs = await get([g.remote(400), g.remote(400)]);
+    expect(rs.map((r) => r.nodeId)).toEqual([n2, n2]);
+    expect(rs.map((r) => r.cuda).sort()).toEqual(['0', '1']);
+    expect(rs.map((r) => r.ids.length)).toEqual([1, 1]);
+    await expect(get(gpuTask.options({ numGpus: 3 }).remote(1))).rejects.toThrow(/GPU/);
   });
 
   it('places each placement-group strategy and runs work in its bundles', async () => {
