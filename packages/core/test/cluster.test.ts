@@ -11,7 +11,7 @@ import {
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
-import { CounterActor as Counter, KeeperActor, gpuTask, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import { CounterActor as Counter, KeeperActor, callThroughHandle, gpuTask, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -144,6 +144,9 @@ describe('a 3-node cluster', () => {
     const { stdout } = await run(process.execPath, [path.join(here, 'fixtures', 'second-driver.mjs'), cluster.address, 'shared-counter'], { timeout: 30_000 });
     expect(stdout).toContain('SECOND_DRIVER 11');
     expect(await get(c.incr.remote(1))).toBe(12);
+    // A handle passed to a task on a third node works there.
+    expect(await get(callThroughHandle.options({ schedulingStrategy: { nodeId: n2 } }).remote(c, 100))).toEqual([112, n2]);
+    expect(await get(c.incr.remote(-100))).toBe(12);
     const same = await getActor<CounterClass>('shared-counter');
     expect(await get(same.incr.remote(0))).toBe(12);
     const rows = await listActors({ filters: [['name', '=', 'shared-counter']] });
@@ -153,6 +156,10 @@ describe('a 3-node cluster', () => {
     await expect(get(dup.incr.remote(1))).rejects.toThrow(ActorDiedError);
     const again = C.options({ name: 'shared-counter', getIfExists: true }).remote();
     expect(await get(again.incr.remote(1))).toBe(13);
+  });
+
+  it('refuses a node of another version, saying so', async () => {
+    await expect(cluster.addNode({ env: { RAY_TS_VERSION_OVERRIDE: '9.9.9' } })).rejects.toThrow(/version mismatch.*9\.9\.9/);
   });
 
   it('shows finished work in listTasks with the node that ran it', async () => {
@@ -169,6 +176,12 @@ describe('ray-ts CLI', () => {
 
   afterAll(async () => {
     await ray('stop', '--force').catch(() => {});
+  });
+
+  it('explains a bad address given to init()', async () => {
+    await expect(init({ address: 'not-an-address' })).rejects.toThrow(/HOST:PORT/);
+    await expect(init({ address: '127.0.0.1:1' })).rejects.toThrow(/No ray-ts cluster answers at 127.0.0.1:1/);
+    await expect(init({ address: '127.0.0.1:1', numCpus: 2 })).rejects.toThrow(/drop numCpus/);
   });
 
   it('starts a head and a node, shows status and lists, and stops them', async () => {

@@ -10,8 +10,11 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as GcsProto } from './generated/gcs.js';
 import type { ProtoGrpcType as NodeProto } from './generated/node.js';
 
-/** The version every node and driver of a cluster must share. */
-export const VERSION = '0.1.0';
+/**
+ * The version every node and driver of a cluster must share. `RAY_TS_VERSION_OVERRIDE` makes a
+ * process claim another one (to try a mixed-version cluster's error).
+ */
+export const VERSION = process.env.RAY_TS_VERSION_OVERRIDE || '0.1.0';
 
 /** proto/ of this package, from src/cluster (sources) or dist/bundle (the bundle). */
 function protoDir(): string {
