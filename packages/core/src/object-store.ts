@@ -188,6 +188,15 @@ export class ObjectStore {
     else if (before !== 0 && after === 0) this.removeHolder(id);
   }
 
+  /** A node left the cluster: drop its borrows of owned objects and the copies it owned. */
+  forgetNode(node: string): void {
+    for (const e of [...this.entries.values()]) {
+      const n = e.borrowers?.get(node);
+      if (n !== undefined) this.addBorrow(e.id, node, -n);
+      if (e.copy && e.owner === node) this.dropCopy(e.id);
+    }
+  }
+
   /** Bookkeeping of one object for the state API. */
   describe(id: string): { state: string; size: number; holders: number; pins: number; borrowers: number; owner: string | undefined } | undefined {
     const e = this.entries.get(id);

@@ -11,7 +11,7 @@ import {
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
-import { CounterActor as Counter, KeeperActor, callThroughHandle, gpuTask, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import { CounterActor as Counter, KeeperActor, callThroughHandle, fanOut, gpuTask, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -53,6 +53,12 @@ describe('a 3-node cluster', () => {
 
   it('spills to other nodes when the local node is full', async () => {
     const ids = await get(Array.from({ length: 3 }, () => whereAmI.remote(300)));
+    expect(new Set(ids).size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('spills nested work from a busy node to the others', async () => {
+    const ids = await get(fanOut.options({ schedulingStrategy: { nodeId: n1 } }).remote(3, 300));
+    expect(ids).toContain(n1); // the parent waits in get(): its CPU runs one child
     expect(new Set(ids).size).toBeGreaterThanOrEqual(2);
   });
 
@@ -156,6 +162,14 @@ describe('a 3-node cluster', () => {
     await expect(get(dup.incr.remote(1))).rejects.toThrow(ActorDiedError);
     const again = C.options({ name: 'shared-counter', getIfExists: true }).remote();
     expect(await get(again.incr.remote(1))).toBe(13);
+  });
+
+  it('drops what a driver owned on other nodes when it leaves', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures', 'leaving-driver.mjs'), cluster.address, n1], { timeout: 30_000 });
+    const [, driverNode, len] = /LEAVING_DRIVER (\S+) (\d+)/.exec(stdout)!;
+    expect(Number(len)).toBe(8 * 1024 * 1024);
+    await waitFor(async () => (await listObjects({ filters: [['ownerNodeId', '=', driverNode]] })).length === 0,
+      { what: `objects of driver ${driverNode} dropped`, timeoutMs: 10_000, intervalMs: 100 });
   });
 
   it('refuses a node of another version, saying so', async () => {

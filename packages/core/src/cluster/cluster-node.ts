@@ -155,6 +155,11 @@ export class ClusterNode implements ClusterLink {
     if (ev.view) {
       const next = new Map<string, NodeInfo__Output>();
       for (const n of ev.view.nodes) next.set(n.nodeId, n);
+      // A driver that left (or a node that died): its borrows end, and copies it owned go.
+      for (const [id, n] of this.view) {
+        const now = next.get(id);
+        if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE')) this.node.store.forgetNode(id);
+      }
       this.view = next;
       this.sinceView.clear();
       const ws = this.viewWaiters;
@@ -858,7 +863,6 @@ export class ClusterNode implements ClusterLink {
         const ok = this.node.reserveBundles(r.placementGroupId, r.indexes, r.bundles.map((b) => b.resources));
         cb(null, { ok, reason: ok ? '' : `node ${this.nodeId} has no room for the bundles now` });
       },
-      CommitBundles: (_call, cb) => cb(null, {}),
       ReturnBundles: (call, cb) => {
         this.node.returnBundles(call.request.placementGroupId, call.request.indexes);
         cb(null, {});

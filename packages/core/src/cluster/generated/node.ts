@@ -16,7 +16,6 @@ import type { ExecuteTask as _raytscore_ExecuteTask, ExecuteTask__Output as _ray
 import type { FnDescriptor as _raytscore_FnDescriptor, FnDescriptor__Output as _raytscore_FnDescriptor__Output } from './raytscore/FnDescriptor.js';
 import type { FnRef as _raytscore_FnRef, FnRef__Output as _raytscore_FnRef__Output } from './raytscore/FnRef.js';
 import type { FreeObjects as _raytscore_FreeObjects, FreeObjects__Output as _raytscore_FreeObjects__Output } from './raytscore/FreeObjects.js';
-import type { Hello as _raytscore_Hello, Hello__Output as _raytscore_Hello__Output } from './raytscore/Hello.js';
 import type { KillActor as _raytscore_KillActor, KillActor__Output as _raytscore_KillActor__Output } from './raytscore/KillActor.js';
 import type { NodeClient as _raytscore_NodeClient, NodeDefinition as _raytscore_NodeDefinition } from './raytscore/Node.js';
 import type { ObjectChunk as _raytscore_ObjectChunk, ObjectChunk__Output as _raytscore_ObjectChunk__Output } from './raytscore/ObjectChunk.js';
@@ -55,7 +54,6 @@ export interface ProtoGrpcType {
     FnDescriptor: MessageTypeDefinition<_raytscore_FnDescriptor, _raytscore_FnDescriptor__Output>
     FnRef: MessageTypeDefinition<_raytscore_FnRef, _raytscore_FnRef__Output>
     FreeObjects: MessageTypeDefinition<_raytscore_FreeObjects, _raytscore_FreeObjects__Output>
-    Hello: MessageTypeDefinition<_raytscore_Hello, _raytscore_Hello__Output>
     KillActor: MessageTypeDefinition<_raytscore_KillActor, _raytscore_KillActor__Output>
     Node: SubtypeConstructor<typeof grpc.Client, _raytscore_NodeClient> & { service: _raytscore_NodeDefinition }
     ObjectChunk: MessageTypeDefinition<_raytscore_ObjectChunk, _raytscore_ObjectChunk__Output>

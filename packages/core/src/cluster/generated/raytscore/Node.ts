@@ -12,15 +12,6 @@ import type { StateReply as _raytscore_StateReply, StateReply__Output as _raytsc
 import type { StateRequest as _raytscore_StateRequest, StateRequest__Output as _raytscore_StateRequest__Output } from '../raytscore/StateRequest.js';
 
 export interface NodeClient extends grpc.Client {
-  CommitBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
-  CommitBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
-  CommitBundles(argument: _raytscore_BundleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
-  CommitBundles(argument: _raytscore_BundleRequest, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
-  commitBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
-  commitBundles(argument: _raytscore_BundleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
-  commitBundles(argument: _raytscore_BundleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
-  commitBundles(argument: _raytscore_BundleRequest, callback: grpc.requestCallback<_raytscore_Empty__Output>): grpc.ClientUnaryCall;
-  
   GetState(argument: _raytscore_StateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
   GetState(argument: _raytscore_StateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
   GetState(argument: _raytscore_StateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raytscore_StateReply__Output>): grpc.ClientUnaryCall;
@@ -70,8 +61,6 @@ export interface NodeClient extends grpc.Client {
 }
 
 export interface NodeHandlers extends grpc.UntypedServiceImplementation {
-  CommitBundles: grpc.handleUnaryCall<_raytscore_BundleRequest__Output, _raytscore_Empty>;
-  
   GetState: grpc.handleUnaryCall<_raytscore_StateRequest__Output, _raytscore_StateReply>;
   
   Peer: grpc.handleBidiStreamingCall<_raytscore_PeerBatch__Output, _raytscore_PeerBatch>;
@@ -87,7 +76,6 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface NodeDefinition extends grpc.ServiceDefinition {
-  CommitBundles: MethodDefinition<_raytscore_BundleRequest, _raytscore_Empty, _raytscore_BundleRequest__Output, _raytscore_Empty__Output>
   GetState: MethodDefinition<_raytscore_StateRequest, _raytscore_StateReply, _raytscore_StateRequest__Output, _raytscore_StateReply__Output>
   Peer: MethodDefinition<_raytscore_PeerBatch, _raytscore_PeerBatch, _raytscore_PeerBatch__Output, _raytscore_PeerBatch__Output>
   PrepareBundles: MethodDefinition<_raytscore_BundleRequest, _raytscore_PrepareBundlesReply, _raytscore_BundleRequest__Output, _raytscore_PrepareBundlesReply__Output>

@@ -8,7 +8,6 @@ import type { KillActor as _raytscore_KillActor, KillActor__Output as _raytscore
 import type { CancelTask as _raytscore_CancelTask, CancelTask__Output as _raytscore_CancelTask__Output } from '../raytscore/CancelTask.js';
 import type { Borrow as _raytscore_Borrow, Borrow__Output as _raytscore_Borrow__Output } from '../raytscore/Borrow.js';
 import type { FreeObjects as _raytscore_FreeObjects, FreeObjects__Output as _raytscore_FreeObjects__Output } from '../raytscore/FreeObjects.js';
-import type { Hello as _raytscore_Hello, Hello__Output as _raytscore_Hello__Output } from '../raytscore/Hello.js';
 
 export interface PeerMessage {
   'executeTask'?: (_raytscore_ExecuteTask | null);
@@ -19,8 +18,7 @@ export interface PeerMessage {
   'cancelTask'?: (_raytscore_CancelTask | null);
   'borrow'?: (_raytscore_Borrow | null);
   'freeObjects'?: (_raytscore_FreeObjects | null);
-  'hello'?: (_raytscore_Hello | null);
-  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"hello";
+  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects";
 }
 
 export interface PeerMessage__Output {
@@ -32,6 +30,5 @@ export interface PeerMessage__Output {
   'cancelTask'?: (_raytscore_CancelTask__Output | null);
   'borrow'?: (_raytscore_Borrow__Output | null);
   'freeObjects'?: (_raytscore_FreeObjects__Output | null);
-  'hello'?: (_raytscore_Hello__Output | null);
-  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"hello";
+  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects";
 }
