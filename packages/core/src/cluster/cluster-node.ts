@@ -25,6 +25,7 @@ import type { PeerBatch, PeerBatch__Output } from './generated/raytscore/PeerBat
 import type { PeerMessage, PeerMessage__Output } from './generated/raytscore/PeerMessage.js';
 import type { PlacementGroupInfo__Output } from './generated/raytscore/PlacementGroupInfo.js';
 import type { StateReply } from './generated/raytscore/StateReply.js';
+import { prefault, type Prefault } from './prefault.js';
 import { channelOptions, protos, unary, VERSION } from './proto.js';
 import {
   actorCallFromWire, actorCallToWire, actorFromWire, actorToWire, argRefs, taskFromWire, taskToWire, valueFromWire,
@@ -32,6 +33,8 @@ import {
 } from './wire.js';
 
 const CHUNK = 128 * 1024;
+/** Receive buffers this large get their pages faulted in by a helper thread (see prefault.ts). */
+const PREFAULT_ABOVE = 8 * 1024 * 1024;
 const EPS = 1e-9;
 
 interface RemoteActor {
@@ -509,6 +512,7 @@ export class ClusterNode implements ClusterLink {
       let buf: Uint8Array | undefined;
       let off = 0;
       let redirect: string | undefined;
+      let faults: Prefault | undefined;
       call.on('data', (ch: ObjectChunk__Output) => {
         if (!header) {
           header = ch.header!;
@@ -519,10 +523,12 @@ export class ClusterNode implements ClusterLink {
           }
           const size = Number(header.size ?? 0);
           if (header.t === 'v8' || header.t === 'raw') buf = size > inlineMax ? new Uint8Array(allocShared(size)) : new Uint8Array(size);
+          if (buf && size >= PREFAULT_ABOVE) faults = prefault(buf.buffer as SharedArrayBuffer);
         }
         if (buf && ch.data.length) {
           ch.data.copy(buf, off); // Buffer.copy: Uint8Array.set from a Buffer takes a slow path (~0.3 GB/s)
           off += ch.data.length;
+          faults?.advance(off);
         }
       });
       call.on('error', (err: grpc.ServiceError) => {
