@@ -46,6 +46,8 @@ export class Gcs {
   private viewTimer: NodeJS.Timeout | undefined;
   private readonly healthTimer: NodeJS.Timeout;
   headNodeId = '';
+  /** The head's own node, reserved without a round trip. */
+  localNode: { nodeId: string; reserve(groupId: string, indexes: number[], bundles: ResourceSet[]): boolean; release(groupId: string, indexes: number[]): void } | undefined;
 
   constructor(private readonly opts: GcsOptions) {
     this.clusterId = opts.clusterId;
@@ -139,7 +141,10 @@ export class Gcs {
       let failed = '';
       await Promise.all([...byNode].map(async ([nodeId, idx]) => {
         try {
-          const rep = await unary<unknown, { ok: boolean; reason: string }>(this.nodeClient(nodeId), 'PrepareBundles', req(idx), 10_000);
+          const local = this.localNode?.nodeId === nodeId ? this.localNode : undefined;
+          const rep = local
+            ? { ok: local.reserve(pg.spec.placementGroupId, idx, idx.map((i) => bundles[i])), reason: `node ${nodeId} has no room for the bundles now` }
+            : await unary<unknown, { ok: boolean; reason: string }>(this.nodeClient(nodeId), 'PrepareBundles', req(idx), 10_000);
           if (rep.ok) prepared.push(nodeId);
           else failed ||= rep.reason;
         } catch (err) {
@@ -147,7 +152,7 @@ export class Gcs {
         }
       }));
       if (failed || pg.state !== 'PENDING') {
-        await Promise.all(prepared.map((n) => unary(this.nodeClient(n), 'ReturnBundles', req(byNode.get(n)!), 10_000).catch(() => {})));
+        await Promise.all(prepared.map((n) => this.returnBundles(n, req(byNode.get(n)!))));
         if (pg.state === 'PENDING') {
           pg.reason = `waiting for resources (${failed})`;
           setTimeout(() => void this.tryPlace(pg), 100).unref();
@@ -163,6 +168,11 @@ export class Gcs {
     }
   }
 
+  private async returnBundles(nodeId: string, req: { placementGroupId: string; indexes: number[]; bundles?: unknown[] }): Promise<void> {
+    if (this.localNode?.nodeId === nodeId) this.localNode.release(req.placementGroupId, req.indexes);
+    else await unary(this.nodeClient(nodeId), 'ReturnBundles', req, 10_000).catch(() => {});
+  }
+
   private async removeGroup(id: string): Promise<void> {
     const pg = this.pgs.get(id);
     if (!pg || pg.state === 'REMOVED') return;
@@ -171,9 +181,9 @@ export class Gcs {
     if (wasCreated) {
       const byNode = new Map<string, number[]>();
       pg.bundleNodes.forEach((n, i) => { const l = byNode.get(n) ?? []; l.push(i); byNode.set(n, l); });
-      await Promise.all([...byNode].map(([n, idx]) => unary(this.nodeClient(n), 'ReturnBundles', {
+      await Promise.all([...byNode].map(([n, idx]) => this.returnBundles(n, {
         placementGroupId: id, indexes: idx, bundles: idx.map((i) => pg.spec.bundles[i]),
-      }, 10_000).catch(() => {})));
+      })));
     }
     this.retryPendingGroups();
   }

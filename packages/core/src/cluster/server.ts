@@ -69,6 +69,11 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   if (opts.head) {
     gcs = new Gcs({ clusterId: ids().next('job').replace('job_', 'cluster_'), nodeTimeoutMs: opts.nodeTimeoutMs ?? 10_000 });
     server.addService(protos().gcs.Gcs.service, gcs.handlers());
+    gcs.localNode = {
+      nodeId,
+      reserve: (groupId, indexes, bundles) => node.reserveBundles(groupId, indexes, bundles),
+      release: (groupId, indexes) => node.returnBundles(groupId, indexes),
+    };
   }
   let stopping: Promise<void> | undefined;
   let onStopRequested: () => void = () => {};
