@@ -161,7 +161,7 @@ export class ClusterNode implements ClusterLink {
       // A driver that left (or a node that died): its borrows end, and copies it owned go.
       for (const [id, n] of this.view) {
         const now = next.get(id);
-        if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE')) this.node.store.forgetNode(id);
+        if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE')) this.forgetPeer(id);
       }
       this.view = next;
       this.sinceView.clear();
@@ -204,6 +204,16 @@ export class ClusterNode implements ClusterLink {
       };
       this.viewWaiters.push(check);
     });
+  }
+
+  /** A peer left the cluster: drop what was queued for it and what this node kept on its behalf. */
+  private forgetPeer(nodeId: string): void {
+    this.node.store.forgetNode(nodeId);
+    this.pending.delete(nodeId);
+    this.outgoing.get(nodeId)?.end();
+    this.outgoing.delete(nodeId);
+    this.clients.get(nodeId)?.close();
+    this.clients.delete(nodeId);
   }
 
   gcsClient(): GcsClient {
@@ -455,7 +465,7 @@ export class ClusterNode implements ClusterLink {
     const refs: string[] = [];
     results.forEach((v, i) => {
       const size = v.t === 'v8' || v.t === 'raw' ? v.b.byteLength : 0;
-      if (size > inlineMax) {
+      if (size > inlineMax && this.view.get(origin)?.state === 'ALIVE') {
         // Large: stays here as a copy for its owner, which pulls it when someone reads it.
         const id = `${taskId}.${i}`;
         store.put(id, v, producer);
