@@ -353,7 +353,11 @@ export interface WaitOptions {
   numReturns?: number;
   /** Return what is ready after this many milliseconds (default: wait as long as it takes). */
   timeoutMs?: number;
-  /** Kept for Ray compatibility: values are always local on a single node. */
+  /**
+   * Kept for Ray compatibility. On a multi-node cluster an object counts as ready once its value
+   * is on this node (fetched meanwhile), as with Ray's default `fetchLocal: true`; on one node
+   * values are always local.
+   */
   fetchLocal?: boolean;
 }
 

@@ -1089,6 +1089,7 @@ export class NodeManager {
   }
 
   waitValues(idsToWait: string[], numReturns: number, timeoutMs: number | undefined, blockedTaskId?: string): Promise<string[]> {
+    if (this.cluster) return this.waitLocal(idsToWait, numReturns, timeoutMs, blockedTaskId);
     const ready = () => idsToWait.filter((id) => !this.store.has(id) || this.store.isReady(id));
     const now = ready();
     if (now.length >= numReturns || timeoutMs === 0) return Promise.resolve(now);
@@ -1114,6 +1115,48 @@ export class NodeManager {
             if (++count >= numReturns) queueMicrotask(finish);
           }));
         }
+      }
+      if (timeoutMs !== undefined) timer = setTimeout(finish, timeoutMs);
+    });
+  }
+
+  /** Resolves once the object's bytes are here (or it is known lost): waits, then pulls. */
+  private whenLocal(id: string): Promise<void> {
+    if (!this.store.has(id) || this.store.isLocal(id)) return Promise.resolve();
+    if (!this.store.isReady(id)) return new Promise<void>((r) => this.store.onReady(id, r)).then(() => this.whenLocal(id));
+    return this.cluster!.pull([id]).catch(() => {});
+  }
+
+  /**
+   * wait() on a multi-node cluster: an object counts as ready once its bytes are on this node
+   * (Ray's fetch_local), so a borrowed ref is ready only when its owner has the value.
+   */
+  private waitLocal(idsToWait: string[], numReturns: number, timeoutMs: number | undefined, blockedTaskId?: string): Promise<string[]> {
+    const ready = () => idsToWait.filter((id) => !this.store.has(id) || this.store.isLocal(id));
+    const now = ready();
+    if (now.length >= numReturns || timeoutMs === 0) {
+      // Not waited for, but fetched meanwhile (as Ray's wait does).
+      for (const id of idsToWait) if (!now.includes(id)) void this.whenLocal(id);
+      return Promise.resolve(now);
+    }
+    return new Promise((resolve) => {
+      const blocked = this.blockTask(blockedTaskId);
+      this.busy(1);
+      let finished = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        if (timer) clearTimeout(timer);
+        this.unblockTask(blocked);
+        this.busy(-1);
+        resolve(ready());
+      };
+      for (const id of idsToWait) {
+        if (now.includes(id)) continue;
+        void this.whenLocal(id).then(() => {
+          if (!finished && ready().length >= numReturns) finish();
+        });
       }
       if (timeoutMs !== undefined) timer = setTimeout(finish, timeoutMs);
     });

@@ -11,7 +11,7 @@ import {
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
-import { CounterActor as Counter, KeeperActor, callThroughHandle, fanOut, gpuTask, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import { CounterActor as Counter, KeeperActor, callThroughHandle, fanOut, gpuTask, readyCount, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -123,6 +123,21 @@ describe('a 3-node cluster', () => {
     const local = await get(produced);
     expect(local.length).toBe(size);
     expect(local[size - 1]).toBe(9);
+  });
+
+  it('pulls a large object with memory bounded by its size plus the bytes in flight', async () => {
+    const size = 256 * 1024 * 1024;
+    const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(here, 'fixtures', 'pull-memory.mjs'), cluster.address, n1, String(size)], { timeout: 60_000 });
+    const [, len, grew] = /PULL_MEMORY (\d+) (\d+)/.exec(stdout)!.map(Number);
+    expect(len).toBe(size);
+    // Measured here: the object plus ~40 MiB for a 1 GiB object (tools/gib-transfer-check.mjs).
+    expect(grew - size).toBeLessThan(96 * 1024 * 1024);
+  });
+
+  it('waits on borrowed refs until their owner has the value', async () => {
+    const slow = whereAmI.options({ schedulingStrategy: { nodeId: n1 } }).remote(1500);
+    expect(await get(readyCount.options({ schedulingStrategy: { nodeId: n2 } }).remote([slow], 200))).toBe(0);
+    expect(await get(readyCount.options({ schedulingStrategy: { nodeId: n2 } }).remote([slow]))).toBe(1);
   });
 
   it('frees objects on every node once no ref is left, and keeps borrowed ones alive', async () => {
