@@ -12,7 +12,7 @@ import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from 
 import type { NodeManager } from './node.js';
 import { ObjectRef, RefTracker, watchedRef } from './object-ref.js';
 import { checkKnownKeys } from './options.js';
-import type { ActorCreationSpec, ActorTaskSpec, ClusterInfo, NodeInfo, TaskContextData, TaskSpec } from './protocol.js';
+import type { ActorCreationSpec, ActorTaskSpec, ClusterInfo, KvOp, NodeInfo, TaskContextData, TaskSpec } from './protocol.js';
 import { actorIdOf, makeHandle, requireClient, reviver, setDefaultMaxRetries, type ActorHandle } from './remote.js';
 import { deserialize, serialize, type StoredValue } from './serialization.js';
 import { threadState } from './state.js';
@@ -104,6 +104,9 @@ class LocalClient implements CoreClient {
   }
   async clusterInfo(): Promise<ClusterInfo> {
     return this.node.clusterInfo();
+  }
+  kv(op: KvOp): Promise<unknown> {
+    return this.node.kv(op);
   }
 }
 

@@ -2,7 +2,7 @@
  * How API calls in a thread reach its node: directly on the driver of an embedded cluster, by
  * messages from a worker. One interface, so `get`, `put`, `remote` work the same everywhere.
  */
-import type { ActorCreationSpec, ActorHandleData, ActorTaskSpec, ClusterInfo, TaskContextData, TaskSpec } from './protocol.js';
+import type { ActorCreationSpec, ActorHandleData, ActorTaskSpec, ClusterInfo, KvOp, TaskContextData, TaskSpec } from './protocol.js';
 import type { StoredValue } from './serialization.js';
 
 export interface CoreClient {
@@ -24,4 +24,6 @@ export interface CoreClient {
   killActor(actorId: string, noRestart: boolean): Promise<void>;
   getActor(name: string, namespace: string | undefined): Promise<ActorHandleData | undefined>;
   clusterInfo(): Promise<ClusterInfo>;
+  /** put: whether the key was new; get: the value or undefined; del: how many; keys: the keys. */
+  kv(op: KvOp): Promise<unknown>;
 }

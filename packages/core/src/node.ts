@@ -11,7 +11,7 @@ import {
 import type { RuntimeConfig } from './config.js';
 import { ObjectStore } from './object-store.js';
 import type { ResourceSet } from './options.js';
-import type {
+import type { KvOp,
   ActorCreationSpec, ActorHandleData, ActorTaskSpec, ArgSpec, ClusterInfo, FromWorker, TaskContextData,
   TaskSpec, WorkerRequest,
 } from './protocol.js';
@@ -72,6 +72,7 @@ export interface ClusterLink {
   actorState(actorId: string, state: 'ALIVE' | 'DEAD' | 'RESTARTING', cause?: string): void;
   group(id: string): GroupState | undefined;
   clusterInfo(): ClusterInfo;
+  kv(op: KvOp): Promise<unknown>;
 }
 
 export interface NodeOptions {
@@ -172,6 +173,7 @@ export class NodeManager {
   private readonly reserved = new Map<string, { alloc: Allocation; added: Record<string, number> }>();
   /** Works queued on a group that is being created. */
   private readonly groupWaiters = new Map<string, Work[]>();
+  private readonly kvStore = new Map<string, Uint8Array>();
   /** Recently finished tasks, for the state API. */
   readonly finishedTasks: TaskRecord[] = [];
 
@@ -1274,6 +1276,8 @@ export class NodeManager {
         return this.getActorByName(r.name, r.namespace);
       case 'clusterInfo':
         return this.clusterInfo();
+      case 'kv':
+        return this.kv(r.kv);
     }
   }
 
@@ -1284,6 +1288,25 @@ export class NodeManager {
       available: this.userResources(this.pool.availableResources()),
       nodes: [{ nodeId: this.nodeId, alive: true, isHead: true, address: 'embedded', resources: { ...this.pool.total } }],
     };
+  }
+
+  /** The internal key-value store: the GCS's on a cluster, this node's on an embedded one. */
+  async kv(op: KvOp): Promise<unknown> {
+    if (this.cluster) return this.cluster.kv(op);
+    const key = `${op.namespace}\u0000${op.k === 'keys' ? op.prefix : op.key}`;
+    switch (op.k) {
+      case 'put': {
+        const added = !this.kvStore.has(key);
+        if (added || op.overwrite) this.kvStore.set(key, op.value.slice());
+        return added;
+      }
+      case 'get':
+        return this.kvStore.get(key)?.slice();
+      case 'del':
+        return this.kvStore.delete(key) ? 1 : 0;
+      case 'keys':
+        return [...this.kvStore.keys()].filter((k) => k.startsWith(key)).map((k) => k.slice(k.indexOf('\u0000') + 1));
+    }
   }
 
   /** Resources without placement groups' renamed ones. */

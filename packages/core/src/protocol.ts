@@ -107,7 +107,15 @@ export type WorkerRequest =
   | { op: 'cancel'; objectId: string; force: boolean; recursive: boolean }
   | { op: 'kill'; actorId: string; noRestart: boolean }
   | { op: 'getActor'; name: string; namespace?: string }
-  | { op: 'clusterInfo' };
+  | { op: 'clusterInfo' }
+  | { op: 'kv'; kv: KvOp };
+
+/** An operation on the cluster's internal key-value store (in the GCS). */
+export type KvOp =
+  | { k: 'put'; namespace: string; key: string; value: Uint8Array; overwrite: boolean }
+  | { k: 'get'; namespace: string; key: string }
+  | { k: 'del'; namespace: string; key: string }
+  | { k: 'keys'; namespace: string; prefix: string };
 
 /** Answer of a `clusterInfo` request. */
 export interface ClusterInfo {

@@ -7,11 +7,11 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActorDiedError, UnschedulableError, get, getActor, getRuntimeContext, init, listActors, listNodes, listObjects,
+  ActorDiedError, UnschedulableError, get, getActor, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
-import { CounterActor as Counter, KeeperActor, callThroughHandle, fanOut, gpuTask, readyCount, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import { CounterActor as Counter, KeeperActor, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -189,6 +189,13 @@ describe('a 3-node cluster', () => {
 
   it('refuses a node of another version, saying so', async () => {
     await expect(cluster.addNode({ env: { RAY_TS_VERSION_OVERRIDE: '9.9.9' } })).rejects.toThrow(/version mismatch.*9\.9\.9/);
+  });
+
+  it('shares the GCS key-value store with every node', async () => {
+    await internalKv.put('cluster-key', 'cluster-value', { namespace: 'test' });
+    await internalKv.put('plain', 'v');
+    expect(await get(kvRead.options({ schedulingStrategy: { nodeId: n2 } }).remote('plain'))).toEqual(['v', n2]);
+    expect(await internalKv.keys('cluster-', { namespace: 'test' })).toEqual(['cluster-key']);
   });
 
   it('shows finished work in listTasks with the node that ran it', async () => {

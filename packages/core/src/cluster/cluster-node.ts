@@ -10,7 +10,7 @@ import { ActorDiedError, InvalidArgumentError, ObjectLostError, RayError, errorT
 import { allocShared } from '../memory.js';
 import type { ClusterLink, GroupState, NodeManager, ResultValue } from '../node.js';
 import type { ResourceSet, SchedulingStrategySpec } from '../options.js';
-import type { ActorCreationSpec, ActorHandleData, ActorTaskSpec, ClusterInfo, TaskSpec } from '../protocol.js';
+import type { ActorCreationSpec, ActorHandleData, ActorTaskSpec, ClusterInfo, KvOp, TaskSpec } from '../protocol.js';
 import { isGroupResource, type PlacementStrategy } from '../placement.js';
 import { nestedRefs, storedError, type StoredValue } from '../serialization.js';
 import type { WorkerHandle } from '../worker-handle.js';
@@ -845,6 +845,21 @@ export class ClusterNode implements ClusterLink {
 
   actorState(actorId: string, state: 'ALIVE' | 'DEAD' | 'RESTARTING', cause?: string): void {
     void unary(this.gcs, 'UpdateActor', { actorId, state, nodeId: this.nodeId, deathCause: cause ?? '' }).catch(() => {});
+  }
+
+  async kv(op: KvOp): Promise<unknown> {
+    switch (op.k) {
+      case 'put':
+        return (await unary<unknown, { added: boolean }>(this.gcs, 'KvPut', { namespace: op.namespace, key: op.key, value: op.value, overwrite: op.overwrite })).added;
+      case 'get': {
+        const r = await unary<unknown, { found: boolean; value: Buffer }>(this.gcs, 'KvGet', { namespace: op.namespace, key: op.key });
+        return r.found ? new Uint8Array(r.value) : undefined;
+      }
+      case 'del':
+        return (await unary<unknown, { deleted: number }>(this.gcs, 'KvDel', { namespace: op.namespace, key: op.key })).deleted;
+      case 'keys':
+        return (await unary<unknown, { keys: string[] }>(this.gcs, 'KvKeys', { namespace: op.namespace, key: op.prefix })).keys;
+    }
   }
 
   clusterInfo(): ClusterInfo {

@@ -6,7 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CoreClient } from '../client.js';
 import { errorFromWire } from '../errors.js';
 import type { RefTracker } from '../object-ref.js';
-import type {
+import type { KvOp,
   ActorCreationSpec, ActorHandleData, ActorTaskSpec, ClusterInfo, FromWorker, TaskContextData, TaskSpec,
   ToWorker, WorkerRequest,
 } from '../protocol.js';
@@ -139,5 +139,9 @@ export class WorkerClient implements CoreClient {
 
   clusterInfo(): Promise<ClusterInfo> {
     return this.request({ op: 'clusterInfo' });
+  }
+
+  kv(op: KvOp): Promise<unknown> {
+    return this.request({ op: 'kv', kv: op });
   }
 }
