@@ -47,6 +47,21 @@ interface RemoteActor {
   lookingUp: boolean;
 }
 
+/** Resolves when a server stream can take more, or its reader went away (it never drains then). */
+function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+  });
+}
+
 function groupFromInfo(p: PlacementGroupInfo__Output): GroupState | undefined {
   const spec = p.spec;
   if (!spec) return undefined;
@@ -599,13 +614,7 @@ export class ClusterNode implements ClusterLink {
     try {
       for (let off = 0; off < b.byteLength; off += CHUNK) {
         const chunk = Buffer.from(b.buffer as ArrayBuffer, b.byteOffset + off, Math.min(CHUNK, b.byteLength - off));
-        if (!call.write({ data: chunk })) {
-          await new Promise<void>((r) => {
-            call.once('drain', r);
-            call.once('cancelled', r); // a reader that went away never drains
-            call.once('close', r);
-          });
-        }
+        if (!call.write({ data: chunk })) await drained(call);
         if (call.cancelled) return;
       }
       call.end();
