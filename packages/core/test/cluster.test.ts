@@ -7,11 +7,11 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActorDiedError, UnschedulableError, get, getActor, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
+  ActorDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
-import { CounterActor as Counter, KeeperActor, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import { CounterActor as Counter, KeeperActor, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -98,6 +98,12 @@ describe('a 3-node cluster', () => {
     const inBundles = await get(spreadNodes.map((_, i) =>
       whereAmI.options({ numCpus: 0.25, schedulingStrategy: { placementGroup: spread, placementGroupBundleIndex: i } }).remote(1)));
     expect(inBundles).toEqual(spreadNodes);
+    // An actor in bundle 1 runs where that bundle is; work in "any bundle" runs on one of them.
+    const inGroup = Counter.options({ numCpus: 0.25, schedulingStrategy: { placementGroup: spread, placementGroupBundleIndex: 1 } }).remote();
+    expect(await get(inGroup.node.remote())).toBe(spreadNodes[1]);
+    await kill(inGroup);
+    const anyBundle = await get(whereAmI.options({ numCpus: 0.25, schedulingStrategy: { placementGroup: spread } }).remote(1));
+    expect(spreadNodes).toContain(anyBundle);
 
     const soft = placementGroup([{ CPU: 0.1 }, { CPU: 0.1 }], { strategy: 'SPREAD' });
     const packSoft = placementGroup([{ CPU: 0.1 }, { CPU: 0.1 }], { strategy: 'PACK' });
@@ -185,6 +191,19 @@ describe('a 3-node cluster', () => {
     expect(Number(len)).toBe(8 * 1024 * 1024);
     await waitFor(async () => (await listObjects({ filters: [['ownerNodeId', '=', driverNode]] })).length === 0,
       { what: `objects of driver ${driverNode} dropped`, timeoutMs: 10_000, intervalMs: 100 });
+  });
+
+  it('cancels a task running on another node, and kills an actor there', async () => {
+    const ref = sleeper.options({ schedulingStrategy: { nodeId: n1 } }).remote(10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await cancel(ref);
+    await expect(get(ref)).rejects.toThrow(TaskCancelledError);
+    const c = Counter.options({ schedulingStrategy: { nodeId: n2 } }).remote();
+    expect(await get(c.incr.remote(5))).toBe(5);
+    await kill(c);
+    await expect(get(c.incr.remote(1))).rejects.toThrow(ActorDiedError);
+    await waitFor(async () => (await listActors({ filters: [['actorId', '=', actorIdOf(c)]] }))[0]?.state === 'DEAD',
+      { what: 'the actor table says it is dead' });
   });
 
   it('refuses a node of another version, saying so', async () => {
