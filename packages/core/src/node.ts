@@ -247,7 +247,9 @@ export class NodeManager {
       unschedulable: (what, req, missing, taskId, actorId) => this.unschedulable(what, req, missing, taskId, actorId),
       cancelledValue: (taskId) => this.cancelledValue(taskId),
       createReturns: (spec) => {
-        if (!this.forwardedCalls.has(spec.taskId)) for (const id of spec.returnIds) this.store.createPending(id);
+        if (this.forwardedCalls.has(spec.taskId)) return;
+        // A call handed over by the cluster layer already has its entries (and their holders).
+        for (const id of spec.returnIds) if (!this.store.has(id)) this.store.createPending(id);
       },
       finishReturns: (spec, result, producer) => {
         const origin = this.forwardedCalls.get(spec.taskId);

@@ -11,7 +11,7 @@ import {
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
-import { CounterActor as Counter, KeeperActor, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import { CounterActor as Counter, KeeperActor, actorFromTask, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -161,6 +161,15 @@ describe('a 3-node cluster', () => {
     await get(k.drop.remote());
     await waitFor(async () => { g(); return (await listObjects({ filters: [['objectId', '=', id]] })).length === 0; },
       { what: `object ${id} freed on every node`, timeoutMs: 15_000, intervalMs: 100 });
+  });
+
+  it('runs actors that tasks create on the node of the task, named or not', async () => {
+    const [v, actorNode, taskNode] = await get(actorFromTask.options({ schedulingStrategy: { nodeId: n1 } }).remote());
+    expect([v, actorNode, taskNode]).toEqual([2, n1, n1]);
+    const named = await get(actorFromTask.options({ schedulingStrategy: { nodeId: n2 } }).remote('made-in-a-task'));
+    expect(named).toEqual([2, n2, n2]);
+    const found = await getActor<CounterClass>('made-in-a-task');
+    expect(await get(found.incr.remote(1))).toBe(3);
   });
 
   it('finds a named actor from another driver, on another node', async () => {

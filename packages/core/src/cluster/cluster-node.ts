@@ -44,7 +44,13 @@ interface RemoteActor {
   realId: string;
   queue: ActorTaskSpec[];
   dead: string | undefined;
+  /** Being registered and placed by this node (calls wait for it; no lookup). */
+  creating: boolean;
   lookingUp: boolean;
+}
+
+function remoteActor(realId: string, node?: string, creating = false): RemoteActor {
+  return { node, realId, queue: [], dead: undefined, creating, lookingUp: false };
 }
 
 /** Resolves when a server stream can take more, or its reader went away (it never drains then). */
@@ -664,7 +670,7 @@ export class ClusterNode implements ClusterLink {
   createActor(spec: ActorCreationSpec): void {
     const o = spec.options;
     spec = spec.jobId ? spec : { ...spec, jobId: this.node.jobId };
-    const ra: RemoteActor = { node: undefined, realId: spec.actorId, queue: [], dead: undefined, lookingUp: false };
+    const ra = remoteActor(spec.actorId, undefined, true);
     this.remoteActors.set(spec.actorId, ra);
     this.node.pinArgs(spec.args);
     const namespace = o.namespace ?? this.node.namespace;
@@ -725,9 +731,11 @@ export class ClusterNode implements ClusterLink {
     const info = { ...this.actorInfo(spec, namespace, target) };
     if (target === this.nodeId) {
       this.remoteActors.delete(spec.actorId);
+      ra.creating = false;
       this.node.createLocalActor(spec);
       this.node.unpinArgs(spec.args);
-      for (const call of ra.queue) this.node.submitActorTask(call);
+      for (const call of ra.queue) this.handOver(call, spec.actorId);
+      ra.queue = [];
     } else {
       this.send(target, { createActor: { spec: actorToWire(spec), owners: this.owners(argRefs(spec.args), target) } });
       this.node.unpinArgs(spec.args);
@@ -737,12 +745,7 @@ export class ClusterNode implements ClusterLink {
   }
 
   private actorLocated(ra: RemoteActor, nodeId: string): void {
-    if (nodeId === this.nodeId && this.node.hostsActor(ra.realId)) {
-      for (const call of ra.queue) this.node.submitActorTask({ ...call, actorId: ra.realId });
-      ra.queue = [];
-      ra.node = nodeId;
-      return;
-    }
+    ra.creating = false;
     ra.node = nodeId;
     const q = ra.queue;
     ra.queue = [];
@@ -750,6 +753,7 @@ export class ClusterNode implements ClusterLink {
   }
 
   private actorGone(ra: RemoteActor, cause: string): void {
+    ra.creating = false;
     ra.dead = cause;
     const q = ra.queue;
     ra.queue = [];
@@ -765,12 +769,19 @@ export class ClusterNode implements ClusterLink {
     this.node.unpinArgs(call.args);
   }
 
+  /** A call queued here for an actor that turned out to live on this node: its actor table takes it. */
+  private handOver(call: ActorTaskSpec, realId: string): void {
+    this.remoteCalls.delete(call.taskId);
+    // The actor table pins the arguments itself and fills the result entries made at submission.
+    this.node.submitActorTask(call.actorId === realId ? call : { ...call, actorId: realId });
+    this.node.unpinArgs(call.args);
+  }
+
   private sendCall(ra: RemoteActor, call: ActorTaskSpec): void {
     const spec = call.actorId === ra.realId ? call : { ...call, actorId: ra.realId };
     if (ra.node === this.nodeId) {
-      this.remoteCalls.delete(call.taskId);
-      this.node.unpinArgs(call.args);
-      for (const id of call.returnIds) this.node.store.put(id, { t: 'js', v: undefined });
+      if (this.node.hostsActor(ra.realId)) this.handOver(call, ra.realId);
+      else this.failCall(call, `it is not on node ${this.nodeId}, where the cluster's actor table says it is`);
       return;
     }
     this.send(ra.node!, { actorCall: { spec: actorCallToWire(spec), owners: this.owners(argRefs(call.args), ra.node!) } });
@@ -782,7 +793,7 @@ export class ClusterNode implements ClusterLink {
     this.remoteCalls.set(spec.taskId, spec);
     let ra = this.remoteActors.get(spec.actorId);
     if (!ra) {
-      ra = { node: undefined, realId: spec.actorId, queue: [], dead: undefined, lookingUp: false };
+      ra = remoteActor(spec.actorId);
       this.remoteActors.set(spec.actorId, ra);
     }
     if (ra.dead) {
@@ -792,15 +803,10 @@ export class ClusterNode implements ClusterLink {
     }
     if (ra.node === undefined) {
       ra.queue.push(spec);
-      if (!ra.lookingUp && !this.isBeingCreated(spec.actorId)) this.lookUp(ra, spec.actorId);
+      if (!ra.lookingUp && !ra.creating) this.lookUp(ra, spec.actorId);
       return;
     }
     this.sendCall(ra, spec);
-  }
-
-  private isBeingCreated(actorId: string): boolean {
-    const ra = this.remoteActors.get(actorId);
-    return !!ra && ra.node === undefined && !ra.lookingUp && ra.queue.length > 1;
   }
 
   private lookUp(ra: RemoteActor, actorId: string, tries = 0): void {
@@ -827,7 +833,7 @@ export class ClusterNode implements ClusterLink {
     if (!ra || ra.node === undefined) {
       const r = await unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', { actorId });
       if (!r.found || !r.actor?.nodeId) return;
-      ra ??= { node: r.actor.nodeId, realId: actorId, queue: [], dead: undefined, lookingUp: false };
+      ra ??= remoteActor(actorId, r.actor.nodeId);
       ra.node ??= r.actor.nodeId;
       this.remoteActors.set(actorId, ra);
     }
@@ -843,7 +849,7 @@ export class ClusterNode implements ClusterLink {
       const a = r.actor;
       if (a.nodeId) {
         if (!this.remoteActors.has(a.actorId) && !this.node.hostsActor(a.actorId)) {
-          this.remoteActors.set(a.actorId, { node: a.nodeId, realId: a.actorId, queue: [], dead: undefined, lookingUp: false });
+          this.remoteActors.set(a.actorId, remoteActor(a.actorId, a.nodeId));
         }
         return { actorId: a.actorId, className: a.className, methods: a.methods };
       }

@@ -59,15 +59,9 @@ export function valueFromWire(p: PValueOut, sharedAbove: number): StoredValue {
   }
 }
 
+// FnDescriptor has the same fields in both forms; the wire form fills the other kind's with ''.
 function fnToWire(f: FnRef): PFnRef {
-  if (!f.desc) return { id: f.id };
-  const d = f.desc;
-  return {
-    id: f.id,
-    desc: d.kind === 'module'
-      ? { kind: 'module', url: d.url, key: d.key, name: d.name, isClass: d.isClass }
-      : { kind: 'source', source: d.source, name: d.name, isClass: d.isClass, origin: d.origin },
-  };
+  return f.desc ? { id: f.id, desc: { ...f.desc } } : { id: f.id };
 }
 
 function fnFromWire(p: PFnRefOut): FnRef {
