@@ -20,7 +20,7 @@ const rayFile = opt('--ray', fs.existsSync('.bench/ray-cluster.json') ? '.bench/
 const ray = await import('@ray-ts/core');
 const { Cluster } = await import('@ray-ts/core/testing');
 const fx = await import('./cluster-bench-fixtures.js');
-const { init, shutdown, get, put, wait, placementGroup, removePlacementGroup } = ray;
+const { init, shutdown, get, put, placementGroup, removePlacementGroup } = ray;
 
 const GiB = 1024 ** 3;
 const SIZE = 256 * 1024 * 1024;
@@ -90,7 +90,6 @@ try {
     n++;
   }
   report('placement group create/removal', n / ((performance.now() - t0) / 1000), 'per s');
-  void wait;
 } finally {
   await shutdown();
   await cluster.shutdown();

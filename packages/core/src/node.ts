@@ -946,8 +946,7 @@ export class NodeManager {
   /** Resolves when all `idsToGet` are ready, with their values (a lost object reads as ObjectLostError). */
   getValues(idsToGet: string[], timeoutMs: number | undefined, blockedTaskId?: string): Promise<StoredValue[]> {
     if (this.cluster) {
-      const remote = idsToGet.filter((id) => this.store.has(id) && !this.store.isLocal(id));
-      if (remote.length) return this.getRemote(idsToGet, remote, timeoutMs, blockedTaskId);
+      if (idsToGet.some((id) => this.store.has(id) && !this.store.isLocal(id))) return this.getRemote(idsToGet, timeoutMs, blockedTaskId);
     }
     const notReady = idsToGet.filter((id) => this.store.has(id) && !this.store.isReady(id));
     if (notReady.length === 0) return Promise.resolve(idsToGet.map((id) => this.valueOf(id)));
@@ -986,7 +985,7 @@ export class NodeManager {
   }
 
   /** get() of objects whose bytes are elsewhere or not made yet (multi-node): wait, pull, read. */
-  private async getRemote(idsToGet: string[], remote: string[], timeoutMs: number | undefined, blockedTaskId?: string): Promise<StoredValue[]> {
+  private async getRemote(idsToGet: string[], timeoutMs: number | undefined, blockedTaskId?: string): Promise<StoredValue[]> {
     const blocked = this.blockTask(blockedTaskId);
     this.busy(1);
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
@@ -1007,7 +1006,6 @@ export class NodeManager {
           )), Math.max(0, deadline - Date.now()));
         })]).finally(() => clearTimeout(timer));
       } else await pulls;
-      void remote;
       return idsToGet.map((id) => this.valueOf(id));
     } finally {
       this.unblockTask(blocked);
