@@ -89,6 +89,11 @@ export class WorkerCrashedError extends RayError {
   override readonly name: string = 'WorkerCrashedError';
 }
 
+/** Thrown when the node running a task died (missed heartbeats, or left) and no retries were left. */
+export class NodeDiedError extends RayError {
+  override readonly name: string = 'NodeDiedError';
+}
+
 /** Thrown when a task or actor asks for resources that no node in the cluster has. */
 export class UnschedulableError extends RayError {
   override readonly name: string = 'UnschedulableError';
@@ -137,6 +142,7 @@ const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   ObjectLostError,
   OutOfMemoryError,
   WorkerCrashedError,
+  NodeDiedError,
   UnschedulableError,
   InvalidArgumentError,
   SerializationError,

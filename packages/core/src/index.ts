@@ -38,7 +38,7 @@ export type { NodeInfo } from './protocol.js';
 export type { RuntimeConfig } from './config.js';
 export {
   RayError, TaskError, ActorDiedError, GetTimeoutError, TaskCancelledError, ObjectLostError, OutOfMemoryError,
-  WorkerCrashedError, UnschedulableError, InvalidArgumentError, SerializationError, RemoteCodeError,
+  WorkerCrashedError, NodeDiedError, UnschedulableError, InvalidArgumentError, SerializationError, RemoteCodeError,
   NotInitializedError,
 } from './errors.js';
 

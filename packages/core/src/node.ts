@@ -5,7 +5,7 @@
  * it runs in the driver's thread, so the driver's calls reach it without messages.
  */
 import {
-  GetTimeoutError, ObjectLostError, OutOfMemoryError, RayError, TaskCancelledError, UnschedulableError,
+  GetTimeoutError, NodeDiedError, ObjectLostError, OutOfMemoryError, RayError, TaskCancelledError, UnschedulableError,
   WorkerCrashedError, errorToWire, type WireError,
 } from './errors.js';
 import type { RuntimeConfig } from './config.js';
@@ -688,6 +688,28 @@ export class NodeManager {
       startMs: work.startMs, endMs: Date.now(), resources: work.resources,
     });
     if (f.length > 10_000) f.splice(0, f.length - 5_000);
+  }
+
+  /**
+   * A node this one sent work to is gone (dead, or left): its tasks run again elsewhere while
+   * retries last (the attempt counts, as a worker crash does), else fail with NodeDiedError.
+   */
+  nodeLost(nodeId: string, why: string): void {
+    for (const work of [...this.works.values()]) {
+      if (work.remote !== nodeId || work.state !== 'running' || !work.task) continue;
+      work.remote = undefined;
+      const spec = work.task;
+      if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
+      else if (spec.maxRetries === -1 || work.attempts <= spec.maxRetries) this.startWork(work);
+      else {
+        this.finishWork(work, storedError(errorToWire(new NodeDiedError(
+          `Task '${spec.name}' (${spec.taskId}) was running on node ${nodeId}, which ${why}; no retries were left (maxRetries ${spec.maxRetries}). ` +
+            `Raise maxRetries to run it again elsewhere.`,
+          { taskId: spec.taskId, nodeId },
+        ))));
+      }
+    }
+    this.requestSchedule();
   }
 
   /** A forwarded task finished on another node (its TaskDone). */

@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActorDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
+  ActorDiedError, NodeDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
@@ -266,5 +266,35 @@ describe('ray-ts CLI', () => {
     expect(filtered.stdout).toContain('1 row');
     const stop = await ray('stop');
     expect(stop.stdout).toContain('Stopped 2');
+  });
+});
+
+describe('a node that dies', () => {
+  let cluster: Cluster;
+  let victim: string;
+
+  beforeAll(async () => {
+    cluster = await Cluster.start({ head: { numCpus: 1 }, nodes: [{ numCpus: 1 }], nodeTimeoutMs: 1000 });
+    victim = cluster.nodes[1].nodeId;
+    await init({ address: cluster.address });
+  });
+
+  afterAll(async () => {
+    await shutdown();
+    await cluster.shutdown();
+  });
+
+  it('fails or retries its tasks elsewhere, and fails calls to its actors, with the reason', async () => {
+    const doomed = sleeper.options({ schedulingStrategy: { nodeId: victim }, maxRetries: 0 }).remote(30_000);
+    const retried = sleeper.options({ schedulingStrategy: { nodeId: victim, soft: true }, maxRetries: 1 }).remote(1_000);
+    const c = Counter.options({ schedulingStrategy: { nodeId: victim } }).remote();
+    expect(await get(c.incr.remote(1))).toBe(1);
+    await waitFor(async () => (await listTasks({ filters: [['state', '=', 'RUNNING'], ['nodeId', '=', victim]] })).length === 2,
+      { what: 'both tasks running on the victim' });
+    cluster.killNode(victim);
+    await expect(get(doomed)).rejects.toThrow(NodeDiedError);
+    expect(await get(retried)).toBe(cluster.nodes[0].nodeId);
+    await expect(get(c.incr.remote(1))).rejects.toThrow(/died/);
+    expect((await listNodes({ filters: [['nodeId', '=', victim]] }))[0]?.state).toBe('DEAD');
   });
 });

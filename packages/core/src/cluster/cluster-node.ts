@@ -179,13 +179,15 @@ export class ClusterNode implements ClusterLink {
     if (ev.view) {
       const next = new Map<string, NodeInfo__Output>();
       for (const n of ev.view.nodes) next.set(n.nodeId, n);
+      const lost: [string, string][] = [];
       // A driver that left (or a node that died): its borrows end, and copies it owned go.
       for (const [id, n] of this.view) {
         const now = next.get(id);
-        if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE')) this.forgetPeer(id);
+        if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE')) lost.push([id, !now ? 'left the cluster' : 'died (it missed its heartbeats)']);
       }
       this.view = next;
       this.sinceView.clear();
+      for (const [id, why] of lost) this.forgetPeer(id, why);
       const ws = this.viewWaiters;
       this.viewWaiters = [];
       for (const w of ws) w();
@@ -228,8 +230,19 @@ export class ClusterNode implements ClusterLink {
   }
 
   /** A peer left the cluster: drop what was queued for it and what this node kept on its behalf. */
-  private forgetPeer(nodeId: string): void {
+  private forgetPeer(nodeId: string, why: string): void {
     this.node.store.forgetNode(nodeId);
+    this.outstanding.delete(nodeId);
+    this.node.nodeLost(nodeId, why);
+    // Its actors are gone with it (restarting them elsewhere is for a later version).
+    for (const ra of this.remoteActors.values()) {
+      if (ra.node !== nodeId || ra.dead) continue;
+      this.actorGone(ra, `its node ${nodeId} ${why}`);
+    }
+    for (const call of [...this.remoteCalls.values()]) {
+      const ra = this.remoteActors.get(call.actorId);
+      if (ra?.dead) this.failCall(call, ra.dead);
+    }
     this.pending.delete(nodeId);
     this.outgoing.get(nodeId)?.end();
     this.outgoing.delete(nodeId);
@@ -528,6 +541,13 @@ export class ClusterNode implements ClusterLink {
 
   /** Pulls one object from a node; resolves with a node to try next if it redirects. */
   private pullFrom(source: string, id: string): Promise<string | undefined> {
+    const st = this.view.get(source)?.state;
+    if (st && st !== 'ALIVE') {
+      return Promise.reject(new ObjectLostError(
+        `Object ${id} is lost: its bytes were on node ${source}, which died (rebuilding it from lineage is not supported yet).`,
+        { objectId: id, nodeId: source },
+      ));
+    }
     const c = this.client(source);
     if (!c) {
       return this.waitForView((v) => v.has(source), 5_000).then((ok) => {
