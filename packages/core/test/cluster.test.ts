@@ -297,4 +297,21 @@ describe('a node that dies', () => {
     await expect(get(c.incr.remote(1))).rejects.toThrow(/died/);
     expect((await listNodes({ filters: [['nodeId', '=', victim]] }))[0]?.state).toBe('DEAD');
   });
+
+  it('restarts an actor elsewhere within maxRestarts, retrying the call its death interrupted', async () => {
+    const second = await cluster.addNode({ numCpus: 1 });
+    const c = Counter.options({ maxRestarts: 1, maxTaskRetries: 1, schedulingStrategy: { nodeId: second.nodeId, soft: true } }).remote();
+    expect(await get(c.incr.remote(5))).toBe(5);
+    const interrupted = c.slowIncr.remote(1, 5_000);
+    await new Promise((r) => setTimeout(r, 300));
+    cluster.killNode(second.nodeId);
+    // A fresh instance on the head: the state is new, and the interrupted call ran there.
+    expect(await get(interrupted)).toBe(1);
+    expect(await get(c.node.remote())).toBe(cluster.nodes[0].nodeId);
+    expect(await get(c.incr.remote(1))).toBe(2);
+    // A caller that did not create it finds the new instance through the GCS.
+    expect(await get(callThroughHandle.remote(c, 10))).toEqual([12, cluster.nodes[0].nodeId]);
+    const row = (await listActors({ filters: [['actorId', '=', actorIdOf(c)]] }))[0];
+    expect(row).toMatchObject({ state: 'ALIVE', nodeId: cluster.nodes[0].nodeId });
+  });
 });

@@ -47,10 +47,12 @@ interface RemoteActor {
   /** Being registered and placed by this node (calls wait for it; no lookup). */
   creating: boolean;
   lookingUp: boolean;
+  /** Retries of a call its death interrupted (from the GCS, for actors this node did not create). */
+  maxTaskRetries: number;
 }
 
 function remoteActor(realId: string, node?: string, creating = false): RemoteActor {
-  return { node, realId, queue: [], dead: undefined, creating, lookingUp: false };
+  return { node, realId, queue: [], dead: undefined, creating, lookingUp: false, maxTaskRetries: 0 };
 }
 
 /** Resolves when a server stream can take more, or its reader went away (it never drains then). */
@@ -106,6 +108,13 @@ export class ClusterNode implements ClusterLink {
   private readonly remoteActors = new Map<string, RemoteActor>();
   /** Actor calls sent to other nodes: task id -> spec (its args stay pinned until done). */
   private readonly remoteCalls = new Map<string, ActorTaskSpec>();
+  /** Attempts of each actor call sent to another node. */
+  private readonly callAttempts = new Map<string, number>();
+  /**
+   * Actors this node created on other nodes and may restart when their node dies: the creation
+   * spec (its arguments stay pinned) and how often it was restarted.
+   */
+  private readonly owned = new Map<string, { spec: ActorCreationSpec; namespace: string; restarts: number; pinned: boolean }>();
   private readonly pulls = new Map<string, Promise<void>>();
   private readonly groups = new Map<string, GroupState>();
   private readonly groupWaiters = new Map<string, (() => void)[]>();
@@ -195,6 +204,11 @@ export class ClusterNode implements ClusterLink {
       this.node.viewChanged();
     } else if (ev.placementGroup) {
       this.onGroup(ev.placementGroup);
+    } else if (ev.actor && ev.actor.state === 'DEAD') {
+      // Dead for good (its node reports final deaths): no restart from here, calls fail.
+      const ra = this.remoteActors.get(ev.actor.actorId);
+      if (ra && !ra.dead && ra.node !== undefined) this.actorGone(ra, `it died (${ev.actor.deathCause || 'unknown cause'})`);
+      else this.disown(ev.actor.actorId);
     } else if (ev.job && ev.job.state === 'FINISHED') {
       this.onJobFinished?.(ev.job.jobId);
     }
@@ -235,13 +249,8 @@ export class ClusterNode implements ClusterLink {
     this.outstanding.delete(nodeId);
     this.node.nodeLost(nodeId, why);
     // Its actors are gone with it (restarting them elsewhere is for a later version).
-    for (const ra of this.remoteActors.values()) {
-      if (ra.node !== nodeId || ra.dead) continue;
-      this.actorGone(ra, `its node ${nodeId} ${why}`);
-    }
-    for (const call of [...this.remoteCalls.values()]) {
-      const ra = this.remoteActors.get(call.actorId);
-      if (ra?.dead) this.failCall(call, ra.dead);
+    for (const ra of [...new Set(this.remoteActors.values())]) {
+      if (ra.node === nodeId && !ra.dead) this.actorNodeLost(ra, nodeId, why);
     }
     this.pending.delete(nodeId);
     this.outgoing.get(nodeId)?.end();
@@ -358,6 +367,7 @@ export class ClusterNode implements ClusterLink {
         const call = this.remoteCalls.get(x.taskId);
         if (call) {
           this.remoteCalls.delete(x.taskId);
+          this.callAttempts.delete(x.taskId);
           call.returnIds.forEach((id, i) => this.node.storeResult(id, results[i] ?? results[0]));
           this.node.unpinArgs(call.args);
         }
@@ -721,6 +731,7 @@ export class ClusterNode implements ClusterLink {
     return {
       actorId: spec.actorId, name: o.name ?? '', namespace, className: spec.className, nodeId, ownerNodeId: this.nodeId,
       jobId: spec.jobId ?? this.node.jobId, state: 'PENDING', detached: o.detached, methods: spec.methods, numRestarts: 0,
+      maxTaskRetries: o.maxTaskRetries,
       deathCause: '', resources: o.resources as Record<string, number>,
       placementGroupId: o.strategy?.type === 'PLACEMENT_GROUP' ? o.strategy.placementGroupId : '',
     };
@@ -758,7 +769,12 @@ export class ClusterNode implements ClusterLink {
       ra.queue = [];
     } else {
       this.send(target, { createActor: { spec: actorToWire(spec), owners: this.owners(argRefs(spec.args), target) } });
-      this.node.unpinArgs(spec.args);
+      if (!this.owned.has(spec.actorId)) {
+        // Kept to restart it elsewhere: the arguments stay pinned while it may restart.
+        const pinned = spec.options.maxRestarts !== 0;
+        this.owned.set(spec.actorId, { spec, namespace, restarts: 0, pinned });
+        if (!pinned) this.node.unpinArgs(spec.args);
+      }
       this.actorLocated(ra, target);
     }
     void unary(this.gcs, o.name ? 'UpdateActor' : 'RegisterActor', info).catch(() => {});
@@ -775,13 +791,61 @@ export class ClusterNode implements ClusterLink {
   private actorGone(ra: RemoteActor, cause: string): void {
     ra.creating = false;
     ra.dead = cause;
+    this.disown(ra.realId);
     const q = ra.queue;
     ra.queue = [];
     for (const call of q) this.failCall(call, cause);
   }
 
+  /** This node will not restart the actor again: its constructor arguments can go. */
+  private disown(actorId: string): void {
+    const own = this.owned.get(actorId);
+    if (!own) return;
+    this.owned.delete(actorId);
+    if (own.pinned) this.node.unpinArgs(own.spec.args);
+  }
+
+  /**
+   * The node of an actor this node calls died. Its creator restarts it elsewhere while
+   * maxRestarts lasts (with the constructor's arguments it kept); other callers find the new
+   * place in the GCS. Calls the death interrupted run again while maxTaskRetries lasts.
+   */
+  private actorNodeLost(ra: RemoteActor, nodeId: string, why: string): void {
+    const cause = `its node ${nodeId} ${why}`;
+    const own = this.owned.get(ra.realId);
+    const inflight = [...this.remoteCalls.values()].filter((c) => this.remoteActors.get(c.actorId) === ra);
+    const restart = own ? own.spec.options.maxRestarts === -1 || own.restarts < own.spec.options.maxRestarts : true;
+    if (!restart) {
+      for (const call of inflight) this.failCall(call, `${cause}, and it was restarted ${own!.restarts} times (maxRestarts ${own!.spec.options.maxRestarts})`);
+      this.actorGone(ra, cause);
+      void unary(this.gcs, 'UpdateActor', { actorId: ra.realId, state: 'DEAD', deathCause: cause }).catch(() => {});
+      return;
+    }
+    const maxTaskRetries = own ? own.spec.options.maxTaskRetries : ra.maxTaskRetries;
+    ra.node = undefined;
+    const retry: ActorTaskSpec[] = [];
+    for (const call of inflight) {
+      const attempts = this.callAttempts.get(call.taskId) ?? 1;
+      if (maxTaskRetries === -1 || attempts <= maxTaskRetries) retry.push(call);
+      else this.failCall(call, `${cause} while it ran this call, and maxTaskRetries is ${maxTaskRetries}`);
+    }
+    ra.queue.unshift(...retry);
+    if (!own) {
+      this.lookUp(ra, ra.realId, 0, nodeId);
+      return;
+    }
+    own.restarts++;
+    ra.creating = true;
+    const o = own.spec.options;
+    void unary(this.gcs, 'UpdateActor', { actorId: ra.realId, state: 'RESTARTING', numRestarts: own.restarts, deathCause: cause }).catch(() => {});
+    // The new instance may restart locally (worker crashes) only within what is left.
+    const left = o.maxRestarts === -1 ? -1 : o.maxRestarts - own.restarts;
+    this.placeActor({ ...own.spec, options: { ...o, maxRestarts: left } }, ra, own.namespace);
+  }
+
   private failCall(call: ActorTaskSpec, cause: string): void {
     this.remoteCalls.delete(call.taskId);
+    this.callAttempts.delete(call.taskId);
     const err = storedError(errorToWire(new ActorDiedError(
       `Actor ${call.actorId} cannot run ${call.name}: ${cause}.`, { actorId: call.actorId, taskId: call.taskId },
     )));
@@ -792,6 +856,7 @@ export class ClusterNode implements ClusterLink {
   /** A call queued here for an actor that turned out to live on this node: its actor table takes it. */
   private handOver(call: ActorTaskSpec, realId: string): void {
     this.remoteCalls.delete(call.taskId);
+    this.callAttempts.delete(call.taskId);
     // The actor table pins the arguments itself and fills the result entries made at submission.
     this.node.submitActorTask(call.actorId === realId ? call : { ...call, actorId: realId });
     this.node.unpinArgs(call.args);
@@ -804,6 +869,7 @@ export class ClusterNode implements ClusterLink {
       else this.failCall(call, `it is not on node ${this.nodeId}, where the cluster's actor table says it is`);
       return;
     }
+    this.callAttempts.set(call.taskId, (this.callAttempts.get(call.taskId) ?? 0) + 1);
     this.send(ra.node!, { actorCall: { spec: actorCallToWire(spec), owners: this.owners(argRefs(call.args), ra.node!) } });
   }
 
@@ -829,15 +895,19 @@ export class ClusterNode implements ClusterLink {
     this.sendCall(ra, spec);
   }
 
-  private lookUp(ra: RemoteActor, actorId: string, tries = 0): void {
+  /** Finds where an actor lives in the GCS (`avoid`: a node it just died on; wait for its restart). */
+  private lookUp(ra: RemoteActor, actorId: string, tries = 0, avoid?: string): void {
     ra.lookingUp = true;
     unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', { actorId }).then((r) => {
-      if (r.found && r.actor && r.actor.nodeId) {
+      if (r.found && r.actor) ra.maxTaskRetries = r.actor.maxTaskRetries;
+      const moved = r.found && r.actor && r.actor.nodeId && (r.actor.nodeId !== avoid || r.actor.state === 'DEAD');
+      // After a death, only an instance that is up (or a final death) ends the search.
+      if (moved && (avoid ? r.actor!.state === 'ALIVE' || r.actor!.state === 'DEAD' : r.actor!.state !== 'RESTARTING')) {
         ra.lookingUp = false;
-        if (r.actor.state === 'DEAD') this.actorGone(ra, `it died (${r.actor.deathCause || 'unknown cause'})`);
-        else this.actorLocated(ra, r.actor.nodeId);
-      } else if (tries < 100 && (r.found || tries < 20)) {
-        setTimeout(() => this.lookUp(ra, actorId, tries + 1), 50).unref();
+        if (r.actor!.state === 'DEAD') this.actorGone(ra, `it died (${r.actor!.deathCause || 'unknown cause'})`);
+        else this.actorLocated(ra, r.actor!.nodeId);
+      } else if (tries < 200 && (r.found || tries < 20)) {
+        setTimeout(() => this.lookUp(ra, actorId, tries + 1, avoid), 50).unref();
       } else {
         ra.lookingUp = false;
         this.actorGone(ra, 'it is unknown to this cluster (never created, or forgotten)');
@@ -859,7 +929,10 @@ export class ClusterNode implements ClusterLink {
     }
     if (ra.node === this.nodeId) await this.node.killActor(ra.realId, noRestart);
     else this.send(ra.node!, { killActor: { actorId: ra.realId, noRestart } });
-    if (noRestart) ra.dead = 'it was killed with kill()';
+    if (noRestart) {
+      ra.dead = 'it was killed with kill()';
+      this.disown(ra.realId);
+    }
   }
 
   async getActor(name: string, namespace: string): Promise<ActorHandleData | undefined> {

@@ -16,6 +16,7 @@ export interface ActorInfo {
   'deathCause'?: (string);
   'resources'?: ({[key: string]: number | string});
   'placementGroupId'?: (string);
+  'maxTaskRetries'?: (number);
 }
 
 export interface ActorInfo__Output {
@@ -33,4 +34,5 @@ export interface ActorInfo__Output {
   'deathCause': (string);
   'resources': ({[key: string]: number});
   'placementGroupId': (string);
+  'maxTaskRetries': (number);
 }
