@@ -174,6 +174,13 @@ export class NodeManager {
   /** Works queued on a group that is being created. */
   private readonly groupWaiters = new Map<string, Work[]>();
   private readonly kvStore = new Map<string, Uint8Array>();
+  /**
+   * Lineage (multi-node): tasks whose results live on other nodes, kept (with their arguments
+   * pinned) while any of those results is alive here, so that a result lost with its node can be
+   * made again by running the task again.
+   */
+  private readonly lineage = new Map<string, { spec: TaskSpec; resources: ResourceSet; strategy: SchedulingStrategySpec | undefined; attempts: number; live: Set<string> }>();
+  private readonly lineageOf = new Map<string, string>();
   /** Recently finished tasks, for the state API. */
   readonly finishedTasks: TaskRecord[] = [];
 
@@ -191,6 +198,7 @@ export class NodeManager {
     );
     this.actors = new ActorManager(this.actorHost(), opts.resources.CPU ?? 1);
     // Unread shared buffers a worker made go back to it, to be written again without page faults.
+    this.store.onFree = (id) => this.releaseLineage(id);
     this.store.onReturnBuffer = (producer, buf) => {
       const w = producer as WorkerHandle;
       if (!w.dead && w.kind === 'thread') w.send({ k: 'buffer', buf });
@@ -408,7 +416,7 @@ export class NodeManager {
 
   private newWork(
     id: string, kind: 'task' | 'create', task: TaskSpec | undefined, actor: ActorRecord | undefined,
-    args: ArgSpec[], resources: ResourceSet, isolation: 'thread' | 'process',
+    args: ArgSpec[], resources: ResourceSet, isolation: 'thread' | 'process', pin = true,
   ): Work {
     const work: Work = {
       id, kind, task, actor, args, resources, isolation, shapeKey: shapeKeyOf(resources, isolation),
@@ -416,7 +424,7 @@ export class NodeManager {
       cancelled: false, children: undefined, origin: undefined, remote: undefined, strategy: undefined, startMs: Date.now(),
     };
     this.works.set(id, work);
-    this.pinArgs(args);
+    if (pin) this.pinArgs(args);
     this.busy(1);
     return work;
   }
@@ -669,7 +677,9 @@ export class NodeManager {
         for (let i = 0; i < ids.length; i++) this.storeResult(ids[i], Array.isArray(result) ? result[i] : result, producer);
       }
       if (work.task.parentTaskId) this.works.get(work.task.parentTaskId)?.children?.delete(work.id);
-      this.unpinArgs(work.args);
+      // Results that live on another node keep the task's lineage, and with it the pins of its arguments.
+      const elsewhere = this.cluster !== undefined && work.origin === undefined && Array.isArray(result) && result.some((r) => r.t === 'remote');
+      if (!this.keepLineage(work, elsewhere)) this.unpinArgs(work.args);
     }
     this.busy(-1);
   }
@@ -709,7 +719,64 @@ export class NodeManager {
         ))));
       }
     }
+    this.rebuildLost(nodeId);
     this.requestSchedule();
+  }
+
+  /**
+   * Keeps (or, for a rebuild, keeps on) a finished task's lineage while its results are alive;
+   * false if there is none to keep (the caller unpins the arguments then).
+   */
+  private keepLineage(work: Work, resultsElsewhere: boolean): boolean {
+    const spec = work.task!;
+    const prev = this.lineage.get(spec.taskId);
+    if (!prev && !resultsElsewhere) return false;
+    const live = new Set(spec.returnIds.filter((id) => this.store.has(id)));
+    if (!live.size) {
+      if (prev) this.lineage.delete(spec.taskId); // the caller drops the pins it held
+      return false;
+    }
+    if (prev) {
+      prev.attempts = work.attempts; // a rebuild ended: the pins taken the first time still stand
+      prev.live = live;
+      return true;
+    }
+    this.lineage.set(spec.taskId, { spec, resources: work.resources, strategy: work.strategy, attempts: work.attempts, live });
+    for (const id of live) this.lineageOf.set(id, spec.taskId);
+    return true;
+  }
+
+  private releaseLineage(id: string): void {
+    const taskId = this.lineageOf.get(id);
+    if (taskId === undefined) return;
+    this.lineageOf.delete(id);
+    const l = this.lineage.get(taskId);
+    if (!l) return;
+    l.live.delete(id);
+    if (l.live.size === 0 && !this.works.has(taskId)) {
+      this.lineage.delete(taskId);
+      this.unpinArgs(l.spec.args);
+    }
+  }
+
+  /**
+   * Results owned here whose bytes were on a node that is gone: run the tasks that made them
+   * again (their arguments were kept; lost arguments are rebuilt the same way first, as the new
+   * run waits for them), while the task's retries last.
+   */
+  private rebuildLost(nodeId: string): void {
+    for (const [taskId, l] of this.lineage) {
+      const lost = [...l.live].filter((id) => this.store.locationOf(id) === nodeId);
+      if (!lost.length || this.works.has(taskId)) continue;
+      const spec = l.spec;
+      if (spec.maxRetries !== -1 && l.attempts > spec.maxRetries) continue; // pulls report it lost
+      for (const id of lost) this.store.resetPending(id);
+      // The lineage holds the pins of its arguments: the new run takes none of its own.
+      const work = this.newWork(taskId, 'task', spec, undefined, spec.args, l.resources, spec.isolation, false);
+      work.strategy = l.strategy;
+      work.attempts = l.attempts;
+      this.startWork(work);
+    }
   }
 
   /** A forwarded task finished on another node (its TaskDone). */

@@ -159,6 +159,24 @@ export class ObjectStore {
     e.state = 'ready';
   }
 
+  /** Where an owned `remote` object's bytes are (undefined if here, pending, or borrowed). */
+  locationOf(id: string): string | undefined {
+    const e = this.entries.get(id);
+    return e && e.state === 'remote' ? e.location : undefined;
+  }
+
+  /**
+   * An owned object whose bytes were lost with their node is being made again: back to pending
+   * (its holders and pins stay; readers wait for the new value).
+   */
+  resetPending(id: string): void {
+    const e = this.entries.get(id);
+    if (!e || e.state !== 'remote' || e.owner !== undefined) return;
+    e.state = 'pending';
+    e.location = undefined;
+    e.value = undefined;
+  }
+
   /** Marks a value stored here as a copy for its owner (kept until {@link dropCopy}). */
   markCopy(id: string, owner: string): void {
     const e = this.entries.get(id);

@@ -11,7 +11,7 @@ import {
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
-import { CounterActor as Counter, KeeperActor, actorFromTask, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import { CounterActor as Counter, KeeperActor, actorFromTask, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -313,5 +313,21 @@ describe('a node that dies', () => {
     expect(await get(callThroughHandle.remote(c, 10))).toEqual([12, cluster.nodes[0].nodeId]);
     const row = (await listActors({ filters: [['actorId', '=', actorIdOf(c)]] }))[0];
     expect(row).toMatchObject({ state: 'ALIVE', nodeId: cluster.nodes[0].nodeId });
+  });
+
+  it('rebuilds lost objects from lineage, recursively, or says why it cannot', async () => {
+    const third = await cluster.addNode({ numCpus: 1 });
+    const there = { schedulingStrategy: { nodeId: third.nodeId, soft: true }, maxRetries: 2 };
+    const size = 2 * 1024 * 1024;
+    const first = make.options(there).remote(size);
+    const second = nextStep.options(there).remote(first);
+    const once = make.options({ ...there, maxRetries: 0 }).remote(size);
+    // Read there (small answers only), so the bytes exist on the third node and nowhere else.
+    expect(await get([sum.options(there).remote(second), sum.options(there).remote(once)])).toEqual([[10 * (size / 4096), size], [9 * (size / 4096), size]]);
+    cluster.killNode(third.nodeId);
+    const v = await get(second); // second and the first it needs run again on the head
+    expect(v.length).toBe(size);
+    expect(v[size - 1]).toBe(10);
+    await expect(get(once)).rejects.toThrow(/lost.*retries/s);
   });
 });

@@ -70,6 +70,13 @@ function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<voi
   });
 }
 
+/** A pull broke because its node stopped answering (it may have died). */
+class PeerUnreachable extends Error {
+  constructor(readonly node: string, message: string) {
+    super(message);
+  }
+}
+
 function groupFromInfo(p: PlacementGroupInfo__Output): GroupState | undefined {
   const spec = p.spec;
   if (!spec) return undefined;
@@ -537,12 +544,27 @@ export class ClusterNode implements ClusterLink {
 
   private async pullOne(id: string): Promise<void> {
     const store = this.node.store;
-    let source = store.remoteSource(id);
-    for (let hop = 0; source && hop < 8; hop++) {
+    for (let hop = 0; hop < 16; hop++) {
       if (!store.has(id) || store.isLocal(id)) return;
-      const redirect = await this.pullFrom(source, id);
-      if (!redirect) return;
-      source = redirect;
+      // Being made (again, if its node died): wait for it first.
+      if (!store.isReady(id)) await new Promise<void>((r) => store.onReady(id, r));
+      let source = store.remoteSource(id);
+      if (!source) continue;
+      try {
+        for (let redirects = 0; source && redirects < 8; redirects++) {
+          if (!store.has(id) || store.isLocal(id)) return;
+          source = await this.pullFrom(source, id);
+        }
+        if (!source) return;
+      } catch (err) {
+        // The node stopped answering: wait until the cluster knows whether it died (then the
+        // owner makes the object again, or says it is lost), and try again.
+        if (!(err instanceof PeerUnreachable)) throw err;
+        const down = err.node;
+        const known = await this.waitForView((v) => v.get(down)?.state !== 'ALIVE', 60_000);
+        if (!known) throw new ObjectLostError(`Object ${id} could not be fetched: node ${down} stopped answering (${err.message}).`, { objectId: id, nodeId: down });
+        await new Promise((r) => setTimeout(r, 10)); // the owner reacts to the same view change
+      }
     }
     if (store.has(id) && !store.isLocal(id)) {
       throw new ObjectLostError(`Object ${id} could not be fetched: no node holds its bytes (owner ${store.ownerOf(id) ?? this.nodeId}).`, { objectId: id, nodeId: this.nodeId });
@@ -554,7 +576,8 @@ export class ClusterNode implements ClusterLink {
     const st = this.view.get(source)?.state;
     if (st && st !== 'ALIVE') {
       return Promise.reject(new ObjectLostError(
-        `Object ${id} is lost: its bytes were on node ${source}, which died (rebuilding it from lineage is not supported yet).`,
+        `Object ${id} is lost: its bytes were on node ${source}, which is gone, and it cannot be made again ` +
+          `(an actor method made it, it was put there, or the retries of the task that made it are used up: raise maxRetries).`,
         { objectId: id, nodeId: source },
       ));
     }
@@ -595,7 +618,7 @@ export class ClusterNode implements ClusterLink {
       call.on('error', (err: grpc.ServiceError) => {
         reject(err.code === grpc.status.NOT_FOUND
           ? new ObjectLostError(`Object ${id} is lost: ${err.details}`, { objectId: id, nodeId: source })
-          : new ObjectLostError(`Object ${id} could not be fetched from node ${source}: ${err.details || err.message}`, { objectId: id, nodeId: source }));
+          : new PeerUnreachable(source, err.details || err.message));
       });
       call.on('end', () => {
         if (redirect) {
