@@ -49,12 +49,13 @@ function headAddress(explicit: string | undefined): string {
 
 interface StartFlags {
   head?: boolean; address?: string; port?: number; numCpus?: number; numGpus?: number; resources?: string;
-  objectStoreMemory?: number; block?: boolean; host: string;
+  objectStoreMemory?: number; block?: boolean; host: string; redisAddress?: string; nodeTimeoutMs?: number;
 }
 
 async function start(f: StartFlags): Promise<void> {
   if (!f.head && !f.address) fail(`start needs --head (a new cluster) or --address HOST:PORT (join one).`);
   if (f.head && f.address) fail(`give either --head or --address, not both.`);
+  if (!f.head && (f.redisAddress || f.nodeTimeoutMs !== undefined)) fail(`--redis-address and --node-timeout-ms are settings of the head: use them with --head.`);
   const resources: Record<string, number> = { CPU: f.numCpus ?? os.availableParallelism() };
   if (f.numGpus) resources.GPU = f.numGpus;
   if (f.resources) {
@@ -81,7 +82,7 @@ async function start(f: StartFlags): Promise<void> {
   }
   const opts = {
     head: !!f.head, gcsAddress: f.address, host: f.host, port: f.head ? (f.port ?? 6380) : (f.port ?? 0),
-    resources, objectStoreBytes: f.objectStoreMemory, sessionDir,
+    resources, objectStoreBytes: f.objectStoreMemory, sessionDir, redisAddress: f.redisAddress, nodeTimeoutMs: f.nodeTimeoutMs,
   };
   const env = { ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) };
   if (f.block) {
@@ -210,6 +211,8 @@ program.command('start')
   .option('--num-gpus <n>', 'GPUs of this node', number('--num-gpus'))
   .option('--resources <json>', 'custom resources, e.g. \'{"accelerator": 2}\'')
   .option('--object-store-memory <bytes>', 'object store capacity in bytes', number('--object-store-memory'))
+  .option('--redis-address <url>', 'head: keep the GCS tables in Redis (redis://HOST:PORT), so a restarted head finds them')
+  .option('--node-timeout-ms <ms>', 'head: a node missing heartbeats this long is dead (default 5000)', number('--node-timeout-ms'))
   .option('--block', 'run in the foreground')
   .action((f: StartFlags) => start(f));
 program.command('stop').description('stop the nodes started on this machine').option('--force', 'SIGKILL instead of SIGTERM')

@@ -75,6 +75,15 @@ export interface ClusterNodeSpec {
   env?: Record<string, string>;
 }
 
+/** Settings of the head started by {@link Cluster}. */
+export interface ClusterHeadOptions {
+  /** A node missing heartbeats this long is dead (default 5 s). */
+  nodeTimeoutMs?: number;
+  /** Keep the GCS tables in Redis, so that {@link Cluster.restartHead} finds them. */
+  redisAddress?: string;
+  spec?: ClusterNodeSpec;
+}
+
 /** A node process started by {@link Cluster}. */
 export interface ClusterNodeHandle {
   readonly nodeId: string;
@@ -98,11 +107,12 @@ export interface ClusterNodeHandle {
 export class Cluster {
   readonly nodes: ClusterNodeHandle[] = [];
   private readonly procs = new Map<string, import('node:child_process').ChildProcess>();
-  private constructor(readonly address: string) {}
+  private constructor(readonly address: string, private readonly headOpts: ClusterHeadOptions) {}
 
-  static async start(opts: { head?: ClusterNodeSpec; nodes?: ClusterNodeSpec[]; nodeTimeoutMs?: number } = {}): Promise<Cluster> {
-    const head = await Cluster.spawn(opts.head ?? {}, undefined, opts.nodeTimeoutMs);
-    const c = new Cluster(head.handle.address);
+  static async start(opts: { head?: ClusterNodeSpec; nodes?: ClusterNodeSpec[] } & ClusterHeadOptions = {}): Promise<Cluster> {
+    const headOpts = { nodeTimeoutMs: opts.nodeTimeoutMs, redisAddress: opts.redisAddress, spec: opts.head ?? {} };
+    const head = await Cluster.spawn(headOpts.spec, undefined, headOpts);
+    const c = new Cluster(head.handle.address, headOpts);
     c.nodes.push(head.handle);
     c.procs.set(head.handle.nodeId, head.proc);
     try {
@@ -126,15 +136,31 @@ export class Cluster {
     return n.handle;
   }
 
-  private static async spawn(spec: ClusterNodeSpec, gcsAddress: string | undefined, nodeTimeoutMs?: number): Promise<{ handle: ClusterNodeHandle; proc: import('node:child_process').ChildProcess }> {
+  /** Kills the head process (SIGKILL, as a crash would). Worker nodes keep running. */
+  killHead(): void {
+    const head = this.nodes.find((n) => n.isHead);
+    if (head) this.killNode(head.nodeId);
+  }
+
+  /** Starts the head again on the same address (with the same Redis, its tables come back). */
+  async restartHead(): Promise<ClusterNodeHandle> {
+    const port = Number(this.address.split(':')[1]);
+    const h = await Cluster.spawn(this.headOpts.spec ?? {}, undefined, { ...this.headOpts, port });
+    this.nodes.push(h.handle);
+    this.procs.set(h.handle.nodeId, h.proc);
+    return h.handle;
+  }
+
+  private static async spawn(spec: ClusterNodeSpec, gcsAddress: string | undefined, head?: ClusterHeadOptions & { port?: number }): Promise<{ handle: ClusterNodeHandle; proc: import('node:child_process').ChildProcess }> {
     const { spawn } = await import('node:child_process');
     const { fileURLToPath } = await import('node:url');
     const main = fileURLToPath(new URL('./cluster/node-main.js', import.meta.url));
     const resources: Record<string, number> = { CPU: spec.numCpus ?? 1, ...(spec.resources ?? {}) };
     if (spec.numGpus) resources.GPU = spec.numGpus;
     const opts = {
-      head: !gcsAddress, gcsAddress, host: '127.0.0.1', port: 0, resources, objectStoreBytes: spec.objectStoreMemory,
-      gpuIds: spec.numGpus ? Array.from({ length: spec.numGpus }, (_, i) => i) : undefined, nodeTimeoutMs,
+      head: !gcsAddress, gcsAddress, host: '127.0.0.1', port: head?.port ?? 0, resources, objectStoreBytes: spec.objectStoreMemory,
+      gpuIds: spec.numGpus ? Array.from({ length: spec.numGpus }, (_, i) => i) : undefined,
+      nodeTimeoutMs: head?.nodeTimeoutMs, redisAddress: head?.redisAddress,
     };
     const proc = spawn(process.execPath, [main], {
       env: { ...process.env, ...(spec.env ?? {}), RAY_TS_NODE_OPTIONS: JSON.stringify(opts), RAY_TS_ADDRESS: '' },
@@ -186,4 +212,51 @@ export class Cluster {
       p.kill('SIGTERM');
     })));
   }
+}
+
+/** A `redis-server` (Debian's) started on a free port on 127.0.0.1, without persistence. */
+export interface RedisServerHandle {
+  /** `redis://127.0.0.1:PORT` */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a real redis-server for a test (install it with `apt-get install redis-server`). */
+export async function startRedisServer(): Promise<RedisServerHandle> {
+  const net = await import('node:net');
+  const { spawn } = await import('node:child_process');
+  const port = await new Promise<number>((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${out}`)), 10_000);
+    proc.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run redis-server (${err.message}): install it (apt-get install -y redis-server)`));
+    });
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    }),
+  };
 }

@@ -181,14 +181,23 @@ export class ClusterNode implements ClusterLink {
     this.heartbeat.unref();
   }
 
+  /**
+   * Follows the GCS's changes. If the stream breaks (the head restarted, or is down), it is opened
+   * again until the GCS answers; meanwhile the node keeps its last view and work between live
+   * nodes goes on.
+   */
   private subscribe(): void {
     const s = this.gcs.Subscribe({ nodeId: this.nodeId });
     this.subscription = s;
+    let again = false;
+    const resubscribe = () => {
+      if (again || this.stopped) return;
+      again = true;
+      setTimeout(() => { if (!this.stopped) this.subscribe(); }, 500).unref();
+    };
     s.on('data', (ev: GcsEvent__Output) => this.onEvent(ev));
-    s.on('error', () => {});
-    s.on('end', () => {
-      if (!this.stopped) setTimeout(() => { if (!this.stopped) this.subscribe(); }, 500).unref();
-    });
+    s.on('error', resubscribe);
+    s.on('end', resubscribe);
   }
 
   private onEvent(ev: GcsEvent__Output): void {

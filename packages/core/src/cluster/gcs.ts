@@ -14,6 +14,7 @@ import type { NodeInfo, NodeInfo__Output } from './generated/raytscore/NodeInfo.
 import type { NodeClient } from './generated/raytscore/Node.js';
 import type { PlacementGroupInfo } from './generated/raytscore/PlacementGroupInfo.js';
 import type { PlacementGroupSpec__Output } from './generated/raytscore/PlacementGroupSpec.js';
+import { MemoryStorage, type GcsStorage, type GcsTable } from './gcs-storage.js';
 import { channelOptions, protos, unary, VERSION } from './proto.js';
 
 interface PgRecord {
@@ -29,6 +30,8 @@ export interface GcsOptions {
   clusterId: string;
   /** A node missing heartbeats this long is marked dead. */
   nodeTimeoutMs: number;
+  /** Where the tables live (default: in memory). */
+  storage?: GcsStorage;
 }
 
 export class Gcs {
@@ -49,10 +52,56 @@ export class Gcs {
   /** The head's own node, reserved without a round trip. */
   localNode: { nodeId: string; reserve(groupId: string, indexes: number[], bundles: ResourceSet[]): boolean; release(groupId: string, indexes: number[]): void } | undefined;
 
-  constructor(private readonly opts: GcsOptions) {
+  private readonly storage: GcsStorage;
+
+  /** A GCS with its tables loaded from its storage (a head started again finds them there). */
+  static async create(opts: GcsOptions): Promise<Gcs> {
+    const storage = opts.storage ?? new MemoryStorage();
+    const t = await storage.load();
+    const clusterId = t.meta.get('clusterId')?.toString() ?? opts.clusterId;
+    const gcs = new Gcs({ ...opts, clusterId, storage });
+    storage.put('meta', 'clusterId', clusterId);
+    const json = <T>(b: Buffer) => JSON.parse(b.toString()) as T;
+    const now = Date.now();
+    for (const [id, b] of t.nodes) {
+      const n = json<NodeInfo__Output>(b);
+      gcs.nodes.set(id, n);
+      gcs.lastSeen.set(id, now); // a grace period to re-register after the restart
+      if (n.isHead) n.state = 'DEAD'; // the head is a new node now
+    }
+    for (const [id, b] of t.jobs) gcs.jobs.set(id, json<JobInfo>(b));
+    for (const [id, b] of t.actors) {
+      const a = json<ActorInfo__Output>(b);
+      gcs.actors.set(id, a);
+      if (a.name && a.state !== 'DEAD') gcs.actorNames.set(`${a.namespace}/${a.name}`, id);
+    }
+    for (const [k, v] of t.kv) gcs.kv.set(k, v);
+    for (const [id, b] of t.pgs) {
+      const p = json<{ spec: PlacementGroupSpec__Output; state: PgRecord['state']; bundleNodes: string[]; reason: string }>(b);
+      gcs.pgs.set(id, { ...p, waiters: [], placing: false });
+    }
+    return gcs;
+  }
+
+  private constructor(private readonly opts: GcsOptions) {
     this.clusterId = opts.clusterId;
+    this.storage = opts.storage ?? new MemoryStorage();
     this.healthTimer = setInterval(() => this.checkHealth(), Math.max(200, opts.nodeTimeoutMs / 4));
     this.healthTimer.unref();
+  }
+
+  /** Where the tables are kept, for logs and `ray-ts status`. */
+  get storageDescription(): string {
+    return this.storage.description;
+  }
+
+  private save(table: GcsTable, key: string, value: object | undefined): void {
+    if (value === undefined) this.storage.del(table, key);
+    else this.storage.put(table, key, JSON.stringify(value));
+  }
+
+  private savePg(pg: PgRecord): void {
+    this.save('pgs', pg.spec.placementGroupId, { spec: pg.spec, state: pg.state, bundleNodes: pg.bundleNodes, reason: pg.reason });
   }
 
   // ---------------------------------------------------------------- nodes and the view
@@ -61,6 +110,7 @@ export class Gcs {
     for (const [id, n] of this.nodes) {
       if (n.state === 'ALIVE' && now - (this.lastSeen.get(id) ?? now) > this.opts.nodeTimeoutMs) {
         n.state = 'DEAD';
+        this.save('nodes', id, n);
         this.viewChanged();
         this.retryPendingGroups();
       }
@@ -107,6 +157,7 @@ export class Gcs {
   private setPgState(pg: PgRecord, state: PgRecord['state'], reason = ''): void {
     pg.state = state;
     pg.reason = reason;
+    this.savePg(pg);
     if (state !== 'PENDING') {
       const ws = pg.waiters;
       pg.waiters = [];
@@ -203,6 +254,7 @@ export class Gcs {
           return;
         }
         this.nodes.set(n.nodeId, { ...n, state: 'ALIVE' });
+        this.save('nodes', n.nodeId, this.nodes.get(n.nodeId));
         this.lastSeen.set(n.nodeId, Date.now());
         if (n.isHead) this.headNodeId = n.nodeId;
         this.viewChanged();
@@ -232,6 +284,7 @@ export class Gcs {
         if (n) {
           if (n.isDriver) this.nodes.delete(n.nodeId);
           else n.state = 'DEAD';
+          this.save('nodes', n.nodeId, n.isDriver ? undefined : n);
           this.nodeClients.get(call.request.nodeId)?.close();
           this.nodeClients.delete(call.request.nodeId);
           this.viewChanged();
@@ -249,6 +302,7 @@ export class Gcs {
       RegisterJob: (call, cb) => {
         const j = { ...call.request, state: 'RUNNING', startTimeMs: Date.now() };
         this.jobs.set(j.jobId, j);
+        this.save('jobs', j.jobId, j);
         this.publish({ job: j });
         ok(cb, j);
       },
@@ -257,6 +311,7 @@ export class Gcs {
         if (j) {
           j.state = 'FINISHED';
           j.endTimeMs = Date.now();
+          this.save('jobs', call.request.jobId, j);
           this.publish({ job: j });
         }
         ok(cb, {});
@@ -275,6 +330,7 @@ export class Gcs {
           this.actorNames.set(key, a.actorId);
         }
         this.actors.set(a.actorId, a);
+        this.save('actors', a.actorId, a);
         this.publish({ actor: a });
         ok(cb, { ok: true });
       },
@@ -286,6 +342,7 @@ export class Gcs {
         const next: ActorInfo__Output = prev ? { ...prev, ...Object.fromEntries(Object.entries(a).filter(([, v]) => set(v))) } as ActorInfo__Output : a;
         if (a.state) next.state = a.state;
         this.actors.set(a.actorId, next);
+        this.save('actors', a.actorId, next);
         if (next.state === 'DEAD' && next.name) {
           const key = `${next.namespace}/${next.name}`;
           if (this.actorNames.get(key) === next.actorId) this.actorNames.delete(key);
@@ -303,14 +360,22 @@ export class Gcs {
       KvPut: (call, cb) => {
         const key = `${call.request.namespace}\u0000${call.request.key}`;
         const added = !this.kv.has(key);
-        if (added || call.request.overwrite) this.kv.set(key, Buffer.from(call.request.value));
+        if (added || call.request.overwrite) {
+          this.kv.set(key, Buffer.from(call.request.value));
+          this.storage.put('kv', key, Buffer.from(call.request.value));
+        }
         ok(cb, { added });
       },
       KvGet: (call, cb) => {
         const v = this.kv.get(`${call.request.namespace}\u0000${call.request.key}`);
         ok(cb, v ? { found: true, value: v } : { found: false });
       },
-      KvDel: (call, cb) => ok(cb, { deleted: this.kv.delete(`${call.request.namespace}\u0000${call.request.key}`) ? 1 : 0 }),
+      KvDel: (call, cb) => {
+        const key = `${call.request.namespace}\u0000${call.request.key}`;
+        const deleted = this.kv.delete(key);
+        if (deleted) this.storage.del('kv', key);
+        ok(cb, { deleted: deleted ? 1 : 0 });
+      },
       KvKeys: (call, cb) => {
         const prefix = `${call.request.namespace}\u0000${call.request.key}`;
         const keys = [...this.kv.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(k.indexOf('\u0000') + 1));
@@ -320,6 +385,7 @@ export class Gcs {
         const spec = call.request;
         const pg: PgRecord = { spec, state: 'PENDING', bundleNodes: [], reason: 'being placed', waiters: [], placing: false };
         this.pgs.set(spec.placementGroupId, pg);
+        this.savePg(pg);
         ok(cb, this.pgInfo(pg));
         void this.tryPlace(pg);
       },
@@ -359,6 +425,7 @@ export class Gcs {
   }
 
   stop(): void {
+    void this.storage.close();
     clearInterval(this.healthTimer);
     if (this.viewTimer) clearTimeout(this.viewTimer);
     for (const s of this.subscribers) s.end();

@@ -45,6 +45,9 @@ export const channelOptions: grpc.ChannelOptions = {
   'grpc.max_send_message_length': 1024 * 1024 * 1024,
   'grpc.keepalive_time_ms': 10_000,
   'grpc.enable_http_proxy': 0,
+  // A head that restarts is found again within a second or two, not after grpc's 2-minute backoff.
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2_000,
   // Object transfer streams big chunks: an 8 MiB HTTP/2 window (the bound on bytes in flight per
   // stream) instead of 64 KiB keeps the pipe full on fast links.
   'grpc-node.flow_control_window': 8 * 1024 * 1024,

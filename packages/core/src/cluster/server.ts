@@ -9,6 +9,7 @@ import { ids } from '../ids.js';
 import { NodeManager } from '../node.js';
 import { ClusterNode } from './cluster-node.js';
 import { Gcs } from './gcs.js';
+import { RedisStorage, type GcsStorage } from './gcs-storage.js';
 import { bindServer, channelOptions, protos, unary } from './proto.js';
 
 export interface StartNodeOptions {
@@ -24,7 +25,10 @@ export interface StartNodeOptions {
   /** A driver: owns objects, runs nothing. */
   driver?: { jobId: string; namespace: string; preferredNode?: string };
   config?: Partial<RuntimeConfig>;
+  /** Head: a node missing heartbeats this long is dead (default 5 s). */
   nodeTimeoutMs?: number;
+  /** Head: keep the GCS tables in Redis (redis://HOST:PORT), to survive a restart of the head. */
+  redisAddress?: string;
 }
 
 export interface StartedNode {
@@ -67,7 +71,16 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   });
   let gcs: Gcs | undefined;
   if (opts.head) {
-    gcs = new Gcs({ clusterId: ids().next('job').replace('job_', 'cluster_'), nodeTimeoutMs: opts.nodeTimeoutMs ?? 10_000 });
+    let storage: GcsStorage | undefined;
+    try {
+      storage = opts.redisAddress ? await RedisStorage.connect(opts.redisAddress) : undefined;
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
+    gcs = await Gcs.create({
+      clusterId: ids().next('job').replace('job_', 'cluster_'), nodeTimeoutMs: opts.nodeTimeoutMs ?? 5_000, storage,
+    });
     server.addService(protos().gcs.Gcs.service, gcs.handlers());
     gcs.localNode = {
       nodeId,
