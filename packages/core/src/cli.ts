@@ -50,12 +50,15 @@ function headAddress(explicit: string | undefined): string {
 interface StartFlags {
   head?: boolean; address?: string; port?: number; numCpus?: number; numGpus?: number; resources?: string;
   objectStoreMemory?: number; block?: boolean; host: string; redisAddress?: string; nodeTimeoutMs?: number;
+  dashboardPort?: number;
 }
 
 async function start(f: StartFlags): Promise<void> {
   if (!f.head && !f.address) fail(`start needs --head (a new cluster) or --address HOST:PORT (join one).`);
   if (f.head && f.address) fail(`give either --head or --address, not both.`);
-  if (!f.head && (f.redisAddress || f.nodeTimeoutMs !== undefined)) fail(`--redis-address and --node-timeout-ms are settings of the head: use them with --head.`);
+  if (!f.head && (f.redisAddress || f.nodeTimeoutMs !== undefined || f.dashboardPort !== undefined)) {
+    fail(`--redis-address, --node-timeout-ms and --dashboard-port are settings of the head: use them with --head.`);
+  }
   const resources: Record<string, number> = { CPU: f.numCpus ?? os.availableParallelism() };
   if (f.numGpus) resources.GPU = f.numGpus;
   if (f.resources) {
@@ -83,6 +86,7 @@ async function start(f: StartFlags): Promise<void> {
   const opts = {
     head: !!f.head, gcsAddress: f.address, host: f.host, port: f.head ? (f.port ?? 6380) : (f.port ?? 0),
     resources, objectStoreBytes: f.objectStoreMemory, sessionDir, redisAddress: f.redisAddress, nodeTimeoutMs: f.nodeTimeoutMs,
+    jobApiPort: f.dashboardPort,
   };
   const env = { ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) };
   if (f.block) {
@@ -95,7 +99,7 @@ async function start(f: StartFlags): Promise<void> {
   const log = fs.openSync(logPath, 'a');
   const child = spawn(process.execPath, [nodeMainPath()], { env, detached: true, stdio: ['ignore', log, log] });
   child.unref();
-  const info = await new Promise<{ nodeId: string; address: string; gcsAddress: string } | undefined>((resolve) => {
+  const info = await new Promise<{ nodeId: string; address: string; gcsAddress: string; jobApiAddress?: string } | undefined>((resolve) => {
     const deadline = Date.now() + 30_000;
     const poll = setInterval(() => {
       const file = path.join(sessionDir, 'nodes', `${child.pid}.json`);
@@ -118,6 +122,7 @@ async function start(f: StartFlags): Promise<void> {
     console.log(`  Add nodes:        ray-ts start --address ${info.address}`);
     console.log(`  Connect drivers:  init({ address: '${info.address}' })  or  RAY_TS_ADDRESS=${info.address}`);
     console.log(`  Status:           ray-ts status`);
+    console.log(`  Jobs:             ray-ts job submit -- node script.js   (HTTP API at ${info.jobApiAddress})`);
   } else {
     console.log(`Started node ${info.nodeId} at ${info.address}, joined ${info.gcsAddress} (log: ${logPath}).`);
   }
@@ -213,6 +218,7 @@ program.command('start')
   .option('--object-store-memory <bytes>', 'object store capacity in bytes', number('--object-store-memory'))
   .option('--redis-address <url>', 'head: keep the GCS tables in Redis (redis://HOST:PORT), so a restarted head finds them')
   .option('--node-timeout-ms <ms>', 'head: a node missing heartbeats this long is dead (default 5000)', number('--node-timeout-ms'))
+  .option('--dashboard-port <n>', 'head: port of the HTTP job API (default 8265; 0: a free one)', number('--dashboard-port'))
   .option('--block', 'run in the foreground')
   .action((f: StartFlags) => start(f));
 program.command('stop').description('stop the nodes started on this machine').option('--force', 'SIGKILL instead of SIGTERM')
@@ -239,6 +245,113 @@ program.command('list')
     const rows = await fn({ address, filters, limit: f.limit });
     if (f.format === 'json') console.log(JSON.stringify(rows, null, 2));
     else printTable(rows);
+  });
+
+// ---------------------------------------------------------------- jobs
+/** The job API's URL: an http:// address as given, else asked of the cluster at a GCS address. */
+async function jobApi(address: string | undefined): Promise<string> {
+  if (address && /^https?:\/\//.test(address)) return address.replace(/\/$/, '');
+  if (!address && !process.env.RAY_TS_ADDRESS) {
+    try {
+      const head = JSON.parse(fs.readFileSync(path.join(sessionDir, 'head.json'), 'utf8')) as { jobApiAddress?: string };
+      if (head.jobApiAddress) return head.jobApiAddress;
+    } catch {
+      // fall through
+    }
+  }
+  const gcsAddress = headAddress(address);
+  const grpc = await import('@grpc/grpc-js');
+  const { protos, unary } = await import('./cluster/proto.js');
+  const gcs = new (protos().gcs.Gcs)(gcsAddress, grpc.credentials.createInsecure());
+  try {
+    const r = await unary<unknown, { found: boolean; value: Buffer }>(gcs, 'KvGet', { namespace: 'cluster', key: 'job_api_address' }, 5_000);
+    if (!r.found) fail(`the cluster at ${gcsAddress} has no job API.`);
+    return r.value.toString();
+  } catch (err) {
+    fail(`no ray-ts cluster answers at ${gcsAddress} (${(err as Error).message}).`);
+  } finally {
+    gcs.close();
+  }
+}
+
+async function api<T>(base: string, method: string, p: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${base}${p}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+  } catch (err) {
+    fail(`the job API at ${base} does not answer (${(err as Error).message}).`);
+  }
+  const data = (await res.json()) as T & { error?: string };
+  if (!res.ok) fail(data.error ?? `HTTP ${res.status}`);
+  return data;
+}
+
+interface JobRow { submission_id: string; status: string; message: string; entrypoint: string; start_time: number; end_time: number | null }
+
+async function followLogs(base: string, id: string): Promise<void> {
+  const res = await fetch(`${base}/api/jobs/${encodeURIComponent(id)}/logs/tail`);
+  if (!res.ok || !res.body) fail(`cannot follow the logs of job ${id} (HTTP ${res.status}).`);
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
+}
+
+const job = program.command('job').description('submit and manage jobs (driver programs the head runs)');
+const jobAddress = '--address <address>';
+const jobAddressHelp = 'the head: HOST:PORT of the cluster, or http://HOST:PORT of its job API (default: RAY_TS_ADDRESS or the head started here)';
+job.command('submit')
+  .description('run a driver program on the head: ray-ts job submit -- node script.js')
+  .option(jobAddress, jobAddressHelp)
+  .option('--working-dir <dir>', 'directory the job runs in (on the head; default: the head\'s own)')
+  .option('--env-vars <json>', 'environment variables of the job, e.g. \'{"LR": "0.1"}\'')
+  .option('--submission-id <id>', 'the job\'s id (default: a new one)')
+  .option('--no-wait', 'return once submitted instead of following its logs to the end')
+  .argument('<entrypoint...>', 'the command after --, e.g. -- node script.js')
+  .action(async (entry: string[], f: { address?: string; workingDir?: string; envVars?: string; submissionId?: string; wait: boolean }) => {
+    let env: Record<string, string> | undefined;
+    if (f.envVars) {
+      try {
+        env = JSON.parse(f.envVars) as Record<string, string>;
+      } catch {
+        fail(`--env-vars must be a JSON object of strings, e.g. '{"LR": "0.1"}'; got ${f.envVars}`);
+      }
+    }
+    const base = await jobApi(f.address);
+    const workingDir = f.workingDir ? path.resolve(f.workingDir) : undefined;
+    const r = await api<{ submission_id: string }>(base, 'POST', '/api/jobs/', {
+      entrypoint: entry.join(' '), ...(f.submissionId ? { submission_id: f.submissionId } : {}),
+      runtime_env: { ...(workingDir ? { working_dir: workingDir } : {}), ...(env ? { env_vars: env } : {}) },
+    });
+    console.error(`Job '${r.submission_id}' submitted.`);
+    if (!f.wait) {
+      console.log(r.submission_id);
+      return;
+    }
+    await followLogs(base, r.submission_id);
+    const rec = await api<JobRow>(base, 'GET', `/api/jobs/${encodeURIComponent(r.submission_id)}`);
+    console.error(`Job '${r.submission_id}' ${rec.status}: ${rec.message}.`);
+    process.exit(rec.status === 'SUCCEEDED' ? 0 : 1);
+  });
+job.command('status').argument('<id>').option(jobAddress, jobAddressHelp).description('the status of a job')
+  .action(async (id: string, f: { address?: string }) => {
+    const rec = await api<JobRow>(await jobApi(f.address), 'GET', `/api/jobs/${encodeURIComponent(id)}`);
+    console.log(`${rec.submission_id}: ${rec.status} (${rec.message})`);
+  });
+job.command('logs').argument('<id>').option(jobAddress, jobAddressHelp).option('--follow', 'keep printing until the job ends')
+  .description('the output of a job (kept after it ends)')
+  .action(async (id: string, f: { address?: string; follow?: boolean }) => {
+    const base = await jobApi(f.address);
+    if (f.follow) await followLogs(base, id);
+    else process.stdout.write((await api<{ logs: string }>(base, 'GET', `/api/jobs/${encodeURIComponent(id)}/logs`)).logs);
+  });
+job.command('stop').argument('<id>').option(jobAddress, jobAddressHelp).description('stop a running job')
+  .action(async (id: string, f: { address?: string }) => {
+    const r = await api<{ stopped: boolean }>(await jobApi(f.address), 'POST', `/api/jobs/${encodeURIComponent(id)}/stop`);
+    console.log(r.stopped ? `Job '${id}' is stopping.` : `Job '${id}' was not running.`);
+  });
+job.command('list').option(jobAddress, jobAddressHelp).option('--format <format>', 'table or json', 'table').description('every submitted job')
+  .action(async (f: { address?: string; format: string }) => {
+    const rows = await api<JobRow[]>(await jobApi(f.address), 'GET', '/api/jobs/');
+    if (f.format === 'json') console.log(JSON.stringify(rows, null, 2));
+    else printTable(rows.map((r) => ({ id: r.submission_id, status: r.status, entrypoint: r.entrypoint, message: r.message })));
   });
 
 program.parseAsync(process.argv).catch((err: Error) => fail(err.message));

@@ -90,6 +90,8 @@ export interface ClusterNodeHandle {
   readonly address: string;
   readonly pid: number;
   readonly isHead: boolean;
+  /** The head's HTTP job API (http://HOST:PORT). */
+  readonly jobApiAddress?: string;
   /** Output of the process so far (stdout and stderr). */
   output(): string;
 }
@@ -160,7 +162,7 @@ export class Cluster {
     const opts = {
       head: !gcsAddress, gcsAddress, host: '127.0.0.1', port: head?.port ?? 0, resources, objectStoreBytes: spec.objectStoreMemory,
       gpuIds: spec.numGpus ? Array.from({ length: spec.numGpus }, (_, i) => i) : undefined,
-      nodeTimeoutMs: head?.nodeTimeoutMs, redisAddress: head?.redisAddress,
+      nodeTimeoutMs: head?.nodeTimeoutMs, redisAddress: head?.redisAddress, jobApiPort: 0,
     };
     const proc = spawn(process.execPath, [main], {
       env: { ...process.env, ...(spec.env ?? {}), RAY_TS_NODE_OPTIONS: JSON.stringify(opts), RAY_TS_ADDRESS: '' },
@@ -169,14 +171,14 @@ export class Cluster {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
     proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    const info = await new Promise<{ nodeId: string; address: string; pid: number }>((resolve, reject) => {
+    const info = await new Promise<{ nodeId: string; address: string; pid: number; jobApiAddress?: string }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`a cluster node did not start within 30 s:\n${out}`)), 30_000);
       const onData = () => {
         const m = /RAY_TS_NODE_READY (\{.*\})/.exec(out);
         if (m) {
           clearTimeout(timer);
           proc.stdout!.off('data', onData);
-          resolve(JSON.parse(m[1]) as { nodeId: string; address: string; pid: number });
+          resolve(JSON.parse(m[1]) as { nodeId: string; address: string; pid: number; jobApiAddress?: string });
         }
       };
       proc.stdout!.on('data', onData);
@@ -186,7 +188,10 @@ export class Cluster {
       });
     });
     proc.removeAllListeners('exit');
-    return { handle: { nodeId: info.nodeId, address: info.address, pid: info.pid, isHead: !gcsAddress, output: () => out }, proc };
+    return {
+      handle: { nodeId: info.nodeId, address: info.address, pid: info.pid, isHead: !gcsAddress, jobApiAddress: info.jobApiAddress, output: () => out },
+      proc,
+    };
   }
 
   /** Kills a node's process (SIGKILL by default, as a crash would). */

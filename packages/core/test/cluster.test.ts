@@ -250,7 +250,7 @@ describe('ray-ts CLI', () => {
 
   it('starts a head and a node, shows status and lists, and stops them', async () => {
     const port = 20_000 + (process.pid % 20_000);
-    const h = await ray('start', '--head', '--port', String(port), '--num-cpus', '1');
+    const h = await ray('start', '--head', '--port', String(port), '--num-cpus', '1', '--dashboard-port', '0');
     expect(h.stdout).toContain(`127.0.0.1:${port}`);
     await expect(ray('start', '--head', '--port', String(port))).rejects.toThrow(/in use/);
     await ray('start', '--address', `127.0.0.1:${port}`, '--num-cpus', '2', '--resources', '{"disk": 1}');

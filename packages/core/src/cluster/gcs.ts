@@ -419,6 +419,19 @@ export class Gcs {
     };
   }
 
+  /** The KV, for services of the head's own process (job records). */
+  kvLocal(namespace: string): { put(key: string, value: Buffer): void; get(key: string): Buffer | undefined; keys(): string[] } {
+    const k = (key: string) => `${namespace}\u0000${key}`;
+    return {
+      put: (key, value) => {
+        this.kv.set(k(key), value);
+        this.storage.put('kv', k(key), value);
+      },
+      get: (key) => this.kv.get(k(key)),
+      keys: () => [...this.kv.keys()].filter((x) => x.startsWith(`${namespace}\u0000`)).map((x) => x.slice(namespace.length + 1)),
+    };
+  }
+
   /** Nodes in the table (for the embedded head). */
   nodeTable(): NodeInfo[] {
     return [...this.nodes.values()];

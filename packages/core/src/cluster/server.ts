@@ -10,7 +10,10 @@ import { NodeManager } from '../node.js';
 import { ClusterNode } from './cluster-node.js';
 import { Gcs } from './gcs.js';
 import { RedisStorage, type GcsStorage } from './gcs-storage.js';
-import { bindServer, channelOptions, protos, unary } from './proto.js';
+import os from 'node:os';
+import path from 'node:path';
+import { JobManager, serveJobApi, type JobRecord, type JobTable } from './jobs.js';
+import { bindServer, channelOptions, protos, unary, VERSION } from './proto.js';
 
 export interface StartNodeOptions {
   head: boolean;
@@ -29,6 +32,10 @@ export interface StartNodeOptions {
   nodeTimeoutMs?: number;
   /** Head: keep the GCS tables in Redis (redis://HOST:PORT), to survive a restart of the head. */
   redisAddress?: string;
+  /** Head: port of the HTTP job API (default 8265, Ray's dashboard port; 0: a free one). */
+  jobApiPort?: number;
+  /** Head: where job logs are kept. */
+  logDir?: string;
 }
 
 export interface StartedNode {
@@ -37,6 +44,8 @@ export interface StartedNode {
   gcs: Gcs | undefined;
   address: string;
   gcsAddress: string;
+  /** Head: http://HOST:PORT of the job API. */
+  jobApiAddress: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -116,8 +125,11 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   holder.cluster = cluster;
   node.cluster = cluster;
   cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
+  let jobs: { manager: JobManager; server: import('node:http').Server } | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      jobs?.manager.stopAll();
+      jobs?.server.close();
       await cluster.stop();
       gcs?.stop();
       server.forceShutdown();
@@ -132,7 +144,30 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     await stop();
     throw err;
   }
-  return { node, cluster, gcs, address, gcsAddress, stop };
+  let jobApiAddress: string | undefined;
+  if (gcs) {
+    const kv = gcs.kvLocal('jobs');
+    const table: JobTable = {
+      put: (id, rec) => kv.put(id, Buffer.from(JSON.stringify(rec))),
+      get: (id) => { const b = kv.get(id); return b ? JSON.parse(b.toString()) as JobRecord : undefined; },
+      all: () => kv.keys().map((id) => JSON.parse(kv.get(id)!.toString()) as JobRecord),
+    };
+    const manager = new JobManager(table, path.join(opts.logDir ?? path.join(os.tmpdir(), 'ray-ts-logs'), `jobs-${gcs.clusterId}`), gcsAddress);
+    try {
+      const bound = await serveJobApi(manager, table, host, opts.jobApiPort ?? 8265, VERSION);
+      jobs = { manager, server: bound.server };
+      jobApiAddress = `http://${host}:${bound.port}`;
+      gcs.kvLocal('cluster').put('job_api_address', Buffer.from(jobApiAddress));
+    } catch (err) {
+      await stop();
+      throw new RayError(
+        /EADDRINUSE/.test((err as Error).message)
+          ? `The job API's port ${opts.jobApiPort ?? 8265} on ${host} is in use (another head, or Ray's dashboard). Pick another with --dashboard-port.`
+          : `Could not start the job API: ${(err as Error).message}`,
+      );
+    }
+  }
+  return { node, cluster, gcs, address, gcsAddress, jobApiAddress, stop };
 }
 
 /** Checks that a GCS answers at `address` (for a clear error before anything starts). */

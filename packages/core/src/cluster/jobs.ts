@@ -1,0 +1,240 @@
+/**
+ * Job submission on the head (as Ray's): a job is a driver program the head runs for you, with
+ * its output kept in a log file after it ends. Job records live in the GCS KV (namespace `jobs`),
+ * so they are in Redis when the GCS is. A small HTTP API (Ray's paths: /api/jobs/...) lets the
+ * CLI and other tools submit, list, follow, and stop jobs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { ids } from '../ids.js';
+
+export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
+
+/** A submitted job, as the API returns it. */
+export interface JobRecord {
+  submission_id: string;
+  entrypoint: string;
+  status: JobStatus;
+  message: string;
+  start_time: number;
+  end_time: number | null;
+  exit_code: number | null;
+  working_dir: string | null;
+  env_vars: Record<string, string>;
+  driver_pid: number | null;
+}
+
+export interface SubmitRequest {
+  entrypoint: string;
+  submission_id?: string;
+  runtime_env?: { working_dir?: string; env_vars?: Record<string, string> };
+}
+
+/** Where job records are kept (the GCS KV of the head). */
+export interface JobTable {
+  put(id: string, rec: JobRecord): void;
+  get(id: string): JobRecord | undefined;
+  all(): JobRecord[];
+}
+
+const terminal = (s: JobStatus) => s === 'SUCCEEDED' || s === 'FAILED' || s === 'STOPPED';
+
+export class JobManager {
+  private readonly procs = new Map<string, ChildProcess>();
+
+  constructor(
+    private readonly table: JobTable,
+    private readonly logDir: string,
+    /** The GCS address the job's driver connects to. */
+    private readonly clusterAddress: string,
+  ) {
+    fs.mkdirSync(logDir, { recursive: true });
+    // Jobs that were running when the head went away did not survive it.
+    for (const rec of table.all()) {
+      if (!terminal(rec.status)) {
+        table.put(rec.submission_id, { ...rec, status: 'FAILED', message: 'the head stopped while the job ran', end_time: Date.now() });
+      }
+    }
+  }
+
+  logPath(id: string): string {
+    return path.join(this.logDir, `job-${id.replace(/[^\w.-]/g, '_')}.log`);
+  }
+
+  submit(req: SubmitRequest): JobRecord {
+    if (!req || typeof req.entrypoint !== 'string' || !req.entrypoint.trim()) {
+      throw new HttpError(400, 'a job needs an entrypoint: the shell command of its driver, e.g. "node script.js"');
+    }
+    const id = req.submission_id || `raysubmit_${ids().next('job').slice(4)}`;
+    if (this.table.get(id)) throw new HttpError(409, `a job with submission id '${id}' exists already: pick another, or leave it out`);
+    const env = req.runtime_env?.env_vars ?? {};
+    for (const [k, v] of Object.entries(env)) {
+      if (typeof v !== 'string') throw new HttpError(400, `env var ${k} must be a string, got ${typeof v}`);
+    }
+    const cwd = req.runtime_env?.working_dir;
+    if (cwd !== undefined && (!path.isAbsolute(cwd) || !fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory())) {
+      throw new HttpError(400, `working_dir '${cwd}' is not a directory on the head (give an absolute path there)`);
+    }
+    const rec: JobRecord = {
+      submission_id: id, entrypoint: req.entrypoint, status: 'PENDING', message: 'starting', start_time: Date.now(),
+      end_time: null, exit_code: null, working_dir: cwd ?? null, env_vars: env, driver_pid: null,
+    };
+    this.table.put(id, rec);
+    const log = fs.openSync(this.logPath(id), 'w');
+    const child = spawn('/bin/sh', ['-c', req.entrypoint], {
+      cwd: cwd ?? process.cwd(),
+      env: { ...process.env, ...env, RAY_TS_ADDRESS: this.clusterAddress, RAY_TS_JOB_SUBMISSION_ID: id },
+      stdio: ['ignore', log, log],
+      detached: true, // its own process group: stop() ends the whole tree
+    });
+    fs.closeSync(log);
+    this.procs.set(id, child);
+    const running = { ...rec, status: 'RUNNING' as const, message: 'running', driver_pid: child.pid ?? null };
+    this.table.put(id, running);
+    child.on('error', (err) => this.finish(id, 'FAILED', `could not start: ${err.message}`, null));
+    child.on('exit', (code, signal) => {
+      const cur = this.table.get(id);
+      if (cur?.status === 'STOPPED') this.finish(id, 'STOPPED', 'stopped with job stop', code);
+      else if (code === 0) this.finish(id, 'SUCCEEDED', 'the driver exited with code 0', 0);
+      else this.finish(id, 'FAILED', signal ? `the driver was killed by ${signal}` : `the driver exited with code ${code}`, code);
+    });
+    return running;
+  }
+
+  private finish(id: string, status: JobStatus, message: string, code: number | null): void {
+    this.procs.delete(id);
+    const cur = this.table.get(id);
+    if (cur) this.table.put(id, { ...cur, status, message, exit_code: code, end_time: Date.now() });
+  }
+
+  stop(id: string): boolean {
+    const child = this.procs.get(id);
+    const cur = this.table.get(id);
+    if (!cur) throw new HttpError(404, `no job '${id}'`);
+    if (!child || terminal(cur.status)) return false;
+    this.table.put(id, { ...cur, status: 'STOPPED', message: 'stopping' });
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      child.kill('SIGTERM');
+    }
+    setTimeout(() => {
+      if (this.procs.has(id)) {
+        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      }
+    }, 3_000).unref();
+    return true;
+  }
+
+  logs(id: string): string {
+    if (!this.table.get(id)) throw new HttpError(404, `no job '${id}'`);
+    try {
+      return fs.readFileSync(this.logPath(id), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Streams the log from the start until the job ends. */
+  follow(id: string, res: http.ServerResponse): void {
+    if (!this.table.get(id)) throw new HttpError(404, `no job '${id}'`);
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    let pos = 0;
+    const pump = () => {
+      let fd: number | undefined;
+      try {
+        fd = fs.openSync(this.logPath(id), 'r');
+        const size = fs.fstatSync(fd).size;
+        if (size > pos) {
+          const buf = Buffer.alloc(size - pos);
+          fs.readSync(fd, buf, 0, buf.length, pos);
+          pos = size;
+          res.write(buf);
+        }
+      } catch {
+        // no log yet
+      } finally {
+        if (fd !== undefined) fs.closeSync(fd);
+      }
+    };
+    const timer = setInterval(() => {
+      pump();
+      if (terminal(this.table.get(id)?.status ?? 'FAILED')) done();
+    }, 100);
+    const done = () => {
+      clearInterval(timer);
+      pump();
+      res.end();
+    };
+    res.on('close', () => clearInterval(timer));
+    pump();
+  }
+
+  /** Stops every running job (the head is stopping). */
+  stopAll(): void {
+    for (const id of this.procs.keys()) this.stop(id);
+  }
+}
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** The HTTP job API (Ray's paths). Resolves with the bound port. */
+export function serveJobApi(jobs: JobManager, table: JobTable, host: string, port: number, version: string): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const url = new URL(req.url ?? '/', 'http://x');
+    const parts = url.pathname.split('/').filter(Boolean); // api, jobs, id, action
+    const handle = async () => {
+      if (parts[0] !== 'api') throw new HttpError(404, `no such path ${url.pathname}: the job API is under /api/jobs/`);
+      if (parts[1] === 'version' && req.method === 'GET') return send(200, { version, ray_ts: true });
+      if (parts[1] !== 'jobs') throw new HttpError(404, `no such path ${url.pathname}`);
+      const id = parts[2] ? decodeURIComponent(parts[2]) : undefined;
+      if (!id) {
+        if (req.method === 'GET') return send(200, table.all().sort((a, b) => a.start_time - b.start_time));
+        if (req.method === 'POST') {
+          let body = '';
+          for await (const chunk of req) body += chunk;
+          let parsed: SubmitRequest;
+          try {
+            parsed = JSON.parse(body || '{}') as SubmitRequest;
+          } catch {
+            throw new HttpError(400, 'the body must be JSON: { "entrypoint": "node script.js", "runtime_env": { ... } }');
+          }
+          const rec = jobs.submit(parsed);
+          return send(200, { submission_id: rec.submission_id, job_id: rec.submission_id });
+        }
+        throw new HttpError(405, `${req.method} is not allowed on /api/jobs/`);
+      }
+      const action = parts[3];
+      if (!action && req.method === 'GET') {
+        const rec = table.get(id);
+        if (!rec) throw new HttpError(404, `no job '${id}'`);
+        return send(200, rec);
+      }
+      if (action === 'logs' && req.method === 'GET') {
+        if (parts[4] === 'tail') return jobs.follow(id, res);
+        return send(200, { logs: jobs.logs(id) });
+      }
+      if (action === 'stop' && req.method === 'POST') return send(200, { stopped: jobs.stop(id) });
+      throw new HttpError(404, `no such path ${url.pathname}`);
+    };
+    handle().catch((err: unknown) => {
+      if (res.headersSent) return res.end();
+      if (err instanceof HttpError) send(err.status, { error: err.message });
+      else send(500, { error: (err as Error).message });
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve({ server, port: (server.address() as { port: number }).port }));
+  });
+}

@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Cluster, waitFor } from '@ray-ts/core/testing';
+
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const cli = path.join(here, '..', 'dist', 'bundle', 'cli.js');
+let cluster: Cluster;
+let api: string;
+const ray = (...args: string[]) => run(process.execPath, [cli, ...args], { timeout: 60_000, env: { ...process.env, RAY_TS_ADDRESS: '' } });
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ head: { numCpus: 1 }, nodes: [{ numCpus: 1 }] });
+  api = cluster.nodes[0].jobApiAddress!;
+});
+
+afterAll(async () => {
+  await cluster.shutdown();
+});
+
+it('submits a job with the CLI, follows its logs to the end, and keeps them', async () => {
+  const { stdout, stderr } = await ray('job', 'submit', '--address', cluster.address, '--submission-id', 'job-ok',
+    '--working-dir', path.join(here, 'fixtures', 'job-dir'), '--env-vars', '{"GREETING": "hello"}', '--', process.execPath, 'job-script.mjs');
+  expect(stdout).toContain(`hello from job job-ok: 1,4,9 on ${cluster.address}`);
+  expect(stderr).toMatch(/Job 'job-ok' SUCCEEDED/);
+  expect((await ray('job', 'status', 'job-ok', '--address', cluster.address)).stdout).toContain('SUCCEEDED');
+  expect((await ray('job', 'logs', 'job-ok', '--address', api)).stdout).toContain('hello from job job-ok');
+  expect((await ray('job', 'list', '--address', cluster.address)).stdout).toMatch(/job-ok\s+SUCCEEDED/);
+});
+
+it('reports a failing job, and stops a running one', async () => {
+  await expect(ray('job', 'submit', '--address', cluster.address, '--', 'sh', '-c', '"echo bad; exit 3"')).rejects.toMatchObject({
+    stderr: expect.stringMatching(/FAILED: the driver exited with code 3/),
+  });
+  const { stdout } = await ray('job', 'submit', '--address', cluster.address, '--no-wait', '--', process.execPath, '-e', '"setInterval(() => console.log(\'tick\'), 50)"');
+  const id = stdout.trim();
+  await waitFor(async () => (await ray('job', 'logs', id, '--address', cluster.address)).stdout.includes('tick'), { what: 'the job printing' });
+  expect((await ray('job', 'stop', id, '--address', cluster.address)).stdout).toContain('stopping');
+  await waitFor(async () => (await ray('job', 'status', id, '--address', cluster.address)).stdout.includes('STOPPED'), { what: 'the job stopped' });
+  await expect(ray('job', 'status', 'no-such-job', '--address', cluster.address)).rejects.toMatchObject({ stderr: expect.stringMatching(/no job 'no-such-job'/) });
+});
+
+it('serves the HTTP job API at Ray\'s paths', async () => {
+  const res = await fetch(`${api}/api/jobs/`, { method: 'POST', body: JSON.stringify({ entrypoint: 'echo from-http', submission_id: 'http-job' }) });
+  expect(await res.json()).toMatchObject({ submission_id: 'http-job' });
+  await waitFor(async () => ((await (await fetch(`${api}/api/jobs/http-job`)).json()) as { status: string }).status === 'SUCCEEDED', { what: 'the job done' });
+  expect(((await (await fetch(`${api}/api/jobs/http-job/logs`)).json()) as { logs: string }).logs).toBe('from-http\n');
+  const bad = await fetch(`${api}/api/jobs/`, { method: 'POST', body: '{"runtime_env": {}}' });
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { error: string }).error).toMatch(/needs an entrypoint/);
+  const dup = await fetch(`${api}/api/jobs/`, { method: 'POST', body: JSON.stringify({ entrypoint: 'true', submission_id: 'http-job' }) });
+  expect(dup.status).toBe(409);
+});
