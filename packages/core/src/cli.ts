@@ -48,6 +48,7 @@ function headAddress(explicit: string | undefined): string {
 }
 
 interface StartFlags {
+  autoscaler?: unknown;
   head?: boolean; address?: string; port?: number; numCpus?: number; numGpus?: number; resources?: string;
   objectStoreMemory?: number; block?: boolean; host: string; redisAddress?: string; nodeTimeoutMs?: number;
   dashboardPort?: number;
@@ -86,7 +87,7 @@ async function start(f: StartFlags): Promise<void> {
   const opts = {
     head: !!f.head, gcsAddress: f.address, host: f.host, port: f.head ? (f.port ?? 6380) : (f.port ?? 0),
     resources, objectStoreBytes: f.objectStoreMemory, sessionDir, redisAddress: f.redisAddress, nodeTimeoutMs: f.nodeTimeoutMs,
-    jobApiPort: f.dashboardPort,
+    jobApiPort: f.dashboardPort, autoscaler: f.autoscaler,
   };
   const env = { ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) };
   if (f.block) {
@@ -188,6 +189,15 @@ async function status(address: string): Promise<void> {
   for (const g of inf) console.log(`  placement group ${g.placementGroupId} (${g.strategy}): ${g.reason}`);
   const running = jobs.filter((j) => j.state === 'RUNNING');
   console.log(`Jobs: ${running.length} running, ${jobs.length - running.length} finished`);
+  const { autoscalerStatus } = await import('./cluster/state-impl.js');
+  const auto = await autoscalerStatus(address);
+  if (auto) {
+    console.log('Autoscaler:');
+    if (!auto.nodes.length) console.log('  (no worker nodes started)');
+    for (const n of auto.nodes) console.log(`  ${n.providerId} (${n.type}) ${n.nodeId ?? '-'}: ${n.reason}`);
+    for (const d of auto.pendingDemand) console.log(`  pending: {${fmtRes(d.shape)}} x ${d.count}`);
+    console.log(`  last action: ${auto.lastAction}`);
+  }
 }
 
 function printTable(rows: Record<string, unknown>[]): void {
@@ -221,6 +231,28 @@ program.command('start')
   .option('--dashboard-port <n>', 'head: port of the HTTP job API (default 8265; 0: a free one)', number('--dashboard-port'))
   .option('--block', 'run in the foreground')
   .action((f: StartFlags) => start(f));
+program.command('up')
+  .description('start a cluster from a config: a head with an autoscaler that adds and removes nodes by demand')
+  .argument('<config>', 'cluster YAML: maxWorkers, idleTimeoutS, head.resources, nodeTypes.<name>.{resources,minWorkers,maxWorkers}')
+  .option('--port <n>', 'port of the head (default 6380)', number('--port'))
+  .option('--dashboard-port <n>', 'port of the HTTP job API (default 8265; 0: a free one)', number('--dashboard-port'))
+  .action(async (file: string, f: { port?: number; dashboardPort?: number }) => {
+    const { parseClusterConfig } = await import('./cluster/autoscaler.js');
+    let config;
+    try {
+      config = parseClusterConfig(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      fail(`${file}: ${(err as Error).message}`);
+    }
+    const r = config.head.resources;
+    const { CPU, GPU, ...custom } = r;
+    await start({
+      head: true, host: '127.0.0.1', port: f.port, dashboardPort: f.dashboardPort, numCpus: CPU ?? 1, numGpus: GPU,
+      resources: Object.keys(custom).length ? JSON.stringify(custom) : undefined, autoscaler: config,
+    });
+  });
+program.command('down').description('stop the cluster started here with up (or start)').action(() => stop(false));
+
 program.command('stop').description('stop the nodes started on this machine').option('--force', 'SIGKILL instead of SIGTERM')
   .action((f: { force?: boolean }) => stop(!!f.force));
 program.command('status').description('nodes, resources used/total, pending and infeasible demand')

@@ -57,7 +57,7 @@ export interface GroupState {
  */
 export interface ClusterLink {
   /** Where queued work owned here runs: here, another node, or an error (no node can take it). */
-  place(resources: ResourceSet, strategy: SchedulingStrategySpec | undefined, localFits: boolean): string | { error: string };
+  place(resources: ResourceSet, strategy: SchedulingStrategySpec | undefined, localFits: boolean): string | { error: string } | { wait: string };
   /** Why no node of the cluster can ever run it (undefined: some node can). */
   infeasible(resources: ResourceSet): { name: string; requested: number; total: number } | undefined;
   forwardTask(nodeId: string, spec: TaskSpec): void;
@@ -488,6 +488,7 @@ export class NodeManager {
         }
         if (this.cluster && !work.origin) {
           const target = this.cluster.place(work.resources, work.strategy, this.executes && this.pool.fits(work.resources));
+          if (typeof target !== 'string' && 'wait' in target) break; // for a node the autoscaler may start
           if (typeof target !== 'string') {
             this.failUnplaceable(work, target.error);
             i++;

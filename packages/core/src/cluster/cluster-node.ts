@@ -105,6 +105,8 @@ export class ClusterNode implements ClusterLink {
   readonly address: string;
   private readonly gcs: GcsClient;
   private view = new Map<string, NodeInfo__Output>();
+  /** Resources of node types an autoscaler may start. */
+  private potential: Record<string, number>[] = [];
   /** Resources this node sent to each node, not yet reported done. */
   private readonly outstanding = new Map<string, Record<string, number>>();
   private readonly sinceView = new Map<string, Record<string, number>>();
@@ -211,6 +213,7 @@ export class ClusterNode implements ClusterLink {
         if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE')) lost.push([id, !now ? 'left the cluster' : 'died (it missed its heartbeats)']);
       }
       this.view = next;
+      this.potential = ev.view.potentialNodes.map((d) => d.shape);
       this.sinceView.clear();
       for (const [id, why] of lost) this.forgetPeer(id, why);
       const ws = this.viewWaiters;
@@ -249,6 +252,7 @@ export class ClusterNode implements ClusterLink {
     if (pred(this.view)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
       const check = () => {
         if (pred(this.view)) {
           clearTimeout(timer);
@@ -437,6 +441,7 @@ export class ClusterNode implements ClusterLink {
   infeasible(resources: ResourceSet): { name: string; requested: number; total: number } | undefined {
     const nodes = this.executors();
     if (nodes.some((n) => ClusterNode.fits(resources, n.resourcesTotal))) return undefined;
+    if (this.potential.some((t) => ClusterNode.fits(resources, t))) return undefined; // the autoscaler can add one
     for (const [name, amount] of Object.entries(resources)) {
       if (isGroupResource(name)) continue;
       const best = Math.max(0, ...nodes.map((n) => n.resourcesTotal[name] ?? 0));
@@ -445,7 +450,7 @@ export class ClusterNode implements ClusterLink {
     return { name: Object.keys(resources)[0] ?? 'CPU', requested: 0, total: 0 };
   }
 
-  place(resources: ResourceSet, strategy: SchedulingStrategySpec | undefined, localFits: boolean): string | { error: string } {
+  place(resources: ResourceSet, strategy: SchedulingStrategySpec | undefined, localFits: boolean): string | { error: string } | { wait: string } {
     const me = this.nodeId;
     const local = this.node.executes;
     if (strategy?.type === 'PLACEMENT_GROUP') {
@@ -464,7 +469,10 @@ export class ClusterNode implements ClusterLink {
         return { error: `Hard node affinity to node ${strategy.nodeId}, which is ${!n ? 'not in the cluster' : n.state !== 'ALIVE' ? 'dead' : n.isDriver ? 'a driver, not a node' : `too small for ${JSON.stringify(resources)}`}. Use soft: true to run it elsewhere.` };
       }
     }
-    if (!nodes.length) return { error: `No live node can run work needing ${JSON.stringify(resources)}.` };
+    if (!nodes.length) {
+      if (this.potential.some((t) => ClusterNode.fits(resources, t))) return { wait: 'for a node the autoscaler may start' };
+      return { error: `No live node can run work needing ${JSON.stringify(resources)}.` };
+    }
     const withRoom = (n: NodeInfo__Output) => (n.nodeId === me ? localFits : ClusterNode.fits(resources, this.estimate(n)));
     let pick: NodeInfo__Output | undefined;
     if (strategy?.type === 'SPREAD') {
@@ -785,6 +793,11 @@ export class ClusterNode implements ClusterLink {
     const target = missing
       ? { error: `Actor '${spec.className}' (${spec.actorId}) asks for ${JSON.stringify(o.resources)}, but no node can ever satisfy it: it needs ${missing.requested} ${missing.name} and the largest node has ${missing.total}.` }
       : this.place(o.resources, o.strategy, this.node.executes && this.node.pool.fits(o.resources));
+    if (typeof target !== 'string' && 'wait' in target) {
+      this.waitForView(() => this.executors().some((n) => ClusterNode.fits(o.resources, n.resourcesTotal)), 24 * 3600_000)
+        .then(() => this.placeActor(spec, ra, namespace), () => {});
+      return;
+    }
     if (typeof target !== 'string') {
       this.node.unpinArgs(spec.args);
       this.actorGone(ra, target.error);

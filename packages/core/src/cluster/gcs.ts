@@ -125,8 +125,24 @@ export class Gcs {
     }, 5);
   }
 
-  view(): { nodes: NodeInfo__Output[]; version: number } {
-    return { nodes: [...this.nodes.values()], version: ++this.viewVersion };
+  /** Resources of the node types an autoscaler may add (set by the head when it runs one). */
+  private potentialNodes: Record<string, number>[] = [];
+
+  setPotentialNodes(shapes: Record<string, number>[]): void {
+    this.potentialNodes = shapes;
+    this.viewChanged();
+  }
+
+  view(): { nodes: NodeInfo__Output[]; version: number; potentialNodes: { shape: Record<string, number>; count: number; infeasible: boolean }[] } {
+    return {
+      nodes: [...this.nodes.values()], version: ++this.viewVersion,
+      potentialNodes: this.potentialNodes.map((shape) => ({ shape, count: 1, infeasible: false })),
+    };
+  }
+
+  /** Bundles of placement groups still waiting for room (demand for the autoscaler). */
+  pendingBundles(): Record<string, number>[] {
+    return [...this.pgs.values()].filter((p) => p.state === 'PENDING').flatMap((p) => p.spec.bundles.map((b) => b.resources));
   }
 
   private publish(ev: GcsEvent): void {
@@ -177,6 +193,15 @@ export class Gcs {
       const bundles = pg.spec.bundles.map((b) => b.resources as ResourceSet);
       const nodes = this.liveExecutors().map((n) => ({ nodeId: n.nodeId, total: n.resourcesTotal, available: n.resourcesAvailable }));
       const r = placeBundles(pg.spec.strategy as PlacementStrategy, bundles, nodes);
+      if (!r.ok && r.infeasible && this.potentialNodes.length) {
+        // Nodes the autoscaler may start could hold it: wait for them.
+        const extra = this.potentialNodes.flatMap((t, i) => bundles.map((_, j) => ({ nodeId: `potential-${i}-${j}`, total: t, available: t })));
+        const later = placeBundles(pg.spec.strategy as PlacementStrategy, bundles, [...nodes, ...extra]);
+        if (later.ok || !later.infeasible) {
+          pg.reason = 'waiting for the autoscaler to start nodes that can hold it';
+          return;
+        }
+      }
       if (!r.ok) {
         if (r.infeasible) this.setPgState(pg, 'INFEASIBLE', r.reason);
         else pg.reason = r.reason;

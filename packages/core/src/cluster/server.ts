@@ -13,6 +13,8 @@ import { RedisStorage, type GcsStorage } from './gcs-storage.js';
 import os from 'node:os';
 import path from 'node:path';
 import { JobManager, serveJobApi, type JobRecord, type JobTable } from './jobs.js';
+import { Autoscaler, LocalNodeProvider, type AutoscalerConfig } from './autoscaler.js';
+import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { bindServer, channelOptions, protos, unary, VERSION } from './proto.js';
 
 export interface StartNodeOptions {
@@ -36,6 +38,12 @@ export interface StartNodeOptions {
   jobApiPort?: number;
   /** Head: where job logs are kept. */
   logDir?: string;
+  /** Head: run an autoscaler with this cluster config (`ray-ts up`). */
+  autoscaler?: AutoscalerConfig;
+  /** Where `ray-ts start` records nodes (the autoscaler's nodes go there too). */
+  sessionDir?: string;
+  /** Labels of this node (the autoscaler marks its node type). */
+  labels?: Record<string, string>;
 }
 
 export interface StartedNode {
@@ -121,13 +129,16 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   const gcsAddress = opts.head ? address : opts.gcsAddress!;
   const cluster = new ClusterNode({
     node, gcsAddress, address, isHead: opts.head, isDriver: !!opts.driver, preferredNode: opts.driver?.preferredNode,
+    labels: opts.labels,
   });
   holder.cluster = cluster;
   node.cluster = cluster;
   cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
   let jobs: { manager: JobManager; server: import('node:http').Server } | undefined;
+  let autoscaler: Autoscaler | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      await autoscaler?.stop();
       jobs?.manager.stopAll();
       jobs?.server.close();
       await cluster.stop();
@@ -166,6 +177,17 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
           : `Could not start the job API: ${(err as Error).message}`,
       );
     }
+  }
+  if (gcs && opts.autoscaler) {
+    const g = gcs;
+    autoscaler = new Autoscaler(
+      opts.autoscaler,
+      new LocalNodeProvider(gcsAddress, opts.sessionDir),
+      () => ({ nodes: g.nodeTable() as NodeInfo__Output[], pendingBundles: g.pendingBundles() }),
+      (status) => g.kvLocal('autoscaler').put('status', Buffer.from(JSON.stringify(status))),
+    );
+    gcs.setPotentialNodes(autoscaler.potentialNodes());
+    autoscaler.start();
   }
   return { node, cluster, gcs, address, gcsAddress, jobApiAddress, stop };
 }

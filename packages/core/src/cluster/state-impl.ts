@@ -113,3 +113,11 @@ export async function objectsOf(address: string): Promise<Row[]> {
   }
   return out;
 }
+
+/** The autoscaler's account (undefined when the head runs none). */
+export async function autoscalerStatus(address: string): Promise<import('./autoscaler.js').AutoscalerStatus | undefined> {
+  return withGcs(address, async (gcs) => {
+    const r = await unary<unknown, { found: boolean; value: Buffer }>(gcs, 'KvGet', { namespace: 'autoscaler', key: 'status' }, 5_000);
+    return r.found ? (JSON.parse(r.value.toString()) as import('./autoscaler.js').AutoscalerStatus) : undefined;
+  });
+}

@@ -1,0 +1,300 @@
+/**
+ * The autoscaler: it starts nodes when work waits that the cluster cannot run (queued tasks and
+ * actors, pending placement groups), of a node type that can run it, and stops nodes idle for
+ * `idleTimeoutS`, keeping each type's `minWorkers`. Nodes come from a {@link NodeProvider}: the
+ * local provider starts node processes on this machine; a Kubernetes provider would create pods
+ * (see docs/architecture.md). It runs in the head, next to the GCS.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { InvalidArgumentError } from '../errors.js';
+import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
+
+/** A node type of the cluster config. */
+export interface NodeTypeConfig {
+  resources: Record<string, number>;
+  minWorkers: number;
+  maxWorkers: number;
+}
+
+/** `ray-ts up cluster.yaml`: the cluster's shape. */
+export interface AutoscalerConfig {
+  clusterName: string;
+  /** Worker nodes at most, all types together. */
+  maxWorkers: number;
+  /** A worker node idle this long is stopped (above its type's minWorkers). */
+  idleTimeoutS: number;
+  head: { resources: Record<string, number> };
+  nodeTypes: Record<string, NodeTypeConfig>;
+}
+
+function resources(where: string, v: unknown): Record<string, number> {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`${where}.resources must be a map like { CPU: 2 }.`);
+  for (const [k, n] of Object.entries(v)) {
+    if (typeof n !== 'number' || !(n >= 0)) throw new InvalidArgumentError(`${where}.resources.${k} must be a number >= 0.`);
+  }
+  return v as Record<string, number>;
+}
+
+function count(where: string, v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`${where} must be an integer >= 0.`);
+  return v;
+}
+
+/** Parses and checks a cluster config (YAML or JSON text). */
+export function parseClusterConfig(text: string): AutoscalerConfig {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`The cluster config is not valid YAML: ${(err as Error).message}`);
+  }
+  if (!raw || typeof raw !== 'object') throw new InvalidArgumentError('The cluster config must be a map with nodeTypes, maxWorkers, ...');
+  const r = raw as Record<string, unknown>;
+  const known = ['clusterName', 'maxWorkers', 'idleTimeoutS', 'head', 'nodeTypes'];
+  for (const k of Object.keys(r)) {
+    if (!known.includes(k)) throw new InvalidArgumentError(`Unknown key '${k}' in the cluster config. Known: ${known.join(', ')}.`);
+  }
+  const types = r.nodeTypes;
+  if (!types || typeof types !== 'object' || Object.keys(types).length === 0) {
+    throw new InvalidArgumentError('The cluster config needs nodeTypes: { <name>: { resources: { CPU: 2 }, minWorkers, maxWorkers } }.');
+  }
+  const nodeTypes: Record<string, NodeTypeConfig> = {};
+  for (const [name, t] of Object.entries(types as Record<string, Record<string, unknown>>)) {
+    const where = `nodeTypes.${name}`;
+    const minWorkers = count(`${where}.minWorkers`, t?.minWorkers, 0);
+    const maxWorkers = count(`${where}.maxWorkers`, t?.maxWorkers, Math.max(1, minWorkers));
+    if (minWorkers > maxWorkers) throw new InvalidArgumentError(`${where}: minWorkers (${minWorkers}) is above maxWorkers (${maxWorkers}).`);
+    nodeTypes[name] = { resources: resources(where, t?.resources), minWorkers, maxWorkers };
+  }
+  const head = (r.head ?? { resources: { CPU: 1 } }) as Record<string, unknown>;
+  return {
+    clusterName: typeof r.clusterName === 'string' ? r.clusterName : 'default',
+    maxWorkers: count('maxWorkers', r.maxWorkers, Object.values(nodeTypes).reduce((a, t) => a + t.maxWorkers, 0)),
+    idleTimeoutS: typeof r.idleTimeoutS === 'number' && r.idleTimeoutS >= 0 ? r.idleTimeoutS : 60,
+    head: { resources: resources('head', head.resources ?? { CPU: 1 }) },
+    nodeTypes,
+  };
+}
+
+/** A node a provider started. */
+export interface ProviderNode {
+  providerId: string;
+  type: string;
+  /** The cluster node id, once it has joined. */
+  nodeId: string | undefined;
+}
+
+/**
+ * Where nodes come from. The local provider runs node processes on this machine; a cloud or
+ * Kubernetes provider would create machines or pods that run `ray-ts start --address ...`.
+ */
+export interface NodeProvider {
+  createNode(type: string, resources: Record<string, number>): Promise<ProviderNode>;
+  terminateNode(providerId: string): Promise<void>;
+  nodes(): ProviderNode[];
+}
+
+/** Starts worker nodes as processes on this machine (what `ray-ts up` uses). */
+export class LocalNodeProvider implements NodeProvider {
+  private readonly running = new Map<string, { node: ProviderNode; proc: ChildProcess }>();
+  private seq = 0;
+
+  constructor(private readonly gcsAddress: string, private readonly sessionDir: string | undefined) {}
+
+  async createNode(type: string, res: Record<string, number>): Promise<ProviderNode> {
+    const providerId = `local-${type}-${++this.seq}`;
+    const main = fileURLToPath(new URL('./cluster/node-main.js', import.meta.url)); // from dist/bundle
+    const opts = {
+      head: false, gcsAddress: this.gcsAddress, host: '127.0.0.1', port: 0, resources: res, sessionDir: this.sessionDir,
+      labels: { 'ray-ts/node-type': type, 'ray-ts/provider-id': providerId },
+    };
+    const proc = spawn(process.execPath, [main], {
+      env: { ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const node: ProviderNode = { providerId, type, nodeId: undefined };
+    this.running.set(providerId, { node, proc });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /RAY_TS_NODE_READY (\{.*\})/.exec(out);
+      if (m && !node.nodeId) node.nodeId = (JSON.parse(m[1]) as { nodeId: string }).nodeId;
+    });
+    proc.on('exit', () => this.running.delete(providerId));
+    return node;
+  }
+
+  async terminateNode(providerId: string): Promise<void> {
+    const r = this.running.get(providerId);
+    if (!r) return;
+    this.running.delete(providerId);
+    r.proc.kill('SIGTERM');
+    setTimeout(() => r.proc.kill('SIGKILL'), 5_000).unref();
+  }
+
+  nodes(): ProviderNode[] {
+    return [...this.running.values()].map((r) => r.node);
+  }
+}
+
+const EPS = 1e-9;
+const fits = (req: Record<string, number>, have: Record<string, number>) => Object.entries(req).every(([k, v]) => (have[k] ?? 0) + EPS >= v);
+const take = (req: Record<string, number>, have: Record<string, number>) => { for (const k in req) have[k] = (have[k] ?? 0) - req[k]; };
+const fmt = (r: Record<string, number>) => '{' + Object.entries(r).map(([k, v]) => `${k}: ${v}`).join(', ') + '}';
+
+/** What the autoscaler knows of the cluster at each step. */
+export interface ClusterState {
+  nodes: NodeInfo__Output[];
+  /** Resource shapes of pending placement groups' bundles. */
+  pendingBundles: Record<string, number>[];
+}
+
+/** The autoscaler's account, for `ray-ts status`. */
+export interface AutoscalerStatus {
+  nodes: { providerId: string; type: string; nodeId: string | null; reason: string }[];
+  pendingDemand: { shape: Record<string, number>; count: number }[];
+  lastAction: string;
+}
+
+export class Autoscaler {
+  private readonly reasons = new Map<string, string>();
+  private readonly idleSince = new Map<string, number>();
+  private readonly launchedAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private status: AutoscalerStatus = { nodes: [], pendingDemand: [], lastAction: 'started' };
+  private busy = false;
+
+  constructor(
+    readonly config: AutoscalerConfig,
+    private readonly provider: NodeProvider,
+    private readonly state: () => ClusterState,
+    private readonly publish: (s: AutoscalerStatus) => void,
+  ) {}
+
+  /** Resources of each node type (work that fits one waits for the autoscaler instead of failing). */
+  potentialNodes(): Record<string, number>[] {
+    return Object.values(this.config.nodeTypes).filter((t) => t.maxWorkers > 0).map((t) => t.resources);
+  }
+
+  start(periodMs = 500): void {
+    this.timer = setInterval(() => void this.step(), periodMs);
+    this.timer.unref();
+    void this.step();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all(this.provider.nodes().map((n) => this.provider.terminateNode(n.providerId)));
+  }
+
+  /** One round: launch for unmet demand and minWorkers, stop idle nodes, publish the account. */
+  async step(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const { nodes, pendingBundles } = this.state();
+      const alive = nodes.filter((n) => n.state === 'ALIVE' && !n.isDriver);
+      const ours = this.provider.nodes();
+      const byNodeId = new Map(alive.map((n) => [n.nodeId, n]));
+      // Demand: what owners have queued (drivers included), and bundles of pending groups.
+      const demand: Record<string, number>[] = [];
+      const summary = new Map<string, { shape: Record<string, number>; count: number }>();
+      for (const n of nodes.filter((x) => x.state === 'ALIVE')) {
+        for (const d of n.load) {
+          for (let i = 0; i < d.count; i++) demand.push(d.shape);
+          const key = fmt(d.shape);
+          const e = summary.get(key) ?? { shape: d.shape, count: 0 };
+          e.count += d.count;
+          summary.set(key, e);
+        }
+      }
+      for (const b of pendingBundles) {
+        demand.push(b);
+        const key = `bundle ${fmt(b)}`;
+        const e = summary.get(key) ?? { shape: b, count: 0 };
+        e.count++;
+        summary.set(key, e);
+      }
+      // What there is room for: free resources of live nodes, and all of nodes still starting.
+      const room = alive.map((n) => ({ ...n.resourcesAvailable }));
+      for (const p of ours) if (!p.nodeId || !byNodeId.has(p.nodeId)) room.push({ ...this.config.nodeTypes[p.type].resources });
+      const counts = new Map<string, number>();
+      for (const p of ours) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
+      let total = ours.length;
+      const launches: { type: string; reason: string }[] = [];
+      for (const shape of demand) {
+        const slot = room.find((r) => fits(shape, r));
+        if (slot) {
+          take(shape, slot);
+          continue;
+        }
+        const type = Object.entries(this.config.nodeTypes).find(([name, t]) =>
+          fits(shape, t.resources) && (counts.get(name) ?? 0) < t.maxWorkers && total < this.config.maxWorkers)?.[0];
+        if (!type) continue; // at a limit: it waits
+        counts.set(type, (counts.get(type) ?? 0) + 1);
+        total++;
+        const fresh = { ...this.config.nodeTypes[type].resources };
+        take(shape, fresh);
+        room.push(fresh);
+        launches.push({ type, reason: `started for pending demand ${fmt(shape)}` });
+      }
+      for (const [name, t] of Object.entries(this.config.nodeTypes)) {
+        for (let c = counts.get(name) ?? 0; c < t.minWorkers && total < this.config.maxWorkers; c++, total++) {
+          counts.set(name, c + 1);
+          launches.push({ type: name, reason: `started to keep minWorkers ${t.minWorkers}` });
+        }
+      }
+      for (const l of launches) {
+        const n = await this.provider.createNode(l.type, this.config.nodeTypes[l.type].resources);
+        this.reasons.set(n.providerId, l.reason);
+        this.launchedAt.set(n.providerId, Date.now());
+        this.status.lastAction = `${new Date().toISOString()}: ${l.reason} -> ${l.type} (${n.providerId})`;
+      }
+      // Idle nodes above minWorkers stop.
+      const now = Date.now();
+      const liveCount = new Map<string, number>();
+      for (const p of this.provider.nodes()) liveCount.set(p.type, (liveCount.get(p.type) ?? 0) + 1);
+      for (const p of this.provider.nodes()) {
+        const info = p.nodeId ? byNodeId.get(p.nodeId) : undefined;
+        if (!info) continue;
+        const idle = info.load.length === 0 && Object.entries(info.resourcesTotal).every(([k, v]) => Math.abs((info.resourcesAvailable[k] ?? 0) - v) < EPS);
+        if (!idle) {
+          this.idleSince.delete(p.providerId);
+          continue;
+        }
+        const since = this.idleSince.get(p.providerId) ?? now;
+        this.idleSince.set(p.providerId, since);
+        const t = this.config.nodeTypes[p.type];
+        if ((liveCount.get(p.type) ?? 0) <= t.minWorkers) continue;
+        if (now - since >= this.config.idleTimeoutS * 1000) {
+          liveCount.set(p.type, (liveCount.get(p.type) ?? 1) - 1);
+          await this.provider.terminateNode(p.providerId);
+          this.status.lastAction = `${new Date().toISOString()}: stopped ${p.providerId} (${p.type}): idle for ${((now - since) / 1000).toFixed(1)} s`;
+          this.reasons.delete(p.providerId);
+          this.idleSince.delete(p.providerId);
+        }
+      }
+      this.status = {
+        nodes: this.provider.nodes().map((p) => {
+          const since = this.idleSince.get(p.providerId);
+          const t = this.config.nodeTypes[p.type];
+          const kept = since !== undefined
+            ? (liveCount.get(p.type) ?? 0) <= t.minWorkers
+              ? `idle, kept: minWorkers ${t.minWorkers}`
+              : `idle for ${((now - since) / 1000).toFixed(1)} s, stops at ${this.config.idleTimeoutS} s`
+            : p.nodeId ? 'busy' : 'starting';
+          return { providerId: p.providerId, type: p.type, nodeId: p.nodeId ?? null, reason: `${this.reasons.get(p.providerId) ?? 'started'}; ${kept}` };
+        }),
+        pendingDemand: [...summary.values()],
+        lastAction: this.status.lastAction,
+      };
+      this.publish(this.status);
+    } catch (err) {
+      this.status.lastAction = `error: ${(err as Error).message}`;
+    } finally {
+      this.busy = false;
+    }
+  }
+}
