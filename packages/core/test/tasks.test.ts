@@ -166,6 +166,15 @@ suite('tasks', () => {
     await expect(get(exhausted)).rejects.toThrow(/attempt 2 failed/);
   });
 
+  it('contains a worker process that segfaults to its task', async () => {
+    const crash = f.segfault.options({ isolation: 'process', maxRetries: 0 }).remote();
+    const fine = f.square.options({ isolation: 'process' }).remote(7);
+    await expect(get(crash)).rejects.toThrow(/SIGSEGV/);
+    await expect(get(crash)).rejects.toBeInstanceOf(WorkerCrashedError);
+    expect(await get(fine)).toBe(49);
+    expect(await get(f.square.remote(8))).toBe(64);
+  });
+
   it('retries a task whose worker dies, then reports WorkerCrashedError', async () => {
     const name = `crashy-${Date.now()}`;
     f.RemoteCounter.options({ name }).remote(0);
