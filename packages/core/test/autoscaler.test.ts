@@ -5,9 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { UnschedulableError, get, init, listNodes, placementGroup, shutdown } from '@ray-ts/core';
+import { UnschedulableError, get, init, kill, listJobs, listNodes, placementGroup, shutdown } from '@ray-ts/core';
 import { waitFor } from '@ray-ts/core/testing';
-import { whereAmI } from './fixtures/cluster.js';
+import { CounterActor, whereAmI } from './fixtures/cluster.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,7 +40,11 @@ afterAll(async () => {
 it('starts nodes for work that waits, fails work no node type can run, and stops idle nodes', async () => {
   const alive = async () => (await listNodes({ filters: [['state', '=', 'ALIVE']] })).length;
   expect(await alive()).toBe(1); // the head only: minWorkers is 0
-  // No node has `box` yet: the tasks wait for the autoscaler instead of failing.
+  // No node has `box` yet: an actor that needs one waits for the autoscaler instead of failing.
+  const actor = CounterActor.options({ resources: { box: 1 } }).remote();
+  expect(await get(actor.incr.remote(1))).toBe(1);
+  await kill(actor);
+  // So do tasks.
   const ids = await get([1, 2].map(() => whereAmI.options({ resources: { box: 1 } }).remote(300)));
   expect(ids.every((id) => typeof id === 'string')).toBe(true);
   // A group of bundles that only box nodes can hold waits for them too.
@@ -52,6 +56,7 @@ it('starts nodes for work that waits, fails work no node type can run, and stops
   const status = (await ray('status')).stdout;
   expect(status).toContain('Autoscaler:');
   expect(status).toMatch(/\(box\) node_\w+: started for pending demand/);
+  expect((await listJobs()).length).toBeGreaterThan(0);
   const { removePlacementGroup } = await import('@ray-ts/core');
   await removePlacementGroup(pg);
   // idleTimeoutS is 2: the box nodes go, the head stays.

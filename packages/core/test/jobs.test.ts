@@ -29,6 +29,8 @@ it('submits a job with the CLI, follows its logs to the end, and keeps them', as
   expect((await ray('job', 'status', 'job-ok', '--address', cluster.address)).stdout).toContain('SUCCEEDED');
   expect((await ray('job', 'logs', 'job-ok', '--address', api)).stdout).toContain('hello from job job-ok');
   expect((await ray('job', 'list', '--address', cluster.address)).stdout).toMatch(/job-ok\s+SUCCEEDED/);
+  // The GCS job table has it too (ray-ts list jobs).
+  expect((await ray('list', 'jobs', '--address', cluster.address, '--filter', 'jobId=job-ok')).stdout).toContain('SUCCEEDED');
 });
 
 it('reports a failing job, and stops a running one', async () => {

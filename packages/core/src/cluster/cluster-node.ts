@@ -107,6 +107,8 @@ export class ClusterNode implements ClusterLink {
   private view = new Map<string, NodeInfo__Output>();
   /** Resources of node types an autoscaler may start. */
   private potential: Record<string, number>[] = [];
+  /** Actors waiting for a node the autoscaler may start (reported as load). */
+  private readonly waitingActors = new Map<string, Record<string, number>>();
   /** Resources this node sent to each node, not yet reported done. */
   private readonly outstanding = new Map<string, Record<string, number>>();
   private readonly sinceView = new Map<string, Record<string, number>>();
@@ -155,7 +157,10 @@ export class ClusterNode implements ClusterLink {
       nodeId: this.nodeId, address: this.address, isHead: this.opts.isHead, isDriver: this.opts.isDriver,
       resourcesTotal: n.userResources(n.pool.total), resourcesAvailable: n.userResources(n.pool.availableResources()),
       state: 'ALIVE', pid: process.pid, version: VERSION, startTimeMs: Date.now(),
-      load: n.load().map((l) => ({ shape: l.shape, count: l.count, infeasible: false })),
+      load: [
+        ...n.load().map((l) => ({ shape: l.shape, count: l.count, infeasible: false })),
+        ...[...this.waitingActors.values()].map((shape) => ({ shape, count: 1, infeasible: false })),
+      ],
       objectStoreUsed: st.usedBytes, objectStoreCapacity: st.capacityBytes, numObjects: st.numObjects,
       numWorkers: n.debugState().workers, jobId: n.jobId, labels: this.opts.labels ?? {},
     };
@@ -794,8 +799,13 @@ export class ClusterNode implements ClusterLink {
       ? { error: `Actor '${spec.className}' (${spec.actorId}) asks for ${JSON.stringify(o.resources)}, but no node can ever satisfy it: it needs ${missing.requested} ${missing.name} and the largest node has ${missing.total}.` }
       : this.place(o.resources, o.strategy, this.node.executes && this.node.pool.fits(o.resources));
     if (typeof target !== 'string' && 'wait' in target) {
+      // Waits for a node the autoscaler starts for it (its shape is part of this node's load).
+      this.waitingActors.set(spec.actorId, { ...o.resources });
       this.waitForView(() => this.executors().some((n) => ClusterNode.fits(o.resources, n.resourcesTotal)), 24 * 3600_000)
-        .then(() => this.placeActor(spec, ra, namespace), () => {});
+        .then(() => {
+          this.waitingActors.delete(spec.actorId);
+          this.placeActor(spec, ra, namespace);
+        }, () => {});
       return;
     }
     if (typeof target !== 'string') {

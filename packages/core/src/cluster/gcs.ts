@@ -444,6 +444,13 @@ export class Gcs {
     };
   }
 
+  /** Records a submitted job in the job table (as drivers' jobs are). */
+  recordJob(j: JobInfo): void {
+    this.jobs.set(j.jobId!, j);
+    this.save('jobs', j.jobId!, j);
+    this.publish({ job: j });
+  }
+
   /** The KV, for services of the head's own process (job records). */
   kvLocal(namespace: string): { put(key: string, value: Buffer): void; get(key: string): Buffer | undefined; keys(): string[] } {
     const k = (key: string) => `${namespace}\u0000${key}`;

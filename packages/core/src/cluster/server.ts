@@ -159,7 +159,13 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   if (gcs) {
     const kv = gcs.kvLocal('jobs');
     const table: JobTable = {
-      put: (id, rec) => kv.put(id, Buffer.from(JSON.stringify(rec))),
+      put: (id, rec) => {
+        kv.put(id, Buffer.from(JSON.stringify(rec)));
+        gcs.recordJob({
+          jobId: id, state: rec.status, entrypoint: rec.entrypoint, startTimeMs: rec.start_time, endTimeMs: rec.end_time ?? 0,
+          driverPid: rec.driver_pid ?? 0, driverNodeId: nodeId, namespace: 'submission',
+        });
+      },
       get: (id) => { const b = kv.get(id); return b ? JSON.parse(b.toString()) as JobRecord : undefined; },
       all: () => kv.keys().map((id) => JSON.parse(kv.get(id)!.toString()) as JobRecord),
     };
