@@ -29,6 +29,12 @@ export interface RuntimeConfig {
   readonly pipelineDepth: number;
   /** Only functions whose average run time is below this many ms are pipelined. */
   readonly pipelineMaxTaskMs: number;
+  /**
+   * Multi-node: keep the arguments of tasks whose results live on other nodes while those results
+   * are alive, so that a result lost with its node can be made again (lineage). Costs memory (or
+   * spill space) for the arguments; off, a lost result reads as ObjectLostError.
+   */
+  readonly lineagePinning: boolean;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -52,6 +58,7 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   asyncActorMaxConcurrency: [1000, int],
   pipelineDepth: [16, int],
   pipelineMaxTaskMs: [2, int],
+  lineagePinning: [true, bool],
 };
 
 function envName(key: string): string {

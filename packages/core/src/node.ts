@@ -679,7 +679,8 @@ export class NodeManager {
       }
       if (work.task.parentTaskId) this.works.get(work.task.parentTaskId)?.children?.delete(work.id);
       // Results that live on another node keep the task's lineage, and with it the pins of its arguments.
-      const elsewhere = this.cluster !== undefined && work.origin === undefined && Array.isArray(result) && result.some((r) => r.t === 'remote');
+      const elsewhere = this.cluster !== undefined && this.config.lineagePinning && work.origin === undefined &&
+        Array.isArray(result) && result.some((r) => r.t === 'remote');
       if (!this.keepLineage(work, elsewhere)) this.unpinArgs(work.args);
     }
     this.busy(-1);
