@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActorDiedError, NodeDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
+  ActorDiedError, NodeDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, listJobs, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
@@ -313,6 +313,21 @@ describe('a node that dies', () => {
     expect(await get(callThroughHandle.remote(c, 10))).toEqual([12, cluster.nodes[0].nodeId]);
     const row = (await listActors({ filters: [['actorId', '=', actorIdOf(c)]] }))[0];
     expect(row).toMatchObject({ state: 'ALIVE', nodeId: cluster.nodes[0].nodeId });
+  });
+
+  it('ends the actors of a driver killed with SIGKILL, except detached ones, and its job', async () => {
+    const host = cluster.nodes[0].nodeId;
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures', 'dying-driver.mjs'), cluster.address, host], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    await waitFor(() => /DYING_DRIVER/.test(out), { what: 'the driver ready', timeoutMs: 30_000 });
+    const [, jobId, ownedId, detachedId] = /DYING_DRIVER (\S+) (\S+) (\S+)/.exec(out)!;
+    child.kill('SIGKILL');
+    await waitFor(async () => (await listActors({ filters: [['actorId', '=', ownedId]] }))[0]?.state === 'DEAD',
+      { what: 'its actor ended', timeoutMs: 15_000, intervalMs: 200 });
+    expect((await listActors({ filters: [['actorId', '=', detachedId]] }))[0]?.state).toBe('ALIVE');
+    expect((await listJobs({ filters: [['jobId', '=', jobId]] }))[0]?.state).toBe('FINISHED');
   });
 
   it('rebuilds lost objects from lineage, recursively, or says why it cannot', async () => {

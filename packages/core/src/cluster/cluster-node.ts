@@ -211,16 +211,20 @@ export class ClusterNode implements ClusterLink {
     if (ev.view) {
       const next = new Map<string, NodeInfo__Output>();
       for (const n of ev.view.nodes) next.set(n.nodeId, n);
-      const lost: [string, string][] = [];
+      const lost: [string, string, NodeInfo__Output][] = [];
       // A driver that left (or a node that died): its borrows end, and copies it owned go.
       for (const [id, n] of this.view) {
         const now = next.get(id);
-        if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE')) lost.push([id, !now ? 'left the cluster' : 'died (it missed its heartbeats)']);
+        if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE')) lost.push([id, !now ? 'left the cluster' : 'died (it missed its heartbeats)', n]);
       }
       this.view = next;
       this.potential = ev.view.potentialNodes.map((d) => d.shape);
       this.sinceView.clear();
-      for (const [id, why] of lost) this.forgetPeer(id, why);
+      for (const [id, why, info] of lost) {
+        this.forgetPeer(id, why);
+        // A driver that is gone ends its job: its actors that are not detached end with it.
+        if (info.isDriver && info.jobId) this.node.killJobActors(info.jobId);
+      }
       const ws = this.viewWaiters;
       this.viewWaiters = [];
       for (const w of ws) w();

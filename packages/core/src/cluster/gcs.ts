@@ -111,6 +111,7 @@ export class Gcs {
       if (n.state === 'ALIVE' && now - (this.lastSeen.get(id) ?? now) > this.opts.nodeTimeoutMs) {
         n.state = 'DEAD';
         this.save('nodes', id, n);
+        if (n.isDriver) this.endJob(n.jobId, 'its driver died (missed heartbeats)');
         this.viewChanged();
         this.retryPendingGroups();
       }
@@ -332,13 +333,7 @@ export class Gcs {
         ok(cb, j);
       },
       FinishJob: (call, cb) => {
-        const j = this.jobs.get(call.request.jobId);
-        if (j) {
-          j.state = 'FINISHED';
-          j.endTimeMs = Date.now();
-          this.save('jobs', call.request.jobId, j);
-          this.publish({ job: j });
-        }
+        this.endJob(call.request.jobId, '');
         ok(cb, {});
       },
       ListJobs: (_call, cb) => ok(cb, { jobs: [...this.jobs.values()] }),
@@ -442,6 +437,17 @@ export class Gcs {
       GetPlacementGroup: (call, cb) => ok(cb, this.pgInfo(this.pgs.get(call.request.placementGroupId))),
       ListPlacementGroups: (_call, cb) => ok(cb, { placementGroups: [...this.pgs.values()].map((p) => this.pgInfo(p)) }),
     };
+  }
+
+  /** A driver's job ended (it shut down, or died): nodes end its actors that are not detached. */
+  private endJob(jobId: string, why: string): void {
+    const j = this.jobs.get(jobId);
+    if (!j || j.state !== 'RUNNING') return;
+    j.state = 'FINISHED';
+    j.endTimeMs = Date.now();
+    if (why) j.entrypoint = `${j.entrypoint ?? ''} (${why})`;
+    this.save('jobs', jobId, j);
+    this.publish({ job: j });
   }
 
   /** Records a submitted job in the job table (as drivers' jobs are). */
