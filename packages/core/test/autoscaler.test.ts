@@ -39,7 +39,8 @@ afterAll(async () => {
 
 it('starts nodes for work that waits, fails work no node type can run, and stops idle nodes', async () => {
   const alive = async () => (await listNodes({ filters: [['state', '=', 'ALIVE']] })).length;
-  expect(await alive()).toBe(1); // the head only: minWorkers is 0
+  // The head, and one `base` node for its minWorkers.
+  await waitFor(async () => (await alive()) === 2, { what: 'the minWorkers node', timeoutMs: 20_000, intervalMs: 200 });
   // No node has `box` yet: an actor that needs one waits for the autoscaler instead of failing.
   const actor = CounterActor.options({ resources: { box: 1 } }).remote();
   expect(await get(actor.incr.remote(1))).toBe(1);
@@ -59,7 +60,9 @@ it('starts nodes for work that waits, fails work no node type can run, and stops
   expect((await listJobs()).length).toBeGreaterThan(0);
   const { removePlacementGroup } = await import('@ray-ts/core');
   await removePlacementGroup(pg);
-  // idleTimeoutS is 2: the box nodes go, the head stays.
-  await waitFor(async () => (await alive()) === 1, { what: 'idle nodes stopped', timeoutMs: 20_000, intervalMs: 250 });
-  expect((await ray('status')).stdout).toMatch(/last action: .*stopped local-box-\d+ \(box\): idle for/);
+  // idleTimeoutS is 2: the box nodes go; the head and the minWorkers node stay.
+  await waitFor(async () => (await alive()) === 2, { what: 'idle nodes stopped', timeoutMs: 20_000, intervalMs: 250 });
+  const after = (await ray('status')).stdout;
+  expect(after).toMatch(/last action: .*stopped local-box-\d+ \(box\): idle for/);
+  expect(after).toMatch(/\(base\) node_\w+: started to keep minWorkers 1; idle, kept: minWorkers 1/);
 });

@@ -40,7 +40,9 @@ it('reports a failing job, and stops a running one', async () => {
   const { stdout } = await ray('job', 'submit', '--address', cluster.address, '--no-wait', '--', process.execPath, '-e', '"setInterval(() => console.log(\'tick\'), 50)"');
   const id = stdout.trim();
   await waitFor(async () => (await ray('job', 'logs', id, '--address', cluster.address)).stdout.includes('tick'), { what: 'the job printing' });
+  const following = ray('job', 'logs', id, '--follow', '--address', cluster.address); // ends when the job does
   expect((await ray('job', 'stop', id, '--address', cluster.address)).stdout).toContain('stopping');
+  expect((await following).stdout).toContain('tick');
   await waitFor(async () => (await ray('job', 'status', id, '--address', cluster.address)).stdout.includes('STOPPED'), { what: 'the job stopped' });
   await expect(ray('job', 'status', 'no-such-job', '--address', cluster.address)).rejects.toMatchObject({ stderr: expect.stringMatching(/no job 'no-such-job'/) });
 });
