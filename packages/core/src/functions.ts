@@ -164,6 +164,18 @@ export function describeFunction(fn: AnyFunction, cls: boolean): FnRef {
   return { id: hashOf(desc), desc };
 }
 
+/**
+ * Describes a function given to a library (`given`: e.g. "map()") to travel by value, whatever
+ * module defined it: a library cannot register it at a module position the way remote() does.
+ */
+export function describeByValue(fn: AnyFunction, cls: boolean, given: string): FnRef {
+  const source = Function.prototype.toString.call(fn);
+  const name = fn.name || '<anonymous>';
+  if (!threadState().isWorker) checkSelfContained(source, name, given, cls, given);
+  const desc: FnDescriptor = { kind: 'source', source, name, isClass: cls, origin: given };
+  return { id: hashOf(desc), desc };
+}
+
 /** Names by-value code may use without defining them. */
 let provided: Set<string> | undefined;
 function providedNames(): Set<string> {
@@ -182,7 +194,7 @@ export function freeVariables(source: string): string[] {
   return freeVariablesOf(source).filter((n) => !provided.has(n));
 }
 
-function checkSelfContained(source: string, name: string, origin: string, cls: boolean): void {
+function checkSelfContained(source: string, name: string, origin: string, cls: boolean, given?: string): void {
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
     throw new RemoteCodeError(`Cannot send native function '${name}' to workers; wrap it in a function of your own.`);
   }
@@ -198,6 +210,13 @@ function checkSelfContained(source: string, name: string, origin: string, cls: b
   }
   if (free.length) {
     const list = free.map((f) => `'${f}'`).join(', ');
+    if (given) {
+      throw new RemoteCodeError(
+        `The ${cls ? 'class' : 'function'} '${name}' given to ${given} runs in workers, where it arrives as its source text. ` +
+          `It refers to ${list}, defined outside it, which a worker would not have. Move ${free.length > 1 ? 'them' : 'it'} inside, ` +
+          `use await import() inside, or wrap it with remote() at the top level of a module and pass that (then it is loaded by reference).`,
+      );
+    }
     throw new RemoteCodeError(
       `${cls ? 'Class' : 'Function'} '${name}' is defined in ${path.basename(origin)}, which workers cannot import ` +
         `(it is the entry script, a test file or eval'd code), so it is sent by value, as its source text. ` +

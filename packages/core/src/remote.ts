@@ -289,6 +289,9 @@ export function remote(target: AnyFn | AnyClass, options: TaskOptions | ActorOpt
   return new RemoteFunction(fnRef, name, options as TaskOptions);
 }
 
+/** Markers of other modules (e.g. portable functions), by `type`. */
+export const markerTypes = new Map<string, (marker: Record<string, unknown>) => unknown>();
+
 /** Revives actor handles and remote functions that arrive inside values. */
 export const reviver: Reviver = {
   revive(marker: Record<string, unknown>): unknown {
@@ -302,6 +305,8 @@ export const reviver: Reviver = {
     if (marker.type === 'fn') {
       return new RemoteFunction(marker.fnRef as FnRef, marker.name as string, marker.options as TaskOptions);
     }
+    const other = markerTypes.get(marker.type as string);
+    if (other) return other(marker);
     const { [MARKER]: _m, ...rest } = marker;
     return rest;
   },
