@@ -292,18 +292,15 @@ async function jobApi(address: string | undefined): Promise<string> {
     }
   }
   const gcsAddress = headAddress(address);
-  const grpc = await import('@grpc/grpc-js');
-  const { protos, unary } = await import('./cluster/proto.js');
-  const gcs = new (protos().gcs.Gcs)(gcsAddress, grpc.credentials.createInsecure());
+  const { kvGetOf } = await import('./cluster/state-impl.js');
+  let url: string | undefined;
   try {
-    const r = await unary<unknown, { found: boolean; value: Buffer }>(gcs, 'KvGet', { namespace: 'cluster', key: 'job_api_address' }, 5_000);
-    if (!r.found) fail(`the cluster at ${gcsAddress} has no job API.`);
-    return r.value.toString();
+    url = await kvGetOf(gcsAddress, 'cluster', 'job_api_address');
   } catch (err) {
-    fail(`no ray-ts cluster answers at ${gcsAddress} (${(err as Error).message}).`);
-  } finally {
-    gcs.close();
+    fail((err as Error).message);
   }
+  if (!url) fail(`the cluster at ${gcsAddress} has no job API.`);
+  return url;
 }
 
 async function api<T>(base: string, method: string, p: string, body?: unknown): Promise<T> {

@@ -154,9 +154,7 @@ export class Cluster {
   }
 
   private static async spawn(spec: ClusterNodeSpec, gcsAddress: string | undefined, head?: ClusterHeadOptions & { port?: number }): Promise<{ handle: ClusterNodeHandle; proc: import('node:child_process').ChildProcess }> {
-    const { spawn } = await import('node:child_process');
-    const { fileURLToPath } = await import('node:url');
-    const main = fileURLToPath(new URL('./cluster/node-main.js', import.meta.url));
+    const { spawnNodeProcess } = await import('./cluster/node-process.js');
     const resources: Record<string, number> = { CPU: spec.numCpus ?? 1, ...(spec.resources ?? {}) };
     if (spec.numGpus) resources.GPU = spec.numGpus;
     const opts = {
@@ -164,32 +162,10 @@ export class Cluster {
       gpuIds: spec.numGpus ? Array.from({ length: spec.numGpus }, (_, i) => i) : undefined,
       nodeTimeoutMs: head?.nodeTimeoutMs, redisAddress: head?.redisAddress, jobApiPort: 0,
     };
-    const proc = spawn(process.execPath, [main], {
-      env: { ...process.env, ...(spec.env ?? {}), RAY_TS_NODE_OPTIONS: JSON.stringify(opts), RAY_TS_ADDRESS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    const info = await new Promise<{ nodeId: string; address: string; pid: number; jobApiAddress?: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`a cluster node did not start within 30 s:\n${out}`)), 30_000);
-      const onData = () => {
-        const m = /RAY_TS_NODE_READY (\{.*\})/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          proc.stdout!.off('data', onData);
-          resolve(JSON.parse(m[1]) as { nodeId: string; address: string; pid: number; jobApiAddress?: string });
-        }
-      };
-      proc.stdout!.on('data', onData);
-      proc.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`a cluster node exited with code ${code} while starting:\n${out}`));
-      });
-    });
-    proc.removeAllListeners('exit');
+    const { proc, ready, output: out } = spawnNodeProcess(opts, { env: { ...(spec.env ?? {}), RAY_TS_ADDRESS: '' } });
+    const info = await ready;
     return {
-      handle: { nodeId: info.nodeId, address: info.address, pid: info.pid, isHead: !gcsAddress, jobApiAddress: info.jobApiAddress, output: () => out },
+      handle: { nodeId: info.nodeId, address: info.address, pid: info.pid, isHead: !gcsAddress, jobApiAddress: info.jobApiAddress, output: out },
       proc,
     };
   }

@@ -5,11 +5,11 @@
  * local provider starts node processes on this machine; a Kubernetes provider would create pods
  * (see docs/architecture.md). It runs in the head, next to the GCS.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { parse } from 'yaml';
 import { InvalidArgumentError } from '../errors.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
+import { spawnNodeProcess } from './node-process.js';
 
 /** A node type of the cluster config. */
 export interface NodeTypeConfig {
@@ -106,22 +106,14 @@ export class LocalNodeProvider implements NodeProvider {
 
   async createNode(type: string, res: Record<string, number>): Promise<ProviderNode> {
     const providerId = `local-${type}-${++this.seq}`;
-    const main = fileURLToPath(new URL('./cluster/node-main.js', import.meta.url)); // from dist/bundle
     const opts = {
       head: false, gcsAddress: this.gcsAddress, host: '127.0.0.1', port: 0, resources: res, sessionDir: this.sessionDir,
       labels: { 'ray-ts/node-type': type, 'ray-ts/provider-id': providerId },
     };
-    const proc = spawn(process.execPath, [main], {
-      env: { ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) }, stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const { proc, ready } = spawnNodeProcess(opts, { stderr: 'inherit', timeoutMs: 120_000, keepOutput: false });
     const node: ProviderNode = { providerId, type, nodeId: undefined };
     this.running.set(providerId, { node, proc });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /RAY_TS_NODE_READY (\{.*\})/.exec(out);
-      if (m && !node.nodeId) node.nodeId = (JSON.parse(m[1]) as { nodeId: string }).nodeId;
-    });
+    ready.then((info) => { node.nodeId = info.nodeId; }, () => this.running.delete(providerId));
     proc.on('exit', () => this.running.delete(providerId));
     return node;
   }

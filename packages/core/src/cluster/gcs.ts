@@ -378,29 +378,17 @@ export class Gcs {
       },
       ListActors: (_call, cb) => ok(cb, { actors: [...this.actors.values()] as ActorInfo[] }),
       KvPut: (call, cb) => {
-        const key = `${call.request.namespace}\u0000${call.request.key}`;
-        const added = !this.kv.has(key);
-        if (added || call.request.overwrite) {
-          this.kv.set(key, Buffer.from(call.request.value));
-          this.storage.put('kv', key, Buffer.from(call.request.value));
-        }
+        const kv = this.kvLocal(call.request.namespace);
+        const added = kv.get(call.request.key) === undefined;
+        if (added || call.request.overwrite) kv.put(call.request.key, Buffer.from(call.request.value));
         ok(cb, { added });
       },
       KvGet: (call, cb) => {
-        const v = this.kv.get(`${call.request.namespace}\u0000${call.request.key}`);
+        const v = this.kvLocal(call.request.namespace).get(call.request.key);
         ok(cb, v ? { found: true, value: v } : { found: false });
       },
-      KvDel: (call, cb) => {
-        const key = `${call.request.namespace}\u0000${call.request.key}`;
-        const deleted = this.kv.delete(key);
-        if (deleted) this.storage.del('kv', key);
-        ok(cb, { deleted: deleted ? 1 : 0 });
-      },
-      KvKeys: (call, cb) => {
-        const prefix = `${call.request.namespace}\u0000${call.request.key}`;
-        const keys = [...this.kv.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(k.indexOf('\u0000') + 1));
-        ok(cb, { keys });
-      },
+      KvDel: (call, cb) => ok(cb, { deleted: this.kvLocal(call.request.namespace).del(call.request.key) ? 1 : 0 }),
+      KvKeys: (call, cb) => ok(cb, { keys: this.kvLocal(call.request.namespace).keys(call.request.key) }),
       CreatePlacementGroup: (call, cb) => {
         const spec = call.request;
         const pg: PgRecord = { spec, state: 'PENDING', bundleNodes: [], reason: 'being placed', waiters: [], placing: false };
@@ -457,8 +445,10 @@ export class Gcs {
     this.publish({ job: j });
   }
 
-  /** The KV, for services of the head's own process (job records). */
-  kvLocal(namespace: string): { put(key: string, value: Buffer): void; get(key: string): Buffer | undefined; keys(): string[] } {
+  /** One namespace of the KV (for the RPCs, and for services of the head's own process). */
+  kvLocal(namespace: string): {
+    put(key: string, value: Buffer): void; get(key: string): Buffer | undefined; del(key: string): boolean; keys(prefix?: string): string[];
+  } {
     const k = (key: string) => `${namespace}\u0000${key}`;
     return {
       put: (key, value) => {
@@ -466,7 +456,12 @@ export class Gcs {
         this.storage.put('kv', k(key), value);
       },
       get: (key) => this.kv.get(k(key)),
-      keys: () => [...this.kv.keys()].filter((x) => x.startsWith(`${namespace}\u0000`)).map((x) => x.slice(namespace.length + 1)),
+      del: (key) => {
+        const deleted = this.kv.delete(k(key));
+        if (deleted) this.storage.del('kv', k(key));
+        return deleted;
+      },
+      keys: (prefix = '') => [...this.kv.keys()].filter((x) => x.startsWith(k(prefix))).map((x) => x.slice(namespace.length + 1)),
     };
   }
 

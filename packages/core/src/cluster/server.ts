@@ -107,11 +107,11 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   }
   let stopping: Promise<void> | undefined;
   let onStopRequested: () => void = () => {};
-  // The cluster node is made after binding (it needs its own address); handlers reach it lazily.
-  const holder: { cluster?: ClusterNode } = {};
+  // The cluster node is made after binding (it needs its own address): calls reach its handlers,
+  // built once, through this holder.
+  const holder: { handlers?: Record<string, (...a: unknown[]) => void> } = {};
   server.addService(protos().node.Node.service, new Proxy({}, {
-    get: (_t, key: string) => (...args: unknown[]) =>
-      (holder.cluster!.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>)[key](...args),
+    get: (_t, key: string) => (...args: unknown[]) => holder.handlers![key](...args),
   }) as never);
   let port: number;
   try {
@@ -131,7 +131,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     node, gcsAddress, address, isHead: opts.head, isDriver: !!opts.driver, preferredNode: opts.driver?.preferredNode,
     labels: opts.labels,
   });
-  holder.cluster = cluster;
+  holder.handlers = cluster.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>;
   node.cluster = cluster;
   cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
   let jobs: { manager: JobManager; server: import('node:http').Server } | undefined;

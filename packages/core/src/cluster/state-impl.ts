@@ -114,10 +114,16 @@ export async function objectsOf(address: string): Promise<Row[]> {
   return out;
 }
 
+/** A value of the cluster's KV, as text (undefined if the key is not there). */
+export async function kvGetOf(address: string, namespace: string, key: string): Promise<string | undefined> {
+  return withGcs(address, async (gcs) => {
+    const r = await unary<unknown, { found: boolean; value: Buffer }>(gcs, 'KvGet', { namespace, key }, 5_000);
+    return r.found ? r.value.toString() : undefined;
+  });
+}
+
 /** The autoscaler's account (undefined when the head runs none). */
 export async function autoscalerStatus(address: string): Promise<import('./autoscaler.js').AutoscalerStatus | undefined> {
-  return withGcs(address, async (gcs) => {
-    const r = await unary<unknown, { found: boolean; value: Buffer }>(gcs, 'KvGet', { namespace: 'autoscaler', key: 'status' }, 5_000);
-    return r.found ? (JSON.parse(r.value.toString()) as import('./autoscaler.js').AutoscalerStatus) : undefined;
-  });
+  const text = await kvGetOf(address, 'autoscaler', 'status');
+  return text === undefined ? undefined : (JSON.parse(text) as import('./autoscaler.js').AutoscalerStatus);
 }
