@@ -1377,7 +1377,7 @@ export class NodeManager {
     return {
       total: this.userResources(this.pool.total),
       available: this.userResources(this.pool.availableResources()),
-      nodes: [{ nodeId: this.nodeId, alive: true, isHead: true, address: 'embedded', resources: { ...this.pool.total } }],
+      nodes: [{ nodeId: this.nodeId, alive: true, isHead: true, address: 'embedded', resources: { ...this.pool.total }, objectStoreBytes: this.store.stats().capacityBytes }],
     };
   }
 

@@ -131,4 +131,6 @@ export interface NodeInfo {
   isHead: boolean;
   address: string;
   resources: Record<string, number>;
+  /** Capacity of the node's object store, in bytes. */
+  objectStoreBytes: number;
 }

@@ -1041,6 +1041,7 @@ export class ClusterNode implements ClusterLink {
       total, available,
       nodes: [...this.view.values()].filter((n) => !n.isDriver).map((n) => ({
         nodeId: n.nodeId, alive: n.state === 'ALIVE', isHead: n.isHead, address: n.address, resources: n.resourcesTotal,
+        objectStoreBytes: Number(n.objectStoreCapacity),
       })),
     };
   }

@@ -1,0 +1,614 @@
+/**
+ * The streaming executor. It turns an optimized logical plan into physical operators and runs them
+ * all at once: blocks flow from reads through map stages to the consumer as they are produced.
+ *
+ * Scheduling, every time a task finishes:
+ * - operators nearest the consumer launch first (draining frees memory);
+ * - a task launches only if the bytes buffered between operators, plus what the running tasks are
+ *   expected to produce, stay under the memory budget (backpressure; one task always may run, so
+ *   a pipeline never stalls);
+ * - at most about two tasks per CPU are in flight (the rest would only queue in the scheduler).
+ * Outputs of each operator are delivered in input order.
+ */
+import { get, kill, type ActorHandle, type ObjectRef } from '@ray-ts/core';
+import type { BlockMeta } from './block.js';
+import type { DataContext } from './context.js';
+import { dataErrorFrom } from './errors.js';
+import { runExchange, runJoin, runZip } from './exchange.js';
+import type { Bundle, Compute, LogicalNode, StageResources } from './plan.js';
+import { ProgressBars } from './progress.js';
+import { resolveSource } from './sources.js';
+import type { Step } from './steps.js';
+import { MapWorker, stageTask, type MapWorkerInstance, type SourceSpec, type WriteSpec } from './tasks.js';
+
+/** Statistics of one operator in the last execution. */
+export interface OperatorStats {
+  readonly name: string;
+  tasks: number;
+  blocksOut: number;
+  rowsOut: number;
+  bytesOut: number;
+  /** Sum of task durations as seen by the driver, in ms. */
+  taskMs: number;
+  /** Actors started (actor pools). */
+  actors: number;
+  peakActors: number;
+}
+
+/** What the executor needs to know about the cluster. */
+export interface ExecEnv {
+  readonly ctx: DataContext;
+  readonly numCpus: number;
+  readonly numGpus: number;
+  readonly budgetBytes: number;
+}
+
+type Item = { readonly kind: 'bundle'; readonly bundle: Bundle } | { readonly kind: 'source'; readonly source: SourceSpec };
+
+/** Converts a task failure into the error users see: Data's own errors keep their class and message. */
+export function unwrapError(err: unknown, op: string): Error {
+  const e = err as { name?: string; cause?: { name?: string; message?: string; operator?: string } };
+  if (e?.name === 'TaskError' && e.cause && typeof e.cause === 'object' && e.cause.name) {
+    const out = dataErrorFrom(e.cause.name, e.cause.message ?? '', e.cause.operator ?? op, err);
+    if (out) return out;
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Base of physical operators. */
+abstract class PhysicalOp {
+  readonly stats: OperatorStats;
+  /** Outputs ready for the downstream operator, in order. */
+  readonly out: Bundle[] = [];
+  downstream: { op: PhysicalOp; index: number } | undefined;
+  /** Set once nothing more will come out (after `out` drains). */
+  finished = false;
+  /** Bytes expected from one task (average output so far, or a guess). */
+  estimateBytes: number;
+
+  constructor(readonly name: string, protected readonly exec: Executor) {
+    this.stats = { name, tasks: 0, blocksOut: 0, rowsOut: 0, bytesOut: 0, taskMs: 0, actors: 0, peakActors: 0 };
+    this.estimateBytes = exec.env.ctx.targetMaxBlockBytes / 4;
+  }
+  abstract addInput(b: Bundle, index: number): void;
+  abstract inputDone(index: number): void;
+  /** Work that could launch now, if the budget allows. */
+  abstract wantsLaunch(): boolean;
+  /** Launches one unit of work. */
+  abstract launch(): void;
+  abstract inFlight(): number;
+  /** CPUs one launch holds. */
+  cpusPerLaunch(): number {
+    return 1;
+  }
+  /** Bytes buffered in this operator's queues (inputs not yet launched). */
+  queuedBytes(): number {
+    return 0;
+  }
+  /** Counts a finished output and hands it on. */
+  protected emit(b: Bundle): void {
+    this.stats.blocksOut++;
+    this.stats.rowsOut += b.meta.numRows;
+    this.stats.bytesOut += b.meta.sizeBytes;
+    if (this.stats.blocksOut > 0) this.estimateBytes = Math.max(1, this.stats.bytesOut / this.stats.blocksOut);
+    this.out.push(b);
+    this.exec.progress?.update(this.name, this.stats.rowsOut);
+  }
+  shutdown(): void {}
+}
+
+/** Results delivered in launch order even when tasks finish out of order. */
+class Ordered {
+  private next = 0;
+  private readonly done = new Map<number, Bundle | null>();
+  constructor(private readonly emit: (b: Bundle) => void) {}
+  settle(seq: number, b: Bundle | null): void {
+    this.done.set(seq, b);
+    while (this.done.has(this.next)) {
+      const x = this.done.get(this.next)!;
+      this.done.delete(this.next++);
+      if (x) this.emit(x);
+    }
+  }
+}
+
+/** Reads and map stages run as tasks (or on an actor pool): one block in, one block out. */
+class StageOp extends PhysicalOp {
+  private readonly queue: Item[] = [];
+  private queued = 0;
+  private running = 0;
+  private seq = 0;
+  private inputsOpen: boolean;
+  private readonly ordered = new Ordered((b) => this.emit(b));
+  private readonly actors: { handle: ActorHandle<MapWorkerInstance>; inFlight: number; ready: boolean }[] = [];
+  private actorsStarting = 0;
+  private nextFile = 0;
+
+  constructor(
+    name: string,
+    exec: Executor,
+    private readonly steps: readonly Step[],
+    private readonly compute: Compute,
+    private readonly resources: StageResources,
+    private readonly write: (Omit<WriteSpec, 'fileName'> & { datasetId: string }) | undefined,
+    sources: readonly SourceSpec[] | undefined,
+  ) {
+    super(name, exec);
+    this.inputsOpen = !sources;
+    if (sources) for (const s of sources) this.queue.push({ kind: 'source', source: s });
+    if (compute.kind === 'actors') for (let i = 0; i < compute.minSize; i++) this.startActor();
+  }
+
+  override cpusPerLaunch(): number {
+    return this.compute.kind === 'actors' ? 0 : this.resources.numCpus;
+  }
+
+  addInput(b: Bundle): void {
+    this.queue.push({ kind: 'bundle', bundle: b });
+    this.queued += b.meta.sizeBytes;
+  }
+  inputDone(): void {
+    this.inputsOpen = false;
+    this.maybeFinish();
+  }
+  override queuedBytes(): number {
+    return this.queued;
+  }
+  inFlight(): number {
+    return this.running;
+  }
+
+  wantsLaunch(): boolean {
+    if (this.queue.length === 0) return false;
+    if (this.compute.kind === 'tasks') return this.running < this.exec.maxTasksPerOp(this.resources);
+    this.scaleActors();
+    return this.actors.some((a) => a.ready && a.inFlight < (this.compute as Extract<Compute, { kind: 'actors' }>).maxTasksInFlightPerActor);
+  }
+
+  private startActor(): void {
+    const o = {
+      numCpus: this.resources.numCpus, numGpus: this.resources.numGpus || undefined, name: undefined,
+    };
+    const handle = MapWorker.options({ numCpus: o.numCpus, ...(o.numGpus ? { numGpus: o.numGpus } : {}) }).remote(this.steps as Step[]);
+    const entry = { handle, inFlight: 0, ready: false };
+    this.actors.push(entry);
+    this.actorsStarting++;
+    this.stats.actors++;
+    this.stats.peakActors = Math.max(this.stats.peakActors, this.actors.length);
+    this.exec.track(
+      get(handle.ready_.remote()).then(
+        () => {
+          entry.ready = true;
+          this.actorsStarting--;
+        },
+        (err: unknown) => {
+          this.actorsStarting--;
+          this.exec.fail(unwrapError(err, this.name));
+        },
+      ),
+    );
+  }
+
+  /** Grows the pool while inputs wait and every actor is busy; shrinks it when inputs run out. */
+  private scaleActors(): void {
+    const c = this.compute as Extract<Compute, { kind: 'actors' }>;
+    const busy = this.actors.every((a) => !a.ready || a.inFlight > 0);
+    if (busy && this.actorsStarting === 0 && this.actors.length < c.maxSize && this.queue.length > this.actors.length) this.startActor();
+  }
+
+  private releaseIdleActors(): void {
+    if (this.compute.kind !== 'actors') return;
+    for (let i = this.actors.length - 1; i >= 0; i--) {
+      const a = this.actors[i];
+      if (a.ready && a.inFlight === 0 && this.actors.length > 0 && !this.inputsOpen && this.queue.length === 0) {
+        void kill(a.handle);
+        this.actors.splice(i, 1);
+      }
+    }
+  }
+
+  launch(): void {
+    const item = this.queue.shift()!;
+    if (item.kind === 'bundle') this.queued -= item.bundle.meta.sizeBytes;
+    const seq = this.seq++;
+    const block = item.kind === 'bundle' ? item.bundle.block : null;
+    const source = item.kind === 'source' ? item.source : null;
+    const write = this.write
+      ? { format: this.write.format, dir: this.write.dir, fileName: `${this.write.datasetId}_${String(this.nextFile++).padStart(6, '0')}.${this.write.format === 'json' ? 'json' : this.write.format}` }
+      : null;
+    let refs: [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
+    let actor: (typeof this.actors)[number] | undefined;
+    if (this.compute.kind === 'actors') {
+      actor = this.actors.filter((a) => a.ready).sort((a, b) => a.inFlight - b.inFlight)[0];
+      actor.inFlight++;
+      refs = actor.handle.process.options({ numReturns: 2 }).remote(block as unknown as Uint8Array, source, write) as unknown as typeof refs;
+    } else {
+      const fn = this.exec.taskOptions(stageTask, this.resources);
+      refs = fn.remote(block as unknown as Uint8Array, source, this.steps as Step[], write) as unknown as typeof refs;
+    }
+    this.running++;
+    this.stats.tasks++;
+    const t0 = performance.now();
+    this.exec.track(
+      get(refs[1]).then(
+        (meta) => {
+          this.running--;
+          if (actor) actor.inFlight--;
+          this.stats.taskMs += performance.now() - t0;
+          this.ordered.settle(seq, { block: refs[0], meta });
+          this.maybeFinish();
+        },
+        (err: unknown) => {
+          this.running--;
+          if (actor) actor.inFlight--;
+          this.exec.fail(unwrapError(err, this.name));
+        },
+      ),
+    );
+  }
+
+  private maybeFinish(): void {
+    this.releaseIdleActors();
+    if (!this.inputsOpen && this.queue.length === 0 && this.running === 0) this.finished = true;
+  }
+
+  override shutdown(): void {
+    for (const a of this.actors) void kill(a.handle);
+    this.actors.length = 0;
+  }
+}
+
+/** Passes through the first n rows, then stops its inputs. */
+class LimitOp extends PhysicalOp {
+  private seen = 0;
+  constructor(name: string, exec: Executor, private readonly n: number) {
+    super(name, exec);
+    if (n === 0) this.finished = true;
+  }
+  addInput(b: Bundle): void {
+    if (this.seen >= this.n) return;
+    const left = this.n - this.seen;
+    if (b.meta.numRows <= left) {
+      this.seen += b.meta.numRows;
+      this.emit(b);
+    } else {
+      this.seen = this.n;
+      this.pendingSlice = true;
+      // The rows are cut where they are (a one-step task), not on the driver.
+      this.exec.track(
+        this.exec.sliceBundle(b, left).then(
+          (s) => {
+            this.emit(s);
+            this.pendingSlice = false;
+            this.finished = true;
+          },
+          (err: unknown) => this.exec.fail(unwrapError(err, this.name)),
+        ),
+      );
+    }
+    if (this.seen >= this.n) {
+      this.exec.stopUpstream(this);
+      if (!this.pendingSlice) this.finished = true;
+    }
+  }
+  private pendingSlice = false;
+  inputDone(): void {
+    if (!this.pendingSlice) this.finished = true;
+  }
+  wantsLaunch(): boolean {
+    return false;
+  }
+  launch(): void {}
+  inFlight(): number {
+    return this.pendingSlice && !this.finished ? 1 : 0;
+  }
+}
+
+/** A barrier: gathers every input, then runs an all-to-all exchange (or zip/join) as tasks. */
+class BarrierOp extends PhysicalOp {
+  private readonly inputs: Bundle[][];
+  private readonly open: boolean[];
+  private started = false;
+  private running = false;
+  constructor(
+    name: string,
+    exec: Executor,
+    arity: number,
+    private readonly run: (inputs: Bundle[][]) => Promise<Bundle[]>,
+  ) {
+    super(name, exec);
+    this.inputs = Array.from({ length: arity }, () => []);
+    this.open = Array.from({ length: arity }, () => true);
+  }
+  addInput(b: Bundle, index: number): void {
+    this.inputs[index].push(b);
+  }
+  inputDone(index: number): void {
+    this.open[index] = false;
+  }
+  wantsLaunch(): boolean {
+    return !this.started && this.open.every((o) => !o);
+  }
+  override cpusPerLaunch(): number {
+    return 0;
+  }
+  launch(): void {
+    this.started = true;
+    this.running = true;
+    const t0 = performance.now();
+    this.exec.track(
+      this.run(this.inputs).then(
+        (outs) => {
+          this.stats.taskMs += performance.now() - t0;
+          this.running = false;
+          this.inputs.length = 0;
+          for (const b of outs) this.emit(b);
+          this.finished = true;
+        },
+        (err: unknown) => this.exec.fail(unwrapError(err, this.name)),
+      ),
+    );
+  }
+  inFlight(): number {
+    return this.running ? 1 : 0;
+  }
+}
+
+/** Outputs of several inputs, one input after another. */
+class UnionOp extends PhysicalOp {
+  private readonly buffers: Bundle[][];
+  private readonly open: boolean[];
+  private current = 0;
+  constructor(name: string, exec: Executor, arity: number) {
+    super(name, exec);
+    this.buffers = Array.from({ length: arity }, () => []);
+    this.open = Array.from({ length: arity }, () => true);
+  }
+  addInput(b: Bundle, index: number): void {
+    this.buffers[index].push(b);
+    this.flush();
+  }
+  inputDone(index: number): void {
+    this.open[index] = false;
+    this.flush();
+  }
+  private flush(): void {
+    while (this.current < this.buffers.length) {
+      for (const b of this.buffers[this.current].splice(0)) this.emit(b);
+      if (this.open[this.current]) return;
+      this.current++;
+    }
+    this.finished = true;
+  }
+  override queuedBytes(): number {
+    let s = 0;
+    for (let i = this.current + 1; i < this.buffers.length; i++) for (const b of this.buffers[i]) s += b.meta.sizeBytes;
+    return s;
+  }
+  wantsLaunch(): boolean {
+    return false;
+  }
+  launch(): void {}
+  inFlight(): number {
+    return 0;
+  }
+}
+
+/** Statistics of one execution. */
+export interface ExecutionStats {
+  readonly operators: OperatorStats[];
+  readonly wallMs: number;
+}
+
+/** Runs one plan. Iterate {@link Executor.run} to get its output blocks in order. */
+export class Executor {
+  readonly ops: PhysicalOp[] = [];
+  private readonly upstreams = new Map<PhysicalOp, PhysicalOp[]>();
+  private sink!: PhysicalOp;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+  private pending = 0;
+  private stopped = new Set<PhysicalOp>();
+  progress: ProgressBars | undefined;
+  private t0 = 0;
+
+  constructor(readonly env: ExecEnv) {}
+
+  /** CPUs in flight allowed: two tasks per CPU keep every worker busy between tasks. */
+  maxTasksPerOp(r: StageResources): number {
+    if (r.numGpus > 0) return Math.max(1, Math.floor(this.env.numGpus / r.numGpus));
+    return Math.max(1, Math.ceil((2 * this.env.numCpus) / Math.max(r.numCpus, 0.25)));
+  }
+
+  taskOptions(fn: typeof stageTask, r: StageResources): typeof stageTask {
+    if (r.numCpus === 1 && r.numGpus === 0) return fn;
+    return fn.options({ numReturns: 2, numCpus: r.numCpus, ...(r.numGpus ? { numGpus: r.numGpus } : {}) }) as unknown as typeof stageTask;
+  }
+
+  /** Keeps a promise counted as in flight, and wakes the loop when it settles. */
+  track(p: Promise<unknown>): void {
+    this.pending++;
+    void p.finally(() => {
+      this.pending--;
+      this.poke();
+    });
+  }
+
+  fail(err: Error): void {
+    this.failure ??= err;
+    this.poke();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  async sliceBundle(b: Bundle, n: number): Promise<Bundle> {
+    const [block, metaRef] = stageTask.remote(b.block as unknown as Uint8Array, null, [{ kind: 'limit', name: `limit(${n})`, n }], null) as unknown as [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
+    return { block, meta: await get(metaRef) };
+  }
+
+  /** A limit is satisfied: nothing upstream of it needs to run any more. */
+  stopUpstream(op: PhysicalOp): void {
+    const stack = [...(this.upstreams.get(op) ?? [])];
+    while (stack.length) {
+      const u = stack.pop()!;
+      this.stopped.add(u);
+      stack.push(...(this.upstreams.get(u) ?? []));
+    }
+    this.poke();
+  }
+
+  /** Builds operators for a plan; returns the root. */
+  async build(node: LogicalNode): Promise<PhysicalOp> {
+    const op = await this.buildNode(node);
+    this.sink = op;
+    return op;
+  }
+
+  private connect(up: PhysicalOp, down: PhysicalOp, index: number): void {
+    up.downstream = { op: down, index };
+    const list = this.upstreams.get(down) ?? [];
+    list.push(up);
+    this.upstreams.set(down, list);
+  }
+
+  private async buildNode(node: LogicalNode): Promise<PhysicalOp> {
+    let op: PhysicalOp;
+    switch (node.kind) {
+      case 'read': {
+        const sources = await resolveSource(node.source, this.env.ctx, this.env.numCpus);
+        const name = node.steps.length ? `${node.name}->${node.steps.map((s) => s.name).join('->')}` : node.name;
+        op = new StageOp(name, this, node.steps, { kind: 'tasks' }, { numCpus: 1, numGpus: 0 }, undefined, sources);
+        break;
+      }
+      case 'blocks': {
+        const u = new UnionOp(node.name, this, 1);
+        for (const b of node.bundles) u.addInput(b, 0);
+        u.inputDone(0);
+        op = u;
+        break;
+      }
+      case 'map': {
+        const up = await this.buildNode(node.input);
+        op = new StageOp(node.name, this, node.steps, node.compute, node.resources, node.write, undefined);
+        this.connect(up, op, 0);
+        break;
+      }
+      case 'limit': {
+        const up = await this.buildNode(node.input);
+        op = new LimitOp(node.name, this, node.n);
+        this.connect(up, op, 0);
+        break;
+      }
+      case 'exchange': {
+        const up = await this.buildNode(node.input);
+        const xop = node.op;
+        op = new BarrierOp(node.name, this, 1, (ins) => runExchange(xop, ins[0], this.env, node.name));
+        this.connect(up, op, 0);
+        break;
+      }
+      case 'union': {
+        const ups = [];
+        for (const i of node.inputs) ups.push(await this.buildNode(i));
+        op = new UnionOp(node.name, this, ups.length);
+        ups.forEach((u, i) => this.connect(u, op, i));
+        break;
+      }
+      case 'zip':
+      case 'join': {
+        const a = await this.buildNode(node.inputs[0]);
+        const b = await this.buildNode(node.inputs[1]);
+        op = node.kind === 'zip'
+          ? new BarrierOp(node.name, this, 2, (ins) => runZip(ins[0], ins[1], node.name))
+          : new BarrierOp(node.name, this, 2, (ins) => runJoin(ins[0], ins[1], node, this.env));
+        this.connect(a, op, 0);
+        this.connect(b, op, 1);
+        break;
+      }
+    }
+    this.ops.push(op);
+    return op;
+  }
+
+  private usedBytes(): number {
+    let used = 0;
+    for (const op of this.ops) {
+      if (op instanceof BarrierOp) continue;
+      for (const b of op.out) used += b.meta.sizeBytes;
+      used += op.queuedBytes() + op.inFlight() * op.estimateBytes;
+    }
+    return used;
+  }
+
+  private cpusInFlight(): number {
+    let c = 0;
+    for (const op of this.ops) c += op.inFlight() * op.cpusPerLaunch();
+    return c;
+  }
+
+  /** Moves outputs downstream, then launches what the budget allows. */
+  private step(): void {
+    for (const op of this.ops) {
+      if (!op.downstream) continue;
+      const d = op.downstream;
+      while (op.out.length) {
+        const b = op.out.shift()!;
+        if (!this.stopped.has(d.op) && !d.op.finished) d.op.addInput(b, d.index);
+      }
+      if ((op.finished || this.stopped.has(op)) && !(op as { signalled?: boolean }).signalled) {
+        if (op.finished || op.inFlight() === 0) {
+          (op as { signalled?: boolean }).signalled = true;
+          d.op.inputDone(d.index);
+        }
+      }
+    }
+    // Downstream first: the sink's producers drain the pipeline before sources add to it.
+    for (let i = this.ops.length - 1; i >= 0; i--) {
+      const op = this.ops[i];
+      if (this.stopped.has(op)) continue;
+      while (op.wantsLaunch()) {
+        const nothingRunning = this.ops.every((o) => o.inFlight() === 0) && this.sink.out.length === 0;
+        const fitsMemory = this.usedBytes() + op.estimateBytes <= this.env.budgetBytes;
+        const fitsCpu = this.cpusInFlight() + op.cpusPerLaunch() <= 2 * this.env.numCpus || op.cpusPerLaunch() === 0;
+        if (!nothingRunning && !(fitsMemory && fitsCpu)) break;
+        op.launch();
+      }
+    }
+  }
+
+  /** Runs the plan, yielding its output blocks in order. Breaking out of the loop stops it. */
+  async *run(): AsyncGenerator<Bundle> {
+    this.t0 = performance.now();
+    if (this.env.ctx.progressBars && process.stderr.isTTY) this.progress = new ProgressBars(this.ops.map((o) => o.name));
+    try {
+      for (;;) {
+        this.step();
+        if (this.failure) throw this.failure;
+        while (this.sink.out.length) {
+          const b = this.sink.out.shift()!;
+          yield b;
+          this.step();
+          if (this.failure) throw this.failure;
+        }
+        if (this.sink.finished && this.sink.out.length === 0) return;
+        if (this.pending === 0 && !this.ops.some((o) => o.wantsLaunch())) {
+          // Nothing running and nothing to launch: a finished graph whose last signals are pending.
+          this.step();
+          if (this.sink.finished || this.sink.out.length) continue;
+          throw new Error(`Data executor stalled (internal error): ${this.ops.map((o) => `${o.name}: finished=${o.finished} inFlight=${o.inFlight()}`).join('; ')}`);
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      for (const op of this.ops) op.shutdown();
+      this.progress?.stop();
+    }
+  }
+
+  stats(): ExecutionStats {
+    return { operators: this.ops.map((o) => ({ ...o.stats })), wallMs: performance.now() - this.t0 };
+  }
+}

@@ -1,0 +1,25 @@
+/** Read tasks of a source, made at execution time on the driver. */
+import { expandPaths } from './datasource/index.js';
+import type { DataContext } from './context.js';
+import type { SourceDesc } from './plan.js';
+import type { SourceSpec } from './tasks.js';
+
+/** The read tasks of a source: one per block of a range, one per file of a read. */
+export async function resolveSource(src: SourceDesc, ctx: DataContext, numCpus: number): Promise<SourceSpec[]> {
+  if (src.kind === 'range') {
+    const n = src.n;
+    // Ray's rule: at least 2 blocks per CPU, at most readParallelism, blocks of at least targetMinBlockBytes.
+    const byBytes = Math.ceil((n * 8) / ctx.targetMinBlockBytes);
+    const blocks = Math.max(1, Math.min(n, src.numBlocks ?? Math.max(2 * numCpus, Math.min(ctx.readParallelism, byBytes))));
+    const float = n > 2 ** 31 - 1;
+    const out: SourceSpec[] = [];
+    for (let i = 0; i < blocks; i++) {
+      const start = Math.floor((i * n) / blocks);
+      const end = Math.floor(((i + 1) * n) / blocks);
+      out.push({ kind: 'range', start, end, float });
+    }
+    return out;
+  }
+  const files = await expandPaths(src.paths, src.extensions ? { extensions: src.extensions } : {});
+  return files.map((path) => ({ kind: 'file', format: src.format, path, options: src.options }));
+}
