@@ -136,7 +136,6 @@ class StageOp extends PhysicalOp {
     super(name, exec);
     this.inputsOpen = !sources;
     if (sources) for (const s of sources) this.queue.push({ kind: 'source', source: s });
-    if (compute.kind === 'actors') for (let i = 0; i < compute.minSize; i++) this.startActor();
   }
 
   override cpusPerLaunch(): number {
@@ -161,6 +160,8 @@ class StageOp extends PhysicalOp {
   wantsLaunch(): boolean {
     if (this.queue.length === 0) return false;
     if (this.compute.kind === 'tasks') return this.running < this.exec.maxTasksPerOp(this.resources);
+    // Actors start with the first input (not before an upstream exchange has used the CPUs).
+    while (this.actors.length < this.compute.minSize) this.startActor();
     this.scaleActors();
     return this.actors.some((a) => a.ready && a.inFlight < (this.compute as Extract<Compute, { kind: 'actors' }>).maxTasksInFlightPerActor);
   }
@@ -481,7 +482,7 @@ export class Executor {
       case 'read': {
         const sources = await resolveSource(node.source, this.env.ctx, this.env.numCpus);
         const name = node.steps.length ? `${node.name}->${node.steps.map((s) => s.name).join('->')}` : node.name;
-        op = new StageOp(name, this, node.steps, { kind: 'tasks' }, { numCpus: 1, numGpus: 0 }, undefined, sources);
+        op = new StageOp(name, this, node.steps, node.compute ?? { kind: 'tasks' }, node.resources ?? { numCpus: 1, numGpus: 0 }, undefined, sources);
         break;
       }
       case 'blocks': {

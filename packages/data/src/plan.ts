@@ -51,7 +51,15 @@ export type SourceDesc =
     };
 
 export type LogicalNode =
-  | { readonly kind: 'read'; readonly name: string; readonly source: SourceDesc; readonly steps: readonly Step[] }
+  | {
+      readonly kind: 'read';
+      readonly name: string;
+      readonly source: SourceDesc;
+      readonly steps: readonly Step[];
+      /** Set when an actor-pool stage took the read in (its actors read the files). */
+      readonly compute?: Compute;
+      readonly resources?: StageResources;
+    }
   | { readonly kind: 'blocks'; readonly name: string; readonly bundles: readonly Bundle[] }
   | {
       readonly kind: 'map';
@@ -110,7 +118,12 @@ export function optimize(node: LogicalNode): LogicalNode {
       const input = optimize(node.input);
       if (node.compute.kind === 'tasks' && sameResources(node.resources, DEFAULT_RESOURCES) && !node.write) {
         // Fuse into the read: the read task runs the steps too (no block goes through the store in between).
-        if (input.kind === 'read') return pushIntoRead({ ...input, steps: [...input.steps, ...node.steps] });
+        if (input.kind === 'read' && !input.compute) return pushIntoRead({ ...input, steps: [...input.steps, ...node.steps] });
+      }
+      // An actor pool right after a read does the reading itself: no read task needs a CPU that
+      // the pool's actors hold (with tasks, a pool as large as the cluster would starve its reads).
+      if (node.compute.kind === 'actors' && !node.write && input.kind === 'read' && !input.compute) {
+        return { ...input, name: `${input.name}->${node.name}`, steps: [...input.steps, ...node.steps], compute: node.compute, resources: node.resources };
       }
       if (node.compute.kind === 'tasks' && input.kind === 'map' && input.compute.kind === 'tasks' && !input.write && sameResources(node.resources, input.resources)) {
         return { ...node, name: `${input.name}->${node.name}`, input: input.input, steps: [...input.steps, ...node.steps] };
