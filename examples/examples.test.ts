@@ -34,3 +34,9 @@ it('runs the TypeScript word-count example through tsx', async () => {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/word-count.ts')], { cwd: root });
   expect(stdout).toContain('top words: it=6000 was=6000 the=');
 });
+
+it('runs batch inference: Parquet -> ONNX MLP on an actor pool -> Parquet, checked against a JS reference', async () => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/batch-inference/main.ts'), '--rows', '5000'], { cwd: root });
+  expect(stdout).toMatch(/predicted 5000 rows in [\d.]+ s .* on 2 actors/);
+  expect(stdout).toMatch(/checked 5000 predictions against the JavaScript reference: labels agree on 5000, max \|score - reference\| = /);
+}, 120_000);

@@ -3,7 +3,7 @@
  * datasets; consuming one (take, count, iterBatches, write...) optimizes its plan and streams it
  * through the executor.
  */
-import { get, portable, type ObjectRef } from '@ray-ts/core';
+import { get, portable, type ActorClass, type ObjectRef, type RemoteFunction } from '@ray-ts/core';
 import type { Table } from 'apache-arrow';
 import {
   concatTables, decodeBlock, schemaOf, toBatch, toRows, type BatchFormat, type BatchOf, type Columns, type Row, type SchemaInfo,
@@ -51,7 +51,10 @@ export interface MapBatchesOptions<F extends BatchFormat = 'columns'> extends Ma
 /** A function over batches, or a class with a `call(batch)` method (stateful: set up once per actor). */
 export type BatchFn<F extends BatchFormat> =
   | ((batch: BatchOf[F], ...args: never[]) => unknown)
-  | (new (...args: never[]) => { call(batch: BatchOf[F], ...args: never[]): unknown });
+  | (new (...args: never[]) => { call(batch: BatchOf[F], ...args: never[]): unknown })
+  // A class or function wrapped with remote() at the top level of a module: loaded by reference.
+  | ActorClass<new (...args: never[]) => { call(batch: BatchOf[F], ...args: never[]): unknown }>
+  | RemoteFunction<(batch: BatchOf[F], ...args: never[]) => unknown>;
 
 /** Options of {@link Dataset.iterBatches}. */
 export type { IterBatchesOptions } from './iterator.js';
@@ -173,7 +176,9 @@ export class Dataset<T extends Row = Row> {
       if (!OPTION_NAMES.has(k)) throw new DataInvalidArgumentError(`mapBatches(): unknown option '${k}'. Known options: ${[...OPTION_NAMES].join(', ')}.`);
     }
     checkFunction(fn, 'mapBatches()');
-    const cls = isClass(fn);
+    // A class given directly, or one wrapped with remote() in a module (loaded by reference there).
+    const fnP = portable(fn as never, 'mapBatches()');
+    const cls = fnP.isClass || isClass(fn);
     const ctx = DataContext.getCurrent();
     const batchSize = options.batchSize === undefined ? ctx.defaultBatchSize : options.batchSize === null ? null : positiveInt(options.batchSize, 'mapBatches() batchSize');
     const batchFormat = (options.batchFormat ?? 'columns') as BatchFormat;
@@ -193,12 +198,12 @@ export class Dataset<T extends Row = Row> {
       compute = { kind: 'actors', minSize: min, maxSize: max, maxTasksInFlightPerActor: options.maxTasksInFlightPerActor ?? 2 };
     } else if (cls) {
       throw new DataInvalidArgumentError(
-        `mapBatches(${fnName(fn)}): a class runs on an actor pool; give compute: { size: n } (or { minSize, maxSize }), or concurrency: n.`,
+        `mapBatches(${fnP.name}): a class runs on an actor pool; give compute: { size: n } (or { minSize, maxSize }), or concurrency: n.`,
       );
     }
-    const name = `mapBatches(${fnName(fn)})`;
+    const name = `mapBatches(${fnP.name && fnP.name !== '<anonymous>' ? fnP.name : fnName(fn)})`;
     const step: Step = {
-      kind: 'mapBatches', name, fn: portable(fn as never, 'mapBatches()'), isClass: cls,
+      kind: 'mapBatches', name, fn: fnP, isClass: cls,
       fnArgs: [...(options.fnArgs ?? [])], fnConstructorArgs: [...(options.fnConstructorArgs ?? [])], batchSize, batchFormat,
     };
     return this.with({ ...this.mapNode(name, [step], compute), resources: resourcesOf(options, 'mapBatches()') } as LogicalNode);
@@ -513,8 +518,8 @@ export class Dataset<T extends Row = Row> {
     const datasetId = `${Date.now().toString(36)}_${(datasetCounter++).toString(36)}`;
     const name = `write${format === 'json' ? 'Json' : format === 'csv' ? 'Csv' : 'Parquet'}(${dir})`;
     const plan = this.plan;
-    // The write runs in the last map stage when it is a task stage (fused), else in its own.
-    const node: LogicalNode = plan.kind === 'map' && plan.compute.kind === 'tasks' && !plan.write
+    // The write runs in the last map stage (a task or an actor of its pool), else in its own stage.
+    const node: LogicalNode = plan.kind === 'map' && !plan.write
       ? { ...plan, name: `${plan.name}->${name}`, write: { format, dir: abs, datasetId } }
       : { kind: 'map', name, input: plan, steps: [], compute: { kind: 'tasks' }, resources: { numCpus: 1, numGpus: 0 }, write: { format, dir: abs, datasetId } };
     const ds = new Dataset(node);

@@ -172,6 +172,7 @@ class StageOp extends PhysicalOp {
     };
     const handle = MapWorker.options({ numCpus: o.numCpus, ...(o.numGpus ? { numGpus: o.numGpus } : {}) }).remote(this.steps as Step[]);
     const entry = { handle, inFlight: 0, ready: false };
+    this.exec.actorCpus += this.resources.numCpus;
     this.actors.push(entry);
     this.actorsStarting++;
     this.stats.actors++;
@@ -204,6 +205,7 @@ class StageOp extends PhysicalOp {
       if (a.ready && a.inFlight === 0 && this.actors.length > 0 && !this.inputsOpen && this.queue.length === 0) {
         void kill(a.handle);
         this.actors.splice(i, 1);
+        this.exec.actorCpus -= this.resources.numCpus;
       }
     }
   }
@@ -255,6 +257,7 @@ class StageOp extends PhysicalOp {
 
   override shutdown(): void {
     for (const a of this.actors) void kill(a.handle);
+    this.exec.actorCpus -= this.actors.length * this.resources.numCpus;
     this.actors.length = 0;
   }
 }
@@ -421,7 +424,15 @@ export class Executor {
     return Math.max(1, Math.ceil((2 * this.env.numCpus) / Math.max(r.numCpus, 0.25)));
   }
 
-  taskOptions(fn: typeof stageTask, r: StageResources): typeof stageTask {
+  /** CPUs held by the actors of actor pools right now. */
+  actorCpus = 0;
+
+  /**
+   * A task's resources, except that a task never waits behind actor pools that hold every CPU
+   * (the pools' actors would wait for its output forever): then it runs without reserving a CPU.
+   */
+  taskOptions(fn: typeof stageTask, r0: StageResources): typeof stageTask {
+    const r = this.actorCpus > 0 && this.actorCpus + r0.numCpus > this.env.numCpus + 1e-9 ? { ...r0, numCpus: 0 } : r0;
     if (r.numCpus === 1 && r.numGpus === 0) return fn;
     return fn.options({ numReturns: 2, numCpus: r.numCpus, ...(r.numGpus ? { numGpus: r.numGpus } : {}) }) as unknown as typeof stageTask;
   }
@@ -447,7 +458,7 @@ export class Executor {
   }
 
   async sliceBundle(b: Bundle, n: number): Promise<Bundle> {
-    const [block, metaRef] = stageTask.remote(b.block as unknown as Uint8Array, null, [{ kind: 'limit', name: `limit(${n})`, n }], null) as unknown as [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
+    const [block, metaRef] = this.taskOptions(stageTask, { numCpus: 1, numGpus: 0 }).remote(b.block as unknown as Uint8Array, null, [{ kind: 'limit', name: `limit(${n})`, n }], null) as unknown as [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
     return { block, meta: await get(metaRef) };
   }
 
@@ -481,8 +492,8 @@ export class Executor {
     switch (node.kind) {
       case 'read': {
         const sources = await resolveSource(node.source, this.env.ctx, this.env.numCpus);
-        const name = node.steps.length ? `${node.name}->${node.steps.map((s) => s.name).join('->')}` : node.name;
-        op = new StageOp(name, this, node.steps, node.compute ?? { kind: 'tasks' }, node.resources ?? { numCpus: 1, numGpus: 0 }, undefined, sources);
+        const name = node.compute ? node.name : node.steps.length ? `${node.name}->${node.steps.map((s) => s.name).join('->')}` : node.name;
+        op = new StageOp(name, this, node.steps, node.compute ?? { kind: 'tasks' }, node.resources ?? { numCpus: 1, numGpus: 0 }, node.write, sources);
         break;
       }
       case 'blocks': {

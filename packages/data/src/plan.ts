@@ -59,6 +59,8 @@ export type LogicalNode =
       /** Set when an actor-pool stage took the read in (its actors read the files). */
       readonly compute?: Compute;
       readonly resources?: StageResources;
+      /** Set when that stage also writes its output. */
+      readonly write?: Omit<WriteSpec, 'fileName'> & { readonly datasetId: string };
     }
   | { readonly kind: 'blocks'; readonly name: string; readonly bundles: readonly Bundle[] }
   | {
@@ -122,8 +124,11 @@ export function optimize(node: LogicalNode): LogicalNode {
       }
       // An actor pool right after a read does the reading itself: no read task needs a CPU that
       // the pool's actors hold (with tasks, a pool as large as the cluster would starve its reads).
-      if (node.compute.kind === 'actors' && !node.write && input.kind === 'read' && !input.compute) {
-        return { ...input, name: `${input.name}->${node.name}`, steps: [...input.steps, ...node.steps], compute: node.compute, resources: node.resources };
+      if (node.compute.kind === 'actors' && input.kind === 'read' && !input.compute) {
+        return {
+          ...input, name: `${input.name}->${node.name}`, steps: [...input.steps, ...node.steps], compute: node.compute, resources: node.resources,
+          ...(node.write ? { write: node.write } : {}),
+        };
       }
       if (node.compute.kind === 'tasks' && input.kind === 'map' && input.compute.kind === 'tasks' && !input.write && sameResources(node.resources, input.resources)) {
         return { ...node, name: `${input.name}->${node.name}`, input: input.input, steps: [...input.steps, ...node.steps] };
