@@ -68,12 +68,12 @@ describe('transformations', () => {
     expect(typed[0].kind).toBe('Int32Array');
     const arrow = await range(10).mapBatches((t) => ({ rows: [t.numRows] }), { batchFormat: 'arrow', batchSize: null }).sum('rows');
     expect(arrow).toBe(10);
-    const rows = await range(3).mapBatches((rs) => rs.map((r) => ({ id: r.id + 1 })), { batchFormat: 'rows' }).takeAll();
+    const rows = await range(3).mapBatches((rs) => rs.map((r) => ({ id: (r.id as number) + 1 })), { batchFormat: 'rows' }).takeAll();
     expect(rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
   });
 
   it('passes fnArgs after the batch', async () => {
-    const out = await range(3).mapBatches((b, k: number) => ({ v: Array.from(b.id, (x) => x * k) }), { fnArgs: [10] }).takeAll();
+    const out = await range(3).mapBatches((b, k: number) => ({ v: Array.from(b.id as Int32Array, (x) => x * k) }), { fnArgs: [10] }).takeAll();
     expect(out.map((r) => r.v)).toEqual([0, 10, 20]);
   });
 
@@ -243,7 +243,7 @@ describe('errors in user functions', () => {
   it('names the batch in mapBatches', async () => {
     const err = await range(100, { numBlocks: 1 })
       .mapBatches(function boom(b) {
-        if (b.id[0] >= 40) throw new TypeError('nope');
+        if ((b.id as Int32Array)[0] >= 40) throw new TypeError('nope');
         return b;
       }, { batchSize: 20 })
       .count()
