@@ -4,11 +4,12 @@
  * multi-threaded), reached through Arrow IPC bytes, which both sides read without parsing.
  */
 import pl from 'nodejs-polars';
-import { Table, tableFromIPC } from 'apache-arrow';
+import { Table, makeVector, tableFromIPC } from 'apache-arrow';
 import { DataInvalidArgumentError } from './errors.js';
 import type { ExprNode } from './expr.js';
 import { encodeBlock } from './block.js';
 import { filterIpc } from './datasource/polars-expr.js';
+import { numericColumns, releaseScratch, scatter } from './kernels.js';
 
 type DataFrame = pl.DataFrame;
 
@@ -123,14 +124,17 @@ function columnOf(t: Table, name: string, op: string): ArrayLike<unknown> {
 }
 
 /** Splits a block into partitions: returns one block per partition (empty ones keep the columns). */
-export function partitionBlock(block: Uint8Array, spec: PartitionSpec, op: string): Uint8Array[] {
+export function partitionBlock(input: Uint8Array | Table, spec: PartitionSpec, op: string): Uint8Array[] {
   const P = numPartitions(spec);
-  if (block.byteLength === 0) return Array.from({ length: P }, () => new Uint8Array(0));
-  const t = tableFromIPC(block);
+  if (input instanceof Uint8Array && input.byteLength === 0) return Array.from({ length: P }, () => new Uint8Array(0));
+  const t = input instanceof Table ? input : tableFromIPC(input);
+  if (t.numCols === 0) return Array.from({ length: P }, () => new Uint8Array(0));
+  const bytes = (): Uint8Array => (input instanceof Table ? encodeBlock(input) : input);
   const n = t.numRows;
   if (spec.kind === 'slices') {
     return Array.from({ length: P }, (_, i) => encodeBlock(t.slice(spec.bounds[i], spec.bounds[i + 1])));
   }
+  if (n === 0) return Array.from({ length: P }, bytes);
   const pid = new Int32Array(n);
   if (spec.kind === 'range') {
     const keys = columnOf(t, spec.key, op);
@@ -149,8 +153,14 @@ export function partitionBlock(block: Uint8Array, spec: PartitionSpec, op: strin
     const rand = prng(spec.seed);
     for (let i = 0; i < n; i++) pid[i] = Math.floor(rand() * P);
   }
-  if (P === 1) return [block];
-  const df = toDf(block).withColumn(pl.Series('__pid', pid));
+  if (P === 1) return [bytes()];
+  const numeric = numericColumns(t);
+  if (numeric) {
+    const parts = scatter(numeric.names, numeric.cols, pid, P).map(encodeBlock);
+    releaseScratch();
+    return parts;
+  }
+  const df = toDf(bytes()).withColumn(pl.Series('__pid', pid));
   const out: Uint8Array[] = Array.from({ length: P }, () => new Uint8Array(0));
   const empty = df.head(0).drop('__pid');
   for (const part of df.partitionBy('__pid', true, true)) {
@@ -319,4 +329,15 @@ export function joinDfs(left: DataFrame, right: DataFrame, on: readonly string[]
     case 'left_anti':
       return left.join(right, { on: cols, how: 'anti' });
   }
+}
+
+/** A frame as a table: numeric columns without nulls go over as typed arrays (one copy), others through IPC. */
+export function frameToTable(df: DataFrame): Table {
+  const cols = df.getColumns();
+  if (cols.length > 0 && cols.every((c) => /^(Int|UInt|Float)(8|16|32|64)$/.test(String(c.dtype)) && c.nullCount() === 0)) {
+    const vs: Record<string, ReturnType<typeof makeVector>> = {};
+    for (const c of cols) vs[c.name] = makeVector(c.toTypedArray() as Float64Array);
+    return new Table(vs);
+  }
+  return dfToTable(df);
 }

@@ -16,7 +16,8 @@ import { boundariesOf } from './compute.js';
 import { SchemaError } from './errors.js';
 import type { ExecEnv } from './executor.js';
 import type { Bundle, ExchangeOp, LogicalNode } from './plan.js';
-import { gatherTask, partitionTask, reduceTask, sampleTask, zipTask, type PreSpec, type ReduceSpec, type SliceSpec } from './tasks.js';
+import type { Step } from './steps.js';
+import { gatherTask, partitionTask, reduceTask, sampleTask, zipTask, type PreSpec, type ReduceSpec, type SliceSpec, type SourceSpec } from './tasks.js';
 
 type Refs = [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
 
@@ -26,17 +27,35 @@ async function collect(results: Refs[]): Promise<Bundle[]> {
 }
 
 /** Map side: splits every input block into `P` partitions; returns partition refs by partition. */
-async function partitionAll(inputs: readonly Bundle[], spec: (i: number) => PartitionSpec, P: number, pre: PreSpec | null, name: string): Promise<ObjectRef<Uint8Array>[][]> {
+const debug = process.env.RAY_TS_DATA_DEBUG === '1';
+function logTime(what: string, t0: number): void {
+  if (debug) console.error(`[data] ${what}: ${(performance.now() - t0).toFixed(0)} ms`);
+}
+
+/** A map task's input: a stored block, or a read (fused with the partitioning). */
+export type MapInput = Bundle | { readonly source: SourceSpec; readonly steps: readonly Step[] };
+
+async function partitionAll(inputs: readonly MapInput[], spec: (i: number) => PartitionSpec, P: number, pre: PreSpec | null, name: string): Promise<ObjectRef<Uint8Array>[][]> {
   const byPartition: ObjectRef<Uint8Array>[][] = Array.from({ length: P }, () => []);
-  const outs = inputs.map((b, i) => partitionTask.options({ numReturns: P + 1 }).remote(b.block as unknown as Uint8Array, pre, spec(i), name) as unknown as ObjectRef<unknown>[]);
+  const outs = inputs.map((b, i) => {
+    const f = partitionTask.options({ numReturns: P + 1 });
+    return ('source' in b
+      ? f.remote(null, pre, spec(i), name, b.source, b.steps as Step[])
+      : f.remote(b.block as unknown as Uint8Array, pre, spec(i), name)) as unknown as ObjectRef<unknown>[];
+  });
   // Wait for every map task (its first return), so failures surface here with the operator's name.
+  const t0 = performance.now();
   await get(outs.map((o) => o[0]));
+  logTime(`${name}: map side (${inputs.length} tasks x ${P} partitions)`, t0);
   for (const o of outs) for (let p = 0; p < P; p++) byPartition[p].push(o[p + 1] as ObjectRef<Uint8Array>);
   return byPartition;
 }
 
-function reduceAll(byPartition: ObjectRef<Uint8Array>[][], spec: (p: number) => ReduceSpec): Promise<Bundle[]> {
-  return collect(byPartition.map((parts, p) => reduceTask.remote(spec(p), ...(parts as unknown as Uint8Array[])) as unknown as Refs));
+async function reduceAll(byPartition: ObjectRef<Uint8Array>[][], spec: (p: number) => ReduceSpec): Promise<Bundle[]> {
+  const t0 = performance.now();
+  const out = await collect(byPartition.map((parts, p) => reduceTask.remote(spec(p), ...(parts as unknown as Uint8Array[])) as unknown as Refs));
+  logTime(`reduce side (${byPartition.length} tasks)`, t0);
+  return out;
 }
 
 async function rangeBoundaries(inputs: readonly Bundle[], key: string, P: number, name: string): Promise<unknown[]> {
@@ -46,8 +65,20 @@ async function rangeBoundaries(inputs: readonly Bundle[], key: string, P: number
 }
 
 /** Runs an all-to-all operation over every input block. */
-export async function runExchange(op: ExchangeOp, inputs: Bundle[], env: ExecEnv, name: string): Promise<Bundle[]> {
-  const nonEmpty = inputs.filter((b) => b.meta.numRows > 0);
+export async function runExchange(op: ExchangeOp, inputs: MapInput[], env: ExecEnv, name: string): Promise<Bundle[]> {
+  if (inputs.some((i) => 'source' in i)) {
+    // Fused reads: their sizes are unknown until they run; one partition per read.
+    const P = Math.max(1, inputs.length);
+    if (op.kind === 'randomShuffle' || (op.kind === 'repartition' && op.shuffle)) {
+      const n = op.kind === 'repartition' ? op.numBlocks : P;
+      const seed = (op.kind === 'randomShuffle' ? op.seed : undefined) ?? Math.floor(Math.random() * 2 ** 31);
+      const parts = await partitionAll(inputs, (i) => ({ kind: 'random', partitions: n, seed: seed * 31 + i }), n, null, name);
+      return reduceAll(parts, (p) => ({ kind: 'shuffle', seed: seed * 17 + p }));
+    }
+    throw new Error(`internal: ${op.kind} cannot run fused with a read`);
+  }
+  const bundles = inputs as Bundle[];
+  const nonEmpty = bundles.filter((b) => b.meta.numRows > 0);
   const P = Math.max(1, nonEmpty.length);
   switch (op.kind) {
     case 'repartition': {
@@ -74,7 +105,7 @@ export async function runExchange(op: ExchangeOp, inputs: Bundle[], env: ExecEnv
     case 'aggregate': {
       if (nonEmpty.length === 0 && op.keys.length) return [];
       const pre: PreSpec = { kind: 'aggregate', keys: op.keys, aggs: op.aggs, op: name };
-      const src = nonEmpty.length ? nonEmpty : inputs.slice(0, 1);
+      const src = nonEmpty.length ? nonEmpty : bundles.slice(0, 1);
       if (op.keys.length === 0 || src.length === 0) {
         if (src.length === 0) return [];
         const parts = await partitionAll(src, () => ({ kind: 'hash', keys: [], partitions: 1 }), 1, pre, name);

@@ -516,8 +516,14 @@ export class Executor {
         break;
       }
       case 'exchange': {
-        const up = await this.buildNode(node.input);
         const xop = node.op;
+        if (node.fusedRead && node.input.kind === 'read') {
+          const sources = await resolveSource(node.input.source, this.env.ctx, this.env.numCpus);
+          const steps = node.input.steps;
+          op = new BarrierOp(`${node.input.name}->${node.name}`, this, 0, () => runExchange(xop, sources.map((source) => ({ source, steps })), this.env, node.name));
+          break;
+        }
+        const up = await this.buildNode(node.input);
         op = new BarrierOp(node.name, this, 1, (ins) => runExchange(xop, ins[0], this.env, node.name));
         this.connect(up, op, 0);
         break;

@@ -73,7 +73,14 @@ export type LogicalNode =
       readonly write?: Omit<WriteSpec, 'fileName'> & { readonly datasetId: string };
     }
   | { readonly kind: 'limit'; readonly name: string; readonly input: LogicalNode; readonly n: number }
-  | { readonly kind: 'exchange'; readonly name: string; readonly input: LogicalNode; readonly op: ExchangeOp }
+  | {
+      readonly kind: 'exchange';
+      readonly name: string;
+      readonly input: LogicalNode;
+      readonly op: ExchangeOp;
+      /** The input is a read whose tasks are the exchange's map tasks (read and partition fused). */
+      readonly fusedRead?: boolean;
+    }
   | { readonly kind: 'union'; readonly name: string; readonly inputs: readonly LogicalNode[] }
   | { readonly kind: 'zip'; readonly name: string; readonly inputs: readonly [LogicalNode, LogicalNode] }
   | {
@@ -135,8 +142,13 @@ export function optimize(node: LogicalNode): LogicalNode {
       }
       return { ...node, input };
     }
-    case 'exchange':
-      return { ...node, input: optimize(node.input) };
+    case 'exchange': {
+      const input = optimize(node.input);
+      // A shuffle right after a read partitions in the read tasks: no block is stored between them.
+      const shuffles = node.op.kind === 'randomShuffle' || (node.op.kind === 'repartition' && node.op.shuffle);
+      if (shuffles && input.kind === 'read' && !input.compute && !input.write) return { ...node, input, fusedRead: true };
+      return { ...node, input };
+    }
     case 'union':
       return { ...node, inputs: node.inputs.map(optimize) };
     case 'zip':

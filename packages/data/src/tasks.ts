@@ -7,10 +7,11 @@ import { put, remote } from '@ray-ts/core';
 import { Table, Utf8, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
 import { decodeBlock, encodeBlock, metaOf, type BlockMeta } from './block.js';
 import {
-  concatDfs, finishAggregate, fromDf, joinDfs, partialAggregate, partitionBlock, sampleKeys, shuffleDf, sortDf, toDf,
-  dfToTable, type AggSpec, type JoinHow, type PartitionSpec,
+  concatDfs, finishAggregate, fromDf, joinDfs, partialAggregate, partitionBlock, prng, sampleKeys, shuffleDf, sortDf, toDf,
+  dfToTable, frameToTable, type AggSpec, type JoinHow, type PartitionSpec,
 } from './compute.js';
-import { readFile, writeBlock, type ReadFileOptions } from './datasource/index.js';
+import { blockNumRows, readFile, readFrame, writeBlock, type ReadFileOptions } from './datasource/index.js';
+import { concatNumeric, releaseScratch, shuffleInPlace, sortNumeric, tableOf } from './kernels.js';
 import { DataInvalidArgumentError } from './errors.js';
 import { constructInstances, runSteps, type Instances, type Step } from './steps.js';
 
@@ -52,6 +53,12 @@ async function inputTable(block: Uint8Array | null, source: SourceSpec | null): 
 async function stage(
   block: Uint8Array | null, source: SourceSpec | null, steps: readonly Step[], write: WriteSpec | null, instances?: Instances,
 ): Promise<StageResult> {
+  if (steps.length === 0 && !write && source?.kind === 'file') {
+    // A plain read: the reader's bytes are the block (no decode and re-encode).
+    const blocks = await readFile(source.format, source.path, source.options);
+    const bytes = blocks.length === 1 ? blocks[0] : fromDf(concatDfs(blocks));
+    return [bytes, { numRows: blockNumRows(bytes), sizeBytes: bytes.byteLength }];
+  }
   const t = await runSteps(await inputTable(block, source), steps, instances);
   const bytes = encodeBlock(t);
   if (write) {
@@ -107,10 +114,19 @@ export type PreSpec = { readonly kind: 'aggregate'; readonly keys: readonly stri
  * block per partition (call with `numReturns: partitions + 1`).
  */
 export const partitionTask = remote(async function dataPartition(
-  block: Uint8Array, pre: PreSpec | null, spec: PartitionSpec, op: string,
+  block: Uint8Array | null, pre: PreSpec | null, spec: PartitionSpec, op: string, source: SourceSpec | null = null, steps: Step[] = [],
 ): Promise<unknown[]> {
-  let input = block;
-  if (pre && block.byteLength > 0) input = fromDf(partialAggregate(toDf(block), pre.keys, pre.aggs, pre.op));
+  let input: Uint8Array | Table;
+  if (source) {
+    // The read runs here, fused with the map side of the exchange (no block stored in between).
+    input = source.kind === 'file' && steps.length === 0
+      ? frameToTable(await readFrame(source.format, source.path, source.options))
+      : await runSteps(await inputTable(null, source), steps);
+  } else input = block ?? new Uint8Array(0);
+  if (pre) {
+    const bytes = input instanceof Table ? encodeBlock(input) : input;
+    if (bytes.byteLength > 0) input = fromDf(partialAggregate(toDf(bytes), pre.keys, pre.aggs, pre.op));
+  }
   const parts = partitionBlock(input, spec, op);
   const rows = parts.map((p) => (p.byteLength === 0 ? 0 : decodeBlock(p).numRows));
   return [rows, ...parts];
@@ -125,7 +141,25 @@ export type ReduceSpec =
   | { readonly kind: 'mapGroups'; readonly keys: readonly string[]; readonly step: Step }
   | { readonly kind: 'join'; readonly on: readonly string[]; readonly how: JoinHow; readonly leftParts: number; readonly suffix: string };
 
+/** Concat, sort and shuffle of all-numeric blocks, in plain JS (undefined: not all numeric). */
+function reduceNumeric(spec: ReduceSpec, parts: Uint8Array[]): Table | undefined {
+  if (spec.kind !== 'concat' && spec.kind !== 'sort' && spec.kind !== 'shuffle') return undefined;
+  const tables = parts.filter((p) => p.byteLength > 0).map((p) => decodeBlock(p));
+  const c = concatNumeric(tables);
+  if (!c) return undefined;
+  if (spec.kind === 'sort') return sortNumeric(c.names, c.cols, spec.keys, spec.descending);
+  if (spec.kind === 'shuffle') {
+    // One part's columns are views of a stored block: copy before shuffling in place.
+    const cols = tables.filter((t) => t.numRows > 0).length > 1 ? c.cols : c.cols.map((x) => x.slice());
+    shuffleInPlace(cols, prng(spec.seed));
+    return tableOf(c.names, cols);
+  }
+  return tableOf(c.names, c.cols);
+}
+
 async function reduce(spec: ReduceSpec, parts: Uint8Array[]): Promise<Table> {
+  const fast = reduceNumeric(spec, parts);
+  if (fast) return fast;
   switch (spec.kind) {
     case 'concat':
       return dfToTable(concatDfs(parts));
@@ -174,6 +208,7 @@ export const reduceTask = remote(
   async function dataReduce(spec: ReduceSpec, ...parts: Uint8Array[]): Promise<StageResult> {
     const t = await reduce(spec, parts);
     const bytes = encodeBlock(t);
+    releaseScratch();
     return [bytes, metaOf(t, bytes)];
   },
   { numReturns: 2 },

@@ -48,6 +48,12 @@ export function dataFrameToBlocks(df: pl.DataFrame, targetRowsPerBlock?: number)
 
 /** Casts Categorical (and Enum) columns to String; a no-op without them. */
 export function withoutDictionaries(df: pl.DataFrame): pl.DataFrame {
+  // Most frames have none: skip the lazy round trip (a copy of every column) for them.
+  try {
+    if (!df.getColumns().some((c) => /^(Categorical|Enum)/.test(String((c.dtype as { variant?: string }).variant)))) return df;
+  } catch {
+    // dtype of some columns (Binary) cannot be shown in JS; cast to be safe.
+  }
   return df.lazy().withColumns(pl.col(pl.Categorical).cast(pl.Utf8)).collectSync();
 }
 
