@@ -32,6 +32,8 @@ export interface BatchOf {
 export interface BlockMeta {
   readonly numRows: number;
   readonly sizeBytes: number;
+  /** Column names and types (`name:type,...`), when known; union checks that its inputs agree. */
+  readonly schema?: string;
 }
 
 const EMPTY = new Table();
@@ -50,7 +52,12 @@ export function encodeBlock(table: Table): Uint8Array {
 
 /** Metadata of a table about to be stored. */
 export function metaOf(table: Table, bytes: Uint8Array): BlockMeta {
-  return { numRows: table.numRows, sizeBytes: bytes.byteLength };
+  return { numRows: table.numRows, sizeBytes: bytes.byteLength, schema: schemaKey(table) };
+}
+
+/** `name:type,...`, with string and binary views counted as their plain types. */
+export function schemaKey(table: Table): string {
+  return table.schema.fields.map((f) => `${f.name}:${String(f.type).replace('Utf8View', 'Utf8').replace('BinaryView', 'Binary')}`).join(',');
 }
 
 /** Columns of a table: typed arrays for numeric columns without nulls, arrays of values otherwise. */
@@ -130,10 +137,10 @@ export function fromBatch(value: unknown, what: string): Table {
 }
 
 /** A table from rows (plain objects). Columns are the union of the rows' keys, in first-seen order. */
-export function fromRows(rows: readonly Row[], what: string): Table {
+export function fromRows(rows: readonly Row[], what: string, columns?: readonly string[]): Table {
   if (rows.length === 0) return EMPTY;
-  const names: string[] = [];
-  const seen = new Set<string>();
+  const names: string[] = columns ? [...columns] : [];
+  const seen = new Set<string>(names);
   for (const r of rows) {
     if (r === null || typeof r !== 'object' || Array.isArray(r)) {
       throw new DataInvalidArgumentError(`${what} produced a row that is not an object (${JSON.stringify(r)}); rows must be objects like { id: 1 }.`);

@@ -136,14 +136,14 @@ export class Dataset<T extends Row = Row> {
   // ---------------------------------------------------------------- transformations
 
   /** Applies `fn` to each row; it returns the new row. */
-  map<U extends Row>(fn: (row: T) => U | Promise<U>, options: MapOptions = {}): Dataset<U> {
+  map<U extends Row>(fn: ((row: T) => U | Promise<U>) | RemoteFunction<(row: T) => U | Promise<U>>, options: MapOptions = {}): Dataset<U> {
     checkFunction(fn, 'map()');
     const name = `map(${fnName(fn)})`;
     return this.with<U>({ ...this.mapNode(name, [{ kind: 'map', name, fn: portable(fn as never, 'map()') }]), resources: resourcesOf(options, 'map()') } as LogicalNode);
   }
 
   /** Applies `fn` to each row; it returns zero or more rows. */
-  flatMap<U extends Row>(fn: (row: T) => U[] | Promise<U[]>, options: MapOptions = {}): Dataset<U> {
+  flatMap<U extends Row>(fn: ((row: T) => U[] | Promise<U[]>) | RemoteFunction<(row: T) => U[] | Promise<U[]>>, options: MapOptions = {}): Dataset<U> {
     checkFunction(fn, 'flatMap()');
     const name = `flatMap(${fnName(fn)})`;
     return this.with<U>({ ...this.mapNode(name, [{ kind: 'flatMap', name, fn: portable(fn as never, 'flatMap()') }]), resources: resourcesOf(options, 'flatMap()') } as LogicalNode);
@@ -153,7 +153,7 @@ export class Dataset<T extends Row = Row> {
    * Keeps the rows for which `predicate` is true. An {@link Expr} (`col('x').gt(1)`) runs
    * vectorized, and right after a Parquet read it is pushed into the read.
    */
-  filter(predicate: ((row: T) => boolean | Promise<boolean>) | Expr, options: MapOptions = {}): Dataset<T> {
+  filter(predicate: ((row: T) => boolean | Promise<boolean>) | RemoteFunction<(row: T) => boolean | Promise<boolean>> | Expr, options: MapOptions = {}): Dataset<T> {
     if (predicate instanceof Expr) {
       const name = `filter(${predicate.toString()})`;
       return this.with(this.mapNode(name, [{ kind: 'filterExpr', name, expr: predicate.node }]));
@@ -320,9 +320,11 @@ export class Dataset<T extends Row = Row> {
   /** Up to `n` rows (default 20). */
   async take(n = 20): Promise<T[]> {
     const rows: T[] = [];
-    for await (const b of this.limit(n).iterBundles()) {
+    const limited = this.limit(n);
+    for await (const b of limited.iterBundles()) {
       for (const r of toRows(decodeBlock(await get(b.block)))) rows.push(r as T);
     }
+    this.lastStats = limited.lastStats;
     return rows.slice(0, n);
   }
 
@@ -340,7 +342,9 @@ export class Dataset<T extends Row = Row> {
 
   /** The first `n` rows as one batch. */
   async takeBatch<F extends BatchFormat = 'columns'>(n = 20, options: { batchFormat?: F } = {}): Promise<BatchOf[F]> {
-    const t = concatTables(await this.limit(n).tables());
+    const limited = this.limit(n);
+    const t = concatTables(await limited.tables());
+    this.lastStats = limited.lastStats;
     return toBatch(t, (options.batchFormat ?? 'columns') as F);
   }
 
@@ -353,11 +357,17 @@ export class Dataset<T extends Row = Row> {
 
   /** Column names and types. */
   async schema(): Promise<SchemaInfo | undefined> {
-    for await (const b of this.iterBundles()) {
-      const t = decodeBlock(await get(b.block));
-      if (t.numCols > 0) return schemaOf(t);
+    // A look at the first block, not a run to report in stats().
+    const prev = this.lastStats;
+    try {
+      for await (const b of this.iterBundles()) {
+        const t = decodeBlock(await get(b.block));
+        if (t.numCols > 0) return schemaOf(t);
+      }
+      return undefined;
+    } finally {
+      this.lastStats = prev;
     }
-    return undefined;
   }
 
   /** Column names. */

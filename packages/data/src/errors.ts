@@ -37,7 +37,7 @@ export class UserFunctionError extends RayError {
   }
 }
 
-/** Thrown when blocks' schemas do not fit an operation (union of different columns, zip of unequal counts, unknown sort key). */
+/** Thrown when datasets do not fit together: a union of different columns, a zip of different row counts. */
 export class SchemaError extends RayError {
   override readonly name: string = 'SchemaError';
 }
@@ -45,8 +45,11 @@ export class SchemaError extends RayError {
 /** A Data error rebuilt on the driver from one thrown in a worker (undefined for other errors). */
 export function dataErrorFrom(name: string, message: string, operator: string, cause: unknown): RayError | undefined {
   switch (name) {
-    case 'UserFunctionError':
-      return new UserFunctionError(message, operator, { cause });
+    case 'UserFunctionError': {
+      // The TaskError's cause is the worker's UserFunctionError, whose cause is the user's error.
+      const userError = (cause as { cause?: { cause?: unknown } }).cause?.cause;
+      return new UserFunctionError(message, operator, { cause: userError ?? cause });
+    }
     case 'DataInvalidArgumentError':
       return new DataInvalidArgumentError(message, { cause });
     case 'DatasourceError':

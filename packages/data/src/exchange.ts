@@ -21,7 +21,15 @@ import { gatherTask, partitionTask, reduceTask, sampleTask, zipTask, type PreSpe
 
 type Refs = [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
 
+/** Tasks launched by exchanges, per running exchange (for stats). */
+export interface ExchangeCounter {
+  tasks: number;
+}
+const noCounter: ExchangeCounter = { tasks: 0 };
+let counter: ExchangeCounter = noCounter;
+
 async function collect(results: Refs[]): Promise<Bundle[]> {
+  counter.tasks += results.length;
   const metas = await get(results.map((r) => r[1]));
   return results.map((r, i) => ({ block: r[0], meta: metas[i] }));
 }
@@ -37,6 +45,7 @@ export type MapInput = Bundle | { readonly source: SourceSpec; readonly steps: r
 
 async function partitionAll(inputs: readonly MapInput[], spec: (i: number) => PartitionSpec, P: number, pre: PreSpec | null, name: string): Promise<ObjectRef<Uint8Array>[][]> {
   const byPartition: ObjectRef<Uint8Array>[][] = Array.from({ length: P }, () => []);
+  counter.tasks += inputs.length;
   const outs = inputs.map((b, i) => {
     const f = partitionTask.options({ numReturns: P + 1 });
     return ('source' in b
@@ -60,12 +69,18 @@ async function reduceAll(byPartition: ObjectRef<Uint8Array>[][], spec: (p: numbe
 
 async function rangeBoundaries(inputs: readonly Bundle[], key: string, P: number, name: string): Promise<unknown[]> {
   const perBlock = Math.max(10, Math.ceil((P * 20) / Math.max(1, inputs.length)));
+  counter.tasks += inputs.length;
   const samples = await get(inputs.filter((b) => b.meta.numRows > 0).map((b, i) => sampleTask.remote(b.block as unknown as Uint8Array, key, perBlock, i + 1, name)));
   return boundariesOf(samples.flat(), P);
 }
 
 /** Runs an all-to-all operation over every input block. */
-export async function runExchange(op: ExchangeOp, inputs: MapInput[], env: ExecEnv, name: string): Promise<Bundle[]> {
+export async function runExchange(op: ExchangeOp, inputs: MapInput[], env: ExecEnv, name: string, stats: ExchangeCounter = noCounter): Promise<Bundle[]> {
+  counter = stats;
+  return runExchangeImpl(op, inputs, env, name);
+}
+
+async function runExchangeImpl(op: ExchangeOp, inputs: MapInput[], env: ExecEnv, name: string): Promise<Bundle[]> {
   if (inputs.some((i) => 'source' in i)) {
     // Fused reads: their sizes are unknown until they run; one partition per read.
     const P = Math.max(1, inputs.length);
@@ -172,7 +187,8 @@ function gatherEqual(inputs: readonly Bundle[], n: number): Promise<Bundle[]> {
 }
 
 /** Zips two datasets row by row: the right side is cut to the left side's blocks. */
-export async function runZip(left: Bundle[], right: Bundle[], name: string): Promise<Bundle[]> {
+export async function runZip(left: Bundle[], right: Bundle[], name: string, stats: ExchangeCounter = noCounter): Promise<Bundle[]> {
+  counter = stats;
   const l = left.reduce((s, b) => s + b.meta.numRows, 0);
   const r = right.reduce((s, b) => s + b.meta.numRows, 0);
   if (l !== r) throw new SchemaError(`${name}: the datasets have different numbers of rows (${l} and ${r}); zip needs equal counts.`);
@@ -185,7 +201,8 @@ export async function runZip(left: Bundle[], right: Bundle[], name: string): Pro
 }
 
 /** Joins two datasets by hash partitioning both on the keys. */
-export async function runJoin(left: Bundle[], right: Bundle[], node: Extract<LogicalNode, { kind: 'join' }>, env: ExecEnv): Promise<Bundle[]> {
+export async function runJoin(left: Bundle[], right: Bundle[], node: Extract<LogicalNode, { kind: 'join' }>, env: ExecEnv, stats: ExchangeCounter = noCounter): Promise<Bundle[]> {
+  counter = stats;
   const P = node.numPartitions ?? Math.max(1, Math.min(Math.max(left.length, right.length), env.numCpus * 4));
   const spec: PartitionSpec = { kind: 'hash', keys: node.on, partitions: P };
   const [lp, rp] = await Promise.all([

@@ -10,10 +10,10 @@
  * - at most about two tasks per CPU are in flight (the rest would only queue in the scheduler).
  * Outputs of each operator are delivered in input order.
  */
-import { get, kill, type ActorHandle, type ObjectRef } from '@ray-ts/core';
+import { UnschedulableError, get, kill, type ActorHandle, type ObjectRef } from '@ray-ts/core';
 import type { BlockMeta } from './block.js';
 import type { DataContext } from './context.js';
-import { dataErrorFrom } from './errors.js';
+import { SchemaError, dataErrorFrom } from './errors.js';
 import { runExchange, runJoin, runZip } from './exchange.js';
 import type { Bundle, Compute, LogicalNode, StageResources } from './plan.js';
 import { ProgressBars } from './progress.js';
@@ -134,6 +134,17 @@ class StageOp extends PhysicalOp {
     sources: readonly SourceSpec[] | undefined,
   ) {
     super(name, exec);
+    if (compute.kind === 'actors') {
+      const { numCpus, numGpus } = exec.env;
+      if (resources.numGpus > numGpus || resources.numCpus > numCpus) {
+        const what = resources.numGpus > numGpus ? `${resources.numGpus} GPU(s)` : `${resources.numCpus} CPU(s)`;
+        throw new UnschedulableError(
+          `${name}: each actor of the pool asks for ${what}, but the cluster has ${numCpus} CPU(s) and ${numGpus} GPU(s). ` +
+            'Lower numCpus/numGpus, or add nodes with those resources.',
+          { CPU: resources.numCpus, ...(resources.numGpus ? { GPU: resources.numGpus } : {}) },
+        );
+      }
+    }
     this.inputsOpen = !sources;
     if (sources) for (const s of sources) this.queue.push({ kind: 'source', source: s });
   }
@@ -368,7 +379,18 @@ class UnionOp extends PhysicalOp {
     this.buffers = Array.from({ length: arity }, () => []);
     this.open = Array.from({ length: arity }, () => true);
   }
+  private schema: { key: string; index: number } | undefined;
   addInput(b: Bundle, index: number): void {
+    if (this.buffers.length > 1 && b.meta.schema !== undefined && b.meta.numRows > 0) {
+      if (!this.schema) this.schema = { key: b.meta.schema, index };
+      else if (this.schema.key !== b.meta.schema) {
+        this.exec.fail(new SchemaError(
+          `${this.name}: input ${this.schema.index + 1} has columns (${this.schema.key}) but input ${index + 1} has (${b.meta.schema}); ` +
+            'union needs the same columns and types. Use selectColumns/renameColumns or a map to line them up first.',
+        ));
+        return;
+      }
+    }
     this.buffers[index].push(b);
     this.flush();
   }
@@ -520,11 +542,11 @@ export class Executor {
         if (node.fusedRead && node.input.kind === 'read') {
           const sources = await resolveSource(node.input.source, this.env.ctx, this.env.numCpus);
           const steps = node.input.steps;
-          op = new BarrierOp(`${node.input.name}->${node.name}`, this, 0, () => runExchange(xop, sources.map((source) => ({ source, steps })), this.env, node.name));
+          op = new BarrierOp(`${node.input.name}->${node.name}`, this, 0, () => runExchange(xop, sources.map((source) => ({ source, steps })), this.env, node.name, op.stats));
           break;
         }
         const up = await this.buildNode(node.input);
-        op = new BarrierOp(node.name, this, 1, (ins) => runExchange(xop, ins[0], this.env, node.name));
+        op = new BarrierOp(node.name, this, 1, (ins) => runExchange(xop, ins[0], this.env, node.name, op.stats));
         this.connect(up, op, 0);
         break;
       }
@@ -540,8 +562,8 @@ export class Executor {
         const a = await this.buildNode(node.inputs[0]);
         const b = await this.buildNode(node.inputs[1]);
         op = node.kind === 'zip'
-          ? new BarrierOp(node.name, this, 2, (ins) => runZip(ins[0], ins[1], node.name))
-          : new BarrierOp(node.name, this, 2, (ins) => runJoin(ins[0], ins[1], node, this.env));
+          ? new BarrierOp(node.name, this, 2, (ins) => runZip(ins[0], ins[1], node.name, op.stats))
+          : new BarrierOp(node.name, this, 2, (ins) => runJoin(ins[0], ins[1], node, this.env, op.stats));
         this.connect(a, op, 0);
         this.connect(b, op, 1);
         break;

@@ -7,7 +7,7 @@
  * import { init, shutdown } from '@ray-ts/core';
  * import { range } from '@ray-ts/data';
  * await init();
- * const ds = range(1_000_000).mapBatches((b) => ({ id: b.id, sq: b.id.map((x: number) => x * x) }));
+ * const ds = range(1_000_000).mapBatches((b) => ({ id: b.id, sq: Float64Array.from(b.id, (x) => x * x) }));
  * console.log(await ds.count(), await ds.take(2));
  * await shutdown();
  *

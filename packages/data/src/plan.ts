@@ -188,12 +188,14 @@ export function describe(node: LogicalNode, indent = ''): string {
   const line = `${indent}${node.name}`;
   switch (node.kind) {
     case 'read':
-      return node.steps.length ? `${line} -> ${node.steps.map((s) => s.name).join(' -> ')}` : line;
+      return node.steps.length && !node.compute ? `${line} -> ${node.steps.map((s) => s.name).join(' -> ')}` : line;
     case 'blocks':
       return line;
+    case 'exchange':
+      if (node.fusedRead) return `${describe(node.input, indent)} -> ${node.name} (partitioned in the read tasks)`;
+      return `${describe(node.input, indent)}\n${line}`;
     case 'map':
     case 'limit':
-    case 'exchange':
       return `${describe(node.input, indent)}\n${line}`;
     case 'union':
     case 'zip':

@@ -74,10 +74,21 @@ export function fromItems<T extends Row = Row>(items: readonly unknown[], option
   if (!Array.isArray(items)) throw new DataInvalidArgumentError(`fromItems() needs an array, got ${typeof items}.`);
   const rows: Row[] = items.map((x) => (x !== null && typeof x === 'object' && !Array.isArray(x) && !ArrayBuffer.isView(x) && !(x instanceof Date) ? (x as Row) : { item: x }));
   const nb = Math.max(1, Math.min(rows.length, options.numBlocks ?? 200));
+  // Every block gets every column (missing values are null), so blocks share one schema.
+  const names: string[] = [];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    for (const k of Object.keys(r)) {
+      if (!seen.has(k)) {
+        seen.add(k);
+        names.push(k);
+      }
+    }
+  }
   const bundles: Bundle[] = [];
   for (let i = 0; i < nb && rows.length; i++) {
     const part = rows.slice(Math.floor((i * rows.length) / nb), Math.floor(((i + 1) * rows.length) / nb));
-    const { ref, meta } = putBlock(fromRows(part, 'fromItems()'));
+    const { ref, meta } = putBlock(fromRows(part, 'fromItems()', names));
     bundles.push({ block: ref, meta });
   }
   return new MaterializedDataset<T>({ kind: 'blocks', name: 'fromItems', bundles });

@@ -31,8 +31,10 @@ class DataSplitCoordinator {
   private pumping = false;
   private failure: unknown;
 
-  constructor(private readonly plan: LogicalNode, private readonly n: number, private readonly equal: boolean) {
+  constructor(private readonly plan: LogicalNode, private readonly n: number, private readonly equal: boolean, settings: Record<string, unknown> = {}) {
     this.delivered = new Array<number>(n).fill(0);
+    // The driver's DataContext settings apply here too.
+    Object.assign(DataContext.getCurrent(), settings);
   }
 
   private starting: Promise<void> | undefined;
@@ -170,7 +172,7 @@ export const SplitCoordinator = remote(DataSplitCoordinator);
 
 /** Makes the n iterators of a streaming split. */
 export async function streamingSplitOf(plan: LogicalNode, n: number, equal: boolean): Promise<DataIterator[]> {
-  const coord = SplitCoordinator.options({ numCpus: 0 }).remote(plan, n, equal);
+  const coord = SplitCoordinator.options({ numCpus: 0 }).remote(plan, n, equal, { ...DataContext.getCurrent() });
   // Wait until it exists, so that errors in the plan's arguments surface here.
   await get(coord.ready.remote());
   return Array.from({ length: n }, (_, i) => new DataIterator(coord as never, i));

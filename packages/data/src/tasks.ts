@@ -62,6 +62,8 @@ async function stage(
   const t = await runSteps(await inputTable(block, source), steps, instances);
   const bytes = encodeBlock(t);
   if (write) {
+    // No file for an empty block (a filter that kept nothing, a group-less partition).
+    if (t.numRows === 0) return [new Uint8Array(0), { numRows: 0, sizeBytes: 0 }];
     const w = await writeBlock(write.format, bytes, write.dir, write.fileName);
     // A write stage's output is one row per file written: its path and rows.
     const summary = new Table({ path: vectorFromArray([w.path], new Utf8()), numRows: makeVector(new Float64Array([w.numRows])) });

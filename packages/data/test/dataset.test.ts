@@ -270,3 +270,35 @@ describe('errors in user functions', () => {
     expect((await fromArrow(t).schema())?.types).toEqual(['Float32']);
   });
 });
+
+describe('fitting datasets together', () => {
+  it('refuses a union of different columns, naming both', async () => {
+    const err = await range(3).union(fromItems([{ a: 1 }]) as never).takeAll().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaError);
+    expect((err as Error).message).toMatch(/input \d has columns \((id:Int32|a:Float64)\) but input \d has \((a:Float64|id:Int32)\); union needs the same columns/);
+  });
+
+  it('fromItems gives every block every column (missing values are null)', async () => {
+    const rows = await fromItems([{ a: 1 }, { b: 'x' }], { numBlocks: 2 }).takeAll();
+    expect(rows).toEqual([{ a: 1, b: null }, { a: null, b: 'x' }]);
+  });
+
+  it('user errors keep the original error as cause; stats count exchange tasks', async () => {
+    const err = (await range(3).map(() => {
+      throw new RangeError('deep');
+    }).takeAll().catch((e: unknown) => e)) as UserFunctionError;
+    expect((err.cause as Error).message).toBe('deep');
+    const ds = range(100, { numBlocks: 4 }).sort('id');
+    await ds.count();
+    expect(ds.stats()).toMatch(/sort\(id\): [1-9]\d* tasks/);
+  });
+
+  it('an actor pool that cannot fit says so up front', async () => {
+    class Gpu {
+      call(b: unknown): unknown {
+        return b;
+      }
+    }
+    await expect(range(3).mapBatches(Gpu, { compute: { size: 1 }, numGpus: 1 }).count()).rejects.toThrow(/each actor of the pool asks for 1 GPU\(s\), but the cluster has 2 CPU\(s\) and 0 GPU\(s\)/);
+  });
+});
