@@ -124,7 +124,7 @@ function columnOf(t: Table, name: string, op: string): ArrayLike<unknown> {
 }
 
 /** Splits a block into partitions: returns one block per partition (empty ones keep the columns). */
-export function partitionBlock(input: Uint8Array | Table, spec: PartitionSpec, op: string): Uint8Array[] {
+export function partitionBlock(input: Uint8Array | Table, spec: PartitionSpec, op: string, encode: (t: Table) => Uint8Array = encodeBlock): Uint8Array[] {
   const P = numPartitions(spec);
   if (input instanceof Uint8Array && input.byteLength === 0) return Array.from({ length: P }, () => new Uint8Array(0));
   const t = input instanceof Table ? input : tableFromIPC(input);
@@ -156,7 +156,7 @@ export function partitionBlock(input: Uint8Array | Table, spec: PartitionSpec, o
   if (P === 1) return [bytes()];
   const numeric = numericColumns(t);
   if (numeric) {
-    const parts = scatter(numeric.names, numeric.cols, pid, P).map(encodeBlock);
+    const parts = scatter(numeric.names, numeric.cols, pid, P).map(encode);
     releaseScratch();
     return parts;
   }
@@ -333,11 +333,18 @@ export function joinDfs(left: DataFrame, right: DataFrame, on: readonly string[]
 
 /** A frame as a table: numeric columns without nulls go over as typed arrays (one copy), others through IPC. */
 export function frameToTable(df: DataFrame): Table {
+  return numericFrameToTable(df) ?? dfToTable(df);
+}
+
+/** A frame of numeric columns without nulls as a table of typed arrays; undefined for other frames. */
+export function numericFrameToTable(df: DataFrame): Table | undefined {
   const cols = df.getColumns();
-  if (cols.length > 0 && cols.every((c) => /^(Int|UInt|Float)(8|16|32|64)$/.test(String(c.dtype)) && c.nullCount() === 0)) {
-    const vs: Record<string, ReturnType<typeof makeVector>> = {};
-    for (const c of cols) vs[c.name] = makeVector(c.toTypedArray() as Float64Array);
-    return new Table(vs);
+  try {
+    if (cols.length === 0 || !cols.every((c) => /^(Int|UInt|Float)(8|16|32|64)$/.test(String((c.dtype as { variant?: string }).variant)) && c.nullCount() === 0)) return undefined;
+  } catch {
+    return undefined; // dtypes JS cannot show (Binary) are not numeric
   }
-  return dfToTable(df);
+  const vs: Record<string, ReturnType<typeof makeVector>> = {};
+  for (const c of cols) vs[c.name] = makeVector(c.toTypedArray() as Float64Array);
+  return new Table(vs);
 }

@@ -4,7 +4,7 @@
  * typed arrays. On these machines every copy into fresh memory costs page faults, so the kernels
  * make as few copies as they can (a Polars round trip makes several); other blocks go to Polars.
  */
-import { DataType, Table, makeVector, type Vector } from 'apache-arrow';
+import { DataType, RecordBatchFileWriter, Table, makeVector, type Vector } from 'apache-arrow';
 
 type Numeric = Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array | BigInt64Array | BigUint64Array;
 type Ctor = { new (n: number): Numeric };
@@ -204,3 +204,48 @@ export function sortNumeric(names: readonly string[], cols: readonly Numeric[], 
 }
 
 export { tableOf };
+
+/**
+ * Reused memory for the bytes a task returns. Core copies a task's results into the object store
+ * as the task ends, before this thread starts another task, so the next task may write over them:
+ * each task's outputs are laid out one after another, from the start again at the next task.
+ * Only for tasks, which a worker runs one at a time (not for actors, whose calls may interleave).
+ */
+class OutputArena {
+  private buf = new ArrayBuffer(0);
+  private used = 0;
+  reset(): void {
+    this.used = 0;
+  }
+  alloc(n: number): Uint8Array {
+    const start = Math.ceil(this.used / 8) * 8;
+    if (start + n > this.buf.byteLength) {
+      // Views already handed out keep the old buffer alive; later tasks use the bigger one.
+      this.buf = new ArrayBuffer(Math.max(n * 2, this.buf.byteLength * 2, 1 << 20));
+      this.used = 0;
+      return this.alloc(n);
+    }
+    this.used = start + n;
+    return new Uint8Array(this.buf, start, n);
+  }
+}
+
+/** This thread's output arena (see {@link OutputArena}). */
+export const outputArena = new OutputArena();
+
+/** Arrow IPC file bytes of a table, written into `alloc`'s memory instead of a fresh buffer. */
+export function encodeInto(table: Table, alloc: (n: number) => Uint8Array): Uint8Array {
+  const writer = RecordBatchFileWriter.writeAll(table) as unknown as { _sink?: { _values?: Uint8Array[] }; toUint8Array(sync: true): Uint8Array };
+  const chunks = writer._sink?._values;
+  // apache-arrow keeps the written chunks in its sink; if that ever changes, take its own copy.
+  if (!Array.isArray(chunks)) return writer.toUint8Array(true);
+  let total = 0;
+  for (const c of chunks) total += c.byteLength;
+  const out = alloc(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

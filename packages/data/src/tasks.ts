@@ -8,10 +8,10 @@ import { Table, Utf8, makeVector, vectorFromArray, type Vector } from 'apache-ar
 import { decodeBlock, encodeBlock, metaOf, type BlockMeta } from './block.js';
 import {
   concatDfs, finishAggregate, fromDf, joinDfs, partialAggregate, partitionBlock, prng, sampleKeys, shuffleDf, sortDf, toDf,
-  dfToTable, frameToTable, type AggSpec, type JoinHow, type PartitionSpec,
+  dfToTable, frameToTable, numericFrameToTable, type AggSpec, type JoinHow, type PartitionSpec,
 } from './compute.js';
-import { blockNumRows, readFile, readFrame, writeBlock, type ReadFileOptions } from './datasource/index.js';
-import { concatNumeric, releaseScratch, shuffleInPlace, sortNumeric, tableOf } from './kernels.js';
+import { readFile, readFrame, writeBlock, type ReadFileOptions } from './datasource/index.js';
+import { concatNumeric, encodeInto, outputArena, releaseScratch, shuffleInPlace, sortNumeric, tableOf } from './kernels.js';
 import { DataInvalidArgumentError } from './errors.js';
 import { constructInstances, runSteps, type Instances, type Step } from './steps.js';
 
@@ -50,17 +50,28 @@ async function inputTable(block: Uint8Array | null, source: SourceSpec | null): 
   return decodeBlock(fromDf(concatDfs(blocks)));
 }
 
+/** Block bytes of a table: in the output arena for tasks, in a buffer of their own for actors. */
+function encodeOut(t: Table, arena: boolean): Uint8Array {
+  return arena ? encodeInto(t, (n) => outputArena.alloc(n)) : encodeBlock(t);
+}
+
 async function stage(
-  block: Uint8Array | null, source: SourceSpec | null, steps: readonly Step[], write: WriteSpec | null, instances?: Instances,
+  block: Uint8Array | null, source: SourceSpec | null, steps: readonly Step[], write: WriteSpec | null, instances: Instances | undefined, arena: boolean,
 ): Promise<StageResult> {
   if (steps.length === 0 && !write && source?.kind === 'file') {
-    // A plain read: the reader's bytes are the block (no decode and re-encode).
-    const blocks = await readFile(source.format, source.path, source.options);
-    const bytes = blocks.length === 1 ? blocks[0] : fromDf(concatDfs(blocks));
-    return [bytes, { numRows: blockNumRows(bytes), sizeBytes: bytes.byteLength }];
+    // A plain read. Numeric columns come over as typed arrays (cheap after the first read) and are
+    // encoded into reused memory; other frames' IPC bytes are the block as they are.
+    const df = await readFrame(source.format, source.path, source.options);
+    const t = numericFrameToTable(df);
+    if (t) {
+      const bytes = encodeOut(t, arena);
+      return [bytes, metaOf(t, bytes)];
+    }
+    const bytes = fromDf(df);
+    return [bytes, metaOf(decodeBlock(bytes), bytes)];
   }
   const t = await runSteps(await inputTable(block, source), steps, instances);
-  const bytes = encodeBlock(t);
+  const bytes = encodeOut(t, arena);
   if (write) {
     // No file for an empty block (a filter that kept nothing, a group-less partition).
     if (t.numRows === 0) return [new Uint8Array(0), { numRows: 0, sizeBytes: 0 }];
@@ -76,7 +87,8 @@ async function stage(
 /** Reads or takes one block and runs the fused steps over it (and writes it, for a write stage). */
 export const stageTask = remote(
   async function dataStage(block: Uint8Array | null, source: SourceSpec | null, steps: Step[], write: WriteSpec | null): Promise<StageResult> {
-    return stage(block, source, steps, write);
+    outputArena.reset();
+    return stage(block, source, steps, write, undefined, true);
   },
   { numReturns: 2 },
 );
@@ -95,7 +107,7 @@ class DataMapWorkerClass {
   }
   async process(block: Uint8Array | null, source: SourceSpec | null, write: WriteSpec | null): Promise<StageResult> {
     await this.ready;
-    return stage(block, source, this.steps, write, this.instances);
+    return stage(block, source, this.steps, write, this.instances, false);
   }
 }
 export const MapWorker = remote(DataMapWorkerClass);
@@ -118,6 +130,7 @@ export type PreSpec = { readonly kind: 'aggregate'; readonly keys: readonly stri
 export const partitionTask = remote(async function dataPartition(
   block: Uint8Array | null, pre: PreSpec | null, spec: PartitionSpec, op: string, source: SourceSpec | null = null, steps: Step[] = [],
 ): Promise<unknown[]> {
+  outputArena.reset();
   let input: Uint8Array | Table;
   if (source) {
     // The read runs here, fused with the map side of the exchange (no block stored in between).
@@ -129,7 +142,7 @@ export const partitionTask = remote(async function dataPartition(
     const bytes = input instanceof Table ? encodeBlock(input) : input;
     if (bytes.byteLength > 0) input = fromDf(partialAggregate(toDf(bytes), pre.keys, pre.aggs, pre.op));
   }
-  const parts = partitionBlock(input, spec, op);
+  const parts = partitionBlock(input, spec, op, (t) => encodeInto(t, (n) => outputArena.alloc(n)));
   const rows = parts.map((p) => (p.byteLength === 0 ? 0 : decodeBlock(p).numRows));
   return [rows, ...parts];
 });
@@ -208,8 +221,9 @@ async function reduce(spec: ReduceSpec, parts: Uint8Array[]): Promise<Table> {
 /** Reduce side of an exchange: merges the partitions it is given (sorting, shuffling, aggregating...). */
 export const reduceTask = remote(
   async function dataReduce(spec: ReduceSpec, ...parts: Uint8Array[]): Promise<StageResult> {
+    outputArena.reset();
     const t = await reduce(spec, parts);
-    const bytes = encodeBlock(t);
+    const bytes = encodeOut(t, true);
     releaseScratch();
     return [bytes, metaOf(t, bytes)];
   },
