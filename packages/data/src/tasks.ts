@@ -10,7 +10,7 @@ import {
   concatDfs, finishAggregate, fromDf, joinDfs, partialAggregate, partitionBlock, prng, sampleKeys, shuffleDf, sortDf, toDf,
   dfToTable, frameToTable, numericFrameToTable, type AggSpec, type JoinHow, type PartitionSpec,
 } from './compute.js';
-import { readFile, readFrame, writeBlock, type ReadFileOptions } from './datasource/index.js';
+import { readFrame, writeBlock, type ReadFileOptions } from './datasource/index.js';
 import { concatNumeric, encodeInto, outputArena, releaseScratch, shuffleInPlace, sortNumeric, tableOf } from './kernels.js';
 import { DataInvalidArgumentError } from './errors.js';
 import { constructInstances, runSteps, type Instances, type Step } from './steps.js';
@@ -45,9 +45,8 @@ function rangeTable(s: Extract<SourceSpec, { kind: 'range' }>): Table {
 async function inputTable(block: Uint8Array | null, source: SourceSpec | null): Promise<Table> {
   if (!source) return decodeBlock(block);
   if (source.kind === 'range') return rangeTable(source);
-  const blocks = await readFile(source.format, source.path, source.options);
-  if (blocks.length === 1) return decodeBlock(blocks[0]);
-  return decodeBlock(fromDf(concatDfs(blocks)));
+  // Numeric columns come over as typed arrays (one copy); other frames through IPC.
+  return frameToTable(await readFrame(source.format, source.path, source.options));
 }
 
 /** Block bytes of a table: in the output arena for tasks, in a buffer of their own for actors. */
