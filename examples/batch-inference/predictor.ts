@@ -40,7 +40,8 @@ export const Predictor = remote(
         label[i] = best;
         score[i] = scores[i * outDim + best];
       }
-      return { id: batch.getChild('id')!.toArray() as ArrayLike<unknown>, label, score };
+      const id = batch.getChild('id');
+      return { ...(id ? { id: id.toArray() as ArrayLike<unknown> } : {}), label, score };
     }
   },
 );
