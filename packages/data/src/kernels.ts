@@ -57,11 +57,24 @@ export function releaseScratch(): void {
   scratchUsed = 0;
 }
 
+/** 64-bit integer columns as pairs of 32-bit words: moving a BigInt64Array element makes a BigInt. */
+function words(c: Numeric): Int32Array | undefined {
+  return c instanceof BigInt64Array || c instanceof BigUint64Array ? new Int32Array(c.buffer, c.byteOffset, c.length * 2) : undefined;
+}
+
 /** Rows reordered by `order` (a gather), one array per column, in scratch memory. */
 function gather(cols: readonly Numeric[], order: Uint32Array): Numeric[] {
   return cols.map((c) => {
     const out = scratchArray(c.constructor as Ctor, order.length);
-    for (let i = 0; i < order.length; i++) out[i] = c[order[i]];
+    const w = words(c);
+    if (w) {
+      const o = words(out)!;
+      for (let i = 0; i < order.length; i++) {
+        const k = order[i] * 2;
+        o[2 * i] = w[k];
+        o[2 * i + 1] = w[k + 1];
+      }
+    } else for (let i = 0; i < order.length; i++) out[i] = c[order[i]];
     return out;
   });
 }
@@ -75,10 +88,25 @@ export function scatter(names: readonly string[], cols: readonly Numeric[], pid:
   const offsets = new Uint32Array(P + 1);
   for (let i = 0; i < n; i++) offsets[pid[i] + 1]++;
   for (let p = 0; p < P; p++) offsets[p + 1] += offsets[p];
+  // Each row's slot in the output (a counting sort), computed once for all columns.
   const next = offsets.slice(0, P);
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[next[pid[i]]++] = i;
-  const sorted = gather(cols, order);
+  const slot = new Uint32Array(n);
+  for (let i = 0; i < n; i++) slot[i] = next[pid[i]]++;
+  // Read each column once, in order, and write into P sequential streams (cache-friendly, where a
+  // gather by partition would read the whole column once per partition).
+  const sorted = cols.map((c) => {
+    const out = scratchArray(c.constructor as Ctor, n);
+    const w = words(c);
+    if (w) {
+      const o = words(out)!;
+      for (let i = 0; i < n; i++) {
+        const k = slot[i] * 2;
+        o[k] = w[2 * i];
+        o[k + 1] = w[2 * i + 1];
+      }
+    } else for (let i = 0; i < n; i++) out[slot[i]] = c[i];
+    return out;
+  });
   const out: Table[] = [];
   for (let p = 0; p < P; p++) {
     out.push(tableOf(names, sorted.map((c) => c.subarray(offsets[p], offsets[p + 1]) as Numeric)));
@@ -108,20 +136,21 @@ export function concatNumeric(tables: readonly Table[]): { names: string[]; cols
   return { names: first.names, cols };
 }
 
-/** Shuffles every column in place with one seeded permutation (Fisher-Yates). */
-export function shuffleInPlace(cols: readonly Numeric[], rand: () => number): void {
+/**
+ * The rows in a random order: one seeded permutation (Fisher-Yates on row indices, a small array),
+ * then one gather per column into scratch memory.
+ */
+export function shuffleColumns(cols: readonly Numeric[], rand: () => number): Numeric[] {
   const n = cols[0]?.length ?? 0;
-  if (n < 2) return;
-  const swaps = new Uint32Array(n);
-  for (let i = n - 1; i > 0; i--) swaps[i] = Math.floor(rand() * (i + 1));
-  for (const c of cols) {
-    for (let i = n - 1; i > 0; i--) {
-      const j = swaps[i];
-      const x = c[i];
-      c[i] = c[j];
-      c[j] = x;
-    }
+  const perm = new Uint32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const x = perm[i];
+    perm[i] = perm[j];
+    perm[j] = x;
   }
+  return gather(cols, perm);
 }
 
 /** Sortable 32-bit halves of each key: unsigned order of (hi, lo) is the numeric order. */

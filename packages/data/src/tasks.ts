@@ -11,7 +11,7 @@ import {
   dfToTable, frameToTable, numericFrameToTable, type AggSpec, type JoinHow, type PartitionSpec,
 } from './compute.js';
 import { readFrame, writeBlock, type ReadFileOptions } from './datasource/index.js';
-import { concatNumeric, encodeInto, outputArena, releaseScratch, shuffleInPlace, sortNumeric, tableOf } from './kernels.js';
+import { concatNumeric, encodeInto, outputArena, releaseScratch, shuffleColumns, sortNumeric, tableOf } from './kernels.js';
 import { DataInvalidArgumentError } from './errors.js';
 import { constructInstances, runSteps, type Instances, type Step } from './steps.js';
 
@@ -162,12 +162,7 @@ function reduceNumeric(spec: ReduceSpec, parts: Uint8Array[]): Table | undefined
   const c = concatNumeric(tables);
   if (!c) return undefined;
   if (spec.kind === 'sort') return sortNumeric(c.names, c.cols, spec.keys, spec.descending);
-  if (spec.kind === 'shuffle') {
-    // One part's columns are views of a stored block: copy before shuffling in place.
-    const cols = tables.filter((t) => t.numRows > 0).length > 1 ? c.cols : c.cols.map((x) => x.slice());
-    shuffleInPlace(cols, prng(spec.seed));
-    return tableOf(c.names, cols);
-  }
+  if (spec.kind === 'shuffle') return tableOf(c.names, shuffleColumns(c.cols, prng(spec.seed)));
   return tableOf(c.names, c.cols);
 }
 
