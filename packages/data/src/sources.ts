@@ -1,5 +1,6 @@
 /** Read tasks of a source, made at execution time on the driver. */
-import { expandPaths } from './datasource/index.js';
+import { stat } from 'node:fs/promises';
+import { expandPaths, parquetRowCount } from './datasource/index.js';
 import type { DataContext } from './context.js';
 import type { SourceDesc } from './plan.js';
 import type { SourceSpec } from './tasks.js';
@@ -21,5 +22,21 @@ export async function resolveSource(src: SourceDesc, ctx: DataContext, numCpus: 
     return out;
   }
   const files = await expandPaths(src.paths, src.extensions ? { extensions: src.extensions } : {});
-  return files.map((path) => ({ kind: 'file', format: src.format, path, options: src.options }));
+  const out: SourceSpec[] = [];
+  for (const path of files) {
+    const size = src.format === 'parquet' ? (await stat(path)).size : 0;
+    if (size <= ctx.targetMaxBlockBytes) {
+      out.push({ kind: 'file', format: src.format, path, options: src.options });
+      continue;
+    }
+    // A Parquet file larger than a block is read by several tasks, each a range of its rows.
+    const rows = parquetRowCount(path);
+    const pieces = Math.max(1, Math.min(rows, Math.ceil(size / ctx.targetMaxBlockBytes)));
+    for (let i = 0; i < pieces; i++) {
+      const offset = Math.floor((i * rows) / pieces);
+      const length = Math.floor(((i + 1) * rows) / pieces) - offset;
+      out.push({ kind: 'file', format: src.format, path, options: { ...src.options, rows: { offset, length } } });
+    }
+  }
+  return out;
 }

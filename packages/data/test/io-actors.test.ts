@@ -39,6 +39,23 @@ describe('reading and writing files', () => {
     expect(await viaOption.takeAll()).toEqual([{ cat: 'c4' }]);
   });
 
+  it('reads a Parquet file larger than a block with several tasks, in order', async () => {
+    const out = join(dir, 'one-file');
+    await range(20_000, { numBlocks: 1 }).map((r) => ({ id: r.id, x: r.id * 0.5 })).writeParquet(out);
+    const ctx = DataContext.getCurrent();
+    const before = ctx.targetMaxBlockBytes;
+    ctx.targetMaxBlockBytes = 40_000;
+    try {
+      const ds = readParquet(out);
+      const rows = await ds.takeAll();
+      expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
+      expect(ds.executionStats()!.operators[0].tasks).toBeGreaterThan(1);
+      expect(await readParquet(out).filter(col('id').ge(19_998)).count()).toBe(2);
+    } finally {
+      ctx.targetMaxBlockBytes = before;
+    }
+  });
+
   it('writes and reads CSV and JSON lines', async () => {
     const ds = range(10).map((r) => ({ id: r.id, name: `n${r.id}` }));
     await ds.writeCsv(join(dir, 'csv'));

@@ -5,6 +5,6 @@
  */
 export { expandPaths, globSegmentToRegExp, type ExpandPathsOptions } from './paths.js';
 export { toPolarsExpr, filterIpc, missingColumn } from './polars-expr.js';
-export { readFile, readFrame, type ReadFileOptions, type ReadFormat } from './read.js';
+export { readFile, readFrame, parquetRowCount, type ReadFileOptions, type ReadFormat } from './read.js';
 export { writeBlock, fileNameFor, type WriteFormat } from './write.js';
 export { blockToDataFrame, dataFrameToBlocks, blockSchema, blockNumRows, ownedBytes } from './blocks.js';

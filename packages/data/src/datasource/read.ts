@@ -28,6 +28,8 @@ export interface ReadFileOptions {
   readonly csv?: { readonly delimiter?: string; readonly hasHeader?: boolean };
   /** Split the rows into blocks of at most this many rows (default: one block per file). */
   readonly targetRowsPerBlock?: number;
+  /** Parquet only: read just these rows of the file (before the filter), so one large file can be read by several tasks. */
+  readonly rows?: { readonly offset: number; readonly length: number };
 }
 
 /** Rows that CSV and JSON readers look at to infer column types. */
@@ -60,6 +62,7 @@ export async function readFrame(format: ReadFormat, path: string, opts: ReadFile
   validateOptions(format, opts);
   await checkReadable(path);
   let lf = await open(format, path, opts);
+  if (opts.rows && format === 'parquet') lf = lf.slice(opts.rows.offset, opts.rows.length);
   let available: string[];
   try {
     available = lf.columns;
@@ -196,4 +199,14 @@ function parseError(format: ReadFormat, path: string, cause: unknown, filter?: E
     ? `Check that the file is valid ${what} and that the filter fits its column types.`
     : `Check that the file is valid ${what}.`;
   return new DatasourceError(`Could not read ${path} as ${format}${withFilter}: ${firstLine(cause)}. ${hint}`, path, { cause });
+}
+
+/** Rows of a Parquet file, from its metadata (the data is not read). */
+export function parquetRowCount(path: string): number {
+  try {
+    const df = pl.scanParquet(path, { glob: false, hivePartitioning: false }).select(pl.len().alias('n')).collectSync();
+    return Number(df.getColumn('n').get(0));
+  } catch (cause) {
+    throw parseError('parquet', path, cause);
+  }
 }
