@@ -350,6 +350,12 @@ export class Dataset<T extends Row = Row> {
 
   /** Number of rows. */
   async count(): Promise<number> {
+    // A bare Parquet read is counted from the files' metadata, without reading the data.
+    const plan = optimize(this.plan);
+    if (plan.kind === 'read' && plan.steps.length === 0 && plan.source.kind === 'files' && plan.source.format === 'parquet' && !plan.source.options.filter && !plan.source.options.columns && !plan.source.options.includePaths) {
+      const { countParquetRows } = await import('./sources.js');
+      return countParquetRows(plan.source);
+    }
     let n = 0;
     for await (const b of this.iterBundles()) n += b.meta.numRows;
     return n;

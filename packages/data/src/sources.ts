@@ -40,3 +40,11 @@ export async function resolveSource(src: SourceDesc, ctx: DataContext, numCpus: 
   }
   return out;
 }
+
+/** Rows of a Parquet read, from the files' metadata. */
+export async function countParquetRows(src: Extract<SourceDesc, { kind: 'files' }>): Promise<number> {
+  const files = await expandPaths(src.paths, src.extensions ? { extensions: src.extensions } : {});
+  let n = 0;
+  for (const f of files) n += parquetRowCount(f);
+  return n;
+}

@@ -31,6 +31,8 @@ describe('reading and writing files', () => {
 
     const ds = readParquet(out);
     expect(await ds.count()).toBe(1000);
+    // Counted from the metadata: no task ran.
+    expect(ds.executionStats()).toBeUndefined();
     const pushed = readParquet(out).selectColumns(['id', 'x']).filter(col('id').lt(3));
     // The select and the filter moved into the read: nothing runs after it.
     expect(pushed.explain()).toBe('readParquet');
