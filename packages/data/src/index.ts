@@ -15,7 +15,8 @@
  */
 export { range, fromItems, fromArrow, readParquet, readCsv, readJson, readText, readBinaryFiles } from './read-api.js';
 export type { ReadOptions, ReadParquetOptions, ReadCsvOptions } from './read-api.js';
-export { Dataset, MaterializedDataset, GroupedData, count, sum, min, max, mean, std } from './dataset.js';
+export { Dataset, MaterializedDataset } from './dataset.js';
+export { GroupedData, count, sum, min, max, mean, std } from './grouped.js';
 export type { MapOptions, MapBatchesOptions, ActorPoolOptions, BatchFn, JoinOptions, WriteResult, IterBatchesOptions } from './dataset.js';
 export { DataIterator } from './iterator.js';
 export { DataContext } from './context.js';
