@@ -32,20 +32,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pl from 'nodejs-polars';
+import { mulberry32 } from '../../../tools/mlp-reference.mjs';
 
 const FEATURES = 64;
 const MANIFEST_VERSION = 1;
 
-// Seeded PRNG (mulberry32), as tools/data-deps/common.mjs and tools/mlp-reference.mjs.
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rows of each file: n split into `files` near-equal parts, larger ones first. */
 function splitRows(n, files) {

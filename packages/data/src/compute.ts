@@ -9,7 +9,7 @@ import { DataInvalidArgumentError } from './errors.js';
 import type { ExprNode } from './expr.js';
 import { encodeBlock } from './block.js';
 import { filterIpc } from './datasource/polars-expr.js';
-import { numericColumns, releaseScratch, scatter } from './kernels.js';
+import { numericColumns, randomPermutation, releaseScratch, scatter } from './kernels.js';
 
 type DataFrame = pl.DataFrame;
 
@@ -204,16 +204,7 @@ export function boundariesOf(samples: unknown[], p: number): unknown[] {
 export function shuffleDf(df: DataFrame, seed: number): DataFrame {
   const n = df.height;
   if (n < 2) return df;
-  const rand = prng(seed);
-  const perm = new Uint32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const x = perm[i];
-    perm[i] = perm[j];
-    perm[j] = x;
-  }
-  return df.select(pl.all().gather(pl.Series('__perm', perm)));
+  return df.select(pl.all().gather(pl.Series('__perm', randomPermutation(n, prng(seed)))));
 }
 
 export function sortDf(df: DataFrame, keys: readonly string[], descending: boolean): DataFrame {

@@ -141,7 +141,11 @@ export function concatNumeric(tables: readonly Table[]): { names: string[]; cols
  * then one gather per column into scratch memory.
  */
 export function shuffleColumns(cols: readonly Numeric[], rand: () => number): Numeric[] {
-  const n = cols[0]?.length ?? 0;
+  return gather(cols, randomPermutation(cols[0]?.length ?? 0, rand));
+}
+
+/** 0..n-1 in a random order (Fisher-Yates). */
+export function randomPermutation(n: number, rand: () => number): Uint32Array {
   const perm = new Uint32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   for (let i = n - 1; i > 0; i--) {
@@ -150,7 +154,7 @@ export function shuffleColumns(cols: readonly Numeric[], rand: () => number): Nu
     perm[i] = perm[j];
     perm[j] = x;
   }
-  return gather(cols, perm);
+  return perm;
 }
 
 /** Sortable 32-bit halves of each key: unsigned order of (hi, lo) is the numeric order. */
