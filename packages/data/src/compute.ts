@@ -32,7 +32,7 @@ export function dfToTable(df: DataFrame): Table {
 }
 
 /** Rows of a table that match an expression. */
-export function filterTable(t: Table, expr: ExprNode, _op: string): Table {
+export function filterTable(t: Table, expr: ExprNode): Table {
   const out = filterIpc(encodeBlock(t), expr);
   return out.byteLength === 0 ? new Table() : tableFromIPC(out);
 }

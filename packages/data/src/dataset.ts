@@ -3,21 +3,23 @@
  * datasets; consuming one (take, count, iterBatches, write...) optimizes its plan and streams it
  * through the executor.
  */
+import { resolve } from 'node:path';
 import { get, portable, type ActorClass, type ObjectRef, type RemoteFunction } from '@ray-ts/core';
 import type { Table } from 'apache-arrow';
 import {
-  concatTables, decodeBlock, schemaOf, toBatch, toRows, type BatchFormat, type BatchOf, type Columns, type Row, type SchemaInfo,
+  concatTables, decodeBlock, schemaOf, toBatch, toRows, type BatchFormat, type BatchOf, type Row, type SchemaInfo,
 } from './block.js';
 import type { AggSpec, JoinHow } from './compute.js';
 import { DataContext } from './context.js';
 import { DataInvalidArgumentError } from './errors.js';
-import { equalCounts, gatherCounts } from './exchange.js';
+import { gatherCounts } from './exchange.js';
 import { Executor, type ExecutionStats } from './executor.js';
 import { Expr } from './expr.js';
 import { DataIterator, iterBatchesOf, type IterBatchesOptions } from './iterator.js';
 import { describe, optimize, type Bundle, type Compute, type ExchangeOp, type LogicalNode, type StageResources } from './plan.js';
 import { checkFunction, fnName, positiveInt } from './args.js';
 import { GroupedData } from './grouped.js';
+import { countParquetRows } from './sources.js';
 import { streamingSplitOf } from './split.js';
 import type { Step } from './steps.js';
 
@@ -81,12 +83,6 @@ export interface WriteResult {
 }
 
 let datasetCounter = 0;
-
-
-function isClass(fn: unknown): boolean {
-  return typeof fn === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(fn));
-}
-
 
 
 function resourcesOf(o: MapOptions, op: string): StageResources {
@@ -165,7 +161,7 @@ export class Dataset<T extends Row = Row> {
     checkFunction(fn, 'mapBatches()');
     // A class given directly, or one wrapped with remote() in a module (loaded by reference there).
     const fnP = portable(fn as never, 'mapBatches()');
-    const cls = fnP.isClass || isClass(fn);
+    const cls = fnP.isClass;
     const ctx = DataContext.getCurrent();
     const batchSize = options.batchSize === undefined ? ctx.defaultBatchSize : options.batchSize === null ? null : positiveInt(options.batchSize, 'mapBatches() batchSize');
     const batchFormat = (options.batchFormat ?? 'columns') as BatchFormat;
@@ -340,7 +336,6 @@ export class Dataset<T extends Row = Row> {
     // A bare Parquet read is counted from the files' metadata, without reading the data.
     const plan = optimize(this.plan);
     if (plan.kind === 'read' && plan.steps.length === 0 && plan.source.kind === 'files' && plan.source.format === 'parquet' && !plan.source.options.filter && !plan.source.options.columns && !plan.source.options.includePaths) {
-      const { countParquetRows } = await import('./sources.js');
       return countParquetRows(plan.source);
     }
     let n = 0;
@@ -516,7 +511,6 @@ export class Dataset<T extends Row = Row> {
 
   private async write(format: 'parquet' | 'csv' | 'json', dir: string): Promise<WriteResult> {
     if (typeof dir !== 'string' || dir === '') throw new DataInvalidArgumentError(`write${format === 'json' ? 'Json' : format === 'csv' ? 'Csv' : 'Parquet'}() needs a directory path.`);
-    const { resolve } = await import('node:path');
     const abs = resolve(dir);
     const datasetId = `${Date.now().toString(36)}_${(datasetCounter++).toString(36)}`;
     const name = `write${format === 'json' ? 'Json' : format === 'csv' ? 'Csv' : 'Parquet'}(${dir})`;
@@ -562,5 +556,3 @@ export class MaterializedDataset<T extends Row = Row> extends Dataset<T> {
   }
 }
 
-export { equalCounts };
-export type { Columns };

@@ -25,10 +25,7 @@ type Refs = [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
 export interface ExchangeCounter {
   tasks: number;
 }
-const noCounter: ExchangeCounter = { tasks: 0 };
-let counter: ExchangeCounter = noCounter;
-
-async function collect(results: Refs[]): Promise<Bundle[]> {
+async function collect(results: Refs[], counter: ExchangeCounter): Promise<Bundle[]> {
   counter.tasks += results.length;
   const metas = await get(results.map((r) => r[1]));
   return results.map((r, i) => ({ block: r[0], meta: metas[i] }));
@@ -43,7 +40,7 @@ function logTime(what: string, t0: number): void {
 /** A map task's input: a stored block, or a read (fused with the partitioning). */
 export type MapInput = Bundle | { readonly source: SourceSpec; readonly steps: readonly Step[] };
 
-async function partitionAll(inputs: readonly MapInput[], spec: (i: number) => PartitionSpec, P: number, pre: PreSpec | null, name: string): Promise<ObjectRef<Uint8Array>[][]> {
+async function partitionAll(inputs: readonly MapInput[], spec: (i: number) => PartitionSpec, P: number, pre: PreSpec | null, name: string, counter: ExchangeCounter): Promise<ObjectRef<Uint8Array>[][]> {
   const byPartition: ObjectRef<Uint8Array>[][] = Array.from({ length: P }, () => []);
   counter.tasks += inputs.length;
   const outs = inputs.map((b, i) => {
@@ -60,14 +57,14 @@ async function partitionAll(inputs: readonly MapInput[], spec: (i: number) => Pa
   return byPartition;
 }
 
-async function reduceAll(byPartition: ObjectRef<Uint8Array>[][], spec: (p: number) => ReduceSpec): Promise<Bundle[]> {
+async function reduceAll(byPartition: ObjectRef<Uint8Array>[][], spec: (p: number) => ReduceSpec, counter: ExchangeCounter): Promise<Bundle[]> {
   const t0 = performance.now();
-  const out = await collect(byPartition.map((parts, p) => reduceTask.remote(spec(p), ...(parts as unknown as Uint8Array[])) as unknown as Refs));
+  const out = await collect(byPartition.map((parts, p) => reduceTask.remote(spec(p), ...(parts as unknown as Uint8Array[])) as unknown as Refs), counter);
   logTime(`reduce side (${byPartition.length} tasks)`, t0);
   return out;
 }
 
-async function rangeBoundaries(inputs: readonly Bundle[], key: string, P: number, name: string): Promise<unknown[]> {
+async function rangeBoundaries(inputs: readonly Bundle[], key: string, P: number, name: string, counter: ExchangeCounter): Promise<unknown[]> {
   const perBlock = Math.max(10, Math.ceil((P * 20) / Math.max(1, inputs.length)));
   counter.tasks += inputs.length;
   const samples = await get(inputs.filter((b) => b.meta.numRows > 0).map((b, i) => sampleTask.remote(b.block as unknown as Uint8Array, key, perBlock, i + 1, name)));
@@ -75,20 +72,15 @@ async function rangeBoundaries(inputs: readonly Bundle[], key: string, P: number
 }
 
 /** Runs an all-to-all operation over every input block. */
-export async function runExchange(op: ExchangeOp, inputs: MapInput[], env: ExecEnv, name: string, stats: ExchangeCounter = noCounter): Promise<Bundle[]> {
-  counter = stats;
-  return runExchangeImpl(op, inputs, env, name);
-}
-
-async function runExchangeImpl(op: ExchangeOp, inputs: MapInput[], env: ExecEnv, name: string): Promise<Bundle[]> {
+export async function runExchange(op: ExchangeOp, inputs: MapInput[], env: ExecEnv, name: string, counter: ExchangeCounter): Promise<Bundle[]> {
   if (inputs.some((i) => 'source' in i)) {
     // Fused reads: their sizes are unknown until they run; one partition per read.
     const P = Math.max(1, inputs.length);
     if (op.kind === 'randomShuffle' || (op.kind === 'repartition' && op.shuffle)) {
       const n = op.kind === 'repartition' ? op.numBlocks : P;
       const seed = (op.kind === 'randomShuffle' ? op.seed : undefined) ?? Math.floor(Math.random() * 2 ** 31);
-      const parts = await partitionAll(inputs, (i) => ({ kind: 'random', partitions: n, seed: seed * 31 + i }), n, null, name);
-      return reduceAll(parts, (p) => ({ kind: 'shuffle', seed: seed * 17 + p }));
+      const parts = await partitionAll(inputs, (i) => ({ kind: 'random', partitions: n, seed: seed * 31 + i }), n, null, name, counter);
+      return reduceAll(parts, (p) => ({ kind: 'shuffle', seed: seed * 17 + p }), counter);
     }
     throw new Error(`internal: ${op.kind} cannot run fused with a read`);
   }
@@ -100,22 +92,22 @@ async function runExchangeImpl(op: ExchangeOp, inputs: MapInput[], env: ExecEnv,
       const n = op.numBlocks;
       if (op.shuffle) {
         const seed = Math.floor(Math.random() * 2 ** 31);
-        const parts = await partitionAll(nonEmpty, (i) => ({ kind: 'random', partitions: n, seed: seed + i }), n, null, name);
-        return reduceAll(parts, (p) => ({ kind: 'shuffle', seed: seed + 7919 * p }));
+        const parts = await partitionAll(nonEmpty, (i) => ({ kind: 'random', partitions: n, seed: seed + i }), n, null, name, counter);
+        return reduceAll(parts, (p) => ({ kind: 'shuffle', seed: seed + 7919 * p }), counter);
       }
-      return gatherEqual(nonEmpty, n);
+      return gatherEqual(nonEmpty, n, counter);
     }
     case 'randomShuffle': {
       const seed = op.seed ?? Math.floor(Math.random() * 2 ** 31);
-      const parts = await partitionAll(nonEmpty, (i) => ({ kind: 'random', partitions: P, seed: seed * 31 + i }), P, null, name);
-      return reduceAll(parts, (p) => ({ kind: 'shuffle', seed: seed * 17 + p }));
+      const parts = await partitionAll(nonEmpty, (i) => ({ kind: 'random', partitions: P, seed: seed * 31 + i }), P, null, name, counter);
+      return reduceAll(parts, (p) => ({ kind: 'shuffle', seed: seed * 17 + p }), counter);
     }
     case 'sort': {
       if (nonEmpty.length === 0) return [];
-      const bounds = await rangeBoundaries(nonEmpty, op.keys[0], P, name);
+      const bounds = await rangeBoundaries(nonEmpty, op.keys[0], P, name, counter);
       const np = bounds.length + 1;
-      const parts = await partitionAll(nonEmpty, () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: op.descending }), np, null, name);
-      return reduceAll(parts, () => ({ kind: 'sort', keys: op.keys, descending: op.descending }));
+      const parts = await partitionAll(nonEmpty, () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: op.descending }), np, null, name, counter);
+      return reduceAll(parts, () => ({ kind: 'sort', keys: op.keys, descending: op.descending }), counter);
     }
     case 'aggregate': {
       if (nonEmpty.length === 0 && op.keys.length) return [];
@@ -123,18 +115,18 @@ async function runExchangeImpl(op: ExchangeOp, inputs: MapInput[], env: ExecEnv,
       const src = nonEmpty.length ? nonEmpty : bundles.slice(0, 1);
       if (op.keys.length === 0 || src.length === 0) {
         if (src.length === 0) return [];
-        const parts = await partitionAll(src, () => ({ kind: 'hash', keys: [], partitions: 1 }), 1, pre, name);
-        return reduceAll(parts, () => ({ kind: 'aggregate', keys: [], aggs: op.aggs }));
+        const parts = await partitionAll(src, () => ({ kind: 'hash', keys: [], partitions: 1 }), 1, pre, name, counter);
+        return reduceAll(parts, () => ({ kind: 'aggregate', keys: [], aggs: op.aggs }), counter);
       }
-      const bounds = await rangeBoundaries(src, op.keys[0], Math.min(P, env.numCpus * 2), name);
-      const parts = await partitionAll(src, () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: false }), bounds.length + 1, pre, name);
-      return reduceAll(parts, () => ({ kind: 'aggregate', keys: op.keys, aggs: op.aggs }));
+      const bounds = await rangeBoundaries(src, op.keys[0], Math.min(P, env.numCpus * 2), name, counter);
+      const parts = await partitionAll(src, () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: false }), bounds.length + 1, pre, name, counter);
+      return reduceAll(parts, () => ({ kind: 'aggregate', keys: op.keys, aggs: op.aggs }), counter);
     }
     case 'mapGroups': {
       if (nonEmpty.length === 0) return [];
-      const bounds = await rangeBoundaries(nonEmpty, op.keys[0], P, name);
-      const parts = await partitionAll(nonEmpty, () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: false }), bounds.length + 1, null, name);
-      return reduceAll(parts, () => ({ kind: 'mapGroups', keys: op.keys, step: op.step }));
+      const bounds = await rangeBoundaries(nonEmpty, op.keys[0], P, name, counter);
+      const parts = await partitionAll(nonEmpty, () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: false }), bounds.length + 1, null, name, counter);
+      return reduceAll(parts, () => ({ kind: 'mapGroups', keys: op.keys, step: op.step }), counter);
     }
   }
 }
@@ -171,9 +163,9 @@ function slicesFor(inputs: readonly Bundle[], counts: readonly number[]): { slic
 }
 
 /** Splits rows into blocks with the given row counts (in order). */
-export async function gatherCounts(inputs: readonly Bundle[], counts: readonly number[]): Promise<Bundle[]> {
+export async function gatherCounts(inputs: readonly Bundle[], counts: readonly number[], counter: ExchangeCounter = { tasks: 0 }): Promise<Bundle[]> {
   const plans = slicesFor(inputs, counts);
-  return collect(plans.map((p) => gatherTask.remote(p.slices, ...(p.blocks.map((i) => inputs[i].block) as unknown as Uint8Array[])) as unknown as Refs));
+  return collect(plans.map((p) => gatherTask.remote(p.slices, ...(p.blocks.map((i) => inputs[i].block) as unknown as Uint8Array[])) as unknown as Refs), counter);
 }
 
 /** n blocks of (nearly) equal row counts. */
@@ -181,14 +173,13 @@ export function equalCounts(total: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
 }
 
-function gatherEqual(inputs: readonly Bundle[], n: number): Promise<Bundle[]> {
+function gatherEqual(inputs: readonly Bundle[], n: number, counter: ExchangeCounter): Promise<Bundle[]> {
   const total = inputs.reduce((s, b) => s + b.meta.numRows, 0);
-  return gatherCounts(inputs, equalCounts(total, n));
+  return gatherCounts(inputs, equalCounts(total, n), counter);
 }
 
 /** Zips two datasets row by row: the right side is cut to the left side's blocks. */
-export async function runZip(left: Bundle[], right: Bundle[], name: string, stats: ExchangeCounter = noCounter): Promise<Bundle[]> {
-  counter = stats;
+export async function runZip(left: Bundle[], right: Bundle[], name: string, counter: ExchangeCounter): Promise<Bundle[]> {
   const l = left.reduce((s, b) => s + b.meta.numRows, 0);
   const r = right.reduce((s, b) => s + b.meta.numRows, 0);
   if (l !== r) throw new SchemaError(`${name}: the datasets have different numbers of rows (${l} and ${r}); zip needs equal counts.`);
@@ -197,18 +188,18 @@ export async function runZip(left: Bundle[], right: Bundle[], name: string, stat
     left.map((b, i) =>
       zipTask.remote(b.block as unknown as Uint8Array, plans[i].slices, ...(plans[i].blocks.map((k) => right[k].block) as unknown as Uint8Array[])) as unknown as Refs,
     ),
+    counter,
   );
 }
 
 /** Joins two datasets by hash partitioning both on the keys. */
-export async function runJoin(left: Bundle[], right: Bundle[], node: Extract<LogicalNode, { kind: 'join' }>, env: ExecEnv, stats: ExchangeCounter = noCounter): Promise<Bundle[]> {
-  counter = stats;
+export async function runJoin(left: Bundle[], right: Bundle[], node: Extract<LogicalNode, { kind: 'join' }>, env: ExecEnv, counter: ExchangeCounter): Promise<Bundle[]> {
   const P = node.numPartitions ?? Math.max(1, Math.min(Math.max(left.length, right.length), env.numCpus * 4));
   const spec: PartitionSpec = { kind: 'hash', keys: node.on, partitions: P };
   const [lp, rp] = await Promise.all([
-    partitionAll(left, () => spec, P, null, node.name),
-    partitionAll(right, () => spec, P, null, node.name),
+    partitionAll(left, () => spec, P, null, node.name, counter),
+    partitionAll(right, () => spec, P, null, node.name, counter),
   ]);
   const joined = lp.map((l, p) => [...l, ...rp[p]]);
-  return reduceAll(joined, (p) => ({ kind: 'join', on: node.on, how: node.how, leftParts: lp[p].length, suffix: node.suffix }));
+  return reduceAll(joined, (p) => ({ kind: 'join', on: node.on, how: node.how, leftParts: lp[p].length, suffix: node.suffix }), counter);
 }

@@ -20,7 +20,6 @@ import { resolveSource } from './sources.js';
 import { stageTask } from './tasks.js';
 
 export type { ExecEnv, OperatorStats } from './operators.js';
-export { unwrapError } from './operators.js';
 
 export interface ExecutionStats {
   readonly operators: OperatorStats[];
@@ -199,9 +198,9 @@ export class Executor {
         const b = op.out.shift()!;
         if (!this.stopped.has(d.op) && !d.op.finished) d.op.addInput(b, d.index);
       }
-      if ((op.finished || this.stopped.has(op)) && !(op as { signalled?: boolean }).signalled) {
+      if ((op.finished || this.stopped.has(op)) && !op.signalled) {
         if (op.finished || op.inFlight() === 0) {
-          (op as { signalled?: boolean }).signalled = true;
+          op.signalled = true;
           d.op.inputDone(d.index);
         }
       }

@@ -7,6 +7,7 @@ import { UnschedulableError, get, kill, type ActorHandle, type ObjectRef } from 
 import type { BlockMeta } from './block.js';
 import type { DataContext } from './context.js';
 import { SchemaError, dataErrorFrom } from './errors.js';
+import { fileNameFor } from './datasource/index.js';
 import type { Executor } from './executor.js';
 import type { Bundle, Compute, StageResources } from './plan.js';
 import type { Step } from './steps.js';
@@ -53,6 +54,8 @@ export abstract class PhysicalOp {
   downstream: { op: PhysicalOp; index: number } | undefined;
   /** Set once nothing more will come out (after `out` drains). */
   finished = false;
+  /** Set once the downstream operator was told that this one's outputs are complete. */
+  signalled = false;
   /** Bytes expected from one task (average output so far, or a guess). */
   estimateBytes: number;
 
@@ -218,7 +221,7 @@ export class StageOp extends PhysicalOp {
     const block = item.kind === 'bundle' ? item.bundle.block : null;
     const source = item.kind === 'source' ? item.source : null;
     const write = this.write
-      ? { format: this.write.format, dir: this.write.dir, fileName: `${this.write.datasetId}_${String(this.nextFile++).padStart(6, '0')}.${this.write.format === 'json' ? 'json' : this.write.format}` }
+      ? { format: this.write.format, dir: this.write.dir, fileName: fileNameFor(this.write.format, this.nextFile++, this.write.datasetId) }
       : null;
     let refs: [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
     let actor: (typeof this.actors)[number] | undefined;

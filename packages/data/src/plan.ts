@@ -6,7 +6,6 @@
 import type { ObjectRef } from '@ray-ts/core';
 import type { BlockMeta } from './block.js';
 import type { AggSpec, JoinHow } from './compute.js';
-import { columnsOf } from './expr.js';
 import type { Step } from './steps.js';
 import type { WriteSpec } from './tasks.js';
 import type { ReadFileOptions } from './datasource/index.js';
@@ -176,11 +175,6 @@ function pushIntoRead(node: Extract<LogicalNode, { kind: 'read' }>): LogicalNode
   if (i === 0) return node;
   const options: ReadFileOptions = { ...src.options, ...(columns ? { columns } : {}), ...(filter ? { filter } : {}) };
   return { ...node, source: { ...src, options }, steps: node.steps.slice(i) };
-}
-
-/** Columns a filter needs (for a projection pushed below it). */
-export function filterColumns(step: Step): string[] {
-  return step.kind === 'filterExpr' ? [...columnsOf(step.expr)] : [];
 }
 
 /** A readable plan, one operator per line, for `explain()` and stats. */

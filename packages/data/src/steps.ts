@@ -3,7 +3,8 @@
  * adjacent ones into one task or actor call, which runs them here, in the worker, one after another.
  */
 import type { PortableFunction } from '@ray-ts/core';
-import type { Table } from 'apache-arrow';
+import { Table, type Vector } from 'apache-arrow';
+import { filterTable } from './compute.js';
 import { concatTables, fromBatch, fromColumns, fromRows, toBatch, toColumns, toRows, toVector, type BatchFormat, type Row } from './block.js';
 import { DataInvalidArgumentError, UserFunctionError } from './errors.js';
 import type { ExprNode } from './expr.js';
@@ -34,19 +35,13 @@ export type Step =
 export type Instances = Map<string, object>;
 
 const threadInstances: Instances = new Map();
-let instanceKeys = new WeakMap<object, string>();
+const instanceKeys = new WeakMap<object, string>();
 let nextKey = 0;
 
 function keyOf(step: { fn: object; name: string }): string {
   let k = instanceKeys.get(step.fn);
   if (!k) instanceKeys.set(step.fn, (k = `${step.name}#${nextKey++}`));
   return k;
-}
-
-/** Forgets instances kept for tasks (tests). */
-export function resetThreadInstances(): void {
-  threadInstances.clear();
-  instanceKeys = new WeakMap();
 }
 
 /** Builds the class instances of `steps` (an actor does it once, in its constructor). */
@@ -114,8 +109,7 @@ async function runStep(t: Table, step: Step, index: number, instances: Instances
       return t.numRows <= step.n ? t : t.slice(0, step.n);
     case 'filterExpr': {
       if (t.numRows === 0) return t;
-      const { filterTable } = await import('./compute.js');
-      return filterTable(t, step.expr, step.name);
+      return filterTable(t, step.expr);
     }
     case 'map':
     case 'flatMap':
@@ -157,9 +151,8 @@ function toColumnsKeepingVectors(t: Table): Record<string, unknown> {
   return out;
 }
 
-async function rebuild(cols: Record<string, unknown>): Promise<Table> {
-  const { Table } = await import('apache-arrow');
-  return new Table(cols as unknown as Record<string, import('apache-arrow').Vector>);
+function rebuild(cols: Record<string, unknown>): Table {
+  return new Table(cols as unknown as Record<string, Vector>);
 }
 
 async function runRowStep(t: Table, step: Extract<Step, { kind: 'map' | 'flatMap' | 'filterFn' }>): Promise<Table> {

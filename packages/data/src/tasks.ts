@@ -5,7 +5,7 @@
  */
 import { put, remote } from '@ray-ts/core';
 import { Table, Utf8, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
-import { decodeBlock, encodeBlock, metaOf, type BlockMeta } from './block.js';
+import { concatTables, decodeBlock, encodeBlock, metaOf, type BlockMeta } from './block.js';
 import {
   concatDfs, finishAggregate, fromDf, joinDfs, partialAggregate, partitionBlock, prng, sampleKeys, shuffleDf, sortDf, toDf,
   dfToTable, frameToTable, numericFrameToTable, type AggSpec, type JoinHow, type PartitionSpec,
@@ -206,7 +206,6 @@ async function reduce(spec: ReduceSpec, parts: Uint8Array[]): Promise<Table> {
         outs.push(await runSteps(sorted.slice(start, i), [spec.step]));
         start = i;
       }
-      const { concatTables } = await import('./block.js');
       return concatTables(outs);
     }
   }

@@ -68,9 +68,4 @@ export function ownedBytes(buf: Uint8Array): Uint8Array {
   return new Uint8Array(buf);
 }
 
-/** Rows in a block (zero-copy over the bytes). */
-export function blockNumRows(block: Uint8Array): number {
-  return block.byteLength === 0 ? 0 : tableFromIPC(block).numRows;
-}
-
 const EMPTY_BLOCK = tableToIPC(new Table(), 'file');

@@ -7,4 +7,4 @@ export { expandPaths, globSegmentToRegExp, type ExpandPathsOptions } from './pat
 export { toPolarsExpr, filterIpc, missingColumn } from './polars-expr.js';
 export { readFile, readFrame, parquetRowCount, type ReadFileOptions, type ReadFormat } from './read.js';
 export { writeBlock, fileNameFor, type WriteFormat } from './write.js';
-export { blockToDataFrame, dataFrameToBlocks, blockSchema, blockNumRows, ownedBytes } from './blocks.js';
+export { blockToDataFrame, dataFrameToBlocks, blockSchema, ownedBytes } from './blocks.js';
