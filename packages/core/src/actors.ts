@@ -126,7 +126,7 @@ export class ActorManager {
 
   private scheduleActorCreation(actor: ActorRecord): void {
     const o = actor.spec.options;
-    const dedicated = Object.keys(o.resources).length > 0 || o.isolation === 'process';
+    const dedicated = o.isolation !== 'shared';
     if (dedicated) {
       actor.creation = this.host.startCreation(actor);
       return;

@@ -40,6 +40,18 @@ export interface FunctionRegistry {
 }
 
 const coreDir = path.dirname(fileURLToPath(import.meta.url));
+/** Directories of library code, whose frames are skipped when looking for the user's call site. */
+const libraryDirs: string[] = [coreDir + path.sep];
+
+/**
+ * For libraries built on core: marks the directory of a library module (give its
+ * `import.meta.url`) as library code, so `remote()` called there on a user's class registers it
+ * at the user's call site (the user's module), as if the user had called `remote()` there.
+ */
+export function markLibraryDir(moduleUrl: string): void {
+  const dir = path.dirname(real(moduleUrl.startsWith('file://') ? fileURLToPath(moduleUrl) : moduleUrl)) + path.sep;
+  if (!libraryDirs.includes(dir)) libraryDirs.push(dir);
+}
 let coreNamespace: Record<string, unknown> | undefined;
 
 /** Called once by the package index so by-value code can use core's exports by name. */
@@ -70,7 +82,7 @@ function callSite(): CallSite {
     if (f.file === undefined) return { file: undefined, line: undefined };
     const p = f.file.startsWith('file://') ? fileURLToPath(f.file) : f.file;
     if (p.startsWith('node:')) continue;
-    if (path.isAbsolute(p) && p.startsWith(coreDir + path.sep)) continue;
+    if (path.isAbsolute(p) && libraryDirs.some((d) => p.startsWith(d))) continue;
     return { file: p, line: f.line };
   }
   return { file: undefined, line: undefined };

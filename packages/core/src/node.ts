@@ -233,7 +233,7 @@ export class NodeManager {
       startCreation: (actor) => {
         const o = actor.spec.options;
         const work = this.newWork(`create:${actor.spec.actorId}:${actor.numRestarts}`, 'create', undefined, actor,
-          actor.spec.args, o.resources, o.isolation);
+          actor.spec.args, o.resources, o.isolation === 'process' ? 'process' : 'thread');
         this.unpinArgs(actor.spec.args); // the actor record holds the pins
         this.startWork(work);
         return work;

@@ -50,6 +50,11 @@ describe('actor options', () => {
     expect(() => compileActorOptions('A', { maxConcurrency: 0 })).toThrow(/maxConcurrency/);
     expect(compileActorOptions('A', { lifetime: 'detached', numGpus: 1 })).toMatchObject({ detached: true, isolation: 'process' });
   });
+  it('shares a thread only for actors without resources or an explicit isolation', () => {
+    expect(compileActorOptions('A', {}).isolation).toBe('shared');
+    expect(compileActorOptions('A', { numCpus: 1 }).isolation).toBe('thread');
+    expect(compileActorOptions('A', { isolation: 'thread' }).isolation).toBe('thread');
+  });
   it('validates method options', () => {
     expect(compileMethodOptions('A.m', { numReturns: 2 })).toEqual({ numReturns: 2 });
     expect(() => compileMethodOptions('A.m', { numReturn: 2 } as never)).toThrow(/Did you mean 'numReturns'/);

@@ -84,7 +84,11 @@ export interface ActorOptions {
   resources?: Record<string, number>;
   /** Memory in bytes reserved for scheduling (not enforced). */
   memory?: number;
-  /** `'thread'` (default) or `'process'`. */
+  /**
+   * `'thread'` gives the actor a worker thread of its own even when it holds no resources (a
+   * server loop, say); `'process'` a child process. Left out, an actor that holds no resources
+   * shares a worker thread with other such actors, and one that holds resources has its own.
+   */
   isolation?: Isolation;
   /** If a named actor exists already, return it instead of failing. */
   getIfExists?: boolean;
@@ -117,7 +121,8 @@ export interface CompiledActorOptions {
   readonly maxTaskRetries: number;
   readonly maxConcurrency: number | undefined;
   readonly resources: ResourceSet;
-  readonly isolation: Isolation;
+  /** `'shared'`: a worker thread shared with other actors that hold no resources. */
+  readonly isolation: Isolation | 'shared';
   readonly getIfExists: boolean;
   readonly strategy: SchedulingStrategySpec | undefined;
 }
@@ -304,7 +309,7 @@ export function compileActorOptions(what: string, opts: ActorOptions): CompiledA
     maxTaskRetries: integer(what, 'maxTaskRetries', opts.maxTaskRetries, -1) ?? 0,
     maxConcurrency: integer(what, 'maxConcurrency', opts.maxConcurrency, 1),
     resources,
-    isolation: resources.GPU ? 'process' : (isolation(what, opts.isolation) ?? 'thread'),
+    isolation: resources.GPU ? 'process' : (isolation(what, opts.isolation) ?? (Object.keys(resources).length > 0 ? 'thread' : 'shared')),
     getIfExists: opts.getIfExists === true,
     strategy: strategy(what, opts.schedulingStrategy),
   });

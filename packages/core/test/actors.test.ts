@@ -150,6 +150,13 @@ suite('actors', () => {
     await kill(c);
   });
 
+  it('gives an actor a thread of its own with isolation: thread, even without resources', async () => {
+    const own = [0, 1, 2].map(() => f.RemoteCounter.options({ isolation: 'thread' }).remote(0));
+    const threads = await get(own.map((a) => a.threadId.remote()));
+    expect(new Set(threads).size).toBe(3);
+    await Promise.all(own.map((a) => kill(a)));
+  });
+
   it('hosts many zero-CPU actors on shared threads', async () => {
     const actors = Array.from({ length: 200 }, (_, i) => f.RemoteCounter.remote(i));
     const vals = await get(actors.map((a) => a.increment.remote()));
