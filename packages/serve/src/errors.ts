@@ -1,0 +1,53 @@
+/**
+ * Errors of @ray-ts/serve. All derive from core's `RayError`, so one `instanceof RayError`
+ * catches every ray-ts failure.
+ */
+import { RayError } from '@ray-ts/core';
+
+/** Thrown when a Serve API call gets an invalid argument or option (a bad replica count, an unknown app...). */
+export class ServeInvalidArgumentError extends RayError {
+  override readonly name: string = 'ServeInvalidArgumentError';
+}
+
+/**
+ * Thrown by a handle call (and answered with HTTP 503 by the proxy) when a deployment is
+ * overloaded: every replica has `maxOngoingRequests` requests and `maxQueuedRequests` more wait.
+ */
+export class BackPressureError extends RayError {
+  override readonly name: string = 'BackPressureError';
+  /** `app/deployment` that refused the request. */
+  readonly deployment: string;
+  constructor(message: string, deployment: string) {
+    super(message);
+    this.deployment = deployment;
+  }
+}
+
+/** Thrown when a request does not finish within its timeout (HTTP 408 at the proxy). */
+export class RequestTimeoutError extends RayError {
+  override readonly name: string = 'RequestTimeoutError';
+}
+
+/**
+ * Thrown when the replica handling a request died and the request could not be retried safely
+ * (HTTP 502 at the proxy): it may have run already, in part.
+ */
+export class ReplicaDiedError extends RayError {
+  override readonly name: string = 'ReplicaDiedError';
+}
+
+/** Thrown when an application fails to deploy: a constructor threw, a replica cannot be scheduled. */
+export class DeployFailedError extends RayError {
+  override readonly name: string = 'DeployFailedError';
+  /** The application's name. */
+  readonly app: string;
+  constructor(message: string, app: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.app = app;
+  }
+}
+
+/** Thrown when Serve is used before it started (no controller in the cluster), or after shutdown. */
+export class ServeNotRunningError extends RayError {
+  override readonly name: string = 'ServeNotRunningError';
+}

@@ -1,0 +1,292 @@
+/**
+ * The replica actor: builds the user's object, serves handle calls and HTTP requests on it
+ * (rejecting beyond `maxOngoingRequests`, so routers pick another replica), streams responses
+ * chunk by chunk, and answers the controller's health checks, metrics, reconfigure and drain.
+ */
+import { getRuntimeContext, remote } from '@ray-ts/core';
+import { clearReplicaContext, requestStore, setReplicaContext, type ReplicaContext } from './context.js';
+import { ServeInvalidArgumentError } from './errors.js';
+import { createHandle } from './handle.js';
+import { captureModelCaches, loadedModelIds } from './multiplex.js';
+import { HANDLE_MARK, type ReplicaReply, type ReplicaRequest, type ReplicaSpec, type StreamChunk, type WireRequest, type WireResponse } from './wire.js';
+
+type AnyObject = Record<string, unknown>;
+
+/** Puts a live handle wherever `bind()` got a bound deployment. */
+function withHandles(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withHandles);
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const mark = (v as AnyObject)[HANDLE_MARK] as { app: string; deployment: string } | undefined;
+    if (mark) return createHandle(mark.app, mark.deployment);
+    const out: AnyObject = {};
+    for (const [k, x] of Object.entries(v)) out[k] = withHandles(x);
+    return out;
+  }
+  return v;
+}
+
+/** A response body or async iterable being read, pulled by the caller with streamNext(). */
+class Stream {
+  readonly items: unknown[] = [];
+  done = false;
+  error: { message: string; name: string } | undefined;
+  private wake: (() => void) | undefined;
+  private readonly iterator: AsyncIterator<unknown>;
+
+  constructor(source: AsyncIterable<unknown>, private readonly onEnd: () => void) {
+    this.iterator = source[Symbol.asyncIterator]();
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (;;) {
+        const r = await this.iterator.next();
+        if (r.done) break;
+        this.items.push(r.value);
+        this.notify();
+      }
+    } catch (err) {
+      const e = err as Error;
+      this.error = { message: e?.message ?? String(err), name: e?.name ?? 'Error' };
+    }
+    this.done = true;
+    this.notify();
+    this.onEnd();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** Resolves once there is something to return (items, or the end). */
+  async ready(): Promise<void> {
+    if (this.items.length > 0 || this.done) return;
+    await new Promise<void>((r) => (this.wake = r));
+  }
+
+  take(): StreamChunk {
+    const items = this.items.splice(0, this.items.length);
+    return { items, done: this.done && this.items.length === 0, ...(this.error ? { error: this.error } : {}) };
+  }
+
+  cancel(): void {
+    void this.iterator.return?.(undefined)?.catch(() => undefined);
+    this.onEnd();
+  }
+}
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
+  return v != null && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+function textResponse(status: number, text: string): WireResponse {
+  return { status, statusText: '', headers: [['content-type', 'text/plain; charset=utf-8']], chunks: [new TextEncoder().encode(text)], stream: undefined };
+}
+
+/** What a fetch handler may return besides a Response: text, bytes, or a JSON value (as Ray Serve allows). */
+function toResponse(v: unknown): Response {
+  if (v instanceof Response) return v;
+  if (typeof v === 'string') return new Response(v, { headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  if (v instanceof Uint8Array) return new Response(v, { headers: { 'content-type': 'application/octet-stream' } });
+  return Response.json(v ?? null);
+}
+
+let nextStream = 0;
+
+class ServeReplicaActor {
+  private user: AnyObject | undefined;
+  private fn: ((...args: unknown[]) => unknown) | undefined;
+  private ongoing = 0;
+  private lastActivity = Date.now();
+  private readonly streams = new Map<string, Stream>();
+  private caches = new Set<Map<string, Promise<unknown>>>();
+  private context: ReplicaContext | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly spec: ReplicaSpec) {}
+
+  /** Builds the user's object (imports its module the first time); the controller waits for it. */
+  async initialize(): Promise<{ nodeId: string }> {
+    const target = (await this.spec.cls.resolve()) as unknown as new (...a: unknown[]) => AnyObject;
+    const args = this.spec.initArgs.map(withHandles);
+    if (this.spec.isFunction) {
+      this.fn = target as unknown as (...args: unknown[]) => unknown;
+    } else {
+      const built = await captureModelCaches(async () => {
+        const obj = new target(...args);
+        if (this.spec.userConfig !== undefined) await this.applyUserConfig(obj, this.spec.userConfig);
+        return obj;
+      });
+      this.user = built.value;
+      this.caches = built.caches;
+    }
+    this.context = {
+      appName: this.spec.app, deployment: this.spec.deployment, replicaId: this.spec.replicaId, servableObject: this.user ?? this.fn,
+    };
+    setReplicaContext(this.context);
+    return { nodeId: getRuntimeContext().nodeId };
+  }
+
+  private async applyUserConfig(obj: AnyObject, config: unknown): Promise<void> {
+    if (typeof obj.reconfigure !== 'function') {
+      throw new ServeInvalidArgumentError(
+        `Deployment '${this.spec.deployment}' has a userConfig but its class has no reconfigure(userConfig) method to receive it.`,
+      );
+    }
+    await (obj.reconfigure as (c: unknown) => unknown).call(obj, config);
+  }
+
+  /** Serves one request, or rejects it at once when the replica is full. */
+  async handle(req: ReplicaRequest): Promise<ReplicaReply> {
+    if (this.ongoing >= this.spec.maxOngoingRequests) return { rejected: true };
+    this.ongoing++;
+    this.lastActivity = Date.now();
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.ongoing--;
+      this.lastActivity = Date.now();
+      if (this.ongoing === 0) for (const w of this.idleWaiters.splice(0)) w();
+    };
+    let streaming = false;
+    try {
+      const reply = await requestStore.run(
+        { requestId: req.requestId, multiplexedModelId: req.modelId, route: req.kind === 'http' ? req.route : '' },
+        async () => (req.kind === 'http' ? this.serveHttp(req.request, end) : this.serveCall(req.method, req.args, req.stream, end)),
+      );
+      streaming = ('stream' in reply && reply.stream !== undefined) || ('http' in reply && reply.http.stream !== undefined);
+      return reply;
+    } finally {
+      // A stream ends the request itself, with its last chunk.
+      if (!streaming) end();
+    }
+  }
+
+  private async serveCall(method: string, args: unknown[], stream: boolean, end: () => void): Promise<ReplicaReply> {
+    let f: ((...a: unknown[]) => unknown) | undefined;
+    let self: unknown;
+    if (this.fn) {
+      f = this.fn;
+    } else {
+      f = this.user![method] as typeof f;
+      self = this.user;
+      if (typeof f !== 'function') {
+        throw new ServeInvalidArgumentError(
+          `Deployment '${this.spec.deployment}' has no method '${method}'` +
+            (method === '__call__' ? ': handle.remote() calls __call__; call handle.<method>.remote() instead, or define __call__.' : '.'),
+        );
+      }
+    }
+    const result = await f.apply(self, args);
+    if (stream) {
+      if (!isAsyncIterable(result) && !(result != null && typeof (result as Iterable<unknown>)[Symbol.iterator] === 'function')) {
+        throw new ServeInvalidArgumentError(
+          `handle.options({ stream: true }) called '${method}', which returned ${typeof result}, not a generator: make it an async generator (async *${method}()).`,
+        );
+      }
+      const source = isAsyncIterable(result) ? result : (async function* () { yield* result as Iterable<unknown>; })();
+      const id = `s${nextStream++}`;
+      this.streams.set(id, new Stream(source, end));
+      return { value: undefined, stream: id };
+    }
+    return { value: result };
+  }
+
+  private async serveHttp(r: WireRequest, end: () => void): Promise<ReplicaReply> {
+    let response: Response;
+    try {
+      const hasBody = r.body !== undefined && r.method !== 'GET' && r.method !== 'HEAD';
+      const request = new Request(r.url, { method: r.method, headers: r.headers, ...(hasBody ? { body: r.body } : {}) });
+      const target = this.fn ?? this.user!.fetch;
+      if (typeof target !== 'function') {
+        return {
+          http: textResponse(500, `Deployment '${this.spec.deployment}' cannot serve HTTP: its class has no fetch(request) method.`),
+        };
+      }
+      response = toResponse(await (target as (req: Request) => unknown).call(this.fn ? undefined : this.user, request));
+    } catch (err) {
+      const e = err as Error;
+      console.error(`Serve: ${this.spec.app}/${this.spec.deployment} failed on ${r.method} ${r.url}:`, err);
+      return { http: textResponse(500, `Internal Server Error: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`) };
+    }
+    const headers: [string, string][] = [];
+    response.headers.forEach((v, k) => headers.push([k, v]));
+    const head = { status: response.status, statusText: response.statusText, headers };
+    if (!response.body) return { http: { ...head, chunks: [], stream: undefined } };
+    const s = new Stream(response.body as unknown as AsyncIterable<unknown>, end);
+    // A body that is all there (text, JSON) goes back whole; one still being written streams.
+    await s.ready();
+    await new Promise<void>((r) => setImmediate(r));
+    if (s.done) {
+      const c = s.take();
+      if (c.error) return { http: textResponse(500, `Internal Server Error: the response body failed: ${c.error.message}`) };
+      return { http: { ...head, chunks: c.items as Uint8Array[], stream: undefined } };
+    }
+    const id = `s${nextStream++}`;
+    this.streams.set(id, s);
+    return { http: { ...head, chunks: s.take().items as Uint8Array[], stream: id } };
+  }
+
+  /** The next chunks of a streaming response (waits for at least one, or the end). */
+  async streamNext(id: string): Promise<StreamChunk> {
+    const s = this.streams.get(id);
+    if (!s) return { items: [], done: true, error: { name: 'ServeInvalidArgumentError', message: `Unknown stream ${id}` } };
+    await s.ready();
+    const c = s.take();
+    if (c.done) this.streams.delete(id);
+    return c;
+  }
+
+  /** The caller went away: stop producing. */
+  streamCancel(id: string): void {
+    const s = this.streams.get(id);
+    if (!s) return;
+    this.streams.delete(id);
+    s.cancel();
+  }
+
+  /** Runs the user's checkHealth() when it has one; a throw marks the replica unhealthy. */
+  async checkHealth(): Promise<void> {
+    const f = this.user?.checkHealth;
+    if (typeof f === 'function') await (f as () => unknown).call(this.user);
+  }
+
+  /** Delivers a new userConfig without a restart. */
+  async reconfigure(userConfig: unknown): Promise<void> {
+    if (this.user) await this.applyUserConfig(this.user, userConfig);
+  }
+
+  /** Ongoing requests and loaded models, for autoscaling and model-aware routing. */
+  metrics(): { ongoing: number; models: string[] } {
+    return { ongoing: this.ongoing, models: loadedModelIds(this.caches) };
+  }
+
+  /**
+   * Waits until the replica is idle: no request for `waitLoopS` seconds (late ones from routers
+   * that had not heard of the stop yet are still served), at most `timeoutS`.
+   */
+  async drain(timeoutS: number, waitLoopS: number): Promise<void> {
+    const deadline = Date.now() + timeoutS * 1000;
+    for (;;) {
+      const now = Date.now();
+      if (now >= deadline) break;
+      if (this.ongoing === 0) {
+        const quiet = now - this.lastActivity;
+        if (quiet >= waitLoopS * 1000) break;
+        await new Promise((r) => setTimeout(r, Math.min(waitLoopS * 1000 - quiet, deadline - now) + 1));
+        continue;
+      }
+      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, deadline - now))]);
+    }
+    const del = (this.user as { destroy?: () => unknown } | undefined)?.destroy;
+    if (typeof del === 'function') await Promise.resolve(del.call(this.user)).catch(() => undefined);
+    if (this.context) clearReplicaContext(this.context);
+  }
+}
+
+/** @internal The replica actor class. */
+export const ServeReplica = remote(ServeReplicaActor);

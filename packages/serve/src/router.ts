@@ -1,0 +1,328 @@
+/**
+ * Request routing, in every thread that calls deployments (proxies, replicas with handles, the
+ * driver): one {@link RouterHub} per thread follows the controller's routing table by long poll,
+ * and one {@link Router} per deployment picks a replica by power of two choices on the requests
+ * this thread has in flight to each, queues when every replica is full, and reports the queue
+ * to the controller (so a deployment scaled to zero wakes up).
+ */
+import { ActorDiedError, get, getActor, type ActorHandle } from '@ray-ts/core';
+import { BackPressureError, ReplicaDiedError, ServeNotRunningError } from './errors.js';
+import type { ControllerMethods } from './controller-api.js';
+import { CONTROLLER_NAME, SERVE_NAMESPACE } from './constants.js';
+import type { ReplicaReply, ReplicaRequest, RoutedReplica, RoutingTable } from './wire.js';
+
+interface ReplicaView {
+  replica: RoutedReplica;
+  inflight: number;
+  /** A replica that rejected a request is skipped until then. */
+  fullUntil: number;
+  dead: boolean;
+}
+
+interface Waiter {
+  wake: () => void;
+  fail: (err: unknown) => void;
+}
+
+/** A request in a router: the replica's reply, and `release()` to call once its stream ended. */
+export interface Assignment {
+  reply: ReplicaReply;
+  replica: RoutedReplica;
+  release: () => void;
+}
+
+/** Options of one assignment. */
+export interface AssignOptions {
+  /** Retry once on another replica when the first dies (idempotent requests). */
+  retryOnDeath: boolean;
+  signal?: AbortSignal;
+}
+
+const REJECT_BACKOFF_MS = 3;
+
+/** Routes one deployment's requests to its replicas. */
+export class Router {
+  private views = new Map<string, ReplicaView>();
+  private list: ReplicaView[] = [];
+  private readonly queue: Waiter[] = [];
+  private maxOngoing = 1;
+  private maxQueued = -1;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Set when the deployment left the table (deleted). */
+  private gone: string | undefined;
+
+  constructor(readonly key: string) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Takes the table's view of this deployment. */
+  update(entry: RoutingTable['deployments'][string] | undefined, why?: string): void {
+    if (!entry) {
+      this.gone = why ?? `Deployment '${this.key.replace('#', "' of app '")}' does not exist (it was deleted, or never deployed).`;
+      for (const w of this.queue.splice(0)) w.fail(new ServeNotRunningError(this.gone));
+      return;
+    }
+    this.gone = undefined;
+    this.maxOngoing = entry.maxOngoingRequests;
+    this.maxQueued = entry.maxQueuedRequests;
+    const next = new Map<string, ReplicaView>();
+    for (const r of entry.replicas) {
+      const old = this.views.get(r.id);
+      next.set(r.id, old && !old.dead ? { ...old, replica: r } : { replica: r, inflight: old?.inflight ?? 0, fullUntil: 0, dead: false });
+    }
+    this.views = next;
+    this.list = [...next.values()];
+    this.wakeAll();
+  }
+
+  private choose(modelId: string): ReplicaView | undefined {
+    const now = Date.now();
+    const free = (v: ReplicaView) => !v.dead && v.inflight < this.maxOngoing && v.fullUntil <= now;
+    let candidates = this.list;
+    if (modelId) {
+      const withModel = candidates.filter((v) => free(v) && v.replica.models.includes(modelId));
+      if (withModel.length > 0) candidates = withModel;
+    }
+    const n = candidates.length;
+    if (n === 0) return undefined;
+    if (n === 1) return free(candidates[0]) ? candidates[0] : undefined;
+    // Power of two choices; fall back to a scan when both picks are full.
+    const a = candidates[Math.floor(Math.random() * n)];
+    let b = candidates[Math.floor(Math.random() * (n - 1))];
+    if (b === a) b = candidates[n - 1];
+    const fa = free(a);
+    const fb = free(b);
+    if (fa && fb) return a.inflight <= b.inflight ? a : b;
+    if (fa) return a;
+    if (fb) return b;
+    let best: ReplicaView | undefined;
+    for (const v of candidates) if (free(v) && (!best || v.inflight < best.inflight)) best = v;
+    return best;
+  }
+
+  private wakeAll(): void {
+    for (const w of this.queue.splice(0)) w.wake();
+  }
+
+  private wakeOne(): void {
+    this.queue.shift()?.wake();
+  }
+
+  private async waitTurn(signal: AbortSignal | undefined): Promise<void> {
+    if (this.gone) throw new ServeNotRunningError(this.gone);
+    if (this.maxQueued >= 0 && this.queue.length >= this.maxQueued) {
+      const [app, dep] = this.key.split('#');
+      throw new BackPressureError(
+        `Deployment '${dep}' of app '${app}' is overloaded: every replica has ${this.maxOngoing} requests ongoing ` +
+          `(maxOngoingRequests) and ${this.queue.length} more wait (maxQueuedRequests ${this.maxQueued}). ` +
+          'Retry later, or raise maxOngoingRequests or maxQueuedRequests, or add replicas.',
+        `${app}/${dep}`,
+      );
+    }
+    await new Promise<void>((resolve, reject) => {
+      const w: Waiter = {
+        wake: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        fail: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        const i = this.queue.indexOf(w);
+        if (i >= 0) this.queue.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(w);
+      this.scheduleRetry();
+    });
+  }
+
+  /** Rejections put replicas aside for a moment: look again once that passed. */
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    const now = Date.now();
+    let next = Infinity;
+    for (const v of this.list) if (!v.dead && v.fullUntil > now) next = Math.min(next, v.fullUntil);
+    if (next === Infinity) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.wakeAll();
+    }, next - now);
+  }
+
+  /** Sends a request to a replica, waiting for room; resolves with its reply. */
+  async assign(req: ReplicaRequest, opts: AssignOptions): Promise<Assignment> {
+    let retried = false;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const v = this.choose(req.modelId);
+      if (!v) {
+        await this.waitTurn(opts.signal);
+        continue;
+      }
+      v.inflight++;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        v.inflight--;
+        this.wakeOne();
+      };
+      let reply: ReplicaReply;
+      try {
+        reply = await get(v.replica.actor.handle.remote(req));
+      } catch (err) {
+        release();
+        if (!(err instanceof ActorDiedError)) throw err;
+        v.dead = true;
+        this.list = this.list.filter((x) => x !== v);
+        if (opts.retryOnDeath && !retried) {
+          retried = true;
+          continue;
+        }
+        const [app, dep] = this.key.split('#');
+        throw new ReplicaDiedError(
+          `Replica ${v.replica.id} of deployment '${dep}' (app '${app}') died while handling the request; ` +
+            (opts.retryOnDeath ? 'the retry on another replica failed too.' : 'it was not retried because the request may not be idempotent (it may have run in part).'),
+          { actorId: v.replica.id, cause: err },
+        );
+      }
+      if (reply.rejected) {
+        release();
+        v.fullUntil = Date.now() + REJECT_BACKOFF_MS;
+        continue;
+      }
+      return { reply, replica: v.replica, release };
+    }
+  }
+}
+
+/** One per thread: the routing table and the routers built on it. */
+export class RouterHub {
+  private table: RoutingTable | undefined;
+  private readonly routers = new Map<string, Router>();
+  private controller: ActorHandle<ControllerMethods> | undefined;
+  private polling = false;
+  private stopped = false;
+  private readonly readyWaiters: (() => void)[] = [];
+  private reportTimer: NodeJS.Timeout | undefined;
+  private lastReported = new Map<string, number>();
+  private readonly id = `router-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+
+  /** The current table (after the first poll). */
+  async routingTable(): Promise<RoutingTable> {
+    this.startPolling();
+    if (this.table) return this.table;
+    await new Promise<void>((r) => this.readyWaiters.push(r));
+    if (!this.table) throw new ServeNotRunningError('Serve is not running: call serve.start() or serve.run() first.');
+    return this.table;
+  }
+
+  /** The router of `app#deployment`. */
+  async router(key: string): Promise<Router> {
+    let r = this.routers.get(key);
+    if (!r) {
+      r = new Router(key);
+      this.routers.set(key, r);
+      const t = await this.routingTable();
+      r.update(t.deployments[key]);
+    } else if (!this.table) {
+      await this.routingTable();
+    }
+    this.startReporting();
+    return r;
+  }
+
+  /** Stops polling (Serve shut down, or the thread is done with it). */
+  stop(): void {
+    this.stopped = true;
+    if (this.reportTimer) clearInterval(this.reportTimer);
+    this.reportTimer = undefined;
+    for (const w of this.readyWaiters.splice(0)) w();
+    for (const r of this.routers.values()) r.update(undefined, 'Serve shut down.');
+    this.routers.clear();
+    this.table = undefined;
+  }
+
+  private async controllerHandle(): Promise<ActorHandle<ControllerMethods>> {
+    this.controller ??= await getActor<ControllerMethods>(CONTROLLER_NAME, { namespace: SERVE_NAMESPACE });
+    return this.controller;
+  }
+
+  private startPolling(): void {
+    if (this.polling) return;
+    this.polling = true;
+    this.stopped = false;
+    void this.poll();
+  }
+
+  private async poll(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const c = await this.controllerHandle();
+        const t = await get(c.listen.remote(this.table?.version ?? -1));
+        failures = 0;
+        if (this.stopped) break;
+        if (t.shutdown) {
+          this.stop();
+          break;
+        }
+        if (t.version !== this.table?.version) this.apply(t);
+      } catch (err) {
+        this.controller = undefined;
+        failures++;
+        if (failures >= 3 && !this.table) {
+          // No controller: callers waiting for a first table learn it now.
+          for (const w of this.readyWaiters.splice(0)) w();
+        }
+        if (err instanceof ActorDiedError || failures > 1) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * failures)));
+      }
+    }
+    this.polling = false;
+  }
+
+  private apply(t: RoutingTable): void {
+    this.table = t;
+    for (const [key, r] of this.routers) r.update(t.deployments[key]);
+    for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  /** Queued requests go to the controller: they count as load for autoscaling. */
+  private startReporting(): void {
+    if (this.reportTimer) return;
+    this.reportTimer = setInterval(() => {
+      const queued: Record<string, number> = {};
+      let changed = false;
+      for (const [key, r] of this.routers) {
+        const q = r.queued;
+        if (q !== (this.lastReported.get(key) ?? 0)) changed = true;
+        if (q > 0) queued[key] = q;
+        this.lastReported.set(key, q);
+      }
+      if (!changed && Object.keys(queued).length === 0) return;
+      void this.controllerHandle().then((c) => c.recordQueued.remote(this.id, queued), () => undefined);
+    }, 200);
+    this.reportTimer.unref();
+  }
+}
+
+let hub: RouterHub | undefined;
+
+/** This thread's hub. */
+export function routerHub(): RouterHub {
+  hub ??= new RouterHub();
+  return hub;
+}
+
+/** @internal Drops this thread's hub (serve.shutdown()). */
+export function resetRouterHub(): void {
+  hub?.stop();
+  hub = undefined;
+}
