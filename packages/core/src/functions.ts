@@ -40,17 +40,17 @@ export interface FunctionRegistry {
 }
 
 const coreDir = path.dirname(fileURLToPath(import.meta.url));
-/** Directories of library code, whose frames are skipped when looking for the user's call site. */
-const libraryDirs: string[] = [coreDir + path.sep];
+/** Library modules whose frames are skipped when looking for the user's call site. */
+const libraryModules = new Set<string>();
 
 /**
- * For libraries built on core: marks the directory of a library module (give its
- * `import.meta.url`) as library code, so `remote()` called there on a user's class registers it
- * at the user's call site (the user's module), as if the user had called `remote()` there.
+ * For libraries built on core: marks a library module (give its `import.meta.url`) as a wrapper
+ * of user code, so `remote()` called in it on a user's class (Serve's `deployment()`, say)
+ * registers the class at the user's call site, as if the user had called `remote()` there.
+ * Only that module is skipped: the library's own `remote()` calls elsewhere are unaffected.
  */
-export function markLibraryDir(moduleUrl: string): void {
-  const dir = path.dirname(real(moduleUrl.startsWith('file://') ? fileURLToPath(moduleUrl) : moduleUrl)) + path.sep;
-  if (!libraryDirs.includes(dir)) libraryDirs.push(dir);
+export function markLibraryModule(moduleUrl: string): void {
+  libraryModules.add(real(moduleUrl.startsWith('file://') ? fileURLToPath(moduleUrl) : moduleUrl));
 }
 let coreNamespace: Record<string, unknown> | undefined;
 
@@ -82,7 +82,7 @@ function callSite(): CallSite {
     if (f.file === undefined) return { file: undefined, line: undefined };
     const p = f.file.startsWith('file://') ? fileURLToPath(f.file) : f.file;
     if (p.startsWith('node:')) continue;
-    if (path.isAbsolute(p) && libraryDirs.some((d) => p.startsWith(d))) continue;
+    if (path.isAbsolute(p) && (p.startsWith(coreDir + path.sep) || libraryModules.has(p))) continue;
     return { file: p, line: f.line };
   }
   return { file: undefined, line: undefined };

@@ -32,7 +32,7 @@ export { placementGroup, removePlacementGroup, getPlacementGroup, PlacementGroup
 export type { PlacementGroupOptions, Bundle, PlacementStrategy } from './placement-group.js';
 export { internalKv } from './kv.js';
 export { portable, PortableFunction } from './portable.js';
-export { markLibraryDir } from './functions.js';
+export { markLibraryModule } from './functions.js';
 export type { KvOptions } from './kv.js';
 export { listNodes, listActors, listTasks, listObjects, listPlacementGroups, listJobs } from './state-api.js';
 export type { ListOptions, StateFilter, StateRow } from './state-api.js';
