@@ -7,12 +7,14 @@
  *   ray-ts stop [--force]
  *   ray-ts status [--address HOST:PORT]
  *   ray-ts list nodes|actors|tasks|objects|placement-groups|jobs [--filter key=value ...] [--limit N] [--format table|json]
+ *   ray-ts serve run|deploy|status|shutdown ...   (@ray-ts/serve's command line, when it is installed)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Argument, Command, InvalidArgumentError as CliArgError, Option } from 'commander';
 import { VERSION } from './cluster/proto.js';
 
@@ -215,7 +217,8 @@ function printTable(rows: Record<string, unknown>[]): void {
 
 const kinds = ['nodes', 'actors', 'tasks', 'objects', 'placement-groups', 'jobs'] as const;
 
-const program = new Command('ray-ts').version(VERSION).description('ray-ts cluster command line');
+// Positional options: `ray-ts serve ...` passes every flag after `serve` on to @ray-ts/serve's own parser.
+const program = new Command('ray-ts').version(VERSION).description('ray-ts cluster command line').enablePositionalOptions();
 program.command('start')
   .description('start a node of a cluster in the background (the head with --head)')
   .option('--head', 'start a new cluster: its head node (GCS and a node)')
@@ -381,6 +384,41 @@ job.command('list').option(jobAddress, jobAddressHelp).option('--format <format>
     const rows = await api<JobRow[]>(await jobApi(f.address), 'GET', '/api/jobs/');
     if (f.format === 'json') console.log(JSON.stringify(rows, null, 2));
     else printTable(rows.map((r) => ({ id: r.submission_id, status: r.status, entrypoint: r.entrypoint, message: r.message })));
+  });
+
+// ---------------------------------------------------------------- serve
+/**
+ * `ray-ts serve ...` is @ray-ts/serve's command line, loaded at run time from the user's project
+ * (else from next to core), so that core does not depend on Serve.
+ */
+async function serveCli(): Promise<(argv: string[]) => Promise<number>> {
+  let file: string | undefined;
+  for (const from of [path.join(process.cwd(), 'noop.js'), fileURLToPath(import.meta.url)]) {
+    try {
+      file = createRequire(from).resolve('@ray-ts/serve/cli');
+      break;
+    } catch {
+      // try the next place
+    }
+  }
+  if (!file) fail('ray-ts serve needs @ray-ts/serve: npm install @ray-ts/serve');
+  try {
+    return ((await import(pathToFileURL(file).href)) as { main: (argv: string[]) => Promise<number> }).main;
+  } catch (err) {
+    fail(`cannot load the serve command from ${file}: ${(err as Error).message}`);
+  }
+}
+
+program.command('serve')
+  .description('run and deploy Serve applications: ray-ts serve run|deploy|status|shutdown (ray-ts serve --help; needs @ray-ts/serve)')
+  .argument('[args...]', 'the serve command and its arguments')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .passThroughOptions()
+  .action(async (args: string[]) => {
+    const main = await serveCli();
+    process.exit(await main(args));
   });
 
 program.parseAsync(process.argv).catch((err: Error) => fail(err.message));

@@ -20,6 +20,7 @@ interface Replica {
   readonly version: string;
   readonly actor: ActorHandle<ReplicaMethods>;
   state: 'STARTING' | 'RUNNING' | 'STOPPING';
+  readonly startedAt: number;
   nodeId: string;
   models: string[];
   ongoing: number;
@@ -257,7 +258,7 @@ class ServeControllerActor {
         }
         deployments[dep.name] = {
           status: this.deploymentStatus(dep),
-          message: dep.failed ?? (dep.lastError ? `last replica failure: ${dep.lastError}` : ''),
+          message: dep.failed ?? this.pendingMessage(dep) ?? (dep.lastError ? `last replica failure: ${dep.lastError}` : ''),
           targetReplicas: dep.target,
           replicaStates: states,
           ongoingRequests: ongoing,
@@ -283,6 +284,17 @@ class ServeControllerActor {
     this.proxies.clear();
     this.table = { version: this.table.version + 1, apps: [], deployments: {}, shutdown: true };
     for (const l of this.listeners.splice(0)) l();
+  }
+
+  /** Says so when replicas have been waiting for resources for a while. */
+  private pendingMessage(dep: Deployment): string | undefined {
+    const now = Date.now();
+    const waiting = dep.replicas.filter((r) => r.state === 'STARTING' && now - r.startedAt > 3000).length;
+    if (waiting === 0 || this.fits(dep)) return undefined;
+    const a = dep.spec.options.rayActorOptions;
+    const need = JSON.stringify({ CPU: a.numCpus ?? 1, ...(a.numGpus ? { GPU: a.numGpus } : {}), ...a.resources });
+    return `${waiting} replica(s) wait for resources: each needs ${need}, the cluster has ${JSON.stringify(this.available)} available. ` +
+      'Lower rayActorOptions (numCpus: 0.5, say), reduce replicas, or add nodes.';
   }
 
   private deploymentStatus(dep: Deployment): DeploymentStatus {
@@ -345,6 +357,8 @@ class ServeControllerActor {
         if (deps.filter((d) => !d.deleting).every((d) => this.deploymentStatus(d) === 'HEALTHY')) {
           app.status = 'RUNNING';
           app.message = '';
+        } else {
+          app.message = deps.map((d) => this.pendingMessage(d)).find((m) => m) ?? '';
         }
       }
     }
@@ -355,12 +369,14 @@ class ServeControllerActor {
     const deployments: RoutingTable['deployments'] = {};
     for (const dep of this.deps.values()) {
       if (dep.deleting) continue;
+      const replicas = dep.replicas
+        .filter((r) => r.state === 'RUNNING')
+        .map((r) => ({ id: r.id, actor: r.actor, nodeId: r.nodeId, models: r.models }));
       deployments[dep.key] = {
         maxOngoingRequests: dep.spec.options.maxOngoingRequests,
         maxQueuedRequests: dep.spec.options.maxQueuedRequests,
-        replicas: dep.replicas
-          .filter((r) => r.state === 'RUNNING')
-          .map((r) => ({ id: r.id, actor: r.actor, nodeId: r.nodeId, models: r.models })),
+        replicas,
+        ...(dep.failed && replicas.length === 0 ? { unavailable: dep.failed } : {}),
       };
     }
     const apps = [...this.apps.values()]
@@ -461,7 +477,7 @@ class ServeControllerActor {
       initArgs: dep.spec.initArgs, userConfig: o.userConfig, maxOngoingRequests: o.maxOngoingRequests,
     }) as unknown as ActorHandle<ReplicaMethods>;
     const r: Replica = {
-      id, version: dep.spec.version, actor, state: 'STARTING', nodeId: '', models: [], ongoing: 0, lastHealth: Date.now(),
+      id, version: dep.spec.version, actor, state: 'STARTING', startedAt: Date.now(), nodeId: '', models: [], ongoing: 0, lastHealth: Date.now(),
       healthBusy: false, metricsBusy: false, config: json(o.userConfig), reconfiguring: false,
     };
     dep.replicas.push(r);
@@ -481,6 +497,7 @@ class ServeControllerActor {
         dep.lastError = describe(err);
         console.error(`Serve: replica ${id} of ${dep.app}/${dep.name} failed to start: ${dep.lastError}`);
         if (dep.failures >= serveConfig.maxStartFailures) {
+          this.dirty = true;
           dep.failed = `Deployment '${dep.name}' of app '${dep.app}' failed to start ${dep.failures} replicas in a row; the last error: ${dep.lastError}`;
         }
       },

@@ -13,6 +13,8 @@ import type { ReplicaReply, ReplicaRequest, RoutedReplica, RoutingTable } from '
 
 interface ReplicaView {
   replica: RoutedReplica;
+  /** Models this router saw the replica serve (before the controller's table says so). */
+  models: Set<string>;
   inflight: number;
   /** A replica that rejected a request is skipped until then. */
   fullUntil: number;
@@ -50,6 +52,8 @@ export class Router {
   private retryTimer: NodeJS.Timeout | undefined;
   /** Set when the deployment left the table (deleted). */
   private gone: string | undefined;
+  /** Set when it failed to deploy and has no replica. */
+  private unavailable: string | undefined;
 
   constructor(readonly key: string) {}
 
@@ -65,15 +69,21 @@ export class Router {
       return;
     }
     this.gone = undefined;
+    this.unavailable = entry.unavailable;
     this.maxOngoing = entry.maxOngoingRequests;
     this.maxQueued = entry.maxQueuedRequests;
     const next = new Map<string, ReplicaView>();
     for (const r of entry.replicas) {
       const old = this.views.get(r.id);
-      next.set(r.id, old && !old.dead ? { ...old, replica: r } : { replica: r, inflight: old?.inflight ?? 0, fullUntil: 0, dead: false });
+      next.set(r.id, old && !old.dead
+        ? { ...old, replica: r, models: new Set([...r.models, ...old.models]) }
+        : { replica: r, models: new Set(r.models), inflight: old?.inflight ?? 0, fullUntil: 0, dead: false });
     }
     this.views = next;
     this.list = [...next.values()];
+    if (this.unavailable && this.list.length === 0) {
+      for (const w of this.queue.splice(0)) w.fail(new ServeNotRunningError(this.unavailable));
+    }
     this.wakeAll();
   }
 
@@ -82,8 +92,9 @@ export class Router {
     const free = (v: ReplicaView) => !v.dead && v.inflight < this.maxOngoing && v.fullUntil <= now;
     let candidates = this.list;
     if (modelId) {
-      const withModel = candidates.filter((v) => free(v) && v.replica.models.includes(modelId));
-      if (withModel.length > 0) candidates = withModel;
+      const withModel = candidates.filter((v) => v.models.has(modelId));
+      // Replicas that have the model are preferred even when busy: loading it elsewhere costs more.
+      if (withModel.some(free)) candidates = withModel;
     }
     const n = candidates.length;
     if (n === 0) return undefined;
@@ -112,6 +123,7 @@ export class Router {
 
   private async waitTurn(signal: AbortSignal | undefined): Promise<void> {
     if (this.gone) throw new ServeNotRunningError(this.gone);
+    if (this.unavailable && this.list.length === 0) throw new ServeNotRunningError(this.unavailable);
     if (this.maxQueued >= 0 && this.queue.length >= this.maxQueued) {
       const [app, dep] = this.key.split('#');
       throw new BackPressureError(
@@ -198,6 +210,7 @@ export class Router {
         v.fullUntil = Date.now() + REJECT_BACKOFF_MS;
         continue;
       }
+      if (req.modelId) v.models.add(req.modelId);
       return { reply, replica: v.replica, release };
     }
   }

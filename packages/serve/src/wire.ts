@@ -109,6 +109,8 @@ export interface RoutingTable {
     readonly maxOngoingRequests: number;
     readonly maxQueuedRequests: number;
     readonly replicas: RoutedReplica[];
+    /** Why requests cannot be served (the deployment failed and has no replica): routers fail at once. */
+    readonly unavailable?: string;
   }>;
   /** Set once Serve shut down: routers stop. */
   readonly shutdown?: boolean;
