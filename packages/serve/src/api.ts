@@ -5,9 +5,9 @@ import { ActorDiedError, get, getActor, init, isInitialized, kill, type ActorHan
 import { CONTROLLER_NAME, SERVE_NAMESPACE } from './constants.js';
 import type { ControllerMethods, ServeStatus } from './controller-api.js';
 import { ServeController } from './controller.js';
-import { Application, buildApp } from './deployment.js';
+import { Application, buildApp, type Target } from './deployment.js';
 import { DeployFailedError, ServeInvalidArgumentError, ServeNotRunningError } from './errors.js';
-import { createHandle, type DeploymentHandle } from './handle.js';
+import { createHandle, type DeploymentHandle, type Servable } from './handle.js';
 import { checkRoutePrefix, compileStartOptions, type StartOptions } from './options.js';
 import { resetRouterHub, routerHub } from './router.js';
 import type { AppSpec } from './wire.js';
@@ -94,11 +94,11 @@ export async function deployApps(apps: { app: Application; name: string; routePr
  * const handle = await serve.run(Model.bind(), { name: 'model', routePrefix: '/model' });
  * const prediction = await handle.predict.remote([1, 2, 3]);
  */
-export async function run<T>(app: Application, options: RunOptions = {}): Promise<DeploymentHandle<T>> {
+export async function run<T>(app: Application<T & Target>, options: RunOptions = {}): Promise<DeploymentHandle<Servable<T>>> {
   const name = options.name ?? 'default';
   const routePrefix = options.routePrefix === undefined ? '/' : options.routePrefix;
-  await deployApps([{ app, name, routePrefix }], options.timeoutS ?? 120);
-  return createHandle<T>(name, app.deployment.name);
+  await deployApps([{ app: app as Application, name, routePrefix }], options.timeoutS ?? 120);
+  return createHandle<Servable<T>>(name, app.deployment.name);
 }
 
 /** The state of Serve: proxies per node, and each application with its deployments. */

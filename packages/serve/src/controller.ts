@@ -472,6 +472,8 @@ class ServeControllerActor {
       ...(a.resources ? { resources: a.resources } : {}),
       ...(a.memory ? { memory: a.memory } : {}),
       maxConcurrency: Math.max(100, o.maxOngoingRequests * 4 + 32),
+      // A thread of its own even without CPUs: a crashing replica takes nothing else down.
+      ...(a.numGpus ? {} : { isolation: 'thread' as const }),
     }).remote({
       app: dep.app, deployment: dep.name, replicaId: id, cls: dep.spec.cls, isFunction: dep.spec.isFunction,
       initArgs: dep.spec.initArgs, userConfig: o.userConfig, maxOngoingRequests: o.maxOngoingRequests,

@@ -14,7 +14,8 @@ markLibraryModule(import.meta.url);
 
 type AnyClass = abstract new (...args: never[]) => unknown;
 type AnyFn = (...args: never[]) => unknown;
-type Target = AnyClass | AnyFn;
+/** What a deployment serves: a class or a function. */
+export type Target = AnyClass | AnyFn;
 
 /** A deployment: a class or function with options. Make one with {@link deployment}. */
 export class Deployment<T extends Target = Target> {

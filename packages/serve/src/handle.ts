@@ -82,6 +82,9 @@ export interface HandleMethod<F> {
 
 type Methods<T> = { [K in keyof T as T[K] extends AnyFn ? (K extends 'constructor' ? never : K) : never]: HandleMethod<T[K]> };
 
+/** What a handle to a deployment of `T` (a class or a function) calls methods on. */
+export type Servable<T> = T extends abstract new (...args: never[]) => infer I ? I : T extends AnyFn ? { __call__: T } : T;
+
 /** Handle to a deployment: its methods, plus `remote()` for `__call__` and `options()`. */
 export type DeploymentHandle<T = unknown> = Methods<T> & {
   /** Calls the method named by `options({ methodName })`, `__call__` by default (or the function of a function deployment). */

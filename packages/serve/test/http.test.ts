@@ -5,6 +5,9 @@ import { BackPressureError, DeployFailedError, ServeInvalidArgumentError } from 
 import * as f from './fixtures/apps.js';
 
 let base = '';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+const body = async (r: Response | Promise<Response>): Promise<Json> => (await (await r).json()) as Json;
 
 beforeAll(async () => {
   await init({ numCpus: 2, namespace: 'serve-http-test' });
@@ -23,11 +26,11 @@ suite('HTTP ingress', () => {
     const r = await fetch(`${base}/echo/a/b?q=1`, { method: 'POST', body: 'payload', headers: { 'x-test': 'yes' } });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/json/);
-    const body = await r.json();
-    expect(body).toMatchObject({ method: 'POST', path: '/echo/a/b', query: '1', body: 'payload', header: 'yes' });
+    const got = await body(r);
+    expect(got).toMatchObject({ method: 'POST', path: '/echo/a/b', query: '1', body: 'payload', header: 'yes' });
     // Both replicas serve (power of two choices spreads the load).
     const replicas = new Set<string>();
-    await Promise.all(Array.from({ length: 40 }, async () => replicas.add((await (await fetch(`${base}/echo`)).json()).replica)));
+    await Promise.all(Array.from({ length: 40 }, async () => replicas.add((await body(fetch(`${base}/echo`))).replica)));
     expect(replicas.size).toBe(2);
     const st = await serve.status();
     const [proxy] = Object.values(st.proxies);
@@ -98,7 +101,7 @@ suite('HTTP ingress', () => {
 
   it('multiplexes models: loads each once per replica (LRU), routes to a replica that has it', async () => {
     await serve.run(f.Models.bind(), { name: 'models', routePrefix: '/models' });
-    const ask = async (id: string) => (await fetch(`${base}/models`, { headers: { serve_multiplexed_model_id: id } })).json();
+    const ask = async (id: string) => body(fetch(`${base}/models`, { headers: { serve_multiplexed_model_id: id } }));
     const first = await ask('model-a');
     expect(first).toMatchObject({ model: 'model-a', modelHeader: 'model-a' });
     for (let i = 0; i < 10; i++) expect((await ask('model-a')).model).toBe('model-a');
@@ -135,12 +138,12 @@ suite('HTTP ingress', () => {
 
   it('delivers userConfig through reconfigure without a restart', async () => {
     await serve.run(f.Configured.bind(), { name: 'configured', routePrefix: '/configured' });
-    const before = await (await fetch(`${base}/configured`)).json();
+    const before = await body(fetch(`${base}/configured`));
     expect(before.greeting).toBe('hello');
     await serve.run(f.Configured.options({ userConfig: { greeting: 'bonjour' } }).bind(), { name: 'configured', routePrefix: '/configured' });
     const { waitFor } = await import('@ray-ts/core/testing');
-    await waitFor(async () => (await (await fetch(`${base}/configured`)).json()).greeting === 'bonjour', { timeoutMs: 10_000 });
-    const after = await (await fetch(`${base}/configured`)).json();
+    await waitFor(async () => (await body(fetch(`${base}/configured`))).greeting === 'bonjour', { timeoutMs: 10_000 });
+    const after = await body(fetch(`${base}/configured`));
     expect(after.replica).toBe(before.replica); // same replica: reconfigured, not restarted
   });
 
