@@ -1,7 +1,7 @@
 /**
  * The Serve API: start, run, status, delete, shutdown, and handles to running deployments.
  */
-import { ActorDiedError, get, getActor, init, isInitialized, kill, type ActorHandle } from '@ray-ts/core';
+import { ActorDiedError, get, getActor, init, isInitialized, kill, nodes, type ActorHandle } from '@ray-ts/core';
 import { CONTROLLER_NAME, SERVE_NAMESPACE } from './constants.js';
 import type { ControllerMethods, ServeStatus } from './controller-api.js';
 import { ServeController } from './controller.js';
@@ -48,8 +48,11 @@ export async function start(options: StartOptions = {}): Promise<ServeStatus['pr
   if (!isInitialized()) await init();
   let c = await controller();
   if (!c) {
+    // On the head node, which lives as long as the cluster.
+    const head = (await nodes()).find((n) => n.isHead && n.alive);
     c = ServeController.options({
       name: CONTROLLER_NAME, namespace: SERVE_NAMESPACE, lifetime: 'detached', getIfExists: true, maxConcurrency: 100_000,
+      ...(head ? { schedulingStrategy: { nodeId: head.nodeId, soft: true } } : {}),
     }).remote() as unknown as ActorHandle<ControllerMethods>;
   }
   const running = await get(c.startOptions.remote());

@@ -61,6 +61,8 @@ interface App {
 
 interface ProxyGroup {
   readonly nodeId: string;
+  /** The node's host, to check that its port still accepts. */
+  readonly host: string;
   actors: ActorHandle<ProxyMethods>[];
   status: 'STARTING' | 'HEALTHY' | 'UNHEALTHY';
   httpPort: number | undefined;
@@ -474,6 +476,8 @@ class ServeControllerActor {
       maxConcurrency: Math.max(100, o.maxOngoingRequests * 4 + 32),
       // A thread of its own even without CPUs: a crashing replica takes nothing else down.
       ...(a.numGpus ? {} : { isolation: 'thread' as const }),
+      // Replicas spread over the nodes, so that one node's loss leaves others serving (as Ray Serve).
+      schedulingStrategy: 'SPREAD',
     }).remote({
       app: dep.app, deployment: dep.name, replicaId: id, cls: dep.spec.cls, isFunction: dep.spec.isFunction,
       initArgs: dep.spec.initArgs, userConfig: o.userConfig, maxOngoingRequests: o.maxOngoingRequests,
@@ -603,7 +607,7 @@ class ServeControllerActor {
 
   private async startProxyGroup(n: NodeInfo, opts: CompiledStartOptions): Promise<void> {
     const count = opts.http.proxiesPerNode ?? Math.max(1, Math.floor(n.resources.CPU ?? 1));
-    const g: ProxyGroup = { nodeId: n.nodeId, actors: [], status: 'STARTING', httpPort: undefined, grpcPort: undefined, checking: false };
+    const g: ProxyGroup = { nodeId: n.nodeId, host: n.address.replace(/:\d+$/, ''), actors: [], status: 'STARTING', httpPort: undefined, grpcPort: undefined, checking: false };
     this.proxies.set(n.nodeId, g);
     const make = () => ServeProxy.options({
       namespace: SERVE_NAMESPACE,
@@ -631,10 +635,27 @@ class ServeControllerActor {
     }
   }
 
+  private healthUrl(g: ProxyGroup): string | undefined {
+    const o = this.opts;
+    if (!o || o.http.location === 'Disabled' || g.httpPort === undefined) return undefined;
+    const wildcard = o.http.host === '0.0.0.0' || o.http.host === '::';
+    // A loopback bind on another machine cannot be reached from here.
+    if (!wildcard && o.http.host !== g.host && !(g.host === '127.0.0.1' || g.host === 'localhost')) return undefined;
+    const host = wildcard ? g.host : o.http.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${g.httpPort}/-/healthz`;
+  }
+
   private async checkProxyGroup(g: ProxyGroup): Promise<void> {
     g.checking = true;
     try {
       await get(g.actors.map((p) => p.ping.remote()), { timeoutMs: 10_000 });
+      // The threads share one socket: one that died closed it for all. Check that it still accepts.
+      const url = this.healthUrl(g);
+      if (url) {
+        const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+        if (r.status !== 200) throw new Error(`${url} answered ${r.status}`);
+        await r.arrayBuffer();
+      }
     } catch (err) {
       console.error(`Serve: a proxy on node ${g.nodeId} stopped answering (${describe(err)}); restarting the node's proxies.`);
       g.status = 'UNHEALTHY';

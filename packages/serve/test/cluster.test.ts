@@ -1,0 +1,59 @@
+// Serve on a 3-node cluster of real processes: a proxy on every node, replicas spread over the
+// nodes, and a node killed with SIGKILL under load.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import autocannon from 'autocannon';
+import { init, shutdown } from '@ray-ts/core';
+import { Cluster, waitFor } from '@ray-ts/core/testing';
+import * as serve from '@ray-ts/serve';
+import * as f from './fixtures/apps.js';
+
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ head: { numCpus: 1 }, nodes: [{ numCpus: 1 }, { numCpus: 1 }], nodeTimeoutMs: 2000 });
+  await init({ address: cluster.address });
+}, 60_000);
+
+afterAll(async () => {
+  await serve.shutdown().catch(() => undefined);
+  await shutdown();
+  await cluster.shutdown();
+});
+
+const where = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/where`)).json()) as { node: string; replica: string };
+
+it('runs a proxy on every node and spreads replicas over the nodes', async () => {
+  // Port 0: the nodes share this machine, so each picks a free port (on real machines, one port for all).
+  await serve.start({ http: { host: '127.0.0.1', port: 0, proxiesPerNode: 1 } });
+  await serve.run(f.Where.bind(), { name: 'where', routePrefix: '/where' });
+  const st = await serve.status();
+  const proxies = Object.entries(st.proxies);
+  expect(proxies.map(([id]) => id).sort()).toEqual(cluster.nodes.map((n) => n.nodeId).sort());
+  for (const [, p] of proxies) expect(p.status).toBe('HEALTHY');
+  const nodesServing = new Set<string>();
+  for (const [, p] of proxies) {
+    for (let i = 0; i < 12; i++) nodesServing.add((await where(p.httpPort!)).node);
+  }
+  expect(nodesServing.size).toBe(3);
+});
+
+it('keeps serving when a worker node dies under load: its replica is replaced on a live node', async () => {
+  const st = await serve.status();
+  const headId = cluster.nodes.find((n) => n.isHead)!.nodeId;
+  const victim = cluster.nodes.find((n) => !n.isHead)!.nodeId;
+  const headPort = st.proxies[headId].httpPort!;
+  const load = autocannon({ url: `http://127.0.0.1:${headPort}/where`, connections: 4, duration: 4 });
+  await new Promise((r) => setTimeout(r, 500)); // under load (the load generator's clock)
+  cluster.killNode(victim);
+  const result = await load;
+  expect(result.errors).toBe(0);
+  expect(result.non2xx).toBe(0); // GETs in flight to the dead node's replica were retried elsewhere
+  await waitFor(async () => {
+    const s = await serve.status();
+    return s.applications.where.deployments.Where.replicaStates.RUNNING === 3 && s.proxies[victim] === undefined;
+  }, { timeoutMs: 30_000 });
+  const nodesServing = new Set<string>();
+  for (let i = 0; i < 20; i++) nodesServing.add((await where(headPort)).node);
+  expect(nodesServing.has(victim)).toBe(false);
+  expect(nodesServing.size).toBeGreaterThanOrEqual(1);
+});
