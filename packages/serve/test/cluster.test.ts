@@ -57,3 +57,14 @@ it('keeps serving when a worker node dies under load: its replica is replaced on
   expect(nodesServing.has(victim)).toBe(false);
   expect(nodesServing.size).toBeGreaterThanOrEqual(1);
 });
+
+it('places a GPU replica on the node that declares a GPU, in a process with CUDA_VISIBLE_DEVICES', async () => {
+  const gpuNode = await cluster.addNode({ numCpus: 1, numGpus: 1 });
+  await serve.run(f.OnGpu.bind(), { name: 'gpu', routePrefix: '/gpu' });
+  const st = await serve.status();
+  const port = st.proxies[cluster.nodes.find((n) => n.isHead)!.nodeId].httpPort!;
+  const r = (await (await fetch(`http://127.0.0.1:${port}/gpu`)).json()) as { cuda: string; pid: number; node: string };
+  expect(r.node).toBe(gpuNode.nodeId);
+  expect(r.cuda).toBe('0');
+  expect(r.pid).not.toBe(gpuNode.pid); // a child process of the node, not the node's own thread
+});
