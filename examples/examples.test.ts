@@ -40,3 +40,9 @@ it('runs batch inference: Parquet -> ONNX MLP on an actor pool -> Parquet, check
   expect(stdout).toMatch(/predicted 5000 rows in [\d.]+ s .* on 2 actors/);
   expect(stdout).toMatch(/checked 5000 predictions against the JavaScript reference: labels agree on 5000, max \|score - reference\| = /);
 }, 120_000);
+
+it('serves an ONNX model over HTTP with batching: concurrent clients, predictions checked against a JS reference', async () => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/serve-onnx/main.ts'), '--requests', '500', '--clients', '8'], { cwd: root });
+  expect(stdout).toMatch(/served 500 requests from 8 concurrent clients in [\d.]+ s \(\d+ req\/s\)/);
+  expect(stdout).toMatch(/checked 500 predictions against the JavaScript reference: labels agree on 500, max \|output - reference\| = /);
+}, 120_000);

@@ -152,10 +152,22 @@ export function makeWeights({ inDim = 64, hidden = 256, outDim = 10, seed = 1 } 
   return { inDim, hidden, outDim, seed, W1, b1, W2, b2 };
 }
 
+let modelProtoType;
+
+/**
+ * Encodes an ONNX ModelProto given as a plain object (field names as in onnx.proto, e.g.
+ * `{ ir_version, opset_import, graph: { node, initializer, input, output } }`; only the subset
+ * above) to its bytes (Uint8Array). Throws when protobufjs finds the object invalid.
+ */
+export function encodeOnnxModel(model) {
+  modelProtoType ??= protobuf.parse(ONNX_PROTO, { keepCase: true }).root.lookupType('onnx.ModelProto');
+  const err = modelProtoType.verify(model);
+  if (err) throw new Error(`make-mlp-onnx: invalid ModelProto: ${err}`);
+  return modelProtoType.encode(modelProtoType.fromObject(model)).finish();
+}
+
 /** Encodes the MLP as an ONNX ModelProto (Uint8Array): Gemm(x, W1, b1) -> Relu -> Gemm(h, W2, b2). */
 export function encodeMlpModel(w) {
-  const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
-  const ModelProto = root.lookupType('onnx.ModelProto');
   const tensor = (name, dims, data) => ({
     name, dims, data_type: FLOAT,
     // raw_data is little-endian float32; copy so a subarray view's offset does not leak in.
@@ -189,9 +201,7 @@ export function encodeMlpModel(w) {
       output: [valueInfo('y', w.outDim)],
     },
   };
-  const err = ModelProto.verify(model);
-  if (err) throw new Error(`make-mlp-onnx: invalid ModelProto: ${err}`);
-  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+  return encodeOnnxModel(model);
 }
 
 /** The weights as the JSON document written to mlp-weights.json. */
