@@ -81,7 +81,8 @@ type BatchFn<T, R> = (items: T[]) => Promise<R[]> | R[];
  *   predict = batch(async (inputs: number[][]) => this.session.run(inputs), { maxBatchSize: 32 });
  *   async fetch(req: Request) { return Response.json(await this.predict(await req.json())); }
  * }
- * // or: @batch({ maxBatchSize: 32 }) async predict(inputs: number[][]) { ... }
+ * // In JavaScript, also as a method decorator: @batch({ maxBatchSize: 32 }) async predict(inputs) { ... }
+ * // (TypeScript rejects a decorator that changes a method's type, so there use the function form.)
  */
 export function batch<T, R>(fn: BatchFn<T, R>, opts?: BatchOptions): (item: T) => Promise<R>;
 export function batch(opts?: BatchOptions): <This, T, R>(

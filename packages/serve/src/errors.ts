@@ -10,6 +10,23 @@ export class ServeInvalidArgumentError extends RayError {
 }
 
 /**
+ * Thrown when a call names a method the deployment's class does not have (a handle call of
+ * `handle.<method>.remote()`, or a gRPC RPC, which the gRPC proxy answers with UNIMPLEMENTED).
+ */
+export class DeploymentMethodNotFoundError extends ServeInvalidArgumentError {
+  override readonly name: string = 'DeploymentMethodNotFoundError';
+  /** The deployment's name. */
+  readonly deployment: string;
+  /** The method that was called. */
+  readonly method: string;
+  constructor(message: string, deployment: string, method: string) {
+    super(message);
+    this.deployment = deployment;
+    this.method = method;
+  }
+}
+
+/**
  * Thrown by a handle call (and answered with HTTP 503 by the proxy) when a deployment is
  * overloaded: every replica has `maxOngoingRequests` requests and `maxQueuedRequests` more wait.
  */

@@ -36,7 +36,7 @@ import { ActorDiedError, TaskError, get } from '@ray-ts/core';
 import { BackPressureError, ReplicaDiedError, RequestTimeoutError, ServeInvalidArgumentError, ServeNotRunningError } from './errors.js';
 import type { CompiledStartOptions } from './options.js';
 import type { Assignment } from './router.js';
-import { routerHub } from './router.js';
+import { abortable, routerHub } from './router.js';
 import type { RoutingTable } from './wire.js';
 
 type GrpcOptions = NonNullable<CompiledStartOptions['grpc']>;
@@ -137,8 +137,8 @@ function toStatus(err: unknown, method: string, app: string | undefined): Status
   if (err instanceof RequestTimeoutError) return { code: grpc.status.DEADLINE_EXCEEDED, details: err.message };
   if (err instanceof TaskError) {
     const cause = err.cause as Error | undefined;
-    // The replica reports a missing method with a ServeInvalidArgumentError that says so.
-    if (cause?.name === 'ServeInvalidArgumentError' && /has no method/.test(cause.message)) {
+    // The cause comes back from the replica as a plain Error that keeps its class's name.
+    if (cause?.name === 'DeploymentMethodNotFoundError') {
       return {
         code: grpc.status.UNIMPLEMENTED,
         details: `Method '${method}' is not implemented by application '${app ?? '?'}': ${cause.message} ` +
@@ -151,32 +151,6 @@ function toStatus(err: unknown, method: string, app: string | undefined): Status
   console.error(`Serve gRPC proxy: ${method} failed:`, err);
   const e = err as Error;
   return { code: grpc.status.INTERNAL, details: `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` };
-}
-
-/** Rejects when the signal aborts; a late assignment is released so the replica slot frees. */
-function abortable(p: Promise<Assignment>, signal: AbortSignal): Promise<Assignment> {
-  if (signal.aborted) {
-    void p.then((a) => a.release(), () => undefined);
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<Assignment>((resolve, reject) => {
-    const onAbort = () => {
-      void p.then((a) => a.release(), () => undefined);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (a) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) a.release();
-        resolve(a);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }
 
 /** Aborts on the call's deadline or when the client goes away; `done()` stops watching. */

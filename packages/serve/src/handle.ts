@@ -3,6 +3,7 @@
  * replicas and returns a {@link DeploymentResponse} at once; await it for the result, or pass it
  * to another handle call without waiting (it is resolved before that call is sent).
  */
+import { threadId } from 'node:worker_threads';
 import { get } from '@ray-ts/core';
 import { RequestTimeoutError, ServeInvalidArgumentError } from './errors.js';
 import { routerHub } from './router.js';
@@ -109,7 +110,7 @@ function call(app: string, deployment: string, method: string, args: unknown[], 
     return router.assign(
       {
         kind: 'call', method, args: resolved, modelId: opts.multiplexedModelId ?? '', stream: opts.stream === true,
-        requestId: `${process.pid}-h${callSeq++}`,
+        requestId: `${process.pid}-${threadId}-h${callSeq++}`,
       },
       { retryOnDeath: false },
     );

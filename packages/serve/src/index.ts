@@ -22,6 +22,8 @@ export type { DeploymentHandle, HandleMethod, HandleOptions, Servable } from './
 export type { Target } from './deployment.js';
 export { batch } from './batch.js';
 export type { BatchOptions } from './batch.js';
+export { onnxDeployment } from './onnx.js';
+export type { OnnxDeploymentOptions, OnnxModel, OnnxModelMetadata, OnnxBatchStats } from './onnx.js';
 export { multiplexed } from './multiplex.js';
 export type { MultiplexedOptions } from './multiplex.js';
 export { getReplicaContext, getMultiplexedModelId } from './context.js';
@@ -31,5 +33,5 @@ export type {
 } from './options.js';
 export type { ServeStatus, ApplicationStatus, DeploymentStatus, ReplicaState } from './controller-api.js';
 export {
-  ServeInvalidArgumentError, BackPressureError, RequestTimeoutError, ReplicaDiedError, DeployFailedError, ServeNotRunningError,
+  ServeInvalidArgumentError, DeploymentMethodNotFoundError, BackPressureError, RequestTimeoutError, ReplicaDiedError, DeployFailedError, ServeNotRunningError,
 } from './errors.js';

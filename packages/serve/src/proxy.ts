@@ -8,10 +8,11 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { threadId } from 'node:worker_threads';
 import { TaskError, get, remote } from '@ray-ts/core';
 import { BackPressureError, ReplicaDiedError, RequestTimeoutError, ServeNotRunningError } from './errors.js';
 import type { CompiledStartOptions } from './options.js';
-import { routerHub, type Router } from './router.js';
+import { abortable, routerHub, type Router } from './router.js';
 import type { RoutingTable, WireRequest } from './wire.js';
 
 /** Where the first proxy of a node listens, for the others to share. */
@@ -175,7 +176,7 @@ class ServeProxyActor {
     try {
       const router = await this.routerFor(app.ingress);
       const assigned = router.assign(
-        { kind: 'http', request: wire, modelId, requestId: `${process.pid}-${requestSeq++}`, route: app.routePrefix ?? '' },
+        { kind: 'http', request: wire, modelId, requestId: `${process.pid}-${threadId}-${requestSeq++}`, route: app.routePrefix ?? '' },
         { retryOnDeath: IDEMPOTENT.has(method), ...(ac ? { signal: ac.signal } : {}) },
       );
       const a = ac ? await abortable(assigned, ac.signal) : await assigned;
@@ -234,32 +235,6 @@ class ServeProxyActor {
     const e = err as Error;
     plain(res, 500, `Internal Server Error: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
   }
-}
-
-/** Rejects when the signal aborts; a late result is released so the replica slot frees. */
-function abortable<T extends { release: () => void }>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    void p.then((a) => a.release(), () => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      void p.then((a) => a.release(), () => undefined);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) v.release();
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** @internal The proxy actor class. */

@@ -5,7 +5,7 @@
  */
 import { getRuntimeContext, remote } from '@ray-ts/core';
 import { clearReplicaContext, requestStore, setReplicaContext, type ReplicaContext } from './context.js';
-import { ServeInvalidArgumentError } from './errors.js';
+import { DeploymentMethodNotFoundError, ServeInvalidArgumentError } from './errors.js';
 import { createHandle } from './handle.js';
 import { captureModelCaches, loadedModelIds } from './multiplex.js';
 import { HANDLE_MARK, type ReplicaReply, type ReplicaRequest, type ReplicaSpec, type StreamChunk, type WireRequest, type WireResponse } from './wire.js';
@@ -175,9 +175,11 @@ class ServeReplicaActor {
       f = this.user![method] as typeof f;
       self = this.user;
       if (typeof f !== 'function') {
-        throw new ServeInvalidArgumentError(
+        throw new DeploymentMethodNotFoundError(
           `Deployment '${this.spec.deployment}' has no method '${method}'` +
             (method === '__call__' ? ': handle.remote() calls __call__; call handle.<method>.remote() instead, or define __call__.' : '.'),
+          this.spec.deployment,
+          method,
         );
       }
     }
@@ -185,7 +187,8 @@ class ServeReplicaActor {
     if (stream) {
       if (!isAsyncIterable(result) && !(result != null && typeof (result as Iterable<unknown>)[Symbol.iterator] === 'function')) {
         throw new ServeInvalidArgumentError(
-          `handle.options({ stream: true }) called '${method}', which returned ${typeof result}, not a generator: make it an async generator (async *${method}()).`,
+          `'${method}' was called as a stream (handle.options({ stream: true }) or a server-streaming RPC) but returned ` +
+            `${result === null ? 'null' : typeof result}, not a generator: make it an async generator (async *${method}()).`,
         );
       }
       const source = isAsyncIterable(result) ? result : (async function* () { yield* result as Iterable<unknown>; })();

@@ -42,6 +42,36 @@ export interface AssignOptions {
 
 const REJECT_BACKOFF_MS = 3;
 
+/**
+ * Rejects with the signal's reason when it aborts before `p` settles (for the HTTP and gRPC
+ * proxies, whose clients can time out or leave). A late result is released, so its replica
+ * slot frees.
+ */
+export function abortable<T extends { release: () => void }>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    void p.then((a) => a.release(), () => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      void p.then((a) => a.release(), () => undefined);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) v.release();
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}
+
 /** Routes one deployment's requests to its replicas. */
 export class Router {
   private views = new Map<string, ReplicaView>();
@@ -75,9 +105,15 @@ export class Router {
     const next = new Map<string, ReplicaView>();
     for (const r of entry.replicas) {
       const old = this.views.get(r.id);
-      next.set(r.id, old && !old.dead
-        ? { ...old, replica: r, models: new Set([...r.models, ...old.models]) }
-        : { replica: r, models: new Set(r.models), inflight: old?.inflight ?? 0, fullUntil: 0, dead: false });
+      if (old && !old.dead) {
+        // Updated in place: requests in flight release the view they took, so a copy would keep
+        // their count forever and the replica would look full to this router.
+        old.replica = r;
+        for (const m of r.models) old.models.add(m);
+        next.set(r.id, old);
+      } else {
+        next.set(r.id, { replica: r, models: new Set(r.models), inflight: 0, fullUntil: 0, dead: false });
+      }
     }
     this.views = next;
     this.list = [...next.values()];
@@ -155,17 +191,21 @@ export class Router {
     });
   }
 
-  /** Rejections put replicas aside for a moment: look again once that passed. */
+  /**
+   * Rejections put replicas aside for a moment: look again once that passed. Every replica with
+   * room in this router counts, even one whose pause already ended: `choose()` read the clock a
+   * moment earlier, and without a timer its waiter would sleep until the next table update.
+   * Replicas full of this router's own requests wake a waiter through `release()` instead.
+   */
   private scheduleRetry(): void {
     if (this.retryTimer) return;
-    const now = Date.now();
     let next = Infinity;
-    for (const v of this.list) if (!v.dead && v.fullUntil > now) next = Math.min(next, v.fullUntil);
+    for (const v of this.list) if (!v.dead && v.inflight < this.maxOngoing) next = Math.min(next, v.fullUntil);
     if (next === Infinity) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.wakeAll();
-    }, next - now);
+    }, Math.max(0, next - Date.now()));
   }
 
   /** Sends a request to a replica, waiting for room; resolves with its reply. */
