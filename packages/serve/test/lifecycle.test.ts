@@ -9,7 +9,7 @@ let base = '';
 
 beforeAll(async () => {
   await init({ numCpus: 2, namespace: 'serve-lifecycle-test' });
-  const proxies = await serve.start({ http: { host: '127.0.0.1', port: 0 } });
+  const proxies = await serve.start({ http: { host: '127.0.0.1', port: 0, requestTimeoutS: 1.5 } });
   base = `http://127.0.0.1:${Object.values(proxies)[0].httpPort}`;
 });
 afterAll(async () => {
@@ -20,6 +20,16 @@ afterAll(async () => {
 const json = async (path: string) => (await (await fetch(`${base}${path}`)).json()) as Record<string, unknown>;
 
 suite('deployment lifecycle', () => {
+  it('answers 408 when a request runs past http.requestTimeoutS, and the replica frees up', async () => {
+    await serve.run(f.Slow.bind(), { name: 'slow', routePrefix: '/slow' });
+    const r = await fetch(`${base}/slow?ms=4000`);
+    expect(r.status).toBe(408);
+    expect(await r.text()).toMatch(/timed out after 1.5 s/);
+    // The slow request still holds the only slot until it ends; then requests go through again.
+    await waitFor(async () => (await fetch(`${base}/slow?ms=1`)).status === 200, { timeoutMs: 10_000 });
+    await serve.delete('slow');
+  });
+
   it('rolls replicas over to new code with zero failed requests under steady load', async () => {
     // Each replica holds one of the cluster's two CPUs: the update must stop an old replica to make room.
     const cpu1 = { rayActorOptions: { numCpus: 1 } };
