@@ -3,52 +3,18 @@
  * loop starts and stops replicas to match each deployment's target (rolling updates replace old
  * versions without dropping requests), checks their health, samples their load for autoscaling,
  * keeps a group of proxy threads on every node, and publishes the routing table to every router
- * by long poll.
+ * by long poll. The per-deployment logic is in deployment-state.ts (which reaches the cluster
+ * through the {@link ReplicaRuntime} implemented here), the proxies in proxy-groups.ts.
  */
-import { ActorDiedError, availableResources, get, kill, nodes, remote, type ActorHandle, type NodeInfo } from '@ray-ts/core';
-import { decide, newAutoscalingState, recordLoad, type AutoscalingState } from './autoscaling.js';
+import { ActorDiedError, availableResources, get, kill, remote, type ActorHandle, type ActorOptions } from '@ray-ts/core';
 import { SERVE_NAMESPACE, serveConfig } from './constants.js';
-import type { ApplicationStatus, DeploymentStatus, ServeStatus } from './controller-api.js';
+import type { ApplicationStatus, ServeStatus } from './controller-api.js';
+import { DeploymentState, ReplicaDiedError, type ReplicaRuntime, type RuntimeReplica } from './deployment-state.js';
 import { ServeInvalidArgumentError } from './errors.js';
-import type { CompiledStartOptions } from './options.js';
-import { ServeProxy, type ProxyMethods } from './proxy.js';
+import type { CompiledDeploymentOptions, CompiledStartOptions } from './options.js';
+import { ProxyGroups } from './proxy-groups.js';
 import { ServeReplica } from './replica.js';
-import { deploymentKey, type AppSpec, type DeploymentSpec, type ReplicaMethods, type RoutingTable } from './wire.js';
-
-interface Replica {
-  readonly id: string;
-  readonly version: string;
-  readonly actor: ActorHandle<ReplicaMethods>;
-  state: 'STARTING' | 'RUNNING' | 'STOPPING';
-  readonly startedAt: number;
-  nodeId: string;
-  models: string[];
-  ongoing: number;
-  lastHealth: number;
-  healthBusy: boolean;
-  metricsBusy: boolean;
-  /** JSON of the userConfig it runs with. */
-  config: string;
-  reconfiguring: boolean;
-}
-
-interface Deployment {
-  readonly app: string;
-  readonly name: string;
-  readonly key: string;
-  spec: DeploymentSpec;
-  target: number;
-  replicas: Replica[];
-  failures: number;
-  failed: string | undefined;
-  lastError: string;
-  deleting: boolean;
-  autoscale: AutoscalingState;
-  lastSample: number;
-  lastMetrics: number;
-  /** 'UPSCALING' / 'DOWNSCALING' while an autoscaling change is being applied. */
-  scaling: DeploymentStatus | undefined;
-}
+import { deploymentKey, type AppSpec, type ReplicaMethods, type RoutingTable } from './wire.js';
 
 interface App {
   readonly name: string;
@@ -59,36 +25,46 @@ interface App {
   message: string;
 }
 
-interface ProxyGroup {
-  readonly nodeId: string;
-  /** The node's host, to check that its port still accepts. */
-  readonly host: string;
-  actors: ActorHandle<ProxyMethods>[];
-  status: 'STARTING' | 'HEALTHY' | 'UNHEALTHY';
-  httpPort: number | undefined;
-  grpcPort: number | undefined;
-  checking: boolean;
+/** The actor options of each replica of a deployment. */
+function replicaActorOptions(o: CompiledDeploymentOptions): ActorOptions {
+  const a = o.rayActorOptions;
+  return {
+    namespace: SERVE_NAMESPACE,
+    lifetime: 'detached',
+    numCpus: a.numCpus,
+    ...(a.numGpus ? { numGpus: a.numGpus } : {}),
+    ...(a.resources ? { resources: a.resources } : {}),
+    ...(a.memory ? { memory: a.memory } : {}),
+    maxConcurrency: Math.max(100, o.maxOngoingRequests * 4 + 32),
+    // A thread of its own even without CPUs: a crashing replica takes nothing else down.
+    ...(a.numGpus ? {} : { isolation: 'thread' as const }),
+    // Replicas spread over the nodes, so that one node's loss leaves others serving (as Ray Serve).
+    schedulingStrategy: 'SPREAD',
+  };
 }
 
-const json = (v: unknown): string => {
-  try {
-    return JSON.stringify(v) ?? 'undefined';
-  } catch {
-    return String(v);
-  }
-};
-
-function describe(err: unknown): string {
-  const e = err as { message?: string; cause?: { message?: string; name?: string } };
-  const cause = e?.cause?.message ? `${e.cause.name ?? 'Error'}: ${e.cause.message}` : undefined;
-  return (cause ?? e?.message ?? String(err)).split('\n')[0];
+/** A replica actor's calls, with an actor's death told apart as a {@link ReplicaDiedError}. */
+function runtimeReplica(actor: ActorHandle<ReplicaMethods>): RuntimeReplica {
+  const call = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((err: unknown) => {
+      throw err instanceof ActorDiedError ? new ReplicaDiedError(err) : err;
+    });
+  return {
+    routed: actor,
+    initialize: () => call(get(actor.initialize.remote())),
+    metrics: (timeoutMs) => call(get(actor.metrics.remote(), { timeoutMs })),
+    checkHealth: (timeoutMs) => call(get(actor.checkHealth.remote(), { timeoutMs })),
+    reconfigure: (userConfig) => call(get(actor.reconfigure.remote(userConfig))),
+    drain: (timeoutS, waitLoopS, timeoutMs) => call(get(actor.drain.remote(timeoutS, waitLoopS), { timeoutMs })),
+    kill: () => kill(actor).catch(() => undefined),
+  };
 }
 
 class ServeControllerActor {
   private opts: CompiledStartOptions | undefined;
   private readonly apps = new Map<string, App>();
-  private readonly deps = new Map<string, Deployment>();
-  private readonly proxies = new Map<string, ProxyGroup>();
+  private readonly deps = new Map<string, DeploymentState>();
+  private readonly proxies = new ProxyGroups();
   private table: RoutingTable = { version: 0, apps: [], deployments: {} };
   private dirty = false;
   private listeners: (() => void)[] = [];
@@ -101,6 +77,23 @@ class ServeControllerActor {
   private lastProxyCheck = 0;
   private lastResourceCheck = 0;
 
+  /** How deployment states reach the cluster and this controller. */
+  private readonly runtime: ReplicaRuntime = {
+    newReplicaId: (app, deployment) => `${app}#${deployment}#${(this.seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`,
+    start: (spec, options) => runtimeReplica(
+      ServeReplica.options(replicaActorOptions(options)).remote(spec) as unknown as ActorHandle<ReplicaMethods>,
+    ),
+    available: () => this.available,
+    queuedRequests: (key, now) => this.queuedFor(key, now),
+    now: () => Date.now(),
+    routingChanged: () => {
+      this.dirty = true;
+    },
+    wake: () => void this.tick(),
+    log: (message) => console.log(message),
+    error: (message) => console.error(message),
+  };
+
   constructor() {
     this.timer = setInterval(() => void this.tick(), serveConfig.controlLoopMs);
   }
@@ -108,7 +101,7 @@ class ServeControllerActor {
   /** Starts the proxies (once); later calls keep the first options. */
   async start(opts: CompiledStartOptions): Promise<ServeStatus['proxies']> {
     this.opts ??= opts;
-    await this.ensureProxies();
+    await this.proxies.ensure(this.opts);
     return this.status().proxies;
   }
 
@@ -147,32 +140,12 @@ class ServeControllerActor {
     for (const d of spec.deployments) {
       const key = deploymentKey(spec.name, d.name);
       keep.add(key);
-      let dep = this.deps.get(key);
-      if (!dep) {
-        dep = {
-          app: spec.name, name: d.name, key, spec: d, target: d.options.numReplicas, replicas: [], failures: 0, failed: undefined,
-          lastError: '', deleting: false, autoscale: newAutoscalingState(), lastSample: 0, lastMetrics: 0, scaling: undefined,
-        };
-        this.deps.set(key, dep);
-      } else {
-        const autoscaled = dep.spec.options.autoscaling && d.options.autoscaling;
-        if (dep.spec.version !== d.version) {
-          dep.failures = 0;
-          dep.failed = undefined;
-        }
-        dep.spec = d;
-        dep.deleting = false;
-        // An autoscaling deployment keeps its current size across updates, within the new bounds.
-        dep.target = autoscaled
-          ? Math.min(d.options.autoscaling!.maxReplicas, Math.max(d.options.autoscaling!.minReplicas, dep.target))
-          : d.options.numReplicas;
-      }
+      const dep = this.deps.get(key);
+      if (!dep) this.deps.set(key, new DeploymentState(spec.name, d, this.runtime));
+      else dep.update(d);
     }
     for (const key of app.deployments) {
-      if (!keep.has(key)) {
-        const dep = this.deps.get(key);
-        if (dep) dep.deleting = true;
-      }
+      if (!keep.has(key)) this.deps.get(key)?.delete();
     }
     app.deployments = new Set([...app.deployments, ...keep]);
   }
@@ -183,10 +156,7 @@ class ServeControllerActor {
       const app = this.apps.get(name);
       if (!app) continue;
       app.status = 'DELETING';
-      for (const key of app.deployments) {
-        const dep = this.deps.get(key);
-        if (dep) dep.deleting = true;
-      }
+      for (const key of app.deployments) this.deps.get(key)?.delete();
     }
     this.dirty = true;
     await this.tick();
@@ -242,33 +212,17 @@ class ServeControllerActor {
   }
 
   status(): ServeStatus {
-    const proxies: ServeStatus['proxies'] = {};
-    for (const g of this.proxies.values()) {
-      proxies[g.nodeId] = { status: g.status, httpPort: g.httpPort, grpcPort: g.grpcPort, threads: g.actors.length };
-    }
     const applications: ServeStatus['applications'] = {};
     for (const app of this.apps.values()) {
       const deployments: ServeStatus['applications'][string]['deployments'] = {};
       for (const key of app.deployments) {
         const dep = this.deps.get(key);
         if (!dep || dep.deleting) continue;
-        const states: Partial<Record<Replica['state'], number>> = {};
-        let ongoing = 0;
-        for (const r of dep.replicas) {
-          states[r.state] = (states[r.state] ?? 0) + 1;
-          if (r.state === 'RUNNING') ongoing += r.ongoing;
-        }
-        deployments[dep.name] = {
-          status: this.deploymentStatus(dep),
-          message: dep.failed ?? this.pendingMessage(dep) ?? (dep.lastError ? `last replica failure: ${dep.lastError}` : ''),
-          targetReplicas: dep.target,
-          replicaStates: states,
-          ongoingRequests: ongoing,
-        };
+        deployments[dep.name] = dep.report();
       }
       applications[app.name] = { status: app.status, message: app.message, routePrefix: app.routePrefix, deployments };
     }
-    return { proxies, applications };
+    return { proxies: this.proxies.status(), applications };
   }
 
   /** Stops everything Serve runs: replicas, proxies, then the loop. */
@@ -276,37 +230,14 @@ class ServeControllerActor {
     this.stopped = true;
     clearInterval(this.timer);
     const kills: Promise<unknown>[] = [];
-    for (const dep of this.deps.values()) for (const r of dep.replicas) kills.push(kill(r.actor).catch(() => undefined));
-    for (const g of this.proxies.values()) {
-      for (const p of g.actors) kills.push(get(p.stop.remote(), { timeoutMs: 5000 }).catch(() => undefined).then(() => kill(p).catch(() => undefined)));
-    }
+    for (const dep of this.deps.values()) kills.push(...dep.killAll());
+    kills.push(...this.proxies.shutdown());
     await Promise.all(kills);
     this.deps.clear();
     this.apps.clear();
     this.proxies.clear();
     this.table = { version: this.table.version + 1, apps: [], deployments: {}, shutdown: true };
     for (const l of this.listeners.splice(0)) l();
-  }
-
-  /** Says so when replicas have been waiting for resources for a while. */
-  private pendingMessage(dep: Deployment): string | undefined {
-    const now = Date.now();
-    const waiting = dep.replicas.filter((r) => r.state === 'STARTING' && now - r.startedAt > 3000).length;
-    if (waiting === 0 || this.fits(dep)) return undefined;
-    const a = dep.spec.options.rayActorOptions;
-    const need = JSON.stringify({ CPU: a.numCpus ?? 1, ...(a.numGpus ? { GPU: a.numGpus } : {}), ...a.resources });
-    return `${waiting} replica(s) wait for resources: each needs ${need}, the cluster has ${JSON.stringify(this.available)} available. ` +
-      'Lower rayActorOptions (numCpus: 0.5, say), reduce replicas, or add nodes.';
-  }
-
-  private deploymentStatus(dep: Deployment): DeploymentStatus {
-    if (dep.failed) return 'DEPLOY_FAILED';
-    const cur = dep.replicas.filter((r) => r.version === dep.spec.version && r.state !== 'STOPPING');
-    const old = dep.replicas.some((r) => r.version !== dep.spec.version && r.state !== 'STOPPING');
-    const running = cur.filter((r) => r.state === 'RUNNING').length;
-    if (!old && running === dep.target && cur.length === dep.target) return 'HEALTHY';
-    if (dep.scaling) return dep.scaling;
-    return 'UPDATING';
   }
 
   // ---- the control loop ----
@@ -317,10 +248,8 @@ class ServeControllerActor {
     try {
       const now = Date.now();
       for (const dep of [...this.deps.values()]) {
-        this.autoscale(dep, now);
-        this.reconcile(dep);
-        this.probe(dep, now);
-        if (dep.deleting && dep.replicas.length === 0) {
+        dep.step(now);
+        if (dep.gone) {
           this.deps.delete(dep.key);
           for (const app of this.apps.values()) app.deployments.delete(dep.key);
           this.dirty = true;
@@ -333,7 +262,7 @@ class ServeControllerActor {
       }
       if (this.opts && now - this.lastProxyCheck >= serveConfig.proxyCheckMs) {
         this.lastProxyCheck = now;
-        void this.ensureProxies().catch(() => undefined);
+        void this.proxies.ensure(this.opts).catch(() => undefined);
       }
       if (this.dirty) this.publish();
     } finally {
@@ -343,7 +272,7 @@ class ServeControllerActor {
 
   private updateApps(): void {
     for (const app of [...this.apps.values()]) {
-      const deps = [...app.deployments].map((k) => this.deps.get(k)).filter((d): d is Deployment => !!d);
+      const deps = [...app.deployments].map((k) => this.deps.get(k)).filter((d): d is DeploymentState => !!d);
       if (app.status === 'DELETING') {
         if (deps.length === 0) {
           this.apps.delete(app.name);
@@ -356,11 +285,11 @@ class ServeControllerActor {
         app.status = 'DEPLOY_FAILED';
         app.message = failed.failed!;
       } else if (app.status === 'DEPLOYING' || app.status === 'DEPLOY_FAILED') {
-        if (deps.filter((d) => !d.deleting).every((d) => this.deploymentStatus(d) === 'HEALTHY')) {
+        if (deps.filter((d) => !d.deleting).every((d) => d.status() === 'HEALTHY')) {
           app.status = 'RUNNING';
           app.message = '';
         } else {
-          app.message = deps.map((d) => this.pendingMessage(d)).find((m) => m) ?? '';
+          app.message = deps.map((d) => d.pendingMessage()).find((m) => m) ?? '';
         }
       }
     }
@@ -371,299 +300,13 @@ class ServeControllerActor {
     const deployments: RoutingTable['deployments'] = {};
     for (const dep of this.deps.values()) {
       if (dep.deleting) continue;
-      const replicas = dep.replicas
-        .filter((r) => r.state === 'RUNNING')
-        .map((r) => ({ id: r.id, actor: r.actor, nodeId: r.nodeId, models: r.models }));
-      deployments[dep.key] = {
-        maxOngoingRequests: dep.spec.options.maxOngoingRequests,
-        maxQueuedRequests: dep.spec.options.maxQueuedRequests,
-        replicas,
-        ...(dep.failed && replicas.length === 0 ? { unavailable: dep.failed } : {}),
-      };
+      deployments[dep.key] = dep.routing();
     }
     const apps = [...this.apps.values()]
       .filter((a) => a.status !== 'DELETING')
       .map((a) => ({ name: a.name, routePrefix: a.routePrefix, ingress: a.ingress }));
     this.table = { version: this.table.version + 1, apps, deployments };
     for (const l of this.listeners.splice(0)) l();
-  }
-
-  private autoscale(dep: Deployment, now: number): void {
-    const cfg = dep.spec.options.autoscaling;
-    if (!cfg || dep.deleting) return;
-    if (now - dep.lastSample >= cfg.metricsIntervalS * 1000) {
-      dep.lastSample = now;
-      let load = this.queuedFor(dep.key, now);
-      for (const r of dep.replicas) if (r.state === 'RUNNING') load += r.ongoing;
-      recordLoad(dep.autoscale, cfg, now, load);
-    }
-    const next = decide(dep.autoscale, cfg, dep.target, now);
-    if (next !== dep.target) {
-      dep.scaling = next > dep.target ? 'UPSCALING' : 'DOWNSCALING';
-      console.log(`Serve: scaling ${dep.app}/${dep.name} from ${dep.target} to ${next} replicas.`);
-      dep.target = next;
-    } else if (this.deploymentStatus(dep) === 'HEALTHY') {
-      dep.scaling = undefined;
-    }
-  }
-
-  private reconcile(dep: Deployment): void {
-    const live = dep.replicas.filter((r) => r.state !== 'STOPPING');
-    if (dep.deleting) {
-      for (const r of live) this.stopReplica(dep, r, true);
-      return;
-    }
-    const v = dep.spec.version;
-    const cur = live.filter((r) => r.version === v);
-    const old = live.filter((r) => r.version !== v);
-    const target = dep.target;
-    if (old.length === 0) {
-      if (!dep.failed) for (let i = cur.length; i < target; i++) this.startReplica(dep);
-      if (cur.length > target) {
-        const order = [...cur].sort((a, b) => (a.state === 'STARTING' ? -1 : 0) - (b.state === 'STARTING' ? -1 : 0) || a.ongoing - b.ongoing);
-        for (const r of order.slice(0, cur.length - target)) this.stopReplica(dep, r, true);
-      }
-    } else {
-      // Rolling update: a new replica first when the cluster has room, else an old one makes room.
-      const runningNew = cur.filter((r) => r.state === 'RUNNING').length;
-      const startingNew = cur.length - runningNew;
-      const stopping = dep.replicas.some((r) => r.state === 'STOPPING');
-      if (!dep.failed && cur.length < target && startingNew === 0) {
-        if (this.fits(dep)) this.startReplica(dep);
-        else if (!stopping) this.stopReplica(dep, old[0], true);
-      }
-      const excess = target === 0 ? old.length : Math.min(old.length, runningNew + old.length - target);
-      for (const r of old.slice(0, Math.max(0, excess))) this.stopReplica(dep, r, true);
-    }
-    for (const r of cur) {
-      const config = json(dep.spec.options.userConfig);
-      if (r.state === 'RUNNING' && r.config !== config && !r.reconfiguring) {
-        r.reconfiguring = true;
-        get(r.actor.reconfigure.remote(dep.spec.options.userConfig)).then(
-          () => {
-            r.config = config;
-            r.reconfiguring = false;
-          },
-          (err: unknown) => {
-            r.reconfiguring = false;
-            dep.lastError = `reconfigure failed: ${describe(err)}`;
-            r.config = config; // not retried in a loop; the error shows in status
-          },
-        );
-      }
-    }
-  }
-
-  /** True when the cluster has room for one more replica of `dep` now. */
-  private fits(dep: Deployment): boolean {
-    const a = dep.spec.options.rayActorOptions;
-    const need: Record<string, number> = { CPU: a.numCpus ?? 1, GPU: a.numGpus ?? 0, ...a.resources };
-    for (const [k, n] of Object.entries(need)) if (n > 0 && (this.available[k] ?? 0) < n) return false;
-    return true;
-  }
-
-  private startReplica(dep: Deployment): void {
-    const id = `${dep.app}#${dep.name}#${(this.seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-    const o = dep.spec.options;
-    const a = o.rayActorOptions;
-    const actor = ServeReplica.options({
-      namespace: SERVE_NAMESPACE,
-      lifetime: 'detached',
-      numCpus: a.numCpus,
-      ...(a.numGpus ? { numGpus: a.numGpus } : {}),
-      ...(a.resources ? { resources: a.resources } : {}),
-      ...(a.memory ? { memory: a.memory } : {}),
-      maxConcurrency: Math.max(100, o.maxOngoingRequests * 4 + 32),
-      // A thread of its own even without CPUs: a crashing replica takes nothing else down.
-      ...(a.numGpus ? {} : { isolation: 'thread' as const }),
-      // Replicas spread over the nodes, so that one node's loss leaves others serving (as Ray Serve).
-      schedulingStrategy: 'SPREAD',
-    }).remote({
-      app: dep.app, deployment: dep.name, replicaId: id, cls: dep.spec.cls, isFunction: dep.spec.isFunction,
-      initArgs: dep.spec.initArgs, userConfig: o.userConfig, maxOngoingRequests: o.maxOngoingRequests,
-    }) as unknown as ActorHandle<ReplicaMethods>;
-    const r: Replica = {
-      id, version: dep.spec.version, actor, state: 'STARTING', startedAt: Date.now(), nodeId: '', models: [], ongoing: 0, lastHealth: Date.now(),
-      healthBusy: false, metricsBusy: false, config: json(o.userConfig), reconfiguring: false,
-    };
-    dep.replicas.push(r);
-    get(actor.initialize.remote()).then(
-      ({ nodeId }) => {
-        if (r.state !== 'STARTING') return;
-        r.state = 'RUNNING';
-        r.nodeId = nodeId;
-        r.lastHealth = Date.now();
-        dep.failures = 0;
-        this.dirty = true;
-      },
-      (err: unknown) => {
-        if (r.state !== 'STARTING') return;
-        this.removeReplica(dep, r);
-        dep.failures++;
-        dep.lastError = describe(err);
-        console.error(`Serve: replica ${id} of ${dep.app}/${dep.name} failed to start: ${dep.lastError}`);
-        if (dep.failures >= serveConfig.maxStartFailures) {
-          this.dirty = true;
-          dep.failed = `Deployment '${dep.name}' of app '${dep.app}' failed to start ${dep.failures} replicas in a row; the last error: ${dep.lastError}`;
-        }
-      },
-    );
-  }
-
-  private removeReplica(dep: Deployment, r: Replica): void {
-    const wasRunning = r.state === 'RUNNING';
-    r.state = 'STOPPING';
-    dep.replicas = dep.replicas.filter((x) => x !== r);
-    void kill(r.actor).catch(() => undefined);
-    if (wasRunning) this.dirty = true;
-  }
-
-  private stopReplica(dep: Deployment, r: Replica, graceful: boolean): void {
-    if (r.state === 'STOPPING') return;
-    if (!graceful || r.state === 'STARTING') {
-      this.removeReplica(dep, r);
-      return;
-    }
-    r.state = 'STOPPING';
-    this.dirty = true;
-    const o = dep.spec.options;
-    const finish = () => {
-      dep.replicas = dep.replicas.filter((x) => x !== r);
-      void kill(r.actor).catch(() => undefined);
-    };
-    get(r.actor.drain.remote(o.gracefulShutdownTimeoutS, o.gracefulShutdownWaitLoopS), {
-      timeoutMs: (o.gracefulShutdownTimeoutS + o.gracefulShutdownWaitLoopS + 5) * 1000,
-    }).then(finish, finish);
-  }
-
-  /** Health checks and load samples; a dead or unhealthy replica is replaced. */
-  private probe(dep: Deployment, now: number): void {
-    const o = dep.spec.options;
-    const metricsMs = o.autoscaling ? o.autoscaling.metricsIntervalS * 1000 : serveConfig.metricsIntervalMs;
-    const sample = now - dep.lastMetrics >= metricsMs;
-    if (sample) dep.lastMetrics = now;
-    for (const r of dep.replicas) {
-      if (r.state !== 'RUNNING') continue;
-      if (sample && !r.metricsBusy) {
-        r.metricsBusy = true;
-        get(r.actor.metrics.remote(), { timeoutMs: o.healthCheckTimeoutS * 1000 }).then(
-          (m) => {
-            r.metricsBusy = false;
-            r.ongoing = m.ongoing;
-            if (m.models.join() !== r.models.join()) {
-              r.models = m.models;
-              this.dirty = true;
-            }
-          },
-          (err: unknown) => {
-            r.metricsBusy = false;
-            if (err instanceof ActorDiedError) this.replaceReplica(dep, r, `it died (${describe(err)})`);
-          },
-        );
-      }
-      if (!r.healthBusy && now - r.lastHealth >= o.healthCheckPeriodS * 1000) {
-        r.healthBusy = true;
-        get(r.actor.checkHealth.remote(), { timeoutMs: o.healthCheckTimeoutS * 1000 }).then(
-          () => {
-            r.healthBusy = false;
-            r.lastHealth = Date.now();
-          },
-          (err: unknown) => {
-            r.healthBusy = false;
-            r.lastHealth = Date.now();
-            this.replaceReplica(dep, r, `its health check failed: ${describe(err)}`);
-          },
-        );
-      }
-    }
-  }
-
-  private replaceReplica(dep: Deployment, r: Replica, why: string): void {
-    if (r.state !== 'RUNNING') return;
-    console.error(`Serve: replacing replica ${r.id} of ${dep.app}/${dep.name}: ${why}`);
-    dep.lastError = why;
-    this.removeReplica(dep, r);
-    void this.tick();
-  }
-
-  // ---- proxies ----
-
-  private async ensureProxies(): Promise<void> {
-    const opts = this.opts;
-    if (!opts || this.stopped) return;
-    if (opts.http.location === 'Disabled' && !opts.grpc) return;
-    const all = await nodes();
-    const alive = all.filter((n) => n.alive && (opts.http.location !== 'HeadOnly' || n.isHead));
-    const ids = new Set(alive.map((n) => n.nodeId));
-    for (const [id] of this.proxies) if (!ids.has(id)) this.proxies.delete(id);
-    const starts: Promise<void>[] = [];
-    for (const n of alive) {
-      const g = this.proxies.get(n.nodeId);
-      if (!g) starts.push(this.startProxyGroup(n, opts));
-      else if (g.status === 'HEALTHY' && !g.checking) void this.checkProxyGroup(g);
-    }
-    await Promise.all(starts);
-  }
-
-  private async startProxyGroup(n: NodeInfo, opts: CompiledStartOptions): Promise<void> {
-    const count = opts.http.proxiesPerNode ?? Math.max(1, Math.floor(n.resources.CPU ?? 1));
-    const g: ProxyGroup = { nodeId: n.nodeId, host: n.address.replace(/:\d+$/, ''), actors: [], status: 'STARTING', httpPort: undefined, grpcPort: undefined, checking: false };
-    this.proxies.set(n.nodeId, g);
-    const make = () => ServeProxy.options({
-      namespace: SERVE_NAMESPACE,
-      lifetime: 'detached',
-      isolation: 'thread',
-      maxConcurrency: 100_000,
-      schedulingStrategy: { nodeId: n.nodeId, soft: false },
-    }).remote(opts) as unknown as ActorHandle<ProxyMethods>;
-    try {
-      const first = make();
-      g.actors.push(first);
-      const info = await get(first.listen.remote(undefined));
-      const rest = Array.from({ length: count - 1 }, make);
-      g.actors.push(...rest);
-      await get(rest.map((p) => p.listen.remote(info)));
-      g.httpPort = info.httpPort;
-      g.grpcPort = info.grpcPort;
-      g.status = 'HEALTHY';
-    } catch (err) {
-      console.error(`Serve: the proxies on node ${n.nodeId} failed to start: ${describe(err)}`);
-      g.status = 'UNHEALTHY';
-      for (const p of g.actors) void kill(p).catch(() => undefined);
-      if (this.proxies.get(n.nodeId) === g) this.proxies.delete(n.nodeId);
-      throw err;
-    }
-  }
-
-  private healthUrl(g: ProxyGroup): string | undefined {
-    const o = this.opts;
-    if (!o || o.http.location === 'Disabled' || g.httpPort === undefined) return undefined;
-    const wildcard = o.http.host === '0.0.0.0' || o.http.host === '::';
-    // A loopback bind on another machine cannot be reached from here.
-    if (!wildcard && o.http.host !== g.host && !(g.host === '127.0.0.1' || g.host === 'localhost')) return undefined;
-    const host = wildcard ? g.host : o.http.host;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${g.httpPort}/-/healthz`;
-  }
-
-  private async checkProxyGroup(g: ProxyGroup): Promise<void> {
-    g.checking = true;
-    try {
-      await get(g.actors.map((p) => p.ping.remote()), { timeoutMs: 10_000 });
-      // The threads share one socket: one that died closed it for all. Check that it still accepts.
-      const url = this.healthUrl(g);
-      if (url) {
-        const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-        if (r.status !== 200) throw new Error(`${url} answered ${r.status}`);
-        await r.arrayBuffer();
-      }
-    } catch (err) {
-      console.error(`Serve: a proxy on node ${g.nodeId} stopped answering (${describe(err)}); restarting the node's proxies.`);
-      g.status = 'UNHEALTHY';
-      for (const p of g.actors) void kill(p).catch(() => undefined);
-      if (this.proxies.get(g.nodeId) === g) this.proxies.delete(g.nodeId);
-    } finally {
-      g.checking = false;
-    }
   }
 }
 
