@@ -46,3 +46,12 @@ it('serves an ONNX model over HTTP with batching: concurrent clients, prediction
   expect(stdout).toMatch(/served 500 requests from 8 concurrent clients in [\d.]+ s \(\d+ req\/s\)/);
   expect(stdout).toMatch(/checked 500 predictions against the JavaScript reference: labels agree on 500, max \|output - reference\| = /);
 }, 120_000);
+
+it('tunes a small MLP with TPE and ASHA: the best config is well above chance, poor trials are stopped early', async () => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/tune-mlp/main.ts')], { cwd: root });
+  const summary = /tuned 16 trials in [\d.]+ s: (\d+) stopped early by ASHA, 0 errors/.exec(stdout);
+  expect(summary, stdout).not.toBeNull();
+  expect(Number(summary![1])).toBeGreaterThan(0);
+  expect(Number(/validation accuracy ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThanOrEqual(0.8);
+  expect(Number(/test accuracy of the best checkpoint \(epoch \d+\): ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThanOrEqual(0.8);
+}, 120_000);

@@ -80,6 +80,8 @@ interface Trial extends TrialRecord {
   lastReportAt: number;
   /** The scheduler asked for a restart from another trial's checkpoint. */
   exploit: { fromTrialId: string; config: Config } | undefined;
+  /** A drive() runs it (its status may already say PAUSED or PENDING while its worker stops). */
+  driving?: boolean;
 }
 
 const info = (t: Trial): TrialInfo => ({
@@ -181,7 +183,8 @@ class TrialRunner {
     const numSamples = this.tune.numSamples ?? 1;
     if (!Number.isInteger(numSamples) || numSamples < 1) throw new TuneInvalidArgumentError(`tuneConfig.numSamples must be an integer >= 1, got ${numSamples}.`);
     this.searcher = this.tune.searchAlg ?? new BasicVariantGenerator();
-    this.searcher.setNumSamples?.(numSamples);
+    // A restored searcher keeps its own count unless numSamples is given again.
+    if (!restored || this.tune.numSamples !== undefined) this.searcher.setNumSamples?.(numSamples);
     this.searcher.setSearchProperties(this.metric, this.mode, opts.paramSpace ?? {});
     this.scheduler = this.tune.scheduler ?? new FIFOScheduler();
     this.scheduler.setSearchProperties(this.metric, this.mode);
@@ -216,8 +219,15 @@ class TrialRunner {
     return this.spec.resources ?? { numCpus: 1, numGpus: 0 };
   }
 
+  /**
+   * Trials at once: what the cluster's resources fit, at most maxConcurrentTrials. Never more than
+   * fit: idle workers kept for reuse hold their resources, and a trial's new worker would wait on them.
+   */
   private async capacity(): Promise<number> {
-    if (this.tune.maxConcurrentTrials !== undefined) return this.tune.maxConcurrentTrials;
+    const max = this.tune.maxConcurrentTrials;
+    if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+      throw new TuneInvalidArgumentError(`tuneConfig.maxConcurrentTrials must be an integer >= 1, got ${max}.`);
+    }
     const total = await clusterResources();
     const r = this.trialCpus;
     let n = Infinity;
@@ -229,7 +239,8 @@ class TrialRunner {
         `A trial needs ${JSON.stringify(r)} but the cluster has ${JSON.stringify(total)}: no trial can run. Lower withResources() or add nodes.`,
       );
     }
-    return n === Infinity ? 16 : n;
+    const fit = n === Infinity ? 16 : n;
+    return max === undefined ? fit : Math.min(max, fit);
   }
 
   async run(): Promise<ResultGrid> {
@@ -251,7 +262,7 @@ class TrialRunner {
           for (const t of running) void this.stopTrial(t);
         }
         while (!outOfTime && running.size < limit) {
-          const t = this.nextTrial();
+          const t = this.nextTrial(running.size === 0);
           if (!t) break;
           running.add(t);
           void this.drive(t, portableTrainable, isClass).finally(() => {
@@ -288,35 +299,52 @@ class TrialRunner {
   }
 
   /** A paused or pending trial the scheduler picks, or a new one from the searcher. */
-  private nextTrial(): Trial | undefined {
-    const waiting = this.trials.filter((t) => t.status === 'PENDING' || t.status === 'PAUSED');
+  private nextTrial(idle: boolean): Trial | undefined {
+    // Pending trials are created ahead (up to maxPending), so schedulers see who waits
+    // (PBT and the median rule pause trials to give waiting ones a turn).
+    this.createPending();
+    const waiting = this.trials.filter((t) => (t.status === 'PENDING' || t.status === 'PAUSED') && !t.driving);
     if (waiting.length > 0) {
       const chosen = this.scheduler.chooseTrialToRun?.(waiting.map(info));
       const pick = chosen ? waiting.find((t) => t.trialId === chosen.trialId) : waiting.find((t) => t.status === 'PENDING');
       if (pick) return pick;
     }
+    const paused = waiting.filter((t) => t.status === 'PAUSED');
+    if (idle && paused.length > 0 && (this.finishedSearch || this.suggestionBlocked)) {
+      // Nothing runs and nothing new comes: a paused trial goes on rather than waiting forever.
+      return paused[0];
+    }
+    return undefined;
+  }
+
+  /** Pending trials created ahead: 16 for the basic (non-adaptive) searcher, 1 for others. */
+  private get maxPending(): number {
+    return this.searcher instanceof BasicVariantGenerator ? 16 : 1;
+  }
+
+  private createPending(): void {
     this.suggestionBlocked = false;
-    if (this.finishedSearch) return undefined;
-    const trialId = `${String(this.suggested).padStart(5, '0')}`;
-    const config = this.searcher.suggest(trialId);
-    if (config === FINISHED) {
-      this.finishedSearch = true;
-      return undefined;
+    while (!this.finishedSearch && this.trials.filter((t) => t.status === 'PENDING').length < this.maxPending) {
+      const trialId = `${String(this.suggested).padStart(5, '0')}`;
+      const config = this.searcher.suggest(trialId);
+      if (config === FINISHED) {
+        this.finishedSearch = true;
+        return;
+      }
+      if (config === undefined) {
+        this.suggestionBlocked = true;
+        return;
+      }
+      this.suggested++;
+      const t: Trial = {
+        trialId, trialName: `trial_${trialId}`, config, status: 'PENDING', numFailures: 0, checkpoint: undefined, checkpointIteration: 0,
+        lastResult: undefined, error: undefined, timeOffsetS: 0, iterationOffset: 0, results: [], worker: undefined, startedAt: 0,
+        lastReportAt: 0, exploit: undefined,
+      };
+      this.trials.push(t);
+      this.storage.writeParams(t.trialName, config);
+      this.scheduler.onTrialAdd(info(t));
     }
-    if (config === undefined) {
-      this.suggestionBlocked = true;
-      return undefined;
-    }
-    this.suggested++;
-    const t: Trial = {
-      trialId, trialName: `trial_${trialId}`, config, status: 'PENDING', numFailures: 0, checkpoint: undefined, checkpointIteration: 0,
-      lastResult: undefined, error: undefined, timeOffsetS: 0, iterationOffset: 0, results: [], worker: undefined, startedAt: 0,
-      lastReportAt: 0, exploit: undefined,
-    };
-    this.trials.push(t);
-    this.storage.writeParams(t.trialName, config);
-    this.scheduler.onTrialAdd(info(t));
-    return t;
   }
 
   private workerKey(): string {
@@ -351,6 +379,15 @@ class TrialRunner {
 
   /** Runs a trial until it ends, pauses or fails. */
   private async drive(t: Trial, trainable: ReturnType<typeof portable>, isClass: boolean): Promise<void> {
+    t.driving = true;
+    try {
+      await this.driveOnce(t, trainable, isClass);
+    } finally {
+      t.driving = false;
+    }
+  }
+
+  private async driveOnce(t: Trial, trainable: ReturnType<typeof portable>, isClass: boolean): Promise<void> {
     if (t.exploit) {
       const from = this.trials.find((x) => x.trialId === t.exploit!.fromTrialId);
       if (from?.checkpoint) {
