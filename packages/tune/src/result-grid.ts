@@ -13,7 +13,7 @@ export interface Result {
   readonly metrics: TrialResult | undefined;
   /** Every reported result, in order (Ray's `metrics_dataframe`). */
   readonly metricsHistory: readonly TrialResult[];
-  /** The latest checkpoint (or the best one, per checkpointConfig's score attribute). */
+  /** The trial's latest checkpoint (the one it would resume from). */
   readonly checkpoint: Checkpoint | undefined;
   /** The error that ended the trial, with its stack. */
   readonly error: { name: string; message: string; stack: string } | undefined;

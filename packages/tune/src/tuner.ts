@@ -45,7 +45,7 @@ export interface CheckpointConfig {
   /** Keep the best by this metric instead of the latest. */
   checkpointScoreAttribute?: string;
   checkpointScoreOrder?: Mode;
-  /** Class trainables: checkpoint every this many iterations (default 0: never, but at pause and at the end). */
+  /** Class trainables: checkpoint every this many iterations and at their last (default 0: only when a scheduler pauses them). */
   checkpointFrequency?: number;
 }
 
@@ -412,7 +412,7 @@ class TrialRunner {
       t.results = [];
     }
     t.timeOffsetS = t.results.at(-1)?.timeTotalS ?? 0;
-    this.writeState(true);
+    this.writeState(false); // a start need not be written at once: a restore reruns a trial it did not see start
     const w = this.takeWorker();
     t.worker = w;
     let clean = true;
@@ -426,7 +426,14 @@ class TrialRunner {
         const ev = await get(w.next.remote());
         const outcome = this.onEvent(t, ev);
         if (outcome === 'continue') continue;
-        if (outcome !== 'ended') clean = await get(w.stop.remote());
+        if (outcome !== 'ended') {
+          // A paused class trainable saves now, to resume where it stopped.
+          if (isClass && (t.status as string) === 'PAUSED' && t.lastResult) {
+            const cp = await get(w.saveNow.remote(this.storage.trialDir(t.trialName)));
+            if (cp) this.saveCheckpoint(t, cp, t.lastResult.trainingIteration, t.lastResult);
+          }
+          clean = await get(w.stop.remote());
+        }
         break;
       }
     } catch (err) {
@@ -445,6 +452,11 @@ class TrialRunner {
   /** Handles one worker event; says whether the trial goes on, ended by itself, or must be stopped. */
   private onEvent(t: Trial, ev: TrialEvent): 'continue' | 'ended' | 'stop' {
     if (ev.kind === 'done') {
+      // The trainable returned: its last result is marked done (Ray's `done`).
+      if (t.lastResult) {
+        t.lastResult = { ...t.lastResult, done: true };
+        t.results[t.results.length - 1] = t.lastResult;
+      }
       this.complete(t, 'TERMINATED');
       return 'ended';
     }
