@@ -15,10 +15,10 @@
 // default reuse_actors=False, ray-ts's reuseActors: false). Ray's fresh (default) line of trivial
 // takes about 200 s; --no-ray-default leaves Ray's fresh lines out. Only fit() is timed on both
 // sides, after an untimed warm-up of 2 trivial trials. Results: <repo>/.bench/tune-bench.json.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runSide as runSideIn } from '../../../tools/bench-side.mjs';
 
 const here = import.meta.dirname;
 const root = path.resolve(here, '../../..');
@@ -65,45 +65,7 @@ const common = [
 ];
 const budgetMs = Number(values.timeout) * 1000;
 
-function lines(stdout) {
-  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-}
-
-/** Runs one side; resolves to { status, results }. Interrupted (SIGINT, so it shuts down) past budgetMs. */
-function runSide(label, cmd, args) {
-  console.error(`${label}...`);
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      out += d;
-    });
-    let killer;
-    const timer = setTimeout(() => {
-      console.error(`${label} ran past ${budgetMs / 1000} s; interrupting it`);
-      child.kill('SIGINT');
-      killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    }, budgetMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      console.error(`${label} could not start: ${err.message}`);
-      resolve({ status: null, results: [] });
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      clearTimeout(killer);
-      let results = [];
-      try {
-        results = lines(out);
-      } catch (err) {
-        console.error(`${label} printed a line that is not JSON: ${err.message}`);
-      }
-      const status = code ?? signal;
-      if (status !== 0) console.error(`${label} failed (${signal ?? `exit ${code}`}); its table cells stay empty where it has no figures`);
-      resolve({ status, results });
-    });
-  });
-}
+const runSide = (label, cmd, args) => runSideIn(label, cmd, args, { cwd: root, budgetMs });
 
 const key = (r) => `${r.name}/${r.variant}`;
 const ours = new Map();
