@@ -26,9 +26,8 @@ export async function captureModelCaches<T>(build: () => Promise<T>): Promise<{ 
     const value = await build();
     return { value, caches };
   } finally {
+    // Loaders made later (in reconfigure, say) go to the thread's unowned set, read by loadedModelIds.
     capturing = undefined;
-    // Loaders made later (in reconfigure, say) are found through the thread's unowned set.
-    for (const c of unowned) caches.add(c);
   }
 }
 

@@ -23,7 +23,6 @@ export interface TrialRecord {
   error: { name: string; message: string; stack: string } | undefined;
   /** Seconds run in earlier runs of the trial (before a restart). */
   timeOffsetS: number;
-  iterationOffset: number;
 }
 
 /** experiment_state.json. */
@@ -46,9 +45,6 @@ export const STATE_FILE = 'experiment_state.json';
 /** Writes an experiment's files. */
 export class ExperimentStorage {
   private readonly csvHeaders = new Map<string, string[]>();
-  /** Time spent writing experiment state (ms), for the overhead report. */
-  stateWriteMs = 0;
-  stateWrites = 0;
 
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
@@ -87,12 +83,9 @@ export class ExperimentStorage {
 
   /** Writes experiment_state.json atomically (temp file, then rename). */
   writeState(state: ExperimentState): void {
-    const t0 = performance.now();
     const tmp = path.join(this.dir, `.${STATE_FILE}.tmp`);
     fs.writeFileSync(tmp, JSON.stringify(state));
     fs.renameSync(tmp, path.join(this.dir, STATE_FILE));
-    this.stateWriteMs += performance.now() - t0;
-    this.stateWrites++;
   }
 
   static readState(dir: string): ExperimentState | undefined {

@@ -82,6 +82,8 @@ interface Trial extends TrialRecord {
   exploit: { fromTrialId: string; config: Config } | undefined;
   /** A drive() runs it (its status may already say PAUSED or PENDING while its worker stops). */
   driving?: boolean;
+  /** Checkpoints kept on disk, oldest first, with their score for numToKeep. */
+  checkpoints?: { dir: string; score: number | undefined }[];
 }
 
 const info = (t: Trial): TrialInfo => ({
@@ -166,7 +168,6 @@ class TrialRunner {
   private readonly progress: ProgressReporter;
   private params: Record<string, ObjectRef<unknown>> | undefined;
   private readonly spec: ReturnType<typeof unwrapTrainable>;
-  private workersMade = 0;
 
   constructor(trainable: unknown, private readonly opts: TunerOptions, private readonly restored: ExperimentState | undefined) {
     this.tune = opts.tuneConfig ?? {};
@@ -208,7 +209,6 @@ class TrialRunner {
       const last = kept.at(-1);
       this.trials.push({
         ...r, status, results: kept, lastResult: last,
-        iterationOffset: unfinished ? r.checkpointIteration : r.iterationOffset,
         timeOffsetS: unfinished ? (last?.timeTotalS ?? 0) : r.timeOffsetS,
         worker: undefined, startedAt: 0, lastReportAt: 0, exploit: undefined,
       });
@@ -338,7 +338,7 @@ class TrialRunner {
       this.suggested++;
       const t: Trial = {
         trialId, trialName: `trial_${trialId}`, config, status: 'PENDING', numFailures: 0, checkpoint: undefined, checkpointIteration: 0,
-        lastResult: undefined, error: undefined, timeOffsetS: 0, iterationOffset: 0, results: [], worker: undefined, startedAt: 0,
+        lastResult: undefined, error: undefined, timeOffsetS: 0, results: [], worker: undefined, startedAt: 0,
         lastReportAt: 0, exploit: undefined,
       };
       this.trials.push(t);
@@ -356,7 +356,6 @@ class TrialRunner {
     const w = this.tune.reuseActors === false ? undefined : list?.pop();
     if (w) return w;
     const r = this.trialCpus;
-    this.workersMade++;
     return TrialWorker.options({
       numCpus: r.numCpus, ...(r.numGpus ? { numGpus: r.numGpus } : {}), ...(r.resources ? { resources: r.resources } : {}), isolation: 'thread',
     }).remote() as unknown as ActorHandle<TrialWorkerMethods>;
@@ -391,7 +390,7 @@ class TrialRunner {
     if (t.exploit) {
       const from = this.trials.find((x) => x.trialId === t.exploit!.fromTrialId);
       if (from?.checkpoint) {
-        const dst = this.storage.checkpointDir(t.trialName, t.iterationOffset + t.results.length) + '_exploit';
+        const dst = this.storage.checkpointDir(t.trialName, t.results.at(-1)?.trainingIteration ?? 0) + '_exploit';
         fs.rmSync(dst, { recursive: true, force: true });
         fs.cpSync(from.checkpoint, dst, { recursive: true });
         t.checkpoint = dst;
@@ -404,13 +403,7 @@ class TrialRunner {
     t.startedAt = Date.now();
     t.lastReportAt = t.startedAt;
     // Iterations restart after the checkpoint: results past it are run again.
-    if (t.checkpoint) {
-      t.iterationOffset = t.checkpointIteration;
-      t.results = t.results.filter((r) => r.trainingIteration <= t.checkpointIteration);
-    } else {
-      t.iterationOffset = 0;
-      t.results = [];
-    }
+    t.results = t.checkpoint ? t.results.filter((r) => r.trainingIteration <= t.checkpointIteration) : [];
     t.timeOffsetS = t.results.at(-1)?.timeTotalS ?? 0;
     this.writeState(false); // a start need not be written at once: a restore reruns a trial it did not see start
     const w = this.takeWorker();
@@ -528,8 +521,7 @@ class TrialRunner {
     Checkpoint.fromWire(cp)!.writeTo(dir);
     t.checkpoint = dir;
     t.checkpointIteration = iteration;
-    (t as Trial & { checkpoints?: { dir: string; score: number | undefined }[] }).checkpoints ??= [];
-    const list = (t as Trial & { checkpoints: { dir: string; score: number | undefined }[] }).checkpoints;
+    const list = (t.checkpoints ??= []);
     const attr = this.run_.checkpointConfig?.checkpointScoreAttribute;
     list.push({ dir, score: attr ? (result as Record<string, unknown>)[attr] as number | undefined : iteration });
     const keep = this.run_.checkpointConfig?.numToKeep;
@@ -575,7 +567,7 @@ class TrialRunner {
       mode: this.mode,
       trials: this.trials.map((t) => ({
         trialId: t.trialId, trialName: t.trialName, config: t.config, status: t.status, numFailures: t.numFailures, checkpoint: t.checkpoint,
-        checkpointIteration: t.checkpointIteration, lastResult: t.lastResult, error: t.error, timeOffsetS: t.timeOffsetS, iterationOffset: t.iterationOffset,
+        checkpointIteration: t.checkpointIteration, lastResult: t.lastResult, error: t.error, timeOffsetS: t.timeOffsetS,
       })),
       searcher: this.searcher.save(),
       scheduler: this.scheduler.save(),
@@ -583,11 +575,6 @@ class TrialRunner {
       finishedSearch: this.finishedSearch,
       startedAt: this.restored?.startedAt ?? this.startedAt,
     });
-  }
-
-  /** Tuning overhead, for the benchmark: state writes and worker starts. */
-  overhead(): { stateWrites: number; stateWriteMs: number; workersStarted: number } {
-    return { stateWrites: this.storage.stateWrites, stateWriteMs: this.storage.stateWriteMs, workersStarted: this.workersMade };
   }
 
   private resultOf(t: Trial): Result {
