@@ -486,7 +486,8 @@ export class NodeManager {
           i++;
           continue;
         }
-        if (this.cluster && !work.origin) {
+        // Only tasks are placed here: an actor's owner placed it on this node, and it waits here.
+        if (this.cluster && !work.origin && work.kind === 'task') {
           const target = this.cluster.place(work.resources, work.strategy, this.executes && this.pool.fits(work.resources));
           if (typeof target !== 'string' && 'wait' in target) break; // for a node the autoscaler may start
           if (typeof target !== 'string') {
@@ -1405,6 +1406,19 @@ export class NodeManager {
     const out: Record<string, number> = {};
     for (const k in r) if (!isGroupResource(k)) out[k] = r[k];
     return out;
+  }
+
+  /** True if `resources` fit beside the actors already queued here for resources (an owner placing another). */
+  fitsBesideQueuedActors(resources: ResourceSet): boolean {
+    let need: Record<string, number> | undefined;
+    for (const q of this.queues.values()) {
+      for (const w of q) {
+        if (w.kind !== 'create' || w.cancelled || (w.state !== 'queued' && w.state !== 'waiting')) continue;
+        need ??= { ...resources };
+        for (const k in w.resources) need[k] = (need[k] ?? 0) + w.resources[k];
+      }
+    }
+    return this.pool.fits(need ?? resources);
   }
 
   /** Queued work by resource shape (the node's load, for `ray-ts status`). */

@@ -8,10 +8,10 @@ import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ActorDiedError, NodeDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, listJobs, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
-  listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, type ObjectRef,
+  listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, wait, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
-import { CounterActor as Counter, KeeperActor, actorFromTask, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import { CounterActor as Counter, KeeperActor, actorFromTask, actorsFromTask, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -170,6 +170,26 @@ describe('a 3-node cluster', () => {
     expect(named).toEqual([2, n2, n2]);
     const found = await getActor<CounterClass>('made-in-a-task');
     expect(await get(found.incr.remote(1))).toBe(3);
+  });
+
+  it('places actors needing a whole node each on different nodes, and keeps one more until a node frees', async () => {
+    const cs = [0, 1, 2].map(() => Counter.options({ numCpus: 1 }).remote());
+    const extra = Counter.options({ numCpus: 1 }).remote();
+    try {
+      const where = await get(cs.map((c) => c.node.remote()));
+      expect(new Set(where).size).toBe(3);
+      const pending = extra.node.remote();
+      expect((await wait([pending], { timeoutMs: 300 })).ready).toHaveLength(0);
+      await kill(cs[1]);
+      expect(await get(pending, { timeoutMs: 10_000 })).toBe(where[1]);
+    } finally {
+      for (const c of [...cs, extra]) await kill(c);
+    }
+    // Owned by a node rather than a driver: the second does not queue behind the first.
+    await waitFor(async () => (await availableResources()).CPU === 3, { what: 'all CPUs free again' });
+    const fromTask = await get(actorsFromTask.options({ numCpus: 0, schedulingStrategy: { nodeId: head } }).remote(2), { timeoutMs: 10_000 });
+    expect(new Set(fromTask).size).toBe(2);
+    expect(fromTask).toContain(head);
   });
 
   it('finds a named actor from another driver, on another node', async () => {

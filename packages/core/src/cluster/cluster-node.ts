@@ -112,6 +112,11 @@ export class ClusterNode implements ClusterLink {
   /** Resources this node sent to each node, not yet reported done. */
   private readonly outstanding = new Map<string, Record<string, number>>();
   private readonly sinceView = new Map<string, Record<string, number>>();
+  /**
+   * Actors this node sent to each node: they count as taken there until that node reports a change
+   * (or 2 s pass), since a view published in between may not show them yet.
+   */
+  private readonly actorCharges = new Map<string, { resources: ResourceSet; at: number }[]>();
   private readonly outgoing = new Map<string, grpc.ClientDuplexStream<PeerBatch, PeerBatch__Output>>();
   private readonly pending = new Map<string, PeerMessage[]>();
   private flushQueued = false;
@@ -216,6 +221,10 @@ export class ClusterNode implements ClusterLink {
       for (const [id, n] of this.view) {
         const now = next.get(id);
         if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE')) lost.push([id, !now ? 'left the cluster' : 'died (it missed its heartbeats)', n]);
+      }
+      for (const [id, n] of next) {
+        const was = this.view.get(id);
+        if (!was || JSON.stringify(was.resourcesAvailable) !== JSON.stringify(n.resourcesAvailable) || JSON.stringify(was.load) !== JSON.stringify(n.load)) this.actorCharges.delete(id);
       }
       this.view = next;
       this.potential = ev.view.potentialNodes.map((d) => d.shape);
@@ -435,6 +444,11 @@ export class ClusterNode implements ClusterLink {
     for (const d of n.load) for (const k in d.shape) est[k] = (est[k] ?? 0) - d.shape[k] * d.count;
     const since = this.sinceView.get(n.nodeId);
     if (since) for (const k in since) est[k] = (est[k] ?? 0) - since[k];
+    const sent = this.actorCharges.get(n.nodeId);
+    if (sent) {
+      const now = Date.now();
+      for (const c of sent) if (now - c.at < 2_000) for (const k in c.resources) est[k] = (est[k] ?? 0) - c.resources[k];
+    }
     return est;
   }
 
@@ -786,6 +800,38 @@ export class ClusterNode implements ClusterLink {
     };
   }
 
+  /** Actors kept by their owner until some node has room: each retry returns true once done. */
+  private parked: (() => boolean)[] = [];
+  private readonly parkedActors = new Set<string>();
+  private parkTimer: NodeJS.Timeout | undefined;
+
+  private park(retry: () => boolean): void {
+    this.parked.push(retry);
+    if (this.parkTimer) return;
+    this.parkTimer = setInterval(() => this.retryParked(), 50);
+    this.parkTimer.unref();
+  }
+
+  private retryParked(): void {
+    const ps = this.parked;
+    this.parked = [];
+    for (const p of ps) if (!p()) this.parked.push(p);
+    if (!this.parked.length && this.parkTimer) {
+      clearInterval(this.parkTimer);
+      this.parkTimer = undefined;
+    }
+  }
+
+  private roomOn(nodeId: string, resources: ResourceSet): boolean {
+    const n = this.view.get(nodeId);
+    return !!n && ClusterNode.fits(resources, this.estimate(n));
+  }
+
+  private roomSomewhere(resources: ResourceSet): boolean {
+    if (this.node.executes && this.node.fitsBesideQueuedActors(resources)) return true;
+    return this.executors().some((n) => n.nodeId !== this.nodeId && ClusterNode.fits(resources, this.estimate(n)));
+  }
+
   private placeActor(spec: ActorCreationSpec, ra: RemoteActor, namespace: string): void {
     const o = spec.options;
     if (o.strategy?.type === 'PLACEMENT_GROUP') {
@@ -799,9 +845,10 @@ export class ClusterNode implements ClusterLink {
       }
     }
     const missing = o.strategy?.type === 'PLACEMENT_GROUP' ? undefined : this.infeasible(o.resources);
+    const localFits = this.node.executes && this.node.fitsBesideQueuedActors(o.resources);
     const target = missing
       ? { error: `Actor '${spec.className}' (${spec.actorId}) asks for ${JSON.stringify(o.resources)}, but no node can ever satisfy it: it needs ${missing.requested} ${missing.name} and the largest node has ${missing.total}.` }
-      : this.place(o.resources, o.strategy, this.node.executes && this.node.pool.fits(o.resources));
+      : this.place(o.resources, o.strategy, localFits);
     if (typeof target !== 'string' && 'wait' in target) {
       // Waits for a node the autoscaler starts for it (its shape is part of this node's load).
       this.waitingActors.set(spec.actorId, { ...o.resources });
@@ -818,6 +865,23 @@ export class ClusterNode implements ClusterLink {
       void unary(this.gcs, o.name ? 'UpdateActor' : 'RegisterActor', { ...this.actorInfo(spec, namespace, ''), state: 'DEAD', deathCause: target.error }).catch(() => {});
       return;
     }
+    // As Ray's GCS keeps pending actors until a node has room, the owner keeps an actor that fits
+    // nowhere now (rather than queueing it on one busy node while another frees up); it is placed
+    // at the first view or local release that shows room. Its shape counts as this node's load.
+    const placed = o.strategy?.type === 'PLACEMENT_GROUP' || o.strategy?.type === 'NODE_AFFINITY';
+    if (!placed && !(target === this.nodeId ? localFits : this.roomOn(target, o.resources))) {
+      this.waitingActors.set(spec.actorId, { ...o.resources });
+      this.parkedActors.add(spec.actorId);
+      this.park(() => {
+        if (!this.parkedActors.has(spec.actorId) || this.stopped) return true;
+        if (!this.roomSomewhere(o.resources)) return false;
+        this.parkedActors.delete(spec.actorId);
+        this.waitingActors.delete(spec.actorId);
+        this.placeActor(spec, ra, namespace);
+        return true;
+      });
+      return;
+    }
     const info = { ...this.actorInfo(spec, namespace, target) };
     if (target === this.nodeId) {
       this.remoteActors.delete(spec.actorId);
@@ -827,6 +891,11 @@ export class ClusterNode implements ClusterLink {
       for (const call of ra.queue) this.handOver(call, spec.actorId);
       ra.queue = [];
     } else {
+      // Until that node reports it, the actor's resources count as taken there (so the next one goes elsewhere).
+      if (o.strategy?.type !== 'PLACEMENT_GROUP') {
+        const sent = this.actorCharges.get(target) ?? [];
+        this.actorCharges.set(target, [...sent.filter((c) => Date.now() - c.at < 2_000), { resources: o.resources, at: Date.now() }]);
+      }
       this.send(target, { createActor: { spec: actorToWire(spec), owners: this.owners(argRefs(spec.args), target) } });
       if (!this.owned.has(spec.actorId)) {
         // Kept to restart it elsewhere: the arguments stay pinned while it may restart.
@@ -979,6 +1048,13 @@ export class ClusterNode implements ClusterLink {
 
   async killActor(actorId: string, noRestart: boolean): Promise<void> {
     let ra = this.remoteActors.get(actorId);
+    if (ra && ra.node === undefined && ra.creating && this.parkedActors.has(ra.realId)) {
+      // Kept here until some node has room: it never starts.
+      this.parkedActors.delete(ra.realId);
+      this.waitingActors.delete(ra.realId);
+      this.actorGone(ra, 'it was killed with kill() before a node had room for it');
+      return;
+    }
     if (!ra || ra.node === undefined) {
       const r = await unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', { actorId });
       if (!r.found || !r.actor?.nodeId) return;
