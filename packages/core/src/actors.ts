@@ -10,7 +10,7 @@ import { Deque } from './deque.js';
 import { ActorDiedError, InvalidArgumentError, errorFromWire, errorToWire, type WireError } from './errors.js';
 import type { FnRef } from './functions.js';
 import type { ObjectStore } from './object-store.js';
-import type { ResourceSet } from './options.js';
+import type { ResourceSet, SchedulingStrategySpec } from './options.js';
 import type {
   ActorCreationSpec, ActorHandleData, ActorTaskSpec, ArgSpec, TaskContextData, TaskOutcome,
 } from './protocol.js';
@@ -59,7 +59,7 @@ export interface ActorHost {
   pinArgs(args: ArgSpec[]): void;
   unpinArgs(args: ArgSpec[]): void;
   resolveArgs(args: ArgSpec[]): { values: StoredValue[] } | { error: StoredValue };
-  context(work: { id: string }, name: string, alloc: Allocation | undefined, actorId?: string): TaskContextData;
+  context(work: { id: string }, name: string, alloc: Allocation | undefined, actorId?: string, strategy?: SchedulingStrategySpec): TaskContextData;
   fnFor(w: WorkerHandle, ref: FnRef): FnRef;
   unschedulable(
     what: string, req: ResourceSet, missing: { name: string; requested: number; total: number }, taskId?: string, actorId?: string,
@@ -175,7 +175,7 @@ export class ActorManager {
       k: 'createActor',
       spec: { ...actor.spec, cls: this.host.fnFor(w, actor.spec.cls) },
       args,
-      ctx: this.host.context({ id: `create:${actor.spec.actorId}` }, `${actor.spec.className}.constructor`, alloc, actor.spec.actorId),
+      ctx: this.host.context({ id: `create:${actor.spec.actorId}` }, `${actor.spec.className}.constructor`, alloc, actor.spec.actorId, actor.spec.options.strategy),
       maxConcurrency,
     });
   }

@@ -472,6 +472,11 @@ export interface RuntimeContext {
   readonly cancelSignal: AbortSignal;
   /** True inside a task or actor. */
   readonly isWorker: boolean;
+  /**
+   * The placement group this work's children go into (it was scheduled with
+   * `placementGroupCaptureChildTasks: true`, or inherited it); undefined otherwise.
+   */
+  readonly placementGroupId: string | undefined;
 }
 
 const neverAborts = new AbortController().signal;
@@ -489,6 +494,7 @@ export function getRuntimeContext(): RuntimeContext {
     assignedResources: exec?.data.assignedResources ?? {},
     cancelSignal: exec?.signal ?? neverAborts,
     isWorker: threadState().isWorker,
+    placementGroupId: exec?.data.placementGroupId,
   });
 }
 

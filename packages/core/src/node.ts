@@ -250,7 +250,7 @@ export class NodeManager {
       pinArgs: (a) => this.pinArgs(a),
       unpinArgs: (a) => this.unpinArgs(a),
       resolveArgs: (a) => this.resolveArgs(a),
-      context: (work, name, alloc, actorId) => this.context(work, name, alloc, actorId),
+      context: (work, name, alloc, actorId, strategy) => this.context(work, name, alloc, actorId, strategy),
       fnFor: (w, ref) => this.fnFor(w, ref),
       unschedulable: (what, req, missing, taskId, actorId) => this.unschedulable(what, req, missing, taskId, actorId),
       cancelledValue: (taskId) => this.cancelledValue(taskId),
@@ -570,8 +570,9 @@ export class NodeManager {
     return { values };
   }
 
-  private context(work: { id: string }, name: string, alloc: Allocation | undefined, actorId?: string): TaskContextData {
+  private context(work: { id: string }, name: string, alloc: Allocation | undefined, actorId?: string, strategy?: SchedulingStrategySpec): TaskContextData {
     return {
+      ...(strategy?.type === 'PLACEMENT_GROUP' && strategy.captureChildTasks ? { placementGroupId: strategy.placementGroupId } : {}),
       jobId: this.jobId,
       nodeId: this.nodeId,
       taskId: work.id,
@@ -623,7 +624,7 @@ export class NodeManager {
       k: 'task',
       spec: fn === spec.fn ? spec : { ...spec, fn },
       args,
-      ctx: this.context(work, spec.name, work.alloc ?? slot.alloc),
+      ctx: this.context(work, spec.name, work.alloc ?? slot.alloc, undefined, spec.strategy),
       seq: work.seq,
     });
   }

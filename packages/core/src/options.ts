@@ -24,6 +24,11 @@ export interface PlacementGroupSchedulingStrategy {
   placementGroup: { readonly id: string };
   /** The bundle to use; -1 (default) for any bundle of the group. */
   placementGroupBundleIndex?: number;
+  /**
+   * Tasks and actors this work submits without a scheduling strategy of their own go into the
+   * same group (any bundle), and so on down (default false), as Ray's option of that name.
+   */
+  placementGroupCaptureChildTasks?: boolean;
 }
 
 /**
@@ -36,7 +41,7 @@ export type SchedulingStrategy = 'DEFAULT' | 'SPREAD' | NodeAffinitySchedulingSt
 export type SchedulingStrategySpec =
   | { readonly type: 'SPREAD' }
   | { readonly type: 'NODE_AFFINITY'; readonly nodeId: string; readonly soft: boolean }
-  | { readonly type: 'PLACEMENT_GROUP'; readonly placementGroupId: string; readonly bundleIndex: number };
+  | { readonly type: 'PLACEMENT_GROUP'; readonly placementGroupId: string; readonly bundleIndex: number; readonly captureChildTasks?: boolean };
 
 /** Options of a remote function, given to `remote(fn, options)` or `fn.options(...)`. */
 export interface TaskOptions {
@@ -248,7 +253,11 @@ function strategy(what: string, v: unknown): SchedulingStrategySpec | undefined 
     const pg = o.placementGroup as { id?: unknown } | undefined;
     if (pg && typeof pg === 'object' && typeof pg.id === 'string') {
       const idx = integer(what, 'placementGroupBundleIndex', o.placementGroupBundleIndex, -1) ?? -1;
-      return { type: 'PLACEMENT_GROUP', placementGroupId: pg.id, bundleIndex: idx };
+      const capture = o.placementGroupCaptureChildTasks;
+      if (capture !== undefined && typeof capture !== 'boolean') {
+        throw new InvalidArgumentError(`Invalid schedulingStrategy.placementGroupCaptureChildTasks for ${what}: expected true or false.`);
+      }
+      return { type: 'PLACEMENT_GROUP', placementGroupId: pg.id, bundleIndex: idx, ...(capture ? { captureChildTasks: true } : {}) };
     }
   }
   throw new InvalidArgumentError(

@@ -68,6 +68,8 @@ export interface TaskContextData {
   name: string;
   assignedResources: Record<string, number>;
   gpuIds: number[];
+  /** The placement group that captures this work's children (placementGroupCaptureChildTasks). */
+  placementGroupId?: string;
 }
 
 // ---- node -> worker ----

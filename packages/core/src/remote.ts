@@ -8,9 +8,9 @@ import { ids } from './ids.js';
 import { ObjectRef } from './object-ref.js';
 import {
   compileActorOptions, compileMethodOptions, compileTaskOptions, type ActorMethodOptions, type ActorOptions,
-  type CompiledActorOptions, type CompiledTaskOptions, type TaskOptions,
+  type CompiledActorOptions, type CompiledTaskOptions, type SchedulingStrategySpec, type TaskOptions,
 } from './options.js';
-import type { ActorHandleData, ArgSpec } from './protocol.js';
+import type { ActorHandleData, ArgSpec, TaskContextData } from './protocol.js';
 import { MARKER, serialize, toMarker, type Markable, type Reviver } from './serialization.js';
 import { threadState } from './state.js';
 import type { CoreClient } from './client.js';
@@ -88,7 +88,9 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
     const taskId = ids().next('task');
     const returnIds = returnIdsOf(taskId, o.numReturns);
     const name = o.name ?? this.functionName;
-    const parent = client.currentTask()?.taskId;
+    const current = client.currentTask();
+    const parent = current?.taskId;
+    const strategy = o.strategy ?? captured(current);
     client.submitTask({
       taskId,
       name,
@@ -101,7 +103,7 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
       retryExceptions: o.retryExceptions,
       isolation: o.isolation,
       ...(parent ? { parentTaskId: parent } : {}),
-      ...(o.strategy ? { strategy: o.strategy } : {}),
+      ...(strategy ? { strategy } : {}),
     });
     const refs = returnIds.map((id) => new ObjectRef(id));
     return (o.numReturns === 1 ? refs[0] : refs) as RemoteReturn<Awaited<ReturnType<F>>, N>;
@@ -117,6 +119,12 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
   [toMarker](): Record<string, unknown> {
     return { type: 'fn', fnRef: this.fnRef, name: this.functionName, options: this.rawOptions };
   }
+}
+
+/** The placement group strategy work inherits from a parent that captures its children (or none). */
+function captured(parent: TaskContextData | undefined): SchedulingStrategySpec | undefined {
+  const id = parent?.placementGroupId;
+  return id ? { type: 'PLACEMENT_GROUP', placementGroupId: id, bundleIndex: -1, captureChildTasks: true } : undefined;
 }
 
 let retriesDefault: number | undefined;
@@ -235,12 +243,13 @@ export class ActorClass<C extends AnyClass> {
   remote(...args: RemoteArgs<ConstructorParameters<C>>): ActorHandle<InstanceType<C>> {
     const client = requireClient(`${this.className}.remote()`);
     const actorId = ids().next('actor');
+    const strategy = this.compiled.strategy ? undefined : captured(client.currentTask());
     const existing = client.createActor({
       actorId,
       className: this.className,
       cls: this.fnRef,
       args: argSpecs(client, args, `${this.className}.constructor`),
-      options: this.compiled,
+      options: strategy ? { ...this.compiled, strategy } : this.compiled,
       methods: this.methods,
       hasAsyncMethods: this.hasAsync,
     });

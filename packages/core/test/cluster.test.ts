@@ -11,7 +11,7 @@ import {
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, wait, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
-import { CounterActor as Counter, KeeperActor, actorFromTask, actorsFromTask, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import { CounterActor as Counter, KeeperActor, actorFromTask, actorsFromTask, groupParent, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -119,6 +119,29 @@ describe('a 3-node cluster', () => {
     expect((await listPlacementGroups({ filters: [['name', '=', 'trio']] }))[0]?.state).toBe('CREATED');
     for (const pg of [pack, spread, soft, packSoft]) await removePlacementGroup(pg);
     await waitFor(async () => (await availableResources()).CPU === 3, { what: 'bundles returned' });
+  });
+
+  it('puts the children of work that captures them into its placement group', async () => {
+    const pg = placementGroup([{ CPU: 0.5 }, { CPU: 1 }], { strategy: 'STRICT_SPREAD' });
+    await pg.ready();
+    const bundleNodes = (await pg.state()).bundleNodes;
+    try {
+      const inside = await get(groupParent.options({
+        numCpus: 0.5, schedulingStrategy: { placementGroup: pg, placementGroupBundleIndex: 0, placementGroupCaptureChildTasks: true },
+      }).remote());
+      expect(inside.group).toBe(pg.id);
+      for (const [node, group] of inside.kids) {
+        expect(bundleNodes).toContain(node);
+        expect(group).toBe(pg.id); // and their own children would go there too
+      }
+      expect(bundleNodes).toContain(inside.actor);
+      // Without capture, children are scheduled as usual.
+      const outside = await get(groupParent.options({ numCpus: 0.5, schedulingStrategy: { placementGroup: pg, placementGroupBundleIndex: 0 } }).remote());
+      expect(outside.group).toBeNull();
+      expect(outside.kids.map(([, g]) => g)).toEqual([null, null]);
+    } finally {
+      await removePlacementGroup(pg);
+    }
   });
 
   it('moves a 256 MiB object between nodes, both ways', async () => {

@@ -91,6 +91,7 @@ export function strategyToWire(s: SchedulingStrategySpec | undefined): PStrategy
     soft: s.type === 'NODE_AFFINITY' ? s.soft : false,
     placementGroupId: s.type === 'PLACEMENT_GROUP' ? s.placementGroupId : '',
     bundleIndex: s.type === 'PLACEMENT_GROUP' ? s.bundleIndex : -1,
+    captureChildTasks: s.type === 'PLACEMENT_GROUP' && s.captureChildTasks === true,
   };
 }
 
@@ -102,7 +103,7 @@ export function strategyFromWire(p: PStrategyOut | null | undefined): Scheduling
     case 'NODE_AFFINITY':
       return { type: 'NODE_AFFINITY', nodeId: p.nodeId, soft: p.soft };
     case 'PLACEMENT_GROUP':
-      return { type: 'PLACEMENT_GROUP', placementGroupId: p.placementGroupId, bundleIndex: p.bundleIndex };
+      return { type: 'PLACEMENT_GROUP', placementGroupId: p.placementGroupId, bundleIndex: p.bundleIndex, ...(p.captureChildTasks ? { captureChildTasks: true } : {}) };
     default:
       return undefined;
   }

@@ -7,6 +7,7 @@ export interface SchedulingStrategy {
   'soft'?: (boolean);
   'placementGroupId'?: (string);
   'bundleIndex'?: (number);
+  'captureChildTasks'?: (boolean);
 }
 
 export interface SchedulingStrategy__Output {
@@ -15,4 +16,5 @@ export interface SchedulingStrategy__Output {
   'soft': (boolean);
   'placementGroupId': (string);
   'bundleIndex': (number);
+  'captureChildTasks': (boolean);
 }
