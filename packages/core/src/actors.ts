@@ -114,7 +114,8 @@ export class ActorManager {
     this.actors.set(spec.actorId, actor);
     if (nameKey) this.names.set(nameKey, spec.actorId);
     this.host.pinArgs(spec.args);
-    const missing = this.host.pool.missing(o.resources);
+    // A placement group's renamed resources exist once it is created: the node checks them then.
+    const missing = o.strategy?.type === 'PLACEMENT_GROUP' ? undefined : this.host.pool.missing(o.resources);
     if (missing) {
       const v = this.host.unschedulable(`Actor '${spec.className}' (${spec.actorId})`, o.resources, missing, undefined, spec.actorId);
       this.actorDied(actor, 'it cannot be scheduled', (v as { e: WireError }).e, true);

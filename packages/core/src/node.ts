@@ -234,7 +234,16 @@ export class NodeManager {
         const o = actor.spec.options;
         const work = this.newWork(`create:${actor.spec.actorId}:${actor.numRestarts}`, 'create', undefined, actor,
           actor.spec.args, o.resources, o.isolation === 'process' ? 'process' : 'thread');
+        work.strategy = o.strategy;
         this.unpinArgs(actor.spec.args); // the actor record holds the pins
+        // In a placement group: waits for the group to be created (see groupChanged).
+        const err = o.strategy?.type === 'PLACEMENT_GROUP' ? this.checkFeasible(work, `Actor '${actor.spec.className}' (${actor.spec.actorId})`) : undefined;
+        if (err === 'wait') return work;
+        if (err) {
+          const e = (err as { e: WireError }).e;
+          queueMicrotask(() => this.actors.actorDied(actor, e.message, e, true));
+          return work;
+        }
         this.startWork(work);
         return work;
       },
@@ -380,7 +389,10 @@ export class NodeManager {
     for (const work of waiting) {
       if (work.state === 'done') continue;
       if (work.kind === 'create') {
-        this.actors.actorDied(work.actor!, `its placement group ${id} is ${g.state.toLowerCase()}`, undefined, true);
+        const err = this.checkFeasible(work, `Actor '${work.actor!.spec.className}' (${work.actor!.spec.actorId})`);
+        if (err === 'wait') continue;
+        if (err) this.actors.actorDied(work.actor!, (err as { e: WireError }).e.message, (err as { e: WireError }).e, true);
+        else this.startWork(work);
         continue;
       }
       const err = this.checkFeasible(work, `Task '${work.task!.name}' (${work.id})`, work.id);
@@ -904,16 +916,12 @@ export class NodeManager {
       this.cluster.createActor(spec);
       return undefined;
     }
-    return this.actors.createActor(spec);
+    return this.actors.createActor(inGroup(spec));
   }
 
   /** Creates an actor on this node (multi-node: placed here by its owner). */
   createLocalActor(spec: ActorCreationSpec): void {
-    const st = spec.options.strategy;
-    if (st?.type === 'PLACEMENT_GROUP') {
-      spec = { ...spec, options: { ...spec.options, resources: groupResources(spec.options.resources, st.placementGroupId, st.bundleIndex) } };
-    }
-    this.actors.createActorFromWorker(spec);
+    this.actors.createActorFromWorker(inGroup(spec));
   }
 
   /** True if the actor's record is on this node. */
@@ -1480,4 +1488,11 @@ export class NodeManager {
     await this.workers.stop();
     this.store.clear();
   }
+}
+
+/** An actor in a placement group takes its resources out of its bundle's (renamed) ones. */
+function inGroup(spec: ActorCreationSpec): ActorCreationSpec {
+  const st = spec.options.strategy;
+  if (st?.type !== 'PLACEMENT_GROUP') return spec;
+  return { ...spec, options: { ...spec.options, resources: groupResources(spec.options.resources, st.placementGroupId, st.bundleIndex) } };
 }

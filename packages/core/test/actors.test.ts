@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
-import { ActorDiedError, InvalidArgumentError, TaskCancelledError, TaskError, UnschedulableError, cancel, get, getActor, init, kill, shutdown, actorIdOf } from '@ray-ts/core';
+import {
+  ActorDiedError, InvalidArgumentError, TaskCancelledError, TaskError, UnschedulableError, cancel, get, getActor, init, kill, shutdown, actorIdOf,
+  availableResources, placementGroup, removePlacementGroup, wait,
+} from '@ray-ts/core';
 import * as f from './fixtures/tasks.js';
 
 beforeAll(async () => {
@@ -113,6 +116,7 @@ suite('actors', () => {
     await get(c.increment.remote());
     await kill(c, { noRestart: false });
     expect(await get(c.increment.remote())).toBe(1);
+    await kill(c);
   });
 
   it('holds actor resources and fails infeasible actors fast', async () => {
@@ -166,6 +170,30 @@ suite('actors', () => {
 });
 
 suite('actor start-up', () => {
+  it('runs actors in placement group bundles out of their reservation, waiting while the group is pending', async () => {
+    const full = placementGroup([{ CPU: 1 }, { CPU: 1 }]); // every CPU of the node
+    await full.ready();
+    const inBundles = [0, 1].map((i) => f.RemoteCounter.options({ numCpus: 1, schedulingStrategy: { placementGroup: full, placementGroupBundleIndex: i } }).remote());
+    expect(await get(inBundles.map((c) => c.increment.remote()))).toEqual([1, 1]);
+    // A second group waits for the first's CPUs, and an actor in it waits with it.
+    const next = placementGroup([{ CPU: 2 }]);
+    const waiting = f.RemoteCounter.options({ numCpus: 2, schedulingStrategy: { placementGroup: next } }).remote();
+    const ref = waiting.increment.remote(5);
+    expect((await wait([ref], { timeoutMs: 200 })).ready).toHaveLength(0);
+    for (const c of inBundles) await kill(c);
+    await removePlacementGroup(full);
+    expect(await get(ref, { timeoutMs: 10_000 })).toBe(5);
+    await kill(waiting);
+    await removePlacementGroup(next);
+    // A bundle the group does not have fails the actor, saying so.
+    const small = placementGroup([{ CPU: 0.5 }]);
+    await small.ready();
+    const bad = f.RemoteCounter.options({ numCpus: 0.5, schedulingStrategy: { placementGroup: small, placementGroupBundleIndex: 3 } }).remote();
+    await expect(get(bad.increment.remote())).rejects.toThrow(/bundle 3 of placement group .* has 1 bundles/);
+    await removePlacementGroup(small);
+    expect((await availableResources()).CPU).toBe(2);
+  });
+
   it('starts many actors of a class loaded by reference at once', async () => {
     const actors = Array.from({ length: 6 }, (_, i) => f.RemoteEcho.remote(i));
     const vals = await get(actors.map((a) => a.tagged.remote()));

@@ -4,8 +4,10 @@
  * loadCheckpoint/cleanup` (Ray Tune's two kinds). Trials run in {@link TrialWorker} actors, which
  * the runner reuses from one trial to the next (an actor start is the largest cost of a small trial).
  */
-import { get, ObjectRef, remote, type PortableFunction } from '@ray-ts/core';
+import { get, ObjectRef, remote, type Bundle, type PlacementStrategy, type PortableFunction } from '@ray-ts/core';
 import { Checkpoint } from './checkpoint.js';
+import { TuneInvalidArgumentError } from './errors.js';
+import { PlacementGroupFactory } from './placement-group-factory.js';
 import type { Config } from './types.js';
 
 /** What a function trainable gets besides its config. */
@@ -18,7 +20,23 @@ export interface TuneContext {
   readonly trialName: string;
   /** The trial's folder under the experiment's storage path. */
   readonly trialDir: string;
+  /**
+   * The trial's placement group when its resources are a {@link PlacementGroupFactory}: its
+   * tasks and actors go into it anyway; name a bundle with
+   * `schedulingStrategy: { placementGroup: ctx.placementGroup, placementGroupBundleIndex: i }`.
+   */
+  readonly placementGroup: TrialPlacementGroup | undefined;
 }
+
+/** A trial's placement group, as a trainable sees it. */
+export interface TrialPlacementGroup {
+  readonly id: string;
+  readonly bundleSpecs: readonly Bundle[];
+  readonly strategy: PlacementStrategy;
+}
+
+/** Resources of one trial: plain amounts, or a placement group of bundles. */
+export type TrialResources = { numCpus: number; numGpus: number; resources?: Record<string, number> } | PlacementGroupFactory;
 
 /** A function trainable. `params` are the objects given to {@link withParameters}. */
 export type TrainableFunction<C extends Config = Config, P = never> = (config: C, ctx: TuneContext, params: P) => unknown;
@@ -46,7 +64,7 @@ export abstract class Trainable<C extends Config = Config> {
 /** The Tune trainable marker set by withResources/withParameters. */
 export interface TrainableSpec {
   readonly trainable: unknown;
-  readonly resources: { numCpus: number; numGpus: number; resources?: Record<string, number> } | undefined;
+  readonly resources: TrialResources | undefined;
   readonly params: Record<string, unknown> | undefined;
 }
 
@@ -67,11 +85,33 @@ function wrap<T>(base: TrainableSpec): T {
 }
 
 /**
- * Gives each trial of the trainable these resources (default `{ numCpus: 1 }`).
+ * Gives each trial of the trainable these resources (default `{ numCpus: 1 }`), or a
+ * {@link PlacementGroupFactory} of bundles: the trainable runs in the first, and the tasks and
+ * actors it starts go into the others.
  * @example new Tuner(withResources(train, { numCpus: 2 }), { ... })
+ * @example new Tuner(withResources(train, new PlacementGroupFactory([{ CPU: 1 }, { CPU: 2 }, { CPU: 2 }])), { ... })
  */
-export function withResources<T>(trainable: T, resources: { numCpus?: number; numGpus?: number; resources?: Record<string, number> }): T {
+export function withResources<T>(
+  trainable: T,
+  resources: { numCpus?: number; numGpus?: number; resources?: Record<string, number> } | PlacementGroupFactory,
+): T {
   const s = specOf(trainable);
+  if (resources instanceof PlacementGroupFactory) return wrap({ ...s, resources });
+  if (!resources || typeof resources !== 'object') {
+    throw new TuneInvalidArgumentError(`withResources needs { numCpus?, numGpus?, resources? } or a PlacementGroupFactory, got ${JSON.stringify(resources)}.`);
+  }
+  for (const k of Object.keys(resources)) {
+    if (k !== 'numCpus' && k !== 'numGpus' && k !== 'resources') {
+      const hint = k.toLowerCase() === 'cpu' ? 'numCpus' : k.toLowerCase() === 'gpu' ? 'numGpus' : undefined;
+      throw new TuneInvalidArgumentError(`withResources: unknown option '${k}'.${hint ? ` Did you mean '${hint}'?` : ''} Use numCpus, numGpus and resources.`);
+    }
+  }
+  for (const k of ['numCpus', 'numGpus'] as const) {
+    const v = resources[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+      throw new TuneInvalidArgumentError(`withResources: ${k} must be a number >= 0, got ${JSON.stringify(v)}.`);
+    }
+  }
   return wrap({ ...s, resources: { numCpus: resources.numCpus ?? 1, numGpus: resources.numGpus ?? 0, ...(resources.resources ? { resources: resources.resources } : {}) } });
 }
 
@@ -105,6 +145,8 @@ export interface TrialStart {
   params: Record<string, ObjectRef<unknown>> | undefined;
   /** Checkpoint a class trainable every this many iterations (0: never). */
   checkpointFrequency: number;
+  /** The trial's placement group, if its resources are one. */
+  placementGroup?: TrialPlacementGroup;
 }
 
 class StopSignal extends Error {
@@ -156,6 +198,7 @@ class TrialWorkerActor {
       trialId: s.trialId,
       trialName: s.trialName,
       trialDir: s.trialDir,
+      placementGroup: s.placementGroup,
       getCheckpoint: () => checkpoint,
       report: async (metrics, opts) => {
         if (this.stopping) throw new StopSignal('stopped');

@@ -8,7 +8,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { clusterResources, get, init, isInitialized, kill, portable, put, type ActorHandle, type ObjectRef } from '@ray-ts/core';
+import {
+  clusterResources, get, init, isInitialized, kill, placementGroup, portable, put, removePlacementGroup, type ActorHandle, type ObjectRef, type PlacementGroup,
+} from '@ray-ts/core';
 import { Checkpoint } from './checkpoint.js';
 import { TuneInvalidArgumentError } from './errors.js';
 import { ProgressReporter } from './progress.js';
@@ -16,7 +18,8 @@ import { ResultGrid, type Result } from './result-grid.js';
 import { BasicVariantGenerator } from './search/basic-variant.js';
 import { FIFOScheduler } from './schedulers/fifo.js';
 import { ExperimentStorage, type ExperimentState, type TrialRecord } from './storage.js';
-import { TrialWorker, unwrapTrainable, type TrialEvent, type TrialWorkerMethods } from './trainable.js';
+import { PlacementGroupFactory } from './placement-group-factory.js';
+import { TrialWorker, unwrapTrainable, type TrialEvent, type TrialResources, type TrialWorkerMethods } from './trainable.js';
 import { FINISHED, type Config, type Mode, type Searcher, type TrialInfo, type TrialResult, type TrialScheduler } from './types.js';
 
 /** How trials are searched and scheduled (Ray's `TuneConfig`). */
@@ -215,8 +218,15 @@ class TrialRunner {
     }
   }
 
-  private get trialCpus(): { numCpus: number; numGpus: number; resources?: Record<string, number> } {
+  private get trialResources(): TrialResources {
     return this.spec.resources ?? { numCpus: 1, numGpus: 0 };
+  }
+
+  /** What one trial takes from the cluster, in resource names (CPU, GPU, custom). */
+  private get trialNeeds(): Record<string, number> {
+    const r = this.trialResources;
+    if (r instanceof PlacementGroupFactory) return r.requiredResources;
+    return { CPU: r.numCpus, GPU: r.numGpus, ...(r.resources ?? {}) };
   }
 
   /**
@@ -229,14 +239,14 @@ class TrialRunner {
       throw new TuneInvalidArgumentError(`tuneConfig.maxConcurrentTrials must be an integer >= 1, got ${max}.`);
     }
     const total = await clusterResources();
-    const r = this.trialCpus;
+    const need = this.trialNeeds;
     let n = Infinity;
-    if (r.numCpus > 0) n = Math.min(n, Math.floor((total.CPU ?? 0) / r.numCpus));
-    if (r.numGpus > 0) n = Math.min(n, Math.floor((total.GPU ?? 0) / r.numGpus));
-    for (const [k, v] of Object.entries(r.resources ?? {})) if (v > 0) n = Math.min(n, Math.floor((total[k] ?? 0) / v));
+    for (const [k, v] of Object.entries(need)) if (v > 0) n = Math.min(n, Math.floor((total[k] ?? 0) / v + 1e-9));
     if (n === 0) {
+      const r = this.trialResources;
+      const what = r instanceof PlacementGroupFactory ? `bundles ${JSON.stringify(r.bundles)} (${JSON.stringify(need)} in all)` : JSON.stringify(r);
       throw new TuneInvalidArgumentError(
-        `A trial needs ${JSON.stringify(r)} but the cluster has ${JSON.stringify(total)}: no trial can run. Lower withResources() or add nodes.`,
+        `A trial needs ${what} but the cluster has ${JSON.stringify(total)}: no trial can run. Lower withResources() or add nodes.`,
       );
     }
     const fit = n === Infinity ? 16 : n;
@@ -348,20 +358,47 @@ class TrialRunner {
   }
 
   private workerKey(): string {
-    return JSON.stringify(this.trialCpus);
+    return JSON.stringify(this.trialResources);
   }
 
-  private takeWorker(): ActorHandle<TrialWorkerMethods> {
+  /**
+   * A worker for a trial: an idle one with the same resources, or a new one. A placement group
+   * trial gets a group of its own (reserved first) and a new worker in its bundle 0, capturing
+   * what it submits into the group.
+   */
+  private async takeWorker(): Promise<{ worker: ActorHandle<TrialWorkerMethods>; group?: PlacementGroup }> {
+    const r = this.trialResources;
+    if (r instanceof PlacementGroupFactory) {
+      const group = placementGroup(r.bundles.map((b) => ({ ...b })), { strategy: r.strategy });
+      try {
+        await group.ready();
+      } catch (err) {
+        await removePlacementGroup(group).catch(() => undefined);
+        throw err;
+      }
+      const { CPU = 0, GPU = 0, ...rest } = r.headBundle;
+      const worker = TrialWorker.options({
+        numCpus: CPU, ...(GPU ? { numGpus: GPU } : {}), ...(Object.keys(rest).length ? { resources: rest } : {}), isolation: 'thread',
+        schedulingStrategy: { placementGroup: group, placementGroupBundleIndex: 0, placementGroupCaptureChildTasks: true },
+      }).remote() as unknown as ActorHandle<TrialWorkerMethods>;
+      return { worker, group };
+    }
     const list = this.idle.get(this.workerKey());
     const w = this.tune.reuseActors === false ? undefined : list?.pop();
-    if (w) return w;
-    const r = this.trialCpus;
-    return TrialWorker.options({
-      numCpus: r.numCpus, ...(r.numGpus ? { numGpus: r.numGpus } : {}), ...(r.resources ? { resources: r.resources } : {}), isolation: 'thread',
-    }).remote() as unknown as ActorHandle<TrialWorkerMethods>;
+    if (w) return { worker: w };
+    return {
+      worker: TrialWorker.options({
+        numCpus: r.numCpus, ...(r.numGpus ? { numGpus: r.numGpus } : {}), ...(r.resources ? { resources: r.resources } : {}), isolation: 'thread',
+      }).remote() as unknown as ActorHandle<TrialWorkerMethods>,
+    };
   }
 
-  private releaseWorker(w: ActorHandle<TrialWorkerMethods>, clean: boolean): void {
+  /** Keeps a clean worker for the next trial; kills others, and a placement group trial's worker with its group. */
+  private releaseWorker(w: ActorHandle<TrialWorkerMethods>, clean: boolean, group: PlacementGroup | undefined): void {
+    if (group) {
+      void kill(w).catch(() => undefined).then(() => removePlacementGroup(group)).catch(() => undefined);
+      return;
+    }
     if (!clean || this.tune.reuseActors === false) {
       void kill(w).catch(() => undefined);
       return;
@@ -406,14 +443,17 @@ class TrialRunner {
     t.results = t.checkpoint ? t.results.filter((r) => r.trainingIteration <= t.checkpointIteration) : [];
     t.timeOffsetS = t.results.at(-1)?.timeTotalS ?? 0;
     this.writeState(false); // a start need not be written at once: a restore reruns a trial it did not see start
-    const w = this.takeWorker();
-    t.worker = w;
+    let w: ActorHandle<TrialWorkerMethods> | undefined;
+    let group: PlacementGroup | undefined;
     let clean = true;
     try {
+      ({ worker: w, group } = await this.takeWorker());
+      t.worker = w;
       await get(w.start.remote({
         trialId: t.trialId, trialName: t.trialName, trialDir: this.storage.trialDir(t.trialName), trainable, isClass, config: t.config,
         checkpoint: t.checkpoint ? { path: t.checkpoint } : undefined, params: this.params,
         checkpointFrequency: this.run_.checkpointConfig?.checkpointFrequency ?? 0,
+        ...(group ? { placementGroup: { id: group.id, bundleSpecs: group.bundleSpecs.map((b) => ({ ...b })), strategy: group.strategy } } : {}),
       }));
       for (;;) {
         const ev = await get(w.next.remote());
@@ -436,7 +476,7 @@ class TrialRunner {
       this.fail(t, { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack ?? String(err) });
     } finally {
       t.worker = undefined;
-      this.releaseWorker(w, clean);
+      if (w) this.releaseWorker(w, clean, group);
       this.writeState(true);
       this.progress.trialEnded(t);
     }

@@ -2,8 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
-import { init, shutdown } from '@ray-ts/core';
-import { ASHAScheduler, PopulationBasedTraining, Tuner, choice, gridSearch, loguniform, uniform, withParameters, withResources } from '@ray-ts/tune';
+import { availableResources, init, shutdown } from '@ray-ts/core';
+import { waitFor } from '@ray-ts/core/testing';
+import {
+  ASHAScheduler, PlacementGroupFactory, PopulationBasedTraining, TuneInvalidArgumentError, Tuner, choice, gridSearch, loguniform, uniform, withParameters, withResources,
+} from '@ray-ts/tune';
 import * as f from './fixtures/trainables.js';
 
 let storagePath = '';
@@ -102,6 +105,32 @@ suite('Tuner', () => {
       runConfig: { name: 'params', storagePath, verbose: 0 },
     }).fit();
     expect([...grid].map((r) => r.metrics!.sum).sort((a, b) => (a as number) - (b as number))).toEqual([900_000, 1_800_000, 2_700_000, 3_600_000]);
+  });
+  it('reserves a placement group per trial with PlacementGroupFactory: the trainable in bundle 0, its tasks in the group', async () => {
+    const pgf = new PlacementGroupFactory([{ CPU: 0.5 }, { CPU: 0.5 }]);
+    expect(pgf.requiredResources).toEqual({ CPU: 1 });
+    const grid = await new Tuner(withResources(f.inGroup, pgf), {
+      paramSpace: { i: gridSearch([1, 2, 3, 4]) },
+      runConfig: { name: 'pgf', storagePath, verbose: 0 },
+    }).fit();
+    expect(grid.numErrors).toBe(0);
+    const groups = [...grid].map((r) => r.metrics?.group);
+    expect(new Set(groups).size).toBe(4);
+    for (const r of grid) {
+      expect(r.metrics?.bundles).toBe(2);
+      expect(r.metrics?.kids).toEqual([r.metrics?.group, r.metrics?.group]);
+    }
+    // Every trial's group is removed when it ends.
+    await waitFor(async () => (await availableResources()).CPU === 2, { what: 'bundles returned' });
+
+    expect(() => new PlacementGroupFactory([])).toThrow(TuneInvalidArgumentError);
+    expect(() => new PlacementGroupFactory([{ cpu: 1 }])).toThrow(/Ray's names, e.g. \{ CPU: 1/);
+    expect(() => new PlacementGroupFactory([{ CPU: 1 }], 'TIGHT' as never)).toThrow(/STRICT_PACK/);
+    expect(() => withResources(f.quadratic, { cpu: 2 } as never)).toThrow(/Did you mean 'numCpus'/);
+    const tooBig = new Tuner(withResources(f.quadratic, new PlacementGroupFactory([{ CPU: 2 }, { CPU: 1 }])), {
+      paramSpace: { x: 1 }, runConfig: { name: 'pgf-too-big', storagePath, verbose: 0 },
+    });
+    await expect(tooBig.fit()).rejects.toThrow(/\{"CPU":3\} in all.*no trial can run/);
   });
 });
 
