@@ -15,6 +15,13 @@ export interface Result {
   readonly metricsHistory: readonly TrialResult[];
   /** The trial's latest checkpoint (the one it would resume from). */
   readonly checkpoint: Checkpoint | undefined;
+  /**
+   * The checkpoints kept on disk (see `checkpointConfig.numToKeep`) with the metrics reported
+   * with each: best first when `checkpointScoreAttribute` is set, else oldest first.
+   */
+  readonly bestCheckpoints: readonly { checkpoint: Checkpoint; metrics: TrialResult | undefined }[];
+  /** The kept checkpoint whose reported `metric` is best (undefined if none reported it). */
+  getBestCheckpoint(metric: string, mode: Mode): Checkpoint | undefined;
   /** The error that ended the trial, with its stack. */
   readonly error: { name: string; message: string; stack: string } | undefined;
   /** The trial's folder. */

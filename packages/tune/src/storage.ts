@@ -23,6 +23,8 @@ export interface TrialRecord {
   error: { name: string; message: string; stack: string } | undefined;
   /** Seconds run in earlier runs of the trial (before a restart). */
   timeOffsetS: number;
+  /** Checkpoints kept on disk, oldest first (for numToKeep and Result.bestCheckpoints). */
+  checkpoints?: { dir: string; iteration: number; score: number | undefined }[];
 }
 
 /** experiment_state.json. */
@@ -77,6 +79,15 @@ export class ExperimentStorage {
     fs.appendFileSync(file, row.join(',') + '\n');
   }
 
+  /** Replaces a trial's result.json and progress.csv with `results` (a restart drops what it runs again). */
+  rewriteResults(trialName: string, results: readonly TrialResult[]): void {
+    const d = this.trialDir(trialName);
+    fs.rmSync(path.join(d, 'result.json'), { force: true });
+    fs.rmSync(path.join(d, 'progress.csv'), { force: true });
+    this.csvHeaders.delete(trialName);
+    for (const r of results) this.appendResult(trialName, r);
+  }
+
   checkpointDir(trialName: string, iteration: number): string {
     return path.join(this.trialDir(trialName), `checkpoint_${String(iteration).padStart(6, '0')}`);
   }
@@ -98,7 +109,16 @@ export class ExperimentStorage {
   static readResults(trialDir: string): TrialResult[] {
     const f = path.join(trialDir, 'result.json');
     if (!fs.existsSync(f)) return [];
-    return fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TrialResult);
+    const out: TrialResult[] = [];
+    for (const line of fs.readFileSync(f, 'utf8').split('\n')) {
+      if (!line) continue;
+      try {
+        out.push(JSON.parse(line) as TrialResult);
+      } catch {
+        // A line cut short by a crash mid-write: the trial reruns that iteration.
+      }
+    }
+    return out;
   }
 }
 

@@ -86,7 +86,25 @@ interface Trial extends TrialRecord {
   /** A drive() runs it (its status may already say PAUSED or PENDING while its worker stops). */
   driving?: boolean;
   /** Checkpoints kept on disk, oldest first, with their score for numToKeep. */
-  checkpoints?: { dir: string; score: number | undefined }[];
+  checkpoints?: KeptCheckpoint[];
+}
+
+/** A checkpoint kept on disk: its folder, the iteration it was taken at, its score for numToKeep. */
+interface KeptCheckpoint {
+  dir: string;
+  iteration: number;
+  score: number | undefined;
+}
+
+function bestCheckpoint(kept: { checkpoint: Checkpoint; metrics: TrialResult | undefined }[], metric: string, mode: Mode): Checkpoint | undefined {
+  if (mode !== 'min' && mode !== 'max') throw new TuneInvalidArgumentError(`getBestCheckpoint: mode must be 'min' or 'max', got ${JSON.stringify(mode)}.`);
+  let best: { checkpoint: Checkpoint; v: number } | undefined;
+  for (const k of kept) {
+    const v = (k.metrics as Record<string, unknown> | undefined)?.[metric];
+    if (typeof v !== 'number' || Number.isNaN(v)) continue;
+    if (!best || (mode === 'max' ? v > best.v : v < best.v)) best = { checkpoint: k.checkpoint, v };
+  }
+  return best?.checkpoint;
 }
 
 const info = (t: Trial): TrialInfo => ({
@@ -209,9 +227,10 @@ class TrialRunner {
       const status = r.status === 'PAUSED' ? 'PAUSED' : unfinished ? 'PENDING' : r.status;
       // An unfinished trial goes on from its checkpoint; results after that checkpoint are run again.
       const kept = unfinished ? results.filter((x) => x.trainingIteration <= r.checkpointIteration) : results;
+      if (kept.length < results.length) this.storage.rewriteResults(r.trialName, kept);
       const last = kept.at(-1);
       this.trials.push({
-        ...r, status, results: kept, lastResult: last,
+        ...r, status, results: kept, lastResult: last, checkpoints: r.checkpoints?.filter((c) => fs.existsSync(c.dir)),
         timeOffsetS: unfinished ? (last?.timeTotalS ?? 0) : r.timeOffsetS,
         worker: undefined, startedAt: 0, lastReportAt: 0, exploit: undefined,
       });
@@ -431,6 +450,8 @@ class TrialRunner {
         fs.rmSync(dst, { recursive: true, force: true });
         fs.cpSync(from.checkpoint, dst, { recursive: true });
         t.checkpoint = dst;
+        // It goes on from the clone, counting its own iterations on (none of its results are dropped).
+        t.checkpointIteration = t.results.at(-1)?.trainingIteration ?? 0;
       }
       t.config = t.exploit.config;
       t.exploit = undefined;
@@ -439,8 +460,10 @@ class TrialRunner {
     t.status = 'RUNNING';
     t.startedAt = Date.now();
     t.lastReportAt = t.startedAt;
-    // Iterations restart after the checkpoint: results past it are run again.
-    t.results = t.checkpoint ? t.results.filter((r) => r.trainingIteration <= t.checkpointIteration) : [];
+    // Iterations restart after the checkpoint: results past it are run again (and leave the files).
+    const kept = t.checkpoint ? t.results.filter((r) => r.trainingIteration <= t.checkpointIteration) : [];
+    if (kept.length < t.results.length) this.storage.rewriteResults(t.trialName, kept);
+    t.results = kept;
     t.timeOffsetS = t.results.at(-1)?.timeTotalS ?? 0;
     this.writeState(false); // a start need not be written at once: a restore reruns a trial it did not see start
     let w: ActorHandle<TrialWorkerMethods> | undefined;
@@ -563,7 +586,10 @@ class TrialRunner {
     t.checkpointIteration = iteration;
     const list = (t.checkpoints ??= []);
     const attr = this.run_.checkpointConfig?.checkpointScoreAttribute;
-    list.push({ dir, score: attr ? (result as Record<string, unknown>)[attr] as number | undefined : iteration });
+    // A checkpoint taken again at the same iteration (a rerun) replaces the older entry.
+    const same = list.findIndex((c) => c.dir === dir);
+    if (same >= 0) list.splice(same, 1);
+    list.push({ dir, iteration, score: attr ? (result as Record<string, unknown>)[attr] as number | undefined : iteration });
     const keep = this.run_.checkpointConfig?.numToKeep;
     if (keep !== undefined && list.length > keep) {
       const order = this.run_.checkpointConfig?.checkpointScoreOrder ?? 'max';
@@ -608,6 +634,7 @@ class TrialRunner {
       trials: this.trials.map((t) => ({
         trialId: t.trialId, trialName: t.trialName, config: t.config, status: t.status, numFailures: t.numFailures, checkpoint: t.checkpoint,
         checkpointIteration: t.checkpointIteration, lastResult: t.lastResult, error: t.error, timeOffsetS: t.timeOffsetS,
+        ...(t.checkpoints?.length ? { checkpoints: t.checkpoints } : {}),
       })),
       searcher: this.searcher.save(),
       scheduler: this.scheduler.save(),
@@ -618,12 +645,23 @@ class TrialRunner {
   }
 
   private resultOf(t: Trial): Result {
+    const byIteration = new Map(t.results.map((r) => [r.trainingIteration, r]));
+    const kept = (t.checkpoints ?? [])
+      .filter((c) => fs.existsSync(c.dir))
+      .map((c) => ({ checkpoint: new Checkpoint(c.dir, undefined), metrics: byIteration.get(c.iteration), score: c.score }));
+    const cc = this.run_.checkpointConfig;
+    if (cc?.checkpointScoreAttribute) {
+      const sign = (cc.checkpointScoreOrder ?? 'max') === 'max' ? -1 : 1;
+      kept.sort((a, b) => sign * ((a.score ?? -Infinity) - (b.score ?? -Infinity)));
+    }
     return {
       trialId: t.trialId,
       config: t.config,
       metrics: t.lastResult,
       metricsHistory: t.results,
       checkpoint: t.checkpoint ? new Checkpoint(t.checkpoint, undefined) : undefined,
+      bestCheckpoints: kept.map(({ checkpoint, metrics }) => ({ checkpoint, metrics })),
+      getBestCheckpoint: (metric: string, mode: Mode) => bestCheckpoint(kept, metric, mode),
       error: t.error,
       path: this.storage.trialDir(t.trialName),
     };

@@ -75,6 +75,24 @@ suite('Tuner', () => {
       // Resumed from the checkpoint at iteration 2: iterations 1..4 once each.
       expect(r.metricsHistory.map((x) => x.trainingIteration)).toEqual([1, 2, 3, 4]);
     }
+    // Checkpointed at 2, failed at 4: iteration 3 runs again, and the files hold it once.
+    const rerun = await new Tuner(f.steady, {
+      paramSpace: { lr: 0.1, iters: 6, sleepMs: 1, failAt: 4, checkpointEvery: 2 },
+      runConfig: {
+        name: 'rerun', storagePath, failureConfig: { maxFailures: 1 }, verbose: 0,
+        checkpointConfig: { numToKeep: 2, checkpointScoreAttribute: 'i', checkpointScoreOrder: 'min' },
+      },
+    }).fit();
+    const r = rerun.get(0);
+    expect(r.metricsHistory.map((x) => x.trainingIteration)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(lines(path.join(r.path, 'result.json')).map((l) => JSON.parse(l).i)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(lines(path.join(r.path, 'progress.csv'))).toHaveLength(7);
+    // numToKeep 2, lowest i first: the one at 2 and the latest (always kept) at 6; 4 was deleted.
+    expect(r.bestCheckpoints.map((c) => c.checkpoint.toDict<{ i: number }>().i)).toEqual([2, 6]);
+    expect(r.bestCheckpoints.map((c) => c.metrics?.i)).toEqual([2, 6]);
+    expect(r.getBestCheckpoint('loss', 'min')?.toDict()).toEqual({ i: 6 });
+    expect(fs.readdirSync(r.path).filter((d) => d.startsWith('checkpoint_')).sort()).toEqual(['checkpoint_000002', 'checkpoint_000006']);
+
     const bad = await new Tuner(f.steady, {
       paramSpace: { lr: gridSearch([0.1, 0.5]), iters: 2, sleepMs: 1, alwaysFail: gridSearch([false, true]) },
       runConfig: { name: 'errors', storagePath, failureConfig: { maxFailures: 1 }, verbose: 0 },
