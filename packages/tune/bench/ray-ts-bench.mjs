@@ -52,10 +52,10 @@ try {
   const { ExperimentStorage } = await import(new URL('./storage.js', dist).href);
   const { TrialWorker } = await import(new URL('./trainable.js', dist).href);
   const write = ExperimentStorage.prototype.writeState;
-  ExperimentStorage.prototype.writeState = function (state) {
+  ExperimentStorage.prototype.writeState = function (...args) {
     const t0 = performance.now();
     try {
-      return write.call(this, state);
+      return write.apply(this, args);
     } finally {
       overhead.stateWriteMs += performance.now() - t0;
       overhead.stateWrites++;

@@ -92,10 +92,14 @@ export class ExperimentStorage {
     return path.join(this.trialDir(trialName), `checkpoint_${String(iteration).padStart(6, '0')}`);
   }
 
-  /** Writes experiment_state.json atomically (temp file, then rename). */
-  writeState(state: ExperimentState): void {
+  /**
+   * Writes experiment_state.json atomically (temp file, then rename): `state` with `trials`, each
+   * given as its JSON already (the runner keeps those of ended trials).
+   */
+  writeState(state: Omit<ExperimentState, 'trials'>, trialsJson: readonly string[]): void {
     const tmp = path.join(this.dir, `.${STATE_FILE}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(state));
+    const head = JSON.stringify(state);
+    fs.writeFileSync(tmp, `${head.slice(0, -1)},"trials":[${trialsJson.join(',')}]}`);
     fs.renameSync(tmp, path.join(this.dir, STATE_FILE));
   }
 

@@ -622,6 +622,27 @@ class TrialRunner {
     this.complete(t, 'ERROR');
   }
 
+  /** experiment_state.json entries of ended trials, which no longer change (most of a big experiment). */
+  private readonly endedJson = new WeakMap<Trial, string>();
+
+  private trialJson(t: Trial): string {
+    const cached = this.endedJson.get(t);
+    if (cached !== undefined) return cached;
+    const record: TrialRecord = {
+      trialId: t.trialId, trialName: t.trialName, config: t.config, status: t.status, numFailures: t.numFailures, checkpoint: t.checkpoint,
+      checkpointIteration: t.checkpointIteration, lastResult: t.lastResult, error: t.error, timeOffsetS: t.timeOffsetS,
+      ...(t.checkpoints?.length ? { checkpoints: t.checkpoints } : {}),
+    };
+    const json = JSON.stringify(record);
+    if ((t.status === 'TERMINATED' || t.status === 'ERROR') && !t.driving) this.endedJson.set(t, json);
+    return json;
+  }
+
+  /**
+   * Writes experiment_state.json: at most every stateWriteIntervalS while results come in, and at
+   * once when a trial ends (so a restore never reruns an ended trial). Ended trials' entries are
+   * serialized once, so a write costs the running trials, the searcher and the scheduler.
+   */
   private writeState(force: boolean): void {
     const now = Date.now();
     if (!force && now - this.lastStateWrite < (this.run_.stateWriteIntervalS ?? 2) * 1000) return;
@@ -631,17 +652,12 @@ class TrialRunner {
       name: path.basename(this.storage.dir),
       metric: this.metric,
       mode: this.mode,
-      trials: this.trials.map((t) => ({
-        trialId: t.trialId, trialName: t.trialName, config: t.config, status: t.status, numFailures: t.numFailures, checkpoint: t.checkpoint,
-        checkpointIteration: t.checkpointIteration, lastResult: t.lastResult, error: t.error, timeOffsetS: t.timeOffsetS,
-        ...(t.checkpoints?.length ? { checkpoints: t.checkpoints } : {}),
-      })),
       searcher: this.searcher.save(),
       scheduler: this.scheduler.save(),
       suggested: this.suggested,
       finishedSearch: this.finishedSearch,
       startedAt: this.restored?.startedAt ?? this.startedAt,
-    });
+    }, this.trials.map((t) => this.trialJson(t)));
   }
 
   private resultOf(t: Trial): Result {
