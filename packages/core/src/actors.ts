@@ -201,6 +201,16 @@ export class ActorManager {
   }
 
   /** True if the actor (or an alias of it) has a record here. */
+  /** The worker running the actor, once it was placed (undefined while pending, after death). */
+  workerOf(actorId: string): WorkerHandle | undefined {
+    const a = this.resolveActor(actorId);
+    return a && a.state !== 'dead' ? a.worker : undefined;
+  }
+
+  isDead(actorId: string): boolean {
+    return this.resolveActor(actorId)?.state === 'dead';
+  }
+
   knows(actorId: string): boolean {
     return this.actors.has(this.actorAliases.get(actorId) ?? actorId);
   }

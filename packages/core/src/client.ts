@@ -26,4 +26,6 @@ export interface CoreClient {
   clusterInfo(): Promise<ClusterInfo>;
   /** put: whether the key was new; get: the value or undefined; del: how many; keys: the keys. */
   kv(op: KvOp): Promise<unknown>;
+  /** Sends a collective message to an actor (workers only: the driver is in no group). */
+  sendCollective?(to: string, key: string, dtype: string, data: ArrayBufferView): void;
 }

@@ -133,7 +133,17 @@ export class NotInitializedError extends RayError {
   override readonly name: string = 'NotInitializedError';
 }
 
+/**
+ * A collective operation waited longer than its `timeoutMs` for other members: one died, is
+ * stuck, or called the group's operations in a different order. The message names the members
+ * it waited for.
+ */
+export class CollectiveTimeoutError extends RayError {
+  override readonly name: string = 'CollectiveTimeoutError';
+}
+
 const errorClasses: Record<string, new (...args: never[]) => RayError> = {
+  CollectiveTimeoutError,
   RayError,
   TaskError,
   ActorDiedError,

@@ -31,6 +31,8 @@ export type {
 export { placementGroup, removePlacementGroup, getPlacementGroup, PlacementGroup } from './placement-group.js';
 export type { PlacementGroupOptions, Bundle, PlacementStrategy } from './placement-group.js';
 export { internalKv } from './kv.js';
+export { collective, CollectiveTimeoutError } from './collective.js';
+export type { CollectiveArray, CollectiveOptions, ReduceOp } from './collective.js';
 export { portable, PortableFunction } from './portable.js';
 export { markLibraryModule } from './functions.js';
 export type { KvOptions } from './kv.js';

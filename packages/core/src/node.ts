@@ -57,6 +57,7 @@ export interface GroupState {
  */
 export interface ClusterLink {
   /** Where queued work owned here runs: here, another node, or an error (no node can take it). */
+  sendCollective(to: string, key: string, dtype: string, data: ArrayBufferView): void;
   place(resources: ResourceSet, strategy: SchedulingStrategySpec | undefined, localFits: boolean): string | { error: string } | { wait: string };
   /** Why no node of the cluster can ever run it (undefined: some node can). */
   infeasible(resources: ResourceSet): { name: string; requested: number; total: number } | undefined;
@@ -1341,6 +1342,9 @@ export class NodeManager {
       case 'actorFailed':
         this.actors.onActorFailed(m.actorId, m.error);
         break;
+      case 'coll':
+        this.deliverCollective(m.to, m.key, m.dtype, m.data, false);
+        break;
       case 'req':
         this.onRequest(m.op).then(
           (value) => w.send({ k: 'reply', reqId: m.reqId, ok: true, value }),
@@ -1348,6 +1352,24 @@ export class NodeManager {
         );
         break;
     }
+  }
+
+  /**
+   * Passes a collective message to the worker of actor `to`: here, or on its node (unless it came
+   * from a peer). An actor still starting gets it once it runs; one unknown here and elsewhere
+   * never does (its sender's operation times out, naming it).
+   */
+  deliverCollective(to: string, key: string, dtype: string, data: ArrayBufferView, fromPeer: boolean, tries = 0): void {
+    const w = this.actors.workerOf(to);
+    if (w) {
+      w.send({ k: 'coll', to, key, dtype, data });
+      return;
+    }
+    if (this.actors.knows(to) && !this.actors.isDead(to)) {
+      if (tries < 3000) setTimeout(() => this.deliverCollective(to, key, dtype, data, fromPeer, tries + 1), 20).unref();
+      return;
+    }
+    if (this.cluster && !fromPeer) this.cluster.sendCollective(to, key, dtype, data);
   }
 
   /**

@@ -83,6 +83,8 @@ export type ToWorker =
   | { k: 'buffer'; buf: SharedArrayBuffer }
   | { k: 'reply'; reqId: number; ok: true; value: unknown }
   | { k: 'reply'; reqId: number; ok: false; error: WireError }
+  /** A collective message for actor `to` of this worker (see collective.ts). */
+  | { k: 'coll'; to: string; key: string; dtype: string; data: ArrayBufferView }
   | { k: 'exit' };
 
 /** How a task ended, as reported by the worker. */
@@ -100,7 +102,9 @@ export type FromWorker =
   | { k: 'submitActorTask'; spec: ActorTaskSpec }
   | { k: 'put'; id: string; value: StoredValue }
   | { k: 'refs'; add: string[]; remove: string[] }
-  | { k: 'req'; reqId: number; op: WorkerRequest };
+  | { k: 'req'; reqId: number; op: WorkerRequest }
+  /** A collective message for actor `to`, wherever it runs. */
+  | { k: 'coll'; to: string; key: string; dtype: string; data: ArrayBufferView };
 
 /** Requests from a worker that the node answers with a `reply`. */
 export type WorkerRequest =

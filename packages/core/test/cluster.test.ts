@@ -8,9 +8,10 @@ import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ActorDiedError, NodeDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, listJobs, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
-  listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, wait, type ObjectRef,
+  listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, wait, collective, type ObjectRef,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
+import { MemberActor } from './fixtures/collective.js';
 import { CounterActor as Counter, KeeperActor, actorFromTask, actorsFromTask, groupParent, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -141,6 +142,24 @@ describe('a 3-node cluster', () => {
       expect(outside.kids.map(([, g]) => g)).toEqual([null, null]);
     } finally {
       await removePlacementGroup(pg);
+    }
+  });
+
+  it('runs collectives between actors on the three nodes: a ring allreduce crosses every node', async () => {
+    const members = [head, n1, n2].map((nodeId) => MemberActor.options({ numCpus: 0.25, schedulingStrategy: { nodeId } }).remote());
+    try {
+      expect(await get(members.map((m) => m.node.remote()))).toEqual([head, n1, n2]);
+      await collective.createCollectiveGroup(members, { groupName: 'nodes' });
+      const length = (1 << 20) + 1;
+      const out = await get(members.map((m) => m.ring.remote(length, 'sum', 'nodes')));
+      for (const o of out) expect(Buffer.from(o.buffer, o.byteOffset, o.byteLength).equals(Buffer.from(out[0].buffer, out[0].byteOffset, out[0].byteLength))).toBe(true);
+      for (const i of [0, 1, 6, 7, length - 1]) expect(out[0][i]).toBe((1 + 2 + 3) * (i % 7) + (0 + 1 + 2));
+      const small = await get(members.map((m, r) => m.allreduce.remote(Float64Array.from([r, 1]), 'max', 'nodes')));
+      for (const x of small) expect([...x]).toEqual([2, 1]);
+      const g = await get(members.map((m, r) => m.allgather.remote(Int32Array.from([r * 10]), 'nodes')));
+      expect(g[1].map((p) => p[0])).toEqual([0, 10, 20]);
+    } finally {
+      for (const m of members) await kill(m);
     }
   });
 

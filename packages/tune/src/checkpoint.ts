@@ -4,6 +4,7 @@
  * the trial's folder under `storagePath`, so experiments survive the driver and resume from them.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 
@@ -35,6 +36,16 @@ export class Checkpoint {
       return deserialize(fs.readFileSync(path.join(this.path, DATA_FILE))) as T;
     }
     throw new Error(`Checkpoint ${this.path ?? '(in memory)'} holds no value: it is a directory checkpoint; read its files from checkpoint.path.`);
+  }
+
+  /**
+   * Copies the checkpoint's files into `dir` (default: a new temporary folder) and returns it, as
+   * Ray's `to_directory()`. A value checkpoint becomes `checkpoint.bin` there.
+   */
+  toDirectory(dir?: string): string {
+    const out = dir ? path.resolve(dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-checkpoint-'));
+    if (out !== this.path) this.writeTo(out);
+    return out;
   }
 
   /** @internal Writes the checkpoint into `dir` (a new folder). */

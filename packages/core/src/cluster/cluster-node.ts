@@ -435,7 +435,36 @@ export class ClusterNode implements ClusterLink {
       case 'freeObjects':
         for (const id of m.freeObjects!.objectIds) this.node.store.dropCopy(id);
         break;
+      case 'collective': {
+        const x = m.collective!;
+        this.node.deliverCollective(x.actorId, x.key, x.dtype, x.data, true);
+        break;
+      }
     }
+  }
+
+  /** Where actors that get collective messages from here live (looked up once in the GCS). */
+  private readonly collectiveNodes = new Map<string, Promise<string | undefined>>();
+
+  /** Sends a collective message to actor `to` on its node (retried while the actor is not placed yet). */
+  sendCollective(to: string, key: string, dtype: string, data: ArrayBufferView, tries = 0): void {
+    let where = this.collectiveNodes.get(to);
+    if (!where) {
+      const known = this.remoteActors.get(to)?.node;
+      where = known ? Promise.resolve(known) : unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', { actorId: to }).then(
+        (r) => (r.found && r.actor?.nodeId && r.actor.state !== 'DEAD' ? r.actor.nodeId : undefined),
+        () => undefined,
+      );
+      this.collectiveNodes.set(to, where);
+    }
+    void where.then((nodeId) => {
+      if (!nodeId) {
+        this.collectiveNodes.delete(to);
+        if (tries < 600 && !this.stopped) setTimeout(() => this.sendCollective(to, key, dtype, data, tries + 1), 50).unref();
+        return;
+      }
+      if (nodeId !== this.nodeId) this.send(nodeId, { collective: { actorId: to, key, dtype, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) } });
+    });
   }
 
   // ---------------------------------------------------------------- placement

@@ -144,4 +144,8 @@ export class WorkerClient implements CoreClient {
   kv(op: KvOp): Promise<unknown> {
     return this.request({ op: 'kv', kv: op });
   }
+
+  sendCollective(to: string, key: string, dtype: string, data: ArrayBufferView): void {
+    this.send({ k: 'coll', to, key, dtype, data });
+  }
 }

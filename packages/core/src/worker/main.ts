@@ -8,6 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { format } from 'node:util';
 import '../index.js';
 import { adoptShared, setSharedPoolLimit } from '../memory.js';
+import { deliverCollective } from '../collective.js';
 import { RefTracker } from '../object-ref.js';
 import type { FromWorker, ToWorker } from '../protocol.js';
 import { threadState } from '../state.js';
@@ -102,6 +103,9 @@ function onBatch(batch: ToWorker[]): void {
         break;
       case 'buffer':
         adoptShared(m.buf);
+        break;
+      case 'coll':
+        deliverCollective(m.to, m.key, m.dtype, m.data);
         break;
       case 'exit':
         process.exit(0);

@@ -10,6 +10,7 @@ import type { Borrow as _raytscore_Borrow, Borrow__Output as _raytscore_Borrow__
 import type { Bundle as _raytscore_Bundle, Bundle__Output as _raytscore_Bundle__Output } from './raytscore/Bundle.js';
 import type { BundleRequest as _raytscore_BundleRequest, BundleRequest__Output as _raytscore_BundleRequest__Output } from './raytscore/BundleRequest.js';
 import type { CancelTask as _raytscore_CancelTask, CancelTask__Output as _raytscore_CancelTask__Output } from './raytscore/CancelTask.js';
+import type { Collective as _raytscore_Collective, Collective__Output as _raytscore_Collective__Output } from './raytscore/Collective.js';
 import type { CreateActor as _raytscore_CreateActor, CreateActor__Output as _raytscore_CreateActor__Output } from './raytscore/CreateActor.js';
 import type { Empty as _raytscore_Empty, Empty__Output as _raytscore_Empty__Output } from './raytscore/Empty.js';
 import type { ExecuteTask as _raytscore_ExecuteTask, ExecuteTask__Output as _raytscore_ExecuteTask__Output } from './raytscore/ExecuteTask.js';
@@ -48,6 +49,7 @@ export interface ProtoGrpcType {
     Bundle: MessageTypeDefinition<_raytscore_Bundle, _raytscore_Bundle__Output>
     BundleRequest: MessageTypeDefinition<_raytscore_BundleRequest, _raytscore_BundleRequest__Output>
     CancelTask: MessageTypeDefinition<_raytscore_CancelTask, _raytscore_CancelTask__Output>
+    Collective: MessageTypeDefinition<_raytscore_Collective, _raytscore_Collective__Output>
     CreateActor: MessageTypeDefinition<_raytscore_CreateActor, _raytscore_CreateActor__Output>
     Empty: MessageTypeDefinition<_raytscore_Empty, _raytscore_Empty__Output>
     ExecuteTask: MessageTypeDefinition<_raytscore_ExecuteTask, _raytscore_ExecuteTask__Output>

@@ -8,6 +8,7 @@ import type { KillActor as _raytscore_KillActor, KillActor__Output as _raytscore
 import type { CancelTask as _raytscore_CancelTask, CancelTask__Output as _raytscore_CancelTask__Output } from '../raytscore/CancelTask.js';
 import type { Borrow as _raytscore_Borrow, Borrow__Output as _raytscore_Borrow__Output } from '../raytscore/Borrow.js';
 import type { FreeObjects as _raytscore_FreeObjects, FreeObjects__Output as _raytscore_FreeObjects__Output } from '../raytscore/FreeObjects.js';
+import type { Collective as _raytscore_Collective, Collective__Output as _raytscore_Collective__Output } from '../raytscore/Collective.js';
 
 export interface PeerMessage {
   'executeTask'?: (_raytscore_ExecuteTask | null);
@@ -18,7 +19,8 @@ export interface PeerMessage {
   'cancelTask'?: (_raytscore_CancelTask | null);
   'borrow'?: (_raytscore_Borrow | null);
   'freeObjects'?: (_raytscore_FreeObjects | null);
-  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects";
+  'collective'?: (_raytscore_Collective | null);
+  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"collective";
 }
 
 export interface PeerMessage__Output {
@@ -30,5 +32,6 @@ export interface PeerMessage__Output {
   'cancelTask'?: (_raytscore_CancelTask__Output | null);
   'borrow'?: (_raytscore_Borrow__Output | null);
   'freeObjects'?: (_raytscore_FreeObjects__Output | null);
-  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects";
+  'collective'?: (_raytscore_Collective__Output | null);
+  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"collective";
 }
