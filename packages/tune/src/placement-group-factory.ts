@@ -11,7 +11,9 @@ const STRATEGIES: readonly PlacementStrategy[] = ['PACK', 'SPREAD', 'STRICT_PACK
 /**
  * Bundles reserved for each trial, all or none, placed with `strategy`. Bundle 0 holds the
  * trainable; tasks and actors it submits without a scheduling strategy of their own go into the
- * group (any bundle with room), or into a bundle named with `ctx.placementGroup`.
+ * group (any bundle with room), or into a bundle named with `ctx.placementGroup`. An empty first
+ * bundle (`{}` or `{ CPU: 0 }`) means the trainable itself takes nothing (as Ray's): the group is
+ * the other bundles, and the trainable runs in it without a bundle of its own.
  * @example
  * // The trainable on 1 CPU, and 4 workers of 2 CPUs each for its own tasks:
  * withResources(train, new PlacementGroupFactory([{ CPU: 1 }, ...Array(4).fill({ CPU: 2 })], 'PACK'))
@@ -36,6 +38,14 @@ export class PlacementGroupFactory {
         }
       }
     });
+    bundles.forEach((b, i) => {
+      if (i > 0 && Object.values(b).every((v) => v === 0)) {
+        throw new TuneInvalidArgumentError(`PlacementGroupFactory bundle ${i} reserves nothing: give it a resource, e.g. { CPU: 1 } (only the first bundle, the trainable's, may be empty).`);
+      }
+    });
+    if (bundles.length === 1 && Object.values(bundles[0]).every((v) => v === 0)) {
+      throw new TuneInvalidArgumentError('PlacementGroupFactory needs a bundle that reserves something, e.g. [{ CPU: 1 }].');
+    }
     if (!STRATEGIES.includes(strategy)) {
       throw new TuneInvalidArgumentError(`PlacementGroupFactory strategy must be one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}.`);
     }

@@ -388,7 +388,9 @@ class TrialRunner {
   private async takeWorker(): Promise<{ worker: ActorHandle<TrialWorkerMethods>; group?: PlacementGroup }> {
     const r = this.trialResources;
     if (r instanceof PlacementGroupFactory) {
-      const group = placementGroup(r.bundles.map((b) => ({ ...b })), { strategy: r.strategy });
+      // An empty first bundle: the trainable holds nothing; the group is the other bundles.
+      const emptyHead = Object.values(r.headBundle).every((v) => v === 0);
+      const group = placementGroup((emptyHead ? r.bundles.slice(1) : r.bundles).map((b) => ({ ...b })), { strategy: r.strategy });
       try {
         await group.ready();
       } catch (err) {
@@ -398,7 +400,7 @@ class TrialRunner {
       const { CPU = 0, GPU = 0, ...rest } = r.headBundle;
       const worker = TrialWorker.options({
         numCpus: CPU, ...(GPU ? { numGpus: GPU } : {}), ...(Object.keys(rest).length ? { resources: rest } : {}), isolation: 'thread',
-        schedulingStrategy: { placementGroup: group, placementGroupBundleIndex: 0, placementGroupCaptureChildTasks: true },
+        schedulingStrategy: { placementGroup: group, placementGroupBundleIndex: emptyHead ? -1 : 0, placementGroupCaptureChildTasks: true },
       }).remote() as unknown as ActorHandle<TrialWorkerMethods>;
       return { worker, group };
     }
