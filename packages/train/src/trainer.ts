@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  collective, get, getRuntimeContext, init, isInitialized, kill, placementGroup, portable, removePlacementGroup,
+  availableResources, collective, get, getRuntimeContext, init, isInitialized, kill, placementGroup, portable, removePlacementGroup,
   type ActorHandle, type PlacementGroup, type PlacementStrategy, type PortableFunction,
 } from '@ray-ts/core';
 import type { Dataset } from '@ray-ts/data';
@@ -21,8 +21,13 @@ import { TrainWorker, type TrainWorkerMethods, type WorkerBatch } from './worker
 
 /** How many workers, with what (Ray's `ScalingConfig`). */
 export interface ScalingConfig {
-  /** Workers in the group (default 1). */
-  numWorkers?: number;
+  /**
+   * Workers in the group (default 1), or `{ min, max }` for elastic training: the group starts
+   * with as many as the cluster fits (at least min), grows after a checkpointed report when
+   * resources for more are free, and restarts smaller instead of failing when a worker or its
+   * node is lost.
+   */
+  numWorkers?: number | { min: number; max: number };
   /** Give each worker a GPU (`resourcesPerWorker.GPU`, default 1); GPU workers run as processes with CUDA_VISIBLE_DEVICES. */
   useGpu?: boolean;
   /** Resources of each worker, by name (default `{ CPU: 1 }`, plus `GPU: 1` with useGpu). */
@@ -76,6 +81,8 @@ export interface TrainFailure {
   error: { name: string; message: string; stack: string };
   /** The checkpoint the next start resumed from (undefined: from scratch). */
   restartedFrom: string | undefined;
+  /** `'error'`: the loop threw; `'died'`: the worker (or its node) died. Elastic runs do not count deaths against maxFailures. */
+  kind: 'error' | 'died';
 }
 
 /** The outcome of `fit()` (Ray Train's `Result`). */
@@ -94,13 +101,15 @@ export interface Result {
   readonly failures: readonly TrainFailure[];
   /** The run's folder. */
   readonly path: string;
+  /** Workers of each start of the group, in order (elastic runs grow and shrink). */
+  readonly groupSizes: readonly number[];
 }
 
 /** @internal What a trainer is, in a form that crosses to a Tune trial. */
 export interface TrainerSpec {
   loop: PortableFunction;
   trainLoopConfig: Record<string, unknown>;
-  scaling: Required<Pick<ScalingConfig, 'numWorkers' | 'placementStrategy' | 'isolation'>> & { resources: Record<string, number> };
+  scaling: Required<Pick<ScalingConfig, 'placementStrategy' | 'isolation'>> & { minWorkers: number; maxWorkers: number; resources: Record<string, number> };
   run: RunConfig;
   datasets: Record<string, Dataset>;
   resumeFrom: { path?: string; data?: unknown } | undefined;
@@ -127,9 +136,10 @@ export class DataParallelTrainer<C extends Record<string, unknown> = Record<stri
     checkKeys(options as Record<string, unknown>, ['trainLoopConfig', 'scalingConfig', 'runConfig', 'datasets', 'resumeFromCheckpoint'], 'DataParallelTrainer options');
     const sc = options.scalingConfig ?? {};
     checkKeys(sc as Record<string, unknown>, ['numWorkers', 'useGpu', 'resourcesPerWorker', 'placementStrategy', 'isolation'], 'scalingConfig');
-    const numWorkers = sc.numWorkers ?? 1;
-    if (!Number.isInteger(numWorkers) || numWorkers < 1) {
-      throw new TrainInvalidArgumentError(`scalingConfig.numWorkers must be an integer >= 1, got ${JSON.stringify(numWorkers)}.`);
+    const nw = sc.numWorkers ?? 1;
+    const [minWorkers, maxWorkers] = typeof nw === 'object' && nw !== null ? [nw.min, nw.max] : [nw, nw];
+    if (!Number.isInteger(minWorkers) || minWorkers < 1 || !Number.isInteger(maxWorkers) || maxWorkers < minWorkers) {
+      throw new TrainInvalidArgumentError(`scalingConfig.numWorkers must be an integer >= 1, or { min, max } with 1 <= min <= max; got ${JSON.stringify(nw)}.`);
     }
     const resources = { CPU: 1, ...(sc.useGpu ? { GPU: 1 } : {}), ...(sc.resourcesPerWorker ?? {}) };
     for (const [k, v] of Object.entries(resources)) {
@@ -146,7 +156,7 @@ export class DataParallelTrainer<C extends Record<string, unknown> = Record<stri
       loop: portable(trainLoopPerWorker as never, 'DataParallelTrainer'),
       trainLoopConfig: { ...(options.trainLoopConfig ?? {}) },
       scaling: {
-        numWorkers, resources, placementStrategy: sc.placementStrategy ?? 'PACK',
+        minWorkers, maxWorkers, resources, placementStrategy: sc.placementStrategy ?? 'PACK',
         isolation: sc.isolation ?? (sc.useGpu ? 'process' : 'thread'),
       },
       run: rc,
@@ -169,7 +179,8 @@ export class DataParallelTrainer<C extends Record<string, unknown> = Record<stri
    */
   get [SPEC](): { trainable: unknown; resources: PlacementGroupFactory; params: Record<string, unknown> } {
     // Loaded lazily: the trial function's module registers a remote function.
-    const bundles = [{ CPU: 0 }, ...Array.from({ length: this.spec.scaling.numWorkers }, () => ({ ...this.spec.scaling.resources }))];
+    // A trial reserves the most workers (elastic trials do not resize).
+    const bundles = [{ CPU: 0 }, ...Array.from({ length: this.spec.scaling.maxWorkers }, () => ({ ...this.spec.scaling.resources }))];
     return {
       trainable: trialTrainable(),
       resources: new PlacementGroupFactory(bundles, this.spec.scaling.placementStrategy),
@@ -228,8 +239,15 @@ export async function runTraining(spec: TrainerSpec, name: string, root: string,
   const startedAt = Date.now();
   let error: TrainingFailedError | undefined;
 
+  const groupSizes: number[] = [];
+  const elastic = spec.scaling.minWorkers < spec.scaling.maxWorkers;
+  let counted = 0;
+  let grewFrom = 0;
   for (let attempt = 0; ; attempt++) {
-    const group = await startGroup(spec, name, attempt);
+    const group = await startGroup(spec, name, attempt, grewFrom + 1);
+    grewFrom = 0;
+    groupSizes.push(group.workers.length);
+    if (attempt > 0 || elastic) log(`started ${group.workers.length} worker${group.workers.length === 1 ? '' : 's'}${elastic ? ` (elastic: ${spec.scaling.minWorkers} to ${spec.scaling.maxWorkers})` : ''}`);
     // A restart runs the steps after its checkpoint again: their results go.
     const from = latest?.iteration ?? 0;
     if (history.length > from) {
@@ -256,8 +274,17 @@ export async function runTraining(spec: TrainerSpec, name: string, root: string,
     }, tune);
     await stopGroup(group);
     if (outcome.ok) break;
+    if ('grow' in outcome) {
+      grewFrom = group.workers.length;
+      resumeFrom = { path: latest!.dir };
+      log(`resources for more workers are free: restarting the group from ${path.basename(latest!.dir)} to grow it`);
+      continue;
+    }
     const f = outcome.failure;
-    const willRestart = maxFailures === -1 || failures.length < maxFailures;
+    // Elastic runs go on with fewer workers when one dies; errors of the loop count either way.
+    const counts = !(elastic && f.kind === 'died');
+    const willRestart = !counts || maxFailures === -1 || counted < maxFailures;
+    if (counts) counted++;
     failures.push({ ...f, attempt, restartedFrom: willRestart ? latest?.dir : undefined });
     if (!willRestart) {
       error = new TrainingFailedError(
@@ -285,6 +312,7 @@ export async function runTraining(spec: TrainerSpec, name: string, root: string,
     error,
     failures,
     path: dir,
+    groupSizes,
   };
 }
 
@@ -308,17 +336,28 @@ function formatMetrics(m: Record<string, unknown>): string {
     .join(' ');
 }
 
-async function startGroup(spec: TrainerSpec, name: string, attempt: number): Promise<Group> {
-  const { numWorkers, resources, placementStrategy, isolation } = spec.scaling;
+async function startGroup(spec: TrainerSpec, name: string, attempt: number, atLeast = 0): Promise<Group> {
+  const { minWorkers, maxWorkers, resources, placementStrategy, isolation } = spec.scaling;
   const { CPU = 0, GPU = 0, ...custom } = resources;
   // Inside a Tune trial the trial's group captures the workers; on a driver they get a group of their own.
   const captured = getRuntimeContext().placementGroupId !== undefined;
+  // Elastic: as many as fit now, at least min (the group then waits for them).
+  const numWorkers = captured || minWorkers === maxWorkers ? maxWorkers : Math.min(maxWorkers, Math.max(minWorkers, atLeast, fitting(await availableResources(), resources)));
   let pg: PlacementGroup | undefined;
-  if (!captured) {
-    pg = placementGroup(Array.from({ length: numWorkers }, () => ({ ...resources })), { strategy: placementStrategy });
-    await pg.ready();
+  let size = numWorkers;
+  while (!captured) {
+    pg = placementGroup(Array.from({ length: size }, () => ({ ...resources })), { strategy: placementStrategy });
+    // Elastic: a group that does not fit within 2 s (free resources were on a node that just
+    // died, or are split over nodes) is tried one worker smaller, down to min (which waits).
+    if (size === minWorkers || minWorkers === maxWorkers) {
+      await pg.ready();
+      break;
+    }
+    if (await pg.wait(2_000)) break;
+    await removePlacementGroup(pg);
+    size--;
   }
-  const workers = Array.from({ length: numWorkers }, (_, i) => TrainWorker.options({
+  const workers = Array.from({ length: size }, (_, i) => TrainWorker.options({
     numCpus: CPU, ...(GPU ? { numGpus: GPU } : {}), ...(Object.keys(custom).length ? { resources: custom } : {}), isolation,
     ...(pg ? { schedulingStrategy: { placementGroup: pg, placementGroupBundleIndex: i } } : {}),
   }).remote() as unknown as ActorHandle<TrainWorkerMethods>);
@@ -328,13 +367,33 @@ async function startGroup(spec: TrainerSpec, name: string, attempt: number): Pro
   return { workers, where, pg, collectiveGroup };
 }
 
+/** True if one more worker can be reserved now: a probe group of one bundle, placed or not within 200 ms. */
+async function roomForOneMore(spec: TrainerSpec): Promise<boolean> {
+  if (fitting(await availableResources(), spec.scaling.resources) < 1) return false;
+  const probe = placementGroup([{ ...spec.scaling.resources }]);
+  try {
+    return await probe.wait(200);
+  } catch {
+    return false;
+  } finally {
+    await removePlacementGroup(probe).catch(() => undefined);
+  }
+}
+
+/** How many more workers of `resources` the free resources fit. */
+function fitting(free: Record<string, number>, resources: Record<string, number>): number {
+  let n = Infinity;
+  for (const [k, v] of Object.entries(resources)) if (v > 0) n = Math.min(n, Math.floor((free[k] ?? 0) / v + 1e-9));
+  return n === Infinity ? 1_000_000 : n;
+}
+
 async function stopGroup(g: Group): Promise<void> {
   await Promise.all(g.workers.map((w) => kill(w).catch(() => undefined)));
   await collective.destroyCollectiveGroup(g.collectiveGroup).catch(() => undefined);
   if (g.pg) await removePlacementGroup(g.pg).catch(() => undefined);
 }
 
-type Outcome = { ok: true } | { ok: false; failure: Omit<TrainFailure, 'attempt' | 'restartedFrom'> };
+type Outcome = { ok: true } | { ok: false; grow: true } | { ok: false; failure: Omit<TrainFailure, 'attempt' | 'restartedFrom'> };
 
 /**
  * Starts the loop on every worker and gathers reports: report k is complete when every worker
@@ -362,6 +421,7 @@ async function drive(
     };
     return get(w.start.remote({ loop: spec.loop, config: spec.trainLoopConfig, context, checkpoint, shards: shards[rank] }));
   }));
+  const canGrow = !tune && n < spec.scaling.maxWorkers && getRuntimeContext().placementGroupId === undefined;
   const pending = new Map<number, ReportEvent[]>();
   let reported = 0;
   let failed: Outcome | undefined;
@@ -375,7 +435,7 @@ async function drive(
         batch = await Promise.race([get(w.next.remote()), stopped.then(() => ({ reports: [], done: { ok: true } }) as WorkerBatch)]);
       } catch (err) {
         const e = err as Error;
-        failed ??= { ok: false, failure: { rank, nodeId: g.where[rank].nodeId, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack ?? String(err) } } };
+        failed ??= { ok: false, failure: { kind: 'died', rank, nodeId: g.where[rank].nodeId, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack ?? String(err) } } };
         stopAll!();
         return;
       }
@@ -391,12 +451,17 @@ async function drive(
           const cp = all.find((e) => e.checkpoint)?.checkpoint;
           const saved = onReport(startIteration + reported, all[0].metrics, cp);
           if (tune) await tune.report(all[0].metrics, saved ? { checkpoint: saved } : {});
+          // Elastic: right after a checkpoint, grow if more workers fit now (nothing is lost).
+          if (saved && canGrow && !failed && (await roomForOneMore(spec))) {
+            failed = { ok: false, grow: true };
+            stopAll!();
+          }
         }
       }
       if (batch.done) {
         if (!batch.done.ok && !failed) {
           const d = batch.done;
-          failed = { ok: false, failure: { rank, nodeId: g.where[rank].nodeId, error: { name: d.name, message: d.message, stack: d.stack } } };
+          failed = { ok: false, failure: { kind: 'error', rank, nodeId: g.where[rank].nodeId, error: { name: d.name, message: d.message, stack: d.stack } } };
           stopAll!();
         }
         return;

@@ -4,12 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
-import { availableResources, init, shutdown } from '@ray-ts/core';
+import { availableResources, get, init, kill, shutdown } from '@ray-ts/core';
 import { range } from '@ray-ts/data';
 import { DataParallelTrainer, TrainInvalidArgumentError, TrainingFailedError } from '@ray-ts/train';
 import { Tuner, gridSearch } from '@ray-ts/tune';
 import { waitFor } from '@ray-ts/core/testing';
-import { contextLoop, countShard, linearLoop, type LinearConfig } from './fixtures/loops.js';
+import { Blocker, contextLoop, countShard, linearLoop, type LinearConfig } from './fixtures/loops.js';
 
 let storagePath = '';
 beforeAll(async () => {
@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 const base: LinearConfig = { steps: 12, lr: 0.2, rows: 64, dims: 3 };
-const run = (name: string, config: Partial<LinearConfig>, numWorkers: number, extra: Record<string, unknown> = {}) =>
+const run = (name: string, config: Partial<LinearConfig>, numWorkers: number | { min: number; max: number }, extra: Record<string, unknown> = {}) =>
   new DataParallelTrainer(linearLoop, {
     trainLoopConfig: { ...base, ...config },
     scalingConfig: { numWorkers, ...((extra.scaling as object) ?? {}) },
@@ -89,6 +89,25 @@ suite('DataParallelTrainer', () => {
     expect(r.error!.message).toMatch(/worker 0 .*RangeError: injected failure at step 2.*maxFailures/s);
     expect(r.error!.message).toMatch(/stack/);
     expect(r.failures).toHaveLength(1);
+  });
+
+  it('elastic: starts with the workers that fit, and grows at a checkpoint once more are free', async () => {
+    const blocker = Blocker.options({ numCpus: 2 }).remote();
+    await get(blocker.ping.remote());
+    const clean = await run('elastic-clean', { steps: 16 }, 1);
+    const fitting = run('elastic', { steps: 16, sleepMs: 40, checkpointEvery: 2 }, { min: 1, max: 4 });
+    const results = path.join(storagePath, 'elastic', 'result.json');
+    await waitFor(() => fs.existsSync(results) && fs.readFileSync(results, 'utf8').trim().split('\n').length >= 3, { what: '3 reports' });
+    await kill(blocker);
+    const r = await fitting;
+    expect(r.error).toBeUndefined();
+    expect(r.groupSizes).toEqual([2, 4]);
+    expect(r.failures).toEqual([]);
+    expect(r.metrics?.worldSize).toBe(4);
+    // Full-batch gradients whatever the group's size: the same weights as one worker.
+    const w1 = clean.metrics!.w as number[];
+    (r.metrics!.w as number[]).forEach((v, j) => expect(Math.abs(v - w1[j])).toBeLessThan(1e-12));
+    expect(r.metricsHistory.map((x) => x.trainingIteration)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
   it('splits datasets among the workers', async () => {
