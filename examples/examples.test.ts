@@ -55,3 +55,16 @@ it('tunes a small MLP with TPE and ASHA: the best config is well above chance, p
   expect(Number(/validation accuracy ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThanOrEqual(0.8);
   expect(Number(/test accuracy of the best checkpoint \(epoch \d+\): ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThanOrEqual(0.8);
 }, 120_000);
+
+it('trains a TensorFlow.js MLP on 2 workers, checkpoints it, exports it to ONNX and serves it', async () => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/train-mlp/main.ts')], { cwd: root });
+  const trained = /trained 4 epochs on 2 workers \((\w+)\) in [\d.]+ s: loss [\d.]+, train accuracy ([\d.]+), replicas identical: (\w+)/.exec(stdout);
+  expect(trained, stdout).not.toBeNull();
+  expect(Number(trained![2])).toBeGreaterThan(0.9);
+  expect(trained![3]).toBe('true');
+  expect(Number(/test accuracy ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.9);
+  const served = /served 600 predictions of the exported ONNX model: labels agree with tfjs on (\d+), max \|difference\| = ([\d.e+-]+)/.exec(stdout);
+  expect(served, stdout).not.toBeNull();
+  expect(Number(served![1])).toBe(600);
+  expect(Number(served![2])).toBeLessThan(1e-4);
+}, 120_000);
