@@ -596,7 +596,32 @@ export class NodeManager {
     };
   }
 
+  /**
+   * Work in a placement group bundle that holds GPUs gets that bundle's GPU ids (the bundle's
+   * reservation holds the devices; the work's allocation names them with no share of its own).
+   */
+  private withBundleGpus(alloc: Allocation, resources: ResourceSet): Allocation {
+    if (alloc.gpuIds.length) return alloc;
+    for (const k in resources) {
+      if (!k.startsWith('GPU_') || !(resources[k] > 0)) continue;
+      const m = /^GPU_(.+)_(\d+)$/.exec(k);
+      let ids: number[] | undefined;
+      if (m && this.reserved.has(`${m[1]}#${m[2]}`)) ids = this.reserved.get(`${m[1]}#${m[2]}`)!.alloc.gpuIds;
+      else {
+        // Any bundle of the group: the first reserved here with GPUs.
+        const g = k.slice(4);
+        for (const [key, r] of this.reserved) if (key.startsWith(`${g}#`) && r.alloc.gpuIds.length) { ids = r.alloc.gpuIds; break; }
+      }
+      if (ids?.length) {
+        const n = Math.min(ids.length, Math.max(1, Math.ceil(resources[k] - 1e-9)));
+        return { ...alloc, gpuIds: ids.slice(0, n), gpuShares: ids.slice(0, n).map(() => 0) };
+      }
+    }
+    return alloc;
+  }
+
   private dispatch(work: Work, alloc: Allocation): void {
+    alloc = this.withBundleGpus(alloc, work.resources);
     const resolved = this.resolveArgs(work.args);
     if ('error' in resolved) {
       this.pool.release(alloc);

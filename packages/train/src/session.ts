@@ -3,7 +3,7 @@
  * `getContext()`, `report()`, `getCheckpoint()`, `getDatasetShard()`. Each worker is an actor on
  * a thread (or process) of its own, so the session is the thread's.
  */
-import { DataIterator } from '@ray-ts/data';
+import type { DataIterator } from '@ray-ts/data';
 import { Checkpoint } from '@ray-ts/tune';
 import { TrainInvalidArgumentError } from './errors.js';
 

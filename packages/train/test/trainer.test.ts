@@ -9,11 +9,11 @@ import { range } from '@ray-ts/data';
 import { DataParallelTrainer, TrainInvalidArgumentError, TrainingFailedError } from '@ray-ts/train';
 import { Tuner, gridSearch } from '@ray-ts/tune';
 import { waitFor } from '@ray-ts/core/testing';
-import { Blocker, contextLoop, countShard, linearLoop, type LinearConfig } from './fixtures/loops.js';
+import { Blocker, contextLoop, countShard, gpuLoop, linearLoop, type LinearConfig } from './fixtures/loops.js';
 
 let storagePath = '';
 beforeAll(async () => {
-  await init({ numCpus: 4, namespace: 'train-test' });
+  await init({ numCpus: 4, numGpus: 2, namespace: 'train-test' });
   storagePath = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-train-'));
 });
 afterAll(async () => {
@@ -139,6 +139,18 @@ suite('DataParallelTrainer', () => {
       expect(r.metrics?.worldSize).toBe(2);
     }
     expect(grid.getBestResult().config).toEqual({ trainLoopConfig: { lr: 0.2 } });
+  });
+
+  it('gives GPU workers a process and a GPU each (CUDA_VISIBLE_DEVICES)', async () => {
+    const r = await new DataParallelTrainer(gpuLoop, {
+      scalingConfig: { numWorkers: 2, useGpu: true, resourcesPerWorker: { CPU: 0.5 } },
+      runConfig: { name: 'gpu', storagePath, verbose: 0 },
+    }).fit();
+    expect(r.error).toBeUndefined();
+    expect([...(r.metrics!.cuda as number[])].sort()).toEqual([0, 1]);
+    const pids = r.metrics!.pids as number[];
+    expect(new Set(pids).size).toBe(2);
+    expect(pids).not.toContain(process.pid);
   });
 
   it('explains bad options', () => {
