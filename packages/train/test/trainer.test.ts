@@ -65,6 +65,27 @@ suite('DataParallelTrainer', () => {
     expect(fs.readFileSync(path.join(r.path, 'result.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   });
 
+  it('keeps the best checkpoints, and resumes a new run from one (resumeFromCheckpoint)', async () => {
+    const first = await run('first', { steps: 6, checkpointEvery: 2 }, 2, {
+      run: { checkpointConfig: { numToKeep: 2, checkpointScoreAttribute: 'loss', checkpointScoreOrder: 'min' } },
+    });
+    // Losses fall: the kept ones are the last two, best (lowest loss) first.
+    expect(first.bestCheckpoints.map((c) => c.metrics?.step)).toEqual([6, 4]);
+    expect(fs.readdirSync(first.path).filter((d) => d.startsWith('checkpoint_')).sort()).toEqual(['checkpoint_000004', 'checkpoint_000006']);
+    const copy = first.bestCheckpoints[1].checkpoint.toDirectory(path.join(storagePath, 'copied'));
+    expect(fs.existsSync(path.join(copy, 'checkpoint.bin'))).toBe(true);
+    const { Checkpoint } = await import('@ray-ts/train');
+    const resumed = await new DataParallelTrainer(linearLoop, {
+      trainLoopConfig: { ...base, steps: 12 }, scalingConfig: { numWorkers: 2 },
+      resumeFromCheckpoint: Checkpoint.fromDirectory(copy),
+      runConfig: { name: 'resumed', storagePath, verbose: 0 },
+    }).fit();
+    // It went on from step 4: 8 more steps, ending with the weights of 12 steps from scratch.
+    expect(resumed.metricsHistory.map((m) => m.step)).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+    const full = await run('full', {}, 2);
+    expect(resumed.metrics!.w).toEqual(full.metrics!.w);
+  });
+
   it('restarts after a worker process is killed with SIGKILL', async () => {
     const name = 'sigkill';
     const pidFile = path.join(storagePath, name, 'worker-1.pid');
