@@ -8,6 +8,7 @@
  *   ray-ts status [--address HOST:PORT]
  *   ray-ts list nodes|actors|tasks|objects|placement-groups|jobs [--filter key=value ...] [--limit N] [--format table|json]
  *   ray-ts serve run|deploy|status|shutdown ...   (@ray-ts/serve's command line, when it is installed)
+ *   ray-ts rllib train|evaluate ...                (@ray-ts/rllib's command line, when it is installed)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -217,7 +218,7 @@ function printTable(rows: Record<string, unknown>[]): void {
 
 const kinds = ['nodes', 'actors', 'tasks', 'objects', 'placement-groups', 'jobs'] as const;
 
-// Positional options: `ray-ts serve ...` passes every flag after `serve` on to @ray-ts/serve's own parser.
+// Positional options: `ray-ts serve ...` (and `rllib`) pass every flag after the command on to the library's own parser.
 const program = new Command('ray-ts').version(VERSION).description('ray-ts cluster command line').enablePositionalOptions();
 program.command('start')
   .description('start a node of a cluster in the background (the head with --head)')
@@ -386,39 +387,45 @@ job.command('list').option(jobAddress, jobAddressHelp).option('--format <format>
     else printTable(rows.map((r) => ({ id: r.submission_id, status: r.status, entrypoint: r.entrypoint, message: r.message })));
   });
 
-// ---------------------------------------------------------------- serve
+// ---------------------------------------------------------------- library commands
 /**
- * `ray-ts serve ...` is @ray-ts/serve's command line, loaded at run time from the user's project
- * (else from next to core), so that core does not depend on Serve.
+ * `ray-ts serve ...` and `ray-ts rllib ...` are the command lines of @ray-ts/serve and
+ * @ray-ts/rllib, loaded at run time from the user's project (else from next to core), so that core
+ * depends on neither.
  */
-async function serveCli(): Promise<(argv: string[]) => Promise<number>> {
+async function libraryCli(pkg: string, command: string): Promise<(argv: string[]) => Promise<number>> {
   let file: string | undefined;
   for (const from of [path.join(process.cwd(), 'noop.js'), fileURLToPath(import.meta.url)]) {
     try {
-      file = createRequire(from).resolve('@ray-ts/serve/cli');
+      file = createRequire(from).resolve(`${pkg}/cli`);
       break;
     } catch {
       // try the next place
     }
   }
-  if (!file) fail('ray-ts serve needs @ray-ts/serve: npm install @ray-ts/serve');
+  if (!file) fail(`ray-ts ${command} needs ${pkg}: npm install ${pkg}`);
   try {
     return ((await import(pathToFileURL(file).href)) as { main: (argv: string[]) => Promise<number> }).main;
   } catch (err) {
-    fail(`cannot load the serve command from ${file}: ${(err as Error).message}`);
+    fail(`cannot load the ${command} command from ${file}: ${(err as Error).message}`);
   }
 }
 
-program.command('serve')
-  .description('run and deploy Serve applications: ray-ts serve run|deploy|status|shutdown (ray-ts serve --help; needs @ray-ts/serve)')
-  .argument('[args...]', 'the serve command and its arguments')
-  .helpOption(false)
-  .allowUnknownOption()
-  .allowExcessArguments()
-  .passThroughOptions()
-  .action(async (args: string[]) => {
-    const main = await serveCli();
-    process.exit(await main(args));
-  });
+for (const [command, pkg, description] of [
+  ['serve', '@ray-ts/serve', 'run and deploy Serve applications: ray-ts serve run|deploy|status|shutdown (ray-ts serve --help; needs @ray-ts/serve)'],
+  ['rllib', '@ray-ts/rllib', 'train and evaluate RL algorithms: ray-ts rllib train|evaluate (ray-ts rllib --help; needs @ray-ts/rllib)'],
+] as const) {
+  program.command(command)
+    .description(description)
+    .argument('[args...]', `the ${command} command and its arguments`)
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .action(async (args: string[]) => {
+      const main = await libraryCli(pkg, command);
+      process.exit(await main(args));
+    });
+}
 
 program.parseAsync(process.argv).catch((err: Error) => fail(err.message));

@@ -17,9 +17,13 @@ export interface EnvRunnersOptions {
 
 /** Learner actors (RLlib's `learners()`): gradients of several are averaged with collectives. */
 export interface LearnersOptions {
-  /** Learner actors (default 1; RLlib's 0, a learner in the driver, runs as 1 actor here). */
+  /**
+   * Learner actors (default 0: one local learner, as RLlib's learner in the driver, which
+   * reserves no CPU; here it is an actor on a thread of its own). With n >= 1, n learners of
+   * numCpusPerLearner each average their gradients.
+   */
   numLearners?: number;
-  /** CPUs per learner (default 1). */
+  /** CPUs per learner when numLearners >= 1 (default 1). */
   numCpusPerLearner?: number;
 }
 
@@ -69,7 +73,7 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
   envName: string | undefined;
   envConfig: Record<string, unknown> = {};
   runners: Required<EnvRunnersOptions> = { numEnvRunners: 2, numEnvsPerEnvRunner: 1, numCpusPerEnvRunner: 1 };
-  learnerOpts: Required<LearnersOptions> = { numLearners: 1, numCpusPerLearner: 1 };
+  learnerOpts: Required<LearnersOptions> = { numLearners: 0, numCpusPerLearner: 1 };
   evaluationOpts: Required<EvaluationOptions> = { evaluationInterval: 0, evaluationDuration: 10 };
   seed = 0;
   abstract readonly algoName: string;
@@ -94,7 +98,7 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
 
   learners(opts: LearnersOptions): this {
     checkKeys(opts, LEARNER_KEYS, 'learners()');
-    if (opts.numLearners !== undefined) this.learnerOpts.numLearners = Math.max(1, positiveInt(opts.numLearners, 'learners().numLearners', true));
+    if (opts.numLearners !== undefined) this.learnerOpts.numLearners = positiveInt(opts.numLearners, 'learners().numLearners', true);
     if (opts.numCpusPerLearner !== undefined) this.learnerOpts.numCpusPerLearner = positiveNumber(opts.numCpusPerLearner, 'learners().numCpusPerLearner');
     return this;
   }
@@ -154,8 +158,15 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
     // The trial's own actor holds nothing; its runners and learners take their CPUs (captured in the trial's group).
     const bundles: Record<string, number>[] = [{}];
     for (let i = 0; i < this.runners.numEnvRunners; i++) bundles.push({ CPU: this.runners.numCpusPerEnvRunner });
-    for (let i = 0; i < this.learnerOpts.numLearners; i++) bundles.push({ CPU: this.learnerOpts.numCpusPerLearner });
+    const learners = this.learnerActors();
+    for (let i = 0; i < learners.count; i++) bundles.push({ CPU: learners.cpus });
     return { trainable: trial.fn, resources: trial.resources(bundles), params: { algoConfig: this.toJSON() } };
+  }
+
+  /** The learner actors to start: one local learner without CPUs for numLearners 0. */
+  learnerActors(): { count: number; cpus: number } {
+    const n = this.learnerOpts.numLearners;
+    return n === 0 ? { count: 1, cpus: 0 } : { count: n, cpus: this.learnerOpts.numCpusPerLearner };
   }
 
   /** Checks the config is complete (an env is set). */

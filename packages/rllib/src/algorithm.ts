@@ -67,6 +67,13 @@ export function makeConfig(j: Record<string, unknown>): AlgorithmConfig<Record<s
   return make().fromJSON(j);
 }
 
+/** A fresh config of the algorithm named `name` (PPO, DQN...), with its defaults. */
+export function configFor(name: string): AlgorithmConfig<Record<string, unknown>> & { build(): Algorithm } {
+  const make = configMakers.get(name);
+  if (!make) throw new RLlibInvalidArgumentError(`Unknown algorithm '${name}'. Known: ${[...configMakers.keys()].join(', ')}.`);
+  return make();
+}
+
 /** @internal */
 export function registerAlgorithm(name: string, make: () => AlgorithmConfig<Record<string, unknown>> & { build(): Algorithm }): void {
   configMakers.set(name, make);
@@ -115,11 +122,29 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     if (this.stopped) throw new RLlibInvalidArgumentError('This algorithm was stopped: build a new one (config.build()) or restore one (Algorithm.fromCheckpoint(dir)).');
     if (this.started) return;
     if (!isInitialized()) await init();
+    await this.checkFits();
     this.started = true;
     const spec = this.runnerSpec();
     this.runners = Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
       EnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<EnvRunnerMethods>);
     await this.startLearners();
+  }
+
+  /** Fails at once, saying what to lower, when the cluster could never hold the actors (they would wait forever). */
+  protected async checkFits(): Promise<void> {
+    const { clusterResources, getRuntimeContext } = await import('@ray-ts/core');
+    if (getRuntimeContext().placementGroupId) return; // a Tune trial: its group was sized for this
+    const r = this.config.runners;
+    const l = this.config.learnerActors();
+    const need = r.numEnvRunners * r.numCpusPerEnvRunner + l.count * l.cpus;
+    const have = (await clusterResources()).CPU ?? 0;
+    if (need > have + 1e-9) {
+      throw new RLlibInvalidArgumentError(
+        `${this.config.algoName} needs ${need} CPUs (${r.numEnvRunners} env runners × ${r.numCpusPerEnvRunner}` +
+          `${l.cpus ? ` + ${l.count} learners × ${l.cpus}` : ''}) but the cluster has ${have}. ` +
+          `Lower envRunners({ numEnvRunners, numCpusPerEnvRunner }) or learners({ numCpusPerLearner }), or add CPUs.`,
+      );
+    }
   }
 
   protected abstract startLearners(): Promise<void>;

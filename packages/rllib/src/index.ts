@@ -14,11 +14,13 @@
  * @packageDocumentation
  */
 export * from './env/index.js';
-export { Algorithm } from './algorithm.js';
+export { Algorithm, configFor } from './algorithm.js';
 export type { TrainResult, EvaluationResult } from './algorithm.js';
 export { AlgorithmConfig } from './algorithm-config.js';
 export type { EnvRunnersOptions, LearnersOptions, EvaluationOptions, ModelOptions } from './algorithm-config.js';
 export { PPOConfig, PPO } from './ppo.js';
 export type { PPOTrainingOptions } from './ppo.js';
 export type { LearnerStats } from './ppo-learner.js';
+export { DQNConfig, DQN } from './dqn.js';
+export type { DQNTrainingOptions, DQNReplayBufferOptions } from './dqn.js';
 import './tune-trainable.js';

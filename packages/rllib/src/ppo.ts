@@ -76,7 +76,7 @@ export class PPO extends Algorithm<PPOConfig> {
 
   protected async startLearners(): Promise<void> {
     const t = this.config.train;
-    const n = this.config.learnerOpts.numLearners;
+    const { count: n, cpus } = this.config.learnerActors();
     const groupName = n > 1 ? `rllib-ppo-${randomUUID().slice(0, 8)}` : undefined;
     const base: PPOLearnerSpec = {
       pi: this.nets.pi, vf: this.nets.vf,
@@ -84,7 +84,7 @@ export class PPO extends Algorithm<PPOConfig> {
       lr: t.lr, clipParam: t.clipParam, vfClipParam: t.vfClipParam, vfLossCoeff: t.vfLossCoeff, entropyCoeff: t.entropyCoeff,
       klCoeff: t.klCoeff, klTarget: t.klTarget, gradClip: t.gradClip, seed: this.config.seed,
     };
-    this.learners = Array.from({ length: n }, (_, rank) => PPOLearner.options({ numCpus: this.config.learnerOpts.numCpusPerLearner, isolation: 'thread' })
+    this.learners = Array.from({ length: n }, (_, rank) => PPOLearner.options({ numCpus: cpus, isolation: 'thread' })
       .remote({ ...base, ...(groupName ? { group: { name: groupName, rank, size: n } } : {}) }) as unknown as ActorHandle<PPOLearnerMethods>);
     if (groupName) {
       const { collective } = await import('@ray-ts/core');

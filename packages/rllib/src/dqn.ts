@@ -1,0 +1,349 @@
+/**
+ * DQN (RLlib's `DQNConfig` / `DQN`, new API stack): env runners step their envs with
+ * epsilon-greedy actions and return n-step transitions; the learner keeps them in a (prioritized)
+ * replay buffer and updates a dueling Q-network on double-DQN targets with a Huber loss; its
+ * target network follows every `targetNetworkUpdateFreq` env steps trained. Each iteration
+ * alternates sampling and learning until `minSampleTimestepsPerIteration` env steps were sampled.
+ *
+ * @example
+ * import { DQNConfig } from '@ray-ts/rllib';
+ * const algo = new DQNConfig().environment('CartPole-v1').training({ lr: 1e-3 }).build();
+ * for (let i = 0; i < 30; i++) console.log((await algo.train()).episodeReturnMean);
+ * await algo.stop();
+ */
+import { get, init, isInitialized, kill, put, type ActorHandle } from '@ray-ts/core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Algorithm, readState, registerAlgorithm, type EvaluationResult } from './algorithm.js';
+import { AlgorithmConfig, checkKeys, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
+import { RLlibInvalidArgumentError } from './env/errors.js';
+import { flatten } from './env/spaces.js';
+import { argmax, DQNEnvRunner, qForward, qNetSpec, qParamCount, type DQNEnvRunnerMethods, type DQNEnvRunnerSpec, type DQNSampleBatch, type QNetSpec } from './dqn-runner.js';
+import { DQNLearner, type DQNLearnerMethods, type DQNLearnerSpec } from './dqn-learner.js';
+import type { TransitionBatch } from './replay-buffer.js';
+
+/** DQN's replay buffer (RLlib's `replay_buffer_config`); every option has a default. */
+export interface DQNReplayBufferOptions {
+  /** Transitions kept, the oldest overwritten (default 50000). */
+  capacity?: number;
+  /** Prioritized replay (default true; false: uniform). */
+  prioritized?: boolean;
+  /** How much priorities count, 0 uniform to 1 proportional (default 0.6). */
+  alpha?: number;
+  /** Importance-sampling exponent at the start (default 0.4). */
+  beta?: number;
+  /** ... annealed linearly to this (default 1, as in the PER paper; set it to beta for RLlib's constant beta). */
+  betaFinal?: number;
+  /** ... over this many env steps sampled (default 50000). */
+  betaAnnealingSteps?: number;
+}
+
+/** DQN's training options (`.training({...})`), with their defaults (tuned for CartPole-v1). */
+export interface DQNTrainingOptions {
+  [k: string]: unknown;
+  /** Adam's learning rate (default 1e-3). */
+  lr: number;
+  /** Discount (default 0.99). */
+  gamma: number;
+  /** Steps summed in each target, `r_0 + gamma r_1 + ... + gamma^n Q(s_n)` (default 3). */
+  nStep: number;
+  /** Double DQN: the online network picks the next action, the target network values it (default true). */
+  doubleQ: boolean;
+  /** Dueling heads, `Q = V + A - mean(A)` (default true; false: a plain MLP). */
+  dueling: boolean;
+  /** Env steps trained (updates × trainBatchSize) between copies of the online network into the target network (default 8000: every 500 env steps sampled at the default trainingIntensity). */
+  targetNetworkUpdateFreq: number;
+  replayBuffer: DQNReplayBufferOptions;
+  /** Transitions per update (default 32). */
+  trainBatchSize: number;
+  /** Updates start once the buffer holds this many transitions (default 1000). */
+  numStepsSampledBeforeLearningStarts: number;
+  /** Exploration: `[envStepsSampled, epsilon]` points, interpolated linearly, the last value kept after (default [[0, 1], [10000, 0.02]]). */
+  epsilon: [number, number][];
+  /** Steps each env takes per sampling round (default 4). */
+  rolloutFragmentLength: number;
+  /** Env steps trained per env step sampled: `trainingIntensity / trainBatchSize` updates per sampled step (default 16: one update per 2 env steps). */
+  trainingIntensity: number;
+  /** An iteration samples at least this many env steps (default 1000). */
+  minSampleTimestepsPerIteration: number;
+  /** Clip gradients to this global norm (default 40, RLlib's; undefined: no clipping). */
+  gradClip: number | undefined;
+  /** Hidden layers of the Q-network's trunk (default hiddens [64, 64], activation 'relu'). */
+  model: ModelOptions;
+}
+
+const REPLAY_DEFAULTS: Required<DQNReplayBufferOptions> = { capacity: 50_000, prioritized: true, alpha: 0.6, beta: 0.4, betaFinal: 1, betaAnnealingSteps: 50_000 };
+const REPLAY_KEYS = Object.keys(REPLAY_DEFAULTS);
+
+/** The replay options with their defaults filled in. */
+function replayOptions(t: DQNTrainingOptions): Required<DQNReplayBufferOptions> {
+  return { ...REPLAY_DEFAULTS, ...t.replayBuffer };
+}
+
+/** The value of a piecewise-linear schedule `[[t0, v0], [t1, v1], ...]` at `t`. */
+export function piecewiseSchedule(points: readonly (readonly [number, number])[], t: number): number {
+  if (t <= points[0][0]) return points[0][1];
+  for (let i = 1; i < points.length; i++) {
+    const [t1, v1] = points[i];
+    if (t < t1) {
+      const [t0, v0] = points[i - 1];
+      return v0 + ((t - t0) / (t1 - t0)) * (v1 - v0);
+    }
+  }
+  return points[points.length - 1][1];
+}
+
+/** DQN's config builder. */
+export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
+  readonly algoName = 'DQN';
+  train: DQNTrainingOptions = {
+    lr: 1e-3, gamma: 0.99, nStep: 3, doubleQ: true, dueling: true, targetNetworkUpdateFreq: 8000, replayBuffer: { ...REPLAY_DEFAULTS },
+    trainBatchSize: 32, numStepsSampledBeforeLearningStarts: 1000, epsilon: [[0, 1], [10_000, 0.02]], rolloutFragmentLength: 4,
+    trainingIntensity: 16, minSampleTimestepsPerIteration: 1000, gradClip: 40, model: { hiddens: [64, 64], activation: 'relu' },
+  };
+
+  /** DQN's own options; `replayBuffer` and `model` are merged into the current ones (unset keys keep their values). */
+  override training(opts: Partial<DQNTrainingOptions>): this {
+    const before = this.train.replayBuffer;
+    super.training(opts);
+    if (opts.replayBuffer) this.train.replayBuffer = { ...before, ...opts.replayBuffer };
+    return this;
+  }
+
+  protected checkTraining(o: Partial<DQNTrainingOptions>): void {
+    for (const k of ['lr', 'gamma', 'trainingIntensity'] as const) if (o[k] !== undefined) positiveNumber(o[k], `training().${k}`, k === 'gamma');
+    if (o.gamma !== undefined && o.gamma > 1) throw new RLlibInvalidArgumentError(`training().gamma must be in [0, 1], got ${o.gamma}.`);
+    for (const k of ['nStep', 'targetNetworkUpdateFreq', 'trainBatchSize', 'rolloutFragmentLength', 'minSampleTimestepsPerIteration'] as const) {
+      if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
+    }
+    if (o.numStepsSampledBeforeLearningStarts !== undefined) positiveInt(o.numStepsSampledBeforeLearningStarts, 'training().numStepsSampledBeforeLearningStarts', true);
+    for (const k of ['doubleQ', 'dueling'] as const) {
+      if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new RLlibInvalidArgumentError(`training().${k} must be true or false, got ${JSON.stringify(o[k])}.`);
+    }
+    if (o.gradClip !== undefined) positiveNumber(o.gradClip, 'training().gradClip', false);
+    if (o.epsilon !== undefined) {
+      const e = o.epsilon;
+      const ok = Array.isArray(e) && e.length > 0 && e.every((p, i) => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && p[0] >= 0
+        && typeof p[1] === 'number' && p[1] >= 0 && p[1] <= 1 && (i === 0 || p[0] > e[i - 1][0]));
+      if (!ok) throw new RLlibInvalidArgumentError(`training().epsilon must be [envSteps, epsilon] points with increasing steps and epsilons in [0, 1], e.g. [[0, 1], [10000, 0.02]]; got ${JSON.stringify(e)}.`);
+    }
+    if (o.replayBuffer !== undefined) {
+      const rb = o.replayBuffer;
+      checkKeys(rb, REPLAY_KEYS, 'training().replayBuffer');
+      if (rb.capacity !== undefined) positiveInt(rb.capacity, 'training().replayBuffer.capacity');
+      if (rb.prioritized !== undefined && typeof rb.prioritized !== 'boolean') throw new RLlibInvalidArgumentError(`training().replayBuffer.prioritized must be true or false, got ${JSON.stringify(rb.prioritized)}.`);
+      for (const k of ['alpha', 'beta', 'betaFinal'] as const) if (rb[k] !== undefined) positiveNumber(rb[k], `training().replayBuffer.${k}`);
+      if (rb.betaAnnealingSteps !== undefined) positiveInt(rb.betaAnnealingSteps, 'training().replayBuffer.betaAnnealingSteps', true);
+    }
+    if (o.model !== undefined) {
+      const m = o.model;
+      checkKeys(m, ['hiddens', 'activation'], 'training().model');
+      if (m.hiddens !== undefined && (!Array.isArray(m.hiddens) || m.hiddens.some((h) => !Number.isInteger(h) || h < 1))) {
+        throw new RLlibInvalidArgumentError(`training().model.hiddens must be an array of layer sizes, e.g. [64, 64]; got ${JSON.stringify(m.hiddens)}.`);
+      }
+      if (m.activation !== undefined && m.activation !== 'relu' && m.activation !== 'tanh') throw new RLlibInvalidArgumentError(`training().model.activation must be 'relu' or 'tanh', got ${JSON.stringify(m.activation)}.`);
+    }
+  }
+
+  /** Builds the algorithm (its actors start on the first train()). */
+  build(): DQN {
+    return new DQN(this);
+  }
+}
+
+/**
+ * DQN. Needs a Discrete action space and one learner (it holds the replay buffer).
+ * @throws RLlibInvalidArgumentError from `config.build()` on a non-Discrete action space or several learners.
+ */
+export class DQN extends Algorithm<DQNConfig> {
+  private readonly q: QNetSpec;
+  private dqnRunners: ActorHandle<DQNEnvRunnerMethods>[] = [];
+  private learner: ActorHandle<DQNLearnerMethods> | undefined;
+  /** Fractional updates owed by past rounds (trainingIntensity / trainBatchSize per sampled step). */
+  private updateCarry = 0;
+
+  /** @internal Use `config.build()`. */
+  constructor(config: DQNConfig) {
+    super(config);
+    if (this.action.kind !== 'categorical') throw new RLlibInvalidArgumentError(`DQN needs a Discrete action space; env '${config.envName}' has continuous (Box) actions. Use PPO for it.`);
+    if (config.learnerOpts.numLearners > 1) throw new RLlibInvalidArgumentError(`DQN runs one learner (it holds the replay buffer); got learners({ numLearners: ${config.learnerOpts.numLearners} }). Set numLearners to 0 (a local learner) or 1.`);
+    const t = config.train;
+    this.q = qNetSpec(this.obsDim, this.action.n, t.model.hiddens ?? [64, 64], t.model.activation ?? 'relu', t.dueling);
+  }
+
+  /** Starts DQN's env runners and learner on first use (the base class's runners are PPO's). */
+  protected override async start(): Promise<void> {
+    if (this.stopped) throw new RLlibInvalidArgumentError('This algorithm was stopped: build a new one (config.build()) or restore one (Algorithm.fromCheckpoint(dir)).');
+    if (this.started) return;
+    if (!isInitialized()) await init();
+    await this.checkFits();
+    this.started = true;
+    const t = this.config.train;
+    const spec: DQNEnvRunnerSpec = {
+      env: this.config.envName!, envConfig: this.config.envConfig, numEnvs: this.config.runners.numEnvsPerEnvRunner,
+      seed: this.config.seed, q: this.q, gamma: t.gamma, nStep: t.nStep,
+    };
+    this.dqnRunners = Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
+      DQNEnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<DQNEnvRunnerMethods>);
+    await this.startLearners();
+  }
+
+  protected async startLearners(): Promise<void> {
+    const t = this.config.train;
+    const rb = replayOptions(t);
+    const spec: DQNLearnerSpec = {
+      q: this.q, lr: t.lr, doubleQ: t.doubleQ, targetNetworkUpdateFreq: t.targetNetworkUpdateFreq, gradClip: t.gradClip,
+      trainBatchSize: t.trainBatchSize, numStepsSampledBeforeLearningStarts: t.numStepsSampledBeforeLearningStarts,
+      replayBuffer: { capacity: rb.capacity, prioritized: rb.prioritized, alpha: rb.alpha }, seed: this.config.seed,
+    };
+    this.learner = DQNLearner.options({ numCpus: this.config.learnerActors().cpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<DQNLearnerMethods>;
+    this.weights ??= await get(this.learner.getWeights.remote());
+  }
+
+  protected async stopLearners(): Promise<void> {
+    if (this.learner) await kill(this.learner).catch(() => undefined);
+  }
+
+  /** Stops the env runners and the learner. */
+  override async stop(): Promise<void> {
+    await super.stop();
+    await Promise.all(this.dqnRunners.map((r) => kill(r).catch(() => undefined)));
+    this.dqnRunners = [];
+  }
+
+  /** Epsilon after `steps` env steps sampled. */
+  private epsilonAt(steps: number): number {
+    return piecewiseSchedule(this.config.train.epsilon, steps);
+  }
+
+  protected async trainingStep() {
+    const t = this.config.train;
+    const rb = replayOptions(t);
+    const learner = this.learner!;
+    let sampled = 0;
+    let trained = 0;
+    let sampleS = 0;
+    let learnS = 0;
+    const returns: number[] = [];
+    const lengths: number[] = [];
+    const sums = { loss: 0, tdError: 0, meanQ: 0 };
+    let updates = 0;
+    let targetUpdates = 0;
+    let bufferSize = 0;
+    let epsilon = this.epsilonAt(this.stepsSampled);
+    let beta = rb.beta;
+    while (sampled < t.minSampleTimestepsPerIteration) {
+      const lifetime = this.stepsSampled + sampled;
+      epsilon = this.epsilonAt(lifetime);
+      const t0 = performance.now();
+      const w = put(this.weights!);
+      const batches = await get(this.dqnRunners.map((r) => r.sample.remote(w as never, t.rolloutFragmentLength, epsilon)));
+      sampleS += (performance.now() - t0) / 1000;
+      const batch = concat(batches);
+      const steps = batches.reduce((n, b) => n + b.numEnvSteps, 0);
+      sampled += steps;
+      for (const b of batches) {
+        returns.push(...b.episodeReturns);
+        lengths.push(...b.episodeLengths);
+      }
+      this.updateCarry += (steps * t.trainingIntensity) / t.trainBatchSize;
+      const numUpdates = Math.floor(this.updateCarry);
+      this.updateCarry -= numUpdates;
+      const frac = rb.betaAnnealingSteps > 0 ? Math.min(1, (lifetime + steps) / rb.betaAnnealingSteps) : 1;
+      beta = rb.beta + frac * (rb.betaFinal - rb.beta);
+      const t1 = performance.now();
+      const added = learner.addBatch.remote(batch);
+      const out = await get(learner.update.remote({ numUpdates, beta }));
+      bufferSize = await get(added);
+      learnS += (performance.now() - t1) / 1000;
+      this.weights = out.weights;
+      trained += out.numEnvStepsTrained;
+      const s = out.stats;
+      if (s.numUpdates > 0) {
+        sums.loss += s.loss * s.numUpdates;
+        sums.tdError += s.tdError * s.numUpdates;
+        sums.meanQ += s.meanQ * s.numUpdates;
+        updates += s.numUpdates;
+      }
+      targetUpdates += s.numTargetUpdates;
+    }
+    const d = updates || NaN;
+    return {
+      sampled, trained, sampleS, learnS, episodes: { returns, lengths },
+      stats: {
+        loss: sums.loss / d, tdError: sums.tdError / d, meanQ: sums.meanQ / d, epsilon, beta,
+        numUpdates: updates, numTargetUpdates: targetUpdates, replayBufferSize: bufferSize,
+      },
+    };
+  }
+
+  protected async learnerState(): Promise<Record<string, unknown>> {
+    const s = await get(this.learner!.getState.remote());
+    return { ...(s as unknown as Record<string, unknown>), updateCarry: this.updateCarry };
+  }
+
+  protected async setLearnerState(s: Record<string, unknown>): Promise<void> {
+    const { updateCarry, ...rest } = s as { updateCarry?: number };
+    this.updateCarry = updateCarry ?? 0;
+    await get(this.learner!.setState.remote(rest as never));
+  }
+
+  /** @internal Reads what save() wrote (the base's reads PPO's networks). */
+  override async restoreFrom(dir: string): Promise<void> {
+    const s = readState(dir);
+    await this.start();
+    const bytes = fs.readFileSync(path.join(dir, 'weights.bin'));
+    const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const want = qParamCount(this.q);
+    if (weights.length !== want) throw new RLlibInvalidArgumentError(`Checkpoint ${dir} holds ${weights.length} weights, but this config's Q-network has ${want}.`);
+    this.iteration = s.iteration;
+    this.stepsSampled = s.stepsSampled;
+    this.stepsTrained = s.stepsTrained;
+    this.timeTotalS = s.timeTotalS;
+    this.recentReturns = s.recentReturns;
+    this.recentLengths = s.recentLengths;
+    await this.setLearnerState({ ...(s.learner as Record<string, unknown>), weights });
+    this.weights = weights;
+  }
+
+  /** Plays `evaluationDuration` greedy episodes (argmax Q) on the env runners. */
+  override async evaluate(): Promise<EvaluationResult> {
+    await this.start();
+    const n = this.config.evaluationOpts.evaluationDuration;
+    const per = Math.ceil(n / this.dqnRunners.length);
+    const parts = await get(this.dqnRunners.map((r, i) => r.evaluate.remote(this.weights!, Math.min(per, Math.max(0, n - i * per)), 1_000_000 + this.iteration * 1000 + i * per)));
+    const returns = parts.flatMap((p) => p.returns);
+    const lengths = parts.flatMap((p) => p.lengths);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    return { episodeReturnMean: mean(returns), episodeReturnMin: Math.min(...returns), episodeReturnMax: Math.max(...returns), episodeLenMean: mean(lengths), numEpisodes: returns.length };
+  }
+
+  /** The greedy action (argmax Q) for one observation, computed here; with `explore`, a random one with the current epsilon. */
+  override computeSingleAction(obs: unknown, opts: { explore?: boolean } = {}): number {
+    if (!this.weights) throw new RLlibInvalidArgumentError('computeSingleAction() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).');
+    const x = flatten(this.obsSpace, obs as never);
+    if (x.length !== this.obsDim) throw new RLlibInvalidArgumentError(`computeSingleAction(): the observation has ${x.length} values, the env's observation space ${this.obsDim}.`);
+    const n = this.q.numActions;
+    if (opts.explore && Math.random() < this.epsilonAt(this.stepsSampled)) return Math.floor(Math.random() * n);
+    return argmax(qForward(this.q, this.weights, x, 1), 0, n);
+  }
+}
+
+/** The runners' transitions as one batch. */
+function concat(bs: DQNSampleBatch[]): TransitionBatch {
+  const cat = (k: 'obs' | 'actions' | 'rewards' | 'nextObs' | 'dones' | 'discounts') => {
+    const out = new Float32Array(bs.reduce((n, b) => n + b[k].length, 0));
+    let at = 0;
+    for (const b of bs) {
+      out.set(b[k], at);
+      at += b[k].length;
+    }
+    return out;
+  };
+  return {
+    count: bs.reduce((n, b) => n + b.count, 0), obsDim: bs[0].obsDim,
+    obs: cat('obs'), actions: cat('actions'), rewards: cat('rewards'), nextObs: cat('nextObs'), dones: cat('dones'), discounts: cat('discounts'),
+  };
+}
+
+registerAlgorithm('DQN', () => new DQNConfig());
