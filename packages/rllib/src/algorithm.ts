@@ -11,8 +11,8 @@ import type { AlgorithmConfig } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { makeEnv } from './env/registry.js';
 import { flatDim, flatten, type Space } from './env/spaces.js';
-import { actionInfo, EnvRunner, type EnvRunnerMethods, type EnvRunnerSpec } from './env-runner.js';
-import { mlpForward, mlpParamCount, sampleCategorical, type MlpSpec } from './model.js';
+import { actionInfo, type EnvRunnerSpec } from './env-runner.js';
+import { mlpForward, sampleCategorical, type MlpSpec } from './model.js';
 
 /** What `train()` returns (RLlib's result dict, in camelCase). */
 export interface TrainResult {
@@ -55,6 +55,11 @@ export function networks(obsDim: number, action: ReturnType<typeof actionInfo>, 
   };
 }
 
+/** What every algorithm's env runners can do besides sampling: play greedy episodes. */
+export interface EvaluatingRunner {
+  evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[] };
+}
+
 const STATE_FILE = 'algorithm_state.json';
 
 /** Config makers by algorithm name, for fromCheckpoint (each algorithm's module registers its own). */
@@ -81,7 +86,7 @@ export function registerAlgorithm(name: string, make: () => AlgorithmConfig<Reco
 const WEIGHTS_FILE = 'weights.bin';
 
 export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown>> = AlgorithmConfig<Record<string, unknown>>> {
-  protected runners: ActorHandle<EnvRunnerMethods>[] = [];
+  protected runners: ActorHandle<EvaluatingRunner>[] = [];
   protected iteration = 0;
   protected stepsSampled = 0;
   protected stepsTrained = 0;
@@ -124,9 +129,7 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     if (!isInitialized()) await init();
     await this.checkFits();
     this.started = true;
-    const spec = this.runnerSpec();
-    this.runners = Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
-      EnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<EnvRunnerMethods>);
+    this.runners = this.createRunners();
     await this.startLearners();
   }
 
@@ -147,6 +150,10 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     }
   }
 
+  /** The algorithm's env runner actors (`numEnvRunners` of them). */
+  protected abstract createRunners(): ActorHandle<EvaluatingRunner>[];
+  /** Floats of the weights the runners read (checked when restoring). */
+  protected abstract weightCount(): number;
   protected abstract startLearners(): Promise<void>;
   protected abstract stopLearners(): Promise<void>;
   /** One iteration's sampling and learning; returns its step counts, timings and learner stats. */
@@ -240,8 +247,8 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     await this.start();
     const bytes = fs.readFileSync(path.join(dir, WEIGHTS_FILE));
     const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    if (weights.length !== mlpParamCount(this.nets.pi) + mlpParamCount(this.nets.vf)) {
-      throw new RLlibInvalidArgumentError(`Checkpoint ${dir} holds ${weights.length} weights, but this config's networks have ${mlpParamCount(this.nets.pi) + mlpParamCount(this.nets.vf)}.`);
+    if (weights.length !== this.weightCount()) {
+      throw new RLlibInvalidArgumentError(`Checkpoint ${dir} holds ${weights.length} weights, but this config's networks have ${this.weightCount()}.`);
     }
     this.iteration = s.iteration;
     this.stepsSampled = s.stepsSampled;

@@ -11,10 +11,8 @@
  * for (let i = 0; i < 30; i++) console.log((await algo.train()).episodeReturnMean);
  * await algo.stop();
  */
-import { get, init, isInitialized, kill, put, type ActorHandle } from '@ray-ts/core';
-import fs from 'node:fs';
-import path from 'node:path';
-import { Algorithm, readState, registerAlgorithm, type EvaluationResult } from './algorithm.js';
+import { get, kill, put, type ActorHandle } from '@ray-ts/core';
+import { Algorithm, registerAlgorithm } from './algorithm.js';
 import { AlgorithmConfig, checkKeys, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { flatten } from './env/spaces.js';
@@ -157,7 +155,6 @@ export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
  */
 export class DQN extends Algorithm<DQNConfig> {
   private readonly q: QNetSpec;
-  private dqnRunners: ActorHandle<DQNEnvRunnerMethods>[] = [];
   private learner: ActorHandle<DQNLearnerMethods> | undefined;
   /** Fractional updates owed by past rounds (trainingIntensity / trainBatchSize per sampled step). */
   private updateCarry = 0;
@@ -171,21 +168,18 @@ export class DQN extends Algorithm<DQNConfig> {
     this.q = qNetSpec(this.obsDim, this.action.n, t.model.hiddens ?? [64, 64], t.model.activation ?? 'relu', t.dueling);
   }
 
-  /** Starts DQN's env runners and learner on first use (the base class's runners are PPO's). */
-  protected override async start(): Promise<void> {
-    if (this.stopped) throw new RLlibInvalidArgumentError('This algorithm was stopped: build a new one (config.build()) or restore one (Algorithm.fromCheckpoint(dir)).');
-    if (this.started) return;
-    if (!isInitialized()) await init();
-    await this.checkFits();
-    this.started = true;
+  protected createRunners(): ActorHandle<DQNEnvRunnerMethods>[] {
     const t = this.config.train;
     const spec: DQNEnvRunnerSpec = {
       env: this.config.envName!, envConfig: this.config.envConfig, numEnvs: this.config.runners.numEnvsPerEnvRunner,
       seed: this.config.seed, q: this.q, gamma: t.gamma, nStep: t.nStep,
     };
-    this.dqnRunners = Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
+    return Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
       DQNEnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<DQNEnvRunnerMethods>);
-    await this.startLearners();
+  }
+
+  protected weightCount(): number {
+    return qParamCount(this.q);
   }
 
   protected async startLearners(): Promise<void> {
@@ -202,13 +196,6 @@ export class DQN extends Algorithm<DQNConfig> {
 
   protected async stopLearners(): Promise<void> {
     if (this.learner) await kill(this.learner).catch(() => undefined);
-  }
-
-  /** Stops the env runners and the learner. */
-  override async stop(): Promise<void> {
-    await super.stop();
-    await Promise.all(this.dqnRunners.map((r) => kill(r).catch(() => undefined)));
-    this.dqnRunners = [];
   }
 
   /** Epsilon after `steps` env steps sampled. */
@@ -237,7 +224,7 @@ export class DQN extends Algorithm<DQNConfig> {
       epsilon = this.epsilonAt(lifetime);
       const t0 = performance.now();
       const w = put(this.weights!);
-      const batches = await get(this.dqnRunners.map((r) => r.sample.remote(w as never, t.rolloutFragmentLength, epsilon)));
+      const batches = await get((this.runners as ActorHandle<DQNEnvRunnerMethods>[]).map((r) => r.sample.remote(w as never, t.rolloutFragmentLength, epsilon)));
       sampleS += (performance.now() - t0) / 1000;
       const batch = concat(batches);
       const steps = batches.reduce((n, b) => n + b.numEnvSteps, 0);
@@ -286,36 +273,6 @@ export class DQN extends Algorithm<DQNConfig> {
     const { updateCarry, ...rest } = s as { updateCarry?: number };
     this.updateCarry = updateCarry ?? 0;
     await get(this.learner!.setState.remote(rest as never));
-  }
-
-  /** @internal Reads what save() wrote (the base's reads PPO's networks). */
-  override async restoreFrom(dir: string): Promise<void> {
-    const s = readState(dir);
-    await this.start();
-    const bytes = fs.readFileSync(path.join(dir, 'weights.bin'));
-    const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    const want = qParamCount(this.q);
-    if (weights.length !== want) throw new RLlibInvalidArgumentError(`Checkpoint ${dir} holds ${weights.length} weights, but this config's Q-network has ${want}.`);
-    this.iteration = s.iteration;
-    this.stepsSampled = s.stepsSampled;
-    this.stepsTrained = s.stepsTrained;
-    this.timeTotalS = s.timeTotalS;
-    this.recentReturns = s.recentReturns;
-    this.recentLengths = s.recentLengths;
-    await this.setLearnerState({ ...(s.learner as Record<string, unknown>), weights });
-    this.weights = weights;
-  }
-
-  /** Plays `evaluationDuration` greedy episodes (argmax Q) on the env runners. */
-  override async evaluate(): Promise<EvaluationResult> {
-    await this.start();
-    const n = this.config.evaluationOpts.evaluationDuration;
-    const per = Math.ceil(n / this.dqnRunners.length);
-    const parts = await get(this.dqnRunners.map((r, i) => r.evaluate.remote(this.weights!, Math.min(per, Math.max(0, n - i * per)), 1_000_000 + this.iteration * 1000 + i * per)));
-    const returns = parts.flatMap((p) => p.returns);
-    const lengths = parts.flatMap((p) => p.lengths);
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    return { episodeReturnMean: mean(returns), episodeReturnMin: Math.min(...returns), episodeReturnMax: Math.max(...returns), episodeLenMean: mean(lengths), numEpisodes: returns.length };
   }
 
   /** The greedy action (argmax Q) for one observation, computed here; with `explore`, a random one with the current epsilon. */

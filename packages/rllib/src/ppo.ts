@@ -8,7 +8,8 @@ import { get, kill, put, type ActorHandle } from '@ray-ts/core';
 import { Algorithm, registerAlgorithm } from './algorithm.js';
 import { AlgorithmConfig, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
-import type { SampleBatch } from './env-runner.js';
+import { EnvRunner, type EnvRunnerMethods, type SampleBatch } from './env-runner.js';
+import { mlpParamCount } from './model.js';
 import { PPOLearner, type PPOLearnerMethods, type PPOLearnerSpec } from './ppo-learner.js';
 import { randomUUID } from 'node:crypto';
 
@@ -78,6 +79,16 @@ export class PPOConfig extends AlgorithmConfig<PPOTrainingOptions> {
 export class PPO extends Algorithm<PPOConfig> {
   private learners: ActorHandle<PPOLearnerMethods>[] = [];
 
+  protected createRunners(): ActorHandle<EnvRunnerMethods>[] {
+    const spec = this.runnerSpec();
+    return Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
+      EnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<EnvRunnerMethods>);
+  }
+
+  protected weightCount(): number {
+    return mlpParamCount(this.nets.pi) + mlpParamCount(this.nets.vf);
+  }
+
   protected async startLearners(): Promise<void> {
     const t = this.config.train;
     const { count: n, cpus } = this.config.learnerActors();
@@ -109,7 +120,7 @@ export class PPO extends Algorithm<PPOConfig> {
     const perEnv = Math.max(1, Math.ceil(t.trainBatchSize / (runners * this.config.runners.numEnvsPerEnvRunner)));
     const t0 = performance.now();
     const w = put(this.weights!);
-    const batches = await get(this.runners.map((r) => r.sample.remote(w as never, perEnv)));
+    const batches = await get((this.runners as ActorHandle<EnvRunnerMethods>[]).map((r) => r.sample.remote(w as never, perEnv)));
     const sampleS = (performance.now() - t0) / 1000;
     const batch = concat(batches);
     const t1 = performance.now();
