@@ -14,6 +14,7 @@ import type { Env } from './env/types.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { mlpForward, mlpParamCount, type Activation } from './model.js';
 import type { TransitionBatch } from './replay-buffer.js';
+import { playEpisodes } from './env-runner.js';
 
 /**
  * A Q-network: an MLP `[obsDim, ...hiddens, out]`. Plain (`dueling: false`): `out = numActions`,
@@ -172,26 +173,7 @@ class DQNEnvRunnerActor {
 
   /** Plays `episodes` whole episodes greedily (argmax Q); returns their returns and lengths. */
   evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[] } {
-    const env = makeEnv(this.spec.env, this.spec.envConfig);
-    const returns: number[] = [];
-    const lengths: number[] = [];
-    for (let e = 0; e < episodes; e++) {
-      let o = flatten(this.obsSpace, env.reset({ seed: seed + e }).obs);
-      let ret = 0;
-      let len = 0;
-      for (;;) {
-        const q = qForward(this.spec.q, weights, o, 1);
-        const r = env.step(argmax(q, 0, this.numActions) as never);
-        ret += r.reward;
-        len++;
-        o = flatten(this.obsSpace, r.obs);
-        if (r.terminated || r.truncated) break;
-      }
-      returns.push(ret);
-      lengths.push(len);
-    }
-    env.close?.();
-    return { returns, lengths };
+    return playEpisodes(this.spec, this.obsSpace, episodes, seed, (o) => argmax(qForward(this.spec.q, weights, o, 1), 0, this.numActions));
   }
 }
 

@@ -17,6 +17,7 @@ import { AlgorithmConfig, checkKeys, positiveInt, positiveNumber, type ModelOpti
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { flatten } from './env/spaces.js';
 import { argmax, DQNEnvRunner, qForward, qNetSpec, qParamCount, type DQNEnvRunnerMethods, type DQNEnvRunnerSpec, type DQNSampleBatch, type QNetSpec } from './dqn-runner.js';
+import { concatColumns } from './env-runner.js';
 import { DQNLearner, type DQNLearnerMethods, type DQNLearnerSpec } from './dqn-learner.js';
 import type { TransitionBatch } from './replay-buffer.js';
 
@@ -288,18 +289,9 @@ export class DQN extends Algorithm<DQNConfig> {
 
 /** The runners' transitions as one batch. */
 function concat(bs: DQNSampleBatch[]): TransitionBatch {
-  const cat = (k: 'obs' | 'actions' | 'rewards' | 'nextObs' | 'dones' | 'discounts') => {
-    const out = new Float32Array(bs.reduce((n, b) => n + b[k].length, 0));
-    let at = 0;
-    for (const b of bs) {
-      out.set(b[k], at);
-      at += b[k].length;
-    }
-    return out;
-  };
   return {
     count: bs.reduce((n, b) => n + b.count, 0), obsDim: bs[0].obsDim,
-    obs: cat('obs'), actions: cat('actions'), rewards: cat('rewards'), nextObs: cat('nextObs'), dones: cat('dones'), discounts: cat('discounts'),
+    ...concatColumns(bs, ['obs', 'actions', 'rewards', 'nextObs', 'dones', 'discounts'] as const),
   };
 }
 

@@ -212,27 +212,48 @@ class EnvRunnerActor {
   /** Plays `episodes` whole episodes greedily (no exploration); returns their returns and lengths. */
   evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[] } {
     this.weights = weights;
-    const env = makeEnv(this.spec.env, this.spec.envConfig);
-    const returns: number[] = [];
-    const lengths: number[] = [];
-    for (let e = 0; e < episodes; e++) {
-      let o = flatten(this.obsSpace, env.reset({ seed: seed + e }).obs);
-      let ret = 0;
-      let len = 0;
-      for (;;) {
-        const { dist } = this.forward(o, 1);
-        const { actions } = this.choose(dist, 1, false);
-        const r = env.step(this.envAction(actions, 0) as never);
-        ret += r.reward;
-        len++;
-        o = flatten(this.obsSpace, r.obs);
-        if (r.terminated || r.truncated) break;
-      }
-      returns.push(ret);
-      lengths.push(len);
-    }
-    return { returns, lengths };
+    return playEpisodes(this.spec, this.obsSpace, episodes, seed, (o) => this.envAction(this.choose(this.forward(o, 1).dist, 1, false).actions, 0));
   }
+}
+
+/** Plays whole episodes of a fresh env with `act` choosing each action from the flat observation. */
+export function playEpisodes(
+  spec: { env: string; envConfig: Record<string, unknown> }, obsSpace: Space, episodes: number, seed: number, act: (obs: Float32Array) => unknown,
+): { returns: number[]; lengths: number[] } {
+  const env = makeEnv(spec.env, spec.envConfig);
+  const returns: number[] = [];
+  const lengths: number[] = [];
+  for (let e = 0; e < episodes; e++) {
+    let o = flatten(obsSpace, env.reset({ seed: seed + e }).obs);
+    let ret = 0;
+    let len = 0;
+    for (;;) {
+      const r = env.step(act(o) as never);
+      ret += r.reward;
+      len++;
+      o = flatten(obsSpace, r.obs);
+      if (r.terminated || r.truncated) break;
+    }
+    returns.push(ret);
+    lengths.push(len);
+  }
+  env.close?.();
+  return { returns, lengths };
+}
+
+/** The batches' columns `keys`, each concatenated in order (the runners' batches as one). */
+export function concatColumns<B extends Record<K, Float32Array>, K extends string>(bs: readonly B[], keys: readonly K[]): Record<K, Float32Array> {
+  const out = {} as Record<K, Float32Array>;
+  for (const k of keys) {
+    const col = new Float32Array(bs.reduce((n, b) => n + b[k].length, 0));
+    let at = 0;
+    for (const b of bs) {
+      col.set(b[k], at);
+      at += b[k].length;
+    }
+    out[k] = col;
+  }
+  return out;
 }
 
 /** @internal */

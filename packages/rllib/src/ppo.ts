@@ -8,7 +8,7 @@ import { get, kill, put, type ActorHandle } from '@ray-ts/core';
 import { Algorithm, registerAlgorithm } from './algorithm.js';
 import { AlgorithmConfig, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
-import { EnvRunner, type EnvRunnerMethods, type SampleBatch } from './env-runner.js';
+import { concatColumns, EnvRunner, type EnvRunnerMethods, type SampleBatch } from './env-runner.js';
 import { mlpParamCount } from './model.js';
 import { PPOLearner, type PPOLearnerMethods, type PPOLearnerSpec } from './ppo-learner.js';
 import { randomUUID } from 'node:crypto';
@@ -146,19 +146,9 @@ export class PPO extends Algorithm<PPOConfig> {
 
 /** The runners' batches as one. */
 function concat(bs: SampleBatch[]): SampleBatch {
-  const cat = (k: 'obs' | 'actions' | 'logp' | 'distInputs' | 'values' | 'advantages' | 'valueTargets') => {
-    const out = new Float32Array(bs.reduce((n, b) => n + b[k].length, 0));
-    let at = 0;
-    for (const b of bs) {
-      out.set(b[k], at);
-      at += b[k].length;
-    }
-    return out;
-  };
   return {
     count: bs.reduce((n, b) => n + b.count, 0), obsDim: bs[0].obsDim, actDim: bs[0].actDim,
-    obs: cat('obs'), actions: cat('actions'), logp: cat('logp'), distInputs: cat('distInputs'), values: cat('values'),
-    advantages: cat('advantages'), valueTargets: cat('valueTargets'),
+    ...concatColumns(bs, ['obs', 'actions', 'logp', 'distInputs', 'values', 'advantages', 'valueTargets'] as const),
     episodeReturns: bs.flatMap((b) => b.episodeReturns), episodeLengths: bs.flatMap((b) => b.episodeLengths),
   };
 }
