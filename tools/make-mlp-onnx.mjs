@@ -2,8 +2,8 @@
 // Writes the batch-inference benchmark model: an MLP  x[batch, in] -> Gemm -> Relu -> Gemm -> y[batch, out]
 // (64 -> 256 -> 10 by default, float32) as an ONNX model, plus its weights as JSON so that a
 // reference implementation (tools/mlp-reference.mjs, or numpy on the Python side) can recompute
-// the predictions another way. No Python here: the ModelProto is encoded with protobufjs from the
-// inline onnx.proto subset below (official field numbers; ir_version 8, opset 17).
+// the predictions another way. No Python here: the ModelProto is encoded by @ray-ts/train's
+// encodeOnnxModel (protobufjs over a subset of onnx.proto; ir_version 8, opset 17).
 //
 //   node tools/make-mlp-onnx.mjs --out DIR [--in 64] [--hidden 256] [--out-dim 10] [--seed 1]
 //
@@ -19,121 +19,11 @@
 // not dominated by tiny values.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { encodeOnnxModel } from '@ray-ts/train';
 import { mulberry32 } from './mlp-reference.mjs';
 
-const require = createRequire(import.meta.url);
-const protobuf = require('protobufjs');
-
-// The subset of onnx/onnx.proto (proto2) needed to write a model, field numbers as upstream.
-const ONNX_PROTO = `
-syntax = "proto2";
-package onnx;
-
-message AttributeProto {
-  enum AttributeType {
-    UNDEFINED = 0; FLOAT = 1; INT = 2; STRING = 3; TENSOR = 4; GRAPH = 5; SPARSE_TENSOR = 11;
-    TYPE_PROTO = 13; FLOATS = 6; INTS = 7; STRINGS = 8; TENSORS = 9; GRAPHS = 10;
-    SPARSE_TENSORS = 12; TYPE_PROTOS = 14;
-  }
-  optional string name = 1;
-  optional string ref_attr_name = 21;
-  optional string doc_string = 13;
-  optional AttributeType type = 20;
-  optional float f = 2;
-  optional int64 i = 3;
-  optional bytes s = 4;
-  optional TensorProto t = 5;
-  optional GraphProto g = 6;
-  repeated float floats = 7;
-  repeated int64 ints = 8;
-  repeated bytes strings = 9;
-  repeated TensorProto tensors = 10;
-  repeated GraphProto graphs = 11;
-}
-
-message ValueInfoProto {
-  optional string name = 1;
-  optional TypeProto type = 2;
-  optional string doc_string = 3;
-}
-
-message NodeProto {
-  repeated string input = 1;
-  repeated string output = 2;
-  optional string name = 3;
-  optional string op_type = 4;
-  optional string domain = 7;
-  repeated AttributeProto attribute = 5;
-  optional string doc_string = 6;
-}
-
-message OperatorSetIdProto {
-  optional string domain = 1;
-  optional int64 version = 2;
-}
-
-message ModelProto {
-  optional int64 ir_version = 1;
-  repeated OperatorSetIdProto opset_import = 8;
-  optional string producer_name = 2;
-  optional string producer_version = 3;
-  optional string domain = 4;
-  optional int64 model_version = 5;
-  optional string doc_string = 6;
-  optional GraphProto graph = 7;
-}
-
-message GraphProto {
-  repeated NodeProto node = 1;
-  optional string name = 2;
-  repeated TensorProto initializer = 5;
-  optional string doc_string = 10;
-  repeated ValueInfoProto input = 11;
-  repeated ValueInfoProto output = 12;
-  repeated ValueInfoProto value_info = 13;
-}
-
-message TensorProto {
-  enum DataType {
-    UNDEFINED = 0; FLOAT = 1; UINT8 = 2; INT8 = 3; UINT16 = 4; INT16 = 5; INT32 = 6; INT64 = 7;
-    STRING = 8; BOOL = 9; FLOAT16 = 10; DOUBLE = 11; UINT32 = 12; UINT64 = 13;
-  }
-  repeated int64 dims = 1;
-  optional int32 data_type = 2;
-  repeated float float_data = 4 [packed = true];
-  repeated int32 int32_data = 5 [packed = true];
-  repeated int64 int64_data = 7 [packed = true];
-  optional string name = 8;
-  optional string doc_string = 12;
-  optional bytes raw_data = 9;
-  repeated double double_data = 10 [packed = true];
-}
-
-message TensorShapeProto {
-  message Dimension {
-    oneof value {
-      int64 dim_value = 1;
-      string dim_param = 2;
-    }
-    optional string denotation = 3;
-  }
-  repeated Dimension dim = 1;
-}
-
-message TypeProto {
-  message Tensor {
-    optional int32 elem_type = 1;
-    optional TensorShapeProto shape = 2;
-  }
-  oneof value {
-    Tensor tensor_type = 1;
-  }
-  optional string denotation = 6;
-}
-`;
 
 const FLOAT = 1; // TensorProto.DataType.FLOAT
 
@@ -152,19 +42,11 @@ export function makeWeights({ inDim = 64, hidden = 256, outDim = 10, seed = 1 } 
   return { inDim, hidden, outDim, seed, W1, b1, W2, b2 };
 }
 
-let modelProtoType;
-
 /**
- * Encodes an ONNX ModelProto given as a plain object (field names as in onnx.proto, e.g.
- * `{ ir_version, opset_import, graph: { node, initializer, input, output } }`; only the subset
- * above) to its bytes (Uint8Array). Throws when protobufjs finds the object invalid.
+ * Encodes an ONNX ModelProto given as a plain object (field names as in onnx.proto) to its bytes:
+ * @ray-ts/train's encoder, re-exported for the benchmarks that build other graphs.
  */
-export function encodeOnnxModel(model) {
-  modelProtoType ??= protobuf.parse(ONNX_PROTO, { keepCase: true }).root.lookupType('onnx.ModelProto');
-  const err = modelProtoType.verify(model);
-  if (err) throw new Error(`make-mlp-onnx: invalid ModelProto: ${err}`);
-  return modelProtoType.encode(modelProtoType.fromObject(model)).finish();
-}
+export { encodeOnnxModel };
 
 /** Encodes the MLP as an ONNX ModelProto (Uint8Array): Gemm(x, W1, b1) -> Relu -> Gemm(h, W2, b2). */
 export function encodeMlpModel(w) {

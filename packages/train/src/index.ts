@@ -26,6 +26,6 @@ export { getContext, report, getCheckpoint, getDatasetShard } from './session.js
 export type { TrainContext } from './session.js';
 export { TrainInvalidArgumentError, TrainingFailedError } from './errors.js';
 export { Checkpoint } from '@ray-ts/tune';
-export { exportDenseToOnnx, encodeDenseOnnx } from './onnx-export.js';
+export { exportDenseToOnnx, encodeDenseOnnx, encodeOnnxModel } from './onnx-export.js';
 export type { DenseLayerSpec, DenseModelSpec, OnnxExportOptions, OnnxExportResult, OnnxActivation } from './onnx-export.js';
 import './tune-trainable.js';

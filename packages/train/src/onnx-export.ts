@@ -319,7 +319,7 @@ function buildDenseOnnx(model: tf.LayersModel | DenseModelSpec, opts: OnnxExport
     name,
     type: { tensor_type: { elem_type: FLOAT, shape: { dim: [{ dim_param: 'batch' }, { dim_value: cols }] } } },
   });
-  const bytes = encodeModel({
+  const bytes = encodeOnnxModel({
     ir_version: IR_VERSION,
     opset_import: [{ domain: '', version: OPSET }],
     producer_name: opts.producerName ?? '@ray-ts/train',
@@ -344,12 +344,18 @@ function tensorProto(name: string, dims: number[], data: Float32Array): object {
   return { name, dims, data_type: FLOAT, raw_data: new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength) };
 }
 
-function encodeModel(model: object): Uint8Array {
+/**
+ * Encodes an ONNX ModelProto given as a plain object, field names as in onnx.proto (e.g.
+ * `{ ir_version, opset_import, graph: { node, initializer, input, output } }`, tensors with
+ * `dims`, `data_type` and `raw_data`), to its bytes. Only the subset of onnx.proto above is
+ * known; an object outside it throws. {@link encodeDenseOnnx} builds its models with it.
+ */
+export function encodeOnnxModel(model: object): Uint8Array {
   modelProtoType ??= protobuf.parse(ONNX_PROTO, { keepCase: true }).root.lookupType('onnx.ModelProto');
   const err = modelProtoType.verify(model);
-  if (err) throw new Error(`exportDenseToOnnx(): internal error, invalid ModelProto: ${err}`);
+  if (err) throw new TrainInvalidArgumentError(`encodeOnnxModel(): invalid ModelProto: ${err}`);
   const bytes = modelProtoType.encode(modelProtoType.fromObject(model)).finish();
-  if (bytes.length > MAX_MODEL_BYTES) throw new TrainInvalidArgumentError(`exportDenseToOnnx(): the model takes ${bytes.length} bytes, over ONNX's 2 GiB limit for a single file.`);
+  if (bytes.length > MAX_MODEL_BYTES) throw new TrainInvalidArgumentError(`encodeOnnxModel(): the model takes ${bytes.length} bytes, over ONNX's 2 GiB limit for a single file.`);
   return bytes;
 }
 
