@@ -861,7 +861,8 @@ export class ClusterNode implements ClusterLink {
     return this.executors().some((n) => n.nodeId !== this.nodeId && ClusterNode.fits(resources, this.estimate(n)));
   }
 
-  private placeActor(spec: ActorCreationSpec, ra: RemoteActor, namespace: string): void {
+  /** Places an actor (`queueOn`: on that node, without room there now, after waiting with its owner). */
+  private placeActor(spec: ActorCreationSpec, ra: RemoteActor, namespace: string, queueOn?: string): void {
     const o = spec.options;
     if (o.strategy?.type === 'PLACEMENT_GROUP') {
       const g = this.groups.get(o.strategy.placementGroupId);
@@ -877,7 +878,7 @@ export class ClusterNode implements ClusterLink {
     const localFits = this.node.executes && this.node.fitsBesideQueuedActors(o.resources);
     const target = missing
       ? { error: `Actor '${spec.className}' (${spec.actorId}) asks for ${JSON.stringify(o.resources)}, but no node can ever satisfy it: it needs ${missing.requested} ${missing.name} and the largest node has ${missing.total}.` }
-      : this.place(o.resources, o.strategy, localFits);
+      : queueOn ?? this.place(o.resources, o.strategy, localFits);
     if (typeof target !== 'string' && 'wait' in target) {
       // Waits for a node the autoscaler starts for it (its shape is part of this node's load).
       this.waitingActors.set(spec.actorId, { ...o.resources });
@@ -897,16 +898,24 @@ export class ClusterNode implements ClusterLink {
     // As Ray's GCS keeps pending actors until a node has room, the owner keeps an actor that fits
     // nowhere now (rather than queueing it on one busy node while another frees up); it is placed
     // at the first view or local release that shows room. Its shape counts as this node's load.
+    // Nodes kept busy by a stream of tasks may never show room in a view: after a second it queues
+    // on a node with tasks waiting, to take its turn among them (nodes held by actors it waits out).
     const placed = o.strategy?.type === 'PLACEMENT_GROUP' || o.strategy?.type === 'NODE_AFFINITY';
-    if (!placed && !(target === this.nodeId ? localFits : this.roomOn(target, o.resources))) {
+    if (!placed && !queueOn && !(target === this.nodeId ? localFits : this.roomOn(target, o.resources))) {
       this.waitingActors.set(spec.actorId, { ...o.resources });
       this.parkedActors.add(spec.actorId);
+      const since = Date.now();
       this.park(() => {
         if (!this.parkedActors.has(spec.actorId) || this.stopped) return true;
-        if (!this.roomSomewhere(o.resources)) return false;
+        let busy: string | undefined;
+        if (!this.roomSomewhere(o.resources)) {
+          if (Date.now() - since < 1000) return false;
+          busy = this.executors().find((n) => ClusterNode.fits(o.resources, n.resourcesTotal) && n.load.some((l) => l.count > 0))?.nodeId;
+          if (!busy) return false;
+        }
         this.parkedActors.delete(spec.actorId);
         this.waitingActors.delete(spec.actorId);
-        this.placeActor(spec, ra, namespace);
+        this.placeActor(spec, ra, namespace, busy);
         return true;
       });
       return;
