@@ -43,6 +43,89 @@ export interface ModelOptions {
   activation?: 'tanh' | 'relu';
 }
 
+/** The policy an agent without a mapping goes to, and the one policy of a single-agent algorithm (RLlib's `DEFAULT_POLICY_ID`). */
+export const DEFAULT_POLICY_ID = 'default_policy';
+
+/**
+ * Maps an agent to the id of the policy that acts for it (RLlib's `policy_mapping_fn`). It is
+ * called for each agent when the agent first appears in an episode; `episodeIndex` counts the
+ * episodes an env runner started (0, 1, 2, ..., each runner counting its own), so
+ * `(id, ep) => ...` can change the mapping from one episode to the next.
+ */
+export type PolicyMappingFn = (agentId: string, episodeIndex: number) => string;
+
+/** Multi-agent training (RLlib's `multi_agent()`). */
+export interface MultiAgentOptions {
+  /** The policies' ids, e.g. `['p0', 'p1']`; each has its own networks and learner. */
+  policies: string[];
+  /**
+   * Which policy acts for an agent (required with several policies; with one, every agent maps
+   * to it). It runs in the env runners (worker threads) and is saved in checkpoints as its source
+   * text (`fn.toString()`), rebuilt there with `new Function`, so it must be **self-contained**:
+   * no variables, functions or imports from around it; write constants inline.
+   */
+  policyMappingFn?: PolicyMappingFn;
+  /** The policies the learners update (default: all); the others keep their initial weights. */
+  policiesToTrain?: string[];
+}
+
+/** The multi-agent settings as a config holds them: plain data, the mapping function as source text. */
+export interface MultiAgentSettings {
+  policies: string[];
+  /** The source text of the mapping function (rebuilt with {@link compilePolicyMappingFn}). */
+  policyMappingFn: string;
+  policiesToTrain: string[];
+}
+
+const SELF_CONTAINED =
+  'The function is sent to the env runners (and saved in checkpoints) as its source text and rebuilt there, ' +
+  'so it must be self-contained: no variables, functions or imports from around it (write constants inline), ' +
+  "e.g. (agentId, episodeIndex) => (agentId === 'agent_0' ? 'p0' : 'p1').";
+
+/**
+ * Rebuilds a policy mapping function from its source text (`fn.toString()`: an arrow function,
+ * a function expression, or a method written in shorthand).
+ * @throws RLlibInvalidArgumentError when the text is not a function's (native and bound functions have none).
+ */
+export function compilePolicyMappingFn(source: string): PolicyMappingFn {
+  let fn: unknown;
+  try {
+    fn = new Function(`"use strict"; return (${source});`)();
+  } catch {
+    try {
+      // A method in shorthand (`policyMappingFn(id) { ... }`) only parses inside an object literal.
+      fn = Object.values(new Function(`"use strict"; return ({${source}});`)() as object)[0];
+    } catch (e) {
+      throw new RLlibInvalidArgumentError(
+        `multiAgent().policyMappingFn cannot be rebuilt from its source text (${(e as Error).message}): ${source.slice(0, 80)}. ` +
+          `Bound and native functions have no usable source; pass an arrow function or a function expression. ${SELF_CONTAINED}`,
+      );
+    }
+  }
+  if (typeof fn !== 'function') throw new RLlibInvalidArgumentError(`multiAgent().policyMappingFn's source text does not give a function: ${source.slice(0, 80)}. ${SELF_CONTAINED}`);
+  return fn as PolicyMappingFn;
+}
+
+/**
+ * Calls a rebuilt mapping function, turning what goes wrong into a clear error: it threw (often
+ * a variable it captured, which does not exist where it runs), or it returned an unknown id.
+ */
+export function mapAgent(fn: PolicyMappingFn, policies: readonly string[], agentId: string, episodeIndex: number): string {
+  let p: unknown;
+  try {
+    p = fn(agentId, episodeIndex);
+  } catch (e) {
+    throw new RLlibInvalidArgumentError(`multiAgent().policyMappingFn threw when called as policyMappingFn('${agentId}', ${episodeIndex}): ${(e as Error)?.message ?? String(e)}. ${SELF_CONTAINED}`);
+  }
+  if (typeof p !== 'string' || !policies.includes(p)) {
+    throw new RLlibInvalidArgumentError(
+      `multiAgent().policyMappingFn returned ${typeof p === 'string' ? `'${p}'` : String(p)} for agent '${agentId}' (episode ${episodeIndex}), ` +
+        `which is not one of the policies: ${policies.join(', ')}. Return one of them, or list it in multiAgent({ policies }).`,
+    );
+  }
+  return p;
+}
+
 export const ENV_RUNNER_KEYS = ['numEnvRunners', 'numEnvsPerEnvRunner', 'numCpusPerEnvRunner'] as const;
 export const LEARNER_KEYS = ['numLearners', 'numCpusPerLearner'] as const;
 export const EVALUATION_KEYS = ['evaluationInterval', 'evaluationDuration'] as const;
@@ -76,6 +159,8 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
   learnerOpts: Required<LearnersOptions> = { numLearners: 0, numCpusPerLearner: 1 };
   evaluationOpts: Required<EvaluationOptions> = { evaluationInterval: 0, evaluationDuration: 10 };
   seed = 0;
+  /** Set by multiAgent(); undefined: one policy (a multi-agent env's agents then share `default_policy`). */
+  multiAgentOpts: MultiAgentSettings | undefined;
   abstract readonly algoName: string;
   abstract train: T;
 
@@ -110,6 +195,67 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
     return this;
   }
 
+  /**
+   * Multi-agent training (RLlib's `multi_agent()`): the policies, which agent each acts for, and
+   * which the learners update. Without it, every agent of a multi-agent env shares one policy,
+   * `default_policy`. The mapping function must be self-contained (see {@link MultiAgentOptions}).
+   *
+   * @throws RLlibInvalidArgumentError for an unknown option, no or duplicate policy ids,
+   *   `policiesToTrain` naming an unlisted policy, or a mapping function that is missing (with
+   *   several policies), not a function, or cannot be rebuilt from its source. `build()` then
+   *   calls the rebuilt function for the env's agents and fails if it throws or returns an
+   *   unlisted id.
+   *
+   * @example
+   * ```ts
+   * new PPOConfig()
+   *   .environment('MultiAgentCartPole', { envConfig: { numAgents: 2 } })
+   *   .multiAgent({ policies: ['p0', 'p1'], policyMappingFn: (agentId) => (agentId === 'agent_0' ? 'p0' : 'p1') })
+   *   .build();
+   * ```
+   */
+  multiAgent(opts: MultiAgentOptions): this {
+    checkKeys(opts, ['policies', 'policyMappingFn', 'policiesToTrain'], 'multiAgent()');
+    const { policies, policyMappingFn, policiesToTrain } = opts;
+    if (!Array.isArray(policies) || policies.length === 0) {
+      throw new RLlibInvalidArgumentError(`multiAgent().policies must be a non-empty array of policy ids, e.g. ['p0', 'p1']; got ${JSON.stringify(policies)}.`);
+    }
+    for (const p of policies) {
+      if (typeof p !== 'string' || !p) throw new RLlibInvalidArgumentError(`multiAgent().policies: each policy id must be a non-empty string; got ${JSON.stringify(p)}.`);
+    }
+    const dup = policies.find((p, i) => policies.indexOf(p) !== i);
+    if (dup !== undefined) throw new RLlibInvalidArgumentError(`multiAgent().policies lists '${dup}' twice; policy ids must be unique.`);
+    let source: string;
+    if (policyMappingFn === undefined) {
+      if (policies.length > 1) {
+        throw new RLlibInvalidArgumentError(
+          `multiAgent() needs a policyMappingFn with several policies (${policies.join(', ')}): ` +
+            `(agentId, episodeIndex) => policyId, e.g. (agentId) => (agentId === 'agent_0' ? '${policies[0]}' : '${policies[1]}').`,
+        );
+      }
+      source = `() => ${JSON.stringify(policies[0])}`;
+    } else {
+      if (typeof policyMappingFn !== 'function') {
+        throw new RLlibInvalidArgumentError(`multiAgent().policyMappingFn must be a function (agentId, episodeIndex) => policyId; got ${typeof policyMappingFn}.`);
+      }
+      source = policyMappingFn.toString();
+      compilePolicyMappingFn(source);
+    }
+    let train = [...policies];
+    if (policiesToTrain !== undefined) {
+      if (!Array.isArray(policiesToTrain)) {
+        throw new RLlibInvalidArgumentError(`multiAgent().policiesToTrain must be an array of policy ids (a subset of policies); got ${typeof policiesToTrain === 'function' ? 'a function' : JSON.stringify(policiesToTrain)}.`);
+      }
+      const unknown = policiesToTrain.find((p) => !policies.includes(p));
+      if (unknown !== undefined) {
+        throw new RLlibInvalidArgumentError(`multiAgent().policiesToTrain: ${typeof unknown === 'string' ? `'${unknown}'` : JSON.stringify(unknown)} is not one of the policies (${policies.join(', ')}).`);
+      }
+      train = policies.filter((p) => policiesToTrain.includes(p));
+    }
+    this.multiAgentOpts = { policies: [...policies], policyMappingFn: source, policiesToTrain: train };
+    return this;
+  }
+
   /** Seeds envs, exploration and initial weights (default 0): the same seed gives the same run. */
   debugging(opts: { seed?: number }): this {
     checkKeys(opts, ['seed'], 'debugging()');
@@ -132,6 +278,7 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
     return {
       algo: this.algoName, env: this.envName, envConfig: this.envConfig, envRunners: this.runners, learners: this.learnerOpts,
       evaluation: this.evaluationOpts, seed: this.seed, training: this.train,
+      ...(this.multiAgentOpts ? { multiAgent: this.multiAgentOpts } : {}),
     };
   }
 
@@ -144,6 +291,9 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
     this.evaluationOpts = j.evaluation as Required<EvaluationOptions>;
     this.seed = j.seed as number;
     this.train = j.training as T;
+    const ma = j.multiAgent as MultiAgentSettings | undefined;
+    if (ma) compilePolicyMappingFn(ma.policyMappingFn);
+    this.multiAgentOpts = ma ? { policies: [...ma.policies], policyMappingFn: ma.policyMappingFn, policiesToTrain: [...ma.policiesToTrain] } : undefined;
     return this;
   }
 
@@ -163,10 +313,14 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
     return { trainable: trial.fn, resources: trial.resources(bundles), params: { algoConfig: this.toJSON() } };
   }
 
-  /** The learner actors to start: one local learner without CPUs for numLearners 0. */
+  /**
+   * The learner actors to start: one local learner without CPUs for numLearners 0. With
+   * multiAgent(), that many per policy trained.
+   */
   learnerActors(): { count: number; cpus: number } {
     const n = this.learnerOpts.numLearners;
-    return n === 0 ? { count: 1, cpus: 0 } : { count: n, cpus: this.learnerOpts.numCpusPerLearner };
+    const per = this.multiAgentOpts ? this.multiAgentOpts.policiesToTrain.length : 1;
+    return n === 0 ? { count: per, cpus: 0 } : { count: n * per, cpus: this.learnerOpts.numCpusPerLearner };
   }
 
   /** Checks the config is complete (an env is set). */

@@ -7,12 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { init, isInitialized, kill, type ActorHandle } from '@ray-ts/core';
-import type { AlgorithmConfig } from './algorithm-config.js';
+import { compilePolicyMappingFn, DEFAULT_POLICY_ID, mapAgent, type AlgorithmConfig, type MultiAgentSettings, type PolicyMappingFn } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
+import { isMultiAgentEnv, type MultiAgentEnv } from './env/multi-agent.js';
 import { makeEnv } from './env/registry.js';
-import { flatDim, flatten, type Space } from './env/spaces.js';
-import { actionInfo, type EnvRunnerSpec } from './env-runner.js';
-import { mlpForward, sampleCategorical, type MlpSpec } from './model.js';
+import { flatDim, flatten, spaceToJSON, type Space } from './env/spaces.js';
+import type { Env } from './env/types.js';
+import { actionInfo, type ActionInfo, type EnvRunnerSpec } from './env-runner.js';
+import { mlpForward, mlpParamCount, sampleCategorical, type MlpSpec } from './model.js';
 
 /** What `train()` returns (RLlib's result dict, in camelCase). */
 export interface TrainResult {
@@ -33,7 +35,18 @@ export interface TrainResult {
   sampleTimeS: number;
   learnTimeS: number;
   timeTotalS: number;
+  /** The learners' statistics; with several policies (multi-agent), keyed `policyId/stat`, e.g. `p0/policyLoss`. */
   learnerStats: Record<string, number>;
+  /**
+   * Multi-agent only: each policy's mean return over the last 100 episodes it acted in (the sum
+   * of the rewards of the agents it acted for in an episode; RLlib's module episode returns).
+   * `episodeReturnMean` and the others sum over all agents.
+   */
+  policyReturnMean?: Record<string, number>;
+  /** Multi-agent only: each agent's mean return over the last 100 episodes it was in. */
+  agentReturnMean?: Record<string, number>;
+  /** Multi-agent only: agent steps sampled this iteration (each agent's step counts once). */
+  numAgentStepsSampled?: number;
   /** The latest evaluation's results, when one ran in this iteration. */
   evaluation?: EvaluationResult;
 }
@@ -44,6 +57,42 @@ export interface EvaluationResult {
   episodeReturnMax: number;
   episodeLenMean: number;
   numEpisodes: number;
+  /** Multi-agent only: each policy's mean return over the evaluation's episodes. */
+  policyReturnMean?: Record<string, number>;
+}
+
+/**
+ * One policy: its id, the spaces of the agents it acts for, its networks, and where its weights
+ * (policy network then value network) lie in the algorithm's flat weights.
+ */
+export interface PolicySetup {
+  id: string;
+  obsSpace: Space;
+  obsDim: number;
+  actionSpace: Space;
+  action: ActionInfo;
+  nets: { pi: MlpSpec; vf: MlpSpec };
+  /** First float of the policy's weights in the flat weights, and their count. */
+  offset: number;
+  size: number;
+}
+
+/** The multi-agent setup of an algorithm: its policies (in listed order), the mapping, which are trained. */
+export interface MultiAgentSetup {
+  policies: PolicySetup[];
+  /** The mapping function's source text, and the function rebuilt from it. */
+  mappingSource: string;
+  mappingFn: PolicyMappingFn;
+  policiesToTrain: string[];
+}
+
+/** What a runner returns about episodes besides their returns and lengths (multi-agent runners). */
+export interface EpisodeStats {
+  returns: number[];
+  lengths: number[];
+  /** Per policy (per agent): the returns of the episodes it was in. */
+  policyReturns?: Record<string, number[]>;
+  agentReturns?: Record<string, number[]>;
 }
 
 /** The policy and value networks of an env's spaces. */
@@ -57,7 +106,7 @@ export function networks(obsDim: number, action: ReturnType<typeof actionInfo>, 
 
 /** What every algorithm's env runners can do besides sampling: play greedy episodes. */
 export interface EvaluatingRunner {
-  evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[] };
+  evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[]; policyReturns?: Record<string, number[]> };
 }
 
 const STATE_FILE = 'algorithm_state.json';
@@ -85,6 +134,11 @@ export function registerAlgorithm(name: string, make: () => AlgorithmConfig<Reco
 }
 const WEIGHTS_FILE = 'weights.bin';
 
+/**
+ * The base of every algorithm. Subclasses supply their runners, learners and training step.
+ * Algorithms that train multi-agent envs set `static supportsMultiAgent = true` and read
+ * `multiAgent`; for the others, `build()` on a multi-agent env (or with multiAgent()) fails.
+ */
 export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown>> = AlgorithmConfig<Record<string, unknown>>> {
   protected runners: ActorHandle<EvaluatingRunner>[] = [];
   protected iteration = 0;
@@ -93,6 +147,9 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
   protected timeTotalS = 0;
   protected recentReturns: number[] = [];
   protected recentLengths: number[] = [];
+  /** Multi-agent: each policy's (agent's) returns of its last 100 episodes. */
+  protected recentPolicyReturns: Record<string, number[]> = {};
+  protected recentAgentReturns: Record<string, number[]> = {};
   protected weights: Float32Array | undefined;
   protected started = false;
   protected stopped = false;
@@ -100,18 +157,65 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
   protected readonly action: ReturnType<typeof actionInfo>;
   protected readonly obsDim: number;
   protected readonly nets: { pi: MlpSpec; vf: MlpSpec };
+  /**
+   * The policies (one, `default_policy`, for a single-agent env; the first policy's spaces and
+   * networks are also `obsSpace`, `action` and `nets`).
+   */
+  protected readonly policies: PolicySetup[];
+  /** Set for a multi-agent env (with or without `config.multiAgent()`). */
+  protected readonly multiAgent: MultiAgentSetup | undefined;
+  /** Whether this algorithm trains multi-agent envs (subclasses that do override it). */
+  static readonly supportsMultiAgent: boolean = false;
 
   /** @internal Use `config.build()`. */
   constructor(readonly config: C) {
     config.validate();
     // The env's spaces, from one copy made here (this also checks the name is registered).
-    const env = makeEnv(config.envName!, config.envConfig);
-    this.obsSpace = env.observationSpace;
-    this.action = actionInfo(env.actionSpace);
-    env.close?.();
-    this.obsDim = flatDim(this.obsSpace);
+    const env = makeEnv<Env | MultiAgentEnv>(config.envName!, config.envConfig);
     const model = (config.train.model ?? {}) as { hiddens?: number[]; activation?: 'tanh' | 'relu' };
-    this.nets = networks(this.obsDim, this.action, model.hiddens ?? [64, 64], model.activation ?? 'tanh');
+    const hiddens = model.hiddens ?? [64, 64];
+    const activation = model.activation ?? 'tanh';
+    try {
+      if (isMultiAgentEnv(env) || config.multiAgentOpts) {
+        if (!(new.target as unknown as { supportsMultiAgent?: boolean }).supportsMultiAgent) {
+          throw new RLlibInvalidArgumentError(
+            `${config.algoName} does not train multi-agent envs yet (${isMultiAgentEnv(env) ? `env '${config.envName}' is multi-agent` : 'multiAgent() was set'}). ` +
+              `Use PPO for multi-agent training.`,
+          );
+        }
+        if (!isMultiAgentEnv(env)) {
+          throw new RLlibInvalidArgumentError(
+            `multiAgent() needs a multi-agent env (a MultiAgentEnv, e.g. 'MultiAgentCartPole'), but env '${config.envName}' is single-agent. Remove multiAgent() to train it with one policy.`,
+          );
+        }
+        this.multiAgent = multiAgentSetup(config.multiAgentOpts, env, hiddens, activation);
+        this.policies = this.multiAgent.policies;
+        const first = this.policies[0];
+        this.obsSpace = first.obsSpace;
+        this.action = first.action;
+        this.obsDim = first.obsDim;
+        this.nets = first.nets;
+      } else {
+        this.obsSpace = env.observationSpace;
+        this.action = actionInfo(env.actionSpace);
+        this.obsDim = flatDim(this.obsSpace);
+        this.nets = networks(this.obsDim, this.action, hiddens, activation);
+        this.policies = [{
+          id: DEFAULT_POLICY_ID, obsSpace: this.obsSpace, obsDim: this.obsDim, actionSpace: env.actionSpace, action: this.action, nets: this.nets,
+          offset: 0, size: mlpParamCount(this.nets.pi) + mlpParamCount(this.nets.vf),
+        }];
+      }
+    } finally {
+      env.close?.();
+    }
+  }
+
+  /** The policy `policyId` (default: the first), or a clear error naming the known ones. */
+  protected policy(policyId: string | undefined, what: string): PolicySetup {
+    if (policyId === undefined) return this.policies[0];
+    const p = this.policies.find((q) => q.id === policyId);
+    if (!p) throw new RLlibInvalidArgumentError(`${what}: unknown policy '${policyId}'; this algorithm's policies are ${this.policies.map((q) => q.id).join(', ')}.`);
+    return p;
   }
 
   protected runnerSpec(): EnvRunnerSpec {
@@ -157,7 +261,7 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
   protected abstract startLearners(): Promise<void>;
   protected abstract stopLearners(): Promise<void>;
   /** One iteration's sampling and learning; returns its step counts, timings and learner stats. */
-  protected abstract trainingStep(): Promise<{ sampled: number; trained: number; episodes: { returns: number[]; lengths: number[] }; sampleS: number; learnS: number; stats: Record<string, number> }>;
+  protected abstract trainingStep(): Promise<{ sampled: number; trained: number; episodes: EpisodeStats; sampleS: number; learnS: number; stats: Record<string, number>; agentSteps?: number }>;
   /** The learners' state, for checkpoints. */
   protected abstract learnerState(): Promise<Record<string, unknown>>;
   protected abstract setLearnerState(s: Record<string, unknown>): Promise<void>;
@@ -174,6 +278,8 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     this.recentLengths.push(...step.episodes.lengths);
     this.recentReturns = this.recentReturns.slice(-100);
     this.recentLengths = this.recentLengths.slice(-100);
+    keepRecent(this.recentPolicyReturns, step.episodes.policyReturns);
+    keepRecent(this.recentAgentReturns, step.episodes.agentReturns);
     const thisIter = (performance.now() - t0) / 1000;
     this.timeTotalS += thisIter;
     const result: TrainResult = {
@@ -193,6 +299,11 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
       timeTotalS: this.timeTotalS,
       learnerStats: step.stats,
     };
+    if (this.multiAgent) {
+      result.policyReturnMean = Object.fromEntries(this.multiAgent.policies.map((p) => [p.id, mean(this.recentPolicyReturns[p.id] ?? [])]));
+      result.agentReturnMean = Object.fromEntries(Object.entries(this.recentAgentReturns).map(([a, rs]) => [a, mean(rs)]));
+      if (step.agentSteps !== undefined) result.numAgentStepsSampled = step.agentSteps;
+    }
     const every = this.config.evaluationOpts.evaluationInterval;
     if (every > 0 && this.iteration % every === 0) result.evaluation = await this.evaluate();
     return result;
@@ -207,16 +318,26 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     const parts = await get(this.runners.map((r, i) => r.evaluate.remote(this.weights!, Math.min(per, Math.max(0, n - i * per)), 1_000_000 + this.iteration * 1000 + i * per)));
     const returns = parts.flatMap((p) => p.returns);
     const lengths = parts.flatMap((p) => p.lengths);
-    return { episodeReturnMean: mean(returns), episodeReturnMin: Math.min(...returns), episodeReturnMax: Math.max(...returns), episodeLenMean: mean(lengths), numEpisodes: returns.length };
+    const out: EvaluationResult = { episodeReturnMean: mean(returns), episodeReturnMin: Math.min(...returns), episodeReturnMax: Math.max(...returns), episodeLenMean: mean(lengths), numEpisodes: returns.length };
+    if (this.multiAgent) {
+      out.policyReturnMean = Object.fromEntries(this.multiAgent.policies.map((p) => [p.id, mean(parts.flatMap((q) => q.policyReturns?.[p.id] ?? []))]));
+    }
+    return out;
   }
 
-  /** The policy's action for one observation, computed here (greedy unless `explore`). */
-  computeSingleAction(obs: unknown, opts: { explore?: boolean } = {}): number | Float32Array {
+  /**
+   * The policy's action for one observation, computed here (greedy unless `explore`).
+   * `policyId` picks the policy of a multi-agent algorithm (default: the first listed).
+   * @throws RLlibInvalidArgumentError before any weights exist, for an unknown `policyId`, or an
+   *   observation that does not fit the policy's observation space.
+   */
+  computeSingleAction(obs: unknown, opts: { explore?: boolean; policyId?: string } = {}): number | Float32Array {
+    const p = this.policy(opts.policyId, 'computeSingleAction()');
     if (!this.weights) throw new RLlibInvalidArgumentError('computeSingleAction() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).');
-    const x = flatten(this.obsSpace, obs as never);
-    if (x.length !== this.obsDim) throw new RLlibInvalidArgumentError(`computeSingleAction(): the observation has ${x.length} values, the env's observation space ${this.obsDim}.`);
-    const out = mlpForward(this.nets.pi, this.weights, 0, x, 1);
-    const a = this.action;
+    const x = flatten(p.obsSpace, obs as never);
+    if (x.length !== p.obsDim) throw new RLlibInvalidArgumentError(`computeSingleAction(): the observation has ${x.length} values, the observation space of policy '${p.id}' ${p.obsDim}.`);
+    const out = mlpForward(p.nets.pi, this.weights, p.offset, x, 1);
+    const a = p.action;
     if (a.kind === 'categorical') return sampleCategorical(out, 0, a.n, Math.random(), opts.explore === true).action;
     const act = new Float32Array(a.dims);
     for (let d = 0; d < a.dims; d++) {
@@ -224,6 +345,20 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
       act[d] = Math.min(a.high[d], Math.max(a.low[d], out[d] + Math.exp(out[a.dims + d]) * z));
     }
     return act;
+  }
+
+  /**
+   * Copies of the policies' weights (RLlib's `get_weights()`), by policy id: each policy network's
+   * then value network's, laid out as model.ts's flat weights. `policyIds` picks some (default: all).
+   * Of a single-agent algorithm: `{ default_policy: all its weights }`.
+   * @throws RLlibInvalidArgumentError before any weights exist, or for an unknown policy id.
+   */
+  getWeights(policyIds?: string[]): Record<string, Float32Array> {
+    const ids = policyIds ?? this.policies.map((p) => p.id);
+    const ps = ids.map((id) => this.policy(id, 'getWeights()'));
+    if (!this.weights) throw new RLlibInvalidArgumentError('getWeights() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).');
+    const w = this.weights;
+    return Object.fromEntries(ps.map((p) => [p.id, this.multiAgent ? w.slice(p.offset, p.offset + p.size) : w.slice()]));
   }
 
   /** Writes the algorithm's state (config, counters, weights, learner state) into `dir`; returns `dir`. */
@@ -237,6 +372,7 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     fs.writeFileSync(path.join(out, STATE_FILE), JSON.stringify({
       format: 'ray-ts-rllib-1', config: this.config.toJSON(), iteration: this.iteration, stepsSampled: this.stepsSampled, stepsTrained: this.stepsTrained,
       timeTotalS: this.timeTotalS, recentReturns: this.recentReturns, recentLengths: this.recentLengths, learner: rest,
+      ...(this.multiAgent ? { recentPolicyReturns: this.recentPolicyReturns, recentAgentReturns: this.recentAgentReturns } : {}),
     }, null, 1));
     return out;
   }
@@ -256,6 +392,8 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     this.timeTotalS = s.timeTotalS;
     this.recentReturns = s.recentReturns;
     this.recentLengths = s.recentLengths;
+    this.recentPolicyReturns = s.recentPolicyReturns ?? {};
+    this.recentAgentReturns = s.recentAgentReturns ?? {};
     await this.setLearnerState({ ...(s.learner as Record<string, unknown>), weights });
     this.weights = weights;
   }
@@ -278,7 +416,10 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
 }
 
 /** @internal */
-export function readState(dir: string): { config: Record<string, unknown>; iteration: number; stepsSampled: number; stepsTrained: number; timeTotalS: number; recentReturns: number[]; recentLengths: number[]; learner: unknown } {
+export function readState(dir: string): {
+  config: Record<string, unknown>; iteration: number; stepsSampled: number; stepsTrained: number; timeTotalS: number; recentReturns: number[]; recentLengths: number[]; learner: unknown;
+  recentPolicyReturns?: Record<string, number[]>; recentAgentReturns?: Record<string, number[]>;
+} {
   const f = path.join(dir, STATE_FILE);
   if (!fs.existsSync(f)) throw new RLlibInvalidArgumentError(`${dir} is not an algorithm checkpoint (no ${STATE_FILE}): pass a folder written by algo.save(dir).`);
   return JSON.parse(fs.readFileSync(f, 'utf8'));
@@ -286,4 +427,67 @@ export function readState(dir: string): { config: Record<string, unknown>; itera
 
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+/** Appends each key's new values to `recent`, keeping the last 100. */
+function keepRecent(recent: Record<string, number[]>, add: Record<string, number[]> | undefined): void {
+  for (const [k, xs] of Object.entries(add ?? {})) recent[k] = [...(recent[k] ?? []), ...xs].slice(-100);
+}
+
+/** Mapping episodes checked at build(): a mapping that depends on the episode shows its variety in a few. */
+const CHECKED_EPISODES = [0, 1, 2, 3];
+
+/**
+ * The policies of a multi-agent env: each gets the spaces of the agents the mapping sends to it
+ * (in episodes 0-3), which must agree; a policy no agent is sent to there takes the agents'
+ * common spaces.
+ */
+function multiAgentSetup(opts: MultiAgentSettings | undefined, env: MultiAgentEnv, hiddens: number[], activation: 'tanh' | 'relu'): MultiAgentSetup {
+  const ma = opts ?? { policies: [DEFAULT_POLICY_ID], policyMappingFn: `() => '${DEFAULT_POLICY_ID}'`, policiesToTrain: [DEFAULT_POLICY_ID] };
+  const fn = compilePolicyMappingFn(ma.policyMappingFn);
+  const agents = env.possibleAgents;
+  if (agents.length === 0) throw new RLlibInvalidArgumentError('The multi-agent env has no possibleAgents: list every agent id it can have.');
+  const key = (a: string) => {
+    const o = env.observationSpaces[a];
+    const s = env.actionSpaces[a];
+    if (!o || !s) throw new RLlibInvalidArgumentError(`The multi-agent env's agent '${a}' has no ${o ? 'action' : 'observation'} space: fill observationSpaces and actionSpaces for every possible agent.`);
+    return `${JSON.stringify(spaceToJSON(o))} ${JSON.stringify(spaceToJSON(s))}`;
+  };
+  const agentsOf = new Map<string, string[]>(ma.policies.map((p) => [p, []]));
+  for (const ep of CHECKED_EPISODES) {
+    for (const a of agents) {
+      const list = agentsOf.get(mapAgent(fn, ma.policies, a, ep))!;
+      if (!list.includes(a)) list.push(a);
+    }
+  }
+  let offset = 0;
+  const policies = ma.policies.map((id): PolicySetup => {
+    let mapped = agentsOf.get(id)!;
+    if (mapped.length === 0) {
+      if (new Set(agents.map(key)).size > 1) {
+        throw new RLlibInvalidArgumentError(
+          `Policy '${id}' gets no agent from policyMappingFn in episodes ${CHECKED_EPISODES.join(', ')}, and the env's agents have different spaces, so its spaces are unknown. Map an agent to it, or remove it from multiAgent({ policies }).`,
+        );
+      }
+      mapped = [agents[0]];
+    }
+    const other = mapped.find((a) => key(a) !== key(mapped[0]));
+    if (other !== undefined) {
+      throw new RLlibInvalidArgumentError(
+        `Agents '${mapped[0]}' and '${other}' both map to policy '${id}' but have different spaces ` +
+          `(${env.observationSpaces[mapped[0]].toString()} -> ${env.actionSpaces[mapped[0]].toString()} against ${env.observationSpaces[other].toString()} -> ${env.actionSpaces[other].toString()}). ` +
+          `Map agents with different spaces to different policies.`,
+      );
+    }
+    const obsSpace = env.observationSpaces[mapped[0]];
+    const obsDim = flatDim(obsSpace);
+    const actionSpace = env.actionSpaces[mapped[0]];
+    const action = actionInfo(actionSpace);
+    const nets = networks(obsDim, action, hiddens, activation);
+    const size = mlpParamCount(nets.pi) + mlpParamCount(nets.vf);
+    const p = { id, obsSpace, obsDim, actionSpace, action, nets, offset, size };
+    offset += size;
+    return p;
+  });
+  return { policies, mappingSource: ma.policyMappingFn, mappingFn: fn, policiesToTrain: [...ma.policiesToTrain] };
 }

@@ -47,8 +47,11 @@ export function actionInfo(space: Space): { kind: 'categorical'; n: number } | {
   throw new Error(`action space ${space.constructor.name} is not supported yet: use Discrete or Box`);
 }
 
+/** What {@link actionInfo} returns. */
+export type ActionInfo = ReturnType<typeof actionInfo>;
+
 /** Mulberry32: a small seeded RNG for exploration. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -57,6 +60,83 @@ function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Standard normal sample from two uniforms of `random` (Box-Muller). */
+function gauss(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+}
+
+/**
+ * Chooses actions for `rows` rows of distribution inputs `dist` (logits, or means then log stds):
+ * sampled with `random` when exploring, else greedy (argmax, or the mean). Returns the actions
+ * (row-major, 1 per row for categorical) and their log-probabilities.
+ */
+export function chooseActions(a: ActionInfo, dist: Float32Array, rows: number, explore: boolean, random: () => number): { actions: Float32Array; logp: Float32Array } {
+  const actDim = a.kind === 'categorical' ? 1 : a.dims;
+  const actions = new Float32Array(rows * actDim);
+  const logp = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    if (a.kind === 'categorical') {
+      const s = sampleCategorical(dist, r * a.n, a.n, random(), explore);
+      actions[r] = s.action;
+      logp[r] = s.logp;
+    } else {
+      let lp = 0;
+      for (let d = 0; d < a.dims; d++) {
+        const mean = dist[r * 2 * a.dims + d];
+        const logStd = dist[r * 2 * a.dims + a.dims + d];
+        const z = explore ? gauss(random) : 0;
+        actions[r * a.dims + d] = mean + Math.exp(logStd) * z;
+        lp += -0.5 * z * z - logStd - 0.5 * Math.log(2 * Math.PI);
+      }
+      logp[r] = lp;
+    }
+  }
+  return { actions, logp };
+}
+
+/** Row `i` of `actions` as the env takes it: an integer, or a Float32Array clipped to the Box's bounds. */
+export function envAction(a: ActionInfo, actions: Float32Array, i: number): unknown {
+  if (a.kind === 'categorical') return actions[i];
+  const out = new Float32Array(a.dims);
+  for (let d = 0; d < a.dims; d++) out[d] = Math.min(a.high[d], Math.max(a.low[d], actions[i * a.dims + d]));
+  return out;
+}
+
+/** The per-step columns GAE reads, and the two it writes. */
+export interface GaeColumns {
+  rewards: Float32Array;
+  values: Float32Array;
+  /** 1 where the trajectory ended after this step (terminated or truncated). */
+  ended: Uint8Array;
+  /** 1 where it ended in a terminal state (no bootstrap). */
+  terminated: Uint8Array;
+  /** V(final observation) where it was truncated (bootstrapped, as RLlib does). */
+  nextValue: Float32Array;
+  advantages: Float32Array;
+  valueTargets: Float32Array;
+}
+
+/**
+ * GAE advantages and value targets of rows `[start, start + len)`: one trajectory fragment, in
+ * step order. A step's next value is 0 after termination, `nextValue` after truncation, the next
+ * row's value within the fragment, and `lastValue` (V of the observation the fragment stopped
+ * at) after its last row. Written into `cols.advantages` and `cols.valueTargets`.
+ */
+export function computeGae(cols: GaeColumns, start: number, len: number, lastValue: number, gamma: number, lambda: number): void {
+  const { rewards, values, ended, terminated, nextValue, advantages, valueTargets } = cols;
+  let gae = 0;
+  for (let t = len - 1; t >= 0; t--) {
+    const row = start + t;
+    let nv: number;
+    if (ended[row]) nv = terminated[row] ? 0 : nextValue[row];
+    else nv = t === len - 1 ? lastValue : values[row + 1];
+    const delta = rewards[row] + gamma * nv - values[row];
+    gae = delta + (ended[row] ? 0 : gamma * lambda * gae);
+    advantages[row] = gae;
+    valueTargets[row] = gae + values[row];
+  }
 }
 
 class EnvRunnerActor {
@@ -81,10 +161,6 @@ class EnvRunnerActor {
     this.epLength = this.envs.map(() => 0);
   }
 
-  private gauss(): number {
-    return Math.sqrt(-2 * Math.log(this.random() + 1e-12)) * Math.cos(2 * Math.PI * this.random());
-  }
-
   /** Policy outputs and values of `rows` observations. */
   private forward(x: Float32Array, rows: number): { dist: Float32Array; values: Float32Array } {
     const w = this.weights!;
@@ -93,38 +169,12 @@ class EnvRunnerActor {
     return { dist, values };
   }
 
-  /** Chooses actions for `rows` observations; returns them with their log-probabilities. */
   private choose(dist: Float32Array, rows: number, explore: boolean): { actions: Float32Array; logp: Float32Array } {
-    const a = this.act;
-    const actDim = a.kind === 'categorical' ? 1 : a.dims;
-    const actions = new Float32Array(rows * actDim);
-    const logp = new Float32Array(rows);
-    for (let r = 0; r < rows; r++) {
-      if (a.kind === 'categorical') {
-        const s = sampleCategorical(dist, r * a.n, a.n, this.random(), explore);
-        actions[r] = s.action;
-        logp[r] = s.logp;
-      } else {
-        let lp = 0;
-        for (let d = 0; d < a.dims; d++) {
-          const mean = dist[r * 2 * a.dims + d];
-          const logStd = dist[r * 2 * a.dims + a.dims + d];
-          const z = explore ? this.gauss() : 0;
-          actions[r * a.dims + d] = mean + Math.exp(logStd) * z;
-          lp += -0.5 * z * z - logStd - 0.5 * Math.log(2 * Math.PI);
-        }
-        logp[r] = lp;
-      }
-    }
-    return { actions, logp };
+    return chooseActions(this.act, dist, rows, explore, this.random);
   }
 
   private envAction(actions: Float32Array, i: number): unknown {
-    const a = this.act;
-    if (a.kind === 'categorical') return actions[i];
-    const out = new Float32Array(a.dims);
-    for (let d = 0; d < a.dims; d++) out[d] = Math.min(a.high[d], Math.max(a.low[d], actions[i * a.dims + d]));
-    return out;
+    return envAction(this.act, actions, i);
   }
 
   /**
@@ -192,20 +242,8 @@ class EnvRunnerActor {
     const last = this.forward(x, n).values;
     const advantages = new Float32Array(n * T);
     const valueTargets = new Float32Array(n * T);
-    const { gamma, lambda } = this.spec;
-    for (let i = 0; i < n; i++) {
-      let gae = 0;
-      for (let t = T - 1; t >= 0; t--) {
-        const row = i * T + t;
-        let nv: number;
-        if (ended[row]) nv = terminated[row] ? 0 : nextValue[row];
-        else nv = t === T - 1 ? last[i] : values[row + 1];
-        const delta = rewards[row] + gamma * nv - values[row];
-        gae = delta + (ended[row] ? 0 : gamma * lambda * gae);
-        advantages[row] = gae;
-        valueTargets[row] = gae + values[row];
-      }
-    }
+    const cols = { rewards, values, ended, terminated, nextValue, advantages, valueTargets };
+    for (let i = 0; i < n; i++) computeGae(cols, i * T, T, last[i], this.spec.gamma, this.spec.lambda);
     return { count: n * T, obsDim: od, actDim, obs, actions, logp, distInputs, values, advantages, valueTargets, episodeReturns, episodeLengths };
   }
 

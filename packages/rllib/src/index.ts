@@ -18,6 +18,8 @@ export { Algorithm, configFor } from './algorithm.js';
 export type { TrainResult, EvaluationResult } from './algorithm.js';
 export { AlgorithmConfig } from './algorithm-config.js';
 export type { EnvRunnersOptions, LearnersOptions, EvaluationOptions, ModelOptions } from './algorithm-config.js';
+export { DEFAULT_POLICY_ID } from './algorithm-config.js';
+export type { MultiAgentOptions, MultiAgentSettings, PolicyMappingFn } from './algorithm-config.js';
 export { PPOConfig, PPO } from './ppo.js';
 export type { PPOTrainingOptions } from './ppo.js';
 export type { LearnerStats } from './ppo-learner.js';

@@ -3,13 +3,19 @@
  * policy (GAE computed there), the learners run `numEpochs` passes of `minibatchSize` over them
  * with the clipped surrogate loss, and the new weights go back to the runners through the object
  * store.
+ *
+ * Multi-agent (a MultiAgentEnv, with or without `config.multiAgent()`): the runners return a batch
+ * per policy, one learner per policy trained updates it, and the weights of all policies travel
+ * as one Float32Array (policies in listed order, each its policy network then its value network).
  */
 import { get, kill, put, type ActorHandle } from '@ray-ts/core';
-import { Algorithm, registerAlgorithm } from './algorithm.js';
+import { Algorithm, registerAlgorithm, type PolicySetup } from './algorithm.js';
 import { AlgorithmConfig, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
-import { concatColumns, EnvRunner, type EnvRunnerMethods, type SampleBatch } from './env-runner.js';
-import { mlpParamCount } from './model.js';
+import { spaceToJSON } from './env/spaces.js';
+import { concatColumns, EnvRunner, rng, type EnvRunnerMethods, type SampleBatch } from './env-runner.js';
+import { mlpParamCount, type MlpSpec } from './model.js';
+import { MultiAgentEnvRunner, type MultiAgentEnvRunnerMethods, type MultiAgentRunnerSpec, type MultiAgentSample } from './multi-agent-runner.js';
 import { PPOLearner, type PPOLearnerMethods, type PPOLearnerSpec } from './ppo-learner.js';
 import { randomUUID } from 'node:crypto';
 
@@ -75,30 +81,82 @@ export class PPOConfig extends AlgorithmConfig<PPOTrainingOptions> {
   }
 }
 
-/** PPO. */
+/**
+ * PPO. Trains single-agent envs, and multi-agent envs with one policy per `multiAgent()` policy
+ * (or one shared `default_policy`).
+ * @throws RLlibInvalidArgumentError from `config.build()` for a multi-agent PPO with numLearners > 1.
+ */
 export class PPO extends Algorithm<PPOConfig> {
+  static override readonly supportsMultiAgent = true;
   private learners: ActorHandle<PPOLearnerMethods>[] = [];
+  /** Multi-agent: the learner of each policy trained, by policy id. */
+  private policyLearners = new Map<string, ActorHandle<PPOLearnerMethods>>();
+
+  /** @internal Use `config.build()`. */
+  constructor(config: PPOConfig) {
+    super(config);
+    if (this.multiAgent && config.learnerOpts.numLearners > 1) {
+      throw new RLlibInvalidArgumentError(
+        `Multi-agent PPO runs one learner per policy trained; got learners({ numLearners: ${config.learnerOpts.numLearners} }). ` +
+          `Set numLearners to 0 (local learners) or 1 (a learner actor of numCpusPerLearner per policy).`,
+      );
+    }
+  }
 
   protected createRunners(): ActorHandle<EnvRunnerMethods>[] {
+    if (this.multiAgent) {
+      const spec = this.multiAgentRunnerSpec();
+      return Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
+        MultiAgentEnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<EnvRunnerMethods>);
+    }
     const spec = this.runnerSpec();
     return Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
       EnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<EnvRunnerMethods>);
   }
 
+  private multiAgentRunnerSpec(): MultiAgentRunnerSpec {
+    const t = this.config.train;
+    return {
+      env: this.config.envName!, envConfig: this.config.envConfig, numEnvs: this.config.runners.numEnvsPerEnvRunner, seed: this.config.seed,
+      gamma: t.gamma, lambda: t.lambda, policyMappingFn: this.multiAgent!.mappingSource,
+      policies: this.policies.map((p) => ({
+        id: p.id, pi: p.nets.pi, vf: p.nets.vf, offset: p.offset, obsDim: p.obsDim, action: p.action,
+        obsSpace: spaceToJSON(p.obsSpace), actionSpace: spaceToJSON(p.actionSpace),
+      })),
+    };
+  }
+
   protected weightCount(): number {
-    return mlpParamCount(this.nets.pi) + mlpParamCount(this.nets.vf);
+    return this.policies.reduce((n, p) => n + p.size, 0);
+  }
+
+  /** A learner's settings for policy `p`'s networks. */
+  private learnerSpec(p: Pick<PolicySetup, 'nets' | 'action'>, seed: number): PPOLearnerSpec {
+    const t = this.config.train;
+    return {
+      pi: p.nets.pi, vf: p.nets.vf,
+      dist: p.action.kind === 'categorical' ? { kind: 'categorical', n: p.action.n } : { kind: 'gaussian', dims: p.action.dims },
+      lr: t.lr, clipParam: t.clipParam, vfClipParam: t.vfClipParam, vfLossCoeff: t.vfLossCoeff, entropyCoeff: t.entropyCoeff,
+      klCoeff: t.klCoeff, klTarget: t.klTarget, gradClip: t.gradClip, seed,
+    };
+  }
+
+  /** Policy `k`'s seed for its initial weights. */
+  private policySeed(k: number): number {
+    return this.config.seed + 1000 * k;
+  }
+
+  /** The policies trained, with their index in the policy list. */
+  private trainedPolicies(): { p: PolicySetup; k: number }[] {
+    const train = this.multiAgent!.policiesToTrain;
+    return this.policies.flatMap((p, k) => (train.includes(p.id) ? [{ p, k }] : []));
   }
 
   protected async startLearners(): Promise<void> {
-    const t = this.config.train;
+    if (this.multiAgent) return this.startPolicyLearners();
     const { count: n, cpus } = this.config.learnerActors();
     const groupName = n > 1 ? `rllib-ppo-${randomUUID().slice(0, 8)}` : undefined;
-    const base: PPOLearnerSpec = {
-      pi: this.nets.pi, vf: this.nets.vf,
-      dist: this.action.kind === 'categorical' ? { kind: 'categorical', n: this.action.n } : { kind: 'gaussian', dims: this.action.dims },
-      lr: t.lr, clipParam: t.clipParam, vfClipParam: t.vfClipParam, vfLossCoeff: t.vfLossCoeff, entropyCoeff: t.entropyCoeff,
-      klCoeff: t.klCoeff, klTarget: t.klTarget, gradClip: t.gradClip, seed: this.config.seed,
-    };
+    const base = this.learnerSpec({ nets: this.nets, action: this.action }, this.config.seed);
     this.learners = Array.from({ length: n }, (_, rank) => PPOLearner.options({ numCpus: cpus, isolation: 'thread' })
       .remote({ ...base, ...(groupName ? { group: { name: groupName, rank, size: n } } : {}) }) as unknown as ActorHandle<PPOLearnerMethods>);
     if (groupName) {
@@ -110,11 +168,29 @@ export class PPO extends Algorithm<PPOConfig> {
     if (n > 1) await get(this.learners.slice(1).map((l) => l.setWeights.remote(this.weights!)));
   }
 
+  /** Multi-agent: a learner per policy trained; untrained policies keep seeded initial weights. */
+  private async startPolicyLearners(): Promise<void> {
+    const { cpus } = this.config.learnerActors();
+    for (const { p, k } of this.trainedPolicies()) {
+      this.policyLearners.set(p.id, PPOLearner.options({ numCpus: cpus, isolation: 'thread' }).remote(this.learnerSpec(p, this.policySeed(k))) as unknown as ActorHandle<PPOLearnerMethods>);
+    }
+    if (this.weights) return;
+    const w = new Float32Array(this.weightCount());
+    const fromLearners = await get([...this.policyLearners.values()].map((l) => l.getWeights.remote()));
+    const ids = [...this.policyLearners.keys()];
+    this.policies.forEach((p, k) => {
+      const i = ids.indexOf(p.id);
+      w.set(i >= 0 ? fromLearners[i] : initialWeights(p.nets, this.policySeed(k)), p.offset);
+    });
+    this.weights = w;
+  }
+
   protected async stopLearners(): Promise<void> {
-    await Promise.all(this.learners.map((l) => kill(l).catch(() => undefined)));
+    await Promise.all([...this.learners, ...this.policyLearners.values()].map((l) => kill(l).catch(() => undefined)));
   }
 
   protected async trainingStep() {
+    if (this.multiAgent) return this.multiAgentTrainingStep();
     const t = this.config.train;
     const runners = this.runners.length;
     const perEnv = Math.max(1, Math.ceil(t.trainBatchSize / (runners * this.config.runners.numEnvsPerEnvRunner)));
@@ -135,13 +211,92 @@ export class PPO extends Algorithm<PPOConfig> {
     };
   }
 
+  /**
+   * Multi-agent: the runners sample `trainBatchSize` env steps in all; each policy trained is
+   * updated on its agents' steps by its learner (in parallel); the others keep their weights.
+   */
+  private async multiAgentTrainingStep() {
+    const t = this.config.train;
+    const runners = this.runners as unknown as ActorHandle<MultiAgentEnvRunnerMethods>[];
+    const perEnv = Math.max(1, Math.ceil(t.trainBatchSize / (runners.length * this.config.runners.numEnvsPerEnvRunner)));
+    const t0 = performance.now();
+    const w = put(this.weights!);
+    const samples: MultiAgentSample[] = await get(runners.map((r) => r.sample.remote(w as never, perEnv)));
+    const sampleS = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const seed = this.config.seed * 100_003 + this.iteration;
+    const jobs = this.trainedPolicies().flatMap(({ p, k }) => {
+      const batch = concat(samples.map((s) => s.batches[p.id]));
+      if (batch.count === 0) return [];
+      const opts = { numEpochs: t.numEpochs, minibatchSize: t.minibatchSize, seed: seed + 7919 * k };
+      return [{ p, batch, out: this.policyLearners.get(p.id)!.update.remote(batch, opts) }];
+    });
+    const outs = await get(jobs.map((j) => j.out));
+    const learnS = (performance.now() - t1) / 1000;
+    const weights = this.weights!.slice();
+    const stats: Record<string, number> = {};
+    jobs.forEach(({ p }, i) => {
+      weights.set(outs[i].weights, p.offset);
+      for (const [k, v] of Object.entries(outs[i].stats)) stats[`${p.id}/${k}`] = v;
+      stats[`${p.id}/numAgentStepsTrained`] = jobs[i].batch.count;
+    });
+    this.weights = weights;
+    const sampled = samples.reduce((n, s) => n + s.numEnvSteps, 0);
+    const merge = (key: 'policyReturns' | 'agentReturns') => {
+      const out: Record<string, number[]> = {};
+      for (const s of samples) for (const [id, rs] of Object.entries(s[key])) (out[id] ??= []).push(...rs);
+      return out;
+    };
+    return {
+      sampled, trained: jobs.length ? sampled : 0, sampleS, learnS, stats, agentSteps: samples.reduce((n, s) => n + s.numAgentSteps, 0),
+      episodes: {
+        returns: samples.flatMap((s) => s.episodeReturns), lengths: samples.flatMap((s) => s.episodeLengths),
+        policyReturns: merge('policyReturns'), agentReturns: merge('agentReturns'),
+      },
+    };
+  }
+
   protected async learnerState(): Promise<Record<string, unknown>> {
+    if (this.multiAgent) {
+      // The weights are this.weights (all policies'); each learner adds its KL coefficient.
+      const ids = [...this.policyLearners.keys()];
+      const states = await get([...this.policyLearners.values()].map((l) => l.getState.remote()));
+      return { policies: Object.fromEntries(ids.map((id, i) => [id, { klCoeff: states[i].klCoeff }])) };
+    }
     return (await get(this.learners[0].getState.remote())) as unknown as Record<string, unknown>;
   }
 
   protected async setLearnerState(s: Record<string, unknown>): Promise<void> {
+    if (this.multiAgent) {
+      const { weights, policies } = s as { weights: Float32Array; policies?: Record<string, { klCoeff: number }> };
+      await get(this.trainedPolicies().map(({ p }) => this.policyLearners.get(p.id)!.setState.remote({
+        weights: weights.slice(p.offset, p.offset + p.size), klCoeff: policies?.[p.id]?.klCoeff ?? this.config.train.klCoeff,
+      })));
+      return;
+    }
     await get(this.learners.map((l) => l.setState.remote(s as never)));
   }
+}
+
+/**
+ * Seeded initial weights of a policy no learner holds (one not trained), laid out as the
+ * learners' (Glorot-uniform kernels, zero biases, the policy's output layer scaled by 0.01 as
+ * the learners initialize it).
+ */
+function initialWeights(nets: { pi: MlpSpec; vf: MlpSpec }, seed: number): Float32Array {
+  const random = rng(seed * 2654435761 + 12345);
+  const out = new Float32Array(mlpParamCount(nets.pi) + mlpParamCount(nets.vf));
+  let at = 0;
+  for (const [spec, scale] of [[nets.pi, 0.01], [nets.vf, 1]] as const) {
+    for (let l = 0; l + 1 < spec.sizes.length; l++) {
+      const fanIn = spec.sizes[l];
+      const fanOut = spec.sizes[l + 1];
+      const limit = (l + 2 === spec.sizes.length ? scale : 1) * Math.sqrt(6 / (fanIn + fanOut));
+      for (let i = 0; i < fanIn * fanOut; i++) out[at++] = (2 * random() - 1) * limit;
+      at += fanOut; // biases start at 0
+    }
+  }
+  return out;
 }
 
 /** The runners' batches as one. */
