@@ -12,6 +12,7 @@ import { remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
 import { qParamCount, type QNetSpec } from './dqn-runner.js';
+import { clipByGlobalNorm, flatTensors, glorotMlpParams, optimizerState, setOptimizerState, tfMlp, type OptimizerState } from './model.js';
 import { PrioritizedReplayBuffer, ReplayBuffer, type TransitionBatch } from './replay-buffer.js';
 
 /** The learner's settings (from DQNConfig). */
@@ -47,7 +48,7 @@ export interface DQNLearnerState {
   weights: Float32Array;
   targetWeights: number[];
   /** Adam's step count and moments, in variable order. */
-  optimizer: { iterations: number; moments: number[][] } | null;
+  optimizer: OptimizerState | null;
   stepsTrained: number;
   lastTargetSync: number;
   numTargetUpdates: number;
@@ -79,15 +80,7 @@ class DQNLearnerActor {
     this.backend = await setupBackend();
     this.tf = await import('@tensorflow/tfjs');
     const tf = this.tf;
-    // Glorot-uniform kernels, zero biases, from a seeded generator.
-    const rng = new Rng(this.spec.seed * 1000 + 7);
-    const sizes = this.spec.q.sizes;
-    for (let l = 0; l + 1 < sizes.length; l++) {
-      const [fanIn, fanOut] = [sizes[l], sizes[l + 1]];
-      const lim = Math.sqrt(6 / (fanIn + fanOut));
-      const k = Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-lim, lim));
-      this.vars.push(tf.variable(tf.tensor2d(k, [fanIn, fanOut])), tf.variable(tf.zeros([fanOut])));
-    }
+    this.vars = glorotMlpParams(this.spec.q.sizes, new Rng(this.spec.seed * 1000 + 7)).map((p) => tf.variable(tf.tensor(p.data, p.shape)));
     this.target = this.vars.map((v) => tf.keep(v.clone()));
     this.opt = tf.train.adam(this.spec.lr);
   }
@@ -95,12 +88,7 @@ class DQNLearnerActor {
   /** Q-values (`rows × numActions`) of `x` through the layers `params` (online or target). */
   private q(params: tfjs.Tensor[], x: tfjs.Tensor2D): tfjs.Tensor2D {
     const tf = this.tf;
-    let h = x;
-    const layers = params.length / 2;
-    for (let l = 0; l < layers; l++) {
-      h = tf.add(tf.matMul(h, params[2 * l] as tfjs.Tensor2D), params[2 * l + 1]);
-      if (l + 1 < layers) h = this.spec.q.activation === 'tanh' ? tf.tanh(h) : this.spec.q.activation === 'relu' ? tf.relu(h) : h;
-    }
+    const h = tfMlp(tf, params, x, this.spec.q.activation);
     if (!this.spec.q.dueling) return h;
     const n = this.spec.q.numActions;
     const [v, a] = tf.split(h, [1, n], 1);
@@ -108,14 +96,7 @@ class DQNLearnerActor {
   }
 
   private flat(ts: tfjs.Tensor[]): Float32Array {
-    const out = new Float32Array(qParamCount(this.spec.q));
-    let at = 0;
-    for (const t of ts) {
-      const d = t.dataSync() as Float32Array;
-      out.set(d, at);
-      at += d.length;
-    }
-    return out;
+    return flatTensors(ts);
   }
 
   private fromFlat(w: ArrayLike<number>): tfjs.Tensor[] {
@@ -225,9 +206,7 @@ class DQNLearnerActor {
   /** The learner's state for checkpoints: both networks, Adam's moments, counters (not the buffer's transitions, as RLlib by default). */
   async getState(): Promise<DQNLearnerState> {
     await this.ready();
-    const ws = await this.opt.getWeights();
-    const [iter, ...moments] = ws;
-    const optimizer = iter ? { iterations: (iter.tensor.dataSync() as Float32Array)[0], moments: moments.map((m) => Array.from(m.tensor.dataSync())) } : null;
+    const optimizer = await optimizerState(this.opt);
     return {
       weights: this.flat(this.vars), targetWeights: Array.from(this.flat(this.target)), optimizer,
       stepsTrained: this.stepsTrained, lastTargetSync: this.lastTargetSync, numTargetUpdates: this.numTargetUpdates, bufferRng: this.buffer.getRngState(),
@@ -239,26 +218,12 @@ class DQNLearnerActor {
     const tf = this.tf;
     tf.dispose(this.target);
     this.target = this.fromFlat(s.targetWeights).map((t) => tf.keep(t));
-    if (s.optimizer && s.optimizer.moments.length === 2 * this.vars.length) {
-      const shapes = [...this.vars, ...this.vars].map((v) => v.shape);
-      await this.opt.setWeights([
-        { name: 'iter', tensor: tf.scalar(s.optimizer.iterations) },
-        ...s.optimizer.moments.map((m, i) => ({ name: `m${i}`, tensor: tf.tensor(m, shapes[i]) })),
-      ]);
-    }
+    await setOptimizerState(tf, this.opt, this.vars, s.optimizer);
     this.stepsTrained = s.stepsTrained;
     this.lastTargetSync = s.lastTargetSync;
     this.numTargetUpdates = s.numTargetUpdates;
     this.buffer.setRngState(s.bufferRng);
   }
-}
-
-function clipByGlobalNorm(tf: typeof tfjs, grads: tfjs.NamedTensorMap, maxNorm: number): tfjs.NamedTensorMap {
-  const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
-  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
-  const out: tfjs.NamedTensorMap = {};
-  for (const [k, g] of Object.entries(grads)) out[k] = tf.mul(g, scale);
-  return out;
 }
 
 /** @internal */

@@ -11,35 +11,20 @@
  * for (let i = 0; i < 30; i++) console.log((await algo.train()).episodeReturnMean);
  * await algo.stop();
  */
-import { get, kill, put, type ActorHandle } from '@ray-ts/core';
-import { Algorithm, registerAlgorithm } from './algorithm.js';
+import { get, type ActorHandle, type ObjectRef } from '@ray-ts/core';
+import { registerAlgorithm } from './algorithm.js';
 import { AlgorithmConfig, checkKeys, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { flatten } from './env/spaces.js';
 import { argmax, DQNEnvRunner, qForward, qNetSpec, qParamCount, type DQNEnvRunnerMethods, type DQNEnvRunnerSpec, type DQNSampleBatch, type QNetSpec } from './dqn-runner.js';
-import { concatColumns } from './env-runner.js';
-import { DQNLearner, type DQNLearnerMethods, type DQNLearnerSpec } from './dqn-learner.js';
-import type { TransitionBatch } from './replay-buffer.js';
+import { DQNLearner, type DQNLearnerSpec } from './dqn-learner.js';
+import { checkOffPolicyTraining, OffPolicyAlgorithm, type OffPolicyLearnerMethods, type OffPolicyTrainingOptions, type ReplayBufferOptions } from './off-policy.js';
 
-/** DQN's replay buffer (RLlib's `replay_buffer_config`); every option has a default. */
-export interface DQNReplayBufferOptions {
-  /** Transitions kept, the oldest overwritten (default 50000). */
-  capacity?: number;
-  /** Prioritized replay (default true; false: uniform). */
-  prioritized?: boolean;
-  /** How much priorities count, 0 uniform to 1 proportional (default 0.6). */
-  alpha?: number;
-  /** Importance-sampling exponent at the start (default 0.4). */
-  beta?: number;
-  /** ... annealed linearly to this (default 1, as in the PER paper; set it to beta for RLlib's constant beta). */
-  betaFinal?: number;
-  /** ... over this many env steps sampled (default 50000). */
-  betaAnnealingSteps?: number;
-}
+/** DQN's replay buffer (RLlib's `replay_buffer_config`): defaults capacity 50000, prioritized true, alpha 0.6, beta 0.4 annealed to 1 over 50000 steps. */
+export type DQNReplayBufferOptions = ReplayBufferOptions;
 
 /** DQN's training options (`.training({...})`), with their defaults (tuned for CartPole-v1). */
-export interface DQNTrainingOptions {
-  [k: string]: unknown;
+export interface DQNTrainingOptions extends OffPolicyTrainingOptions {
   /** Adam's learning rate (default 1e-3). */
   lr: number;
   /** Discount (default 0.99). */
@@ -72,12 +57,6 @@ export interface DQNTrainingOptions {
 }
 
 const REPLAY_DEFAULTS: Required<DQNReplayBufferOptions> = { capacity: 50_000, prioritized: true, alpha: 0.6, beta: 0.4, betaFinal: 1, betaAnnealingSteps: 50_000 };
-const REPLAY_KEYS = Object.keys(REPLAY_DEFAULTS);
-
-/** The replay options with their defaults filled in. */
-function replayOptions(t: DQNTrainingOptions): Required<DQNReplayBufferOptions> {
-  return { ...REPLAY_DEFAULTS, ...t.replayBuffer };
-}
 
 /** The value of a piecewise-linear schedule `[[t0, v0], [t1, v1], ...]` at `t`. */
 export function piecewiseSchedule(points: readonly (readonly [number, number])[], t: number): number {
@@ -110,12 +89,10 @@ export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
   }
 
   protected checkTraining(o: Partial<DQNTrainingOptions>): void {
-    for (const k of ['lr', 'gamma', 'trainingIntensity'] as const) if (o[k] !== undefined) positiveNumber(o[k], `training().${k}`, k === 'gamma');
+    checkOffPolicyTraining(o);
+    for (const k of ['lr', 'gamma'] as const) if (o[k] !== undefined) positiveNumber(o[k], `training().${k}`, k === 'gamma');
     if (o.gamma !== undefined && o.gamma > 1) throw new RLlibInvalidArgumentError(`training().gamma must be in [0, 1], got ${o.gamma}.`);
-    for (const k of ['nStep', 'targetNetworkUpdateFreq', 'trainBatchSize', 'rolloutFragmentLength', 'minSampleTimestepsPerIteration'] as const) {
-      if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
-    }
-    if (o.numStepsSampledBeforeLearningStarts !== undefined) positiveInt(o.numStepsSampledBeforeLearningStarts, 'training().numStepsSampledBeforeLearningStarts', true);
+    for (const k of ['nStep', 'targetNetworkUpdateFreq'] as const) if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
     for (const k of ['doubleQ', 'dueling'] as const) {
       if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new RLlibInvalidArgumentError(`training().${k} must be true or false, got ${JSON.stringify(o[k])}.`);
     }
@@ -125,14 +102,6 @@ export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
       const ok = Array.isArray(e) && e.length > 0 && e.every((p, i) => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && p[0] >= 0
         && typeof p[1] === 'number' && p[1] >= 0 && p[1] <= 1 && (i === 0 || p[0] > e[i - 1][0]));
       if (!ok) throw new RLlibInvalidArgumentError(`training().epsilon must be [envSteps, epsilon] points with increasing steps and epsilons in [0, 1], e.g. [[0, 1], [10000, 0.02]]; got ${JSON.stringify(e)}.`);
-    }
-    if (o.replayBuffer !== undefined) {
-      const rb = o.replayBuffer;
-      checkKeys(rb, REPLAY_KEYS, 'training().replayBuffer');
-      if (rb.capacity !== undefined) positiveInt(rb.capacity, 'training().replayBuffer.capacity');
-      if (rb.prioritized !== undefined && typeof rb.prioritized !== 'boolean') throw new RLlibInvalidArgumentError(`training().replayBuffer.prioritized must be true or false, got ${JSON.stringify(rb.prioritized)}.`);
-      for (const k of ['alpha', 'beta', 'betaFinal'] as const) if (rb[k] !== undefined) positiveNumber(rb[k], `training().replayBuffer.${k}`);
-      if (rb.betaAnnealingSteps !== undefined) positiveInt(rb.betaAnnealingSteps, 'training().replayBuffer.betaAnnealingSteps', true);
     }
     if (o.model !== undefined) {
       const m = o.model;
@@ -154,11 +123,8 @@ export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
  * DQN. Needs a Discrete action space and one learner (it holds the replay buffer).
  * @throws RLlibInvalidArgumentError from `config.build()` on a non-Discrete action space or several learners.
  */
-export class DQN extends Algorithm<DQNConfig> {
+export class DQN extends OffPolicyAlgorithm<DQNConfig> {
   private readonly q: QNetSpec;
-  private learner: ActorHandle<DQNLearnerMethods> | undefined;
-  /** Fractional updates owed by past rounds (trainingIntensity / trainBatchSize per sampled step). */
-  private updateCarry = 0;
 
   /** @internal Use `config.build()`. */
   constructor(config: DQNConfig) {
@@ -185,95 +151,31 @@ export class DQN extends Algorithm<DQNConfig> {
 
   protected async startLearners(): Promise<void> {
     const t = this.config.train;
-    const rb = replayOptions(t);
+    const rb = this.replayOptions();
     const spec: DQNLearnerSpec = {
       q: this.q, lr: t.lr, doubleQ: t.doubleQ, targetNetworkUpdateFreq: t.targetNetworkUpdateFreq, gradClip: t.gradClip,
       trainBatchSize: t.trainBatchSize, numStepsSampledBeforeLearningStarts: t.numStepsSampledBeforeLearningStarts,
       replayBuffer: { capacity: rb.capacity, prioritized: rb.prioritized, alpha: rb.alpha }, seed: this.config.seed,
     };
-    this.learner = DQNLearner.options({ numCpus: this.config.learnerActors().cpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<DQNLearnerMethods>;
+    this.learner = DQNLearner.options({ numCpus: this.config.learnerActors().cpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<OffPolicyLearnerMethods>;
     this.weights ??= await get(this.learner.getWeights.remote());
   }
 
-  protected async stopLearners(): Promise<void> {
-    if (this.learner) await kill(this.learner).catch(() => undefined);
+  protected replayOptions(): Required<ReplayBufferOptions> {
+    return { ...REPLAY_DEFAULTS, ...this.config.train.replayBuffer };
+  }
+
+  protected sampleRound(runner: ActorHandle<unknown>, w: ObjectRef<Float32Array>, steps: number, lifetime: number): ObjectRef<DQNSampleBatch> {
+    return (runner as ActorHandle<DQNEnvRunnerMethods>).sample.remote(w as never, steps, this.epsilonAt(lifetime));
+  }
+
+  protected override roundStats(lifetime: number): Record<string, number> {
+    return { epsilon: this.epsilonAt(lifetime) };
   }
 
   /** Epsilon after `steps` env steps sampled. */
   private epsilonAt(steps: number): number {
     return piecewiseSchedule(this.config.train.epsilon, steps);
-  }
-
-  protected async trainingStep() {
-    const t = this.config.train;
-    const rb = replayOptions(t);
-    const learner = this.learner!;
-    let sampled = 0;
-    let trained = 0;
-    let sampleS = 0;
-    let learnS = 0;
-    const returns: number[] = [];
-    const lengths: number[] = [];
-    const sums = { loss: 0, tdError: 0, meanQ: 0 };
-    let updates = 0;
-    let targetUpdates = 0;
-    let bufferSize = 0;
-    let epsilon = this.epsilonAt(this.stepsSampled);
-    let beta = rb.beta;
-    while (sampled < t.minSampleTimestepsPerIteration) {
-      const lifetime = this.stepsSampled + sampled;
-      epsilon = this.epsilonAt(lifetime);
-      const t0 = performance.now();
-      const w = put(this.weights!);
-      const batches = await get((this.runners as ActorHandle<DQNEnvRunnerMethods>[]).map((r) => r.sample.remote(w as never, t.rolloutFragmentLength, epsilon)));
-      sampleS += (performance.now() - t0) / 1000;
-      const batch = concat(batches);
-      const steps = batches.reduce((n, b) => n + b.numEnvSteps, 0);
-      sampled += steps;
-      for (const b of batches) {
-        returns.push(...b.episodeReturns);
-        lengths.push(...b.episodeLengths);
-      }
-      this.updateCarry += (steps * t.trainingIntensity) / t.trainBatchSize;
-      const numUpdates = Math.floor(this.updateCarry);
-      this.updateCarry -= numUpdates;
-      const frac = rb.betaAnnealingSteps > 0 ? Math.min(1, (lifetime + steps) / rb.betaAnnealingSteps) : 1;
-      beta = rb.beta + frac * (rb.betaFinal - rb.beta);
-      const t1 = performance.now();
-      const added = learner.addBatch.remote(batch);
-      const out = await get(learner.update.remote({ numUpdates, beta }));
-      bufferSize = await get(added);
-      learnS += (performance.now() - t1) / 1000;
-      this.weights = out.weights;
-      trained += out.numEnvStepsTrained;
-      const s = out.stats;
-      if (s.numUpdates > 0) {
-        sums.loss += s.loss * s.numUpdates;
-        sums.tdError += s.tdError * s.numUpdates;
-        sums.meanQ += s.meanQ * s.numUpdates;
-        updates += s.numUpdates;
-      }
-      targetUpdates += s.numTargetUpdates;
-    }
-    const d = updates || NaN;
-    return {
-      sampled, trained, sampleS, learnS, episodes: { returns, lengths },
-      stats: {
-        loss: sums.loss / d, tdError: sums.tdError / d, meanQ: sums.meanQ / d, epsilon, beta,
-        numUpdates: updates, numTargetUpdates: targetUpdates, replayBufferSize: bufferSize,
-      },
-    };
-  }
-
-  protected async learnerState(): Promise<Record<string, unknown>> {
-    const s = await get(this.learner!.getState.remote());
-    return { ...(s as unknown as Record<string, unknown>), updateCarry: this.updateCarry };
-  }
-
-  protected async setLearnerState(s: Record<string, unknown>): Promise<void> {
-    const { updateCarry, ...rest } = s as { updateCarry?: number };
-    this.updateCarry = updateCarry ?? 0;
-    await get(this.learner!.setState.remote(rest as never));
   }
 
   /** The greedy action (argmax Q) for one observation, computed here; with `explore`, a random one with the current epsilon. */
@@ -285,14 +187,6 @@ export class DQN extends Algorithm<DQNConfig> {
     if (opts.explore && Math.random() < this.epsilonAt(this.stepsSampled)) return Math.floor(Math.random() * n);
     return argmax(qForward(this.q, this.weights, x, 1), 0, n);
   }
-}
-
-/** The runners' transitions as one batch. */
-function concat(bs: DQNSampleBatch[]): TransitionBatch {
-  return {
-    count: bs.reduce((n, b) => n + b.count, 0), obsDim: bs[0].obsDim,
-    ...concatColumns(bs, ['obs', 'actions', 'rewards', 'nextObs', 'dones', 'discounts'] as const),
-  };
 }
 
 registerAlgorithm('DQN', () => new DQNConfig());

@@ -25,4 +25,7 @@ export type { PPOTrainingOptions } from './ppo.js';
 export type { LearnerStats } from './ppo-learner.js';
 export { DQNConfig, DQN } from './dqn.js';
 export type { DQNTrainingOptions, DQNReplayBufferOptions } from './dqn.js';
+export { SACConfig, SAC } from './sac.js';
+export type { SACTrainingOptions } from './sac.js';
+export type { ReplayBufferOptions, OffPolicyTrainingOptions } from './off-policy.js';
 import './tune-trainable.js';

@@ -13,8 +13,10 @@ import { Rng, type RngState } from './env/rng.js';
 export interface TransitionBatch {
   count: number;
   obsDim: number;
+  /** Floats per action (default 1: a discrete index). */
+  actDim?: number;
   obs: Float32Array;
-  /** Discrete action indices. */
+  /** Discrete action indices, or `actDim` floats per row for continuous actions. */
   actions: Float32Array;
   /** n-step discounted rewards. */
   rewards: Float32Array;
@@ -40,6 +42,8 @@ export interface ReplayBufferOptions {
   capacity: number;
   /** Floats per observation. */
   obsDim: number;
+  /** Floats per action (default 1: a discrete index; continuous actions take their dimension). */
+  actDim?: number;
   /** Seed of the sampling generator (default 0). */
   seed?: number;
 }
@@ -55,6 +59,7 @@ export interface ReplayBufferOptions {
 export class ReplayBuffer {
   readonly capacity: number;
   readonly obsDim: number;
+  readonly actDim: number;
   protected readonly obs: Float32Array;
   protected readonly nextObs: Float32Array;
   protected readonly actions: Float32Array;
@@ -71,10 +76,13 @@ export class ReplayBuffer {
     if (!Number.isInteger(opts.capacity) || opts.capacity < 1) throw new RLlibInvalidArgumentError(`ReplayBuffer capacity must be an integer >= 1, got ${JSON.stringify(opts.capacity)}.`);
     if (!Number.isInteger(opts.obsDim) || opts.obsDim < 1) throw new RLlibInvalidArgumentError(`ReplayBuffer obsDim must be an integer >= 1, got ${JSON.stringify(opts.obsDim)}.`);
     this.capacity = opts.capacity;
+    const actDim = opts.actDim ?? 1;
+    if (!Number.isInteger(actDim) || actDim < 1) throw new RLlibInvalidArgumentError(`ReplayBuffer actDim must be an integer >= 1, got ${JSON.stringify(opts.actDim)}.`);
     this.obsDim = opts.obsDim;
+    this.actDim = actDim;
     this.obs = new Float32Array(opts.capacity * opts.obsDim);
     this.nextObs = new Float32Array(opts.capacity * opts.obsDim);
-    this.actions = new Float32Array(opts.capacity);
+    this.actions = new Float32Array(opts.capacity * actDim);
     this.rewards = new Float32Array(opts.capacity);
     this.dones = new Float32Array(opts.capacity);
     this.discounts = new Float32Array(opts.capacity);
@@ -93,16 +101,19 @@ export class ReplayBuffer {
 
   /**
    * Appends a batch's transitions, overwriting the oldest when full.
-   * @throws RLlibInvalidArgumentError when the batch's obsDim differs from the buffer's.
+   * @throws RLlibInvalidArgumentError when the batch's obsDim or actDim differs from the buffer's.
    */
   add(batch: TransitionBatch): void {
     if (batch.count > 0 && batch.obsDim !== this.obsDim) throw new RLlibInvalidArgumentError(`ReplayBuffer.add(): the batch has ${batch.obsDim} floats per observation, the buffer ${this.obsDim}.`);
+    if (batch.count > 0 && (batch.actDim ?? 1) !== this.actDim) throw new RLlibInvalidArgumentError(`ReplayBuffer.add(): the batch has ${batch.actDim ?? 1} floats per action, the buffer ${this.actDim}.`);
     const d = this.obsDim;
+    const ad = this.actDim;
     for (let r = 0; r < batch.count; r++) {
       const i = this.next;
       this.obs.set(batch.obs.subarray(r * d, (r + 1) * d), i * d);
       this.nextObs.set(batch.nextObs.subarray(r * d, (r + 1) * d), i * d);
-      this.actions[i] = batch.actions[r];
+      if (ad === 1) this.actions[i] = batch.actions[r];
+      else this.actions.set(batch.actions.subarray(r * ad, (r + 1) * ad), i * ad);
       this.rewards[i] = batch.rewards[r];
       this.dones[i] = batch.dones[r];
       this.discounts[i] = batch.discounts[r];
@@ -136,16 +147,18 @@ export class ReplayBuffer {
   protected gather(idx: Int32Array, weights: Float32Array): ReplaySample {
     const n = idx.length;
     const d = this.obsDim;
+    const ad = this.actDim;
     const out: ReplaySample = {
-      count: n, obsDim: d, indices: idx, weights,
-      obs: new Float32Array(n * d), nextObs: new Float32Array(n * d), actions: new Float32Array(n),
+      count: n, obsDim: d, actDim: ad, indices: idx, weights,
+      obs: new Float32Array(n * d), nextObs: new Float32Array(n * d), actions: new Float32Array(n * ad),
       rewards: new Float32Array(n), dones: new Float32Array(n), discounts: new Float32Array(n),
     };
     for (let k = 0; k < n; k++) {
       const i = idx[k];
       out.obs.set(this.obs.subarray(i * d, (i + 1) * d), k * d);
       out.nextObs.set(this.nextObs.subarray(i * d, (i + 1) * d), k * d);
-      out.actions[k] = this.actions[i];
+      if (ad === 1) out.actions[k] = this.actions[i];
+      else out.actions.set(this.actions.subarray(i * ad, (i + 1) * ad), k * ad);
       out.rewards[k] = this.rewards[i];
       out.dones[k] = this.dones[i];
       out.discounts[k] = this.discounts[i];

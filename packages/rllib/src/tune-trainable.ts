@@ -13,6 +13,7 @@ import { Algorithm, makeConfig } from './algorithm.js';
 // The algorithms register their configs (trials build them by name).
 import './ppo.js';
 import './dqn.js';
+import './sac.js';
 
 /** The function Tune runs in each trial's actor (loaded by reference in workers). */
 export const rllibTrial = remote(async (config: Record<string, unknown>, ctx: TuneContext, params: { algoConfig: Record<string, unknown> }) => {

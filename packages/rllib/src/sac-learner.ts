@@ -1,0 +1,292 @@
+/**
+ * The SAC learner (Haarnoja et al., "Soft Actor-Critic Algorithms and Applications", 2018, as
+ * RLlib's SAC): a squashed Gaussian policy, twin Q-networks with Polyak-averaged targets, and a
+ * learned temperature alpha, in TensorFlow.js, with the replay buffer.
+ *
+ * Each update, on a batch from the buffer:
+ * - critics: `y = r + gamma^k (1 - done) (min_i Q'_i(s', a') - alpha log pi(a'|s'))` with
+ *   `a' ~ pi(s')`, and `0.5 E[(Q_i(s, a) - y)^2]` for each critic;
+ * - actor: `E[alpha log pi(a~|s) - min_i Q_i(s, a~)]`, `a~ = tanh(mu + sigma z)` reparameterized;
+ * - temperature: `-E[log alpha (log pi(a~|s) + targetEntropy)]`;
+ * - targets: `Q' <- tau Q + (1 - tau) Q'`.
+ *
+ * Actions are in [-1, 1] (the runners scale them to the env's bounds), so log-probabilities carry
+ * tanh's correction `- sum log(1 - a^2)`. The networks are plain tfjs variables laid out as
+ * model.ts's `mlpForward` reads them: the runners get the policy's floats as they are.
+ */
+import { remote } from '@ray-ts/core';
+import type * as tfjs from '@tensorflow/tfjs';
+import { Rng, type RngState } from './env/rng.js';
+import { FlatAdam, flatTensors, glorotMlpParams, mlpParamCount, tfMlp, type FlatAdamState, type MlpSpec } from './model.js';
+import { PrioritizedReplayBuffer, ReplayBuffer, type TransitionBatch } from './replay-buffer.js';
+import { LOG_STD_MAX, LOG_STD_MIN } from './sac-runner.js';
+
+/** The learner's settings (from SACConfig). */
+export interface SACLearnerSpec {
+  pi: MlpSpec;
+  /** Each critic: `[obsDim + actDim, ...hiddens, 1]`. */
+  q: MlpSpec;
+  twinQ: boolean;
+  actorLr: number;
+  criticLr: number;
+  alphaLr: number;
+  tau: number;
+  initialAlpha: number;
+  targetEntropy: number;
+  gradClip: number | undefined;
+  trainBatchSize: number;
+  numStepsSampledBeforeLearningStarts: number;
+  replayBuffer: { capacity: number; prioritized: boolean; alpha: number };
+  seed: number;
+}
+
+/** The learner's checkpoint state (`weights`: the policy then the critics). */
+export interface SACLearnerState {
+  weights: Float32Array;
+  targetWeights: number[];
+  logAlpha: number;
+  /** The policy's, the critics' and the temperature's Adam. */
+  optimizers: FlatAdamState[];
+  stepsTrained: number;
+  noiseRng: RngState;
+  bufferRng: RngState;
+}
+
+/** @internal The actor class (tests and benchmarks drive it directly). */
+export class SACLearnerActor {
+  private tf!: typeof tfjs;
+  private pi: tfjs.Variable[] = [];
+  /** The critics' variables, critic after critic. */
+  private qs: tfjs.Variable[][] = [];
+  private targets: tfjs.Tensor[][] = [];
+  private logAlpha!: tfjs.Variable;
+  private actorOpt!: FlatAdam;
+  private criticOpt!: FlatAdam;
+  private alphaOpt!: FlatAdam;
+  private readonly buffer: ReplayBuffer | PrioritizedReplayBuffer;
+  private readonly noise: Rng;
+  private stepsTrained = 0;
+
+  constructor(private readonly spec: SACLearnerSpec) {
+    const rb = spec.replayBuffer;
+    const obsDim = spec.pi.sizes[0];
+    const actDim = this.actDim;
+    this.buffer = rb.prioritized
+      ? new PrioritizedReplayBuffer({ capacity: rb.capacity, obsDim, actDim, alpha: rb.alpha, seed: spec.seed + 31 })
+      : new ReplayBuffer({ capacity: rb.capacity, obsDim, actDim, seed: spec.seed + 31 });
+    this.noise = new Rng(spec.seed * 1000 + 11);
+  }
+
+  private get actDim(): number {
+    return this.spec.pi.sizes[this.spec.pi.sizes.length - 1] / 2;
+  }
+
+  private async ready(): Promise<void> {
+    if (this.actorOpt) return;
+    const { setupBackend } = await import('@ray-ts/train/tfjs');
+    await setupBackend();
+    this.tf = await import('@tensorflow/tfjs');
+    const tf = this.tf;
+    const rng = new Rng(this.spec.seed * 1000 + 7);
+    const vars = (sizes: number[]) => glorotMlpParams(sizes, rng).map((p) => tf.variable(tf.tensor(p.data, p.shape)));
+    this.pi = vars(this.spec.pi.sizes);
+    this.qs = Array.from({ length: this.spec.twinQ ? 2 : 1 }, () => vars(this.spec.q.sizes));
+    this.targets = this.qs.map((q) => q.map((v) => tf.keep(v.clone())));
+    this.logAlpha = tf.variable(tf.scalar(Math.log(this.spec.initialAlpha)));
+    this.actorOpt = new FlatAdam(tf, this.pi, this.spec.actorLr, this.spec.gradClip);
+    this.criticOpt = new FlatAdam(tf, this.qs.flat(), this.spec.criticLr, this.spec.gradClip);
+    this.alphaOpt = new FlatAdam(tf, [this.logAlpha], this.spec.alphaLr);
+  }
+
+  /**
+   * Reparameterized actions `tanh(mu + sigma z)` of `x` (z given) and their log-probabilities
+   * under the squashed Gaussian.
+   */
+  private policy(x: tfjs.Tensor2D, z: tfjs.Tensor2D): { a: tfjs.Tensor2D; logp: tfjs.Tensor1D } {
+    const tf = this.tf;
+    const d = this.actDim;
+    const out = tfMlp(tf, this.pi, x, this.spec.pi.activation);
+    const [mean, rawLogStd] = tf.split(out, [d, d], 1);
+    const logStd = tf.clipByValue(rawLogStd, LOG_STD_MIN, LOG_STD_MAX);
+    const u = tf.add(mean, tf.mul(tf.exp(logStd), z));
+    const a = tf.tanh(u) as tfjs.Tensor2D;
+    const gauss = tf.sub(tf.mul(-0.5, tf.square(z)), tf.add(logStd, 0.5 * Math.log(2 * Math.PI)));
+    // log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), stable for large |u|.
+    const squash = tf.mul(2, tf.sub(tf.sub(Math.log(2), u), tf.softplus(tf.mul(-2, u))));
+    const logp = tf.sum(tf.sub(gauss, squash), 1) as tfjs.Tensor1D;
+    return { a, logp };
+  }
+
+  /** min_i Q_i(x, a) over the critics `params` (a column). */
+  private minQ(params: readonly (readonly tfjs.Tensor[])[], x: tfjs.Tensor2D, a: tfjs.Tensor2D): tfjs.Tensor1D {
+    const tf = this.tf;
+    const xa = tf.concat([x, a], 1) as tfjs.Tensor2D;
+    const qs = params.map((p) => tfMlp(tf, p, xa, this.spec.q.activation).reshape([-1]) as tfjs.Tensor1D);
+    return qs.length === 1 ? qs[0] : (tf.minimum(qs[0], qs[1]) as tfjs.Tensor1D);
+  }
+
+  /** Standard normal noise, `rows × actDim`, from the learner's seeded generator. */
+  private gaussian(rows: number): tfjs.Tensor2D {
+    const d = this.actDim;
+    const z = new Float32Array(rows * d);
+    for (let i = 0; i < z.length; i++) z[i] = this.noise.normal();
+    return this.tf.tensor2d(z, [rows, d]);
+  }
+
+  /** The policy's weights (what env runners read). */
+  async getWeights(): Promise<Float32Array> {
+    await this.ready();
+    return flatTensors(this.pi);
+  }
+
+  /** Every network's weights: the policy, then each critic. */
+  private allWeights(): Float32Array {
+    return flatTensors([...this.pi, ...this.qs.flat()]);
+  }
+
+  private assign(vars: tfjs.Variable[], w: ArrayLike<number>, at: number): number {
+    for (const v of vars) {
+      const t = this.tf.tensor(Float32Array.from({ length: v.size }, (_, i) => w[at + i]), v.shape);
+      v.assign(t);
+      t.dispose();
+      at += v.size;
+    }
+    return at;
+  }
+
+  /** Appends sampled transitions to the replay buffer; returns its size. */
+  addBatch(batch: TransitionBatch): number {
+    this.buffer.add(batch);
+    return this.buffer.size;
+  }
+
+  /** Runs up to `numUpdates` updates (none until the buffer holds `numStepsSampledBeforeLearningStarts`); returns the policy's weights and stats. */
+  async update(opts: { numUpdates: number; beta: number }): Promise<{ weights: Float32Array; stats: Record<string, number>; numEnvStepsTrained: number }> {
+    await this.ready();
+    const tf = this.tf;
+    const B = this.spec.trainBatchSize;
+    const od = this.spec.pi.sizes[0];
+    const ad = this.actDim;
+    const sums = { criticLoss: 0, actorLoss: 0, alphaLoss: 0, alpha: 0, entropy: 0, meanQ: 0, tdError: 0 };
+    let updates = 0;
+    const canLearn = this.buffer.size >= Math.max(B, this.spec.numStepsSampledBeforeLearningStarts);
+    const criticVars = this.qs.flat();
+    for (let u = 0; canLearn && u < opts.numUpdates; u++) {
+      const s = this.buffer instanceof PrioritizedReplayBuffer ? this.buffer.sample(B, { beta: opts.beta }) : this.buffer.sample(B);
+      const zNext = this.gaussian(B);
+      const zNow = this.gaussian(B);
+      const out = tf.tidy(() => {
+        const x = tf.tensor2d(s.obs, [B, od]);
+        const nx = tf.tensor2d(s.nextObs, [B, od]);
+        const a = tf.tensor2d(s.actions, [B, ad]);
+        const w = tf.tensor1d(s.weights);
+        const alpha = tf.exp(this.logAlpha);
+        // Targets, without gradients.
+        const next = this.policy(nx, zNext);
+        const softQ = tf.sub(this.minQ(this.targets, nx, next.a), tf.mul(alpha, next.logp));
+        const notDone = tf.sub(1, tf.tensor1d(s.dones));
+        const y = tf.add(tf.tensor1d(s.rewards), tf.mul(tf.mul(tf.tensor1d(s.discounts), notDone), softQ));
+        // Critics.
+        let td: tfjs.Tensor | undefined;
+        let q0: tfjs.Tensor | undefined;
+        const xa = tf.concat([x, a], 1) as tfjs.Tensor2D;
+        const critic = tf.variableGrads(() => {
+          const losses = this.qs.map((p, i) => {
+            const q = tfMlp(tf, p, xa, this.spec.q.activation).reshape([-1]);
+            const err = tf.sub(q, y);
+            if (i === 0) {
+              q0 = tf.keep(q);
+              td = tf.keep(tf.abs(err));
+            }
+            return tf.mul(0.5, tf.mean(tf.mul(w, tf.square(err))));
+          });
+          return tf.addN(losses) as tfjs.Scalar;
+        }, criticVars);
+        this.criticOpt.apply(critic.grads);
+        // Actor, through the updated critics.
+        let logp: tfjs.Tensor | undefined;
+        const actor = tf.variableGrads(() => {
+          const now = this.policy(x, zNow);
+          logp = tf.keep(now.logp);
+          return tf.mean(tf.sub(tf.mul(alpha, now.logp), this.minQ(this.qs, x, now.a))) as tfjs.Scalar;
+        }, this.pi);
+        this.actorOpt.apply(actor.grads);
+        // Temperature.
+        const target = tf.add(logp!, this.spec.targetEntropy);
+        const temp = tf.variableGrads(() => tf.neg(tf.mean(tf.mul(this.logAlpha, target))) as tfjs.Scalar, [this.logAlpha]);
+        this.alphaOpt.apply(temp.grads);
+        // Polyak targets, as one vector.
+        const targets = this.targets.flat();
+        const flat = (ts: readonly tfjs.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1])));
+        const mixed = tf.add(tf.mul(this.spec.tau, flat(criticVars)), tf.mul(1 - this.spec.tau, flat(targets)));
+        const parts = tf.split(mixed, targets.map((t) => t.size)).map((p, k) => tf.keep(tf.reshape(p, targets[k].shape)));
+        tf.dispose(targets);
+        let k = 0;
+        for (const targ of this.targets) for (let j = 0; j < targ.length; j++) targ[j] = parts[k++];
+        const res = tf.concat([
+          td!.reshape([-1]),
+          tf.stack([critic.value, actor.value, temp.value, alpha, tf.neg(tf.mean(logp!)), tf.mean(q0!)]),
+        ]);
+        tf.dispose([td!, q0!, logp!]);
+        return res;
+      });
+      tf.dispose([zNext, zNow]);
+      const vals = out.dataSync() as Float32Array;
+      out.dispose();
+      const absTd = vals.subarray(0, B);
+      if (this.buffer instanceof PrioritizedReplayBuffer) this.buffer.updatePriorities(s.indices, absTd);
+      let m = 0;
+      for (let k = 0; k < B; k++) m += absTd[k];
+      sums.tdError += m / B;
+      sums.criticLoss += vals[B];
+      sums.actorLoss += vals[B + 1];
+      sums.alphaLoss += vals[B + 2];
+      sums.alpha += vals[B + 3];
+      sums.entropy += vals[B + 4];
+      sums.meanQ += vals[B + 5];
+      updates++;
+      this.stepsTrained += B;
+    }
+    const stats: Record<string, number> = { numUpdates: updates, replayBufferSize: this.buffer.size };
+    for (const [k, v] of Object.entries(sums)) stats[k] = updates ? v / updates : NaN;
+    return { weights: flatTensors(this.pi), stats, numEnvStepsTrained: updates * B };
+  }
+
+  /** The learner's state for checkpoints: networks, targets, temperature, optimizers, generators (not the buffer's transitions, as RLlib by default). */
+  async getState(): Promise<SACLearnerState> {
+    await this.ready();
+    return {
+      weights: this.allWeights(), targetWeights: Array.from(flatTensors(this.targets.flat())), logAlpha: (this.logAlpha.dataSync() as Float32Array)[0],
+      optimizers: [this.actorOpt, this.criticOpt, this.alphaOpt].map((o) => o.getState()),
+      stepsTrained: this.stepsTrained, noiseRng: this.noise.getState(), bufferRng: this.buffer.getRngState(),
+    };
+  }
+
+  async setState(s: SACLearnerState): Promise<void> {
+    await this.ready();
+    const tf = this.tf;
+    const total = mlpParamCount(this.spec.pi) + this.qs.length * mlpParamCount(this.spec.q);
+    if (s.weights.length !== total) throw new Error(`SAC weights of ${s.weights.length} floats do not fit networks of ${total}`);
+    let at = this.assign(this.pi, s.weights, 0);
+    for (const q of this.qs) at = this.assign(q, s.weights, at);
+    at = 0;
+    for (const targ of this.targets) {
+      targ.forEach((t, j) => {
+        const next = tf.keep(tf.tensor(s.targetWeights.slice(at, at + t.size), t.shape));
+        at += t.size;
+        t.dispose();
+        targ[j] = next;
+      });
+    }
+    this.logAlpha.assign(tf.scalar(s.logAlpha));
+    [this.actorOpt, this.criticOpt, this.alphaOpt].forEach((o, i) => o.setState(s.optimizers[i]));
+    this.stepsTrained = s.stepsTrained;
+    this.noise.setState(s.noiseRng);
+    this.buffer.setRngState(s.bufferRng);
+  }
+}
+
+/** @internal */
+export const SACLearner = remote(SACLearnerActor);
+/** @internal */
+export type SACLearnerMethods = SACLearnerActor;
