@@ -22,6 +22,33 @@ describe('setupBackend', () => {
     expect(matmul()).toEqual([19, 22, 43, 50]);
   });
 
+  it('multiplies by transposed operands (its wasm kernels transpose first) exactly as by transposed copies', async () => {
+    expect(await setupBackend()).toBe('wasm');
+    const a = tf.randomNormal([3, 7, 5], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([3, 6, 7], 0, 1, 'float32', 2);
+    const t = (x: tf.Tensor) => tf.transpose(x, [0, 2, 1]);
+    const same = (x: tf.Tensor, y: tf.Tensor) => expect(Array.from(x.dataSync())).toEqual(Array.from(y.dataSync()));
+    const plain = tf.matMul(t(a), t(b));
+    same(tf.matMul(a, b, true, true), plain);
+    same(tf.matMul(a, t(b), true, false), plain);
+    same(tf.matMul(t(a), b, false, true), plain);
+    // The fused kernel (dense layers) too, with its bias and activation (2-D: wasm's fused kernel
+    // adds a bias wrongly to batched products, with or without transposes).
+    const [a2, b2] = [a.reshape([21, 5]), b.reshape([18, 7]).slice([0, 0], [18, 5])];
+    const bias = tf.randomNormal([18], 0, 1, 'float32', 3);
+    const fused = tf.fused.matMul({ a: t(a2.expandDims(0)).squeeze([0]), b: b2, transposeA: true, transposeB: true, bias, activation: 'relu' }).dataSync();
+    const expected = tf.relu(tf.add(tf.matMul(a2, b2, false, true), bias)).dataSync();
+    expect(fused.length).toBe(21 * 18);
+    fused.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    // A gradient (which multiplies by transposes) matches the cpu backend's.
+    const grad = () => Array.from(tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.matMul(a.reshape([21, 5]), w))))(tf.ones([5, 4])).dataSync());
+    const onWasm = grad();
+    await setupBackend('cpu');
+    const onCpu = grad();
+    await setupBackend('wasm');
+    onWasm.forEach((g, i) => expect(g).toBeCloseTo(onCpu[i], 3));
+  });
+
   it('is idempotent: concurrent and later calls share the first setup', async () => {
     const [a, b, c] = await Promise.all([setupBackend(), setupBackend(), setupBackend()]);
     expect(new Set([a, b, c]).size).toBe(1);
