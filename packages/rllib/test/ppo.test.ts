@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
 import { init, shutdown } from '@ray-ts/core';
 import { Algorithm, PPOConfig, RLlibInvalidArgumentError } from '@ray-ts/rllib';
-import { Tuner, gridSearch } from '@ray-ts/tune';
+import { ASHAScheduler, Tuner, gridSearch } from '@ray-ts/tune';
 
 let dir = '';
 beforeAll(async () => {
@@ -78,4 +78,26 @@ suite('PPO', () => {
     expect(grid.length).toBe(2);
     for (const r of grid) expect(r.metrics?.trainingIteration).toBe(2);
   });
+
+  it('sweeps lr with ASHA: the trial with a tiny lr is stopped at the first rung, the best runs to maxT', async () => {
+    const config = new PPOConfig().environment('CartPole-v1').envRunners({ numEnvRunners: 1 })
+      .training({ trainBatchSize: 1000, minibatchSize: 128, numEpochs: 4 }).debugging({ seed: 3 });
+    // One trial at a time: ASHA's decisions then depend only on the results (seeded), not on timing.
+    const grid = await new Tuner(config, {
+      paramSpace: { lr: gridSearch([3e-3, 1e-6, 1e-3]) },
+      tuneConfig: {
+        metric: 'episodeReturnMean', mode: 'max', maxConcurrentTrials: 1,
+        scheduler: new ASHAScheduler({ maxT: 6, gracePeriod: 2, reductionFactor: 2 }),
+      },
+      runConfig: { name: 'ppo-asha', storagePath: dir, verbose: 0 },
+    }).fit();
+    expect(grid.errors.map((r) => r.error?.message)).toEqual([]);
+    const byLr = new Map([...grid].map((r) => [r.config.lr as number, r]));
+    // lr 1e-6 barely moves the policy: below the first trial's return at iteration 2, it stops there.
+    expect(byLr.get(1e-6)!.metrics?.trainingIteration).toBe(2);
+    const best = grid.getBestResult();
+    expect([3e-3, 1e-3]).toContain(best.config.lr);
+    expect(best.metrics?.trainingIteration).toBe(6);
+    expect(best.metrics!.episodeReturnMean as number).toBeGreaterThan(byLr.get(1e-6)!.metrics!.episodeReturnMean as number);
+  }, 120_000);
 });
