@@ -60,7 +60,7 @@ function program(onExit: (code: number) => void): Command {
   const cmd = new Command('ray-ts rllib').description('train and evaluate RLlib algorithms').exitOverride();
   cmd.command('train')
     .description('train an algorithm on an environment until a stop criterion')
-    .requiredOption('--algo <name>', 'the algorithm: PPO, DQN')
+    .requiredOption('--algo <name>', 'the algorithm: PPO, DQN, SAC')
     .requiredOption('--env <name>', 'a registered environment, e.g. CartPole-v1')
     .option('--stop <json>', 'stop criteria: result keys and the values to reach', json('--stop'), { trainingIteration: 20 })
     .option('--config <json>', 'training options, e.g. \'{"lr": 0.0005, "trainBatchSize": 2000}\'', json('--config'), {})
