@@ -151,6 +151,15 @@ export function positiveNumber(v: unknown, what: string, zero = true): number {
   return v;
 }
 
+/** Checks `training().model` (hiddens: layer sizes; activation: 'relu' or 'tanh'). */
+export function checkModel(m: ModelOptions): void {
+  checkKeys(m, ['hiddens', 'activation'], 'training().model');
+  if (m.hiddens !== undefined && (!Array.isArray(m.hiddens) || m.hiddens.length === 0 || m.hiddens.some((h) => !Number.isInteger(h) || h < 1))) {
+    throw new RLlibInvalidArgumentError(`training().model.hiddens must be an array of layer sizes, e.g. [64, 64]; got ${JSON.stringify(m.hiddens)}.`);
+  }
+  if (m.activation !== undefined && m.activation !== 'relu' && m.activation !== 'tanh') throw new RLlibInvalidArgumentError(`training().model.activation must be 'relu' or 'tanh', got ${JSON.stringify(m.activation)}.`);
+}
+
 /** What every algorithm's config holds. */
 export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
   envName: string | undefined;

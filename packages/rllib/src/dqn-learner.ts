@@ -13,7 +13,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
 import { qParamCount, type QNetSpec } from './dqn-runner.js';
 import { clipByGlobalNorm, flatTensors, glorotMlpParams, optimizerState, setOptimizerState, tfMlp, type OptimizerState } from './model.js';
-import { PrioritizedReplayBuffer, ReplayBuffer, type TransitionBatch } from './replay-buffer.js';
+import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type TransitionBatch } from './replay-buffer.js';
 
 /** The learner's settings (from DQNConfig). */
 export interface DQNLearnerSpec {
@@ -177,11 +177,7 @@ class DQNLearnerActor {
       });
       const vals = out.dataSync() as Float32Array;
       out.dispose();
-      const absTd = vals.subarray(0, B);
-      if (this.buffer instanceof PrioritizedReplayBuffer) this.buffer.updatePriorities(s.indices, absTd);
-      let m = 0;
-      for (let k = 0; k < B; k++) m += absTd[k];
-      sums.tdError += m / B;
+      sums.tdError += reprioritize(this.buffer, s, vals.subarray(0, B));
       sums.loss += vals[B];
       sums.meanQ += vals[B + 1];
       updates++;

@@ -13,7 +13,7 @@
  */
 import { get, type ActorHandle, type ObjectRef } from '@ray-ts/core';
 import { registerAlgorithm } from './algorithm.js';
-import { AlgorithmConfig, checkKeys, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
+import { AlgorithmConfig, checkModel, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { flatten } from './env/spaces.js';
 import { argmax, DQNEnvRunner, qForward, qNetSpec, qParamCount, type DQNEnvRunnerMethods, type DQNEnvRunnerSpec, type DQNSampleBatch, type QNetSpec } from './dqn-runner.js';
@@ -103,14 +103,7 @@ export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
         && typeof p[1] === 'number' && p[1] >= 0 && p[1] <= 1 && (i === 0 || p[0] > e[i - 1][0]));
       if (!ok) throw new RLlibInvalidArgumentError(`training().epsilon must be [envSteps, epsilon] points with increasing steps and epsilons in [0, 1], e.g. [[0, 1], [10000, 0.02]]; got ${JSON.stringify(e)}.`);
     }
-    if (o.model !== undefined) {
-      const m = o.model;
-      checkKeys(m, ['hiddens', 'activation'], 'training().model');
-      if (m.hiddens !== undefined && (!Array.isArray(m.hiddens) || m.hiddens.some((h) => !Number.isInteger(h) || h < 1))) {
-        throw new RLlibInvalidArgumentError(`training().model.hiddens must be an array of layer sizes, e.g. [64, 64]; got ${JSON.stringify(m.hiddens)}.`);
-      }
-      if (m.activation !== undefined && m.activation !== 'relu' && m.activation !== 'tanh') throw new RLlibInvalidArgumentError(`training().model.activation must be 'relu' or 'tanh', got ${JSON.stringify(m.activation)}.`);
-    }
+    if (o.model !== undefined) checkModel(o.model);
   }
 
   /** Builds the algorithm (its actors start on the first train()). */

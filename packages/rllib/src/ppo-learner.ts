@@ -7,7 +7,7 @@
  */
 import { collective, getRuntimeContext, remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
-import { buildTfjsMlp, flatWeights, setFlatWeights, type MlpSpec } from './model.js';
+import { buildTfjsMlp, clipByGlobalNorm, flatWeights, setFlatWeights, type MlpSpec } from './model.js';
 import type { SampleBatch } from './env-runner.js';
 
 /** The learner's settings (from PPOConfig). */
@@ -205,16 +205,6 @@ class PPOLearnerActor {
     const g = this.spec.group;
     if (g) await collective.getRank(g.name);
   }
-}
-
-function clipByGlobalNorm(tf: typeof tfjs, grads: tfjs.NamedTensorMap, maxNorm: number): tfjs.NamedTensorMap {
-  return tf.tidy(() => {
-    const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
-    const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
-    const out: tfjs.NamedTensorMap = {};
-    for (const [k, g] of Object.entries(grads)) out[k] = tf.mul(g, scale);
-    return out;
-  });
 }
 
 /** @internal */

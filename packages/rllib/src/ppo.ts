@@ -10,7 +10,7 @@
  */
 import { get, kill, put, type ActorHandle } from '@ray-ts/core';
 import { Algorithm, registerAlgorithm, type PolicySetup } from './algorithm.js';
-import { AlgorithmConfig, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
+import { AlgorithmConfig, checkModel, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { spaceToJSON } from './env/spaces.js';
 import { concatColumns, EnvRunner, rng, type EnvRunnerMethods, type SampleBatch } from './env-runner.js';
@@ -67,12 +67,7 @@ export class PPOConfig extends AlgorithmConfig<PPOTrainingOptions> {
     if (o.lambda !== undefined && o.lambda > 1) throw new RLlibInvalidArgumentError(`training().lambda must be in [0, 1], got ${o.lambda}.`);
     for (const k of ['trainBatchSize', 'minibatchSize', 'numEpochs'] as const) if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
     if (o.gradClip !== undefined) positiveNumber(o.gradClip, 'training().gradClip', false);
-    if (o.model !== undefined) {
-      const m = o.model;
-      if (m.hiddens !== undefined && (!Array.isArray(m.hiddens) || m.hiddens.some((h) => !Number.isInteger(h) || h < 1))) {
-        throw new RLlibInvalidArgumentError(`training().model.hiddens must be an array of layer sizes, e.g. [64, 64]; got ${JSON.stringify(m.hiddens)}.`);
-      }
-    }
+    if (o.model !== undefined) checkModel(o.model);
   }
 
   /** Builds the algorithm (its actors start on the first train()). */

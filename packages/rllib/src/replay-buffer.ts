@@ -306,3 +306,14 @@ export class PrioritizedReplayBuffer extends ReplayBuffer {
     return this.raw[i];
   }
 }
+
+/**
+ * After an update on `sample`: gives a prioritized buffer the rows' new |TD errors| as
+ * priorities, and returns their mean (for the learner's stats).
+ */
+export function reprioritize(buffer: ReplayBuffer, sample: ReplaySample, absTd: Float32Array): number {
+  if (buffer instanceof PrioritizedReplayBuffer) buffer.updatePriorities(sample.indices, absTd);
+  let m = 0;
+  for (let k = 0; k < absTd.length; k++) m += absTd[k];
+  return m / absTd.length;
+}

@@ -18,7 +18,7 @@ import { remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
 import { FlatAdam, flatTensors, glorotMlpParams, mlpParamCount, tfMlp, type FlatAdamState, type MlpSpec } from './model.js';
-import { PrioritizedReplayBuffer, ReplayBuffer, type TransitionBatch } from './replay-buffer.js';
+import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type TransitionBatch } from './replay-buffer.js';
 import { LOG_STD_MAX, LOG_STD_MIN } from './sac-runner.js';
 
 /** The learner's settings (from SACConfig). */
@@ -233,11 +233,7 @@ export class SACLearnerActor {
       tf.dispose([zNext, zNow]);
       const vals = out.dataSync() as Float32Array;
       out.dispose();
-      const absTd = vals.subarray(0, B);
-      if (this.buffer instanceof PrioritizedReplayBuffer) this.buffer.updatePriorities(s.indices, absTd);
-      let m = 0;
-      for (let k = 0; k < B; k++) m += absTd[k];
-      sums.tdError += m / B;
+      sums.tdError += reprioritize(this.buffer, s, vals.subarray(0, B));
       sums.criticLoss += vals[B];
       sums.actorLoss += vals[B + 1];
       sums.alphaLoss += vals[B + 2];

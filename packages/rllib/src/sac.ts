@@ -13,7 +13,7 @@
  */
 import { get, type ActorHandle, type ObjectRef } from '@ray-ts/core';
 import { registerAlgorithm } from './algorithm.js';
-import { AlgorithmConfig, checkKeys, positiveNumber, type ModelOptions } from './algorithm-config.js';
+import { AlgorithmConfig, checkModel, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { Rng } from './env/rng.js';
 import { flatten } from './env/spaces.js';
@@ -23,7 +23,13 @@ import type { OffPolicySampleBatch } from './off-policy-runner.js';
 import { SACEnvRunner, scaleAction, squashedGaussianActions, type SACEnvRunnerMethods, type SACEnvRunnerSpec } from './sac-runner.js';
 import { SACLearner, type SACLearnerSpec } from './sac-learner.js';
 
-/** SAC's training options (`.training({...})`), with their defaults. */
+/**
+ * SAC's training options (`.training({...})`), with their defaults. Those of every off-policy
+ * algorithm ({@link OffPolicyTrainingOptions}) default to: `replayBuffer` capacity 100000, uniform
+ * (prioritized false); `trainBatchSize` 128 (RLlib's 256 takes twice the time per update here);
+ * `trainingIntensity` 128 (one update per env step, RLlib's ratio); `rolloutFragmentLength` 4;
+ * `numStepsSampledBeforeLearningStarts` 1000; `minSampleTimestepsPerIteration` 1000.
+ */
 export interface SACTrainingOptions extends OffPolicyTrainingOptions {
   /** Adam's learning rates of the policy, the critics and the temperature (default 3e-4 each). */
   actorLr: number;
@@ -41,18 +47,6 @@ export interface SACTrainingOptions extends OffPolicyTrainingOptions {
   twinQ: boolean;
   /** Steps summed in each target (default 1). */
   nStep: number;
-  /** Default: capacity 100000, uniform (prioritized false). */
-  replayBuffer: ReplayBufferOptions;
-  /** Transitions per update (default 128; RLlib's 256 takes twice the time per update here). */
-  trainBatchSize: number;
-  /** Updates start once the buffer holds this many transitions (default 1000). */
-  numStepsSampledBeforeLearningStarts: number;
-  /** Steps each env takes per sampling round (default 4). */
-  rolloutFragmentLength: number;
-  /** Env steps trained per env step sampled (default 128: one update of 128 per env step, RLlib's ratio). */
-  trainingIntensity: number;
-  /** An iteration samples at least this many env steps (default 1000). */
-  minSampleTimestepsPerIteration: number;
   /** Clip each network's gradients to this global norm (default none). */
   gradClip: number | undefined;
   /**
@@ -95,14 +89,7 @@ export class SACConfig extends AlgorithmConfig<SACTrainingOptions> {
     }
     if (o.twinQ !== undefined && typeof o.twinQ !== 'boolean') throw new RLlibInvalidArgumentError(`training().twinQ must be true or false, got ${JSON.stringify(o.twinQ)}.`);
     if (o.gradClip !== undefined) positiveNumber(o.gradClip, 'training().gradClip', false);
-    if (o.model !== undefined) {
-      const m = o.model;
-      checkKeys(m, ['hiddens', 'activation'], 'training().model');
-      if (m.hiddens !== undefined && (!Array.isArray(m.hiddens) || m.hiddens.length === 0 || m.hiddens.some((h) => !Number.isInteger(h) || h < 1))) {
-        throw new RLlibInvalidArgumentError(`training().model.hiddens must be an array of layer sizes, e.g. [256, 256]; got ${JSON.stringify(m.hiddens)}.`);
-      }
-      if (m.activation !== undefined && m.activation !== 'relu' && m.activation !== 'tanh') throw new RLlibInvalidArgumentError(`training().model.activation must be 'relu' or 'tanh', got ${JSON.stringify(m.activation)}.`);
-    }
+    if (o.model !== undefined) checkModel(o.model);
   }
 
   /** Builds the algorithm (its actors start on the first train()). */
