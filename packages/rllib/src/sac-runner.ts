@@ -5,9 +5,7 @@
  * stored as the policy makes them, in [-1, 1]; the env gets them scaled to its Box bounds.
  */
 import { remote } from '@ray-ts/core';
-import { RLlibInvalidArgumentError } from './env/errors.js';
 import { Rng } from './env/rng.js';
-import { Box, flatDim } from './env/spaces.js';
 import { playEpisodes } from './env-runner.js';
 import { mlpForward, type MlpSpec } from './model.js';
 import { TransitionCollector, type CollectorSpec, type OffPolicySampleBatch } from './off-policy-runner.js';
@@ -20,6 +18,9 @@ export const LOG_STD_MAX = 2;
 export interface SACEnvRunnerSpec extends CollectorSpec {
   /** The policy: `[obsDim, ...hiddens, 2 × actDim]` (means, then log standard deviations). */
   pi: MlpSpec;
+  /** The action Box's bounds. */
+  low: Float32Array;
+  high: Float32Array;
 }
 
 /**
@@ -50,17 +51,10 @@ export function scaleAction(acts: Float32Array, i: number, low: Float32Array, hi
 
 class SACEnvRunnerActor {
   private readonly collector: TransitionCollector;
-  private readonly low: Float32Array;
-  private readonly high: Float32Array;
   private readonly rng: Rng;
 
   constructor(private readonly spec: SACEnvRunnerSpec, index: number) {
-    const probe = new TransitionCollector({ ...spec, numEnvs: 1 }, index, 1);
-    const space = probe.actionSpace;
-    if (!(space instanceof Box)) throw new RLlibInvalidArgumentError(`SAC needs a Box (continuous) action space; env '${spec.env}' has ${space.constructor.name}. Use DQN or PPO for it.`);
-    this.low = Float32Array.from(space.low);
-    this.high = Float32Array.from(space.high);
-    this.collector = new TransitionCollector(spec, index, flatDim(space));
+    this.collector = new TransitionCollector(spec, index, spec.low.length);
     this.rng = new Rng(spec.seed * 7919 + index * 104729 + 23);
   }
 
@@ -69,13 +63,13 @@ class SACEnvRunnerActor {
     return this.collector.collect(
       steps,
       (x, rows) => squashedGaussianActions(this.spec.pi, weights, x, rows, this.rng),
-      (acts, i) => scaleAction(acts, i, this.low, this.high),
+      (acts, i) => scaleAction(acts, i, this.spec.low, this.spec.high),
     );
   }
 
   /** Plays `episodes` whole episodes with the policy's mean actions; returns their returns and lengths. */
   evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[] } {
-    return playEpisodes(this.spec, this.collector.obsSpace, episodes, seed, (o) => scaleAction(squashedGaussianActions(this.spec.pi, weights, o, 1, undefined), 0, this.low, this.high));
+    return playEpisodes(this.spec, this.collector.obsSpace, episodes, seed, (o) => scaleAction(squashedGaussianActions(this.spec.pi, weights, o, 1, undefined), 0, this.spec.low, this.spec.high));
   }
 }
 

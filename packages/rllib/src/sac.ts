@@ -128,7 +128,7 @@ export class SAC extends OffPolicyAlgorithm<SACConfig> {
     const t = this.config.train;
     const spec: SACEnvRunnerSpec = {
       env: this.config.envName!, envConfig: this.config.envConfig, numEnvs: this.config.runners.numEnvsPerEnvRunner,
-      seed: this.config.seed, pi: this.pi, gamma: t.gamma, nStep: t.nStep,
+      seed: this.config.seed, pi: this.pi, gamma: t.gamma, nStep: t.nStep, low: this.low, high: this.high,
     };
     return Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
       SACEnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<SACEnvRunnerMethods>);
