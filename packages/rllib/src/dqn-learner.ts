@@ -12,7 +12,7 @@ import { remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
 import { qParamCount, type QNetSpec } from './dqn-runner.js';
-import { clipByGlobalNorm, flatTensors, glorotMlpParams, optimizerState, setOptimizerState, tfMlp, type OptimizerState } from './model.js';
+import { assignFlat, FlatAdam, flatTensors, glorotMlpParams, tfMlp, type FlatAdamState } from './model.js';
 import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type TransitionBatch } from './replay-buffer.js';
 
 /** The learner's settings (from DQNConfig). */
@@ -48,7 +48,7 @@ export interface DQNLearnerState {
   weights: Float32Array;
   targetWeights: number[];
   /** Adam's step count and moments, in variable order. */
-  optimizer: OptimizerState | null;
+  optimizer: FlatAdamState;
   stepsTrained: number;
   lastTargetSync: number;
   numTargetUpdates: number;
@@ -59,7 +59,7 @@ class DQNLearnerActor {
   private tf!: typeof tfjs;
   private vars: tfjs.Variable[] = [];
   private target: tfjs.Tensor[] = [];
-  private opt!: tfjs.Optimizer;
+  private opt!: FlatAdam;
   private readonly buffer: ReplayBuffer | PrioritizedReplayBuffer;
   private stepsTrained = 0;
   private lastTargetSync = 0;
@@ -82,7 +82,7 @@ class DQNLearnerActor {
     const tf = this.tf;
     this.vars = glorotMlpParams(this.spec.q.sizes, new Rng(this.spec.seed * 1000 + 7)).map((p) => tf.variable(tf.tensor(p.data, p.shape)));
     this.target = this.vars.map((v) => tf.keep(v.clone()));
-    this.opt = tf.train.adam(this.spec.lr);
+    this.opt = new FlatAdam(tf, this.vars, this.spec.lr, this.spec.gradClip);
   }
 
   /** Q-values (`rows × numActions`) of `x` through the layers `params` (online or target). */
@@ -119,9 +119,7 @@ class DQNLearnerActor {
   /** Sets the online network's weights (the target network keeps its own). */
   async setWeights(w: Float32Array): Promise<void> {
     await this.ready();
-    const ts = this.fromFlat(w);
-    this.vars.forEach((v, i) => v.assign(ts[i]));
-    this.tf.dispose(ts);
+    assignFlat(this.tf, this.vars, w);
   }
 
   /** Appends sampled transitions to the replay buffer; returns its size. */
@@ -168,8 +166,7 @@ class DQNLearnerActor {
           const huber = tf.add(tf.mul(0.5, tf.square(quad)), tf.sub(abs, quad));
           return tf.mean(tf.mul(w, huber)) as tfjs.Scalar;
         }, this.vars);
-        const g = this.spec.gradClip ? clipByGlobalNorm(tf, grads, this.spec.gradClip) : grads;
-        this.opt.applyGradients(g);
+        this.opt.apply(grads); // clips by global norm when gradClip is set
         // One read back: |TD| per row, then loss and mean Q.
         const res = tf.concat([tf.abs(td!), tf.reshape(value, [1]), tf.reshape(tf.mean(qa!), [1])]);
         tf.dispose([td!, qa!]);
@@ -202,7 +199,7 @@ class DQNLearnerActor {
   /** The learner's state for checkpoints: both networks, Adam's moments, counters (not the buffer's transitions, as RLlib by default). */
   async getState(): Promise<DQNLearnerState> {
     await this.ready();
-    const optimizer = await optimizerState(this.opt);
+    const optimizer = this.opt.getState();
     return {
       weights: this.flat(this.vars), targetWeights: Array.from(this.flat(this.target)), optimizer,
       stepsTrained: this.stepsTrained, lastTargetSync: this.lastTargetSync, numTargetUpdates: this.numTargetUpdates, bufferRng: this.buffer.getRngState(),
@@ -214,7 +211,7 @@ class DQNLearnerActor {
     const tf = this.tf;
     tf.dispose(this.target);
     this.target = this.fromFlat(s.targetWeights).map((t) => tf.keep(t));
-    await setOptimizerState(tf, this.opt, this.vars, s.optimizer);
+    if (s.optimizer) this.opt.setState(s.optimizer);
     this.stepsTrained = s.stepsTrained;
     this.lastTargetSync = s.lastTargetSync;
     this.numTargetUpdates = s.numTargetUpdates;

@@ -1,10 +1,12 @@
 /**
- * Policy and value networks: fully connected layers (RLlib's default `fcnet`). Learners build them
- * as TensorFlow.js models and update them; env runners get the same weights as one Float32Array
- * and run the forward pass in plain JavaScript (a small MLP costs microseconds there, against
- * tens of microseconds per tfjs op), which is what makes sampling fast.
+ * Networks: fully connected layers (RLlib's default `fcnet`). Learners hold them as plain
+ * TensorFlow.js variables (dense layers with a hand-written gradient, {@link tfDense}; Adam over
+ * the flat vector, {@link FlatAdam}); env runners get the same weights as one Float32Array and
+ * run the forward pass in plain JavaScript (a small MLP costs microseconds there, against tens of
+ * microseconds per tfjs op), which is what makes sampling fast.
  */
 import type * as tfjs from '@tensorflow/tfjs';
+import { Rng } from './env/rng.js';
 
 export type Activation = 'tanh' | 'relu' | 'linear';
 
@@ -55,50 +57,6 @@ export function mlpForward(spec: MlpSpec, w: Float32Array, off: number, x: Float
   return cur;
 }
 
-/** Builds the tfjs model of an MLP (same layout as {@link mlpForward}), with seeded Glorot weights. */
-export function buildTfjsMlp(tf: typeof tfjs, spec: MlpSpec, seed: number, outputScale = 1): tfjs.Sequential {
-  const layers: tfjs.layers.Layer[] = [];
-  for (let i = 0; i + 1 < spec.sizes.length; i++) {
-    const last = i + 2 === spec.sizes.length;
-    layers.push(tf.layers.dense({
-      ...(i === 0 ? { inputShape: [spec.sizes[0]] } : {}),
-      units: spec.sizes[i + 1],
-      activation: last ? 'linear' : spec.activation,
-      kernelInitializer: last && outputScale !== 1
-        ? tf.initializers.varianceScaling({ scale: outputScale * outputScale, mode: 'fanAvg', distribution: 'uniform', seed: seed + i })
-        : tf.initializers.glorotUniform({ seed: seed + i }),
-    }));
-  }
-  return tf.sequential({ layers });
-}
-
-/** A model's weights as one Float32Array, in layer order (what {@link mlpForward} reads). */
-export function flatWeights(models: tfjs.LayersModel[]): Float32Array {
-  const parts = models.flatMap((m) => m.getWeights().map((t) => t.dataSync() as Float32Array));
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** Sets models' weights from one Float32Array laid out as {@link flatWeights} makes it. */
-export function setFlatWeights(tf: typeof tfjs, models: tfjs.LayersModel[], w: Float32Array): void {
-  let at = 0;
-  for (const m of models) {
-    const next = m.getWeights().map((t) => {
-      const v = tf.tensor(w.subarray(at, at + t.size), t.shape);
-      at += t.size;
-      return v;
-    });
-    m.setWeights(next);
-    tf.dispose(next);
-  }
-  if (at !== w.length) throw new Error(`weights of ${w.length} floats do not fit models of ${at}`);
-}
-
 /** Samples an index from logits (softmax), or takes the argmax when not exploring. */
 export function sampleCategorical(logits: Float32Array, off: number, n: number, u: number, explore: boolean): { action: number; logp: number } {
   let max = -Infinity;
@@ -123,13 +81,14 @@ export function sampleCategorical(logits: Float32Array, off: number, n: number, 
 
 /**
  * Seeded Glorot-uniform kernels and zero biases of an MLP, in {@link mlpForward}'s layout, for
- * learners that keep their networks as plain tfjs variables (DQN's, SAC's).
+ * learners that keep their networks as plain tfjs variables. `outputScale` scales the last
+ * kernel (PPO's policy starts near uniform with 0.01).
  */
-export function glorotMlpParams(sizes: number[], rng: { uniform(low: number, high: number): number }): { data: Float32Array; shape: number[] }[] {
+export function glorotMlpParams(sizes: number[], rng: { uniform(low: number, high: number): number }, outputScale = 1): { data: Float32Array; shape: number[] }[] {
   const out: { data: Float32Array; shape: number[] }[] = [];
   for (let l = 0; l + 1 < sizes.length; l++) {
     const [fanIn, fanOut] = [sizes[l], sizes[l + 1]];
-    const lim = Math.sqrt(6 / (fanIn + fanOut));
+    const lim = (l + 2 === sizes.length ? outputScale : 1) * Math.sqrt(6 / (fanIn + fanOut));
     out.push({ data: Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-lim, lim)), shape: [fanIn, fanOut] });
     out.push({ data: new Float32Array(fanOut), shape: [fanOut] });
   }
@@ -164,6 +123,49 @@ export function tfDense(tf: typeof tfjs, x: tfjs.Tensor2D, w: tfjs.Tensor2D, b: 
   return f(x, w, b);
 }
 
+/**
+ * The seeded initial weights of an actor-critic pair (PPO's policy and value networks), one
+ * Float32Array in {@link mlpForward}'s layout: the policy, then the value network. The policy's
+ * output layer is scaled by 0.01, so its first actions are near uniform.
+ */
+export function initialActorCriticWeights(nets: { pi: MlpSpec; vf: MlpSpec }, seed: number): Float32Array {
+  const rng = new Rng(seed * 1000 + 7);
+  const parts = [...glorotMlpParams(nets.pi.sizes, rng, 0.01), ...glorotMlpParams(nets.vf.sizes, rng)];
+  const out = new Float32Array(parts.reduce((n, p) => n + p.data.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p.data, at);
+    at += p.data.length;
+  }
+  return out;
+}
+
+/** tfjs variables of an MLP of `sizes`, from its weights at `off` in `w` ({@link mlpForward}'s layout). */
+export function mlpVariables(tf: typeof tfjs, sizes: number[], w: Float32Array, off: number): tfjs.Variable[] {
+  const vars: tfjs.Variable[] = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const [fanIn, fanOut] = [sizes[l], sizes[l + 1]];
+    vars.push(tf.variable(tf.tensor2d(w.slice(off, off + fanIn * fanOut), [fanIn, fanOut])));
+    off += fanIn * fanOut;
+    vars.push(tf.variable(tf.tensor1d(w.slice(off, off + fanOut))));
+    off += fanOut;
+  }
+  return vars;
+}
+
+/** Sets variables from one Float32Array laid out as {@link flatTensors} reads them. */
+export function assignFlat(tf: typeof tfjs, vars: readonly tfjs.Variable[], w: ArrayLike<number>): void {
+  const total = vars.reduce((n, v) => n + v.size, 0);
+  if (w.length !== total) throw new Error(`weights of ${w.length} floats do not fit variables of ${total}`);
+  let at = 0;
+  for (const v of vars) {
+    const t = tf.tensor(Float32Array.from({ length: v.size }, (_, i) => w[at + i]), v.shape);
+    v.assign(t);
+    t.dispose();
+    at += v.size;
+  }
+}
+
 /** An MLP's output in tfjs over `params` laid out as {@link glorotMlpParams} makes them (linear last layer). */
 export function tfMlp(tf: typeof tfjs, params: readonly tfjs.Tensor[], x: tfjs.Tensor2D, activation: Activation): tfjs.Tensor2D {
   let h = x;
@@ -183,38 +185,6 @@ export function flatTensors(ts: readonly tfjs.Tensor[]): Float32Array {
   return out;
 }
 
-/** Gradients scaled so their global norm is at most `maxNorm` (new tensors; the inputs are kept). */
-export function clipByGlobalNorm(tf: typeof tfjs, grads: tfjs.NamedTensorMap, maxNorm: number): tfjs.NamedTensorMap {
-  return tf.tidy(() => {
-    const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
-    const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
-    const out: tfjs.NamedTensorMap = {};
-    for (const [k, g] of Object.entries(grads)) out[k] = tf.mul(g, scale);
-    return out;
-  });
-}
-
-/** An optimizer's step count and moments (Adam's m and v per variable), as plain data for checkpoints. */
-export interface OptimizerState {
-  iterations: number;
-  moments: number[][];
-}
-
-/** `opt`'s state, or null before its first step. */
-export async function optimizerState(opt: tfjs.Optimizer): Promise<OptimizerState | null> {
-  const [iter, ...moments] = await opt.getWeights();
-  return iter ? { iterations: (iter.tensor.dataSync() as Float32Array)[0], moments: moments.map((m) => Array.from(m.tensor.dataSync())) } : null;
-}
-
-/** Restores what {@link optimizerState} read, for an optimizer over `vars` (moments in variable order, m's then v's). */
-export async function setOptimizerState(tf: typeof tfjs, opt: tfjs.Optimizer, vars: readonly tfjs.Variable[], s: OptimizerState | null): Promise<void> {
-  if (!s || s.moments.length !== 2 * vars.length) return;
-  const shapes = [...vars, ...vars].map((v) => v.shape);
-  await opt.setWeights([
-    { name: 'iter', tensor: tf.scalar(s.iterations) },
-    ...s.moments.map((m, i) => ({ name: `m${i}`, tensor: tf.tensor(m, shapes[i]) })),
-  ]);
-}
 
 /** {@link FlatAdam}'s state, as plain data for checkpoints. */
 export interface FlatAdamState {

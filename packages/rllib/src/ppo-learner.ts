@@ -7,7 +7,7 @@
  */
 import { collective, getRuntimeContext, remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
-import { buildTfjsMlp, clipByGlobalNorm, flatWeights, setFlatWeights, type MlpSpec } from './model.js';
+import { assignFlat, FlatAdam, flatTensors, initialActorCriticWeights, mlpParamCount, mlpVariables, tfMlp, type FlatAdamState, type MlpSpec } from './model.js';
 import type { SampleBatch } from './env-runner.js';
 
 /** The learner's settings (from PPOConfig). */
@@ -41,9 +41,9 @@ export interface LearnerStats {
 
 class PPOLearnerActor {
   private tf!: typeof tfjs;
-  private pi!: tfjs.Sequential;
-  private vf!: tfjs.Sequential;
-  private opt!: tfjs.Optimizer;
+  private pi: tfjs.Variable[] = [];
+  private vf: tfjs.Variable[] = [];
+  private opt!: FlatAdam;
   private klCoeff: number;
   private backend = '';
 
@@ -52,34 +52,36 @@ class PPOLearnerActor {
   }
 
   private async ready(): Promise<void> {
-    if (this.pi) return;
+    if (this.opt) return;
     const { setupBackend } = await import('@ray-ts/train/tfjs');
     this.backend = await setupBackend();
     this.tf = await import('@tensorflow/tfjs');
-    this.pi = buildTfjsMlp(this.tf, this.spec.pi, this.spec.seed, 0.01);
-    this.vf = buildTfjsMlp(this.tf, this.spec.vf, this.spec.seed + 100);
-    this.opt = this.tf.train.adam(this.spec.lr);
+    const w = initialActorCriticWeights(this.spec, this.spec.seed);
+    this.pi = mlpVariables(this.tf, this.spec.pi.sizes, w, 0);
+    this.vf = mlpVariables(this.tf, this.spec.vf.sizes, w, mlpParamCount(this.spec.pi));
+    this.opt = new FlatAdam(this.tf, [...this.pi, ...this.vf], this.spec.lr, this.spec.gradClip);
   }
 
   /** The networks' weights, policy then value (what env runners read). */
   async getWeights(): Promise<Float32Array> {
     await this.ready();
-    return flatWeights([this.pi, this.vf]);
+    return flatTensors([...this.pi, ...this.vf]);
   }
 
   async setWeights(w: Float32Array): Promise<void> {
     await this.ready();
-    setFlatWeights(this.tf, [this.pi, this.vf], w);
+    assignFlat(this.tf, [...this.pi, ...this.vf], w);
   }
 
-  /** The learner's state for checkpoints: weights and the KL coefficient. */
-  async getState(): Promise<{ weights: Float32Array; klCoeff: number }> {
-    return { weights: await this.getWeights(), klCoeff: this.klCoeff };
+  /** The learner's state for checkpoints: weights, the KL coefficient and Adam's moments. */
+  async getState(): Promise<{ weights: Float32Array; klCoeff: number; optimizer: FlatAdamState }> {
+    return { weights: await this.getWeights(), klCoeff: this.klCoeff, optimizer: this.opt.getState() };
   }
 
-  async setState(s: { weights: Float32Array; klCoeff: number }): Promise<void> {
+  async setState(s: { weights: Float32Array; klCoeff: number; optimizer?: FlatAdamState }): Promise<void> {
     await this.setWeights(s.weights);
     this.klCoeff = s.klCoeff;
+    if (s.optimizer) this.opt.setState(s.optimizer);
   }
 
   /** Updates on `batch` (advantages standardized) for `numEpochs` passes of `minibatchSize` rows; returns the new weights. */
@@ -128,11 +130,11 @@ class PPOLearnerActor {
         const actT = this.spec.dist.kind === 'categorical' ? tf.oneHot(tf.tensor1d(act, 'int32'), this.spec.dist.n) : tf.tensor2d(act, [rows, actDim]);
         const parts: Record<string, tfjs.Scalar> = {};
         const { value, grads } = tf.variableGrads(() => {
-          const out = this.pi.apply(x) as tfjs.Tensor2D;
+          const out = tfMlp(tf, this.pi, x, this.spec.pi.activation);
           const { logp, entropy, kl } = this.distTerms(out, oldDist, actT);
           const ratio = tf.exp(tf.sub(logp, oldLogp));
           const surrogate = tf.minimum(tf.mul(advT, ratio), tf.mul(advT, tf.clipByValue(ratio, 1 - this.spec.clipParam, 1 + this.spec.clipParam)));
-          const vPred = (this.vf.apply(x) as tfjs.Tensor2D).reshape([-1]);
+          const vPred = tfMlp(tf, this.vf, x, this.spec.vf.activation).reshape([-1]);
           const vfLoss = tf.clipByValue(tf.square(tf.sub(vPred, targets)), 0, this.spec.vfClipParam);
           const policyLoss = tf.neg(tf.mean(surrogate));
           const meanVf = tf.mean(vfLoss);
@@ -143,20 +145,19 @@ class PPOLearnerActor {
           parts.entropy = tf.keep(meanEnt as tfjs.Scalar);
           parts.meanKl = tf.keep(meanKl as tfjs.Scalar);
           return tf.addN([policyLoss, tf.mul(this.spec.vfLossCoeff, meanVf), tf.mul(-this.spec.entropyCoeff, meanEnt), tf.mul(this.klCoeff, meanKl)]) as tfjs.Scalar;
-        });
+        }, [...this.pi, ...this.vf]);
         let g = grads;
         if (group) {
           const { averageGradients } = await import('@ray-ts/train/tfjs');
           g = await averageGradients(grads, group.name, { disposeInput: true });
         }
-        if (this.spec.gradClip) {
-          const clipped = clipByGlobalNorm(tf, g, this.spec.gradClip);
-          tf.dispose(Object.values(g));
-          g = clipped;
-        }
-        this.opt.applyGradients(g);
-        sums.totalLoss += (await value.data())[0];
-        for (const k of ['policyLoss', 'vfLoss', 'entropy', 'meanKl'] as const) sums[k] += (await parts[k].data())[0];
+        this.opt.apply(g); // clips by global norm when gradClip is set
+        // One read back per minibatch.
+        const read = tf.stack([value, parts.policyLoss, parts.vfLoss, parts.entropy, parts.meanKl]);
+        const vals = read.dataSync();
+        read.dispose();
+        sums.totalLoss += vals[0];
+        (['policyLoss', 'vfLoss', 'entropy', 'meanKl'] as const).forEach((k, i) => (sums[k] += vals[i + 1]));
         updates++;
         tf.dispose([x, oldLogp, oldDist, advT, targets, actT, value, ...Object.values(g), ...Object.values(parts)]);
       }
@@ -170,7 +171,7 @@ class PPOLearnerActor {
       if (stats.meanKl > 2 * this.spec.klTarget) this.klCoeff *= 1.5;
       else if (stats.meanKl < 0.5 * this.spec.klTarget) this.klCoeff *= 0.5;
     }
-    return { weights: flatWeights([this.pi, this.vf]), stats, backend: this.backend };
+    return { weights: flatTensors([...this.pi, ...this.vf]), stats, backend: this.backend };
   }
 
   /** Log-probabilities of the taken actions, entropies and KL(old || new), per row. */

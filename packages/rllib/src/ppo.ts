@@ -13,8 +13,8 @@ import { Algorithm, registerAlgorithm, type PolicySetup } from './algorithm.js';
 import { AlgorithmConfig, checkModel, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { spaceToJSON } from './env/spaces.js';
-import { concatColumns, EnvRunner, rng, type EnvRunnerMethods, type SampleBatch } from './env-runner.js';
-import { mlpParamCount, type MlpSpec } from './model.js';
+import { concatColumns, EnvRunner, type EnvRunnerMethods, type SampleBatch } from './env-runner.js';
+import { initialActorCriticWeights } from './model.js';
 import { MultiAgentEnvRunner, type MultiAgentEnvRunnerMethods, type MultiAgentRunnerSpec, type MultiAgentSample } from './multi-agent-runner.js';
 import { PPOLearner, type PPOLearnerMethods, type PPOLearnerSpec } from './ppo-learner.js';
 import { randomUUID } from 'node:crypto';
@@ -175,7 +175,7 @@ export class PPO extends Algorithm<PPOConfig> {
     const ids = [...this.policyLearners.keys()];
     this.policies.forEach((p, k) => {
       const i = ids.indexOf(p.id);
-      w.set(i >= 0 ? fromLearners[i] : initialWeights(p.nets, this.policySeed(k)), p.offset);
+      w.set(i >= 0 ? fromLearners[i] : initialActorCriticWeights(p.nets, this.policySeed(k)), p.offset);
     });
     this.weights = w;
   }
@@ -271,27 +271,6 @@ export class PPO extends Algorithm<PPOConfig> {
     }
     await get(this.learners.map((l) => l.setState.remote(s as never)));
   }
-}
-
-/**
- * Seeded initial weights of a policy no learner holds (one not trained), laid out as the
- * learners' (Glorot-uniform kernels, zero biases, the policy's output layer scaled by 0.01 as
- * the learners initialize it).
- */
-function initialWeights(nets: { pi: MlpSpec; vf: MlpSpec }, seed: number): Float32Array {
-  const random = rng(seed * 2654435761 + 12345);
-  const out = new Float32Array(mlpParamCount(nets.pi) + mlpParamCount(nets.vf));
-  let at = 0;
-  for (const [spec, scale] of [[nets.pi, 0.01], [nets.vf, 1]] as const) {
-    for (let l = 0; l + 1 < spec.sizes.length; l++) {
-      const fanIn = spec.sizes[l];
-      const fanOut = spec.sizes[l + 1];
-      const limit = (l + 2 === spec.sizes.length ? scale : 1) * Math.sqrt(6 / (fanIn + fanOut));
-      for (let i = 0; i < fanIn * fanOut; i++) out[at++] = (2 * random() - 1) * limit;
-      at += fanOut; // biases start at 0
-    }
-  }
-  return out;
 }
 
 /** The runners' batches as one. */

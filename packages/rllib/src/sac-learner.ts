@@ -17,7 +17,7 @@
 import { remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
-import { FlatAdam, flatTensors, glorotMlpParams, mlpParamCount, tfMlp, type FlatAdamState, type MlpSpec } from './model.js';
+import { assignFlat, FlatAdam, flatTensors, glorotMlpParams, mlpParamCount, tfMlp, type FlatAdamState, type MlpSpec } from './model.js';
 import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type TransitionBatch } from './replay-buffer.js';
 import { LOG_STD_MAX, LOG_STD_MIN } from './sac-runner.js';
 
@@ -144,16 +144,6 @@ export class SACLearnerActor {
     return flatTensors([...this.pi, ...this.qs.flat()]);
   }
 
-  private assign(vars: tfjs.Variable[], w: ArrayLike<number>, at: number): number {
-    for (const v of vars) {
-      const t = this.tf.tensor(Float32Array.from({ length: v.size }, (_, i) => w[at + i]), v.shape);
-      v.assign(t);
-      t.dispose();
-      at += v.size;
-    }
-    return at;
-  }
-
   /** Appends sampled transitions to the replay buffer; returns its size. */
   addBatch(batch: TransitionBatch): number {
     this.buffer.add(batch);
@@ -261,11 +251,11 @@ export class SACLearnerActor {
   async setState(s: SACLearnerState): Promise<void> {
     await this.ready();
     const tf = this.tf;
-    const total = mlpParamCount(this.spec.pi) + this.qs.length * mlpParamCount(this.spec.q);
-    if (s.weights.length !== total) throw new Error(`SAC weights of ${s.weights.length} floats do not fit networks of ${total}`);
-    let at = this.assign(this.pi, s.weights, 0);
-    for (const q of this.qs) at = this.assign(q, s.weights, at);
-    at = 0;
+    const [nPi, nQ] = [mlpParamCount(this.spec.pi), mlpParamCount(this.spec.q)];
+    if (s.weights.length !== nPi + this.qs.length * nQ) throw new Error(`SAC weights of ${s.weights.length} floats do not fit networks of ${nPi + this.qs.length * nQ}`);
+    assignFlat(tf, this.pi, s.weights.subarray(0, nPi));
+    this.qs.forEach((q, i) => assignFlat(tf, q, s.weights.subarray(nPi + i * nQ, nPi + (i + 1) * nQ)));
+    let at = 0;
     for (const targ of this.targets) {
       targ.forEach((t, j) => {
         const next = tf.keep(tf.tensor(s.targetWeights.slice(at, at + t.size), t.shape));
