@@ -369,9 +369,10 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     const learner = await this.learnerState();
     const { weights, ...rest } = learner as { weights?: Float32Array };
     fs.writeFileSync(path.join(out, WEIGHTS_FILE), Buffer.from((weights ?? this.weights!).buffer, (weights ?? this.weights!).byteOffset, (weights ?? this.weights!).byteLength));
+    fs.rmSync(path.join(out, ARRAYS_DIR), { recursive: true, force: true });
     fs.writeFileSync(path.join(out, STATE_FILE), JSON.stringify({
       format: 'ray-ts-rllib-1', config: this.config.toJSON(), iteration: this.iteration, stepsSampled: this.stepsSampled, stepsTrained: this.stepsTrained,
-      timeTotalS: this.timeTotalS, recentReturns: this.recentReturns, recentLengths: this.recentLengths, learner: rest,
+      timeTotalS: this.timeTotalS, recentReturns: this.recentReturns, recentLengths: this.recentLengths, learner: externalizeArrays(rest, out, 'learner'),
       ...(this.multiAgent ? { recentPolicyReturns: this.recentPolicyReturns, recentAgentReturns: this.recentAgentReturns } : {}),
     }, null, 1));
     return out;
@@ -394,7 +395,7 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     this.recentLengths = s.recentLengths;
     this.recentPolicyReturns = s.recentPolicyReturns ?? {};
     this.recentAgentReturns = s.recentAgentReturns ?? {};
-    await this.setLearnerState({ ...(s.learner as Record<string, unknown>), weights });
+    await this.setLearnerState({ ...(reviveArrays(s.learner, dir) as Record<string, unknown>), weights });
     this.weights = weights;
   }
 
@@ -413,6 +414,39 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     await Promise.all(this.runners.map((r) => kill(r).catch(() => undefined)));
     await this.stopLearners();
   }
+}
+
+const ARRAYS_DIR = 'arrays';
+const ARRAY_TYPES = { Float32Array, Float64Array, Int32Array, Uint8Array } as const;
+
+/**
+ * `v` with its typed arrays (a replay buffer's columns...) written as binary files under
+ * `dir/arrays/` and replaced by references to them: JSON would spell each float out.
+ */
+function externalizeArrays(v: unknown, dir: string, key: string): unknown {
+  if (ArrayBuffer.isView(v) && v.constructor.name in ARRAY_TYPES) {
+    const file = `${key.replace(/[^\w.-]/g, '_')}.bin`;
+    fs.mkdirSync(path.join(dir, ARRAYS_DIR), { recursive: true });
+    fs.writeFileSync(path.join(dir, ARRAYS_DIR, file), Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    return { $array: file, type: v.constructor.name };
+  }
+  if (Array.isArray(v)) return v.map((x, i) => externalizeArrays(x, dir, `${key}.${i}`));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, externalizeArrays(x, dir, `${key}.${k}`)]));
+  return v;
+}
+
+/** Reads back what {@link externalizeArrays} wrote. */
+function reviveArrays(v: unknown, dir: string): unknown {
+  if (Array.isArray(v)) return v.map((x) => reviveArrays(x, dir));
+  if (v === null || typeof v !== 'object') return v;
+  const ref = v as { $array?: string; type?: keyof typeof ARRAY_TYPES };
+  if (typeof ref.$array === 'string' && ref.type && ref.type in ARRAY_TYPES) {
+    const f = path.join(dir, ARRAYS_DIR, ref.$array);
+    if (!fs.existsSync(f)) throw new RLlibInvalidArgumentError(`Checkpoint ${dir} is incomplete: ${path.join(ARRAYS_DIR, ref.$array)} is missing. Copy the whole checkpoint folder.`);
+    const bytes = fs.readFileSync(f);
+    return new ARRAY_TYPES[ref.type](bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  }
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reviveArrays(x, dir)]));
 }
 
 /** @internal */

@@ -13,7 +13,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
 import { qParamCount, type QNetSpec } from './dqn-runner.js';
 import { assignFlat, FlatAdam, flatTensors, glorotMlpParams, tfMlp, type FlatAdamState } from './model.js';
-import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type TransitionBatch } from './replay-buffer.js';
+import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type ReplayBufferContents, type TransitionBatch } from './replay-buffer.js';
 
 /** The learner's settings (from DQNConfig). */
 export interface DQNLearnerSpec {
@@ -27,6 +27,8 @@ export interface DQNLearnerSpec {
   /** Updates wait until the buffer holds this many transitions (and at least one batch). */
   numStepsSampledBeforeLearningStarts: number;
   replayBuffer: { capacity: number; prioritized: boolean; alpha: number };
+  /** Checkpoints keep the buffer's transitions. */
+  storeBufferInCheckpoints: boolean;
   seed: number;
 }
 
@@ -46,13 +48,16 @@ export interface DQNLearnerStats {
 /** The learner's checkpoint state (weights separately, as the algorithm stores them). */
 export interface DQNLearnerState {
   weights: Float32Array;
-  targetWeights: number[];
+  /** Written as a binary file in checkpoints. */
+  targetWeights: Float32Array;
   /** Adam's step count and moments, in variable order. */
   optimizer: FlatAdamState;
   stepsTrained: number;
   lastTargetSync: number;
   numTargetUpdates: number;
   bufferRng: RngState;
+  /** With `storeBufferInCheckpoints`: the transitions. */
+  buffer?: ReplayBufferContents;
 }
 
 class DQNLearnerActor {
@@ -201,8 +206,9 @@ class DQNLearnerActor {
     await this.ready();
     const optimizer = this.opt.getState();
     return {
-      weights: this.flat(this.vars), targetWeights: Array.from(this.flat(this.target)), optimizer,
+      weights: this.flat(this.vars), targetWeights: this.flat(this.target), optimizer,
       stepsTrained: this.stepsTrained, lastTargetSync: this.lastTargetSync, numTargetUpdates: this.numTargetUpdates, bufferRng: this.buffer.getRngState(),
+      ...(this.spec.storeBufferInCheckpoints ? { buffer: this.buffer.getContents() } : {}),
     };
   }
 
@@ -216,6 +222,7 @@ class DQNLearnerActor {
     this.lastTargetSync = s.lastTargetSync;
     this.numTargetUpdates = s.numTargetUpdates;
     this.buffer.setRngState(s.bufferRng);
+    if (s.buffer) this.buffer.setContents(s.buffer);
   }
 }
 

@@ -77,7 +77,7 @@ export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
   train: DQNTrainingOptions = {
     lr: 1e-3, gamma: 0.99, nStep: 3, doubleQ: true, dueling: true, targetNetworkUpdateFreq: 8000, replayBuffer: { ...REPLAY_DEFAULTS },
     trainBatchSize: 32, numStepsSampledBeforeLearningStarts: 1000, epsilon: [[0, 1], [10_000, 0.02]], rolloutFragmentLength: 4,
-    trainingIntensity: 16, minSampleTimestepsPerIteration: 1000, gradClip: 40, model: { hiddens: [64, 64], activation: 'relu' },
+    trainingIntensity: 16, minSampleTimestepsPerIteration: 1000, storeBufferInCheckpoints: false, gradClip: 40, model: { hiddens: [64, 64], activation: 'relu' },
   };
 
   /** DQN's own options; `replayBuffer` and `model` are merged into the current ones (unset keys keep their values). */
@@ -148,7 +148,7 @@ export class DQN extends OffPolicyAlgorithm<DQNConfig> {
     const spec: DQNLearnerSpec = {
       q: this.q, lr: t.lr, doubleQ: t.doubleQ, targetNetworkUpdateFreq: t.targetNetworkUpdateFreq, gradClip: t.gradClip,
       trainBatchSize: t.trainBatchSize, numStepsSampledBeforeLearningStarts: t.numStepsSampledBeforeLearningStarts,
-      replayBuffer: { capacity: rb.capacity, prioritized: rb.prioritized, alpha: rb.alpha }, seed: this.config.seed,
+      replayBuffer: { capacity: rb.capacity, prioritized: rb.prioritized, alpha: rb.alpha }, storeBufferInCheckpoints: t.storeBufferInCheckpoints, seed: this.config.seed,
     };
     this.learner = DQNLearner.options({ numCpus: this.config.learnerActors().cpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<OffPolicyLearnerMethods>;
     this.weights ??= await get(this.learner.getWeights.remote());

@@ -48,6 +48,12 @@ export interface OffPolicyTrainingOptions {
   trainingIntensity: number;
   /** An iteration samples at least this many env steps. */
   minSampleTimestepsPerIteration: number;
+  /**
+   * Checkpoints keep the replay buffer's transitions (default false, as RLlib's
+   * `store_buffer_in_checkpoints`): a restored algorithm then learns at once instead of refilling
+   * its buffer first. They go into binary files next to the checkpoint's state.
+   */
+  storeBufferInCheckpoints: boolean;
 }
 
 export const REPLAY_KEYS = ['capacity', 'prioritized', 'alpha', 'beta', 'betaFinal', 'betaAnnealingSteps'] as const;
@@ -56,6 +62,9 @@ export const REPLAY_KEYS = ['capacity', 'prioritized', 'alpha', 'beta', 'betaFin
 export function checkOffPolicyTraining(o: Partial<OffPolicyTrainingOptions>): void {
   if (o.trainingIntensity !== undefined) positiveNumber(o.trainingIntensity, 'training().trainingIntensity', false);
   for (const k of ['trainBatchSize', 'rolloutFragmentLength', 'minSampleTimestepsPerIteration'] as const) if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
+  if (o.storeBufferInCheckpoints !== undefined && typeof o.storeBufferInCheckpoints !== 'boolean') {
+    throw new RLlibInvalidArgumentError(`training().storeBufferInCheckpoints must be true or false, got ${JSON.stringify(o.storeBufferInCheckpoints)}.`);
+  }
   if (o.numStepsSampledBeforeLearningStarts !== undefined) positiveInt(o.numStepsSampledBeforeLearningStarts, 'training().numStepsSampledBeforeLearningStarts', true);
   if (o.replayBuffer !== undefined) {
     const rb = o.replayBuffer;

@@ -156,3 +156,42 @@ describe('PrioritizedReplayBuffer', () => {
     expect(() => new PrioritizedReplayBuffer({ capacity: 4, obsDim: 2, alpha: -1 })).toThrow(RLlibInvalidArgumentError);
   });
 });
+
+describe('ReplayBuffer contents (storeBufferInCheckpoints)', () => {
+  it('a buffer refilled from another\'s contents (through structuredClone) samples and wraps as the original', () => {
+    for (const make of [
+      () => new ReplayBuffer({ capacity: 16, obsDim: 2, seed: 3 }),
+      () => new PrioritizedReplayBuffer({ capacity: 16, obsDim: 2, alpha: 0.6, seed: 3 }),
+    ]) {
+      const a = make();
+      a.add(batch(0, 20)); // wrapped: slots hold ids 16..19 then 4..15
+      if (a instanceof PrioritizedReplayBuffer) a.updatePriorities([0, 3, 9], [5, 0.1, 2]);
+      const b = make();
+      b.setContents(structuredClone(a.getContents()));
+      b.setRngState(a.getRngState());
+      expect(b.size).toBe(16);
+      expect(b.numAdded).toBe(20);
+      const [sa, sb] = a instanceof PrioritizedReplayBuffer ? [a.sample(32, { beta: 0.5 }), (b as PrioritizedReplayBuffer).sample(32, { beta: 0.5 })] : [a.sample(32), b.sample(32)];
+      expect(sb.indices).toEqual(sa.indices);
+      expect(sb.obs).toEqual(sa.obs);
+      expect(sb.weights).toEqual(sa.weights);
+      // Both overwrite the same (oldest) slot next.
+      a.add(batch(100, 1));
+      b.add(batch(100, 1));
+      expect(b.getContents().obs).toEqual(a.getContents().obs);
+    }
+  });
+
+  it('a larger buffer fills its free slots after the saved rows; a smaller one says what capacity it needs', () => {
+    const a = new ReplayBuffer({ capacity: 8, obsDim: 2 });
+    a.add(batch(0, 5));
+    const big = new ReplayBuffer({ capacity: 20, obsDim: 2 });
+    big.setContents(a.getContents());
+    big.add(batch(50, 1));
+    expect(big.size).toBe(6);
+    expect(Array.from(big.getContents().obs.subarray(10, 12))).toEqual([50, -50]);
+    const small = new ReplayBuffer({ capacity: 4, obsDim: 2 });
+    expect(() => small.setContents(a.getContents())).toThrow(/hold 5 transitions.*capacity to at least 5/);
+    expect(() => new ReplayBuffer({ capacity: 8, obsDim: 3 }).setContents(a.getContents())).toThrow(/2 floats per observation/);
+  });
+});

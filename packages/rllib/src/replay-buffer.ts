@@ -28,6 +28,24 @@ export interface TransitionBatch {
   discounts: Float32Array;
 }
 
+/** What a buffer holds, as {@link ReplayBuffer.getContents} returns it (columns of the `filled` slots, by slot). */
+export interface ReplayBufferContents {
+  next: number;
+  filled: number;
+  added: number;
+  obsDim: number;
+  actDim: number;
+  obs: Float32Array;
+  nextObs: Float32Array;
+  actions: Float32Array;
+  rewards: Float32Array;
+  dones: Float32Array;
+  discounts: Float32Array;
+  /** Prioritized buffers: each slot's priority (before alpha), and the highest seen. */
+  priorities?: Float64Array;
+  maxPriority?: number;
+}
+
 /** A sampled batch: the transitions, where they are in the buffer, and their importance weights. */
 export interface ReplaySample extends TransitionBatch {
   /** Buffer slots of the rows (pass them back to `updatePriorities`). */
@@ -166,7 +184,41 @@ export class ReplayBuffer {
     return out;
   }
 
-  /** The sampling generator's state (the transitions themselves are not part of checkpoints, as in RLlib by default). */
+  /** The transitions held and where the ring stands, for checkpoints that keep the buffer (`storeBufferInCheckpoints`). */
+  getContents(): ReplayBufferContents {
+    const n = this.filled;
+    return {
+      next: this.next, filled: n, added: this.added, obsDim: this.obsDim, actDim: this.actDim,
+      obs: this.obs.slice(0, n * this.obsDim), nextObs: this.nextObs.slice(0, n * this.obsDim), actions: this.actions.slice(0, n * this.actDim),
+      rewards: this.rewards.slice(0, n), dones: this.dones.slice(0, n), discounts: this.discounts.slice(0, n),
+    };
+  }
+
+  /**
+   * Refills the buffer with what {@link getContents} returned.
+   * @throws RLlibInvalidArgumentError when the contents hold more transitions than this buffer's
+   *   capacity, or observations or actions of other sizes.
+   */
+  setContents(c: ReplayBufferContents): void {
+    if (c.obsDim !== this.obsDim || c.actDim !== this.actDim) {
+      throw new RLlibInvalidArgumentError(`ReplayBuffer.setContents(): the contents have ${c.obsDim} floats per observation and ${c.actDim} per action, the buffer ${this.obsDim} and ${this.actDim}.`);
+    }
+    if (c.filled > this.capacity || c.next > this.capacity) {
+      throw new RLlibInvalidArgumentError(`ReplayBuffer.setContents(): the contents hold ${c.filled} transitions, more than this buffer's capacity of ${this.capacity}. Raise replayBuffer.capacity to at least ${c.filled}.`);
+    }
+    this.obs.set(c.obs);
+    this.nextObs.set(c.nextObs);
+    this.actions.set(c.actions);
+    this.rewards.set(c.rewards);
+    this.dones.set(c.dones);
+    this.discounts.set(c.discounts);
+    this.filled = c.filled;
+    this.added = c.added;
+    // Not full (a larger buffer than the one saved, too): fill the free slots first.
+    this.next = c.filled < this.capacity ? c.filled : c.next % this.capacity;
+  }
+
+  /** The sampling generator's state (the transitions themselves are checkpointed only with `storeBufferInCheckpoints`, as in RLlib). */
   getRngState(): RngState {
     return this.rng.getState();
   }
@@ -296,6 +348,21 @@ export class PrioritizedReplayBuffer extends ReplayBuffer {
       const p = Math.abs(tdErrors[k]) + this.eps;
       if (!Number.isFinite(p)) continue; // a diverged update must not poison the tree
       if (p > this.maxPriority) this.maxPriority = p;
+      this.raw[i] = p;
+      this.setLeaf(i, p ** this.alpha);
+    }
+  }
+
+  override getContents(): ReplayBufferContents {
+    return { ...super.getContents(), priorities: this.raw.slice(0, this.filled), maxPriority: this.maxPriority };
+  }
+
+  /** Refills the buffer and its priority trees (contents from a uniform buffer get the highest priority seen, 1). */
+  override setContents(c: ReplayBufferContents): void {
+    super.setContents(c);
+    this.maxPriority = c.maxPriority ?? 1;
+    for (let i = 0; i < c.filled; i++) {
+      const p = c.priorities?.[i] ?? this.maxPriority;
       this.raw[i] = p;
       this.setLeaf(i, p ** this.alpha);
     }

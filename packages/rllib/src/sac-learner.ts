@@ -18,7 +18,7 @@ import { remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
 import { assignFlat, FlatAdam, flatTensors, glorotMlpParams, mlpParamCount, tfMlp, type FlatAdamState, type MlpSpec } from './model.js';
-import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type TransitionBatch } from './replay-buffer.js';
+import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type ReplayBufferContents, type TransitionBatch } from './replay-buffer.js';
 import { LOG_STD_MAX, LOG_STD_MIN } from './sac-runner.js';
 
 /** The learner's settings (from SACConfig). */
@@ -37,19 +37,24 @@ export interface SACLearnerSpec {
   trainBatchSize: number;
   numStepsSampledBeforeLearningStarts: number;
   replayBuffer: { capacity: number; prioritized: boolean; alpha: number };
+  /** Checkpoints keep the buffer's transitions. */
+  storeBufferInCheckpoints: boolean;
   seed: number;
 }
 
 /** The learner's checkpoint state (`weights`: the policy then the critics). */
 export interface SACLearnerState {
   weights: Float32Array;
-  targetWeights: number[];
+  /** Written as a binary file in checkpoints. */
+  targetWeights: Float32Array;
   logAlpha: number;
   /** The policy's, the critics' and the temperature's Adam. */
   optimizers: FlatAdamState[];
   stepsTrained: number;
   noiseRng: RngState;
   bufferRng: RngState;
+  /** With `storeBufferInCheckpoints`: the transitions. */
+  buffer?: ReplayBufferContents;
 }
 
 /** @internal The actor class (tests and benchmarks drive it directly). */
@@ -242,9 +247,10 @@ export class SACLearnerActor {
   async getState(): Promise<SACLearnerState> {
     await this.ready();
     return {
-      weights: this.allWeights(), targetWeights: Array.from(flatTensors(this.targets.flat())), logAlpha: (this.logAlpha.dataSync() as Float32Array)[0],
+      weights: this.allWeights(), targetWeights: flatTensors(this.targets.flat()), logAlpha: (this.logAlpha.dataSync() as Float32Array)[0],
       optimizers: [this.actorOpt, this.criticOpt, this.alphaOpt].map((o) => o.getState()),
       stepsTrained: this.stepsTrained, noiseRng: this.noise.getState(), bufferRng: this.buffer.getRngState(),
+      ...(this.spec.storeBufferInCheckpoints ? { buffer: this.buffer.getContents() } : {}),
     };
   }
 
@@ -269,6 +275,7 @@ export class SACLearnerActor {
     this.stepsTrained = s.stepsTrained;
     this.noise.setState(s.noiseRng);
     this.buffer.setRngState(s.bufferRng);
+    if (s.buffer) this.buffer.setContents(s.buffer);
   }
 }
 

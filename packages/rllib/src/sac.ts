@@ -65,7 +65,7 @@ export class SACConfig extends AlgorithmConfig<SACTrainingOptions> {
   train: SACTrainingOptions = {
     actorLr: 3e-4, criticLr: 3e-4, alphaLr: 3e-4, gamma: 0.99, tau: 0.005, initialAlpha: 1, targetEntropy: 'auto', twinQ: true, nStep: 1,
     replayBuffer: { ...REPLAY_DEFAULTS }, trainBatchSize: 128, numStepsSampledBeforeLearningStarts: 1000, rolloutFragmentLength: 4,
-    trainingIntensity: 128, minSampleTimestepsPerIteration: 1000, gradClip: undefined, model: { hiddens: [64, 64], activation: 'relu' },
+    trainingIntensity: 128, minSampleTimestepsPerIteration: 1000, storeBufferInCheckpoints: false, gradClip: undefined, model: { hiddens: [64, 64], activation: 'relu' },
   };
 
   /** SAC's own options; `replayBuffer` and `model` are merged into the current ones (unset keys keep their values). */
@@ -147,7 +147,7 @@ export class SAC extends OffPolicyAlgorithm<SACConfig> {
       pi: this.pi, q: this.q, twinQ: t.twinQ, actorLr: t.actorLr, criticLr: t.criticLr, alphaLr: t.alphaLr, tau: t.tau,
       initialAlpha: t.initialAlpha, targetEntropy: t.targetEntropy === 'auto' ? -dims : t.targetEntropy, gradClip: t.gradClip,
       trainBatchSize: t.trainBatchSize, numStepsSampledBeforeLearningStarts: t.numStepsSampledBeforeLearningStarts,
-      replayBuffer: { capacity: rb.capacity, prioritized: rb.prioritized, alpha: rb.alpha }, seed: this.config.seed,
+      replayBuffer: { capacity: rb.capacity, prioritized: rb.prioritized, alpha: rb.alpha }, storeBufferInCheckpoints: t.storeBufferInCheckpoints, seed: this.config.seed,
     };
     this.learner = SACLearner.options({ numCpus: this.config.learnerActors().cpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<OffPolicyLearnerMethods>;
     this.weights ??= await get(this.learner.getWeights.remote());

@@ -96,7 +96,36 @@ suite('DQN', () => {
     }
   });
 
+  it('keeps the replay buffer in checkpoints with storeBufferInCheckpoints: the restored algorithm learns at once', async () => {
+    const make = (store: boolean) => new DQNConfig().environment('CartPole-v1').envRunners({ numEnvRunners: 1 })
+      .training({ storeBufferInCheckpoints: store, numStepsSampledBeforeLearningStarts: 1000 }).debugging({ seed: 2 }).build();
+    for (const store of [true, false]) {
+      const algo = make(store);
+      let saved: string;
+      try {
+        await algo.train();
+        const r = await algo.train();
+        expect(r.learnerStats.numUpdates).toBe(500); // one per 2 steps, the buffer past 1000
+        expect(r.learnerStats.replayBufferSize).toBeGreaterThan(1900);
+        saved = await algo.save(path.join(dir, `dqn-buffer-${store}`));
+      } finally {
+        await algo.stop();
+      }
+      expect(fs.existsSync(path.join(saved, 'arrays', 'learner.buffer.obs.bin'))).toBe(store);
+      const restored = await Algorithm.fromCheckpoint(saved);
+      try {
+        const next = await restored.train();
+        // With the buffer: 500 updates at once. Without: none until the buffer holds 1000 again.
+        expect(next.learnerStats.numUpdates).toBe(store ? 500 : 0);
+        expect(next.learnerStats.replayBufferSize).toBeGreaterThan(store ? 2900 : 900);
+      } finally {
+        await restored.stop();
+      }
+    }
+  }, 60_000);
+
   it('explains config mistakes', () => {
+    expect(() => new DQNConfig().training({ storeBufferInCheckpoints: 'yes' as never })).toThrow(/storeBufferInCheckpoints must be true or false/);
     expect(() => new DQNConfig().training({ learning_rate: 0.1 } as never)).toThrow(RLlibInvalidArgumentError);
     expect(() => new DQNConfig().training({ target_network_update_freq: 500 } as never)).toThrow(/Did you mean 'targetNetworkUpdateFreq'/);
     expect(() => new DQNConfig().training({ replayBuffer: { capcity: 10 } as never })).toThrow(/training\(\)\.replayBuffer: unknown option 'capcity'/);
