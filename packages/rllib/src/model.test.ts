@@ -52,7 +52,7 @@ describe('FlatAdam', () => {
     // A copy restored from the state continues identically.
     const c = a.map((v) => tf.variable(v.clone()));
     const copy = new FlatAdam(tf, c, 0.05, undefined, 0.9, 0.999, 1e-8);
-    copy.setState(JSON.parse(JSON.stringify(flat.getState())));
+    copy.setState(structuredClone(flat.getState()));
     flat.apply(tf.variableGrads(loss(a), a).grads);
     copy.apply(tf.variableGrads(loss(c), c).grads);
     a.forEach((v, i) => expect(Array.from(c[i].dataSync())).toEqual(Array.from(v.dataSync())));

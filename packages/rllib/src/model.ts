@@ -189,8 +189,9 @@ export function flatTensors(ts: readonly tfjs.Tensor[]): Float32Array {
 /** {@link FlatAdam}'s state, as plain data for checkpoints. */
 export interface FlatAdamState {
   step: number;
-  m: number[];
-  v: number[];
+  /** Adam's moments (binary files in checkpoints; plain arrays are accepted too). */
+  m: Float32Array | number[];
+  v: Float32Array | number[];
 }
 
 /**
@@ -234,15 +235,15 @@ export class FlatAdam {
   }
 
   getState(): FlatAdamState {
-    return { step: this.step, m: Array.from(this.m.dataSync()), v: Array.from(this.v.dataSync()) };
+    return { step: this.step, m: Float32Array.from(this.m.dataSync()), v: Float32Array.from(this.v.dataSync()) };
   }
 
   setState(s: FlatAdamState): void {
     if (s.m.length !== this.size || s.v.length !== this.size) throw new Error(`optimizer state of ${s.m.length} floats does not fit variables of ${this.size}`);
     this.m.dispose();
     this.v.dispose();
-    this.m = this.tf.keep(this.tf.tensor1d(s.m));
-    this.v = this.tf.keep(this.tf.tensor1d(s.v));
+    this.m = this.tf.keep(this.tf.tensor1d(Float32Array.from(s.m)));
+    this.v = this.tf.keep(this.tf.tensor1d(Float32Array.from(s.v)));
     this.step = s.step;
   }
 }
