@@ -23,6 +23,8 @@ export interface ActorCall {
   attempts: number;
   depsLeft: number;
   cancelled: boolean;
+  /** Set when an argument held on another node could not be fetched: the call fails with it. */
+  fetchError?: StoredValue;
 }
 
 export interface ActorRecord {
@@ -59,6 +61,8 @@ export interface ActorHost {
   pinArgs(args: ArgSpec[]): void;
   unpinArgs(args: ArgSpec[]): void;
   resolveArgs(args: ArgSpec[]): { values: StoredValue[] } | { error: StoredValue };
+  /** Copies objects held on other nodes here; resolves to an error value if one cannot be fetched. */
+  fetchRefs(ids: string[]): Promise<StoredValue | undefined>;
   context(work: { id: string }, name: string, alloc: Allocation | undefined, actorId?: string, strategy?: SchedulingStrategySpec): TaskContextData;
   fnFor(w: WorkerHandle, ref: FnRef): FnRef;
   unschedulable(
@@ -270,6 +274,23 @@ export class ActorManager {
         continue;
       }
       if (call.depsLeft > 0) break;
+      if (call.fetchError) {
+        actor.queue.shift();
+        this.finishCall(call, call.fetchError);
+        continue;
+      }
+      // Arguments ready on another node (a ref passed by a caller elsewhere) are fetched first; the
+      // calls behind wait, so the actor still runs its calls in order.
+      const far = call.spec.args.flatMap((a) => ('r' in a && this.host.store.isReady(a.r) && !this.host.store.isLocal(a.r) ? [a.r] : []));
+      if (far.length) {
+        call.depsLeft++;
+        void this.host.fetchRefs(far).then((err) => {
+          call.depsLeft--;
+          if (err) call.fetchError = err;
+          this.pumpActor(actor);
+        });
+        break;
+      }
       actor.queue.shift();
       const resolved = this.host.resolveArgs(call.spec.args);
       if ('error' in resolved) {

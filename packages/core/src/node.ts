@@ -260,6 +260,7 @@ export class NodeManager {
       pinArgs: (a) => this.pinArgs(a),
       unpinArgs: (a) => this.unpinArgs(a),
       resolveArgs: (a) => this.resolveArgs(a),
+      fetchRefs: (ids) => (this.cluster ? this.cluster.pull(ids).then(() => undefined, (err: unknown) => storedError(errorToWire(err))) : Promise.resolve(undefined)),
       context: (work, name, alloc, actorId, strategy) => this.context(work, name, alloc, actorId, strategy),
       fnFor: (w, ref) => this.fnFor(w, ref),
       unschedulable: (what, req, missing, taskId, actorId) => this.unschedulable(what, req, missing, taskId, actorId),

@@ -47,6 +47,16 @@ describe('a 3-node cluster', () => {
     expect(rows).toHaveLength(3);
   });
 
+  it('passes refs held on other nodes to an actor: the driver\'s put and a task\'s result, calls kept in order', async () => {
+    const c = Counter.options({ resources: { special: 1 } }).remote();
+    const fromDriver = put(new Uint8Array(1000).fill(3));
+    const fromN2 = make.options({ schedulingStrategy: { nodeId: n2 } }).remote(2000);
+    // Each call's array lives on another node than the actor's: it is fetched before the call runs,
+    // and the plain call queued behind waits for it.
+    const calls = [c.measure.remote(fromDriver), c.measure.remote(fromN2), c.incr.remote(10)];
+    expect(await get(calls)).toEqual([[1, 1000, 3, n1], [2, 2000, 9, n1], 12]);
+  });
+
   it('spreads tasks over the 3 nodes with SPREAD', async () => {
     const ids = await get(Array.from({ length: 6 }, () => whereAmI.options({ schedulingStrategy: 'SPREAD' }).remote(50)));
     expect(new Set(ids)).toEqual(new Set([head, n1, n2]));
