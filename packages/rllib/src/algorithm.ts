@@ -14,7 +14,10 @@ import { makeEnv } from './env/registry.js';
 import { flatDim, flatten, spaceToJSON, type Space } from './env/spaces.js';
 import type { Env } from './env/types.js';
 import { actionInfo, type ActionInfo, type EnvRunnerSpec } from './env-runner.js';
-import { mlpForward, mlpParamCount, sampleCategorical, type MlpSpec } from './model.js';
+import { mlpDenseLayers, mlpForward, mlpParamCount, sampleCategorical, type MlpSpec } from './model.js';
+
+/** A dense layer of an exported network. */
+export type DenseLayer = ReturnType<typeof mlpDenseLayers>[number];
 
 /** What `train()` returns (RLlib's result dict, in camelCase). */
 export interface TrainResult {
@@ -359,6 +362,42 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     if (!this.weights) throw new RLlibInvalidArgumentError('getWeights() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).');
     const w = this.weights;
     return Object.fromEntries(ps.map((p) => [p.id, this.multiAgent ? w.slice(p.offset, p.offset + p.size) : w.slice()]));
+  }
+
+  /**
+   * The network that makes a policy's actions, as dense layers over its flattened observation,
+   * and the name of its output (for {@link exportPolicyModel}). Default: the policy network,
+   * whose output is the action distribution's inputs.
+   */
+  protected policyLayers(p: PolicySetup): { layers: DenseLayer[]; output: string } {
+    return { layers: mlpDenseLayers(p.nets.pi, this.weights!, p.offset), output: 'action_dist_inputs' };
+  }
+
+  /**
+   * Writes a policy's network as an ONNX model (RLlib's `export_policy_model`), to run with
+   * onnxruntime (`@ray-ts/serve`'s ONNX deployments, Data's batch inference) without TensorFlow.
+   * Its input `obs` is `[batch, obsDim]`, observations flattened as `flatten(space, obs)`. Its
+   * output is named for what it holds:
+   * - PPO: `action_dist_inputs`, the logits (Discrete: the greedy action is their argmax), or the
+   *   means then log standard deviations (Box);
+   * - DQN: `q_values` (the dueling heads already combined; the greedy action is their argmax);
+   * - SAC: `action_dist_inputs`, means then log standard deviations before tanh (the greedy
+   *   action is `tanh(mean)` scaled to the Box's bounds).
+   *
+   * @param opts.policyId which policy (multi-agent; default the first).
+   * @throws RLlibInvalidArgumentError for an unknown policy id.
+   * @example
+   * const { path } = await algo.exportPolicyModel('./cartpole-policy.onnx');
+   */
+  async exportPolicyModel(file: string, opts: { policyId?: string } = {}): Promise<{ path: string; bytes: number; inputName: string; outputName: string }> {
+    const p = this.policy(opts.policyId, 'exportPolicyModel()');
+    await this.start();
+    const { layers, output } = this.policyLayers(p);
+    const { exportDenseToOnnx } = await import('@ray-ts/train');
+    const r = await exportDenseToOnnx({ layers }, file, {
+      inputName: 'obs', outputName: output, graphName: `${this.config.algoName}_${p.id}`, producerName: '@ray-ts/rllib',
+    });
+    return { path: r.path, bytes: r.bytes, inputName: r.inputName, outputName: r.outputName };
   }
 
   /** Writes the algorithm's state (config, counters, weights, learner state) into `dir`; returns `dir`. */

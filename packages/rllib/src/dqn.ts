@@ -12,7 +12,8 @@
  * await algo.stop();
  */
 import { get, type ActorHandle, type ObjectRef } from '@ray-ts/core';
-import { registerAlgorithm } from './algorithm.js';
+import { registerAlgorithm, type DenseLayer } from './algorithm.js';
+import { mlpDenseLayers } from './model.js';
 import { AlgorithmConfig, checkModel, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { flatten } from './env/spaces.js';
@@ -169,6 +170,21 @@ export class DQN extends OffPolicyAlgorithm<DQNConfig> {
   /** Epsilon after `steps` env steps sampled. */
   private epsilonAt(steps: number): number {
     return piecewiseSchedule(this.config.train.epsilon, steps);
+  }
+
+  /** The Q-network; dueling heads become one more linear layer, `Q_j = V + A_j - mean(A)`. */
+  protected override policyLayers(): { layers: DenseLayer[]; output: string } {
+    const layers = mlpDenseLayers(this.q, this.weights!, 0);
+    if (this.q.dueling) {
+      const n = this.q.numActions;
+      const kernel = new Float32Array((1 + n) * n);
+      for (let j = 0; j < n; j++) {
+        kernel[j] = 1; // V
+        for (let k = 0; k < n; k++) kernel[(1 + k) * n + j] = (k === j ? 1 : 0) - 1 / n;
+      }
+      layers.push({ kernel, bias: new Float32Array(n), inDim: 1 + n, outDim: n, activation: 'linear' });
+    }
+    return { layers, output: 'q_values' };
   }
 
   /** The greedy action (argmax Q) for one observation, computed here; with `explore`, a random one with the current epsilon. */

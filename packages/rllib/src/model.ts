@@ -57,6 +57,20 @@ export function mlpForward(spec: MlpSpec, w: Float32Array, off: number, x: Float
   return cur;
 }
 
+/** An MLP's layers from its flat weights at `off` (kernel `[in, out]` row-major, bias), hidden activation, linear last layer: what ONNX export takes. */
+export function mlpDenseLayers(spec: MlpSpec, w: Float32Array, off: number): { kernel: Float32Array; bias: Float32Array; inDim: number; outDim: number; activation: Activation }[] {
+  const layers = [];
+  for (let l = 0; l + 1 < spec.sizes.length; l++) {
+    const [inDim, outDim] = [spec.sizes[l], spec.sizes[l + 1]];
+    const kernel = w.slice(off, off + inDim * outDim);
+    off += inDim * outDim;
+    const bias = w.slice(off, off + outDim);
+    off += outDim;
+    layers.push({ kernel, bias, inDim, outDim, activation: l + 2 === spec.sizes.length ? 'linear' as const : spec.activation });
+  }
+  return layers;
+}
+
 /** Samples an index from logits (softmax), or takes the argmax when not exploring. */
 export function sampleCategorical(logits: Float32Array, off: number, n: number, u: number, explore: boolean): { action: number; logp: number } {
   let max = -Infinity;

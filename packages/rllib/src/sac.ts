@@ -12,12 +12,12 @@
  * await algo.stop();
  */
 import { get, type ActorHandle, type ObjectRef } from '@ray-ts/core';
-import { registerAlgorithm } from './algorithm.js';
+import { registerAlgorithm, type DenseLayer } from './algorithm.js';
 import { AlgorithmConfig, checkModel, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { Rng } from './env/rng.js';
 import { flatten } from './env/spaces.js';
-import { mlpParamCount, type MlpSpec } from './model.js';
+import { mlpDenseLayers, mlpParamCount, type MlpSpec } from './model.js';
 import { checkOffPolicyTraining, OffPolicyAlgorithm, type OffPolicyLearnerMethods, type OffPolicyTrainingOptions, type ReplayBufferOptions } from './off-policy.js';
 import type { OffPolicySampleBatch } from './off-policy-runner.js';
 import { SACEnvRunner, scaleAction, squashedGaussianActions, type SACEnvRunnerMethods, type SACEnvRunnerSpec } from './sac-runner.js';
@@ -159,6 +159,10 @@ export class SAC extends OffPolicyAlgorithm<SACConfig> {
 
   protected sampleRound(runner: ActorHandle<unknown>, w: ObjectRef<Float32Array>, steps: number): ObjectRef<OffPolicySampleBatch> {
     return (runner as ActorHandle<SACEnvRunnerMethods>).sample.remote(w as never, steps);
+  }
+
+  protected override policyLayers(): { layers: DenseLayer[]; output: string } {
+    return { layers: mlpDenseLayers(this.pi, this.weights!, 0), output: 'action_dist_inputs' };
   }
 
   /** The policy's action for one observation, computed here: its mean (squashed), or a sample with `explore`. */
