@@ -69,11 +69,14 @@ it('trains a TensorFlow.js MLP on 2 workers, checkpoints it, exports it to ONNX 
   expect(Number(served![2])).toBeLessThan(1e-4);
 }, 120_000);
 
-it('runs an RL experiment: PPO on CartPole to a mean return of 200, evaluated, saved, restored', async () => {
+it('runs an RL experiment: PPO on CartPole to a mean return of 200, evaluated, saved, restored, exported as ONNX', async () => {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/rllib-cartpole/main.ts')], { cwd: root });
   const reached = /reached a mean return of ([\d.]+) in \d+ iterations, (\d+) env steps/.exec(stdout);
   expect(reached, stdout).not.toBeNull();
   expect(Number(reached![1])).toBeGreaterThanOrEqual(200);
   expect(Number(/greedy evaluation: mean return ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(150);
-  expect(Number(/one episode in this process returned (\d+)/.exec(stdout)?.[1])).toBeGreaterThan(100);
+  const here = Number(/one episode in this process returned (\d+)/.exec(stdout)?.[1]);
+  expect(here).toBeGreaterThan(100);
+  // The exported ONNX policy plays the same seeded episode with the same greedy actions.
+  expect(Number(/the same episode under onnxruntime returned (\d+)/.exec(stdout)?.[1])).toBe(here);
 }, 120_000);
