@@ -12,7 +12,7 @@ import { remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
 import { qParamCount, type QNetSpec } from './dqn-runner.js';
-import { assignFlat, FlatAdam, flatTensors, glorotMlpParams, tfMlp, type FlatAdamState } from './model.js';
+import { assignFlat, ClippedAdam, flatTensors, glorotMlpParams, tfMlp, type AdamState } from './model.js';
 import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type ReplayBufferContents, type TransitionBatch } from './replay-buffer.js';
 
 /** The learner's settings (from DQNConfig). */
@@ -51,7 +51,7 @@ export interface DQNLearnerState {
   /** Written as a binary file in checkpoints. */
   targetWeights: Float32Array;
   /** Adam's step count and moments, in variable order. */
-  optimizer: FlatAdamState;
+  optimizer: AdamState;
   stepsTrained: number;
   lastTargetSync: number;
   numTargetUpdates: number;
@@ -60,11 +60,12 @@ export interface DQNLearnerState {
   buffer?: ReplayBufferContents;
 }
 
-class DQNLearnerActor {
+/** @internal The actor class (tests and benchmarks drive it directly). */
+export class DQNLearnerActor {
   private tf!: typeof tfjs;
   private vars: tfjs.Variable[] = [];
   private target: tfjs.Tensor[] = [];
-  private opt!: FlatAdam;
+  private opt!: ClippedAdam;
   private readonly buffer: ReplayBuffer | PrioritizedReplayBuffer;
   private stepsTrained = 0;
   private lastTargetSync = 0;
@@ -87,7 +88,7 @@ class DQNLearnerActor {
     const tf = this.tf;
     this.vars = glorotMlpParams(this.spec.q.sizes, new Rng(this.spec.seed * 1000 + 7)).map((p) => tf.variable(tf.tensor(p.data, p.shape)));
     this.target = this.vars.map((v) => tf.keep(v.clone()));
-    this.opt = new FlatAdam(tf, this.vars, this.spec.lr, this.spec.gradClip);
+    this.opt = new ClippedAdam(tf, this.vars, this.spec.lr, this.spec.gradClip);
   }
 
   /** Q-values (`rows × numActions`) of `x` through the layers `params` (online or target). */
@@ -204,7 +205,7 @@ class DQNLearnerActor {
   /** The learner's state for checkpoints: both networks, Adam's moments, counters (not the buffer's transitions, as RLlib by default). */
   async getState(): Promise<DQNLearnerState> {
     await this.ready();
-    const optimizer = this.opt.getState();
+    const optimizer = await this.opt.getState();
     return {
       weights: this.flat(this.vars), targetWeights: this.flat(this.target), optimizer,
       stepsTrained: this.stepsTrained, lastTargetSync: this.lastTargetSync, numTargetUpdates: this.numTargetUpdates, bufferRng: this.buffer.getRngState(),
@@ -217,7 +218,7 @@ class DQNLearnerActor {
     const tf = this.tf;
     tf.dispose(this.target);
     this.target = this.fromFlat(s.targetWeights).map((t) => tf.keep(t));
-    if (s.optimizer) this.opt.setState(s.optimizer);
+    if (s.optimizer) await this.opt.setState(s.optimizer);
     this.stepsTrained = s.stepsTrained;
     this.lastTargetSync = s.lastTargetSync;
     this.numTargetUpdates = s.numTargetUpdates;

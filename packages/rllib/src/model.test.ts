@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { Rng } from './env/rng.js';
-import { FlatAdam, glorotMlpParams, mlpForward, tfMlp, type Activation } from './model.js';
+import { ClippedAdam, glorotMlpParams, mlpForward, tfMlp, type Activation } from './model.js';
 
 /** tfjs's own dense layers over the same parameters (autograd's gradients). */
 function reference(params: tf.Tensor[], x: tf.Tensor2D, activation: Activation): tf.Tensor2D {
@@ -35,35 +35,38 @@ describe('tfMlp', () => {
   }
 });
 
-describe('FlatAdam', () => {
-  it('takes the same steps as tfjs Adam over several variables, and restores its state', () => {
+describe('ClippedAdam', () => {
+  it('takes the same steps as tfjs Adam over several variables, and restores its state', async () => {
     const init = [tf.tensor2d([[1, -2], [3, 0.5]]), tf.tensor1d([0.1, -0.3])];
     const make = () => init.map((t) => tf.variable(t.clone()));
     const loss = (vs: tf.Variable[]) => () => tf.add(tf.sum(tf.square(tf.sub(vs[0], 2))), tf.sum(tf.mul(vs[1], vs[1]))) as tf.Scalar;
     const a = make();
     const b = make();
-    const flat = new FlatAdam(tf, a, 0.05, undefined, 0.9, 0.999, 1e-8);
+    const flat = new ClippedAdam(tf, a, 0.05, undefined, 0.9, 0.999, 1e-8);
     const ref = tf.train.adam(0.05, 0.9, 0.999, 1e-8);
     for (let i = 0; i < 20; i++) {
       flat.apply(tf.variableGrads(loss(a), a).grads);
       ref.applyGradients(tf.variableGrads(loss(b), b).grads as never);
     }
-    a.forEach((v, i) => Array.from(v.dataSync()).forEach((x, j) => expect(x).toBeCloseTo(b[i].dataSync()[j], 3)));
+    a.forEach((v, i) => expect(Array.from(v.dataSync())).toEqual(Array.from(b[i].dataSync())));
     // A copy restored from the state continues identically.
     const c = a.map((v) => tf.variable(v.clone()));
-    const copy = new FlatAdam(tf, c, 0.05, undefined, 0.9, 0.999, 1e-8);
-    copy.setState(structuredClone(flat.getState()));
+    const copy = new ClippedAdam(tf, c, 0.05, undefined, 0.9, 0.999, 1e-8);
+    const state = await flat.getState();
+    expect(state.step).toBe(20);
+    await copy.setState(structuredClone(state));
     flat.apply(tf.variableGrads(loss(a), a).grads);
     copy.apply(tf.variableGrads(loss(c), c).grads);
-    a.forEach((v, i) => expect(Array.from(c[i].dataSync())).toEqual(Array.from(v.dataSync())));
-    expect(() => new FlatAdam(tf, [c[1]], 0.1).setState(flat.getState())).toThrow(/does not fit/);
+    // (tfjs recomputes beta^t on restore where it had multiplied: equal to float rounding.)
+    a.forEach((v, i) => Array.from(c[i].dataSync()).forEach((x, j) => expect(x).toBeCloseTo(v.dataSync()[j], 6)));
+    await expect(new ClippedAdam(tf, [c[1]], 0.1).setState(state)).rejects.toThrow(/does not fit/);
   });
 
   it('clips gradients by their global norm', () => {
     // Clipped at 5, a gradient of norm 500 steps as the same gradient scaled to norm 5 does unclipped.
     const [u, v] = [tf.variable(tf.tensor1d([0, 0])), tf.variable(tf.tensor1d([0, 0]))];
-    const clipped = new FlatAdam(tf, [u], 0.1, 5);
-    const plain = new FlatAdam(tf, [v], 0.1);
+    const clipped = new ClippedAdam(tf, [u], 0.1, 5);
+    const plain = new ClippedAdam(tf, [v], 0.1);
     for (let i = 0; i < 3; i++) {
       clipped.apply({ [u.name]: tf.tensor1d([300, 400 - i]) });
       plain.apply({ [v.name]: tf.mul(tf.tensor1d([300, 400 - i]), 5 / Math.hypot(300, 400 - i)) as tf.Tensor1D });

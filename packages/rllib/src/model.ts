@@ -1,7 +1,7 @@
 /**
  * Networks: fully connected layers (RLlib's default `fcnet`). Learners hold them as plain
- * TensorFlow.js variables (dense layers with a hand-written gradient, {@link tfDense}; Adam over
- * the flat vector, {@link FlatAdam}); env runners get the same weights as one Float32Array and
+ * TensorFlow.js variables (dense layers with a hand-written gradient, {@link tfDense}; Adam with
+ * gradient clipping, {@link ClippedAdam}); env runners get the same weights as one Float32Array and
  * run the forward pass in plain JavaScript (a small MLP costs microseconds there, against tens of
  * microseconds per tfjs op), which is what makes sampling fast.
  */
@@ -200,64 +200,79 @@ export function flatTensors(ts: readonly tfjs.Tensor[]): Float32Array {
 }
 
 
-/** {@link FlatAdam}'s state, as plain data for checkpoints. */
-export interface FlatAdamState {
+/** {@link ClippedAdam}'s state, as plain data for checkpoints. */
+export interface AdamState {
   step: number;
-  /** Adam's moments (binary files in checkpoints; plain arrays are accepted too). */
+  /** Adam's moments, variable after variable (binary files in checkpoints; plain arrays are accepted too). */
   m: Float32Array | number[];
   v: Float32Array | number[];
 }
 
 /**
- * Adam over a list of variables as one flat vector: a handful of ops per step whatever the number
- * of variables (tfjs's Adam runs about a dozen per variable, which dominates small networks'
- * updates). Same update as Adam (Kingma and Ba), with optional clipping by global norm.
+ * tfjs's Adam over a fixed list of variables, with optional clipping of their gradients by global
+ * norm, and its state (step and moments) as plain data for checkpoints. (A version that updated
+ * all variables as one concatenated vector, to save ops, made the wasm heap grow without bound:
+ * the variables kept slices of each step's vector alive. Per-variable updates do not.)
  */
-export class FlatAdam {
-  private m: tfjs.Tensor1D;
-  private v: tfjs.Tensor1D;
-  private step = 0;
+export class ClippedAdam {
+  private readonly opt: tfjs.AdamOptimizer;
   private readonly size: number;
 
-  constructor(private readonly tf: typeof tfjs, private readonly vars: readonly tfjs.Variable[], private readonly lr: number, private readonly gradClip?: number, private readonly beta1 = 0.9, private readonly beta2 = 0.999, private readonly epsilon = 1e-7) {
+  constructor(private readonly tf: typeof tfjs, private readonly vars: readonly tfjs.Variable[], lr: number, private readonly gradClip?: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number) {
+    this.opt = tf.train.adam(lr, beta1, beta2, epsilon) as tfjs.AdamOptimizer;
     this.size = vars.reduce((n, v) => n + v.size, 0);
-    this.m = tf.keep(tf.zeros([this.size]));
-    this.v = tf.keep(tf.zeros([this.size]));
   }
 
-  /** One step from `grads`, the gradients of the variables by their ids (as `variableGrads` returns them); disposes nothing it was given. */
+  /** One step from `grads`, the variables' gradients by name (as `variableGrads` returns them); disposes nothing it was given. */
   apply(grads: tfjs.NamedTensorMap): void {
     const tf = this.tf;
-    this.step++;
-    const { beta1: b1, beta2: b2 } = this;
-    const lrT = (this.lr * Math.sqrt(1 - b2 ** this.step)) / (1 - b1 ** this.step);
-    const [m, v, params] = tf.tidy(() => {
-      let g: tfjs.Tensor1D = tf.concat(this.vars.map((x) => tf.reshape(grads[x.name], [-1]))) as tfjs.Tensor1D;
-      if (this.gradClip) g = tf.mul(g, tf.minimum(1, tf.div(this.gradClip, tf.add(tf.norm(g), 1e-6))));
-      const m = tf.add(tf.mul(b1, this.m), tf.mul(1 - b1, g)) as tfjs.Tensor1D;
-      const v = tf.add(tf.mul(b2, this.v), tf.mul(1 - b2, tf.square(g))) as tfjs.Tensor1D;
-      const flat = tf.concat(this.vars.map((x) => tf.reshape(x, [-1])));
-      const next = tf.sub(flat, tf.mul(lrT, tf.div(m, tf.add(tf.sqrt(v), this.epsilon))));
-      return [tf.keep(m), tf.keep(v), tf.split(next, this.vars.map((x) => x.size)).map((p, i) => tf.keep(tf.reshape(p, this.vars[i].shape)))] as const;
+    const own: tfjs.NamedTensorMap = {};
+    for (const v of this.vars) own[v.name] = grads[v.name];
+    if (!this.gradClip) {
+      this.opt.applyGradients(own as never);
+      return;
+    }
+    const clip = this.gradClip;
+    const clipped = tf.tidy(() => {
+      const norm = tf.sqrt(tf.addN(Object.values(own).map((g) => tf.sum(tf.square(g)))));
+      const scale = tf.minimum(1, tf.div(clip, tf.add(norm, 1e-6)));
+      const out: tfjs.NamedTensorMap = {};
+      for (const [k, g] of Object.entries(own)) out[k] = tf.mul(g, scale);
+      return out;
     });
-    this.m.dispose();
-    this.v.dispose();
-    this.m = m;
-    this.v = v;
-    this.vars.forEach((x, i) => x.assign(params[i]));
-    tf.dispose(params);
+    this.opt.applyGradients(clipped as never);
+    tf.dispose(Object.values(clipped));
   }
 
-  getState(): FlatAdamState {
-    return { step: this.step, m: Float32Array.from(this.m.dataSync()), v: Float32Array.from(this.v.dataSync()) };
+  async getState(): Promise<AdamState> {
+    const [iter, ...moments] = await this.opt.getWeights();
+    const m = new Float32Array(this.size);
+    const v = new Float32Array(this.size);
+    if (iter) {
+      // tfjs lists every variable's first moment, then every variable's second moment.
+      let at = 0;
+      this.vars.forEach((x, i) => {
+        m.set(moments[i].tensor.dataSync() as Float32Array, at);
+        v.set(moments[this.vars.length + i].tensor.dataSync() as Float32Array, at);
+        at += x.size;
+      });
+    }
+    return { step: iter ? (iter.tensor.dataSync() as Float32Array)[0] : 0, m, v };
   }
 
-  setState(s: FlatAdamState): void {
+  async setState(s: AdamState): Promise<void> {
     if (s.m.length !== this.size || s.v.length !== this.size) throw new Error(`optimizer state of ${s.m.length} floats does not fit variables of ${this.size}`);
-    this.m.dispose();
-    this.v.dispose();
-    this.m = this.tf.keep(this.tf.tensor1d(Float32Array.from(s.m)));
-    this.v = this.tf.keep(this.tf.tensor1d(Float32Array.from(s.v)));
-    this.step = s.step;
+    if (s.step === 0) return;
+    const tf = this.tf;
+    const part = (src: ArrayLike<number>, at: number, x: tfjs.Variable) => tf.tensor(Float32Array.from({ length: x.size }, (_, k) => src[at + k]), x.shape);
+    const ms: { name: string; tensor: tfjs.Tensor }[] = [];
+    const vs: { name: string; tensor: tfjs.Tensor }[] = [];
+    let at = 0;
+    this.vars.forEach((x, i) => {
+      ms.push({ name: `${x.name}/m${i}`, tensor: part(s.m, at, x) });
+      vs.push({ name: `${x.name}/v${i}`, tensor: part(s.v, at, x) });
+      at += x.size;
+    });
+    await this.opt.setWeights([{ name: 'iter', tensor: tf.scalar(s.step, 'int32') }, ...ms, ...vs]);
   }
 }

@@ -7,7 +7,7 @@
  */
 import { collective, getRuntimeContext, remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
-import { assignFlat, FlatAdam, flatTensors, initialActorCriticWeights, mlpParamCount, mlpVariables, tfMlp, type FlatAdamState, type MlpSpec } from './model.js';
+import { assignFlat, ClippedAdam, flatTensors, initialActorCriticWeights, mlpParamCount, mlpVariables, tfMlp, type AdamState, type MlpSpec } from './model.js';
 import type { SampleBatch } from './env-runner.js';
 
 /** The learner's settings (from PPOConfig). */
@@ -43,7 +43,7 @@ class PPOLearnerActor {
   private tf!: typeof tfjs;
   private pi: tfjs.Variable[] = [];
   private vf: tfjs.Variable[] = [];
-  private opt!: FlatAdam;
+  private opt!: ClippedAdam;
   private klCoeff: number;
   private backend = '';
 
@@ -59,7 +59,7 @@ class PPOLearnerActor {
     const w = initialActorCriticWeights(this.spec, this.spec.seed);
     this.pi = mlpVariables(this.tf, this.spec.pi.sizes, w, 0);
     this.vf = mlpVariables(this.tf, this.spec.vf.sizes, w, mlpParamCount(this.spec.pi));
-    this.opt = new FlatAdam(this.tf, [...this.pi, ...this.vf], this.spec.lr, this.spec.gradClip);
+    this.opt = new ClippedAdam(this.tf, [...this.pi, ...this.vf], this.spec.lr, this.spec.gradClip);
   }
 
   /** The networks' weights, policy then value (what env runners read). */
@@ -74,14 +74,14 @@ class PPOLearnerActor {
   }
 
   /** The learner's state for checkpoints: weights, the KL coefficient and Adam's moments. */
-  async getState(): Promise<{ weights: Float32Array; klCoeff: number; optimizer: FlatAdamState }> {
-    return { weights: await this.getWeights(), klCoeff: this.klCoeff, optimizer: this.opt.getState() };
+  async getState(): Promise<{ weights: Float32Array; klCoeff: number; optimizer: AdamState }> {
+    return { weights: await this.getWeights(), klCoeff: this.klCoeff, optimizer: await this.opt.getState() };
   }
 
-  async setState(s: { weights: Float32Array; klCoeff: number; optimizer?: FlatAdamState }): Promise<void> {
+  async setState(s: { weights: Float32Array; klCoeff: number; optimizer?: AdamState }): Promise<void> {
     await this.setWeights(s.weights);
     this.klCoeff = s.klCoeff;
-    if (s.optimizer) this.opt.setState(s.optimizer);
+    if (s.optimizer) await this.opt.setState(s.optimizer);
   }
 
   /** Updates on `batch` (advantages standardized) for `numEpochs` passes of `minibatchSize` rows; returns the new weights. */

@@ -17,7 +17,7 @@
 import { remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
-import { assignFlat, FlatAdam, flatTensors, glorotMlpParams, mlpParamCount, tfMlp, type FlatAdamState, type MlpSpec } from './model.js';
+import { assignFlat, ClippedAdam, flatTensors, glorotMlpParams, mlpParamCount, tfMlp, type AdamState, type MlpSpec } from './model.js';
 import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type ReplayBufferContents, type TransitionBatch } from './replay-buffer.js';
 import { LOG_STD_MAX, LOG_STD_MIN } from './sac-runner.js';
 
@@ -49,7 +49,7 @@ export interface SACLearnerState {
   targetWeights: Float32Array;
   logAlpha: number;
   /** The policy's, the critics' and the temperature's Adam. */
-  optimizers: FlatAdamState[];
+  optimizers: AdamState[];
   stepsTrained: number;
   noiseRng: RngState;
   bufferRng: RngState;
@@ -65,9 +65,9 @@ export class SACLearnerActor {
   private qs: tfjs.Variable[][] = [];
   private targets: tfjs.Tensor[][] = [];
   private logAlpha!: tfjs.Variable;
-  private actorOpt!: FlatAdam;
-  private criticOpt!: FlatAdam;
-  private alphaOpt!: FlatAdam;
+  private actorOpt!: ClippedAdam;
+  private criticOpt!: ClippedAdam;
+  private alphaOpt!: ClippedAdam;
   private readonly buffer: ReplayBuffer | PrioritizedReplayBuffer;
   private readonly noise: Rng;
   private stepsTrained = 0;
@@ -98,9 +98,9 @@ export class SACLearnerActor {
     this.qs = Array.from({ length: this.spec.twinQ ? 2 : 1 }, () => vars(this.spec.q.sizes));
     this.targets = this.qs.map((q) => q.map((v) => tf.keep(v.clone())));
     this.logAlpha = tf.variable(tf.scalar(Math.log(this.spec.initialAlpha)));
-    this.actorOpt = new FlatAdam(tf, this.pi, this.spec.actorLr, this.spec.gradClip);
-    this.criticOpt = new FlatAdam(tf, this.qs.flat(), this.spec.criticLr, this.spec.gradClip);
-    this.alphaOpt = new FlatAdam(tf, [this.logAlpha], this.spec.alphaLr);
+    this.actorOpt = new ClippedAdam(tf, this.pi, this.spec.actorLr, this.spec.gradClip);
+    this.criticOpt = new ClippedAdam(tf, this.qs.flat(), this.spec.criticLr, this.spec.gradClip);
+    this.alphaOpt = new ClippedAdam(tf, [this.logAlpha], this.spec.alphaLr);
   }
 
   /**
@@ -210,14 +210,12 @@ export class SACLearnerActor {
         const target = tf.add(logp!, this.spec.targetEntropy);
         const temp = tf.variableGrads(() => tf.neg(tf.mean(tf.mul(this.logAlpha, target))) as tfjs.Scalar, [this.logAlpha]);
         this.alphaOpt.apply(temp.grads);
-        // Polyak targets, as one vector.
-        const targets = this.targets.flat();
-        const flat = (ts: readonly tfjs.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1])));
-        const mixed = tf.add(tf.mul(this.spec.tau, flat(criticVars)), tf.mul(1 - this.spec.tau, flat(targets)));
-        const parts = tf.split(mixed, targets.map((t) => t.size)).map((p, k) => tf.keep(tf.reshape(p, targets[k].shape)));
-        tf.dispose(targets);
-        let k = 0;
-        for (const targ of this.targets) for (let j = 0; j < targ.length; j++) targ[j] = parts[k++];
+        // Polyak targets.
+        this.targets.forEach((targ, i) => targ.forEach((t, j) => {
+          const next = tf.keep(tf.add(tf.mul(this.spec.tau, this.qs[i][j]), tf.mul(1 - this.spec.tau, t)));
+          t.dispose();
+          targ[j] = next;
+        }));
         const res = tf.concat([
           td!.reshape([-1]),
           tf.stack([critic.value, actor.value, temp.value, alpha, tf.neg(tf.mean(logp!)), tf.mean(q0!)]),
@@ -248,7 +246,7 @@ export class SACLearnerActor {
     await this.ready();
     return {
       weights: this.allWeights(), targetWeights: flatTensors(this.targets.flat()), logAlpha: (this.logAlpha.dataSync() as Float32Array)[0],
-      optimizers: [this.actorOpt, this.criticOpt, this.alphaOpt].map((o) => o.getState()),
+      optimizers: await Promise.all([this.actorOpt, this.criticOpt, this.alphaOpt].map((o) => o.getState())),
       stepsTrained: this.stepsTrained, noiseRng: this.noise.getState(), bufferRng: this.buffer.getRngState(),
       ...(this.spec.storeBufferInCheckpoints ? { buffer: this.buffer.getContents() } : {}),
     };
@@ -271,7 +269,7 @@ export class SACLearnerActor {
       });
     }
     this.logAlpha.assign(tf.scalar(s.logAlpha));
-    [this.actorOpt, this.criticOpt, this.alphaOpt].forEach((o, i) => o.setState(s.optimizers[i]));
+    await Promise.all([this.actorOpt, this.criticOpt, this.alphaOpt].map((o, i) => o.setState(s.optimizers[i])));
     this.stepsTrained = s.stepsTrained;
     this.noise.setState(s.noiseRng);
     this.buffer.setRngState(s.bufferRng);
