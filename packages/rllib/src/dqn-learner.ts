@@ -13,23 +13,17 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
 import { qParamCount, type QNetSpec } from './dqn-runner.js';
 import { assignFlat, ClippedAdam, flatTensors, glorotMlpParams, tfMlp, type AdamState } from './model.js';
+import type { ReplayLearnerSpec } from './off-policy.js';
 import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type ReplayBufferContents, type TransitionBatch } from './replay-buffer.js';
 
 /** The learner's settings (from DQNConfig). */
-export interface DQNLearnerSpec {
+export interface DQNLearnerSpec extends ReplayLearnerSpec {
   q: QNetSpec;
   lr: number;
   doubleQ: boolean;
   /** Env steps trained (updates × batch size) between target syncs. */
   targetNetworkUpdateFreq: number;
   gradClip: number | undefined;
-  trainBatchSize: number;
-  /** Updates wait until the buffer holds this many transitions (and at least one batch). */
-  numStepsSampledBeforeLearningStarts: number;
-  replayBuffer: { capacity: number; prioritized: boolean; alpha: number };
-  /** Checkpoints keep the buffer's transitions. */
-  storeBufferInCheckpoints: boolean;
-  seed: number;
 }
 
 /** Statistics of one `update()` call, averaged over its updates. */

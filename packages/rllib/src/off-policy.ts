@@ -76,6 +76,17 @@ export function checkOffPolicyTraining(o: Partial<OffPolicyTrainingOptions>): vo
   }
 }
 
+/** What every off-policy learner is given: its buffer's settings, batch size and seed. */
+export interface ReplayLearnerSpec {
+  trainBatchSize: number;
+  /** Updates wait until the buffer holds this many transitions (and at least one batch). */
+  numStepsSampledBeforeLearningStarts: number;
+  replayBuffer: { capacity: number; prioritized: boolean; alpha: number };
+  /** Checkpoints keep the buffer's transitions. */
+  storeBufferInCheckpoints: boolean;
+  seed: number;
+}
+
 /** What an off-policy learner actor answers to. */
 export interface OffPolicyLearnerMethods {
   getWeights(): Promise<Float32Array>;

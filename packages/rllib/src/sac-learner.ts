@@ -20,9 +20,10 @@ import { Rng, type RngState } from './env/rng.js';
 import { assignFlat, ClippedAdam, flatTensors, glorotMlpParams, mlpParamCount, tfMlp, type AdamState, type MlpSpec } from './model.js';
 import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type ReplayBufferContents, type TransitionBatch } from './replay-buffer.js';
 import { LOG_STD_MAX, LOG_STD_MIN } from './sac-runner.js';
+import type { ReplayLearnerSpec } from './off-policy.js';
 
 /** The learner's settings (from SACConfig). */
-export interface SACLearnerSpec {
+export interface SACLearnerSpec extends ReplayLearnerSpec {
   pi: MlpSpec;
   /** Each critic: `[obsDim + actDim, ...hiddens, 1]`. */
   q: MlpSpec;
@@ -34,12 +35,6 @@ export interface SACLearnerSpec {
   initialAlpha: number;
   targetEntropy: number;
   gradClip: number | undefined;
-  trainBatchSize: number;
-  numStepsSampledBeforeLearningStarts: number;
-  replayBuffer: { capacity: number; prioritized: boolean; alpha: number };
-  /** Checkpoints keep the buffer's transitions. */
-  storeBufferInCheckpoints: boolean;
-  seed: number;
 }
 
 /** The learner's checkpoint state (`weights`: the policy then the critics). */
