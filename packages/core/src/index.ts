@@ -34,6 +34,8 @@ export { internalKv } from './kv.js';
 export { collective, CollectiveTimeoutError } from './collective.js';
 export type { CollectiveArray, CollectiveOptions, ReduceOp } from './collective.js';
 export { portable, PortableFunction } from './portable.js';
+export { runCommand, runIfEntryScript } from './library-cli.js';
+export type { CliProgram } from './library-cli.js';
 export { markLibraryModule } from './functions.js';
 export type { KvOptions } from './kv.js';
 export { listNodes, listActors, listTasks, listObjects, listPlacementGroups, listJobs } from './state-api.js';

@@ -11,10 +11,8 @@
  * at the first `--stop` criterion reached (result keys, each a minimum: episodeReturnMean,
  * trainingIteration, numEnvStepsSampledLifetime, timeTotalS...).
  */
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError as CliArgError } from 'commander';
-import { init, shutdown } from '@ray-ts/core';
+import { Command, InvalidArgumentError as CliArgError } from 'commander';
+import { init, runCommand, runIfEntryScript, shutdown } from '@ray-ts/core';
 import { Algorithm, configFor, type TrainResult } from './algorithm.js';
 import './index.js';
 
@@ -122,33 +120,7 @@ function program(onExit: (code: number) => void): Command {
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
-  const cmd = program((c) => (code = c));
-  if (!argv.length) {
-    cmd.outputHelp();
-    return 1;
-  }
-  try {
-    await cmd.parseAsync(argv, { from: 'user' });
-    return code;
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
-    console.error(`ray-ts rllib: ${(err as Error)?.message ?? String(err)}`);
-    return 1;
-  }
+  return runCommand('rllib', program((c) => (code = c)), argv, () => code);
 }
 
-function isEntryScript(): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryScript()) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfEntryScript(import.meta.url, main);

@@ -9,20 +9,13 @@ import { collective, getRuntimeContext, remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
 import { assignFlat, ClippedAdam, flatTensors, initialActorCriticWeights, mlpParamCount, mlpVariables, tfMlp, type AdamState, type MlpSpec } from './model.js';
 import type { SampleBatch } from './env-runner.js';
+import type { PPOTrainingOptions } from './ppo.js';
 
 /** The learner's settings (from PPOConfig). */
-export interface PPOLearnerSpec {
+export interface PPOLearnerSpec extends Pick<PPOTrainingOptions, 'lr' | 'clipParam' | 'vfClipParam' | 'vfLossCoeff' | 'entropyCoeff' | 'klCoeff' | 'klTarget' | 'gradClip'> {
   pi: MlpSpec;
   vf: MlpSpec;
   dist: { kind: 'categorical'; n: number } | { kind: 'gaussian'; dims: number };
-  lr: number;
-  clipParam: number;
-  vfClipParam: number;
-  vfLossCoeff: number;
-  entropyCoeff: number;
-  klCoeff: number;
-  klTarget: number;
-  gradClip: number | undefined;
   seed: number;
   /** With several learners: their collective group, and this learner's rank in it. */
   group?: { name: string; rank: number; size: number };

@@ -14,9 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline/promises';
-import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError as CliArgError } from 'commander';
-import { init, shutdown as disconnect } from '@ray-ts/core';
+import { Command, InvalidArgumentError as CliArgError } from 'commander';
+import { init, runCommand, runIfEntryScript, shutdown as disconnect } from '@ray-ts/core';
 import YAML from 'yaml';
 import { deployApps, delete as deleteApp, shutdown as serveShutdown, start, status } from './api.js';
 import { buildFromImportPath, loadServeConfig, type LoadedServeConfig } from './config-file.js';
@@ -253,33 +252,7 @@ function program(setCode: (code: number) => void): Command {
  */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
-  const cmd = program((c) => (code = c));
-  if (!argv.length) {
-    cmd.outputHelp();
-    return 1;
-  }
-  try {
-    await cmd.parseAsync(argv, { from: 'user' });
-    return code;
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode; // commander printed the message or the help
-    console.error(`ray-ts serve: ${(err as Error)?.message ?? String(err)}`);
-    return 1;
-  }
+  return runCommand('serve', program((c) => (code = c)), argv, () => code);
 }
 
-function isEntryScript(): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryScript()) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfEntryScript(import.meta.url, main);
