@@ -24,6 +24,9 @@ import type { FnRef } from './functions.js';
 import { bundleResources, groupResources, isGroupResource, placeBundles, type PlacementStrategy } from './placement.js';
 import type { SchedulingStrategySpec } from './options.js';
 
+/** After this many spillbacks, an owner's task runs where it is sent next, room or not (no ping-pong on stale views). */
+const MAX_SPILLS = 3;
+
 /** A task as the state API lists it. */
 export interface TaskRecord {
   taskId: string;
@@ -61,7 +64,16 @@ export interface ClusterLink {
   place(resources: ResourceSet, strategy: SchedulingStrategySpec | undefined, localFits: boolean): string | { error: string } | { wait: string };
   /** Why no node of the cluster can ever run it (undefined: some node can). */
   infeasible(resources: ResourceSet): { name: string; requested: number; total: number } | undefined;
-  forwardTask(nodeId: string, spec: TaskSpec): void;
+  forwardTask(nodeId: string, spec: TaskSpec, noSpill: boolean): void;
+  /**
+   * A node other than this one (and `except`) with room for the work now, by this node's view;
+   * it counts as taken there until the next view. Undefined: none.
+   */
+  spillTarget(resources: ResourceSet, except: string): string | undefined;
+  /** Tells a task's owner to send it to `nodeId`: this node has forgotten it. */
+  spillBack(origin: string, taskId: string, nodeId: string): void;
+  /** Whether the node is alive in this node's view. */
+  isAlive(nodeId: string): boolean;
   cancelRemote(nodeId: string, taskId: string, force: boolean, recursive: boolean): void;
   sendTaskDone(origin: string, taskId: string, results: StoredValue[], producer: WorkerHandle | undefined, ms: number | undefined): void;
   /** Brings the bytes of `remote` objects to this node. */
@@ -116,6 +128,11 @@ interface Work {
   origin: string | undefined;
   /** Multi-node: the node this owned work was forwarded to. */
   remote: string | undefined;
+  /** Multi-node, owned work: times executors sent it back (spillback), and where to send it next. */
+  spills: number;
+  spillTo: string | undefined;
+  /** Multi-node, forwarded work: run it here even when another node has room first. */
+  noSpill: boolean;
   strategy: SchedulingStrategySpec | undefined;
   startMs: number;
 }
@@ -326,11 +343,12 @@ export class NodeManager {
   }
 
   /** Runs a task for the node that owns it (multi-node); its results go back there. */
-  executeForwarded(spec: TaskSpec, origin: string): void {
+  executeForwarded(spec: TaskSpec, origin: string, noSpill = false): void {
     const st = spec.strategy;
     const resources = st?.type === 'PLACEMENT_GROUP' ? groupResources(spec.resources, st.placementGroupId, st.bundleIndex) : spec.resources;
     const work = this.newWork(spec.taskId, 'task', spec, undefined, spec.args, resources, spec.isolation);
     work.origin = origin;
+    work.noSpill = noSpill || st?.type === 'PLACEMENT_GROUP' || st?.type === 'NODE_AFFINITY';
     const missing = this.pool.missing(resources);
     if (missing) {
       this.finishWork(work, this.unschedulable(`Task '${spec.name}' (${spec.taskId})`, resources, missing, spec.taskId));
@@ -436,6 +454,7 @@ export class NodeManager {
       id, kind, task, actor, args, resources, isolation, shapeKey: shapeKeyOf(resources, isolation),
       state: 'waiting', attempts: 0, depsLeft: 0, worker: undefined, alloc: undefined, blocked: 0, seq: 0, sentAt: 0,
       cancelled: false, children: undefined, origin: undefined, remote: undefined, strategy: undefined, startMs: Date.now(),
+      spills: 0, spillTo: undefined, noSpill: false,
     };
     this.works.set(id, work);
     if (pin) this.pinArgs(args);
@@ -502,7 +521,11 @@ export class NodeManager {
         }
         // Only tasks are placed here: an actor's owner placed it on this node, and it waits here.
         if (this.cluster && !work.origin && work.kind === 'task') {
-          const target = this.cluster.place(work.resources, work.strategy, this.executes && this.pool.fits(work.resources));
+          const spillTo = work.spillTo;
+          work.spillTo = undefined;
+          const target = spillTo !== undefined && this.cluster.isAlive(spillTo)
+            ? spillTo
+            : this.cluster.place(work.resources, work.strategy, this.executes && this.pool.fits(work.resources));
           if (typeof target !== 'string' && 'wait' in target) break; // for a node the autoscaler may start
           if (typeof target !== 'string') {
             this.failUnplaceable(work, target.error);
@@ -521,7 +544,7 @@ export class NodeManager {
         }
         const alloc = this.pool.tryAllocate(work.resources);
         if (alloc) this.dispatch(work, alloc);
-        else if (!this.pipeline(work)) break;
+        else if (!this.pipeline(work) && !this.spill(work)) break;
         i++;
       }
       if (i >= q.length) this.queues.delete(key);
@@ -540,7 +563,36 @@ export class NodeManager {
     work.state = 'running';
     work.remote = nodeId;
     work.attempts++;
-    this.cluster!.forwardTask(nodeId, work.task!);
+    this.cluster!.forwardTask(nodeId, work.task!, work.spills >= MAX_SPILLS);
+  }
+
+  /**
+   * As Ray's raylets spill back: a task queued here for its owner elsewhere, which cannot run here
+   * yet while another node has room now, goes back to its owner to run there (else it would wait
+   * here for as long as this node's CPUs stay taken, by a long task or an actor, while others idle).
+   */
+  private spill(work: Work): boolean {
+    if (work.origin === undefined || work.kind !== 'task' || work.noSpill || !this.cluster) return false;
+    const target = this.cluster.spillTarget(work.resources, this.nodeId);
+    if (target === undefined) return false;
+    work.state = 'done';
+    this.works.delete(work.id);
+    this.unpinArgs(work.args);
+    this.busy(-1);
+    this.cluster.spillBack(work.origin, work.id, target);
+    return true;
+  }
+
+  /** An executor sent owned work back (spillback): it goes to `target` (or is placed again). */
+  spilledBack(taskId: string, from: string, target: string): void {
+    const work = this.works.get(taskId);
+    if (!work || work.remote !== from || work.state !== 'running') return;
+    work.remote = undefined;
+    work.attempts--; // it never ran there
+    work.spills++;
+    work.spillTo = target;
+    if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
+    else this.startWork(work);
   }
 
   /** True if the work's ref arguments are here; else pulls them and queues the work again after. */

@@ -73,6 +73,21 @@ describe('a 3-node cluster', () => {
     expect(new Set(ids).size).toBeGreaterThanOrEqual(2);
   });
 
+  it('spills a task queued behind an actor on one node back to its owner when another node frees (spillback)', async () => {
+    // n1 and n2 are held by actors for good; the head is busy for a second. Tasks sent meanwhile
+    // wait on a held node (none has room) and must move to the head once it frees, not wait there.
+    const holders = [n1, n2].map((nodeId) => Counter.options({ numCpus: 1, schedulingStrategy: { nodeId } }).remote());
+    try {
+      expect(await get(holders.map((h) => h.node.remote()))).toEqual([n1, n2]);
+      const busy = whereAmI.options({ schedulingStrategy: { nodeId: head } }).remote(1000);
+      const queued = Array.from({ length: 3 }, () => whereAmI.remote(1));
+      expect(await get(queued, { timeoutMs: 20_000 })).toEqual([head, head, head]);
+      expect(await get(busy)).toBe(head);
+    } finally {
+      for (const h of holders) await kill(h);
+    }
+  });
+
   it('honours node affinity, hard and soft', async () => {
     const hard = await get(Array.from({ length: 3 }, () => whereAmI.options({ schedulingStrategy: { nodeId: n2 } }).remote(1)));
     expect(hard).toEqual([n2, n2, n2]);

@@ -186,6 +186,9 @@ export class StageOp extends PhysicalOp {
         () => {
           entry.ready = true;
           this.actorsStarting--;
+          // Its inputs may have run out while it started (the others did the work): it goes now,
+          // not when the whole dataset ends, so its CPUs do not starve the stages after it.
+          this.releaseIdleActors();
         },
         (err: unknown) => {
           this.actorsStarting--;
@@ -207,7 +210,7 @@ export class StageOp extends PhysicalOp {
     for (let i = this.actors.length - 1; i >= 0; i--) {
       const a = this.actors[i];
       if (a.ready && a.inFlight === 0 && this.actors.length > 0 && !this.inputsOpen && this.queue.length === 0) {
-        void kill(a.handle);
+        void kill(a.handle).catch(() => undefined); // already gone, or the cluster stopped: nothing to free
         this.actors.splice(i, 1);
         this.exec.actorCpus -= this.resources.numCpus;
       }
@@ -260,7 +263,7 @@ export class StageOp extends PhysicalOp {
   }
 
   override shutdown(): void {
-    for (const a of this.actors) void kill(a.handle);
+    for (const a of this.actors) void kill(a.handle).catch(() => undefined);
     this.exec.actorCpus -= this.actors.length * this.resources.numCpus;
     this.actors.length = 0;
   }

@@ -1,13 +1,14 @@
 // Files in and out through datasets, actor pools, streaming splits, and the memory budget.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { get, init, shutdown } from '@ray-ts/core';
-import { objectStoreStats } from '@ray-ts/core/testing';
+import { availableResources, get, init, shutdown } from '@ray-ts/core';
+import { objectStoreStats, waitFor } from '@ray-ts/core/testing';
 import { DataContext, DatasourceError, col, range, readBinaryFiles, readCsv, readJson, readParquet, readText } from '@ray-ts/data';
 
 import { consume } from './fixtures/consume.js';
+import { LateSecond, holdUntil } from './fixtures/late-actor.js';
 
 const STORE = 48 << 20;
 let dir: string;
@@ -124,6 +125,23 @@ describe('actor pools', () => {
     expect(await ds.count()).toBe(400);
     const st = ds.executionStats()!.operators.find((o) => o.name.includes('mapBatches(AddOffset)'))!;
     expect(st.peakActors).toBe(2);
+  });
+
+  it('lets an actor that starts after the pool ran out of input go at once, not when the dataset ends', async () => {
+    // The second actor starts after the first did the only block: it is idle from the start, and
+    // its CPU must go back while the stage after the pool still runs (it held it to the end).
+    const [started, release] = [join(dir, 'started'), join(dir, 'release')];
+    const ds = range(10, { numBlocks: 1 })
+      .mapBatches(LateSecond, { compute: { size: 2 }, fnConstructorArgs: [join(dir, 'late-lock'), 1500], numCpus: 0.5 })
+      .mapBatches(holdUntil, { fnArgs: [started, release] });
+    const done = ds.takeAll();
+    try {
+      // Of the 2 CPUs, only the held stage's task keeps one.
+      await waitFor(async () => existsSync(started) && (await availableResources()).CPU === 1, { what: 'the pool\'s CPUs back while the next stage runs', timeoutMs: 20_000 });
+    } finally {
+      writeFileSync(release, '');
+    }
+    expect((await done).length).toBe(10);
   });
 
   it('reports a failing constructor with the operator name', async () => {

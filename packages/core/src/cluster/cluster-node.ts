@@ -392,7 +392,13 @@ export class ClusterNode implements ClusterLink {
       case 'executeTask': {
         const x = m.executeTask!;
         this.receiveRefs(x.owners?.owners);
-        this.node.executeForwarded(taskFromWire(x.spec!, sharedAbove), from);
+        this.node.executeForwarded(taskFromWire(x.spec!, sharedAbove), from, x.noSpill);
+        break;
+      }
+      case 'spillback': {
+        const x = m.spillback!;
+        this.release(from, x.taskId);
+        this.node.spilledBack(x.taskId, from, x.nodeId);
         break;
       }
       case 'taskDone': {
@@ -567,11 +573,31 @@ export class ClusterNode implements ClusterLink {
     this.charge(nodeId, r, -1);
   }
 
-  forwardTask(nodeId: string, spec: TaskSpec): void {
+  forwardTask(nodeId: string, spec: TaskSpec, noSpill: boolean): void {
     this.charged.set(spec.taskId, spec.resources);
     this.charge(nodeId, spec.resources, 1);
     const wire = taskToWire(spec.jobId ? spec : { ...spec, jobId: this.node.jobId });
-    this.send(nodeId, { executeTask: { spec: wire, owners: this.owners(argRefs(spec.args), nodeId) } });
+    this.send(nodeId, { executeTask: { spec: wire, owners: this.owners(argRefs(spec.args), nodeId), noSpill } });
+  }
+
+  spillTarget(resources: ResourceSet, except: string): string | undefined {
+    const pick = this.executors()
+      .filter((n) => n.nodeId !== this.nodeId && n.nodeId !== except && ClusterNode.fits(resources, this.estimate(n)))
+      .sort((a, b) => this.load(a) - this.load(b))[0];
+    if (!pick) return undefined;
+    // Counts as taken there until the next view, so one free CPU draws one task, not the queue.
+    let r = this.sinceView.get(pick.nodeId);
+    if (!r) this.sinceView.set(pick.nodeId, (r = {}));
+    for (const k in resources) r[k] = (r[k] ?? 0) + resources[k];
+    return pick.nodeId;
+  }
+
+  spillBack(origin: string, taskId: string, nodeId: string): void {
+    this.send(origin, { spillback: { taskId, nodeId } });
+  }
+
+  isAlive(nodeId: string): boolean {
+    return this.view.get(nodeId)?.state === 'ALIVE';
   }
 
   cancelRemote(nodeId: string, taskId: string, force: boolean, recursive: boolean): void {

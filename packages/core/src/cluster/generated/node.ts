@@ -27,6 +27,7 @@ import type { PrepareBundlesReply as _raytscore_PrepareBundlesReply, PrepareBund
 import type { PullRequest as _raytscore_PullRequest, PullRequest__Output as _raytscore_PullRequest__Output } from './raytscore/PullRequest.js';
 import type { RefOwners as _raytscore_RefOwners, RefOwners__Output as _raytscore_RefOwners__Output } from './raytscore/RefOwners.js';
 import type { SchedulingStrategy as _raytscore_SchedulingStrategy, SchedulingStrategy__Output as _raytscore_SchedulingStrategy__Output } from './raytscore/SchedulingStrategy.js';
+import type { Spillback as _raytscore_Spillback, Spillback__Output as _raytscore_Spillback__Output } from './raytscore/Spillback.js';
 import type { StateReply as _raytscore_StateReply, StateReply__Output as _raytscore_StateReply__Output } from './raytscore/StateReply.js';
 import type { StateRequest as _raytscore_StateRequest, StateRequest__Output as _raytscore_StateRequest__Output } from './raytscore/StateRequest.js';
 import type { TaskDone as _raytscore_TaskDone, TaskDone__Output as _raytscore_TaskDone__Output } from './raytscore/TaskDone.js';
@@ -66,6 +67,7 @@ export interface ProtoGrpcType {
     PullRequest: MessageTypeDefinition<_raytscore_PullRequest, _raytscore_PullRequest__Output>
     RefOwners: MessageTypeDefinition<_raytscore_RefOwners, _raytscore_RefOwners__Output>
     SchedulingStrategy: MessageTypeDefinition<_raytscore_SchedulingStrategy, _raytscore_SchedulingStrategy__Output>
+    Spillback: MessageTypeDefinition<_raytscore_Spillback, _raytscore_Spillback__Output>
     StateReply: MessageTypeDefinition<_raytscore_StateReply, _raytscore_StateReply__Output>
     StateRequest: MessageTypeDefinition<_raytscore_StateRequest, _raytscore_StateRequest__Output>
     TaskDone: MessageTypeDefinition<_raytscore_TaskDone, _raytscore_TaskDone__Output>

@@ -6,9 +6,11 @@ import type { RefOwners as _raytscore_RefOwners, RefOwners__Output as _raytscore
 export interface ExecuteTask {
   'spec'?: (_raytscore_TaskSpec | null);
   'owners'?: (_raytscore_RefOwners | null);
+  'noSpill'?: (boolean);
 }
 
 export interface ExecuteTask__Output {
   'spec': (_raytscore_TaskSpec__Output | null);
   'owners': (_raytscore_RefOwners__Output | null);
+  'noSpill': (boolean);
 }

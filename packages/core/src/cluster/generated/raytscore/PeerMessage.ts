@@ -9,6 +9,7 @@ import type { CancelTask as _raytscore_CancelTask, CancelTask__Output as _raytsc
 import type { Borrow as _raytscore_Borrow, Borrow__Output as _raytscore_Borrow__Output } from '../raytscore/Borrow.js';
 import type { FreeObjects as _raytscore_FreeObjects, FreeObjects__Output as _raytscore_FreeObjects__Output } from '../raytscore/FreeObjects.js';
 import type { Collective as _raytscore_Collective, Collective__Output as _raytscore_Collective__Output } from '../raytscore/Collective.js';
+import type { Spillback as _raytscore_Spillback, Spillback__Output as _raytscore_Spillback__Output } from '../raytscore/Spillback.js';
 
 export interface PeerMessage {
   'executeTask'?: (_raytscore_ExecuteTask | null);
@@ -20,7 +21,8 @@ export interface PeerMessage {
   'borrow'?: (_raytscore_Borrow | null);
   'freeObjects'?: (_raytscore_FreeObjects | null);
   'collective'?: (_raytscore_Collective | null);
-  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"collective";
+  'spillback'?: (_raytscore_Spillback | null);
+  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"collective"|"spillback";
 }
 
 export interface PeerMessage__Output {
@@ -33,5 +35,6 @@ export interface PeerMessage__Output {
   'borrow'?: (_raytscore_Borrow__Output | null);
   'freeObjects'?: (_raytscore_FreeObjects__Output | null);
   'collective'?: (_raytscore_Collective__Output | null);
-  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"collective";
+  'spillback'?: (_raytscore_Spillback__Output | null);
+  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"collective"|"spillback";
 }
