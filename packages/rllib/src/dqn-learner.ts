@@ -13,7 +13,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
 import { qParamCount, type QNetSpec } from './dqn-runner.js';
 import { assignFlat, ClippedAdam, flatTensors, glorotMlpParams, tfMlp, type AdamState } from './model.js';
-import type { ReplayLearnerSpec } from './off-policy.js';
+import { groupGradients, learnersCanLearn, shardSeed, type ReplayLearnerSpec } from './off-policy.js';
 import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type ReplayBufferContents, type TransitionBatch } from './replay-buffer.js';
 
 /** The learner's settings (from DQNConfig). */
@@ -70,8 +70,8 @@ export class DQNLearnerActor {
     const rb = spec.replayBuffer;
     const obsDim = spec.q.sizes[0];
     this.buffer = rb.prioritized
-      ? new PrioritizedReplayBuffer({ capacity: rb.capacity, obsDim, alpha: rb.alpha, seed: spec.seed + 31 })
-      : new ReplayBuffer({ capacity: rb.capacity, obsDim, seed: spec.seed + 31 });
+      ? new PrioritizedReplayBuffer({ capacity: rb.capacity, obsDim, alpha: rb.alpha, seed: shardSeed(spec) + 31 })
+      : new ReplayBuffer({ capacity: rb.capacity, obsDim, seed: shardSeed(spec) + 31 });
   }
 
   private async ready(): Promise<void> {
@@ -141,10 +141,11 @@ export class DQNLearnerActor {
     const sums = { loss: 0, tdError: 0, meanQ: 0 };
     let updates = 0;
     const targetsBefore = this.numTargetUpdates;
-    const canLearn = this.buffer.size >= Math.max(B, this.spec.numStepsSampledBeforeLearningStarts);
+    const group = this.spec.group;
+    const canLearn = await learnersCanLearn(this.buffer.size, this.spec);
     for (let u = 0; canLearn && u < opts.numUpdates; u++) {
       const s = this.buffer instanceof PrioritizedReplayBuffer ? this.buffer.sample(B, { beta: opts.beta }) : this.buffer.sample(B);
-      const out = tf.tidy(() => {
+      const { grads, out } = tf.tidy(() => {
         const x = tf.tensor2d(s.obs, [B, od]);
         const nx = tf.tensor2d(s.nextObs, [B, od]);
         const act = tf.oneHot(tf.tensor1d(s.actions, 'int32'), n);
@@ -166,19 +167,22 @@ export class DQNLearnerActor {
           const huber = tf.add(tf.mul(0.5, tf.square(quad)), tf.sub(abs, quad));
           return tf.mean(tf.mul(w, huber)) as tfjs.Scalar;
         }, this.vars);
-        this.opt.apply(grads); // clips by global norm when gradClip is set
         // One read back: |TD| per row, then loss and mean Q.
         const res = tf.concat([tf.abs(td!), tf.reshape(value, [1]), tf.reshape(tf.mean(qa!), [1])]);
         tf.dispose([td!, qa!]);
-        return res;
+        return { grads, out: res };
       });
+      // With several learners, the average of all their gradients (each from its own shard's batch).
+      const g = await groupGradients(grads, group);
+      this.opt.apply(g); // clips by global norm when gradClip is set
+      tf.dispose(Object.values(g));
       const vals = out.dataSync() as Float32Array;
       out.dispose();
       sums.tdError += reprioritize(this.buffer, s, vals.subarray(0, B));
       sums.loss += vals[B];
       sums.meanQ += vals[B + 1];
       updates++;
-      this.stepsTrained += B;
+      this.stepsTrained += B * (group?.size ?? 1);
       if (this.stepsTrained - this.lastTargetSync >= this.spec.targetNetworkUpdateFreq) this.syncTarget();
     }
     const d = Math.max(1, updates);

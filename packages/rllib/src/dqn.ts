@@ -19,7 +19,7 @@ import { RLlibInvalidArgumentError } from './env/errors.js';
 import { flatten } from './env/spaces.js';
 import { argmax, DQNEnvRunner, qForward, qNetSpec, qParamCount, type DQNEnvRunnerMethods, type DQNEnvRunnerSpec, type DQNSampleBatch, type QNetSpec } from './dqn-runner.js';
 import { DQNLearner, type DQNLearnerSpec } from './dqn-learner.js';
-import { checkOffPolicyTraining, OffPolicyAlgorithm, type OffPolicyLearnerMethods, type OffPolicyTrainingOptions, type ReplayBufferOptions } from './off-policy.js';
+import { checkOffPolicyTraining, OffPolicyAlgorithm, type OffPolicyLearnerMethods, type OffPolicyTrainingOptions, type ReplayBufferOptions, type ReplayLearnerSpec } from './off-policy.js';
 
 /** DQN's replay buffer (RLlib's `replay_buffer_config`): defaults capacity 50000, prioritized true, alpha 0.6, beta 0.4 annealed to 1 over 50000 steps. */
 export type DQNReplayBufferOptions = ReplayBufferOptions;
@@ -114,8 +114,9 @@ export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
 }
 
 /**
- * DQN. Needs a Discrete action space and one learner (it holds the replay buffer).
- * @throws RLlibInvalidArgumentError from `config.build()` on a non-Discrete action space or several learners.
+ * DQN. Needs a Discrete action space. With several learners, each holds a shard of the replay
+ * buffer and they average their gradients (see off-policy.ts).
+ * @throws RLlibInvalidArgumentError from `config.build()` on a non-Discrete action space.
  */
 export class DQN extends OffPolicyAlgorithm<DQNConfig> {
   private readonly q: QNetSpec;
@@ -124,7 +125,6 @@ export class DQN extends OffPolicyAlgorithm<DQNConfig> {
   constructor(config: DQNConfig) {
     super(config);
     if (this.action.kind !== 'categorical') throw new RLlibInvalidArgumentError(`DQN needs a Discrete action space; env '${config.envName}' has continuous (Box) actions. Use PPO for it.`);
-    if (config.learnerOpts.numLearners > 1) throw new RLlibInvalidArgumentError(`DQN runs one learner (it holds the replay buffer); got learners({ numLearners: ${config.learnerOpts.numLearners} }). Set numLearners to 0 (a local learner) or 1.`);
     const t = config.train;
     this.q = qNetSpec(this.obsDim, this.action.n, t.model.hiddens ?? [64, 64], t.model.activation ?? 'relu', t.dueling);
   }
@@ -143,16 +143,10 @@ export class DQN extends OffPolicyAlgorithm<DQNConfig> {
     return qParamCount(this.q);
   }
 
-  protected async startLearners(): Promise<void> {
+  protected createLearner(base: ReplayLearnerSpec, numCpus: number): ActorHandle<OffPolicyLearnerMethods> {
     const t = this.config.train;
-    const rb = this.replayOptions();
-    const spec: DQNLearnerSpec = {
-      q: this.q, lr: t.lr, doubleQ: t.doubleQ, targetNetworkUpdateFreq: t.targetNetworkUpdateFreq, gradClip: t.gradClip,
-      trainBatchSize: t.trainBatchSize, numStepsSampledBeforeLearningStarts: t.numStepsSampledBeforeLearningStarts,
-      replayBuffer: { capacity: rb.capacity, prioritized: rb.prioritized, alpha: rb.alpha }, storeBufferInCheckpoints: t.storeBufferInCheckpoints, seed: this.config.seed,
-    };
-    this.learner = DQNLearner.options({ numCpus: this.config.learnerActors().cpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<OffPolicyLearnerMethods>;
-    this.weights ??= await get(this.learner.getWeights.remote());
+    const spec: DQNLearnerSpec = { ...base, q: this.q, lr: t.lr, doubleQ: t.doubleQ, targetNetworkUpdateFreq: t.targetNetworkUpdateFreq, gradClip: t.gradClip };
+    return DQNLearner.options({ numCpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<OffPolicyLearnerMethods>;
   }
 
   protected replayOptions(): Required<ReplayBufferOptions> {

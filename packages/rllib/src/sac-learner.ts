@@ -20,7 +20,7 @@ import { Rng, type RngState } from './env/rng.js';
 import { assignFlat, ClippedAdam, flatTensors, glorotMlpParams, mlpParamCount, tfMlp, type AdamState, type MlpSpec } from './model.js';
 import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type ReplayBufferContents, type TransitionBatch } from './replay-buffer.js';
 import { LOG_STD_MAX, LOG_STD_MIN } from './sac-runner.js';
-import type { ReplayLearnerSpec } from './off-policy.js';
+import { groupGradients, learnersCanLearn, shardSeed, type ReplayLearnerSpec } from './off-policy.js';
 
 /** The learner's settings (from SACConfig). */
 export interface SACLearnerSpec extends ReplayLearnerSpec {
@@ -72,9 +72,9 @@ export class SACLearnerActor {
     const obsDim = spec.pi.sizes[0];
     const actDim = this.actDim;
     this.buffer = rb.prioritized
-      ? new PrioritizedReplayBuffer({ capacity: rb.capacity, obsDim, actDim, alpha: rb.alpha, seed: spec.seed + 31 })
-      : new ReplayBuffer({ capacity: rb.capacity, obsDim, actDim, seed: spec.seed + 31 });
-    this.noise = new Rng(spec.seed * 1000 + 11);
+      ? new PrioritizedReplayBuffer({ capacity: rb.capacity, obsDim, actDim, alpha: rb.alpha, seed: shardSeed(spec) + 31 })
+      : new ReplayBuffer({ capacity: rb.capacity, obsDim, actDim, seed: shardSeed(spec) + 31 });
+    this.noise = new Rng(shardSeed(spec) * 1000 + 11);
   }
 
   private get actDim(): number {
@@ -139,6 +139,15 @@ export class SACLearnerActor {
     return flatTensors(this.pi);
   }
 
+  /** Sets the policy's weights (`w` of the policy's size), or every network's (the policy, then each critic). */
+  async setWeights(w: Float32Array): Promise<void> {
+    await this.ready();
+    const [nPi, nQ] = [mlpParamCount(this.spec.pi), mlpParamCount(this.spec.q)];
+    if (w.length !== nPi && w.length !== nPi + this.qs.length * nQ) throw new Error(`SAC weights of ${w.length} floats fit neither the policy (${nPi}) nor all networks (${nPi + this.qs.length * nQ})`);
+    assignFlat(this.tf, this.pi, w.subarray(0, nPi));
+    if (w.length > nPi) this.qs.forEach((q, i) => assignFlat(this.tf, q, w.subarray(nPi + i * nQ, nPi + (i + 1) * nQ)));
+  }
+
   /** Every network's weights: the policy, then each critic. */
   private allWeights(): Float32Array {
     return flatTensors([...this.pi, ...this.qs.flat()]);
@@ -159,24 +168,30 @@ export class SACLearnerActor {
     const ad = this.actDim;
     const sums = { criticLoss: 0, actorLoss: 0, alphaLoss: 0, alpha: 0, entropy: 0, meanQ: 0, tdError: 0 };
     let updates = 0;
-    const canLearn = this.buffer.size >= Math.max(B, this.spec.numStepsSampledBeforeLearningStarts);
+    const group = this.spec.group;
+    const canLearn = await learnersCanLearn(this.buffer.size, this.spec);
     const criticVars = this.qs.flat();
     for (let u = 0; canLearn && u < opts.numUpdates; u++) {
       const s = this.buffer instanceof PrioritizedReplayBuffer ? this.buffer.sample(B, { beta: opts.beta }) : this.buffer.sample(B);
       const zNext = this.gaussian(B);
       const zNow = this.gaussian(B);
-      const out = tf.tidy(() => {
+      // Each step's gradients are averaged over the learners (with several) between its tidy scopes.
+      const step = async (grads: tfjs.NamedTensorMap, opt: ClippedAdam) => {
+        const g = await groupGradients(grads, group);
+        opt.apply(g);
+        tf.dispose(Object.values(g));
+      };
+      // Critics, on targets without gradients.
+      const c = tf.tidy(() => {
         const x = tf.tensor2d(s.obs, [B, od]);
         const nx = tf.tensor2d(s.nextObs, [B, od]);
         const a = tf.tensor2d(s.actions, [B, ad]);
         const w = tf.tensor1d(s.weights);
         const alpha = tf.exp(this.logAlpha);
-        // Targets, without gradients.
         const next = this.policy(nx, zNext);
         const softQ = tf.sub(this.minQ(this.targets, nx, next.a), tf.mul(alpha, next.logp));
         const notDone = tf.sub(1, tf.tensor1d(s.dones));
         const y = tf.add(tf.tensor1d(s.rewards), tf.mul(tf.mul(tf.tensor1d(s.discounts), notDone), softQ));
-        // Critics.
         let td: tfjs.Tensor | undefined;
         let q0: tfjs.Tensor | undefined;
         const xa = tf.concat([x, a], 1) as tfjs.Tensor2D;
@@ -192,32 +207,43 @@ export class SACLearnerActor {
           });
           return tf.addN(losses) as tfjs.Scalar;
         }, criticVars);
-        this.criticOpt.apply(critic.grads);
-        // Actor, through the updated critics.
+        const kept = { grads: critic.grads, value: critic.value, td: td!.reshape([-1]), meanQ: tf.mean(q0!), alpha };
+        tf.dispose([td!, q0!]);
+        return kept;
+      });
+      await step(c.grads, this.criticOpt);
+      // Actor, through the updated critics.
+      const act = tf.tidy(() => {
+        const x = tf.tensor2d(s.obs, [B, od]);
+        const alpha = tf.exp(this.logAlpha);
         let logp: tfjs.Tensor | undefined;
         const actor = tf.variableGrads(() => {
           const now = this.policy(x, zNow);
           logp = tf.keep(now.logp);
           return tf.mean(tf.sub(tf.mul(alpha, now.logp), this.minQ(this.qs, x, now.a))) as tfjs.Scalar;
         }, this.pi);
-        this.actorOpt.apply(actor.grads);
-        // Temperature.
-        const target = tf.add(logp!, this.spec.targetEntropy);
-        const temp = tf.variableGrads(() => tf.neg(tf.mean(tf.mul(this.logAlpha, target))) as tfjs.Scalar, [this.logAlpha]);
-        this.alphaOpt.apply(temp.grads);
-        // Polyak targets.
+        return { grads: actor.grads, value: actor.value, logp: logp! };
+      });
+      await step(act.grads, this.actorOpt);
+      // Temperature.
+      const temp = tf.tidy(() => {
+        const target = tf.add(act.logp, this.spec.targetEntropy);
+        return tf.variableGrads(() => tf.neg(tf.mean(tf.mul(this.logAlpha, target))) as tfjs.Scalar, [this.logAlpha]);
+      });
+      await step(temp.grads, this.alphaOpt);
+      // Polyak targets.
+      tf.tidy(() => {
         this.targets.forEach((targ, i) => targ.forEach((t, j) => {
           const next = tf.keep(tf.add(tf.mul(this.spec.tau, this.qs[i][j]), tf.mul(1 - this.spec.tau, t)));
           t.dispose();
           targ[j] = next;
         }));
-        const res = tf.concat([
-          td!.reshape([-1]),
-          tf.stack([critic.value, actor.value, temp.value, alpha, tf.neg(tf.mean(logp!)), tf.mean(q0!)]),
-        ]);
-        tf.dispose([td!, q0!, logp!]);
-        return res;
       });
+      const out = tf.tidy(() => tf.concat([
+        c.td,
+        tf.stack([c.value, act.value, temp.value, c.alpha, tf.neg(tf.mean(act.logp)), c.meanQ]),
+      ]));
+      tf.dispose([c.value, c.td, c.meanQ, c.alpha, act.value, act.logp, temp.value]);
       tf.dispose([zNext, zNow]);
       const vals = out.dataSync() as Float32Array;
       out.dispose();
@@ -229,7 +255,7 @@ export class SACLearnerActor {
       sums.entropy += vals[B + 4];
       sums.meanQ += vals[B + 5];
       updates++;
-      this.stepsTrained += B;
+      this.stepsTrained += B * (group?.size ?? 1);
     }
     const stats: Record<string, number> = { numUpdates: updates, replayBufferSize: this.buffer.size };
     for (const [k, v] of Object.entries(sums)) stats[k] = updates ? v / updates : NaN;

@@ -18,7 +18,7 @@ import { RLlibInvalidArgumentError } from './env/errors.js';
 import { Rng } from './env/rng.js';
 import { flatten } from './env/spaces.js';
 import { mlpDenseLayers, mlpParamCount, type MlpSpec } from './model.js';
-import { checkOffPolicyTraining, OffPolicyAlgorithm, type OffPolicyLearnerMethods, type OffPolicyTrainingOptions, type ReplayBufferOptions } from './off-policy.js';
+import { checkOffPolicyTraining, OffPolicyAlgorithm, type OffPolicyLearnerMethods, type OffPolicyTrainingOptions, type ReplayBufferOptions, type ReplayLearnerSpec } from './off-policy.js';
 import type { OffPolicySampleBatch } from './off-policy-runner.js';
 import { SACEnvRunner, scaleAction, squashedGaussianActions, type SACEnvRunnerMethods, type SACEnvRunnerSpec } from './sac-runner.js';
 import { SACLearner, type SACLearnerSpec } from './sac-learner.js';
@@ -99,8 +99,9 @@ export class SACConfig extends AlgorithmConfig<SACTrainingOptions> {
 }
 
 /**
- * SAC. Needs a Box action space and one learner (it holds the replay buffer).
- * @throws RLlibInvalidArgumentError from `config.build()` on a non-Box action space or several learners.
+ * SAC. Needs a Box action space. With several learners, each holds a shard of the replay buffer
+ * and they average their gradients (see off-policy.ts).
+ * @throws RLlibInvalidArgumentError from `config.build()` on a non-Box action space.
  */
 export class SAC extends OffPolicyAlgorithm<SACConfig> {
   private readonly pi: MlpSpec;
@@ -114,7 +115,6 @@ export class SAC extends OffPolicyAlgorithm<SACConfig> {
     super(config);
     const a = this.action;
     if (a.kind !== 'gaussian') throw new RLlibInvalidArgumentError(`SAC needs a Box (continuous) action space; env '${config.envName}' has Discrete actions. Use DQN or PPO for it.`);
-    if (config.learnerOpts.numLearners > 1) throw new RLlibInvalidArgumentError(`SAC runs one learner (it holds the replay buffer); got learners({ numLearners: ${config.learnerOpts.numLearners} }). Set numLearners to 0 (a local learner) or 1.`);
     const m = config.train.model;
     const hiddens = m.hiddens ?? [64, 64];
     const act = m.activation ?? 'relu';
@@ -139,18 +139,14 @@ export class SAC extends OffPolicyAlgorithm<SACConfig> {
     return mlpParamCount(this.pi) + (this.config.train.twinQ ? 2 : 1) * mlpParamCount(this.q);
   }
 
-  protected async startLearners(): Promise<void> {
+  protected createLearner(base: ReplayLearnerSpec, numCpus: number): ActorHandle<OffPolicyLearnerMethods> {
     const t = this.config.train;
-    const rb = this.replayOptions();
     const dims = this.pi.sizes[this.pi.sizes.length - 1] / 2;
     const spec: SACLearnerSpec = {
-      pi: this.pi, q: this.q, twinQ: t.twinQ, actorLr: t.actorLr, criticLr: t.criticLr, alphaLr: t.alphaLr, tau: t.tau,
+      ...base, pi: this.pi, q: this.q, twinQ: t.twinQ, actorLr: t.actorLr, criticLr: t.criticLr, alphaLr: t.alphaLr, tau: t.tau,
       initialAlpha: t.initialAlpha, targetEntropy: t.targetEntropy === 'auto' ? -dims : t.targetEntropy, gradClip: t.gradClip,
-      trainBatchSize: t.trainBatchSize, numStepsSampledBeforeLearningStarts: t.numStepsSampledBeforeLearningStarts,
-      replayBuffer: { capacity: rb.capacity, prioritized: rb.prioritized, alpha: rb.alpha }, storeBufferInCheckpoints: t.storeBufferInCheckpoints, seed: this.config.seed,
     };
-    this.learner = SACLearner.options({ numCpus: this.config.learnerActors().cpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<OffPolicyLearnerMethods>;
-    this.weights ??= await get(this.learner.getWeights.remote());
+    return SACLearner.options({ numCpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<OffPolicyLearnerMethods>;
   }
 
   protected replayOptions(): Required<ReplayBufferOptions> {

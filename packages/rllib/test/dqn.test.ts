@@ -124,6 +124,44 @@ suite('DQN', () => {
     }
   }, 60_000);
 
+  it('trains with two learners: a shard of the buffer each, averaged gradients, the same networks, both shards in checkpoints', async () => {
+    const algo = new DQNConfig().environment('CartPole-v1').envRunners({ numEnvRunners: 1 })
+      .learners({ numLearners: 2, numCpusPerLearner: 0.5 })
+      .training({ storeBufferInCheckpoints: true, numStepsSampledBeforeLearningStarts: 1000 }).debugging({ seed: 2 }).build();
+    let saved: string;
+    try {
+      await algo.train();
+      const r = await algo.train();
+      // As many updates as one learner makes, each on a batch from every shard (2 x 32 transitions).
+      expect(r.learnerStats.numUpdates).toBe(500);
+      expect(r.numEnvStepsTrained).toBe(500 * 2 * 32);
+      expect(r.learnerStats.replayBufferSize).toBeGreaterThan(1900);
+      const learners = (algo as unknown as { learners: ActorHandle<{ getWeights(): Promise<Float32Array>; getState(): Promise<{ buffer: { filled: number; obs: Float32Array } }> }>[] }).learners;
+      expect(learners).toHaveLength(2);
+      const [w0, w1] = await get(learners.map((l) => l.getWeights.remote()));
+      expect(w1).toEqual(w0);
+      // The shards split the transitions evenly, and hold different ones.
+      const [s0, s1] = await get(learners.map((l) => l.getState.remote()));
+      expect(Math.abs(s0.buffer.filled - s1.buffer.filled)).toBeLessThanOrEqual(1);
+      expect(s0.buffer.filled + s1.buffer.filled).toBe(r.learnerStats.replayBufferSize);
+      expect(s0.buffer.obs.subarray(0, 8)).not.toEqual(s1.buffer.obs.subarray(0, 8));
+      saved = await algo.save(path.join(dir, 'dqn-two-learners'));
+    } finally {
+      await algo.stop();
+    }
+    expect(fs.existsSync(path.join(saved, 'arrays', 'learner.otherLearners.0.buffer.obs.bin'))).toBe(true);
+    const restored = await Algorithm.fromCheckpoint(saved);
+    try {
+      const next = await restored.train();
+      expect(next.learnerStats.numUpdates).toBe(500); // both shards came back: learning goes on at once
+      const learners = (restored as unknown as { learners: ActorHandle<{ getWeights(): Promise<Float32Array> }>[] }).learners;
+      const [w0, w1] = await get(learners.map((l) => l.getWeights.remote()));
+      expect(w1).toEqual(w0);
+    } finally {
+      await restored.stop();
+    }
+  }, 60_000);
+
   it('explains config mistakes', () => {
     expect(() => new DQNConfig().training({ storeBufferInCheckpoints: 'yes' as never })).toThrow(/storeBufferInCheckpoints must be true or false/);
     expect(() => new DQNConfig().training({ learning_rate: 0.1 } as never)).toThrow(RLlibInvalidArgumentError);
