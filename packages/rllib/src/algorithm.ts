@@ -29,6 +29,12 @@ export interface TrainResult {
   episodeLenMean: number;
   /** Episodes finished in this iteration. */
   numEpisodes: number;
+  /**
+   * Mean return of the episodes finished in this iteration (NaN if none). This is what RLlib 2.58
+   * reports as `episode_return_mean`: its windowed means are cleared at every iteration, so its
+   * window of 100 episodes holds one iteration's episodes. Noisier than `episodeReturnMean`.
+   */
+  iterationEpisodeReturnMean: number;
   numEnvStepsSampled: number;
   numEnvStepsSampledLifetime: number;
   numEnvStepsTrained: number;
@@ -292,6 +298,7 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
       episodeReturnMax: this.recentReturns.length ? Math.max(...this.recentReturns) : NaN,
       episodeLenMean: mean(this.recentLengths),
       numEpisodes: step.episodes.returns.length,
+      iterationEpisodeReturnMean: mean(step.episodes.returns),
       numEnvStepsSampled: step.sampled,
       numEnvStepsSampledLifetime: this.stepsSampled,
       numEnvStepsTrained: step.trained,

@@ -78,25 +78,13 @@ export class PPOConfig extends AlgorithmConfig<PPOTrainingOptions> {
 
 /**
  * PPO. Trains single-agent envs, and multi-agent envs with one policy per `multiAgent()` policy
- * (or one shared `default_policy`).
- * @throws RLlibInvalidArgumentError from `config.build()` for a multi-agent PPO with numLearners > 1.
+ * (or one shared `default_policy`); with several learners, each policy trained gets that many.
  */
 export class PPO extends Algorithm<PPOConfig> {
   static override readonly supportsMultiAgent = true;
   private learners: ActorHandle<PPOLearnerMethods>[] = [];
-  /** Multi-agent: the learner of each policy trained, by policy id. */
-  private policyLearners = new Map<string, ActorHandle<PPOLearnerMethods>>();
-
-  /** @internal Use `config.build()`. */
-  constructor(config: PPOConfig) {
-    super(config);
-    if (this.multiAgent && config.learnerOpts.numLearners > 1) {
-      throw new RLlibInvalidArgumentError(
-        `Multi-agent PPO runs one learner per policy trained; got learners({ numLearners: ${config.learnerOpts.numLearners} }). ` +
-          `Set numLearners to 0 (local learners) or 1 (a learner actor of numCpusPerLearner per policy).`,
-      );
-    }
-  }
+  /** Multi-agent: the learners of each policy trained (numLearners of them, averaging gradients in a group of their own), by policy id. */
+  private policyLearners = new Map<string, ActorHandle<PPOLearnerMethods>[]>();
 
   protected createRunners(): ActorHandle<EnvRunnerMethods>[] {
     if (this.multiAgent) {
@@ -163,15 +151,32 @@ export class PPO extends Algorithm<PPOConfig> {
     if (n > 1) await get(this.learners.slice(1).map((l) => l.setWeights.remote(this.weights!)));
   }
 
-  /** Multi-agent: a learner per policy trained; untrained policies keep seeded initial weights. */
+  /**
+   * Multi-agent: numLearners learners per policy trained (one with numLearners 0 or 1), those of
+   * a policy in a collective group of their own; untrained policies keep seeded initial weights.
+   */
   private async startPolicyLearners(): Promise<void> {
     const { cpus } = this.config.learnerActors();
+    const n = Math.max(1, this.config.learnerOpts.numLearners);
+    const groups: [string, ActorHandle<PPOLearnerMethods>[]][] = [];
     for (const { p, k } of this.trainedPolicies()) {
-      this.policyLearners.set(p.id, PPOLearner.options({ numCpus: cpus, isolation: 'thread' }).remote(this.learnerSpec(p, this.policySeed(k))) as unknown as ActorHandle<PPOLearnerMethods>);
+      const groupName = n > 1 ? `rllib-ppo-${p.id}-${randomUUID().slice(0, 8)}` : undefined;
+      const spec = this.learnerSpec(p, this.policySeed(k));
+      const ls = Array.from({ length: n }, (_, rank) => PPOLearner.options({ numCpus: cpus, isolation: 'thread' })
+        .remote({ ...spec, ...(groupName ? { group: { name: groupName, rank, size: n } } : {}) }) as unknown as ActorHandle<PPOLearnerMethods>);
+      this.policyLearners.set(p.id, ls);
+      if (groupName) groups.push([groupName, ls]);
     }
+    if (groups.length) {
+      const { collective } = await import('@ray-ts/core');
+      for (const [groupName, ls] of groups) await collective.createCollectiveGroup(ls, { groupName });
+    }
+    const firsts = [...this.policyLearners.values()].map((ls) => ls[0]);
+    const fromLearners = await get(firsts.map((l) => l.getWeights.remote()));
+    // A policy's learners start from its first learner's weights.
+    if (n > 1) await get([...this.policyLearners.values()].flatMap((ls, i) => ls.slice(1).map((l) => l.setWeights.remote(fromLearners[i]))));
     if (this.weights) return;
     const w = new Float32Array(this.weightCount());
-    const fromLearners = await get([...this.policyLearners.values()].map((l) => l.getWeights.remote()));
     const ids = [...this.policyLearners.keys()];
     this.policies.forEach((p, k) => {
       const i = ids.indexOf(p.id);
@@ -181,7 +186,7 @@ export class PPO extends Algorithm<PPOConfig> {
   }
 
   protected async stopLearners(): Promise<void> {
-    await Promise.all([...this.learners, ...this.policyLearners.values()].map((l) => kill(l).catch(() => undefined)));
+    await Promise.all([...this.learners, ...[...this.policyLearners.values()].flat()].map((l) => kill(l).catch(() => undefined)));
   }
 
   protected async trainingStep() {
@@ -224,9 +229,10 @@ export class PPO extends Algorithm<PPOConfig> {
       const batch = concat(samples.map((s) => s.batches[p.id]));
       if (batch.count === 0) return [];
       const opts = { numEpochs: t.numEpochs, minibatchSize: t.minibatchSize, seed: seed + 7919 * k };
-      return [{ p, batch, out: this.policyLearners.get(p.id)!.update.remote(batch, opts) }];
+      // A policy's learners each take their share of every minibatch; their weights stay the same.
+      return [{ p, batch, out: this.policyLearners.get(p.id)!.map((l) => l.update.remote(batch, opts)) }];
     });
-    const outs = await get(jobs.map((j) => j.out));
+    const outs = (await Promise.all(jobs.map((j) => get(j.out)))).map((o) => o[0]);
     const learnS = (performance.now() - t1) / 1000;
     const weights = this.weights!.slice();
     const stats: Record<string, number> = {};
@@ -255,7 +261,7 @@ export class PPO extends Algorithm<PPOConfig> {
     if (this.multiAgent) {
       // The weights are this.weights (all policies'); each learner adds its KL coefficient.
       const ids = [...this.policyLearners.keys()];
-      const states = await get([...this.policyLearners.values()].map((l) => l.getState.remote()));
+      const states = await get([...this.policyLearners.values()].map((ls) => ls[0].getState.remote()));
       return { policies: Object.fromEntries(ids.map((id, i) => [id, { klCoeff: states[i].klCoeff }])) };
     }
     return (await get(this.learners[0].getState.remote())) as unknown as Record<string, unknown>;
@@ -264,9 +270,9 @@ export class PPO extends Algorithm<PPOConfig> {
   protected async setLearnerState(s: Record<string, unknown>): Promise<void> {
     if (this.multiAgent) {
       const { weights, policies } = s as { weights: Float32Array; policies?: Record<string, { klCoeff: number }> };
-      await get(this.trainedPolicies().map(({ p }) => this.policyLearners.get(p.id)!.setState.remote({
+      await get(this.trainedPolicies().flatMap(({ p }) => this.policyLearners.get(p.id)!.map((l) => l.setState.remote({
         weights: weights.slice(p.offset, p.offset + p.size), klCoeff: policies?.[p.id]?.klCoeff ?? this.config.train.klCoeff,
-      })));
+      }))));
       return;
     }
     await get(this.learners.map((l) => l.setState.remote(s as never)));

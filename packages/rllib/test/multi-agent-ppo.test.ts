@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
-import { init, shutdown } from '@ray-ts/core';
+import { get, init, shutdown, type ActorHandle } from '@ray-ts/core';
 import { Algorithm, DQNConfig, PPOConfig, RLlibInvalidArgumentError } from '@ray-ts/rllib';
 import { Tuner } from '@ray-ts/tune';
 
@@ -128,6 +128,40 @@ suite('multi-agent PPO', () => {
     expect(m.learnerStats['p1/policyLoss']).toEqual(expect.any(Number));
   });
 
+  it('runs two learners per policy trained, each pair averaging its gradients, and restores them', async () => {
+    const algo = twoPolicies().envRunners({ numEnvRunners: 1 }).learners({ numLearners: 2, numCpusPerLearner: 0.25 })
+      .training({ trainBatchSize: 500, minibatchSize: 100, numEpochs: 2 }).debugging({ seed: 4 }).build();
+    let saved: string;
+    let actions: number[];
+    try {
+      await algo.train();
+      const r = await algo.train();
+      expect(r.learnerStats['p0/numMinibatchUpdates']).toBeGreaterThan(0);
+      expect(r.learnerStats['p1/numMinibatchUpdates']).toBeGreaterThan(0);
+      const byPolicy = (algo as unknown as { policyLearners: Map<string, ActorHandle<{ getWeights(): Promise<Float32Array> }>[]> }).policyLearners;
+      expect([...byPolicy.keys()]).toEqual(['p0', 'p1']);
+      for (const ls of byPolicy.values()) {
+        expect(ls).toHaveLength(2);
+        const [w0, w1] = await get(ls.map((l) => l.getWeights.remote()));
+        expect(w1).toEqual(w0);
+      }
+      const [p0, p1] = await get([...byPolicy.values()].map((ls) => ls[0].getWeights.remote()));
+      expect(p1).not.toEqual(p0); // each policy learned on its own agent's steps
+      actions = observations.map((o) => algo.computeSingleAction(o, { policyId: 'p1' }) as number);
+      saved = await algo.save(path.join(dir, 'ma-two-learners'));
+    } finally {
+      await algo.stop();
+    }
+    const restored = await Algorithm.fromCheckpoint(saved);
+    try {
+      expect(observations.map((o) => restored.computeSingleAction(o, { policyId: 'p1' }))).toEqual(actions);
+      const next = await restored.train();
+      expect(next.trainingIteration).toBe(3);
+    } finally {
+      await restored.stop();
+    }
+  }, 60_000);
+
   it('explains multi-agent config mistakes', () => {
     const env = () => new PPOConfig().environment('MultiAgentCartPole', { envConfig: { numAgents: 2 } });
     const map = (agentId: string) => (agentId === 'agent_0' ? 'p0' : 'p1');
@@ -143,7 +177,6 @@ suite('multi-agent PPO', () => {
     expect(() => env().multiAgent({ policies: ['p0', 'p1'], policyMappingFn: (agentId: string) => table[agentId] }).build())
       .toThrow(/threw when called as policyMappingFn\('agent_0', 0\): table is not defined.*self-contained/);
     expect(() => env().multiAgent({ policies: ['p0', 'p1'], policyMappingFn: () => 'p9' }).build()).toThrow(/returned 'p9' for agent 'agent_0' \(episode 0\), which is not one of the policies: p0, p1/);
-    expect(() => env().multiAgent({ policies: ['p0', 'p1'], policyMappingFn: map }).learners({ numLearners: 2 }).build()).toThrow(/one learner per policy trained/);
     expect(() => new PPOConfig().environment('CartPole-v1').multiAgent({ policies: ['p0'] }).build()).toThrow(/needs a multi-agent env .* 'CartPole-v1' is single-agent/);
     expect(() => new DQNConfig().environment('MultiAgentCartPole').build()).toThrow(/DQN does not train multi-agent envs yet \(env 'MultiAgentCartPole' is multi-agent\)/);
     expect(() => new DQNConfig().environment('CartPole-v1').multiAgent({ policies: ['p0'] }).build()).toThrow(RLlibInvalidArgumentError);
