@@ -36,7 +36,7 @@ export interface DQNTrainingOptions extends OffPolicyTrainingOptions {
   doubleQ: boolean;
   /** Dueling heads, `Q = V + A - mean(A)` (default true; false: a plain MLP). */
   dueling: boolean;
-  /** Env steps trained (updates × trainBatchSize) between copies of the online network into the target network (default 8000: every 500 env steps sampled at the default trainingIntensity). */
+  /** Env steps trained (updates × trainBatchSize) between copies of the online network into the target network (default 16000: every 500 updates, 500 env steps sampled at the default trainingIntensity, as RLlib's default). */
   targetNetworkUpdateFreq: number;
   replayBuffer: DQNReplayBufferOptions;
   /** Transitions per update (default 32). */
@@ -47,7 +47,7 @@ export interface DQNTrainingOptions extends OffPolicyTrainingOptions {
   epsilon: [number, number][];
   /** Steps each env takes per sampling round (default 4). */
   rolloutFragmentLength: number;
-  /** Env steps trained per env step sampled: `trainingIntensity / trainBatchSize` updates per sampled step (default 16: one update per 2 env steps). */
+  /** Env steps trained per env step sampled: `trainingIntensity / trainBatchSize` updates per sampled step (default 32: one update per env step, RLlib's ratio). */
   trainingIntensity: number;
   /** An iteration samples at least this many env steps (default 1000). */
   minSampleTimestepsPerIteration: number;
@@ -76,9 +76,9 @@ export function piecewiseSchedule(points: readonly (readonly [number, number])[]
 export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
   readonly algoName = 'DQN';
   train: DQNTrainingOptions = {
-    lr: 1e-3, gamma: 0.99, nStep: 3, doubleQ: true, dueling: true, targetNetworkUpdateFreq: 8000, replayBuffer: { ...REPLAY_DEFAULTS },
+    lr: 1e-3, gamma: 0.99, nStep: 3, doubleQ: true, dueling: true, targetNetworkUpdateFreq: 16_000, replayBuffer: { ...REPLAY_DEFAULTS },
     trainBatchSize: 32, numStepsSampledBeforeLearningStarts: 1000, epsilon: [[0, 1], [10_000, 0.02]], rolloutFragmentLength: 4,
-    trainingIntensity: 16, minSampleTimestepsPerIteration: 1000, storeBufferInCheckpoints: false, gradClip: 40, model: { hiddens: [64, 64], activation: 'relu' },
+    trainingIntensity: 32, minSampleTimestepsPerIteration: 1000, storeBufferInCheckpoints: false, gradClip: 40, model: { hiddens: [64, 64], activation: 'relu' },
   };
 
   /** DQN's own options; `replayBuffer` and `model` are merged into the current ones (unset keys keep their values). */

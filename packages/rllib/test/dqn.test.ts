@@ -105,7 +105,7 @@ suite('DQN', () => {
       try {
         await algo.train();
         const r = await algo.train();
-        expect(r.learnerStats.numUpdates).toBe(500); // one per 2 steps, the buffer past 1000
+        expect(r.learnerStats.numUpdates).toBe(1000); // one per step, the buffer past 1000
         expect(r.learnerStats.replayBufferSize).toBeGreaterThan(1900);
         saved = await algo.save(path.join(dir, `dqn-buffer-${store}`));
       } finally {
@@ -115,8 +115,8 @@ suite('DQN', () => {
       const restored = await Algorithm.fromCheckpoint(saved);
       try {
         const next = await restored.train();
-        // With the buffer: 500 updates at once. Without: none until the buffer holds 1000 again.
-        expect(next.learnerStats.numUpdates).toBe(store ? 500 : 0);
+        // With the buffer: 1000 updates at once. Without: none until the buffer holds 1000 again.
+        expect(next.learnerStats.numUpdates).toBe(store ? 1000 : 0);
         expect(next.learnerStats.replayBufferSize).toBeGreaterThan(store ? 2900 : 900);
       } finally {
         await restored.stop();
@@ -133,8 +133,8 @@ suite('DQN', () => {
       await algo.train();
       const r = await algo.train();
       // As many updates as one learner makes, each on a batch from every shard (2 x 32 transitions).
-      expect(r.learnerStats.numUpdates).toBe(500);
-      expect(r.numEnvStepsTrained).toBe(500 * 2 * 32);
+      expect(r.learnerStats.numUpdates).toBe(1000);
+      expect(r.numEnvStepsTrained).toBe(1000 * 2 * 32);
       expect(r.learnerStats.replayBufferSize).toBeGreaterThan(1900);
       const learners = (algo as unknown as { learners: ActorHandle<{ getWeights(): Promise<Float32Array>; getState(): Promise<{ buffer: { filled: number; obs: Float32Array } }> }>[] }).learners;
       expect(learners).toHaveLength(2);
@@ -153,7 +153,7 @@ suite('DQN', () => {
     const restored = await Algorithm.fromCheckpoint(saved);
     try {
       const next = await restored.train();
-      expect(next.learnerStats.numUpdates).toBe(500); // both shards came back: learning goes on at once
+      expect(next.learnerStats.numUpdates).toBe(1000); // both shards came back: learning goes on at once
       const learners = (restored as unknown as { learners: ActorHandle<{ getWeights(): Promise<Float32Array> }>[] }).learners;
       const [w0, w1] = await get(learners.map((l) => l.getWeights.remote()));
       expect(w1).toEqual(w0);
