@@ -11,7 +11,7 @@
  * for (let i = 0; i < 10; i++) console.log((await algo.train()).episodeReturnMean);
  * await algo.stop();
  */
-import { get, type ActorHandle, type ObjectRef } from '@ray-ts/core';
+import type { ActorHandle, ObjectRef } from '@ray-ts/core';
 import { registerAlgorithm, type DenseLayer } from './algorithm.js';
 import { AlgorithmConfig, checkModel, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
