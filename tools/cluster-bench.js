@@ -17,6 +17,8 @@ const opt = (name, dflt) => {
 const jsonOut = opt('--json');
 const rayFile = opt('--ray', fs.existsSync('.bench/ray-cluster.json') ? '.bench/ray-cluster.json' : undefined);
 
+// The driver receives the large objects of the get case: huge pages from its start, as the nodes get.
+(await import('./huge-pages.mjs')).restartWithHugePages();
 const ray = await import('@ray-ts/core');
 const { Cluster } = await import('@ray-ts/core/testing');
 const fx = await import('./cluster-bench-fixtures.js');

@@ -4,7 +4,7 @@
 // embedded cluster. Prints `<case> per second <mean> +- <sd>` per case, as Ray does.
 //
 //   node tools/microbenchmark.js [--num-cpus N] [--duration SECONDS] [--filter SUBSTRING]
-//                                [--json FILE] [--no-init-time]
+//                                [--json FILE] [--no-init-time] [--no-huge-pages]
 //
 // The remote functions and actors live in tools/bench-fixtures.js (workers load them by reference).
 import fs from 'node:fs';
@@ -29,10 +29,14 @@ Ray's core microbenchmark cases (same names as 'ray microbenchmark') on an embed
                        '${INIT_CASE} (ms)' entry is in milliseconds)
   --call-timeout SEC   fail a case when one timed call takes longer than this (default 300)
   --no-init-time       skip the '${INIT_CASE}' measurement (3 fresh child processes)
+  --no-huge-pages      run without glibc's huge-page tunable (by default the benchmark restarts
+                       itself with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, as ray-ts does for the
+                       processes it starts; see packages/core/src/huge-pages.ts); the same as
+                       RAY_TS_HUGE_PAGES=0
   -h, --help           show this help`;
 
 function parseArgs(argv) {
-  const o = { numCpus: 2, duration: 2, filter: '', json: undefined, callTimeout: 300, initTime: true, initChild: false };
+  const o = { numCpus: 2, duration: 2, filter: '', json: undefined, callTimeout: 300, initTime: true, initChild: false, hugePages: true };
   const num = (flag, v) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n <= 0) fail(`${flag} needs a positive number, got ${v ?? 'nothing'}`);
@@ -49,6 +53,7 @@ function parseArgs(argv) {
       case '--json': o.json = value(); if (!o.json) fail('--json needs a file name'); break;
       case '--call-timeout': o.callTimeout = num(flag, value()); break;
       case '--no-init-time': o.initTime = false; break;
+      case '--no-huge-pages': o.hugePages = false; break;
       case '--init-child': o.initChild = true; break;
       case '-h': case '--help': console.log(usage); process.exit(0); break;
       default: fail(`unknown option ${a}`);
@@ -63,6 +68,9 @@ function fail(msg) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+
+// The driver hosts the embedded cluster's workers (threads): give it huge pages from its start.
+if (opts.hugePages && !opts.initChild) (await import('./huge-pages.mjs')).restartWithHugePages();
 const selected = (name) => !opts.filter || name.includes(opts.filter);
 const fmt = (x) => String(Math.round(x * 100) / 100);
 
@@ -185,7 +193,8 @@ const results = {};
 
 console.log(
   `ray-ts microbenchmark: node ${process.version}, ${os.availableParallelism()} cores, ` +
-    `init({ numCpus: ${opts.numCpus} }), ${opts.duration} s per case${opts.filter ? `, filter '${opts.filter}'` : ''}`,
+    `init({ numCpus: ${opts.numCpus} }), ${opts.duration} s per case${opts.filter ? `, filter '${opts.filter}'` : ''}, ` +
+    `GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? '(unset)'}`,
 );
 
 if (opts.initTime && selected(INIT_CASE)) {

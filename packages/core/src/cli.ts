@@ -18,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Argument, Command, InvalidArgumentError as CliArgError, Option } from 'commander';
 import { VERSION } from './cluster/proto.js';
+import { withHugePages } from './huge-pages.js';
 
 const sessionDir = process.env.RAY_TS_SESSION_DIR ?? path.join(os.tmpdir(), 'ray-ts-session');
 
@@ -92,7 +93,7 @@ async function start(f: StartFlags): Promise<void> {
     resources, objectStoreBytes: f.objectStoreMemory, sessionDir, redisAddress: f.redisAddress, nodeTimeoutMs: f.nodeTimeoutMs,
     jobApiPort: f.dashboardPort, autoscaler: f.autoscaler,
   };
-  const env = { ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) };
+  const env = withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) });
   if (f.block) {
     const child = spawn(process.execPath, [nodeMainPath()], { env, stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 0));

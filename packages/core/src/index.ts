@@ -37,6 +37,7 @@ export { portable, PortableFunction } from './portable.js';
 export { runCommand, runIfEntryScript } from './library-cli.js';
 export type { CliProgram } from './library-cli.js';
 export { markLibraryModule } from './functions.js';
+export { withHugePages, hugePagesEnabled } from './huge-pages.js';
 export type { KvOptions } from './kv.js';
 export { listNodes, listActors, listTasks, listObjects, listPlacementGroups, listJobs } from './state-api.js';
 export type { ListOptions, StateFilter, StateRow } from './state-api.js';

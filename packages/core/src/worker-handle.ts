@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { withHugePages } from './huge-pages.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 export interface WorkerBoot {
@@ -96,7 +97,7 @@ export class WorkerHandle {
       w.unref();
     } else {
       this.status = undefined;
-      const env: NodeJS.ProcessEnv = { ...process.env, RAY_TS_WORKER_BOOT: JSON.stringify(opts.boot) };
+      const env = withHugePages({ ...process.env, RAY_TS_WORKER_BOOT: JSON.stringify(opts.boot) });
       if (opts.cudaVisibleDevices !== undefined) env.CUDA_VISIBLE_DEVICES = opts.cudaVisibleDevices;
       // Loaded on first use: most programs never start a process worker.
       const { fork } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');

@@ -175,6 +175,11 @@ suite('tasks', () => {
     expect(await get(f.square.remote(8))).toBe(64);
   });
 
+  it('starts process workers with huge pages advised for large buffers', async () => {
+    const inProcess = await get(f.glibcTunables.options({ isolation: 'process' }).remote());
+    if (process.platform === 'linux') expect(inProcess).toMatch(/(^|:)glibc\.malloc\.hugetlb=1($|:)/);
+  });
+
   it('retries a task whose worker dies, then reports WorkerCrashedError', async () => {
     const name = `crashy-${Date.now()}`;
     f.RemoteCounter.options({ name }).remote(0);

@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { withHugePages } from '@ray-ts/core';
 
 const here = import.meta.dirname;
 const root = path.resolve(here, '../../..');
@@ -38,7 +39,8 @@ function lines(stdout) {
 }
 
 console.error('ray-ts...');
-const ours = spawnSync(node, ['--import', 'tsx', path.join(here, 'ray-ts-bench.mjs'), ...common], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+// The driver hosts the embedded cluster's workers: huge pages from its start (packages/core/src/huge-pages.ts).
+const ours = spawnSync(node, ['--import', 'tsx', path.join(here, 'ray-ts-bench.mjs'), ...common], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: withHugePages(process.env) });
 if (ours.status !== 0) throw new Error(`ray-ts benchmark failed (exit ${ours.status})`);
 const ray = new Map();
 const baseline = path.resolve(root, '../shared/tools/ray-baseline.sh');

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { withHugePages } from '../huge-pages.js';
 import { ids } from '../ids.js';
 
 export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
@@ -85,7 +86,7 @@ export class JobManager {
     const log = fs.openSync(this.logPath(id), 'w');
     const child = spawn('/bin/sh', ['-c', req.entrypoint], {
       cwd: cwd ?? process.cwd(),
-      env: { ...process.env, ...env, RAY_TS_ADDRESS: this.clusterAddress, RAY_TS_JOB_SUBMISSION_ID: id },
+      env: withHugePages({ ...process.env, ...env, RAY_TS_ADDRESS: this.clusterAddress, RAY_TS_JOB_SUBMISSION_ID: id }),
       stdio: ['ignore', log, log],
       detached: true, // its own process group: stop() ends the whole tree
     });

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { withHugePages } from '../huge-pages.js';
 
 /** What a node process reports once it serves. */
 export interface NodeReady {
@@ -33,7 +34,7 @@ export function spawnNodeProcess(
   } = {},
 ): { proc: ChildProcess; ready: Promise<NodeReady>; output(): string } {
   const proc = spawn(process.execPath, [nodeMain()], {
-    env: { ...process.env, ...env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) },
+    env: withHugePages({ ...process.env, ...env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) }),
     stdio: ['ignore', 'pipe', stderr],
   });
   let out = '';
