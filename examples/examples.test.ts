@@ -35,6 +35,12 @@ it('runs the TypeScript word-count example through tsx', async () => {
   expect(stdout).toContain('top words: it=6000 was=6000 the=');
 });
 
+it('runs the work-queue example: a bounded Queue between tasks, and an ActorPool', async () => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/work-queue.ts')], { cwd: root });
+  expect(stdout).toContain('queue: sum of squares 1..100 = 338350');
+  expect(stdout).toContain('pool: primes below 100000 = 9592 (per range: 1492 1270 ');
+});
+
 it('runs batch inference: Parquet -> ONNX MLP on an actor pool -> Parquet, checked against a JS reference', async () => {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/batch-inference/main.ts'), '--rows', '5000'], { cwd: root });
   expect(stdout).toMatch(/predicted 5000 rows in [\d.]+ s .* on 2 actors/);

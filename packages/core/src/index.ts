@@ -32,6 +32,10 @@ export { placementGroup, removePlacementGroup, getPlacementGroup, PlacementGroup
 export type { PlacementGroupOptions, Bundle, PlacementStrategy } from './placement-group.js';
 export { internalKv } from './kv.js';
 export { collective, CollectiveTimeoutError } from './collective.js';
+export { ActorPool, PoolEmptyError } from './actor-pool.js';
+export type { PoolFn, PoolGetOptions } from './actor-pool.js';
+export { Queue, QueueEmptyError, QueueFullError } from './queue.js';
+export type { QueueOptions, QueueWaitOptions, QueueActor } from './queue.js';
 export type { CollectiveArray, CollectiveOptions, ReduceOp } from './collective.js';
 export { portable, PortableFunction } from './portable.js';
 export { runCommand, runIfEntryScript } from './library-cli.js';

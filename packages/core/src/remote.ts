@@ -200,7 +200,8 @@ export function makeHandle<T>(data: ActorHandleData): ActorHandle<T> {
   return Object.freeze(h) as unknown as ActorHandle<T>;
 }
 
-function methodsOf(cls: AnyClass): { methods: string[]; hasAsync: boolean } {
+/** @internal The methods of an actor class, and whether any is async. */
+export function methodsOf(cls: AnyClass): { methods: string[]; hasAsync: boolean } {
   const methods = new Set<string>();
   let hasAsync = false;
   for (let p = cls.prototype as object | null; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {

@@ -9,9 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ActorDiedError, NodeDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, listJobs, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, wait, collective, type ObjectRef,
+  ActorPool, Queue,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
 import { MemberActor } from './fixtures/collective.js';
+import { DoublerActor, consume, produce } from './fixtures/util.js';
 import { CounterActor as Counter, KeeperActor, actorFromTask, actorsFromTask, groupParent, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -86,6 +88,20 @@ describe('a 3-node cluster', () => {
     } finally {
       for (const h of holders) await kill(h);
     }
+  });
+
+  it('shares a Queue between tasks on two other nodes, and spreads calls over an ActorPool across nodes', async () => {
+    const q = new Queue<number>(2, { actorOptions: { resources: { special: 1 } } });
+    const consumer = consume.options({ schedulingStrategy: { nodeId: n2 } }).remote(q, 6);
+    expect(await get(produce.options({ schedulingStrategy: { nodeId: head } }).remote(q, 6))).toBe(6);
+    expect(await get(consumer)).toEqual([0, 1, 2, 3, 4, 5]);
+    await q.shutdown();
+    const actors = [DoublerActor.options({ schedulingStrategy: { nodeId: n1 } }).remote(), DoublerActor.options({ schedulingStrategy: { nodeId: n2 } }).remote()];
+    const out: number[] = [];
+    for await (const y of new ActorPool(actors).map((a, v: number) => a.double.remote(v), [1, 2, 3, 4])) out.push(y);
+    expect(out).toEqual([2, 4, 6, 8]);
+    expect((await get(actors.map((a) => a.count.remote()))).every((c) => c > 0)).toBe(true);
+    await Promise.all(actors.map((a) => kill(a)));
   });
 
   it('honours node affinity, hard and soft', async () => {
