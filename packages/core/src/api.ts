@@ -11,7 +11,7 @@ import { ids } from './ids.js';
 import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
 import type { NodeManager } from './node.js';
 import { ObjectRef, RefTracker, watchedRef } from './object-ref.js';
-import { checkKnownKeys } from './options.js';
+import { checkKnownKeys, compileRuntimeEnv, type RuntimeEnv } from './options.js';
 import type { ActorCreationSpec, ActorTaskSpec, ClusterInfo, KvOp, NodeInfo, TaskContextData, TaskSpec } from './protocol.js';
 import { actorIdOf, makeHandle, requireClient, reviver, setDefaultMaxRetries, type ActorHandle } from './remote.js';
 import { deserialize, serialize, type StoredValue } from './serialization.js';
@@ -44,6 +44,11 @@ export interface InitOptions {
    * forces the embedded cluster.
    */
   address?: string;
+  /**
+   * The job's runtime environment (Ray's `runtime_env`): every task and actor this driver
+   * submits inherits it, merged with its own, e.g. `{ envVars: { LOG_LEVEL: 'debug' } }`.
+   */
+  runtimeEnv?: RuntimeEnv;
 }
 
 /** What {@link init} returns. */
@@ -57,7 +62,7 @@ export interface RuntimeInfo {
 
 const initKeys = [
   'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'namespace', 'logToDriver', 'ignoreReinitError', 'config',
-  'address',
+  'address', 'runtimeEnv',
 ];
 
 /** The driver's client: calls the in-process node directly. */
@@ -156,6 +161,7 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
   if (threadState().isWorker) {
     throw new RayError('init() cannot be called inside a task or actor: the worker is already connected to its cluster.');
   }
+  const jobEnv = compileRuntimeEnv('init()', options.runtimeEnv);
   const numCpus = checkAmount('numCpus', options.numCpus) ?? os.availableParallelism();
   const detected = detectGpus();
   const numGpus = checkAmount('numGpus', options.numGpus, true) ?? detected.length;
@@ -186,7 +192,9 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
         );
       }
     }
-    return connect(address, namespace, config, store);
+    const info = await connect(address, namespace, config, store);
+    if (jobEnv) threadState().envVars = jobEnv;
+    return info;
   }
   // Loaded here, not at import: worker threads import this module too and never run a node.
   const { NodeManager } = await import('./node.js');
@@ -205,6 +213,7 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
     jobId: node.jobId, nodeId: node.nodeId, namespace, address: 'embedded', resources: Object.freeze({ ...resources }),
   });
   driver = { node, client, info, stop: () => node.stop() };
+  if (jobEnv) threadState().envVars = jobEnv;
   return info;
 }
 
@@ -276,6 +285,7 @@ export async function shutdown(): Promise<void> {
   driver = undefined;
   const st = threadState();
   st.client = undefined;
+  st.envVars = undefined;
   st.refTracker?.clear();
   st.refTracker = undefined;
   setSharedPoolLimit(0);
@@ -477,6 +487,8 @@ export interface RuntimeContext {
    * `placementGroupCaptureChildTasks: true`, or inherited it); undefined otherwise.
    */
   readonly placementGroupId: string | undefined;
+  /** The runtime environment this code runs in (its worker's, or the driver's `init({ runtimeEnv })`). */
+  readonly runtimeEnv: RuntimeEnv;
 }
 
 const neverAborts = new AbortController().signal;
@@ -495,6 +507,7 @@ export function getRuntimeContext(): RuntimeContext {
     cancelSignal: exec?.signal ?? neverAborts,
     isWorker: threadState().isWorker,
     placementGroupId: exec?.data.placementGroupId,
+    runtimeEnv: Object.freeze(threadState().envVars ? { envVars: { ...threadState().envVars } } : {}),
   });
 }
 

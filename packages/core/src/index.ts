@@ -26,7 +26,7 @@ export type { ActorHandle, ActorMethod, RemoteArgs, RemoteReturn, RefOr, MethodN
 export { ObjectRef } from './object-ref.js';
 export type {
   TaskOptions, ActorOptions, ActorMethodOptions, Isolation, SchedulingStrategy, NodeAffinitySchedulingStrategy,
-  PlacementGroupSchedulingStrategy,
+  PlacementGroupSchedulingStrategy, RuntimeEnv,
 } from './options.js';
 export { placementGroup, removePlacementGroup, getPlacementGroup, PlacementGroup } from './placement-group.js';
 export type { PlacementGroupOptions, Bundle, PlacementStrategy } from './placement-group.js';

@@ -10,7 +10,7 @@ import {
 } from './errors.js';
 import type { RuntimeConfig } from './config.js';
 import { ObjectStore } from './object-store.js';
-import type { ResourceSet } from './options.js';
+import { envKeyOf, type EnvVars, type ResourceSet } from './options.js';
 import type { KvOp,
   ActorCreationSpec, ActorHandleData, ActorTaskSpec, ArgSpec, ClusterInfo, FromWorker, TaskContextData,
   TaskSpec, WorkerRequest,
@@ -152,10 +152,16 @@ interface Slot {
   cpuReleased: boolean;
 }
 
-function shapeKeyOf(r: ResourceSet, isolation: string): string {
+function shapeKeyOf(r: ResourceSet, isolation: string, envKey: string): string {
   let k = isolation;
   for (const name of Object.keys(r).sort()) k += `|${name}=${r[name]}`;
-  return k;
+  // Work of another runtime environment never shares a worker (nor a pipeline) with this one.
+  return envKey ? `${k}|env=${envKey}` : k;
+}
+
+/** The runtime environment's variables of a task or actor creation. */
+function envVarsOf(work: { task?: TaskSpec; actor?: ActorRecord }): EnvVars | undefined {
+  return work.task?.envVars ?? work.actor?.spec.options.envVars;
 }
 
 function fmtResources(r: ResourceSet): string {
@@ -451,7 +457,7 @@ export class NodeManager {
     args: ArgSpec[], resources: ResourceSet, isolation: 'thread' | 'process', pin = true,
   ): Work {
     const work: Work = {
-      id, kind, task, actor, args, resources, isolation, shapeKey: shapeKeyOf(resources, isolation),
+      id, kind, task, actor, args, resources, isolation, shapeKey: shapeKeyOf(resources, isolation, envKeyOf(envVarsOf({ task, actor }))),
       state: 'waiting', attempts: 0, depsLeft: 0, worker: undefined, alloc: undefined, blocked: 0, seq: 0, sentAt: 0,
       cancelled: false, children: undefined, origin: undefined, remote: undefined, strategy: undefined, startMs: Date.now(),
       spills: 0, spillTo: undefined, noSpill: false,
@@ -691,13 +697,13 @@ export class NodeManager {
         this.sendTask(work, host, resolved.values);
         return;
       }
-      const w = this.workers.take(work.isolation, cuda);
+      const w = this.workers.take(work.isolation, cuda, envVarsOf(work));
       this.slots.set(w, { works: [], alloc, shapeKey: work.shapeKey, blocked: 0, cpuReleased: false });
       this.sendTask(work, w, resolved.values);
     } else {
       work.state = 'running';
       work.attempts++;
-      this.actors.placeActor(work.actor!, this.workers.spawn(work.isolation, cuda), alloc, resolved.values);
+      this.actors.placeActor(work.actor!, this.workers.spawn(work.isolation, cuda, envVarsOf(work)), alloc, resolved.values);
     }
   }
 

@@ -43,6 +43,19 @@ export type SchedulingStrategySpec =
   | { readonly type: 'NODE_AFFINITY'; readonly nodeId: string; readonly soft: boolean }
   | { readonly type: 'PLACEMENT_GROUP'; readonly placementGroupId: string; readonly bundleIndex: number; readonly captureChildTasks?: boolean };
 
+/**
+ * The environment of the worker that runs a task or actor (Ray's `runtime_env`). Work with a
+ * runtime environment runs on workers started with it (never shared with other work), and the
+ * tasks and actors it submits inherit it, merged with their own.
+ */
+export interface RuntimeEnv {
+  /**
+   * Environment variables, seen in the worker's `process.env` (each worker thread has its own
+   * copy; native code sees the process's). Values must be strings. Merged over the parent's.
+   */
+  envVars?: Record<string, string>;
+}
+
 /** Options of a remote function, given to `remote(fn, options)` or `fn.options(...)`. */
 export interface TaskOptions {
   /** CPUs reserved while the task runs (default 1; fractions allowed). */
@@ -65,6 +78,8 @@ export interface TaskOptions {
   isolation?: Isolation;
   /** Where the task runs (default `'DEFAULT'`). */
   schedulingStrategy?: SchedulingStrategy;
+  /** The worker's environment (Ray's `runtime_env`): `{ envVars: { KEY: 'value' } }`. */
+  runtimeEnv?: RuntimeEnv;
 }
 
 /** Options of an actor class, given to `remote(Class, options)` or `Class.options(...)`. */
@@ -99,6 +114,8 @@ export interface ActorOptions {
   getIfExists?: boolean;
   /** Where the actor runs (default `'DEFAULT'`). */
   schedulingStrategy?: SchedulingStrategy;
+  /** The actor's environment (Ray's `runtime_env`): `{ envVars: { KEY: 'value' } }`; it gets a worker of its own. */
+  runtimeEnv?: RuntimeEnv;
 }
 
 /** Options of one actor method call, via `handle.method.options(...)`. */
@@ -116,6 +133,8 @@ export interface CompiledTaskOptions {
   readonly name: string | undefined;
   readonly isolation: Isolation;
   readonly strategy: SchedulingStrategySpec | undefined;
+  /** `runtimeEnv.envVars`, undefined when none are given. */
+  readonly envVars: EnvVars | undefined;
 }
 
 export interface CompiledActorOptions {
@@ -130,15 +149,20 @@ export interface CompiledActorOptions {
   readonly isolation: Isolation | 'shared';
   readonly getIfExists: boolean;
   readonly strategy: SchedulingStrategySpec | undefined;
+  /** `runtimeEnv.envVars`, undefined when none are given. */
+  readonly envVars?: EnvVars;
 }
+
+/** Environment variables of a runtime environment, validated. */
+export type EnvVars = Readonly<Record<string, string>>;
 
 const taskKeys = [
   'numCpus', 'numGpus', 'resources', 'memory', 'numReturns', 'maxRetries', 'retryExceptions', 'name', 'isolation',
-  'schedulingStrategy',
+  'schedulingStrategy', 'runtimeEnv',
 ] as const;
 const actorKeys = [
   'name', 'namespace', 'lifetime', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'numCpus', 'numGpus',
-  'resources', 'memory', 'isolation', 'getIfExists', 'schedulingStrategy',
+  'resources', 'memory', 'isolation', 'getIfExists', 'schedulingStrategy', 'runtimeEnv',
 ] as const;
 const methodKeys = ['numReturns', 'name'] as const;
 
@@ -266,6 +290,52 @@ function strategy(what: string, v: unknown): SchedulingStrategySpec | undefined 
   );
 }
 
+const unsupportedEnv: Record<string, string> = {
+  workingDir: 'work runs in the directory of the node that runs it; to run a job from a directory, submit it with `ray-ts job submit --working-dir DIR`',
+  pip: 'install packages in your project (npm install): workers load modules as the driver does',
+  npm: 'install packages in your project (npm install): workers load modules as the driver does',
+  pyModules: 'modules load from your project: workers import them as the driver does',
+  conda: 'install packages in your project (npm install)',
+  container: 'start the nodes themselves in the container',
+};
+
+/** Validates a runtime environment; undefined when it sets nothing. */
+export function compileRuntimeEnv(what: string, v: unknown): EnvVars | undefined {
+  if (v === undefined) return undefined;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new InvalidArgumentError(`Invalid runtimeEnv for ${what}: expected an object like { envVars: { KEY: 'value' } }.`);
+  }
+  for (const key of Object.keys(v)) {
+    if (key === 'envVars') continue;
+    const camel = key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    if (camel === 'envVars') throw new InvalidArgumentError(`Invalid runtimeEnv for ${what}: '${key}' is spelled 'envVars' here.`);
+    const why = unsupportedEnv[camel];
+    throw new InvalidArgumentError(
+      why ? `runtimeEnv.${key} is not supported (${what}): ${why}. runtimeEnv takes envVars only.` : `Unknown runtimeEnv key '${key}' for ${what}: runtimeEnv takes envVars only.`,
+    );
+  }
+  const vars = (v as RuntimeEnv).envVars;
+  if (vars === undefined) return undefined;
+  if (vars === null || typeof vars !== 'object' || Array.isArray(vars)) {
+    throw new InvalidArgumentError(`Invalid runtimeEnv.envVars for ${what}: expected an object of strings, like { LOG_LEVEL: 'debug' }.`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(vars)) {
+    if (!k || /[=\0]/.test(k)) throw new InvalidArgumentError(`Invalid runtimeEnv.envVars name for ${what}: ${JSON.stringify(k)} (no '=' or NUL, not empty).`);
+    if (typeof val !== 'string') {
+      throw new InvalidArgumentError(`Invalid runtimeEnv.envVars.${k} for ${what}: ${typeof val}; values must be strings (write String(value)).`);
+    }
+    out[k] = val;
+  }
+  return Object.keys(out).length ? Object.freeze(out) : undefined;
+}
+
+/** A stable key of a set of environment variables ('' for none): workers are shared only within one key. */
+export function envKeyOf(vars: EnvVars | undefined): string {
+  if (!vars) return '';
+  return JSON.stringify(Object.keys(vars).sort().map((k) => [k, vars[k]]));
+}
+
 /** Validates task options and fills defaults. */
 export function compileTaskOptions(
   what: string,
@@ -296,6 +366,7 @@ export function compileTaskOptions(
     name: optName(what, 'name', opts.name),
     isolation: resources.GPU ? 'process' : iso,
     strategy: strategy(what, opts.schedulingStrategy),
+    envVars: compileRuntimeEnv(what, opts.runtimeEnv),
   });
 }
 
@@ -310,6 +381,8 @@ export function compileActorOptions(what: string, opts: ActorOptions): CompiledA
   if (opts.getIfExists && !name) {
     throw new InvalidArgumentError(`getIfExists needs a name for ${what}.`);
   }
+  const envVars = compileRuntimeEnv(what, opts.runtimeEnv);
+  const iso = isolation(what, opts.isolation) ?? (Object.keys(resources).length > 0 || envVars ? 'thread' : 'shared');
   return Object.freeze({
     name,
     namespace: optName(what, 'namespace', opts.namespace),
@@ -318,9 +391,10 @@ export function compileActorOptions(what: string, opts: ActorOptions): CompiledA
     maxTaskRetries: integer(what, 'maxTaskRetries', opts.maxTaskRetries, -1) ?? 0,
     maxConcurrency: integer(what, 'maxConcurrency', opts.maxConcurrency, 1),
     resources,
-    isolation: resources.GPU ? 'process' : (isolation(what, opts.isolation) ?? (Object.keys(resources).length > 0 ? 'thread' : 'shared')),
+    isolation: resources.GPU ? 'process' : iso,
     getIfExists: opts.getIfExists === true,
     strategy: strategy(what, opts.schedulingStrategy),
+    ...(envVars ? { envVars } : {}),
   });
 }
 

@@ -27,6 +27,8 @@ export interface TaskSpec {
   strategy?: SchedulingStrategySpec;
   /** The job that submitted it (set when it crosses nodes). */
   jobId?: string;
+  /** Its runtime environment's variables (merged with its parent's); it runs on a worker started with them. */
+  envVars?: Readonly<Record<string, string>>;
 }
 
 export interface ActorCreationSpec {

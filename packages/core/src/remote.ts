@@ -8,7 +8,7 @@ import { ids } from './ids.js';
 import { ObjectRef } from './object-ref.js';
 import {
   compileActorOptions, compileMethodOptions, compileTaskOptions, type ActorMethodOptions, type ActorOptions,
-  type CompiledActorOptions, type CompiledTaskOptions, type SchedulingStrategySpec, type TaskOptions,
+  type CompiledActorOptions, type CompiledTaskOptions, type EnvVars, type SchedulingStrategySpec, type TaskOptions,
 } from './options.js';
 import type { ActorHandleData, ArgSpec, TaskContextData } from './protocol.js';
 import { MARKER, serialize, toMarker, type Markable, type Reviver } from './serialization.js';
@@ -104,6 +104,7 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
       isolation: o.isolation,
       ...(parent ? { parentTaskId: parent } : {}),
       ...(strategy ? { strategy } : {}),
+      ...envOf(o.envVars),
     });
     const refs = returnIds.map((id) => new ObjectRef(id));
     return (o.numReturns === 1 ? refs[0] : refs) as RemoteReturn<Awaited<ReturnType<F>>, N>;
@@ -119,6 +120,25 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
   [toMarker](): Record<string, unknown> {
     return { type: 'fn', fnRef: this.fnRef, name: this.functionName, options: this.rawOptions };
   }
+}
+
+/** The runtime environment's variables work gets: this thread's (inherited), merged with its own. */
+function inheritedEnv(own: EnvVars | undefined): EnvVars | undefined {
+  const parent = threadState().envVars;
+  if (!parent) return own;
+  return own ? { ...parent, ...own } : parent;
+}
+
+function envOf(own: EnvVars | undefined): { envVars?: EnvVars } {
+  const envVars = inheritedEnv(own);
+  return envVars ? { envVars } : {};
+}
+
+function actorOptionsWith(o: CompiledActorOptions, strategy: SchedulingStrategySpec | undefined, envVars: EnvVars | undefined): CompiledActorOptions {
+  if (!strategy && envVars === o.envVars) return o;
+  // An actor given a runtime environment by inheritance gets a thread of its own, as with its own.
+  const isolation = envVars && o.isolation === 'shared' ? 'thread' : o.isolation;
+  return { ...o, isolation, ...(strategy ? { strategy } : {}), ...(envVars ? { envVars } : {}) };
 }
 
 /** The placement group strategy work inherits from a parent that captures its children (or none). */
@@ -250,7 +270,7 @@ export class ActorClass<C extends AnyClass> {
       className: this.className,
       cls: this.fnRef,
       args: argSpecs(client, args, `${this.className}.constructor`),
-      options: strategy ? { ...this.compiled, strategy } : this.compiled,
+      options: actorOptionsWith(this.compiled, strategy, inheritedEnv(this.compiled.envVars)),
       methods: this.methods,
       hasAsyncMethods: this.hasAsync,
     });

@@ -16,6 +16,8 @@ export interface ThreadState {
   readonly registry: FunctionRegistry;
   /** True inside worker threads and worker processes. */
   isWorker: boolean;
+  /** The runtime environment's variables that work submitted from this thread inherits (a worker's, or the driver's `init({ runtimeEnv })`). */
+  envVars?: Readonly<Record<string, string>>;
 }
 
 const KEY = Symbol.for('ray-ts.core.thread-state');

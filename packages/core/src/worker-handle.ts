@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { withHugePages } from './huge-pages.js';
+import { envKeyOf } from './options.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 export interface WorkerBoot {
@@ -19,6 +20,8 @@ export interface WorkerBoot {
   inlineObjectMaxBytes: number;
   /** Free shared buffers the worker may keep for reuse. */
   bufferPoolBytes: number;
+  /** The runtime environment's variables this worker was started with (its work's `runtimeEnv.envVars`). */
+  envVars?: Readonly<Record<string, string>>;
 }
 
 export interface WorkerStartOptions {
@@ -50,6 +53,8 @@ export class WorkerHandle {
   readonly id: string;
   readonly kind: 'thread' | 'process';
   readonly cudaVisibleDevices: string | undefined;
+  /** Its runtime environment's key ('' for none): see envKeyOf. */
+  readonly envKey: string;
   /** Ids of functions this worker was sent the code of. */
   readonly knownFns = new Set<string>();
   /** Objects this worker holds refs to (released if it dies). */
@@ -74,6 +79,7 @@ export class WorkerHandle {
     this.id = opts.boot.workerId;
     this.kind = opts.kind;
     this.cudaVisibleDevices = opts.cudaVisibleDevices;
+    this.envKey = envKeyOf(opts.boot.envVars);
     const receive = (batch: FromWorker[]) => {
       for (const m of batch) this.onMessage(this, m);
     };
@@ -81,6 +87,8 @@ export class WorkerHandle {
       this.status = new Int32Array(new SharedArrayBuffer(4));
       const w = new Worker(mainUrl, {
         workerData: { ...opts.boot, status: this.status },
+        // Each thread has its own copy of process.env: the runtime environment's variables go there.
+        ...(opts.boot.envVars ? { env: { ...process.env, ...opts.boot.envVars } } : {}),
         stdout: true,
         stderr: true,
         ...(opts.heapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: opts.heapMb } } : {}),
@@ -97,7 +105,7 @@ export class WorkerHandle {
       w.unref();
     } else {
       this.status = undefined;
-      const env = withHugePages({ ...process.env, RAY_TS_WORKER_BOOT: JSON.stringify(opts.boot) });
+      const env = withHugePages({ ...process.env, ...(opts.boot.envVars ?? {}), RAY_TS_WORKER_BOOT: JSON.stringify(opts.boot) });
       if (opts.cudaVisibleDevices !== undefined) env.CUDA_VISIBLE_DEVICES = opts.cudaVisibleDevices;
       // Loaded on first use: most programs never start a process worker.
       const { fork } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');

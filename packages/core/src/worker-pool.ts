@@ -4,6 +4,7 @@
  */
 import { ids } from './ids.js';
 import type { FromWorker } from './protocol.js';
+import { envKeyOf, type EnvVars } from './options.js';
 import { WorkerHandle, type WorkerBoot } from './worker-handle.js';
 
 export interface WorkerPoolOptions {
@@ -40,10 +41,10 @@ export class WorkerPool {
   }
 
   /** Starts a new worker (not put in the idle lists: the caller uses it). */
-  spawn(kind: 'thread' | 'process', cuda: string | undefined): WorkerHandle {
+  spawn(kind: 'thread' | 'process', cuda: string | undefined, envVars?: EnvVars): WorkerHandle {
     const w = new WorkerHandle(
       {
-        boot: { ...this.opts.boot, workerId: ids().next('worker') },
+        boot: { ...this.opts.boot, workerId: ids().next('worker'), ...(envVars ? { envVars } : {}) },
         kind,
         cudaVisibleDevices: cuda,
         heapMb: this.opts.heapMb,
@@ -74,18 +75,19 @@ export class WorkerPool {
     });
   }
 
-  /** An idle worker of this kind (and GPU set), or a new one. */
-  take(kind: 'thread' | 'process', cuda: string | undefined): WorkerHandle {
+  /** An idle worker of this kind, GPU set and runtime environment, or a new one. */
+  take(kind: 'thread' | 'process', cuda: string | undefined, envVars?: EnvVars): WorkerHandle {
     const list = kind === 'thread' ? this.idleThreads : this.idleProcs;
+    const envKey = envKeyOf(envVars);
     for (let i = list.length - 1; i >= 0; i--) {
       const w = list[i];
-      if (w.cudaVisibleDevices === cuda) {
+      if (w.cudaVisibleDevices === cuda && w.envKey === envKey) {
         list.splice(i, 1);
         this.idleSince.delete(w);
         return w;
       }
     }
-    return this.spawn(kind, cuda);
+    return this.spawn(kind, cuda, envVars);
   }
 
   /** Puts a worker back for reuse. */
@@ -108,7 +110,8 @@ export class WorkerPool {
     const now = Date.now();
     let threadsKept = 0;
     for (const w of [...this.idleThreads].reverse()) {
-      if (threadsKept < this.opts.keepThreads) {
+      // Threads of a runtime environment are not kept beyond their idle time.
+      if (threadsKept < this.opts.keepThreads && w.envKey === '') {
         threadsKept++;
         continue;
       }

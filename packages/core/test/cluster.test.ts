@@ -13,7 +13,7 @@ import {
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
 import { MemberActor } from './fixtures/collective.js';
-import { DoublerActor, consume, produce } from './fixtures/util.js';
+import { DoublerActor, EnvReaderActor, consume, produce, readEnv } from './fixtures/util.js';
 import { CounterActor as Counter, KeeperActor, actorFromTask, actorsFromTask, groupParent, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -102,6 +102,17 @@ describe('a 3-node cluster', () => {
     expect(out).toEqual([2, 4, 6, 8]);
     expect((await get(actors.map((a) => a.count.remote()))).every((c) => c > 0)).toBe(true);
     await Promise.all(actors.map((a) => kill(a)));
+  });
+
+  it('carries runtimeEnv envVars to tasks and actors on other nodes', async () => {
+    const env = { runtimeEnv: { envVars: { RAY_TS_TEST_CLUSTER_ENV: 'far' } } };
+    const t = await get(readEnv.options({ schedulingStrategy: { nodeId: n2 }, ...env }).remote('RAY_TS_TEST_CLUSTER_ENV'));
+    expect(t.value).toBe('far');
+    const a = EnvReaderActor.options({ schedulingStrategy: { nodeId: n1 }, ...env }).remote();
+    expect(await get(a.read.remote('RAY_TS_TEST_CLUSTER_ENV'))).toBe('far');
+    expect(await get(a.readInTask.remote('RAY_TS_TEST_CLUSTER_ENV'))).toBe('far');
+    expect((await get(readEnv.options({ schedulingStrategy: { nodeId: n2 } }).remote('RAY_TS_TEST_CLUSTER_ENV'))).value).toBeNull();
+    await kill(a);
   });
 
   it('honours node affinity, hard and soft', async () => {

@@ -124,6 +124,7 @@ export function taskToWire(s: TaskSpec): PTaskSpec {
     parentTaskId: s.parentTaskId ?? '',
     jobId: s.jobId ?? '',
     strategy: strategyToWire(s.strategy),
+    envVars: (s.envVars ?? {}) as Record<string, string>,
   };
 }
 
@@ -143,6 +144,7 @@ export function taskFromWire(p: PTaskSpecOut, sharedAbove: number): TaskSpec {
   if (p.jobId) spec.jobId = p.jobId;
   const st = strategyFromWire(p.strategy);
   if (st) spec.strategy = st;
+  if (p.envVars && Object.keys(p.envVars).length) spec.envVars = p.envVars;
   return spec;
 }
 
@@ -164,6 +166,7 @@ export function actorToWire(s: ActorCreationSpec): PActorCreationSpec {
       isolation: o.isolation,
       getIfExists: o.getIfExists,
       strategy: strategyToWire(o.strategy),
+      envVars: (o.envVars ?? {}) as Record<string, string>,
     },
     methods: s.methods,
     hasAsyncMethods: s.hasAsyncMethods,
@@ -184,6 +187,7 @@ export function actorFromWire(p: PActorCreationSpecOut, sharedAbove: number): Ac
     isolation: o.isolation as CompiledActorOptions['isolation'],
     getIfExists: o.getIfExists,
     strategy: strategyFromWire(o.strategy),
+    ...(o.envVars && Object.keys(o.envVars).length ? { envVars: o.envVars } : {}),
   };
   return {
     actorId: p.actorId,

@@ -39,6 +39,7 @@ client.tracker = tracker;
 setSharedPoolLimit(boot.bufferPoolBytes ?? 0);
 const state = threadState();
 state.isWorker = true;
+if (boot.envVars) state.envVars = boot.envVars;
 state.client = client;
 state.refTracker = tracker;
 
@@ -62,25 +63,30 @@ process.exit = ((code?: number) => {
 }) as typeof process.exit;
 client.onBlockChange = (delta) => executor.blockChange(delta);
 
-// An idle worker collects its garbage once, so that refs its finished tasks dropped are released
+// An idle worker collects its garbage, so that refs its finished tasks dropped are released
 // (FinalizationRegistry runs only after a GC, and an idle thread may not GC for a long time):
-// otherwise the objects they name stay pinned in the store of a long-lived node.
+// otherwise the objects they name stay pinned in the store of a long-lived node. It collects up to
+// three times after its last message (about 0.5, 2 and 6 s later) while it still holds refs: a
+// ref can still be reachable at the first collection (the end of a call settles over a few ticks),
+// and nothing would collect it after that until the next message.
+const idleGcAfterMs = [500, 2000, 6000];
 let lastBatchAt = Date.now();
-let collectedSinceBatch = true;
+let collectionsSinceBatch = idleGcAfterMs.length;
 let gcFn: (() => void) | undefined;
 setInterval(() => {
-  if (collectedSinceBatch || Date.now() - lastBatchAt < 500 || !executor.idle() || tracker.liveCount() === 0) return;
-  collectedSinceBatch = true;
+  if (collectionsSinceBatch >= idleGcAfterMs.length || Date.now() - lastBatchAt < idleGcAfterMs[collectionsSinceBatch]) return;
+  if (!executor.idle() || tracker.liveCount() === 0) return;
+  collectionsSinceBatch++;
   if (!gcFn) {
     v8.setFlagsFromString('--expose-gc');
     gcFn = vm.runInNewContext('gc') as () => void;
   }
   gcFn();
-}, 1000).unref();
+}, 500).unref();
 
 function onBatch(batch: ToWorker[]): void {
   lastBatchAt = Date.now();
-  collectedSinceBatch = false;
+  collectionsSinceBatch = 0;
   for (const m of batch) {
     switch (m.k) {
       case 'task':

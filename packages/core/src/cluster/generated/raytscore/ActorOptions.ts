@@ -13,6 +13,7 @@ export interface ActorOptions {
   'isolation'?: (string);
   'getIfExists'?: (boolean);
   'strategy'?: (_raytscore_SchedulingStrategy | null);
+  'envVars'?: ({[key: string]: string});
 }
 
 export interface ActorOptions__Output {
@@ -26,4 +27,5 @@ export interface ActorOptions__Output {
   'isolation': (string);
   'getIfExists': (boolean);
   'strategy': (_raytscore_SchedulingStrategy__Output | null);
+  'envVars': ({[key: string]: string});
 }

@@ -18,6 +18,7 @@ export interface TaskSpec {
   'parentTaskId'?: (string);
   'jobId'?: (string);
   'strategy'?: (_raytscore_SchedulingStrategy | null);
+  'envVars'?: ({[key: string]: string});
 }
 
 export interface TaskSpec__Output {
@@ -34,4 +35,5 @@ export interface TaskSpec__Output {
   'parentTaskId': (string);
   'jobId': (string);
   'strategy': (_raytscore_SchedulingStrategy__Output | null);
+  'envVars': ({[key: string]: string});
 }
