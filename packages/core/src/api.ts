@@ -19,6 +19,7 @@ import { threadState } from './state.js';
 import { executionContext } from './worker/client.js';
 import { setPlacementGroupHost } from './placement-group.js';
 import { setStateAddress } from './state-api.js';
+import { setTimelineSources } from './timeline.js';
 
 /** Options of {@link init}. */
 export interface InitOptions {
@@ -272,6 +273,10 @@ async function connect(address: string, namespace: string, config: RuntimeConfig
 
 setPlacementGroupHost(() => driver?.node);
 setStateAddress(() => (driver && driver.info.address !== 'embedded' ? driver.info.address : undefined));
+setTimelineSources(
+  () => (driver && driver.info.address === 'embedded' ? driver.node.taskStates() : undefined),
+  () => (driver && driver.info.address !== 'embedded' ? driver.info.address : undefined),
+);
 
 /** True between `init()` and `shutdown()` (and always inside tasks and actors). */
 export function isInitialized(): boolean {

@@ -284,6 +284,19 @@ program.command('list')
     else printTable(rows);
   });
 
+program.command('timeline')
+  .description("write the cluster's recent task runs as a Chrome trace (load it in https://ui.perfetto.dev or chrome://tracing)")
+  .option('--address <host:port>', 'the head (default: RAY_TS_ADDRESS or the head started here)')
+  .option('-o, --output <file>', 'where to write it (default: ray-ts-timeline-<time>.json here)')
+  .action(async (f: { address?: string; output?: string }) => {
+    const address = headAddress(f.address);
+    const file = f.output ?? `ray-ts-timeline-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+    const { timeline } = await import('./timeline.js');
+    const events = await timeline({ address, filename: file });
+    const workers = new Set(events.map((e) => `${e.pid}/${e.tid}`)).size;
+    console.log(`wrote ${events.length} task runs on ${workers} workers to ${file}: open it in https://ui.perfetto.dev or chrome://tracing`);
+  });
+
 // ---------------------------------------------------------------- jobs
 /** The job API's URL: an http:// address as given, else asked of the cluster at a GCS address. */
 async function jobApi(address: string | undefined): Promise<string> {

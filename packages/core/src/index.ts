@@ -44,6 +44,8 @@ export { markLibraryModule } from './functions.js';
 export { withHugePages, hugePagesEnabled } from './huge-pages.js';
 export type { KvOptions } from './kv.js';
 export { listNodes, listActors, listTasks, listObjects, listPlacementGroups, listJobs } from './state-api.js';
+export { timeline } from './timeline.js';
+export type { TimelineOptions, TraceEvent } from './timeline.js';
 export type { ListOptions, StateFilter, StateRow } from './state-api.js';
 export type { NodeInfo } from './protocol.js';
 export type { RuntimeConfig } from './config.js';

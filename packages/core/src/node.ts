@@ -38,6 +38,10 @@ export interface TaskRecord {
   startMs: number;
   endMs: number;
   resources: ResourceSet;
+  /** When its last attempt began running on a worker of this node (epoch ms); 0 if it has not run here. */
+  runStartMs: number;
+  /** The worker that ran its last attempt here ('' if none). */
+  workerId: string;
 }
 
 /** A task's result as its owner records it: a value, or where another node keeps it. */
@@ -135,6 +139,9 @@ interface Work {
   noSpill: boolean;
   strategy: SchedulingStrategySpec | undefined;
   startMs: number;
+  /** When its last attempt was sent to a worker here (epoch ms), and that worker's id, for the timeline. */
+  runStartMs?: number;
+  ranOn?: string;
 }
 
 /**
@@ -715,6 +722,8 @@ export class NodeManager {
     work.worker = w;
     work.seq = ++w.lastSeq;
     work.sentAt = performance.now();
+    work.runStartMs = Date.now();
+    work.ranOn = w.id;
     const spec = work.task!;
     const fn = this.fnFor(w, spec.fn);
     w.send({
@@ -769,7 +778,7 @@ export class NodeManager {
     this.works.delete(work.id);
     if (work.task) {
       const ids = work.task.returnIds;
-      if (this.cluster) this.recordFinished(work, Array.isArray(result) ? result[0] : result);
+      this.recordFinished(work, Array.isArray(result) ? result[0] : result);
       if (work.origin !== undefined) {
         const list = (Array.isArray(result) ? result : ids.map(() => result)) as StoredValue[];
         this.cluster?.sendTaskDone(work.origin, work.id, list, producer, ms);
@@ -797,6 +806,7 @@ export class NodeManager {
       state: work.cancelled ? 'CANCELLED' : first?.t === 'err' ? 'FAILED' : 'FINISHED',
       nodeId: work.remote ?? this.nodeId, owner: work.origin ?? this.nodeId, jobId: work.task!.jobId ?? this.jobId,
       startMs: work.startMs, endMs: Date.now(), resources: work.resources,
+      runStartMs: work.remote ? 0 : (work.runStartMs ?? 0), workerId: work.remote ? '' : (work.ranOn ?? ''),
     });
     if (f.length > 10_000) f.splice(0, f.length - 5_000);
   }
@@ -1558,6 +1568,7 @@ export class NodeManager {
       state: w.state === 'running' ? 'RUNNING' : w.state === 'waiting' ? 'PENDING_ARGS' : 'PENDING_NODE',
       nodeId: w.remote ?? this.nodeId, owner: w.origin ?? this.nodeId, jobId: w.task!.jobId ?? this.jobId,
       startMs: w.startMs, endMs: 0, resources: w.resources,
+      runStartMs: w.remote ? 0 : (w.runStartMs ?? 0), workerId: w.remote ? '' : (w.ranOn ?? ''),
     }));
     return [...live, ...this.finishedTasks];
   }

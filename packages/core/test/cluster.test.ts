@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ActorDiedError, NodeDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, listJobs, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, wait, collective, type ObjectRef,
-  ActorPool, Queue,
+  ActorPool, Queue, timeline,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
 import { MemberActor } from './fixtures/collective.js';
-import { DoublerActor, EnvReaderActor, consume, produce, readEnv } from './fixtures/util.js';
+import { DoublerActor, EnvReaderActor, consume, nap, produce, readEnv } from './fixtures/util.js';
 import { CounterActor as Counter, KeeperActor, actorFromTask, actorsFromTask, groupParent, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -113,6 +114,13 @@ describe('a 3-node cluster', () => {
     expect(await get(a.readInTask.remote('RAY_TS_TEST_CLUSTER_ENV'))).toBe('far');
     expect((await get(readEnv.options({ schedulingStrategy: { nodeId: n2 } }).remote('RAY_TS_TEST_CLUSTER_ENV'))).value).toBeNull();
     await kill(a);
+  });
+
+  it('shows task runs on every node in the timeline', async () => {
+    await get([n1, n2].map((nodeId) => nap.options({ name: 'nap-on-cluster', schedulingStrategy: { nodeId } }).remote(30)));
+    const events = (await timeline()).filter((e) => e.name === 'nap-on-cluster');
+    expect(events.map((e) => e.pid).sort()).toEqual([`node ${n1}`, `node ${n2}`].sort());
+    expect(events.every((e) => e.dur >= 25_000 && e.tid.startsWith('worker '))).toBe(true);
   });
 
   it('honours node affinity, hard and soft', async () => {
@@ -378,6 +386,11 @@ describe('ray-ts CLI', () => {
     expect(JSON.parse(list.stdout)).toHaveLength(2);
     const filtered = await ray('list', 'nodes', '--filter', 'isHead=true');
     expect(filtered.stdout).toContain('1 row');
+    const file = path.join(os.tmpdir(), `ray-ts-cli-timeline-${process.pid}.json`);
+    const tl = await ray('timeline', '--output', file);
+    expect(tl.stdout).toMatch(/wrote \d+ task runs on \d+ workers to .*perfetto/);
+    expect(Array.isArray(JSON.parse(fs.readFileSync(file, 'utf8')))).toBe(true);
+    fs.rmSync(file);
     const stop = await ray('stop');
     expect(stop.stdout).toContain('Stopped 2');
   });

@@ -3,6 +3,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { RayError } from '../errors.js';
+import type { TaskRun } from '../timeline.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import type { StateReply__Output } from './generated/raytscore/StateReply.js';
 import { channelOptions, protos, unary } from './proto.js';
@@ -81,6 +82,19 @@ async function fromNodes(address: string, kind: 'tasks' | 'objects'): Promise<St
       c.close();
     }
   }));
+}
+
+/** Runs of tasks on every node (the executors' records), for the timeline. */
+export async function taskRunsOf(address: string): Promise<TaskRun[]> {
+  const out: TaskRun[] = [];
+  for (const rep of await fromNodes(address, 'tasks')) {
+    for (const t of rep.tasks) {
+      if (t.runStartMs > 0) {
+        out.push({ taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, jobId: t.jobId, workerId: t.workerId, runStartMs: t.runStartMs, endMs: t.endMs });
+      }
+    }
+  }
+  return out;
 }
 
 export async function tasksOf(address: string): Promise<Row[]> {

@@ -13,6 +13,8 @@ export interface TaskState {
   'startMs'?: (number | string);
   'endMs'?: (number | string);
   'error'?: (string);
+  'runStartMs'?: (number | string);
+  'workerId'?: (string);
 }
 
 export interface TaskState__Output {
@@ -27,4 +29,6 @@ export interface TaskState__Output {
   'startMs': (number);
   'endMs': (number);
   'error': (string);
+  'runStartMs': (number);
+  'workerId': (string);
 }

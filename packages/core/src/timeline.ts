@@ -1,0 +1,96 @@
+/**
+ * The timeline (Ray's `ray.timeline()`): every task's run as an event of the Chrome trace format,
+ * one row per worker, grouped by node. Load the file in https://ui.perfetto.dev or
+ * chrome://tracing to see what ran where, and when.
+ */
+import fs from 'node:fs';
+import { InvalidArgumentError } from './errors.js';
+import { checkKnownKeys } from './options.js';
+
+/** One run of a task on a worker, as the node that ran it recorded it. */
+export interface TaskRun {
+  taskId: string;
+  name: string;
+  state: string;
+  nodeId: string;
+  jobId: string;
+  workerId: string;
+  /** When it began running (epoch ms). */
+  runStartMs: number;
+  /** When it ended (epoch ms); 0 while it runs. */
+  endMs: number;
+}
+
+/** An event of the Chrome trace format (`ph: 'X'`: a complete event with a duration). */
+export interface TraceEvent {
+  name: string;
+  cat: string;
+  ph: 'X';
+  /** Start, in microseconds since the epoch. */
+  ts: number;
+  /** Duration in microseconds. */
+  dur: number;
+  /** The row group: the node. */
+  pid: string;
+  /** The row: the worker. */
+  tid: string;
+  args: { taskId: string; state: string; jobId: string };
+}
+
+/** Options of {@link timeline}. */
+export interface TimelineOptions {
+  /** Also write the events to this file, as a JSON array. */
+  filename?: string;
+  /** HOST:PORT of a cluster (default: the one this driver is connected to, else `RAY_TS_ADDRESS`). */
+  address?: string;
+}
+
+let localRuns: () => TaskRun[] | undefined = () => undefined;
+let connected: () => string | undefined = () => undefined;
+/** Set by api.ts: the embedded node's task runs, and the address of the cluster a driver is connected to. */
+export function setTimelineSources(runs: () => TaskRun[] | undefined, address: () => string | undefined): void {
+  localRuns = runs;
+  connected = address;
+}
+
+/** Task runs as trace events, in time order. Runs still going last until `nowMs`. */
+export function traceEvents(runs: readonly TaskRun[], nowMs = Date.now()): TraceEvent[] {
+  return runs
+    .filter((r) => r.runStartMs > 0)
+    .map((r): TraceEvent => ({
+      name: r.name,
+      cat: 'task',
+      ph: 'X',
+      ts: Math.round(r.runStartMs * 1000),
+      dur: Math.max(1, Math.round(((r.endMs || nowMs) - r.runStartMs) * 1000)),
+      pid: `node ${r.nodeId}`,
+      tid: `worker ${r.workerId || '?'}`,
+      args: { taskId: r.taskId, state: r.state, jobId: r.jobId },
+    }))
+    .sort((a, b) => a.ts - b.ts);
+}
+
+/**
+ * The recent task runs of the cluster (the embedded one, or the cluster this driver is connected
+ * to) as Chrome trace events; with `filename`, also writes them there. Nodes keep the last
+ * 5,000-10,000 finished tasks each. Actor method calls are not included yet.
+ * @example await timeline({ filename: 'timeline.json' }); // then load it in https://ui.perfetto.dev
+ */
+export async function timeline(options: TimelineOptions = {}): Promise<TraceEvent[]> {
+  checkKnownKeys('timeline()', options, ['filename', 'address']);
+  if (options.filename !== undefined && (typeof options.filename !== 'string' || !options.filename)) {
+    throw new InvalidArgumentError('timeline({ filename }) takes a file path.');
+  }
+  let runs = options.address === undefined ? localRuns() : undefined;
+  if (!runs) {
+    const address = options.address ?? connected() ?? process.env.RAY_TS_ADDRESS;
+    if (!address) {
+      throw new InvalidArgumentError('timeline() needs a cluster: call init() first, or pass { address: "HOST:PORT" } (or set RAY_TS_ADDRESS).');
+    }
+    const { taskRunsOf } = await import('./cluster/state-impl.js');
+    runs = await taskRunsOf(address);
+  }
+  const events = traceEvents(runs);
+  if (options.filename) await fs.promises.writeFile(options.filename, JSON.stringify(events));
+  return events;
+}
