@@ -75,6 +75,8 @@ export interface ActorHost {
   finishReturns(spec: ActorTaskSpec, result: StoredValue | StoredValue[], producer?: WorkerHandle): void;
   /** Tells the cluster's actor table about a change (multi-node). */
   actorState(actorId: string, state: 'ALIVE' | 'DEAD' | 'RESTARTING', cause?: string): void;
+  /** Records a finished method call's run (for listTasks and the timeline): its worker and how long it ran. */
+  recordCall(spec: ActorTaskSpec, jobId: string | undefined, workerId: string, ms: number | undefined, ok: boolean): void;
 }
 
 export class ActorManager {
@@ -398,11 +400,12 @@ export class ActorManager {
   }
 
   /** A worker reported a method call's outcome; false if `taskId` is no call of ours. */
-  onCallDone(w: WorkerHandle, taskId: string, outcome: TaskOutcome): boolean {
+  onCallDone(w: WorkerHandle, taskId: string, outcome: TaskOutcome, ms?: number): boolean {
     const actor = this.actorCalls.get(taskId)?.actor;
     const call = actor?.inflight.get(taskId);
     if (!actor || !call) return false;
     actor.inflight.delete(taskId);
+    this.host.recordCall(call.spec, actor.spec.jobId, w.id, ms, outcome.ok && !call.cancelled);
     this.finishCall(call, call.cancelled ? this.host.cancelledValue(taskId) : outcome.ok ? outcome.results : storedError(outcome.error), w);
     return true;
   }

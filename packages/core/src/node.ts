@@ -40,6 +40,8 @@ export interface TaskRecord {
   resources: ResourceSet;
   /** When its last attempt began running on a worker of this node (epoch ms); 0 if it has not run here. */
   runStartMs: number;
+  /** For an actor method call: the actor. */
+  actorId?: string;
   /** The worker that ran its last attempt here ('' if none). */
   workerId: string;
 }
@@ -311,6 +313,7 @@ export class NodeManager {
         for (let i = 0; i < ids.length; i++) this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
       },
       actorState: (actorId, state, cause) => this.cluster?.actorState(actorId, state, cause),
+      recordCall: (spec, jobId, workerId, ms, ok) => this.recordCall(spec, jobId, workerId, ms, ok),
     };
   }
 
@@ -799,6 +802,16 @@ export class NodeManager {
     else this.store.put(id, v, producer);
   }
 
+  private recordCall(spec: ActorTaskSpec, jobId: string | undefined, workerId: string, ms: number | undefined, ok: boolean): void {
+    const end = Date.now();
+    const start = ms === undefined ? end : end - ms;
+    this.finishedTasks.push({
+      taskId: spec.taskId, name: spec.name, state: ok ? 'FINISHED' : 'FAILED', nodeId: this.nodeId, owner: this.nodeId,
+      jobId: jobId ?? this.jobId, startMs: start, endMs: end, resources: {}, runStartMs: start, workerId, actorId: spec.actorId,
+    });
+    if (this.finishedTasks.length > 10_000) this.finishedTasks.splice(0, this.finishedTasks.length - 5_000);
+  }
+
   private recordFinished(work: Work, first: ResultValue | undefined): void {
     const f = this.finishedTasks;
     f.push({
@@ -925,6 +938,7 @@ export class NodeManager {
       const i = slot.works.indexOf(work);
       if (i >= 0) slot.works.splice(i, 1);
       if (ms !== undefined) {
+        work.runStartMs = Date.now() - ms; // the worker's own measure: pipelined tasks wait there first
         const id = work.task!.fn.id;
         const prev = this.fnMs.get(id);
         this.fnMs.set(id, prev === undefined ? ms : prev * 0.8 + ms * 0.2);
@@ -946,7 +960,7 @@ export class NodeManager {
       this.requestSchedule();
       return;
     }
-    this.actors.onCallDone(w, taskId, outcome);
+    this.actors.onCallDone(w, taskId, outcome, ms);
   }
 
   private shouldRetryException(work: Work, errorName: string): boolean {

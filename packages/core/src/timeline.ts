@@ -19,6 +19,8 @@ export interface TaskRun {
   runStartMs: number;
   /** When it ended (epoch ms); 0 while it runs. */
   endMs: number;
+  /** For an actor method call: the actor. */
+  actorId?: string;
 }
 
 /** An event of the Chrome trace format (`ph: 'X'`: a complete event with a duration). */
@@ -34,7 +36,7 @@ export interface TraceEvent {
   pid: string;
   /** The row: the worker. */
   tid: string;
-  args: { taskId: string; state: string; jobId: string };
+  args: { taskId: string; state: string; jobId: string; actorId?: string };
 }
 
 /** Options of {@link timeline}. */
@@ -59,13 +61,13 @@ export function traceEvents(runs: readonly TaskRun[], nowMs = Date.now()): Trace
     .filter((r) => r.runStartMs > 0)
     .map((r): TraceEvent => ({
       name: r.name,
-      cat: 'task',
+      cat: r.actorId ? 'actor_task' : 'task',
       ph: 'X',
       ts: Math.round(r.runStartMs * 1000),
       dur: Math.max(1, Math.round(((r.endMs || nowMs) - r.runStartMs) * 1000)),
       pid: `node ${r.nodeId}`,
       tid: `worker ${r.workerId || '?'}`,
-      args: { taskId: r.taskId, state: r.state, jobId: r.jobId },
+      args: { taskId: r.taskId, state: r.state, jobId: r.jobId, ...(r.actorId ? { actorId: r.actorId } : {}) },
     }))
     .sort((a, b) => a.ts - b.ts);
 }
@@ -73,7 +75,8 @@ export function traceEvents(runs: readonly TaskRun[], nowMs = Date.now()): Trace
 /**
  * The recent task runs of the cluster (the embedded one, or the cluster this driver is connected
  * to) as Chrome trace events; with `filename`, also writes them there. Nodes keep the last
- * 5,000-10,000 finished tasks each. Actor method calls are not included yet.
+ * 5,000-10,000 finished tasks each. Actor method calls are in it once they finish (`cat:
+ * 'actor_task'`), tasks from when they start.
  * @example await timeline({ filename: 'timeline.json' }); // then load it in https://ui.perfetto.dev
  */
 export async function timeline(options: TimelineOptions = {}): Promise<TraceEvent[]> {

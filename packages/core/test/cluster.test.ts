@@ -352,6 +352,11 @@ describe('a 3-node cluster', () => {
     await get(whereAmI.options({ schedulingStrategy: { nodeId: n2 } }).remote(1));
     const rows = await listTasks({ filters: [['nodeId', '=', n2], ['state', '=', 'FINISHED']] });
     expect(rows.length).toBeGreaterThan(0);
+    const c = Counter.options({ schedulingStrategy: { nodeId: n2 } }).remote();
+    await get(c.incr.remote(1));
+    const calls = await listTasks({ filters: [['type', '=', 'ACTOR_TASK'], ['actorId', '=', actorIdOf(c)]] });
+    expect(calls.map((r) => [r.name, r.nodeId, r.state])).toEqual([['Counter.incr', n2, 'FINISHED']]);
+    await kill(c);
   });
 });
 

@@ -33,6 +33,17 @@ describe('timeline', () => {
     fs.rmSync(file);
   });
 
+  it("shows an actor's method calls on its worker, one after another", async () => {
+    const a = f.DoublerActor.remote();
+    await get([a.double.remote(1, 40), a.double.remote(2, 40)]);
+    const calls = (await timeline()).filter((e) => e.name === 'Doubler.double');
+    expect(calls).toHaveLength(2);
+    expect(calls.every((e) => e.cat === 'actor_task' && e.args.actorId && e.dur >= 35_000)).toBe(true);
+    expect(new Set(calls.map((e) => e.tid)).size).toBe(1);
+    // Measured by the worker: the second starts once the first has ended (an async method awaits 40 ms).
+    expect(calls[1].ts).toBeGreaterThanOrEqual(calls[0].ts);
+  });
+
   it('refuses bad options', async () => {
     await expect(timeline({ filename: '' })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(timeline({ filenme: 'x' } as never)).rejects.toThrow(/Did you mean 'filename'/);

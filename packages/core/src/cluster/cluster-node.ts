@@ -1220,7 +1220,7 @@ export class ClusterNode implements ClusterLink {
       out.tasks = this.node.taskStates().map((t) => ({
         taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, ownerNodeId: t.owner, jobId: t.jobId,
         resources: t.resources as Record<string, number>, startMs: t.startMs, endMs: t.endMs,
-        runStartMs: t.runStartMs, workerId: t.workerId,
+        runStartMs: t.runStartMs, workerId: t.workerId, actorId: t.actorId ?? '',
       }));
     }
     if (kind === 'objects' || kind === '') {

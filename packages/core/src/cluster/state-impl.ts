@@ -90,7 +90,7 @@ export async function taskRunsOf(address: string): Promise<TaskRun[]> {
   for (const rep of await fromNodes(address, 'tasks')) {
     for (const t of rep.tasks) {
       if (t.runStartMs > 0) {
-        out.push({ taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, jobId: t.jobId, workerId: t.workerId, runStartMs: t.runStartMs, endMs: t.endMs });
+        out.push({ taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, jobId: t.jobId, workerId: t.workerId, runStartMs: t.runStartMs, endMs: t.endMs, ...(t.actorId ? { actorId: t.actorId } : {}) });
       }
     }
   }
@@ -108,6 +108,7 @@ export async function tasksOf(address: string): Promise<Row[]> {
         byId.set(t.taskId, {
           taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, ownerNodeId: t.ownerNodeId, jobId: t.jobId,
           resources: t.resources, durationMs: t.endMs ? Math.round(t.endMs - t.startMs) : undefined,
+          type: t.actorId ? 'ACTOR_TASK' : 'NORMAL_TASK', ...(t.actorId ? { actorId: t.actorId } : {}),
         });
       }
     }
