@@ -38,6 +38,8 @@ export interface ActorRecord {
   nameKey: string | undefined;
   /** Set by kill(): the next death is not restarted when true. */
   killedNoRestart: boolean | undefined;
+  /** Why kill() (or exitActor()) ended it, for its calls' errors. */
+  killCause?: string;
   deathCause: string | undefined;
   deathError: WireError | undefined;
   /** The node's scheduling record while a dedicated worker is found for it (opaque here). */
@@ -359,18 +361,19 @@ export class ActorManager {
     this.host.requestSchedule();
   }
 
-  async killActor(actorId: string, noRestart: boolean): Promise<void> {
+  async killActor(actorId: string, noRestart: boolean, cause = 'it was killed with kill()'): Promise<void> {
     const actor = this.resolveActor(actorId);
     if (!actor || actor.state === 'dead') return;
     actor.killedNoRestart = noRestart;
+    actor.killCause = cause;
     const w = actor.worker;
     if (!w) {
-      this.actorDied(actor, 'it was killed with kill()', undefined, noRestart);
+      this.actorDied(actor, cause, undefined, noRestart);
       return;
     }
     const dedicated = !this.actorHosts.includes(w);
     // Dead (or restarting) at once, so calls made after kill() returns never reach the old instance.
-    this.actorDied(actor, 'it was killed with kill()', undefined, noRestart);
+    this.actorDied(actor, cause, undefined, noRestart);
     if (dedicated) w.terminate('terminated', 'killed');
     else w.send({ k: 'dropActor', actorId: actor.spec.actorId });
   }
@@ -392,7 +395,7 @@ export class ActorManager {
     for (const id of actorIds) {
       const actor = this.actors.get(id);
       if (!actor || actor.worker !== w) continue;
-      const cause = actor.killedNoRestart !== undefined ? 'it was killed with kill()'
+      const cause = actor.killedNoRestart !== undefined ? (actor.killCause ?? 'it was killed with kill()')
         : w.exitReason === 'oom' ? `its worker ran out of memory (${w.exitDetail})`
           : `its worker ${w.kind === 'thread' ? 'thread' : 'process'} died (${w.exitDetail || 'exited'})`;
       this.actorDied(actor, cause, undefined, false);

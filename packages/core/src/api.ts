@@ -450,6 +450,30 @@ export async function kill(actor: ActorHandle<unknown>, options: KillOptions = {
   await requireClient('kill()').killActor(id, options.noRestart !== false);
 }
 
+/**
+ * Ends the actor whose method calls it, for good, as Ray's `ray.actor.exit_actor()`: the call
+ * and every call still queued fail with ActorDiedError ("it called exitActor()"), and the actor
+ * is not restarted. Only inside an actor method.
+ * @example class Job { run() { ...; exitActor(); } }
+ */
+export function exitActor(): never {
+  const actorId = executionContext.getStore()?.data.actorId;
+  const client = threadState().client;
+  if (!actorId || !threadState().isWorker || !client || !('exitActor' in client)) {
+    throw new InvalidArgumentError('exitActor() ends the actor that calls it: call it inside an actor method (to end another actor, use kill(handle)).');
+  }
+  (client as unknown as { exitActor(id: string): void }).exitActor(actorId);
+  throw new ActorExitSignal();
+}
+
+/** Unwinds an actor method that called exitActor() (its caller sees ActorDiedError). */
+class ActorExitSignal extends RayError {
+  override readonly name: string = 'ActorExitSignal';
+  constructor() {
+    super('The actor called exitActor().');
+  }
+}
+
 /** Options of {@link getActor}. */
 export interface GetActorOptions {
   namespace?: string;

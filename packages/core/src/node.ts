@@ -1502,7 +1502,7 @@ export class NodeManager {
       case 'cancel':
         return this.cancel(r.objectId, r.force, r.recursive);
       case 'kill':
-        return this.killActor(r.actorId, r.noRestart);
+        return r.exited ? this.actors.killActor(r.actorId, true, 'it called exitActor()') : this.killActor(r.actorId, r.noRestart);
       case 'getActor':
         return this.getActorByName(r.name, r.namespace);
       case 'clusterInfo':

@@ -113,7 +113,7 @@ export type WorkerRequest =
   | { op: 'get'; ids: string[]; timeoutMs?: number; taskId?: string }
   | { op: 'wait'; ids: string[]; numReturns: number; timeoutMs?: number; taskId?: string }
   | { op: 'cancel'; objectId: string; force: boolean; recursive: boolean }
-  | { op: 'kill'; actorId: string; noRestart: boolean }
+  | { op: 'kill'; actorId: string; noRestart: boolean; exited?: boolean }
   | { op: 'getActor'; name: string; namespace?: string }
   | { op: 'clusterInfo' }
   | { op: 'kv'; kv: KvOp };

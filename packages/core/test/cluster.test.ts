@@ -14,7 +14,7 @@ import {
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
 import { MemberActor } from './fixtures/collective.js';
-import { DoublerActor, EnvReaderActor, consume, nap, produce, readEnv } from './fixtures/util.js';
+import { DoublerActor, EnvReaderActor, FinisherActor, consume, nap, produce, readEnv } from './fixtures/util.js';
 import { CounterActor as Counter, KeeperActor, actorFromTask, actorsFromTask, groupParent, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -114,6 +114,14 @@ describe('a 3-node cluster', () => {
     expect(await get(a.readInTask.remote('RAY_TS_TEST_CLUSTER_ENV'))).toBe('far');
     expect((await get(readEnv.options({ schedulingStrategy: { nodeId: n2 } }).remote('RAY_TS_TEST_CLUSTER_ENV'))).value).toBeNull();
     await kill(a);
+  });
+
+  it('ends an actor on another node that calls exitActor(), for callers on any node', async () => {
+    const a = FinisherActor.options({ schedulingStrategy: { nodeId: n1 }, maxRestarts: 1 }).remote();
+    expect(await get(a.work.remote())).toBe(1);
+    await expect(get(a.finish.remote())).rejects.toThrow(/exitActor\(\)/);
+    await expect(get(a.work.remote())).rejects.toThrow(ActorDiedError);
+    await waitFor(async () => (await listActors({ filters: [['actorId', '=', actorIdOf(a)]] }))[0]?.state === 'DEAD', { what: 'the actor listed DEAD' });
   });
 
   it('shows task runs on every node in the timeline', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActorPool, GetTimeoutError, InvalidArgumentError, PoolEmptyError, Queue, QueueEmptyError, QueueFullError, get, init,
+  ActorDiedError, ActorPool, GetTimeoutError, exitActor, InvalidArgumentError, PoolEmptyError, Queue, QueueEmptyError, QueueFullError, get, init,
   put, shutdown, type ActorHandle,
 } from '@ray-ts/core';
 import * as f from './fixtures/util.js';
@@ -134,5 +134,24 @@ describe('Queue', () => {
     await expect(q.get({ timeoutMs: -5 })).rejects.toThrow(/timeoutMs must be a number >= 0/);
     await expect(q.getNowaitBatch(1.5)).rejects.toBeInstanceOf(InvalidArgumentError);
     await q.shutdown();
+  });
+});
+
+describe('exitActor', () => {
+  it('ends the actor for good: its call and later calls fail with ActorDiedError, with no restart', async () => {
+    for (const options of [{ maxRestarts: 2 }, { maxRestarts: 2, numCpus: 1 }, { isolation: 'process' as const }]) {
+      const a = f.FinisherActor.options(options).remote();
+      expect(await get(a.work.remote())).toBe(1);
+      const finishing = a.finish.remote();
+      const queued = a.work.remote();
+      await expect(get(finishing)).rejects.toThrow(/exitActor\(\)/);
+      await expect(get(queued)).rejects.toBeInstanceOf(ActorDiedError);
+      await expect(get(a.work.remote())).rejects.toThrow(/it called exitActor\(\)/);
+    }
+  });
+
+  it('is refused outside an actor', async () => {
+    expect(() => exitActor()).toThrow(/inside an actor method/);
+    await expect(get(f.exitFromTask.remote())).rejects.toThrow(/inside an actor method/);
   });
 });

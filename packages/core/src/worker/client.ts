@@ -133,6 +133,11 @@ export class WorkerClient implements CoreClient {
     return this.request({ op: 'kill', actorId, noRestart });
   }
 
+  /** Ends the actor this worker hosts, for good (exitActor()). */
+  exitActor(actorId: string): void {
+    void this.request({ op: 'kill', actorId, noRestart: true, exited: true }).catch(() => undefined);
+  }
+
   getActor(name: string, namespace: string | undefined): Promise<ActorHandleData | undefined> {
     return this.request({ op: 'getActor', name, ...(namespace ? { namespace } : {}) });
   }
