@@ -378,6 +378,17 @@ export class ActorManager {
     else w.send({ k: 'dropActor', actorId: actor.spec.actorId });
   }
 
+  /** Named actors alive here, with their namespaces. */
+  namedActors(): { name: string; namespace: string }[] {
+    const out: { name: string; namespace: string }[] = [];
+    for (const [key, id] of this.names) {
+      if (this.actors.get(id)?.state === 'dead') continue;
+      const slash = key.indexOf('/');
+      out.push({ namespace: key.slice(0, slash), name: key.slice(slash + 1) });
+    }
+    return out;
+  }
+
   getActorByName(name: string, namespace: string | undefined): ActorHandleData | undefined {
     const id = this.names.get(`${namespace ?? this.host.namespace}/${name}`);
     const actor = id ? this.actors.get(id) : undefined;

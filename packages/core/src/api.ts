@@ -108,6 +108,9 @@ class LocalClient implements CoreClient {
   async getActor(name: string, namespace: string | undefined) {
     return this.node.getActorByName(name, namespace);
   }
+  namedActors() {
+    return this.node.namedActors();
+  }
   async clusterInfo(): Promise<ClusterInfo> {
     return this.node.clusterInfo();
   }
@@ -472,6 +475,20 @@ class ActorExitSignal extends RayError {
   constructor() {
     super('The actor called exitActor().');
   }
+}
+
+/**
+ * The names of the named actors alive in this job's namespace, as Ray's
+ * `ray.util.list_named_actors()`; with `{ allNamespaces: true }`, every named actor's name and namespace.
+ * @example const names = await listNamedActors(); // ['counter', ...]
+ */
+export async function listNamedActors(): Promise<string[]>;
+export async function listNamedActors(options: { allNamespaces: true }): Promise<{ name: string; namespace: string }[]>;
+export async function listNamedActors(options: { allNamespaces?: boolean } = {}): Promise<string[] | { name: string; namespace: string }[]> {
+  checkKnownKeys('listNamedActors()', options, ['allNamespaces']);
+  const client = requireClient('listNamedActors()');
+  const all = (await client.namedActors()).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  return options.allNamespaces ? all : all.filter((a) => a.namespace === client.namespace).map((a) => a.name);
 }
 
 /** Options of {@link getActor}. */

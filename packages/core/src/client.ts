@@ -23,6 +23,8 @@ export interface CoreClient {
   cancel(objectId: string, force: boolean, recursive: boolean): Promise<void>;
   killActor(actorId: string, noRestart: boolean): Promise<void>;
   getActor(name: string, namespace: string | undefined): Promise<ActorHandleData | undefined>;
+  /** Named actors alive on the cluster, with their namespaces. */
+  namedActors(): Promise<{ name: string; namespace: string }[]>;
   clusterInfo(): Promise<ClusterInfo>;
   /** put: whether the key was new; get: the value or undefined; del: how many; keys: the keys. */
   kv(op: KvOp): Promise<unknown>;

@@ -15,7 +15,7 @@ import { setCoreNamespace } from './functions.js';
 import * as self from './index.js';
 
 export {
-  init, shutdown, isInitialized, get, put, wait, cancel, kill, exitActor, getActor, getRuntimeContext, getGpuIds,
+  init, shutdown, isInitialized, get, put, wait, cancel, kill, exitActor, getActor, listNamedActors, getRuntimeContext, getGpuIds,
   clusterResources, availableResources, nodes,
 } from './api.js';
 export type {

@@ -88,6 +88,7 @@ export interface ClusterLink {
   submitActorTask(spec: ActorTaskSpec): void;
   killActor(actorId: string, noRestart: boolean): Promise<void>;
   getActor(name: string, namespace: string): Promise<ActorHandleData | undefined>;
+  namedActors(): Promise<{ name: string; namespace: string }[]>;
   actorState(actorId: string, state: 'ALIVE' | 'DEAD' | 'RESTARTING', cause?: string): void;
   group(id: string): GroupState | undefined;
   clusterInfo(): ClusterInfo;
@@ -1048,6 +1049,11 @@ export class NodeManager {
     return this.actors.killActor(actorId, noRestart);
   }
 
+  /** Named actors alive on the cluster (this node's, on an embedded one). */
+  namedActors(): Promise<{ name: string; namespace: string }[]> {
+    return this.cluster ? this.cluster.namedActors() : Promise.resolve(this.actors.namedActors());
+  }
+
   getActorByName(name: string, namespace: string | undefined): ActorHandleData | undefined | Promise<ActorHandleData | undefined> {
     const local = this.actors.getActorByName(name, namespace);
     if (local || !this.cluster) return local;
@@ -1505,6 +1511,8 @@ export class NodeManager {
         return r.exited ? this.actors.killActor(r.actorId, true, 'it called exitActor()') : this.killActor(r.actorId, r.noRestart);
       case 'getActor':
         return this.getActorByName(r.name, r.namespace);
+      case 'namedActors':
+        return this.namedActors();
       case 'clusterInfo':
         return this.clusterInfo();
       case 'kv':

@@ -115,6 +115,7 @@ export type WorkerRequest =
   | { op: 'cancel'; objectId: string; force: boolean; recursive: boolean }
   | { op: 'kill'; actorId: string; noRestart: boolean; exited?: boolean }
   | { op: 'getActor'; name: string; namespace?: string }
+  | { op: 'namedActors' }
   | { op: 'clusterInfo' }
   | { op: 'kv'; kv: KvOp };
 

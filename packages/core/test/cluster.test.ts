@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ActorDiedError, NodeDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, listJobs, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
   listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, wait, collective, type ObjectRef,
-  ActorPool, Queue, timeline,
+  ActorPool, Queue, timeline, listNamedActors,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
 import { MemberActor } from './fixtures/collective.js';
@@ -122,6 +122,11 @@ describe('a 3-node cluster', () => {
     await expect(get(a.finish.remote())).rejects.toThrow(/exitActor\(\)/);
     await expect(get(a.work.remote())).rejects.toThrow(ActorDiedError);
     await waitFor(async () => (await listActors({ filters: [['actorId', '=', actorIdOf(a)]] }))[0]?.state === 'DEAD', { what: 'the actor listed DEAD' });
+    const named = FinisherActor.options({ name: 'finisher-listed', schedulingStrategy: { nodeId: n2 } }).remote();
+    expect(await get(named.work.remote())).toBe(1);
+    expect(await listNamedActors()).toContain('finisher-listed');
+    await kill(named);
+    await waitFor(async () => !(await listNamedActors()).includes('finisher-listed'), { what: 'the killed actor unlisted' });
   });
 
   it('shows task runs on every node in the timeline', async () => {

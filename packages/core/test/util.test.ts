@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActorDiedError, ActorPool, GetTimeoutError, exitActor, InvalidArgumentError, PoolEmptyError, Queue, QueueEmptyError, QueueFullError, get, init,
+  ActorDiedError, ActorPool, GetTimeoutError, exitActor, kill, listNamedActors, InvalidArgumentError, PoolEmptyError, Queue, QueueEmptyError, QueueFullError, get, init,
   put, shutdown, type ActorHandle,
 } from '@ray-ts/core';
 import * as f from './fixtures/util.js';
@@ -153,5 +153,22 @@ describe('exitActor', () => {
   it('is refused outside an actor', async () => {
     expect(() => exitActor()).toThrow(/inside an actor method/);
     await expect(get(f.exitFromTask.remote())).rejects.toThrow(/inside an actor method/);
+  });
+});
+
+describe('listNamedActors', () => {
+  it("lists the named actors alive in the job's namespace, or in all namespaces", async () => {
+    const a = f.DoublerActor.options({ name: 'named-a' }).remote();
+    const b = f.DoublerActor.options({ name: 'named-b', namespace: 'other-ns' }).remote();
+    f.DoublerActor.remote(); // no name: not listed
+    await get([a.count.remote(), b.count.remote()]);
+    expect(await listNamedActors()).toContain('named-a');
+    expect(await listNamedActors()).not.toContain('named-b');
+    const all = await listNamedActors({ allNamespaces: true });
+    expect(all).toEqual(expect.arrayContaining([{ name: 'named-a', namespace: 'util-test' }, { name: 'named-b', namespace: 'other-ns' }]));
+    expect(await get(f.namedFromTask.remote())).toContain('named-a');
+    await kill(a);
+    expect(await listNamedActors()).not.toContain('named-a');
+    await kill(b);
   });
 });

@@ -1134,6 +1134,12 @@ export class ClusterNode implements ClusterLink {
     }
   }
 
+  /** Named actors alive in the cluster (from the GCS's actor table). */
+  async namedActors(): Promise<{ name: string; namespace: string }[]> {
+    const r = await unary<unknown, { actors: ActorInfo__Output[] }>(this.gcs, 'ListActors', {}, 5_000);
+    return r.actors.filter((a) => a.name && a.state !== 'DEAD').map((a) => ({ name: a.name, namespace: a.namespace }));
+  }
+
   async getActor(name: string, namespace: string): Promise<ActorHandleData | undefined> {
     for (let i = 0; i < 100; i++) {
       const r = await unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', { name, namespace });

@@ -138,6 +138,10 @@ export class WorkerClient implements CoreClient {
     void this.request({ op: 'kill', actorId, noRestart: true, exited: true }).catch(() => undefined);
   }
 
+  namedActors(): Promise<{ name: string; namespace: string }[]> {
+    return this.request({ op: 'namedActors' });
+  }
+
   getActor(name: string, namespace: string | undefined): Promise<ActorHandleData | undefined> {
     return this.request({ op: 'getActor', name, ...(namespace ? { namespace } : {}) });
   }
