@@ -806,23 +806,27 @@ export class NodeManager {
   private recordCall(spec: ActorTaskSpec, jobId: string | undefined, workerId: string, ms: number | undefined, ok: boolean): void {
     const end = Date.now();
     const start = ms === undefined ? end : end - ms;
-    this.finishedTasks.push({
+    this.pushFinished({
       taskId: spec.taskId, name: spec.name, state: ok ? 'FINISHED' : 'FAILED', nodeId: this.nodeId, owner: this.nodeId,
       jobId: jobId ?? this.jobId, startMs: start, endMs: end, resources: {}, runStartMs: start, workerId, actorId: spec.actorId,
     });
-    if (this.finishedTasks.length > 10_000) this.finishedTasks.splice(0, this.finishedTasks.length - 5_000);
+  }
+
+  /** Keeps the last 5,000-10,000 finished tasks and calls (for listTasks and the timeline). */
+  private pushFinished(rec: TaskRecord): void {
+    const f = this.finishedTasks;
+    f.push(rec);
+    if (f.length > 10_000) f.splice(0, f.length - 5_000);
   }
 
   private recordFinished(work: Work, first: ResultValue | undefined): void {
-    const f = this.finishedTasks;
-    f.push({
+    this.pushFinished({
       taskId: work.id, name: work.task!.name,
       state: work.cancelled ? 'CANCELLED' : first?.t === 'err' ? 'FAILED' : 'FINISHED',
       nodeId: work.remote ?? this.nodeId, owner: work.origin ?? this.nodeId, jobId: work.task!.jobId ?? this.jobId,
       startMs: work.startMs, endMs: Date.now(), resources: work.resources,
       runStartMs: work.remote ? 0 : (work.runStartMs ?? 0), workerId: work.remote ? '' : (work.ranOn ?? ''),
     });
-    if (f.length > 10_000) f.splice(0, f.length - 5_000);
   }
 
   /**
