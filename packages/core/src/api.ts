@@ -11,7 +11,7 @@ import { ids } from './ids.js';
 import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
 import type { NodeManager } from './node.js';
 import { ObjectRef, RefTracker, watchedRef } from './object-ref.js';
-import { checkKnownKeys, compileRuntimeEnv, type RuntimeEnv } from './options.js';
+import { checkKnownKeys, compileRuntimeEnv, type EnvVars, type RuntimeEnv } from './options.js';
 import type { ActorCreationSpec, ActorTaskSpec, ClusterInfo, KvOp, NodeInfo, TaskContextData, TaskSpec } from './protocol.js';
 import { actorIdOf, makeHandle, requireClient, reviver, setDefaultMaxRetries, type ActorHandle } from './remote.js';
 import { deserialize, serialize, type StoredValue } from './serialization.js';
@@ -19,7 +19,7 @@ import { threadState } from './state.js';
 import { executionContext } from './worker/client.js';
 import { setPlacementGroupHost } from './placement-group.js';
 import { setStateAddress } from './state-api.js';
-import { setTimelineSources } from './timeline.js';
+import { setTimelineSource } from './timeline.js';
 
 /** Options of {@link init}. */
 export interface InitOptions {
@@ -196,9 +196,7 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
         );
       }
     }
-    const info = await connect(address, namespace, config, store);
-    if (jobEnv) threadState().envVars = jobEnv;
-    return info;
+    return connect(address, namespace, config, store, jobEnv);
   }
   // Loaded here, not at import: worker threads import this module too and never run a node.
   const { NodeManager } = await import('./node.js');
@@ -212,22 +210,22 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
     objectStoreBytes: store ?? config.objectStoreBytes,
     config,
   });
-  const client = attachDriver(node, config, store ?? config.objectStoreBytes);
+  const client = attachDriver(node, config, store ?? config.objectStoreBytes, jobEnv);
   const info: RuntimeInfo = Object.freeze({
     jobId: node.jobId, nodeId: node.nodeId, namespace, address: 'embedded', resources: Object.freeze({ ...resources }),
   });
   driver = { node, client, info, stop: () => node.stop() };
-  if (jobEnv) threadState().envVars = jobEnv;
   return info;
 }
 
-/** Makes this thread the driver of `node`: its client, ref tracking and memory limits. */
-function attachDriver(node: NodeManager, config: RuntimeConfig, capacity: number): LocalClient {
+/** Makes this thread the driver of `node`: its client, ref tracking, memory limits and the job's runtime environment. */
+function attachDriver(node: NodeManager, config: RuntimeConfig, capacity: number, jobEnv: EnvVars | undefined): LocalClient {
   setSharedGcThreshold(Math.min(128 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(capacity / 2))));
   setSharedPoolLimit(Math.min(2 * 1024 ** 3, Math.floor(capacity / 4)));
   const client = new LocalClient(node, config);
   const st = threadState();
   st.client = client;
+  st.envVars = jobEnv;
   const objects = node.store;
   const tracker = new RefTracker(
     {
@@ -245,7 +243,7 @@ function attachDriver(node: NodeManager, config: RuntimeConfig, capacity: number
 }
 
 /** init({ address }): this process becomes a driver of a running cluster. */
-async function connect(address: string, namespace: string, config: RuntimeConfig, store: number | undefined): Promise<RuntimeInfo> {
+async function connect(address: string, namespace: string, config: RuntimeConfig, store: number | undefined, jobEnv: EnvVars | undefined): Promise<RuntimeInfo> {
   const { startNode, pingGcs, parseAddress } = await import('./cluster/server.js');
   parseAddress(address);
   await pingGcs(address);
@@ -261,7 +259,7 @@ async function connect(address: string, namespace: string, config: RuntimeConfig
   await unary(cluster.gcsClient(), 'RegisterJob', {
     jobId, driverNodeId: node.nodeId, driverPid: process.pid, entrypoint: process.argv.slice(1).join(' '), namespace,
   });
-  const client = attachDriver(node, config, store ?? config.objectStoreBytes);
+  const client = attachDriver(node, config, store ?? config.objectStoreBytes, jobEnv);
   const total = cluster.clusterInfo().total;
   const info: RuntimeInfo = Object.freeze({ jobId, nodeId: node.nodeId, namespace, address, resources: Object.freeze(total) });
   driver = {
@@ -276,10 +274,7 @@ async function connect(address: string, namespace: string, config: RuntimeConfig
 
 setPlacementGroupHost(() => driver?.node);
 setStateAddress(() => (driver && driver.info.address !== 'embedded' ? driver.info.address : undefined));
-setTimelineSources(
-  () => (driver && driver.info.address === 'embedded' ? driver.node.taskStates() : undefined),
-  () => (driver && driver.info.address !== 'embedded' ? driver.info.address : undefined),
-);
+setTimelineSource(() => (driver && driver.info.address === 'embedded' ? driver.node.taskStates() : undefined));
 
 /** True between `init()` and `shutdown()` (and always inside tasks and actors). */
 export function isInitialized(): boolean {

@@ -20,18 +20,24 @@
 
 const TUNABLE = 'glibc.malloc.hugetlb';
 
+/** The value `GLIBC_TUNABLES` in `env` gives the huge-page tunable, or undefined when it is not set there. */
+function hugetlbValue(env: NodeJS.ProcessEnv): string | undefined {
+  for (const t of (env.GLIBC_TUNABLES ?? '').split(':')) {
+    const [k, v] = t.trim().split('=');
+    if (k === TUNABLE) return v ?? '';
+  }
+  return undefined;
+}
+
 /** `env` with glibc's huge-page tunable added to `GLIBC_TUNABLES` (a copy; `env` is not changed). */
 export function withHugePages(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (env.RAY_TS_HUGE_PAGES === '0' || process.platform !== 'linux') return { ...env };
-  const current = env.GLIBC_TUNABLES ?? '';
-  if (current.split(':').some((t) => t.trim().startsWith(`${TUNABLE}=`))) return { ...env };
+  if (env.RAY_TS_HUGE_PAGES === '0' || process.platform !== 'linux' || hugetlbValue(env) !== undefined) return { ...env };
+  const current = env.GLIBC_TUNABLES;
   return { ...env, GLIBC_TUNABLES: current ? `${current}:${TUNABLE}=1` : `${TUNABLE}=1` };
 }
 
 /** Whether this process was started with huge pages advised for large buffers. */
 export function hugePagesEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return (env.GLIBC_TUNABLES ?? '').split(':').some((t) => {
-    const [k, v] = t.trim().split('=');
-    return k === TUNABLE && v !== undefined && v !== '0';
-  });
+  const v = hugetlbValue(env);
+  return v !== undefined && v !== '' && v !== '0';
 }

@@ -25,8 +25,13 @@ export function setStateAddress(fn: () => string | undefined): void {
   connectedAddress = fn;
 }
 
+/** The cluster address `o` names, else the connected one, else `RAY_TS_ADDRESS` (undefined: none). */
+export function stateAddress(o: { address?: string }): string | undefined {
+  return o.address ?? connectedAddress() ?? (process.env.RAY_TS_ADDRESS || undefined);
+}
+
 function resolveAddress(o: ListOptions): string {
-  const a = o.address ?? connectedAddress() ?? process.env.RAY_TS_ADDRESS;
+  const a = stateAddress(o);
   if (!a) {
     throw new RayError(
       'The state API needs a cluster address: pass { address: "HOST:PORT" }, set RAY_TS_ADDRESS, or call it from a driver connected with init({ address }). ' +

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { InvalidArgumentError } from './errors.js';
 import { checkKnownKeys } from './options.js';
+import { stateAddress } from './state-api.js';
 
 /** One run of a task on a worker, as the node that ran it recorded it. */
 export interface TaskRun {
@@ -48,11 +49,9 @@ export interface TimelineOptions {
 }
 
 let localRuns: () => TaskRun[] | undefined = () => undefined;
-let connected: () => string | undefined = () => undefined;
-/** Set by api.ts: the embedded node's task runs, and the address of the cluster a driver is connected to. */
-export function setTimelineSources(runs: () => TaskRun[] | undefined, address: () => string | undefined): void {
+/** Set by api.ts: the embedded node's task runs (undefined when the driver is connected to a cluster). */
+export function setTimelineSource(runs: () => TaskRun[] | undefined): void {
   localRuns = runs;
-  connected = address;
 }
 
 /** Task runs as trace events, in time order. Runs still going last until `nowMs`. */
@@ -86,7 +85,7 @@ export async function timeline(options: TimelineOptions = {}): Promise<TraceEven
   }
   let runs = options.address === undefined ? localRuns() : undefined;
   if (!runs) {
-    const address = options.address ?? connected() ?? process.env.RAY_TS_ADDRESS;
+    const address = stateAddress(options);
     if (!address) {
       throw new InvalidArgumentError('timeline() needs a cluster: call init() first, or pass { address: "HOST:PORT" } (or set RAY_TS_ADDRESS).');
     }
