@@ -5,12 +5,14 @@ import { availableResources, get, init, put, remote, shutdown } from '@ray-ts/co
 const t0 = performance.now();
 const info = await init();
 const ms = (t) => `${(performance.now() - t).toFixed(0)} ms`;
-console.log(`${info.address === 'embedded' ? 'Started an embedded cluster' : `Connected to the cluster at ${info.address}`} in ${ms(t0)}: ${JSON.stringify(info.resources)}`);
+console.log(
+  `${info.address === 'embedded' ? 'Started an embedded cluster' : `Connected to the cluster at ${info.address}`} in ${ms(t0)}: ${JSON.stringify(info.resources)}`,
+);
 
 // 1. Monte Carlo pi: each task throws darts; the driver adds up the hits.
 function darts(n, seed) {
   let s = seed >>> 0 || 1;
-  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 4294967296);
+  const rand = () => (s = (s * 1664525 + 1013904223) >>> 0) / 4294967296;
   let inside = 0;
   for (let i = 0; i < n; i++) {
     const x = rand();
@@ -32,7 +34,7 @@ t = performance.now();
 darts(perTask, 2);
 const serial = (performance.now() - t) * tasks;
 console.log(
-  `pi ~ ${pi.toFixed(5)} from ${(tasks * perTask / 1e6).toFixed(0)}M samples in ${tasks} tasks: ${parallel.toFixed(0)} ms ` +
+  `pi ~ ${pi.toFixed(5)} from ${((tasks * perTask) / 1e6).toFixed(0)}M samples in ${tasks} tasks: ${parallel.toFixed(0)} ms ` +
     `(one thread: ~${serial.toFixed(0)} ms, ${(serial / parallel).toFixed(1)}x faster on ${info.resources.CPU} CPUs)`,
 );
 

@@ -33,7 +33,8 @@ class Totals {
 const totals = remote(Totals).remote();
 const chunk = 250;
 const parts = [];
-for (let s = 0; s < lines.length; s += chunk) parts.push(countChunk.remote(input, s, Math.min(s + chunk, lines.length)));
+for (let s = 0; s < lines.length; s += chunk)
+  parts.push(countChunk.remote(input, s, Math.min(s + chunk, lines.length)));
 // Each partial result goes straight to the actor as a ref: no round trip through the driver.
 await get(parts.map((p) => totals.merge.remote(p)));
 const top: [string, number][] = await get(totals.top.remote(3));

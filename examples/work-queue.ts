@@ -32,7 +32,11 @@ class PrimeCounter {
     let n = 0;
     for (let x = Math.max(2, from); x < to; x++) {
       let prime = true;
-      for (let d = 2; d * d <= x; d++) if (x % d === 0) { prime = false; break; }
+      for (let d = 2; d * d <= x; d++)
+        if (x % d === 0) {
+          prime = false;
+          break;
+        }
       if (prime) n++;
     }
     this.checked += to - from;

@@ -5,7 +5,10 @@ import { spawn } from 'node:child_process';
 
 /** The JSON lines of a side's stdout (lines starting with '{'). */
 export function jsonLines(stdout) {
-  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }
 
 /**
@@ -41,7 +44,10 @@ export function runSide(label, cmd, args, { cwd, budgetMs }) {
         console.error(`${label} printed a line that is not JSON: ${err.message}`);
       }
       const status = code ?? signal;
-      if (status !== 0) console.error(`${label} failed (${signal ?? `exit ${code}`}); its table cells stay empty where it has no figures`);
+      if (status !== 0)
+        console.error(
+          `${label} failed (${signal ?? `exit ${code}`}); its table cells stay empty where it has no figures`,
+        );
       resolve({ status, results });
     });
   });

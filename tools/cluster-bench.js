@@ -102,7 +102,9 @@ if (rayFile) {
   console.log(`\n| case | ray-ts | Ray | ray-ts / Ray |\n|---|---|---|---|`);
   for (const [name, r] of Object.entries(results)) {
     const b = rayResults[name]?.value;
-    console.log(`| ${name} | ${r.value.toPrecision(4)} ${r.unit} | ${b ?? 'n/a'} | ${b ? (r.value / b).toFixed(2) + 'x' : ''} |`);
+    console.log(
+      `| ${name} | ${r.value.toPrecision(4)} ${r.unit} | ${b ?? 'n/a'} | ${b ? (r.value / b).toFixed(2) + 'x' : ''} |`,
+    );
   }
 }
 if (jsonOut) {

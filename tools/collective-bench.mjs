@@ -21,7 +21,12 @@ const { values } = parseArgs({
 const iters = Number(values.iters);
 const sizes = values.sizes.split(',').map(Number);
 const workerCounts = values.workers.split(',').map(Number);
-if (!Number.isInteger(iters) || iters < 1 || sizes.some((s) => !(s > 0)) || workerCounts.some((w) => !Number.isInteger(w) || w < 2)) {
+if (
+  !Number.isInteger(iters) ||
+  iters < 1 ||
+  sizes.some((s) => !(s > 0)) ||
+  workerCounts.some((w) => !Number.isInteger(w) || w < 2)
+) {
   console.error('--iters takes a whole number >= 1, --sizes MiB values > 0, --workers whole numbers >= 2');
   process.exit(2);
 }
@@ -34,15 +39,24 @@ const rows = [];
 
 async function run(where, n, options) {
   const members = Array.from({ length: n }, (_, i) => BenchMemberActor.options(options(i)).remote());
-  const group = `bench-${where.replace(/ /g, "-")}-${n}`;
+  const group = `bench-${where.replace(/ /g, '-')}-${n}`;
   await collective.createCollectiveGroup(members, { groupName: group });
   try {
     for (const mib of sizes) {
       const secs = await get(members.map((m) => m.allreduce.remote(mib * MiB, iters, group)));
       const per = Math.max(...secs) / iters;
-      const row = { where, workers: n, mib, msPerAllreduce: per * 1000, algMBps: (mib * MiB) / per / 1e6, busMBps: ((mib * MiB * 2 * (n - 1)) / n) / per / 1e6 };
+      const row = {
+        where,
+        workers: n,
+        mib,
+        msPerAllreduce: per * 1000,
+        algMBps: (mib * MiB) / per / 1e6,
+        busMBps: (mib * MiB * 2 * (n - 1)) / n / per / 1e6,
+      };
       rows.push(row);
-      console.log(`${where} ${n} workers, ${mib} MiB: ${row.msPerAllreduce.toFixed(1)} ms per allreduce, ${row.algMBps.toFixed(0)} MB/s (bus ${row.busMBps.toFixed(0)} MB/s)`);
+      console.log(
+        `${where} ${n} workers, ${mib} MiB: ${row.msPerAllreduce.toFixed(1)} ms per allreduce, ${row.algMBps.toFixed(0)} MB/s (bus ${row.busMBps.toFixed(0)} MB/s)`,
+      );
     }
   } finally {
     for (const m of members) await kill(m);
@@ -63,13 +77,19 @@ if (values.cluster) {
   try {
     const ids = cluster.nodes.map((x) => x.nodeId);
     // Alternating nodes: every ring step crosses between the two.
-    for (const n of workerCounts) await run('two nodes', n, (i) => ({ numCpus: 1, schedulingStrategy: { nodeId: ids[i % 2] } }));
+    for (const n of workerCounts)
+      await run('two nodes', n, (i) => ({ numCpus: 1, schedulingStrategy: { nodeId: ids[i % 2] } }));
   } finally {
     await shutdown();
     await cluster.shutdown();
   }
 }
 
-console.log('\n| where | workers | buffer | ms per allreduce | MB/s (buffer / time) | bus MB/s |\n|---|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.where} | ${r.workers} | ${r.mib} MiB | ${r.msPerAllreduce.toFixed(1)} | ${r.algMBps.toFixed(0)} | ${r.busMBps.toFixed(0)} |`);
+console.log(
+  '\n| where | workers | buffer | ms per allreduce | MB/s (buffer / time) | bus MB/s |\n|---|---:|---:|---:|---:|---:|',
+);
+for (const r of rows)
+  console.log(
+    `| ${r.where} | ${r.workers} | ${r.mib} MiB | ${r.msPerAllreduce.toFixed(1)} | ${r.algMBps.toFixed(0)} | ${r.busMBps.toFixed(0)} |`,
+  );
 if (values.json) fs.writeFileSync(values.json, JSON.stringify(rows, null, 2));

@@ -20,13 +20,28 @@ const benchDir = path.join(repoRoot, '.bench');
 const INIT_CASE = 'init to first task result';
 /** The core cases of Ray 2.58's ray_perf.py (`ray microbenchmark` also runs Ray Client cases, 'client: ...'). */
 const RAY_CASES = [
-  'single client get calls (Plasma Store)', 'single client put calls (Plasma Store)',
-  'multi client put calls (Plasma Store)', 'single client put gigabytes', 'single client tasks and get batch',
-  'multi client put gigabytes', 'single client get object containing 10k refs', 'single client wait 1k refs',
-  'single client tasks sync', 'single client tasks async', 'multi client tasks async', '1:1 actor calls sync',
-  '1:1 actor calls async', '1:1 actor calls concurrent', '1:n actor calls async', 'n:n actor calls async',
-  'n:n actor calls with arg async', '1:1 async-actor calls sync', '1:1 async-actor calls async',
-  '1:1 async-actor calls with args async', '1:n async-actor calls async', 'n:n async-actor calls async',
+  'single client get calls (Plasma Store)',
+  'single client put calls (Plasma Store)',
+  'multi client put calls (Plasma Store)',
+  'single client put gigabytes',
+  'single client tasks and get batch',
+  'multi client put gigabytes',
+  'single client get object containing 10k refs',
+  'single client wait 1k refs',
+  'single client tasks sync',
+  'single client tasks async',
+  'multi client tasks async',
+  '1:1 actor calls sync',
+  '1:1 actor calls async',
+  '1:1 actor calls concurrent',
+  '1:n actor calls async',
+  'n:n actor calls async',
+  'n:n actor calls with arg async',
+  '1:1 async-actor calls sync',
+  '1:1 async-actor calls async',
+  '1:1 async-actor calls with args async',
+  '1:n async-actor calls async',
+  'n:n async-actor calls async',
   'placement group create/removal',
 ];
 
@@ -54,8 +69,12 @@ function fail(msg) {
 
 function parseArgs(argv) {
   const o = {
-    duration: undefined, filter: '', rayJson: undefined, numCpus: os.availableParallelism(),
-    rayBaseline: path.resolve(repoRoot, '../shared/tools/ray-baseline.sh'), out: path.join(benchDir, 'comparison.md'),
+    duration: undefined,
+    filter: '',
+    rayJson: undefined,
+    numCpus: os.availableParallelism(),
+    rayBaseline: path.resolve(repoRoot, '../shared/tools/ray-baseline.sh'),
+    out: path.join(benchDir, 'comparison.md'),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -67,14 +86,31 @@ function parseArgs(argv) {
       return v;
     };
     switch (flag) {
-      case '--duration': o.duration = value(); break;
-      case '--filter': o.filter = value(); break;
-      case '--ray-json': o.rayJson = value(); break;
-      case '--num-cpus': o.numCpus = value(); break;
-      case '--ray-baseline': o.rayBaseline = path.resolve(value()); break;
-      case '--out': o.out = value(); break;
-      case '-h': case '--help': console.log(usage); process.exit(0); break;
-      default: fail(`unknown option ${a}`);
+      case '--duration':
+        o.duration = value();
+        break;
+      case '--filter':
+        o.filter = value();
+        break;
+      case '--ray-json':
+        o.rayJson = value();
+        break;
+      case '--num-cpus':
+        o.numCpus = value();
+        break;
+      case '--ray-baseline':
+        o.rayBaseline = path.resolve(value());
+        break;
+      case '--out':
+        o.out = value();
+        break;
+      case '-h':
+      case '--help':
+        console.log(usage);
+        process.exit(0);
+        break;
+      default:
+        fail(`unknown option ${a}`);
     }
   }
   return o;
@@ -87,7 +123,11 @@ const selected = (name) => !opts.filter || name.includes(opts.filter);
 function run(cmd, args, env = {}) {
   return new Promise((resolve) => {
     console.error(`$ ${[cmd, ...args].map((x) => (/[\s'"]/.test(x) ? JSON.stringify(x) : x)).join(' ')}`);
-    const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -127,8 +167,14 @@ if (opts.rayJson) {
   }
   console.error(`Ray results from ${opts.rayJson}${ray.date ? ` (${ray.date})` : ''}`);
 } else {
-  if (!fs.existsSync(opts.rayBaseline)) fail(`no Ray baseline script at ${opts.rayBaseline} (see --ray-baseline, --ray-json)`);
-  ray = { date: new Date().toISOString(), filter: opts.filter, host: `${os.hostname()}, ${os.availableParallelism()} cores`, cases: {} };
+  if (!fs.existsSync(opts.rayBaseline))
+    fail(`no Ray baseline script at ${opts.rayBaseline} (see --ray-baseline, --ray-json)`);
+  ray = {
+    date: new Date().toISOString(),
+    filter: opts.filter,
+    host: `${os.hostname()}, ${os.availableParallelism()} cores`,
+    cases: {},
+  };
   const version = await run('bash', [opts.rayBaseline, 'python', '-c', 'import ray; print(ray.__version__)']);
   if (version.code === 0) ray.rayVersion = version.out.trim().split('\n').pop();
   // A filter that picks only the init row (e.g. 'init') skips Ray's microbenchmark, which takes minutes.
@@ -136,7 +182,9 @@ if (opts.rayJson) {
     const bench = await run('bash', [opts.rayBaseline, 'microbenchmark', opts.filter]);
     ray.cases = parsePerSecond(bench.out);
     if (bench.code !== 0 || (RAY_CASES.some(selected) && Object.keys(ray.cases).length === 0)) {
-      console.error(`compare-with-ray: Ray's microbenchmark failed (exit ${bench.code}${bench.error ? `: ${bench.error}` : ''})`);
+      console.error(
+        `compare-with-ray: Ray's microbenchmark failed (exit ${bench.code}${bench.error ? `: ${bench.error}` : ''})`,
+      );
       ray.error = `exit ${bench.code}`;
     }
   }
@@ -179,7 +227,9 @@ try {
   for (const [k, v] of Object.entries(parsePerSecond(oursRun.out))) ours[k] = v?.perSecond ?? null;
   const m = /^init to first task result (\S+) ms/m.exec(oursRun.out);
   if (m) ours[`${INIT_CASE} (ms)`] = Number(m[1]);
-  console.error(`compare-with-ray: ray-ts's microbenchmark exited ${oursRun.code} without its JSON; using its printed lines`);
+  console.error(
+    `compare-with-ray: ray-ts's microbenchmark exited ${oursRun.code} without its JSON; using its printed lines`,
+  );
 }
 
 // ------------------------------------------------------------------ table
@@ -189,7 +239,8 @@ const num = (x) => {
   return String(Number(x.toPrecision(3)));
 };
 const withSd = (c) => (c ? num(c.perSecond) + (c.sd ? ` ± ${num(c.sd)}` : '') : '—');
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${Number((a / b).toPrecision(3))}×` : '—');
+const ratio = (a, b) =>
+  Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${Number((a / b).toPrecision(3))}×` : '—';
 
 const names = [];
 for (const k of Object.keys(ours)) if (!k.startsWith(INIT_CASE)) names.push(k);
@@ -222,7 +273,7 @@ lines.push(
   '',
   'Ray figures are mean ± sd over its 4 rounds of 2 s. ratio > 1: ray-ts is faster on an ops/s row; on the time row, ' +
     'ratio < 1: ray-ts starts faster. "Ray init" is import to first ray.get, median of 3 ' +
-    '(ray-baseline.sh init-time); ray-ts\'s is import to first get, median of 3 fresh processes.',
+    "(ray-baseline.sh init-time); ray-ts's is import to first get, median of 3 fresh processes.",
 );
 const table = lines.join('\n');
 console.log('\n' + table);

@@ -24,7 +24,6 @@ import { fileURLToPath } from 'node:url';
 import { encodeOnnxModel } from '@ray-ts/train';
 import { mulberry32 } from './mlp-reference.mjs';
 
-
 const FLOAT = 1; // TensorProto.DataType.FLOAT
 
 /** Deterministic MLP weights (Float32Arrays, row-major [fanIn, fanOut]) for the given sizes and seed. */
@@ -51,7 +50,9 @@ export { encodeOnnxModel };
 /** Encodes the MLP as an ONNX ModelProto (Uint8Array): Gemm(x, W1, b1) -> Relu -> Gemm(h, W2, b2). */
 export function encodeMlpModel(w) {
   const tensor = (name, dims, data) => ({
-    name, dims, data_type: FLOAT,
+    name,
+    dims,
+    data_type: FLOAT,
     // raw_data is little-endian float32; copy so a subarray view's offset does not leak in.
     raw_data: Buffer.from(new Float32Array(data).buffer),
   });
@@ -92,11 +93,17 @@ export function weightsJson(w) {
   return {
     format: 'ray-ts-mlp-v1',
     description: 'y = relu(x @ W1 + b1) @ W2 + b2; row-major; float32 values',
-    inDim: w.inDim, hidden: w.hidden, outDim: w.outDim, seed: w.seed,
-    inputName: 'x', outputName: 'y',
+    inDim: w.inDim,
+    hidden: w.hidden,
+    outDim: w.outDim,
+    seed: w.seed,
+    inputName: 'x',
+    outputName: 'y',
     tensors: {
-      W1: t([w.inDim, w.hidden], w.W1), b1: t([w.hidden], w.b1),
-      W2: t([w.hidden, w.outDim], w.W2), b2: t([w.outDim], w.b2),
+      W1: t([w.inDim, w.hidden], w.W1),
+      b1: t([w.hidden], w.b1),
+      W2: t([w.hidden, w.outDim], w.W2),
+      b2: t([w.outDim], w.b2),
     },
   };
 }
@@ -130,15 +137,19 @@ function main() {
   const int = (name) => {
     const v = Number(values[name]);
     if (!Number.isInteger(v) || v < (name === 'seed' ? 0 : 1)) {
-      console.error(`make-mlp-onnx: --${name} must be a ${name === 'seed' ? 'non-negative' : 'positive'} integer, got '${values[name]}'`);
+      console.error(
+        `make-mlp-onnx: --${name} must be a ${name === 'seed' ? 'non-negative' : 'positive'} integer, got '${values[name]}'`,
+      );
       process.exit(2);
     }
     return v;
   };
   const opts = { inDim: int('in'), hidden: int('hidden'), outDim: int('out-dim'), seed: int('seed') };
   const { model, weights } = writeMlp(values.out, opts);
-  console.log(`wrote ${model} (${fs.statSync(model).size} bytes) and ${weights}: ` +
-    `MLP ${opts.inDim}->${opts.hidden}->ReLU->${opts.outDim}, seed ${opts.seed}`);
+  console.log(
+    `wrote ${model} (${fs.statSync(model).size} bytes) and ${weights}: ` +
+      `MLP ${opts.inDim}->${opts.hidden}->ReLU->${opts.outDim}, seed ${opts.seed}`,
+  );
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

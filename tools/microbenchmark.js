@@ -36,27 +36,62 @@ Ray's core microbenchmark cases (same names as 'ray microbenchmark') on an embed
   -h, --help           show this help`;
 
 function parseArgs(argv) {
-  const o = { numCpus: 2, duration: 2, filter: '', json: undefined, callTimeout: 300, initTime: true, initChild: false, hugePages: true };
+  const o = {
+    numCpus: 2,
+    duration: 2,
+    filter: '',
+    json: undefined,
+    callTimeout: 300,
+    initTime: true,
+    initChild: false,
+    hugePages: true,
+  };
   const num = (flag, v) => {
     const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n <= 0) fail(`${flag} needs a positive number, got ${v ?? 'nothing'}`);
+    if (v === undefined || !Number.isFinite(n) || n <= 0)
+      fail(`${flag} needs a positive number, got ${v ?? 'nothing'}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
     const value = () => (inline !== undefined ? inline : argv[++i]);
     switch (flag) {
-      case '--num-cpus': o.numCpus = num(flag, value()); break;
-      case '--duration': o.duration = num(flag, value()); break;
-      case '--filter': o.filter = value() ?? ''; break;
-      case '--json': o.json = value(); if (!o.json) fail('--json needs a file name'); break;
-      case '--call-timeout': o.callTimeout = num(flag, value()); break;
-      case '--no-init-time': o.initTime = false; break;
-      case '--no-huge-pages': o.hugePages = false; break;
-      case '--init-child': o.initChild = true; break;
-      case '-h': case '--help': console.log(usage); process.exit(0); break;
-      default: fail(`unknown option ${a}`);
+      case '--num-cpus':
+        o.numCpus = num(flag, value());
+        break;
+      case '--duration':
+        o.duration = num(flag, value());
+        break;
+      case '--filter':
+        o.filter = value() ?? '';
+        break;
+      case '--json':
+        o.json = value();
+        if (!o.json) fail('--json needs a file name');
+        break;
+      case '--call-timeout':
+        o.callTimeout = num(flag, value());
+        break;
+      case '--no-init-time':
+        o.initTime = false;
+        break;
+      case '--no-huge-pages':
+        o.hugePages = false;
+        break;
+      case '--init-child':
+        o.initChild = true;
+        break;
+      case '-h':
+      case '--help':
+        console.log(usage);
+        process.exit(0);
+        break;
+      default:
+        fail(`unknown option ${a}`);
     }
   }
   return o;
@@ -204,7 +239,9 @@ if (opts.initTime && selected(INIT_CASE)) {
     const ms = median(runs.map((r) => r.importToResultMs));
     const fromStart = median(runs.map((r) => r.processStartToResultMs));
     results[`${INIT_CASE} (ms)`] = ms;
-    console.log(`${INIT_CASE} ${fmt(ms)} ms (median of 3 fresh processes, from import; ${fmt(fromStart)} ms from process start)`);
+    console.log(
+      `${INIT_CASE} ${fmt(ms)} ms (median of 3 fresh processes, from import; ${fmt(fromStart)} ms from process start)`,
+    );
   } catch (e) {
     results[`${INIT_CASE} (ms)`] = null;
     console.log(`${INIT_CASE} ERROR: ${e.message}`);
@@ -410,7 +447,8 @@ for (const c of cases) {
     const r = await timeit(s.fn, c.multiplier ?? 1);
     results[c.name] = r.mean;
     console.log(`${c.name} per second ${fmt(r.mean)} +- ${fmt(r.sd)}`);
-    if (r.singleCallMs) console.log(`  (slow case: timed one call after a warm-up call; it took ${fmt(r.singleCallMs / 1000)} s)`);
+    if (r.singleCallMs)
+      console.log(`  (slow case: timed one call after a warm-up call; it took ${fmt(r.singleCallMs / 1000)} s)`);
   } catch (e) {
     failures++;
     failed = true;

@@ -47,9 +47,14 @@ export function loadWeights(dir) {
   };
   const { inDim, hidden, outDim } = json;
   return {
-    inDim, hidden, outDim, seed: json.seed,
-    W1: t('W1', [inDim, hidden]), b1: t('b1', [hidden]),
-    W2: t('W2', [hidden, outDim]), b2: t('b2', [outDim]),
+    inDim,
+    hidden,
+    outDim,
+    seed: json.seed,
+    W1: t('W1', [inDim, hidden]),
+    b1: t('b1', [hidden]),
+    W2: t('W2', [hidden, outDim]),
+    b2: t('b2', [outDim]),
   };
 }
 

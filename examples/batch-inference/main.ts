@@ -30,21 +30,32 @@ try {
   // 2. Features: rows of 64 float32 values, written as Parquet by Data itself.
   const features = path.join(work, 'features');
   await range(rows, { numBlocks: 8 })
-    .mapBatches((b) => {
-      const out: Record<string, ArrayLike<unknown>> = { id: b.id };
-      for (let j = 0; j < 64; j++) out[`f${j}`] = Float32Array.from(b.id as Int32Array, (i) => Math.sin(i * 0.37 + j * 1.3));
-      return out;
-    }, { batchSize: null })
+    .mapBatches(
+      (b) => {
+        const out: Record<string, ArrayLike<unknown>> = { id: b.id };
+        for (let j = 0; j < 64; j++)
+          out[`f${j}`] = Float32Array.from(b.id as Int32Array, (i) => Math.sin(i * 0.37 + j * 1.3));
+        return out;
+      },
+      { batchSize: null },
+    )
     .writeParquet(features);
 
   // 3. Inference: read, predict on an actor pool of 2, write.
   const predictions = path.join(work, 'predictions');
   const t0 = performance.now();
   const written = await readParquet(features)
-    .mapBatches(Predictor, { compute: { size: 2 }, batchSize: 1024, batchFormat: 'arrow', fnConstructorArgs: [modelPath] })
+    .mapBatches(Predictor, {
+      compute: { size: 2 },
+      batchSize: 1024,
+      batchFormat: 'arrow',
+      fnConstructorArgs: [modelPath],
+    })
     .writeParquet(predictions);
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`predicted ${written.numRows} rows in ${seconds.toFixed(2)} s (${Math.round(written.numRows / seconds)} rows/s) on 2 actors; ${written.paths.length} files in ${predictions}`);
+  console.log(
+    `predicted ${written.numRows} rows in ${seconds.toFixed(2)} s (${Math.round(written.numRows / seconds)} rows/s) on 2 actors; ${written.paths.length} files in ${predictions}`,
+  );
 
   // 4. Check against a forward pass in plain JavaScript over the same features.
   const got = (await readParquet(predictions).sort('id').takeAll()) as { id: number; label: number; score: number }[];
@@ -61,8 +72,11 @@ try {
     if (got[i].label === best) labelsAgree++;
     maxDiff = Math.max(maxDiff, Math.abs(got[i].score - ref[i * 10 + best]));
   }
-  console.log(`checked ${got.length} predictions against the JavaScript reference: labels agree on ${labelsAgree}, max |score - reference| = ${maxDiff.toExponential(2)}`);
-  if (got.length !== rows || labelsAgree !== rows || maxDiff > 1e-4) throw new Error('predictions do not match the reference');
+  console.log(
+    `checked ${got.length} predictions against the JavaScript reference: labels agree on ${labelsAgree}, max |score - reference| = ${maxDiff.toExponential(2)}`,
+  );
+  if (got.length !== rows || labelsAgree !== rows || maxDiff > 1e-4)
+    throw new Error('predictions do not match the reference');
 } finally {
   await shutdown();
   if (!values.out) rmSync(work, { recursive: true, force: true });

@@ -12,7 +12,13 @@ import { init, shutdown } from '@ray-ts/core';
 import * as ort from 'onnxruntime-node';
 import { Algorithm, PPOConfig, makeEnv } from '@ray-ts/rllib';
 
-const { values } = parseArgs({ options: { target: { type: 'string', default: '200' }, 'max-steps': { type: 'string', default: '150000' }, seed: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: {
+    target: { type: 'string', default: '200' },
+    'max-steps': { type: 'string', default: '150000' },
+    seed: { type: 'string', default: '1' },
+  },
+});
 const target = Number(values.target);
 
 await init({ numCpus: 2 });
@@ -28,9 +34,13 @@ try {
   let r;
   do {
     r = await algo.train();
-    console.log(`iteration ${r.trainingIteration}: mean return ${r.episodeReturnMean.toFixed(1)} over the last ${Math.min(100, r.numEpisodes)}+ episodes, ${r.numEnvStepsSampledLifetime} env steps, ${r.timeTotalS.toFixed(1)} s`);
+    console.log(
+      `iteration ${r.trainingIteration}: mean return ${r.episodeReturnMean.toFixed(1)} over the last ${Math.min(100, r.numEpisodes)}+ episodes, ${r.numEnvStepsSampledLifetime} env steps, ${r.timeTotalS.toFixed(1)} s`,
+    );
   } while (r.episodeReturnMean < target && r.numEnvStepsSampledLifetime < Number(values['max-steps']));
-  console.log(`reached a mean return of ${r.episodeReturnMean.toFixed(1)} in ${r.trainingIteration} iterations, ${r.numEnvStepsSampledLifetime} env steps, ${r.timeTotalS.toFixed(1)} s`);
+  console.log(
+    `reached a mean return of ${r.episodeReturnMean.toFixed(1)} in ${r.trainingIteration} iterations, ${r.numEnvStepsSampledLifetime} env steps, ${r.timeTotalS.toFixed(1)} s`,
+  );
   const ev = await algo.evaluate();
   console.log(`greedy evaluation: mean return ${ev.episodeReturnMean.toFixed(1)} over ${ev.numEpisodes} episodes`);
   const saved = await algo.save(path.join(dir, 'ppo'));
@@ -63,7 +73,9 @@ try {
     return logits[1] > logits[0] ? 1 : 0;
   });
   await session.release();
-  console.log(`exported ${path.basename(model.path)} (${model.bytes} bytes): the same episode under onnxruntime returned ${onnxTotal}`);
+  console.log(
+    `exported ${path.basename(model.path)} (${model.bytes} bytes): the same episode under onnxruntime returned ${onnxTotal}`,
+  );
 } finally {
   await shutdown();
   fs.rmSync(dir, { recursive: true, force: true });

@@ -43,10 +43,15 @@ try {
   // 2. Serve it: HTTP proxies on the node, replicas that each load the model once.
   const proxies = await serve.start({ http: { host: '127.0.0.1', port: Number(process.env.PORT ?? 0) } });
   const port = Object.values(proxies)[0].httpPort;
-  await serve.run(onnxDeployment({ modelPath, numReplicas: Number(values.replicas), maxBatchSize: 32 }), { name: 'mlp', routePrefix: '/mlp' });
+  await serve.run(onnxDeployment({ modelPath, numReplicas: Number(values.replicas), maxBatchSize: 32 }), {
+    name: 'mlp',
+    routePrefix: '/mlp',
+  });
   const url = `http://127.0.0.1:${port}/mlp`;
   const meta = (await (await fetch(url)).json()) as { inputNames: string[]; outputNames: string[] };
-  console.log(`serving ${path.basename(modelPath)} at ${url} (inputs ${meta.inputNames.join(', ')}; outputs ${meta.outputNames.join(', ')})`);
+  console.log(
+    `serving ${path.basename(modelPath)} at ${url} (inputs ${meta.inputNames.join(', ')}; outputs ${meta.outputNames.join(', ')})`,
+  );
 
   // 3. Clients: each sends one row at a time and waits for its answer; the replicas batch them.
   const x = randomFeatures(requests, IN, 7) as Float32Array;
@@ -55,7 +60,8 @@ try {
   const client = async () => {
     for (let i = next++; i < requests; i = next++) {
       const res = await fetch(url, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ inputs: Array.from(x.subarray(i * IN, (i + 1) * IN)) }),
       });
       if (res.status !== 200) throw new Error(`request ${i}: HTTP ${res.status}: ${await res.text()}`);
@@ -65,7 +71,9 @@ try {
   const t0 = performance.now();
   await Promise.all(Array.from({ length: clients }, client));
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`served ${requests} requests from ${clients} concurrent clients in ${seconds.toFixed(2)} s (${Math.round(requests / seconds)} req/s)`);
+  console.log(
+    `served ${requests} requests from ${clients} concurrent clients in ${seconds.toFixed(2)} s (${Math.round(requests / seconds)} req/s)`,
+  );
 
   // 4. Check against a forward pass in plain JavaScript.
   const ref = mlpReference(loadWeights(work), x, requests) as Float32Array;
@@ -78,7 +86,9 @@ try {
   let maxDiff = 0;
   for (let i = 0; i < requests; i++) if (argmax(got, i) === argmax(ref, i)) labelsAgree++;
   for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - ref[i]));
-  console.log(`checked ${requests} predictions against the JavaScript reference: labels agree on ${labelsAgree}, max |output - reference| = ${maxDiff.toExponential(2)}`);
+  console.log(
+    `checked ${requests} predictions against the JavaScript reference: labels agree on ${labelsAgree}, max |output - reference| = ${maxDiff.toExponential(2)}`,
+  );
   if (labelsAgree !== requests || !(maxDiff <= 1e-4)) throw new Error('predictions do not match the reference');
 
   if (values.keep) {

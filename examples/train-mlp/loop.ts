@@ -39,11 +39,13 @@ export const trainLoop = remote(async (config: LoopConfig) => {
     const { buffer } = flattenTensors(model.getWeights());
     await collective.broadcast(buffer, 0, { groupName: collectiveGroup });
     let at = 0;
-    model.setWeights(model.getWeights().map((w) => {
-      const t = tf.tensor(buffer.subarray(at, at + w.size), w.shape);
-      at += w.size;
-      return t;
-    }));
+    model.setWeights(
+      model.getWeights().map((w) => {
+        const t = tf.tensor(buffer.subarray(at, at + w.size), w.shape);
+        at += w.size;
+        return t;
+      }),
+    );
   }
   const optimizer = tf.train.momentum(config.lr, 0.9);
   const shard = getDatasetShard('train');
@@ -61,7 +63,13 @@ export const trainLoop = remote(async (config: LoopConfig) => {
       }
       const x = tf.tensor2d(xs, [n, FEATURES]);
       const y = tf.oneHot(tf.tensor1d(Array.from(b.label as ArrayLike<number>), 'int32'), CLASSES);
-      const { value, grads } = optimizer.computeGradients(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as import('@tensorflow/tfjs').Tensor) as import('@tensorflow/tfjs').Scalar);
+      const { value, grads } = optimizer.computeGradients(
+        () =>
+          tf.losses.softmaxCrossEntropy(
+            y,
+            model.apply(x) as import('@tensorflow/tfjs').Tensor,
+          ) as import('@tensorflow/tfjs').Scalar,
+      );
       lossSum += (await value.data())[0] * n;
       await applyAveragedGradients(optimizer, grads, collectiveGroup);
       const pred = (model.predict(x) as import('@tensorflow/tfjs').Tensor).argMax(-1);
@@ -81,6 +89,9 @@ export const trainLoop = remote(async (config: LoopConfig) => {
       fs.writeFileSync(path.join(dir, 'epoch.json'), JSON.stringify({ epoch }));
       checkpoint = Checkpoint.fromDirectory(dir);
     }
-    await report({ epoch, loss: lossSum / rows, accuracy: correct / rows, replicasAgree, backend, worldSize }, { checkpoint });
+    await report(
+      { epoch, loss: lossSum / rows, accuracy: correct / rows, replicasAgree, backend, worldSize },
+      { checkpoint },
+    );
   }
 });

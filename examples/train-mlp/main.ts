@@ -15,20 +15,27 @@ import { DataParallelTrainer, exportDenseToOnnx } from '@ray-ts/train';
 import { loadModelFrom, setupBackend } from '@ray-ts/train/tfjs';
 import { CLASSES, FEATURES, trainLoop, type LoopConfig } from './loop.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '6000' }, epochs: { type: 'string', default: '4' }, workers: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '6000' },
+    epochs: { type: 'string', default: '4' },
+    workers: { type: 'string', default: '2' },
+  },
+});
 const rows = Number(values.rows);
 
 // Three Gaussian blobs in 8 dimensions, deterministic.
 let seed = 42;
-const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+const rand = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
 const centers = Array.from({ length: CLASSES }, () => Array.from({ length: FEATURES }, () => gauss() * 1.5));
-const makeRows = (n: number) => Array.from({ length: n }, (_, i) => {
-  const label = i % CLASSES;
-  const r: Record<string, number> = { label };
-  for (let j = 0; j < FEATURES; j++) r[`f${j}`] = centers[label][j] + gauss();
-  return r;
-});
+const makeRows = (n: number) =>
+  Array.from({ length: n }, (_, i) => {
+    const label = i % CLASSES;
+    const r: Record<string, number> = { label };
+    for (let j = 0; j < FEATURES; j++) r[`f${j}`] = centers[label][j] + gauss();
+    return r;
+  });
 const trainRows = makeRows(rows);
 const testRows = makeRows(600);
 
@@ -46,16 +53,22 @@ try {
   const result = await trainer.fit();
   if (result.error) throw result.error;
   const m = result.metrics!;
-  console.log(`trained ${result.metricsHistory.length} epochs on ${m.worldSize} workers (${m.backend}) in ${((performance.now() - t0) / 1000).toFixed(1)} s: ` +
-    `loss ${(m.loss as number).toFixed(4)}, train accuracy ${(m.accuracy as number).toFixed(3)}, replicas identical: ${result.metricsHistory.every((r) => r.replicasAgree)}`);
+  console.log(
+    `trained ${result.metricsHistory.length} epochs on ${m.worldSize} workers (${m.backend}) in ${((performance.now() - t0) / 1000).toFixed(1)} s: ` +
+      `loss ${(m.loss as number).toFixed(4)}, train accuracy ${(m.accuracy as number).toFixed(3)}, replicas identical: ${result.metricsHistory.every((r) => r.replicasAgree)}`,
+  );
 
   // 2. The best checkpoint's model, back in the driver; test accuracy with tfjs.
   await setupBackend();
   const tf = await import('@tensorflow/tfjs');
   const model = await loadModelFrom(result.checkpoint!.path!);
   const xTest = new Float32Array(testRows.length * FEATURES);
-  testRows.forEach((r, i) => { for (let j = 0; j < FEATURES; j++) xTest[i * FEATURES + j] = r[`f${j}`]; });
-  const tfOut = (model.predict(tf.tensor2d(xTest, [testRows.length, FEATURES])) as import('@tensorflow/tfjs').Tensor).arraySync() as number[][];
+  testRows.forEach((r, i) => {
+    for (let j = 0; j < FEATURES; j++) xTest[i * FEATURES + j] = r[`f${j}`];
+  });
+  const tfOut = (
+    model.predict(tf.tensor2d(xTest, [testRows.length, FEATURES])) as import('@tensorflow/tfjs').Tensor
+  ).arraySync() as number[][];
   const argmax = (v: number[]) => v.indexOf(Math.max(...v));
   const acc = testRows.filter((r, i) => argmax(tfOut[i]) === r.label).length / testRows.length;
   console.log(`checkpoint ${path.basename(result.checkpoint!.path!)}: test accuracy ${acc.toFixed(3)}`);
@@ -65,16 +78,27 @@ try {
   await exportDenseToOnnx(model, onnxPath);
   const proxies = await serve.start({ http: { host: '127.0.0.1', port: 0 } });
   const url = `http://127.0.0.1:${Object.values(proxies)[0].httpPort}/mlp`;
-  await serve.run(onnxDeployment({ modelPath: onnxPath, numReplicas: 1, maxBatchSize: 32 }), { name: 'mlp', routePrefix: '/mlp' });
+  await serve.run(onnxDeployment({ modelPath: onnxPath, numReplicas: 1, maxBatchSize: 32 }), {
+    name: 'mlp',
+    routePrefix: '/mlp',
+  });
   let agree = 0;
   let maxDiff = 0;
-  await Promise.all(testRows.map(async (_, i) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: Array.from(xTest.subarray(i * FEATURES, (i + 1) * FEATURES)) }) });
-    const y = ((await res.json()) as { outputs: { y: number[] } }).outputs.y;
-    if (argmax(y) === argmax(tfOut[i])) agree++;
-    for (let k = 0; k < CLASSES; k++) maxDiff = Math.max(maxDiff, Math.abs(y[k] - tfOut[i][k]));
-  }));
-  console.log(`served ${testRows.length} predictions of the exported ONNX model: labels agree with tfjs on ${agree}, max |difference| = ${maxDiff.toExponential(2)}`);
+  await Promise.all(
+    testRows.map(async (_, i) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: Array.from(xTest.subarray(i * FEATURES, (i + 1) * FEATURES)) }),
+      });
+      const y = ((await res.json()) as { outputs: { y: number[] } }).outputs.y;
+      if (argmax(y) === argmax(tfOut[i])) agree++;
+      for (let k = 0; k < CLASSES; k++) maxDiff = Math.max(maxDiff, Math.abs(y[k] - tfOut[i][k]));
+    }),
+  );
+  console.log(
+    `served ${testRows.length} predictions of the exported ONNX model: labels agree with tfjs on ${agree}, max |difference| = ${maxDiff.toExponential(2)}`,
+  );
   await serve.shutdown();
 } finally {
   await shutdown();

@@ -64,22 +64,30 @@ try {
   const best = grid.getBestResult();
   const { lr, hidden, batchSize } = best.config as { lr: number; hidden: number; batchSize: number };
   const accuracy = best.metrics!.accuracy as number;
-  console.log(`tuned ${grid.length} trials in ${seconds.toFixed(1)} s: ${stoppedEarly} stopped early by ASHA, ${grid.numErrors} errors, ` +
-    `${iterations.reduce((a, b) => a + b, 0)} epochs run of ${grid.length * epochs}`);
-  console.log(`best config: lr=${lr.toPrecision(3)} hidden=${hidden} batchSize=${batchSize}; ` +
-    `validation loss ${(best.metrics!.loss as number).toFixed(4)}, validation accuracy ${accuracy.toFixed(3)} after ${best.metrics!.trainingIteration} epochs`);
+  console.log(
+    `tuned ${grid.length} trials in ${seconds.toFixed(1)} s: ${stoppedEarly} stopped early by ASHA, ${grid.numErrors} errors, ` +
+      `${iterations.reduce((a, b) => a + b, 0)} epochs run of ${grid.length * epochs}`,
+  );
+  console.log(
+    `best config: lr=${lr.toPrecision(3)} hidden=${hidden} batchSize=${batchSize}; ` +
+      `validation loss ${(best.metrics!.loss as number).toFixed(4)}, validation accuracy ${accuracy.toFixed(3)} after ${best.metrics!.trainingIteration} epochs`,
+  );
 
   // The best trial's weights, read back from its checkpoint folder, on data no trial saw.
   const state = best.checkpoint!.toDict<TrainState>();
   const testAccuracy = evaluate(state.weights, test).accuracy;
-  console.log(`test accuracy of the best checkpoint (epoch ${state.epoch}): ${testAccuracy.toFixed(3)} on ${test.n} points`);
+  console.log(
+    `test accuracy of the best checkpoint (epoch ${state.epoch}): ${testAccuracy.toFixed(3)} on ${test.n} points`,
+  );
 
   if (grid.numErrors > 0) {
     console.error(`FAILED: ${grid.numErrors} trials errored: ${grid.errors[0].error!.message}`);
     process.exitCode = 1;
   }
   if (!(accuracy >= MIN_ACCURACY && testAccuracy >= MIN_ACCURACY)) {
-    console.error(`FAILED: the best accuracy (validation ${accuracy.toFixed(3)}, test ${testAccuracy.toFixed(3)}) is not clearly above chance (>= ${MIN_ACCURACY})`);
+    console.error(
+      `FAILED: the best accuracy (validation ${accuracy.toFixed(3)}, test ${testAccuracy.toFixed(3)}) is not clearly above chance (>= ${MIN_ACCURACY})`,
+    );
     process.exitCode = 1;
   }
   if (stoppedEarly === 0) {

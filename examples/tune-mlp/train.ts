@@ -163,16 +163,18 @@ export function sgdEpoch(w: Weights, data: Dataset, lr: number, batchSize: numbe
  * checkpoint. Resumes from a checkpoint when Tune gives one (a retry after a failure, a restored
  * experiment, a scheduler that paused the trial). The datasets come from withParameters().
  */
-export const trainMlp = remote(async (config: TrainConfig, ctx: TuneContext, data: { train: Dataset; val: Dataset }) => {
-  const resumed = ctx.getCheckpoint()?.toDict<TrainState>();
-  const weights = resumed ? copyWeights(resumed.weights) : initWeights(config.hidden, config.seed);
-  const rng = new SeededRng(config.seed + (resumed?.epoch ?? 0));
-  for (let epoch = (resumed?.epoch ?? 0) + 1; epoch <= config.epochs; epoch++) {
-    const trainLoss = sgdEpoch(weights, data.train, config.lr, config.batchSize, rng);
-    const { loss, accuracy } = evaluate(weights, data.val);
-    await ctx.report(
-      { loss, accuracy, trainLoss, epoch },
-      { checkpoint: Checkpoint.fromDict({ weights: copyWeights(weights), epoch } satisfies TrainState) },
-    );
-  }
-});
+export const trainMlp = remote(
+  async (config: TrainConfig, ctx: TuneContext, data: { train: Dataset; val: Dataset }) => {
+    const resumed = ctx.getCheckpoint()?.toDict<TrainState>();
+    const weights = resumed ? copyWeights(resumed.weights) : initWeights(config.hidden, config.seed);
+    const rng = new SeededRng(config.seed + (resumed?.epoch ?? 0));
+    for (let epoch = (resumed?.epoch ?? 0) + 1; epoch <= config.epochs; epoch++) {
+      const trainLoss = sgdEpoch(weights, data.train, config.lr, config.batchSize, rng);
+      const { loss, accuracy } = evaluate(weights, data.val);
+      await ctx.report(
+        { loss, accuracy, trainLoss, epoch },
+        { checkpoint: Checkpoint.fromDict({ weights: copyWeights(weights), epoch } satisfies TrainState) },
+      );
+    }
+  },
+);

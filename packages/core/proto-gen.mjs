@@ -6,10 +6,20 @@ import path from 'node:path';
 
 const out = 'src/cluster/generated';
 rmSync(out, { recursive: true, force: true });
-execFileSync('npx', [
-  'proto-loader-gen-types', ...readdirSync('proto').filter((f) => f.endsWith('.proto')),
-  '--longs=Number', '--defaults', '--oneofs', '--grpcLib=@grpc/grpc-js', `--outDir=${out}`, '--includeDirs=proto',
-], { stdio: 'inherit' });
+execFileSync(
+  'npx',
+  [
+    'proto-loader-gen-types',
+    ...readdirSync('proto').filter((f) => f.endsWith('.proto')),
+    '--longs=Number',
+    '--defaults',
+    '--oneofs',
+    '--grpcLib=@grpc/grpc-js',
+    `--outDir=${out}`,
+    '--includeDirs=proto',
+  ],
+  { stdio: 'inherit' },
+);
 const walk = (dir) => {
   for (const f of readdirSync(dir)) {
     const p = path.join(dir, f);

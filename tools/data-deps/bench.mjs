@@ -57,12 +57,16 @@ libs['hyparquet'] = async () => {
     const names = columns ?? meta.schema.slice(1).map((s) => s.name);
     const chunks = Object.fromEntries(names.map((n) => [n, []]));
     await hp.parquetRead({
-      file, metadata: meta, columns: names,
+      file,
+      metadata: meta,
+      columns: names,
       onChunk: (c) => chunks[c.columnName].push({ start: c.rowStart, data: c.columnData }),
     });
     const cols = {};
     for (const n of names) {
-      const parts = chunks[n].sort((a, b) => a.start - b.start).map((p) => ArrayBuffer.isView(p.data) ? p.data : CT[n].from(p.data));
+      const parts = chunks[n]
+        .sort((a, b) => a.start - b.start)
+        .map((p) => (ArrayBuffer.isView(p.data) ? p.data : CT[n].from(p.data)));
       cols[n] = C.concatTyped(parts, CT[n]);
     }
     return C.tableFromColumns(cols);
@@ -87,8 +91,12 @@ libs['hyparquet'] = async () => {
     async filter(path) {
       const file = await hp.asyncBufferFromFile(path);
       const rows = await hp.parquetReadObjects({ file, columns: ['x', 'category'], filter: { category: { $lt: 10 } } });
-      const x = new Float64Array(rows.length), c = new Int32Array(rows.length);
-      for (let i = 0; i < rows.length; i++) { x[i] = rows[i].x; c[i] = rows[i].category; }
+      const x = new Float64Array(rows.length),
+        c = new Int32Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        x[i] = rows[i].x;
+        c[i] = rows[i].category;
+      }
       return C.tableFromColumns({ x, category: c });
     },
     filterNote: 'native `filter` option (row objects, row-group stats pruning) -> Arrow',
@@ -109,7 +117,8 @@ libs['duckdb'] = async () => {
     const app = await con.createAppender('t');
     const cols = ['id', 'x', 'y', 'category'].map((n) => C.col(table, n));
     const types = [D.BIGINT, D.DOUBLE, D.DOUBLE, D.INTEGER];
-    const n = table.numRows, B = 2048;
+    const n = table.numRows,
+      B = 2048;
     for (let off = 0; off < n; off += B) {
       const len = Math.min(B, n - off);
       const chunk = D.DuckDBDataChunk.create(types, len);
@@ -133,7 +142,9 @@ libs['duckdb'] = async () => {
       for (let c = 0; c < names.length; c++) parts[c].push(chunk.getColumnVector(c).items.slice());
     }
     const cols = {};
-    names.forEach((n, c) => { cols[n] = C.concatTyped(parts[c], TYPES[types[c]]); });
+    names.forEach((n, c) => {
+      cols[n] = C.concatTyped(parts[c], TYPES[types[c]]);
+    });
     return C.tableFromColumns(cols);
   }
   return {
@@ -149,12 +160,20 @@ libs['duckdb'] = async () => {
       await loadArrow(table);
       await con.run(`COPY t TO '${path}' (FORMAT csv, HEADER)`);
     },
-    csvRead: (path) => queryArrow(`SELECT * FROM read_csv('${path}', header=true, columns={'id':'BIGINT','x':'DOUBLE','y':'DOUBLE','category':'INTEGER'})`),
+    csvRead: (path) =>
+      queryArrow(
+        `SELECT * FROM read_csv('${path}', header=true, columns={'id':'BIGINT','x':'DOUBLE','y':'DOUBLE','category':'INTEGER'})`,
+      ),
     // public API variant for comparison (no private fields)
     async readPublic(path) {
       const reader = await con.runAndReadAll(`SELECT * FROM read_parquet('${path}')`);
       const o = reader.getColumnsObjectJS();
-      return C.tableFromColumns({ id: BigInt64Array.from(o.id), x: Float64Array.from(o.x), y: Float64Array.from(o.y), category: Int32Array.from(o.category) });
+      return C.tableFromColumns({
+        id: BigInt64Array.from(o.id),
+        x: Float64Array.from(o.x),
+        y: Float64Array.from(o.y),
+        category: Int32Array.from(o.category),
+      });
     },
   };
 };
@@ -165,7 +184,9 @@ libs['polars'] = async () => {
   const toArrow = (df) => arrow.tableFromIPC(df.writeIPC());
   const fromArrow = (table) => pl.readIPC(Buffer.from(arrow.tableToIPC(table, 'file')));
   return {
-    write(table, path) { fromArrow(table).writeParquet(path, { compression: 'snappy' }); },
+    write(table, path) {
+      fromArrow(table).writeParquet(path, { compression: 'snappy' });
+    },
     read: (path) => toArrow(pl.readParquet(path)),
     proj: (path) => toArrow(pl.readParquet(path, { columns: ['x', 'category'] })),
     async filter(path) {
@@ -173,15 +194,21 @@ libs['polars'] = async () => {
       return toArrow(df);
     },
     filterNote: 'lazy scanParquet + filter: predicate pushdown into the scan',
-    csvWrite(table, path) { fromArrow(table).writeCSV(path); },
-    csvRead: (path) => toArrow(pl.readCSV(path, { dtypes: { id: pl.Int64, x: pl.Float64, y: pl.Float64, category: pl.Int32 } })),
+    csvWrite(table, path) {
+      fromArrow(table).writeCSV(path);
+    },
+    csvRead: (path) =>
+      toArrow(pl.readCSV(path, { dtypes: { id: pl.Int64, x: pl.Float64, y: pl.Float64, category: pl.Int32 } })),
   };
 };
 
 // ---------------------------------------------------------------- CSV: hand-rolled (no library)
 libs['handrolled'] = async () => ({
   csvWrite(table, path) {
-    const id = C.col(table, 'id'), x = C.col(table, 'x'), y = C.col(table, 'y'), c = C.col(table, 'category');
+    const id = C.col(table, 'id'),
+      x = C.col(table, 'x'),
+      y = C.col(table, 'y'),
+      c = C.col(table, 'category');
     const fd = fs.openSync(path, 'w');
     fs.writeSync(fd, 'id,x,y,category\n');
     const B = 65536;
@@ -197,11 +224,18 @@ libs['handrolled'] = async () => ({
     // naive: no quoting support; schema known up front
     const text = fs.readFileSync(path, 'utf8');
     const lines = text.split('\n');
-    let n = lines.length - 1; if (lines[n] === '') n--;
-    const id = new BigInt64Array(n), x = new Float64Array(n), y = new Float64Array(n), c = new Int32Array(n);
+    let n = lines.length - 1;
+    if (lines[n] === '') n--;
+    const id = new BigInt64Array(n),
+      x = new Float64Array(n),
+      y = new Float64Array(n),
+      c = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const f = lines[i + 1].split(',');
-      id[i] = BigInt(f[0]); x[i] = +f[1]; y[i] = +f[2]; c[i] = +f[3];
+      id[i] = BigInt(f[0]);
+      x[i] = +f[1];
+      y[i] = +f[2];
+      c[i] = +f[3];
     }
     return C.tableFromColumns({ id, x, y, category: c });
   },
@@ -213,7 +247,10 @@ libs['papaparse'] = async () => {
   return {
     csvWrite(table, path) {
       // Papa.unparse wants rows: arrays of values (bigint -> string)
-      const id = C.col(table, 'id'), x = C.col(table, 'x'), y = C.col(table, 'y'), c = C.col(table, 'category');
+      const id = C.col(table, 'id'),
+        x = C.col(table, 'x'),
+        y = C.col(table, 'y'),
+        c = C.col(table, 'category');
       const data = new Array(id.length);
       for (let i = 0; i < id.length; i++) data[i] = [String(id[i]), x[i], y[i], c[i]];
       fs.writeFileSync(path, Papa.unparse({ fields: ['id', 'x', 'y', 'category'], data }, { newline: '\n' }) + '\n');
@@ -222,9 +259,19 @@ libs['papaparse'] = async () => {
       const text = fs.readFileSync(path, 'utf8');
       // dynamicTyping would turn id into a lossy JS number; parse id ourselves
       const r = Papa.parse(text, { header: false, skipEmptyLines: true, dynamicTyping: { 1: true, 2: true, 3: true } });
-      const rows = r.data; const n = rows.length - 1;
-      const id = new BigInt64Array(n), x = new Float64Array(n), y = new Float64Array(n), c = new Int32Array(n);
-      for (let i = 0; i < n; i++) { const f = rows[i + 1]; id[i] = BigInt(f[0]); x[i] = f[1]; y[i] = f[2]; c[i] = f[3]; }
+      const rows = r.data;
+      const n = rows.length - 1;
+      const id = new BigInt64Array(n),
+        x = new Float64Array(n),
+        y = new Float64Array(n),
+        c = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const f = rows[i + 1];
+        id[i] = BigInt(f[0]);
+        x[i] = f[1];
+        y[i] = f[2];
+        c[i] = f[3];
+      }
       return C.tableFromColumns({ id, x, y, category: c });
     },
   };
@@ -236,7 +283,10 @@ libs['csv-parse'] = async () => {
   const { stringify } = require('csv-stringify/sync');
   return {
     csvWrite(table, path) {
-      const id = C.col(table, 'id'), x = C.col(table, 'x'), y = C.col(table, 'y'), c = C.col(table, 'category');
+      const id = C.col(table, 'id'),
+        x = C.col(table, 'x'),
+        y = C.col(table, 'y'),
+        c = C.col(table, 'category');
       const data = new Array(id.length);
       for (let i = 0; i < id.length; i++) data[i] = [String(id[i]), x[i], y[i], c[i]];
       fs.writeFileSync(path, stringify(data, { header: true, columns: ['id', 'x', 'y', 'category'] }));
@@ -244,8 +294,17 @@ libs['csv-parse'] = async () => {
     csvRead(path) {
       const rows = parse(fs.readFileSync(path), { from_line: 2 }); // strings; we type them
       const n = rows.length;
-      const id = new BigInt64Array(n), x = new Float64Array(n), y = new Float64Array(n), c = new Int32Array(n);
-      for (let i = 0; i < n; i++) { const f = rows[i]; id[i] = BigInt(f[0]); x[i] = +f[1]; y[i] = +f[2]; c[i] = +f[3]; }
+      const id = new BigInt64Array(n),
+        x = new Float64Array(n),
+        y = new Float64Array(n),
+        c = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const f = rows[i];
+        id[i] = BigInt(f[0]);
+        x[i] = +f[1];
+        y[i] = +f[2];
+        c[i] = +f[3];
+      }
       return C.tableFromColumns({ id, x, y, category: c });
     },
   };
@@ -254,7 +313,10 @@ libs['csv-parse'] = async () => {
 // ---------------------------------------------------------------- main
 const L = await libs[lib]();
 const out = outArg ?? `${C.DATA}out-${lib}.${task.startsWith('csv') ? 'csv' : 'parquet'}`;
-let t0, t1, result, note = '';
+let t0,
+  t1,
+  result,
+  note = '';
 if (task === 'pq-write' || task === 'csv-write') {
   const n = task === 'pq-write' ? C.N_PARQUET : C.N_CSV;
   const table = C.makeTable(n);
@@ -264,7 +326,16 @@ if (task === 'pq-write' || task === 'csv-write') {
   result = { rows: n, bytes: fs.statSync(out).size };
 } else {
   const src = task.startsWith('csv') ? C.REF_CSV : C.REF_PARQUET;
-  const fn = { 'pq-read': L.read, 'pq-proj': L.proj, 'pq-filter': L.filter, 'csv-read': L.csvRead, 'pq-read-public': L.readPublic, 'pq-read-async': L.readAsync, 'pq-read-bigbatch': L.readBig, 'pq-proj-bigbatch': L.projBig }[task];
+  const fn = {
+    'pq-read': L.read,
+    'pq-proj': L.proj,
+    'pq-filter': L.filter,
+    'csv-read': L.csvRead,
+    'pq-read-public': L.readPublic,
+    'pq-read-async': L.readAsync,
+    'pq-read-bigbatch': L.readBig,
+    'pq-proj-bigbatch': L.projBig,
+  }[task];
   if (task === 'pq-filter') note = L.filterNote;
   t0 = now();
   const table = await fn(src);

@@ -3,14 +3,15 @@ import * as arrow from 'apache-arrow';
 
 export const N_PARQUET = +(process.env.NPQ ?? 10_000_000);
 export const N_CSV = +(process.env.NCSV ?? 1_000_000);
-export const DATA = process.env.DATADIR ?? new URL("./data/", import.meta.url).pathname;
+export const DATA = process.env.DATADIR ?? new URL('./data/', import.meta.url).pathname;
 export const REF_PARQUET = DATA + 'ref.parquet'; // written by parquet-wasm (snappy, 1Mi-row groups)
 export const REF_CSV = DATA + 'ref.csv'; // written by the hand-rolled writer
 
 // Deterministic PRNG so every library gets the same data.
 function mulberry32(a) {
   return () => {
-    a |= 0; a = (a + 0x6d2b79f5) | 0;
+    a |= 0;
+    a = (a + 0x6d2b79f5) | 0;
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
@@ -54,7 +55,10 @@ export function concatTyped(chunks, Ctor) {
   for (const c of chunks) n += c.length;
   const out = new Ctor(n);
   let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.length; }
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
   return out;
 }
 
@@ -66,15 +70,31 @@ export function postFilter(table) {
   let k = 0;
   const ox = new Float64Array(c.length);
   const oc = new Int32Array(c.length);
-  for (let i = 0; i < c.length; i++) if (c[i] < 10) { ox[k] = x[i]; oc[k] = c[i]; k++; }
+  for (let i = 0; i < c.length; i++)
+    if (c[i] < 10) {
+      ox[k] = x[i];
+      oc[k] = c[i];
+      k++;
+    }
   return tableFromColumns({ x: ox.slice(0, k), category: oc.slice(0, k) });
 }
 
 // Checksum so results can be compared across libraries.
 export function checksum(table) {
   const out = { rows: table.numRows, cols: table.schema.fields.map((f) => `${f.name}:${f.type}`).join(',') };
-  if (table.getChild('category')) { let s = 0; for (const v of col(table, 'category')) s += v; out.catSum = s; }
-  if (table.getChild('x')) { let s = 0; for (const v of col(table, 'x')) s += v; out.xSum = +s.toFixed(3); }
-  if (table.getChild('id')) { const a = col(table, 'id'); out.idLast = String(a[a.length - 1]); }
+  if (table.getChild('category')) {
+    let s = 0;
+    for (const v of col(table, 'category')) s += v;
+    out.catSum = s;
+  }
+  if (table.getChild('x')) {
+    let s = 0;
+    for (const v of col(table, 'x')) s += v;
+    out.xSum = +s.toFixed(3);
+  }
+  if (table.getChild('id')) {
+    const a = col(table, 'id');
+    out.idLast = String(a[a.length - 1]);
+  }
   return out;
 }

@@ -51,7 +51,8 @@ export class ActorPool<A> {
     if (!Array.isArray(actors)) throw new InvalidArgumentError('ActorPool takes an array of actor handles.');
     for (const a of actors) checkHandle(a, 'ActorPool');
     const ids = new Set(actors.map((a) => actorIdOf(a)));
-    if (ids.size !== actors.length) throw new InvalidArgumentError('ActorPool got the same actor twice: give each actor once.');
+    if (ids.size !== actors.length)
+      throw new InvalidArgumentError('ActorPool got the same actor twice: give each actor once.');
     this.idle = [...actors];
   }
 
@@ -74,7 +75,10 @@ export class ActorPool<A> {
 
   /** Schedules `fn(actor, value)` on an idle actor, or once one is free. */
   submit<V, R>(fn: PoolFn<A, V, R>, value: V): void {
-    if (typeof fn !== 'function') throw new InvalidArgumentError('ActorPool.submit() takes a function (actor, value) => actor.method.remote(value).');
+    if (typeof fn !== 'function')
+      throw new InvalidArgumentError(
+        'ActorPool.submit() takes a function (actor, value) => actor.method.remote(value).',
+      );
     const actor = this.idle.pop();
     if (!actor) {
       this.pending.push([fn as PoolFn<A, unknown, unknown>, value]);
@@ -83,7 +87,9 @@ export class ActorPool<A> {
     const ref = fn(actor, value);
     if (!(ref instanceof ObjectRef)) {
       this.idle.push(actor);
-      throw new InvalidArgumentError('The function given to ActorPool must return the ObjectRef of one actor call, e.g. (a, v) => a.method.remote(v).');
+      throw new InvalidArgumentError(
+        'The function given to ActorPool must return the ObjectRef of one actor call, e.g. (a, v) => a.method.remote(v).',
+      );
     }
     const index = this.nextTaskIndex++;
     this.byIndex.set(index, { index, ref, actor: actor as ActorHandle<unknown> });
@@ -96,14 +102,20 @@ export class ActorPool<A> {
 
   /** The result of the oldest submission not yet taken (in submission order). */
   async getNext<R = unknown>(options: PoolGetOptions = {}): Promise<R> {
-    if (!this.hasNext()) throw new PoolEmptyError('ActorPool.getNext(): no submission is waiting for its result; check hasNext() first.');
+    if (!this.hasNext())
+      throw new PoolEmptyError('ActorPool.getNext(): no submission is waiting for its result; check hasNext() first.');
     const f = this.byIndex.get(this.nextReturnIndex);
-    if (!f) throw new InvalidArgumentError('ActorPool.getNext() cannot follow getNextUnordered(): take the rest with getNextUnordered().');
+    if (!f)
+      throw new InvalidArgumentError(
+        'ActorPool.getNext() cannot follow getNextUnordered(): take the rest with getNextUnordered().',
+      );
     if (options.timeoutMs !== undefined) {
       const { ready } = await wait([f.ref], { timeoutMs: options.timeoutMs });
       if (ready.length === 0) {
         if (options.ignoreIfTimedOut) this.take(f);
-        throw new GetTimeoutError(`ActorPool.getNext(): no result within ${options.timeoutMs} ms${options.ignoreIfTimedOut ? '; that submission was dropped' : ''}.`);
+        throw new GetTimeoutError(
+          `ActorPool.getNext(): no result within ${options.timeoutMs} ms${options.ignoreIfTimedOut ? '; that submission was dropped' : ''}.`,
+        );
       }
     }
     this.take(f);
@@ -112,10 +124,17 @@ export class ActorPool<A> {
 
   /** The first result to be ready among the submissions not yet taken. */
   async getNextUnordered<R = unknown>(options: PoolGetOptions = {}): Promise<R> {
-    if (!this.hasNext()) throw new PoolEmptyError('ActorPool.getNextUnordered(): no submission is waiting for its result; check hasNext() first.');
+    if (!this.hasNext())
+      throw new PoolEmptyError(
+        'ActorPool.getNextUnordered(): no submission is waiting for its result; check hasNext() first.',
+      );
     const inFlight = [...this.byIndex.values()];
-    const { ready } = await wait(inFlight.map((f) => f.ref), { numReturns: 1, timeoutMs: options.timeoutMs });
-    if (ready.length === 0) throw new GetTimeoutError(`ActorPool.getNextUnordered(): no result within ${options.timeoutMs} ms.`);
+    const { ready } = await wait(
+      inFlight.map((f) => f.ref),
+      { numReturns: 1, timeoutMs: options.timeoutMs },
+    );
+    if (ready.length === 0)
+      throw new GetTimeoutError(`ActorPool.getNextUnordered(): no result within ${options.timeoutMs} ms.`);
     const f = inFlight.find((x) => x.ref === ready[0])!;
     this.take(f);
     return (await get(f.ref)) as R;
@@ -168,6 +187,8 @@ function checkHandle(a: unknown, what: string): void {
   try {
     actorIdOf(a as ActorHandle<unknown>);
   } catch {
-    throw new InvalidArgumentError(`${what} takes actor handles (made by ActorClass.remote()), got ${a === null ? 'null' : typeof a}.`);
+    throw new InvalidArgumentError(
+      `${what} takes actor handles (made by ActorClass.remote()), got ${a === null ? 'null' : typeof a}.`,
+    );
   }
 }

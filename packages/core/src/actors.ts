@@ -12,7 +12,12 @@ import type { FnRef } from './functions.js';
 import type { ObjectStore } from './object-store.js';
 import type { ResourceSet, SchedulingStrategySpec } from './options.js';
 import type {
-  ActorCreationSpec, ActorHandleData, ActorTaskSpec, ArgSpec, TaskContextData, TaskOutcome,
+  ActorCreationSpec,
+  ActorHandleData,
+  ActorTaskSpec,
+  ArgSpec,
+  TaskContextData,
+  TaskOutcome,
 } from './protocol.js';
 import type { Allocation, ResourcePool } from './resources.js';
 import { storedError, type StoredValue } from './serialization.js';
@@ -65,10 +70,20 @@ export interface ActorHost {
   resolveArgs(args: ArgSpec[]): { values: StoredValue[] } | { error: StoredValue };
   /** Copies objects held on other nodes here; resolves to an error value if one cannot be fetched. */
   fetchRefs(ids: string[]): Promise<StoredValue | undefined>;
-  context(work: { id: string }, name: string, alloc: Allocation | undefined, actorId?: string, strategy?: SchedulingStrategySpec): TaskContextData;
+  context(
+    work: { id: string },
+    name: string,
+    alloc: Allocation | undefined,
+    actorId?: string,
+    strategy?: SchedulingStrategySpec,
+  ): TaskContextData;
   fnFor(w: WorkerHandle, ref: FnRef): FnRef;
   unschedulable(
-    what: string, req: ResourceSet, missing: { name: string; requested: number; total: number }, taskId?: string, actorId?: string,
+    what: string,
+    req: ResourceSet,
+    missing: { name: string; requested: number; total: number },
+    taskId?: string,
+    actorId?: string,
   ): StoredValue;
   cancelledValue(taskId: string): StoredValue;
   /** Makes the pending entries of a call's results (not for calls run for another node). */
@@ -78,7 +93,13 @@ export interface ActorHost {
   /** Tells the cluster's actor table about a change (multi-node). */
   actorState(actorId: string, state: 'ALIVE' | 'DEAD' | 'RESTARTING', cause?: string): void;
   /** Records a finished method call's run (for listTasks and the timeline): its worker and how long it ran. */
-  recordCall(spec: ActorTaskSpec, jobId: string | undefined, workerId: string, ms: number | undefined, ok: boolean): void;
+  recordCall(
+    spec: ActorTaskSpec,
+    jobId: string | undefined,
+    workerId: string,
+    ms: number | undefined,
+    ok: boolean,
+  ): void;
 }
 
 export class ActorManager {
@@ -89,7 +110,10 @@ export class ActorManager {
   private readonly actorsOnWorker = new Map<WorkerHandle, Set<string>>();
   private readonly actorHostLimit: number;
 
-  constructor(private readonly host: ActorHost, cpus: number) {
+  constructor(
+    private readonly host: ActorHost,
+    cpus: number,
+  ) {
     this.actorHostLimit = Math.max(1, Math.ceil(cpus));
   }
 
@@ -116,8 +140,18 @@ export class ActorManager {
       }
     }
     const actor: ActorRecord = {
-      spec, state: 'pending', worker: undefined, alloc: undefined, numRestarts: 0, queue: new Deque(), inflight: new Map(),
-      nameKey, killedNoRestart: undefined, deathCause: undefined, deathError: undefined, creation: undefined,
+      spec,
+      state: 'pending',
+      worker: undefined,
+      alloc: undefined,
+      numRestarts: 0,
+      queue: new Deque(),
+      inflight: new Map(),
+      nameKey,
+      killedNoRestart: undefined,
+      deathCause: undefined,
+      deathError: undefined,
+      creation: undefined,
     };
     this.actors.set(spec.actorId, actor);
     if (nameKey) this.names.set(nameKey, spec.actorId);
@@ -125,7 +159,13 @@ export class ActorManager {
     // A placement group's renamed resources exist once it is created: the node checks them then.
     const missing = o.strategy?.type === 'PLACEMENT_GROUP' ? undefined : this.host.pool.missing(o.resources);
     if (missing) {
-      const v = this.host.unschedulable(`Actor '${spec.className}' (${spec.actorId})`, o.resources, missing, undefined, spec.actorId);
+      const v = this.host.unschedulable(
+        `Actor '${spec.className}' (${spec.actorId})`,
+        o.resources,
+        missing,
+        undefined,
+        spec.actorId,
+      );
       this.actorDied(actor, 'it cannot be scheduled', (v as { e: WireError }).e, true);
       return undefined;
     }
@@ -147,10 +187,13 @@ export class ActorManager {
       this.actorHosts.push(host);
     } else {
       host = this.actorHosts.reduce((a, b) =>
-        (this.actorsOnWorker.get(a)?.size ?? 0) <= (this.actorsOnWorker.get(b)?.size ?? 0) ? a : b);
+        (this.actorsOnWorker.get(a)?.size ?? 0) <= (this.actorsOnWorker.get(b)?.size ?? 0) ? a : b,
+      );
     }
     const h = host;
-    const pending = actor.spec.args.filter((a) => 'r' in a && !this.host.store.isReady(a.r) && this.host.store.has(a.r));
+    const pending = actor.spec.args.filter(
+      (a) => 'r' in a && !this.host.store.isReady(a.r) && this.host.store.has(a.r),
+    );
     let left = pending.length;
     const go = () => {
       if (actor.state === 'dead' || h.dead) {
@@ -165,7 +208,11 @@ export class ActorManager {
       this.placeActor(actor, h, undefined, resolved.values);
     };
     if (left === 0) go();
-    else for (const a of pending) this.host.store.onReady((a as { r: string }).r, () => { if (--left === 0) go(); });
+    else
+      for (const a of pending)
+        this.host.store.onReady((a as { r: string }).r, () => {
+          if (--left === 0) go();
+        });
   }
 
   placeActor(actor: ActorRecord, w: WorkerHandle, alloc: Allocation | undefined, args: StoredValue[]): void {
@@ -179,12 +226,19 @@ export class ActorManager {
       actor.creation = undefined;
     }
     const o = actor.spec.options;
-    const maxConcurrency = o.maxConcurrency ?? (actor.spec.hasAsyncMethods ? this.host.config.asyncActorMaxConcurrency : 1);
+    const maxConcurrency =
+      o.maxConcurrency ?? (actor.spec.hasAsyncMethods ? this.host.config.asyncActorMaxConcurrency : 1);
     w.send({
       k: 'createActor',
       spec: { ...actor.spec, cls: this.host.fnFor(w, actor.spec.cls) },
       args,
-      ctx: this.host.context({ id: `create:${actor.spec.actorId}` }, `${actor.spec.className}.constructor`, alloc, actor.spec.actorId, actor.spec.options.strategy),
+      ctx: this.host.context(
+        { id: `create:${actor.spec.actorId}` },
+        `${actor.spec.className}.constructor`,
+        alloc,
+        actor.spec.actorId,
+        actor.spec.options.strategy,
+      ),
       maxConcurrency,
     });
   }
@@ -204,7 +258,8 @@ export class ActorManager {
   /** Live, non-detached actors created by a job. */
   actorsOfJob(jobId: string): string[] {
     const out: string[] = [];
-    for (const a of this.actors.values()) if (a.spec.jobId === jobId && !a.spec.options.detached && a.state !== 'dead') out.push(a.spec.actorId);
+    for (const a of this.actors.values())
+      if (a.spec.jobId === jobId && !a.spec.options.detached && a.state !== 'dead') out.push(a.spec.actorId);
     return out;
   }
 
@@ -250,22 +305,34 @@ export class ActorManager {
 
   private actorDeadValue(actor: ActorRecord | undefined, actorId: string, spec: ActorTaskSpec): StoredValue {
     if (!actor) {
-      return storedError(errorToWire(new ActorDiedError(
-        `Actor ${actorId} is unknown to this cluster (it never existed here, or was killed and forgotten); ` +
-          `cannot run ${spec.name}.`,
-        { actorId, taskId: spec.taskId },
-      )));
+      return storedError(
+        errorToWire(
+          new ActorDiedError(
+            `Actor ${actorId} is unknown to this cluster (it never existed here, or was killed and forgotten); ` +
+              `cannot run ${spec.name}.`,
+            { actorId, taskId: spec.taskId },
+          ),
+        ),
+      );
     }
-    const advice = actor.spec.options.maxRestarts === 0 && !actor.killedNoRestart && !actor.deathError
-      ? ' Set maxRestarts to restart it automatically.' : '';
-    return storedError(errorToWire(new ActorDiedError(
-      `Actor '${actor.spec.className}' (${actor.spec.actorId}) died: ${actor.deathCause ?? 'unknown cause'}; ` +
-        `cannot run ${spec.name}.${advice}`,
-      {
-        actorId: actor.spec.actorId, taskId: spec.taskId, nodeId: this.host.nodeId,
-        ...(actor.deathError ? { cause: errorFromWire(actor.deathError) } : {}),
-      },
-    )));
+    const advice =
+      actor.spec.options.maxRestarts === 0 && !actor.killedNoRestart && !actor.deathError
+        ? ' Set maxRestarts to restart it automatically.'
+        : '';
+    return storedError(
+      errorToWire(
+        new ActorDiedError(
+          `Actor '${actor.spec.className}' (${actor.spec.actorId}) died: ${actor.deathCause ?? 'unknown cause'}; ` +
+            `cannot run ${spec.name}.${advice}`,
+          {
+            actorId: actor.spec.actorId,
+            taskId: spec.taskId,
+            nodeId: this.host.nodeId,
+            ...(actor.deathError ? { cause: errorFromWire(actor.deathError) } : {}),
+          },
+        ),
+      ),
+    );
   }
 
   private pumpActor(actor: ActorRecord): void {
@@ -285,7 +352,9 @@ export class ActorManager {
       }
       // Arguments ready on another node (a ref passed by a caller elsewhere) are fetched first; the
       // calls behind wait, so the actor still runs its calls in order.
-      const far = call.spec.args.flatMap((a) => ('r' in a && this.host.store.isReady(a.r) && !this.host.store.isLocal(a.r) ? [a.r] : []));
+      const far = call.spec.args.flatMap((a) =>
+        'r' in a && this.host.store.isReady(a.r) && !this.host.store.isLocal(a.r) ? [a.r] : [],
+      );
       if (far.length) {
         call.depsLeft++;
         void this.host.fetchRefs(far).then((err) => {
@@ -326,8 +395,8 @@ export class ActorManager {
       actor.alloc = undefined;
     }
     const o = actor.spec.options;
-    const canRestart = !final && actor.killedNoRestart !== true &&
-      (o.maxRestarts === -1 || actor.numRestarts < o.maxRestarts);
+    const canRestart =
+      !final && actor.killedNoRestart !== true && (o.maxRestarts === -1 || actor.numRestarts < o.maxRestarts);
     actor.deathCause = cause;
     actor.deathError = error;
     const inflight = [...actor.inflight.values()];
@@ -406,9 +475,12 @@ export class ActorManager {
     for (const id of actorIds) {
       const actor = this.actors.get(id);
       if (!actor || actor.worker !== w) continue;
-      const cause = actor.killedNoRestart !== undefined ? (actor.killCause ?? 'it was killed with kill()')
-        : w.exitReason === 'oom' ? `its worker ran out of memory (${w.exitDetail})`
-          : `its worker ${w.kind === 'thread' ? 'thread' : 'process'} died (${w.exitDetail || 'exited'})`;
+      const cause =
+        actor.killedNoRestart !== undefined
+          ? (actor.killCause ?? 'it was killed with kill()')
+          : w.exitReason === 'oom'
+            ? `its worker ran out of memory (${w.exitDetail})`
+            : `its worker ${w.kind === 'thread' ? 'thread' : 'process'} died (${w.exitDetail || 'exited'})`;
       this.actorDied(actor, cause, undefined, false);
     }
   }
@@ -420,7 +492,11 @@ export class ActorManager {
     if (!actor || !call) return false;
     actor.inflight.delete(taskId);
     this.host.recordCall(call.spec, actor.spec.jobId, w.id, ms, outcome.ok && !call.cancelled);
-    this.finishCall(call, call.cancelled ? this.host.cancelledValue(taskId) : outcome.ok ? outcome.results : storedError(outcome.error), w);
+    this.finishCall(
+      call,
+      call.cancelled ? this.host.cancelledValue(taskId) : outcome.ok ? outcome.results : storedError(outcome.error),
+      w,
+    );
     return true;
   }
 
@@ -436,9 +512,18 @@ export class ActorManager {
       this.createActor(spec);
     } catch (err) {
       const actor: ActorRecord = {
-        spec, state: 'pending', worker: undefined, alloc: undefined, numRestarts: 0, queue: new Deque(),
-        inflight: new Map(), nameKey: undefined, killedNoRestart: true, deathCause: undefined,
-        deathError: undefined, creation: undefined,
+        spec,
+        state: 'pending',
+        worker: undefined,
+        alloc: undefined,
+        numRestarts: 0,
+        queue: new Deque(),
+        inflight: new Map(),
+        nameKey: undefined,
+        killedNoRestart: true,
+        deathCause: undefined,
+        deathError: undefined,
+        creation: undefined,
       };
       this.actors.set(spec.actorId, actor);
       this.host.pinArgs(spec.args);

@@ -12,7 +12,15 @@ import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from 
 import type { NodeManager } from './node.js';
 import { ObjectRef, RefTracker, watchedRef } from './object-ref.js';
 import { checkKnownKeys, compileRuntimeEnv, type EnvVars, type RuntimeEnv } from './options.js';
-import type { ActorCreationSpec, ActorTaskSpec, ClusterInfo, KvOp, NodeInfo, TaskContextData, TaskSpec } from './protocol.js';
+import type {
+  ActorCreationSpec,
+  ActorTaskSpec,
+  ClusterInfo,
+  KvOp,
+  NodeInfo,
+  TaskContextData,
+  TaskSpec,
+} from './protocol.js';
 import { actorIdOf, makeHandle, requireClient, reviver, setDefaultMaxRetries, type ActorHandle } from './remote.js';
 import { deserialize, serialize, type StoredValue } from './serialization.js';
 import { threadState } from './state.js';
@@ -62,8 +70,16 @@ export interface RuntimeInfo {
 }
 
 const initKeys = [
-  'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'namespace', 'logToDriver', 'ignoreReinitError', 'config',
-  'address', 'runtimeEnv',
+  'numCpus',
+  'numGpus',
+  'resources',
+  'objectStoreMemory',
+  'namespace',
+  'logToDriver',
+  'ignoreReinitError',
+  'config',
+  'address',
+  'runtimeEnv',
 ];
 
 /** The driver's client: calls the in-process node directly. */
@@ -72,7 +88,10 @@ class LocalClient implements CoreClient {
   readonly nodeId: string;
   readonly namespace: string;
   readonly inlineObjectMaxBytes: number;
-  constructor(readonly node: NodeManager, config: RuntimeConfig) {
+  constructor(
+    readonly node: NodeManager,
+    config: RuntimeConfig,
+  ) {
     this.jobId = node.jobId;
     this.nodeId = node.nodeId;
     this.namespace = node.namespace;
@@ -124,10 +143,18 @@ let driver: { node: NodeManager; client: LocalClient; info: RuntimeInfo; stop: (
 function detectGpus(): number[] {
   const cvd = process.env.CUDA_VISIBLE_DEVICES;
   if (cvd !== undefined) {
-    return cvd.split(',').map((s) => s.trim()).filter((s) => /^\d+$/.test(s)).map(Number);
+    return cvd
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => /^\d+$/.test(s))
+      .map(Number);
   }
   try {
-    return fs.readdirSync('/dev').filter((f) => /^nvidia\d+$/.test(f)).map((f) => Number(f.slice(6))).sort((a, b) => a - b);
+    return fs
+      .readdirSync('/dev')
+      .filter((f) => /^nvidia\d+$/.test(f))
+      .map((f) => Number(f.slice(6)))
+      .sort((a, b) => a - b);
   } catch {
     return [];
   }
@@ -136,7 +163,9 @@ function detectGpus(): number[] {
 function checkAmount(key: string, v: unknown, integer = false): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
-    throw new InvalidArgumentError(`Invalid ${key} for init(): ${String(v)}. It must be a${integer ? 'n integer' : ' number'} >= 0.`);
+    throw new InvalidArgumentError(
+      `Invalid ${key} for init(): ${String(v)}. It must be a${integer ? 'n integer' : ' number'} >= 0.`,
+    );
   }
   return v;
 }
@@ -163,7 +192,9 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
     );
   }
   if (threadState().isWorker) {
-    throw new RayError('init() cannot be called inside a task or actor: the worker is already connected to its cluster.');
+    throw new RayError(
+      'init() cannot be called inside a task or actor: the worker is already connected to its cluster.',
+    );
   }
   const jobEnv = compileRuntimeEnv('init()', options.runtimeEnv);
   const numCpus = checkAmount('numCpus', options.numCpus) ?? os.availableParallelism();
@@ -178,16 +209,22 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
     }
     for (const [k, v] of Object.entries(options.resources)) {
       if (k === 'CPU' || k === 'GPU') {
-        throw new InvalidArgumentError(`Invalid resources for init(): use ${k === 'CPU' ? 'numCpus' : 'numGpus'} instead of resources.${k}.`);
+        throw new InvalidArgumentError(
+          `Invalid resources for init(): use ${k === 'CPU' ? 'numCpus' : 'numGpus'} instead of resources.${k}.`,
+        );
       }
       resources[k] = checkAmount(`resources.${k}`, v)!;
     }
   }
-  const config = loadConfig({ ...(options.config ?? {}), ...(options.logToDriver !== undefined ? { logToDriver: options.logToDriver } : {}) });
+  const config = loadConfig({
+    ...(options.config ?? {}),
+    ...(options.logToDriver !== undefined ? { logToDriver: options.logToDriver } : {}),
+  });
   const namespace = options.namespace ?? 'default';
   const address = options.address ?? (process.env.RAY_TS_ADDRESS || undefined);
   if (address !== undefined && address !== 'local') {
-    if (typeof address !== 'string') throw new InvalidArgumentError('Invalid address for init(): expected "HOST:PORT".');
+    if (typeof address !== 'string')
+      throw new InvalidArgumentError('Invalid address for init(): expected "HOST:PORT".');
     for (const k of ['numCpus', 'numGpus', 'resources', 'objectStoreMemory'] as const) {
       if (options[k] !== undefined) {
         throw new InvalidArgumentError(
@@ -212,14 +249,23 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
   });
   const client = attachDriver(node, config, store ?? config.objectStoreBytes, jobEnv);
   const info: RuntimeInfo = Object.freeze({
-    jobId: node.jobId, nodeId: node.nodeId, namespace, address: 'embedded', resources: Object.freeze({ ...resources }),
+    jobId: node.jobId,
+    nodeId: node.nodeId,
+    namespace,
+    address: 'embedded',
+    resources: Object.freeze({ ...resources }),
   });
   driver = { node, client, info, stop: () => node.stop() };
   return info;
 }
 
 /** Makes this thread the driver of `node`: its client, ref tracking, memory limits and the job's runtime environment. */
-function attachDriver(node: NodeManager, config: RuntimeConfig, capacity: number, jobEnv: EnvVars | undefined): LocalClient {
+function attachDriver(
+  node: NodeManager,
+  config: RuntimeConfig,
+  capacity: number,
+  jobEnv: EnvVars | undefined,
+): LocalClient {
   setSharedGcThreshold(Math.min(128 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(capacity / 2))));
   setSharedPoolLimit(Math.min(2 * 1024 ** 3, Math.floor(capacity / 4)));
   const client = new LocalClient(node, config);
@@ -243,13 +289,23 @@ function attachDriver(node: NodeManager, config: RuntimeConfig, capacity: number
 }
 
 /** init({ address }): this process becomes a driver of a running cluster. */
-async function connect(address: string, namespace: string, config: RuntimeConfig, store: number | undefined, jobEnv: EnvVars | undefined): Promise<RuntimeInfo> {
+async function connect(
+  address: string,
+  namespace: string,
+  config: RuntimeConfig,
+  store: number | undefined,
+  jobEnv: EnvVars | undefined,
+): Promise<RuntimeInfo> {
   const { startNode, pingGcs, parseAddress } = await import('./cluster/server.js');
   parseAddress(address);
   await pingGcs(address);
   const jobId = ids().next('job');
   const started = await startNode({
-    head: false, gcsAddress: address, resources: {}, objectStoreBytes: store ?? config.objectStoreBytes, config,
+    head: false,
+    gcsAddress: address,
+    resources: {},
+    objectStoreBytes: store ?? config.objectStoreBytes,
+    config,
     driver: { jobId, namespace },
   });
   const { node, cluster } = started;
@@ -257,13 +313,25 @@ async function connect(address: string, namespace: string, config: RuntimeConfig
   cluster.preferredNode = cluster.viewNodes().find((n) => n.address === address && !n.isDriver)?.nodeId;
   const { unary } = await import('./cluster/proto.js');
   await unary(cluster.gcsClient(), 'RegisterJob', {
-    jobId, driverNodeId: node.nodeId, driverPid: process.pid, entrypoint: process.argv.slice(1).join(' '), namespace,
+    jobId,
+    driverNodeId: node.nodeId,
+    driverPid: process.pid,
+    entrypoint: process.argv.slice(1).join(' '),
+    namespace,
   });
   const client = attachDriver(node, config, store ?? config.objectStoreBytes, jobEnv);
   const total = cluster.clusterInfo().total;
-  const info: RuntimeInfo = Object.freeze({ jobId, nodeId: node.nodeId, namespace, address, resources: Object.freeze(total) });
+  const info: RuntimeInfo = Object.freeze({
+    jobId,
+    nodeId: node.nodeId,
+    namespace,
+    address,
+    resources: Object.freeze(total),
+  });
   driver = {
-    node, client, info,
+    node,
+    client,
+    info,
     stop: async () => {
       await unary(cluster.gcsClient(), 'FinishJob', { jobId }, 3_000).catch(() => {});
       await started.stop();
@@ -329,7 +397,10 @@ export function get<const R extends readonly ObjectRef<unknown>[]>(
   refs: R,
   options?: GetOptions,
 ): Promise<{ -readonly [K in keyof R]: Unref<R[K]> }>;
-export async function get(refOrRefs: ObjectRef<unknown> | readonly ObjectRef<unknown>[], options: GetOptions = {}): Promise<unknown> {
+export async function get(
+  refOrRefs: ObjectRef<unknown> | readonly ObjectRef<unknown>[],
+  options: GetOptions = {},
+): Promise<unknown> {
   const single = !Array.isArray(refOrRefs);
   const refs = (single ? [refOrRefs] : refOrRefs) as readonly unknown[];
   for (let i = 0; i < refs.length; i++) {
@@ -342,7 +413,10 @@ export async function get(refOrRefs: ObjectRef<unknown> | readonly ObjectRef<unk
   checkKnownKeys('get()', options, ['timeoutMs']);
   const timeoutMs = checkTimeout('get()', options.timeoutMs);
   const client = requireClient('get()');
-  const values = await client.get((refs as ObjectRef<unknown>[]).map((r) => r.id), timeoutMs);
+  const values = await client.get(
+    (refs as ObjectRef<unknown>[]).map((r) => r.id),
+    timeoutMs,
+  );
   const out = values.map((v) => deserialize(v, reviver));
   return single ? out[0] : out;
 }
@@ -353,7 +427,9 @@ export async function get(refOrRefs: ObjectRef<unknown> | readonly ObjectRef<unk
  */
 export function put<T>(value: T): ObjectRef<T> {
   if (value instanceof ObjectRef) {
-    throw new InvalidArgumentError('put() of an ObjectRef is not allowed: pass the ref itself, or wrap it in an object or array.');
+    throw new InvalidArgumentError(
+      'put() of an ObjectRef is not allowed: pass the ref itself, or wrap it in an object or array.',
+    );
   }
   const client = requireClient('put()');
   const stored = serialize(value, 'the value given to put()', client.inlineObjectMaxBytes);
@@ -458,7 +534,9 @@ export function exitActor(): never {
   const actorId = executionContext.getStore()?.data.actorId;
   const client = threadState().client;
   if (!actorId || !threadState().isWorker || !client || !('exitActor' in client)) {
-    throw new InvalidArgumentError('exitActor() ends the actor that calls it: call it inside an actor method (to end another actor, use kill(handle)).');
+    throw new InvalidArgumentError(
+      'exitActor() ends the actor that calls it: call it inside an actor method (to end another actor, use kill(handle)).',
+    );
   }
   (client as unknown as { exitActor(id: string): void }).exitActor(actorId);
   throw new ActorExitSignal();
@@ -479,10 +557,14 @@ class ActorExitSignal extends RayError {
  */
 export async function listNamedActors(): Promise<string[]>;
 export async function listNamedActors(options: { allNamespaces: true }): Promise<{ name: string; namespace: string }[]>;
-export async function listNamedActors(options: { allNamespaces?: boolean } = {}): Promise<string[] | { name: string; namespace: string }[]> {
+export async function listNamedActors(
+  options: { allNamespaces?: boolean } = {},
+): Promise<string[] | { name: string; namespace: string }[]> {
   checkKnownKeys('listNamedActors()', options, ['allNamespaces']);
   const client = requireClient('listNamedActors()');
-  const all = (await client.namedActors()).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  const all = (await client.namedActors()).sort(
+    (a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
+  );
   return options.allNamespaces ? all : all.filter((a) => a.namespace === client.namespace).map((a) => a.name);
 }
 
@@ -496,7 +578,8 @@ export interface GetActorOptions {
  * @throws InvalidArgumentError when no live actor has that name.
  */
 export async function getActor<T = unknown>(name: string, options: GetActorOptions = {}): Promise<ActorHandle<T>> {
-  if (typeof name !== 'string' || !name) throw new InvalidArgumentError('getActor() takes the actor name (a non-empty string).');
+  if (typeof name !== 'string' || !name)
+    throw new InvalidArgumentError('getActor() takes the actor name (a non-empty string).');
   checkKnownKeys('getActor()', options, ['namespace']);
   const data = await requireClient('getActor()').getActor(name, options.namespace);
   if (!data) {

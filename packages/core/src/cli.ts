@@ -29,7 +29,8 @@ function fail(message: string): never {
 
 function nodeMainPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const p of [path.join(here, 'cluster', 'node-main.js'), path.join(here, 'node-main.js')]) if (fs.existsSync(p)) return p;
+  for (const p of [path.join(here, 'cluster', 'node-main.js'), path.join(here, 'node-main.js')])
+    if (fs.existsSync(p)) return p;
   fail(`cannot find node-main.js next to ${here}: build @ray-ts/core first (npm run build).`);
 }
 
@@ -47,14 +48,25 @@ function headAddress(explicit: string | undefined): string {
   try {
     return (JSON.parse(fs.readFileSync(path.join(sessionDir, 'head.json'), 'utf8')) as { address: string }).address;
   } catch {
-    fail(`no cluster address: pass --address HOST:PORT, set RAY_TS_ADDRESS, or start a head here with 'ray-ts start --head'.`);
+    fail(
+      `no cluster address: pass --address HOST:PORT, set RAY_TS_ADDRESS, or start a head here with 'ray-ts start --head'.`,
+    );
   }
 }
 
 interface StartFlags {
   autoscaler?: unknown;
-  head?: boolean; address?: string; port?: number; numCpus?: number; numGpus?: number; resources?: string;
-  objectStoreMemory?: number; block?: boolean; host: string; redisAddress?: string; nodeTimeoutMs?: number;
+  head?: boolean;
+  address?: string;
+  port?: number;
+  numCpus?: number;
+  numGpus?: number;
+  resources?: string;
+  objectStoreMemory?: number;
+  block?: boolean;
+  host: string;
+  redisAddress?: string;
+  nodeTimeoutMs?: number;
   dashboardPort?: number;
 }
 
@@ -73,7 +85,8 @@ async function start(f: StartFlags): Promise<void> {
     } catch {
       fail(`--resources must be JSON, e.g. '{"accelerator": 2}'; got ${f.resources}`);
     }
-    if (!extra || typeof extra !== 'object' || Array.isArray(extra)) fail(`--resources must be a JSON object, e.g. '{"accelerator": 2}'.`);
+    if (!extra || typeof extra !== 'object' || Array.isArray(extra))
+      fail(`--resources must be a JSON object, e.g. '{"accelerator": 2}'.`);
     for (const [k, v] of Object.entries(extra as Record<string, unknown>)) {
       if (typeof v !== 'number' || v < 0) fail(`--resources: ${k} must be a number >= 0.`);
       if (k === 'CPU' || k === 'GPU') fail(`--resources: use --num-${k === 'CPU' ? 'cpus' : 'gpus'} for ${k}.`);
@@ -89,9 +102,17 @@ async function start(f: StartFlags): Promise<void> {
     }
   }
   const opts = {
-    head: !!f.head, gcsAddress: f.address, host: f.host, port: f.head ? (f.port ?? 6380) : (f.port ?? 0),
-    resources, objectStoreBytes: f.objectStoreMemory, sessionDir, redisAddress: f.redisAddress, nodeTimeoutMs: f.nodeTimeoutMs,
-    jobApiPort: f.dashboardPort, autoscaler: f.autoscaler,
+    head: !!f.head,
+    gcsAddress: f.address,
+    host: f.host,
+    port: f.head ? (f.port ?? 6380) : (f.port ?? 0),
+    resources,
+    objectStoreBytes: f.objectStoreMemory,
+    sessionDir,
+    redisAddress: f.redisAddress,
+    nodeTimeoutMs: f.nodeTimeoutMs,
+    jobApiPort: f.dashboardPort,
+    autoscaler: f.autoscaler,
   };
   const env = withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) });
   if (f.block) {
@@ -104,7 +125,9 @@ async function start(f: StartFlags): Promise<void> {
   const log = fs.openSync(logPath, 'a');
   const child = spawn(process.execPath, [nodeMainPath()], { env, detached: true, stdio: ['ignore', log, log] });
   child.unref();
-  const info = await new Promise<{ nodeId: string; address: string; gcsAddress: string; jobApiAddress?: string } | undefined>((resolve) => {
+  const info = await new Promise<
+    { nodeId: string; address: string; gcsAddress: string; jobApiAddress?: string } | undefined
+  >((resolve) => {
     const deadline = Date.now() + 30_000;
     const poll = setInterval(() => {
       const file = path.join(sessionDir, 'nodes', `${child.pid}.json`);
@@ -119,7 +142,11 @@ async function start(f: StartFlags): Promise<void> {
   });
   if (!info) {
     const tail = fs.readFileSync(logPath, 'utf8').trim().split('\n').slice(-5).join('\n');
-    try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     fail(`the node did not start:\n${tail || '(no output)'}\n(log: ${logPath})`);
   }
   if (f.head) {
@@ -138,7 +165,11 @@ async function stop(force: boolean): Promise<void> {
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
   let stopped = 0;
   // Worker nodes first, the head last.
-  const infos = files.map((f) => ({ file: path.join(dir, f), ...(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { pid: number; head: boolean }) }))
+  const infos = files
+    .map((f) => ({
+      file: path.join(dir, f),
+      ...(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { pid: number; head: boolean }),
+    }))
     .sort((a, b) => Number(a.head) - Number(b.head));
   for (const n of infos) {
     try {
@@ -155,11 +186,17 @@ async function stop(force: boolean): Promise<void> {
     stopped++;
   }
   fs.rmSync(path.join(sessionDir, 'head.json'), { force: true });
-  console.log(stopped ? `Stopped ${stopped} ray-ts node${stopped === 1 ? '' : 's'}.` : 'No ray-ts nodes were running here.');
+  console.log(
+    stopped ? `Stopped ${stopped} ray-ts node${stopped === 1 ? '' : 's'}.` : 'No ray-ts nodes were running here.',
+  );
 }
 
 function fmtRes(r: Record<string, number>): string {
-  return Object.entries(r).map(([k, v]) => `${k}: ${Math.round(v * 100) / 100}`).join(', ') || '-';
+  return (
+    Object.entries(r)
+      .map(([k, v]) => `${k}: ${Math.round(v * 100) / 100}`)
+      .join(', ') || '-'
+  );
 }
 
 async function status(address: string): Promise<void> {
@@ -167,12 +204,16 @@ async function status(address: string): Promise<void> {
   const [nodes, groups, jobs] = await Promise.all([nodesOf(address), groupsOf(address), jobsOf(address)]);
   const alive = nodes.filter((n) => n.state === 'ALIVE');
   console.log(`======== ray-ts cluster status (${address}) ========`);
-  console.log(`Nodes: ${alive.length} alive${nodes.length > alive.length ? `, ${nodes.length - alive.length} dead` : ''}`);
+  console.log(
+    `Nodes: ${alive.length} alive${nodes.length > alive.length ? `, ${nodes.length - alive.length} dead` : ''}`,
+  );
   for (const n of nodes) {
     const t = n.resourcesTotal as Record<string, number>;
     const a = n.resourcesAvailable as Record<string, number>;
     const used = Object.fromEntries(Object.keys(t).map((k) => [k, t[k] - (a[k] ?? 0)]));
-    console.log(`  ${n.nodeId}  ${n.isHead ? 'head ' : 'node '} ${String(n.address).padEnd(21)} ${n.state}  used ${fmtRes(used)} of ${fmtRes(t)}  workers ${n.numWorkers}  objects ${n.numObjects}`);
+    console.log(
+      `  ${n.nodeId}  ${n.isHead ? 'head ' : 'node '} ${String(n.address).padEnd(21)} ${n.state}  used ${fmtRes(used)} of ${fmtRes(t)}  workers ${n.numWorkers}  objects ${n.numObjects}`,
+    );
   }
   const total: Record<string, number> = {};
   const avail: Record<string, number> = {};
@@ -181,12 +222,14 @@ async function status(address: string): Promise<void> {
     for (const [k, v] of Object.entries(n.resourcesAvailable as Record<string, number>)) avail[k] = (avail[k] ?? 0) + v;
   }
   console.log('Resources (used / total):');
-  for (const k of Object.keys(total).sort()) console.log(`  ${k}: ${Math.round((total[k] - (avail[k] ?? 0)) * 100) / 100} / ${total[k]}`);
+  for (const k of Object.keys(total).sort())
+    console.log(`  ${k}: ${Math.round((total[k] - (avail[k] ?? 0)) * 100) / 100} / ${total[k]}`);
   const demand = alive.flatMap((n) => n.load as { shape: Record<string, number>; count: number }[]);
   console.log('Pending demand:');
   if (!demand.length && !groups.some((g) => g.state === 'PENDING')) console.log('  (none)');
   for (const d of demand) console.log(`  {${fmtRes(d.shape)}}: ${d.count} queued`);
-  for (const g of groups.filter((x) => x.state === 'PENDING')) console.log(`  placement group ${g.placementGroupId} (${g.strategy}): ${g.reason}`);
+  for (const g of groups.filter((x) => x.state === 'PENDING'))
+    console.log(`  placement group ${g.placementGroupId} (${g.strategy}): ${g.reason}`);
   console.log('Infeasible demand:');
   const inf = groups.filter((g) => g.state === 'INFEASIBLE');
   if (!inf.length) console.log('  (none: tasks and actors no node can run fail at once with UnschedulableError)');
@@ -220,8 +263,12 @@ function printTable(rows: Record<string, unknown>[]): void {
 const kinds = ['nodes', 'actors', 'tasks', 'objects', 'placement-groups', 'jobs'] as const;
 
 // Positional options: `ray-ts serve ...` (and `rllib`) pass every flag after the command on to the library's own parser.
-const program = new Command('ray-ts').version(VERSION).description('ray-ts cluster command line').enablePositionalOptions();
-program.command('start')
+const program = new Command('ray-ts')
+  .version(VERSION)
+  .description('ray-ts cluster command line')
+  .enablePositionalOptions();
+program
+  .command('start')
   .description('start a node of a cluster in the background (the head with --head)')
   .option('--head', 'start a new cluster: its head node (GCS and a node)')
   .option('--address <host:port>', 'join the cluster whose head is at this address')
@@ -231,14 +278,29 @@ program.command('start')
   .option('--num-gpus <n>', 'GPUs of this node', number('--num-gpus'))
   .option('--resources <json>', 'custom resources, e.g. \'{"accelerator": 2}\'')
   .option('--object-store-memory <bytes>', 'object store capacity in bytes', number('--object-store-memory'))
-  .option('--redis-address <url>', 'head: keep the GCS tables in Redis (redis://HOST:PORT), so a restarted head finds them')
-  .option('--node-timeout-ms <ms>', 'head: a node missing heartbeats this long is dead (default 5000)', number('--node-timeout-ms'))
-  .option('--dashboard-port <n>', 'head: port of the HTTP job API (default 8265; 0: a free one)', number('--dashboard-port'))
+  .option(
+    '--redis-address <url>',
+    'head: keep the GCS tables in Redis (redis://HOST:PORT), so a restarted head finds them',
+  )
+  .option(
+    '--node-timeout-ms <ms>',
+    'head: a node missing heartbeats this long is dead (default 5000)',
+    number('--node-timeout-ms'),
+  )
+  .option(
+    '--dashboard-port <n>',
+    'head: port of the HTTP job API (default 8265; 0: a free one)',
+    number('--dashboard-port'),
+  )
   .option('--block', 'run in the foreground')
   .action((f: StartFlags) => start(f));
-program.command('up')
+program
+  .command('up')
   .description('start a cluster from a config: a head with an autoscaler that adds and removes nodes by demand')
-  .argument('<config>', 'cluster YAML: maxWorkers, idleTimeoutS, head.resources, nodeTypes.<name>.{resources,minWorkers,maxWorkers}')
+  .argument(
+    '<config>',
+    'cluster YAML: maxWorkers, idleTimeoutS, head.resources, nodeTypes.<name>.{resources,minWorkers,maxWorkers}',
+  )
   .option('--port <n>', 'port of the head (default 6380)', number('--port'))
   .option('--dashboard-port <n>', 'port of the HTTP job API (default 8265; 0: a free one)', number('--dashboard-port'))
   .action(async (file: string, f: { port?: number; dashboardPort?: number }) => {
@@ -252,40 +314,67 @@ program.command('up')
     const r = config.head.resources;
     const { CPU, GPU, ...custom } = r;
     await start({
-      head: true, host: '127.0.0.1', port: f.port, dashboardPort: f.dashboardPort, numCpus: CPU ?? 1, numGpus: GPU,
-      resources: Object.keys(custom).length ? JSON.stringify(custom) : undefined, autoscaler: config,
+      head: true,
+      host: '127.0.0.1',
+      port: f.port,
+      dashboardPort: f.dashboardPort,
+      numCpus: CPU ?? 1,
+      numGpus: GPU,
+      resources: Object.keys(custom).length ? JSON.stringify(custom) : undefined,
+      autoscaler: config,
     });
   });
-program.command('down').description('stop the cluster started here with up (or start)').action(() => stop(false));
+program
+  .command('down')
+  .description('stop the cluster started here with up (or start)')
+  .action(() => stop(false));
 
-program.command('stop').description('stop the nodes started on this machine').option('--force', 'SIGKILL instead of SIGTERM')
+program
+  .command('stop')
+  .description('stop the nodes started on this machine')
+  .option('--force', 'SIGKILL instead of SIGTERM')
   .action((f: { force?: boolean }) => stop(!!f.force));
-program.command('status').description('nodes, resources used/total, pending and infeasible demand')
+program
+  .command('status')
+  .description('nodes, resources used/total, pending and infeasible demand')
   .option('--address <host:port>', 'the head (default: RAY_TS_ADDRESS or the head started here)')
   .action((f: { address?: string }) => status(headAddress(f.address)));
-program.command('list')
+program
+  .command('list')
   .description('list cluster state')
   .addArgument(new Argument('<kind>', 'what to list').choices(kinds))
   .option('--address <host:port>', 'the head (default: RAY_TS_ADDRESS or the head started here)')
   .option('--filter <key=value...>', 'keep rows where key=value (or key!=value)')
   .option('--limit <n>', 'at most this many rows', number('--limit'), 1000)
   .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-  .action(async (kind: (typeof kinds)[number], f: { address?: string; filter?: string[]; limit: number; format: string }) => {
-    const address = headAddress(f.address);
-    const filters = (f.filter ?? []).map((s) => {
-      const m = /^([^!=]+)(!=|=)(.*)$/.exec(s);
-      if (!m) fail(`--filter ${s}: expected key=value or key!=value`);
-      return [m[1], m[2] as '=' | '!=', m[3]] as const;
-    });
-    const api = await import('./state-api.js');
-    const fn = { nodes: api.listNodes, actors: api.listActors, tasks: api.listTasks, objects: api.listObjects, 'placement-groups': api.listPlacementGroups, jobs: api.listJobs }[kind];
-    const rows = await fn({ address, filters, limit: f.limit });
-    if (f.format === 'json') console.log(JSON.stringify(rows, null, 2));
-    else printTable(rows);
-  });
+  .action(
+    async (kind: (typeof kinds)[number], f: { address?: string; filter?: string[]; limit: number; format: string }) => {
+      const address = headAddress(f.address);
+      const filters = (f.filter ?? []).map((s) => {
+        const m = /^([^!=]+)(!=|=)(.*)$/.exec(s);
+        if (!m) fail(`--filter ${s}: expected key=value or key!=value`);
+        return [m[1], m[2] as '=' | '!=', m[3]] as const;
+      });
+      const api = await import('./state-api.js');
+      const fn = {
+        nodes: api.listNodes,
+        actors: api.listActors,
+        tasks: api.listTasks,
+        objects: api.listObjects,
+        'placement-groups': api.listPlacementGroups,
+        jobs: api.listJobs,
+      }[kind];
+      const rows = await fn({ address, filters, limit: f.limit });
+      if (f.format === 'json') console.log(JSON.stringify(rows, null, 2));
+      else printTable(rows);
+    },
+  );
 
-program.command('timeline')
-  .description("write the cluster's recent task runs as a Chrome trace (load it in https://ui.perfetto.dev or chrome://tracing)")
+program
+  .command('timeline')
+  .description(
+    "write the cluster's recent task runs as a Chrome trace (load it in https://ui.perfetto.dev or chrome://tracing)",
+  )
   .option('--address <host:port>', 'the head (default: RAY_TS_ADDRESS or the head started here)')
   .option('-o, --output <file>', 'where to write it (default: ray-ts-timeline-<time>.json here)')
   .action(async (f: { address?: string; output?: string }) => {
@@ -294,7 +383,9 @@ program.command('timeline')
     const { timeline } = await import('./timeline.js');
     const events = await timeline({ address, filename: file });
     const workers = new Set(events.map((e) => `${e.pid}/${e.tid}`)).size;
-    console.log(`wrote ${events.length} task runs on ${workers} workers to ${file}: open it in https://ui.perfetto.dev or chrome://tracing`);
+    console.log(
+      `wrote ${events.length} task runs on ${workers} workers to ${file}: open it in https://ui.perfetto.dev or chrome://tracing`,
+    );
   });
 
 // ---------------------------------------------------------------- jobs
@@ -303,7 +394,9 @@ async function jobApi(address: string | undefined): Promise<string> {
   if (address && /^https?:\/\//.test(address)) return address.replace(/\/$/, '');
   if (!address && !process.env.RAY_TS_ADDRESS) {
     try {
-      const head = JSON.parse(fs.readFileSync(path.join(sessionDir, 'head.json'), 'utf8')) as { jobApiAddress?: string };
+      const head = JSON.parse(fs.readFileSync(path.join(sessionDir, 'head.json'), 'utf8')) as {
+        jobApiAddress?: string;
+      };
       if (head.jobApiAddress) return head.jobApiAddress;
     } catch {
       // fall through
@@ -324,7 +417,10 @@ async function jobApi(address: string | undefined): Promise<string> {
 async function api<T>(base: string, method: string, p: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`${base}${p}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+    res = await fetch(`${base}${p}`, {
+      method,
+      ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    });
   } catch (err) {
     fail(`the job API at ${base} does not answer (${(err as Error).message}).`);
   }
@@ -333,7 +429,14 @@ async function api<T>(base: string, method: string, p: string, body?: unknown): 
   return data;
 }
 
-interface JobRow { submission_id: string; status: string; message: string; entrypoint: string; start_time: number; end_time: number | null }
+interface JobRow {
+  submission_id: string;
+  status: string;
+  message: string;
+  entrypoint: string;
+  start_time: number;
+  end_time: number | null;
+}
 
 async function followLogs(base: string, id: string): Promise<void> {
   const res = await fetch(`${base}/api/jobs/${encodeURIComponent(id)}/logs/tail`);
@@ -343,62 +446,94 @@ async function followLogs(base: string, id: string): Promise<void> {
 
 const job = program.command('job').description('submit and manage jobs (driver programs the head runs)');
 const jobAddress = '--address <address>';
-const jobAddressHelp = 'the head: HOST:PORT of the cluster, or http://HOST:PORT of its job API (default: RAY_TS_ADDRESS or the head started here)';
-job.command('submit')
+const jobAddressHelp =
+  'the head: HOST:PORT of the cluster, or http://HOST:PORT of its job API (default: RAY_TS_ADDRESS or the head started here)';
+job
+  .command('submit')
   .description('run a driver program on the head: ray-ts job submit -- node script.js')
   .option(jobAddress, jobAddressHelp)
-  .option('--working-dir <dir>', 'directory the job runs in (on the head; default: the head\'s own)')
+  .option('--working-dir <dir>', "directory the job runs in (on the head; default: the head's own)")
   .option('--env-vars <json>', 'environment variables of the job, e.g. \'{"LR": "0.1"}\'')
-  .option('--submission-id <id>', 'the job\'s id (default: a new one)')
+  .option('--submission-id <id>', "the job's id (default: a new one)")
   .option('--no-wait', 'return once submitted instead of following its logs to the end')
   .argument('<entrypoint...>', 'the command after --, e.g. -- node script.js')
-  .action(async (entry: string[], f: { address?: string; workingDir?: string; envVars?: string; submissionId?: string; wait: boolean }) => {
-    let env: Record<string, string> | undefined;
-    if (f.envVars) {
-      try {
-        env = JSON.parse(f.envVars) as Record<string, string>;
-      } catch {
-        fail(`--env-vars must be a JSON object of strings, e.g. '{"LR": "0.1"}'; got ${f.envVars}`);
+  .action(
+    async (
+      entry: string[],
+      f: { address?: string; workingDir?: string; envVars?: string; submissionId?: string; wait: boolean },
+    ) => {
+      let env: Record<string, string> | undefined;
+      if (f.envVars) {
+        try {
+          env = JSON.parse(f.envVars) as Record<string, string>;
+        } catch {
+          fail(`--env-vars must be a JSON object of strings, e.g. '{"LR": "0.1"}'; got ${f.envVars}`);
+        }
       }
-    }
-    const base = await jobApi(f.address);
-    const workingDir = f.workingDir ? path.resolve(f.workingDir) : undefined;
-    const r = await api<{ submission_id: string }>(base, 'POST', '/api/jobs/', {
-      entrypoint: entry.join(' '), ...(f.submissionId ? { submission_id: f.submissionId } : {}),
-      runtime_env: { ...(workingDir ? { working_dir: workingDir } : {}), ...(env ? { env_vars: env } : {}) },
-    });
-    console.error(`Job '${r.submission_id}' submitted.`);
-    if (!f.wait) {
-      console.log(r.submission_id);
-      return;
-    }
-    await followLogs(base, r.submission_id);
-    const rec = await api<JobRow>(base, 'GET', `/api/jobs/${encodeURIComponent(r.submission_id)}`);
-    console.error(`Job '${r.submission_id}' ${rec.status}: ${rec.message}.`);
-    process.exit(rec.status === 'SUCCEEDED' ? 0 : 1);
-  });
-job.command('status').argument('<id>').option(jobAddress, jobAddressHelp).description('the status of a job')
+      const base = await jobApi(f.address);
+      const workingDir = f.workingDir ? path.resolve(f.workingDir) : undefined;
+      const r = await api<{ submission_id: string }>(base, 'POST', '/api/jobs/', {
+        entrypoint: entry.join(' '),
+        ...(f.submissionId ? { submission_id: f.submissionId } : {}),
+        runtime_env: { ...(workingDir ? { working_dir: workingDir } : {}), ...(env ? { env_vars: env } : {}) },
+      });
+      console.error(`Job '${r.submission_id}' submitted.`);
+      if (!f.wait) {
+        console.log(r.submission_id);
+        return;
+      }
+      await followLogs(base, r.submission_id);
+      const rec = await api<JobRow>(base, 'GET', `/api/jobs/${encodeURIComponent(r.submission_id)}`);
+      console.error(`Job '${r.submission_id}' ${rec.status}: ${rec.message}.`);
+      process.exit(rec.status === 'SUCCEEDED' ? 0 : 1);
+    },
+  );
+job
+  .command('status')
+  .argument('<id>')
+  .option(jobAddress, jobAddressHelp)
+  .description('the status of a job')
   .action(async (id: string, f: { address?: string }) => {
     const rec = await api<JobRow>(await jobApi(f.address), 'GET', `/api/jobs/${encodeURIComponent(id)}`);
     console.log(`${rec.submission_id}: ${rec.status} (${rec.message})`);
   });
-job.command('logs').argument('<id>').option(jobAddress, jobAddressHelp).option('--follow', 'keep printing until the job ends')
+job
+  .command('logs')
+  .argument('<id>')
+  .option(jobAddress, jobAddressHelp)
+  .option('--follow', 'keep printing until the job ends')
   .description('the output of a job (kept after it ends)')
   .action(async (id: string, f: { address?: string; follow?: boolean }) => {
     const base = await jobApi(f.address);
     if (f.follow) await followLogs(base, id);
-    else process.stdout.write((await api<{ logs: string }>(base, 'GET', `/api/jobs/${encodeURIComponent(id)}/logs`)).logs);
+    else
+      process.stdout.write((await api<{ logs: string }>(base, 'GET', `/api/jobs/${encodeURIComponent(id)}/logs`)).logs);
   });
-job.command('stop').argument('<id>').option(jobAddress, jobAddressHelp).description('stop a running job')
+job
+  .command('stop')
+  .argument('<id>')
+  .option(jobAddress, jobAddressHelp)
+  .description('stop a running job')
   .action(async (id: string, f: { address?: string }) => {
-    const r = await api<{ stopped: boolean }>(await jobApi(f.address), 'POST', `/api/jobs/${encodeURIComponent(id)}/stop`);
+    const r = await api<{ stopped: boolean }>(
+      await jobApi(f.address),
+      'POST',
+      `/api/jobs/${encodeURIComponent(id)}/stop`,
+    );
     console.log(r.stopped ? `Job '${id}' is stopping.` : `Job '${id}' was not running.`);
   });
-job.command('list').option(jobAddress, jobAddressHelp).option('--format <format>', 'table or json', 'table').description('every submitted job')
+job
+  .command('list')
+  .option(jobAddress, jobAddressHelp)
+  .option('--format <format>', 'table or json', 'table')
+  .description('every submitted job')
   .action(async (f: { address?: string; format: string }) => {
     const rows = await api<JobRow[]>(await jobApi(f.address), 'GET', '/api/jobs/');
     if (f.format === 'json') console.log(JSON.stringify(rows, null, 2));
-    else printTable(rows.map((r) => ({ id: r.submission_id, status: r.status, entrypoint: r.entrypoint, message: r.message })));
+    else
+      printTable(
+        rows.map((r) => ({ id: r.submission_id, status: r.status, entrypoint: r.entrypoint, message: r.message })),
+      );
   });
 
 // ---------------------------------------------------------------- library commands
@@ -426,10 +561,19 @@ async function libraryCli(pkg: string, command: string): Promise<(argv: string[]
 }
 
 for (const [command, pkg, description] of [
-  ['serve', '@ray-ts/serve', 'run and deploy Serve applications: ray-ts serve run|deploy|status|shutdown (ray-ts serve --help; needs @ray-ts/serve)'],
-  ['rllib', '@ray-ts/rllib', 'train and evaluate RL algorithms: ray-ts rllib train|evaluate (ray-ts rllib --help; needs @ray-ts/rllib)'],
+  [
+    'serve',
+    '@ray-ts/serve',
+    'run and deploy Serve applications: ray-ts serve run|deploy|status|shutdown (ray-ts serve --help; needs @ray-ts/serve)',
+  ],
+  [
+    'rllib',
+    '@ray-ts/rllib',
+    'train and evaluate RL algorithms: ray-ts rllib train|evaluate (ray-ts rllib --help; needs @ray-ts/rllib)',
+  ],
 ] as const) {
-  program.command(command)
+  program
+    .command(command)
     .description(description)
     .argument('[args...]', `the ${command} command and its arguments`)
     .helpOption(false)

@@ -2,7 +2,15 @@
  * How API calls in a thread reach its node: directly on the driver of an embedded cluster, by
  * messages from a worker. One interface, so `get`, `put`, `remote` work the same everywhere.
  */
-import type { ActorCreationSpec, ActorHandleData, ActorTaskSpec, ClusterInfo, KvOp, TaskContextData, TaskSpec } from './protocol.js';
+import type {
+  ActorCreationSpec,
+  ActorHandleData,
+  ActorTaskSpec,
+  ClusterInfo,
+  KvOp,
+  TaskContextData,
+  TaskSpec,
+} from './protocol.js';
 import type { StoredValue } from './serialization.js';
 
 export interface CoreClient {

@@ -19,7 +19,15 @@ import { executionContext } from './worker/client.js';
 
 /** The typed arrays collectives move and reduce. */
 export type CollectiveArray =
-  | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | Uint8ClampedArray;
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | Uint8ClampedArray;
 
 /** How {@link collective.allreduce} and {@link collective.reduceScatter} combine values. */
 export type ReduceOp = 'sum' | 'mean' | 'product' | 'max' | 'min';
@@ -33,7 +41,15 @@ export interface CollectiveOptions {
 }
 
 const CTORS = {
-  Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Uint8Array, Uint16Array, Uint32Array, Uint8ClampedArray,
+  Float32Array,
+  Float64Array,
+  Int8Array,
+  Int16Array,
+  Int32Array,
+  Uint8Array,
+  Uint16Array,
+  Uint32Array,
+  Uint8ClampedArray,
 } as const;
 type DType = keyof typeof CTORS;
 
@@ -48,7 +64,9 @@ function dtypeOf(a: unknown, what: string): DType {
     if (name in CTORS) return name;
   }
   const got = a === null ? 'null' : ArrayBuffer.isView(a) ? a.constructor.name : typeof a;
-  throw new InvalidArgumentError(`${what} takes a typed array (Float32Array, Float64Array, Int32Array, ...), got ${got}. Convert it first, e.g. Float32Array.from(values).`);
+  throw new InvalidArgumentError(
+    `${what} takes a typed array (Float32Array, Float64Array, Int32Array, ...), got ${got}. Convert it first, e.g. Float32Array.from(values).`,
+  );
 }
 
 function asType(dtype: string, data: ArrayBufferView): CollectiveArray {
@@ -83,10 +101,13 @@ function receive(me: string, key: string, deadline: number, onTimeout: () => Err
     return Promise.resolve(got);
   }
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      waiting.delete(id);
-      reject(onTimeout());
-    }, Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        waiting.delete(id);
+        reject(onTimeout());
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     waiting.set(id, (a) => {
       clearTimeout(timer);
       resolve(a);
@@ -116,7 +137,8 @@ function sharedBuffer(bytes: number): SharedArrayBuffer {
 /** A received array is used up: its shared buffer goes to the pool. */
 function recycle(a: CollectiveArray): void {
   const b = a.buffer;
-  if (!(b instanceof SharedArrayBuffer) || a.byteOffset !== 0 || a.byteLength !== b.byteLength || b.byteLength === 0) return;
+  if (!(b instanceof SharedArrayBuffer) || a.byteOffset !== 0 || a.byteLength !== b.byteLength || b.byteLength === 0)
+    return;
   if (pooledBytes + b.byteLength > POOL_MAX_BYTES) return;
   let list = pool.get(b.byteLength);
   if (!list) pool.set(b.byteLength, (list = []));
@@ -148,7 +170,9 @@ const joined = new Map<string, GroupInfo>();
 function currentActor(what: string): string {
   const actorId = executionContext.getStore()?.data.actorId;
   if (!actorId) {
-    throw new InvalidArgumentError(`${what} runs inside an actor of the group (call it from an actor method), not on the driver or in a task.`);
+    throw new InvalidArgumentError(
+      `${what} runs inside an actor of the group (call it from an actor method), not on the driver or in a task.`,
+    );
   }
   return actorId;
 }
@@ -167,7 +191,8 @@ async function group(what: string, opts: CollectiveOptions | undefined): Promise
   }
   const members = (JSON.parse(raw) as { members: string[] }).members;
   const rank = members.indexOf(me);
-  if (rank < 0) throw new InvalidArgumentError(`${what}: this actor (${me}) is not a member of collective group '${name}'.`);
+  if (rank < 0)
+    throw new InvalidArgumentError(`${what}: this actor (${me}) is not a member of collective group '${name}'.`);
   const g: GroupInfo = { name, members, rank, me, seq: 0 };
   joined.set(`${me}|${name}`, g);
   return g;
@@ -182,11 +207,17 @@ function opContext(g: GroupInfo, op: string, opts: CollectiveOptions | undefined
   const sendTo = (rank: number, tag: string, a: CollectiveArray) =>
     client.sendCollective!(g.members[rank], `${g.name}|${seq}|${tag}|${g.rank}`, a.constructor.name, outgoing(a));
   const recvFrom = (rank: number, tag: string) =>
-    receive(g.me, `${g.name}|${seq}|${tag}|${rank}`, deadline, () => new CollectiveTimeoutError(
-      `collective.${op}() in group '${g.name}' (rank ${g.rank} of ${g.members.length}) waited ${opts?.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms for rank ${rank} (actor ${g.members[rank]}): ` +
-        `it died, is stuck, or called the group's operations in another order. Every member must call the same operations in the same order.`,
-      { actorId: g.me },
-    ));
+    receive(
+      g.me,
+      `${g.name}|${seq}|${tag}|${rank}`,
+      deadline,
+      () =>
+        new CollectiveTimeoutError(
+          `collective.${op}() in group '${g.name}' (rank ${g.rank} of ${g.members.length}) waited ${opts?.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms for rank ${rank} (actor ${g.members[rank]}): ` +
+            `it died, is stuck, or called the group's operations in another order. Every member must call the same operations in the same order.`,
+          { actorId: g.me },
+        ),
+    );
   return { sendTo, recvFrom };
 }
 
@@ -212,7 +243,8 @@ function reduceInto(dst: CollectiveArray, src: CollectiveArray, op: ReduceOp, fr
 const OPS: readonly ReduceOp[] = ['sum', 'mean', 'product', 'max', 'min'];
 
 function checkOp(op: unknown, what: string): ReduceOp {
-  if (!OPS.includes(op as ReduceOp)) throw new InvalidArgumentError(`${what}: op must be one of ${OPS.join(', ')}, got ${JSON.stringify(op)}.`);
+  if (!OPS.includes(op as ReduceOp))
+    throw new InvalidArgumentError(`${what}: op must be one of ${OPS.join(', ')}, got ${JSON.stringify(op)}.`);
   return op as ReduceOp;
 }
 
@@ -223,7 +255,12 @@ function bounds(length: number, n: number, i: number): [number, number] {
 const mod = (a: number, n: number) => ((a % n) + n) % n;
 
 /** Reduce-scatter round the ring: afterwards rank r holds chunk r reduced over every member. */
-async function ringReduceScatter(a: CollectiveArray, g: GroupInfo, op: ReduceOp, io: ReturnType<typeof opContext>): Promise<void> {
+async function ringReduceScatter(
+  a: CollectiveArray,
+  g: GroupInfo,
+  op: ReduceOp,
+  io: ReturnType<typeof opContext>,
+): Promise<void> {
   const n = g.members.length;
   const next = mod(g.rank + 1, n);
   const prev = mod(g.rank - 1, n);
@@ -266,9 +303,13 @@ export const collective = {
    * await collective.createCollectiveGroup(workers, { groupName: 'grads' });
    * await get(workers.map((w) => w.step.remote()));   // each calls collective.allreduce(grads, { groupName: 'grads' })
    */
-  async createCollectiveGroup(actors: readonly object[], opts: { ranks?: readonly number[]; groupName?: string } = {}): Promise<void> {
+  async createCollectiveGroup(
+    actors: readonly object[],
+    opts: { ranks?: readonly number[]; groupName?: string } = {},
+  ): Promise<void> {
     const name = checkName(opts.groupName);
-    if (!Array.isArray(actors) || actors.length === 0) throw new InvalidArgumentError('createCollectiveGroup() needs a non-empty array of actor handles.');
+    if (!Array.isArray(actors) || actors.length === 0)
+      throw new InvalidArgumentError('createCollectiveGroup() needs a non-empty array of actor handles.');
     const ids = actors.map((a, i) => {
       try {
         return actorIdOf(a as never);
@@ -278,7 +319,9 @@ export const collective = {
     });
     const ranks = opts.ranks ?? ids.map((_, i) => i);
     if (ranks.length !== ids.length || [...ranks].sort((x, y) => x - y).some((r, i) => r !== i)) {
-      throw new InvalidArgumentError(`createCollectiveGroup(): ranks must be 0..${ids.length - 1}, each once, one per actor; got ${JSON.stringify(ranks)}.`);
+      throw new InvalidArgumentError(
+        `createCollectiveGroup(): ranks must be 0..${ids.length - 1}, each once, one per actor; got ${JSON.stringify(ranks)}.`,
+      );
     }
     const members: string[] = new Array(ids.length);
     ranks.forEach((r, i) => (members[r] = ids[i]));
@@ -289,10 +332,19 @@ export const collective = {
    * Joins a group from inside an actor (Ray's `init_collective_group`): every member calls it
    * with the same `worldSize` and its own `rank`; it resolves once all have.
    */
-  async initCollectiveGroup(worldSize: number, rank: number, groupName = 'default', opts: { timeoutMs?: number } = {}): Promise<void> {
+  async initCollectiveGroup(
+    worldSize: number,
+    rank: number,
+    groupName = 'default',
+    opts: { timeoutMs?: number } = {},
+  ): Promise<void> {
     const name = checkName(groupName);
-    if (!Number.isInteger(worldSize) || worldSize < 1) throw new InvalidArgumentError(`initCollectiveGroup(): worldSize must be an integer >= 1, got ${worldSize}.`);
-    if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new InvalidArgumentError(`initCollectiveGroup(): rank must be an integer in 0..${worldSize - 1}, got ${rank}.`);
+    if (!Number.isInteger(worldSize) || worldSize < 1)
+      throw new InvalidArgumentError(`initCollectiveGroup(): worldSize must be an integer >= 1, got ${worldSize}.`);
+    if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize)
+      throw new InvalidArgumentError(
+        `initCollectiveGroup(): rank must be an integer in 0..${worldSize - 1}, got ${rank}.`,
+      );
     const me = currentActor('initCollectiveGroup()');
     await internalKv.put(`init/${name}/${rank}`, me, { namespace: KV_NAMESPACE });
     const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
@@ -302,12 +354,16 @@ export const collective = {
       if (Date.now() > deadline) {
         const have = new Set(keys.map((k) => Number(k.slice(k.lastIndexOf('/') + 1))));
         const missing = Array.from({ length: worldSize }, (_, i) => i).filter((i) => !have.has(i));
-        throw new CollectiveTimeoutError(`initCollectiveGroup('${name}'): ranks ${missing.join(', ')} of ${worldSize} never joined.`, { actorId: me });
+        throw new CollectiveTimeoutError(
+          `initCollectiveGroup('${name}'): ranks ${missing.join(', ')} of ${worldSize} never joined.`,
+          { actorId: me },
+        );
       }
       await new Promise((r) => setTimeout(r, delay));
     }
     const members: string[] = [];
-    for (let r = 0; r < worldSize; r++) members.push((await internalKv.getString(`init/${name}/${r}`, { namespace: KV_NAMESPACE }))!);
+    for (let r = 0; r < worldSize; r++)
+      members.push((await internalKv.getString(`init/${name}/${r}`, { namespace: KV_NAMESPACE }))!);
     joined.set(`${me}|${name}`, { name, members, rank, me, seq: 0 });
     if (rank === 0) await internalKv.put(`group/${name}`, JSON.stringify({ members }), { namespace: KV_NAMESPACE });
   },
@@ -319,7 +375,8 @@ export const collective = {
     if (me) joined.delete(`${me}|${name}`);
     else {
       await internalKv.del(`group/${name}`, { namespace: KV_NAMESPACE });
-      for (const k of await internalKv.keys(`init/${name}/`, { namespace: KV_NAMESPACE })) await internalKv.del(k, { namespace: KV_NAMESPACE });
+      for (const k of await internalKv.keys(`init/${name}/`, { namespace: KV_NAMESPACE }))
+        await internalKv.del(k, { namespace: KV_NAMESPACE });
     }
   },
 
@@ -348,7 +405,8 @@ export const collective = {
       for (let r = 0; r < n; r++) if (r !== g.rank) io.sendTo(r, 'all', array);
       const parts: CollectiveArray[] = [];
       for (let r = 0; r < n; r++) parts.push(r === g.rank ? array.slice() : await io.recvFrom(r, 'all'));
-      for (const p of parts) if (p.length !== array.length) throw lengthMismatch('allreduce', array.length, p.length, g);
+      for (const p of parts)
+        if (p.length !== array.length) throw lengthMismatch('allreduce', array.length, p.length, g);
       // Reduced in rank order on every member, so every member gets the same bits.
       array.set(parts[0] as never);
       for (let r = 1; r < n; r++) reduceInto(array, parts[r], op);
@@ -387,7 +445,8 @@ export const collective = {
     const io = opContext(g, 'allgather', opts);
     for (let r = 0; r < g.members.length; r++) if (r !== g.rank) io.sendTo(r, 'g', array);
     const out: T[] = [];
-    for (let r = 0; r < g.members.length; r++) out.push(r === g.rank ? (array.slice() as T) : ((await io.recvFrom(r, 'g')) as T));
+    for (let r = 0; r < g.members.length; r++)
+      out.push(r === g.rank ? (array.slice() as T) : ((await io.recvFrom(r, 'g')) as T));
     return out;
   },
 
@@ -395,7 +454,10 @@ export const collective = {
    * Reduces `array` over every member and returns this member's part of the result: rank r gets
    * elements `[floor(r·L/n), floor((r+1)·L/n))`.
    */
-  async reduceScatter<T extends CollectiveArray>(array: T, opts: CollectiveOptions & { op?: ReduceOp } = {}): Promise<T> {
+  async reduceScatter<T extends CollectiveArray>(
+    array: T,
+    opts: CollectiveOptions & { op?: ReduceOp } = {},
+  ): Promise<T> {
     dtypeOf(array, 'collective.reduceScatter()');
     const op = checkOp(opts.op ?? 'sum', 'collective.reduceScatter()');
     const g = await group('collective.reduceScatter()', opts);
@@ -418,7 +480,12 @@ export const collective = {
     const g = await group('collective.send()', opts);
     checkRank(dstRank, g, 'send', 'dstRank');
     const client = requireClient('collective.send()');
-    client.sendCollective!(g.members[dstRank], `${g.name}|p2p|${g.rank}|${nextP2p(g, dstRank, 'out')}`, array.constructor.name, outgoing(array));
+    client.sendCollective!(
+      g.members[dstRank],
+      `${g.name}|p2p|${g.rank}|${nextP2p(g, dstRank, 'out')}`,
+      array.constructor.name,
+      outgoing(array),
+    );
   },
 
   /** Receives what rank `srcRank` sent with {@link collective.send}, into `array` (same length). */
@@ -427,8 +494,16 @@ export const collective = {
     const g = await group('collective.recv()', opts);
     checkRank(srcRank, g, 'recv', 'srcRank');
     const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const got = await receive(g.me, `${g.name}|p2p|${srcRank}|${nextP2p(g, srcRank, 'in')}`, Date.now() + ms, () => new CollectiveTimeoutError(
-      `collective.recv() in group '${g.name}' (rank ${g.rank}) waited ${ms} ms for rank ${srcRank} to send.`, { actorId: g.me }));
+    const got = await receive(
+      g.me,
+      `${g.name}|p2p|${srcRank}|${nextP2p(g, srcRank, 'in')}`,
+      Date.now() + ms,
+      () =>
+        new CollectiveTimeoutError(
+          `collective.recv() in group '${g.name}' (rank ${g.rank}) waited ${ms} ms for rank ${srcRank} to send.`,
+          { actorId: g.me },
+        ),
+    );
     if (got.length !== array.length) throw lengthMismatch('recv', array.length, got.length, g);
     array.set(got as never);
     recycle(got);
@@ -448,17 +523,23 @@ function nextP2p(g: GroupInfo, peer: number, dir: 'in' | 'out'): number {
 function checkName(name: unknown): string {
   if (name === undefined) return 'default';
   if (typeof name !== 'string' || !/^[\w.-]{1,128}$/.test(name)) {
-    throw new InvalidArgumentError(`A collective group name is 1-128 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}.`);
+    throw new InvalidArgumentError(
+      `A collective group name is 1-128 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}.`,
+    );
   }
   return name;
 }
 
 function checkRank(r: unknown, g: GroupInfo, op: string, what: string): void {
   if (!Number.isInteger(r) || (r as number) < 0 || (r as number) >= g.members.length) {
-    throw new InvalidArgumentError(`collective.${op}(): ${what} must be a rank of group '${g.name}' (0..${g.members.length - 1}), got ${JSON.stringify(r)}.`);
+    throw new InvalidArgumentError(
+      `collective.${op}(): ${what} must be a rank of group '${g.name}' (0..${g.members.length - 1}), got ${JSON.stringify(r)}.`,
+    );
   }
 }
 
 function lengthMismatch(op: string, mine: number, theirs: number, g: GroupInfo): InvalidArgumentError {
-  return new InvalidArgumentError(`collective.${op}() in group '${g.name}': rank ${g.rank} has ${mine} elements but another member sent ${theirs}. Every member must pass arrays of the same length.`);
+  return new InvalidArgumentError(
+    `collective.${op}() in group '${g.name}': rank ${g.rank} has ${mine} elements but another member sent ${theirs}. Every member must pass arrays of the same length.`,
+  );
 }

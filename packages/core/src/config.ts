@@ -75,4 +75,3 @@ export function loadConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfi
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) out[k] = v;
   return out as unknown as RuntimeConfig;
 }
-

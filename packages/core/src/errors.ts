@@ -41,13 +41,7 @@ export class TaskError extends RayError {
   /** The stack trace captured where the error was thrown, in the worker. */
   readonly remoteStack: string;
 
-  constructor(
-    functionName: string,
-    cause: unknown,
-    remoteStack: string,
-    ids: ErrorIds = {},
-    message?: string,
-  ) {
+  constructor(functionName: string, cause: unknown, remoteStack: string, ids: ErrorIds = {}, message?: string) {
     const causeText = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     super(
       message ??
@@ -100,11 +94,7 @@ export class UnschedulableError extends RayError {
   /** The resources asked for, e.g. `{ CPU: 64 }`. */
   readonly requested: Readonly<Record<string, number>>;
 
-  constructor(
-    message: string,
-    requested: Readonly<Record<string, number>>,
-    ids: ErrorIds = {},
-  ) {
+  constructor(message: string, requested: Readonly<Record<string, number>>, ids: ErrorIds = {}) {
     super(message, ids);
     this.requested = requested;
   }

@@ -38,9 +38,11 @@ function newScope(parent: Scope | undefined, isFunction: boolean): Scope {
 }
 
 const keywords = new Set(
-  ('break case catch class const continue debugger default delete do else export extends false finally for ' +
+  (
+    'break case catch class const continue debugger default delete do else export extends false finally for ' +
     'function if import in instanceof new null return super switch this throw true try typeof var void while ' +
-    'with yield let static async await of get set undefined arguments').split(' '),
+    'with yield let static async await of get set undefined arguments'
+  ).split(' '),
 );
 
 /**
@@ -70,8 +72,12 @@ export function obviouslySelfContained(source: string, known: ReadonlySet<string
     return false;
   }
   // Object keys and labels (`name:`) are fine only if known; otherwise the parser decides.
-  return !/[{,]\s*[A-Za-z_$][\w$]*\s*:/.test(code) || [...code.matchAll(/[{,?]\s*([A-Za-z_$][\w$]*)\s*:/g)]
-    .every((m) => keywords.has(m[1]) || known.has(m[1]) || declared.has(m[1]));
+  return (
+    !/[{,]\s*[A-Za-z_$][\w$]*\s*:/.test(code) ||
+    [...code.matchAll(/[{,?]\s*([A-Za-z_$][\w$]*)\s*:/g)].every(
+      (m) => keywords.has(m[1]) || known.has(m[1]) || declared.has(m[1]),
+    )
+  );
 }
 
 /** Returns the names `source` (a function or class) uses without declaring them. */

@@ -70,7 +70,8 @@ function callSite(): CallSite {
   let frames: CallSite[] = [];
   try {
     Error.stackTraceLimit = 30;
-    Error.prepareStackTrace = (_e, fs) => fs.map((f) => ({ file: f.getFileName() ?? undefined, line: f.getLineNumber() ?? undefined }));
+    Error.prepareStackTrace = (_e, fs) =>
+      fs.map((f) => ({ file: f.getFileName() ?? undefined, line: f.getLineNumber() ?? undefined }));
     const holder: { stack?: unknown } = {};
     Error.captureStackTrace(holder, callSite);
     frames = holder.stack as CallSite[];

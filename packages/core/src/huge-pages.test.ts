@@ -6,7 +6,9 @@ const linux = process.platform === 'linux';
 describe('withHugePages', () => {
   it.runIf(linux)('adds glibc.malloc.hugetlb=1 to GLIBC_TUNABLES, keeping what is there', () => {
     expect(withHugePages({}).GLIBC_TUNABLES).toBe('glibc.malloc.hugetlb=1');
-    expect(withHugePages({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    expect(withHugePages({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES).toBe(
+      'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1',
+    );
     expect(hugePagesEnabled(withHugePages({ PATH: '/bin' }))).toBe(true);
   });
 

@@ -31,7 +31,8 @@ function hugetlbValue(env: NodeJS.ProcessEnv): string | undefined {
 
 /** `env` with glibc's huge-page tunable added to `GLIBC_TUNABLES` (a copy; `env` is not changed). */
 export function withHugePages(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (env.RAY_TS_HUGE_PAGES === '0' || process.platform !== 'linux' || hugetlbValue(env) !== undefined) return { ...env };
+  if (env.RAY_TS_HUGE_PAGES === '0' || process.platform !== 'linux' || hugetlbValue(env) !== undefined)
+    return { ...env };
   const current = env.GLIBC_TUNABLES;
   return { ...env, GLIBC_TUNABLES: current ? `${current}:${TUNABLE}=1` : `${TUNABLE}=1` };
 }

@@ -12,7 +12,9 @@ export type IdKind = 'task' | 'obj' | 'actor' | 'node' | 'job' | 'worker' | 'fn'
 
 /** The default generator: random 48-bit prefix per thread, then a counter. */
 export class RandomIdGenerator implements IdGenerator {
-  private readonly prefix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('');
+  private readonly prefix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
+    b.toString(16).padStart(2, '0'),
+  ).join('');
   private counter = 0;
   next(kind: IdKind): string {
     return `${kind}_${this.prefix}${(this.counter++).toString(36)}`;

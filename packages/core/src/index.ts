@@ -15,18 +15,45 @@ import { setCoreNamespace } from './functions.js';
 import * as self from './index.js';
 
 export {
-  init, shutdown, isInitialized, get, put, wait, cancel, kill, exitActor, getActor, listNamedActors, getRuntimeContext, getGpuIds,
-  clusterResources, availableResources, nodes,
+  init,
+  shutdown,
+  isInitialized,
+  get,
+  put,
+  wait,
+  cancel,
+  kill,
+  exitActor,
+  getActor,
+  listNamedActors,
+  getRuntimeContext,
+  getGpuIds,
+  clusterResources,
+  availableResources,
+  nodes,
 } from './api.js';
 export type {
-  InitOptions, RuntimeInfo, GetOptions, WaitOptions, CancelOptions, KillOptions, GetActorOptions, RuntimeContext,
+  InitOptions,
+  RuntimeInfo,
+  GetOptions,
+  WaitOptions,
+  CancelOptions,
+  KillOptions,
+  GetActorOptions,
+  RuntimeContext,
 } from './api.js';
 export { remote, RemoteFunction, ActorClass, actorIdOf } from './remote.js';
 export type { ActorHandle, ActorMethod, RemoteArgs, RemoteReturn, RefOr, MethodNames } from './remote.js';
 export { ObjectRef } from './object-ref.js';
 export type {
-  TaskOptions, ActorOptions, ActorMethodOptions, Isolation, SchedulingStrategy, NodeAffinitySchedulingStrategy,
-  PlacementGroupSchedulingStrategy, RuntimeEnv,
+  TaskOptions,
+  ActorOptions,
+  ActorMethodOptions,
+  Isolation,
+  SchedulingStrategy,
+  NodeAffinitySchedulingStrategy,
+  PlacementGroupSchedulingStrategy,
+  RuntimeEnv,
 } from './options.js';
 export { placementGroup, removePlacementGroup, getPlacementGroup, PlacementGroup } from './placement-group.js';
 export type { PlacementGroupOptions, Bundle, PlacementStrategy } from './placement-group.js';
@@ -50,8 +77,19 @@ export type { ListOptions, StateFilter, StateRow } from './state-api.js';
 export type { NodeInfo } from './protocol.js';
 export type { RuntimeConfig } from './config.js';
 export {
-  RayError, TaskError, ActorDiedError, GetTimeoutError, TaskCancelledError, ObjectLostError, OutOfMemoryError,
-  WorkerCrashedError, NodeDiedError, UnschedulableError, InvalidArgumentError, SerializationError, RemoteCodeError,
+  RayError,
+  TaskError,
+  ActorDiedError,
+  GetTimeoutError,
+  TaskCancelledError,
+  ObjectLostError,
+  OutOfMemoryError,
+  WorkerCrashedError,
+  NodeDiedError,
+  UnschedulableError,
+  InvalidArgumentError,
+  SerializationError,
+  RemoteCodeError,
   NotInitializedError,
 } from './errors.js';
 

@@ -13,7 +13,8 @@ export interface KvOptions {
 }
 
 function checkKey(what: string, key: unknown): string {
-  if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError(`${what} needs a non-empty string key.`);
+  if (typeof key !== 'string' || key.length === 0)
+    throw new InvalidArgumentError(`${what} needs a non-empty string key.`);
   return key;
 }
 
@@ -26,9 +27,14 @@ export const internalKv = {
   async put(key: string, value: string | Uint8Array, opts: KvOptions & { overwrite?: boolean } = {}): Promise<boolean> {
     checkKey('internalKv.put()', key);
     const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
-    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('internalKv.put() stores strings or Uint8Arrays.');
+    if (!(bytes instanceof Uint8Array))
+      throw new InvalidArgumentError('internalKv.put() stores strings or Uint8Arrays.');
     return (await requireClient('internalKv.put()').kv({
-      k: 'put', namespace: opts.namespace ?? '', key, value: bytes, overwrite: opts.overwrite !== false,
+      k: 'put',
+      namespace: opts.namespace ?? '',
+      key,
+      value: bytes,
+      overwrite: opts.overwrite !== false,
     })) as boolean;
   },
   /** The value under `key`, or undefined. */
@@ -45,10 +51,16 @@ export const internalKv = {
   /** Deletes `key`; true if it existed. */
   async del(key: string, opts: KvOptions = {}): Promise<boolean> {
     checkKey('internalKv.del()', key);
-    return ((await requireClient('internalKv.del()').kv({ k: 'del', namespace: opts.namespace ?? '', key })) as number) > 0;
+    return (
+      ((await requireClient('internalKv.del()').kv({ k: 'del', namespace: opts.namespace ?? '', key })) as number) > 0
+    );
   },
   /** Keys that start with `prefix`. */
   async keys(prefix = '', opts: KvOptions = {}): Promise<string[]> {
-    return (await requireClient('internalKv.keys()').kv({ k: 'keys', namespace: opts.namespace ?? '', prefix })) as string[];
+    return (await requireClient('internalKv.keys()').kv({
+      k: 'keys',
+      namespace: opts.namespace ?? '',
+      prefix,
+    })) as string[];
   },
 };

@@ -17,7 +17,12 @@ export interface CliProgram {
  * `exitCode()` after it ran, commander's code after a usage error (commander printed it), and 1
  * with `ray-ts <name>: <message>` printed for any other error. No arguments print the help (1).
  */
-export async function runCommand(name: string, cmd: CliProgram, argv: string[], exitCode: () => number): Promise<number> {
+export async function runCommand(
+  name: string,
+  cmd: CliProgram,
+  argv: string[],
+  exitCode: () => number,
+): Promise<number> {
   if (!argv.length) {
     cmd.outputHelp();
     return 1;
@@ -27,7 +32,8 @@ export async function runCommand(name: string, cmd: CliProgram, argv: string[], 
     return exitCode();
   } catch (err) {
     const e = err as { code?: unknown; exitCode?: unknown; message?: string };
-    if (typeof e?.code === 'string' && e.code.startsWith('commander.') && typeof e.exitCode === 'number') return e.exitCode;
+    if (typeof e?.code === 'string' && e.code.startsWith('commander.') && typeof e.exitCode === 'number')
+      return e.exitCode;
     console.error(`ray-ts ${name}: ${e?.message ?? String(err)}`);
     return 1;
   }
@@ -44,8 +50,11 @@ export function runIfEntryScript(moduleUrl: string, main: (argv: string[]) => Pr
   } catch {
     return;
   }
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

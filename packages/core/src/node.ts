@@ -5,15 +5,31 @@
  * it runs in the driver's thread, so the driver's calls reach it without messages.
  */
 import {
-  GetTimeoutError, NodeDiedError, ObjectLostError, OutOfMemoryError, RayError, TaskCancelledError, UnschedulableError,
-  WorkerCrashedError, errorToWire, type WireError,
+  GetTimeoutError,
+  NodeDiedError,
+  ObjectLostError,
+  OutOfMemoryError,
+  RayError,
+  TaskCancelledError,
+  UnschedulableError,
+  WorkerCrashedError,
+  errorToWire,
+  type WireError,
 } from './errors.js';
 import type { RuntimeConfig } from './config.js';
 import { ObjectStore } from './object-store.js';
 import { envKeyOf, type EnvVars, type ResourceSet } from './options.js';
-import type { KvOp,
-  ActorCreationSpec, ActorHandleData, ActorTaskSpec, ArgSpec, ClusterInfo, FromWorker, TaskContextData,
-  TaskSpec, WorkerRequest,
+import type {
+  KvOp,
+  ActorCreationSpec,
+  ActorHandleData,
+  ActorTaskSpec,
+  ArgSpec,
+  ClusterInfo,
+  FromWorker,
+  TaskContextData,
+  TaskSpec,
+  WorkerRequest,
 } from './protocol.js';
 import { ResourcePool, type Allocation } from './resources.js';
 import { nestedRefs, storedError, type StoredValue } from './serialization.js';
@@ -67,7 +83,11 @@ export interface GroupState {
 export interface ClusterLink {
   /** Where queued work owned here runs: here, another node, or an error (no node can take it). */
   sendCollective(to: string, key: string, dtype: string, data: ArrayBufferView): void;
-  place(resources: ResourceSet, strategy: SchedulingStrategySpec | undefined, localFits: boolean): string | { error: string } | { wait: string };
+  place(
+    resources: ResourceSet,
+    strategy: SchedulingStrategySpec | undefined,
+    localFits: boolean,
+  ): string | { error: string } | { wait: string };
   /** Why no node of the cluster can ever run it (undefined: some node can). */
   infeasible(resources: ResourceSet): { name: string; requested: number; total: number } | undefined;
   forwardTask(nodeId: string, spec: TaskSpec, noSpill: boolean): void;
@@ -81,7 +101,13 @@ export interface ClusterLink {
   /** Whether the node is alive in this node's view. */
   isAlive(nodeId: string): boolean;
   cancelRemote(nodeId: string, taskId: string, force: boolean, recursive: boolean): void;
-  sendTaskDone(origin: string, taskId: string, results: StoredValue[], producer: WorkerHandle | undefined, ms: number | undefined): void;
+  sendTaskDone(
+    origin: string,
+    taskId: string,
+    results: StoredValue[],
+    producer: WorkerHandle | undefined,
+    ms: number | undefined,
+  ): void;
   /** Brings the bytes of `remote` objects to this node. */
   pull(ids: string[]): Promise<void>;
   createActor(spec: ActorCreationSpec): void;
@@ -175,7 +201,13 @@ function envVarsOf(work: { task?: TaskSpec; actor?: ActorRecord }): EnvVars | un
 }
 
 function fmtResources(r: ResourceSet): string {
-  return '{ ' + Object.entries(r).map(([k, v]) => `${k}: ${v}`).join(', ') + ' }';
+  return (
+    '{ ' +
+    Object.entries(r)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ') +
+    ' }'
+  );
 }
 
 export class NodeManager {
@@ -213,7 +245,16 @@ export class NodeManager {
    * pinned) while any of those results is alive here, so that a result lost with its node can be
    * made again by running the task again.
    */
-  private readonly lineage = new Map<string, { spec: TaskSpec; resources: ResourceSet; strategy: SchedulingStrategySpec | undefined; attempts: number; live: Set<string> }>();
+  private readonly lineage = new Map<
+    string,
+    {
+      spec: TaskSpec;
+      resources: ResourceSet;
+      strategy: SchedulingStrategySpec | undefined;
+      attempts: number;
+      live: Set<string>;
+    }
+  >();
   private readonly lineageOf = new Map<string, string>();
   /** Recently finished tasks, for the state API. */
   readonly finishedTasks: TaskRecord[] = [];
@@ -266,12 +307,22 @@ export class NodeManager {
       spawnThread: () => this.workers.spawn('thread', undefined),
       startCreation: (actor) => {
         const o = actor.spec.options;
-        const work = this.newWork(`create:${actor.spec.actorId}:${actor.numRestarts}`, 'create', undefined, actor,
-          actor.spec.args, o.resources, o.isolation === 'process' ? 'process' : 'thread');
+        const work = this.newWork(
+          `create:${actor.spec.actorId}:${actor.numRestarts}`,
+          'create',
+          undefined,
+          actor,
+          actor.spec.args,
+          o.resources,
+          o.isolation === 'process' ? 'process' : 'thread',
+        );
         work.strategy = o.strategy;
         this.unpinArgs(actor.spec.args); // the actor record holds the pins
         // In a placement group: waits for the group to be created (see groupChanged).
-        const err = o.strategy?.type === 'PLACEMENT_GROUP' ? this.checkFeasible(work, `Actor '${actor.spec.className}' (${actor.spec.actorId})`) : undefined;
+        const err =
+          o.strategy?.type === 'PLACEMENT_GROUP'
+            ? this.checkFeasible(work, `Actor '${actor.spec.className}' (${actor.spec.actorId})`)
+            : undefined;
         if (err === 'wait') return work;
         if (err) {
           const e = (err as { e: WireError }).e;
@@ -293,7 +344,13 @@ export class NodeManager {
       pinArgs: (a) => this.pinArgs(a),
       unpinArgs: (a) => this.unpinArgs(a),
       resolveArgs: (a) => this.resolveArgs(a),
-      fetchRefs: (ids) => (this.cluster ? this.cluster.pull(ids).then(() => undefined, (err: unknown) => storedError(errorToWire(err))) : Promise.resolve(undefined)),
+      fetchRefs: (ids) =>
+        this.cluster
+          ? this.cluster.pull(ids).then(
+              () => undefined,
+              (err: unknown) => storedError(errorToWire(err)),
+            )
+          : Promise.resolve(undefined),
       context: (work, name, alloc, actorId, strategy) => this.context(work, name, alloc, actorId, strategy),
       fnFor: (w, ref) => this.fnFor(w, ref),
       unschedulable: (what, req, missing, taskId, actorId) => this.unschedulable(what, req, missing, taskId, actorId),
@@ -307,11 +364,18 @@ export class NodeManager {
         const origin = this.forwardedCalls.get(spec.taskId);
         if (origin !== undefined) {
           this.forwardedCalls.delete(spec.taskId);
-          this.cluster?.sendTaskDone(origin, spec.taskId, Array.isArray(result) ? result : spec.returnIds.map(() => result), producer, undefined);
+          this.cluster?.sendTaskDone(
+            origin,
+            spec.taskId,
+            Array.isArray(result) ? result : spec.returnIds.map(() => result),
+            producer,
+            undefined,
+          );
           return;
         }
         const ids = spec.returnIds;
-        for (let i = 0; i < ids.length; i++) this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
+        for (let i = 0; i < ids.length; i++)
+          this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
       },
       actorState: (actorId, state, cause) => this.cluster?.actorState(actorId, state, cause),
       recordCall: (spec, jobId, workerId, ms, ok) => this.recordCall(spec, jobId, workerId, ms, ok),
@@ -342,7 +406,10 @@ export class NodeManager {
   submitTask(spec: TaskSpec): void {
     for (const id of spec.returnIds) this.store.createPending(id);
     const st = spec.strategy;
-    const resources = st?.type === 'PLACEMENT_GROUP' ? groupResources(spec.resources, st.placementGroupId, st.bundleIndex) : spec.resources;
+    const resources =
+      st?.type === 'PLACEMENT_GROUP'
+        ? groupResources(spec.resources, st.placementGroupId, st.bundleIndex)
+        : spec.resources;
     const work = this.newWork(spec.taskId, 'task', spec, undefined, spec.args, resources, spec.isolation);
     work.strategy = st;
     if (spec.parentTaskId) {
@@ -362,13 +429,19 @@ export class NodeManager {
   /** Runs a task for the node that owns it (multi-node); its results go back there. */
   executeForwarded(spec: TaskSpec, origin: string, noSpill = false): void {
     const st = spec.strategy;
-    const resources = st?.type === 'PLACEMENT_GROUP' ? groupResources(spec.resources, st.placementGroupId, st.bundleIndex) : spec.resources;
+    const resources =
+      st?.type === 'PLACEMENT_GROUP'
+        ? groupResources(spec.resources, st.placementGroupId, st.bundleIndex)
+        : spec.resources;
     const work = this.newWork(spec.taskId, 'task', spec, undefined, spec.args, resources, spec.isolation);
     work.origin = origin;
     work.noSpill = noSpill || st?.type === 'PLACEMENT_GROUP' || st?.type === 'NODE_AFFINITY';
     const missing = this.pool.missing(resources);
     if (missing) {
-      this.finishWork(work, this.unschedulable(`Task '${spec.name}' (${spec.taskId})`, resources, missing, spec.taskId));
+      this.finishWork(
+        work,
+        this.unschedulable(`Task '${spec.name}' (${spec.taskId})`, resources, missing, spec.taskId),
+      );
       return;
     }
     this.startWork(work);
@@ -392,24 +465,39 @@ export class NodeManager {
         return 'wait';
       }
       if (g.state !== 'CREATED') {
-        return storedError(errorToWire(new UnschedulableError(
-          `${what} cannot run in placement group ${g.id}: the group is ${g.state === 'REMOVED' ? 'removed' : `infeasible (${g.reason})`}.`,
-          work.resources, { taskId, nodeId: this.nodeId },
-        )));
+        return storedError(
+          errorToWire(
+            new UnschedulableError(
+              `${what} cannot run in placement group ${g.id}: the group is ${g.state === 'REMOVED' ? 'removed' : `infeasible (${g.reason})`}.`,
+              work.resources,
+              { taskId, nodeId: this.nodeId },
+            ),
+          ),
+        );
       }
       if (st.bundleIndex >= g.bundles.length) {
-        return storedError(errorToWire(new UnschedulableError(
-          `${what} asks for bundle ${st.bundleIndex} of placement group ${g.id}, which has ${g.bundles.length} bundles.`,
-          work.resources, { taskId, nodeId: this.nodeId },
-        )));
+        return storedError(
+          errorToWire(
+            new UnschedulableError(
+              `${what} asks for bundle ${st.bundleIndex} of placement group ${g.id}, which has ${g.bundles.length} bundles.`,
+              work.resources,
+              { taskId, nodeId: this.nodeId },
+            ),
+          ),
+        );
       }
     }
     if (st?.type === 'NODE_AFFINITY' && !st.soft && !this.cluster && st.nodeId !== this.nodeId) {
-      return storedError(errorToWire(new UnschedulableError(
-        `${what} has a hard affinity to node ${st.nodeId}, which is not in this cluster (the only node is ${this.nodeId}). ` +
-          `Use soft: true to run it elsewhere when the node is gone.`,
-        work.resources, { taskId, nodeId: this.nodeId },
-      )));
+      return storedError(
+        errorToWire(
+          new UnschedulableError(
+            `${what} has a hard affinity to node ${st.nodeId}, which is not in this cluster (the only node is ${this.nodeId}). ` +
+              `Use soft: true to run it elsewhere when the node is gone.`,
+            work.resources,
+            { taskId, nodeId: this.nodeId },
+          ),
+        ),
+      );
     }
     const missing = this.cluster ? this.cluster.infeasible(work.resources) : this.pool.missing(work.resources);
     if (missing) return this.unschedulable(what, work.resources, missing, taskId);
@@ -428,7 +516,8 @@ export class NodeManager {
       if (work.kind === 'create') {
         const err = this.checkFeasible(work, `Actor '${work.actor!.spec.className}' (${work.actor!.spec.actorId})`);
         if (err === 'wait') continue;
-        if (err) this.actors.actorDied(work.actor!, (err as { e: WireError }).e.message, (err as { e: WireError }).e, true);
+        if (err)
+          this.actors.actorDied(work.actor!, (err as { e: WireError }).e.message, (err as { e: WireError }).e, true);
         else this.startWork(work);
         continue;
       }
@@ -448,8 +537,10 @@ export class NodeManager {
   ): StoredValue {
     const have = missing.total ? `${missing.total} ${missing.name}` : `no ${missing.name}`;
     const fix =
-      missing.name === 'CPU' ? 'Lower numCpus or give the cluster more CPUs (init({ numCpus }))'
-        : missing.name === 'GPU' ? 'Lower numGpus or start the cluster with GPUs (init({ numGpus }))'
+      missing.name === 'CPU'
+        ? 'Lower numCpus or give the cluster more CPUs (init({ numCpus }))'
+        : missing.name === 'GPU'
+          ? 'Lower numGpus or start the cluster with GPUs (init({ numGpus }))'
           : `Lower it, or declare the resource on a node (init({ resources: { ${missing.name}: ${missing.requested} } }))`;
     return storedError(
       errorToWire(
@@ -464,14 +555,41 @@ export class NodeManager {
   }
 
   private newWork(
-    id: string, kind: 'task' | 'create', task: TaskSpec | undefined, actor: ActorRecord | undefined,
-    args: ArgSpec[], resources: ResourceSet, isolation: 'thread' | 'process', pin = true,
+    id: string,
+    kind: 'task' | 'create',
+    task: TaskSpec | undefined,
+    actor: ActorRecord | undefined,
+    args: ArgSpec[],
+    resources: ResourceSet,
+    isolation: 'thread' | 'process',
+    pin = true,
   ): Work {
     const work: Work = {
-      id, kind, task, actor, args, resources, isolation, shapeKey: shapeKeyOf(resources, isolation, envKeyOf(envVarsOf({ task, actor }))),
-      state: 'waiting', attempts: 0, depsLeft: 0, worker: undefined, alloc: undefined, blocked: 0, seq: 0, sentAt: 0,
-      cancelled: false, children: undefined, origin: undefined, remote: undefined, strategy: undefined, startMs: Date.now(),
-      spills: 0, spillTo: undefined, noSpill: false,
+      id,
+      kind,
+      task,
+      actor,
+      args,
+      resources,
+      isolation,
+      shapeKey: shapeKeyOf(resources, isolation, envKeyOf(envVarsOf({ task, actor }))),
+      state: 'waiting',
+      attempts: 0,
+      depsLeft: 0,
+      worker: undefined,
+      alloc: undefined,
+      blocked: 0,
+      seq: 0,
+      sentAt: 0,
+      cancelled: false,
+      children: undefined,
+      origin: undefined,
+      remote: undefined,
+      strategy: undefined,
+      startMs: Date.now(),
+      spills: 0,
+      spillTo: undefined,
+      noSpill: false,
     };
     this.works.set(id, work);
     if (pin) this.pinArgs(args);
@@ -540,9 +658,10 @@ export class NodeManager {
         if (this.cluster && !work.origin && work.kind === 'task') {
           const spillTo = work.spillTo;
           work.spillTo = undefined;
-          const target = spillTo !== undefined && this.cluster.isAlive(spillTo)
-            ? spillTo
-            : this.cluster.place(work.resources, work.strategy, this.executes && this.pool.fits(work.resources));
+          const target =
+            spillTo !== undefined && this.cluster.isAlive(spillTo)
+              ? spillTo
+              : this.cluster.place(work.resources, work.strategy, this.executes && this.pool.fits(work.resources));
           if (typeof target !== 'string' && 'wait' in target) break; // for a node the autoscaler may start
           if (typeof target !== 'string') {
             this.failUnplaceable(work, target.error);
@@ -570,7 +689,9 @@ export class NodeManager {
   }
 
   private failUnplaceable(work: Work, message: string): void {
-    const err = storedError(errorToWire(new UnschedulableError(message, work.resources, { taskId: work.id, nodeId: this.nodeId })));
+    const err = storedError(
+      errorToWire(new UnschedulableError(message, work.resources, { taskId: work.id, nodeId: this.nodeId })),
+    );
     if (work.kind === 'task') this.finishWork(work, err);
     else this.actors.actorDied(work.actor!, message, (err as { e: WireError }).e, true);
   }
@@ -615,16 +736,26 @@ export class NodeManager {
   /** True if the work's ref arguments are here; else pulls them and queues the work again after. */
   private argsLocal(work: Work): boolean {
     let missing: string[] | undefined;
-    for (const a of work.args) if ('r' in a && this.store.has(a.r) && !this.store.isLocal(a.r) && this.store.isReady(a.r)) (missing ??= []).push(a.r);
+    for (const a of work.args)
+      if ('r' in a && this.store.has(a.r) && !this.store.isLocal(a.r) && this.store.isReady(a.r))
+        (missing ??= []).push(a.r);
     if (!missing) return true;
     work.state = 'waiting';
     this.cluster!.pull(missing).then(
-      () => { if (work.state === 'waiting' && !work.cancelled) this.enqueue(work); },
+      () => {
+        if (work.state === 'waiting' && !work.cancelled) this.enqueue(work);
+      },
       (err: unknown) => {
         if (work.state === 'done') return;
         const e = storedError(errorToWire(err));
         if (work.kind === 'task') this.finishWork(work, e);
-        else this.actors.actorDied(work.actor!, 'an argument of its constructor could not be fetched', (e as { e: WireError }).e, true);
+        else
+          this.actors.actorDied(
+            work.actor!,
+            'an argument of its constructor could not be fetched',
+            (e as { e: WireError }).e,
+            true,
+          );
       },
     );
     return false;
@@ -640,10 +771,14 @@ export class NodeManager {
         const v = this.store.get(a.r);
         if (!v) {
           return {
-            error: storedError(errorToWire(new ObjectLostError(
-              `Object ${a.r}, argument ${i + 1}, is lost: no reference to it was left, so it was freed. Keep a ref to it until the task that takes it has been submitted.`,
-              { objectId: a.r, nodeId: this.nodeId },
-            ))),
+            error: storedError(
+              errorToWire(
+                new ObjectLostError(
+                  `Object ${a.r}, argument ${i + 1}, is lost: no reference to it was left, so it was freed. Keep a ref to it until the task that takes it has been submitted.`,
+                  { objectId: a.r, nodeId: this.nodeId },
+                ),
+              ),
+            ),
           };
         }
         if (v.t === 'err') return { error: v };
@@ -653,9 +788,17 @@ export class NodeManager {
     return { values };
   }
 
-  private context(work: { id: string }, name: string, alloc: Allocation | undefined, actorId?: string, strategy?: SchedulingStrategySpec): TaskContextData {
+  private context(
+    work: { id: string },
+    name: string,
+    alloc: Allocation | undefined,
+    actorId?: string,
+    strategy?: SchedulingStrategySpec,
+  ): TaskContextData {
     return {
-      ...(strategy?.type === 'PLACEMENT_GROUP' && strategy.captureChildTasks ? { placementGroupId: strategy.placementGroupId } : {}),
+      ...(strategy?.type === 'PLACEMENT_GROUP' && strategy.captureChildTasks
+        ? { placementGroupId: strategy.placementGroupId }
+        : {}),
       jobId: this.jobId,
       nodeId: this.nodeId,
       taskId: work.id,
@@ -680,7 +823,11 @@ export class NodeManager {
       else {
         // Any bundle of the group: the first reserved here with GPUs.
         const g = k.slice(4);
-        for (const [key, r] of this.reserved) if (key.startsWith(`${g}#`) && r.alloc.gpuIds.length) { ids = r.alloc.gpuIds; break; }
+        for (const [key, r] of this.reserved)
+          if (key.startsWith(`${g}#`) && r.alloc.gpuIds.length) {
+            ids = r.alloc.gpuIds;
+            break;
+          }
       }
       if (ids?.length) {
         const n = Math.min(ids.length, Math.max(1, Math.ceil(resources[k] - 1e-9)));
@@ -696,7 +843,13 @@ export class NodeManager {
     if ('error' in resolved) {
       this.pool.release(alloc);
       if (work.kind === 'task') this.finishWork(work, resolved.error);
-      else this.actors.actorDied(work.actor!, 'an argument of its constructor failed', (resolved.error as { e: WireError }).e, true);
+      else
+        this.actors.actorDied(
+          work.actor!,
+          'an argument of its constructor failed',
+          (resolved.error as { e: WireError }).e,
+          true,
+        );
       return;
     }
     const cuda = work.isolation === 'process' && alloc.gpuIds.length ? alloc.gpuIds.join(',') : undefined;
@@ -714,7 +867,12 @@ export class NodeManager {
     } else {
       work.state = 'running';
       work.attempts++;
-      this.actors.placeActor(work.actor!, this.workers.spawn(work.isolation, cuda, envVarsOf(work)), alloc, resolved.values);
+      this.actors.placeActor(
+        work.actor!,
+        this.workers.spawn(work.isolation, cuda, envVarsOf(work)),
+        alloc,
+        resolved.values,
+      );
     }
   }
 
@@ -787,12 +945,17 @@ export class NodeManager {
         const list = (Array.isArray(result) ? result : ids.map(() => result)) as StoredValue[];
         this.cluster?.sendTaskDone(work.origin, work.id, list, producer, ms);
       } else {
-        for (let i = 0; i < ids.length; i++) this.storeResult(ids[i], Array.isArray(result) ? result[i] : result, producer);
+        for (let i = 0; i < ids.length; i++)
+          this.storeResult(ids[i], Array.isArray(result) ? result[i] : result, producer);
       }
       if (work.task.parentTaskId) this.works.get(work.task.parentTaskId)?.children?.delete(work.id);
       // Results that live on another node keep the task's lineage, and with it the pins of its arguments.
-      const elsewhere = this.cluster !== undefined && this.config.lineagePinning && work.origin === undefined &&
-        Array.isArray(result) && result.some((r) => r.t === 'remote');
+      const elsewhere =
+        this.cluster !== undefined &&
+        this.config.lineagePinning &&
+        work.origin === undefined &&
+        Array.isArray(result) &&
+        result.some((r) => r.t === 'remote');
       if (!this.keepLineage(work, elsewhere)) this.unpinArgs(work.args);
     }
     this.busy(-1);
@@ -803,12 +966,28 @@ export class NodeManager {
     else this.store.put(id, v, producer);
   }
 
-  private recordCall(spec: ActorTaskSpec, jobId: string | undefined, workerId: string, ms: number | undefined, ok: boolean): void {
+  private recordCall(
+    spec: ActorTaskSpec,
+    jobId: string | undefined,
+    workerId: string,
+    ms: number | undefined,
+    ok: boolean,
+  ): void {
     const end = Date.now();
     const start = ms === undefined ? end : end - ms;
     this.pushFinished({
-      taskId: spec.taskId, name: spec.name, state: ok ? 'FINISHED' : 'FAILED', nodeId: this.nodeId, owner: this.nodeId,
-      jobId: jobId ?? this.jobId, startMs: start, endMs: end, resources: {}, runStartMs: start, workerId, actorId: spec.actorId,
+      taskId: spec.taskId,
+      name: spec.name,
+      state: ok ? 'FINISHED' : 'FAILED',
+      nodeId: this.nodeId,
+      owner: this.nodeId,
+      jobId: jobId ?? this.jobId,
+      startMs: start,
+      endMs: end,
+      resources: {},
+      runStartMs: start,
+      workerId,
+      actorId: spec.actorId,
     });
   }
 
@@ -821,11 +1000,17 @@ export class NodeManager {
 
   private recordFinished(work: Work, first: ResultValue | undefined): void {
     this.pushFinished({
-      taskId: work.id, name: work.task!.name,
+      taskId: work.id,
+      name: work.task!.name,
       state: work.cancelled ? 'CANCELLED' : first?.t === 'err' ? 'FAILED' : 'FINISHED',
-      nodeId: work.remote ?? this.nodeId, owner: work.origin ?? this.nodeId, jobId: work.task!.jobId ?? this.jobId,
-      startMs: work.startMs, endMs: Date.now(), resources: work.resources,
-      runStartMs: work.remote ? 0 : (work.runStartMs ?? 0), workerId: work.remote ? '' : (work.ranOn ?? ''),
+      nodeId: work.remote ?? this.nodeId,
+      owner: work.origin ?? this.nodeId,
+      jobId: work.task!.jobId ?? this.jobId,
+      startMs: work.startMs,
+      endMs: Date.now(),
+      resources: work.resources,
+      runStartMs: work.remote ? 0 : (work.runStartMs ?? 0),
+      workerId: work.remote ? '' : (work.ranOn ?? ''),
     });
   }
 
@@ -841,11 +1026,18 @@ export class NodeManager {
       if (work.cancelled) this.finishWork(work, this.cancelledValue(work.id));
       else if (spec.maxRetries === -1 || work.attempts <= spec.maxRetries) this.startWork(work);
       else {
-        this.finishWork(work, storedError(errorToWire(new NodeDiedError(
-          `Task '${spec.name}' (${spec.taskId}) was running on node ${nodeId}, which ${why}; no retries were left (maxRetries ${spec.maxRetries}). ` +
-            `Raise maxRetries to run it again elsewhere.`,
-          { taskId: spec.taskId, nodeId },
-        ))));
+        this.finishWork(
+          work,
+          storedError(
+            errorToWire(
+              new NodeDiedError(
+                `Task '${spec.name}' (${spec.taskId}) was running on node ${nodeId}, which ${why}; no retries were left (maxRetries ${spec.maxRetries}). ` +
+                  `Raise maxRetries to run it again elsewhere.`,
+                { taskId: spec.taskId, nodeId },
+              ),
+            ),
+          ),
+        );
       }
     }
     this.rebuildLost(nodeId);
@@ -870,7 +1062,13 @@ export class NodeManager {
       prev.live = live;
       return true;
     }
-    this.lineage.set(spec.taskId, { spec, resources: work.resources, strategy: work.strategy, attempts: work.attempts, live });
+    this.lineage.set(spec.taskId, {
+      spec,
+      resources: work.resources,
+      strategy: work.strategy,
+      attempts: work.attempts,
+      live,
+    });
     for (const id of live) this.lineageOf.set(id, spec.taskId);
     return true;
   }
@@ -936,7 +1134,12 @@ export class NodeManager {
     } else this.pool.release(a);
   }
 
-  private onTaskDone(w: WorkerHandle, taskId: string, outcome: Extract<FromWorker, { k: 'done' }>['outcome'], ms: number | undefined): void {
+  private onTaskDone(
+    w: WorkerHandle,
+    taskId: string,
+    outcome: Extract<FromWorker, { k: 'done' }>['outcome'],
+    ms: number | undefined,
+  ): void {
     const work = this.works.get(taskId);
     if (work && work.worker === w && work.kind === 'task') {
       const slot = this.slots.get(w)!;
@@ -1001,7 +1204,11 @@ export class NodeManager {
           work.attempts--;
           this.startWork(work);
         } else if (spec.maxRetries === -1 || work.attempts <= spec.maxRetries) this.startWork(work);
-        else this.finishWork(work, storedError(errorToWire(this.workerDeathError(w, `Task '${spec.name}' (${spec.taskId})`, spec.taskId))));
+        else
+          this.finishWork(
+            work,
+            storedError(errorToWire(this.workerDeathError(w, `Task '${spec.name}' (${spec.taskId})`, spec.taskId))),
+          );
       });
     }
     this.actors.onWorkerExit(w);
@@ -1058,7 +1265,10 @@ export class NodeManager {
     return this.cluster ? this.cluster.namedActors() : Promise.resolve(this.actors.namedActors());
   }
 
-  getActorByName(name: string, namespace: string | undefined): ActorHandleData | undefined | Promise<ActorHandleData | undefined> {
+  getActorByName(
+    name: string,
+    namespace: string | undefined,
+  ): ActorHandleData | undefined | Promise<ActorHandleData | undefined> {
     const local = this.actors.getActorByName(name, namespace);
     if (local || !this.cluster) return local;
     return this.cluster.getActor(name, namespace ?? this.namespace);
@@ -1068,8 +1278,17 @@ export class NodeManager {
   /** Creates a placement group on an embedded cluster (one node: every bundle goes here). */
   createGroupLocal(g: GroupState): void {
     this.groups.set(g.id, g);
-    const r = placeBundles(g.strategy, g.bundles, [{ nodeId: this.nodeId, total: this.pool.total, available: this.pool.availableResources() }]);
-    if (r.ok && this.reserveBundles(g.id, g.bundles.map((_, i) => i), g.bundles)) {
+    const r = placeBundles(g.strategy, g.bundles, [
+      { nodeId: this.nodeId, total: this.pool.total, available: this.pool.availableResources() },
+    ]);
+    if (
+      r.ok &&
+      this.reserveBundles(
+        g.id,
+        g.bundles.map((_, i) => i),
+        g.bundles,
+      )
+    ) {
       g.state = 'CREATED';
       g.bundleNodes = r.nodes;
     } else if (!r.ok && r.infeasible) {
@@ -1079,7 +1298,13 @@ export class NodeManager {
       g.reason = r.ok ? 'waiting for resources' : r.reason;
       const retry = setInterval(() => {
         if (g.state !== 'PENDING' || this.stopped) clearInterval(retry);
-        else if (this.reserveBundles(g.id, g.bundles.map((_, i) => i), g.bundles)) {
+        else if (
+          this.reserveBundles(
+            g.id,
+            g.bundles.map((_, i) => i),
+            g.bundles,
+          )
+        ) {
           clearInterval(retry);
           g.state = 'CREATED';
           g.bundleNodes = g.bundles.map(() => this.nodeId);
@@ -1097,7 +1322,11 @@ export class NodeManager {
     const was = g.state;
     g.state = 'REMOVED';
     g.reason = 'removed with removePlacementGroup()';
-    if (was === 'CREATED') this.returnBundles(id, g.bundles.map((_, i) => i));
+    if (was === 'CREATED')
+      this.returnBundles(
+        id,
+        g.bundles.map((_, i) => i),
+      );
     this.groupChanged(id);
   }
 
@@ -1166,7 +1395,8 @@ export class NodeManager {
   /** Resolves when all `idsToGet` are ready, with their values (a lost object reads as ObjectLostError). */
   getValues(idsToGet: string[], timeoutMs: number | undefined, blockedTaskId?: string): Promise<StoredValue[]> {
     if (this.cluster) {
-      if (idsToGet.some((id) => this.store.has(id) && !this.store.isLocal(id))) return this.getRemote(idsToGet, timeoutMs, blockedTaskId);
+      if (idsToGet.some((id) => this.store.has(id) && !this.store.isLocal(id)))
+        return this.getRemote(idsToGet, timeoutMs, blockedTaskId);
     }
     const notReady = idsToGet.filter((id) => this.store.has(id) && !this.store.isReady(id));
     if (notReady.length === 0) return Promise.resolve(idsToGet.map((id) => this.valueOf(id)));
@@ -1182,30 +1412,38 @@ export class NodeManager {
         this.busy(-1);
       };
       for (const id of notReady) {
-        cancels.push(this.store.onReady(id, () => {
-          if (--left === 0) {
-            done();
-            resolve(idsToGet.map((i) => this.valueOf(i)));
-          }
-        }));
+        cancels.push(
+          this.store.onReady(id, () => {
+            if (--left === 0) {
+              done();
+              resolve(idsToGet.map((i) => this.valueOf(i)));
+            }
+          }),
+        );
       }
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
           for (const c of cancels) c();
           done();
           const still = idsToGet.filter((id) => this.store.has(id) && !this.store.isReady(id));
-          reject(new GetTimeoutError(
-            `get() timed out after ${timeoutMs} ms: ${still.length} of ${idsToGet.length} objects not ready ` +
-              `(${still.slice(0, 3).join(', ')}${still.length > 3 ? ', ...' : ''}).`,
-            { objectId: still[0] },
-          ));
+          reject(
+            new GetTimeoutError(
+              `get() timed out after ${timeoutMs} ms: ${still.length} of ${idsToGet.length} objects not ready ` +
+                `(${still.slice(0, 3).join(', ')}${still.length > 3 ? ', ...' : ''}).`,
+              { objectId: still[0] },
+            ),
+          );
         }, timeoutMs);
       }
     });
   }
 
   /** get() of objects whose bytes are elsewhere or not made yet (multi-node): wait, pull, read. */
-  private async getRemote(idsToGet: string[], timeoutMs: number | undefined, blockedTaskId?: string): Promise<StoredValue[]> {
+  private async getRemote(
+    idsToGet: string[],
+    timeoutMs: number | undefined,
+    blockedTaskId?: string,
+  ): Promise<StoredValue[]> {
     const blocked = this.blockTask(blockedTaskId);
     this.busy(1);
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
@@ -1219,12 +1457,21 @@ export class NodeManager {
       let timer: NodeJS.Timeout | undefined;
       const pulls = this.cluster!.pull(fetch);
       if (deadline !== undefined) {
-        await Promise.race([pulls, new Promise<void>((_, reject) => {
-          timer = setTimeout(() => reject(new GetTimeoutError(
-            `get() timed out after ${timeoutMs} ms: ${fetch.length} objects are still being fetched from other nodes (${fetch.slice(0, 3).join(', ')}).`,
-            { objectId: fetch[0] },
-          )), Math.max(0, deadline - Date.now()));
-        })]).finally(() => clearTimeout(timer));
+        await Promise.race([
+          pulls,
+          new Promise<void>((_, reject) => {
+            timer = setTimeout(
+              () =>
+                reject(
+                  new GetTimeoutError(
+                    `get() timed out after ${timeoutMs} ms: ${fetch.length} objects are still being fetched from other nodes (${fetch.slice(0, 3).join(', ')}).`,
+                    { objectId: fetch[0] },
+                  ),
+                ),
+              Math.max(0, deadline - Date.now()),
+            );
+          }),
+        ]).finally(() => clearTimeout(timer));
       } else await pulls;
       return idsToGet.map((id) => this.valueOf(id));
     } finally {
@@ -1239,22 +1486,29 @@ export class NodeManager {
       const cancels: (() => void)[] = [];
       let timer: NodeJS.Timeout | undefined;
       for (const id of idsToWait) {
-        cancels.push(this.store.onReady(id, () => {
-          if (--left === 0) {
-            if (timer) clearTimeout(timer);
-            resolve();
-          }
-        }));
+        cancels.push(
+          this.store.onReady(id, () => {
+            if (--left === 0) {
+              if (timer) clearTimeout(timer);
+              resolve();
+            }
+          }),
+        );
       }
       if (deadline !== undefined && left > 0) {
-        timer = setTimeout(() => {
-          for (const c of cancels) c();
-          const still = idsToWait.filter((id) => this.store.has(id) && !this.store.isReady(id));
-          reject(new GetTimeoutError(
-            `get() timed out: ${still.length} of ${idsToWait.length} objects not ready (${still.slice(0, 3).join(', ')}).`,
-            { objectId: still[0] },
-          ));
-        }, Math.max(0, deadline - Date.now()));
+        timer = setTimeout(
+          () => {
+            for (const c of cancels) c();
+            const still = idsToWait.filter((id) => this.store.has(id) && !this.store.isReady(id));
+            reject(
+              new GetTimeoutError(
+                `get() timed out: ${still.length} of ${idsToWait.length} objects not ready (${still.slice(0, 3).join(', ')}).`,
+                { objectId: still[0] },
+              ),
+            );
+          },
+          Math.max(0, deadline - Date.now()),
+        );
       }
     });
   }
@@ -1263,15 +1517,23 @@ export class NodeManager {
     const v = this.store.get(id);
     if (v) return v;
     if (this.stopped) {
-      return storedError(errorToWire(new ObjectLostError(
-        `Object ${id} is gone: shutdown() stopped the cluster before it was ready.`,
-        { objectId: id, nodeId: this.nodeId },
-      )));
+      return storedError(
+        errorToWire(
+          new ObjectLostError(`Object ${id} is gone: shutdown() stopped the cluster before it was ready.`, {
+            objectId: id,
+            nodeId: this.nodeId,
+          }),
+        ),
+      );
     }
-    return storedError(errorToWire(new ObjectLostError(
-      `Object ${id} is lost: it was freed because no reference to it was left, or it never existed in this cluster.`,
-      { objectId: id, nodeId: this.nodeId },
-    )));
+    return storedError(
+      errorToWire(
+        new ObjectLostError(
+          `Object ${id} is lost: it was freed because no reference to it was left, or it never existed in this cluster.`,
+          { objectId: id, nodeId: this.nodeId },
+        ),
+      ),
+    );
   }
 
   /** A task waiting in get/wait gives its CPUs back, so that the tasks it waits for can run. */
@@ -1310,7 +1572,12 @@ export class NodeManager {
     slot.cpuReleased = false;
   }
 
-  waitValues(idsToWait: string[], numReturns: number, timeoutMs: number | undefined, blockedTaskId?: string): Promise<string[]> {
+  waitValues(
+    idsToWait: string[],
+    numReturns: number,
+    timeoutMs: number | undefined,
+    blockedTaskId?: string,
+  ): Promise<string[]> {
     if (this.cluster) return this.waitLocal(idsToWait, numReturns, timeoutMs, blockedTaskId);
     const ready = () => idsToWait.filter((id) => !this.store.has(id) || this.store.isReady(id));
     const now = ready();
@@ -1333,9 +1600,11 @@ export class NodeManager {
       };
       for (const id of idsToWait) {
         if (this.store.has(id) && !this.store.isReady(id)) {
-          cancels.push(this.store.onReady(id, () => {
-            if (++count >= numReturns) queueMicrotask(finish);
-          }));
+          cancels.push(
+            this.store.onReady(id, () => {
+              if (++count >= numReturns) queueMicrotask(finish);
+            }),
+          );
         }
       }
       if (timeoutMs !== undefined) timer = setTimeout(finish, timeoutMs);
@@ -1345,7 +1614,8 @@ export class NodeManager {
   /** Resolves once the object's bytes are here (or it is known lost): waits, then pulls. */
   private whenLocal(id: string): Promise<void> {
     if (!this.store.has(id) || this.store.isLocal(id)) return Promise.resolve();
-    if (!this.store.isReady(id)) return new Promise<void>((r) => this.store.onReady(id, r)).then(() => this.whenLocal(id));
+    if (!this.store.isReady(id))
+      return new Promise<void>((r) => this.store.onReady(id, r)).then(() => this.whenLocal(id));
     return this.cluster!.pull([id]).catch(() => {});
   }
 
@@ -1353,7 +1623,12 @@ export class NodeManager {
    * wait() on a multi-node cluster: an object counts as ready once its bytes are on this node
    * (Ray's fetch_local), so a borrowed ref is ready only when its owner has the value.
    */
-  private waitLocal(idsToWait: string[], numReturns: number, timeoutMs: number | undefined, blockedTaskId?: string): Promise<string[]> {
+  private waitLocal(
+    idsToWait: string[],
+    numReturns: number,
+    timeoutMs: number | undefined,
+    blockedTaskId?: string,
+  ): Promise<string[]> {
     const ready = () => idsToWait.filter((id) => !this.store.has(id) || this.store.isLocal(id));
     const now = ready();
     if (now.length >= numReturns || timeoutMs === 0) {
@@ -1512,7 +1787,9 @@ export class NodeManager {
       case 'cancel':
         return this.cancel(r.objectId, r.force, r.recursive);
       case 'kill':
-        return r.exited ? this.actors.killActor(r.actorId, true, 'it called exitActor()') : this.killActor(r.actorId, r.noRestart);
+        return r.exited
+          ? this.actors.killActor(r.actorId, true, 'it called exitActor()')
+          : this.killActor(r.actorId, r.noRestart);
       case 'getActor':
         return this.getActorByName(r.name, r.namespace);
       case 'namedActors':
@@ -1529,7 +1806,16 @@ export class NodeManager {
     return {
       total: this.userResources(this.pool.total),
       available: this.userResources(this.pool.availableResources()),
-      nodes: [{ nodeId: this.nodeId, alive: true, isHead: true, address: 'embedded', resources: { ...this.pool.total }, objectStoreBytes: this.store.stats().capacityBytes }],
+      nodes: [
+        {
+          nodeId: this.nodeId,
+          alive: true,
+          isHead: true,
+          address: 'embedded',
+          resources: { ...this.pool.total },
+          objectStoreBytes: this.store.stats().capacityBytes,
+        },
+      ],
     };
   }
 
@@ -1589,13 +1875,21 @@ export class NodeManager {
 
   /** Tasks this node knows (running, queued, and recently finished), for the state API. */
   taskStates(): TaskRecord[] {
-    const live = [...this.works.values()].filter((w) => w.kind === 'task').map((w) => ({
-      taskId: w.id, name: w.task!.name,
-      state: w.state === 'running' ? 'RUNNING' : w.state === 'waiting' ? 'PENDING_ARGS' : 'PENDING_NODE',
-      nodeId: w.remote ?? this.nodeId, owner: w.origin ?? this.nodeId, jobId: w.task!.jobId ?? this.jobId,
-      startMs: w.startMs, endMs: 0, resources: w.resources,
-      runStartMs: w.remote ? 0 : (w.runStartMs ?? 0), workerId: w.remote ? '' : (w.ranOn ?? ''),
-    }));
+    const live = [...this.works.values()]
+      .filter((w) => w.kind === 'task')
+      .map((w) => ({
+        taskId: w.id,
+        name: w.task!.name,
+        state: w.state === 'running' ? 'RUNNING' : w.state === 'waiting' ? 'PENDING_ARGS' : 'PENDING_NODE',
+        nodeId: w.remote ?? this.nodeId,
+        owner: w.origin ?? this.nodeId,
+        jobId: w.task!.jobId ?? this.jobId,
+        startMs: w.startMs,
+        endMs: 0,
+        resources: w.resources,
+        runStartMs: w.remote ? 0 : (w.runStartMs ?? 0),
+        workerId: w.remote ? '' : (w.ranOn ?? ''),
+      }));
     return [...live, ...this.finishedTasks];
   }
 
@@ -1603,7 +1897,10 @@ export class NodeManager {
   debugDump(): unknown {
     return {
       slots: [...this.slots].map(([w, s]) => ({
-        worker: w.id, shape: s.shapeKey, blocked: s.blocked, cpuReleased: s.cpuReleased,
+        worker: w.id,
+        shape: s.shapeKey,
+        blocked: s.blocked,
+        cpuReleased: s.cpuReleased,
         works: s.works.map((x) => ({ name: x.task?.name, blocked: x.blocked, ownAlloc: !!x.alloc })),
       })),
       queues: [...this.queues].map(([k, q]) => ({ shape: k, works: q.map((x) => `${x.task?.name}:${x.state}`) })),
@@ -1612,7 +1909,14 @@ export class NodeManager {
   }
 
   /** Counts for tests and diagnostics. */
-  debugState(): { workers: number; idleThreads: number; actorHosts: number; works: number; actors: number; busy: number } {
+  debugState(): {
+    workers: number;
+    idleThreads: number;
+    actorHosts: number;
+    works: number;
+    actors: number;
+    busy: number;
+  } {
     return {
       workers: this.workers.size,
       idleThreads: this.workers.idleThreadCount,
@@ -1637,5 +1941,11 @@ export class NodeManager {
 function inGroup(spec: ActorCreationSpec): ActorCreationSpec {
   const st = spec.options.strategy;
   if (st?.type !== 'PLACEMENT_GROUP') return spec;
-  return { ...spec, options: { ...spec.options, resources: groupResources(spec.options.resources, st.placementGroupId, st.bundleIndex) } };
+  return {
+    ...spec,
+    options: {
+      ...spec.options,
+      resources: groupResources(spec.options.resources, st.placementGroupId, st.bundleIndex),
+    },
+  };
 }

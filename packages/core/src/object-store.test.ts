@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { ObjectStore } from './object-store.js';
 import type { StoredValue } from './serialization.js';
 
-const raw = (n: number, fill: number): StoredValue => ({ t: 'raw', ctor: 'Uint8Array', b: new Uint8Array(n).fill(fill) });
+const raw = (n: number, fill: number): StoredValue => ({
+  t: 'raw',
+  ctor: 'Uint8Array',
+  b: new Uint8Array(n).fill(fill),
+});
 
 function store(capacity: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-test-'));

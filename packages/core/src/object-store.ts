@@ -216,12 +216,20 @@ export class ObjectStore {
   }
 
   /** Bookkeeping of one object for the state API. */
-  describe(id: string): { state: string; size: number; holders: number; pins: number; borrowers: number; owner: string | undefined } | undefined {
+  describe(
+    id: string,
+  ):
+    | { state: string; size: number; holders: number; pins: number; borrowers: number; owner: string | undefined }
+    | undefined {
     const e = this.entries.get(id);
     if (!e) return undefined;
     return {
-      state: e.copy ? 'COPY' : e.state.toUpperCase(), size: e.size, holders: e.holders, pins: e.pins,
-      borrowers: e.borrowers?.size ?? 0, owner: e.owner,
+      state: e.copy ? 'COPY' : e.state.toUpperCase(),
+      size: e.size,
+      holders: e.holders,
+      pins: e.pins,
+      borrowers: e.borrowers?.size ?? 0,
+      owner: e.owner,
     };
   }
 
@@ -237,9 +245,23 @@ export class ObjectStore {
 
   private newEntry(id: string): Entry {
     return {
-      id, state: 'pending', value: undefined, size: 0, large: false, spillPath: undefined,
-      holders: 0, read: false, producer: undefined, pins: 0, waiters: undefined, lastUse: 0,
-      owner: undefined, location: undefined, borrowers: undefined, received: 0, copy: false,
+      id,
+      state: 'pending',
+      value: undefined,
+      size: 0,
+      large: false,
+      spillPath: undefined,
+      holders: 0,
+      read: false,
+      producer: undefined,
+      pins: 0,
+      waiters: undefined,
+      lastUse: 0,
+      owner: undefined,
+      location: undefined,
+      borrowers: undefined,
+      received: 0,
+      copy: false,
     };
   }
 

@@ -7,7 +7,12 @@ const d = { maxRetries: 3 };
 describe('task options', () => {
   it('fills defaults', () => {
     expect(compileTaskOptions('f', {}, d)).toEqual({
-      resources: { CPU: 1 }, numReturns: 1, maxRetries: 3, retryExceptions: false, name: undefined, isolation: 'thread',
+      resources: { CPU: 1 },
+      numReturns: 1,
+      maxRetries: 3,
+      retryExceptions: false,
+      name: undefined,
+      isolation: 'thread',
     });
   });
   it('builds the resource set and moves GPU work to processes', () => {
@@ -17,7 +22,10 @@ describe('task options', () => {
     expect(compileTaskOptions('f', { numCpus: 0 }, d).resources).toEqual({});
   });
   it('turns retryExceptions classes into names', () => {
-    expect(compileTaskOptions('f', { retryExceptions: [TypeError, 'MyError'] }, d).retryExceptions).toEqual(['TypeError', 'MyError']);
+    expect(compileTaskOptions('f', { retryExceptions: [TypeError, 'MyError'] }, d).retryExceptions).toEqual([
+      'TypeError',
+      'MyError',
+    ]);
   });
   it.each([
     [{ numCpus: -1 }, /numCpus.*>= 0/],
@@ -48,7 +56,10 @@ describe('actor options', () => {
   it('validates', () => {
     expect(() => compileActorOptions('A', { getIfExists: true })).toThrow(/needs a name/);
     expect(() => compileActorOptions('A', { maxConcurrency: 0 })).toThrow(/maxConcurrency/);
-    expect(compileActorOptions('A', { lifetime: 'detached', numGpus: 1 })).toMatchObject({ detached: true, isolation: 'process' });
+    expect(compileActorOptions('A', { lifetime: 'detached', numGpus: 1 })).toMatchObject({
+      detached: true,
+      isolation: 'process',
+    });
   });
   it('shares a thread only for actors without resources or an explicit isolation', () => {
     expect(compileActorOptions('A', {}).isolation).toBe('shared');

@@ -35,13 +35,19 @@ export interface PlacementGroupSchedulingStrategy {
  * Where work runs: `'DEFAULT'` (locally while there is room, else on the best node), `'SPREAD'`
  * (over the nodes, round robin), a node affinity or a placement group bundle.
  */
-export type SchedulingStrategy = 'DEFAULT' | 'SPREAD' | NodeAffinitySchedulingStrategy | PlacementGroupSchedulingStrategy;
+export type SchedulingStrategy =
+  'DEFAULT' | 'SPREAD' | NodeAffinitySchedulingStrategy | PlacementGroupSchedulingStrategy;
 
 /** A scheduling strategy in compiled form (DEFAULT is `undefined`). */
 export type SchedulingStrategySpec =
   | { readonly type: 'SPREAD' }
   | { readonly type: 'NODE_AFFINITY'; readonly nodeId: string; readonly soft: boolean }
-  | { readonly type: 'PLACEMENT_GROUP'; readonly placementGroupId: string; readonly bundleIndex: number; readonly captureChildTasks?: boolean };
+  | {
+      readonly type: 'PLACEMENT_GROUP';
+      readonly placementGroupId: string;
+      readonly bundleIndex: number;
+      readonly captureChildTasks?: boolean;
+    };
 
 /**
  * The environment of the worker that runs a task or actor (Ray's `runtime_env`). Work with a
@@ -157,12 +163,33 @@ export interface CompiledActorOptions {
 export type EnvVars = Readonly<Record<string, string>>;
 
 const taskKeys = [
-  'numCpus', 'numGpus', 'resources', 'memory', 'numReturns', 'maxRetries', 'retryExceptions', 'name', 'isolation',
-  'schedulingStrategy', 'runtimeEnv',
+  'numCpus',
+  'numGpus',
+  'resources',
+  'memory',
+  'numReturns',
+  'maxRetries',
+  'retryExceptions',
+  'name',
+  'isolation',
+  'schedulingStrategy',
+  'runtimeEnv',
 ] as const;
 const actorKeys = [
-  'name', 'namespace', 'lifetime', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'numCpus', 'numGpus',
-  'resources', 'memory', 'isolation', 'getIfExists', 'schedulingStrategy', 'runtimeEnv',
+  'name',
+  'namespace',
+  'lifetime',
+  'maxRestarts',
+  'maxTaskRetries',
+  'maxConcurrency',
+  'numCpus',
+  'numGpus',
+  'resources',
+  'memory',
+  'isolation',
+  'getIfExists',
+  'schedulingStrategy',
+  'runtimeEnv',
 ] as const;
 const methodKeys = ['numReturns', 'name'] as const;
 
@@ -178,7 +205,9 @@ function editDistance(a: string, b: string): number {
 /** Rejects keys not in `known`, suggesting the closest known one. */
 export function checkKnownKeys(what: string, opts: object, known: readonly string[]): void {
   if (opts === null || typeof opts !== 'object') {
-    throw new InvalidArgumentError(`Options of ${what} must be an object, got ${opts === null ? 'null' : typeof opts}.`);
+    throw new InvalidArgumentError(
+      `Options of ${what} must be an object, got ${opts === null ? 'null' : typeof opts}.`,
+    );
   }
   for (const key of Object.keys(opts)) {
     if (known.includes(key)) continue;
@@ -186,9 +215,7 @@ export function checkKnownKeys(what: string, opts: object, known: readonly strin
       .map((k) => [k, editDistance(key.toLowerCase(), k.toLowerCase())] as const)
       .sort((x, y) => x[1] - y[1])[0];
     const hint = best && best[1] <= 3 ? ` Did you mean '${best[0]}'?` : '';
-    throw new InvalidArgumentError(
-      `Unknown option '${key}' for ${what}.${hint} Valid options: ${known.join(', ')}.`,
-    );
+    throw new InvalidArgumentError(`Unknown option '${key}' for ${what}.${hint} Valid options: ${known.join(', ')}.`);
   }
 }
 
@@ -279,9 +306,16 @@ function strategy(what: string, v: unknown): SchedulingStrategySpec | undefined 
       const idx = integer(what, 'placementGroupBundleIndex', o.placementGroupBundleIndex, -1) ?? -1;
       const capture = o.placementGroupCaptureChildTasks;
       if (capture !== undefined && typeof capture !== 'boolean') {
-        throw new InvalidArgumentError(`Invalid schedulingStrategy.placementGroupCaptureChildTasks for ${what}: expected true or false.`);
+        throw new InvalidArgumentError(
+          `Invalid schedulingStrategy.placementGroupCaptureChildTasks for ${what}: expected true or false.`,
+        );
       }
-      return { type: 'PLACEMENT_GROUP', placementGroupId: pg.id, bundleIndex: idx, ...(capture ? { captureChildTasks: true } : {}) };
+      return {
+        type: 'PLACEMENT_GROUP',
+        placementGroupId: pg.id,
+        bundleIndex: idx,
+        ...(capture ? { captureChildTasks: true } : {}),
+      };
     }
   }
   throw new InvalidArgumentError(
@@ -291,7 +325,8 @@ function strategy(what: string, v: unknown): SchedulingStrategySpec | undefined 
 }
 
 const unsupportedEnv: Record<string, string> = {
-  workingDir: 'work runs in the directory of the node that runs it; to run a job from a directory, submit it with `ray-ts job submit --working-dir DIR`',
+  workingDir:
+    'work runs in the directory of the node that runs it; to run a job from a directory, submit it with `ray-ts job submit --working-dir DIR`',
   pip: 'install packages in your project (npm install): workers load modules as the driver does',
   npm: 'install packages in your project (npm install): workers load modules as the driver does',
   pyModules: 'modules load from your project: workers import them as the driver does',
@@ -303,27 +338,39 @@ const unsupportedEnv: Record<string, string> = {
 export function compileRuntimeEnv(what: string, v: unknown): EnvVars | undefined {
   if (v === undefined) return undefined;
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new InvalidArgumentError(`Invalid runtimeEnv for ${what}: expected an object like { envVars: { KEY: 'value' } }.`);
+    throw new InvalidArgumentError(
+      `Invalid runtimeEnv for ${what}: expected an object like { envVars: { KEY: 'value' } }.`,
+    );
   }
   for (const key of Object.keys(v)) {
     if (key === 'envVars') continue;
     const camel = key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-    if (camel === 'envVars') throw new InvalidArgumentError(`Invalid runtimeEnv for ${what}: '${key}' is spelled 'envVars' here.`);
+    if (camel === 'envVars')
+      throw new InvalidArgumentError(`Invalid runtimeEnv for ${what}: '${key}' is spelled 'envVars' here.`);
     const why = unsupportedEnv[camel];
     throw new InvalidArgumentError(
-      why ? `runtimeEnv.${key} is not supported (${what}): ${why}. runtimeEnv takes envVars only.` : `Unknown runtimeEnv key '${key}' for ${what}: runtimeEnv takes envVars only.`,
+      why
+        ? `runtimeEnv.${key} is not supported (${what}): ${why}. runtimeEnv takes envVars only.`
+        : `Unknown runtimeEnv key '${key}' for ${what}: runtimeEnv takes envVars only.`,
     );
   }
   const vars = (v as RuntimeEnv).envVars;
   if (vars === undefined) return undefined;
   if (vars === null || typeof vars !== 'object' || Array.isArray(vars)) {
-    throw new InvalidArgumentError(`Invalid runtimeEnv.envVars for ${what}: expected an object of strings, like { LOG_LEVEL: 'debug' }.`);
+    throw new InvalidArgumentError(
+      `Invalid runtimeEnv.envVars for ${what}: expected an object of strings, like { LOG_LEVEL: 'debug' }.`,
+    );
   }
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(vars)) {
-    if (!k || /[=\0]/.test(k)) throw new InvalidArgumentError(`Invalid runtimeEnv.envVars name for ${what}: ${JSON.stringify(k)} (no '=' or NUL, not empty).`);
+    if (!k || /[=\0]/.test(k))
+      throw new InvalidArgumentError(
+        `Invalid runtimeEnv.envVars name for ${what}: ${JSON.stringify(k)} (no '=' or NUL, not empty).`,
+      );
     if (typeof val !== 'string') {
-      throw new InvalidArgumentError(`Invalid runtimeEnv.envVars.${k} for ${what}: ${typeof val}; values must be strings (write String(value)).`);
+      throw new InvalidArgumentError(
+        `Invalid runtimeEnv.envVars.${k} for ${what}: ${typeof val}; values must be strings (write String(value)).`,
+      );
     }
     out[k] = val;
   }
@@ -333,7 +380,11 @@ export function compileRuntimeEnv(what: string, v: unknown): EnvVars | undefined
 /** A stable key of a set of environment variables ('' for none): workers are shared only within one key. */
 export function envKeyOf(vars: EnvVars | undefined): string {
   if (!vars) return '';
-  return JSON.stringify(Object.keys(vars).sort().map((k) => [k, vars[k]]));
+  return JSON.stringify(
+    Object.keys(vars)
+      .sort()
+      .map((k) => [k, vars[k]]),
+  );
 }
 
 /** Validates task options and fills defaults. */
@@ -374,7 +425,9 @@ export function compileTaskOptions(
 export function compileActorOptions(what: string, opts: ActorOptions): CompiledActorOptions {
   checkKnownKeys(what, opts, actorKeys);
   if (opts.lifetime !== undefined && opts.lifetime !== 'detached' && opts.lifetime !== 'non_detached') {
-    throw new InvalidArgumentError(`Invalid lifetime for ${what}: ${String(opts.lifetime)}. Use 'detached' or leave it out.`);
+    throw new InvalidArgumentError(
+      `Invalid lifetime for ${what}: ${String(opts.lifetime)}. Use 'detached' or leave it out.`,
+    );
   }
   const resources = resourceSet(what, opts, 0);
   const name = optName(what, 'name', opts.name);

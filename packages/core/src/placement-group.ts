@@ -30,7 +30,8 @@ export function setPlacementGroupHost(fn: () => NodeManager | undefined): void {
 
 function requireNode(what: string): NodeManager {
   const n = driverNode();
-  if (!n) throw new RayError(`${what} needs a running cluster: call init() first (placement groups are made by the driver).`);
+  if (!n)
+    throw new RayError(`${what} needs a running cluster: call init() first (placement groups are made by the driver).`);
   return n;
 }
 
@@ -69,8 +70,12 @@ export class PlacementGroup {
 
 function notCreated(id: string, g: GroupState | undefined): Error {
   const req: ResourceSet = {};
-  if (!g || g.state === 'REMOVED') return new UnschedulableError(`Placement group ${id} was removed before it was ready.`, req);
-  return new UnschedulableError(`Placement group ${id}${g.name ? ` ('${g.name}')` : ''} (${g.strategy}) can never be placed: ${g.reason}.`, req);
+  if (!g || g.state === 'REMOVED')
+    return new UnschedulableError(`Placement group ${id} was removed before it was ready.`, req);
+  return new UnschedulableError(
+    `Placement group ${id}${g.name ? ` ('${g.name}')` : ''} (${g.strategy}) can never be placed: ${g.reason}.`,
+    req,
+  );
 }
 
 async function waitGroup(id: string, timeoutMs: number): Promise<GroupState | undefined> {
@@ -89,7 +94,9 @@ async function waitGroup(id: string, timeoutMs: number): Promise<GroupState | un
 
 function checkBundles(bundles: unknown): Bundle[] {
   if (!Array.isArray(bundles) || bundles.length === 0) {
-    throw new InvalidArgumentError('placementGroup() needs a non-empty list of bundles, e.g. [{ CPU: 1 }, { CPU: 1 }].');
+    throw new InvalidArgumentError(
+      'placementGroup() needs a non-empty list of bundles, e.g. [{ CPU: 1 }, { CPU: 1 }].',
+    );
   }
   return bundles.map((b: unknown, i) => {
     if (!b || typeof b !== 'object' || Array.isArray(b)) {
@@ -98,12 +105,16 @@ function checkBundles(bundles: unknown): Bundle[] {
     const out: Bundle = {};
     for (const [k, v] of Object.entries(b)) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-        throw new InvalidArgumentError(`Bundle ${i} of placementGroup(): ${k} must be a number >= 0, got ${String(v)}.`);
+        throw new InvalidArgumentError(
+          `Bundle ${i} of placementGroup(): ${k} must be a number >= 0, got ${String(v)}.`,
+        );
       }
       if (v > 0) out[k] = v;
     }
     if (Object.keys(out).length === 0) {
-      throw new InvalidArgumentError(`Bundle ${i} of placementGroup() reserves nothing: give it a resource, e.g. { CPU: 1 }.`);
+      throw new InvalidArgumentError(
+        `Bundle ${i} of placementGroup() reserves nothing: give it a resource, e.g. { CPU: 1 }.`,
+      );
     }
     return out;
   });
@@ -121,11 +132,21 @@ export function placementGroup(bundles: Bundle[], options: PlacementGroupOptions
   const list = checkBundles(bundles);
   const strategy = options.strategy ?? 'PACK';
   if (!placementStrategies.includes(strategy)) {
-    throw new InvalidArgumentError(`Invalid placement strategy '${String(strategy)}': use ${placementStrategies.join(', ')}.`);
+    throw new InvalidArgumentError(
+      `Invalid placement strategy '${String(strategy)}': use ${placementStrategies.join(', ')}.`,
+    );
   }
   const node = requireNode('placementGroup()');
   const id = ids().next('pg');
-  const g: GroupState = { id, name: options.name ?? '', strategy, bundles: list, state: 'PENDING', bundleNodes: [], reason: '' };
+  const g: GroupState = {
+    id,
+    name: options.name ?? '',
+    strategy,
+    bundles: list,
+    state: 'PENDING',
+    bundleNodes: [],
+    reason: '',
+  };
   if (node.cluster) {
     (node.cluster as ClusterNode).createGroup(g).catch(() => {});
   } else {

@@ -38,11 +38,22 @@ function sum(bundles: ResourceSet[]): Record<string, number> {
 }
 
 function fmt(r: ResourceSet): string {
-  return '{ ' + Object.entries(r).map(([k, v]) => `${k}: ${v}`).join(', ') + ' }';
+  return (
+    '{ ' +
+    Object.entries(r)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ') +
+    ' }'
+  );
 }
 
 /** Greedy placement of `bundles` on `nodes` by `strategy` against `field` (total or available). */
-function assign(strategy: PlacementStrategy, bundles: ResourceSet[], nodes: PlacementNode[], field: 'total' | 'available'): string[] | undefined {
+function assign(
+  strategy: PlacementStrategy,
+  bundles: ResourceSet[],
+  nodes: PlacementNode[],
+  field: 'total' | 'available',
+): string[] | undefined {
   const left = new Map(nodes.map((n) => [n.nodeId, { ...n[field] }]));
   const out: string[] = [];
   if (strategy === 'STRICT_PACK') {
@@ -81,7 +92,11 @@ function assign(strategy: PlacementStrategy, bundles: ResourceSet[], nodes: Plac
 }
 
 /** Places bundles now, or says why not (and whether waiting can ever help). */
-export function placeBundles(strategy: PlacementStrategy, bundles: ResourceSet[], nodes: PlacementNode[]): PlacementResult {
+export function placeBundles(
+  strategy: PlacementStrategy,
+  bundles: ResourceSet[],
+  nodes: PlacementNode[],
+): PlacementResult {
   const now = assign(strategy, bundles, nodes, 'available');
   if (now) return { ok: true, nodes: now };
   if (assign(strategy, bundles, nodes, 'total')) {
@@ -90,8 +105,10 @@ export function placeBundles(strategy: PlacementStrategy, bundles: ResourceSet[]
   let reason: string;
   const biggest = bundles.find((b) => !nodes.some((n) => fits(b, n.total)));
   if (biggest) {
-    reason = `bundle ${fmt(biggest)} fits on no node (${nodes.length} node${nodes.length === 1 ? '' : 's'}: ` +
-      nodes.map((n) => fmt(n.total)).join(', ') + ')';
+    reason =
+      `bundle ${fmt(biggest)} fits on no node (${nodes.length} node${nodes.length === 1 ? '' : 's'}: ` +
+      nodes.map((n) => fmt(n.total)).join(', ') +
+      ')';
   } else if (strategy === 'STRICT_SPREAD' && bundles.length > nodes.length) {
     reason = `STRICT_SPREAD needs ${bundles.length} nodes, one per bundle, and the cluster has ${nodes.length}`;
   } else if (strategy === 'STRICT_PACK') {

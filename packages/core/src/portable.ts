@@ -41,7 +41,10 @@ export class PortableFunction<F extends AnyCallable = AnyCallable> implements Ma
  * const fn = portable(userFn, 'map()'); // in the library, on the driver
  * const f = await fn.resolve();         // in the library's task, on a worker
  */
-export function portable<F extends AnyCallable>(fn: F | RemoteFunction<any, any> | ActorClass<any>, given: string): PortableFunction<F> {
+export function portable<F extends AnyCallable>(
+  fn: F | RemoteFunction<any, any> | ActorClass<any>,
+  given: string,
+): PortableFunction<F> {
   if (fn instanceof RemoteFunction || fn instanceof ActorClass) {
     return new PortableFunction<F>(fn.fnRef, fn.fnRef.desc?.name ?? '<anonymous>', fn instanceof ActorClass);
   }

@@ -76,7 +76,13 @@ export interface TaskContextData {
 
 // ---- node -> worker ----
 export type ToWorker =
-  | { k: 'task'; spec: TaskSpec; args: StoredValue[]; ctx: TaskContextData; /** per-worker sequence number */ seq: number }
+  | {
+      k: 'task';
+      spec: TaskSpec;
+      args: StoredValue[];
+      ctx: TaskContextData;
+      /** per-worker sequence number */ seq: number;
+    }
   | { k: 'createActor'; spec: ActorCreationSpec; args: StoredValue[]; ctx: TaskContextData; maxConcurrency: number }
   | { k: 'actorCall'; spec: ActorTaskSpec; args: StoredValue[] }
   | { k: 'dropActor'; actorId: string }

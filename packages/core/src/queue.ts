@@ -119,7 +119,13 @@ let actorClass: ActorClass<typeof QueueActor> | undefined;
 function queueActorClass(): ActorClass<typeof QueueActor> {
   if (!actorClass) {
     const { methods, hasAsync } = methodsOf(QueueActor);
-    actorClass = new ActorClass(describeByValue(QueueActor as never, true, 'Queue'), 'QueueActor', methods, hasAsync, {});
+    actorClass = new ActorClass(
+      describeByValue(QueueActor as never, true, 'Queue'),
+      'QueueActor',
+      methods,
+      hasAsync,
+      {},
+    );
   }
   return actorClass;
 }
@@ -155,9 +161,14 @@ export class Queue<T = unknown> implements Markable {
 
   /** @param maxsize most items the queue holds; 0 (the default) means no limit. */
   constructor(maxsize = 0, options: QueueOptions = {}, /** @internal */ existing?: ActorHandle<QueueActor>) {
-    if (!Number.isInteger(maxsize) || maxsize < 0) throw new InvalidArgumentError(`Queue(maxsize) takes a whole number >= 0 (0: no limit), got ${maxsize}.`);
+    if (!Number.isInteger(maxsize) || maxsize < 0)
+      throw new InvalidArgumentError(`Queue(maxsize) takes a whole number >= 0 (0: no limit), got ${maxsize}.`);
     this.maxsize = maxsize;
-    this.actor = existing ?? queueActorClass().options({ numCpus: 0, ...(options.actorOptions ?? {}) }).remote(maxsize);
+    this.actor =
+      existing ??
+      queueActorClass()
+        .options({ numCpus: 0, ...(options.actorOptions ?? {}) })
+        .remote(maxsize);
   }
 
   /** How many items are in the queue now. */
@@ -184,7 +195,11 @@ export class Queue<T = unknown> implements Markable {
   async put(item: T, options: QueueWaitOptions = {}): Promise<void> {
     const timeoutMs = waitTime('put', options);
     if (!(await get(this.actor.put.remote(item, timeoutMs)))) {
-      throw new QueueFullError(timeoutMs === 0 ? `The queue is full (${this.maxsize} items): wait with put(item), or take items out first.` : `The queue stayed full (${this.maxsize} items) for ${timeoutMs} ms.`);
+      throw new QueueFullError(
+        timeoutMs === 0
+          ? `The queue is full (${this.maxsize} items): wait with put(item), or take items out first.`
+          : `The queue stayed full (${this.maxsize} items) for ${timeoutMs} ms.`,
+      );
     }
   }
 
@@ -192,7 +207,12 @@ export class Queue<T = unknown> implements Markable {
   async get(options: QueueWaitOptions = {}): Promise<T> {
     const timeoutMs = waitTime('get', options);
     const got = await get(this.actor.get.remote(timeoutMs));
-    if (!got.ok) throw new QueueEmptyError(timeoutMs === 0 ? 'The queue is empty: wait with get(), or put items in first.' : `The queue stayed empty for ${timeoutMs} ms.`);
+    if (!got.ok)
+      throw new QueueEmptyError(
+        timeoutMs === 0
+          ? 'The queue is empty: wait with get(), or put items in first.'
+          : `The queue stayed empty for ${timeoutMs} ms.`,
+      );
     return got.item as T;
   }
 
@@ -216,7 +236,8 @@ export class Queue<T = unknown> implements Markable {
 
   /** Takes the `n` oldest items, or none of them with a QueueEmptyError when fewer are there. */
   async getNowaitBatch(n: number): Promise<T[]> {
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`getNowaitBatch(n) takes a whole number >= 0, got ${n}.`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`getNowaitBatch(n) takes a whole number >= 0, got ${n}.`);
     const got = await get(this.actor.getBatch.remote(n));
     if (!got.ok) throw new QueueEmptyError(`The queue holds fewer than ${n} items.`);
     return got.items as T[];

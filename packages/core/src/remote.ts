@@ -7,8 +7,16 @@ import { describeFunction, isClass, type FnRef } from './functions.js';
 import { ids } from './ids.js';
 import { ObjectRef } from './object-ref.js';
 import {
-  compileActorOptions, compileMethodOptions, compileTaskOptions, type ActorMethodOptions, type ActorOptions,
-  type CompiledActorOptions, type CompiledTaskOptions, type EnvVars, type SchedulingStrategySpec, type TaskOptions,
+  compileActorOptions,
+  compileMethodOptions,
+  compileTaskOptions,
+  type ActorMethodOptions,
+  type ActorOptions,
+  type CompiledActorOptions,
+  type CompiledTaskOptions,
+  type EnvVars,
+  type SchedulingStrategySpec,
+  type TaskOptions,
 } from './options.js';
 import type { ActorHandleData, ArgSpec, TaskContextData } from './protocol.js';
 import { MARKER, serialize, toMarker, type Markable, type Reviver } from './serialization.js';
@@ -134,7 +142,11 @@ function envOf(own: EnvVars | undefined): { envVars?: EnvVars } {
   return envVars ? { envVars } : {};
 }
 
-function actorOptionsWith(o: CompiledActorOptions, strategy: SchedulingStrategySpec | undefined, envVars: EnvVars | undefined): CompiledActorOptions {
+function actorOptionsWith(
+  o: CompiledActorOptions,
+  strategy: SchedulingStrategySpec | undefined,
+  envVars: EnvVars | undefined,
+): CompiledActorOptions {
   if (!strategy && envVars === o.envVars) return o;
   // An actor given a runtime environment by inheritance gets a thread of its own, as with its own.
   const isolation = envVars && o.isolation === 'shared' ? 'thread' : o.isolation;
@@ -194,7 +206,12 @@ class ActorMethodImpl {
     const name = this.callOpts.name ?? what;
     const parent = client.currentTask()?.taskId;
     client.submitActorTask({
-      taskId, actorId: this.data.actorId, method: this.method, name, args: argSpecs(client, args, name), returnIds,
+      taskId,
+      actorId: this.data.actorId,
+      method: this.method,
+      name,
+      args: argSpecs(client, args, name),
+      returnIds,
       ...(parent ? { parentTaskId: parent } : {}),
     });
     const refs = returnIds.map((id) => new ObjectRef(id));

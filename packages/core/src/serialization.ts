@@ -10,8 +10,17 @@ import { ObjectRef } from './object-ref.js';
 
 /** Names of typed array classes stored raw. */
 const typedArrayCtors = {
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
 } as const;
 type TypedArrayName = keyof typeof typedArrayCtors | 'Buffer' | 'ArrayBuffer' | 'DataView';
 

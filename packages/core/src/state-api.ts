@@ -46,7 +46,9 @@ export function filterRows(rows: StateRow[], o: ListOptions): StateRow[] {
   let out = rows;
   for (const f of o.filters ?? []) {
     if (!Array.isArray(f) || f.length !== 3 || (f[1] !== '=' && f[1] !== '!=')) {
-      throw new InvalidArgumentError(`Invalid filter ${JSON.stringify(f)}: use [field, '=' | '!=', value], e.g. ['state', '=', 'ALIVE'].`);
+      throw new InvalidArgumentError(
+        `Invalid filter ${JSON.stringify(f)}: use [field, '=' | '!=', value], e.g. ['state', '=', 'ALIVE'].`,
+      );
     }
     const [field, op, value] = f;
     out = out.filter((r) => (String(r[field]) === String(value)) === (op === '='));
@@ -54,7 +56,10 @@ export function filterRows(rows: StateRow[], o: ListOptions): StateRow[] {
   return out.slice(0, o.limit ?? 10_000);
 }
 
-async function list(o: ListOptions, fn: (m: typeof import('./cluster/state-impl.js'), address: string) => Promise<StateRow[]>): Promise<StateRow[]> {
+async function list(
+  o: ListOptions,
+  fn: (m: typeof import('./cluster/state-impl.js'), address: string) => Promise<StateRow[]>,
+): Promise<StateRow[]> {
   const address = resolveAddress(o);
   const m = await import('./cluster/state-impl.js');
   return filterRows(await fn(m, address), o);

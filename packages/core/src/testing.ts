@@ -21,7 +21,11 @@ export class SequentialIdGenerator implements IdGenerator {
 /** Polls `cond` until it returns truthy (or a resolved truthy promise), or fails after `timeoutMs`. */
 export async function waitFor<T>(
   cond: () => T | Promise<T>,
-  { timeoutMs = 10_000, intervalMs = 10, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  {
+    timeoutMs = 10_000,
+    intervalMs = 10,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -109,9 +113,14 @@ export interface ClusterNodeHandle {
 export class Cluster {
   readonly nodes: ClusterNodeHandle[] = [];
   private readonly procs = new Map<string, import('node:child_process').ChildProcess>();
-  private constructor(readonly address: string, private readonly headOpts: ClusterHeadOptions) {}
+  private constructor(
+    readonly address: string,
+    private readonly headOpts: ClusterHeadOptions,
+  ) {}
 
-  static async start(opts: { head?: ClusterNodeSpec; nodes?: ClusterNodeSpec[] } & ClusterHeadOptions = {}): Promise<Cluster> {
+  static async start(
+    opts: { head?: ClusterNodeSpec; nodes?: ClusterNodeSpec[] } & ClusterHeadOptions = {},
+  ): Promise<Cluster> {
     const headOpts = { nodeTimeoutMs: opts.nodeTimeoutMs, redisAddress: opts.redisAddress, spec: opts.head ?? {} };
     const head = await Cluster.spawn(headOpts.spec, undefined, headOpts);
     const c = new Cluster(head.handle.address, headOpts);
@@ -153,19 +162,37 @@ export class Cluster {
     return h.handle;
   }
 
-  private static async spawn(spec: ClusterNodeSpec, gcsAddress: string | undefined, head?: ClusterHeadOptions & { port?: number }): Promise<{ handle: ClusterNodeHandle; proc: import('node:child_process').ChildProcess }> {
+  private static async spawn(
+    spec: ClusterNodeSpec,
+    gcsAddress: string | undefined,
+    head?: ClusterHeadOptions & { port?: number },
+  ): Promise<{ handle: ClusterNodeHandle; proc: import('node:child_process').ChildProcess }> {
     const { spawnNodeProcess } = await import('./cluster/node-process.js');
     const resources: Record<string, number> = { CPU: spec.numCpus ?? 1, ...(spec.resources ?? {}) };
     if (spec.numGpus) resources.GPU = spec.numGpus;
     const opts = {
-      head: !gcsAddress, gcsAddress, host: '127.0.0.1', port: head?.port ?? 0, resources, objectStoreBytes: spec.objectStoreMemory,
+      head: !gcsAddress,
+      gcsAddress,
+      host: '127.0.0.1',
+      port: head?.port ?? 0,
+      resources,
+      objectStoreBytes: spec.objectStoreMemory,
       gpuIds: spec.numGpus ? Array.from({ length: spec.numGpus }, (_, i) => i) : undefined,
-      nodeTimeoutMs: head?.nodeTimeoutMs, redisAddress: head?.redisAddress, jobApiPort: 0,
+      nodeTimeoutMs: head?.nodeTimeoutMs,
+      redisAddress: head?.redisAddress,
+      jobApiPort: 0,
     };
     const { proc, ready, output: out } = spawnNodeProcess(opts, { env: { ...(spec.env ?? {}), RAY_TS_ADDRESS: '' } });
     const info = await ready;
     return {
-      handle: { nodeId: info.nodeId, address: info.address, pid: info.pid, isHead: !gcsAddress, jobApiAddress: info.jobApiAddress, output: out },
+      handle: {
+        nodeId: info.nodeId,
+        address: info.address,
+        pid: info.pid,
+        isHead: !gcsAddress,
+        jobApiAddress: info.jobApiAddress,
+        output: out,
+      },
       proc,
     };
   }
@@ -180,18 +207,23 @@ export class Cluster {
   async shutdown(): Promise<void> {
     const entries = [...this.procs].reverse();
     this.procs.clear();
-    await Promise.all(entries.map(([, p]) => new Promise<void>((resolve) => {
-      if (p.exitCode !== null || p.signalCode !== null) {
-        resolve();
-        return;
-      }
-      const t = setTimeout(() => p.kill('SIGKILL'), 5_000);
-      p.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      p.kill('SIGTERM');
-    })));
+    await Promise.all(
+      entries.map(
+        ([, p]) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null || p.signalCode !== null) {
+              resolve();
+              return;
+            }
+            const t = setTimeout(() => p.kill('SIGKILL'), 5_000);
+            p.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
   }
 }
 
@@ -214,9 +246,13 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
       srv.close(() => resolve(p));
     });
   });
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${out}`)), 10_000);
@@ -234,10 +270,11 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
   });
   return {
     url: `redis://127.0.0.1:${port}`,
-    stop: () => new Promise<void>((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
   };
 }

@@ -87,7 +87,9 @@ export async function timeline(options: TimelineOptions = {}): Promise<TraceEven
   if (!runs) {
     const address = stateAddress(options);
     if (!address) {
-      throw new InvalidArgumentError('timeline() needs a cluster: call init() first, or pass { address: "HOST:PORT" } (or set RAY_TS_ADDRESS).');
+      throw new InvalidArgumentError(
+        'timeline() needs a cluster: call init() first, or pass { address: "HOST:PORT" } (or set RAY_TS_ADDRESS).',
+      );
     }
     const { taskRunsOf } = await import('./cluster/state-impl.js');
     runs = await taskRunsOf(address);

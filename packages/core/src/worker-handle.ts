@@ -105,7 +105,11 @@ export class WorkerHandle {
       w.unref();
     } else {
       this.status = undefined;
-      const env = withHugePages({ ...process.env, ...(opts.boot.envVars ?? {}), RAY_TS_WORKER_BOOT: JSON.stringify(opts.boot) });
+      const env = withHugePages({
+        ...process.env,
+        ...(opts.boot.envVars ?? {}),
+        RAY_TS_WORKER_BOOT: JSON.stringify(opts.boot),
+      });
       if (opts.cudaVisibleDevices !== undefined) env.CUDA_VISIBLE_DEVICES = opts.cudaVisibleDevices;
       // Loaded on first use: most programs never start a process worker.
       const { fork } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');

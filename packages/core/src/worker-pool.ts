@@ -132,18 +132,23 @@ export class WorkerPool {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.reaper);
-    await Promise.all([...this.all].map((w) => new Promise<void>((resolve) => {
-      if (w.dead) return resolve();
-      const t = setTimeout(resolve, 2000);
-      const check = setInterval(() => {
-        if (w.dead) {
-          clearInterval(check);
-          clearTimeout(t);
-          resolve();
-        }
-      }, 5);
-      w.terminate();
-    })));
+    await Promise.all(
+      [...this.all].map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.dead) return resolve();
+            const t = setTimeout(resolve, 2000);
+            const check = setInterval(() => {
+              if (w.dead) {
+                clearInterval(check);
+                clearTimeout(t);
+                resolve();
+              }
+            }, 5);
+            w.terminate();
+          }),
+      ),
+    );
     this.all.clear();
   }
 }

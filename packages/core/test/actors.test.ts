@@ -1,7 +1,21 @@
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
 import {
-  ActorDiedError, InvalidArgumentError, TaskCancelledError, TaskError, UnschedulableError, cancel, get, getActor, init, kill, shutdown, actorIdOf,
-  availableResources, placementGroup, removePlacementGroup, wait,
+  ActorDiedError,
+  InvalidArgumentError,
+  TaskCancelledError,
+  TaskError,
+  UnschedulableError,
+  cancel,
+  get,
+  getActor,
+  init,
+  kill,
+  shutdown,
+  actorIdOf,
+  availableResources,
+  placementGroup,
+  removePlacementGroup,
+  wait,
 } from '@ray-ts/core';
 import * as f from './fixtures/tasks.js';
 
@@ -15,7 +29,7 @@ afterAll(async () => {
 const unique = (p: string) => `${p}-${Math.random().toString(36).slice(2, 8)}`;
 
 suite('actors', () => {
-  it('keeps state and runs one caller\'s calls in submission order', async () => {
+  it("keeps state and runs one caller's calls in submission order", async () => {
     const c = f.RemoteCounter.remote(10);
     const refs = Array.from({ length: 100 }, (_, i) => c.increment.remote(i % 2 === 0 ? 1 : 2));
     const vals = await get(refs);
@@ -173,7 +187,12 @@ suite('actor start-up', () => {
   it('runs actors in placement group bundles out of their reservation, waiting while the group is pending', async () => {
     const full = placementGroup([{ CPU: 1 }, { CPU: 1 }]); // every CPU of the node
     await full.ready();
-    const inBundles = [0, 1].map((i) => f.RemoteCounter.options({ numCpus: 1, schedulingStrategy: { placementGroup: full, placementGroupBundleIndex: i } }).remote());
+    const inBundles = [0, 1].map((i) =>
+      f.RemoteCounter.options({
+        numCpus: 1,
+        schedulingStrategy: { placementGroup: full, placementGroupBundleIndex: i },
+      }).remote(),
+    );
     expect(await get(inBundles.map((c) => c.increment.remote()))).toEqual([1, 1]);
     // A second group waits for the first's CPUs, and an actor in it waits with it.
     const next = placementGroup([{ CPU: 2 }]);
@@ -188,7 +207,10 @@ suite('actor start-up', () => {
     // A bundle the group does not have fails the actor, saying so.
     const small = placementGroup([{ CPU: 0.5 }]);
     await small.ready();
-    const bad = f.RemoteCounter.options({ numCpus: 0.5, schedulingStrategy: { placementGroup: small, placementGroupBundleIndex: 3 } }).remote();
+    const bad = f.RemoteCounter.options({
+      numCpus: 0.5,
+      schedulingStrategy: { placementGroup: small, placementGroupBundleIndex: 3 },
+    }).remote();
     await expect(get(bad.increment.remote())).rejects.toThrow(/bundle 3 of placement group .* has 1 bundles/);
     await removePlacementGroup(small);
     expect((await availableResources()).CPU).toBe(2);

@@ -12,7 +12,11 @@ import { CounterActor, whereAmI } from './fixtures/cluster.js';
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.join(here, '..', 'dist', 'bundle', 'cli.js');
-const env = { ...process.env, RAY_TS_SESSION_DIR: path.join(os.tmpdir(), `ray-ts-autoscaler-test-${process.pid}`), RAY_TS_ADDRESS: '' };
+const env = {
+  ...process.env,
+  RAY_TS_SESSION_DIR: path.join(os.tmpdir(), `ray-ts-autoscaler-test-${process.pid}`),
+  RAY_TS_ADDRESS: '',
+};
 const ray = (...args: string[]) => run(process.execPath, [cli, ...args], { env, timeout: 60_000 });
 let address: string;
 

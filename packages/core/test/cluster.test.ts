@@ -8,14 +8,59 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActorDiedError, NodeDiedError, TaskCancelledError, UnschedulableError, actorIdOf, cancel, get, getActor, kill, listJobs, getRuntimeContext, init, internalKv, listActors, listNodes, listObjects,
-  listPlacementGroups, listTasks, nodes, placementGroup, put, removePlacementGroup, shutdown, availableResources, wait, collective, type ObjectRef,
-  ActorPool, Queue, timeline, listNamedActors,
+  ActorDiedError,
+  NodeDiedError,
+  TaskCancelledError,
+  UnschedulableError,
+  actorIdOf,
+  cancel,
+  get,
+  getActor,
+  kill,
+  listJobs,
+  getRuntimeContext,
+  init,
+  internalKv,
+  listActors,
+  listNodes,
+  listObjects,
+  listPlacementGroups,
+  listTasks,
+  nodes,
+  placementGroup,
+  put,
+  removePlacementGroup,
+  shutdown,
+  availableResources,
+  wait,
+  collective,
+  type ObjectRef,
+  ActorPool,
+  Queue,
+  timeline,
+  listNamedActors,
 } from '@ray-ts/core';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
 import { MemberActor } from './fixtures/collective.js';
 import { DoublerActor, EnvReaderActor, FinisherActor, consume, nap, produce, readEnv } from './fixtures/util.js';
-import { CounterActor as Counter, KeeperActor, actorFromTask, actorsFromTask, groupParent, nextStep, callThroughHandle, fanOut, gpuTask, kvRead, readyCount, sleeper, make, sampleSum as sum, whereAmI, type Counter as CounterClass } from './fixtures/cluster.js';
+import {
+  CounterActor as Counter,
+  KeeperActor,
+  actorFromTask,
+  actorsFromTask,
+  groupParent,
+  nextStep,
+  callThroughHandle,
+  fanOut,
+  gpuTask,
+  kvRead,
+  readyCount,
+  sleeper,
+  make,
+  sampleSum as sum,
+  whereAmI,
+  type Counter as CounterClass,
+} from './fixtures/cluster.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = () => vm.runInNewContext('gc') as () => void;
@@ -31,7 +76,10 @@ describe('a 3-node cluster', () => {
   beforeAll(async () => {
     cluster = await Cluster.start({
       head: { numCpus: 1 },
-      nodes: [{ numCpus: 1, resources: { special: 2 } }, { numCpus: 1, numGpus: 2 }],
+      nodes: [
+        { numCpus: 1, resources: { special: 2 } },
+        { numCpus: 1, numGpus: 2 },
+      ],
     });
     [head, n1, n2] = cluster.nodes.map((n) => n.nodeId);
     await init({ address: cluster.address });
@@ -50,7 +98,7 @@ describe('a 3-node cluster', () => {
     expect(rows).toHaveLength(3);
   });
 
-  it('passes refs held on other nodes to an actor: the driver\'s put and a task\'s result, calls kept in order', async () => {
+  it("passes refs held on other nodes to an actor: the driver's put and a task's result, calls kept in order", async () => {
     const c = Counter.options({ resources: { special: 1 } }).remote();
     const fromDriver = put(new Uint8Array(1000).fill(3));
     const fromN2 = make.options({ schedulingStrategy: { nodeId: n2 } }).remote(2000);
@@ -61,7 +109,9 @@ describe('a 3-node cluster', () => {
   });
 
   it('spreads tasks over the 3 nodes with SPREAD', async () => {
-    const ids = await get(Array.from({ length: 6 }, () => whereAmI.options({ schedulingStrategy: 'SPREAD' }).remote(50)));
+    const ids = await get(
+      Array.from({ length: 6 }, () => whereAmI.options({ schedulingStrategy: 'SPREAD' }).remote(50)),
+    );
     expect(new Set(ids)).toEqual(new Set([head, n1, n2]));
   });
 
@@ -97,7 +147,10 @@ describe('a 3-node cluster', () => {
     expect(await get(produce.options({ schedulingStrategy: { nodeId: head } }).remote(q, 6))).toBe(6);
     expect(await get(consumer)).toEqual([0, 1, 2, 3, 4, 5]);
     await q.shutdown();
-    const actors = [DoublerActor.options({ schedulingStrategy: { nodeId: n1 } }).remote(), DoublerActor.options({ schedulingStrategy: { nodeId: n2 } }).remote()];
+    const actors = [
+      DoublerActor.options({ schedulingStrategy: { nodeId: n1 } }).remote(),
+      DoublerActor.options({ schedulingStrategy: { nodeId: n2 } }).remote(),
+    ];
     const out: number[] = [];
     for await (const y of new ActorPool(actors).map((a, v: number) => a.double.remote(v), [1, 2, 3, 4])) out.push(y);
     expect(out).toEqual([2, 4, 6, 8]);
@@ -107,12 +160,16 @@ describe('a 3-node cluster', () => {
 
   it('carries runtimeEnv envVars to tasks and actors on other nodes', async () => {
     const env = { runtimeEnv: { envVars: { RAY_TS_TEST_CLUSTER_ENV: 'far' } } };
-    const t = await get(readEnv.options({ schedulingStrategy: { nodeId: n2 }, ...env }).remote('RAY_TS_TEST_CLUSTER_ENV'));
+    const t = await get(
+      readEnv.options({ schedulingStrategy: { nodeId: n2 }, ...env }).remote('RAY_TS_TEST_CLUSTER_ENV'),
+    );
     expect(t.value).toBe('far');
     const a = EnvReaderActor.options({ schedulingStrategy: { nodeId: n1 }, ...env }).remote();
     expect(await get(a.read.remote('RAY_TS_TEST_CLUSTER_ENV'))).toBe('far');
     expect(await get(a.readInTask.remote('RAY_TS_TEST_CLUSTER_ENV'))).toBe('far');
-    expect((await get(readEnv.options({ schedulingStrategy: { nodeId: n2 } }).remote('RAY_TS_TEST_CLUSTER_ENV'))).value).toBeNull();
+    expect(
+      (await get(readEnv.options({ schedulingStrategy: { nodeId: n2 } }).remote('RAY_TS_TEST_CLUSTER_ENV'))).value,
+    ).toBeNull();
     await kill(a);
   });
 
@@ -121,25 +178,35 @@ describe('a 3-node cluster', () => {
     expect(await get(a.work.remote())).toBe(1);
     await expect(get(a.finish.remote())).rejects.toThrow(/exitActor\(\)/);
     await expect(get(a.work.remote())).rejects.toThrow(ActorDiedError);
-    await waitFor(async () => (await listActors({ filters: [['actorId', '=', actorIdOf(a)]] }))[0]?.state === 'DEAD', { what: 'the actor listed DEAD' });
+    await waitFor(async () => (await listActors({ filters: [['actorId', '=', actorIdOf(a)]] }))[0]?.state === 'DEAD', {
+      what: 'the actor listed DEAD',
+    });
     const named = FinisherActor.options({ name: 'finisher-listed', schedulingStrategy: { nodeId: n2 } }).remote();
     expect(await get(named.work.remote())).toBe(1);
     expect(await listNamedActors()).toContain('finisher-listed');
     await kill(named);
-    await waitFor(async () => !(await listNamedActors()).includes('finisher-listed'), { what: 'the killed actor unlisted' });
+    await waitFor(async () => !(await listNamedActors()).includes('finisher-listed'), {
+      what: 'the killed actor unlisted',
+    });
   });
 
   it('shows task runs on every node in the timeline', async () => {
-    await get([n1, n2].map((nodeId) => nap.options({ name: 'nap-on-cluster', schedulingStrategy: { nodeId } }).remote(30)));
+    await get(
+      [n1, n2].map((nodeId) => nap.options({ name: 'nap-on-cluster', schedulingStrategy: { nodeId } }).remote(30)),
+    );
     const events = (await timeline()).filter((e) => e.name === 'nap-on-cluster');
     expect(events.map((e) => e.pid).sort()).toEqual([`node ${n1}`, `node ${n2}`].sort());
     expect(events.every((e) => e.dur >= 25_000 && e.tid.startsWith('worker '))).toBe(true);
   });
 
   it('honours node affinity, hard and soft', async () => {
-    const hard = await get(Array.from({ length: 3 }, () => whereAmI.options({ schedulingStrategy: { nodeId: n2 } }).remote(1)));
+    const hard = await get(
+      Array.from({ length: 3 }, () => whereAmI.options({ schedulingStrategy: { nodeId: n2 } }).remote(1)),
+    );
     expect(hard).toEqual([n2, n2, n2]);
-    await expect(get(whereAmI.options({ schedulingStrategy: { nodeId: 'node_nope' } }).remote(1))).rejects.toThrow(UnschedulableError);
+    await expect(get(whereAmI.options({ schedulingStrategy: { nodeId: 'node_nope' } }).remote(1))).rejects.toThrow(
+      UnschedulableError,
+    );
     const soft = await get(whereAmI.options({ schedulingStrategy: { nodeId: 'node_nope', soft: true } }).remote(1));
     expect([head, n1, n2]).toContain(soft);
   });
@@ -165,18 +232,31 @@ describe('a 3-node cluster', () => {
     const packNodes = (await pack.state()).bundleNodes;
     expect(new Set(packNodes).size).toBe(1);
 
-    const spread = placementGroup([{ CPU: 0.25 }, { CPU: 0.25 }, { CPU: 0.25 }], { strategy: 'STRICT_SPREAD', name: 'trio' });
+    const spread = placementGroup([{ CPU: 0.25 }, { CPU: 0.25 }, { CPU: 0.25 }], {
+      strategy: 'STRICT_SPREAD',
+      name: 'trio',
+    });
     await spread.ready();
     const spreadNodes = (await spread.state()).bundleNodes;
     expect(new Set(spreadNodes).size).toBe(3);
-    const inBundles = await get(spreadNodes.map((_, i) =>
-      whereAmI.options({ numCpus: 0.25, schedulingStrategy: { placementGroup: spread, placementGroupBundleIndex: i } }).remote(1)));
+    const inBundles = await get(
+      spreadNodes.map((_, i) =>
+        whereAmI
+          .options({ numCpus: 0.25, schedulingStrategy: { placementGroup: spread, placementGroupBundleIndex: i } })
+          .remote(1),
+      ),
+    );
     expect(inBundles).toEqual(spreadNodes);
     // An actor in bundle 1 runs where that bundle is; work in "any bundle" runs on one of them.
-    const inGroup = Counter.options({ numCpus: 0.25, schedulingStrategy: { placementGroup: spread, placementGroupBundleIndex: 1 } }).remote();
+    const inGroup = Counter.options({
+      numCpus: 0.25,
+      schedulingStrategy: { placementGroup: spread, placementGroupBundleIndex: 1 },
+    }).remote();
     expect(await get(inGroup.node.remote())).toBe(spreadNodes[1]);
     await kill(inGroup);
-    const anyBundle = await get(whereAmI.options({ numCpus: 0.25, schedulingStrategy: { placementGroup: spread } }).remote(1));
+    const anyBundle = await get(
+      whereAmI.options({ numCpus: 0.25, schedulingStrategy: { placementGroup: spread } }).remote(1),
+    );
     expect(spreadNodes).toContain(anyBundle);
 
     const soft = placementGroup([{ CPU: 0.1 }, { CPU: 0.1 }], { strategy: 'SPREAD' });
@@ -185,7 +265,9 @@ describe('a 3-node cluster', () => {
     expect(new Set((await soft.state()).bundleNodes).size).toBe(2);
     expect(new Set((await packSoft.state()).bundleNodes).size).toBe(1);
 
-    const impossible = placementGroup([{ CPU: 0.1 }, { CPU: 0.1 }, { CPU: 0.1 }, { CPU: 0.1 }], { strategy: 'STRICT_SPREAD' });
+    const impossible = placementGroup([{ CPU: 0.1 }, { CPU: 0.1 }, { CPU: 0.1 }, { CPU: 0.1 }], {
+      strategy: 'STRICT_SPREAD',
+    });
     await expect(impossible.ready()).rejects.toThrow(/STRICT_SPREAD needs 4 nodes/);
     const tooBig = placementGroup([{ CPU: 2 }], { strategy: 'PACK' });
     await expect(tooBig.ready()).rejects.toThrow(UnschedulableError);
@@ -200,9 +282,18 @@ describe('a 3-node cluster', () => {
     await pg.ready();
     const bundleNodes = (await pg.state()).bundleNodes;
     try {
-      const inside = await get(groupParent.options({
-        numCpus: 0.5, schedulingStrategy: { placementGroup: pg, placementGroupBundleIndex: 0, placementGroupCaptureChildTasks: true },
-      }).remote());
+      const inside = await get(
+        groupParent
+          .options({
+            numCpus: 0.5,
+            schedulingStrategy: {
+              placementGroup: pg,
+              placementGroupBundleIndex: 0,
+              placementGroupCaptureChildTasks: true,
+            },
+          })
+          .remote(),
+      );
       expect(inside.group).toBe(pg.id);
       for (const [node, group] of inside.kids) {
         expect(bundleNodes).toContain(node);
@@ -210,7 +301,11 @@ describe('a 3-node cluster', () => {
       }
       expect(bundleNodes).toContain(inside.actor);
       // Without capture, children are scheduled as usual.
-      const outside = await get(groupParent.options({ numCpus: 0.5, schedulingStrategy: { placementGroup: pg, placementGroupBundleIndex: 0 } }).remote());
+      const outside = await get(
+        groupParent
+          .options({ numCpus: 0.5, schedulingStrategy: { placementGroup: pg, placementGroupBundleIndex: 0 } })
+          .remote(),
+      );
       expect(outside.group).toBeNull();
       expect(outside.kids.map(([, g]) => g)).toEqual([null, null]);
     } finally {
@@ -219,13 +314,20 @@ describe('a 3-node cluster', () => {
   });
 
   it('runs collectives between actors on the three nodes: a ring allreduce crosses every node', async () => {
-    const members = [head, n1, n2].map((nodeId) => MemberActor.options({ numCpus: 0.25, schedulingStrategy: { nodeId } }).remote());
+    const members = [head, n1, n2].map((nodeId) =>
+      MemberActor.options({ numCpus: 0.25, schedulingStrategy: { nodeId } }).remote(),
+    );
     try {
       expect(await get(members.map((m) => m.node.remote()))).toEqual([head, n1, n2]);
       await collective.createCollectiveGroup(members, { groupName: 'nodes' });
       const length = (1 << 20) + 1;
       const out = await get(members.map((m) => m.ring.remote(length, 'sum', 'nodes')));
-      for (const o of out) expect(Buffer.from(o.buffer, o.byteOffset, o.byteLength).equals(Buffer.from(out[0].buffer, out[0].byteOffset, out[0].byteLength))).toBe(true);
+      for (const o of out)
+        expect(
+          Buffer.from(o.buffer, o.byteOffset, o.byteLength).equals(
+            Buffer.from(out[0].buffer, out[0].byteOffset, out[0].byteLength),
+          ),
+        ).toBe(true);
       for (const i of [0, 1, 6, 7, length - 1]) expect(out[0][i]).toBe((1 + 2 + 3) * (i % 7) + (0 + 1 + 2));
       const small = await get(members.map((m, r) => m.allreduce.remote(Float64Array.from([r, 1]), 'max', 'nodes')));
       for (const x of small) expect([...x]).toEqual([2, 1]);
@@ -240,7 +342,10 @@ describe('a 3-node cluster', () => {
     const size = 256 * 1024 * 1024;
     const produced = make.options({ schedulingStrategy: { nodeId: n1 } }).remote(size);
     // Read on another node (pulled from n1 to n2), then by the driver.
-    expect(await get(sum.options({ schedulingStrategy: { nodeId: n2 } }).remote(produced))).toEqual([9 * (size / 4096), size]);
+    expect(await get(sum.options({ schedulingStrategy: { nodeId: n2 } }).remote(produced))).toEqual([
+      9 * (size / 4096),
+      size,
+    ]);
     const local = await get(produced);
     expect(local.length).toBe(size);
     expect(local[size - 1]).toBe(9);
@@ -248,7 +353,19 @@ describe('a 3-node cluster', () => {
 
   it('pulls a large object with memory bounded by its size plus the bytes in flight', async () => {
     const size = 256 * 1024 * 1024;
-    const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(here, 'fixtures', 'pull-memory.mjs'), cluster.address, n1, String(size)], { timeout: 60_000 });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--import',
+        'tsx',
+        path.join(here, 'fixtures', 'pull-memory.mjs'),
+        cluster.address,
+        n1,
+        String(size),
+      ],
+      { timeout: 60_000 },
+    );
     const [, len, grew] = /PULL_MEMORY (\d+) (\d+)/.exec(stdout)!.map(Number);
     expect(len).toBe(size);
     // Measured here: the object plus ~40 MiB for a 1 GiB object (tools/gib-transfer-check.mjs).
@@ -269,13 +386,21 @@ describe('a 3-node cluster', () => {
     expect(await get(k.hold.remote([ref]))).toBe(1);
     ref = undefined;
     const g = gc();
-    for (let i = 0; i < 3; i++) { g(); await new Promise((r) => setTimeout(r, 20)); }
+    for (let i = 0; i < 3; i++) {
+      g();
+      await new Promise((r) => setTimeout(r, 20));
+    }
     // The actor on n2 borrows it: still alive, and readable there.
     expect(await get(k.read.remote())).toBe(4 * 1024 * 1024);
     expect((await listObjects({ filters: [['objectId', '=', id]] })).length).toBeGreaterThan(0);
     await get(k.drop.remote());
-    await waitFor(async () => { g(); return (await listObjects({ filters: [['objectId', '=', id]] })).length === 0; },
-      { what: `object ${id} freed on every node`, timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor(
+      async () => {
+        g();
+        return (await listObjects({ filters: [['objectId', '=', id]] })).length === 0;
+      },
+      { what: `object ${id} freed on every node`, timeoutMs: 15_000, intervalMs: 100 },
+    );
   });
 
   it('runs actors that tasks create on the node of the task, named or not', async () => {
@@ -302,7 +427,9 @@ describe('a 3-node cluster', () => {
     }
     // Owned by a node rather than a driver: the second does not queue behind the first.
     await waitFor(async () => (await availableResources()).CPU === 3, { what: 'all CPUs free again' });
-    const fromTask = await get(actorsFromTask.options({ numCpus: 0, schedulingStrategy: { nodeId: head } }).remote(2), { timeoutMs: 10_000 });
+    const fromTask = await get(actorsFromTask.options({ numCpus: 0, schedulingStrategy: { nodeId: head } }).remote(2), {
+      timeoutMs: 10_000,
+    });
     expect(new Set(fromTask).size).toBe(2);
     expect(fromTask).toContain(head);
   });
@@ -312,11 +439,18 @@ describe('a 3-node cluster', () => {
     const c = C.options({ name: 'shared-counter', lifetime: 'detached', schedulingStrategy: { nodeId: n1 } }).remote();
     expect(await get(c.incr.remote(1))).toBe(1);
     expect(await get(c.node.remote())).toBe(n1);
-    const { stdout } = await run(process.execPath, [path.join(here, 'fixtures', 'second-driver.mjs'), cluster.address, 'shared-counter'], { timeout: 30_000 });
+    const { stdout } = await run(
+      process.execPath,
+      [path.join(here, 'fixtures', 'second-driver.mjs'), cluster.address, 'shared-counter'],
+      { timeout: 30_000 },
+    );
     expect(stdout).toContain('SECOND_DRIVER 11');
     expect(await get(c.incr.remote(1))).toBe(12);
     // A handle passed to a task on a third node works there.
-    expect(await get(callThroughHandle.options({ schedulingStrategy: { nodeId: n2 } }).remote(c, 100))).toEqual([112, n2]);
+    expect(await get(callThroughHandle.options({ schedulingStrategy: { nodeId: n2 } }).remote(c, 100))).toEqual([
+      112,
+      n2,
+    ]);
     expect(await get(c.incr.remote(-100))).toBe(12);
     const same = await getActor<CounterClass>('shared-counter');
     expect(await get(same.incr.remote(0))).toBe(12);
@@ -330,11 +464,18 @@ describe('a 3-node cluster', () => {
   });
 
   it('drops what a driver owned on other nodes when it leaves', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures', 'leaving-driver.mjs'), cluster.address, n1], { timeout: 30_000 });
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', path.join(here, 'fixtures', 'leaving-driver.mjs'), cluster.address, n1],
+      { timeout: 30_000 },
+    );
     const [, driverNode, len] = /LEAVING_DRIVER (\S+) (\d+)/.exec(stdout)!;
     expect(Number(len)).toBe(8 * 1024 * 1024);
-    await waitFor(async () => (await listObjects({ filters: [['ownerNodeId', '=', driverNode]] })).length === 0,
-      { what: `objects of driver ${driverNode} dropped`, timeoutMs: 10_000, intervalMs: 100 });
+    await waitFor(async () => (await listObjects({ filters: [['ownerNodeId', '=', driverNode]] })).length === 0, {
+      what: `objects of driver ${driverNode} dropped`,
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
   });
 
   it('cancels a task running on another node, and kills an actor there', async () => {
@@ -346,12 +487,15 @@ describe('a 3-node cluster', () => {
     expect(await get(c.incr.remote(5))).toBe(5);
     await kill(c);
     await expect(get(c.incr.remote(1))).rejects.toThrow(ActorDiedError);
-    await waitFor(async () => (await listActors({ filters: [['actorId', '=', actorIdOf(c)]] }))[0]?.state === 'DEAD',
-      { what: 'the actor table says it is dead' });
+    await waitFor(async () => (await listActors({ filters: [['actorId', '=', actorIdOf(c)]] }))[0]?.state === 'DEAD', {
+      what: 'the actor table says it is dead',
+    });
   });
 
   it('refuses a node of another version, saying so', async () => {
-    await expect(cluster.addNode({ env: { RAY_TS_VERSION_OVERRIDE: '9.9.9' } })).rejects.toThrow(/version mismatch.*9\.9\.9/);
+    await expect(cluster.addNode({ env: { RAY_TS_VERSION_OVERRIDE: '9.9.9' } })).rejects.toThrow(
+      /version mismatch.*9\.9\.9/,
+    );
   });
 
   it('shares the GCS key-value store with every node', async () => {
@@ -363,11 +507,21 @@ describe('a 3-node cluster', () => {
 
   it('shows finished work in listTasks with the node that ran it', async () => {
     await get(whereAmI.options({ schedulingStrategy: { nodeId: n2 } }).remote(1));
-    const rows = await listTasks({ filters: [['nodeId', '=', n2], ['state', '=', 'FINISHED']] });
+    const rows = await listTasks({
+      filters: [
+        ['nodeId', '=', n2],
+        ['state', '=', 'FINISHED'],
+      ],
+    });
     expect(rows.length).toBeGreaterThan(0);
     const c = Counter.options({ schedulingStrategy: { nodeId: n2 } }).remote();
     await get(c.incr.remote(1));
-    const calls = await listTasks({ filters: [['type', '=', 'ACTOR_TASK'], ['actorId', '=', actorIdOf(c)]] });
+    const calls = await listTasks({
+      filters: [
+        ['type', '=', 'ACTOR_TASK'],
+        ['actorId', '=', actorIdOf(c)],
+      ],
+    });
     expect(calls.map((r) => [r.name, r.nodeId, r.state])).toEqual([['Counter.incr', n2, 'FINISHED']]);
     await kill(c);
   });
@@ -375,7 +529,11 @@ describe('a 3-node cluster', () => {
 
 describe('ray-ts CLI', () => {
   const cli = path.join(here, '..', 'dist', 'bundle', 'cli.js');
-  const env = { ...process.env, RAY_TS_SESSION_DIR: path.join(os.tmpdir(), `ray-ts-cli-test-${process.pid}`), RAY_TS_ADDRESS: '' };
+  const env = {
+    ...process.env,
+    RAY_TS_SESSION_DIR: path.join(os.tmpdir(), `ray-ts-cli-test-${process.pid}`),
+    RAY_TS_ADDRESS: '',
+  };
   const ray = (...args: string[]) => run(process.execPath, [cli, ...args], { env, timeout: 60_000 });
 
   afterAll(async () => {
@@ -431,11 +589,23 @@ describe('a node that dies', () => {
 
   it('fails or retries its tasks elsewhere, and fails calls to its actors, with the reason', async () => {
     const doomed = sleeper.options({ schedulingStrategy: { nodeId: victim }, maxRetries: 0 }).remote(30_000);
-    const retried = sleeper.options({ schedulingStrategy: { nodeId: victim, soft: true }, maxRetries: 1 }).remote(1_000);
+    const retried = sleeper
+      .options({ schedulingStrategy: { nodeId: victim, soft: true }, maxRetries: 1 })
+      .remote(1_000);
     const c = Counter.options({ schedulingStrategy: { nodeId: victim } }).remote();
     expect(await get(c.incr.remote(1))).toBe(1);
-    await waitFor(async () => (await listTasks({ filters: [['state', '=', 'RUNNING'], ['nodeId', '=', victim]] })).length === 2,
-      { what: 'both tasks running on the victim' });
+    await waitFor(
+      async () =>
+        (
+          await listTasks({
+            filters: [
+              ['state', '=', 'RUNNING'],
+              ['nodeId', '=', victim],
+            ],
+          })
+        ).length === 2,
+      { what: 'both tasks running on the victim' },
+    );
     cluster.killNode(victim);
     await expect(get(doomed)).rejects.toThrow(NodeDiedError);
     expect(await get(retried)).toBe(cluster.nodes[0].nodeId);
@@ -445,7 +615,11 @@ describe('a node that dies', () => {
 
   it('restarts an actor elsewhere within maxRestarts, retrying the call its death interrupted', async () => {
     const second = await cluster.addNode({ numCpus: 1 });
-    const c = Counter.options({ maxRestarts: 1, maxTaskRetries: 1, schedulingStrategy: { nodeId: second.nodeId, soft: true } }).remote();
+    const c = Counter.options({
+      maxRestarts: 1,
+      maxTaskRetries: 1,
+      schedulingStrategy: { nodeId: second.nodeId, soft: true },
+    }).remote();
     expect(await get(c.incr.remote(5))).toBe(5);
     const interrupted = c.slowIncr.remote(1, 5_000);
     await new Promise((r) => setTimeout(r, 300));
@@ -463,14 +637,23 @@ describe('a node that dies', () => {
   it('ends the actors of a driver killed with SIGKILL, except detached ones, and its job', async () => {
     const host = cluster.nodes[0].nodeId;
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures', 'dying-driver.mjs'), cluster.address, host], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(here, 'fixtures', 'dying-driver.mjs'), cluster.address, host],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     await waitFor(() => /DYING_DRIVER/.test(out), { what: 'the driver ready', timeoutMs: 30_000 });
     const [, jobId, ownedId, detachedId] = /DYING_DRIVER (\S+) (\S+) (\S+)/.exec(out)!;
     child.kill('SIGKILL');
-    await waitFor(async () => (await listActors({ filters: [['actorId', '=', ownedId]] }))[0]?.state === 'DEAD',
-      { what: 'its actor ended', timeoutMs: 15_000, intervalMs: 200 });
+    await waitFor(async () => (await listActors({ filters: [['actorId', '=', ownedId]] }))[0]?.state === 'DEAD', {
+      what: 'its actor ended',
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
     expect((await listActors({ filters: [['actorId', '=', detachedId]] }))[0]?.state).toBe('ALIVE');
     expect((await listJobs({ filters: [['jobId', '=', jobId]] }))[0]?.state).toBe('FINISHED');
   });
@@ -483,7 +666,10 @@ describe('a node that dies', () => {
     const second = nextStep.options(there).remote(first);
     const once = make.options({ ...there, maxRetries: 0 }).remote(size);
     // Read there (small answers only), so the bytes exist on the third node and nowhere else.
-    expect(await get([sum.options(there).remote(second), sum.options(there).remote(once)])).toEqual([[10 * (size / 4096), size], [9 * (size / 4096), size]]);
+    expect(await get([sum.options(there).remote(second), sum.options(there).remote(once)])).toEqual([
+      [10 * (size / 4096), size],
+      [9 * (size / 4096), size],
+    ]);
     cluster.killNode(third.nodeId);
     const v = await get(second); // second and the first it needs run again on the head
     expect(v.length).toBe(size);

@@ -31,7 +31,9 @@ suite('code travels to workers', () => {
   });
 
   it('runs TypeScript entry scripts and modules through tsx', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(scripts, 'entry.ts')], { cwd: repoRoot });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(scripts, 'entry.ts')], {
+      cwd: repoRoot,
+    });
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ norm: 25, byRef: 81, nested: 10, greet: 'Hi, ts' });
   });
 

@@ -1,6 +1,15 @@
 // Collectives between actors on the embedded cluster (multi-node: test/cluster.test.ts).
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
-import { CollectiveTimeoutError, InvalidArgumentError, collective, get, init, kill, shutdown, type ActorHandle } from '@ray-ts/core';
+import {
+  CollectiveTimeoutError,
+  InvalidArgumentError,
+  collective,
+  get,
+  init,
+  kill,
+  shutdown,
+  type ActorHandle,
+} from '@ray-ts/core';
 import { MemberActor, type Member } from './fixtures/collective.js';
 
 let members: ActorHandle<Member>[] = [];
@@ -50,18 +59,45 @@ suite('collective', () => {
     // An uneven length, and mean.
     const odd = await get(members.map((m) => m.ring.remote(length + 3, 'mean', 'four')));
     const wantOdd = expected(4, length + 3).map((v) => v / 4);
-    for (const o of odd) expect(Buffer.from(o.buffer, o.byteOffset, o.byteLength).equals(Buffer.from(odd[0].buffer, odd[0].byteOffset, odd[0].byteLength))).toBe(true);
-    expect(Math.max(...Array.from({ length: 1000 }, (_, k) => Math.abs(odd[0][k * 1000] - wantOdd[k * 1000])))).toBeLessThan(1e-5);
+    for (const o of odd)
+      expect(
+        Buffer.from(o.buffer, o.byteOffset, o.byteLength).equals(
+          Buffer.from(odd[0].buffer, odd[0].byteOffset, odd[0].byteLength),
+        ),
+      ).toBe(true);
+    expect(
+      Math.max(...Array.from({ length: 1000 }, (_, k) => Math.abs(odd[0][k * 1000] - wantOdd[k * 1000]))),
+    ).toBeLessThan(1e-5);
   });
 
   it('broadcasts, allgathers and reduce-scatters', async () => {
     const b = await get(members.map((m, r) => m.broadcast.remote(Float64Array.from([r, r, r]), 2, 'four')));
     for (const x of b) expect([...x]).toEqual([2, 2, 2]);
-    const g = await get(members.map((m, r) => m.allgather.remote(Int32Array.from({ length: r + 1 }, () => r), 'four')));
+    const g = await get(
+      members.map((m, r) =>
+        m.allgather.remote(
+          Int32Array.from({ length: r + 1 }, () => r),
+          'four',
+        ),
+      ),
+    );
     for (const parts of g) expect(parts.map((p) => [...p])).toEqual([[0], [1, 1], [2, 2, 2], [3, 3, 3, 3]]);
     // 10 elements over 4 ranks: [0,2) [2,5) [5,7) [7,10).
-    const rs = await get(members.map((m, r) => m.reduceScatter.remote(Float64Array.from({ length: 10 }, (_, i) => i * (r + 1)), 'sum', 'four')));
-    expect(rs.map((x) => [...x])).toEqual([[0, 10], [20, 30, 40], [50, 60], [70, 80, 90]]);
+    const rs = await get(
+      members.map((m, r) =>
+        m.reduceScatter.remote(
+          Float64Array.from({ length: 10 }, (_, i) => i * (r + 1)),
+          'sum',
+          'four',
+        ),
+      ),
+    );
+    expect(rs.map((x) => [...x])).toEqual([
+      [0, 10],
+      [20, 30, 40],
+      [50, 60],
+      [70, 80, 90],
+    ]);
   });
 
   it('joins groups from inside the actors, waits at barriers and delivers sends in order', async () => {
@@ -82,14 +118,22 @@ suite('collective', () => {
     await expect(collective.allreduce(new Float32Array(2))).rejects.toThrow(/inside an actor/);
     await expect(collective.createCollectiveGroup([{}])).rejects.toThrow(InvalidArgumentError);
     await expect(collective.createCollectiveGroup(members, { ranks: [0, 0, 1, 2] })).rejects.toThrow(/each once/);
-    await expect(get(members[0].allreduce.remote(new Float32Array(2), 'sum', 'no-such-group'))).rejects.toThrow(/no collective group 'no-such-group'.*createCollectiveGroup/);
-    await expect(get(members[0].allreduce.remote([1, 2] as never, 'sum', 'four'))).rejects.toThrow(/takes a typed array/);
-    await expect(get(members[0].allreduce.remote(new Float32Array(2), 'avg' as never, 'four'))).rejects.toThrow(/op must be one of sum, mean/);
+    await expect(get(members[0].allreduce.remote(new Float32Array(2), 'sum', 'no-such-group'))).rejects.toThrow(
+      /no collective group 'no-such-group'.*createCollectiveGroup/,
+    );
+    await expect(get(members[0].allreduce.remote([1, 2] as never, 'sum', 'four'))).rejects.toThrow(
+      /takes a typed array/,
+    );
+    await expect(get(members[0].allreduce.remote(new Float32Array(2), 'avg' as never, 'four'))).rejects.toThrow(
+      /op must be one of sum, mean/,
+    );
     // Only ranks 0 and 1 of 'lonely' take part: they wait for 2 and 3, then fail saying so.
     const lonely = [MemberActor.remote(), MemberActor.remote(), MemberActor.remote()];
     try {
       await collective.createCollectiveGroup(lonely, { groupName: 'lonely' });
-      const err = await get(lonely[0].allreduce.remote(new Float32Array(4), 'sum', 'lonely', 300)).catch((e: unknown) => e);
+      const err = await get(lonely[0].allreduce.remote(new Float32Array(4), 'sum', 'lonely', 300)).catch(
+        (e: unknown) => e,
+      );
       expect((err as Error).message).toMatch(/waited 300 ms for rank 1/);
       expect((err as { cause?: unknown }).cause).toBeInstanceOf(CollectiveTimeoutError);
     } finally {

@@ -15,7 +15,10 @@ let cluster: Cluster;
 beforeAll(async () => {
   redis = await startRedisServer();
   cluster = await Cluster.start({
-    head: { numCpus: 1 }, nodes: [{ numCpus: 1 }, { numCpus: 1 }], redisAddress: redis.url, nodeTimeoutMs: 2_000,
+    head: { numCpus: 1 },
+    nodes: [{ numCpus: 1 }, { numCpus: 1 }],
+    redisAddress: redis.url,
+    nodeTimeoutMs: 2_000,
   });
   await init({ address: cluster.address });
 });
@@ -40,14 +43,21 @@ it('keeps nodes, detached actors, names, placement groups and KV across a SIGKIL
   expect(await get(whereAmI.options({ schedulingStrategy: { nodeId: n2 } }).remote(1))).toBe(n2);
 
   const head = await cluster.restartHead();
-  await waitFor(async () => {
-    const alive = (await listNodes({ filters: [['state', '=', 'ALIVE']] })).map((n) => n.nodeId);
-    return [head.nodeId, n1, n2].every((id) => alive.includes(id));
-  }, { what: 'the nodes back in the restarted head\'s table', timeoutMs: 20_000, intervalMs: 200 });
+  await waitFor(
+    async () => {
+      const alive = (await listNodes({ filters: [['state', '=', 'ALIVE']] })).map((n) => n.nodeId);
+      return [head.nodeId, n1, n2].every((id) => alive.includes(id));
+    },
+    { what: "the nodes back in the restarted head's table", timeoutMs: 20_000, intervalMs: 200 },
+  );
   expect(await internalKv.getString('config')).toBe('kept');
   expect((await listPlacementGroups({ filters: [['name', '=', 'kept-group']] }))[0]?.state).toBe('CREATED');
   // A new driver connects and finds the detached actor by name.
-  const { stdout } = await run(process.execPath, [path.join(here, 'fixtures', 'second-driver.mjs'), cluster.address, 'survivor'], { timeout: 30_000 });
+  const { stdout } = await run(
+    process.execPath,
+    [path.join(here, 'fixtures', 'second-driver.mjs'), cluster.address, 'survivor'],
+    { timeout: 30_000 },
+  );
   expect(stdout).toContain('SECOND_DRIVER 12');
   expect(await get(c.incr.remote(1))).toBe(13);
 });

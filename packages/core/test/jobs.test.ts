@@ -10,7 +10,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.join(here, '..', 'dist', 'bundle', 'cli.js');
 let cluster: Cluster;
 let api: string;
-const ray = (...args: string[]) => run(process.execPath, [cli, ...args], { timeout: 60_000, env: { ...process.env, RAY_TS_ADDRESS: '' } });
+const ray = (...args: string[]) =>
+  run(process.execPath, [cli, ...args], { timeout: 60_000, env: { ...process.env, RAY_TS_ADDRESS: '' } });
 
 beforeAll(async () => {
   cluster = await Cluster.start({ head: { numCpus: 1 }, nodes: [{ numCpus: 1 }] });
@@ -22,39 +23,81 @@ afterAll(async () => {
 });
 
 it('submits a job with the CLI, follows its logs to the end, and keeps them', async () => {
-  const { stdout, stderr } = await ray('job', 'submit', '--address', cluster.address, '--submission-id', 'job-ok',
-    '--working-dir', path.join(here, 'fixtures', 'job-dir'), '--env-vars', '{"GREETING": "hello"}', '--', process.execPath, 'job-script.mjs');
+  const { stdout, stderr } = await ray(
+    'job',
+    'submit',
+    '--address',
+    cluster.address,
+    '--submission-id',
+    'job-ok',
+    '--working-dir',
+    path.join(here, 'fixtures', 'job-dir'),
+    '--env-vars',
+    '{"GREETING": "hello"}',
+    '--',
+    process.execPath,
+    'job-script.mjs',
+  );
   expect(stdout).toContain(`hello from job job-ok: 1,4,9 on ${cluster.address}`);
   expect(stderr).toMatch(/Job 'job-ok' SUCCEEDED/);
   expect((await ray('job', 'status', 'job-ok', '--address', cluster.address)).stdout).toContain('SUCCEEDED');
   expect((await ray('job', 'logs', 'job-ok', '--address', api)).stdout).toContain('hello from job job-ok');
   expect((await ray('job', 'list', '--address', cluster.address)).stdout).toMatch(/job-ok\s+SUCCEEDED/);
   // The GCS job table has it too (ray-ts list jobs).
-  expect((await ray('list', 'jobs', '--address', cluster.address, '--filter', 'jobId=job-ok')).stdout).toContain('SUCCEEDED');
+  expect((await ray('list', 'jobs', '--address', cluster.address, '--filter', 'jobId=job-ok')).stdout).toContain(
+    'SUCCEEDED',
+  );
 });
 
 it('reports a failing job, and stops a running one', async () => {
-  await expect(ray('job', 'submit', '--address', cluster.address, '--', 'sh', '-c', '"echo bad; exit 3"')).rejects.toMatchObject({
+  await expect(
+    ray('job', 'submit', '--address', cluster.address, '--', 'sh', '-c', '"echo bad; exit 3"'),
+  ).rejects.toMatchObject({
     stderr: expect.stringMatching(/FAILED: the driver exited with code 3/),
   });
-  const { stdout } = await ray('job', 'submit', '--address', cluster.address, '--no-wait', '--', process.execPath, '-e', '"setInterval(() => console.log(\'tick\'), 50)"');
+  const { stdout } = await ray(
+    'job',
+    'submit',
+    '--address',
+    cluster.address,
+    '--no-wait',
+    '--',
+    process.execPath,
+    '-e',
+    '"setInterval(() => console.log(\'tick\'), 50)"',
+  );
   const id = stdout.trim();
-  await waitFor(async () => (await ray('job', 'logs', id, '--address', cluster.address)).stdout.includes('tick'), { what: 'the job printing' });
+  await waitFor(async () => (await ray('job', 'logs', id, '--address', cluster.address)).stdout.includes('tick'), {
+    what: 'the job printing',
+  });
   const following = ray('job', 'logs', id, '--follow', '--address', cluster.address); // ends when the job does
   expect((await ray('job', 'stop', id, '--address', cluster.address)).stdout).toContain('stopping');
   expect((await following).stdout).toContain('tick');
-  await waitFor(async () => (await ray('job', 'status', id, '--address', cluster.address)).stdout.includes('STOPPED'), { what: 'the job stopped' });
-  await expect(ray('job', 'status', 'no-such-job', '--address', cluster.address)).rejects.toMatchObject({ stderr: expect.stringMatching(/no job 'no-such-job'/) });
+  await waitFor(async () => (await ray('job', 'status', id, '--address', cluster.address)).stdout.includes('STOPPED'), {
+    what: 'the job stopped',
+  });
+  await expect(ray('job', 'status', 'no-such-job', '--address', cluster.address)).rejects.toMatchObject({
+    stderr: expect.stringMatching(/no job 'no-such-job'/),
+  });
 });
 
-it('serves the HTTP job API at Ray\'s paths', async () => {
-  const res = await fetch(`${api}/api/jobs/`, { method: 'POST', body: JSON.stringify({ entrypoint: 'echo from-http', submission_id: 'http-job' }) });
+it("serves the HTTP job API at Ray's paths", async () => {
+  const res = await fetch(`${api}/api/jobs/`, {
+    method: 'POST',
+    body: JSON.stringify({ entrypoint: 'echo from-http', submission_id: 'http-job' }),
+  });
   expect(await res.json()).toMatchObject({ submission_id: 'http-job' });
-  await waitFor(async () => ((await (await fetch(`${api}/api/jobs/http-job`)).json()) as { status: string }).status === 'SUCCEEDED', { what: 'the job done' });
+  await waitFor(
+    async () => ((await (await fetch(`${api}/api/jobs/http-job`)).json()) as { status: string }).status === 'SUCCEEDED',
+    { what: 'the job done' },
+  );
   expect(((await (await fetch(`${api}/api/jobs/http-job/logs`)).json()) as { logs: string }).logs).toBe('from-http\n');
   const bad = await fetch(`${api}/api/jobs/`, { method: 'POST', body: '{"runtime_env": {}}' });
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { error: string }).error).toMatch(/needs an entrypoint/);
-  const dup = await fetch(`${api}/api/jobs/`, { method: 'POST', body: JSON.stringify({ entrypoint: 'true', submission_id: 'http-job' }) });
+  const dup = await fetch(`${api}/api/jobs/`, {
+    method: 'POST',
+    body: JSON.stringify({ entrypoint: 'true', submission_id: 'http-job' }),
+  });
   expect(dup.status).toBe(409);
 });

@@ -1,7 +1,16 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
-import { ObjectLostError, ObjectRef, get, init, put, shutdown, InvalidArgumentError, SerializationError } from '@ray-ts/core';
+import {
+  ObjectLostError,
+  ObjectRef,
+  get,
+  init,
+  put,
+  shutdown,
+  InvalidArgumentError,
+  SerializationError,
+} from '@ray-ts/core';
 import { objectStoreStats, waitFor } from '@ray-ts/core/testing';
 import * as f from './fixtures/tasks.js';
 
@@ -21,8 +30,21 @@ const gc = () => vm.runInNewContext('gc') as () => void;
 suite('objects', () => {
   it('round-trips values of many kinds through put and get', async () => {
     const values: unknown[] = [
-      1, 'text', null, undefined, true, 12n, [1, [2, 3]], { a: { b: 'c' } }, new Map([[1, 'one']]), new Set([1, 2]),
-      new Date(0), /re/g, new Uint8Array([1, 2, 3]), new Float32Array([1.5]), Buffer.from('buf'),
+      1,
+      'text',
+      null,
+      undefined,
+      true,
+      12n,
+      [1, [2, 3]],
+      { a: { b: 'c' } },
+      new Map([[1, 'one']]),
+      new Set([1, 2]),
+      new Date(0),
+      /re/g,
+      new Uint8Array([1, 2, 3]),
+      new Float32Array([1.5]),
+      Buffer.from('buf'),
       new Error('stored error'),
     ];
     for (const v of values) {
@@ -54,10 +76,13 @@ suite('objects', () => {
     (() => {
       for (let i = 0; i < 50; i++) put(new Float64Array(1000));
     })();
-    await waitFor(() => {
-      g();
-      return objectStoreStats().numObjects <= before;
-    }, { what: 'objects freed' });
+    await waitFor(
+      () => {
+        g();
+        return objectStoreStats().numObjects <= before;
+      },
+      { what: 'objects freed' },
+    );
     expect(objectStoreStats().numObjects).toBeLessThanOrEqual(before);
   });
 
@@ -105,10 +130,13 @@ suite('objects', () => {
     (() => {
       for (let i = 0; i < 8; i++) put(new Uint8Array(size).fill(2)); // dropped unread
     })();
-    await waitFor(() => {
-      g();
-      return objectStoreStats().numObjects < 8;
-    }, { what: 'unread objects freed' });
+    await waitFor(
+      () => {
+        g();
+        return objectStoreStats().numObjects < 8;
+      },
+      { what: 'unread objects freed' },
+    );
     const later = await Promise.all(Array.from({ length: 8 }, (_, i) => get(put(new Uint8Array(size).fill(10 + i)))));
     later.forEach((arr, i) => {
       expect(arr[0]).toBe(10 + i);
@@ -120,7 +148,7 @@ suite('objects', () => {
     expect((await get(readRef))[123]).toBe(1);
   });
 
-  it('copies a shared view on put, so reusing one object\'s memory never changes another', async () => {
+  it("copies a shared view on put, so reusing one object's memory never changes another", async () => {
     const g = gc();
     const size = 4 * MiB;
     const original = put(new Uint8Array(size).fill(5));
@@ -128,10 +156,13 @@ suite('objects', () => {
     (() => {
       for (let i = 0; i < 4; i++) put(view); // unread copies of a view, dropped
     })();
-    await waitFor(() => {
-      g();
-      return objectStoreStats().numObjects < 4;
-    }, { what: 'copies freed' });
+    await waitFor(
+      () => {
+        g();
+        return objectStoreStats().numObjects < 4;
+      },
+      { what: 'copies freed' },
+    );
     for (let i = 0; i < 4; i++) await get(put(new Uint8Array(size).fill(9)));
     expect(view[0]).toBe(5);
     expect((await get(original))[size - 1]).toBe(5);

@@ -16,7 +16,7 @@ it('fails a task that runs out of heap with OutOfMemoryError, and the node lives
   expect(await get(f.square.remote(3))).toBe(9);
 });
 
-it('applies the cluster\'s taskMaxRetries to functions defined before init()', async () => {
+it("applies the cluster's taskMaxRetries to functions defined before init()", async () => {
   const name = `retries-${Date.now()}`;
   f.RemoteCounter.options({ name }).remote(0);
   // Would succeed on its second attempt; with taskMaxRetries 0 there is none.

@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
-import { availableResources, clusterResources, get, getGpuIds, getRuntimeContext, init, nodes, shutdown, kill, wait } from '@ray-ts/core';
+import {
+  availableResources,
+  clusterResources,
+  get,
+  getGpuIds,
+  getRuntimeContext,
+  init,
+  nodes,
+  shutdown,
+  kill,
+  wait,
+} from '@ray-ts/core';
 import * as f from './fixtures/tasks.js';
 
 beforeAll(async () => {
@@ -49,7 +60,9 @@ suite('resources', () => {
   });
 
   it('schedules on custom resources and limits concurrency by them', async () => {
-    const refs = Array.from({ length: 4 }, () => f.sleep.options({ numCpus: 0, resources: { accelerator: 1 } }).remote(100, 1));
+    const refs = Array.from({ length: 4 }, () =>
+      f.sleep.options({ numCpus: 0, resources: { accelerator: 1 } }).remote(100, 1),
+    );
     const { ready } = await wait(refs, { numReturns: 4, timeoutMs: 60 });
     expect(ready.length).toBeLessThanOrEqual(2);
     expect(await get(refs)).toEqual([1, 1, 1, 1]);

@@ -37,7 +37,10 @@ describe('runtimeEnv', () => {
   });
 
   it('runs process workers and actors with their envVars; tasks of an actor inherit them', async () => {
-    expect((await get(f.readEnv.options({ isolation: 'process', runtimeEnv: { envVars: { [VAR]: 'proc' } } }).remote(VAR))).value).toBe('proc');
+    expect(
+      (await get(f.readEnv.options({ isolation: 'process', runtimeEnv: { envVars: { [VAR]: 'proc' } } }).remote(VAR)))
+        .value,
+    ).toBe('proc');
     const a = f.EnvReaderActor.options({ runtimeEnv: { envVars: { [VAR]: 'actor' } } }).remote();
     const plain = f.EnvReaderActor.remote();
     expect(await get(a.read.remote(VAR))).toBe('actor');
@@ -47,7 +50,9 @@ describe('runtimeEnv', () => {
 
   it('refuses what it does not support, saying what to do', () => {
     const fn = remote((x: number) => x);
-    expect(() => fn.options({ runtimeEnv: { workingDir: '/tmp' } as never })).toThrow(/workingDir is not supported.*--working-dir/);
+    expect(() => fn.options({ runtimeEnv: { workingDir: '/tmp' } as never })).toThrow(
+      /workingDir is not supported.*--working-dir/,
+    );
     expect(() => fn.options({ runtimeEnv: { pip: ['numpy'] } as never })).toThrow(/npm install/);
     expect(() => fn.options({ runtimeEnv: { env_vars: {} } as never })).toThrow(/spelled 'envVars'/);
     expect(() => fn.options({ runtimeEnv: { envVars: { N: 3 } } as never })).toThrow(/values must be strings/);

@@ -1,7 +1,20 @@
 import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
 import {
-  InvalidArgumentError, ObjectRef, TaskCancelledError, TaskError, UnschedulableError, WorkerCrashedError, cancel, get,
-  init, put, remote, shutdown, wait, GetTimeoutError, NotInitializedError,
+  InvalidArgumentError,
+  ObjectRef,
+  TaskCancelledError,
+  TaskError,
+  UnschedulableError,
+  WorkerCrashedError,
+  cancel,
+  get,
+  init,
+  put,
+  remote,
+  shutdown,
+  wait,
+  GetTimeoutError,
+  NotInitializedError,
 } from '@ray-ts/core';
 import { nodeDebugState, waitFor } from '@ray-ts/core/testing';
 import * as f from './fixtures/tasks.js';

@@ -1,7 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActorDiedError, ActorPool, GetTimeoutError, exitActor, kill, listNamedActors, InvalidArgumentError, PoolEmptyError, Queue, QueueEmptyError, QueueFullError, get, init,
-  put, shutdown, type ActorHandle,
+  ActorDiedError,
+  ActorPool,
+  GetTimeoutError,
+  exitActor,
+  kill,
+  listNamedActors,
+  InvalidArgumentError,
+  PoolEmptyError,
+  Queue,
+  QueueEmptyError,
+  QueueFullError,
+  get,
+  init,
+  put,
+  shutdown,
+  type ActorHandle,
 } from '@ray-ts/core';
 import * as f from './fixtures/util.js';
 
@@ -32,7 +46,13 @@ describe('ActorPool', () => {
     const pool = new ActorPool(doublers(2));
     const out: number[] = [];
     // The first value is slow: with two actors, the others finish first.
-    for await (const y of pool.mapUnordered((a, [v, ms]: [number, number]) => a.double.remote(v, ms), [[1, 1500], [2, 0], [3, 0], [4, 0]] as [number, number][])) out.push(y);
+    for await (const y of pool.mapUnordered((a, [v, ms]: [number, number]) => a.double.remote(v, ms), [
+      [1, 1500],
+      [2, 0],
+      [3, 0],
+      [4, 0],
+    ] as [number, number][]))
+      out.push(y);
     expect(out.slice().sort((a, b) => a - b)).toEqual([2, 4, 6, 8]);
     expect(out[out.length - 1]).toBe(2);
   });
@@ -165,7 +185,12 @@ describe('listNamedActors', () => {
     expect(await listNamedActors()).toContain('named-a');
     expect(await listNamedActors()).not.toContain('named-b');
     const all = await listNamedActors({ allNamespaces: true });
-    expect(all).toEqual(expect.arrayContaining([{ name: 'named-a', namespace: 'util-test' }, { name: 'named-b', namespace: 'other-ns' }]));
+    expect(all).toEqual(
+      expect.arrayContaining([
+        { name: 'named-a', namespace: 'util-test' },
+        { name: 'named-b', namespace: 'other-ns' },
+      ]),
+    );
     expect(await get(f.namedFromTask.remote())).toContain('named-a');
     await kill(a);
     expect(await listNamedActors()).not.toContain('named-a');

@@ -37,7 +37,6 @@ import { mulberry32 } from '../../../tools/mlp-reference.mjs';
 const FEATURES = 64;
 const MANIFEST_VERSION = 1;
 
-
 /** Rows of each file: n split into `files` near-equal parts, larger ones first. */
 function splitRows(n, files) {
   const base = Math.floor(n / files);
@@ -74,7 +73,12 @@ function writeTabular(out, { rows, files, seed }) {
       category[i] = Math.floor(rnd() * 100);
     }
     start += n;
-    const df = pl.DataFrame([pl.Series('id', id), pl.Series('x', x), pl.Series('y', y), pl.Series('category', category)]);
+    const df = pl.DataFrame([
+      pl.Series('id', id),
+      pl.Series('x', x),
+      pl.Series('y', y),
+      pl.Series('category', category),
+    ]);
     df.writeParquet(path.join(dir, `part-${pad(f)}.parquet`), { compression: 'snappy' });
   });
 }
@@ -138,8 +142,10 @@ async function main() {
     },
   });
   if (values.help || !values.out) {
-    console.error('usage: node packages/data/bench/make-data.mjs --out DIR [--rows 10000000] [--files 20] ' +
-      '[--mlp-rows 1000000] [--mlp-files 10] [--mlp-layout columns|fixed-size-list] [--seed 42] [--mlp-seed 7] [--force]');
+    console.error(
+      'usage: node packages/data/bench/make-data.mjs --out DIR [--rows 10000000] [--files 20] ' +
+        '[--mlp-rows 1000000] [--mlp-files 10] [--mlp-layout columns|fixed-size-list] [--seed 42] [--mlp-seed 7] [--force]',
+    );
     process.exit(values.help ? 0 : 2);
   }
   const int = (name, min) => {
@@ -156,7 +162,13 @@ async function main() {
     process.exit(2);
   }
   const tabular = { rows: int('rows', 1), files: int('files', 1), seed: int('seed', 0) };
-  const mlp = { rows: int('mlp-rows', 0), files: int('mlp-files', 1), seed: int('mlp-seed', 0), layout, features: FEATURES };
+  const mlp = {
+    rows: int('mlp-rows', 0),
+    files: int('mlp-files', 1),
+    seed: int('mlp-seed', 0),
+    layout,
+    features: FEATURES,
+  };
   if (tabular.files > tabular.rows) tabular.files = tabular.rows;
   if (mlp.rows > 0 && mlp.files > mlp.rows) mlp.files = mlp.rows;
 
@@ -182,8 +194,10 @@ async function main() {
     await write();
     manifest[name] = wanted;
     save();
-    console.log(`${path.join(out, name)}: wrote ${wanted.rows} rows in ${wanted.files} files ` +
-      `in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `${path.join(out, name)}: wrote ${wanted.rows} rows in ${wanted.files} files ` +
+        `in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   }
 }
 

@@ -11,7 +11,10 @@ import { Predictor } from '../../../examples/batch-inference/predictor.ts';
 
 const { values } = parseArgs({
   options: {
-    data: { type: 'string' }, model: { type: 'string' }, only: { type: 'string' }, repeat: { type: 'string', default: '1' },
+    data: { type: 'string' },
+    model: { type: 'string' },
+    only: { type: 'string' },
+    repeat: { type: 'string', default: '1' },
     'range-rows': { type: 'string', default: '10000000' },
   },
 });
@@ -22,11 +25,21 @@ const modelPath = path.join(values.model, 'mlp.onnx');
 const rangeRows = Number(values['range-rows']);
 
 const workloads = {
-  range_map_batches: async () => range(rangeRows).mapBatches((b) => ({ id: b.id.map((x) => x * 2) })).count(),
+  range_map_batches: async () =>
+    range(rangeRows)
+      .mapBatches((b) => ({ id: b.id.map((x) => x * 2) }))
+      .count(),
   sort: async () => (await readParquet(tabular).sort('x').materialize()).count(),
   random_shuffle: async () => (await readParquet(tabular).randomShuffle().materialize()).count(),
   batch_inference: async () =>
-    readParquet(mlp).mapBatches(Predictor, { compute: { size: 2 }, batchSize: 1024, batchFormat: 'arrow', fnConstructorArgs: [modelPath] }).count(),
+    readParquet(mlp)
+      .mapBatches(Predictor, {
+        compute: { size: 2 },
+        batchSize: 1024,
+        batchFormat: 'arrow',
+        fnConstructorArgs: [modelPath],
+      })
+      .count(),
 };
 
 // groupby_mean returns no row count: rows/s uses the input's rows, counted after the timing.
@@ -42,7 +55,9 @@ const timed = {
 DataContext.getCurrent().progressBars = false;
 await init({ numCpus: 2 });
 try {
-  await range(1000).map((r) => r).count(); // warm-up: worker threads and modules loaded
+  await range(1000)
+    .map((r) => r)
+    .count(); // warm-up: worker threads and modules loaded
   const names = values.only ? values.only.split(',') : Object.keys(timed);
   for (const name of names) {
     const runs = [];

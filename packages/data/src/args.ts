@@ -10,7 +10,9 @@ export function fnName(fn: unknown): string {
 /** `v` as a positive (or non-negative) integer, else a DataInvalidArgumentError naming `what`. */
 export function positiveInt(v: unknown, what: string, allowZero = false): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < (allowZero ? 0 : 1)) {
-    throw new DataInvalidArgumentError(`${what} must be ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${String(v)}.`);
+    throw new DataInvalidArgumentError(
+      `${what} must be ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${String(v)}.`,
+    );
   }
   return v;
 }

@@ -4,8 +4,30 @@
  * This module converts between blocks and the batch formats user functions see.
  */
 import {
-  Binary, Bool, DataType, DateMillisecond, Field, Float32, Float64, Int16, Int32, Int64, Int8, List, Null, Struct,
-  Table, Uint16, Uint32, Uint8, Utf8, makeVector, tableFromIPC, tableToIPC, vectorFromArray, type Vector,
+  Binary,
+  Bool,
+  DataType,
+  DateMillisecond,
+  Field,
+  Float32,
+  Float64,
+  Int16,
+  Int32,
+  Int64,
+  Int8,
+  List,
+  Null,
+  Struct,
+  Table,
+  Uint16,
+  Uint32,
+  Uint8,
+  Utf8,
+  makeVector,
+  tableFromIPC,
+  tableToIPC,
+  vectorFromArray,
+  type Vector,
 } from 'apache-arrow';
 import { DataInvalidArgumentError } from './errors.js';
 
@@ -57,7 +79,9 @@ export function metaOf(table: Table, bytes: Uint8Array): BlockMeta {
 
 /** `name:type,...`, with string and binary views counted as their plain types. */
 export function schemaKey(table: Table): string {
-  return table.schema.fields.map((f) => `${f.name}:${String(f.type).replace('Utf8View', 'Utf8').replace('BinaryView', 'Binary')}`).join(',');
+  return table.schema.fields
+    .map((f) => `${f.name}:${String(f.type).replace('Utf8View', 'Utf8').replace('BinaryView', 'Binary')}`)
+    .join(',');
 }
 
 /** Columns of a table: typed arrays for numeric columns without nulls, arrays of values otherwise. */
@@ -143,7 +167,9 @@ export function fromRows(rows: readonly Row[], what: string, columns?: readonly 
   const seen = new Set<string>(names);
   for (const r of rows) {
     if (r === null || typeof r !== 'object' || Array.isArray(r)) {
-      throw new DataInvalidArgumentError(`${what} produced a row that is not an object (${JSON.stringify(r)}); rows must be objects like { id: 1 }.`);
+      throw new DataInvalidArgumentError(
+        `${what} produced a row that is not an object (${JSON.stringify(r)}); rows must be objects like { id: 1 }.`,
+      );
     }
     for (const k of Object.keys(r)) {
       if (!seen.has(k)) {
@@ -194,7 +220,10 @@ export function toVector(c: ArrayLike<unknown>, name: string, what: string): Vec
   try {
     return vectorFromArray(arr as unknown[], type);
   } catch (err) {
-    throw new DataInvalidArgumentError(`${what}: column '${name}' could not be stored as ${String(type)}: ${(err as Error).message}`, { cause: err });
+    throw new DataInvalidArgumentError(
+      `${what}: column '${name}' could not be stored as ${String(type)}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -227,9 +256,24 @@ function inferType(arr: readonly unknown[], name: string, what: string): DataTyp
   }
   if (typeof sample === 'object') {
     const keys = Object.keys(sample as object);
-    return new Struct(keys.map((k) => new Field(k, inferType(arr.map((r) => (r as Record<string, unknown> | null)?.[k]), `${name}.${k}`, what), true)));
+    return new Struct(
+      keys.map(
+        (k) =>
+          new Field(
+            k,
+            inferType(
+              arr.map((r) => (r as Record<string, unknown> | null)?.[k]),
+              `${name}.${k}`,
+              what,
+            ),
+            true,
+          ),
+      ),
+    );
   }
-  throw new DataInvalidArgumentError(`${what}: column '${name}' holds ${typeof sample} values, which cannot be stored in a block; use numbers, strings, booleans, bigints, Dates, Uint8Arrays, arrays or plain objects.`);
+  throw new DataInvalidArgumentError(
+    `${what}: column '${name}' holds ${typeof sample} values, which cannot be stored in a block; use numbers, strings, booleans, bigints, Dates, Uint8Arrays, arrays or plain objects.`,
+  );
 }
 
 function typedArrayType(x: ArrayBufferView): DataType {

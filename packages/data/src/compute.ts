@@ -51,7 +51,12 @@ export function concatDfs(blocks: readonly Uint8Array[]): DataFrame {
 
 /** How rows are split into P partitions on the map side of an exchange. */
 export type PartitionSpec =
-  | { readonly kind: 'range'; readonly key: string; readonly boundaries: readonly unknown[]; readonly descending: boolean }
+  | {
+      readonly kind: 'range';
+      readonly key: string;
+      readonly boundaries: readonly unknown[];
+      readonly descending: boolean;
+    }
   | { readonly kind: 'hash'; readonly keys: readonly string[]; readonly partitions: number }
   | { readonly kind: 'random'; readonly partitions: number; readonly seed: number }
   | { readonly kind: 'slices'; readonly bounds: readonly number[] };
@@ -73,7 +78,8 @@ function compare(a: unknown, b: unknown): number {
   if (a === null || a === undefined) return -1;
   if (b === null || b === undefined) return 1;
   if (typeof a === 'bigint' || typeof b === 'bigint') {
-    const x = BigInt(a as number), y = BigInt(b as number);
+    const x = BigInt(a as number),
+      y = BigInt(b as number);
     return x < y ? -1 : x > y ? 1 : 0;
   }
   return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
@@ -81,7 +87,8 @@ function compare(a: unknown, b: unknown): number {
 
 /** Index of the first boundary greater than v (values equal to a boundary go right of it). */
 function bisectRight(bounds: readonly unknown[], v: unknown): number {
-  let lo = 0, hi = bounds.length;
+  let lo = 0,
+    hi = bounds.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (compare(bounds[mid], v) <= 0) lo = mid + 1;
@@ -95,7 +102,10 @@ function hashValue(v: unknown, h: number): number {
   if (typeof v === 'number') {
     const lo = v | 0;
     const hi = Math.floor(v / 4294967296) | 0;
-    return Math.imul(Math.imul(h ^ lo, 0x85ebca6b) ^ hi ^ (Number.isInteger(v) ? 0 : Math.floor(v * 1e6) | 0), 0xc2b2ae35);
+    return Math.imul(
+      Math.imul(h ^ lo, 0x85ebca6b) ^ hi ^ (Number.isInteger(v) ? 0 : Math.floor(v * 1e6) | 0),
+      0xc2b2ae35,
+    );
   }
   if (typeof v === 'bigint') return hashValue(Number(v), h);
   const s = String(v);
@@ -118,13 +128,20 @@ export function prng(seed: number): () => number {
 function columnOf(t: Table, name: string, op: string): ArrayLike<unknown> {
   const v = t.getChild(name);
   if (!v) {
-    throw new DataInvalidArgumentError(`${op}: no column '${name}'; the columns are ${t.schema.fields.map((f) => `'${f.name}'`).join(', ')}.`);
+    throw new DataInvalidArgumentError(
+      `${op}: no column '${name}'; the columns are ${t.schema.fields.map((f) => `'${f.name}'`).join(', ')}.`,
+    );
   }
   return v.nullCount === 0 ? (v.toArray() as ArrayLike<unknown>) : [...v];
 }
 
 /** Splits a block into partitions: returns one block per partition (empty ones keep the columns). */
-export function partitionBlock(input: Uint8Array | Table, spec: PartitionSpec, op: string, encode: (t: Table) => Uint8Array = encodeBlock): Uint8Array[] {
+export function partitionBlock(
+  input: Uint8Array | Table,
+  spec: PartitionSpec,
+  op: string,
+  encode: (t: Table) => Uint8Array = encodeBlock,
+): Uint8Array[] {
   const P = numPartitions(spec);
   if (input instanceof Uint8Array && input.byteLength === 0) return Array.from({ length: P }, () => new Uint8Array(0));
   const t = input instanceof Table ? input : tableFromIPC(input);
@@ -226,12 +243,20 @@ export interface AggSpec {
 function checkAggColumns(df: DataFrame, keys: readonly string[], aggs: readonly AggSpec[], op: string): void {
   const have = new Set(df.columns);
   for (const c of [...keys, ...aggs.flatMap((a) => (a.on ? [a.on] : []))]) {
-    if (!have.has(c)) throw new DataInvalidArgumentError(`${op}: no column '${c}'; the columns are ${df.columns.map((x) => `'${x}'`).join(', ')}.`);
+    if (!have.has(c))
+      throw new DataInvalidArgumentError(
+        `${op}: no column '${c}'; the columns are ${df.columns.map((x) => `'${x}'`).join(', ')}.`,
+      );
   }
 }
 
 /** Map-side partial aggregates of one block (combinable by {@link finishAggregate}). */
-export function partialAggregate(df: DataFrame, keys: readonly string[], aggs: readonly AggSpec[], op: string): DataFrame {
+export function partialAggregate(
+  df: DataFrame,
+  keys: readonly string[],
+  aggs: readonly AggSpec[],
+  op: string,
+): DataFrame {
   if (df.width === 0) return df;
   checkAggColumns(df, keys, aggs, op);
   const exprs: pl.Expr[] = [];
@@ -239,7 +264,9 @@ export function partialAggregate(df: DataFrame, keys: readonly string[], aggs: r
     const c = a.on ? pl.col(a.on).cast(pl.Float64) : undefined;
     switch (a.fn) {
       case 'count':
-        exprs.push(a.on ? pl.col(a.on).count().cast(pl.Float64).alias(`__c${i}`) : pl.len().cast(pl.Float64).alias(`__c${i}`));
+        exprs.push(
+          a.on ? pl.col(a.on).count().cast(pl.Float64).alias(`__c${i}`) : pl.len().cast(pl.Float64).alias(`__c${i}`),
+        );
         break;
       case 'sum':
         exprs.push(c!.sum().alias(`__s${i}`));
@@ -254,7 +281,11 @@ export function partialAggregate(df: DataFrame, keys: readonly string[], aggs: r
         exprs.push(c!.sum().alias(`__s${i}`), pl.col(a.on!).count().cast(pl.Float64).alias(`__n${i}`));
         break;
       case 'std':
-        exprs.push(c!.sum().alias(`__s${i}`), pl.col(a.on!).count().cast(pl.Float64).alias(`__n${i}`), c!.pow(2).sum().alias(`__q${i}`));
+        exprs.push(
+          c!.sum().alias(`__s${i}`),
+          pl.col(a.on!).count().cast(pl.Float64).alias(`__n${i}`),
+          c!.pow(2).sum().alias(`__q${i}`),
+        );
         break;
     }
   });
@@ -287,12 +318,26 @@ export function finishAggregate(partials: DataFrame, keys: readonly string[], ag
         finals.push(pl.col(`__M${i}`).alias(a.alias));
         break;
       case 'mean':
-        finals.push(pl.col(`__s${i}`).divideBy(pl.col(`__n${i}`)).alias(a.alias));
+        finals.push(
+          pl
+            .col(`__s${i}`)
+            .divideBy(pl.col(`__n${i}`))
+            .alias(a.alias),
+        );
         break;
       case 'std': {
-        const n = pl.col(`__n${i}`), s = pl.col(`__s${i}`), q = pl.col(`__q${i}`);
+        const n = pl.col(`__n${i}`),
+          s = pl.col(`__s${i}`),
+          q = pl.col(`__q${i}`);
         const ddof = a.ddof ?? 1;
-        finals.push(q.minus(s.multiplyBy(s).divideBy(n)).divideBy(n.minus(ddof)).clip(0, Number.MAX_VALUE).pow(0.5).alias(a.alias));
+        finals.push(
+          q
+            .minus(s.multiplyBy(s).divideBy(n))
+            .divideBy(n.minus(ddof))
+            .clip(0, Number.MAX_VALUE)
+            .pow(0.5)
+            .alias(a.alias),
+        );
         break;
       }
     }
@@ -304,7 +349,13 @@ export function finishAggregate(partials: DataFrame, keys: readonly string[], ag
 /** How two datasets are joined (Ray's names). */
 export type JoinHow = 'inner' | 'left_outer' | 'right_outer' | 'full_outer' | 'left_semi' | 'left_anti';
 
-export function joinDfs(left: DataFrame, right: DataFrame, on: readonly string[], how: JoinHow, suffix: string): DataFrame {
+export function joinDfs(
+  left: DataFrame,
+  right: DataFrame,
+  on: readonly string[],
+  how: JoinHow,
+  suffix: string,
+): DataFrame {
   const cols = on as string[];
   switch (how) {
     case 'inner':
@@ -331,7 +382,15 @@ export function frameToTable(df: DataFrame): Table {
 export function numericFrameToTable(df: DataFrame): Table | undefined {
   const cols = df.getColumns();
   try {
-    if (cols.length === 0 || !cols.every((c) => /^(Int|UInt|Float)(8|16|32|64)$/.test(String((c.dtype as { variant?: string }).variant)) && c.nullCount() === 0)) return undefined;
+    if (
+      cols.length === 0 ||
+      !cols.every(
+        (c) =>
+          /^(Int|UInt|Float)(8|16|32|64)$/.test(String((c.dtype as { variant?: string }).variant)) &&
+          c.nullCount() === 0,
+      )
+    )
+      return undefined;
   } catch {
     return undefined; // dtypes JS cannot show (Binary) are not numeric
   }

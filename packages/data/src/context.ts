@@ -44,13 +44,16 @@ export class DataContext {
   /** @internal Cluster facts an execution needs. */
   async environment(): Promise<{ numCpus: number; numGpus: number; budgetBytes: number }> {
     const ns = (await nodes()).filter((n) => n.alive);
-    let cpus = 0, gpus = 0, store = 0;
+    let cpus = 0,
+      gpus = 0,
+      store = 0;
     for (const n of ns) {
       cpus += n.resources.CPU ?? 0;
       gpus += n.resources.GPU ?? 0;
       store += n.objectStoreBytes ?? 0;
     }
-    const budget = this.memoryBudgetBytes > 0 ? this.memoryBudgetBytes : Math.max(16 << 20, store * this.memoryBudgetFraction);
+    const budget =
+      this.memoryBudgetBytes > 0 ? this.memoryBudgetBytes : Math.max(16 << 20, store * this.memoryBudgetFraction);
     return { numCpus: Math.max(1, cpus), numGpus: gpus, budgetBytes: budget };
   }
 }

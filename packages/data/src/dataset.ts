@@ -7,7 +7,15 @@ import { resolve } from 'node:path';
 import { get, portable, type ActorClass, type ObjectRef, type RemoteFunction } from '@ray-ts/core';
 import type { Table } from 'apache-arrow';
 import {
-  concatTables, decodeBlock, schemaOf, toBatch, toRows, type BatchFormat, type BatchOf, type Row, type SchemaInfo,
+  concatTables,
+  decodeBlock,
+  schemaOf,
+  toBatch,
+  toRows,
+  type BatchFormat,
+  type BatchOf,
+  type Row,
+  type SchemaInfo,
 } from './block.js';
 import type { AggSpec, JoinHow } from './compute.js';
 import { DataContext } from './context.js';
@@ -16,7 +24,15 @@ import { gatherCounts } from './exchange.js';
 import { Executor, type ExecutionStats } from './executor.js';
 import { Expr } from './expr.js';
 import { DataIterator, iterBatchesOf, type IterBatchesOptions } from './iterator.js';
-import { describe, optimize, type Bundle, type Compute, type ExchangeOp, type LogicalNode, type StageResources } from './plan.js';
+import {
+  describe,
+  optimize,
+  type Bundle,
+  type Compute,
+  type ExchangeOp,
+  type LogicalNode,
+  type StageResources,
+} from './plan.js';
 import { checkFunction, fnName, positiveInt } from './args.js';
 import { GroupedData } from './grouped.js';
 import { countParquetRows } from './sources.js';
@@ -84,15 +100,25 @@ export interface WriteResult {
 
 let datasetCounter = 0;
 
-
 function resourcesOf(o: MapOptions, op: string): StageResources {
   const numCpus = o.numCpus ?? 1;
   const numGpus = o.numGpus ?? 0;
-  if (!(numCpus >= 0) || !(numGpus >= 0)) throw new DataInvalidArgumentError(`${op}: numCpus and numGpus must be >= 0.`);
+  if (!(numCpus >= 0) || !(numGpus >= 0))
+    throw new DataInvalidArgumentError(`${op}: numCpus and numGpus must be >= 0.`);
   return { numCpus, numGpus };
 }
 
-const OPTION_NAMES = new Set(['numCpus', 'numGpus', 'batchSize', 'batchFormat', 'compute', 'concurrency', 'fnArgs', 'fnConstructorArgs', 'maxTasksInFlightPerActor']);
+const OPTION_NAMES = new Set([
+  'numCpus',
+  'numGpus',
+  'batchSize',
+  'batchFormat',
+  'compute',
+  'concurrency',
+  'fnArgs',
+  'fnConstructorArgs',
+  'maxTasksInFlightPerActor',
+]);
 
 /**
  * A distributed dataset of rows, stored as Arrow blocks in the object store. Lazy: nothing runs
@@ -112,38 +138,61 @@ export class Dataset<T extends Row = Row> {
     return new Dataset<U>(plan);
   }
 
-  private mapNode(name: string, steps: Step[], compute: Compute = { kind: 'tasks' }, resources: StageResources = { numCpus: 1, numGpus: 0 }): LogicalNode {
+  private mapNode(
+    name: string,
+    steps: Step[],
+    compute: Compute = { kind: 'tasks' },
+    resources: StageResources = { numCpus: 1, numGpus: 0 },
+  ): LogicalNode {
     return { kind: 'map', name, input: this.plan, steps, compute, resources };
   }
 
   // ---------------------------------------------------------------- transformations
 
   /** Applies `fn` to each row; it returns the new row. */
-  map<U extends Row>(fn: ((row: T) => U | Promise<U>) | RemoteFunction<(row: T) => U | Promise<U>>, options: MapOptions = {}): Dataset<U> {
+  map<U extends Row>(
+    fn: ((row: T) => U | Promise<U>) | RemoteFunction<(row: T) => U | Promise<U>>,
+    options: MapOptions = {},
+  ): Dataset<U> {
     checkFunction(fn, 'map()');
     const name = `map(${fnName(fn)})`;
-    return this.with<U>({ ...this.mapNode(name, [{ kind: 'map', name, fn: portable(fn as never, 'map()') }]), resources: resourcesOf(options, 'map()') } as LogicalNode);
+    return this.with<U>({
+      ...this.mapNode(name, [{ kind: 'map', name, fn: portable(fn as never, 'map()') }]),
+      resources: resourcesOf(options, 'map()'),
+    } as LogicalNode);
   }
 
   /** Applies `fn` to each row; it returns zero or more rows. */
-  flatMap<U extends Row>(fn: ((row: T) => U[] | Promise<U[]>) | RemoteFunction<(row: T) => U[] | Promise<U[]>>, options: MapOptions = {}): Dataset<U> {
+  flatMap<U extends Row>(
+    fn: ((row: T) => U[] | Promise<U[]>) | RemoteFunction<(row: T) => U[] | Promise<U[]>>,
+    options: MapOptions = {},
+  ): Dataset<U> {
     checkFunction(fn, 'flatMap()');
     const name = `flatMap(${fnName(fn)})`;
-    return this.with<U>({ ...this.mapNode(name, [{ kind: 'flatMap', name, fn: portable(fn as never, 'flatMap()') }]), resources: resourcesOf(options, 'flatMap()') } as LogicalNode);
+    return this.with<U>({
+      ...this.mapNode(name, [{ kind: 'flatMap', name, fn: portable(fn as never, 'flatMap()') }]),
+      resources: resourcesOf(options, 'flatMap()'),
+    } as LogicalNode);
   }
 
   /**
    * Keeps the rows for which `predicate` is true. An {@link Expr} (`col('x').gt(1)`) runs
    * vectorized, and right after a Parquet read it is pushed into the read.
    */
-  filter(predicate: ((row: T) => boolean | Promise<boolean>) | RemoteFunction<(row: T) => boolean | Promise<boolean>> | Expr, options: MapOptions = {}): Dataset<T> {
+  filter(
+    predicate: ((row: T) => boolean | Promise<boolean>) | RemoteFunction<(row: T) => boolean | Promise<boolean>> | Expr,
+    options: MapOptions = {},
+  ): Dataset<T> {
     if (predicate instanceof Expr) {
       const name = `filter(${predicate.toString()})`;
       return this.with(this.mapNode(name, [{ kind: 'filterExpr', name, expr: predicate.node }]));
     }
     checkFunction(predicate, 'filter()');
     const name = `filter(${fnName(predicate)})`;
-    return this.with({ ...this.mapNode(name, [{ kind: 'filterFn', name, fn: portable(predicate as never, 'filter()') }]), resources: resourcesOf(options, 'filter()') } as LogicalNode);
+    return this.with({
+      ...this.mapNode(name, [{ kind: 'filterFn', name, fn: portable(predicate as never, 'filter()') }]),
+      resources: resourcesOf(options, 'filter()'),
+    } as LogicalNode);
   }
 
   /**
@@ -156,29 +205,49 @@ export class Dataset<T extends Row = Row> {
    */
   mapBatches<F extends BatchFormat = 'columns'>(fn: BatchFn<F>, options: MapBatchesOptions<F> = {}): Dataset<Row> {
     for (const k of Object.keys(options)) {
-      if (!OPTION_NAMES.has(k)) throw new DataInvalidArgumentError(`mapBatches(): unknown option '${k}'. Known options: ${[...OPTION_NAMES].join(', ')}.`);
+      if (!OPTION_NAMES.has(k))
+        throw new DataInvalidArgumentError(
+          `mapBatches(): unknown option '${k}'. Known options: ${[...OPTION_NAMES].join(', ')}.`,
+        );
     }
     checkFunction(fn, 'mapBatches()');
     // A class given directly, or one wrapped with remote() in a module (loaded by reference there).
     const fnP = portable(fn as never, 'mapBatches()');
     const cls = fnP.isClass;
     const ctx = DataContext.getCurrent();
-    const batchSize = options.batchSize === undefined ? ctx.defaultBatchSize : options.batchSize === null ? null : positiveInt(options.batchSize, 'mapBatches() batchSize');
+    const batchSize =
+      options.batchSize === undefined
+        ? ctx.defaultBatchSize
+        : options.batchSize === null
+          ? null
+          : positiveInt(options.batchSize, 'mapBatches() batchSize');
     const batchFormat = (options.batchFormat ?? 'columns') as BatchFormat;
     if (!['arrow', 'columns', 'rows'].includes(batchFormat)) {
-      throw new DataInvalidArgumentError(`mapBatches(): batchFormat must be 'arrow', 'columns' or 'rows', got '${String(batchFormat)}'.`);
+      throw new DataInvalidArgumentError(
+        `mapBatches(): batchFormat must be 'arrow', 'columns' or 'rows', got '${String(batchFormat)}'.`,
+      );
     }
     let compute: Compute = { kind: 'tasks' };
-    const pool = options.compute ?? (options.concurrency !== undefined
-      ? typeof options.concurrency === 'number' ? { size: options.concurrency } : { minSize: options.concurrency[0], maxSize: options.concurrency[1] }
-      : undefined);
+    const pool =
+      options.compute ??
+      (options.concurrency !== undefined
+        ? typeof options.concurrency === 'number'
+          ? { size: options.concurrency }
+          : { minSize: options.concurrency[0], maxSize: options.concurrency[1] }
+        : undefined);
     if (pool) {
       const min = 'size' in pool ? pool.size : pool.minSize;
       const max = 'size' in pool ? pool.size : pool.maxSize;
       positiveInt(min, 'mapBatches() actor pool size');
       positiveInt(max, 'mapBatches() actor pool maxSize');
-      if (max < min) throw new DataInvalidArgumentError(`mapBatches(): actor pool maxSize (${max}) is below minSize (${min}).`);
-      compute = { kind: 'actors', minSize: min, maxSize: max, maxTasksInFlightPerActor: options.maxTasksInFlightPerActor ?? 2 };
+      if (max < min)
+        throw new DataInvalidArgumentError(`mapBatches(): actor pool maxSize (${max}) is below minSize (${min}).`);
+      compute = {
+        kind: 'actors',
+        minSize: min,
+        maxSize: max,
+        maxTasksInFlightPerActor: options.maxTasksInFlightPerActor ?? 2,
+      };
     } else if (cls) {
       throw new DataInvalidArgumentError(
         `mapBatches(${fnP.name}): a class runs on an actor pool; give compute: { size: n } (or { minSize, maxSize }), or concurrency: n.`,
@@ -186,34 +255,67 @@ export class Dataset<T extends Row = Row> {
     }
     const name = `mapBatches(${fnP.name && fnP.name !== '<anonymous>' ? fnP.name : fnName(fn)})`;
     const step: Step = {
-      kind: 'mapBatches', name, fn: fnP, isClass: cls,
-      fnArgs: [...(options.fnArgs ?? [])], fnConstructorArgs: [...(options.fnConstructorArgs ?? [])], batchSize, batchFormat,
+      kind: 'mapBatches',
+      name,
+      fn: fnP,
+      isClass: cls,
+      fnArgs: [...(options.fnArgs ?? [])],
+      fnConstructorArgs: [...(options.fnConstructorArgs ?? [])],
+      batchSize,
+      batchFormat,
     };
-    return this.with({ ...this.mapNode(name, [step], compute), resources: resourcesOf(options, 'mapBatches()') } as LogicalNode);
+    return this.with({
+      ...this.mapNode(name, [step], compute),
+      resources: resourcesOf(options, 'mapBatches()'),
+    } as LogicalNode);
   }
 
   /** Adds (or replaces) a column computed from each batch: `fn` returns one value per row. */
-  addColumn<F extends BatchFormat = 'columns'>(column: string, fn: (batch: BatchOf[F]) => ArrayLike<unknown> | Promise<ArrayLike<unknown>>, options: { batchFormat?: F } = {}): Dataset<Row> {
+  addColumn<F extends BatchFormat = 'columns'>(
+    column: string,
+    fn: (batch: BatchOf[F]) => ArrayLike<unknown> | Promise<ArrayLike<unknown>>,
+    options: { batchFormat?: F } = {},
+  ): Dataset<Row> {
     checkFunction(fn, 'addColumn()');
     const name = `addColumn(${column})`;
-    return this.with(this.mapNode(name, [{ kind: 'addColumn', name, column, fn: portable(fn as never, 'addColumn()'), batchFormat: options.batchFormat ?? 'columns' }]));
+    return this.with(
+      this.mapNode(name, [
+        {
+          kind: 'addColumn',
+          name,
+          column,
+          fn: portable(fn as never, 'addColumn()'),
+          batchFormat: options.batchFormat ?? 'columns',
+        },
+      ]),
+    );
   }
 
   /** Keeps only these columns, in this order (pushed into Parquet reads). */
   selectColumns(columns: string | readonly string[]): Dataset<Row> {
     const cols = typeof columns === 'string' ? [columns] : [...columns];
-    return this.with(this.mapNode(`selectColumns(${cols.join(', ')})`, [{ kind: 'select', name: `selectColumns(${cols.join(', ')})`, columns: cols }]));
+    return this.with(
+      this.mapNode(`selectColumns(${cols.join(', ')})`, [
+        { kind: 'select', name: `selectColumns(${cols.join(', ')})`, columns: cols },
+      ]),
+    );
   }
 
   /** Removes these columns. */
   dropColumns(columns: string | readonly string[]): Dataset<Row> {
     const cols = typeof columns === 'string' ? [columns] : [...columns];
-    return this.with(this.mapNode(`dropColumns(${cols.join(', ')})`, [{ kind: 'drop', name: `dropColumns(${cols.join(', ')})`, columns: cols }]));
+    return this.with(
+      this.mapNode(`dropColumns(${cols.join(', ')})`, [
+        { kind: 'drop', name: `dropColumns(${cols.join(', ')})`, columns: cols },
+      ]),
+    );
   }
 
   /** Renames columns: `{ old: 'new' }`. */
   renameColumns(mapping: Readonly<Record<string, string>>): Dataset<Row> {
-    const name = `renameColumns(${Object.entries(mapping).map(([a, b]) => `${a}->${b}`).join(', ')})`;
+    const name = `renameColumns(${Object.entries(mapping)
+      .map(([a, b]) => `${a}->${b}`)
+      .join(', ')})`;
     return this.with(this.mapNode(name, [{ kind: 'rename', name, mapping: { ...mapping } }]));
   }
 
@@ -238,7 +340,11 @@ export class Dataset<T extends Row = Row> {
   sort(key: string | readonly string[], options: { descending?: boolean } = {}): Dataset<T> {
     const keys = typeof key === 'string' ? [key] : [...key];
     if (keys.length === 0) throw new DataInvalidArgumentError('sort() needs at least one key column.');
-    return this.exchange(`sort(${keys.join(', ')}${options.descending ? ', descending' : ''})`, { kind: 'sort', keys, descending: !!options.descending });
+    return this.exchange(`sort(${keys.join(', ')}${options.descending ? ', descending' : ''})`, {
+      kind: 'sort',
+      keys,
+      descending: !!options.descending,
+    });
   }
 
   private exchange(name: string, op: ExchangeOp): Dataset<T> {
@@ -257,16 +363,27 @@ export class Dataset<T extends Row = Row> {
     if (on.length === 0) throw new DataInvalidArgumentError('join() needs `on`: the key column(s).');
     const how = options.how ?? 'inner';
     const hows: JoinHow[] = ['inner', 'left_outer', 'right_outer', 'full_outer', 'left_semi', 'left_anti'];
-    if (!hows.includes(how)) throw new DataInvalidArgumentError(`join(): how must be one of ${hows.join(', ')}; got '${how}'.`);
+    if (!hows.includes(how))
+      throw new DataInvalidArgumentError(`join(): how must be one of ${hows.join(', ')}; got '${how}'.`);
     return this.with({
-      kind: 'join', name: `join(${on.join(', ')}, ${how})`, inputs: [this.plan, other.plan], on, how,
-      numPartitions: options.numPartitions === undefined ? undefined : positiveInt(options.numPartitions, 'join() numPartitions'), suffix: options.suffix ?? '_right',
+      kind: 'join',
+      name: `join(${on.join(', ')}, ${how})`,
+      inputs: [this.plan, other.plan],
+      on,
+      how,
+      numPartitions:
+        options.numPartitions === undefined ? undefined : positiveInt(options.numPartitions, 'join() numPartitions'),
+      suffix: options.suffix ?? '_right',
     });
   }
 
   /** This dataset's rows, then the others'. */
   union(...others: Dataset<T>[]): Dataset<T> {
-    return this.with({ kind: 'union', name: `union(${others.length + 1})`, inputs: [this.plan, ...others.map((o) => o.plan)] });
+    return this.with({
+      kind: 'union',
+      name: `union(${others.length + 1})`,
+      inputs: [this.plan, ...others.map((o) => o.plan)],
+    });
   }
 
   /** Columns of both datasets side by side (same row counts; clashing names get `_1`). */
@@ -317,7 +434,9 @@ export class Dataset<T extends Row = Row> {
     for await (const b of this.iterBundles()) {
       for (const r of toRows(decodeBlock(await get(b.block)))) rows.push(r as T);
       if (limit !== undefined && rows.length > limit) {
-        throw new DataInvalidArgumentError(`takeAll(${limit}): the dataset has more than ${limit} rows. Use take(n), iterRows() or iterBatches() to go through it.`);
+        throw new DataInvalidArgumentError(
+          `takeAll(${limit}): the dataset has more than ${limit} rows. Use take(n), iterRows() or iterBatches() to go through it.`,
+        );
       }
     }
     return rows;
@@ -335,7 +454,15 @@ export class Dataset<T extends Row = Row> {
   async count(): Promise<number> {
     // A bare Parquet read is counted from the files' metadata, without reading the data.
     const plan = optimize(this.plan);
-    if (plan.kind === 'read' && plan.steps.length === 0 && plan.source.kind === 'files' && plan.source.format === 'parquet' && !plan.source.options.filter && !plan.source.options.columns && !plan.source.options.includePaths) {
+    if (
+      plan.kind === 'read' &&
+      plan.steps.length === 0 &&
+      plan.source.kind === 'files' &&
+      plan.source.format === 'parquet' &&
+      !plan.source.options.filter &&
+      !plan.source.options.columns &&
+      !plan.source.options.includePaths
+    ) {
       return countParquetRows(plan.source);
     }
     let n = 0;
@@ -407,7 +534,10 @@ export class Dataset<T extends Row = Row> {
     const total = bundles.reduce((s, b) => s + b.meta.numRows, 0);
     if (options.equal) {
       const each = Math.floor(total / n);
-      const parts = await gatherCounts(bundles, Array.from({ length: n }, () => each));
+      const parts = await gatherCounts(
+        bundles,
+        Array.from({ length: n }, () => each),
+      );
       return parts.map((p) => new MaterializedDataset<T>({ kind: 'blocks', name: 'split', bundles: [p] }));
     }
     // Whole blocks, dealt to keep row counts close.
@@ -429,17 +559,26 @@ export class Dataset<T extends Row = Row> {
     const cuts = [0, ...indices.map((i) => Math.min(Math.max(0, i), total)), total];
     const counts = cuts.slice(1).map((c, i) => Math.max(0, c - cuts[i]));
     const parts = await gatherCounts(bundles, counts);
-    return parts.map((p) => new MaterializedDataset<T>({ kind: 'blocks', name: 'split', bundles: p.meta.numRows ? [p] : [] }));
+    return parts.map(
+      (p) => new MaterializedDataset<T>({ kind: 'blocks', name: 'split', bundles: p.meta.numRows ? [p] : [] }),
+    );
   }
 
   /** A train and a test dataset: `testSize` is a fraction (0..1) or a row count. */
-  async trainTestSplit(testSize: number, options: { shuffle?: boolean; seed?: number } = {}): Promise<[MaterializedDataset<T>, MaterializedDataset<T>]> {
-    if (!(testSize > 0)) throw new DataInvalidArgumentError(`trainTestSplit(): testSize must be a fraction in (0, 1) or a positive row count, got ${testSize}.`);
+  async trainTestSplit(
+    testSize: number,
+    options: { shuffle?: boolean; seed?: number } = {},
+  ): Promise<[MaterializedDataset<T>, MaterializedDataset<T>]> {
+    if (!(testSize > 0))
+      throw new DataInvalidArgumentError(
+        `trainTestSplit(): testSize must be a fraction in (0, 1) or a positive row count, got ${testSize}.`,
+      );
     const ds = options.shuffle ? this.randomShuffle({ seed: options.seed }) : this;
     const m = await ds.materialize();
     const total = await m.count();
     const test = testSize < 1 ? Math.round(total * testSize) : Math.floor(testSize);
-    if (test > total) throw new DataInvalidArgumentError(`trainTestSplit(): testSize ${testSize} is more than the ${total} rows.`);
+    if (test > total)
+      throw new DataInvalidArgumentError(`trainTestSplit(): testSize ${testSize} is more than the ${total} rows.`);
     const [train, testDs] = await m.splitAt([total - test]);
     return [train, testDs];
   }
@@ -510,15 +649,27 @@ export class Dataset<T extends Row = Row> {
   // ---------------------------------------------------------------- writes
 
   private async write(format: 'parquet' | 'csv' | 'json', dir: string): Promise<WriteResult> {
-    if (typeof dir !== 'string' || dir === '') throw new DataInvalidArgumentError(`write${format === 'json' ? 'Json' : format === 'csv' ? 'Csv' : 'Parquet'}() needs a directory path.`);
+    if (typeof dir !== 'string' || dir === '')
+      throw new DataInvalidArgumentError(
+        `write${format === 'json' ? 'Json' : format === 'csv' ? 'Csv' : 'Parquet'}() needs a directory path.`,
+      );
     const abs = resolve(dir);
     const datasetId = `${Date.now().toString(36)}_${(datasetCounter++).toString(36)}`;
     const name = `write${format === 'json' ? 'Json' : format === 'csv' ? 'Csv' : 'Parquet'}(${dir})`;
     const plan = this.plan;
     // The write runs in the last map stage (a task or an actor of its pool), else in its own stage.
-    const node: LogicalNode = plan.kind === 'map' && !plan.write
-      ? { ...plan, name: `${plan.name}->${name}`, write: { format, dir: abs, datasetId } }
-      : { kind: 'map', name, input: plan, steps: [], compute: { kind: 'tasks' }, resources: { numCpus: 1, numGpus: 0 }, write: { format, dir: abs, datasetId } };
+    const node: LogicalNode =
+      plan.kind === 'map' && !plan.write
+        ? { ...plan, name: `${plan.name}->${name}`, write: { format, dir: abs, datasetId } }
+        : {
+            kind: 'map',
+            name,
+            input: plan,
+            steps: [],
+            compute: { kind: 'tasks' },
+            resources: { numCpus: 1, numGpus: 0 },
+            write: { format, dir: abs, datasetId },
+          };
     const ds = new Dataset(node);
     const paths: string[] = [];
     let numRows = 0;
@@ -555,4 +706,3 @@ export class MaterializedDataset<T extends Row = Row> extends Dataset<T> {
     return (this.plan as Extract<LogicalNode, { kind: 'blocks' }>).bundles.map((b) => b.block);
   }
 }
-

@@ -17,7 +17,17 @@ import { SchemaError } from './errors.js';
 import type { ExecEnv } from './executor.js';
 import type { Bundle, ExchangeOp, LogicalNode } from './plan.js';
 import type { Step } from './steps.js';
-import { gatherTask, partitionTask, reduceTask, sampleTask, zipTask, type PreSpec, type ReduceSpec, type SliceSpec, type SourceSpec } from './tasks.js';
+import {
+  gatherTask,
+  partitionTask,
+  reduceTask,
+  sampleTask,
+  zipTask,
+  type PreSpec,
+  type ReduceSpec,
+  type SliceSpec,
+  type SourceSpec,
+} from './tasks.js';
 
 type Refs = [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
 
@@ -40,7 +50,14 @@ function logTime(what: string, t0: number): void {
 /** A map task's input: a stored block, or a read (fused with the partitioning). */
 export type MapInput = Bundle | { readonly source: SourceSpec; readonly steps: readonly Step[] };
 
-async function partitionAll(inputs: readonly MapInput[], spec: (i: number) => PartitionSpec, P: number, pre: PreSpec | null, name: string, counter: ExchangeCounter): Promise<ObjectRef<Uint8Array>[][]> {
+async function partitionAll(
+  inputs: readonly MapInput[],
+  spec: (i: number) => PartitionSpec,
+  P: number,
+  pre: PreSpec | null,
+  name: string,
+  counter: ExchangeCounter,
+): Promise<ObjectRef<Uint8Array>[][]> {
   const byPartition: ObjectRef<Uint8Array>[][] = Array.from({ length: P }, () => []);
   counter.tasks += inputs.length;
   const outs = inputs.map((b, i) => {
@@ -57,29 +74,59 @@ async function partitionAll(inputs: readonly MapInput[], spec: (i: number) => Pa
   return byPartition;
 }
 
-async function reduceAll(byPartition: ObjectRef<Uint8Array>[][], spec: (p: number) => ReduceSpec, counter: ExchangeCounter): Promise<Bundle[]> {
+async function reduceAll(
+  byPartition: ObjectRef<Uint8Array>[][],
+  spec: (p: number) => ReduceSpec,
+  counter: ExchangeCounter,
+): Promise<Bundle[]> {
   const t0 = performance.now();
-  const out = await collect(byPartition.map((parts, p) => reduceTask.remote(spec(p), ...(parts as unknown as Uint8Array[])) as unknown as Refs), counter);
+  const out = await collect(
+    byPartition.map((parts, p) => reduceTask.remote(spec(p), ...(parts as unknown as Uint8Array[])) as unknown as Refs),
+    counter,
+  );
   logTime(`reduce side (${byPartition.length} tasks)`, t0);
   return out;
 }
 
-async function rangeBoundaries(inputs: readonly Bundle[], key: string, P: number, name: string, counter: ExchangeCounter): Promise<unknown[]> {
+async function rangeBoundaries(
+  inputs: readonly Bundle[],
+  key: string,
+  P: number,
+  name: string,
+  counter: ExchangeCounter,
+): Promise<unknown[]> {
   const perBlock = Math.max(10, Math.ceil((P * 20) / Math.max(1, inputs.length)));
   counter.tasks += inputs.length;
-  const samples = await get(inputs.filter((b) => b.meta.numRows > 0).map((b, i) => sampleTask.remote(b.block as unknown as Uint8Array, key, perBlock, i + 1, name)));
+  const samples = await get(
+    inputs
+      .filter((b) => b.meta.numRows > 0)
+      .map((b, i) => sampleTask.remote(b.block as unknown as Uint8Array, key, perBlock, i + 1, name)),
+  );
   return boundariesOf(samples.flat(), P);
 }
 
 /** Runs an all-to-all operation over every input block. */
-export async function runExchange(op: ExchangeOp, inputs: MapInput[], env: ExecEnv, name: string, counter: ExchangeCounter): Promise<Bundle[]> {
+export async function runExchange(
+  op: ExchangeOp,
+  inputs: MapInput[],
+  env: ExecEnv,
+  name: string,
+  counter: ExchangeCounter,
+): Promise<Bundle[]> {
   if (inputs.some((i) => 'source' in i)) {
     // Fused reads: their sizes are unknown until they run; one partition per read.
     const P = Math.max(1, inputs.length);
     if (op.kind === 'randomShuffle' || (op.kind === 'repartition' && op.shuffle)) {
       const n = op.kind === 'repartition' ? op.numBlocks : P;
       const seed = (op.kind === 'randomShuffle' ? op.seed : undefined) ?? Math.floor(Math.random() * 2 ** 31);
-      const parts = await partitionAll(inputs, (i) => ({ kind: 'random', partitions: n, seed: seed * 31 + i }), n, null, name, counter);
+      const parts = await partitionAll(
+        inputs,
+        (i) => ({ kind: 'random', partitions: n, seed: seed * 31 + i }),
+        n,
+        null,
+        name,
+        counter,
+      );
       return reduceAll(parts, (p) => ({ kind: 'shuffle', seed: seed * 17 + p }), counter);
     }
     throw new Error(`internal: ${op.kind} cannot run fused with a read`);
@@ -92,21 +139,42 @@ export async function runExchange(op: ExchangeOp, inputs: MapInput[], env: ExecE
       const n = op.numBlocks;
       if (op.shuffle) {
         const seed = Math.floor(Math.random() * 2 ** 31);
-        const parts = await partitionAll(nonEmpty, (i) => ({ kind: 'random', partitions: n, seed: seed + i }), n, null, name, counter);
+        const parts = await partitionAll(
+          nonEmpty,
+          (i) => ({ kind: 'random', partitions: n, seed: seed + i }),
+          n,
+          null,
+          name,
+          counter,
+        );
         return reduceAll(parts, (p) => ({ kind: 'shuffle', seed: seed + 7919 * p }), counter);
       }
       return gatherEqual(nonEmpty, n, counter);
     }
     case 'randomShuffle': {
       const seed = op.seed ?? Math.floor(Math.random() * 2 ** 31);
-      const parts = await partitionAll(nonEmpty, (i) => ({ kind: 'random', partitions: P, seed: seed * 31 + i }), P, null, name, counter);
+      const parts = await partitionAll(
+        nonEmpty,
+        (i) => ({ kind: 'random', partitions: P, seed: seed * 31 + i }),
+        P,
+        null,
+        name,
+        counter,
+      );
       return reduceAll(parts, (p) => ({ kind: 'shuffle', seed: seed * 17 + p }), counter);
     }
     case 'sort': {
       if (nonEmpty.length === 0) return [];
       const bounds = await rangeBoundaries(nonEmpty, op.keys[0], P, name, counter);
       const np = bounds.length + 1;
-      const parts = await partitionAll(nonEmpty, () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: op.descending }), np, null, name, counter);
+      const parts = await partitionAll(
+        nonEmpty,
+        () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: op.descending }),
+        np,
+        null,
+        name,
+        counter,
+      );
       return reduceAll(parts, () => ({ kind: 'sort', keys: op.keys, descending: op.descending }), counter);
     }
     case 'aggregate': {
@@ -119,13 +187,27 @@ export async function runExchange(op: ExchangeOp, inputs: MapInput[], env: ExecE
         return reduceAll(parts, () => ({ kind: 'aggregate', keys: [], aggs: op.aggs }), counter);
       }
       const bounds = await rangeBoundaries(src, op.keys[0], Math.min(P, env.numCpus * 2), name, counter);
-      const parts = await partitionAll(src, () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: false }), bounds.length + 1, pre, name, counter);
+      const parts = await partitionAll(
+        src,
+        () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: false }),
+        bounds.length + 1,
+        pre,
+        name,
+        counter,
+      );
       return reduceAll(parts, () => ({ kind: 'aggregate', keys: op.keys, aggs: op.aggs }), counter);
     }
     case 'mapGroups': {
       if (nonEmpty.length === 0) return [];
       const bounds = await rangeBoundaries(nonEmpty, op.keys[0], P, name, counter);
-      const parts = await partitionAll(nonEmpty, () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: false }), bounds.length + 1, null, name, counter);
+      const parts = await partitionAll(
+        nonEmpty,
+        () => ({ kind: 'range', key: op.keys[0], boundaries: bounds, descending: false }),
+        bounds.length + 1,
+        null,
+        name,
+        counter,
+      );
       return reduceAll(parts, () => ({ kind: 'mapGroups', keys: op.keys, step: op.step }), counter);
     }
   }
@@ -134,7 +216,8 @@ export async function runExchange(op: ExchangeOp, inputs: MapInput[], env: ExecE
 /** Row ranges that cut `inputs` into blocks of the given row counts. */
 function slicesFor(inputs: readonly Bundle[], counts: readonly number[]): { slices: SliceSpec[]; blocks: number[] }[] {
   const out: { slices: SliceSpec[]; blocks: number[] }[] = [];
-  let bi = 0, offset = 0;
+  let bi = 0,
+    offset = 0;
   for (const want of counts) {
     const slices: SliceSpec[] = [];
     const blocks: number[] = [];
@@ -163,9 +246,22 @@ function slicesFor(inputs: readonly Bundle[], counts: readonly number[]): { slic
 }
 
 /** Splits rows into blocks with the given row counts (in order). */
-export async function gatherCounts(inputs: readonly Bundle[], counts: readonly number[], counter: ExchangeCounter = { tasks: 0 }): Promise<Bundle[]> {
+export async function gatherCounts(
+  inputs: readonly Bundle[],
+  counts: readonly number[],
+  counter: ExchangeCounter = { tasks: 0 },
+): Promise<Bundle[]> {
   const plans = slicesFor(inputs, counts);
-  return collect(plans.map((p) => gatherTask.remote(p.slices, ...(p.blocks.map((i) => inputs[i].block) as unknown as Uint8Array[])) as unknown as Refs), counter);
+  return collect(
+    plans.map(
+      (p) =>
+        gatherTask.remote(
+          p.slices,
+          ...(p.blocks.map((i) => inputs[i].block) as unknown as Uint8Array[]),
+        ) as unknown as Refs,
+    ),
+    counter,
+  );
 }
 
 /** n blocks of (nearly) equal row counts. */
@@ -179,21 +275,43 @@ function gatherEqual(inputs: readonly Bundle[], n: number, counter: ExchangeCoun
 }
 
 /** Zips two datasets row by row: the right side is cut to the left side's blocks. */
-export async function runZip(left: Bundle[], right: Bundle[], name: string, counter: ExchangeCounter): Promise<Bundle[]> {
+export async function runZip(
+  left: Bundle[],
+  right: Bundle[],
+  name: string,
+  counter: ExchangeCounter,
+): Promise<Bundle[]> {
   const l = left.reduce((s, b) => s + b.meta.numRows, 0);
   const r = right.reduce((s, b) => s + b.meta.numRows, 0);
-  if (l !== r) throw new SchemaError(`${name}: the datasets have different numbers of rows (${l} and ${r}); zip needs equal counts.`);
-  const plans = slicesFor(right, left.map((b) => b.meta.numRows));
+  if (l !== r)
+    throw new SchemaError(
+      `${name}: the datasets have different numbers of rows (${l} and ${r}); zip needs equal counts.`,
+    );
+  const plans = slicesFor(
+    right,
+    left.map((b) => b.meta.numRows),
+  );
   return collect(
-    left.map((b, i) =>
-      zipTask.remote(b.block as unknown as Uint8Array, plans[i].slices, ...(plans[i].blocks.map((k) => right[k].block) as unknown as Uint8Array[])) as unknown as Refs,
+    left.map(
+      (b, i) =>
+        zipTask.remote(
+          b.block as unknown as Uint8Array,
+          plans[i].slices,
+          ...(plans[i].blocks.map((k) => right[k].block) as unknown as Uint8Array[]),
+        ) as unknown as Refs,
     ),
     counter,
   );
 }
 
 /** Joins two datasets by hash partitioning both on the keys. */
-export async function runJoin(left: Bundle[], right: Bundle[], node: Extract<LogicalNode, { kind: 'join' }>, env: ExecEnv, counter: ExchangeCounter): Promise<Bundle[]> {
+export async function runJoin(
+  left: Bundle[],
+  right: Bundle[],
+  node: Extract<LogicalNode, { kind: 'join' }>,
+  env: ExecEnv,
+  counter: ExchangeCounter,
+): Promise<Bundle[]> {
   const P = node.numPartitions ?? Math.max(1, Math.min(Math.max(left.length, right.length), env.numCpus * 4));
   const spec: PartitionSpec = { kind: 'hash', keys: node.on, partitions: P };
   const [lp, rp] = await Promise.all([
@@ -201,5 +319,9 @@ export async function runJoin(left: Bundle[], right: Bundle[], node: Extract<Log
     partitionAll(right, () => spec, P, null, node.name, counter),
   ]);
   const joined = lp.map((l, p) => [...l, ...rp[p]]);
-  return reduceAll(joined, (p) => ({ kind: 'join', on: node.on, how: node.how, leftParts: lp[p].length, suffix: node.suffix }), counter);
+  return reduceAll(
+    joined,
+    (p) => ({ kind: 'join', on: node.on, how: node.how, leftParts: lp[p].length, suffix: node.suffix }),
+    counter,
+  );
 }

@@ -13,7 +13,15 @@
 import { get, type ObjectRef } from '@ray-ts/core';
 import type { BlockMeta } from './block.js';
 import { runExchange, runJoin, runZip } from './exchange.js';
-import { BarrierOp, LimitOp, StageOp, UnionOp, type ExecEnv, type OperatorStats, type PhysicalOp } from './operators.js';
+import {
+  BarrierOp,
+  LimitOp,
+  StageOp,
+  UnionOp,
+  type ExecEnv,
+  type OperatorStats,
+  type PhysicalOp,
+} from './operators.js';
 import type { Bundle, LogicalNode, StageResources } from './plan.js';
 import { ProgressBars } from './progress.js';
 import { resolveSource } from './sources.js';
@@ -56,7 +64,11 @@ export class Executor {
   taskOptions(fn: typeof stageTask, r0: StageResources): typeof stageTask {
     const r = this.actorCpus > 0 && this.actorCpus + r0.numCpus > this.env.numCpus + 1e-9 ? { ...r0, numCpus: 0 } : r0;
     if (r.numCpus === 1 && r.numGpus === 0) return fn;
-    return fn.options({ numReturns: 2, numCpus: r.numCpus, ...(r.numGpus ? { numGpus: r.numGpus } : {}) }) as unknown as typeof stageTask;
+    return fn.options({
+      numReturns: 2,
+      numCpus: r.numCpus,
+      ...(r.numGpus ? { numGpus: r.numGpus } : {}),
+    }) as unknown as typeof stageTask;
   }
 
   /** Keeps a promise counted as in flight, and wakes the loop when it settles. */
@@ -80,7 +92,12 @@ export class Executor {
   }
 
   async sliceBundle(b: Bundle, n: number): Promise<Bundle> {
-    const [block, metaRef] = this.taskOptions(stageTask, { numCpus: 1, numGpus: 0 }).remote(b.block as unknown as Uint8Array, null, [{ kind: 'limit', name: `limit(${n})`, n }], null) as unknown as [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
+    const [block, metaRef] = this.taskOptions(stageTask, { numCpus: 1, numGpus: 0 }).remote(
+      b.block as unknown as Uint8Array,
+      null,
+      [{ kind: 'limit', name: `limit(${n})`, n }],
+      null,
+    ) as unknown as [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
     return { block, meta: await get(metaRef) };
   }
 
@@ -114,8 +131,20 @@ export class Executor {
     switch (node.kind) {
       case 'read': {
         const sources = await resolveSource(node.source, this.env.ctx, this.env.numCpus);
-        const name = node.compute ? node.name : node.steps.length ? `${node.name}->${node.steps.map((s) => s.name).join('->')}` : node.name;
-        op = new StageOp(name, this, node.steps, node.compute ?? { kind: 'tasks' }, node.resources ?? { numCpus: 1, numGpus: 0 }, node.write, sources);
+        const name = node.compute
+          ? node.name
+          : node.steps.length
+            ? `${node.name}->${node.steps.map((s) => s.name).join('->')}`
+            : node.name;
+        op = new StageOp(
+          name,
+          this,
+          node.steps,
+          node.compute ?? { kind: 'tasks' },
+          node.resources ?? { numCpus: 1, numGpus: 0 },
+          node.write,
+          sources,
+        );
         break;
       }
       case 'blocks': {
@@ -142,7 +171,15 @@ export class Executor {
         if (node.fusedRead && node.input.kind === 'read') {
           const sources = await resolveSource(node.input.source, this.env.ctx, this.env.numCpus);
           const steps = node.input.steps;
-          op = new BarrierOp(`${node.input.name}->${node.name}`, this, 0, () => runExchange(xop, sources.map((source) => ({ source, steps })), this.env, node.name, op.stats));
+          op = new BarrierOp(`${node.input.name}->${node.name}`, this, 0, () =>
+            runExchange(
+              xop,
+              sources.map((source) => ({ source, steps })),
+              this.env,
+              node.name,
+              op.stats,
+            ),
+          );
           break;
         }
         const up = await this.buildNode(node.input);
@@ -161,9 +198,10 @@ export class Executor {
       case 'join': {
         const a = await this.buildNode(node.inputs[0]);
         const b = await this.buildNode(node.inputs[1]);
-        op = node.kind === 'zip'
-          ? new BarrierOp(node.name, this, 2, (ins) => runZip(ins[0], ins[1], node.name, op.stats))
-          : new BarrierOp(node.name, this, 2, (ins) => runJoin(ins[0], ins[1], node, this.env, op.stats));
+        op =
+          node.kind === 'zip'
+            ? new BarrierOp(node.name, this, 2, (ins) => runZip(ins[0], ins[1], node.name, op.stats))
+            : new BarrierOp(node.name, this, 2, (ins) => runJoin(ins[0], ins[1], node, this.env, op.stats));
         this.connect(a, op, 0);
         this.connect(b, op, 1);
         break;
@@ -222,7 +260,8 @@ export class Executor {
   /** Runs the plan, yielding its output blocks in order. Breaking out of the loop stops it. */
   async *run(): AsyncGenerator<Bundle> {
     this.t0 = performance.now();
-    if (this.env.ctx.progressBars && process.stderr.isTTY) this.progress = new ProgressBars(this.ops.map((o) => o.name));
+    if (this.env.ctx.progressBars && process.stderr.isTTY)
+      this.progress = new ProgressBars(this.ops.map((o) => o.name));
     try {
       for (;;) {
         this.step();
@@ -238,7 +277,9 @@ export class Executor {
           // Nothing running and nothing to launch: a finished graph whose last signals are pending.
           this.step();
           if (this.sink.finished || this.sink.out.length) continue;
-          throw new Error(`Data executor stalled (internal error): ${this.ops.map((o) => `${o.name}: finished=${o.finished} inFlight=${o.inFlight()}`).join('; ')}`);
+          throw new Error(
+            `Data executor stalled (internal error): ${this.ops.map((o) => `${o.name}: finished=${o.finished} inFlight=${o.inFlight()}`).join('; ')}`,
+          );
         }
         await new Promise<void>((resolve) => (this.wake = resolve));
       }

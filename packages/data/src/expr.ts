@@ -16,7 +16,11 @@ export type ExprNode =
       readonly args: readonly [ExprNode, ExprNode];
     }
   | { readonly op: 'not' | 'isNull' | 'isNotNull'; readonly args: readonly [ExprNode] }
-  | { readonly op: 'isIn'; readonly args: readonly [ExprNode]; readonly values: readonly (number | string | boolean)[] };
+  | {
+      readonly op: 'isIn';
+      readonly args: readonly [ExprNode];
+      readonly values: readonly (number | string | boolean)[];
+    };
 
 type Operand = Expr | number | string | boolean | null;
 
@@ -25,24 +29,57 @@ export class Expr {
   /** @internal */
   constructor(readonly node: ExprNode) {}
 
-  private bin(op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'and' | 'or' | 'add' | 'sub' | 'mul' | 'div', other: Operand): Expr {
+  private bin(
+    op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'and' | 'or' | 'add' | 'sub' | 'mul' | 'div',
+    other: Operand,
+  ): Expr {
     return new Expr({ op, args: [this.node, toNode(other)] });
   }
-  eq(other: Operand): Expr { return this.bin('eq', other); }
-  ne(other: Operand): Expr { return this.bin('ne', other); }
-  lt(other: Operand): Expr { return this.bin('lt', other); }
-  le(other: Operand): Expr { return this.bin('le', other); }
-  gt(other: Operand): Expr { return this.bin('gt', other); }
-  ge(other: Operand): Expr { return this.bin('ge', other); }
-  and(other: Expr): Expr { return this.bin('and', other); }
-  or(other: Expr): Expr { return this.bin('or', other); }
-  add(other: Operand): Expr { return this.bin('add', other); }
-  sub(other: Operand): Expr { return this.bin('sub', other); }
-  mul(other: Operand): Expr { return this.bin('mul', other); }
-  div(other: Operand): Expr { return this.bin('div', other); }
-  not(): Expr { return new Expr({ op: 'not', args: [this.node] }); }
-  isNull(): Expr { return new Expr({ op: 'isNull', args: [this.node] }); }
-  isNotNull(): Expr { return new Expr({ op: 'isNotNull', args: [this.node] }); }
+  eq(other: Operand): Expr {
+    return this.bin('eq', other);
+  }
+  ne(other: Operand): Expr {
+    return this.bin('ne', other);
+  }
+  lt(other: Operand): Expr {
+    return this.bin('lt', other);
+  }
+  le(other: Operand): Expr {
+    return this.bin('le', other);
+  }
+  gt(other: Operand): Expr {
+    return this.bin('gt', other);
+  }
+  ge(other: Operand): Expr {
+    return this.bin('ge', other);
+  }
+  and(other: Expr): Expr {
+    return this.bin('and', other);
+  }
+  or(other: Expr): Expr {
+    return this.bin('or', other);
+  }
+  add(other: Operand): Expr {
+    return this.bin('add', other);
+  }
+  sub(other: Operand): Expr {
+    return this.bin('sub', other);
+  }
+  mul(other: Operand): Expr {
+    return this.bin('mul', other);
+  }
+  div(other: Operand): Expr {
+    return this.bin('div', other);
+  }
+  not(): Expr {
+    return new Expr({ op: 'not', args: [this.node] });
+  }
+  isNull(): Expr {
+    return new Expr({ op: 'isNull', args: [this.node] });
+  }
+  isNotNull(): Expr {
+    return new Expr({ op: 'isNotNull', args: [this.node] });
+  }
   isIn(values: readonly (number | string | boolean)[]): Expr {
     return new Expr({ op: 'isIn', args: [this.node], values: [...values] });
   }
@@ -77,7 +114,18 @@ export function columnsOf(node: ExprNode, out = new Set<string>()): Set<string> 
 }
 
 const SYMBOLS: Record<string, string> = {
-  eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=', and: '&&', or: '||', add: '+', sub: '-', mul: '*', div: '/',
+  eq: '==',
+  ne: '!=',
+  lt: '<',
+  le: '<=',
+  gt: '>',
+  ge: '>=',
+  and: '&&',
+  or: '||',
+  add: '+',
+  sub: '-',
+  mul: '*',
+  div: '/',
 };
 
 /** A readable form, for plans and errors: `(col(x) < 10)`. */

@@ -11,11 +11,15 @@ import type { Step } from './steps.js';
 /** Rows grouped by key columns: aggregate them, or map each group. */
 export class GroupedData {
   /** @internal */
-  constructor(private readonly plan: LogicalNode, private readonly keys: readonly string[]) {}
+  constructor(
+    private readonly plan: LogicalNode,
+    private readonly keys: readonly string[],
+  ) {}
 
   /** One row per group: the keys, then one column per aggregation (`count()`, `mean(x)`...). */
   aggregate(...aggs: AggSpec[]): Dataset<Row> {
-    if (aggs.length === 0) throw new DataInvalidArgumentError('aggregate() needs at least one aggregation, e.g. count() or mean("x").');
+    if (aggs.length === 0)
+      throw new DataInvalidArgumentError('aggregate() needs at least one aggregation, e.g. count() or mean("x").');
     const name = `groupby(${this.keys.join(', ')}).aggregate(${aggs.map((a) => a.alias).join(', ')})`;
     return new Dataset({ kind: 'exchange', name, input: this.plan, op: { kind: 'aggregate', keys: this.keys, aggs } });
   }
@@ -40,15 +44,30 @@ export class GroupedData {
   }
 
   /** Applies `fn` to each group (all its rows in one batch); it returns a batch. */
-  mapGroups<F extends BatchFormat = 'columns'>(fn: (group: BatchOf[F]) => unknown, options: { batchFormat?: F } = {}): Dataset<Row> {
-    if (this.keys.length === 0) throw new DataInvalidArgumentError('mapGroups() needs a key: groupby(key).mapGroups(fn).');
+  mapGroups<F extends BatchFormat = 'columns'>(
+    fn: (group: BatchOf[F]) => unknown,
+    options: { batchFormat?: F } = {},
+  ): Dataset<Row> {
+    if (this.keys.length === 0)
+      throw new DataInvalidArgumentError('mapGroups() needs a key: groupby(key).mapGroups(fn).');
     checkFunction(fn, 'mapGroups()');
     const name = `mapGroups(${fnName(fn)})`;
     const step: Step = {
-      kind: 'mapBatches', name, fn: portable(fn as never, 'mapGroups()'), isClass: false, fnArgs: [], fnConstructorArgs: [],
-      batchSize: null, batchFormat: (options.batchFormat ?? 'columns') as BatchFormat,
+      kind: 'mapBatches',
+      name,
+      fn: portable(fn as never, 'mapGroups()'),
+      isClass: false,
+      fnArgs: [],
+      fnConstructorArgs: [],
+      batchSize: null,
+      batchFormat: (options.batchFormat ?? 'columns') as BatchFormat,
     };
-    return new Dataset({ kind: 'exchange', name: `groupby(${this.keys.join(', ')}).${name}`, input: this.plan, op: { kind: 'mapGroups', keys: this.keys, step } });
+    return new Dataset({
+      kind: 'exchange',
+      name: `groupby(${this.keys.join(', ')}).${name}`,
+      input: this.plan,
+      op: { kind: 'mapGroups', keys: this.keys, step },
+    });
   }
 }
 
@@ -76,4 +95,3 @@ export function mean(on: string): AggSpec {
 export function std(on: string, ddof = 1): AggSpec {
   return { fn: 'std', on, alias: `std(${on})`, ddof };
 }
-

@@ -17,7 +17,15 @@ export { range, fromItems, fromArrow, readParquet, readCsv, readJson, readText, 
 export type { ReadOptions, ReadParquetOptions, ReadCsvOptions } from './read-api.js';
 export { Dataset, MaterializedDataset } from './dataset.js';
 export { GroupedData, count, sum, min, max, mean, std } from './grouped.js';
-export type { MapOptions, MapBatchesOptions, ActorPoolOptions, BatchFn, JoinOptions, WriteResult, IterBatchesOptions } from './dataset.js';
+export type {
+  MapOptions,
+  MapBatchesOptions,
+  ActorPoolOptions,
+  BatchFn,
+  JoinOptions,
+  WriteResult,
+  IterBatchesOptions,
+} from './dataset.js';
 export { DataIterator } from './iterator.js';
 export { DataContext } from './context.js';
 export { col, lit, Expr } from './expr.js';

@@ -30,7 +30,9 @@ export async function* iterBatchesOf<F extends BatchFormat>(
   const format = (options.batchFormat ?? 'columns') as F;
   const batchSize = options.batchSize === undefined ? 256 : options.batchSize;
   if (batchSize !== null && !(Number.isInteger(batchSize) && batchSize > 0)) {
-    throw new DataInvalidArgumentError(`iterBatches(): batchSize must be a positive integer or null, got ${String(batchSize)}.`);
+    throw new DataInvalidArgumentError(
+      `iterBatches(): batchSize must be a positive integer or null, got ${String(batchSize)}.`,
+    );
   }
   const prefetch = Math.max(0, options.prefetchBatches ?? 1);
   const shuffleBuffer = options.localShuffleBufferSize ?? 0;

@@ -6,7 +6,17 @@
  */
 import { DataType, RecordBatchFileWriter, Table, makeVector, type Vector } from 'apache-arrow';
 
-type Numeric = Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array | BigInt64Array | BigUint64Array;
+type Numeric =
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint32Array
+  | Uint16Array
+  | Uint8Array
+  | BigInt64Array
+  | BigUint64Array;
 type Ctor = { new (n: number): Numeric };
 
 /** Columns of a table as typed arrays, when every column is a number column without nulls. */
@@ -59,7 +69,9 @@ export function releaseScratch(): void {
 
 /** 64-bit integer columns as pairs of 32-bit words: moving a BigInt64Array element makes a BigInt. */
 function words(c: Numeric): Int32Array | undefined {
-  return c instanceof BigInt64Array || c instanceof BigUint64Array ? new Int32Array(c.buffer, c.byteOffset, c.length * 2) : undefined;
+  return c instanceof BigInt64Array || c instanceof BigUint64Array
+    ? new Int32Array(c.buffer, c.byteOffset, c.length * 2)
+    : undefined;
 }
 
 /** Rows reordered by `order` (a gather), one array per column, in scratch memory. */
@@ -109,7 +121,12 @@ export function scatter(names: readonly string[], cols: readonly Numeric[], pid:
   });
   const out: Table[] = [];
   for (let p = 0; p < P; p++) {
-    out.push(tableOf(names, sorted.map((c) => c.subarray(offsets[p], offsets[p + 1]) as Numeric)));
+    out.push(
+      tableOf(
+        names,
+        sorted.map((c) => c.subarray(offsets[p], offsets[p + 1]) as Numeric),
+      ),
+    );
   }
   return out;
 }
@@ -120,7 +137,11 @@ export function concatNumeric(tables: readonly Table[]): { names: string[]; cols
   if (parts.length === 0 || parts.some((p) => !p)) return undefined;
   const first = parts[0]!;
   for (const p of parts) {
-    if (p!.names.length !== first.names.length || p!.names.some((n, i) => n !== first.names[i] || p!.cols[i].constructor !== first.cols[i].constructor)) return undefined;
+    if (
+      p!.names.length !== first.names.length ||
+      p!.names.some((n, i) => n !== first.names[i] || p!.cols[i].constructor !== first.cols[i].constructor)
+    )
+      return undefined;
   }
   if (parts.length === 1) return first;
   const total = parts.reduce((s, p) => s + p!.cols[0].length, 0);
@@ -229,10 +250,18 @@ export function argsort(keys: readonly Numeric[], descending: boolean): Uint32Ar
 }
 
 /** Rows sorted by key columns (all numeric), as a table. */
-export function sortNumeric(names: readonly string[], cols: readonly Numeric[], keys: readonly string[], descending: boolean): Table | undefined {
+export function sortNumeric(
+  names: readonly string[],
+  cols: readonly Numeric[],
+  keys: readonly string[],
+  descending: boolean,
+): Table | undefined {
   const idx = keys.map((k) => names.indexOf(k));
   if (idx.some((i) => i < 0)) return undefined;
-  const order = argsort(idx.map((i) => cols[i]), descending);
+  const order = argsort(
+    idx.map((i) => cols[i]),
+    descending,
+  );
   return tableOf(names, gather(cols, order));
 }
 
@@ -268,7 +297,10 @@ export const outputArena = new OutputArena();
 
 /** Arrow IPC file bytes of a table, written into `alloc`'s memory instead of a fresh buffer. */
 export function encodeInto(table: Table, alloc: (n: number) => Uint8Array): Uint8Array {
-  const writer = RecordBatchFileWriter.writeAll(table) as unknown as { _sink?: { _values?: Uint8Array[] }; toUint8Array(sync: true): Uint8Array };
+  const writer = RecordBatchFileWriter.writeAll(table) as unknown as {
+    _sink?: { _values?: Uint8Array[] };
+    toUint8Array(sync: true): Uint8Array;
+  };
   const chunks = writer._sink?._values;
   // apache-arrow keeps the written chunks in its sink; if that ever changes, take its own copy.
   if (!Array.isArray(chunks)) return writer.toUint8Array(true);

@@ -34,7 +34,8 @@ export interface ExecEnv {
   readonly budgetBytes: number;
 }
 
-type Item = { readonly kind: 'bundle'; readonly bundle: Bundle } | { readonly kind: 'source'; readonly source: SourceSpec };
+type Item =
+  { readonly kind: 'bundle'; readonly bundle: Bundle } | { readonly kind: 'source'; readonly source: SourceSpec };
 
 /** Converts a task failure into the error users see: Data's own errors keep their class and message. */
 export function unwrapError(err: unknown, op: string): Error {
@@ -59,7 +60,10 @@ export abstract class PhysicalOp {
   /** Bytes expected from one task (average output so far, or a guess). */
   estimateBytes: number;
 
-  constructor(readonly name: string, protected readonly exec: Executor) {
+  constructor(
+    readonly name: string,
+    protected readonly exec: Executor,
+  ) {
     this.stats = { name, tasks: 0, blocksOut: 0, rowsOut: 0, bytesOut: 0, taskMs: 0, actors: 0, peakActors: 0 };
     this.estimateBytes = exec.env.ctx.targetMaxBlockBytes / 4;
   }
@@ -167,14 +171,20 @@ export class StageOp extends PhysicalOp {
     // Actors start with the first input (not before an upstream exchange has used the CPUs).
     while (this.actors.length < this.compute.minSize) this.startActor();
     this.scaleActors();
-    return this.actors.some((a) => a.ready && a.inFlight < (this.compute as Extract<Compute, { kind: 'actors' }>).maxTasksInFlightPerActor);
+    return this.actors.some(
+      (a) => a.ready && a.inFlight < (this.compute as Extract<Compute, { kind: 'actors' }>).maxTasksInFlightPerActor,
+    );
   }
 
   private startActor(): void {
     const o = {
-      numCpus: this.resources.numCpus, numGpus: this.resources.numGpus || undefined, name: undefined,
+      numCpus: this.resources.numCpus,
+      numGpus: this.resources.numGpus || undefined,
+      name: undefined,
     };
-    const handle = MapWorker.options({ numCpus: o.numCpus, ...(o.numGpus ? { numGpus: o.numGpus } : {}) }).remote(this.steps as Step[]);
+    const handle = MapWorker.options({ numCpus: o.numCpus, ...(o.numGpus ? { numGpus: o.numGpus } : {}) }).remote(
+      this.steps as Step[],
+    );
     const entry = { handle, inFlight: 0, ready: false };
     this.exec.actorCpus += this.resources.numCpus;
     this.actors.push(entry);
@@ -202,7 +212,8 @@ export class StageOp extends PhysicalOp {
   private scaleActors(): void {
     const c = this.compute as Extract<Compute, { kind: 'actors' }>;
     const busy = this.actors.every((a) => !a.ready || a.inFlight > 0);
-    if (busy && this.actorsStarting === 0 && this.actors.length < c.maxSize && this.queue.length > this.actors.length) this.startActor();
+    if (busy && this.actorsStarting === 0 && this.actors.length < c.maxSize && this.queue.length > this.actors.length)
+      this.startActor();
   }
 
   private releaseIdleActors(): void {
@@ -224,14 +235,20 @@ export class StageOp extends PhysicalOp {
     const block = item.kind === 'bundle' ? item.bundle.block : null;
     const source = item.kind === 'source' ? item.source : null;
     const write = this.write
-      ? { format: this.write.format, dir: this.write.dir, fileName: fileNameFor(this.write.format, this.nextFile++, this.write.datasetId) }
+      ? {
+          format: this.write.format,
+          dir: this.write.dir,
+          fileName: fileNameFor(this.write.format, this.nextFile++, this.write.datasetId),
+        }
       : null;
     let refs: [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
     let actor: (typeof this.actors)[number] | undefined;
     if (this.compute.kind === 'actors') {
       actor = this.actors.filter((a) => a.ready).sort((a, b) => a.inFlight - b.inFlight)[0];
       actor.inFlight++;
-      refs = actor.handle.process.options({ numReturns: 2 }).remote(block as unknown as Uint8Array, source, write) as unknown as typeof refs;
+      refs = actor.handle.process
+        .options({ numReturns: 2 })
+        .remote(block as unknown as Uint8Array, source, write) as unknown as typeof refs;
     } else {
       const fn = this.exec.taskOptions(stageTask, this.resources);
       refs = fn.remote(block as unknown as Uint8Array, source, this.steps as Step[], write) as unknown as typeof refs;
@@ -272,7 +289,11 @@ export class StageOp extends PhysicalOp {
 /** Passes through the first n rows, then stops its inputs. */
 export class LimitOp extends PhysicalOp {
   private seen = 0;
-  constructor(name: string, exec: Executor, private readonly n: number) {
+  constructor(
+    name: string,
+    exec: Executor,
+    private readonly n: number,
+  ) {
     super(name, exec);
     if (n === 0) this.finished = true;
   }
@@ -380,10 +401,12 @@ export class UnionOp extends PhysicalOp {
     if (this.buffers.length > 1 && b.meta.schema !== undefined && b.meta.numRows > 0) {
       if (!this.schema) this.schema = { key: b.meta.schema, index };
       else if (this.schema.key !== b.meta.schema) {
-        this.exec.fail(new SchemaError(
-          `${this.name}: input ${this.schema.index + 1} has columns (${this.schema.key}) but input ${index + 1} has (${b.meta.schema}); ` +
-            'union needs the same columns and types. Use selectColumns/renameColumns or a map to line them up first.',
-        ));
+        this.exec.fail(
+          new SchemaError(
+            `${this.name}: input ${this.schema.index + 1} has columns (${this.schema.key}) but input ${index + 1} has (${b.meta.schema}); ` +
+              'union needs the same columns and types. Use selectColumns/renameColumns or a map to line them up first.',
+          ),
+        );
         return;
       }
     }

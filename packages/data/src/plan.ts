@@ -20,7 +20,12 @@ export interface Bundle {
 /** How a map stage runs: as tasks, or on a pool of actors (stateful, e.g. a model loaded once). */
 export type Compute =
   | { readonly kind: 'tasks' }
-  | { readonly kind: 'actors'; readonly minSize: number; readonly maxSize: number; readonly maxTasksInFlightPerActor: number };
+  | {
+      readonly kind: 'actors';
+      readonly minSize: number;
+      readonly maxSize: number;
+      readonly maxTasksInFlightPerActor: number;
+    };
 
 export interface StageResources {
   readonly numCpus: number;
@@ -94,7 +99,10 @@ export type LogicalNode =
 
 /** Steps that keep one output row per input row, in order (a limit may move before them). */
 function rowPreserving(steps: readonly Step[]): boolean {
-  return steps.every((s) => s.kind === 'map' || s.kind === 'select' || s.kind === 'drop' || s.kind === 'rename' || s.kind === 'addColumn');
+  return steps.every(
+    (s) =>
+      s.kind === 'map' || s.kind === 'select' || s.kind === 'drop' || s.kind === 'rename' || s.kind === 'addColumn',
+  );
 }
 
 const DEFAULT_RESOURCES: StageResources = { numCpus: 1, numGpus: 0 };
@@ -117,7 +125,10 @@ export function optimize(node: LogicalNode): LogicalNode {
       }
       // A limit right after a read also caps each read task (a task never makes more than n rows).
       if (input.kind === 'read' && rowPreserving(input.steps)) {
-        return { ...node, input: { ...input, steps: [...input.steps, { kind: 'limit', name: `limit(${node.n})`, n: node.n }] } };
+        return {
+          ...node,
+          input: { ...input, steps: [...input.steps, { kind: 'limit', name: `limit(${node.n})`, n: node.n }] },
+        };
       }
       if (input.kind === 'limit') return { ...node, n: Math.min(node.n, input.n), input: input.input };
       return { ...node, input };
@@ -126,18 +137,34 @@ export function optimize(node: LogicalNode): LogicalNode {
       const input = optimize(node.input);
       if (node.compute.kind === 'tasks' && sameResources(node.resources, DEFAULT_RESOURCES) && !node.write) {
         // Fuse into the read: the read task runs the steps too (no block goes through the store in between).
-        if (input.kind === 'read' && !input.compute) return pushIntoRead({ ...input, steps: [...input.steps, ...node.steps] });
+        if (input.kind === 'read' && !input.compute)
+          return pushIntoRead({ ...input, steps: [...input.steps, ...node.steps] });
       }
       // An actor pool right after a read does the reading itself: no read task needs a CPU that
       // the pool's actors hold (with tasks, a pool as large as the cluster would starve its reads).
       if (node.compute.kind === 'actors' && input.kind === 'read' && !input.compute) {
         return {
-          ...input, name: `${input.name}->${node.name}`, steps: [...input.steps, ...node.steps], compute: node.compute, resources: node.resources,
+          ...input,
+          name: `${input.name}->${node.name}`,
+          steps: [...input.steps, ...node.steps],
+          compute: node.compute,
+          resources: node.resources,
           ...(node.write ? { write: node.write } : {}),
         };
       }
-      if (node.compute.kind === 'tasks' && input.kind === 'map' && input.compute.kind === 'tasks' && !input.write && sameResources(node.resources, input.resources)) {
-        return { ...node, name: `${input.name}->${node.name}`, input: input.input, steps: [...input.steps, ...node.steps] };
+      if (
+        node.compute.kind === 'tasks' &&
+        input.kind === 'map' &&
+        input.compute.kind === 'tasks' &&
+        !input.write &&
+        sameResources(node.resources, input.resources)
+      ) {
+        return {
+          ...node,
+          name: `${input.name}->${node.name}`,
+          input: input.input,
+          steps: [...input.steps, ...node.steps],
+        };
       }
       return { ...node, input };
     }
@@ -145,7 +172,8 @@ export function optimize(node: LogicalNode): LogicalNode {
       const input = optimize(node.input);
       // A shuffle right after a read partitions in the read tasks: no block is stored between them.
       const shuffles = node.op.kind === 'randomShuffle' || (node.op.kind === 'repartition' && node.op.shuffle);
-      if (shuffles && input.kind === 'read' && !input.compute && !input.write) return { ...node, input, fusedRead: true };
+      if (shuffles && input.kind === 'read' && !input.compute && !input.write)
+        return { ...node, input, fusedRead: true };
       return { ...node, input };
     }
     case 'union':

@@ -41,14 +41,30 @@ function checkPaths(paths: unknown, fn: string): readonly string[] {
 }
 
 function fileDataset(
-  fn: string, format: 'parquet' | 'csv' | 'json' | 'text' | 'binary', paths: string | readonly string[], defaults: readonly string[] | undefined,
-  o: ReadOptions, options: ReadFileOptions,
+  fn: string,
+  format: 'parquet' | 'csv' | 'json' | 'text' | 'binary',
+  paths: string | readonly string[],
+  defaults: readonly string[] | undefined,
+  o: ReadOptions,
+  options: ReadFileOptions,
 ): Dataset {
   const list = checkPaths(paths, fn);
   const extensions = o.fileExtensions === null ? undefined : (o.fileExtensions ?? defaults);
   return new Dataset({
-    kind: 'read', name: `${fn}`, steps: [],
-    source: { kind: 'files', format, paths: list, extensions, options: { ...options, ...(o.columns ? { columns: [...o.columns] } : {}), ...(o.includePaths ? { includePaths: true } : {}) } },
+    kind: 'read',
+    name: `${fn}`,
+    steps: [],
+    source: {
+      kind: 'files',
+      format,
+      paths: list,
+      extensions,
+      options: {
+        ...options,
+        ...(o.columns ? { columns: [...o.columns] } : {}),
+        ...(o.includePaths ? { includePaths: true } : {}),
+      },
+    },
   });
 }
 
@@ -59,20 +75,35 @@ function fileDataset(
  * await range(10).map((r) => ({ sq: r.id * r.id })).take(3); // [{ sq: 0 }, { sq: 1 }, { sq: 4 }]
  */
 export function range(n: number, options: { numBlocks?: number } = {}): Dataset<{ id: number }> {
-  if (!Number.isInteger(n) || n < 0) throw new DataInvalidArgumentError(`range(n): n must be a non-negative integer, got ${String(n)}.`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new DataInvalidArgumentError(`range(n): n must be a non-negative integer, got ${String(n)}.`);
   if (options.numBlocks !== undefined && !(Number.isInteger(options.numBlocks) && options.numBlocks > 0)) {
-    throw new DataInvalidArgumentError(`range(): numBlocks must be a positive integer, got ${String(options.numBlocks)}.`);
+    throw new DataInvalidArgumentError(
+      `range(): numBlocks must be a positive integer, got ${String(options.numBlocks)}.`,
+    );
   }
-  return new Dataset({ kind: 'read', name: `range(${n})`, steps: [], source: { kind: 'range', n, numBlocks: options.numBlocks } });
+  return new Dataset({
+    kind: 'read',
+    name: `range(${n})`,
+    steps: [],
+    source: { kind: 'range', n, numBlocks: options.numBlocks },
+  });
 }
 
 /**
  * A dataset of JS values: objects become rows; other values go in an `item` column.
  * The rows are stored right away, in up to `numBlocks` blocks (default: min(rows, 200)).
  */
-export function fromItems<T extends Row = Row>(items: readonly unknown[], options: { numBlocks?: number } = {}): MaterializedDataset<T> {
+export function fromItems<T extends Row = Row>(
+  items: readonly unknown[],
+  options: { numBlocks?: number } = {},
+): MaterializedDataset<T> {
   if (!Array.isArray(items)) throw new DataInvalidArgumentError(`fromItems() needs an array, got ${typeof items}.`);
-  const rows: Row[] = items.map((x) => (x !== null && typeof x === 'object' && !Array.isArray(x) && !ArrayBuffer.isView(x) && !(x instanceof Date) ? (x as Row) : { item: x }));
+  const rows: Row[] = items.map((x) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x) && !ArrayBuffer.isView(x) && !(x instanceof Date)
+      ? (x as Row)
+      : { item: x },
+  );
   const nb = Math.max(1, Math.min(rows.length, options.numBlocks ?? 200));
   // Every block gets every column (missing values are null), so blocks share one schema.
   const names: string[] = [];
@@ -97,7 +128,8 @@ export function fromItems<T extends Row = Row>(items: readonly unknown[], option
 /** A dataset of Arrow tables (one block per table). */
 export function fromArrow(tables: Table | readonly Table[]): MaterializedDataset {
   const list = tables instanceof Table ? [tables] : [...tables];
-  for (const t of list) if (!(t instanceof Table)) throw new DataInvalidArgumentError('fromArrow() needs apache-arrow Tables.');
+  for (const t of list)
+    if (!(t instanceof Table)) throw new DataInvalidArgumentError('fromArrow() needs apache-arrow Tables.');
   const bundles: Bundle[] = list.map((t) => {
     const { ref, meta } = putBlock(t);
     return { block: ref, meta };
@@ -113,12 +145,22 @@ export function fromArrow(tables: Table | readonly Table[]): MaterializedDataset
  * readParquet('data/', { columns: ['x', 'category'], filter: col('category').lt(10) })
  */
 export function readParquet(paths: string | readonly string[], options: ReadParquetOptions = {}): Dataset {
-  return fileDataset('readParquet', 'parquet', paths, ['parquet'], options, options.filter ? { filter: options.filter.node } : {});
+  return fileDataset(
+    'readParquet',
+    'parquet',
+    paths,
+    ['parquet'],
+    options,
+    options.filter ? { filter: options.filter.node } : {},
+  );
 }
 
 /** Reads CSV files (a header line and column types inferred). */
 export function readCsv(paths: string | readonly string[], options: ReadCsvOptions = {}): Dataset {
-  const csv = { ...(options.delimiter !== undefined ? { delimiter: options.delimiter } : {}), ...(options.hasHeader !== undefined ? { hasHeader: options.hasHeader } : {}) };
+  const csv = {
+    ...(options.delimiter !== undefined ? { delimiter: options.delimiter } : {}),
+    ...(options.hasHeader !== undefined ? { hasHeader: options.hasHeader } : {}),
+  };
   return fileDataset('readCsv', 'csv', paths, ['csv'], options, Object.keys(csv).length ? { csv } : {});
 }
 
@@ -133,6 +175,12 @@ export function readText(paths: string | readonly string[], options: ReadOptions
 }
 
 /** Reads whole files: one row per file, with `bytes` (Uint8Array) and `path`. */
-export function readBinaryFiles(paths: string | readonly string[], options: ReadOptions = {}): Dataset<{ bytes: Uint8Array; path: string }> {
-  return fileDataset('readBinaryFiles', 'binary', paths, undefined, options, {}) as Dataset<{ bytes: Uint8Array; path: string }>;
+export function readBinaryFiles(
+  paths: string | readonly string[],
+  options: ReadOptions = {},
+): Dataset<{ bytes: Uint8Array; path: string }> {
+  return fileDataset('readBinaryFiles', 'binary', paths, undefined, options, {}) as Dataset<{
+    bytes: Uint8Array;
+    path: string;
+  }>;
 }

@@ -11,7 +11,10 @@ export async function resolveSource(src: SourceDesc, ctx: DataContext, numCpus: 
     const n = src.n;
     // Ray's rule: at least 2 blocks per CPU, at most readParallelism, blocks of at least targetMinBlockBytes.
     const byBytes = Math.ceil((n * 8) / ctx.targetMinBlockBytes);
-    const blocks = Math.max(1, Math.min(n, src.numBlocks ?? Math.max(2 * numCpus, Math.min(ctx.readParallelism, byBytes))));
+    const blocks = Math.max(
+      1,
+      Math.min(n, src.numBlocks ?? Math.max(2 * numCpus, Math.min(ctx.readParallelism, byBytes))),
+    );
     const float = n > 2 ** 31 - 1;
     const out: SourceSpec[] = [];
     for (let i = 0; i < blocks; i++) {

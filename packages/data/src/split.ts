@@ -31,7 +31,12 @@ class DataSplitCoordinator {
   private pumping = false;
   private failure: unknown;
 
-  constructor(private readonly plan: LogicalNode, private readonly n: number, private readonly equal: boolean, settings: Record<string, unknown> = {}) {
+  constructor(
+    private readonly plan: LogicalNode,
+    private readonly n: number,
+    private readonly equal: boolean,
+    settings: Record<string, unknown> = {},
+  ) {
     this.delivered = new Array<number>(n).fill(0);
     // The driver's DataContext settings apply here too.
     Object.assign(DataContext.getCurrent(), settings);
@@ -62,7 +67,8 @@ class DataSplitCoordinator {
   async next(split: number, epoch: number): Promise<Bundle | null> {
     if (epoch > this.epoch) {
       // A new epoch starts when every consumer finished the previous one.
-      while (this.epoch >= 0 && this.finishedSplits.size < this.n && epoch > this.epoch) await new Promise((r) => setTimeout(r, 5));
+      while (this.epoch >= 0 && this.finishedSplits.size < this.n && epoch > this.epoch)
+        await new Promise((r) => setTimeout(r, 5));
       if (epoch > this.epoch) {
         this.epoch = epoch;
         this.starting = this.startEpoch();
@@ -100,7 +106,9 @@ class DataSplitCoordinator {
         // With equal, a consumer may run at most one block ahead of the slowest one (so the
         // held-back rows can always even the shares out); it waits for the others otherwise.
         if (this.equal && this.delivered[w.split] > Math.min(...this.delivered) + this.maxBlockRows) {
-          const other = this.waiters.findIndex((x) => this.delivered[x.split] <= Math.min(...this.delivered) + this.maxBlockRows);
+          const other = this.waiters.findIndex(
+            (x) => this.delivered[x.split] <= Math.min(...this.delivered) + this.maxBlockRows,
+          );
           if (other < 0) return;
           this.waiters.push(...this.waiters.splice(0, other));
           continue;

@@ -5,7 +5,18 @@
 import type { PortableFunction } from '@ray-ts/core';
 import { Table, type Vector } from 'apache-arrow';
 import { filterTable } from './compute.js';
-import { concatTables, fromBatch, fromColumns, fromRows, toBatch, toColumns, toRows, toVector, type BatchFormat, type Row } from './block.js';
+import {
+  concatTables,
+  fromBatch,
+  fromColumns,
+  fromRows,
+  toBatch,
+  toColumns,
+  toRows,
+  toVector,
+  type BatchFormat,
+  type Row,
+} from './block.js';
 import { DataInvalidArgumentError, UserFunctionError } from './errors.js';
 import type { ExprNode } from './expr.js';
 
@@ -26,7 +37,13 @@ export type Step =
     }
   | { readonly kind: 'map' | 'flatMap' | 'filterFn'; readonly name: string; readonly fn: PortableFunction<AnyFn> }
   | { readonly kind: 'filterExpr'; readonly name: string; readonly expr: ExprNode }
-  | { readonly kind: 'addColumn'; readonly name: string; readonly column: string; readonly fn: PortableFunction<AnyFn>; readonly batchFormat: BatchFormat }
+  | {
+      readonly kind: 'addColumn';
+      readonly name: string;
+      readonly column: string;
+      readonly fn: PortableFunction<AnyFn>;
+      readonly batchFormat: BatchFormat;
+    }
   | { readonly kind: 'select' | 'drop'; readonly name: string; readonly columns: readonly string[] }
   | { readonly kind: 'rename'; readonly name: string; readonly mapping: Readonly<Record<string, string>> }
   | { readonly kind: 'limit'; readonly name: string; readonly n: number };
@@ -68,7 +85,9 @@ function userError(op: string, where: string, err: unknown): UserFunctionError {
 function preview(v: unknown): string {
   let s: string;
   try {
-    s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : ArrayBuffer.isView(x) ? `<${x.constructor.name}>` : x));
+    s = JSON.stringify(v, (_k, x: unknown) =>
+      typeof x === 'bigint' ? `${x}n` : ArrayBuffer.isView(x) ? `<${x.constructor.name}>` : x,
+    );
   } catch {
     s = String(v);
   }
@@ -125,7 +144,9 @@ async function runStep(t: Table, step: Step, index: number, instances: Instances
       }
       const arr = values as ArrayLike<unknown>;
       if (arr === null || typeof arr !== 'object' || arr.length !== t.numRows) {
-        throw new DataInvalidArgumentError(`${step.name} must return an array with one value per row (${t.numRows}), got ${preview(values)}.`);
+        throw new DataInvalidArgumentError(
+          `${step.name} must return an array with one value per row (${t.numRows}), got ${preview(values)}.`,
+        );
       }
       const cols = toColumnsKeepingVectors(t);
       cols[step.column] = toVector(arr, step.column, step.name);
@@ -141,7 +162,9 @@ function checkColumns(t: Table, cols: readonly string[], op: string): void {
   const have = new Set(t.schema.fields.map((f) => f.name));
   const missing = cols.filter((c) => !have.has(c));
   if (missing.length) {
-    throw new DataInvalidArgumentError(`${op}: no column ${missing.map((m) => `'${m}'`).join(', ')}; the columns are ${[...have].map((h) => `'${h}'`).join(', ')}.`);
+    throw new DataInvalidArgumentError(
+      `${op}: no column ${missing.map((m) => `'${m}'`).join(', ')}; the columns are ${[...have].map((h) => `'${h}'`).join(', ')}.`,
+    );
   }
 }
 
@@ -193,12 +216,16 @@ async function runRowStep(t: Table, step: Extract<Step, { kind: 'map' | 'flatMap
     }
     if (step.kind === 'map') {
       if (r === null || typeof r !== 'object' || Array.isArray(r)) {
-        throw new DataInvalidArgumentError(`${step.name} must return a row object for each row; on row ${preview(row)} it returned ${preview(r)}.`);
+        throw new DataInvalidArgumentError(
+          `${step.name} must return a row object for each row; on row ${preview(row)} it returned ${preview(r)}.`,
+        );
       }
       out.push(r as Row);
     } else {
       if (!Array.isArray(r)) {
-        throw new DataInvalidArgumentError(`${step.name} must return an array of rows for each row; on row ${preview(row)} it returned ${preview(r)}.`);
+        throw new DataInvalidArgumentError(
+          `${step.name} must return an array of rows for each row; on row ${preview(row)} it returned ${preview(r)}.`,
+        );
       }
       for (const x of r as Row[]) out.push(x);
     }
@@ -211,7 +238,12 @@ function typedLike(src: ArrayLike<unknown>, values: unknown[]): ArrayLike<unknow
   return C.from(values);
 }
 
-async function runMapBatches(t: Table, step: Extract<Step, { kind: 'mapBatches' }>, index: number, instances: Instances | undefined): Promise<Table> {
+async function runMapBatches(
+  t: Table,
+  step: Extract<Step, { kind: 'mapBatches' }>,
+  index: number,
+  instances: Instances | undefined,
+): Promise<Table> {
   let call: AnyFn;
   if (step.isClass) {
     let inst: object | undefined;
@@ -223,7 +255,9 @@ async function runMapBatches(t: Table, step: Extract<Step, { kind: 'mapBatches' 
     }
     const callable = inst as { call?: AnyFn } | undefined;
     if (!callable || typeof callable.call !== 'function') {
-      throw new DataInvalidArgumentError(`${step.name}: the class given to mapBatches() must have a call(batch) method.`);
+      throw new DataInvalidArgumentError(
+        `${step.name}: the class given to mapBatches() must have a call(batch) method.`,
+      );
     }
     call = (...a: unknown[]) => (callable.call as AnyFn).apply(callable, a);
   } else {

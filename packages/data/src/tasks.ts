@@ -7,11 +7,34 @@ import { put, remote } from '@ray-ts/core';
 import { Table, Utf8, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
 import { concatTables, decodeBlock, encodeBlock, metaOf, type BlockMeta } from './block.js';
 import {
-  concatDfs, finishAggregate, fromDf, joinDfs, partialAggregate, partitionBlock, prng, sampleKeys, shuffleDf, sortDf, toDf,
-  dfToTable, frameToTable, numericFrameToTable, type AggSpec, type JoinHow, type PartitionSpec,
+  concatDfs,
+  finishAggregate,
+  fromDf,
+  joinDfs,
+  partialAggregate,
+  partitionBlock,
+  prng,
+  sampleKeys,
+  shuffleDf,
+  sortDf,
+  toDf,
+  dfToTable,
+  frameToTable,
+  numericFrameToTable,
+  type AggSpec,
+  type JoinHow,
+  type PartitionSpec,
 } from './compute.js';
 import { readFrame, writeBlock, type ReadFileOptions } from './datasource/index.js';
-import { concatNumeric, encodeInto, outputArena, releaseScratch, shuffleColumns, sortNumeric, tableOf } from './kernels.js';
+import {
+  concatNumeric,
+  encodeInto,
+  outputArena,
+  releaseScratch,
+  shuffleColumns,
+  sortNumeric,
+  tableOf,
+} from './kernels.js';
 import { DataInvalidArgumentError } from './errors.js';
 import { constructInstances, runSteps, type Instances, type Step } from './steps.js';
 
@@ -55,7 +78,12 @@ function encodeOut(t: Table, arena: boolean): Uint8Array {
 }
 
 async function stage(
-  block: Uint8Array | null, source: SourceSpec | null, steps: readonly Step[], write: WriteSpec | null, instances: Instances | undefined, arena: boolean,
+  block: Uint8Array | null,
+  source: SourceSpec | null,
+  steps: readonly Step[],
+  write: WriteSpec | null,
+  instances: Instances | undefined,
+  arena: boolean,
 ): Promise<StageResult> {
   if (steps.length === 0 && !write && source?.kind === 'file') {
     // A plain read. Numeric columns come over as typed arrays (cheap after the first read) and are
@@ -76,7 +104,10 @@ async function stage(
     if (t.numRows === 0) return [new Uint8Array(0), { numRows: 0, sizeBytes: 0 }];
     const w = await writeBlock(write.format, bytes, write.dir, write.fileName);
     // A write stage's output is one row per file written: its path and rows.
-    const summary = new Table({ path: vectorFromArray([w.path], new Utf8()), numRows: makeVector(new Float64Array([w.numRows])) });
+    const summary = new Table({
+      path: vectorFromArray([w.path], new Utf8()),
+      numRows: makeVector(new Float64Array([w.numRows])),
+    });
     const out = encodeBlock(summary);
     return [out, metaOf(summary, out)];
   }
@@ -85,7 +116,12 @@ async function stage(
 
 /** Reads or takes one block and runs the fused steps over it (and writes it, for a write stage). */
 export const stageTask = remote(
-  async function dataStage(block: Uint8Array | null, source: SourceSpec | null, steps: Step[], write: WriteSpec | null): Promise<StageResult> {
+  async function dataStage(
+    block: Uint8Array | null,
+    source: SourceSpec | null,
+    steps: Step[],
+    write: WriteSpec | null,
+  ): Promise<StageResult> {
     outputArena.reset();
     return stage(block, source, steps, write, undefined, true);
   },
@@ -115,27 +151,44 @@ export const MapWorker = remote(DataMapWorkerClass);
 export type MapWorkerInstance = InstanceType<typeof DataMapWorkerClass>;
 
 /** Up to k random values of `key` in a block (sort boundaries are cut from these). */
-export const sampleTask = remote(async function dataSample(block: Uint8Array, key: string, k: number, seed: number, op: string): Promise<unknown[]> {
+export const sampleTask = remote(async function dataSample(
+  block: Uint8Array,
+  key: string,
+  k: number,
+  seed: number,
+  op: string,
+): Promise<unknown[]> {
   return sampleKeys(block, key, k, seed, op);
 });
 
 /** What a map task does to its block before partitioning it. */
-export type PreSpec = { readonly kind: 'aggregate'; readonly keys: readonly string[]; readonly aggs: readonly AggSpec[]; readonly op: string };
+export type PreSpec = {
+  readonly kind: 'aggregate';
+  readonly keys: readonly string[];
+  readonly aggs: readonly AggSpec[];
+  readonly op: string;
+};
 
 /**
  * Map side of an exchange: splits a block into partitions. Returns the rows per partition, then one
  * block per partition (call with `numReturns: partitions + 1`).
  */
 export const partitionTask = remote(async function dataPartition(
-  block: Uint8Array | null, pre: PreSpec | null, spec: PartitionSpec, op: string, source: SourceSpec | null = null, steps: Step[] = [],
+  block: Uint8Array | null,
+  pre: PreSpec | null,
+  spec: PartitionSpec,
+  op: string,
+  source: SourceSpec | null = null,
+  steps: Step[] = [],
 ): Promise<unknown[]> {
   outputArena.reset();
   let input: Uint8Array | Table;
   if (source) {
     // The read runs here, fused with the map side of the exchange (no block stored in between).
-    input = source.kind === 'file' && steps.length === 0
-      ? frameToTable(await readFrame(source.format, source.path, source.options))
-      : await runSteps(await inputTable(null, source), steps);
+    input =
+      source.kind === 'file' && steps.length === 0
+        ? frameToTable(await readFrame(source.format, source.path, source.options))
+        : await runSteps(await inputTable(null, source), steps);
   } else input = block ?? new Uint8Array(0);
   if (pre) {
     const bytes = input instanceof Table ? encodeBlock(input) : input;
@@ -153,7 +206,13 @@ export type ReduceSpec =
   | { readonly kind: 'shuffle'; readonly seed: number }
   | { readonly kind: 'aggregate'; readonly keys: readonly string[]; readonly aggs: readonly AggSpec[] }
   | { readonly kind: 'mapGroups'; readonly keys: readonly string[]; readonly step: Step }
-  | { readonly kind: 'join'; readonly on: readonly string[]; readonly how: JoinHow; readonly leftParts: number; readonly suffix: string };
+  | {
+      readonly kind: 'join';
+      readonly on: readonly string[];
+      readonly how: JoinHow;
+      readonly leftParts: number;
+      readonly suffix: string;
+    };
 
 /** Concat, sort and shuffle of all-numeric blocks, in plain JS (undefined: not all numeric). */
 function reduceNumeric(spec: ReduceSpec, parts: Uint8Array[]): Table | undefined {
@@ -202,7 +261,8 @@ async function reduce(spec: ReduceSpec, parts: Uint8Array[]): Promise<Table> {
       let start = 0;
       const n = sorted.numRows;
       for (let i = 1; i <= n; i++) {
-        if (i < n && keyCols.every((c) => c[i] === c[start] || (typeof c[i] === 'bigint' && c[i] === c[start]))) continue;
+        if (i < n && keyCols.every((c) => c[i] === c[start] || (typeof c[i] === 'bigint' && c[i] === c[start])))
+          continue;
         outs.push(await runSteps(sorted.slice(start, i), [spec.step]));
         start = i;
       }

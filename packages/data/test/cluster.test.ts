@@ -44,13 +44,18 @@ it('sorts, shuffles and aggregates across nodes', async () => {
 
 it('writes and reads Parquet, and runs an actor pool, on the cluster', async () => {
   const out = join(dir, 'pq');
-  await range(3000, { numBlocks: 6 }).map((r) => ({ id: r.id, y: r.id * 2 })).writeParquet(out);
+  await range(3000, { numBlocks: 6 })
+    .map((r) => ({ id: r.id, y: r.id * 2 }))
+    .writeParquet(out);
   class Scale {
     call(b: { id: Int32Array; y: Float64Array }): Record<string, ArrayLike<unknown>> {
       return { id: b.id, z: Float64Array.from(b.y, (v) => v / 2) };
     }
   }
-  const rows = await readParquet(out).mapBatches(Scale, { compute: { size: 2 }, numCpus: 0.5 }).sort('id').takeAll();
+  const rows = await readParquet(out)
+    .mapBatches(Scale, { compute: { size: 2 }, numCpus: 0.5 })
+    .sort('id')
+    .takeAll();
   expect(rows.length).toBe(3000);
   expect(rows.every((r) => r.z === r.id)).toBe(true);
 });

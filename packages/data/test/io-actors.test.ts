@@ -5,7 +5,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableResources, get, init, shutdown } from '@ray-ts/core';
 import { objectStoreStats, waitFor } from '@ray-ts/core/testing';
-import { DataContext, DatasourceError, col, range, readBinaryFiles, readCsv, readJson, readParquet, readText } from '@ray-ts/data';
+import {
+  DataContext,
+  DatasourceError,
+  col,
+  range,
+  readBinaryFiles,
+  readCsv,
+  readJson,
+  readParquet,
+  readText,
+} from '@ray-ts/data';
 
 import { consume } from './fixtures/consume.js';
 import { LateSecond, holdUntil } from './fixtures/late-actor.js';
@@ -25,7 +35,9 @@ afterAll(async () => {
 describe('reading and writing files', () => {
   it('writes Parquet, one file per block, and reads it back with projection and filter pushdown', async () => {
     const out = join(dir, 'pq');
-    const res = await range(1000, { numBlocks: 4 }).map((r) => ({ id: r.id, x: r.id / 10, cat: `c${r.id % 5}` })).writeParquet(out);
+    const res = await range(1000, { numBlocks: 4 })
+      .map((r) => ({ id: r.id, x: r.id / 10, cat: `c${r.id % 5}` }))
+      .writeParquet(out);
     expect(res.numRows).toBe(1000);
     expect(res.paths.length).toBe(4);
     expect(readdirSync(out).filter((f) => f.endsWith('.parquet')).length).toBe(4);
@@ -37,14 +49,20 @@ describe('reading and writing files', () => {
     const pushed = readParquet(out).selectColumns(['id', 'x']).filter(col('id').lt(3));
     // The select and the filter moved into the read: nothing runs after it.
     expect(pushed.explain()).toBe('readParquet');
-    expect(await pushed.takeAll()).toEqual([{ id: 0, x: 0 }, { id: 1, x: 0.1 }, { id: 2, x: 0.2 }]);
+    expect(await pushed.takeAll()).toEqual([
+      { id: 0, x: 0 },
+      { id: 1, x: 0.1 },
+      { id: 2, x: 0.2 },
+    ]);
     const viaOption = readParquet(join(out, '*.parquet'), { columns: ['cat'], filter: col('id').eq(999) });
     expect(await viaOption.takeAll()).toEqual([{ cat: 'c4' }]);
   });
 
   it('reads a Parquet file larger than a block with several tasks, in order', async () => {
     const out = join(dir, 'one-file');
-    await range(20_000, { numBlocks: 1 }).map((r) => ({ id: r.id, x: r.id * 0.5 })).writeParquet(out);
+    await range(20_000, { numBlocks: 1 })
+      .map((r) => ({ id: r.id, x: r.id * 0.5 }))
+      .writeParquet(out);
     const ctx = DataContext.getCurrent();
     const before = ctx.targetMaxBlockBytes;
     ctx.targetMaxBlockBytes = 40_000;
@@ -63,9 +81,15 @@ describe('reading and writing files', () => {
     const ds = range(10).map((r) => ({ id: r.id, name: `n${r.id}` }));
     await ds.writeCsv(join(dir, 'csv'));
     await ds.writeJson(join(dir, 'json'));
-    const fromCsv = (await readCsv(join(dir, 'csv')).sort('id').takeAll()).map((r) => ({ id: Number(r.id), name: r.name }));
+    const fromCsv = (await readCsv(join(dir, 'csv')).sort('id').takeAll()).map((r) => ({
+      id: Number(r.id),
+      name: r.name,
+    }));
     expect(fromCsv).toEqual(await ds.takeAll());
-    const fromJson = (await readJson(join(dir, 'json')).sort('id').takeAll()).map((r) => ({ id: Number(r.id), name: r.name }));
+    const fromJson = (await readJson(join(dir, 'json')).sort('id').takeAll()).map((r) => ({
+      id: Number(r.id),
+      name: r.name,
+    }));
     expect(fromJson).toEqual(await ds.takeAll());
   });
 
@@ -77,13 +101,20 @@ describe('reading and writing files', () => {
     writeFileSync(join(tdir, 'b.txt'), 'third');
     expect((await readText(tdir).takeAll()).map((r) => r.text)).toEqual(['hello', 'world', 'third']);
     const files = await readBinaryFiles(tdir).takeAll();
-    expect(files.map((f) => [f.path.endsWith('a.txt') || f.path.endsWith('b.txt'), Buffer.from(f.bytes).toString()])).toEqual([[true, 'hello\nworld\n'], [true, 'third']]);
+    expect(
+      files.map((f) => [f.path.endsWith('a.txt') || f.path.endsWith('b.txt'), Buffer.from(f.bytes).toString()]),
+    ).toEqual([
+      [true, 'hello\nworld\n'],
+      [true, 'third'],
+    ]);
     const withPaths = await readText(join(tdir, 'b.txt'), { includePaths: true }).takeAll();
     expect(withPaths).toEqual([{ text: 'third', path: join(tdir, 'b.txt') }]);
   });
 
   it('fails early and clearly on bad paths, naming them', async () => {
-    const err = await readParquet(join(dir, 'nope')).count().catch((e: unknown) => e);
+    const err = await readParquet(join(dir, 'nope'))
+      .count()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasourceError);
     expect((err as Error).message).toMatch(/No such file or directory: .*nope/);
     await expect(readCsv(join(dir, 'empty-*.csv')).count()).rejects.toThrow(DatasourceError);
@@ -102,13 +133,21 @@ class AddOffset {
     this.constructedAt = Date.now() + Math.random();
   }
   call(batch: { id: Int32Array }): Record<string, ArrayLike<unknown>> {
-    return { id: batch.id, y: Array.from(batch.id, (x) => x + this.offset), instance: Array.from(batch.id, () => this.constructedAt) };
+    return {
+      id: batch.id,
+      y: Array.from(batch.id, (x) => x + this.offset),
+      instance: Array.from(batch.id, () => this.constructedAt),
+    };
   }
 }
 
 describe('actor pools', () => {
   it('constructs a class once per actor and runs every batch through the pool', async () => {
-    const ds = range(2000, { numBlocks: 20 }).mapBatches(AddOffset, { compute: { size: 2 }, fnConstructorArgs: [100], batchSize: 50 });
+    const ds = range(2000, { numBlocks: 20 }).mapBatches(AddOffset, {
+      compute: { size: 2 },
+      fnConstructorArgs: [100],
+      batchSize: 50,
+    });
     const rows = await ds.takeAll();
     expect(rows.length).toBe(2000);
     expect(rows.every((r) => r.y === (r.id as number) + 100)).toBe(true);
@@ -121,7 +160,11 @@ describe('actor pools', () => {
   });
 
   it('autoscales between minSize and maxSize', async () => {
-    const ds = range(400, { numBlocks: 40 }).mapBatches(AddOffset, { compute: { minSize: 1, maxSize: 2 }, fnConstructorArgs: [1], numCpus: 0.5 });
+    const ds = range(400, { numBlocks: 40 }).mapBatches(AddOffset, {
+      compute: { minSize: 1, maxSize: 2 },
+      fnConstructorArgs: [1],
+      numCpus: 0.5,
+    });
     expect(await ds.count()).toBe(400);
     const st = ds.executionStats()!.operators.find((o) => o.name.includes('mapBatches(AddOffset)'))!;
     expect(st.peakActors).toBe(2);
@@ -137,7 +180,10 @@ describe('actor pools', () => {
     const done = ds.takeAll();
     try {
       // Of the 2 CPUs, only the held stage's task keeps one.
-      await waitFor(async () => existsSync(started) && (await availableResources()).CPU === 1, { what: 'the pool\'s CPUs back while the next stage runs', timeoutMs: 20_000 });
+      await waitFor(async () => existsSync(started) && (await availableResources()).CPU === 1, {
+        what: "the pool's CPUs back while the next stage runs",
+        timeoutMs: 20_000,
+      });
     } finally {
       writeFileSync(release, '');
     }
@@ -153,7 +199,11 @@ describe('actor pools', () => {
         return b;
       }
     }
-    await expect(range(10).mapBatches(Broken, { compute: { size: 1 } }).count()).rejects.toThrow(/mapBatches\(Broken\) failed: its constructor threw: Error: no model file/);
+    await expect(
+      range(10)
+        .mapBatches(Broken, { compute: { size: 1 } })
+        .count(),
+    ).rejects.toThrow(/mapBatches\(Broken\) failed: its constructor threw: Error: no model file/);
   });
 });
 
@@ -161,7 +211,10 @@ describe('streamingSplit', () => {
   it('feeds n consumers in other workers from one execution, with equal shares, over epochs', async () => {
     const its = await range(1003, { numBlocks: 10 }).streamingSplit(2, { equal: true });
     const counts = await get(its.map((it) => consume.remote(it, 2)));
-    expect(counts).toEqual([[501, 501], [501, 501]]);
+    expect(counts).toEqual([
+      [501, 501],
+      [501, 501],
+    ]);
   });
 
   it('without equal, every row goes to exactly one consumer', async () => {

@@ -33,11 +33,15 @@ const { values } = parseArgs({
 const target = Number(values.target);
 const maxSteps = Number(values['max-steps']);
 const names = values.only.split(',');
-for (const n of names) if (!['ppo', 'dqn', 'sac'].includes(n)) {
-  console.error(`unknown algorithm '${n}' in --only: ppo, dqn, sac`);
-  process.exit(2);
-}
-const rllibFigures = { ppo: { wallS: 95.9, steps: 76_000, iterations: 19 }, dqn: { wallS: 607, steps: 30_000, iterations: 30 } };
+for (const n of names)
+  if (!['ppo', 'dqn', 'sac'].includes(n)) {
+    console.error(`unknown algorithm '${n}' in --only: ppo, dqn, sac`);
+    process.exit(2);
+  }
+const rllibFigures = {
+  ppo: { wallS: 95.9, steps: 76_000, iterations: 19 },
+  dqn: { wallS: 607, steps: 30_000, iterations: 30 },
+};
 
 const { init, shutdown } = await import('@ray-ts/core');
 const { PPOConfig, DQNConfig, SACConfig } = await import('@ray-ts/rllib');
@@ -45,7 +49,10 @@ await init({ numCpus: Number(values.cpus) });
 const rows = [];
 try {
   for (const name of names) {
-    const config = name === 'sac' ? new SACConfig().environment('Pendulum-v1') : (name === 'ppo' ? new PPOConfig() : new DQNConfig()).environment('CartPole-v1');
+    const config =
+      name === 'sac'
+        ? new SACConfig().environment('Pendulum-v1')
+        : (name === 'ppo' ? new PPOConfig() : new DQNConfig()).environment('CartPole-v1');
     config.debugging({ seed: Number(values.seed) });
     const goal = name === 'sac' ? Number(values['sac-target']) : target;
     const algo = config.build();
@@ -55,33 +62,58 @@ try {
     do {
       r = await algo.train();
       const s = (performance.now() - t0) / 1000;
-      if (!iterMeasure && r.iterationEpisodeReturnMean >= goal) iterMeasure = { wallS: s, steps: r.numEnvStepsSampledLifetime, iterations: r.trainingIteration };
-      console.error(`[${name}] iter ${r.trainingIteration}: return ${r.episodeReturnMean.toFixed(1)} (this iteration's episodes ${r.iterationEpisodeReturnMean.toFixed(1)}), ${r.numEnvStepsSampledLifetime} steps, ${s.toFixed(1)} s`);
+      if (!iterMeasure && r.iterationEpisodeReturnMean >= goal)
+        iterMeasure = { wallS: s, steps: r.numEnvStepsSampledLifetime, iterations: r.trainingIteration };
+      console.error(
+        `[${name}] iter ${r.trainingIteration}: return ${r.episodeReturnMean.toFixed(1)} (this iteration's episodes ${r.iterationEpisodeReturnMean.toFixed(1)}), ${r.numEnvStepsSampledLifetime} steps, ${s.toFixed(1)} s`,
+      );
     } while (!(r.episodeReturnMean >= goal) && r.numEnvStepsSampledLifetime < maxSteps);
     const wallS = (performance.now() - t0) / 1000;
     await algo.stop();
-    rows.push({ name, env: name === 'sac' ? 'Pendulum-v1' : 'CartPole-v1', goal, reached: r.episodeReturnMean >= goal, wallS, steps: r.numEnvStepsSampledLifetime, iterations: r.trainingIteration, sampleS: null, finalReturn: r.episodeReturnMean, iterMeasure: iterMeasure ?? null });
+    rows.push({
+      name,
+      env: name === 'sac' ? 'Pendulum-v1' : 'CartPole-v1',
+      goal,
+      reached: r.episodeReturnMean >= goal,
+      wallS,
+      steps: r.numEnvStepsSampledLifetime,
+      iterations: r.trainingIteration,
+      sampleS: null,
+      finalReturn: r.episodeReturnMean,
+      iterMeasure: iterMeasure ?? null,
+    });
   }
 } finally {
   await shutdown();
 }
-console.log(`\nTo a mean return (last 100 episodes) of ${target} on CartPole-v1, ${values['sac-target']} on Pendulum-v1; ${values.cpus} CPUs, seed ${values.seed}; RLlib: ../shared/BASELINES.md (same machine kind, RLlib's default configs)\n`);
+console.log(
+  `\nTo a mean return (last 100 episodes) of ${target} on CartPole-v1, ${values['sac-target']} on Pendulum-v1; ${values.cpus} CPUs, seed ${values.seed}; RLlib: ../shared/BASELINES.md (same machine kind, RLlib's default configs)\n`,
+);
 const fmt = (m) => `${m.wallS.toFixed(1)} s | ${m.steps.toLocaleString('en-US')} | ${m.iterations}`;
 console.log("RLlib's measure (the episodes of one iteration, as RLlib 2.58 reports episode_return_mean):\n");
-console.log('| algorithm | env | ray-ts wall | env steps | iterations | RLlib wall | env steps | iterations | RLlib / ray-ts wall |');
+console.log(
+  '| algorithm | env | ray-ts wall | env steps | iterations | RLlib wall | env steps | iterations | RLlib / ray-ts wall |',
+);
 console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   const b = rllibFigures[r.name];
   const ours = r.iterMeasure ? fmt(r.iterMeasure) : `not reached in ${r.steps.toLocaleString('en-US')} steps | - | -`;
   const theirs = b ? fmt(b) : 'not measured | - | -';
-  console.log(`| ${r.name.toUpperCase()} | ${r.env} | ${ours} | ${theirs} | ${r.iterMeasure && b ? `${(b.wallS / r.iterMeasure.wallS).toFixed(1)}x` : '-'} |`);
+  console.log(
+    `| ${r.name.toUpperCase()} | ${r.env} | ${ours} | ${theirs} | ${r.iterMeasure && b ? `${(b.wallS / r.iterMeasure.wallS).toFixed(1)}x` : '-'} |`,
+  );
 }
 console.log('\nOurs (the last 100 episodes):\n');
 console.log('| algorithm | env | ray-ts wall | env steps | iterations |');
 console.log('|---|---|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.name.toUpperCase()} | ${r.env} | ${r.reached ? fmt(r) : `not reached in ${r.steps.toLocaleString('en-US')} steps (${r.finalReturn.toFixed(0)}) | - | -`} |`);
+  console.log(
+    `| ${r.name.toUpperCase()} | ${r.env} | ${r.reached ? fmt(r) : `not reached in ${r.steps.toLocaleString('en-US')} steps (${r.finalReturn.toFixed(0)}) | - | -`} |`,
+  );
 }
 const root = path.resolve(import.meta.dirname, '../../..');
 fs.mkdirSync(path.join(root, '.bench'), { recursive: true });
-fs.writeFileSync(path.join(root, '.bench/rllib-bench.json'), JSON.stringify({ settings: values, rows, rllib: rllibFigures }, null, 2));
+fs.writeFileSync(
+  path.join(root, '.bench/rllib-bench.json'),
+  JSON.stringify({ settings: values, rows, rllib: rllibFigures }, null, 2),
+);

@@ -102,7 +102,10 @@ export function compilePolicyMappingFn(source: string): PolicyMappingFn {
       );
     }
   }
-  if (typeof fn !== 'function') throw new RLlibInvalidArgumentError(`multiAgent().policyMappingFn's source text does not give a function: ${source.slice(0, 80)}. ${SELF_CONTAINED}`);
+  if (typeof fn !== 'function')
+    throw new RLlibInvalidArgumentError(
+      `multiAgent().policyMappingFn's source text does not give a function: ${source.slice(0, 80)}. ${SELF_CONTAINED}`,
+    );
   return fn as PolicyMappingFn;
 }
 
@@ -110,12 +113,19 @@ export function compilePolicyMappingFn(source: string): PolicyMappingFn {
  * Calls a rebuilt mapping function, turning what goes wrong into a clear error: it threw (often
  * a variable it captured, which does not exist where it runs), or it returned an unknown id.
  */
-export function mapAgent(fn: PolicyMappingFn, policies: readonly string[], agentId: string, episodeIndex: number): string {
+export function mapAgent(
+  fn: PolicyMappingFn,
+  policies: readonly string[],
+  agentId: string,
+  episodeIndex: number,
+): string {
   let p: unknown;
   try {
     p = fn(agentId, episodeIndex);
   } catch (e) {
-    throw new RLlibInvalidArgumentError(`multiAgent().policyMappingFn threw when called as policyMappingFn('${agentId}', ${episodeIndex}): ${(e as Error)?.message ?? String(e)}. ${SELF_CONTAINED}`);
+    throw new RLlibInvalidArgumentError(
+      `multiAgent().policyMappingFn threw when called as policyMappingFn('${agentId}', ${episodeIndex}): ${(e as Error)?.message ?? String(e)}. ${SELF_CONTAINED}`,
+    );
   }
   if (typeof p !== 'string' || !policies.includes(p)) {
     throw new RLlibInvalidArgumentError(
@@ -137,27 +147,39 @@ export function checkKeys(o: object, allowed: readonly string[], what: string): 
     if (allowed.includes(k)) continue;
     const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
     const near = allowed.find((a) => a.toLowerCase() === camel.toLowerCase());
-    throw new RLlibInvalidArgumentError(`${what}: unknown option '${k}'.${near ? ` Did you mean '${near}'?` : ''} Options: ${allowed.join(', ')}.`);
+    throw new RLlibInvalidArgumentError(
+      `${what}: unknown option '${k}'.${near ? ` Did you mean '${near}'?` : ''} Options: ${allowed.join(', ')}.`,
+    );
   }
 }
 
 export function positiveInt(v: unknown, what: string, zero = false): number {
-  if (!Number.isInteger(v) || (v as number) < (zero ? 0 : 1)) throw new RLlibInvalidArgumentError(`${what} must be an integer >= ${zero ? 0 : 1}, got ${JSON.stringify(v)}.`);
+  if (!Number.isInteger(v) || (v as number) < (zero ? 0 : 1))
+    throw new RLlibInvalidArgumentError(`${what} must be an integer >= ${zero ? 0 : 1}, got ${JSON.stringify(v)}.`);
   return v as number;
 }
 
 export function positiveNumber(v: unknown, what: string, zero = true): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!zero && v === 0)) throw new RLlibInvalidArgumentError(`${what} must be a number ${zero ? '>= 0' : '> 0'}, got ${JSON.stringify(v)}.`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!zero && v === 0))
+    throw new RLlibInvalidArgumentError(`${what} must be a number ${zero ? '>= 0' : '> 0'}, got ${JSON.stringify(v)}.`);
   return v;
 }
 
 /** Checks `training().model` (hiddens: layer sizes; activation: 'relu' or 'tanh'). */
 export function checkModel(m: ModelOptions): void {
   checkKeys(m, ['hiddens', 'activation'], 'training().model');
-  if (m.hiddens !== undefined && (!Array.isArray(m.hiddens) || m.hiddens.length === 0 || m.hiddens.some((h) => !Number.isInteger(h) || h < 1))) {
-    throw new RLlibInvalidArgumentError(`training().model.hiddens must be an array of layer sizes, e.g. [64, 64]; got ${JSON.stringify(m.hiddens)}.`);
+  if (
+    m.hiddens !== undefined &&
+    (!Array.isArray(m.hiddens) || m.hiddens.length === 0 || m.hiddens.some((h) => !Number.isInteger(h) || h < 1))
+  ) {
+    throw new RLlibInvalidArgumentError(
+      `training().model.hiddens must be an array of layer sizes, e.g. [64, 64]; got ${JSON.stringify(m.hiddens)}.`,
+    );
   }
-  if (m.activation !== undefined && m.activation !== 'relu' && m.activation !== 'tanh') throw new RLlibInvalidArgumentError(`training().model.activation must be 'relu' or 'tanh', got ${JSON.stringify(m.activation)}.`);
+  if (m.activation !== undefined && m.activation !== 'relu' && m.activation !== 'tanh')
+    throw new RLlibInvalidArgumentError(
+      `training().model.activation must be 'relu' or 'tanh', got ${JSON.stringify(m.activation)}.`,
+    );
 }
 
 /** What every algorithm's config holds. */
@@ -175,7 +197,10 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
 
   /** The environment: a registered name (built-ins: CartPole-v1, MountainCar-v0, Acrobot-v1, Pendulum-v1), and its config. */
   environment(env: string, opts: { envConfig?: Record<string, unknown> } = {}): this {
-    if (typeof env !== 'string' || !env) throw new RLlibInvalidArgumentError(`environment() takes a registered env name, e.g. 'CartPole-v1'; got ${JSON.stringify(env)}. Register your own with registerEnv(name, creator).`);
+    if (typeof env !== 'string' || !env)
+      throw new RLlibInvalidArgumentError(
+        `environment() takes a registered env name, e.g. 'CartPole-v1'; got ${JSON.stringify(env)}. Register your own with registerEnv(name, creator).`,
+      );
     checkKeys(opts, ['envConfig'], 'environment()');
     this.envName = env;
     this.envConfig = { ...(opts.envConfig ?? {}) };
@@ -184,23 +209,34 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
 
   envRunners(opts: EnvRunnersOptions): this {
     checkKeys(opts, ENV_RUNNER_KEYS, 'envRunners()');
-    if (opts.numEnvRunners !== undefined) this.runners.numEnvRunners = positiveInt(opts.numEnvRunners, 'envRunners().numEnvRunners');
-    if (opts.numEnvsPerEnvRunner !== undefined) this.runners.numEnvsPerEnvRunner = positiveInt(opts.numEnvsPerEnvRunner, 'envRunners().numEnvsPerEnvRunner');
-    if (opts.numCpusPerEnvRunner !== undefined) this.runners.numCpusPerEnvRunner = positiveNumber(opts.numCpusPerEnvRunner, 'envRunners().numCpusPerEnvRunner');
+    if (opts.numEnvRunners !== undefined)
+      this.runners.numEnvRunners = positiveInt(opts.numEnvRunners, 'envRunners().numEnvRunners');
+    if (opts.numEnvsPerEnvRunner !== undefined)
+      this.runners.numEnvsPerEnvRunner = positiveInt(opts.numEnvsPerEnvRunner, 'envRunners().numEnvsPerEnvRunner');
+    if (opts.numCpusPerEnvRunner !== undefined)
+      this.runners.numCpusPerEnvRunner = positiveNumber(opts.numCpusPerEnvRunner, 'envRunners().numCpusPerEnvRunner');
     return this;
   }
 
   learners(opts: LearnersOptions): this {
     checkKeys(opts, LEARNER_KEYS, 'learners()');
-    if (opts.numLearners !== undefined) this.learnerOpts.numLearners = positiveInt(opts.numLearners, 'learners().numLearners', true);
-    if (opts.numCpusPerLearner !== undefined) this.learnerOpts.numCpusPerLearner = positiveNumber(opts.numCpusPerLearner, 'learners().numCpusPerLearner');
+    if (opts.numLearners !== undefined)
+      this.learnerOpts.numLearners = positiveInt(opts.numLearners, 'learners().numLearners', true);
+    if (opts.numCpusPerLearner !== undefined)
+      this.learnerOpts.numCpusPerLearner = positiveNumber(opts.numCpusPerLearner, 'learners().numCpusPerLearner');
     return this;
   }
 
   evaluation(opts: EvaluationOptions): this {
     checkKeys(opts, EVALUATION_KEYS, 'evaluation()');
-    if (opts.evaluationInterval !== undefined) this.evaluationOpts.evaluationInterval = positiveInt(opts.evaluationInterval, 'evaluation().evaluationInterval', true);
-    if (opts.evaluationDuration !== undefined) this.evaluationOpts.evaluationDuration = positiveInt(opts.evaluationDuration, 'evaluation().evaluationDuration');
+    if (opts.evaluationInterval !== undefined)
+      this.evaluationOpts.evaluationInterval = positiveInt(
+        opts.evaluationInterval,
+        'evaluation().evaluationInterval',
+        true,
+      );
+    if (opts.evaluationDuration !== undefined)
+      this.evaluationOpts.evaluationDuration = positiveInt(opts.evaluationDuration, 'evaluation().evaluationDuration');
     return this;
   }
 
@@ -227,13 +263,19 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
     checkKeys(opts, ['policies', 'policyMappingFn', 'policiesToTrain'], 'multiAgent()');
     const { policies, policyMappingFn, policiesToTrain } = opts;
     if (!Array.isArray(policies) || policies.length === 0) {
-      throw new RLlibInvalidArgumentError(`multiAgent().policies must be a non-empty array of policy ids, e.g. ['p0', 'p1']; got ${JSON.stringify(policies)}.`);
+      throw new RLlibInvalidArgumentError(
+        `multiAgent().policies must be a non-empty array of policy ids, e.g. ['p0', 'p1']; got ${JSON.stringify(policies)}.`,
+      );
     }
     for (const p of policies) {
-      if (typeof p !== 'string' || !p) throw new RLlibInvalidArgumentError(`multiAgent().policies: each policy id must be a non-empty string; got ${JSON.stringify(p)}.`);
+      if (typeof p !== 'string' || !p)
+        throw new RLlibInvalidArgumentError(
+          `multiAgent().policies: each policy id must be a non-empty string; got ${JSON.stringify(p)}.`,
+        );
     }
     const dup = policies.find((p, i) => policies.indexOf(p) !== i);
-    if (dup !== undefined) throw new RLlibInvalidArgumentError(`multiAgent().policies lists '${dup}' twice; policy ids must be unique.`);
+    if (dup !== undefined)
+      throw new RLlibInvalidArgumentError(`multiAgent().policies lists '${dup}' twice; policy ids must be unique.`);
     let source: string;
     if (policyMappingFn === undefined) {
       if (policies.length > 1) {
@@ -245,7 +287,9 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
       source = `() => ${JSON.stringify(policies[0])}`;
     } else {
       if (typeof policyMappingFn !== 'function') {
-        throw new RLlibInvalidArgumentError(`multiAgent().policyMappingFn must be a function (agentId, episodeIndex) => policyId; got ${typeof policyMappingFn}.`);
+        throw new RLlibInvalidArgumentError(
+          `multiAgent().policyMappingFn must be a function (agentId, episodeIndex) => policyId; got ${typeof policyMappingFn}.`,
+        );
       }
       source = policyMappingFn.toString();
       compilePolicyMappingFn(source);
@@ -253,11 +297,15 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
     let train = [...policies];
     if (policiesToTrain !== undefined) {
       if (!Array.isArray(policiesToTrain)) {
-        throw new RLlibInvalidArgumentError(`multiAgent().policiesToTrain must be an array of policy ids (a subset of policies); got ${typeof policiesToTrain === 'function' ? 'a function' : JSON.stringify(policiesToTrain)}.`);
+        throw new RLlibInvalidArgumentError(
+          `multiAgent().policiesToTrain must be an array of policy ids (a subset of policies); got ${typeof policiesToTrain === 'function' ? 'a function' : JSON.stringify(policiesToTrain)}.`,
+        );
       }
       const unknown = policiesToTrain.find((p) => !policies.includes(p));
       if (unknown !== undefined) {
-        throw new RLlibInvalidArgumentError(`multiAgent().policiesToTrain: ${typeof unknown === 'string' ? `'${unknown}'` : JSON.stringify(unknown)} is not one of the policies (${policies.join(', ')}).`);
+        throw new RLlibInvalidArgumentError(
+          `multiAgent().policiesToTrain: ${typeof unknown === 'string' ? `'${unknown}'` : JSON.stringify(unknown)} is not one of the policies (${policies.join(', ')}).`,
+        );
       }
       train = policies.filter((p) => policiesToTrain.includes(p));
     }
@@ -285,8 +333,14 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
   /** A plain copy of the config (for checkpoints and Tune). */
   toJSON(): Record<string, unknown> {
     return {
-      algo: this.algoName, env: this.envName, envConfig: this.envConfig, envRunners: this.runners, learners: this.learnerOpts,
-      evaluation: this.evaluationOpts, seed: this.seed, training: this.train,
+      algo: this.algoName,
+      env: this.envName,
+      envConfig: this.envConfig,
+      envRunners: this.runners,
+      learners: this.learnerOpts,
+      evaluation: this.evaluationOpts,
+      seed: this.seed,
+      training: this.train,
       ...(this.multiAgentOpts ? { multiAgent: this.multiAgentOpts } : {}),
     };
   }
@@ -302,7 +356,9 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
     this.train = j.training as T;
     const ma = j.multiAgent as MultiAgentSettings | undefined;
     if (ma) compilePolicyMappingFn(ma.policyMappingFn);
-    this.multiAgentOpts = ma ? { policies: [...ma.policies], policyMappingFn: ma.policyMappingFn, policiesToTrain: [...ma.policiesToTrain] } : undefined;
+    this.multiAgentOpts = ma
+      ? { policies: [...ma.policies], policyMappingFn: ma.policyMappingFn, policiesToTrain: [...ma.policiesToTrain] }
+      : undefined;
     return this;
   }
 
@@ -310,10 +366,15 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
    * @internal A config is a Tune trainable: each trial builds the algorithm and trains it, the
    * trial's config overriding training options by name (`paramSpace: { lr: loguniform(...) }`).
    */
-  get [Symbol.for('ray-ts.tune.trainable-spec')](): { trainable: unknown; resources: unknown; params: Record<string, unknown> } {
+  get [Symbol.for('ray-ts.tune.trainable-spec')](): {
+    trainable: unknown;
+    resources: unknown;
+    params: Record<string, unknown>;
+  } {
     this.validate();
     const trial = trialTrainable;
-    if (!trial) throw new RLlibInvalidArgumentError('Tune integration is not loaded: import @ray-ts/rllib (its index).');
+    if (!trial)
+      throw new RLlibInvalidArgumentError('Tune integration is not loaded: import @ray-ts/rllib (its index).');
     // The trial's own actor holds nothing; its runners and learners take their CPUs (captured in the trial's group).
     const bundles: Record<string, number>[] = [{}];
     for (let i = 0; i < this.runners.numEnvRunners; i++) bundles.push({ CPU: this.runners.numCpusPerEnvRunner });
@@ -334,7 +395,10 @@ export abstract class AlgorithmConfig<T extends Record<string, unknown>> {
 
   /** Checks the config is complete (an env is set). */
   validate(): void {
-    if (!this.envName) throw new RLlibInvalidArgumentError(`${this.algoName}Config has no environment: call .environment('CartPole-v1') (or your registered env's name) before build().`);
+    if (!this.envName)
+      throw new RLlibInvalidArgumentError(
+        `${this.algoName}Config has no environment: call .environment('CartPole-v1') (or your registered env's name) before build().`,
+      );
   }
 }
 

@@ -7,7 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { init, isInitialized, kill, type ActorHandle } from '@ray-ts/core';
-import { compilePolicyMappingFn, DEFAULT_POLICY_ID, mapAgent, type AlgorithmConfig, type MultiAgentSettings, type PolicyMappingFn } from './algorithm-config.js';
+import {
+  compilePolicyMappingFn,
+  DEFAULT_POLICY_ID,
+  mapAgent,
+  type AlgorithmConfig,
+  type MultiAgentSettings,
+  type PolicyMappingFn,
+} from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { isMultiAgentEnv, type MultiAgentEnv } from './env/multi-agent.js';
 import { makeEnv } from './env/registry.js';
@@ -105,7 +112,12 @@ export interface EpisodeStats {
 }
 
 /** The policy and value networks of an env's spaces. */
-export function networks(obsDim: number, action: ReturnType<typeof actionInfo>, hiddens: number[], activation: 'tanh' | 'relu'): { pi: MlpSpec; vf: MlpSpec } {
+export function networks(
+  obsDim: number,
+  action: ReturnType<typeof actionInfo>,
+  hiddens: number[],
+  activation: 'tanh' | 'relu',
+): { pi: MlpSpec; vf: MlpSpec } {
   const out = action.kind === 'categorical' ? action.n : 2 * action.dims;
   return {
     pi: { sizes: [obsDim, ...hiddens, out], activation },
@@ -115,7 +127,11 @@ export function networks(obsDim: number, action: ReturnType<typeof actionInfo>, 
 
 /** What every algorithm's env runners can do besides sampling: play greedy episodes. */
 export interface EvaluatingRunner {
-  evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[]; policyReturns?: Record<string, number[]> };
+  evaluate(
+    weights: Float32Array,
+    episodes: number,
+    seed: number,
+  ): { returns: number[]; lengths: number[]; policyReturns?: Record<string, number[]> };
 }
 
 const STATE_FILE = 'algorithm_state.json';
@@ -124,21 +140,28 @@ const STATE_FILE = 'algorithm_state.json';
 const configMakers = new Map<string, () => AlgorithmConfig<Record<string, unknown>> & { build(): Algorithm }>();
 
 /** @internal A config from its toJSON() form. */
-export function makeConfig(j: Record<string, unknown>): AlgorithmConfig<Record<string, unknown>> & { build(): Algorithm } {
+export function makeConfig(
+  j: Record<string, unknown>,
+): AlgorithmConfig<Record<string, unknown>> & { build(): Algorithm } {
   const make = configMakers.get(j.algo as string);
-  if (!make) throw new RLlibInvalidArgumentError(`Unknown algorithm '${String(j.algo)}': import it from @ray-ts/rllib.`);
+  if (!make)
+    throw new RLlibInvalidArgumentError(`Unknown algorithm '${String(j.algo)}': import it from @ray-ts/rllib.`);
   return make().fromJSON(j);
 }
 
 /** A fresh config of the algorithm named `name` (PPO, DQN...), with its defaults. */
 export function configFor(name: string): AlgorithmConfig<Record<string, unknown>> & { build(): Algorithm } {
   const make = configMakers.get(name);
-  if (!make) throw new RLlibInvalidArgumentError(`Unknown algorithm '${name}'. Known: ${[...configMakers.keys()].join(', ')}.`);
+  if (!make)
+    throw new RLlibInvalidArgumentError(`Unknown algorithm '${name}'. Known: ${[...configMakers.keys()].join(', ')}.`);
   return make();
 }
 
 /** @internal */
-export function registerAlgorithm(name: string, make: () => AlgorithmConfig<Record<string, unknown>> & { build(): Algorithm }): void {
+export function registerAlgorithm(
+  name: string,
+  make: () => AlgorithmConfig<Record<string, unknown>> & { build(): Algorithm },
+): void {
   configMakers.set(name, make);
 }
 const WEIGHTS_FILE = 'weights.bin';
@@ -148,7 +171,9 @@ const WEIGHTS_FILE = 'weights.bin';
  * Algorithms that train multi-agent envs set `static supportsMultiAgent = true` and read
  * `multiAgent`; for the others, `build()` on a multi-agent env (or with multiAgent()) fails.
  */
-export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown>> = AlgorithmConfig<Record<string, unknown>>> {
+export abstract class Algorithm<
+  C extends AlgorithmConfig<Record<string, unknown>> = AlgorithmConfig<Record<string, unknown>>,
+> {
   protected runners: ActorHandle<EvaluatingRunner>[] = [];
   protected iteration = 0;
   protected stepsSampled = 0;
@@ -209,10 +234,18 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
         this.action = actionInfo(env.actionSpace);
         this.obsDim = flatDim(this.obsSpace);
         this.nets = networks(this.obsDim, this.action, hiddens, activation);
-        this.policies = [{
-          id: DEFAULT_POLICY_ID, obsSpace: this.obsSpace, obsDim: this.obsDim, actionSpace: env.actionSpace, action: this.action, nets: this.nets,
-          offset: 0, size: mlpParamCount(this.nets.pi) + mlpParamCount(this.nets.vf),
-        }];
+        this.policies = [
+          {
+            id: DEFAULT_POLICY_ID,
+            obsSpace: this.obsSpace,
+            obsDim: this.obsDim,
+            actionSpace: env.actionSpace,
+            action: this.action,
+            nets: this.nets,
+            offset: 0,
+            size: mlpParamCount(this.nets.pi) + mlpParamCount(this.nets.vf),
+          },
+        ];
       }
     } finally {
       env.close?.();
@@ -223,21 +256,33 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
   protected policy(policyId: string | undefined, what: string): PolicySetup {
     if (policyId === undefined) return this.policies[0];
     const p = this.policies.find((q) => q.id === policyId);
-    if (!p) throw new RLlibInvalidArgumentError(`${what}: unknown policy '${policyId}'; this algorithm's policies are ${this.policies.map((q) => q.id).join(', ')}.`);
+    if (!p)
+      throw new RLlibInvalidArgumentError(
+        `${what}: unknown policy '${policyId}'; this algorithm's policies are ${this.policies.map((q) => q.id).join(', ')}.`,
+      );
     return p;
   }
 
   protected runnerSpec(): EnvRunnerSpec {
     const t = this.config.train as { gamma?: number; lambda?: number };
     return {
-      env: this.config.envName!, envConfig: this.config.envConfig, numEnvs: this.config.runners.numEnvsPerEnvRunner,
-      seed: this.config.seed, pi: this.nets.pi, vf: this.nets.vf, gamma: t.gamma ?? 0.99, lambda: t.lambda ?? 1,
+      env: this.config.envName!,
+      envConfig: this.config.envConfig,
+      numEnvs: this.config.runners.numEnvsPerEnvRunner,
+      seed: this.config.seed,
+      pi: this.nets.pi,
+      vf: this.nets.vf,
+      gamma: t.gamma ?? 0.99,
+      lambda: t.lambda ?? 1,
     };
   }
 
   /** Starts the actors on first use. */
   protected async start(): Promise<void> {
-    if (this.stopped) throw new RLlibInvalidArgumentError('This algorithm was stopped: build a new one (config.build()) or restore one (Algorithm.fromCheckpoint(dir)).');
+    if (this.stopped)
+      throw new RLlibInvalidArgumentError(
+        'This algorithm was stopped: build a new one (config.build()) or restore one (Algorithm.fromCheckpoint(dir)).',
+      );
     if (this.started) return;
     if (!isInitialized()) await init();
     await this.checkFits();
@@ -270,7 +315,15 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
   protected abstract startLearners(): Promise<void>;
   protected abstract stopLearners(): Promise<void>;
   /** One iteration's sampling and learning; returns its step counts, timings and learner stats. */
-  protected abstract trainingStep(): Promise<{ sampled: number; trained: number; episodes: EpisodeStats; sampleS: number; learnS: number; stats: Record<string, number>; agentSteps?: number }>;
+  protected abstract trainingStep(): Promise<{
+    sampled: number;
+    trained: number;
+    episodes: EpisodeStats;
+    sampleS: number;
+    learnS: number;
+    stats: Record<string, number>;
+    agentSteps?: number;
+  }>;
   /** The learners' state, for checkpoints. */
   protected abstract learnerState(): Promise<Record<string, unknown>>;
   protected abstract setLearnerState(s: Record<string, unknown>): Promise<void>;
@@ -310,8 +363,12 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
       learnerStats: step.stats,
     };
     if (this.multiAgent) {
-      result.policyReturnMean = Object.fromEntries(this.multiAgent.policies.map((p) => [p.id, mean(this.recentPolicyReturns[p.id] ?? [])]));
-      result.agentReturnMean = Object.fromEntries(Object.entries(this.recentAgentReturns).map(([a, rs]) => [a, mean(rs)]));
+      result.policyReturnMean = Object.fromEntries(
+        this.multiAgent.policies.map((p) => [p.id, mean(this.recentPolicyReturns[p.id] ?? [])]),
+      );
+      result.agentReturnMean = Object.fromEntries(
+        Object.entries(this.recentAgentReturns).map(([a, rs]) => [a, mean(rs)]),
+      );
       if (step.agentSteps !== undefined) result.numAgentStepsSampled = step.agentSteps;
     }
     const every = this.config.evaluationOpts.evaluationInterval;
@@ -325,12 +382,28 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     const n = this.config.evaluationOpts.evaluationDuration;
     const per = Math.ceil(n / this.runners.length);
     const { get } = await import('@ray-ts/core');
-    const parts = await get(this.runners.map((r, i) => r.evaluate.remote(this.weights!, Math.min(per, Math.max(0, n - i * per)), 1_000_000 + this.iteration * 1000 + i * per)));
+    const parts = await get(
+      this.runners.map((r, i) =>
+        r.evaluate.remote(
+          this.weights!,
+          Math.min(per, Math.max(0, n - i * per)),
+          1_000_000 + this.iteration * 1000 + i * per,
+        ),
+      ),
+    );
     const returns = parts.flatMap((p) => p.returns);
     const lengths = parts.flatMap((p) => p.lengths);
-    const out: EvaluationResult = { episodeReturnMean: mean(returns), episodeReturnMin: Math.min(...returns), episodeReturnMax: Math.max(...returns), episodeLenMean: mean(lengths), numEpisodes: returns.length };
+    const out: EvaluationResult = {
+      episodeReturnMean: mean(returns),
+      episodeReturnMin: Math.min(...returns),
+      episodeReturnMax: Math.max(...returns),
+      episodeLenMean: mean(lengths),
+      numEpisodes: returns.length,
+    };
     if (this.multiAgent) {
-      out.policyReturnMean = Object.fromEntries(this.multiAgent.policies.map((p) => [p.id, mean(parts.flatMap((q) => q.policyReturns?.[p.id] ?? []))]));
+      out.policyReturnMean = Object.fromEntries(
+        this.multiAgent.policies.map((p) => [p.id, mean(parts.flatMap((q) => q.policyReturns?.[p.id] ?? []))]),
+      );
     }
     return out;
   }
@@ -343,15 +416,23 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
    */
   computeSingleAction(obs: unknown, opts: { explore?: boolean; policyId?: string } = {}): number | Float32Array {
     const p = this.policy(opts.policyId, 'computeSingleAction()');
-    if (!this.weights) throw new RLlibInvalidArgumentError('computeSingleAction() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).');
+    if (!this.weights)
+      throw new RLlibInvalidArgumentError(
+        'computeSingleAction() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).',
+      );
     const x = flatten(p.obsSpace, obs as never);
-    if (x.length !== p.obsDim) throw new RLlibInvalidArgumentError(`computeSingleAction(): the observation has ${x.length} values, the observation space of policy '${p.id}' ${p.obsDim}.`);
+    if (x.length !== p.obsDim)
+      throw new RLlibInvalidArgumentError(
+        `computeSingleAction(): the observation has ${x.length} values, the observation space of policy '${p.id}' ${p.obsDim}.`,
+      );
     const out = mlpForward(p.nets.pi, this.weights, p.offset, x, 1);
     const a = p.action;
     if (a.kind === 'categorical') return sampleCategorical(out, 0, a.n, Math.random(), opts.explore === true).action;
     const act = new Float32Array(a.dims);
     for (let d = 0; d < a.dims; d++) {
-      const z = opts.explore ? Math.sqrt(-2 * Math.log(Math.random() + 1e-12)) * Math.cos(2 * Math.PI * Math.random()) : 0;
+      const z = opts.explore
+        ? Math.sqrt(-2 * Math.log(Math.random() + 1e-12)) * Math.cos(2 * Math.PI * Math.random())
+        : 0;
       act[d] = Math.min(a.high[d], Math.max(a.low[d], out[d] + Math.exp(out[a.dims + d]) * z));
     }
     return act;
@@ -366,9 +447,14 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
   getWeights(policyIds?: string[]): Record<string, Float32Array> {
     const ids = policyIds ?? this.policies.map((p) => p.id);
     const ps = ids.map((id) => this.policy(id, 'getWeights()'));
-    if (!this.weights) throw new RLlibInvalidArgumentError('getWeights() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).');
+    if (!this.weights)
+      throw new RLlibInvalidArgumentError(
+        'getWeights() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).',
+      );
     const w = this.weights;
-    return Object.fromEntries(ps.map((p) => [p.id, this.multiAgent ? w.slice(p.offset, p.offset + p.size) : w.slice()]));
+    return Object.fromEntries(
+      ps.map((p) => [p.id, this.multiAgent ? w.slice(p.offset, p.offset + p.size) : w.slice()]),
+    );
   }
 
   /**
@@ -396,13 +482,19 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
    * @example
    * const { path } = await algo.exportPolicyModel('./cartpole-policy.onnx');
    */
-  async exportPolicyModel(file: string, opts: { policyId?: string } = {}): Promise<{ path: string; bytes: number; inputName: string; outputName: string }> {
+  async exportPolicyModel(
+    file: string,
+    opts: { policyId?: string } = {},
+  ): Promise<{ path: string; bytes: number; inputName: string; outputName: string }> {
     const p = this.policy(opts.policyId, 'exportPolicyModel()');
     await this.start();
     const { layers, output } = this.policyLayers(p);
     const { exportDenseToOnnx } = await import('@ray-ts/train');
     const r = await exportDenseToOnnx({ layers }, file, {
-      inputName: 'obs', outputName: output, graphName: `${this.config.algoName}_${p.id}`, producerName: '@ray-ts/rllib',
+      inputName: 'obs',
+      outputName: output,
+      graphName: `${this.config.algoName}_${p.id}`,
+      producerName: '@ray-ts/rllib',
     });
     return { path: r.path, bytes: r.bytes, inputName: r.inputName, outputName: r.outputName };
   }
@@ -414,13 +506,36 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     fs.mkdirSync(out, { recursive: true });
     const learner = await this.learnerState();
     const { weights, ...rest } = learner as { weights?: Float32Array };
-    fs.writeFileSync(path.join(out, WEIGHTS_FILE), Buffer.from((weights ?? this.weights!).buffer, (weights ?? this.weights!).byteOffset, (weights ?? this.weights!).byteLength));
+    fs.writeFileSync(
+      path.join(out, WEIGHTS_FILE),
+      Buffer.from(
+        (weights ?? this.weights!).buffer,
+        (weights ?? this.weights!).byteOffset,
+        (weights ?? this.weights!).byteLength,
+      ),
+    );
     fs.rmSync(path.join(out, ARRAYS_DIR), { recursive: true, force: true });
-    fs.writeFileSync(path.join(out, STATE_FILE), JSON.stringify({
-      format: 'ray-ts-rllib-1', config: this.config.toJSON(), iteration: this.iteration, stepsSampled: this.stepsSampled, stepsTrained: this.stepsTrained,
-      timeTotalS: this.timeTotalS, recentReturns: this.recentReturns, recentLengths: this.recentLengths, learner: externalizeArrays(rest, out, 'learner'),
-      ...(this.multiAgent ? { recentPolicyReturns: this.recentPolicyReturns, recentAgentReturns: this.recentAgentReturns } : {}),
-    }, null, 1));
+    fs.writeFileSync(
+      path.join(out, STATE_FILE),
+      JSON.stringify(
+        {
+          format: 'ray-ts-rllib-1',
+          config: this.config.toJSON(),
+          iteration: this.iteration,
+          stepsSampled: this.stepsSampled,
+          stepsTrained: this.stepsTrained,
+          timeTotalS: this.timeTotalS,
+          recentReturns: this.recentReturns,
+          recentLengths: this.recentLengths,
+          learner: externalizeArrays(rest, out, 'learner'),
+          ...(this.multiAgent
+            ? { recentPolicyReturns: this.recentPolicyReturns, recentAgentReturns: this.recentAgentReturns }
+            : {}),
+        },
+        null,
+        1,
+      ),
+    );
     return out;
   }
 
@@ -431,7 +546,9 @@ export abstract class Algorithm<C extends AlgorithmConfig<Record<string, unknown
     const bytes = fs.readFileSync(path.join(dir, WEIGHTS_FILE));
     const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     if (weights.length !== this.weightCount()) {
-      throw new RLlibInvalidArgumentError(`Checkpoint ${dir} holds ${weights.length} weights, but this config's networks have ${this.weightCount()}.`);
+      throw new RLlibInvalidArgumentError(
+        `Checkpoint ${dir} holds ${weights.length} weights, but this config's networks have ${this.weightCount()}.`,
+      );
     }
     this.iteration = s.iteration;
     this.stepsSampled = s.stepsSampled;
@@ -477,7 +594,8 @@ function externalizeArrays(v: unknown, dir: string, key: string): unknown {
     return { $array: file, type: v.constructor.name };
   }
   if (Array.isArray(v)) return v.map((x, i) => externalizeArrays(x, dir, `${key}.${i}`));
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, externalizeArrays(x, dir, `${key}.${k}`)]));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, externalizeArrays(x, dir, `${key}.${k}`)]));
   return v;
 }
 
@@ -488,7 +606,10 @@ function reviveArrays(v: unknown, dir: string): unknown {
   const ref = v as { $array?: string; type?: keyof typeof ARRAY_TYPES };
   if (typeof ref.$array === 'string' && ref.type && ref.type in ARRAY_TYPES) {
     const f = path.join(dir, ARRAYS_DIR, ref.$array);
-    if (!fs.existsSync(f)) throw new RLlibInvalidArgumentError(`Checkpoint ${dir} is incomplete: ${path.join(ARRAYS_DIR, ref.$array)} is missing. Copy the whole checkpoint folder.`);
+    if (!fs.existsSync(f))
+      throw new RLlibInvalidArgumentError(
+        `Checkpoint ${dir} is incomplete: ${path.join(ARRAYS_DIR, ref.$array)} is missing. Copy the whole checkpoint folder.`,
+      );
     const bytes = fs.readFileSync(f);
     return new ARRAY_TYPES[ref.type](bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   }
@@ -497,11 +618,22 @@ function reviveArrays(v: unknown, dir: string): unknown {
 
 /** @internal */
 export function readState(dir: string): {
-  config: Record<string, unknown>; iteration: number; stepsSampled: number; stepsTrained: number; timeTotalS: number; recentReturns: number[]; recentLengths: number[]; learner: unknown;
-  recentPolicyReturns?: Record<string, number[]>; recentAgentReturns?: Record<string, number[]>;
+  config: Record<string, unknown>;
+  iteration: number;
+  stepsSampled: number;
+  stepsTrained: number;
+  timeTotalS: number;
+  recentReturns: number[];
+  recentLengths: number[];
+  learner: unknown;
+  recentPolicyReturns?: Record<string, number[]>;
+  recentAgentReturns?: Record<string, number[]>;
 } {
   const f = path.join(dir, STATE_FILE);
-  if (!fs.existsSync(f)) throw new RLlibInvalidArgumentError(`${dir} is not an algorithm checkpoint (no ${STATE_FILE}): pass a folder written by algo.save(dir).`);
+  if (!fs.existsSync(f))
+    throw new RLlibInvalidArgumentError(
+      `${dir} is not an algorithm checkpoint (no ${STATE_FILE}): pass a folder written by algo.save(dir).`,
+    );
   return JSON.parse(fs.readFileSync(f, 'utf8'));
 }
 
@@ -522,15 +654,28 @@ const CHECKED_EPISODES = [0, 1, 2, 3];
  * (in episodes 0-3), which must agree; a policy no agent is sent to there takes the agents'
  * common spaces.
  */
-function multiAgentSetup(opts: MultiAgentSettings | undefined, env: MultiAgentEnv, hiddens: number[], activation: 'tanh' | 'relu'): MultiAgentSetup {
-  const ma = opts ?? { policies: [DEFAULT_POLICY_ID], policyMappingFn: `() => '${DEFAULT_POLICY_ID}'`, policiesToTrain: [DEFAULT_POLICY_ID] };
+function multiAgentSetup(
+  opts: MultiAgentSettings | undefined,
+  env: MultiAgentEnv,
+  hiddens: number[],
+  activation: 'tanh' | 'relu',
+): MultiAgentSetup {
+  const ma = opts ?? {
+    policies: [DEFAULT_POLICY_ID],
+    policyMappingFn: `() => '${DEFAULT_POLICY_ID}'`,
+    policiesToTrain: [DEFAULT_POLICY_ID],
+  };
   const fn = compilePolicyMappingFn(ma.policyMappingFn);
   const agents = env.possibleAgents;
-  if (agents.length === 0) throw new RLlibInvalidArgumentError('The multi-agent env has no possibleAgents: list every agent id it can have.');
+  if (agents.length === 0)
+    throw new RLlibInvalidArgumentError('The multi-agent env has no possibleAgents: list every agent id it can have.');
   const key = (a: string) => {
     const o = env.observationSpaces[a];
     const s = env.actionSpaces[a];
-    if (!o || !s) throw new RLlibInvalidArgumentError(`The multi-agent env's agent '${a}' has no ${o ? 'action' : 'observation'} space: fill observationSpaces and actionSpaces for every possible agent.`);
+    if (!o || !s)
+      throw new RLlibInvalidArgumentError(
+        `The multi-agent env's agent '${a}' has no ${o ? 'action' : 'observation'} space: fill observationSpaces and actionSpaces for every possible agent.`,
+      );
     return `${JSON.stringify(spaceToJSON(o))} ${JSON.stringify(spaceToJSON(s))}`;
   };
   const agentsOf = new Map<string, string[]>(ma.policies.map((p) => [p, []]));

@@ -40,9 +40,11 @@ const fmt = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x
 
 /** The line printed for a result. */
 export function progressLine(r: TrainResult): string {
-  return `iter ${r.trainingIteration}  return ${fmt(r.episodeReturnMean)} (min ${fmt(r.episodeReturnMin)}, max ${fmt(r.episodeReturnMax)})  ` +
+  return (
+    `iter ${r.trainingIteration}  return ${fmt(r.episodeReturnMean)} (min ${fmt(r.episodeReturnMin)}, max ${fmt(r.episodeReturnMax)})  ` +
     `len ${fmt(r.episodeLenMean)}  steps ${r.numEnvStepsSampledLifetime}  ${fmt(r.timeTotalS)} s` +
-    (r.evaluation ? `  eval ${fmt(r.evaluation.episodeReturnMean)}` : '');
+    (r.evaluation ? `  eval ${fmt(r.evaluation.episodeReturnMean)}` : '')
+  );
 }
 
 /** The first stop criterion `r` reaches, if any. */
@@ -56,47 +58,69 @@ export function reached(r: TrainResult, stop: Record<string, unknown>): string |
 
 function program(onExit: (code: number) => void): Command {
   const cmd = new Command('ray-ts rllib').description('train and evaluate RLlib algorithms').exitOverride();
-  cmd.command('train')
+  cmd
+    .command('train')
     .description('train an algorithm on an environment until a stop criterion')
     .requiredOption('--algo <name>', 'the algorithm: PPO, DQN, SAC')
     .requiredOption('--env <name>', 'a registered environment, e.g. CartPole-v1')
-    .option('--stop <json>', 'stop criteria: result keys and the values to reach', json('--stop'), { trainingIteration: 20 })
-    .option('--config <json>', 'training options, e.g. \'{"lr": 0.0005, "trainBatchSize": 2000}\'', json('--config'), {})
+    .option('--stop <json>', 'stop criteria: result keys and the values to reach', json('--stop'), {
+      trainingIteration: 20,
+    })
+    .option(
+      '--config <json>',
+      'training options, e.g. \'{"lr": 0.0005, "trainBatchSize": 2000}\'',
+      json('--config'),
+      {},
+    )
     .option('--num-env-runners <n>', 'env runner actors', int('--num-env-runners'))
     .option('--seed <n>', 'seed', int('--seed'))
     .option('--checkpoint-dir <dir>', 'save the algorithm there at the end')
     .option('--address <host:port>', 'a running cluster (default: one in this process)')
-    .action(async (o: { algo: string; env: string; stop: Record<string, unknown>; config: Record<string, unknown>; numEnvRunners?: number; seed?: number; checkpointDir?: string; address?: string }) => {
-      // The algorithm's defaults, then the command line's choices (each checked by the config).
-      const config = configFor(o.algo.toUpperCase());
-      config.environment(o.env);
-      if (Object.keys(o.config).length) config.training(o.config as never);
-      if (o.numEnvRunners !== undefined) config.envRunners({ numEnvRunners: o.numEnvRunners });
-      if (o.seed !== undefined) config.debugging({ seed: o.seed });
-      await init(o.address ? { address: o.address } : {});
-      const a = config.build();
-      const tty = process.stdout.isTTY === true;
-      try {
-        for (;;) {
-          const r = await a.train();
-          const line = progressLine(r);
-          if (tty) process.stdout.write(`\r\x1b[2K${line}`);
-          else console.log(line);
-          const why = reached(r, o.stop);
-          if (why) {
-            if (tty) process.stdout.write('\n');
-            console.log(`stopped: ${why} after ${r.trainingIteration} iterations, ${r.numEnvStepsSampledLifetime} env steps, ${fmt(r.timeTotalS)} s`);
-            break;
+    .action(
+      async (o: {
+        algo: string;
+        env: string;
+        stop: Record<string, unknown>;
+        config: Record<string, unknown>;
+        numEnvRunners?: number;
+        seed?: number;
+        checkpointDir?: string;
+        address?: string;
+      }) => {
+        // The algorithm's defaults, then the command line's choices (each checked by the config).
+        const config = configFor(o.algo.toUpperCase());
+        config.environment(o.env);
+        if (Object.keys(o.config).length) config.training(o.config as never);
+        if (o.numEnvRunners !== undefined) config.envRunners({ numEnvRunners: o.numEnvRunners });
+        if (o.seed !== undefined) config.debugging({ seed: o.seed });
+        await init(o.address ? { address: o.address } : {});
+        const a = config.build();
+        const tty = process.stdout.isTTY === true;
+        try {
+          for (;;) {
+            const r = await a.train();
+            const line = progressLine(r);
+            if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+            else console.log(line);
+            const why = reached(r, o.stop);
+            if (why) {
+              if (tty) process.stdout.write('\n');
+              console.log(
+                `stopped: ${why} after ${r.trainingIteration} iterations, ${r.numEnvStepsSampledLifetime} env steps, ${fmt(r.timeTotalS)} s`,
+              );
+              break;
+            }
           }
+          if (o.checkpointDir) console.log(`saved to ${await a.save(o.checkpointDir)}`);
+        } finally {
+          await a.stop();
+          await shutdown();
         }
-        if (o.checkpointDir) console.log(`saved to ${await a.save(o.checkpointDir)}`);
-      } finally {
-        await a.stop();
-        await shutdown();
-      }
-      onExit(0);
-    });
-  cmd.command('evaluate')
+        onExit(0);
+      },
+    );
+  cmd
+    .command('evaluate')
     .description('play greedy episodes with a saved algorithm')
     .argument('<checkpoint-dir>', 'a folder written by algo.save() or train --checkpoint-dir')
     .option('--episodes <n>', 'episodes', int('--episodes'), 10)
@@ -107,7 +131,9 @@ function program(onExit: (code: number) => void): Command {
       try {
         a.config.evaluation({ evaluationDuration: o.episodes });
         const e = await a.evaluate();
-        console.log(`evaluated ${e.numEpisodes} episodes: return ${fmt(e.episodeReturnMean)} (min ${fmt(e.episodeReturnMin)}, max ${fmt(e.episodeReturnMax)}), length ${fmt(e.episodeLenMean)}`);
+        console.log(
+          `evaluated ${e.numEpisodes} episodes: return ${fmt(e.episodeReturnMean)} (min ${fmt(e.episodeReturnMin)}, max ${fmt(e.episodeReturnMax)}), length ${fmt(e.episodeLenMean)}`,
+        );
       } finally {
         await a.stop();
         await shutdown();
@@ -120,7 +146,12 @@ function program(onExit: (code: number) => void): Command {
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
-  return runCommand('rllib', program((c) => (code = c)), argv, () => code);
+  return runCommand(
+    'rllib',
+    program((c) => (code = c)),
+    argv,
+    () => code,
+  );
 }
 
 runIfEntryScript(import.meta.url, main);

@@ -14,7 +14,13 @@ import { Rng, type RngState } from './env/rng.js';
 import { qParamCount, type QNetSpec } from './dqn-runner.js';
 import { assignFlat, ClippedAdam, flatTensors, glorotMlpParams, tfMlp, type AdamState } from './model.js';
 import { groupGradients, learnersCanLearn, shardSeed, type ReplayLearnerSpec } from './off-policy.js';
-import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type ReplayBufferContents, type TransitionBatch } from './replay-buffer.js';
+import {
+  PrioritizedReplayBuffer,
+  ReplayBuffer,
+  reprioritize,
+  type ReplayBufferContents,
+  type TransitionBatch,
+} from './replay-buffer.js';
 
 /** The learner's settings (from DQNConfig). */
 export interface DQNLearnerSpec extends ReplayLearnerSpec {
@@ -80,7 +86,9 @@ export class DQNLearnerActor {
     this.backend = await setupBackend();
     this.tf = await import('@tensorflow/tfjs');
     const tf = this.tf;
-    this.vars = glorotMlpParams(this.spec.q.sizes, new Rng(this.spec.seed * 1000 + 7)).map((p) => tf.variable(tf.tensor(p.data, p.shape)));
+    this.vars = glorotMlpParams(this.spec.q.sizes, new Rng(this.spec.seed * 1000 + 7)).map((p) =>
+      tf.variable(tf.tensor(p.data, p.shape)),
+    );
     this.target = this.vars.map((v) => tf.keep(v.clone()));
     this.opt = new ClippedAdam(tf, this.vars, this.spec.lr, this.spec.gradClip);
   }
@@ -104,7 +112,10 @@ export class DQNLearnerActor {
     if (w.length !== total) throw new Error(`DQN weights of ${w.length} floats do not fit a Q-network of ${total}`);
     let at = 0;
     return this.vars.map((v) => {
-      const t = this.tf.tensor(Float32Array.from({ length: v.size }, (_, i) => w[at + i]), v.shape);
+      const t = this.tf.tensor(
+        Float32Array.from({ length: v.size }, (_, i) => w[at + i]),
+        v.shape,
+      );
       at += v.size;
       return t;
     });
@@ -132,7 +143,10 @@ export class DQNLearnerActor {
    * Runs up to `numUpdates` updates on batches from the buffer (none until it holds
    * `numStepsSampledBeforeLearningStarts` transitions); returns the new weights and stats.
    */
-  async update(opts: { numUpdates: number; beta: number }): Promise<{ weights: Float32Array; stats: DQNLearnerStats; numEnvStepsTrained: number; backend: string }> {
+  async update(opts: {
+    numUpdates: number;
+    beta: number;
+  }): Promise<{ weights: Float32Array; stats: DQNLearnerStats; numEnvStepsTrained: number; backend: string }> {
     await this.ready();
     const tf = this.tf;
     const B = this.spec.trainBatchSize;
@@ -144,7 +158,10 @@ export class DQNLearnerActor {
     const group = this.spec.group;
     const canLearn = await learnersCanLearn(this.buffer.size, this.spec);
     for (let u = 0; canLearn && u < opts.numUpdates; u++) {
-      const s = this.buffer instanceof PrioritizedReplayBuffer ? this.buffer.sample(B, { beta: opts.beta }) : this.buffer.sample(B);
+      const s =
+        this.buffer instanceof PrioritizedReplayBuffer
+          ? this.buffer.sample(B, { beta: opts.beta })
+          : this.buffer.sample(B);
       const { grads, out } = tf.tidy(() => {
         const x = tf.tensor2d(s.obs, [B, od]);
         const nx = tf.tensor2d(s.nextObs, [B, od]);
@@ -187,8 +204,12 @@ export class DQNLearnerActor {
     }
     const d = Math.max(1, updates);
     const stats: DQNLearnerStats = {
-      loss: updates ? sums.loss / d : NaN, tdError: updates ? sums.tdError / d : NaN, meanQ: updates ? sums.meanQ / d : NaN,
-      numUpdates: updates, numTargetUpdates: this.numTargetUpdates - targetsBefore, replayBufferSize: this.buffer.size,
+      loss: updates ? sums.loss / d : NaN,
+      tdError: updates ? sums.tdError / d : NaN,
+      meanQ: updates ? sums.meanQ / d : NaN,
+      numUpdates: updates,
+      numTargetUpdates: this.numTargetUpdates - targetsBefore,
+      replayBufferSize: this.buffer.size,
     };
     return { weights: this.flat(this.vars), stats, numEnvStepsTrained: updates * B, backend: this.backend };
   }
@@ -205,8 +226,13 @@ export class DQNLearnerActor {
     await this.ready();
     const optimizer = await this.opt.getState();
     return {
-      weights: this.flat(this.vars), targetWeights: this.flat(this.target), optimizer,
-      stepsTrained: this.stepsTrained, lastTargetSync: this.lastTargetSync, numTargetUpdates: this.numTargetUpdates, bufferRng: this.buffer.getRngState(),
+      weights: this.flat(this.vars),
+      targetWeights: this.flat(this.target),
+      optimizer,
+      stepsTrained: this.stepsTrained,
+      lastTargetSync: this.lastTargetSync,
+      numTargetUpdates: this.numTargetUpdates,
+      bufferRng: this.buffer.getRngState(),
       ...(this.spec.storeBufferInCheckpoints ? { buffer: this.buffer.getContents() } : {}),
     };
   }

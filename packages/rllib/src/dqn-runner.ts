@@ -25,7 +25,13 @@ export interface QNetSpec {
 }
 
 /** The Q-network of an env's observation size and action count. */
-export function qNetSpec(obsDim: number, numActions: number, hiddens: number[], activation: Activation, dueling: boolean): QNetSpec {
+export function qNetSpec(
+  obsDim: number,
+  numActions: number,
+  hiddens: number[],
+  activation: Activation,
+  dueling: boolean,
+): QNetSpec {
   return { sizes: [obsDim, ...hiddens, dueling ? 1 + numActions : numActions], activation, dueling, numActions };
 }
 
@@ -70,10 +76,16 @@ class DQNEnvRunnerActor {
   private readonly numActions: number;
   private readonly rng: Rng;
 
-  constructor(private readonly spec: DQNEnvRunnerSpec, index: number) {
+  constructor(
+    private readonly spec: DQNEnvRunnerSpec,
+    index: number,
+  ) {
     this.collector = new TransitionCollector(spec, index, 1);
     const space = this.collector.actionSpace;
-    if (!(space instanceof Discrete)) throw new RLlibInvalidArgumentError(`DQN needs a Discrete action space; env '${spec.env}' has ${space.constructor.name}.`);
+    if (!(space instanceof Discrete))
+      throw new RLlibInvalidArgumentError(
+        `DQN needs a Discrete action space; env '${spec.env}' has ${space.constructor.name}.`,
+      );
     this.numActions = space.n;
     this.rng = new Rng(spec.seed * 7919 + index * 104729 + 17);
   }
@@ -84,17 +96,23 @@ class DQNEnvRunnerActor {
    */
   sample(weights: Float32Array, steps: number, epsilon: number): DQNSampleBatch {
     const n = this.numActions;
-    return this.collector.collect(steps, (x, rows) => {
-      const q = qForward(this.spec.q, weights, x, rows);
-      const acts = new Float32Array(rows);
-      for (let i = 0; i < rows; i++) acts[i] = this.rng.next() < epsilon ? this.rng.int(n) : argmax(q, i * n, n);
-      return acts;
-    }, (acts, i) => acts[i]);
+    return this.collector.collect(
+      steps,
+      (x, rows) => {
+        const q = qForward(this.spec.q, weights, x, rows);
+        const acts = new Float32Array(rows);
+        for (let i = 0; i < rows; i++) acts[i] = this.rng.next() < epsilon ? this.rng.int(n) : argmax(q, i * n, n);
+        return acts;
+      },
+      (acts, i) => acts[i],
+    );
   }
 
   /** Plays `episodes` whole episodes greedily (argmax Q); returns their returns and lengths. */
   evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[] } {
-    return playEpisodes(this.spec, this.collector.obsSpace, episodes, seed, (o) => argmax(qForward(this.spec.q, weights, o, 1), 0, this.numActions));
+    return playEpisodes(this.spec, this.collector.obsSpace, episodes, seed, (o) =>
+      argmax(qForward(this.spec.q, weights, o, 1), 0, this.numActions),
+    );
   }
 }
 

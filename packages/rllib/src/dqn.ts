@@ -17,9 +17,26 @@ import { mlpDenseLayers } from './model.js';
 import { AlgorithmConfig, checkModel, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { flatten } from './env/spaces.js';
-import { argmax, DQNEnvRunner, qForward, qNetSpec, qParamCount, type DQNEnvRunnerMethods, type DQNEnvRunnerSpec, type DQNSampleBatch, type QNetSpec } from './dqn-runner.js';
+import {
+  argmax,
+  DQNEnvRunner,
+  qForward,
+  qNetSpec,
+  qParamCount,
+  type DQNEnvRunnerMethods,
+  type DQNEnvRunnerSpec,
+  type DQNSampleBatch,
+  type QNetSpec,
+} from './dqn-runner.js';
 import { DQNLearner, type DQNLearnerSpec } from './dqn-learner.js';
-import { checkOffPolicyTraining, OffPolicyAlgorithm, type OffPolicyLearnerMethods, type OffPolicyTrainingOptions, type ReplayBufferOptions, type ReplayLearnerSpec } from './off-policy.js';
+import {
+  checkOffPolicyTraining,
+  OffPolicyAlgorithm,
+  type OffPolicyLearnerMethods,
+  type OffPolicyTrainingOptions,
+  type ReplayBufferOptions,
+  type ReplayLearnerSpec,
+} from './off-policy.js';
 
 /** DQN's replay buffer (RLlib's `replay_buffer_config`): defaults capacity 50000, prioritized true, alpha 0.6, beta 0.4 annealed to 1 over 50000 steps. */
 export type DQNReplayBufferOptions = ReplayBufferOptions;
@@ -57,7 +74,14 @@ export interface DQNTrainingOptions extends OffPolicyTrainingOptions {
   model: ModelOptions;
 }
 
-const REPLAY_DEFAULTS: Required<DQNReplayBufferOptions> = { capacity: 50_000, prioritized: true, alpha: 0.6, beta: 0.4, betaFinal: 1, betaAnnealingSteps: 50_000 };
+const REPLAY_DEFAULTS: Required<DQNReplayBufferOptions> = {
+  capacity: 50_000,
+  prioritized: true,
+  alpha: 0.6,
+  beta: 0.4,
+  betaFinal: 1,
+  betaAnnealingSteps: 50_000,
+};
 
 /** The value of a piecewise-linear schedule `[[t0, v0], [t1, v1], ...]` at `t`. */
 export function piecewiseSchedule(points: readonly (readonly [number, number])[], t: number): number {
@@ -76,9 +100,25 @@ export function piecewiseSchedule(points: readonly (readonly [number, number])[]
 export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
   readonly algoName = 'DQN';
   train: DQNTrainingOptions = {
-    lr: 1e-3, gamma: 0.99, nStep: 3, doubleQ: true, dueling: true, targetNetworkUpdateFreq: 16_000, replayBuffer: { ...REPLAY_DEFAULTS },
-    trainBatchSize: 32, numStepsSampledBeforeLearningStarts: 1000, epsilon: [[0, 1], [10_000, 0.02]], rolloutFragmentLength: 4,
-    trainingIntensity: 32, minSampleTimestepsPerIteration: 1000, storeBufferInCheckpoints: false, gradClip: 40, model: { hiddens: [64, 64], activation: 'relu' },
+    lr: 1e-3,
+    gamma: 0.99,
+    nStep: 3,
+    doubleQ: true,
+    dueling: true,
+    targetNetworkUpdateFreq: 16_000,
+    replayBuffer: { ...REPLAY_DEFAULTS },
+    trainBatchSize: 32,
+    numStepsSampledBeforeLearningStarts: 1000,
+    epsilon: [
+      [0, 1],
+      [10_000, 0.02],
+    ],
+    rolloutFragmentLength: 4,
+    trainingIntensity: 32,
+    minSampleTimestepsPerIteration: 1000,
+    storeBufferInCheckpoints: false,
+    gradClip: 40,
+    model: { hiddens: [64, 64], activation: 'relu' },
   };
 
   /** DQN's own options; `replayBuffer` and `model` are merged into the current ones (unset keys keep their values). */
@@ -91,18 +131,37 @@ export class DQNConfig extends AlgorithmConfig<DQNTrainingOptions> {
 
   protected checkTraining(o: Partial<DQNTrainingOptions>): void {
     checkOffPolicyTraining(o);
-    for (const k of ['lr', 'gamma'] as const) if (o[k] !== undefined) positiveNumber(o[k], `training().${k}`, k === 'gamma');
-    if (o.gamma !== undefined && o.gamma > 1) throw new RLlibInvalidArgumentError(`training().gamma must be in [0, 1], got ${o.gamma}.`);
-    for (const k of ['nStep', 'targetNetworkUpdateFreq'] as const) if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
+    for (const k of ['lr', 'gamma'] as const)
+      if (o[k] !== undefined) positiveNumber(o[k], `training().${k}`, k === 'gamma');
+    if (o.gamma !== undefined && o.gamma > 1)
+      throw new RLlibInvalidArgumentError(`training().gamma must be in [0, 1], got ${o.gamma}.`);
+    for (const k of ['nStep', 'targetNetworkUpdateFreq'] as const)
+      if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
     for (const k of ['doubleQ', 'dueling'] as const) {
-      if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new RLlibInvalidArgumentError(`training().${k} must be true or false, got ${JSON.stringify(o[k])}.`);
+      if (o[k] !== undefined && typeof o[k] !== 'boolean')
+        throw new RLlibInvalidArgumentError(`training().${k} must be true or false, got ${JSON.stringify(o[k])}.`);
     }
     if (o.gradClip !== undefined) positiveNumber(o.gradClip, 'training().gradClip', false);
     if (o.epsilon !== undefined) {
       const e = o.epsilon;
-      const ok = Array.isArray(e) && e.length > 0 && e.every((p, i) => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && p[0] >= 0
-        && typeof p[1] === 'number' && p[1] >= 0 && p[1] <= 1 && (i === 0 || p[0] > e[i - 1][0]));
-      if (!ok) throw new RLlibInvalidArgumentError(`training().epsilon must be [envSteps, epsilon] points with increasing steps and epsilons in [0, 1], e.g. [[0, 1], [10000, 0.02]]; got ${JSON.stringify(e)}.`);
+      const ok =
+        Array.isArray(e) &&
+        e.length > 0 &&
+        e.every(
+          (p, i) =>
+            Array.isArray(p) &&
+            p.length === 2 &&
+            Number.isFinite(p[0]) &&
+            p[0] >= 0 &&
+            typeof p[1] === 'number' &&
+            p[1] >= 0 &&
+            p[1] <= 1 &&
+            (i === 0 || p[0] > e[i - 1][0]),
+        );
+      if (!ok)
+        throw new RLlibInvalidArgumentError(
+          `training().epsilon must be [envSteps, epsilon] points with increasing steps and epsilons in [0, 1], e.g. [[0, 1], [10000, 0.02]]; got ${JSON.stringify(e)}.`,
+        );
     }
     if (o.model !== undefined) checkModel(o.model);
   }
@@ -124,7 +183,10 @@ export class DQN extends OffPolicyAlgorithm<DQNConfig> {
   /** @internal Use `config.build()`. */
   constructor(config: DQNConfig) {
     super(config);
-    if (this.action.kind !== 'categorical') throw new RLlibInvalidArgumentError(`DQN needs a Discrete action space; env '${config.envName}' has continuous (Box) actions. Use PPO for it.`);
+    if (this.action.kind !== 'categorical')
+      throw new RLlibInvalidArgumentError(
+        `DQN needs a Discrete action space; env '${config.envName}' has continuous (Box) actions. Use PPO for it.`,
+      );
     const t = config.train;
     this.q = qNetSpec(this.obsDim, this.action.n, t.model.hiddens ?? [64, 64], t.model.activation ?? 'relu', t.dueling);
   }
@@ -132,11 +194,22 @@ export class DQN extends OffPolicyAlgorithm<DQNConfig> {
   protected createRunners(): ActorHandle<DQNEnvRunnerMethods>[] {
     const t = this.config.train;
     const spec: DQNEnvRunnerSpec = {
-      env: this.config.envName!, envConfig: this.config.envConfig, numEnvs: this.config.runners.numEnvsPerEnvRunner,
-      seed: this.config.seed, q: this.q, gamma: t.gamma, nStep: t.nStep,
+      env: this.config.envName!,
+      envConfig: this.config.envConfig,
+      numEnvs: this.config.runners.numEnvsPerEnvRunner,
+      seed: this.config.seed,
+      q: this.q,
+      gamma: t.gamma,
+      nStep: t.nStep,
     };
-    return Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
-      DQNEnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<DQNEnvRunnerMethods>);
+    return Array.from(
+      { length: this.config.runners.numEnvRunners },
+      (_, i) =>
+        DQNEnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(
+          spec,
+          i,
+        ) as unknown as ActorHandle<DQNEnvRunnerMethods>,
+    );
   }
 
   protected weightCount(): number {
@@ -145,15 +218,29 @@ export class DQN extends OffPolicyAlgorithm<DQNConfig> {
 
   protected createLearner(base: ReplayLearnerSpec, numCpus: number): ActorHandle<OffPolicyLearnerMethods> {
     const t = this.config.train;
-    const spec: DQNLearnerSpec = { ...base, q: this.q, lr: t.lr, doubleQ: t.doubleQ, targetNetworkUpdateFreq: t.targetNetworkUpdateFreq, gradClip: t.gradClip };
-    return DQNLearner.options({ numCpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<OffPolicyLearnerMethods>;
+    const spec: DQNLearnerSpec = {
+      ...base,
+      q: this.q,
+      lr: t.lr,
+      doubleQ: t.doubleQ,
+      targetNetworkUpdateFreq: t.targetNetworkUpdateFreq,
+      gradClip: t.gradClip,
+    };
+    return DQNLearner.options({ numCpus, isolation: 'thread' }).remote(
+      spec,
+    ) as unknown as ActorHandle<OffPolicyLearnerMethods>;
   }
 
   protected replayOptions(): Required<ReplayBufferOptions> {
     return { ...REPLAY_DEFAULTS, ...this.config.train.replayBuffer };
   }
 
-  protected sampleRound(runner: ActorHandle<unknown>, w: ObjectRef<Float32Array>, steps: number, lifetime: number): ObjectRef<DQNSampleBatch> {
+  protected sampleRound(
+    runner: ActorHandle<unknown>,
+    w: ObjectRef<Float32Array>,
+    steps: number,
+    lifetime: number,
+  ): ObjectRef<DQNSampleBatch> {
     return (runner as ActorHandle<DQNEnvRunnerMethods>).sample.remote(w as never, steps, this.epsilonAt(lifetime));
   }
 
@@ -183,9 +270,15 @@ export class DQN extends OffPolicyAlgorithm<DQNConfig> {
 
   /** The greedy action (argmax Q) for one observation, computed here; with `explore`, a random one with the current epsilon. */
   override computeSingleAction(obs: unknown, opts: { explore?: boolean } = {}): number {
-    if (!this.weights) throw new RLlibInvalidArgumentError('computeSingleAction() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).');
+    if (!this.weights)
+      throw new RLlibInvalidArgumentError(
+        'computeSingleAction() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).',
+      );
     const x = flatten(this.obsSpace, obs as never);
-    if (x.length !== this.obsDim) throw new RLlibInvalidArgumentError(`computeSingleAction(): the observation has ${x.length} values, the env's observation space ${this.obsDim}.`);
+    if (x.length !== this.obsDim)
+      throw new RLlibInvalidArgumentError(
+        `computeSingleAction(): the observation has ${x.length} values, the env's observation space ${this.obsDim}.`,
+      );
     const n = this.q.numActions;
     if (opts.explore && Math.random() < this.epsilonAt(this.stepsSampled)) return Math.floor(Math.random() * n);
     return argmax(qForward(this.q, this.weights, x, 1), 0, n);

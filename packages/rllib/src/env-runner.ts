@@ -41,9 +41,17 @@ export interface SampleBatch {
 }
 
 /** What kind of actions a space gives: categorical over n, or a diagonal Gaussian over dims. */
-export function actionInfo(space: Space): { kind: 'categorical'; n: number } | { kind: 'gaussian'; dims: number; low: Float32Array; high: Float32Array } {
+export function actionInfo(
+  space: Space,
+): { kind: 'categorical'; n: number } | { kind: 'gaussian'; dims: number; low: Float32Array; high: Float32Array } {
   if (space instanceof Discrete) return { kind: 'categorical', n: space.n };
-  if (space instanceof Box) return { kind: 'gaussian', dims: flatDim(space), low: Float32Array.from(space.low), high: Float32Array.from(space.high) };
+  if (space instanceof Box)
+    return {
+      kind: 'gaussian',
+      dims: flatDim(space),
+      low: Float32Array.from(space.low),
+      high: Float32Array.from(space.high),
+    };
   throw new Error(`action space ${space.constructor.name} is not supported yet: use Discrete or Box`);
 }
 
@@ -72,7 +80,13 @@ function gauss(random: () => number): number {
  * sampled with `random` when exploring, else greedy (argmax, or the mean). Returns the actions
  * (row-major, 1 per row for categorical) and their log-probabilities.
  */
-export function chooseActions(a: ActionInfo, dist: Float32Array, rows: number, explore: boolean, random: () => number): { actions: Float32Array; logp: Float32Array } {
+export function chooseActions(
+  a: ActionInfo,
+  dist: Float32Array,
+  rows: number,
+  explore: boolean,
+  random: () => number,
+): { actions: Float32Array; logp: Float32Array } {
   const actDim = a.kind === 'categorical' ? 1 : a.dims;
   const actions = new Float32Array(rows * actDim);
   const logp = new Float32Array(rows);
@@ -124,7 +138,14 @@ export interface GaeColumns {
  * row's value within the fragment, and `lastValue` (V of the observation the fragment stopped
  * at) after its last row. Written into `cols.advantages` and `cols.valueTargets`.
  */
-export function computeGae(cols: GaeColumns, start: number, len: number, lastValue: number, gamma: number, lambda: number): void {
+export function computeGae(
+  cols: GaeColumns,
+  start: number,
+  len: number,
+  lastValue: number,
+  gamma: number,
+  lambda: number,
+): void {
   const { rewards, values, ended, terminated, nextValue, advantages, valueTargets } = cols;
   let gae = 0;
   for (let t = len - 1; t >= 0; t--) {
@@ -150,7 +171,10 @@ class EnvRunnerActor {
   private readonly random: () => number;
   private weights: Float32Array | undefined;
 
-  constructor(private readonly spec: EnvRunnerSpec, index: number) {
+  constructor(
+    private readonly spec: EnvRunnerSpec,
+    index: number,
+  ) {
     this.envs = Array.from({ length: spec.numEnvs }, () => makeEnv(spec.env, spec.envConfig));
     this.obsSpace = this.envs[0].observationSpace;
     this.act = actionInfo(this.envs[0].actionSpace);
@@ -244,19 +268,38 @@ class EnvRunnerActor {
     const valueTargets = new Float32Array(n * T);
     const cols = { rewards, values, ended, terminated, nextValue, advantages, valueTargets };
     for (let i = 0; i < n; i++) computeGae(cols, i * T, T, last[i], this.spec.gamma, this.spec.lambda);
-    return { count: n * T, obsDim: od, actDim, obs, actions, logp, distInputs, values, advantages, valueTargets, episodeReturns, episodeLengths };
+    return {
+      count: n * T,
+      obsDim: od,
+      actDim,
+      obs,
+      actions,
+      logp,
+      distInputs,
+      values,
+      advantages,
+      valueTargets,
+      episodeReturns,
+      episodeLengths,
+    };
   }
 
   /** Plays `episodes` whole episodes greedily (no exploration); returns their returns and lengths. */
   evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[] } {
     this.weights = weights;
-    return playEpisodes(this.spec, this.obsSpace, episodes, seed, (o) => this.envAction(this.choose(this.forward(o, 1).dist, 1, false).actions, 0));
+    return playEpisodes(this.spec, this.obsSpace, episodes, seed, (o) =>
+      this.envAction(this.choose(this.forward(o, 1).dist, 1, false).actions, 0),
+    );
   }
 }
 
 /** Plays whole episodes of a fresh env with `act` choosing each action from the flat observation. */
 export function playEpisodes(
-  spec: { env: string; envConfig: Record<string, unknown> }, obsSpace: Space, episodes: number, seed: number, act: (obs: Float32Array) => unknown,
+  spec: { env: string; envConfig: Record<string, unknown> },
+  obsSpace: Space,
+  episodes: number,
+  seed: number,
+  act: (obs: Float32Array) => unknown,
 ): { returns: number[]; lengths: number[] } {
   const env = makeEnv(spec.env, spec.envConfig);
   const returns: number[] = [];
@@ -280,7 +323,10 @@ export function playEpisodes(
 }
 
 /** The batches' columns `keys`, each concatenated in order (the runners' batches as one). */
-export function concatColumns<B extends Record<K, Float32Array>, K extends string>(bs: readonly B[], keys: readonly K[]): Record<K, Float32Array> {
+export function concatColumns<B extends Record<K, Float32Array>, K extends string>(
+  bs: readonly B[],
+  keys: readonly K[],
+): Record<K, Float32Array> {
   const out = {} as Record<K, Float32Array>;
   for (const k of keys) {
     const col = new Float32Array(bs.reduce((n, b) => n + b[k].length, 0));

@@ -21,7 +21,10 @@ describe('tfMlp', () => {
       const x = tf.randomNormal([6, 3], 0, 1, 'float32', 5) as tf.Tensor2D;
       const loss = (f: typeof tfMlp) => () => tf.sum(tf.square(f(tf, vars, x, activation))) as tf.Scalar;
       const ours = tf.variableGrads(loss(tfMlp), vars);
-      const theirs = tf.variableGrads(loss((_, p, xi, a) => reference(p as tf.Tensor[], xi, a)), vars);
+      const theirs = tf.variableGrads(
+        loss((_, p, xi, a) => reference(p as tf.Tensor[], xi, a)),
+        vars,
+      );
       expect(ours.value.dataSync()[0]).toBeCloseTo(theirs.value.dataSync()[0], 4);
       for (const v of vars) {
         const [a, b] = [ours.grads[v.name].dataSync(), theirs.grads[v.name].dataSync()];
@@ -37,9 +40,16 @@ describe('tfMlp', () => {
 
 describe('ClippedAdam', () => {
   it('takes the same steps as tfjs Adam over several variables, and restores its state', async () => {
-    const init = [tf.tensor2d([[1, -2], [3, 0.5]]), tf.tensor1d([0.1, -0.3])];
+    const init = [
+      tf.tensor2d([
+        [1, -2],
+        [3, 0.5],
+      ]),
+      tf.tensor1d([0.1, -0.3]),
+    ];
     const make = () => init.map((t) => tf.variable(t.clone()));
-    const loss = (vs: tf.Variable[]) => () => tf.add(tf.sum(tf.square(tf.sub(vs[0], 2))), tf.sum(tf.mul(vs[1], vs[1]))) as tf.Scalar;
+    const loss = (vs: tf.Variable[]) => () =>
+      tf.add(tf.sum(tf.square(tf.sub(vs[0], 2))), tf.sum(tf.mul(vs[1], vs[1]))) as tf.Scalar;
     const a = make();
     const b = make();
     const flat = new ClippedAdam(tf, a, 0.05, undefined, 0.9, 0.999, 1e-8);
@@ -62,7 +72,7 @@ describe('ClippedAdam', () => {
     await expect(new ClippedAdam(tf, [c[1]], 0.1).setState(state)).rejects.toThrow(/does not fit/);
   });
 
-  it('runs tfjs\'s Adam for large networks, with the same state format', async () => {
+  it("runs tfjs's Adam for large networks, with the same state format", async () => {
     const big = () => [tf.variable(tf.randomNormal([200, 200], 0, 1, 'float32', 7))];
     const [a, b] = [big(), big()];
     const loss = (vs: tf.Variable[]) => () => tf.sum(tf.square(vs[0])) as tf.Scalar;

@@ -58,7 +58,11 @@ export function mlpForward(spec: MlpSpec, w: Float32Array, off: number, x: Float
 }
 
 /** An MLP's layers from its flat weights at `off` (kernel `[in, out]` row-major, bias), hidden activation, linear last layer: what ONNX export takes. */
-export function mlpDenseLayers(spec: MlpSpec, w: Float32Array, off: number): { kernel: Float32Array; bias: Float32Array; inDim: number; outDim: number; activation: Activation }[] {
+export function mlpDenseLayers(
+  spec: MlpSpec,
+  w: Float32Array,
+  off: number,
+): { kernel: Float32Array; bias: Float32Array; inDim: number; outDim: number; activation: Activation }[] {
   const layers = [];
   for (let l = 0; l + 1 < spec.sizes.length; l++) {
     const [inDim, outDim] = [spec.sizes[l], spec.sizes[l + 1]];
@@ -66,13 +70,25 @@ export function mlpDenseLayers(spec: MlpSpec, w: Float32Array, off: number): { k
     off += inDim * outDim;
     const bias = w.slice(off, off + outDim);
     off += outDim;
-    layers.push({ kernel, bias, inDim, outDim, activation: l + 2 === spec.sizes.length ? 'linear' as const : spec.activation });
+    layers.push({
+      kernel,
+      bias,
+      inDim,
+      outDim,
+      activation: l + 2 === spec.sizes.length ? ('linear' as const) : spec.activation,
+    });
   }
   return layers;
 }
 
 /** Samples an index from logits (softmax), or takes the argmax when not exploring. */
-export function sampleCategorical(logits: Float32Array, off: number, n: number, u: number, explore: boolean): { action: number; logp: number } {
+export function sampleCategorical(
+  logits: Float32Array,
+  off: number,
+  n: number,
+  u: number,
+  explore: boolean,
+): { action: number; logp: number } {
   let max = -Infinity;
   let best = 0;
   for (let j = 0; j < n; j++) {
@@ -98,12 +114,19 @@ export function sampleCategorical(logits: Float32Array, off: number, n: number, 
  * learners that keep their networks as plain tfjs variables. `outputScale` scales the last
  * kernel (PPO's policy starts near uniform with 0.01).
  */
-export function glorotMlpParams(sizes: number[], rng: { uniform(low: number, high: number): number }, outputScale = 1): { data: Float32Array; shape: number[] }[] {
+export function glorotMlpParams(
+  sizes: number[],
+  rng: { uniform(low: number, high: number): number },
+  outputScale = 1,
+): { data: Float32Array; shape: number[] }[] {
   const out: { data: Float32Array; shape: number[] }[] = [];
   for (let l = 0; l + 1 < sizes.length; l++) {
     const [fanIn, fanOut] = [sizes[l], sizes[l + 1]];
     const lim = (l + 2 === sizes.length ? outputScale : 1) * Math.sqrt(6 / (fanIn + fanOut));
-    out.push({ data: Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-lim, lim)), shape: [fanIn, fanOut] });
+    out.push({
+      data: Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-lim, lim)),
+      shape: [fanIn, fanOut],
+    });
     out.push({ data: new Float32Array(fanOut), shape: [fanOut] });
   }
   return out;
@@ -115,7 +138,13 @@ export function glorotMlpParams(sizes: number[], rng: { uniform(low: number, hig
  * one, and `sum` over rows 6 times slower than a matMul by ones, so the backward pass transposes
  * explicitly and sums by matMul. Small networks' updates get 5x faster.
  */
-export function tfDense(tf: typeof tfjs, x: tfjs.Tensor2D, w: tfjs.Tensor2D, b: tfjs.Tensor1D, activation: Activation): tfjs.Tensor2D {
+export function tfDense(
+  tf: typeof tfjs,
+  x: tfjs.Tensor2D,
+  w: tfjs.Tensor2D,
+  b: tfjs.Tensor1D,
+  activation: Activation,
+): tfjs.Tensor2D {
   const f = tf.customGrad(((xi: tfjs.Tensor2D, wi: tfjs.Tensor2D, bi: tfjs.Tensor1D, save: tfjs.GradSaveFunc) => {
     const pre = tf.add(tf.matMul(xi, wi), bi) as tfjs.Tensor2D;
     const y = activation === 'tanh' ? tf.tanh(pre) : activation === 'relu' ? tf.relu(pre) : pre;
@@ -124,7 +153,12 @@ export function tfDense(tf: typeof tfjs, x: tfjs.Tensor2D, w: tfjs.Tensor2D, b: 
       value: y,
       gradFunc: (dy: tfjs.Tensor2D, saved: tfjs.Tensor[]) => {
         const [sx, sw, sy] = saved as tfjs.Tensor2D[];
-        const dPre = activation === 'tanh' ? tf.mul(dy, tf.sub(1, tf.square(sy))) : activation === 'relu' ? tf.mul(dy, tf.step(sy)) : dy;
+        const dPre =
+          activation === 'tanh'
+            ? tf.mul(dy, tf.sub(1, tf.square(sy)))
+            : activation === 'relu'
+              ? tf.mul(dy, tf.step(sy))
+              : dy;
         const rows = dPre.shape[0];
         return [
           tf.matMul(dPre, tf.transpose(sw)),
@@ -173,7 +207,10 @@ export function assignFlat(tf: typeof tfjs, vars: readonly tfjs.Variable[], w: A
   if (w.length !== total) throw new Error(`weights of ${w.length} floats do not fit variables of ${total}`);
   let at = 0;
   for (const v of vars) {
-    const t = tf.tensor(Float32Array.from({ length: v.size }, (_, i) => w[at + i]), v.shape);
+    const t = tf.tensor(
+      Float32Array.from({ length: v.size }, (_, i) => w[at + i]),
+      v.shape,
+    );
     v.assign(t);
     t.dispose();
     at += v.size;
@@ -181,10 +218,22 @@ export function assignFlat(tf: typeof tfjs, vars: readonly tfjs.Variable[], w: A
 }
 
 /** An MLP's output in tfjs over `params` laid out as {@link glorotMlpParams} makes them (linear last layer). */
-export function tfMlp(tf: typeof tfjs, params: readonly tfjs.Tensor[], x: tfjs.Tensor2D, activation: Activation): tfjs.Tensor2D {
+export function tfMlp(
+  tf: typeof tfjs,
+  params: readonly tfjs.Tensor[],
+  x: tfjs.Tensor2D,
+  activation: Activation,
+): tfjs.Tensor2D {
   let h = x;
   const layers = params.length / 2;
-  for (let l = 0; l < layers; l++) h = tfDense(tf, h, params[2 * l] as tfjs.Tensor2D, params[2 * l + 1] as tfjs.Tensor1D, l + 1 < layers ? activation : 'linear');
+  for (let l = 0; l < layers; l++)
+    h = tfDense(
+      tf,
+      h,
+      params[2 * l] as tfjs.Tensor2D,
+      params[2 * l + 1] as tfjs.Tensor1D,
+      l + 1 < layers ? activation : 'linear',
+    );
   return h;
 }
 
@@ -198,7 +247,6 @@ export function flatTensors(ts: readonly tfjs.Tensor[]): Float32Array {
   }
   return out;
 }
-
 
 /** {@link ClippedAdam}'s state, as plain data for checkpoints. */
 export interface AdamState {
@@ -227,7 +275,15 @@ export class ClippedAdam {
   private readonly flat: FlatMoments | undefined;
   private readonly opt: tfjs.AdamOptimizer | undefined;
 
-  constructor(private readonly tf: typeof tfjs, private readonly vars: readonly tfjs.Variable[], lr: number, private readonly gradClip?: number, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7) {
+  constructor(
+    private readonly tf: typeof tfjs,
+    private readonly vars: readonly tfjs.Variable[],
+    lr: number,
+    private readonly gradClip?: number,
+    beta1 = 0.9,
+    beta2 = 0.999,
+    epsilon = 1e-7,
+  ) {
     this.size = vars.reduce((n, x) => n + x.size, 0);
     if (this.size <= FLAT_ADAM_MAX_FLOATS) this.flat = new FlatMoments(tf, vars, this.size, lr, beta1, beta2, epsilon);
     else this.opt = tf.train.adam(lr, beta1, beta2, epsilon) as tfjs.AdamOptimizer;
@@ -273,11 +329,16 @@ export class ClippedAdam {
   }
 
   async setState(s: AdamState): Promise<void> {
-    if (s.m.length !== this.size || s.v.length !== this.size) throw new Error(`optimizer state of ${s.m.length} floats does not fit variables of ${this.size}`);
+    if (s.m.length !== this.size || s.v.length !== this.size)
+      throw new Error(`optimizer state of ${s.m.length} floats does not fit variables of ${this.size}`);
     if (this.flat) return this.flat.setState(s);
     if (s.step === 0) return;
     const tf = this.tf;
-    const part = (src: ArrayLike<number>, at: number, x: tfjs.Variable) => tf.tensor(Float32Array.from({ length: x.size }, (_, k) => src[at + k]), x.shape);
+    const part = (src: ArrayLike<number>, at: number, x: tfjs.Variable) =>
+      tf.tensor(
+        Float32Array.from({ length: x.size }, (_, k) => src[at + k]),
+        x.shape,
+      );
     const ms: { name: string; tensor: tfjs.Tensor }[] = [];
     const vs: { name: string; tensor: tfjs.Tensor }[] = [];
     let at = 0;
@@ -296,7 +357,15 @@ class FlatMoments {
   private v: tfjs.Tensor1D;
   private step = 0;
 
-  constructor(private readonly tf: typeof tfjs, private readonly vars: readonly tfjs.Variable[], private readonly size: number, private readonly lr: number, private readonly beta1: number, private readonly beta2: number, private readonly epsilon: number) {
+  constructor(
+    private readonly tf: typeof tfjs,
+    private readonly vars: readonly tfjs.Variable[],
+    private readonly size: number,
+    private readonly lr: number,
+    private readonly beta1: number,
+    private readonly beta2: number,
+    private readonly epsilon: number,
+  ) {
     this.m = tf.keep(tf.zeros([size]));
     this.v = tf.keep(tf.zeros([size]));
   }

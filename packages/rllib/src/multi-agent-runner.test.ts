@@ -11,7 +11,8 @@ import { MultiAgentEnvRunnerActor, type MultiAgentRunnerSpec } from './multi-age
 
 describe('policy mapping functions as source text', () => {
   it('rebuilds arrow functions, function expressions and shorthand methods', () => {
-    const arrow = (agentId: string, episodeIndex: number) => (agentId === 'agent_0' ? 'p0' : episodeIndex % 2 ? 'p1' : 'p2');
+    const arrow = (agentId: string, episodeIndex: number) =>
+      agentId === 'agent_0' ? 'p0' : episodeIndex % 2 ? 'p1' : 'p2';
     expect(compilePolicyMappingFn(arrow.toString())('agent_0', 0)).toBe('p0');
     expect(compilePolicyMappingFn(arrow.toString())('agent_1', 1)).toBe('p1');
     expect(compilePolicyMappingFn(arrow.toString())('agent_1', 2)).toBe('p2');
@@ -28,12 +29,16 @@ describe('policy mapping functions as source text', () => {
   });
 
   it('explains source text that is not a function, and what a rebuilt function gets wrong', () => {
-    expect(() => compilePolicyMappingFn(((a: string) => a).bind(null).toString())).toThrow(/cannot be rebuilt from its source text/);
+    expect(() => compilePolicyMappingFn(((a: string) => a).bind(null).toString())).toThrow(
+      /cannot be rebuilt from its source text/,
+    );
     expect(() => compilePolicyMappingFn('42')).toThrow(RLlibInvalidArgumentError);
     const table: Record<string, string> = { agent_0: 'p0' };
     const captured = compilePolicyMappingFn(((agentId: string) => table[agentId]).toString());
     expect(() => mapAgent(captured, ['p0'], 'agent_0', 0)).toThrow(/table is not defined.*self-contained/);
-    expect(() => mapAgent(compilePolicyMappingFn('() => "p9"'), ['p0', 'p1'], 'agent_1', 3)).toThrow(/returned 'p9' for agent 'agent_1' \(episode 3\), which is not one of the policies: p0, p1/);
+    expect(() => mapAgent(compilePolicyMappingFn('() => "p9"'), ['p0', 'p1'], 'agent_1', 3)).toThrow(
+      /returned 'p9' for agent 'agent_1' \(episode 3\), which is not one of the policies: p0, p1/,
+    );
   });
 });
 
@@ -41,11 +46,20 @@ describe('computeGae', () => {
   it('resets at ends, bootstraps truncation and the fragment end, and stops at termination', () => {
     // Rows 0-2: terminated after row 1, then row 2 runs to the fragment's end.
     const cols = {
-      rewards: Float32Array.of(1, 1, 1, 1), values: Float32Array.of(0.5, 0.5, 0.5, 0.5), ended: Uint8Array.of(0, 1, 0, 1),
-      terminated: Uint8Array.of(0, 1, 0, 0), nextValue: Float32Array.of(0, 0, 0, 10), advantages: new Float32Array(4), valueTargets: new Float32Array(4),
+      rewards: Float32Array.of(1, 1, 1, 1),
+      values: Float32Array.of(0.5, 0.5, 0.5, 0.5),
+      ended: Uint8Array.of(0, 1, 0, 1),
+      terminated: Uint8Array.of(0, 1, 0, 0),
+      nextValue: Float32Array.of(0, 0, 0, 10),
+      advantages: new Float32Array(4),
+      valueTargets: new Float32Array(4),
     };
     computeGae(cols, 0, 3, 2, 0.5, 1);
-    expect(Array.from(cols.advantages.subarray(0, 3))).toEqual([1 + 0.5 * 0.5 - 0.5 + 0.5 * (1 - 0.5), 0.5, 1 + 0.5 * 2 - 0.5]);
+    expect(Array.from(cols.advantages.subarray(0, 3))).toEqual([
+      1 + 0.5 * 0.5 - 0.5 + 0.5 * (1 - 0.5),
+      0.5,
+      1 + 0.5 * 2 - 0.5,
+    ]);
     expect(cols.valueTargets[1]).toBe(1);
     // Row 3 alone: truncated, bootstrapped from nextValue.
     computeGae(cols, 3, 1, 999, 0.5, 1);
@@ -59,15 +73,27 @@ describe('MultiAgentEnvRunnerActor', () => {
   const size = mlpParamCount(pi) + mlpParamCount(vf);
   const env = new MultiAgentCartPole({ numAgents: 3 });
   const policy = (id: string, k: number) => ({
-    id, pi, vf, offset: k * size, obsDim: 4, action: { kind: 'categorical' as const, n: 2 },
-    obsSpace: spaceToJSON(env.observationSpaces.agent_0), actionSpace: spaceToJSON(env.actionSpaces.agent_0),
+    id,
+    pi,
+    vf,
+    offset: k * size,
+    obsDim: 4,
+    action: { kind: 'categorical' as const, n: 2 },
+    obsSpace: spaceToJSON(env.observationSpaces.agent_0),
+    actionSpace: spaceToJSON(env.actionSpaces.agent_0),
   });
   const spec = (mapping: string, numEnvs = 2): MultiAgentRunnerSpec => ({
-    env: 'MultiAgentCartPole', envConfig: { numAgents: 3 }, numEnvs, seed: 5, gamma: 1, lambda: 1,
-    policies: [policy('p0', 0), policy('p1', 1)], policyMappingFn: mapping,
+    env: 'MultiAgentCartPole',
+    envConfig: { numAgents: 3 },
+    numEnvs,
+    seed: 5,
+    gamma: 1,
+    lambda: 1,
+    policies: [policy('p0', 0), policy('p1', 1)],
+    policyMappingFn: mapping,
   });
 
-  it('returns a batch per policy of its agents\' steps, with GAE per agent trajectory', () => {
+  it("returns a batch per policy of its agents' steps, with GAE per agent trajectory", () => {
     const runner = new MultiAgentEnvRunnerActor(spec(((a: string) => (a === 'agent_0' ? 'p0' : 'p1')).toString()), 0);
     // Zero weights: every value is 0 and actions are uniform, so with gamma = lambda = 1 each
     // step's advantage is the number of steps left in its agent's trajectory fragment.
@@ -89,7 +115,9 @@ describe('MultiAgentEnvRunnerActor', () => {
     s.episodeReturns.forEach((r, e) => {
       expect(r).toBe(s.policyReturns.p0[e] + s.policyReturns.p1[e]);
       expect(r).toBe(s.agentReturns.agent_0[e] + s.agentReturns.agent_1[e] + s.agentReturns.agent_2[e]);
-      expect(s.episodeLengths[e]).toBe(Math.max(s.agentReturns.agent_0[e], s.agentReturns.agent_1[e], s.agentReturns.agent_2[e]));
+      expect(s.episodeLengths[e]).toBe(
+        Math.max(s.agentReturns.agent_0[e], s.agentReturns.agent_1[e], s.agentReturns.agent_2[e]),
+      );
     });
   });
 
@@ -100,13 +128,21 @@ describe('MultiAgentEnvRunnerActor', () => {
     expect(s.policyReturns.p0[0]).toBe(s.episodeReturns[0]);
     expect(s.policyReturns.p1[0]).toBe(s.episodeReturns[1]);
     // p0's first trajectory is that of episode 0's agent that fell first: its first advantage is its return.
-    expect(s.batches.p0.advantages[0]).toBe(Math.min(s.agentReturns.agent_0[0], s.agentReturns.agent_1[0], s.agentReturns.agent_2[0]));
+    expect(s.batches.p0.advantages[0]).toBe(
+      Math.min(s.agentReturns.agent_0[0], s.agentReturns.agent_1[0], s.agentReturns.agent_2[0]),
+    );
     const ev = byEpisode.evaluate(new Float32Array(2 * size), 2, 0);
     expect(ev.returns.length).toBe(2);
     expect(ev.policyReturns).toEqual({ p0: [ev.returns[0]], p1: [ev.returns[1]] });
 
     const other = spec('() => "p1"');
-    other.policies[1] = { ...other.policies[1], obsDim: 3, obsSpace: { type: 'Box', low: [0, 0, 0], high: [1, 1, 1], shape: [3], dtype: 'float32' } as never };
-    expect(() => new MultiAgentEnvRunnerActor(other, 0).sample(new Float32Array(2 * size), 1)).toThrow(/mapped agent 'agent_0' \(episode 0\) to policy 'p1', whose spaces differ/);
+    other.policies[1] = {
+      ...other.policies[1],
+      obsDim: 3,
+      obsSpace: { type: 'Box', low: [0, 0, 0], high: [1, 1, 1], shape: [3], dtype: 'float32' } as never,
+    };
+    expect(() => new MultiAgentEnvRunnerActor(other, 0).sample(new Float32Array(2 * size), 1)).toThrow(
+      /mapped agent 'agent_0' \(episode 0\) to policy 'p1', whose spaces differ/,
+    );
   });
 });

@@ -92,7 +92,18 @@ interface Slot {
 }
 
 function newTrajectory(policy: number): Trajectory {
-  return { policy, obs: [], actions: [], logp: [], dist: [], values: [], rewards: [], ended: [], terminated: [], nextValue: [] };
+  return {
+    policy,
+    obs: [],
+    actions: [],
+    logp: [],
+    dist: [],
+    values: [],
+    rewards: [],
+    ended: [],
+    terminated: [],
+    nextValue: [],
+  };
 }
 
 /** The agent ids flagged true in a done dict (`__all__` aside). */
@@ -111,13 +122,25 @@ export class MultiAgentEnvRunnerActor {
   private episodes = 0;
   private weights: Float32Array | undefined;
 
-  constructor(private readonly spec: MultiAgentRunnerSpec, index: number) {
+  constructor(
+    private readonly spec: MultiAgentRunnerSpec,
+    index: number,
+  ) {
     this.mappingFn = compilePolicyMappingFn(spec.policyMappingFn);
     this.ids = spec.policies.map((p) => p.id);
     this.random = rng(spec.seed * 7919 + index * 104729 + 1);
     this.slots = Array.from({ length: spec.numEnvs }, (_, i) => {
       const env = makeEnv<MultiAgentEnv>(spec.env, spec.envConfig);
-      const slot: Slot = { env, episode: 0, mapping: new Map(), pending: new Map(), open: new Map(), ret: 0, len: 0, agentRet: new Map() };
+      const slot: Slot = {
+        env,
+        episode: 0,
+        mapping: new Map(),
+        pending: new Map(),
+        open: new Map(),
+        ret: 0,
+        len: 0,
+        agentRet: new Map(),
+      };
       this.startEpisode(slot, spec.seed + index * 1000 + i);
       return slot;
     });
@@ -137,7 +160,10 @@ export class MultiAgentEnvRunnerActor {
 
   private flat(env: MultiAgentEnv, agent: string, o: unknown): Float32Array {
     const space: Space | undefined = env.observationSpaces[agent];
-    if (!space) throw new RLlibInvalidArgumentError(`Env '${this.spec.env}' gave an observation for agent '${agent}', which has no observation space: list it in possibleAgents and observationSpaces.`);
+    if (!space)
+      throw new RLlibInvalidArgumentError(
+        `Env '${this.spec.env}' gave an observation for agent '${agent}', which has no observation space: list it in possibleAgents and observationSpaces.`,
+      );
     return flatten(space, o);
   }
 
@@ -151,7 +177,12 @@ export class MultiAgentEnvRunnerActor {
       const pol = this.spec.policies[p];
       const o = slot.env.observationSpaces[agent];
       const s = slot.env.actionSpaces[agent];
-      if (!o || !s || JSON.stringify(spaceToJSON(o)) !== JSON.stringify(pol.obsSpace) || JSON.stringify(spaceToJSON(s)) !== JSON.stringify(pol.actionSpace)) {
+      if (
+        !o ||
+        !s ||
+        JSON.stringify(spaceToJSON(o)) !== JSON.stringify(pol.obsSpace) ||
+        JSON.stringify(spaceToJSON(s)) !== JSON.stringify(pol.actionSpace)
+      ) {
         throw new RLlibInvalidArgumentError(
           `multiAgent().policyMappingFn mapped agent '${agent}' (episode ${episode}) to policy '${pol.id}', whose spaces differ from the agent's ` +
             `(${o?.toString()} -> ${s?.toString()}). A policy acts only for agents with the spaces of the agents mapped to it at build().`,
@@ -167,7 +198,10 @@ export class MultiAgentEnvRunnerActor {
   private forward(p: number, x: Float32Array, rows: number): { dist: Float32Array; values: Float32Array } {
     const pol = this.spec.policies[p];
     const w = this.weights!;
-    return { dist: mlpForward(pol.pi, w, pol.offset, x, rows), values: mlpForward(pol.vf, w, pol.offset + mlpParamCount(pol.pi), x, rows) };
+    return {
+      dist: mlpForward(pol.pi, w, pol.offset, x, rows),
+      values: mlpForward(pol.vf, w, pol.offset + mlpParamCount(pol.pi), x, rows),
+    };
   }
 
   /** Values of (policy, observation) pairs, one forward pass per policy; calls `set(k, value)` for the k-th pair. */
@@ -186,7 +220,18 @@ export class MultiAgentEnvRunnerActor {
    * Actions of every agent holding an observation, one forward pass per policy (sampled when
    * exploring); calls `record` for each with its row's outputs. Returns each slot's action dict.
    */
-  private act(slots: Slot[], explore: boolean, episodeOf: (i: number) => number, record?: (i: number, agent: string, p: number, o: Float32Array, out: { action: Float32Array; logp: number; dist: Float32Array; value: number }) => void): Record<string, unknown>[] {
+  private act(
+    slots: Slot[],
+    explore: boolean,
+    episodeOf: (i: number) => number,
+    record?: (
+      i: number,
+      agent: string,
+      p: number,
+      o: Float32Array,
+      out: { action: Float32Array; logp: number; dist: Float32Array; value: number },
+    ) => void,
+  ): Record<string, unknown>[] {
     const rows: { i: number; agent: string; obs: Float32Array }[][] = this.spec.policies.map(() => []);
     slots.forEach((slot, i) => {
       for (const [agent, o] of slot.pending) rows[this.policyOf(slot, agent, episodeOf(i))].push({ i, agent, obs: o });
@@ -204,7 +249,10 @@ export class MultiAgentEnvRunnerActor {
       rs.forEach((r, k) => {
         out[r.i][r.agent] = envAction(pol.action, actions, k);
         record?.(r.i, r.agent, p, r.obs, {
-          action: actions.subarray(k * actDim, (k + 1) * actDim), logp: logp[k], dist: dist.subarray(k * distDim, (k + 1) * distDim), value: values[k],
+          action: actions.subarray(k * actDim, (k + 1) * actDim),
+          logp: logp[k],
+          dist: dist.subarray(k * distDim, (k + 1) * distDim),
+          value: values[k],
         });
       });
     });
@@ -220,8 +268,12 @@ export class MultiAgentEnvRunnerActor {
     const P = this.spec.policies.length;
     const segments: Segment[][] = Array.from({ length: P }, () => []);
     const out: Omit<MultiAgentSample, 'batches'> = {
-      numEnvSteps: 0, numAgentSteps: 0, episodeReturns: [], episodeLengths: [],
-      policyReturns: Object.fromEntries(this.ids.map((id) => [id, []])), agentReturns: {},
+      numEnvSteps: 0,
+      numAgentSteps: 0,
+      episodeReturns: [],
+      episodeLengths: [],
+      policyReturns: Object.fromEntries(this.ids.map((id) => [id, []])),
+      agentReturns: {},
     };
     const policyLengths: number[][] = Array.from({ length: P }, () => []);
     // Trajectories truncated with a final observation: V(that observation) bootstraps their last step.
@@ -242,24 +294,31 @@ export class MultiAgentEnvRunnerActor {
       segments[traj.policy].push({ traj, lastValue: 0 });
     };
     for (let t = 0; t < steps; t++) {
-      const actions = this.act(this.slots, true, (i) => this.slots[i].episode, (i, agent, p, o, r) => {
-        const slot = this.slots[i];
-        let traj = slot.open.get(agent);
-        if (!traj) slot.open.set(agent, (traj = newTrajectory(p)));
-        traj.obs.push(o);
-        traj.actions.push(...r.action);
-        traj.logp.push(r.logp);
-        traj.dist.push(...r.dist);
-        traj.values.push(r.value);
-        traj.rewards.push(0);
-        traj.ended.push(0);
-        traj.terminated.push(0);
-        traj.nextValue.push(0);
-      });
+      const actions = this.act(
+        this.slots,
+        true,
+        (i) => this.slots[i].episode,
+        (i, agent, p, o, r) => {
+          const slot = this.slots[i];
+          let traj = slot.open.get(agent);
+          if (!traj) slot.open.set(agent, (traj = newTrajectory(p)));
+          traj.obs.push(o);
+          traj.actions.push(...r.action);
+          traj.logp.push(r.logp);
+          traj.dist.push(...r.dist);
+          traj.values.push(r.value);
+          traj.rewards.push(0);
+          traj.ended.push(0);
+          traj.terminated.push(0);
+          traj.nextValue.push(0);
+        },
+      );
       this.slots.forEach((slot, i) => {
         const acting = Object.keys(actions[i]);
         if (!acting.length) {
-          throw new RLlibInvalidArgumentError(`Env '${this.spec.env}' gave no agent an observation to act on, but its episode is not over: return observations for the agents that act next, or set terminateds.__all__ / truncateds.__all__.`);
+          throw new RLlibInvalidArgumentError(
+            `Env '${this.spec.env}' gave no agent an observation to act on, but its episode is not over: return observations for the agents that act next, or set terminateds.__all__ / truncateds.__all__.`,
+          );
         }
         for (const a of acting) slot.pending.delete(a);
         const r: MultiAgentStepResult<unknown> = slot.env.step(actions[i]);
@@ -283,7 +342,8 @@ export class MultiAgentEnvRunnerActor {
         }
         if (allDone) {
           const term = r.terminateds.__all__ === true && r.truncateds.__all__ !== true;
-          for (const a of [...slot.open.keys()]) close(slot, a, term, !term && r.obs[a] !== undefined ? this.flat(slot.env, a, r.obs[a]) : undefined);
+          for (const a of [...slot.open.keys()])
+            close(slot, a, term, !term && r.obs[a] !== undefined ? this.flat(slot.env, a, r.obs[a]) : undefined);
           out.episodeReturns.push(slot.ret);
           out.episodeLengths.push(slot.len);
           const sums = new Map<number, number>();
@@ -329,14 +389,24 @@ export class MultiAgentEnvRunnerActor {
   }
 
   /** A policy's segments as one batch, GAE computed segment by segment. */
-  private toBatch(pol: RunnerPolicySpec, segs: Segment[], episodeReturns: number[], episodeLengths: number[]): SampleBatch {
+  private toBatch(
+    pol: RunnerPolicySpec,
+    segs: Segment[],
+    episodeReturns: number[],
+    episodeLengths: number[],
+  ): SampleBatch {
     const od = pol.obsDim;
     const actDim = pol.action.kind === 'categorical' ? 1 : pol.action.dims;
     const n = segs.reduce((s, g) => s + g.traj.values.length, 0);
     const obs = new Float32Array(n * od);
     const cols = {
-      rewards: new Float32Array(n), values: new Float32Array(n), ended: new Uint8Array(n), terminated: new Uint8Array(n), nextValue: new Float32Array(n),
-      advantages: new Float32Array(n), valueTargets: new Float32Array(n),
+      rewards: new Float32Array(n),
+      values: new Float32Array(n),
+      ended: new Uint8Array(n),
+      terminated: new Uint8Array(n),
+      nextValue: new Float32Array(n),
+      advantages: new Float32Array(n),
+      valueTargets: new Float32Array(n),
     };
     const actions: number[] = [];
     const logp: number[] = [];
@@ -357,8 +427,18 @@ export class MultiAgentEnvRunnerActor {
       at += len;
     }
     return {
-      count: n, obsDim: od, actDim, obs, actions: Float32Array.from(actions), logp: Float32Array.from(logp), distInputs: Float32Array.from(dist),
-      values: cols.values, advantages: cols.advantages, valueTargets: cols.valueTargets, episodeReturns, episodeLengths,
+      count: n,
+      obsDim: od,
+      actDim,
+      obs,
+      actions: Float32Array.from(actions),
+      logp: Float32Array.from(logp),
+      distInputs: Float32Array.from(dist),
+      values: cols.values,
+      advantages: cols.advantages,
+      valueTargets: cols.valueTargets,
+      episodeReturns,
+      episodeLengths,
     };
   }
 
@@ -367,10 +447,23 @@ export class MultiAgentEnvRunnerActor {
    * agents mapped with episode index `e`); returns their returns (summed over agents), lengths,
    * and each policy's returns.
    */
-  evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[]; policyReturns: Record<string, number[]> } {
+  evaluate(
+    weights: Float32Array,
+    episodes: number,
+    seed: number,
+  ): { returns: number[]; lengths: number[]; policyReturns: Record<string, number[]> } {
     this.weights = weights;
     const env = makeEnv<MultiAgentEnv>(this.spec.env, this.spec.envConfig);
-    const slot: Slot = { env, episode: 0, mapping: new Map(), pending: new Map(), open: new Map(), ret: 0, len: 0, agentRet: new Map() };
+    const slot: Slot = {
+      env,
+      episode: 0,
+      mapping: new Map(),
+      pending: new Map(),
+      open: new Map(),
+      ret: 0,
+      len: 0,
+      agentRet: new Map(),
+    };
     const returns: number[] = [];
     const lengths: number[] = [];
     const policyReturns: Record<string, number[]> = Object.fromEntries(this.ids.map((id) => [id, []]));
@@ -385,7 +478,10 @@ export class MultiAgentEnvRunnerActor {
       let len = 0;
       for (;;) {
         const acts = this.act([slot], false, () => e)[0];
-        if (!Object.keys(acts).length) throw new RLlibInvalidArgumentError(`Env '${this.spec.env}' gave no agent an observation to act on, but its episode is not over.`);
+        if (!Object.keys(acts).length)
+          throw new RLlibInvalidArgumentError(
+            `Env '${this.spec.env}' gave no agent an observation to act on, but its episode is not over.`,
+          );
         slot.pending.clear();
         const r = env.step(acts);
         len++;

@@ -46,7 +46,11 @@ export class TransitionCollector {
   private readonly epLength: number[];
 
   /** `index` is the runner's, so each runner's envs get their own seeds. */
-  constructor(private readonly spec: CollectorSpec, index: number, private readonly actDim: number) {
+  constructor(
+    private readonly spec: CollectorSpec,
+    index: number,
+    private readonly actDim: number,
+  ) {
     this.envs = Array.from({ length: spec.numEnvs }, () => makeEnv(spec.env, spec.envConfig));
     this.obsSpace = this.envs[0].observationSpace;
     this.actionSpace = this.envs[0].actionSpace;
@@ -62,16 +66,29 @@ export class TransitionCollector {
    * in the buffer) of the row-major observations `x`; `toEnv(actions, i)` makes row i's action what
    * the env takes. Returns the n-step transitions completed meanwhile.
    */
-  collect(steps: number, choose: (x: Float32Array, rows: number) => Float32Array, toEnv: (actions: Float32Array, i: number) => unknown): OffPolicySampleBatch {
+  collect(
+    steps: number,
+    choose: (x: Float32Array, rows: number) => Float32Array,
+    toEnv: (actions: Float32Array, i: number) => unknown,
+  ): OffPolicySampleBatch {
     const n = this.envs.length;
     const od = this.obsDim;
     const ad = this.actDim;
     const { gamma, nStep } = this.spec;
     const cap = n * (steps + nStep);
     const out: OffPolicySampleBatch = {
-      count: 0, obsDim: od, actDim: ad, numEnvSteps: n * steps, episodeReturns: [], episodeLengths: [],
-      obs: new Float32Array(cap * od), nextObs: new Float32Array(cap * od), actions: new Float32Array(cap * ad),
-      rewards: new Float32Array(cap), dones: new Float32Array(cap), discounts: new Float32Array(cap),
+      count: 0,
+      obsDim: od,
+      actDim: ad,
+      numEnvSteps: n * steps,
+      episodeReturns: [],
+      episodeLengths: [],
+      obs: new Float32Array(cap * od),
+      nextObs: new Float32Array(cap * od),
+      actions: new Float32Array(cap * ad),
+      rewards: new Float32Array(cap),
+      dones: new Float32Array(cap),
+      discounts: new Float32Array(cap),
     };
     // Emits p[0] with the k pending steps it sums, bootstrapping from `next`.
     const emit = (p: Pending[], k: number, next: Float32Array, done: boolean) => {
@@ -112,8 +129,13 @@ export class TransitionCollector {
     }
     const c = out.count;
     return {
-      ...out, obs: out.obs.slice(0, c * od), nextObs: out.nextObs.slice(0, c * od), actions: out.actions.slice(0, c * ad),
-      rewards: out.rewards.slice(0, c), dones: out.dones.slice(0, c), discounts: out.discounts.slice(0, c),
+      ...out,
+      obs: out.obs.slice(0, c * od),
+      nextObs: out.nextObs.slice(0, c * od),
+      actions: out.actions.slice(0, c * ad),
+      rewards: out.rewards.slice(0, c),
+      dones: out.dones.slice(0, c),
+      discounts: out.discounts.slice(0, c),
     };
   }
 }

@@ -68,18 +68,27 @@ export const REPLAY_KEYS = ['capacity', 'prioritized', 'alpha', 'beta', 'betaFin
 /** Checks the options every off-policy algorithm shares. */
 export function checkOffPolicyTraining(o: Partial<OffPolicyTrainingOptions>): void {
   if (o.trainingIntensity !== undefined) positiveNumber(o.trainingIntensity, 'training().trainingIntensity', false);
-  for (const k of ['trainBatchSize', 'rolloutFragmentLength', 'minSampleTimestepsPerIteration'] as const) if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
+  for (const k of ['trainBatchSize', 'rolloutFragmentLength', 'minSampleTimestepsPerIteration'] as const)
+    if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
   if (o.storeBufferInCheckpoints !== undefined && typeof o.storeBufferInCheckpoints !== 'boolean') {
-    throw new RLlibInvalidArgumentError(`training().storeBufferInCheckpoints must be true or false, got ${JSON.stringify(o.storeBufferInCheckpoints)}.`);
+    throw new RLlibInvalidArgumentError(
+      `training().storeBufferInCheckpoints must be true or false, got ${JSON.stringify(o.storeBufferInCheckpoints)}.`,
+    );
   }
-  if (o.numStepsSampledBeforeLearningStarts !== undefined) positiveInt(o.numStepsSampledBeforeLearningStarts, 'training().numStepsSampledBeforeLearningStarts', true);
+  if (o.numStepsSampledBeforeLearningStarts !== undefined)
+    positiveInt(o.numStepsSampledBeforeLearningStarts, 'training().numStepsSampledBeforeLearningStarts', true);
   if (o.replayBuffer !== undefined) {
     const rb = o.replayBuffer;
     checkKeys(rb, REPLAY_KEYS, 'training().replayBuffer');
     if (rb.capacity !== undefined) positiveInt(rb.capacity, 'training().replayBuffer.capacity');
-    if (rb.prioritized !== undefined && typeof rb.prioritized !== 'boolean') throw new RLlibInvalidArgumentError(`training().replayBuffer.prioritized must be true or false, got ${JSON.stringify(rb.prioritized)}.`);
-    for (const k of ['alpha', 'beta', 'betaFinal'] as const) if (rb[k] !== undefined) positiveNumber(rb[k], `training().replayBuffer.${k}`);
-    if (rb.betaAnnealingSteps !== undefined) positiveInt(rb.betaAnnealingSteps, 'training().replayBuffer.betaAnnealingSteps', true);
+    if (rb.prioritized !== undefined && typeof rb.prioritized !== 'boolean')
+      throw new RLlibInvalidArgumentError(
+        `training().replayBuffer.prioritized must be true or false, got ${JSON.stringify(rb.prioritized)}.`,
+      );
+    for (const k of ['alpha', 'beta', 'betaFinal'] as const)
+      if (rb[k] !== undefined) positiveNumber(rb[k], `training().replayBuffer.${k}`);
+    if (rb.betaAnnealingSteps !== undefined)
+      positiveInt(rb.betaAnnealingSteps, 'training().replayBuffer.betaAnnealingSteps', true);
   }
 }
 
@@ -111,7 +120,8 @@ export interface LearnerGroup {
  */
 export async function learnersCanLearn(bufferSize: number, spec: ReplayLearnerSpec): Promise<boolean> {
   const g = spec.group;
-  const ok = bufferSize >= Math.max(spec.trainBatchSize, Math.ceil(spec.numStepsSampledBeforeLearningStarts / (g?.size ?? 1)));
+  const ok =
+    bufferSize >= Math.max(spec.trainBatchSize, Math.ceil(spec.numStepsSampledBeforeLearningStarts / (g?.size ?? 1)));
   if (!g) return ok;
   const all = await collective.allreduce(new Float32Array([ok ? 1 : 0]), { groupName: g.name, op: 'min' });
   return all[0] === 1;
@@ -123,7 +133,10 @@ export function shardSeed(spec: ReplayLearnerSpec): number {
 }
 
 /** `grads` averaged over the learners' group (the input disposed), or as they are with one learner. */
-export async function groupGradients<T extends Record<string, unknown>>(grads: T, group: LearnerGroup | undefined): Promise<T> {
+export async function groupGradients<T extends Record<string, unknown>>(
+  grads: T,
+  group: LearnerGroup | undefined,
+): Promise<T> {
   if (!group) return grads;
   const { averageGradients } = await import('@ray-ts/train/tfjs');
   return (await averageGradients(grads as never, group.name, { disposeInput: true })) as unknown as T;
@@ -136,7 +149,10 @@ export interface OffPolicyLearnerMethods {
   /** Appends transitions to the replay buffer; returns its size. */
   addBatch(batch: TransitionBatch): number;
   /** Up to `numUpdates` updates (none before learning starts); the weights runners read, and stats averaged over the updates. */
-  update(opts: { numUpdates: number; beta: number }): Promise<{ weights: Float32Array; stats: Record<string, number>; numEnvStepsTrained: number }>;
+  update(opts: {
+    numUpdates: number;
+    beta: number;
+  }): Promise<{ weights: Float32Array; stats: Record<string, number>; numEnvStepsTrained: number }>;
   getState(): Promise<unknown>;
   setState(s: never): Promise<void>;
 }
@@ -163,20 +179,31 @@ export abstract class OffPolicyAlgorithm<C extends AlgorithmConfig<OffPolicyTrai
     const rb = this.replayOptions();
     const { count: n, cpus } = this.config.learnerActors();
     const groupName = n > 1 ? `rllib-${this.config.algoName.toLowerCase()}-${randomUUID().slice(0, 8)}` : undefined;
-    this.learners = Array.from({ length: n }, (_, rank) => this.createLearner({
-      trainBatchSize: t.trainBatchSize, numStepsSampledBeforeLearningStarts: t.numStepsSampledBeforeLearningStarts,
-      replayBuffer: { capacity: Math.ceil(rb.capacity / n), prioritized: rb.prioritized, alpha: rb.alpha },
-      storeBufferInCheckpoints: t.storeBufferInCheckpoints,
-      seed: this.config.seed,
-      ...(groupName ? { group: { name: groupName, rank, size: n } } : {}),
-    }, cpus));
+    this.learners = Array.from({ length: n }, (_, rank) =>
+      this.createLearner(
+        {
+          trainBatchSize: t.trainBatchSize,
+          numStepsSampledBeforeLearningStarts: t.numStepsSampledBeforeLearningStarts,
+          replayBuffer: { capacity: Math.ceil(rb.capacity / n), prioritized: rb.prioritized, alpha: rb.alpha },
+          storeBufferInCheckpoints: t.storeBufferInCheckpoints,
+          seed: this.config.seed,
+          ...(groupName ? { group: { name: groupName, rank, size: n } } : {}),
+        },
+        cpus,
+      ),
+    );
     if (groupName) await collective.createCollectiveGroup(this.learners, { groupName });
     this.weights ??= await get(this.learners[0].getWeights.remote());
     if (n > 1) await get(this.learners.slice(1).map((l) => l.setWeights.remote(this.weights!)));
   }
 
   /** Starts one runner's round of `steps` steps per env with the weights `w`, `lifetime` env steps into the run. */
-  protected abstract sampleRound(runner: ActorHandle<unknown>, w: ObjectRef<Float32Array>, steps: number, lifetime: number): ObjectRef<OffPolicySampleBatch>;
+  protected abstract sampleRound(
+    runner: ActorHandle<unknown>,
+    w: ObjectRef<Float32Array>,
+    steps: number,
+    lifetime: number,
+  ): ObjectRef<OffPolicySampleBatch>;
 
   /** Values of the round's schedules to report (DQN's epsilon). */
   protected roundStats(_lifetime: number): Record<string, number> {
@@ -233,7 +260,10 @@ export abstract class OffPolicyAlgorithm<C extends AlgorithmConfig<OffPolicyTrai
       beta = rb.beta + frac * (rb.betaFinal - rb.beta);
       const t1 = performance.now();
       const all = concat(batches);
-      const added = learners.length === 1 ? [learners[0].addBatch.remote(all)] : this.deal(all).map((b, k) => learners[k].addBatch.remote(b));
+      const added =
+        learners.length === 1
+          ? [learners[0].addBatch.remote(all)]
+          : this.deal(all).map((b, k) => learners[k].addBatch.remote(b));
       const outs = await get(learners.map((l) => l.update.remote({ numUpdates, beta })));
       bufferSize = (await get(added)).reduce((a, b) => a + b, 0);
       learnS += (performance.now() - t1) / 1000;
@@ -251,8 +281,19 @@ export abstract class OffPolicyAlgorithm<C extends AlgorithmConfig<OffPolicyTrai
     const stats: Record<string, number> = {};
     for (const [k, v] of Object.entries(sums)) stats[k] = v / updates;
     return {
-      sampled, trained, sampleS, learnS, episodes: { returns, lengths },
-      stats: { ...stats, ...extra, ...(rb.prioritized ? { beta } : {}), numUpdates: updates, numTargetUpdates: targetUpdates, replayBufferSize: bufferSize },
+      sampled,
+      trained,
+      sampleS,
+      learnS,
+      episodes: { returns, lengths },
+      stats: {
+        ...stats,
+        ...extra,
+        ...(rb.prioritized ? { beta } : {}),
+        numUpdates: updates,
+        numTargetUpdates: targetUpdates,
+        replayBufferSize: bufferSize,
+      },
     };
   }
 
@@ -269,7 +310,11 @@ export abstract class OffPolicyAlgorithm<C extends AlgorithmConfig<OffPolicyTrai
     const [first, ...others] = (await get(this.learners.map((l) => l.getState.remote()))) as Record<string, unknown>[];
     // The others' weights are the first's (which the algorithm keeps as `weights`).
     const rest = others.map(({ weights: _same, ...o }) => o);
-    return { ...first, updateCarry: this.updateCarry, ...(rest.length ? { dealNext: this.dealNext, otherLearners: rest } : {}) };
+    return {
+      ...first,
+      updateCarry: this.updateCarry,
+      ...(rest.length ? { dealNext: this.dealNext, otherLearners: rest } : {}),
+    };
   }
 
   /**
@@ -278,16 +323,23 @@ export abstract class OffPolicyAlgorithm<C extends AlgorithmConfig<OffPolicyTrai
    * optimizer, and buffers start empty.
    */
   protected async setLearnerState(s: Record<string, unknown>): Promise<void> {
-    const { updateCarry, dealNext, otherLearners, ...first } = s as { updateCarry?: number; dealNext?: number; otherLearners?: Record<string, unknown>[]; weights?: Float32Array };
+    const { updateCarry, dealNext, otherLearners, ...first } = s as {
+      updateCarry?: number;
+      dealNext?: number;
+      otherLearners?: Record<string, unknown>[];
+      weights?: Float32Array;
+    };
     this.updateCarry = updateCarry ?? 0;
     const states = [first, ...(otherLearners ?? [])];
     const same = states.length === this.learners.length;
     this.dealNext = same ? (dealNext ?? 0) : 0;
-    await get(this.learners.map((l, k) => {
-      const st = same ? states[k] : { ...first, buffer: undefined };
-      // Only the first learner's weights travel in `weights` (the algorithm's): the others had the same.
-      return l.setState.remote({ ...st, weights: first.weights } as never);
-    }));
+    await get(
+      this.learners.map((l, k) => {
+        const st = same ? states[k] : { ...first, buffer: undefined };
+        // Only the first learner's weights travel in `weights` (the algorithm's): the others had the same.
+        return l.setState.remote({ ...st, weights: first.weights } as never);
+      }),
+    );
   }
 }
 
@@ -299,16 +351,24 @@ function selectRows(b: TransitionBatch, idx: number[]): TransitionBatch {
     return out;
   };
   return {
-    count: idx.length, obsDim: b.obsDim, actDim: b.actDim,
-    obs: pick(b.obs, b.obsDim), nextObs: pick(b.nextObs, b.obsDim), actions: pick(b.actions, b.actDim ?? 1),
-    rewards: pick(b.rewards, 1), dones: pick(b.dones, 1), discounts: pick(b.discounts, 1),
+    count: idx.length,
+    obsDim: b.obsDim,
+    actDim: b.actDim,
+    obs: pick(b.obs, b.obsDim),
+    nextObs: pick(b.nextObs, b.obsDim),
+    actions: pick(b.actions, b.actDim ?? 1),
+    rewards: pick(b.rewards, 1),
+    dones: pick(b.dones, 1),
+    discounts: pick(b.discounts, 1),
   };
 }
 
 /** The runners' transitions as one batch. */
 function concat(bs: OffPolicySampleBatch[]): TransitionBatch {
   return {
-    count: bs.reduce((n, b) => n + b.count, 0), obsDim: bs[0].obsDim, actDim: bs[0].actDim,
+    count: bs.reduce((n, b) => n + b.count, 0),
+    obsDim: bs[0].obsDim,
+    actDim: bs[0].actDim,
     ...concatColumns(bs, ['obs', 'actions', 'rewards', 'nextObs', 'dones', 'discounts'] as const),
   };
 }

@@ -7,12 +7,25 @@
  */
 import { collective, getRuntimeContext, remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
-import { assignFlat, ClippedAdam, flatTensors, initialActorCriticWeights, mlpParamCount, mlpVariables, tfMlp, type AdamState, type MlpSpec } from './model.js';
+import {
+  assignFlat,
+  ClippedAdam,
+  flatTensors,
+  initialActorCriticWeights,
+  mlpParamCount,
+  mlpVariables,
+  tfMlp,
+  type AdamState,
+  type MlpSpec,
+} from './model.js';
 import type { SampleBatch } from './env-runner.js';
 import type { PPOTrainingOptions } from './ppo.js';
 
 /** The learner's settings (from PPOConfig). */
-export interface PPOLearnerSpec extends Pick<PPOTrainingOptions, 'lr' | 'clipParam' | 'vfClipParam' | 'vfLossCoeff' | 'entropyCoeff' | 'klCoeff' | 'klTarget' | 'gradClip'> {
+export interface PPOLearnerSpec extends Pick<
+  PPOTrainingOptions,
+  'lr' | 'clipParam' | 'vfClipParam' | 'vfLossCoeff' | 'entropyCoeff' | 'klCoeff' | 'klTarget' | 'gradClip'
+> {
   pi: MlpSpec;
   vf: MlpSpec;
   dist: { kind: 'categorical'; n: number } | { kind: 'gaussian'; dims: number };
@@ -78,7 +91,10 @@ class PPOLearnerActor {
   }
 
   /** Updates on `batch` (advantages standardized) for `numEpochs` passes of `minibatchSize` rows; returns the new weights. */
-  async update(batch: SampleBatch, opts: { numEpochs: number; minibatchSize: number; seed: number }): Promise<{ weights: Float32Array; stats: LearnerStats; backend: string }> {
+  async update(
+    batch: SampleBatch,
+    opts: { numEpochs: number; minibatchSize: number; seed: number },
+  ): Promise<{ weights: Float32Array; stats: LearnerStats; backend: string }> {
     await this.ready();
     const tf = this.tf;
     const { count, obsDim, actDim } = batch;
@@ -95,7 +111,7 @@ class PPOLearnerActor {
     const mb = Math.min(opts.minibatchSize, count);
     const perEpoch = Math.max(1, Math.floor(count / mb));
     let state = opts.seed >>> 0;
-    const rand = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const rand = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
     const sums = { totalLoss: 0, policyLoss: 0, vfLoss: 0, entropy: 0, meanKl: 0 };
     let updates = 0;
     for (let epoch = 0; epoch < opts.numEpochs; epoch++) {
@@ -120,13 +136,19 @@ class PPOLearnerActor {
         const oldDist = tf.tensor2d(take(batch.distInputs, distDim), [rows, distDim]);
         const advT = tf.tensor1d(take(adv, 1));
         const targets = tf.tensor1d(take(batch.valueTargets, 1));
-        const actT = this.spec.dist.kind === 'categorical' ? tf.oneHot(tf.tensor1d(act, 'int32'), this.spec.dist.n) : tf.tensor2d(act, [rows, actDim]);
+        const actT =
+          this.spec.dist.kind === 'categorical'
+            ? tf.oneHot(tf.tensor1d(act, 'int32'), this.spec.dist.n)
+            : tf.tensor2d(act, [rows, actDim]);
         const parts: Record<string, tfjs.Scalar> = {};
         const { value, grads } = tf.variableGrads(() => {
           const out = tfMlp(tf, this.pi, x, this.spec.pi.activation);
           const { logp, entropy, kl } = this.distTerms(out, oldDist, actT);
           const ratio = tf.exp(tf.sub(logp, oldLogp));
-          const surrogate = tf.minimum(tf.mul(advT, ratio), tf.mul(advT, tf.clipByValue(ratio, 1 - this.spec.clipParam, 1 + this.spec.clipParam)));
+          const surrogate = tf.minimum(
+            tf.mul(advT, ratio),
+            tf.mul(advT, tf.clipByValue(ratio, 1 - this.spec.clipParam, 1 + this.spec.clipParam)),
+          );
           const vPred = tfMlp(tf, this.vf, x, this.spec.vf.activation).reshape([-1]);
           const vfLoss = tf.clipByValue(tf.square(tf.sub(vPred, targets)), 0, this.spec.vfClipParam);
           const policyLoss = tf.neg(tf.mean(surrogate));
@@ -137,7 +159,12 @@ class PPOLearnerActor {
           parts.vfLoss = tf.keep(meanVf as tfjs.Scalar);
           parts.entropy = tf.keep(meanEnt as tfjs.Scalar);
           parts.meanKl = tf.keep(meanKl as tfjs.Scalar);
-          return tf.addN([policyLoss, tf.mul(this.spec.vfLossCoeff, meanVf), tf.mul(-this.spec.entropyCoeff, meanEnt), tf.mul(this.klCoeff, meanKl)]) as tfjs.Scalar;
+          return tf.addN([
+            policyLoss,
+            tf.mul(this.spec.vfLossCoeff, meanVf),
+            tf.mul(-this.spec.entropyCoeff, meanEnt),
+            tf.mul(this.klCoeff, meanKl),
+          ]) as tfjs.Scalar;
         }, [...this.pi, ...this.vf]);
         let g = grads;
         if (group) {
@@ -156,8 +183,13 @@ class PPOLearnerActor {
       }
     }
     const stats: LearnerStats = {
-      totalLoss: sums.totalLoss / updates, policyLoss: sums.policyLoss / updates, vfLoss: sums.vfLoss / updates,
-      entropy: sums.entropy / updates, meanKl: sums.meanKl / updates, klCoeff: this.klCoeff, numMinibatchUpdates: updates,
+      totalLoss: sums.totalLoss / updates,
+      policyLoss: sums.policyLoss / updates,
+      vfLoss: sums.vfLoss / updates,
+      entropy: sums.entropy / updates,
+      meanKl: sums.meanKl / updates,
+      klCoeff: this.klCoeff,
+      numMinibatchUpdates: updates,
     };
     // RLlib's adaptive KL coefficient.
     if (this.spec.klCoeff > 0) {
@@ -168,7 +200,11 @@ class PPOLearnerActor {
   }
 
   /** Log-probabilities of the taken actions, entropies and KL(old || new), per row. */
-  private distTerms(out: tfjs.Tensor2D, oldDist: tfjs.Tensor2D, act: tfjs.Tensor): { logp: tfjs.Tensor1D; entropy: tfjs.Tensor1D; kl: tfjs.Tensor1D } {
+  private distTerms(
+    out: tfjs.Tensor2D,
+    oldDist: tfjs.Tensor2D,
+    act: tfjs.Tensor,
+  ): { logp: tfjs.Tensor1D; entropy: tfjs.Tensor1D; kl: tfjs.Tensor1D } {
     const tf = this.tf;
     if (this.spec.dist.kind === 'categorical') {
       const logProbs = tf.logSoftmax(out);
@@ -182,10 +218,25 @@ class PPOLearnerActor {
     const [mean, logStd] = tf.split(out, [d, d], 1);
     const [oldMean, oldLogStd] = tf.split(oldDist, [d, d], 1);
     const z = tf.div(tf.sub(act, mean), tf.exp(logStd));
-    const logp = tf.sum(tf.sub(tf.mul(-0.5, tf.square(z)), tf.add(logStd, 0.5 * Math.log(2 * Math.PI))), 1) as tfjs.Tensor1D;
+    const logp = tf.sum(
+      tf.sub(tf.mul(-0.5, tf.square(z)), tf.add(logStd, 0.5 * Math.log(2 * Math.PI))),
+      1,
+    ) as tfjs.Tensor1D;
     const entropy = tf.sum(tf.add(logStd, 0.5 * Math.log(2 * Math.PI * Math.E)), 1) as tfjs.Tensor1D;
     // KL(old || new) of diagonal Gaussians.
-    const kl = tf.sum(tf.sub(tf.add(tf.sub(logStd, oldLogStd), tf.div(tf.add(tf.exp(tf.mul(2, oldLogStd)), tf.square(tf.sub(oldMean, mean))), tf.mul(2, tf.exp(tf.mul(2, logStd))))), 0.5), 1) as tfjs.Tensor1D;
+    const kl = tf.sum(
+      tf.sub(
+        tf.add(
+          tf.sub(logStd, oldLogStd),
+          tf.div(
+            tf.add(tf.exp(tf.mul(2, oldLogStd)), tf.square(tf.sub(oldMean, mean))),
+            tf.mul(2, tf.exp(tf.mul(2, logStd))),
+          ),
+        ),
+        0.5,
+      ),
+      1,
+    ) as tfjs.Tensor1D;
     return { logp, entropy, kl };
   }
 

@@ -15,7 +15,12 @@ import { RLlibInvalidArgumentError } from './env/errors.js';
 import { spaceToJSON } from './env/spaces.js';
 import { concatColumns, EnvRunner, type EnvRunnerMethods, type SampleBatch } from './env-runner.js';
 import { initialActorCriticWeights } from './model.js';
-import { MultiAgentEnvRunner, type MultiAgentEnvRunnerMethods, type MultiAgentRunnerSpec, type MultiAgentSample } from './multi-agent-runner.js';
+import {
+  MultiAgentEnvRunner,
+  type MultiAgentEnvRunnerMethods,
+  type MultiAgentRunnerSpec,
+  type MultiAgentSample,
+} from './multi-agent-runner.js';
 import { PPOLearner, type PPOLearnerMethods, type PPOLearnerSpec } from './ppo-learner.js';
 import { randomUUID } from 'node:crypto';
 
@@ -55,17 +60,42 @@ export interface PPOTrainingOptions {
 export class PPOConfig extends AlgorithmConfig<PPOTrainingOptions> {
   readonly algoName = 'PPO';
   train: PPOTrainingOptions = {
-    lr: 3e-4, gamma: 0.99, lambda: 0.95, clipParam: 0.2, vfClipParam: 10_000, vfLossCoeff: 1, entropyCoeff: 0, klCoeff: 0.2, klTarget: 0.01,
-    trainBatchSize: 4000, minibatchSize: 128, numEpochs: 10, gradClip: undefined, model: { hiddens: [64, 64], activation: 'tanh' },
+    lr: 3e-4,
+    gamma: 0.99,
+    lambda: 0.95,
+    clipParam: 0.2,
+    vfClipParam: 10_000,
+    vfLossCoeff: 1,
+    entropyCoeff: 0,
+    klCoeff: 0.2,
+    klTarget: 0.01,
+    trainBatchSize: 4000,
+    minibatchSize: 128,
+    numEpochs: 10,
+    gradClip: undefined,
+    model: { hiddens: [64, 64], activation: 'tanh' },
   };
 
   protected checkTraining(o: Partial<PPOTrainingOptions>): void {
-    for (const k of ['lr', 'gamma', 'lambda', 'clipParam', 'vfClipParam', 'vfLossCoeff', 'entropyCoeff', 'klCoeff', 'klTarget'] as const) {
+    for (const k of [
+      'lr',
+      'gamma',
+      'lambda',
+      'clipParam',
+      'vfClipParam',
+      'vfLossCoeff',
+      'entropyCoeff',
+      'klCoeff',
+      'klTarget',
+    ] as const) {
       if (o[k] !== undefined) positiveNumber(o[k], `training().${k}`);
     }
-    if (o.gamma !== undefined && o.gamma > 1) throw new RLlibInvalidArgumentError(`training().gamma must be in [0, 1], got ${o.gamma}.`);
-    if (o.lambda !== undefined && o.lambda > 1) throw new RLlibInvalidArgumentError(`training().lambda must be in [0, 1], got ${o.lambda}.`);
-    for (const k of ['trainBatchSize', 'minibatchSize', 'numEpochs'] as const) if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
+    if (o.gamma !== undefined && o.gamma > 1)
+      throw new RLlibInvalidArgumentError(`training().gamma must be in [0, 1], got ${o.gamma}.`);
+    if (o.lambda !== undefined && o.lambda > 1)
+      throw new RLlibInvalidArgumentError(`training().lambda must be in [0, 1], got ${o.lambda}.`);
+    for (const k of ['trainBatchSize', 'minibatchSize', 'numEpochs'] as const)
+      if (o[k] !== undefined) positiveInt(o[k], `training().${k}`);
     if (o.gradClip !== undefined) positiveNumber(o.gradClip, 'training().gradClip', false);
     if (o.model !== undefined) checkModel(o.model);
   }
@@ -89,22 +119,45 @@ export class PPO extends Algorithm<PPOConfig> {
   protected createRunners(): ActorHandle<EnvRunnerMethods>[] {
     if (this.multiAgent) {
       const spec = this.multiAgentRunnerSpec();
-      return Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
-        MultiAgentEnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<EnvRunnerMethods>);
+      return Array.from(
+        { length: this.config.runners.numEnvRunners },
+        (_, i) =>
+          MultiAgentEnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(
+            spec,
+            i,
+          ) as unknown as ActorHandle<EnvRunnerMethods>,
+      );
     }
     const spec = this.runnerSpec();
-    return Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
-      EnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<EnvRunnerMethods>);
+    return Array.from(
+      { length: this.config.runners.numEnvRunners },
+      (_, i) =>
+        EnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(
+          spec,
+          i,
+        ) as unknown as ActorHandle<EnvRunnerMethods>,
+    );
   }
 
   private multiAgentRunnerSpec(): MultiAgentRunnerSpec {
     const t = this.config.train;
     return {
-      env: this.config.envName!, envConfig: this.config.envConfig, numEnvs: this.config.runners.numEnvsPerEnvRunner, seed: this.config.seed,
-      gamma: t.gamma, lambda: t.lambda, policyMappingFn: this.multiAgent!.mappingSource,
+      env: this.config.envName!,
+      envConfig: this.config.envConfig,
+      numEnvs: this.config.runners.numEnvsPerEnvRunner,
+      seed: this.config.seed,
+      gamma: t.gamma,
+      lambda: t.lambda,
+      policyMappingFn: this.multiAgent!.mappingSource,
       policies: this.policies.map((p) => ({
-        id: p.id, pi: p.nets.pi, vf: p.nets.vf, offset: p.offset, obsDim: p.obsDim, action: p.action,
-        obsSpace: spaceToJSON(p.obsSpace), actionSpace: spaceToJSON(p.actionSpace),
+        id: p.id,
+        pi: p.nets.pi,
+        vf: p.nets.vf,
+        offset: p.offset,
+        obsDim: p.obsDim,
+        action: p.action,
+        obsSpace: spaceToJSON(p.obsSpace),
+        actionSpace: spaceToJSON(p.actionSpace),
       })),
     };
   }
@@ -117,10 +170,21 @@ export class PPO extends Algorithm<PPOConfig> {
   private learnerSpec(p: Pick<PolicySetup, 'nets' | 'action'>, seed: number): PPOLearnerSpec {
     const t = this.config.train;
     return {
-      pi: p.nets.pi, vf: p.nets.vf,
-      dist: p.action.kind === 'categorical' ? { kind: 'categorical', n: p.action.n } : { kind: 'gaussian', dims: p.action.dims },
-      lr: t.lr, clipParam: t.clipParam, vfClipParam: t.vfClipParam, vfLossCoeff: t.vfLossCoeff, entropyCoeff: t.entropyCoeff,
-      klCoeff: t.klCoeff, klTarget: t.klTarget, gradClip: t.gradClip, seed,
+      pi: p.nets.pi,
+      vf: p.nets.vf,
+      dist:
+        p.action.kind === 'categorical'
+          ? { kind: 'categorical', n: p.action.n }
+          : { kind: 'gaussian', dims: p.action.dims },
+      lr: t.lr,
+      clipParam: t.clipParam,
+      vfClipParam: t.vfClipParam,
+      vfLossCoeff: t.vfLossCoeff,
+      entropyCoeff: t.entropyCoeff,
+      klCoeff: t.klCoeff,
+      klTarget: t.klTarget,
+      gradClip: t.gradClip,
+      seed,
     };
   }
 
@@ -140,8 +204,14 @@ export class PPO extends Algorithm<PPOConfig> {
     const { count: n, cpus } = this.config.learnerActors();
     const groupName = n > 1 ? `rllib-ppo-${randomUUID().slice(0, 8)}` : undefined;
     const base = this.learnerSpec({ nets: this.nets, action: this.action }, this.config.seed);
-    this.learners = Array.from({ length: n }, (_, rank) => PPOLearner.options({ numCpus: cpus, isolation: 'thread' })
-      .remote({ ...base, ...(groupName ? { group: { name: groupName, rank, size: n } } : {}) }) as unknown as ActorHandle<PPOLearnerMethods>);
+    this.learners = Array.from(
+      { length: n },
+      (_, rank) =>
+        PPOLearner.options({ numCpus: cpus, isolation: 'thread' }).remote({
+          ...base,
+          ...(groupName ? { group: { name: groupName, rank, size: n } } : {}),
+        }) as unknown as ActorHandle<PPOLearnerMethods>,
+    );
     if (groupName) {
       const { collective } = await import('@ray-ts/core');
       await collective.createCollectiveGroup(this.learners, { groupName });
@@ -162,8 +232,14 @@ export class PPO extends Algorithm<PPOConfig> {
     for (const { p, k } of this.trainedPolicies()) {
       const groupName = n > 1 ? `rllib-ppo-${p.id}-${randomUUID().slice(0, 8)}` : undefined;
       const spec = this.learnerSpec(p, this.policySeed(k));
-      const ls = Array.from({ length: n }, (_, rank) => PPOLearner.options({ numCpus: cpus, isolation: 'thread' })
-        .remote({ ...spec, ...(groupName ? { group: { name: groupName, rank, size: n } } : {}) }) as unknown as ActorHandle<PPOLearnerMethods>);
+      const ls = Array.from(
+        { length: n },
+        (_, rank) =>
+          PPOLearner.options({ numCpus: cpus, isolation: 'thread' }).remote({
+            ...spec,
+            ...(groupName ? { group: { name: groupName, rank, size: n } } : {}),
+          }) as unknown as ActorHandle<PPOLearnerMethods>,
+      );
       this.policyLearners.set(p.id, ls);
       if (groupName) groups.push([groupName, ls]);
     }
@@ -174,7 +250,12 @@ export class PPO extends Algorithm<PPOConfig> {
     const firsts = [...this.policyLearners.values()].map((ls) => ls[0]);
     const fromLearners = await get(firsts.map((l) => l.getWeights.remote()));
     // A policy's learners start from its first learner's weights.
-    if (n > 1) await get([...this.policyLearners.values()].flatMap((ls, i) => ls.slice(1).map((l) => l.setWeights.remote(fromLearners[i]))));
+    if (n > 1)
+      await get(
+        [...this.policyLearners.values()].flatMap((ls, i) =>
+          ls.slice(1).map((l) => l.setWeights.remote(fromLearners[i])),
+        ),
+      );
     if (this.weights) return;
     const w = new Float32Array(this.weightCount());
     const ids = [...this.policyLearners.keys()];
@@ -186,7 +267,9 @@ export class PPO extends Algorithm<PPOConfig> {
   }
 
   protected async stopLearners(): Promise<void> {
-    await Promise.all([...this.learners, ...[...this.policyLearners.values()].flat()].map((l) => kill(l).catch(() => undefined)));
+    await Promise.all(
+      [...this.learners, ...[...this.policyLearners.values()].flat()].map((l) => kill(l).catch(() => undefined)),
+    );
   }
 
   protected async trainingStep() {
@@ -196,17 +279,29 @@ export class PPO extends Algorithm<PPOConfig> {
     const perEnv = Math.max(1, Math.ceil(t.trainBatchSize / (runners * this.config.runners.numEnvsPerEnvRunner)));
     const t0 = performance.now();
     const w = put(this.weights!);
-    const batches = await get((this.runners as ActorHandle<EnvRunnerMethods>[]).map((r) => r.sample.remote(w as never, perEnv)));
+    const batches = await get(
+      (this.runners as ActorHandle<EnvRunnerMethods>[]).map((r) => r.sample.remote(w as never, perEnv)),
+    );
     const sampleS = (performance.now() - t0) / 1000;
     const batch = concat(batches);
     const t1 = performance.now();
     const seed = this.config.seed * 100_003 + this.iteration;
-    const outs = await get(this.learners.map((l) => l.update.remote(batch, { numEpochs: t.numEpochs, minibatchSize: t.minibatchSize, seed })));
+    const outs = await get(
+      this.learners.map((l) =>
+        l.update.remote(batch, { numEpochs: t.numEpochs, minibatchSize: t.minibatchSize, seed }),
+      ),
+    );
     const learnS = (performance.now() - t1) / 1000;
     this.weights = outs[0].weights;
     return {
-      sampled: batch.count, trained: batch.count, sampleS, learnS,
-      episodes: { returns: batches.flatMap((b) => b.episodeReturns), lengths: batches.flatMap((b) => b.episodeLengths) },
+      sampled: batch.count,
+      trained: batch.count,
+      sampleS,
+      learnS,
+      episodes: {
+        returns: batches.flatMap((b) => b.episodeReturns),
+        lengths: batches.flatMap((b) => b.episodeLengths),
+      },
       stats: outs[0].stats as unknown as Record<string, number>,
     };
   }
@@ -218,7 +313,10 @@ export class PPO extends Algorithm<PPOConfig> {
   private async multiAgentTrainingStep() {
     const t = this.config.train;
     const runners = this.runners as unknown as ActorHandle<MultiAgentEnvRunnerMethods>[];
-    const perEnv = Math.max(1, Math.ceil(t.trainBatchSize / (runners.length * this.config.runners.numEnvsPerEnvRunner)));
+    const perEnv = Math.max(
+      1,
+      Math.ceil(t.trainBatchSize / (runners.length * this.config.runners.numEnvsPerEnvRunner)),
+    );
     const t0 = performance.now();
     const w = put(this.weights!);
     const samples: MultiAgentSample[] = await get(runners.map((r) => r.sample.remote(w as never, perEnv)));
@@ -249,10 +347,17 @@ export class PPO extends Algorithm<PPOConfig> {
       return out;
     };
     return {
-      sampled, trained: jobs.length ? sampled : 0, sampleS, learnS, stats, agentSteps: samples.reduce((n, s) => n + s.numAgentSteps, 0),
+      sampled,
+      trained: jobs.length ? sampled : 0,
+      sampleS,
+      learnS,
+      stats,
+      agentSteps: samples.reduce((n, s) => n + s.numAgentSteps, 0),
       episodes: {
-        returns: samples.flatMap((s) => s.episodeReturns), lengths: samples.flatMap((s) => s.episodeLengths),
-        policyReturns: merge('policyReturns'), agentReturns: merge('agentReturns'),
+        returns: samples.flatMap((s) => s.episodeReturns),
+        lengths: samples.flatMap((s) => s.episodeLengths),
+        policyReturns: merge('policyReturns'),
+        agentReturns: merge('agentReturns'),
       },
     };
   }
@@ -270,9 +375,16 @@ export class PPO extends Algorithm<PPOConfig> {
   protected async setLearnerState(s: Record<string, unknown>): Promise<void> {
     if (this.multiAgent) {
       const { weights, policies } = s as { weights: Float32Array; policies?: Record<string, { klCoeff: number }> };
-      await get(this.trainedPolicies().flatMap(({ p }) => this.policyLearners.get(p.id)!.map((l) => l.setState.remote({
-        weights: weights.slice(p.offset, p.offset + p.size), klCoeff: policies?.[p.id]?.klCoeff ?? this.config.train.klCoeff,
-      }))));
+      await get(
+        this.trainedPolicies().flatMap(({ p }) =>
+          this.policyLearners.get(p.id)!.map((l) =>
+            l.setState.remote({
+              weights: weights.slice(p.offset, p.offset + p.size),
+              klCoeff: policies?.[p.id]?.klCoeff ?? this.config.train.klCoeff,
+            }),
+          ),
+        ),
+      );
       return;
     }
     await get(this.learners.map((l) => l.setState.remote(s as never)));
@@ -282,9 +394,12 @@ export class PPO extends Algorithm<PPOConfig> {
 /** The runners' batches as one. */
 function concat(bs: SampleBatch[]): SampleBatch {
   return {
-    count: bs.reduce((n, b) => n + b.count, 0), obsDim: bs[0].obsDim, actDim: bs[0].actDim,
+    count: bs.reduce((n, b) => n + b.count, 0),
+    obsDim: bs[0].obsDim,
+    actDim: bs[0].actDim,
     ...concatColumns(bs, ['obs', 'actions', 'logp', 'distInputs', 'values', 'advantages', 'valueTargets'] as const),
-    episodeReturns: bs.flatMap((b) => b.episodeReturns), episodeLengths: bs.flatMap((b) => b.episodeLengths),
+    episodeReturns: bs.flatMap((b) => b.episodeReturns),
+    episodeLengths: bs.flatMap((b) => b.episodeLengths),
   };
 }
 

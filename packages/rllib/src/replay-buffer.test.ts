@@ -6,7 +6,8 @@ import { PrioritizedReplayBuffer, ReplayBuffer, type TransitionBatch } from './r
 function batch(start: number, count: number): TransitionBatch {
   const ids = Array.from({ length: count }, (_, k) => start + k);
   return {
-    count, obsDim: 2,
+    count,
+    obsDim: 2,
     obs: Float32Array.from(ids.flatMap((i) => [i, -i])),
     nextObs: Float32Array.from(ids.flatMap((i) => [i + 0.5, -i - 0.5])),
     actions: Float32Array.from(ids, (i) => i % 2),
@@ -21,8 +22,14 @@ function expectRowsConsistent(s: ReturnType<ReplayBuffer['sample']>): number[] {
   const ids: number[] = [];
   for (let k = 0; k < s.count; k++) {
     const id = s.obs[2 * k];
-    expect([s.obs[2 * k + 1], s.nextObs[2 * k], s.nextObs[2 * k + 1], s.actions[k], s.rewards[k], s.dones[k]])
-      .toEqual([-id, id + 0.5, -id - 0.5, id % 2, id * 10, id % 3 === 0 ? 1 : 0]);
+    expect([s.obs[2 * k + 1], s.nextObs[2 * k], s.nextObs[2 * k + 1], s.actions[k], s.rewards[k], s.dones[k]]).toEqual([
+      -id,
+      id + 0.5,
+      -id - 0.5,
+      id % 2,
+      id * 10,
+      id % 3 === 0 ? 1 : 0,
+    ]);
     expect(s.discounts[k]).toBeCloseTo(id / 1000, 6);
     ids.push(id);
   }
@@ -109,7 +116,7 @@ describe('PrioritizedReplayBuffer', () => {
     for (let k = 0; k < s.count; k++) {
       const id = s.obs[2 * k];
       seen.add(id);
-      expect(s.weights[k]).toBeCloseTo((4 * (id + 1) / 10) ** -beta / maxW, 5);
+      expect(s.weights[k]).toBeCloseTo(((4 * (id + 1)) / 10) ** -beta / maxW, 5);
     }
     expect(seen.size).toBe(4);
     expect(Math.max(...s.weights)).toBeCloseTo(1, 6);
@@ -141,7 +148,10 @@ describe('PrioritizedReplayBuffer', () => {
     const make = () => {
       const b = new PrioritizedReplayBuffer({ capacity: 64, obsDim: 2, seed: 9 });
       b.add(batch(0, 64));
-      b.updatePriorities(Array.from({ length: 64 }, (_, i) => i), Array.from({ length: 64 }, (_, i) => (i % 7) + 0.1));
+      b.updatePriorities(
+        Array.from({ length: 64 }, (_, i) => i),
+        Array.from({ length: 64 }, (_, i) => (i % 7) + 0.1),
+      );
       return b;
     };
     expect(make().sample(32, { beta: 0.4 }).indices).toEqual(make().sample(32, { beta: 0.4 }).indices);
@@ -158,7 +168,7 @@ describe('PrioritizedReplayBuffer', () => {
 });
 
 describe('ReplayBuffer contents (storeBufferInCheckpoints)', () => {
-  it('a buffer refilled from another\'s contents (through structuredClone) samples and wraps as the original', () => {
+  it("a buffer refilled from another's contents (through structuredClone) samples and wraps as the original", () => {
     for (const make of [
       () => new ReplayBuffer({ capacity: 16, obsDim: 2, seed: 3 }),
       () => new PrioritizedReplayBuffer({ capacity: 16, obsDim: 2, alpha: 0.6, seed: 3 }),
@@ -171,7 +181,10 @@ describe('ReplayBuffer contents (storeBufferInCheckpoints)', () => {
       b.setRngState(a.getRngState());
       expect(b.size).toBe(16);
       expect(b.numAdded).toBe(20);
-      const [sa, sb] = a instanceof PrioritizedReplayBuffer ? [a.sample(32, { beta: 0.5 }), (b as PrioritizedReplayBuffer).sample(32, { beta: 0.5 })] : [a.sample(32), b.sample(32)];
+      const [sa, sb] =
+        a instanceof PrioritizedReplayBuffer
+          ? [a.sample(32, { beta: 0.5 }), (b as PrioritizedReplayBuffer).sample(32, { beta: 0.5 })]
+          : [a.sample(32), b.sample(32)];
       expect(sb.indices).toEqual(sa.indices);
       expect(sb.obs).toEqual(sa.obs);
       expect(sb.weights).toEqual(sa.weights);
@@ -192,6 +205,8 @@ describe('ReplayBuffer contents (storeBufferInCheckpoints)', () => {
     expect(Array.from(big.getContents().obs.subarray(10, 12))).toEqual([50, -50]);
     const small = new ReplayBuffer({ capacity: 4, obsDim: 2 });
     expect(() => small.setContents(a.getContents())).toThrow(/hold 5 transitions.*capacity to at least 5/);
-    expect(() => new ReplayBuffer({ capacity: 8, obsDim: 3 }).setContents(a.getContents())).toThrow(/2 floats per observation/);
+    expect(() => new ReplayBuffer({ capacity: 8, obsDim: 3 }).setContents(a.getContents())).toThrow(
+      /2 floats per observation/,
+    );
   });
 });

@@ -91,11 +91,20 @@ export class ReplayBuffer {
 
   /** @throws RLlibInvalidArgumentError when capacity or obsDim is not a positive integer. */
   constructor(opts: ReplayBufferOptions) {
-    if (!Number.isInteger(opts.capacity) || opts.capacity < 1) throw new RLlibInvalidArgumentError(`ReplayBuffer capacity must be an integer >= 1, got ${JSON.stringify(opts.capacity)}.`);
-    if (!Number.isInteger(opts.obsDim) || opts.obsDim < 1) throw new RLlibInvalidArgumentError(`ReplayBuffer obsDim must be an integer >= 1, got ${JSON.stringify(opts.obsDim)}.`);
+    if (!Number.isInteger(opts.capacity) || opts.capacity < 1)
+      throw new RLlibInvalidArgumentError(
+        `ReplayBuffer capacity must be an integer >= 1, got ${JSON.stringify(opts.capacity)}.`,
+      );
+    if (!Number.isInteger(opts.obsDim) || opts.obsDim < 1)
+      throw new RLlibInvalidArgumentError(
+        `ReplayBuffer obsDim must be an integer >= 1, got ${JSON.stringify(opts.obsDim)}.`,
+      );
     this.capacity = opts.capacity;
     const actDim = opts.actDim ?? 1;
-    if (!Number.isInteger(actDim) || actDim < 1) throw new RLlibInvalidArgumentError(`ReplayBuffer actDim must be an integer >= 1, got ${JSON.stringify(opts.actDim)}.`);
+    if (!Number.isInteger(actDim) || actDim < 1)
+      throw new RLlibInvalidArgumentError(
+        `ReplayBuffer actDim must be an integer >= 1, got ${JSON.stringify(opts.actDim)}.`,
+      );
     this.obsDim = opts.obsDim;
     this.actDim = actDim;
     this.obs = new Float32Array(opts.capacity * opts.obsDim);
@@ -122,8 +131,14 @@ export class ReplayBuffer {
    * @throws RLlibInvalidArgumentError when the batch's obsDim or actDim differs from the buffer's.
    */
   add(batch: TransitionBatch): void {
-    if (batch.count > 0 && batch.obsDim !== this.obsDim) throw new RLlibInvalidArgumentError(`ReplayBuffer.add(): the batch has ${batch.obsDim} floats per observation, the buffer ${this.obsDim}.`);
-    if (batch.count > 0 && (batch.actDim ?? 1) !== this.actDim) throw new RLlibInvalidArgumentError(`ReplayBuffer.add(): the batch has ${batch.actDim ?? 1} floats per action, the buffer ${this.actDim}.`);
+    if (batch.count > 0 && batch.obsDim !== this.obsDim)
+      throw new RLlibInvalidArgumentError(
+        `ReplayBuffer.add(): the batch has ${batch.obsDim} floats per observation, the buffer ${this.obsDim}.`,
+      );
+    if (batch.count > 0 && (batch.actDim ?? 1) !== this.actDim)
+      throw new RLlibInvalidArgumentError(
+        `ReplayBuffer.add(): the batch has ${batch.actDim ?? 1} floats per action, the buffer ${this.actDim}.`,
+      );
     const d = this.obsDim;
     const ad = this.actDim;
     for (let r = 0; r < batch.count; r++) {
@@ -157,8 +172,12 @@ export class ReplayBuffer {
   }
 
   protected checkSample(n: number): void {
-    if (!Number.isInteger(n) || n < 1) throw new RLlibInvalidArgumentError(`ReplayBuffer.sample(n): n must be an integer >= 1, got ${JSON.stringify(n)}.`);
-    if (this.filled === 0) throw new RLlibInvalidArgumentError('ReplayBuffer.sample(): the buffer is empty; add() transitions first.');
+    if (!Number.isInteger(n) || n < 1)
+      throw new RLlibInvalidArgumentError(
+        `ReplayBuffer.sample(n): n must be an integer >= 1, got ${JSON.stringify(n)}.`,
+      );
+    if (this.filled === 0)
+      throw new RLlibInvalidArgumentError('ReplayBuffer.sample(): the buffer is empty; add() transitions first.');
   }
 
   /** The rows at `idx`, as a batch. */
@@ -167,9 +186,17 @@ export class ReplayBuffer {
     const d = this.obsDim;
     const ad = this.actDim;
     const out: ReplaySample = {
-      count: n, obsDim: d, actDim: ad, indices: idx, weights,
-      obs: new Float32Array(n * d), nextObs: new Float32Array(n * d), actions: new Float32Array(n * ad),
-      rewards: new Float32Array(n), dones: new Float32Array(n), discounts: new Float32Array(n),
+      count: n,
+      obsDim: d,
+      actDim: ad,
+      indices: idx,
+      weights,
+      obs: new Float32Array(n * d),
+      nextObs: new Float32Array(n * d),
+      actions: new Float32Array(n * ad),
+      rewards: new Float32Array(n),
+      dones: new Float32Array(n),
+      discounts: new Float32Array(n),
     };
     for (let k = 0; k < n; k++) {
       const i = idx[k];
@@ -188,9 +215,17 @@ export class ReplayBuffer {
   getContents(): ReplayBufferContents {
     const n = this.filled;
     return {
-      next: this.next, filled: n, added: this.added, obsDim: this.obsDim, actDim: this.actDim,
-      obs: this.obs.slice(0, n * this.obsDim), nextObs: this.nextObs.slice(0, n * this.obsDim), actions: this.actions.slice(0, n * this.actDim),
-      rewards: this.rewards.slice(0, n), dones: this.dones.slice(0, n), discounts: this.discounts.slice(0, n),
+      next: this.next,
+      filled: n,
+      added: this.added,
+      obsDim: this.obsDim,
+      actDim: this.actDim,
+      obs: this.obs.slice(0, n * this.obsDim),
+      nextObs: this.nextObs.slice(0, n * this.obsDim),
+      actions: this.actions.slice(0, n * this.actDim),
+      rewards: this.rewards.slice(0, n),
+      dones: this.dones.slice(0, n),
+      discounts: this.discounts.slice(0, n),
     };
   }
 
@@ -201,10 +236,14 @@ export class ReplayBuffer {
    */
   setContents(c: ReplayBufferContents): void {
     if (c.obsDim !== this.obsDim || c.actDim !== this.actDim) {
-      throw new RLlibInvalidArgumentError(`ReplayBuffer.setContents(): the contents have ${c.obsDim} floats per observation and ${c.actDim} per action, the buffer ${this.obsDim} and ${this.actDim}.`);
+      throw new RLlibInvalidArgumentError(
+        `ReplayBuffer.setContents(): the contents have ${c.obsDim} floats per observation and ${c.actDim} per action, the buffer ${this.obsDim} and ${this.actDim}.`,
+      );
     }
     if (c.filled > this.capacity || c.next > this.capacity) {
-      throw new RLlibInvalidArgumentError(`ReplayBuffer.setContents(): the contents hold ${c.filled} transitions, more than this buffer's capacity of ${this.capacity}. Raise replayBuffer.capacity to at least ${c.filled}.`);
+      throw new RLlibInvalidArgumentError(
+        `ReplayBuffer.setContents(): the contents hold ${c.filled} transitions, more than this buffer's capacity of ${this.capacity}. Raise replayBuffer.capacity to at least ${c.filled}.`,
+      );
     }
     this.obs.set(c.obs);
     this.nextObs.set(c.nextObs);
@@ -263,9 +302,15 @@ export class PrioritizedReplayBuffer extends ReplayBuffer {
   constructor(opts: PrioritizedReplayBufferOptions) {
     super(opts);
     const alpha = opts.alpha ?? 0.6;
-    if (typeof alpha !== 'number' || !(alpha >= 0)) throw new RLlibInvalidArgumentError(`PrioritizedReplayBuffer alpha must be a number >= 0, got ${JSON.stringify(opts.alpha)}.`);
+    if (typeof alpha !== 'number' || !(alpha >= 0))
+      throw new RLlibInvalidArgumentError(
+        `PrioritizedReplayBuffer alpha must be a number >= 0, got ${JSON.stringify(opts.alpha)}.`,
+      );
     const eps = opts.epsilon ?? 1e-6;
-    if (typeof eps !== 'number' || !(eps > 0)) throw new RLlibInvalidArgumentError(`PrioritizedReplayBuffer epsilon must be a number > 0, got ${JSON.stringify(opts.epsilon)}.`);
+    if (typeof eps !== 'number' || !(eps > 0))
+      throw new RLlibInvalidArgumentError(
+        `PrioritizedReplayBuffer epsilon must be a number > 0, got ${JSON.stringify(opts.epsilon)}.`,
+      );
     this.alpha = alpha;
     this.eps = eps;
     let leaves = 1;
@@ -319,7 +364,10 @@ export class PrioritizedReplayBuffer extends ReplayBuffer {
   override sample(n: number, opts: { beta?: number } = {}): ReplaySample {
     this.checkSample(n);
     const beta = opts.beta ?? 0.4;
-    if (typeof beta !== 'number' || !(beta >= 0)) throw new RLlibInvalidArgumentError(`PrioritizedReplayBuffer.sample(): beta must be a number >= 0, got ${JSON.stringify(opts.beta)}.`);
+    if (typeof beta !== 'number' || !(beta >= 0))
+      throw new RLlibInvalidArgumentError(
+        `PrioritizedReplayBuffer.sample(): beta must be a number >= 0, got ${JSON.stringify(opts.beta)}.`,
+      );
     const total = this.sumTree[1];
     const idx = new Int32Array(n);
     const weights = new Float32Array(n);
@@ -341,10 +389,16 @@ export class PrioritizedReplayBuffer extends ReplayBuffer {
    * @throws RLlibInvalidArgumentError when the lengths differ or an index is not a filled slot.
    */
   updatePriorities(indices: ArrayLike<number>, tdErrors: ArrayLike<number>): void {
-    if (indices.length !== tdErrors.length) throw new RLlibInvalidArgumentError(`updatePriorities(): ${indices.length} indices but ${tdErrors.length} TD errors.`);
+    if (indices.length !== tdErrors.length)
+      throw new RLlibInvalidArgumentError(
+        `updatePriorities(): ${indices.length} indices but ${tdErrors.length} TD errors.`,
+      );
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k];
-      if (!Number.isInteger(i) || i < 0 || i >= this.filled) throw new RLlibInvalidArgumentError(`updatePriorities(): index ${i} is not a filled slot (the buffer holds ${this.filled}).`);
+      if (!Number.isInteger(i) || i < 0 || i >= this.filled)
+        throw new RLlibInvalidArgumentError(
+          `updatePriorities(): index ${i} is not a filled slot (the buffer holds ${this.filled}).`,
+        );
       const p = Math.abs(tdErrors[k]) + this.eps;
       if (!Number.isFinite(p)) continue; // a diverged update must not poison the tree
       if (p > this.maxPriority) this.maxPriority = p;

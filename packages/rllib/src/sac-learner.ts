@@ -17,8 +17,23 @@
 import { remote } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
 import { Rng, type RngState } from './env/rng.js';
-import { assignFlat, ClippedAdam, flatTensors, glorotMlpParams, mlpParamCount, tfMlp, type AdamState, type MlpSpec } from './model.js';
-import { PrioritizedReplayBuffer, ReplayBuffer, reprioritize, type ReplayBufferContents, type TransitionBatch } from './replay-buffer.js';
+import {
+  assignFlat,
+  ClippedAdam,
+  flatTensors,
+  glorotMlpParams,
+  mlpParamCount,
+  tfMlp,
+  type AdamState,
+  type MlpSpec,
+} from './model.js';
+import {
+  PrioritizedReplayBuffer,
+  ReplayBuffer,
+  reprioritize,
+  type ReplayBufferContents,
+  type TransitionBatch,
+} from './replay-buffer.js';
 import { LOG_STD_MAX, LOG_STD_MIN } from './sac-runner.js';
 import { groupGradients, learnersCanLearn, shardSeed, type ReplayLearnerSpec } from './off-policy.js';
 
@@ -72,7 +87,13 @@ export class SACLearnerActor {
     const obsDim = spec.pi.sizes[0];
     const actDim = this.actDim;
     this.buffer = rb.prioritized
-      ? new PrioritizedReplayBuffer({ capacity: rb.capacity, obsDim, actDim, alpha: rb.alpha, seed: shardSeed(spec) + 31 })
+      ? new PrioritizedReplayBuffer({
+          capacity: rb.capacity,
+          obsDim,
+          actDim,
+          alpha: rb.alpha,
+          seed: shardSeed(spec) + 31,
+        })
       : new ReplayBuffer({ capacity: rb.capacity, obsDim, actDim, seed: shardSeed(spec) + 31 });
     this.noise = new Rng(shardSeed(spec) * 1000 + 11);
   }
@@ -143,7 +164,10 @@ export class SACLearnerActor {
   async setWeights(w: Float32Array): Promise<void> {
     await this.ready();
     const [nPi, nQ] = [mlpParamCount(this.spec.pi), mlpParamCount(this.spec.q)];
-    if (w.length !== nPi && w.length !== nPi + this.qs.length * nQ) throw new Error(`SAC weights of ${w.length} floats fit neither the policy (${nPi}) nor all networks (${nPi + this.qs.length * nQ})`);
+    if (w.length !== nPi && w.length !== nPi + this.qs.length * nQ)
+      throw new Error(
+        `SAC weights of ${w.length} floats fit neither the policy (${nPi}) nor all networks (${nPi + this.qs.length * nQ})`,
+      );
     assignFlat(this.tf, this.pi, w.subarray(0, nPi));
     if (w.length > nPi) this.qs.forEach((q, i) => assignFlat(this.tf, q, w.subarray(nPi + i * nQ, nPi + (i + 1) * nQ)));
   }
@@ -160,7 +184,10 @@ export class SACLearnerActor {
   }
 
   /** Runs up to `numUpdates` updates (none until the buffer holds `numStepsSampledBeforeLearningStarts`); returns the policy's weights and stats. */
-  async update(opts: { numUpdates: number; beta: number }): Promise<{ weights: Float32Array; stats: Record<string, number>; numEnvStepsTrained: number }> {
+  async update(opts: {
+    numUpdates: number;
+    beta: number;
+  }): Promise<{ weights: Float32Array; stats: Record<string, number>; numEnvStepsTrained: number }> {
     await this.ready();
     const tf = this.tf;
     const B = this.spec.trainBatchSize;
@@ -172,7 +199,10 @@ export class SACLearnerActor {
     const canLearn = await learnersCanLearn(this.buffer.size, this.spec);
     const criticVars = this.qs.flat();
     for (let u = 0; canLearn && u < opts.numUpdates; u++) {
-      const s = this.buffer instanceof PrioritizedReplayBuffer ? this.buffer.sample(B, { beta: opts.beta }) : this.buffer.sample(B);
+      const s =
+        this.buffer instanceof PrioritizedReplayBuffer
+          ? this.buffer.sample(B, { beta: opts.beta })
+          : this.buffer.sample(B);
       const zNext = this.gaussian(B);
       const zNow = this.gaussian(B);
       // Each step's gradients are averaged over the learners (with several) between its tidy scopes.
@@ -233,16 +263,17 @@ export class SACLearnerActor {
       await step(temp.grads, this.alphaOpt);
       // Polyak targets.
       tf.tidy(() => {
-        this.targets.forEach((targ, i) => targ.forEach((t, j) => {
-          const next = tf.keep(tf.add(tf.mul(this.spec.tau, this.qs[i][j]), tf.mul(1 - this.spec.tau, t)));
-          t.dispose();
-          targ[j] = next;
-        }));
+        this.targets.forEach((targ, i) =>
+          targ.forEach((t, j) => {
+            const next = tf.keep(tf.add(tf.mul(this.spec.tau, this.qs[i][j]), tf.mul(1 - this.spec.tau, t)));
+            t.dispose();
+            targ[j] = next;
+          }),
+        );
       });
-      const out = tf.tidy(() => tf.concat([
-        c.td,
-        tf.stack([c.value, act.value, temp.value, c.alpha, tf.neg(tf.mean(act.logp)), c.meanQ]),
-      ]));
+      const out = tf.tidy(() =>
+        tf.concat([c.td, tf.stack([c.value, act.value, temp.value, c.alpha, tf.neg(tf.mean(act.logp)), c.meanQ])]),
+      );
       tf.dispose([c.value, c.td, c.meanQ, c.alpha, act.value, act.logp, temp.value]);
       tf.dispose([zNext, zNow]);
       const vals = out.dataSync() as Float32Array;
@@ -266,9 +297,13 @@ export class SACLearnerActor {
   async getState(): Promise<SACLearnerState> {
     await this.ready();
     return {
-      weights: this.allWeights(), targetWeights: flatTensors(this.targets.flat()), logAlpha: (this.logAlpha.dataSync() as Float32Array)[0],
+      weights: this.allWeights(),
+      targetWeights: flatTensors(this.targets.flat()),
+      logAlpha: (this.logAlpha.dataSync() as Float32Array)[0],
       optimizers: await Promise.all([this.actorOpt, this.criticOpt, this.alphaOpt].map((o) => o.getState())),
-      stepsTrained: this.stepsTrained, noiseRng: this.noise.getState(), bufferRng: this.buffer.getRngState(),
+      stepsTrained: this.stepsTrained,
+      noiseRng: this.noise.getState(),
+      bufferRng: this.buffer.getRngState(),
       ...(this.spec.storeBufferInCheckpoints ? { buffer: this.buffer.getContents() } : {}),
     };
   }
@@ -277,7 +312,8 @@ export class SACLearnerActor {
     await this.ready();
     const tf = this.tf;
     const [nPi, nQ] = [mlpParamCount(this.spec.pi), mlpParamCount(this.spec.q)];
-    if (s.weights.length !== nPi + this.qs.length * nQ) throw new Error(`SAC weights of ${s.weights.length} floats do not fit networks of ${nPi + this.qs.length * nQ}`);
+    if (s.weights.length !== nPi + this.qs.length * nQ)
+      throw new Error(`SAC weights of ${s.weights.length} floats do not fit networks of ${nPi + this.qs.length * nQ}`);
     assignFlat(tf, this.pi, s.weights.subarray(0, nPi));
     this.qs.forEach((q, i) => assignFlat(tf, q, s.weights.subarray(nPi + i * nQ, nPi + (i + 1) * nQ)));
     let at = 0;

@@ -27,7 +27,13 @@ export interface SACEnvRunnerSpec extends CollectorSpec {
  * Actions in [-1, 1] of `rows` observations: `tanh(mean + std × z)` with `z ~ N(0, 1)` from `rng`,
  * or `tanh(mean)` without one (greedy).
  */
-export function squashedGaussianActions(pi: MlpSpec, w: Float32Array, x: Float32Array, rows: number, rng: Rng | undefined): Float32Array {
+export function squashedGaussianActions(
+  pi: MlpSpec,
+  w: Float32Array,
+  x: Float32Array,
+  rows: number,
+  rng: Rng | undefined,
+): Float32Array {
   const out = mlpForward(pi, w, 0, x, rows);
   const d = pi.sizes[pi.sizes.length - 1] / 2;
   const acts = new Float32Array(rows * d);
@@ -53,7 +59,10 @@ class SACEnvRunnerActor {
   private readonly collector: TransitionCollector;
   private readonly rng: Rng;
 
-  constructor(private readonly spec: SACEnvRunnerSpec, index: number) {
+  constructor(
+    private readonly spec: SACEnvRunnerSpec,
+    index: number,
+  ) {
     this.collector = new TransitionCollector(spec, index, spec.low.length);
     this.rng = new Rng(spec.seed * 7919 + index * 104729 + 23);
   }
@@ -69,7 +78,9 @@ class SACEnvRunnerActor {
 
   /** Plays `episodes` whole episodes with the policy's mean actions; returns their returns and lengths. */
   evaluate(weights: Float32Array, episodes: number, seed: number): { returns: number[]; lengths: number[] } {
-    return playEpisodes(this.spec, this.collector.obsSpace, episodes, seed, (o) => scaleAction(squashedGaussianActions(this.spec.pi, weights, o, 1, undefined), 0, this.spec.low, this.spec.high));
+    return playEpisodes(this.spec, this.collector.obsSpace, episodes, seed, (o) =>
+      scaleAction(squashedGaussianActions(this.spec.pi, weights, o, 1, undefined), 0, this.spec.low, this.spec.high),
+    );
   }
 }
 

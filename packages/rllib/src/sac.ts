@@ -18,9 +18,22 @@ import { RLlibInvalidArgumentError } from './env/errors.js';
 import { Rng } from './env/rng.js';
 import { flatten } from './env/spaces.js';
 import { mlpDenseLayers, mlpParamCount, type MlpSpec } from './model.js';
-import { checkOffPolicyTraining, OffPolicyAlgorithm, type OffPolicyLearnerMethods, type OffPolicyTrainingOptions, type ReplayBufferOptions, type ReplayLearnerSpec } from './off-policy.js';
+import {
+  checkOffPolicyTraining,
+  OffPolicyAlgorithm,
+  type OffPolicyLearnerMethods,
+  type OffPolicyTrainingOptions,
+  type ReplayBufferOptions,
+  type ReplayLearnerSpec,
+} from './off-policy.js';
 import type { OffPolicySampleBatch } from './off-policy-runner.js';
-import { SACEnvRunner, scaleAction, squashedGaussianActions, type SACEnvRunnerMethods, type SACEnvRunnerSpec } from './sac-runner.js';
+import {
+  SACEnvRunner,
+  scaleAction,
+  squashedGaussianActions,
+  type SACEnvRunnerMethods,
+  type SACEnvRunnerSpec,
+} from './sac-runner.js';
 import { SACLearner, type SACLearnerSpec } from './sac-learner.js';
 
 /**
@@ -57,15 +70,37 @@ export interface SACTrainingOptions extends OffPolicyTrainingOptions {
   model: ModelOptions;
 }
 
-const REPLAY_DEFAULTS: Required<ReplayBufferOptions> = { capacity: 100_000, prioritized: false, alpha: 0.6, beta: 0.4, betaFinal: 1, betaAnnealingSteps: 50_000 };
+const REPLAY_DEFAULTS: Required<ReplayBufferOptions> = {
+  capacity: 100_000,
+  prioritized: false,
+  alpha: 0.6,
+  beta: 0.4,
+  betaFinal: 1,
+  betaAnnealingSteps: 50_000,
+};
 
 /** SAC's config builder. */
 export class SACConfig extends AlgorithmConfig<SACTrainingOptions> {
   readonly algoName = 'SAC';
   train: SACTrainingOptions = {
-    actorLr: 3e-4, criticLr: 3e-4, alphaLr: 3e-4, gamma: 0.99, tau: 0.005, initialAlpha: 1, targetEntropy: 'auto', twinQ: true, nStep: 1,
-    replayBuffer: { ...REPLAY_DEFAULTS }, trainBatchSize: 128, numStepsSampledBeforeLearningStarts: 1000, rolloutFragmentLength: 4,
-    trainingIntensity: 128, minSampleTimestepsPerIteration: 1000, storeBufferInCheckpoints: false, gradClip: undefined, model: { hiddens: [64, 64], activation: 'relu' },
+    actorLr: 3e-4,
+    criticLr: 3e-4,
+    alphaLr: 3e-4,
+    gamma: 0.99,
+    tau: 0.005,
+    initialAlpha: 1,
+    targetEntropy: 'auto',
+    twinQ: true,
+    nStep: 1,
+    replayBuffer: { ...REPLAY_DEFAULTS },
+    trainBatchSize: 128,
+    numStepsSampledBeforeLearningStarts: 1000,
+    rolloutFragmentLength: 4,
+    trainingIntensity: 128,
+    minSampleTimestepsPerIteration: 1000,
+    storeBufferInCheckpoints: false,
+    gradClip: undefined,
+    model: { hiddens: [64, 64], activation: 'relu' },
   };
 
   /** SAC's own options; `replayBuffer` and `model` are merged into the current ones (unset keys keep their values). */
@@ -79,15 +114,25 @@ export class SACConfig extends AlgorithmConfig<SACTrainingOptions> {
 
   protected checkTraining(o: Partial<SACTrainingOptions>): void {
     checkOffPolicyTraining(o);
-    for (const k of ['actorLr', 'criticLr', 'alphaLr', 'initialAlpha'] as const) if (o[k] !== undefined) positiveNumber(o[k], `training().${k}`, false);
+    for (const k of ['actorLr', 'criticLr', 'alphaLr', 'initialAlpha'] as const)
+      if (o[k] !== undefined) positiveNumber(o[k], `training().${k}`, false);
     for (const k of ['gamma', 'tau'] as const) {
-      if (o[k] !== undefined && (positiveNumber(o[k], `training().${k}`) > 1)) throw new RLlibInvalidArgumentError(`training().${k} must be in [0, 1], got ${o[k]}.`);
+      if (o[k] !== undefined && positiveNumber(o[k], `training().${k}`) > 1)
+        throw new RLlibInvalidArgumentError(`training().${k} must be in [0, 1], got ${o[k]}.`);
     }
-    if (o.nStep !== undefined && (!Number.isInteger(o.nStep) || o.nStep < 1)) throw new RLlibInvalidArgumentError(`training().nStep must be an integer >= 1, got ${JSON.stringify(o.nStep)}.`);
-    if (o.targetEntropy !== undefined && o.targetEntropy !== 'auto' && (typeof o.targetEntropy !== 'number' || !Number.isFinite(o.targetEntropy))) {
-      throw new RLlibInvalidArgumentError(`training().targetEntropy must be 'auto' (minus the action dimension) or a number, got ${JSON.stringify(o.targetEntropy)}.`);
+    if (o.nStep !== undefined && (!Number.isInteger(o.nStep) || o.nStep < 1))
+      throw new RLlibInvalidArgumentError(`training().nStep must be an integer >= 1, got ${JSON.stringify(o.nStep)}.`);
+    if (
+      o.targetEntropy !== undefined &&
+      o.targetEntropy !== 'auto' &&
+      (typeof o.targetEntropy !== 'number' || !Number.isFinite(o.targetEntropy))
+    ) {
+      throw new RLlibInvalidArgumentError(
+        `training().targetEntropy must be 'auto' (minus the action dimension) or a number, got ${JSON.stringify(o.targetEntropy)}.`,
+      );
     }
-    if (o.twinQ !== undefined && typeof o.twinQ !== 'boolean') throw new RLlibInvalidArgumentError(`training().twinQ must be true or false, got ${JSON.stringify(o.twinQ)}.`);
+    if (o.twinQ !== undefined && typeof o.twinQ !== 'boolean')
+      throw new RLlibInvalidArgumentError(`training().twinQ must be true or false, got ${JSON.stringify(o.twinQ)}.`);
     if (o.gradClip !== undefined) positiveNumber(o.gradClip, 'training().gradClip', false);
     if (o.model !== undefined) checkModel(o.model);
   }
@@ -114,7 +159,10 @@ export class SAC extends OffPolicyAlgorithm<SACConfig> {
   constructor(config: SACConfig) {
     super(config);
     const a = this.action;
-    if (a.kind !== 'gaussian') throw new RLlibInvalidArgumentError(`SAC needs a Box (continuous) action space; env '${config.envName}' has Discrete actions. Use DQN or PPO for it.`);
+    if (a.kind !== 'gaussian')
+      throw new RLlibInvalidArgumentError(
+        `SAC needs a Box (continuous) action space; env '${config.envName}' has Discrete actions. Use DQN or PPO for it.`,
+      );
     const m = config.train.model;
     const hiddens = m.hiddens ?? [64, 64];
     const act = m.activation ?? 'relu';
@@ -127,11 +175,24 @@ export class SAC extends OffPolicyAlgorithm<SACConfig> {
   protected createRunners(): ActorHandle<SACEnvRunnerMethods>[] {
     const t = this.config.train;
     const spec: SACEnvRunnerSpec = {
-      env: this.config.envName!, envConfig: this.config.envConfig, numEnvs: this.config.runners.numEnvsPerEnvRunner,
-      seed: this.config.seed, pi: this.pi, gamma: t.gamma, nStep: t.nStep, low: this.low, high: this.high,
+      env: this.config.envName!,
+      envConfig: this.config.envConfig,
+      numEnvs: this.config.runners.numEnvsPerEnvRunner,
+      seed: this.config.seed,
+      pi: this.pi,
+      gamma: t.gamma,
+      nStep: t.nStep,
+      low: this.low,
+      high: this.high,
     };
-    return Array.from({ length: this.config.runners.numEnvRunners }, (_, i) =>
-      SACEnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(spec, i) as unknown as ActorHandle<SACEnvRunnerMethods>);
+    return Array.from(
+      { length: this.config.runners.numEnvRunners },
+      (_, i) =>
+        SACEnvRunner.options({ numCpus: this.config.runners.numCpusPerEnvRunner, isolation: 'thread' }).remote(
+          spec,
+          i,
+        ) as unknown as ActorHandle<SACEnvRunnerMethods>,
+    );
   }
 
   /** The policy's and every critic's floats (what checkpoints hold). */
@@ -143,17 +204,32 @@ export class SAC extends OffPolicyAlgorithm<SACConfig> {
     const t = this.config.train;
     const dims = this.pi.sizes[this.pi.sizes.length - 1] / 2;
     const spec: SACLearnerSpec = {
-      ...base, pi: this.pi, q: this.q, twinQ: t.twinQ, actorLr: t.actorLr, criticLr: t.criticLr, alphaLr: t.alphaLr, tau: t.tau,
-      initialAlpha: t.initialAlpha, targetEntropy: t.targetEntropy === 'auto' ? -dims : t.targetEntropy, gradClip: t.gradClip,
+      ...base,
+      pi: this.pi,
+      q: this.q,
+      twinQ: t.twinQ,
+      actorLr: t.actorLr,
+      criticLr: t.criticLr,
+      alphaLr: t.alphaLr,
+      tau: t.tau,
+      initialAlpha: t.initialAlpha,
+      targetEntropy: t.targetEntropy === 'auto' ? -dims : t.targetEntropy,
+      gradClip: t.gradClip,
     };
-    return SACLearner.options({ numCpus, isolation: 'thread' }).remote(spec) as unknown as ActorHandle<OffPolicyLearnerMethods>;
+    return SACLearner.options({ numCpus, isolation: 'thread' }).remote(
+      spec,
+    ) as unknown as ActorHandle<OffPolicyLearnerMethods>;
   }
 
   protected replayOptions(): Required<ReplayBufferOptions> {
     return { ...REPLAY_DEFAULTS, ...this.config.train.replayBuffer };
   }
 
-  protected sampleRound(runner: ActorHandle<unknown>, w: ObjectRef<Float32Array>, steps: number): ObjectRef<OffPolicySampleBatch> {
+  protected sampleRound(
+    runner: ActorHandle<unknown>,
+    w: ObjectRef<Float32Array>,
+    steps: number,
+  ): ObjectRef<OffPolicySampleBatch> {
     return (runner as ActorHandle<SACEnvRunnerMethods>).sample.remote(w as never, steps);
   }
 
@@ -163,10 +239,21 @@ export class SAC extends OffPolicyAlgorithm<SACConfig> {
 
   /** The policy's action for one observation, computed here: its mean (squashed), or a sample with `explore`. */
   override computeSingleAction(obs: unknown, opts: { explore?: boolean } = {}): Float32Array {
-    if (!this.weights) throw new RLlibInvalidArgumentError('computeSingleAction() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).');
+    if (!this.weights)
+      throw new RLlibInvalidArgumentError(
+        'computeSingleAction() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).',
+      );
     const x = flatten(this.obsSpace, obs as never);
-    if (x.length !== this.obsDim) throw new RLlibInvalidArgumentError(`computeSingleAction(): the observation has ${x.length} values, the env's observation space ${this.obsDim}.`);
-    return scaleAction(squashedGaussianActions(this.pi, this.weights, x, 1, opts.explore ? this.explore : undefined), 0, this.low, this.high);
+    if (x.length !== this.obsDim)
+      throw new RLlibInvalidArgumentError(
+        `computeSingleAction(): the observation has ${x.length} values, the env's observation space ${this.obsDim}.`,
+      );
+    return scaleAction(
+      squashedGaussianActions(this.pi, this.weights, x, 1, opts.explore ? this.explore : undefined),
+      0,
+      this.low,
+      this.high,
+    );
   }
 }
 

@@ -16,29 +16,41 @@ import './dqn.js';
 import './sac.js';
 
 /** The function Tune runs in each trial's actor (loaded by reference in workers). */
-export const rllibTrial = remote(async (config: Record<string, unknown>, ctx: TuneContext, params: { algoConfig: Record<string, unknown> }) => {
-  const base = params.algoConfig;
-  const training = { ...(base.training as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(config)) if (k in training) training[k] = v;
-  const cfg = makeConfig({ ...base, training });
-  const cp = ctx.getCheckpoint();
-  let algo: Algorithm;
-  if (cp?.path && fs.existsSync(path.join(cp.path, 'algorithm'))) {
-    algo = cfg.build();
-    await algo.restoreFrom(path.join(cp.path, 'algorithm'));
-  } else algo = cfg.build();
-  try {
-    for (;;) {
-      const r = await algo.train();
-      const dir = fs.mkdtempSync(path.join(ctx.trialDir, 'tmp-'));
-      await algo.save(path.join(dir, 'algorithm'));
-      const { learnerStats, evaluation, ...flat } = r;
-      await ctx.report({ ...flat, ...(evaluation ? { evaluationReturnMean: evaluation.episodeReturnMean } : {}), learnerStats }, { checkpoint: Checkpoint.fromDirectory(dir) });
-      fs.rmSync(dir, { recursive: true, force: true });
+export const rllibTrial = remote(
+  async (config: Record<string, unknown>, ctx: TuneContext, params: { algoConfig: Record<string, unknown> }) => {
+    const base = params.algoConfig;
+    const training = { ...(base.training as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(config)) if (k in training) training[k] = v;
+    const cfg = makeConfig({ ...base, training });
+    const cp = ctx.getCheckpoint();
+    let algo: Algorithm;
+    if (cp?.path && fs.existsSync(path.join(cp.path, 'algorithm'))) {
+      algo = cfg.build();
+      await algo.restoreFrom(path.join(cp.path, 'algorithm'));
+    } else algo = cfg.build();
+    try {
+      for (;;) {
+        const r = await algo.train();
+        const dir = fs.mkdtempSync(path.join(ctx.trialDir, 'tmp-'));
+        await algo.save(path.join(dir, 'algorithm'));
+        const { learnerStats, evaluation, ...flat } = r;
+        await ctx.report(
+          { ...flat, ...(evaluation ? { evaluationReturnMean: evaluation.episodeReturnMean } : {}), learnerStats },
+          { checkpoint: Checkpoint.fromDirectory(dir) },
+        );
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    } finally {
+      await algo.stop();
     }
-  } finally {
-    await algo.stop();
-  }
-});
+  },
+);
 
-setTrialTrainable({ fn: rllibTrial, resources: (bundles) => new PlacementGroupFactory(bundles.filter((b, i) => i === 0 || Object.values(b).some((v) => v > 0)), 'PACK') });
+setTrialTrainable({
+  fn: rllibTrial,
+  resources: (bundles) =>
+    new PlacementGroupFactory(
+      bundles.filter((b, i) => i === 0 || Object.values(b).some((v) => v > 0)),
+      'PACK',
+    ),
+});

@@ -26,12 +26,20 @@ afterAll(async () => {
 /** The nodes of the live actors whose class name contains `name`. */
 async function nodesOf(name: string): Promise<string[]> {
   const rows = await listActors({ filters: [['state', '=', 'ALIVE']] });
-  return rows.filter((r) => String(r.className).includes(name)).map((r) => String(r.nodeId)).sort();
+  return rows
+    .filter((r) => String(r.className).includes(name))
+    .map((r) => String(r.nodeId))
+    .sort();
 }
 
 it('PPO samples with an env runner on each node (one CPU each), and its checkpoint restores on the cluster', async () => {
-  const algo = new PPOConfig().environment('CartPole-v1').envRunners({ numEnvRunners: 2 })
-    .training({ trainBatchSize: 1000, numEpochs: 3 }).evaluation({ evaluationDuration: 2 }).debugging({ seed: 1 }).build();
+  const algo = new PPOConfig()
+    .environment('CartPole-v1')
+    .envRunners({ numEnvRunners: 2 })
+    .training({ trainBatchSize: 1000, numEpochs: 3 })
+    .evaluation({ evaluationDuration: 2 })
+    .debugging({ seed: 1 })
+    .build();
   let saved = '';
   let r;
   try {
@@ -55,8 +63,13 @@ it('PPO samples with an env runner on each node (one CPU each), and its checkpoi
 }, 90_000);
 
 it('SAC runs its learner actor and its env runner on different nodes', async () => {
-  const algo = new SACConfig().environment('Pendulum-v1').envRunners({ numEnvRunners: 1 }).learners({ numLearners: 1 })
-    .training({ numStepsSampledBeforeLearningStarts: 200, minSampleTimestepsPerIteration: 400, trainingIntensity: 32 }).debugging({ seed: 1 }).build();
+  const algo = new SACConfig()
+    .environment('Pendulum-v1')
+    .envRunners({ numEnvRunners: 1 })
+    .learners({ numLearners: 1 })
+    .training({ numStepsSampledBeforeLearningStarts: 200, minSampleTimestepsPerIteration: 400, trainingIntensity: 32 })
+    .debugging({ seed: 1 })
+    .build();
   try {
     await algo.train();
     const r = await algo.train();

@@ -45,7 +45,8 @@ suite('DQN', () => {
       // Save, restore: the same greedy actions for the same observations.
       const saved = await algo.save(path.join(dir, 'dqn'));
       const observations = Array.from({ length: 20 }, (_, i) =>
-        Float32Array.from([Math.sin(i) * 0.1, Math.cos(i) * 0.2, Math.sin(i * 3) * 0.05, Math.cos(i * 2) * 0.3]));
+        Float32Array.from([Math.sin(i) * 0.1, Math.cos(i) * 0.2, Math.sin(i * 3) * 0.05, Math.cos(i * 2) * 0.3]),
+      );
       const actions = observations.map((o) => algo.computeSingleAction(o));
       expect(new Set(actions).size).toBe(2); // a policy, not a constant
       await algo.stop(); // frees its CPUs for the restored one
@@ -66,7 +67,10 @@ suite('DQN', () => {
 
   it('env runners return n-step transitions, kept across sample() calls and flushed at episode ends', async () => {
     const q = qNetSpec(4, 2, [8], 'relu', true);
-    const runner = DQNEnvRunner.options({ numCpus: 0 }).remote({ env: 'CartPole-v1', envConfig: {}, numEnvs: 2, seed: 3, q, gamma: 0.5, nStep: 3 }, 0) as unknown as ActorHandle<DQNEnvRunnerMethods>;
+    const runner = DQNEnvRunner.options({ numCpus: 0 }).remote(
+      { env: 'CartPole-v1', envConfig: {}, numEnvs: 2, seed: 3, q, gamma: 0.5, nStep: 3 },
+      0,
+    ) as unknown as ActorHandle<DQNEnvRunnerMethods>;
     try {
       const w = new Float32Array(qParamCount(q));
       const [a, b] = [await get(runner.sample.remote(w, 50, 1)), await get(runner.sample.remote(w, 50, 1))];
@@ -82,14 +86,22 @@ suite('DQN', () => {
           // CartPole pays 1 per step: 1 + 0.5 + 0.25 over 3 steps, shorter sums when the episode ended first.
           const [r, d] = [x.rewards[k], x.discounts[k]];
           if (x.dones[k] === 0) expect([r, d]).toEqual([1.75, 0.125]);
-          else expect([[1.75, 0.125], [1.5, 0.25], [1, 0.5]]).toContainEqual([r, d]);
+          else
+            expect([
+              [1.75, 0.125],
+              [1.5, 0.25],
+              [1, 0.5],
+            ]).toContainEqual([r, d]);
           if (x.dones[k] === 1 && d === 0.5) flushedLast++;
         }
       }
       expect(flushedLast).toBe(episodes);
       // A transition's next observation is the observation 3 steps later: one of the later rows'.
       const key = (o: Float32Array, k: number) => Array.from(o.subarray(4 * k, 4 * k + 4)).join(',');
-      const starts = new Set([...Array.from({ length: a.count }, (_, k) => key(a.obs, k)), ...Array.from({ length: b.count }, (_, k) => key(b.obs, k))]);
+      const starts = new Set([
+        ...Array.from({ length: a.count }, (_, k) => key(a.obs, k)),
+        ...Array.from({ length: b.count }, (_, k) => key(b.obs, k)),
+      ]);
       for (let k = 0; k < a.count; k++) if (a.dones[k] === 0) expect(starts.has(key(a.nextObs, k))).toBe(true);
     } finally {
       await kill(runner);
@@ -97,8 +109,13 @@ suite('DQN', () => {
   });
 
   it('keeps the replay buffer in checkpoints with storeBufferInCheckpoints: the restored algorithm learns at once', async () => {
-    const make = (store: boolean) => new DQNConfig().environment('CartPole-v1').envRunners({ numEnvRunners: 1 })
-      .training({ storeBufferInCheckpoints: store, numStepsSampledBeforeLearningStarts: 1000 }).debugging({ seed: 2 }).build();
+    const make = (store: boolean) =>
+      new DQNConfig()
+        .environment('CartPole-v1')
+        .envRunners({ numEnvRunners: 1 })
+        .training({ storeBufferInCheckpoints: store, numStepsSampledBeforeLearningStarts: 1000 })
+        .debugging({ seed: 2 })
+        .build();
     for (const store of [true, false]) {
       const algo = make(store);
       let saved: string;
@@ -125,9 +142,13 @@ suite('DQN', () => {
   }, 60_000);
 
   it('trains with two learners: a shard of the buffer each, averaged gradients, the same networks, both shards in checkpoints', async () => {
-    const algo = new DQNConfig().environment('CartPole-v1').envRunners({ numEnvRunners: 1 })
+    const algo = new DQNConfig()
+      .environment('CartPole-v1')
+      .envRunners({ numEnvRunners: 1 })
       .learners({ numLearners: 2, numCpusPerLearner: 0.5 })
-      .training({ storeBufferInCheckpoints: true, numStepsSampledBeforeLearningStarts: 1000 }).debugging({ seed: 2 }).build();
+      .training({ storeBufferInCheckpoints: true, numStepsSampledBeforeLearningStarts: 1000 })
+      .debugging({ seed: 2 })
+      .build();
     let saved: string;
     try {
       await algo.train();
@@ -136,7 +157,14 @@ suite('DQN', () => {
       expect(r.learnerStats.numUpdates).toBe(1000);
       expect(r.numEnvStepsTrained).toBe(1000 * 2 * 32);
       expect(r.learnerStats.replayBufferSize).toBeGreaterThan(1900);
-      const learners = (algo as unknown as { learners: ActorHandle<{ getWeights(): Promise<Float32Array>; getState(): Promise<{ buffer: { filled: number; obs: Float32Array } }> }>[] }).learners;
+      const learners = (
+        algo as unknown as {
+          learners: ActorHandle<{
+            getWeights(): Promise<Float32Array>;
+            getState(): Promise<{ buffer: { filled: number; obs: Float32Array } }>;
+          }>[];
+        }
+      ).learners;
       expect(learners).toHaveLength(2);
       const [w0, w1] = await get(learners.map((l) => l.getWeights.remote()));
       expect(w1).toEqual(w0);
@@ -154,7 +182,8 @@ suite('DQN', () => {
     try {
       const next = await restored.train();
       expect(next.learnerStats.numUpdates).toBe(1000); // both shards came back: learning goes on at once
-      const learners = (restored as unknown as { learners: ActorHandle<{ getWeights(): Promise<Float32Array> }>[] }).learners;
+      const learners = (restored as unknown as { learners: ActorHandle<{ getWeights(): Promise<Float32Array> }>[] })
+        .learners;
       const [w0, w1] = await get(learners.map((l) => l.getWeights.remote()));
       expect(w1).toEqual(w0);
     } finally {
@@ -163,11 +192,24 @@ suite('DQN', () => {
   }, 60_000);
 
   it('explains config mistakes', () => {
-    expect(() => new DQNConfig().training({ storeBufferInCheckpoints: 'yes' as never })).toThrow(/storeBufferInCheckpoints must be true or false/);
+    expect(() => new DQNConfig().training({ storeBufferInCheckpoints: 'yes' as never })).toThrow(
+      /storeBufferInCheckpoints must be true or false/,
+    );
     expect(() => new DQNConfig().training({ learning_rate: 0.1 } as never)).toThrow(RLlibInvalidArgumentError);
-    expect(() => new DQNConfig().training({ target_network_update_freq: 500 } as never)).toThrow(/Did you mean 'targetNetworkUpdateFreq'/);
-    expect(() => new DQNConfig().training({ replayBuffer: { capcity: 10 } as never })).toThrow(/training\(\)\.replayBuffer: unknown option 'capcity'/);
-    expect(() => new DQNConfig().training({ epsilon: [[0, 1], [0, 0.5]] })).toThrow(/increasing steps/);
+    expect(() => new DQNConfig().training({ target_network_update_freq: 500 } as never)).toThrow(
+      /Did you mean 'targetNetworkUpdateFreq'/,
+    );
+    expect(() => new DQNConfig().training({ replayBuffer: { capcity: 10 } as never })).toThrow(
+      /training\(\)\.replayBuffer: unknown option 'capcity'/,
+    );
+    expect(() =>
+      new DQNConfig().training({
+        epsilon: [
+          [0, 1],
+          [0, 0.5],
+        ],
+      }),
+    ).toThrow(/increasing steps/);
     expect(() => new DQNConfig().training({ gamma: 1.5 })).toThrow(/gamma must be in \[0, 1\]/);
     expect(() => new DQNConfig().training({ nStep: 0 })).toThrow(/nStep must be an integer >= 1/);
     expect(() => new DQNConfig().build()).toThrow(/no environment/);

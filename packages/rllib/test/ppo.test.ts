@@ -41,7 +41,8 @@ suite('PPO', () => {
       // Save, restore: the same greedy actions for the same observations.
       const saved = await algo.save(path.join(dir, 'ppo'));
       const observations = Array.from({ length: 20 }, (_, i) =>
-        Float32Array.from([Math.sin(i) * 0.1, Math.cos(i) * 0.2, Math.sin(i * 3) * 0.05, Math.cos(i * 2) * 0.3]));
+        Float32Array.from([Math.sin(i) * 0.1, Math.cos(i) * 0.2, Math.sin(i * 3) * 0.05, Math.cos(i * 2) * 0.3]),
+      );
       const actions = observations.map((o) => algo.computeSingleAction(o));
       await algo.stop(); // frees its CPUs for the restored one
       const restored = await Algorithm.fromCheckpoint(saved);
@@ -67,8 +68,12 @@ suite('PPO', () => {
   });
 
   it('is a Tune trainable: a sweep over lr', async () => {
-    const config = new PPOConfig().environment('CartPole-v1').envRunners({ numEnvRunners: 1, numCpusPerEnvRunner: 0.5 })
-      .learners({ numCpusPerLearner: 0.5 }).training({ trainBatchSize: 500, numEpochs: 2 }).debugging({ seed: 2 });
+    const config = new PPOConfig()
+      .environment('CartPole-v1')
+      .envRunners({ numEnvRunners: 1, numCpusPerEnvRunner: 0.5 })
+      .learners({ numCpusPerLearner: 0.5 })
+      .training({ trainBatchSize: 500, numEpochs: 2 })
+      .debugging({ seed: 2 });
     const grid = await new Tuner(config, {
       paramSpace: { lr: gridSearch([1e-4, 1e-3]) },
       tuneConfig: { metric: 'episodeReturnMean', mode: 'max' },
@@ -80,13 +85,18 @@ suite('PPO', () => {
   });
 
   it('sweeps lr with ASHA: the trial with a tiny lr is stopped at the first rung, the best runs to maxT', async () => {
-    const config = new PPOConfig().environment('CartPole-v1').envRunners({ numEnvRunners: 1 })
-      .training({ trainBatchSize: 1000, minibatchSize: 128, numEpochs: 4 }).debugging({ seed: 3 });
+    const config = new PPOConfig()
+      .environment('CartPole-v1')
+      .envRunners({ numEnvRunners: 1 })
+      .training({ trainBatchSize: 1000, minibatchSize: 128, numEpochs: 4 })
+      .debugging({ seed: 3 });
     // One trial at a time: ASHA's decisions then depend only on the results (seeded), not on timing.
     const grid = await new Tuner(config, {
       paramSpace: { lr: gridSearch([3e-3, 1e-6, 1e-3]) },
       tuneConfig: {
-        metric: 'episodeReturnMean', mode: 'max', maxConcurrentTrials: 1,
+        metric: 'episodeReturnMean',
+        mode: 'max',
+        maxConcurrentTrials: 1,
         scheduler: new ASHAScheduler({ maxT: 6, gracePeriod: 2, reductionFactor: 2 }),
       },
       runConfig: { name: 'ppo-asha', storagePath: dir, verbose: 0 },
@@ -98,6 +108,8 @@ suite('PPO', () => {
     const best = grid.getBestResult();
     expect([3e-3, 1e-3]).toContain(best.config.lr);
     expect(best.metrics?.trainingIteration).toBe(6);
-    expect(best.metrics!.episodeReturnMean as number).toBeGreaterThan(byLr.get(1e-6)!.metrics!.episodeReturnMean as number);
+    expect(best.metrics!.episodeReturnMean as number).toBeGreaterThan(
+      byLr.get(1e-6)!.metrics!.episodeReturnMean as number,
+    );
   }, 120_000);
 });

@@ -55,7 +55,9 @@ suite('SAC', () => {
       await algo.stop();
       const restored = await Algorithm.fromCheckpoint(saved);
       try {
-        expect(obs.map((o) => Array.from(restored.computeSingleAction(o) as Float32Array))).toEqual(actions.map((a) => Array.from(a)));
+        expect(obs.map((o) => Array.from(restored.computeSingleAction(o) as Float32Array))).toEqual(
+          actions.map((a) => Array.from(a)),
+        );
         const next = await restored.train();
         expect(next.trainingIteration).toBe(r.trainingIteration + 1);
         expect(next.numEnvStepsSampledLifetime).toBe(r.numEnvStepsSampledLifetime + 1000);
@@ -72,17 +74,32 @@ suite('SAC', () => {
   }, 150_000);
 
   it('trains with two learners whose critics, policy and temperature stay the same', async () => {
-    const algo = new SACConfig().environment('Pendulum-v1').envRunners({ numEnvRunners: 1 })
+    const algo = new SACConfig()
+      .environment('Pendulum-v1')
+      .envRunners({ numEnvRunners: 1 })
       .learners({ numLearners: 2, numCpusPerLearner: 0.5 })
-      .training({ numStepsSampledBeforeLearningStarts: 200, minSampleTimestepsPerIteration: 200, trainBatchSize: 64, trainingIntensity: 64, model: { hiddens: [32, 32] } })
-      .debugging({ seed: 3 }).build();
+      .training({
+        numStepsSampledBeforeLearningStarts: 200,
+        minSampleTimestepsPerIteration: 200,
+        trainBatchSize: 64,
+        trainingIntensity: 64,
+        model: { hiddens: [32, 32] },
+      })
+      .debugging({ seed: 3 })
+      .build();
     try {
       await algo.train();
       const r = await algo.train();
       expect(r.learnerStats.numUpdates).toBe(200);
       expect(r.numEnvStepsTrained).toBe(200 * 2 * 64); // each update on a batch from every shard
       expect(Number.isFinite(r.learnerStats.criticLoss)).toBe(true);
-      const learners = (algo as unknown as { learners: ActorHandle<{ getState(): Promise<{ weights: Float32Array; targetWeights: Float32Array; logAlpha: number }> }>[] }).learners;
+      const learners = (
+        algo as unknown as {
+          learners: ActorHandle<{
+            getState(): Promise<{ weights: Float32Array; targetWeights: Float32Array; logAlpha: number }>;
+          }>[];
+        }
+      ).learners;
       const [s0, s1] = await get(learners.map((l) => l.getState.remote()));
       expect(s1.weights).toEqual(s0.weights);
       expect(s1.targetWeights).toEqual(s0.targetWeights);
@@ -94,11 +111,15 @@ suite('SAC', () => {
   }, 60_000);
 
   it('explains bad configs', () => {
-    expect(() => new SACConfig().environment('CartPole-v1').build()).toThrow(/Box \(continuous\) action space.*Use DQN or PPO/);
+    expect(() => new SACConfig().environment('CartPole-v1').build()).toThrow(
+      /Box \(continuous\) action space.*Use DQN or PPO/,
+    );
     expect(() => new SACConfig().training({ tau: 2 })).toThrow(RLlibInvalidArgumentError);
     expect(() => new SACConfig().training({ targetEntropy: 'high' as never })).toThrow(/'auto'/);
     expect(() => new SACConfig().training({ actor_lr: 1e-3 } as never)).toThrow(/Did you mean 'actorLr'/);
-    expect(() => new SACConfig().training({ replayBuffer: { capacity: 0 } })).toThrow(/capacity must be an integer >= 1/);
+    expect(() => new SACConfig().training({ replayBuffer: { capacity: 0 } })).toThrow(
+      /capacity must be an integer >= 1/,
+    );
     // Options merge: setting one replay option keeps the others' defaults.
     const c = new SACConfig().training({ replayBuffer: { capacity: 5000 }, model: { hiddens: [32] } });
     expect(c.train.replayBuffer).toMatchObject({ capacity: 5000, prioritized: false });

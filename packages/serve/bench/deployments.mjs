@@ -39,7 +39,9 @@ function matmulModel(b) {
     graph: {
       name: 'matmul',
       node: [{ name: 'matmul', op_type: 'MatMul', domain: '', input: ['X', 'B'], output: ['Y'] }],
-      initializer: [{ name: 'B', dims: [N, N], data_type: DOUBLE, raw_data: Buffer.from(b.buffer, b.byteOffset, b.byteLength) }],
+      initializer: [
+        { name: 'B', dims: [N, N], data_type: DOUBLE, raw_data: Buffer.from(b.buffer, b.byteOffset, b.byteLength) },
+      ],
       input: [{ name: 'X', type: { tensor_type: { elem_type: DOUBLE, shape } } }],
       output: [{ name: 'Y', type: { tensor_type: { elem_type: DOUBLE, shape } } }],
     },

@@ -44,7 +44,9 @@ try {
   );
   process.exit(2);
 }
-const missing = ['start', 'run', 'delete', 'shutdown', 'deployment', 'batch'].filter((f) => typeof serve[f] !== 'function');
+const missing = ['start', 'run', 'delete', 'shutdown', 'deployment', 'batch'].filter(
+  (f) => typeof serve[f] !== 'function',
+);
 if (missing.length) {
   console.error(`ray-ts-bench: @ray-ts/serve does not export ${missing.join(', ')} (yet); the benchmark needs them.`);
   process.exit(2);

@@ -61,11 +61,22 @@ if (!wrkAvailable()) {
 }
 
 const common = [
-  '--duration', values.duration, '--warmup', values.warmup, '--connections', values.connections,
-  '--only', values.only, '--threads', values.threads, '--cpus', values.cpus,
+  '--duration',
+  values.duration,
+  '--warmup',
+  values.warmup,
+  '--connections',
+  values.connections,
+  '--only',
+  values.only,
+  '--threads',
+  values.threads,
+  '--cpus',
+  values.cpus,
 ];
 // Each side gets its measured time plus generous room for starting up (Ray's venv setup included).
-const budgetMs = (names.length * connectionCounts.length * (Number(values.duration) + Number(values.warmup) + 20) + 300) * 1000;
+const budgetMs =
+  (names.length * connectionCounts.length * (Number(values.duration) + Number(values.warmup) + 20) + 300) * 1000;
 
 const runSide = (label, cmd, args) => runSideIn(label, cmd, args, { cwd: root, budgetMs });
 
@@ -74,7 +85,12 @@ const ours = new Map();
 const ray = new Map();
 let oursStatus = 0;
 if (!values['no-ray-ts']) {
-  const r = await runSide('ray-ts', process.execPath, ['--import', 'tsx', path.join(here, 'ray-ts-bench.mjs'), ...common]);
+  const r = await runSide('ray-ts', process.execPath, [
+    '--import',
+    'tsx',
+    path.join(here, 'ray-ts-bench.mjs'),
+    ...common,
+  ]);
   oursStatus = r.status;
   for (const l of r.results) ours.set(key(l), l);
 }
@@ -82,7 +98,12 @@ const baseline = path.resolve(root, '../shared/tools/ray-baseline.sh');
 let rayStatus = 0;
 if (!values['no-ray']) {
   if (fs.existsSync(baseline)) {
-    const r = await runSide('Ray Serve', 'bash', [baseline, 'python', path.join(here, 'ray_serve_bench.py'), ...common]);
+    const r = await runSide('Ray Serve', 'bash', [
+      baseline,
+      'python',
+      path.join(here, 'ray_serve_bench.py'),
+      ...common,
+    ]);
     rayStatus = r.status;
     for (const l of r.results) ray.set(key(l), l);
   } else {
@@ -95,11 +116,21 @@ for (const name of names) {
   for (const connections of connectionCounts) {
     const o = ours.get(`${name}/${connections}`) ?? null;
     const b = ray.get(`${name}/${connections}`) ?? null;
-    rows.push({ name, title: titles[name], connections, rayts: o, ray: b, throughputRatio: o && b && b.rps > 0 ? o.rps / b.rps : null });
+    rows.push({
+      name,
+      title: titles[name],
+      connections,
+      rayts: o,
+      ray: b,
+      throughputRatio: o && b && b.rps > 0 ? o.rps / b.rps : null,
+    });
   }
 }
 
-const num = (x, digits = 0) => (x === null || x === undefined ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const num = (x, digits = 0) =>
+  x === null || x === undefined
+    ? '-'
+    : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ms = (x) => (x === null || x === undefined ? '-' : `${num(x, x < 10 ? 2 : x < 100 ? 1 : 0)} ms`);
 const errs = (r) => {
   if (!r) return '-';
@@ -109,8 +140,12 @@ const errs = (r) => {
   return parts.length ? parts.join(', ') : '0';
 };
 const side = (r) => [r ? num(r.rps) : '-', ms(r?.p50Ms), ms(r?.p99Ms), errs(r)];
-console.log(`\nServe, wrk -t${values.threads} --latency against 127.0.0.1, ${values.duration} s per line after a ${values.warmup} s warm-up\n`);
-console.log('| workload | conns | ray-ts req/s | p50 | p99 | errors | Ray req/s | p50 | p99 | errors | ray-ts / Ray req/s |');
+console.log(
+  `\nServe, wrk -t${values.threads} --latency against 127.0.0.1, ${values.duration} s per line after a ${values.warmup} s warm-up\n`,
+);
+console.log(
+  '| workload | conns | ray-ts req/s | p50 | p99 | errors | Ray req/s | p50 | p99 | errors | ray-ts / Ray req/s |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   const ratio = r.throughputRatio === null ? '-' : `${r.throughputRatio.toFixed(2)}x`;
@@ -120,9 +155,20 @@ for (const r of rows) {
 fs.mkdirSync(path.join(root, '.bench'), { recursive: true });
 const out = path.join(root, '.bench/serve-bench.json');
 const settings = {
-  durationS: Number(values.duration), warmupS: Number(values.warmup), threads: Number(values.threads),
-  cpus: Number(values.cpus), connections: connectionCounts, workloads: names,
+  durationS: Number(values.duration),
+  warmupS: Number(values.warmup),
+  threads: Number(values.threads),
+  cpus: Number(values.cpus),
+  connections: connectionCounts,
+  workloads: names,
 };
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), settings, status: { rayts: oursStatus, ray: rayStatus }, rows }, null, 2));
+fs.writeFileSync(
+  out,
+  JSON.stringify(
+    { date: new Date().toISOString(), settings, status: { rayts: oursStatus, ray: rayStatus }, rows },
+    null,
+    2,
+  ),
+);
 console.error(`results: ${path.relative(process.cwd(), out) || out}`);
 if (oursStatus !== 0 || rayStatus !== 0) process.exitCode = 1;

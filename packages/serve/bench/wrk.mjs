@@ -55,7 +55,15 @@ export function parseWrk(text) {
  * requests in the latency figures instead of dropping them as timeout errors.
  */
 export function runWrk({ url, connections, durationS, threads = 2, timeoutS = 10 }) {
-  const args = [`-t${Math.min(threads, connections)}`, `-c${connections}`, `-d${durationS}s`, `--timeout`, `${timeoutS}s`, '--latency', url];
+  const args = [
+    `-t${Math.min(threads, connections)}`,
+    `-c${connections}`,
+    `-d${durationS}s`,
+    `--timeout`,
+    `${timeoutS}s`,
+    '--latency',
+    url,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -70,7 +78,8 @@ export function runWrk({ url, connections, durationS, threads = 2, timeoutS = 10
     });
     child.on('close', (code, signal) => {
       clearTimeout(guard);
-      if (code !== 0) return reject(new Error(`wrk ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${err}${out}`));
+      if (code !== 0)
+        return reject(new Error(`wrk ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${err}${out}`));
       try {
         resolve({ ...parseWrk(out), raw: out });
       } catch (e) {

@@ -51,25 +51,41 @@ export async function start(options: StartOptions = {}): Promise<ServeStatus['pr
     // On the head node, which lives as long as the cluster.
     const head = (await nodes()).find((n) => n.isHead && n.alive);
     c = ServeController.options({
-      name: CONTROLLER_NAME, namespace: SERVE_NAMESPACE, lifetime: 'detached', getIfExists: true, maxConcurrency: 100_000,
+      name: CONTROLLER_NAME,
+      namespace: SERVE_NAMESPACE,
+      lifetime: 'detached',
+      getIfExists: true,
+      maxConcurrency: 100_000,
       ...(head ? { schedulingStrategy: { nodeId: head.nodeId, soft: true } } : {}),
     }).remote() as unknown as ActorHandle<ControllerMethods>;
   }
   const running = await get(c.startOptions.remote());
   if (running && JSON.stringify(running) !== JSON.stringify(opts) && options.http !== undefined) {
-    console.warn('serve.start(): Serve is already running with other options; keeping those. Call serve.shutdown() first to change them.');
+    console.warn(
+      'serve.start(): Serve is already running with other options; keeping those. Call serve.shutdown() first to change them.',
+    );
   }
   return get(c.start.remote(opts));
 }
 
 /** What {@link run} deploys: one application, or several with their options. */
-export async function deployApps(apps: { app: Application; name: string; routePrefix: string | null }[], timeoutS = 120): Promise<void> {
+export async function deployApps(
+  apps: { app: Application; name: string; routePrefix: string | null }[],
+  timeoutS = 120,
+): Promise<void> {
   const specs: AppSpec[] = apps.map(({ app, name, routePrefix }) => {
     if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) {
-      throw new ServeInvalidArgumentError(`Invalid app name ${JSON.stringify(name)}: use letters, digits, '_', '-' or '.'.`);
+      throw new ServeInvalidArgumentError(
+        `Invalid app name ${JSON.stringify(name)}: use letters, digits, '_', '-' or '.'.`,
+      );
     }
     const built = buildApp(app, name);
-    return { name, routePrefix: checkRoutePrefix(routePrefix, name), ingress: built.ingress, deployments: built.deployments };
+    return {
+      name,
+      routePrefix: checkRoutePrefix(routePrefix, name),
+      ingress: built.ingress,
+      deployments: built.deployments,
+    };
   });
   let c = await controller();
   if (!c || !(await get(c.startOptions.remote()))) {
@@ -83,7 +99,10 @@ export async function deployApps(apps: { app: Application; name: string; routePr
     const r = result[n];
     if (r.status === 'DEPLOY_FAILED') throw new DeployFailedError(`App '${n}' failed to deploy: ${r.message}`, n);
     if (r.status !== 'RUNNING') {
-      throw new DeployFailedError(`App '${n}' is not running after ${timeoutS} s (status ${r.status}${r.message ? `: ${r.message}` : ''}); see serve.status().`, n);
+      throw new DeployFailedError(
+        `App '${n}' is not running after ${timeoutS} s (status ${r.status}${r.message ? `: ${r.message}` : ''}); see serve.status().`,
+        n,
+      );
     }
   }
 }
@@ -97,7 +116,10 @@ export async function deployApps(apps: { app: Application; name: string; routePr
  * const handle = await serve.run(Model.bind(), { name: 'model', routePrefix: '/model' });
  * const prediction = await handle.predict.remote([1, 2, 3]);
  */
-export async function run<T>(app: Application<T & Target>, options: RunOptions = {}): Promise<DeploymentHandle<Servable<T>>> {
+export async function run<T>(
+  app: Application<T & Target>,
+  options: RunOptions = {},
+): Promise<DeploymentHandle<Servable<T>>> {
   const name = options.name ?? 'default';
   const routePrefix = options.routePrefix === undefined ? '/' : options.routePrefix;
   await deployApps([{ app: app as Application, name, routePrefix }], options.timeoutS ?? 120);
@@ -137,18 +159,28 @@ export async function getAppHandle<T = unknown>(appName: string): Promise<Deploy
   const c = await requireController('serve.getAppHandle()');
   const st = await get(c.status.remote());
   const app = st.applications[appName];
-  if (!app) throw new ServeInvalidArgumentError(`No application named '${appName}'. Running: ${Object.keys(st.applications).join(', ') || 'none'}.`);
+  if (!app)
+    throw new ServeInvalidArgumentError(
+      `No application named '${appName}'. Running: ${Object.keys(st.applications).join(', ') || 'none'}.`,
+    );
   const t = await routerHub().routingTable();
   const entry = t.apps.find((a) => a.name === appName);
-  if (!entry) throw new ServeInvalidArgumentError(`Application '${appName}' is not routable yet (status ${app.status}).`);
+  if (!entry)
+    throw new ServeInvalidArgumentError(`Application '${appName}' is not routable yet (status ${app.status}).`);
   return createHandle<T>(appName, entry.ingress.split('#')[1]);
 }
 
 /** A handle to a deployment of a running application (default app `'default'`). */
-export async function getDeploymentHandle<T = unknown>(deploymentName: string, appName = 'default'): Promise<DeploymentHandle<T>> {
+export async function getDeploymentHandle<T = unknown>(
+  deploymentName: string,
+  appName = 'default',
+): Promise<DeploymentHandle<T>> {
   const st = await status();
   const app = st.applications[appName];
-  if (!app) throw new ServeInvalidArgumentError(`No application named '${appName}'. Running: ${Object.keys(st.applications).join(', ') || 'none'}.`);
+  if (!app)
+    throw new ServeInvalidArgumentError(
+      `No application named '${appName}'. Running: ${Object.keys(st.applications).join(', ') || 'none'}.`,
+    );
   if (!app.deployments[deploymentName]) {
     throw new ServeInvalidArgumentError(
       `App '${appName}' has no deployment '${deploymentName}'. It has: ${Object.keys(app.deployments).join(', ')}.`,

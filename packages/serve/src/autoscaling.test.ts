@@ -13,7 +13,10 @@ function config(c: AutoscalingConfig): Required<AutoscalingConfig> {
 class Sim {
   readonly s: AutoscalingState = newAutoscalingState();
   readonly changes: { t: number; from: number; to: number }[] = [];
-  constructor(readonly cfg: Required<AutoscalingConfig>, public current: number) {}
+  constructor(
+    readonly cfg: Required<AutoscalingConfig>,
+    public current: number,
+  ) {}
 
   step(t: number, load: number): number {
     recordLoad(this.s, this.cfg, t, load);
@@ -44,7 +47,14 @@ function random(seed: number): () => number {
 
 describe('autoscaling policy', () => {
   // No look-back averaging (only the latest sample counts), so each test controls the demand exactly.
-  const base = { minReplicas: 1, maxReplicas: 10, targetOngoingRequests: 2, upscaleDelayS: 10, downscaleDelayS: 60, lookBackPeriodS: 0 };
+  const base = {
+    minReplicas: 1,
+    maxReplicas: 10,
+    targetOngoingRequests: 2,
+    upscaleDelayS: 10,
+    downscaleDelayS: 60,
+    lookBackPeriodS: 0,
+  };
 
   it('scales up only once the demand lasted upscaleDelayS', () => {
     const sim = new Sim(config(base), 1);
@@ -148,7 +158,14 @@ describe('autoscaling policy', () => {
   });
 
   it('never changes the count under steady noisy load, over hours', () => {
-    const cfg = config({ minReplicas: 1, maxReplicas: 20, targetOngoingRequests: 2, upscaleDelayS: 30, downscaleDelayS: 600, lookBackPeriodS: 30 });
+    const cfg = config({
+      minReplicas: 1,
+      maxReplicas: 20,
+      targetOngoingRequests: 2,
+      upscaleDelayS: 30,
+      downscaleDelayS: 600,
+      lookBackPeriodS: 30,
+    });
     const rand = random(42);
     const sim = new Sim(cfg, 1);
     // Load around 9 (4.5 replicas' worth), each sample anywhere from 6 to 12: on its own a sample

@@ -37,9 +37,16 @@ describe('batch() as a function wrapper', () => {
     const calls = Array.from({ length: 10 }, (_, i) => double(i));
     await vi.advanceTimersByTimeAsync(0);
     // Two full batches went at once; the last two items wait for the timeout.
-    expect(r.batches).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+    expect(r.batches).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
     await vi.advanceTimersByTimeAsync(60_000);
-    expect(r.batches).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(r.batches).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     expect(await Promise.all(calls)).toEqual(Array.from({ length: 10 }, (_, i) => i * 2));
   });
 
@@ -66,10 +73,13 @@ describe('batch() as a function wrapper', () => {
   it('rejects every caller of a failed batch with its error, and only those', async () => {
     let calls = 0;
     const boom = new Error('model crashed');
-    const f = batch(async (items: number[]) => {
-      if (calls++ === 0) throw boom;
-      return items;
-    }, { maxBatchSize: 2, batchWaitTimeoutS: 1 });
+    const f = batch(
+      async (items: number[]) => {
+        if (calls++ === 0) throw boom;
+        return items;
+      },
+      { maxBatchSize: 2, batchWaitTimeoutS: 1 },
+    );
     const first = [f(1), f(2)].map((p) => p.catch((e: unknown) => e));
     const second = [f(3), f(4)];
     await vi.advanceTimersByTimeAsync(0);
@@ -78,9 +88,12 @@ describe('batch() as a function wrapper', () => {
   });
 
   it('rejects the callers when the function throws synchronously', async () => {
-    const f = batch((): number[] => {
-      throw new RangeError('sync');
-    }, { maxBatchSize: 2 });
+    const f = batch(
+      (): number[] => {
+        throw new RangeError('sync');
+      },
+      { maxBatchSize: 2 },
+    );
     const calls = [f(1), f(2)].map((p) => p.catch((e: unknown) => e));
     await vi.advanceTimersByTimeAsync(0);
     for (const e of await Promise.all(calls)) expect(e).toBeInstanceOf(RangeError);
@@ -92,7 +105,9 @@ describe('batch() as a function wrapper', () => {
     await vi.advanceTimersByTimeAsync(0);
     for (const e of await Promise.all(calls)) {
       expect(e).toBeInstanceOf(ServeInvalidArgumentError);
-      expect((e as Error).message).toMatch(/got 3 items and returned 2 results: it must return an array with one result per item/);
+      expect((e as Error).message).toMatch(
+        /got 3 items and returned 2 results: it must return an array with one result per item/,
+      );
     }
     const notArray = batch(async () => 'oops' as unknown as number[], { maxBatchSize: 1 });
     await expect(notArray(1)).rejects.toThrow(/got 1 items and returned string/);
@@ -123,14 +138,18 @@ describe('@batch() as a method decorator', () => {
     }
   }
   /** The decorated method as callers see it: one item in, one result out. */
-  const predict = (m: Model, item: number): Promise<number> => (m.predict as unknown as (x: number) => Promise<number>).call(m, item);
+  const predict = (m: Model, item: number): Promise<number> =>
+    (m.predict as unknown as (x: number) => Promise<number>).call(m, item);
 
   it('batches calls of one instance, with `this` bound, within maxBatchSize', async () => {
     const m = new Model(100);
     const calls = Array.from({ length: 6 }, (_, i) => predict(m, i));
     await vi.advanceTimersByTimeAsync(10);
     expect(await Promise.all(calls)).toEqual([100, 101, 102, 103, 104, 105]);
-    expect(m.batches).toEqual([[0, 1, 2, 3], [4, 5]]);
+    expect(m.batches).toEqual([
+      [0, 1, 2, 3],
+      [4, 5],
+    ]);
   });
 
   it('keeps a queue per instance: calls on different objects never share a batch', async () => {

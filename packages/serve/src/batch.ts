@@ -66,8 +66,10 @@ class BatchQueue<T, R> {
 function compile(opts: BatchOptions): { maxBatchSize: number; waitMs: number } {
   const size = opts.maxBatchSize ?? 10;
   const wait = opts.batchWaitTimeoutS ?? 0.01;
-  if (!Number.isInteger(size) || size < 1) throw new ServeInvalidArgumentError(`Invalid maxBatchSize for batch(): ${size}. Use an integer >= 1.`);
-  if (typeof wait !== 'number' || !(wait >= 0)) throw new ServeInvalidArgumentError(`Invalid batchWaitTimeoutS for batch(): ${wait}. Use seconds >= 0.`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new ServeInvalidArgumentError(`Invalid maxBatchSize for batch(): ${size}. Use an integer >= 1.`);
+  if (typeof wait !== 'number' || !(wait >= 0))
+    throw new ServeInvalidArgumentError(`Invalid batchWaitTimeoutS for batch(): ${wait}. Use seconds >= 0.`);
   return { maxBatchSize: size, waitMs: wait * 1000 };
 }
 
@@ -85,7 +87,9 @@ type BatchFn<T, R> = (items: T[]) => Promise<R[]> | R[];
  * // (TypeScript rejects a decorator that changes a method's type, so there use the function form.)
  */
 export function batch<T, R>(fn: BatchFn<T, R>, opts?: BatchOptions): (item: T) => Promise<R>;
-export function batch(opts?: BatchOptions): <This, T, R>(
+export function batch(
+  opts?: BatchOptions,
+): <This, T, R>(
   method: (this: This, items: T[]) => Promise<R[]> | R[],
   context: ClassMethodDecoratorContext,
 ) => (this: This, item: T) => Promise<R>;
@@ -101,7 +105,8 @@ export function batch<T, R>(a?: BatchFn<T, R> | BatchOptions, b?: BatchOptions):
     return function (this: This, item: T): Promise<R> {
       const self = this as unknown as object;
       let q = queues.get(self);
-      if (!q) queues.set(self, (q = new BatchQueue<T, R>((items) => method.call(this, items), o.maxBatchSize, o.waitMs)));
+      if (!q)
+        queues.set(self, (q = new BatchQueue<T, R>((items) => method.call(this, items), o.maxBatchSize, o.waitMs)));
       return q.push(item);
     };
   };

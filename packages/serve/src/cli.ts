@@ -81,10 +81,14 @@ function parseBuilderArgs(pairs: string[]): Record<string, string> | undefined {
 /** Where each app serves, as a user would curl it. */
 function describeApps(apps: LoadedServeConfig['apps'], st: ServeStatus, host: string | undefined): string[] {
   const proxies = Object.values(st.proxies);
-  const proxy = proxies.find((p) => p.status === 'HEALTHY' && p.httpPort !== undefined) ?? proxies.find((p) => p.httpPort !== undefined);
-  const shownHost = !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const proxy =
+    proxies.find((p) => p.status === 'HEALTHY' && p.httpPort !== undefined) ??
+    proxies.find((p) => p.httpPort !== undefined);
+  const shownHost =
+    !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return apps.map(({ name, routePrefix }) => {
-    if (routePrefix === null) return `Deployed app '${name}' (no HTTP route; call it through serve.getAppHandle('${name}')).`;
+    if (routePrefix === null)
+      return `Deployed app '${name}' (no HTTP route; call it through serve.getAppHandle('${name}')).`;
     if (!proxy) return `Deployed app '${name}' (no HTTP proxy is running: proxy_location is Disabled).`;
     return `Serving app '${name}' at http://${shownHost}:${proxy.httpPort}${routePrefix}`;
   });
@@ -105,26 +109,36 @@ function stopSignal(): { wait: () => Promise<NodeJS.Signals> } {
   process.on('SIGINT', on);
   process.on('SIGTERM', on);
   return {
-    wait: () => new Promise((resolve) => {
-      if (got) return resolve(got);
-      // Signal handlers alone do not keep Node running (a driver of a remote cluster may have nothing else).
-      const keepAlive = setInterval(() => undefined, 1 << 30);
-      wake = (s) => {
-        clearInterval(keepAlive);
-        resolve(s);
-      };
-    }),
+    wait: () =>
+      new Promise((resolve) => {
+        if (got) return resolve(got);
+        // Signal handlers alone do not keep Node running (a driver of a remote cluster may have nothing else).
+        const keepAlive = setInterval(() => undefined, 1 << 30);
+        wake = (s) => {
+          clearInterval(keepAlive);
+          resolve(s);
+        };
+      }),
   };
 }
 
-interface RunFlags { address?: string; host?: string; port?: number; name?: string; routePrefix?: string; timeoutS?: number }
+interface RunFlags {
+  address?: string;
+  host?: string;
+  port?: number;
+  name?: string;
+  routePrefix?: string;
+  timeoutS?: number;
+}
 
 async function run(target: string, builderArgs: string[], f: RunFlags): Promise<number> {
   const signal = stopSignal(); // before anything slow, so an early Ctrl-C still shuts down cleanly
   let loaded: LoadedServeConfig;
   if (isConfigFile(target)) {
     if (f.name !== undefined || f.routePrefix !== undefined || builderArgs.length) {
-      throw new CliFailure(`--name, --route-prefix and key=value arguments go with an import path; a config file sets name, route_prefix and args of each application.`);
+      throw new CliFailure(
+        `--name, --route-prefix and key=value arguments go with an import path; a config file sets name, route_prefix and args of each application.`,
+      );
     }
     loaded = await loadServeConfig(target);
     if (!loaded.apps.length) throw new CliFailure(`${target} has no applications to run.`);
@@ -135,13 +149,21 @@ async function run(target: string, builderArgs: string[], f: RunFlags): Promise<
   }
   const startOptions: StartOptions = { ...loaded.start };
   if (f.host !== undefined || f.port !== undefined) {
-    startOptions.http = { ...startOptions.http, ...(f.host !== undefined ? { host: f.host } : {}), ...(f.port !== undefined ? { port: f.port } : {}) };
+    startOptions.http = {
+      ...startOptions.http,
+      ...(f.host !== undefined ? { host: f.host } : {}),
+      ...(f.port !== undefined ? { port: f.port } : {}),
+    };
   }
   const address = f.address || process.env.RAY_TS_ADDRESS || undefined;
   const info = await init(address ? { address } : { address: 'local' });
   let code = 0;
   try {
-    console.error(address ? `Connected to the ray-ts cluster at ${info.address}.` : `Started a local ray-ts cluster in this process.`);
+    console.error(
+      address
+        ? `Connected to the ray-ts cluster at ${info.address}.`
+        : `Started a local ray-ts cluster in this process.`,
+    );
     await start(startOptions);
     await deployApps(loaded.apps, f.timeoutS);
     for (const line of describeApps(loaded.apps, await status(), startOptions.http?.host)) console.log(line);
@@ -161,7 +183,10 @@ async function run(target: string, builderArgs: string[], f: RunFlags): Promise<
 }
 
 async function deploy(file: string, f: { address?: string; timeoutS?: number }): Promise<number> {
-  if (!isConfigFile(file)) throw new CliFailure(`deploy takes a config file (.yaml); got '${file}'. To try an import path, use 'ray-ts serve run'.`);
+  if (!isConfigFile(file))
+    throw new CliFailure(
+      `deploy takes a config file (.yaml); got '${file}'. To try an import path, use 'ray-ts serve run'.`,
+    );
   const address = clusterAddress(f.address);
   const loaded = await loadServeConfig(file); // before connecting: a bad file fails fast
   return withCluster(address, async () => {
@@ -175,7 +200,9 @@ async function deploy(file: string, f: { address?: string; timeoutS?: number }):
     }
     await deployApps(loaded.apps, f.timeoutS);
     const st = await status();
-    console.error(`Deployed ${loaded.apps.length} app${loaded.apps.length === 1 ? '' : 's'} to the cluster at ${address}.`);
+    console.error(
+      `Deployed ${loaded.apps.length} app${loaded.apps.length === 1 ? '' : 's'} to the cluster at ${address}.`,
+    );
     for (const line of describeApps(loaded.apps, st, loaded.start.http?.host)) console.error(line);
     console.log(YAML.stringify(st).trimEnd());
     return 0;
@@ -196,25 +223,41 @@ function program(setCode: (code: number) => void): Command {
     .description('run and deploy Serve applications (Ray Serve config files, or module.ts:app import paths)')
     .exitOverride()
     .showHelpAfterError();
-  const addressOption = ['--address <host:port>', 'the cluster\'s head (default: RAY_TS_ADDRESS, else the head started on this machine)'] as const;
-  cmd.command('run')
-    .description('deploy applications and serve them until Ctrl-C (on a cluster in this process unless --address or RAY_TS_ADDRESS is given)')
-    .argument('<config-or-import-path>', 'a config file (.yaml), or path/to/module.ts:exportName (an application, a deployment or an app builder)')
+  const addressOption = [
+    '--address <host:port>',
+    "the cluster's head (default: RAY_TS_ADDRESS, else the head started on this machine)",
+  ] as const;
+  cmd
+    .command('run')
+    .description(
+      'deploy applications and serve them until Ctrl-C (on a cluster in this process unless --address or RAY_TS_ADDRESS is given)',
+    )
+    .argument(
+      '<config-or-import-path>',
+      'a config file (.yaml), or path/to/module.ts:exportName (an application, a deployment or an app builder)',
+    )
     .argument('[args...]', 'key=value arguments for an app builder named by an import path')
     .option('--address <host:port>', 'run on this cluster instead of one in this process (default: RAY_TS_ADDRESS)')
     .option('--host <host>', 'HTTP address to listen on (overrides http_options.host)')
     .option('--port <port>', 'HTTP port (overrides http_options.port)', port)
     .option('--name <name>', 'name of the application of an import path (default: default)')
-    .option('--route-prefix <prefix>', 'route prefix of the application of an import path (default: /; none: no HTTP route)')
+    .option(
+      '--route-prefix <prefix>',
+      'route prefix of the application of an import path (default: /; none: no HTTP route)',
+    )
     .option('--timeout-s <seconds>', 'seconds to wait for the applications to be RUNNING (default 120)', seconds)
     .action(async (target: string, args: string[], f: RunFlags) => setCode(await run(target, args, f)));
-  cmd.command('deploy')
-    .description('deploy a config file to a running cluster (apps it does not name are deleted), wait until RUNNING, and disconnect')
+  cmd
+    .command('deploy')
+    .description(
+      'deploy a config file to a running cluster (apps it does not name are deleted), wait until RUNNING, and disconnect',
+    )
     .argument('<config>', 'the config file (.yaml)')
     .option(...addressOption)
     .option('--timeout-s <seconds>', 'seconds to wait for the applications to be RUNNING (default 120)', seconds)
     .action(async (file: string, f: { address?: string; timeoutS?: number }) => setCode(await deploy(file, f)));
-  cmd.command('status')
+  cmd
+    .command('status')
     .description('print the status of Serve on a cluster (proxies, applications, deployments) as YAML')
     .option(...addressOption)
     .action(async (f: { address?: string }) => {
@@ -222,14 +265,16 @@ function program(setCode: (code: number) => void): Command {
       console.log(YAML.stringify(st).trimEnd());
       setCode(0);
     });
-  cmd.command('shutdown')
+  cmd
+    .command('shutdown')
     .description('shut Serve down on a cluster: every application, the proxies and the controller')
     .option(...addressOption)
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (f: { address?: string; yes?: boolean }) => {
       const address = clusterAddress(f.address);
       if (!f.yes) {
-        if (!process.stdin.isTTY) throw new CliFailure('shutdown asks for confirmation: pass --yes (stdin is not a terminal).');
+        if (!process.stdin.isTTY)
+          throw new CliFailure('shutdown asks for confirmation: pass --yes (stdin is not a terminal).');
         if (!(await confirm(`Shut down Serve and all its applications on the cluster at ${address}?`))) {
           console.error('Aborted.');
           setCode(1);
@@ -252,7 +297,12 @@ function program(setCode: (code: number) => void): Command {
  */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
-  return runCommand('serve', program((c) => (code = c)), argv, () => code);
+  return runCommand(
+    'serve',
+    program((c) => (code = c)),
+    argv,
+    () => code,
+  );
 }
 
 runIfEntryScript(import.meta.url, main);

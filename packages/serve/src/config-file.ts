@@ -22,7 +22,11 @@ import { LineCounter, isMap, isScalar, parseDocument, type Document, type Node a
 import { Application, Deployment } from './deployment.js';
 import { ServeInvalidArgumentError } from './errors.js';
 import {
-  checkRoutePrefix, compileDeploymentOptions, compileStartOptions, type DeploymentOptions, type StartOptions,
+  checkRoutePrefix,
+  compileDeploymentOptions,
+  compileStartOptions,
+  type DeploymentOptions,
+  type StartOptions,
 } from './options.js';
 
 /** Overrides of one deployment of an application, by its name (`deployments:` in the file). */
@@ -143,7 +147,12 @@ function showPath(p: Path): string {
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v));
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    [Object.prototype, null].includes(Object.getPrototypeOf(v))
+  );
 }
 
 function editDistance(a: string, b: string): number {
@@ -162,7 +171,8 @@ function editDistance(a: string, b: string): number {
 
 function suggestion(key: string, known: string[]): string {
   const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  if (snake !== key && known.includes(snake)) return ` Did you mean '${snake}'? (config files use Ray's snake_case keys)`;
+  if (snake !== key && known.includes(snake))
+    return ` Did you mean '${snake}'? (config files use Ray's snake_case keys)`;
   let best: string | undefined;
   let bestD = Infinity;
   for (const k of known) {
@@ -177,11 +187,16 @@ class Source {
   private readonly lines = new LineCounter();
   readonly doc: Document;
 
-  constructor(text: string, readonly name: string) {
+  constructor(
+    text: string,
+    readonly name: string,
+  ) {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false });
     const [err] = this.doc.errors;
     if (err) {
-      throw new ServeInvalidArgumentError(`${name}:${this.lines.linePos(err.pos[0]).line}: invalid YAML: ${err.message.split('\n')[0]}`);
+      throw new ServeInvalidArgumentError(
+        `${name}:${this.lines.linePos(err.pos[0]).line}: invalid YAML: ${err.message.split('\n')[0]}`,
+      );
     }
   }
 
@@ -202,7 +217,8 @@ class Source {
 
 /** Checks the keys of one section against its schema and renames them to camelCase (recursively). */
 function convert(src: Source, value: unknown, schema: Schema, p: Path): Record<string, unknown> {
-  if (!isPlainObject(value)) src.fail(p, `${showPath(p)} must be a mapping of ${Object.keys(schema).join(', ')}; got ${describeValue(value)}.`);
+  if (!isPlainObject(value))
+    src.fail(p, `${showPath(p)} must be a mapping of ${Object.keys(schema).join(', ')}; got ${describeValue(value)}.`);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const field = schema[k];
@@ -266,7 +282,10 @@ export function parseServeConfig(text: string, options: { source?: string; baseD
   const http = { ...(top.httpOptions as Record<string, unknown> | undefined) };
   if (top.proxyLocation !== undefined) {
     if (!['EveryNode', 'HeadOnly', 'Disabled'].includes(top.proxyLocation as string)) {
-      src.fail(['proxy_location'], `invalid proxy_location ${JSON.stringify(top.proxyLocation)}: use EveryNode, HeadOnly or Disabled.`);
+      src.fail(
+        ['proxy_location'],
+        `invalid proxy_location ${JSON.stringify(top.proxyLocation)}: use EveryNode, HeadOnly or Disabled.`,
+      );
     }
     http.location = top.proxyLocation;
   }
@@ -289,36 +308,67 @@ export function parseServeConfig(text: string, options: { source?: string; baseD
     const p: Path = ['applications', i];
     const name = a.name ?? 'default';
     if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) {
-      src.fail(p, `invalid application name ${JSON.stringify(name)} in ${showPath(p)}: use letters, digits, '_', '-' or '.'.`, 'name');
+      src.fail(
+        p,
+        `invalid application name ${JSON.stringify(name)} in ${showPath(p)}: use letters, digits, '_', '-' or '.'.`,
+        'name',
+      );
     }
     if (names.has(name)) {
-      src.fail(p, `two applications are named '${name}' (applications[${names.get(name)}] and applications[${i}]): give each a name of its own.`, 'name');
+      src.fail(
+        p,
+        `two applications are named '${name}' (applications[${names.get(name)}] and applications[${i}]): give each a name of its own.`,
+        'name',
+      );
     }
     names.set(name, i);
     const routePrefix = a.routePrefix === undefined ? '/' : (a.routePrefix as string | null);
     located(src, [...p, 'route_prefix'], () => checkRoutePrefix(routePrefix, name));
     if (routePrefix !== null) {
       const other = prefixes.get(routePrefix);
-      if (other) src.fail(p, `applications '${other}' and '${name}' both have route_prefix '${routePrefix}': give each its own.`, 'route_prefix');
+      if (other)
+        src.fail(
+          p,
+          `applications '${other}' and '${name}' both have route_prefix '${routePrefix}': give each its own.`,
+          'route_prefix',
+        );
       prefixes.set(routePrefix, name);
     }
     if (typeof a.importPath !== 'string' || !a.importPath) {
-      src.fail(p, `application '${name}' needs an import_path: 'path/to/module.ts:exportName', the module relative to this file.`);
+      src.fail(
+        p,
+        `application '${name}' needs an import_path: 'path/to/module.ts:exportName', the module relative to this file.`,
+      );
     }
     if (a.args !== undefined && !isPlainObject(a.args)) {
-      src.fail([...p, 'args'], `args of application '${name}' must be a mapping (given to the app builder); got ${describeValue(a.args)}.`);
+      src.fail(
+        [...p, 'args'],
+        `args of application '${name}' must be a mapping (given to the app builder); got ${describeValue(a.args)}.`,
+      );
     }
     const seen = new Set<string>();
     const deployments = ((a.deployments ?? []) as Record<string, unknown>[]).map((d, j) => {
       const dp: Path = [...p, 'deployments', j];
-      if (typeof d.name !== 'string' || !d.name) src.fail(dp, `${showPath(dp)} needs the name of the deployment it overrides.`);
-      if (seen.has(d.name)) src.fail(dp, `deployment '${d.name}' of application '${name}' is listed twice: merge its options into one entry.`, 'name');
+      if (typeof d.name !== 'string' || !d.name)
+        src.fail(dp, `${showPath(dp)} needs the name of the deployment it overrides.`);
+      if (seen.has(d.name))
+        src.fail(
+          dp,
+          `deployment '${d.name}' of application '${name}' is listed twice: merge its options into one entry.`,
+          'name',
+        );
       seen.add(d.name);
       const opts = d as unknown as DeploymentOverride;
       located(src, dp, () => compileDeploymentOptions(`deployment '${d.name}' of application '${name}'`, opts));
       return opts;
     });
-    return { name, routePrefix, importPath: a.importPath, args: a.args as Record<string, unknown> | undefined, deployments };
+    return {
+      name,
+      routePrefix,
+      importPath: a.importPath,
+      args: a.args as Record<string, unknown> | undefined,
+      deployments,
+    };
   });
   return { start, applications };
 }
@@ -332,7 +382,11 @@ export function parseServeConfig(text: string, options: { source?: string; baseD
  * @throws ServeInvalidArgumentError when an override names a deployment not in the graph (the
  * message lists the ones there), or an option is invalid.
  */
-export function applyOverrides(root: Application, overrides: readonly DeploymentOverride[], appName = 'default'): Application {
+export function applyOverrides(
+  root: Application,
+  overrides: readonly DeploymentOverride[],
+  appName = 'default',
+): Application {
   if (!overrides.length) return root;
   const byName = new Map(overrides.map((o) => [o.name, o]));
   const present = new Set<string>();
@@ -434,7 +488,11 @@ function kindOf(v: unknown): string {
  * @example
  * const app = await buildFromImportPath('./app.ts:builder', process.cwd(), { model: 'small' });
  */
-export async function buildFromImportPath(target: string, baseDir: string, args?: Record<string, unknown>): Promise<Application> {
+export async function buildFromImportPath(
+  target: string,
+  baseDir: string,
+  args?: Record<string, unknown>,
+): Promise<Application> {
   const { spec, exportName } = splitImportPath(target);
   const file = resolveModule(spec, baseDir, target);
   if (/\.[cm]?tsx?$/.test(file)) await registerTsx(file);
@@ -442,13 +500,20 @@ export async function buildFromImportPath(target: string, baseDir: string, args?
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new ServeInvalidArgumentError(`Importing ${file} (import path '${target}') failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new ServeInvalidArgumentError(
+      `Importing ${file} (import path '${target}') failed: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
   }
   if (!(exportName in mod)) {
-    const candidates = Object.keys(mod).filter((k) => mod[k] instanceof Application || mod[k] instanceof Deployment || typeof mod[k] === 'function');
+    const candidates = Object.keys(mod).filter(
+      (k) => mod[k] instanceof Application || mod[k] instanceof Deployment || typeof mod[k] === 'function',
+    );
     throw new ServeInvalidArgumentError(
       `Module ${file} has no export '${exportName}' (import path '${target}'). ` +
-        (candidates.length ? `Its exports that could be an app: ${candidates.join(', ')}.` : 'It exports no application, deployment or app builder.'),
+        (candidates.length
+          ? `Its exports that could be an app: ${candidates.join(', ')}.`
+          : 'It exports no application, deployment or app builder.'),
     );
   }
   const value = mod[exportName];
@@ -475,7 +540,8 @@ export async function buildFromImportPath(target: string, baseDir: string, args?
   if (app instanceof Deployment) return app.bind();
   if (!(app instanceof Application)) {
     throw new ServeInvalidArgumentError(
-      `${what} is ${kindOf(app)}: import_path must name an application (Model.bind()), a deployment, or an app builder function.` + sameNameHint(app),
+      `${what} is ${kindOf(app)}: import_path must name an application (Model.bind()), a deployment, or an app builder function.` +
+        sameNameHint(app),
     );
   }
   return app;
@@ -501,7 +567,9 @@ export async function loadServeConfig(file: string): Promise<LoadedServeConfig> 
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ServeInvalidArgumentError(`Cannot read the config file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new ServeInvalidArgumentError(`Cannot read the config file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const baseDir = path.dirname(path.resolve(file));
   const config = parseServeConfig(text, { source: file, baseDir });

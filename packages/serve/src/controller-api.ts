@@ -15,20 +15,34 @@ export type ReplicaState = 'STARTING' | 'RUNNING' | 'STOPPING';
 /** What `serve.status()` returns. */
 export interface ServeStatus {
   /** Proxies by node id: their state and the ports they listen on. */
-  proxies: Record<string, { status: 'STARTING' | 'HEALTHY' | 'UNHEALTHY'; httpPort: number | undefined; grpcPort: number | undefined; threads: number }>;
-  applications: Record<string, {
-    status: ApplicationStatus;
-    message: string;
-    routePrefix: string | null;
-    deployments: Record<string, {
-      status: DeploymentStatus;
+  proxies: Record<
+    string,
+    {
+      status: 'STARTING' | 'HEALTHY' | 'UNHEALTHY';
+      httpPort: number | undefined;
+      grpcPort: number | undefined;
+      threads: number;
+    }
+  >;
+  applications: Record<
+    string,
+    {
+      status: ApplicationStatus;
       message: string;
-      targetReplicas: number;
-      replicaStates: Partial<Record<ReplicaState, number>>;
-      /** Requests ongoing in its replicas at the last sample. */
-      ongoingRequests: number;
-    }>;
-  }>;
+      routePrefix: string | null;
+      deployments: Record<
+        string,
+        {
+          status: DeploymentStatus;
+          message: string;
+          targetReplicas: number;
+          replicaStates: Partial<Record<ReplicaState, number>>;
+          /** Requests ongoing in its replicas at the last sample. */
+          ongoingRequests: number;
+        }
+      >;
+    }
+  >;
 }
 
 /** @internal */

@@ -6,7 +6,15 @@
  * by long poll. The per-deployment logic is in deployment-state.ts (which reaches the cluster
  * through the {@link ReplicaRuntime} implemented here), the proxies in proxy-groups.ts.
  */
-import { ActorDiedError, availableResources, get, kill, remote, type ActorHandle, type ActorOptions } from '@ray-ts/core';
+import {
+  ActorDiedError,
+  availableResources,
+  get,
+  kill,
+  remote,
+  type ActorHandle,
+  type ActorOptions,
+} from '@ray-ts/core';
 import { SERVE_NAMESPACE, serveConfig } from './constants.js';
 import type { ApplicationStatus, ServeStatus } from './controller-api.js';
 import { DeploymentState, ReplicaDiedError, type ReplicaRuntime, type RuntimeReplica } from './deployment-state.js';
@@ -79,10 +87,12 @@ class ServeControllerActor {
 
   /** How deployment states reach the cluster and this controller. */
   private readonly runtime: ReplicaRuntime = {
-    newReplicaId: (app, deployment) => `${app}#${deployment}#${(this.seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`,
-    start: (spec, options) => runtimeReplica(
-      ServeReplica.options(replicaActorOptions(options)).remote(spec) as unknown as ActorHandle<ReplicaMethods>,
-    ),
+    newReplicaId: (app, deployment) =>
+      `${app}#${deployment}#${(this.seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`,
+    start: (spec, options) =>
+      runtimeReplica(
+        ServeReplica.options(replicaActorOptions(options)).remote(spec) as unknown as ActorHandle<ReplicaMethods>,
+      ),
     available: () => this.available,
     queuedRequests: (key, now) => this.queuedFor(key, now),
     now: () => Date.now(),
@@ -113,7 +123,12 @@ class ServeControllerActor {
   async deployApps(specs: AppSpec[]): Promise<void> {
     for (const spec of specs) {
       for (const other of this.apps.values()) {
-        if (other.name !== spec.name && spec.routePrefix !== null && other.routePrefix === spec.routePrefix && other.status !== 'DELETING') {
+        if (
+          other.name !== spec.name &&
+          spec.routePrefix !== null &&
+          other.routePrefix === spec.routePrefix &&
+          other.status !== 'DELETING'
+        ) {
           throw new ServeInvalidArgumentError(
             `Route prefix '${spec.routePrefix}' of app '${spec.name}' is already used by app '${other.name}': give each app its own routePrefix.`,
           );
@@ -129,7 +144,14 @@ class ServeControllerActor {
   private deployApp(spec: AppSpec): void {
     let app = this.apps.get(spec.name);
     if (!app) {
-      app = { name: spec.name, routePrefix: spec.routePrefix, ingress: '', deployments: new Set(), status: 'DEPLOYING', message: '' };
+      app = {
+        name: spec.name,
+        routePrefix: spec.routePrefix,
+        ingress: '',
+        deployments: new Set(),
+        status: 'DEPLOYING',
+        message: '',
+      };
       this.apps.set(spec.name, app);
     }
     app.routePrefix = spec.routePrefix;
@@ -163,7 +185,10 @@ class ServeControllerActor {
   }
 
   /** Waits until each app is RUNNING, DEPLOY_FAILED or gone (deleted), or the timeout passes. */
-  async waitApps(names: string[], timeoutMs: number): Promise<Record<string, { status: ApplicationStatus; message: string }>> {
+  async waitApps(
+    names: string[],
+    timeoutMs: number,
+  ): Promise<Record<string, { status: ApplicationStatus; message: string }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const out: Record<string, { status: ApplicationStatus; message: string }> = {};
@@ -258,7 +283,10 @@ class ServeControllerActor {
       this.updateApps();
       if (now - this.lastResourceCheck >= 250) {
         this.lastResourceCheck = now;
-        void availableResources().then((a) => (this.available = a), () => undefined);
+        void availableResources().then(
+          (a) => (this.available = a),
+          () => undefined,
+        );
       }
       if (this.opts && now - this.lastProxyCheck >= serveConfig.proxyCheckMs) {
         this.lastProxyCheck = now;

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { serveConfig } from './constants.js';
 import type { ReplicaState } from './controller-api.js';
-import { DeploymentState, isTerminal, ReplicaDiedError, type ReplicaRuntime, type RuntimeReplica } from './deployment-state.js';
+import {
+  DeploymentState,
+  isTerminal,
+  ReplicaDiedError,
+  type ReplicaRuntime,
+  type RuntimeReplica,
+} from './deployment-state.js';
 import { compileDeploymentOptions, type CompiledDeploymentOptions, type DeploymentOptions } from './options.js';
 import type { DeploymentSpec, ReplicaSpec, RoutedReplica } from './wire.js';
 
@@ -50,7 +56,10 @@ class FakeReplica implements RuntimeReplica {
   readonly calls: Call[] = [];
   killed = false;
 
-  constructor(readonly spec: ReplicaSpec, readonly options: CompiledDeploymentOptions) {}
+  constructor(
+    readonly spec: ReplicaSpec,
+    readonly options: CompiledDeploymentOptions,
+  ) {}
 
   initialize(): Promise<{ nodeId: string }> {
     return this.init.promise;
@@ -171,7 +180,8 @@ class Harness {
   }
 
   count(state: ReplicaState, version?: string): number {
-    return this.dep.replicas.filter((r) => r.state === state && (version === undefined || r.version === version)).length;
+    return this.dep.replicas.filter((r) => r.state === state && (version === undefined || r.version === version))
+      .length;
   }
 
   fake(id: string): FakeReplica {
@@ -215,7 +225,12 @@ describe('DeploymentState', () => {
     expect(h.dep.status()).toBe('UPDATING');
     expect(h.dep.routing().replicas).toEqual([]);
     expect(h.rt.started[0].spec).toMatchObject({
-      app: 'app', deployment: 'Model', replicaId: 'app#Model#0', initArgs: ['arg'], userConfig: { threshold: 1 }, maxOngoingRequests: 7,
+      app: 'app',
+      deployment: 'Model',
+      replicaId: 'app#Model#0',
+      initArgs: ['arg'],
+      userConfig: { threshold: 1 },
+      maxOngoingRequests: 7,
     });
 
     await h.step(); // nothing more while they start
@@ -228,11 +243,17 @@ describe('DeploymentState', () => {
     const table = h.dep.routing();
     expect(table.maxOngoingRequests).toBe(7);
     expect(table.replicas.map((r) => [r.id, r.nodeId])).toEqual([
-      ['app#Model#0', 'node-1'], ['app#Model#1', 'node-1'], ['app#Model#2', 'node-1'],
+      ['app#Model#0', 'node-1'],
+      ['app#Model#1', 'node-1'],
+      ['app#Model#2', 'node-1'],
     ]);
     expect(table.replicas[0].actor).toBe(h.rt.started[0].routed);
     expect(h.dep.report()).toEqual({
-      status: 'HEALTHY', message: '', targetReplicas: 3, replicaStates: { RUNNING: 3 }, ongoingRequests: 0,
+      status: 'HEALTHY',
+      message: '',
+      targetReplicas: 3,
+      replicaStates: { RUNNING: 3 },
+      ongoingRequests: 0,
     });
   });
 
@@ -396,7 +417,9 @@ describe('DeploymentState', () => {
     expect(first.killed).toBe(true);
     expect(h.dep.replicas).toHaveLength(0);
     expect(h.rt.wakes).toBe(1);
-    expect(h.rt.errors).toEqual(['Serve: replacing replica app#Model#0 of app/Model: its health check failed: database unreachable']);
+    expect(h.rt.errors).toEqual([
+      'Serve: replacing replica app#Model#0 of app/Model: its health check failed: database unreachable',
+    ]);
     expect(h.dep.report().message).toBe('last replica failure: its health check failed: database unreachable');
     await h.step();
     await h.startAll();
@@ -435,7 +458,13 @@ describe('DeploymentState', () => {
   it('changes the autoscaling target only after the delay', async () => {
     const h = await running({
       autoscalingConfig: {
-        minReplicas: 1, maxReplicas: 4, targetOngoingRequests: 1, upscaleDelayS: 2, downscaleDelayS: 5, metricsIntervalS: 0.5, lookBackPeriodS: 1,
+        minReplicas: 1,
+        maxReplicas: 4,
+        targetOngoingRequests: 1,
+        upscaleDelayS: 2,
+        downscaleDelayS: 5,
+        metricsIntervalS: 0.5,
+        lookBackPeriodS: 1,
       },
     });
     h.rt.queued = 3;

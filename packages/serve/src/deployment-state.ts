@@ -136,23 +136,39 @@ export class DeploymentState {
   /** 'UPSCALING' / 'DOWNSCALING' while an autoscaling change is being applied. */
   #scaling: DeploymentStatus | undefined;
 
-  constructor(readonly app: string, spec: DeploymentSpec, private readonly runtime: ReplicaRuntime) {
+  constructor(
+    readonly app: string,
+    spec: DeploymentSpec,
+    private readonly runtime: ReplicaRuntime,
+  ) {
     this.name = spec.name;
     this.key = deploymentKey(app, spec.name);
     this.#spec = spec;
     this.#target = spec.options.numReplicas;
   }
 
-  get spec(): DeploymentSpec { return this.#spec; }
+  get spec(): DeploymentSpec {
+    return this.#spec;
+  }
   /** The replicas it aims to run. */
-  get target(): number { return this.#target; }
+  get target(): number {
+    return this.#target;
+  }
   /** Why it is DEPLOY_FAILED (undefined while it is not). */
-  get failed(): string | undefined { return this.#failed; }
+  get failed(): string | undefined {
+    return this.#failed;
+  }
   /** Set once it was removed from its app: its replicas drain and stop. */
-  get deleting(): boolean { return this.#deleting; }
-  get replicas(): readonly Replica[] { return this.#replicas; }
+  get deleting(): boolean {
+    return this.#deleting;
+  }
+  get replicas(): readonly Replica[] {
+    return this.#replicas;
+  }
   /** True once it is deleted and its last replica stopped. */
-  get gone(): boolean { return this.#deleting && this.#replicas.length === 0; }
+  get gone(): boolean {
+    return this.#deleting && this.#replicas.length === 0;
+  }
 
   /** Takes a new spec (from a redeploy); a new version gets three fresh start attempts. */
   update(spec: DeploymentSpec): void {
@@ -204,8 +220,10 @@ export class DeploymentState {
     if (waiting === 0 || this.fits()) return undefined;
     const a = this.#spec.options.rayActorOptions;
     const need = JSON.stringify({ CPU: a.numCpus ?? 1, ...(a.numGpus ? { GPU: a.numGpus } : {}), ...a.resources });
-    return `${waiting} replica(s) wait for resources: each needs ${need}, the cluster has ${JSON.stringify(this.runtime.available())} available. ` +
-      'Lower rayActorOptions (numCpus: 0.5, say), reduce replicas, or add nodes.';
+    return (
+      `${waiting} replica(s) wait for resources: each needs ${need}, the cluster has ${JSON.stringify(this.runtime.available())} available. ` +
+      'Lower rayActorOptions (numCpus: 0.5, say), reduce replicas, or add nodes.'
+    );
   }
 
   report(): DeploymentReport {
@@ -217,7 +235,8 @@ export class DeploymentState {
     }
     return {
       status: this.status(),
-      message: this.#failed ?? this.pendingMessage() ?? (this.#lastError ? `last replica failure: ${this.#lastError}` : ''),
+      message:
+        this.#failed ?? this.pendingMessage() ?? (this.#lastError ? `last replica failure: ${this.#lastError}` : ''),
       targetReplicas: this.#target,
       replicaStates: states,
       ongoingRequests: ongoing,
@@ -256,14 +275,34 @@ export class DeploymentState {
     const id = this.runtime.newReplicaId(this.app, this.name);
     const spec = this.#spec;
     const o = spec.options;
-    const handle = this.runtime.start({
-      app: this.app, deployment: this.name, replicaId: id, cls: spec.cls, isFunction: spec.isFunction,
-      initArgs: spec.initArgs, userConfig: o.userConfig, maxOngoingRequests: o.maxOngoingRequests,
-    }, o);
+    const handle = this.runtime.start(
+      {
+        app: this.app,
+        deployment: this.name,
+        replicaId: id,
+        cls: spec.cls,
+        isFunction: spec.isFunction,
+        initArgs: spec.initArgs,
+        userConfig: o.userConfig,
+        maxOngoingRequests: o.maxOngoingRequests,
+      },
+      o,
+    );
     const now = this.runtime.now();
     const r: Replica = {
-      id, version: spec.version, handle, state: 'STARTING', startedAt: now, nodeId: '', models: [], ongoing: 0, lastHealth: now,
-      healthBusy: false, metricsBusy: false, config: json(o.userConfig), reconfiguring: false,
+      id,
+      version: spec.version,
+      handle,
+      state: 'STARTING',
+      startedAt: now,
+      nodeId: '',
+      models: [],
+      ongoing: 0,
+      lastHealth: now,
+      healthBusy: false,
+      metricsBusy: false,
+      config: json(o.userConfig),
+      reconfiguring: false,
     };
     this.#replicas.push(r);
     handle.initialize().then(
@@ -307,7 +346,12 @@ export class DeploymentState {
       this.#replicas = this.#replicas.filter((x) => x !== r);
       void r.handle.kill();
     };
-    r.handle.drain(o.gracefulShutdownTimeoutS, o.gracefulShutdownWaitLoopS, (o.gracefulShutdownTimeoutS + o.gracefulShutdownWaitLoopS + 5) * 1000)
+    r.handle
+      .drain(
+        o.gracefulShutdownTimeoutS,
+        o.gracefulShutdownWaitLoopS,
+        (o.gracefulShutdownTimeoutS + o.gracefulShutdownWaitLoopS + 5) * 1000,
+      )
       .then(finish, finish);
   }
 
@@ -354,7 +398,9 @@ export class DeploymentState {
       if (!this.#failed) for (let i = cur.length; i < target; i++) this.startReplica();
       if (cur.length > target) {
         // STARTING replicas go first, then the least busy.
-        const order = [...cur].sort((a, b) => (a.state === 'STARTING' ? -1 : 0) - (b.state === 'STARTING' ? -1 : 0) || a.ongoing - b.ongoing);
+        const order = [...cur].sort(
+          (a, b) => (a.state === 'STARTING' ? -1 : 0) - (b.state === 'STARTING' ? -1 : 0) || a.ongoing - b.ongoing,
+        );
         for (const r of order.slice(0, cur.length - target)) this.stopReplica(r);
       }
     } else {

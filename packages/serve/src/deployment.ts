@@ -37,7 +37,12 @@ export class Deployment<T extends Target = Target> {
     const merged = { ...this.given, ...opts };
     if (opts.numReplicas !== undefined && opts.autoscalingConfig === undefined) delete merged.autoscalingConfig;
     if (opts.autoscalingConfig !== undefined && opts.numReplicas === undefined) delete merged.numReplicas;
-    return new Deployment(this.target, this.remoteTarget, merged, compileDeploymentOptions(`deployment '${this.name}'`, merged));
+    return new Deployment(
+      this.target,
+      this.remoteTarget,
+      merged,
+      compileDeploymentOptions(`deployment '${this.name}'`, merged),
+    );
   }
 
   /**
@@ -71,7 +76,10 @@ export class Application<T extends Target = Target> {
  */
 export function deployment<T extends Target>(target: T, options?: DeploymentOptions): Deployment<T>;
 export function deployment(options?: DeploymentOptions): <T extends Target>(target: T) => Deployment<T>;
-export function deployment<T extends Target>(a?: T | DeploymentOptions, b?: DeploymentOptions): Deployment<T> | (<U extends Target>(target: U) => Deployment<U>) {
+export function deployment<T extends Target>(
+  a?: T | DeploymentOptions,
+  b?: DeploymentOptions,
+): Deployment<T> | (<U extends Target>(target: U) => Deployment<U>) {
   if (typeof a === 'function') return make(a, b ?? {});
   const opts = a ?? {};
   compileDeploymentOptions('deployment()', opts);
@@ -80,7 +88,9 @@ export function deployment<T extends Target>(a?: T | DeploymentOptions, b?: Depl
 
 function make<T extends Target>(target: T, opts: DeploymentOptions): Deployment<T> {
   if (typeof target !== 'function') {
-    throw new ServeInvalidArgumentError(`deployment() takes a class or a function, got ${target === null ? 'null' : typeof target}.`);
+    throw new ServeInvalidArgumentError(
+      `deployment() takes a class or a function, got ${target === null ? 'null' : typeof target}.`,
+    );
   }
   const name = opts.name ?? (target.name || 'Deployment');
   const compiled = compileDeploymentOptions(`deployment '${name}'`, opts);
@@ -131,7 +141,9 @@ export function buildApp(root: Application, appName: string): { ingress: string;
     const initArgs = node.args.map(function swap(v: unknown): unknown {
       if (v instanceof Application) return { [HANDLE_MARK]: { app: appName, deployment: visit(v) } };
       if (v instanceof Deployment) {
-        throw new ServeInvalidArgumentError(`An argument of '${d.name}'.bind() is the deployment '${v.name}' itself: bind it too (${v.name}.bind()).`);
+        throw new ServeInvalidArgumentError(
+          `An argument of '${d.name}'.bind() is the deployment '${v.name}' itself: bind it too (${v.name}.bind()).`,
+        );
       }
       if (Array.isArray(v)) return v.map(swap);
       if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
@@ -141,7 +153,8 @@ export function buildApp(root: Application, appName: string): { ingress: string;
     });
     const cls = portable(d.remoteTarget as never, `deployment '${d.name}'`);
     const o = d.compiled;
-    const version = o.version ?? hash([Function.prototype.toString.call(d.target), cls.fnRef.id, initArgs, o.rayActorOptions]);
+    const version =
+      o.version ?? hash([Function.prototype.toString.call(d.target), cls.fnRef.id, initArgs, o.rayActorOptions]);
     specs.set(d.name, { name: d.name, cls, isFunction: !isClassTarget(d.target), initArgs, options: o, version });
     return d.name;
   };

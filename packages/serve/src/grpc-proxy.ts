@@ -33,7 +33,13 @@ import { threadId } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ActorDiedError, TaskError, get } from '@ray-ts/core';
-import { BackPressureError, ReplicaDiedError, RequestTimeoutError, ServeInvalidArgumentError, ServeNotRunningError } from './errors.js';
+import {
+  BackPressureError,
+  ReplicaDiedError,
+  RequestTimeoutError,
+  ServeInvalidArgumentError,
+  ServeNotRunningError,
+} from './errors.js';
 import type { CompiledStartOptions } from './options.js';
 import type { Assignment } from './router.js';
 import { abortable, routerHub } from './router.js';
@@ -60,7 +66,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A call that ends with a given status (an abort reason, or a routing failure). */
 class CallFailed extends Error {
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -71,7 +80,12 @@ async function loadServices(opts: GrpcOptions): Promise<Map<string, grpc.Service
   let def: protoLoader.PackageDefinition;
   try {
     def = await protoLoader.load(files, {
-      keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: opts.includeDirs.map((d) => path.resolve(d)),
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+      includeDirs: opts.includeDirs.map((d) => path.resolve(d)),
     });
   } catch (err) {
     throw new ServeInvalidArgumentError(
@@ -84,7 +98,10 @@ async function loadServices(opts: GrpcOptions): Promise<Map<string, grpc.Service
     // Messages and enums carry a `format`; services are objects of method definitions.
     if (!('format' in d)) all.set(name, d as unknown as grpc.ServiceDefinition);
   }
-  if (all.size === 0) throw new ServeInvalidArgumentError(`serve.start(): grpc.protoFiles ${JSON.stringify(opts.protoFiles)} define no service.`);
+  if (all.size === 0)
+    throw new ServeInvalidArgumentError(
+      `serve.start(): grpc.protoFiles ${JSON.stringify(opts.protoFiles)} define no service.`,
+    );
   if (opts.services.length === 0) return all;
   const chosen = new Map<string, grpc.ServiceDefinition>();
   for (const s of opts.services) {
@@ -132,8 +149,13 @@ function pickApp(table: RoutingTable, wanted: string | undefined): RoutingTable[
 function toStatus(err: unknown, method: string, app: string | undefined): Status {
   if (err instanceof CallFailed) return { code: err.code, details: err.message };
   if (err instanceof BackPressureError) return { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message };
-  if (err instanceof ServeNotRunningError || err instanceof ReplicaDiedError) return { code: grpc.status.UNAVAILABLE, details: err.message };
-  if (err instanceof ActorDiedError) return { code: grpc.status.UNAVAILABLE, details: `The replica serving '${method}' died: ${err.message.split('\n')[0]}` };
+  if (err instanceof ServeNotRunningError || err instanceof ReplicaDiedError)
+    return { code: grpc.status.UNAVAILABLE, details: err.message };
+  if (err instanceof ActorDiedError)
+    return {
+      code: grpc.status.UNAVAILABLE,
+      details: `The replica serving '${method}' died: ${err.message.split('\n')[0]}`,
+    };
   if (err instanceof RequestTimeoutError) return { code: grpc.status.DEADLINE_EXCEEDED, details: err.message };
   if (err instanceof TaskError) {
     const cause = err.cause as Error | undefined;
@@ -141,7 +163,8 @@ function toStatus(err: unknown, method: string, app: string | undefined): Status
     if (cause?.name === 'DeploymentMethodNotFoundError') {
       return {
         code: grpc.status.UNIMPLEMENTED,
-        details: `Method '${method}' is not implemented by application '${app ?? '?'}': ${cause.message} ` +
+        details:
+          `Method '${method}' is not implemented by application '${app ?? '?'}': ${cause.message} ` +
           `Give the ingress deployment's class a method named '${method}', as in the .proto.`,
       };
     }
@@ -160,9 +183,19 @@ function watchCall(call: AnyCall): { signal: AbortSignal; done: () => void } {
   const deadline = d instanceof Date ? d.getTime() : d;
   const left = deadline - Date.now();
   // Beyond setTimeout's range (about 24 days) a deadline is as good as none.
-  const timer = Number.isFinite(left) && left < MAX_TIMER_MS
-    ? setTimeout(() => ac.abort(new CallFailed(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded: the call took longer than the deadline its client set.')), Math.max(0, left))
-    : undefined;
+  const timer =
+    Number.isFinite(left) && left < MAX_TIMER_MS
+      ? setTimeout(
+          () =>
+            ac.abort(
+              new CallFailed(
+                grpc.status.DEADLINE_EXCEEDED,
+                'Deadline exceeded: the call took longer than the deadline its client set.',
+              ),
+            ),
+          Math.max(0, left),
+        )
+      : undefined;
   const onCancel = () => ac.abort(new CallFailed(grpc.status.CANCELLED, 'The client cancelled the call.'));
   call.on('cancelled', onCancel);
   return {
@@ -177,7 +210,13 @@ function watchCall(call: AnyCall): { signal: AbortSignal; done: () => void } {
 let requestSeq = 0;
 
 /** Routes calls of one method to the ingress deployment of the application they name. */
-async function route(method: string, call: AnyCall, stream: boolean, signal: AbortSignal, seen: { app?: string }): Promise<{ a: Assignment; trailer: grpc.Metadata }> {
+async function route(
+  method: string,
+  call: AnyCall,
+  stream: boolean,
+  signal: AbortSignal,
+  seen: { app?: string },
+): Promise<{ a: Assignment; trailer: grpc.Metadata }> {
   const metadata = plainMetadata(call.metadata);
   const requestId = metadata[REQUEST_ID_KEY] || `${process.pid}-${threadId}-g${requestSeq++}`;
   const trailer = new grpc.Metadata();
@@ -228,7 +267,10 @@ function serverStreamHandler(method: string): grpc.handleServerStreamingCall<unk
         const id = 'stream' in a.reply ? a.reply.stream : undefined;
         if (!id) {
           a.release();
-          throw new CallFailed(grpc.status.INTERNAL, `Method '${method}' of application '${seen.app}' did not stream: make it an async generator (async *${method}()).`);
+          throw new CallFailed(
+            grpc.status.INTERNAL,
+            `Method '${method}' of application '${seen.app}' did not stream: make it an async generator (async *${method}()).`,
+          );
         }
         await pump(call, a, id, w.signal);
         call.end(trailer);
@@ -242,7 +284,12 @@ function serverStreamHandler(method: string): grpc.handleServerStreamingCall<unk
 }
 
 /** Pulls a replica's stream into the call until it ends, fails, or the call is cancelled. */
-async function pump(call: grpc.ServerWritableStream<unknown, unknown>, a: Assignment, id: string, signal: AbortSignal): Promise<void> {
+async function pump(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  a: Assignment,
+  id: string,
+  signal: AbortSignal,
+): Promise<void> {
   const aborted = new Promise<void>((resolve) => {
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
@@ -280,8 +327,10 @@ function implement(service: grpc.ServiceDefinition): grpc.UntypedServiceImplemen
     const method = m.path.slice(m.path.lastIndexOf('/') + 1);
     if (m.requestStream) {
       impl[key] = m.responseStream
-        ? (call: grpc.ServerDuplexStream<unknown, unknown>) => void call.emit('error', unimplemented(method, 'bidirectional streaming'))
-        : (_call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => callback(unimplemented(method, 'client streaming'));
+        ? (call: grpc.ServerDuplexStream<unknown, unknown>) =>
+            void call.emit('error', unimplemented(method, 'bidirectional streaming'))
+        : (_call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+            callback(unimplemented(method, 'client streaming'));
     } else {
       impl[key] = m.responseStream ? serverStreamHandler(method) : unaryHandler(method);
     }
@@ -291,7 +340,10 @@ function implement(service: grpc.ServiceDefinition): grpc.UntypedServiceImplemen
 
 function listenFd(server: net.Server): number {
   const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('The gRPC listening socket has no file descriptor to share (this platform needs one proxy per node: set http.proxiesPerNode to 1).');
+  if (typeof fd !== 'number' || fd < 0)
+    throw new Error(
+      'The gRPC listening socket has no file descriptor to share (this platform needs one proxy per node: set http.proxiesPerNode to 1).',
+    );
   return fd;
 }
 
@@ -322,7 +374,10 @@ export async function startGrpcIngress(opts: GrpcOptions, sharedFd: number | und
   } catch (err) {
     server.forceShutdown();
     const where = sharedFd !== undefined ? `the shared socket (fd ${sharedFd})` : `${opts.host}:${opts.port}`;
-    throw new Error(`Serve gRPC proxy: cannot listen on ${where}: ${(err as Error)?.message ?? String(err)}. Choose another grpc.port (0 picks a free one).`, { cause: err });
+    throw new Error(
+      `Serve gRPC proxy: cannot listen on ${where}: ${(err as Error)?.message ?? String(err)}. Choose another grpc.port (0 picks a free one).`,
+      { cause: err },
+    );
   }
   listener.on('error', (err) => console.error('Serve gRPC proxy: listener error:', err));
   const fd = sharedFd ?? listenFd(listener);

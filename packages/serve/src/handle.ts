@@ -27,7 +27,10 @@ export class DeploymentResponse<T> implements PromiseLike<T> {
     promise.catch(() => undefined); // unobserved failures are not unhandled rejections
   }
 
-  then<A = T, B = never>(onfulfilled?: ((value: T) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = T, B = never>(
+    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
     return this.promise.then(onfulfilled, onrejected);
   }
 
@@ -39,7 +42,10 @@ export class DeploymentResponse<T> implements PromiseLike<T> {
       return await Promise.race([
         this.promise,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new RequestTimeoutError(`The deployment call took more than ${opts.timeoutS} s.`)), opts.timeoutS! * 1000);
+          timer = setTimeout(
+            () => reject(new RequestTimeoutError(`The deployment call took more than ${opts.timeoutS} s.`)),
+            opts.timeoutS! * 1000,
+          );
         }),
       ]);
     } finally {
@@ -77,14 +83,22 @@ type Resolved<A extends unknown[]> = { [K in keyof A]: A[K] | DeploymentResponse
 
 /** A method as seen through a handle. */
 export interface HandleMethod<F> {
-  remote(...args: F extends (...a: infer A) => unknown ? Resolved<A> : never[]): DeploymentResponse<F extends AnyFn ? Awaited<ReturnType<F>> : never>;
+  remote(
+    ...args: F extends (...a: infer A) => unknown ? Resolved<A> : never[]
+  ): DeploymentResponse<F extends AnyFn ? Awaited<ReturnType<F>> : never>;
   options(opts: Omit<HandleOptions, 'methodName'>): HandleMethod<F>;
 }
 
-type Methods<T> = { [K in keyof T as T[K] extends AnyFn ? (K extends 'constructor' ? never : K) : never]: HandleMethod<T[K]> };
+type Methods<T> = {
+  [K in keyof T as T[K] extends AnyFn ? (K extends 'constructor' ? never : K) : never]: HandleMethod<T[K]>;
+};
 
 /** What a handle to a deployment of `T` (a class or a function) calls methods on. */
-export type Servable<T> = T extends abstract new (...args: never[]) => infer I ? I : T extends AnyFn ? { __call__: T } : T;
+export type Servable<T> = T extends abstract new (...args: never[]) => infer I
+  ? I
+  : T extends AnyFn
+    ? { __call__: T }
+    : T;
 
 /** Handle to a deployment: its methods, plus `remote()` for `__call__` and `options()`. */
 export type DeploymentHandle<T = unknown> = Methods<T> & {
@@ -103,13 +117,23 @@ async function resolveArgs(args: unknown[]): Promise<unknown[]> {
   return Promise.all(args.map((a) => (a instanceof DeploymentResponse ? a.result() : a)));
 }
 
-function call(app: string, deployment: string, method: string, args: unknown[], opts: HandleOptions): Promise<unknown> | DeploymentResponseGenerator<unknown> {
+function call(
+  app: string,
+  deployment: string,
+  method: string,
+  args: unknown[],
+  opts: HandleOptions,
+): Promise<unknown> | DeploymentResponseGenerator<unknown> {
   const key = deploymentKey(app, deployment);
   const request = async () => {
     const [router, resolved] = await Promise.all([routerHub().router(key), resolveArgs(args)]);
     return router.assign(
       {
-        kind: 'call', method, args: resolved, modelId: opts.multiplexedModelId ?? '', stream: opts.stream === true,
+        kind: 'call',
+        method,
+        args: resolved,
+        modelId: opts.multiplexedModelId ?? '',
+        stream: opts.stream === true,
         requestId: `${process.pid}-${threadId}-h${callSeq++}`,
       },
       { retryOnDeath: false },
@@ -131,7 +155,11 @@ function call(app: string, deployment: string, method: string, args: unknown[], 
 }
 
 /** @internal Builds a handle to `app`'s deployment `deployment`. */
-export function createHandle<T = unknown>(app: string, deployment: string, opts: HandleOptions = {}): DeploymentHandle<T> {
+export function createHandle<T = unknown>(
+  app: string,
+  deployment: string,
+  opts: HandleOptions = {},
+): DeploymentHandle<T> {
   const invoke = (method: string, args: unknown[], o: HandleOptions): unknown => {
     const r = call(app, deployment, method, args, o);
     return r instanceof DeploymentResponseGenerator ? r : new DeploymentResponse(r);

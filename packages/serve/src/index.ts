@@ -29,9 +29,21 @@ export type { MultiplexedOptions } from './multiplex.js';
 export { getReplicaContext, getMultiplexedModelId } from './context.js';
 export type { ReplicaContext } from './context.js';
 export type {
-  DeploymentOptions, AutoscalingConfig, RayActorOptions, StartOptions, HttpOptions, GrpcOptions, ProxyLocation,
+  DeploymentOptions,
+  AutoscalingConfig,
+  RayActorOptions,
+  StartOptions,
+  HttpOptions,
+  GrpcOptions,
+  ProxyLocation,
 } from './options.js';
 export type { ServeStatus, ApplicationStatus, DeploymentStatus, ReplicaState } from './controller-api.js';
 export {
-  ServeInvalidArgumentError, DeploymentMethodNotFoundError, BackPressureError, RequestTimeoutError, ReplicaDiedError, DeployFailedError, ServeNotRunningError,
+  ServeInvalidArgumentError,
+  DeploymentMethodNotFoundError,
+  BackPressureError,
+  RequestTimeoutError,
+  ReplicaDiedError,
+  DeployFailedError,
+  ServeNotRunningError,
 } from './errors.js';

@@ -82,12 +82,16 @@ describe('multiplexed()', () => {
     const get = multiplexed(models().load);
     await expect(get()).rejects.toThrow(ServeInvalidArgumentError);
     await expect(get()).rejects.toThrow(/No model id: send the serve_multiplexed_model_id header/);
-    await expect(requestStore.run({ requestId: 'r2', multiplexedModelId: '', route: '/' }, () => get())).rejects.toThrow(/No model id/);
+    await expect(
+      requestStore.run({ requestId: 'r2', multiplexedModelId: '', route: '/' }, () => get()),
+    ).rejects.toThrow(/No model id/);
   });
 
   it('rejects a bad maxNumModelsPerReplica', () => {
     const load = async (id: string) => id;
     expect(() => multiplexed(load, { maxNumModelsPerReplica: 0 })).toThrow(ServeInvalidArgumentError);
-    expect(() => multiplexed(load, { maxNumModelsPerReplica: 1.5 })).toThrow(/Invalid maxNumModelsPerReplica for multiplexed\(\): 1.5/);
+    expect(() => multiplexed(load, { maxNumModelsPerReplica: 1.5 })).toThrow(
+      /Invalid maxNumModelsPerReplica for multiplexed\(\): 1.5/,
+    );
   });
 });

@@ -56,7 +56,9 @@ export function multiplexed<M>(
 ): (modelId?: string) => Promise<M> {
   const max = opts.maxNumModelsPerReplica ?? 3;
   if (!Number.isInteger(max) || max < 1) {
-    throw new ServeInvalidArgumentError(`Invalid maxNumModelsPerReplica for multiplexed(): ${max}. Use an integer >= 1.`);
+    throw new ServeInvalidArgumentError(
+      `Invalid maxNumModelsPerReplica for multiplexed(): ${max}. Use an integer >= 1.`,
+    );
   }
   const models = new Map<string, Promise<M>>();
   (capturing ?? unowned).add(models as ModelCache);
@@ -76,11 +78,14 @@ export function multiplexed<M>(
     while (models.size >= max) {
       const [oldest, model] = models.entries().next().value as [string, Promise<M>];
       models.delete(oldest);
-      void model.then((m) => {
-        const d = m as { dispose?: () => unknown; release?: () => unknown } | null;
-        if (d && typeof d.dispose === 'function') return d.dispose();
-        if (d && typeof d.release === 'function') return d.release();
-      }, () => undefined);
+      void model.then(
+        (m) => {
+          const d = m as { dispose?: () => unknown; release?: () => unknown } | null;
+          if (d && typeof d.dispose === 'function') return d.dispose();
+          if (d && typeof d.release === 'function') return d.release();
+        },
+        () => undefined,
+      );
     }
     const p = Promise.resolve().then(() => load(id));
     models.set(id, p);

@@ -112,11 +112,13 @@ async function load(config: OnnxModelConfig): Promise<Loaded> {
   let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(config.modelPath, {
-      intraOpNumThreads: config.intraOpNumThreads, interOpNumThreads: 1,
+      intraOpNumThreads: config.intraOpNumThreads,
+      interOpNumThreads: 1,
     });
   } catch (err) {
     throw new ServeInvalidArgumentError(
-      `onnxruntime could not load the ONNX model ${config.modelPath}: ${(err as Error)?.message ?? String(err)}`, { cause: err },
+      `onnxruntime could not load the ONNX model ${config.modelPath}: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
     );
   }
   const inputNames = [...session.inputNames];
@@ -148,145 +150,168 @@ async function load(config: OnnxModelConfig): Promise<Loaded> {
     if (meta.shape.length >= 2 && dims.every((d): d is number => typeof d === 'number' && d > 0)) rowDims = dims;
   }
   return {
-    ort, session, rowDims,
+    ort,
+    session,
+    rowDims,
     meta: {
-      modelPath: config.modelPath, inputNames, outputNames, inputName,
-      inputWidth: rowDims ? rowDims.reduce((a, b) => a * b, 1) : null, inputType,
+      modelPath: config.modelPath,
+      inputNames,
+      outputNames,
+      inputName,
+      inputWidth: rowDims ? rowDims.reduce((a, b) => a * b, 1) : null,
+      inputType,
     },
   };
 }
 
 /** The replica class. Its constructor's argument is made by {@link onnxDeployment}. */
-const OnnxModelDeployment = deployment({ name: 'OnnxModel' })(class OnnxModelImpl implements OnnxModel {
-  private readonly loaded: Promise<Loaded>;
-  private readonly predictRow: (row: Row) => Promise<RowOutputs>;
-  private readonly counts = { batches: 0, rows: 0, batchSizes: {} as Record<number, number> };
+const OnnxModelDeployment = deployment({ name: 'OnnxModel' })(
+  class OnnxModelImpl implements OnnxModel {
+    private readonly loaded: Promise<Loaded>;
+    private readonly predictRow: (row: Row) => Promise<RowOutputs>;
+    private readonly counts = { batches: 0, rows: 0, batchSizes: {} as Record<number, number> };
 
-  constructor(config: OnnxModelConfig) {
-    // A missing file fails the deployment now, with a clear message, rather than every request.
-    if (!existsSync(config.modelPath) || !statSync(config.modelPath).isFile()) {
-      throw new ServeInvalidArgumentError(
-        `ONNX model file not found: ${config.modelPath}. Give onnxDeployment() the path of a .onnx file that exists on every node where replicas run.`,
-      );
-    }
-    // Loading starts now; requests wait for it (a constructor cannot).
-    this.loaded = load(config);
-    this.loaded.catch(() => undefined); // reported by every request that awaits it
-    this.predictRow = batch((rows: Row[]) => this.runBatch(rows), {
-      maxBatchSize: config.maxBatchSize, batchWaitTimeoutS: config.batchWaitTimeoutS,
-    });
-  }
-
-  async fetch(request: Request): Promise<Response> {
-    if (request.method === 'GET' || request.method === 'HEAD') return Response.json(await this.metadata());
-    if (request.method !== 'POST') {
-      return Response.json({ error: `Use POST with a JSON body {"inputs": [...]}, or GET for the model's metadata; got ${request.method}.` }, {
-        status: 405, headers: { allow: 'GET, HEAD, POST' },
+    constructor(config: OnnxModelConfig) {
+      // A missing file fails the deployment now, with a clear message, rather than every request.
+      if (!existsSync(config.modelPath) || !statSync(config.modelPath).isFile()) {
+        throw new ServeInvalidArgumentError(
+          `ONNX model file not found: ${config.modelPath}. Give onnxDeployment() the path of a .onnx file that exists on every node where replicas run.`,
+        );
+      }
+      // Loading starts now; requests wait for it (a constructor cannot).
+      this.loaded = load(config);
+      this.loaded.catch(() => undefined); // reported by every request that awaits it
+      this.predictRow = batch((rows: Row[]) => this.runBatch(rows), {
+        maxBatchSize: config.maxBatchSize,
+        batchWaitTimeoutS: config.batchWaitTimeoutS,
       });
     }
-    const { meta } = await this.loaded;
-    let rows: Row[];
-    let single: boolean;
-    try {
-      let body: unknown;
+
+    async fetch(request: Request): Promise<Response> {
+      if (request.method === 'GET' || request.method === 'HEAD') return Response.json(await this.metadata());
+      if (request.method !== 'POST') {
+        return Response.json(
+          {
+            error: `Use POST with a JSON body {"inputs": [...]}, or GET for the model's metadata; got ${request.method}.`,
+          },
+          {
+            status: 405,
+            headers: { allow: 'GET, HEAD, POST' },
+          },
+        );
+      }
+      const { meta } = await this.loaded;
+      let rows: Row[];
+      let single: boolean;
       try {
-        body = JSON.parse(await request.text());
-      } catch {
-        throw new BadInput(`The request body is not JSON. ${expected(meta)}`);
+        let body: unknown;
+        try {
+          body = JSON.parse(await request.text());
+        } catch {
+          throw new BadInput(`The request body is not JSON. ${expected(meta)}`);
+        }
+        if (body === null || typeof body !== 'object' || Array.isArray(body) || !('inputs' in body)) {
+          throw new BadInput(`The request body has no "inputs". ${expected(meta)}`);
+        }
+        const inputs = (body as { inputs: unknown }).inputs;
+        single = Array.isArray(inputs) && inputs.length > 0 && !Array.isArray(inputs[0]);
+        rows = this.checkRows(single ? [inputs] : inputs, meta);
+      } catch (err) {
+        if (err instanceof BadInput) return Response.json({ error: err.message }, { status: 400 });
+        throw err;
       }
-      if (body === null || typeof body !== 'object' || Array.isArray(body) || !('inputs' in body)) {
-        throw new BadInput(`The request body has no "inputs". ${expected(meta)}`);
+      const results = await Promise.all(rows.map((r) => this.predictRow(r)));
+      const outputs: Record<string, number[] | number[][]> = {};
+      for (const name of meta.outputNames) {
+        outputs[name] = single ? results[0][name] : results.map((r) => r[name]);
       }
-      const inputs = (body as { inputs: unknown }).inputs;
-      single = Array.isArray(inputs) && inputs.length > 0 && !Array.isArray(inputs[0]);
-      rows = this.checkRows(single ? [inputs] : inputs, meta);
-    } catch (err) {
-      if (err instanceof BadInput) return Response.json({ error: err.message }, { status: 400 });
-      throw err;
+      return Response.json({ outputs });
     }
-    const results = await Promise.all(rows.map((r) => this.predictRow(r)));
-    const outputs: Record<string, number[] | number[][]> = {};
-    for (const name of meta.outputNames) {
-      outputs[name] = single ? results[0][name] : results.map((r) => r[name]);
+
+    async predict(rows: number[][]): Promise<Record<string, number[][]>> {
+      const { meta } = await this.loaded;
+      const checked = this.checkRows(rows, meta);
+      const results = await Promise.all(checked.map((r) => this.predictRow(r)));
+      const out: Record<string, number[][]> = {};
+      for (const name of Object.keys(results[0])) out[name] = results.map((r) => r[name]);
+      return out;
     }
-    return Response.json({ outputs });
-  }
 
-  async predict(rows: number[][]): Promise<Record<string, number[][]>> {
-    const { meta } = await this.loaded;
-    const checked = this.checkRows(rows, meta);
-    const results = await Promise.all(checked.map((r) => this.predictRow(r)));
-    const out: Record<string, number[][]> = {};
-    for (const name of Object.keys(results[0])) out[name] = results.map((r) => r[name]);
-    return out;
-  }
+    async metadata(): Promise<OnnxModelMetadata> {
+      return (await this.loaded).meta;
+    }
 
-  async metadata(): Promise<OnnxModelMetadata> {
-    return (await this.loaded).meta;
-  }
+    stats(): OnnxBatchStats {
+      return { batches: this.counts.batches, rows: this.counts.rows, batchSizes: { ...this.counts.batchSizes } };
+    }
 
-  stats(): OnnxBatchStats {
-    return { batches: this.counts.batches, rows: this.counts.rows, batchSizes: { ...this.counts.batchSizes } };
-  }
+    /** Rows of finite numbers, all of the model's width (or, when the model leaves it open, of one width). */
+    private checkRows(rows: unknown, meta: OnnxModelMetadata): Row[] {
+      if (!Array.isArray(rows) || rows.length === 0)
+        throw new BadInput(`"inputs" must be a non-empty array. ${expected(meta)}`);
+      const width = meta.inputWidth ?? (Array.isArray(rows[0]) ? rows[0].length : 0);
+      rows.forEach((row: unknown, i) => {
+        const where = rows.length > 1 ? `Row ${i}` : 'The row';
+        if (!Array.isArray(row)) throw new BadInput(`${where} is not an array of numbers. ${expected(meta)}`);
+        if (row.length !== width || width === 0) {
+          throw new BadInput(
+            `${where} has ${row.length} values; ${meta.inputWidth !== null ? `the model takes ${width}` : `expected ${width || 'some'}, the same in every row`}. ${expected(meta)}`,
+          );
+        }
+        const bad = row.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+        if (bad >= 0)
+          throw new BadInput(
+            `${where} has ${JSON.stringify(row[bad]) ?? String(row[bad])} at index ${bad}, not a finite number. ${expected(meta)}`,
+          );
+      });
+      return rows as Row[];
+    }
 
-  /** Rows of finite numbers, all of the model's width (or, when the model leaves it open, of one width). */
-  private checkRows(rows: unknown, meta: OnnxModelMetadata): Row[] {
-    if (!Array.isArray(rows) || rows.length === 0) throw new BadInput(`"inputs" must be a non-empty array. ${expected(meta)}`);
-    const width = meta.inputWidth ?? (Array.isArray(rows[0]) ? rows[0].length : 0);
-    rows.forEach((row: unknown, i) => {
-      const where = rows.length > 1 ? `Row ${i}` : 'The row';
-      if (!Array.isArray(row)) throw new BadInput(`${where} is not an array of numbers. ${expected(meta)}`);
-      if (row.length !== width || width === 0) {
-        throw new BadInput(
-          `${where} has ${row.length} values; ${meta.inputWidth !== null ? `the model takes ${width}` : `expected ${width || 'some'}, the same in every row`}. ${expected(meta)}`,
+    /** One session.run() per row width in the batch (one in all, when the model fixes the width). */
+    private async runBatch(rows: Row[]): Promise<RowOutputs[]> {
+      const results: RowOutputs[] = new Array(rows.length);
+      const byWidth = new Map<number, number[]>();
+      rows.forEach((r, i) => {
+        const group = byWidth.get(r.length);
+        if (group) group.push(i);
+        else byWidth.set(r.length, [i]);
+      });
+      for (const [width, indices] of byWidth) {
+        const out = await this.run(
+          indices.map((i) => rows[i]),
+          width,
         );
+        indices.forEach((i, k) => (results[i] = out[k]));
       }
-      const bad = row.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
-      if (bad >= 0) throw new BadInput(`${where} has ${JSON.stringify(row[bad]) ?? String(row[bad])} at index ${bad}, not a finite number. ${expected(meta)}`);
-    });
-    return rows as Row[];
-  }
-
-  /** One session.run() per row width in the batch (one in all, when the model fixes the width). */
-  private async runBatch(rows: Row[]): Promise<RowOutputs[]> {
-    const results: RowOutputs[] = new Array(rows.length);
-    const byWidth = new Map<number, number[]>();
-    rows.forEach((r, i) => {
-      const group = byWidth.get(r.length);
-      if (group) group.push(i);
-      else byWidth.set(r.length, [i]);
-    });
-    for (const [width, indices] of byWidth) {
-      const out = await this.run(indices.map((i) => rows[i]), width);
-      indices.forEach((i, k) => (results[i] = out[k]));
+      return results;
     }
-    return results;
-  }
 
-  private async run(rows: Row[], width: number): Promise<RowOutputs[]> {
-    const { ort, session, meta, rowDims } = await this.loaded;
-    const n = rows.length;
-    const data = meta.inputType === 'float64' ? new Float64Array(n * width) : new Float32Array(n * width);
-    rows.forEach((r, i) => data.set(r, i * width));
-    const input = new ort.Tensor(meta.inputType, data as Float32Array, [n, ...(rowDims ?? [width])]);
-    const fetched = await session.run({ [meta.inputName]: input }, meta.outputNames);
-    this.counts.batches++;
-    this.counts.rows += n;
-    this.counts.batchSizes[n] = (this.counts.batchSizes[n] ?? 0) + 1;
-    const results: RowOutputs[] = rows.map(() => ({}));
-    for (const name of meta.outputNames) {
-      const values = fetched[name].data as ArrayLike<number | bigint | string | boolean>;
-      if (values.length % n !== 0) {
-        throw new ServeInvalidArgumentError(
-          `The ONNX model's output '${name}' has ${values.length} values for a batch of ${n} rows: onnxDeployment() needs outputs whose first dimension is the batch.`,
-        );
+    private async run(rows: Row[], width: number): Promise<RowOutputs[]> {
+      const { ort, session, meta, rowDims } = await this.loaded;
+      const n = rows.length;
+      const data = meta.inputType === 'float64' ? new Float64Array(n * width) : new Float32Array(n * width);
+      rows.forEach((r, i) => data.set(r, i * width));
+      const input = new ort.Tensor(meta.inputType, data as Float32Array, [n, ...(rowDims ?? [width])]);
+      const fetched = await session.run({ [meta.inputName]: input }, meta.outputNames);
+      this.counts.batches++;
+      this.counts.rows += n;
+      this.counts.batchSizes[n] = (this.counts.batchSizes[n] ?? 0) + 1;
+      const results: RowOutputs[] = rows.map(() => ({}));
+      for (const name of meta.outputNames) {
+        const values = fetched[name].data as ArrayLike<number | bigint | string | boolean>;
+        if (values.length % n !== 0) {
+          throw new ServeInvalidArgumentError(
+            `The ONNX model's output '${name}' has ${values.length} values for a batch of ${n} rows: onnxDeployment() needs outputs whose first dimension is the batch.`,
+          );
+        }
+        const per = values.length / n;
+        for (let i = 0; i < n; i++)
+          results[i][name] = Array.from({ length: per }, (_, k) => Number(values[i * per + k]));
       }
-      const per = values.length / n;
-      for (let i = 0; i < n; i++) results[i][name] = Array.from({ length: per }, (_, k) => Number(values[i * per + k]));
+      return results;
     }
-    return results;
-  }
-});
+  },
+);
 
 function expected(meta: OnnxModelMetadata): string {
   const w = meta.inputWidth;
@@ -296,7 +321,14 @@ function expected(meta: OnnxModelMetadata): string {
   );
 }
 
-const modelKeys = ['modelPath', 'inputName', 'outputNames', 'maxBatchSize', 'batchWaitTimeoutS', 'intraOpNumThreads'] as const;
+const modelKeys = [
+  'modelPath',
+  'inputName',
+  'outputNames',
+  'maxBatchSize',
+  'batchWaitTimeoutS',
+  'intraOpNumThreads',
+] as const;
 
 /**
  * A deployment that serves an ONNX model with onnxruntime-node, bound to the model: give it to
@@ -321,22 +353,35 @@ const modelKeys = ['modelPath', 'inputName', 'outputNames', 'maxBatchSize', 'bat
  * const { y } = await handle.predict.remote([[0.1, 0.2, ...]]);
  */
 export function onnxDeployment(opts: OnnxDeploymentOptions): Application<new (...args: never[]) => OnnxModel> {
-  if (opts === null || typeof opts !== 'object') throw new ServeInvalidArgumentError('onnxDeployment() takes an options object: onnxDeployment({ modelPath }).');
+  if (opts === null || typeof opts !== 'object')
+    throw new ServeInvalidArgumentError('onnxDeployment() takes an options object: onnxDeployment({ modelPath }).');
   const what = 'onnxDeployment()';
   if (typeof opts.modelPath !== 'string' || opts.modelPath === '') {
-    throw new ServeInvalidArgumentError(`${what} needs modelPath: the path of a .onnx file, e.g. onnxDeployment({ modelPath: '/models/model.onnx' }).`);
+    throw new ServeInvalidArgumentError(
+      `${what} needs modelPath: the path of a .onnx file, e.g. onnxDeployment({ modelPath: '/models/model.onnx' }).`,
+    );
   }
   if (opts.inputName !== undefined && (typeof opts.inputName !== 'string' || opts.inputName === '')) {
-    throw new ServeInvalidArgumentError(`Invalid inputName for ${what}: ${JSON.stringify(opts.inputName)}. Expected the name of one of the model's inputs.`);
+    throw new ServeInvalidArgumentError(
+      `Invalid inputName for ${what}: ${JSON.stringify(opts.inputName)}. Expected the name of one of the model's inputs.`,
+    );
   }
-  if (opts.outputNames !== undefined &&
-      (!Array.isArray(opts.outputNames) || opts.outputNames.length === 0 || !opts.outputNames.every((n) => typeof n === 'string' && n !== ''))) {
-    throw new ServeInvalidArgumentError(`Invalid outputNames for ${what}: ${JSON.stringify(opts.outputNames)}. Expected a non-empty array of output names.`);
+  if (
+    opts.outputNames !== undefined &&
+    (!Array.isArray(opts.outputNames) ||
+      opts.outputNames.length === 0 ||
+      !opts.outputNames.every((n) => typeof n === 'string' && n !== ''))
+  ) {
+    throw new ServeInvalidArgumentError(
+      `Invalid outputNames for ${what}: ${JSON.stringify(opts.outputNames)}. Expected a non-empty array of output names.`,
+    );
   }
   const int = (key: 'maxBatchSize' | 'intraOpNumThreads', min: number, dflt: number): number => {
     const v = opts[key] ?? dflt;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      throw new ServeInvalidArgumentError(`Invalid ${key} for ${what}: ${JSON.stringify(v)}. Expected an integer >= ${min}.`);
+      throw new ServeInvalidArgumentError(
+        `Invalid ${key} for ${what}: ${JSON.stringify(v)}. Expected an integer >= ${min}.`,
+      );
     }
     return v;
   };
@@ -344,20 +389,29 @@ export function onnxDeployment(opts: OnnxDeploymentOptions): Application<new (..
   const intraOpNumThreads = int('intraOpNumThreads', 0, 1);
   const batchWaitTimeoutS = opts.batchWaitTimeoutS ?? 0.005;
   if (typeof batchWaitTimeoutS !== 'number' || !Number.isFinite(batchWaitTimeoutS) || batchWaitTimeoutS < 0) {
-    throw new ServeInvalidArgumentError(`Invalid batchWaitTimeoutS for ${what}: ${JSON.stringify(batchWaitTimeoutS)}. Expected seconds >= 0.`);
+    throw new ServeInvalidArgumentError(
+      `Invalid batchWaitTimeoutS for ${what}: ${JSON.stringify(batchWaitTimeoutS)}. Expected seconds >= 0.`,
+    );
   }
   if (opts.userConfig !== undefined) {
-    throw new ServeInvalidArgumentError(`${what} takes no userConfig: the model is configured by its options (modelPath, inputName, ...).`);
+    throw new ServeInvalidArgumentError(
+      `${what} takes no userConfig: the model is configured by its options (modelPath, inputName, ...).`,
+    );
   }
   const config: OnnxModelConfig = {
     modelPath: path.resolve(process.cwd(), opts.modelPath),
     inputName: opts.inputName,
     outputNames: opts.outputNames ? [...opts.outputNames] : undefined,
-    maxBatchSize, batchWaitTimeoutS, intraOpNumThreads,
+    maxBatchSize,
+    batchWaitTimeoutS,
+    intraOpNumThreads,
   };
   const deploymentOpts: DeploymentOptions = { maxOngoingRequests: 2 * maxBatchSize };
   for (const [k, v] of Object.entries(opts)) {
-    if (!(modelKeys as readonly string[]).includes(k) && v !== undefined) (deploymentOpts as Record<string, unknown>)[k] = v;
+    if (!(modelKeys as readonly string[]).includes(k) && v !== undefined)
+      (deploymentOpts as Record<string, unknown>)[k] = v;
   }
-  return OnnxModelDeployment.options(deploymentOpts).bind(config) as unknown as Application<new (...args: never[]) => OnnxModel>;
+  return OnnxModelDeployment.options(deploymentOpts).bind(config) as unknown as Application<
+    new (...args: never[]) => OnnxModel
+  >;
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ServeInvalidArgumentError } from './errors.js';
-import { checkRoutePrefix, compileAutoscaling, compileDeploymentOptions, compileStartOptions, type DeploymentOptions } from './options.js';
+import {
+  checkRoutePrefix,
+  compileAutoscaling,
+  compileDeploymentOptions,
+  compileStartOptions,
+  type DeploymentOptions,
+} from './options.js';
 
 const W = "deployment 'Model'";
 
@@ -37,9 +43,17 @@ describe('compileDeploymentOptions', () => {
 
   it('keeps the given values', () => {
     const o = compileDeploymentOptions(W, {
-      name: 'm-1.v2', numReplicas: 3, maxOngoingRequests: 100, maxQueuedRequests: 10,
-      rayActorOptions: { numCpus: 0.5, numGpus: 1, resources: { tpu: 2 }, memory: 1e9 }, userConfig: { threshold: 0.5 },
-      healthCheckPeriodS: 1, healthCheckTimeoutS: 2, gracefulShutdownTimeoutS: 0, gracefulShutdownWaitLoopS: 0, version: 'v7',
+      name: 'm-1.v2',
+      numReplicas: 3,
+      maxOngoingRequests: 100,
+      maxQueuedRequests: 10,
+      rayActorOptions: { numCpus: 0.5, numGpus: 1, resources: { tpu: 2 }, memory: 1e9 },
+      userConfig: { threshold: 0.5 },
+      healthCheckPeriodS: 1,
+      healthCheckTimeoutS: 2,
+      gracefulShutdownTimeoutS: 0,
+      gracefulShutdownWaitLoopS: 0,
+      version: 'v7',
     });
     expect(o.name).toBe('m-1.v2');
     expect(o.numReplicas).toBe(3);
@@ -55,14 +69,21 @@ describe('compileDeploymentOptions', () => {
 
   it('autoscales with defaults for numReplicas: "auto"', () => {
     const o = compileDeploymentOptions(W, { numReplicas: 'auto' });
-    expect(o.autoscaling).toMatchObject({ minReplicas: 1, maxReplicas: 100, initialReplicas: 1, targetOngoingRequests: 2 });
+    expect(o.autoscaling).toMatchObject({
+      minReplicas: 1,
+      maxReplicas: 100,
+      initialReplicas: 1,
+      targetOngoingRequests: 2,
+    });
     expect(o.numReplicas).toBe(1);
     const tuned = compileDeploymentOptions(W, { numReplicas: 'auto', autoscalingConfig: { maxReplicas: 4 } });
     expect(tuned.autoscaling?.maxReplicas).toBe(4);
   });
 
   it('starts an autoscaled deployment with initialReplicas', () => {
-    const o = compileDeploymentOptions(W, { autoscalingConfig: { minReplicas: 1, maxReplicas: 8, initialReplicas: 3 } });
+    const o = compileDeploymentOptions(W, {
+      autoscalingConfig: { minReplicas: 1, maxReplicas: 8, initialReplicas: 3 },
+    });
     expect(o.numReplicas).toBe(3);
     expect(o.autoscaling?.initialReplicas).toBe(3);
     expect(compileDeploymentOptions(W, { autoscalingConfig: { minReplicas: 2, maxReplicas: 4 } }).numReplicas).toBe(2);
@@ -75,7 +96,9 @@ describe('compileDeploymentOptions', () => {
   });
 
   it("names the ray-ts option when given Ray's snake_case one", () => {
-    expect(deploymentError({ num_replicas: 2 })).toBe(`Unknown option 'num_replicas' for ${W}. Did you mean 'numReplicas'?`);
+    expect(deploymentError({ num_replicas: 2 })).toBe(
+      `Unknown option 'num_replicas' for ${W}. Did you mean 'numReplicas'?`,
+    );
     expect(deploymentError({ max_concurrent_queries: 2 })).toMatch(/Did you mean 'maxOngoingRequests'\?/);
     expect(deploymentError({ rayActorOptions: { num_gpus: 1 } })).toBe(
       `Unknown option 'num_gpus' for ${W}.rayActorOptions. Did you mean 'numGpus'?`,
@@ -97,12 +120,18 @@ describe('compileDeploymentOptions', () => {
     expect(deploymentError({ numReplicas: '2' })).toMatch(/Invalid numReplicas .*"2"/);
     expect(deploymentError({ maxOngoingRequests: 0 })).toMatch(/Invalid maxOngoingRequests .*Expected an integer >= 1/);
     expect(deploymentError({ maxQueuedRequests: -2 })).toMatch(/Invalid maxQueuedRequests .*Expected an integer >= -1/);
-    expect(deploymentError({ healthCheckPeriodS: 0 })).toMatch(/Invalid healthCheckPeriodS .*Expected a number >= 0\.01/);
+    expect(deploymentError({ healthCheckPeriodS: 0 })).toMatch(
+      /Invalid healthCheckPeriodS .*Expected a number >= 0\.01/,
+    );
     expect(deploymentError({ gracefulShutdownTimeoutS: Number.NaN })).toMatch(/Invalid gracefulShutdownTimeoutS/);
     expect(deploymentError({ rayActorOptions: { numCpus: -1 } })).toMatch(/Invalid rayActorOptions\.numCpus/);
-    expect(deploymentError({ rayActorOptions: { resources: { tpu: -1 } } })).toMatch(/Invalid rayActorOptions\.resources\.tpu/);
+    expect(deploymentError({ rayActorOptions: { resources: { tpu: -1 } } })).toMatch(
+      /Invalid rayActorOptions\.resources\.tpu/,
+    );
     expect(deploymentError({ rayActorOptions: [] })).toMatch(/Invalid rayActorOptions for .*expected an object/);
-    expect(deploymentError({ autoscalingConfig: 'fast' })).toMatch(/Invalid autoscalingConfig for .*expected an object/);
+    expect(deploymentError({ autoscalingConfig: 'fast' })).toMatch(
+      /Invalid autoscalingConfig for .*expected an object/,
+    );
     expect(deploymentError({ name: 'my model' })).toMatch(/Invalid name .*"my model"\. Use letters, digits/);
     expect(deploymentError({ version: 3 })).toMatch(/Invalid version .*expected a string/);
     expect(deploymentError(null)).toBe(`Options of ${W} must be an object.`);
@@ -112,12 +141,26 @@ describe('compileDeploymentOptions', () => {
 describe('compileAutoscaling', () => {
   it("fills Ray Serve's defaults", () => {
     expect(compileAutoscaling(W, {})).toEqual({
-      minReplicas: 1, maxReplicas: 1, initialReplicas: 1, targetOngoingRequests: 2,
-      upscaleDelayS: 30, downscaleDelayS: 600, lookBackPeriodS: 30, metricsIntervalS: 0.5,
+      minReplicas: 1,
+      maxReplicas: 1,
+      initialReplicas: 1,
+      targetOngoingRequests: 2,
+      upscaleDelayS: 30,
+      downscaleDelayS: 600,
+      lookBackPeriodS: 30,
+      metricsIntervalS: 0.5,
     });
     // maxReplicas defaults to minReplicas when that is larger.
-    expect(compileAutoscaling(W, { minReplicas: 3 })).toMatchObject({ minReplicas: 3, maxReplicas: 3, initialReplicas: 3 });
-    expect(compileAutoscaling(W, { minReplicas: 0 })).toMatchObject({ minReplicas: 0, maxReplicas: 1, initialReplicas: 0 });
+    expect(compileAutoscaling(W, { minReplicas: 3 })).toMatchObject({
+      minReplicas: 3,
+      maxReplicas: 3,
+      initialReplicas: 3,
+    });
+    expect(compileAutoscaling(W, { minReplicas: 0 })).toMatchObject({
+      minReplicas: 0,
+      maxReplicas: 1,
+      initialReplicas: 0,
+    });
   });
 
   it('rejects inconsistent bounds', () => {
@@ -127,16 +170,26 @@ describe('compileAutoscaling', () => {
     expect(() => compileAutoscaling(W, { minReplicas: 1, maxReplicas: 3, initialReplicas: 5 })).toThrow(
       /initialReplicas \(5\) must lie between minReplicas and maxReplicas/,
     );
-    expect(() => compileAutoscaling(W, { minReplicas: 2, maxReplicas: 3, initialReplicas: 1 })).toThrow(/initialReplicas \(1\)/);
+    expect(() => compileAutoscaling(W, { minReplicas: 2, maxReplicas: 3, initialReplicas: 1 })).toThrow(
+      /initialReplicas \(1\)/,
+    );
   });
 
   it('rejects bad values', () => {
-    expect(() => compileAutoscaling(W, { targetOngoingRequests: 0 })).toThrow(/targetOngoingRequests .*must be above 0/);
-    expect(() => compileAutoscaling(W, { maxReplicas: 0 })).toThrow(/Invalid autoscalingConfig\.maxReplicas .*integer >= 1/);
+    expect(() => compileAutoscaling(W, { targetOngoingRequests: 0 })).toThrow(
+      /targetOngoingRequests .*must be above 0/,
+    );
+    expect(() => compileAutoscaling(W, { maxReplicas: 0 })).toThrow(
+      /Invalid autoscalingConfig\.maxReplicas .*integer >= 1/,
+    );
     expect(() => compileAutoscaling(W, { minReplicas: -1 })).toThrow(/Invalid autoscalingConfig\.minReplicas/);
     expect(() => compileAutoscaling(W, { upscaleDelayS: -5 })).toThrow(/Invalid autoscalingConfig\.upscaleDelayS .*-5/);
-    expect(() => compileAutoscaling(W, { metricsIntervalS: 0 })).toThrow(/Invalid autoscalingConfig\.metricsIntervalS .*>= 0\.01/);
-    expect(() => compileAutoscaling(W, { lookBackPeriodS: Number.POSITIVE_INFINITY })).toThrow(ServeInvalidArgumentError);
+    expect(() => compileAutoscaling(W, { metricsIntervalS: 0 })).toThrow(
+      /Invalid autoscalingConfig\.metricsIntervalS .*>= 0\.01/,
+    );
+    expect(() => compileAutoscaling(W, { lookBackPeriodS: Number.POSITIVE_INFINITY })).toThrow(
+      ServeInvalidArgumentError,
+    );
   });
 });
 
@@ -144,7 +197,13 @@ describe('compileStartOptions', () => {
   it('fills defaults: HTTP on 127.0.0.1:8000 on every node, no gRPC', () => {
     const o = compileStartOptions();
     expect(o).toEqual({
-      http: { host: '127.0.0.1', port: 8000, requestTimeoutS: undefined, proxiesPerNode: undefined, location: 'EveryNode' },
+      http: {
+        host: '127.0.0.1',
+        port: 8000,
+        requestTimeoutS: undefined,
+        proxiesPerNode: undefined,
+        location: 'EveryNode',
+      },
       grpc: undefined,
     });
     expect(Object.isFrozen(o.http)).toBe(true);
@@ -167,14 +226,20 @@ describe('compileStartOptions', () => {
     expect(bad({ http: { proxiesPerNode: 0 } })).toThrow(/Invalid http\.proxiesPerNode/);
     expect(bad({ http: { requestTimeoutS: 0 } })).toThrow(/Invalid http\.requestTimeoutS/);
     expect(bad({ http: { host: 8000 } })).toThrow(/Invalid http\.host: expected a string/);
-    expect(bad({ http: { location: 'Everywhere' } })).toThrow(/Invalid http\.location: Everywhere\. Use 'EveryNode', 'HeadOnly' or 'Disabled'/);
-    expect(bad({ http: { timeout: 1 } })).toThrow(/Unknown option 'timeout' for serve\.start\(\) http\. Known options: host, port/);
+    expect(bad({ http: { location: 'Everywhere' } })).toThrow(
+      /Invalid http\.location: Everywhere\. Use 'EveryNode', 'HeadOnly' or 'Disabled'/,
+    );
+    expect(bad({ http: { timeout: 1 } })).toThrow(
+      /Unknown option 'timeout' for serve\.start\(\) http\. Known options: host, port/,
+    );
     expect(bad({ https: {} })).toThrow(/Unknown option 'https' for serve\.start\(\)/);
     expect(bad({ http: 8000 })).toThrow(/Invalid http for serve\.start\(\): expected an object/);
     expect(bad({ grpc: { port: 9000 } })).toThrow(/grpc needs protoFiles/);
     expect(bad({ grpc: { port: 9000, protoFiles: [] } })).toThrow(/grpc needs protoFiles/);
     expect(bad({ grpc: { port: 9000, protoFiles: 'a.proto' } })).toThrow(/grpc needs protoFiles/);
-    expect(bad({ grpc: { port: 9000, protoFiles: ['a.proto'], proto_files: [] } })).toThrow(/Unknown option 'proto_files' for serve\.start\(\) grpc/);
+    expect(bad({ grpc: { port: 9000, protoFiles: ['a.proto'], proto_files: [] } })).toThrow(
+      /Unknown option 'proto_files' for serve\.start\(\) grpc/,
+    );
     expect(bad({ grpc: { port: -5, protoFiles: ['a.proto'] } })).toThrow(/Invalid grpc\.port/);
   });
 });

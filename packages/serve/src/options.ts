@@ -82,24 +82,52 @@ export interface CompiledDeploymentOptions {
 }
 
 const deploymentKeys = new Set([
-  'name', 'numReplicas', 'autoscalingConfig', 'maxOngoingRequests', 'maxQueuedRequests', 'rayActorOptions', 'userConfig',
-  'healthCheckPeriodS', 'healthCheckTimeoutS', 'gracefulShutdownTimeoutS', 'gracefulShutdownWaitLoopS', 'version',
+  'name',
+  'numReplicas',
+  'autoscalingConfig',
+  'maxOngoingRequests',
+  'maxQueuedRequests',
+  'rayActorOptions',
+  'userConfig',
+  'healthCheckPeriodS',
+  'healthCheckTimeoutS',
+  'gracefulShutdownTimeoutS',
+  'gracefulShutdownWaitLoopS',
+  'version',
 ]);
 const autoscalingKeys = new Set([
-  'minReplicas', 'maxReplicas', 'initialReplicas', 'targetOngoingRequests', 'upscaleDelayS', 'downscaleDelayS',
-  'lookBackPeriodS', 'metricsIntervalS',
+  'minReplicas',
+  'maxReplicas',
+  'initialReplicas',
+  'targetOngoingRequests',
+  'upscaleDelayS',
+  'downscaleDelayS',
+  'lookBackPeriodS',
+  'metricsIntervalS',
 ]);
 const actorKeys = new Set(['numCpus', 'numGpus', 'resources', 'memory']);
 
 /** Snake-case names a Ray user may type, with the camelCase ray-ts name. */
 const rayNames: Record<string, string> = {
-  num_replicas: 'numReplicas', autoscaling_config: 'autoscalingConfig', max_ongoing_requests: 'maxOngoingRequests',
-  max_queued_requests: 'maxQueuedRequests', ray_actor_options: 'rayActorOptions', user_config: 'userConfig',
-  health_check_period_s: 'healthCheckPeriodS', health_check_timeout_s: 'healthCheckTimeoutS',
-  graceful_shutdown_timeout_s: 'gracefulShutdownTimeoutS', graceful_shutdown_wait_loop_s: 'gracefulShutdownWaitLoopS',
-  max_concurrent_queries: 'maxOngoingRequests', min_replicas: 'minReplicas', max_replicas: 'maxReplicas',
-  initial_replicas: 'initialReplicas', target_ongoing_requests: 'targetOngoingRequests',
-  upscale_delay_s: 'upscaleDelayS', downscale_delay_s: 'downscaleDelayS', num_cpus: 'numCpus', num_gpus: 'numGpus',
+  num_replicas: 'numReplicas',
+  autoscaling_config: 'autoscalingConfig',
+  max_ongoing_requests: 'maxOngoingRequests',
+  max_queued_requests: 'maxQueuedRequests',
+  ray_actor_options: 'rayActorOptions',
+  user_config: 'userConfig',
+  health_check_period_s: 'healthCheckPeriodS',
+  health_check_timeout_s: 'healthCheckTimeoutS',
+  graceful_shutdown_timeout_s: 'gracefulShutdownTimeoutS',
+  graceful_shutdown_wait_loop_s: 'gracefulShutdownWaitLoopS',
+  max_concurrent_queries: 'maxOngoingRequests',
+  min_replicas: 'minReplicas',
+  max_replicas: 'maxReplicas',
+  initial_replicas: 'initialReplicas',
+  target_ongoing_requests: 'targetOngoingRequests',
+  upscale_delay_s: 'upscaleDelayS',
+  downscale_delay_s: 'downscaleDelayS',
+  num_cpus: 'numCpus',
+  num_gpus: 'numGpus',
 };
 
 function checkKeys(what: string, o: object, keys: Set<string>): void {
@@ -132,7 +160,8 @@ function object(what: string, key: string, v: unknown): Record<string, unknown> 
 export function compileAutoscaling(what: string, given: AutoscalingConfig): Required<AutoscalingConfig> {
   checkKeys(`${what}.autoscalingConfig`, given, autoscalingKeys);
   const minReplicas = num(what, 'autoscalingConfig.minReplicas', given.minReplicas, 0, true) ?? 1;
-  const maxReplicas = num(what, 'autoscalingConfig.maxReplicas', given.maxReplicas, 1, true) ?? Math.max(1, minReplicas);
+  const maxReplicas =
+    num(what, 'autoscalingConfig.maxReplicas', given.maxReplicas, 1, true) ?? Math.max(1, minReplicas);
   if (maxReplicas < minReplicas) {
     throw new ServeInvalidArgumentError(
       `Invalid autoscalingConfig for ${what}: maxReplicas (${maxReplicas}) is below minReplicas (${minReplicas}).`,
@@ -144,9 +173,12 @@ export function compileAutoscaling(what: string, given: AutoscalingConfig): Requ
       `Invalid autoscalingConfig for ${what}: initialReplicas (${initialReplicas}) must lie between minReplicas and maxReplicas.`,
     );
   }
-  const targetOngoingRequests = num(what, 'autoscalingConfig.targetOngoingRequests', given.targetOngoingRequests, 0) ?? 2;
+  const targetOngoingRequests =
+    num(what, 'autoscalingConfig.targetOngoingRequests', given.targetOngoingRequests, 0) ?? 2;
   if (targetOngoingRequests === 0) {
-    throw new ServeInvalidArgumentError(`Invalid autoscalingConfig.targetOngoingRequests for ${what}: it must be above 0.`);
+    throw new ServeInvalidArgumentError(
+      `Invalid autoscalingConfig.targetOngoingRequests for ${what}: it must be above 0.`,
+    );
   }
   return Object.freeze({
     minReplicas,
@@ -162,10 +194,13 @@ export function compileAutoscaling(what: string, given: AutoscalingConfig): Requ
 
 /** Validates deployment options and fills defaults. */
 export function compileDeploymentOptions(what: string, given: DeploymentOptions): CompiledDeploymentOptions {
-  if (given === null || typeof given !== 'object') throw new ServeInvalidArgumentError(`Options of ${what} must be an object.`);
+  if (given === null || typeof given !== 'object')
+    throw new ServeInvalidArgumentError(`Options of ${what} must be an object.`);
   checkKeys(what, given, deploymentKeys);
   if (given.name !== undefined && (typeof given.name !== 'string' || !/^[\w.-]+$/.test(given.name))) {
-    throw new ServeInvalidArgumentError(`Invalid name for ${what}: ${JSON.stringify(given.name)}. Use letters, digits, '_', '-' or '.'.`);
+    throw new ServeInvalidArgumentError(
+      `Invalid name for ${what}: ${JSON.stringify(given.name)}. Use letters, digits, '_', '-' or '.'.`,
+    );
   }
   let autoscaling: Required<AutoscalingConfig> | undefined;
   let numReplicas = 1;
@@ -177,7 +212,10 @@ export function compileDeploymentOptions(what: string, given: DeploymentOptions)
         `${what} has both numReplicas and autoscalingConfig: give one (numReplicas: 'auto' to autoscale with defaults).`,
       );
     }
-    autoscaling = compileAutoscaling(what, object(what, 'autoscalingConfig', given.autoscalingConfig) as AutoscalingConfig);
+    autoscaling = compileAutoscaling(
+      what,
+      object(what, 'autoscalingConfig', given.autoscalingConfig) as AutoscalingConfig,
+    );
   } else {
     numReplicas = num(what, 'numReplicas', given.numReplicas, 0, true) ?? 1;
   }
@@ -187,7 +225,8 @@ export function compileDeploymentOptions(what: string, given: DeploymentOptions)
   num(what, 'rayActorOptions.numGpus', actor.numGpus, 0);
   num(what, 'rayActorOptions.memory', actor.memory, 0);
   if (actor.resources !== undefined) {
-    for (const [k, v] of Object.entries(object(what, 'rayActorOptions.resources', actor.resources)!)) num(what, `rayActorOptions.resources.${k}`, v, 0);
+    for (const [k, v] of Object.entries(object(what, 'rayActorOptions.resources', actor.resources)!))
+      num(what, `rayActorOptions.resources.${k}`, v, 0);
   }
   const maxQueued = num(what, 'maxQueuedRequests', given.maxQueuedRequests, -1, true) ?? -1;
   if (given.version !== undefined && typeof given.version !== 'string') {
@@ -260,17 +299,22 @@ export function compileStartOptions(given: StartOptions = {}): CompiledStartOpti
   checkKeys('serve.start()', given, new Set(['http', 'grpc']));
   const h = (object('serve.start()', 'http', given.http) ?? {}) as HttpOptions;
   checkKeys('serve.start() http', h, new Set(['host', 'port', 'requestTimeoutS', 'proxiesPerNode', 'location']));
-  if (h.host !== undefined && typeof h.host !== 'string') throw new ServeInvalidArgumentError(`Invalid http.host: expected a string like '127.0.0.1'.`);
+  if (h.host !== undefined && typeof h.host !== 'string')
+    throw new ServeInvalidArgumentError(`Invalid http.host: expected a string like '127.0.0.1'.`);
   const location = h.location ?? 'EveryNode';
   if (!['EveryNode', 'HeadOnly', 'Disabled'].includes(location)) {
-    throw new ServeInvalidArgumentError(`Invalid http.location: ${String(location)}. Use 'EveryNode', 'HeadOnly' or 'Disabled'.`);
+    throw new ServeInvalidArgumentError(
+      `Invalid http.location: ${String(location)}. Use 'EveryNode', 'HeadOnly' or 'Disabled'.`,
+    );
   }
   let grpc: CompiledStartOptions['grpc'];
   if (given.grpc !== undefined) {
     const g = object('serve.start()', 'grpc', given.grpc) as unknown as GrpcOptions;
     checkKeys('serve.start() grpc', g, new Set(['host', 'port', 'protoFiles', 'services', 'includeDirs']));
     if (!Array.isArray(g.protoFiles) || g.protoFiles.length === 0 || g.protoFiles.some((f) => typeof f !== 'string')) {
-      throw new ServeInvalidArgumentError(`serve.start() grpc needs protoFiles: the .proto files that define your services.`);
+      throw new ServeInvalidArgumentError(
+        `serve.start() grpc needs protoFiles: the .proto files that define your services.`,
+      );
     }
     grpc = Object.freeze({
       host: g.host ?? '127.0.0.1',
@@ -295,7 +339,12 @@ export function compileStartOptions(given: StartOptions = {}): CompiledStartOpti
 /** Validates a route prefix: `'/'`, `'/api'`; never a trailing slash. */
 export function checkRoutePrefix(prefix: unknown, app: string): string | null {
   if (prefix === null) return null;
-  if (typeof prefix !== 'string' || !prefix.startsWith('/') || (prefix.length > 1 && prefix.endsWith('/')) || /[{}\s]/.test(prefix)) {
+  if (
+    typeof prefix !== 'string' ||
+    !prefix.startsWith('/') ||
+    (prefix.length > 1 && prefix.endsWith('/')) ||
+    /[{}\s]/.test(prefix)
+  ) {
     throw new ServeInvalidArgumentError(
       `Invalid routePrefix for app '${app}': ${JSON.stringify(prefix)}. Use a path like '/' or '/api' (no trailing slash), or null for no HTTP route.`,
     );

@@ -56,7 +56,12 @@ export class ProxyGroups {
     this.stopped = true;
     const stops: Promise<void>[] = [];
     for (const g of this.groups.values()) {
-      for (const p of g.actors) stops.push(get(p.stop.remote(), { timeoutMs: 5000 }).catch(() => undefined).then(() => kill(p).catch(() => undefined)));
+      for (const p of g.actors)
+        stops.push(
+          get(p.stop.remote(), { timeoutMs: 5000 })
+            .catch(() => undefined)
+            .then(() => kill(p).catch(() => undefined)),
+        );
     }
     return stops;
   }
@@ -68,15 +73,24 @@ export class ProxyGroups {
 
   private async startGroup(n: NodeInfo, opts: CompiledStartOptions): Promise<void> {
     const count = opts.http.proxiesPerNode ?? Math.max(1, Math.floor(n.resources.CPU ?? 1));
-    const g: ProxyGroup = { nodeId: n.nodeId, host: n.address.replace(/:\d+$/, ''), actors: [], status: 'STARTING', httpPort: undefined, grpcPort: undefined, checking: false };
+    const g: ProxyGroup = {
+      nodeId: n.nodeId,
+      host: n.address.replace(/:\d+$/, ''),
+      actors: [],
+      status: 'STARTING',
+      httpPort: undefined,
+      grpcPort: undefined,
+      checking: false,
+    };
     this.groups.set(n.nodeId, g);
-    const make = () => ServeProxy.options({
-      namespace: SERVE_NAMESPACE,
-      lifetime: 'detached',
-      isolation: 'thread',
-      maxConcurrency: 100_000,
-      schedulingStrategy: { nodeId: n.nodeId, soft: false },
-    }).remote(opts) as unknown as ActorHandle<ProxyMethods>;
+    const make = () =>
+      ServeProxy.options({
+        namespace: SERVE_NAMESPACE,
+        lifetime: 'detached',
+        isolation: 'thread',
+        maxConcurrency: 100_000,
+        schedulingStrategy: { nodeId: n.nodeId, soft: false },
+      }).remote(opts) as unknown as ActorHandle<ProxyMethods>;
     try {
       const first = make();
       g.actors.push(first);
@@ -99,7 +113,10 @@ export class ProxyGroups {
   private async checkGroup(g: ProxyGroup, opts: CompiledStartOptions): Promise<void> {
     g.checking = true;
     try {
-      await get(g.actors.map((p) => p.ping.remote()), { timeoutMs: 10_000 });
+      await get(
+        g.actors.map((p) => p.ping.remote()),
+        { timeoutMs: 10_000 },
+      );
       // The threads share one socket: one that died closed it for all. Check that it still accepts.
       const url = healthUrl(g, opts);
       if (url) {
@@ -108,7 +125,9 @@ export class ProxyGroups {
         await r.arrayBuffer();
       }
     } catch (err) {
-      console.error(`Serve: a proxy on node ${g.nodeId} stopped answering (${describeError(err)}); restarting the node's proxies.`);
+      console.error(
+        `Serve: a proxy on node ${g.nodeId} stopped answering (${describeError(err)}); restarting the node's proxies.`,
+      );
       g.status = 'UNHEALTHY';
       for (const p of g.actors) void kill(p).catch(() => undefined);
       if (this.groups.get(g.nodeId) === g) this.groups.delete(g.nodeId);

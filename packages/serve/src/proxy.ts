@@ -30,13 +30,25 @@ export interface ProxyMethods {
   stop(): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'expect']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'expect',
+]);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const MODEL_HEADER = 'serve_multiplexed_model_id';
 
 function fdOf(server: { _handle?: { fd?: number } }): number {
   const fd = server._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('The listening socket has no file descriptor to share (this platform needs one proxy per node: set http.proxiesPerNode to 1).');
+  if (typeof fd !== 'number' || fd < 0)
+    throw new Error(
+      'The listening socket has no file descriptor to share (this platform needs one proxy per node: set http.proxiesPerNode to 1).',
+    );
   return fd;
 }
 
@@ -138,8 +150,14 @@ class ServeProxyActor {
       }
       const app = matchRoute(table, path);
       if (!app) {
-        const routes = table.apps.filter((a) => a.routePrefix !== null).map((a) => `${a.routePrefix} (app '${a.name}')`);
-        return plain(res, 404, `Path '${path}' matches no application. Routes: ${routes.length ? routes.join(', ') : 'none (deploy one with serve.run)'}.`);
+        const routes = table.apps
+          .filter((a) => a.routePrefix !== null)
+          .map((a) => `${a.routePrefix} (app '${a.name}')`);
+        return plain(
+          res,
+          404,
+          `Path '${path}' matches no application. Routes: ${routes.length ? routes.join(', ') : 'none (deploy one with serve.run)'}.`,
+        );
       }
       await this.forward(req, res, url, app);
     } catch (err) {
@@ -147,7 +165,12 @@ class ServeProxyActor {
     }
   }
 
-  private async forward(req: http.IncomingMessage, res: http.ServerResponse, url: string, app: RoutingTable['apps'][number]): Promise<void> {
+  private async forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: string,
+    app: RoutingTable['apps'][number],
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     let body: Uint8Array | undefined;
     if (method !== 'GET' && method !== 'HEAD') {
@@ -167,7 +190,12 @@ class ServeProxyActor {
     const wire: WireRequest = { method, url: `http://${req.headers.host ?? 'localhost'}${url}`, headers, body };
     const timeoutS = this.opts.http.requestTimeoutS;
     const ac = timeoutS !== undefined ? new AbortController() : undefined;
-    const timer = ac ? setTimeout(() => ac.abort(new RequestTimeoutError(`Request timed out after ${timeoutS} s (http.requestTimeoutS).`)), timeoutS! * 1000) : undefined;
+    const timer = ac
+      ? setTimeout(
+          () => ac.abort(new RequestTimeoutError(`Request timed out after ${timeoutS} s (http.requestTimeoutS).`)),
+          timeoutS! * 1000,
+        )
+      : undefined;
     let closed = false;
     res.on('close', () => {
       closed = true;
@@ -176,7 +204,13 @@ class ServeProxyActor {
     try {
       const router = await this.routerFor(app.ingress);
       const assigned = router.assign(
-        { kind: 'http', request: wire, modelId, requestId: `${process.pid}-${threadId}-${requestSeq++}`, route: app.routePrefix ?? '' },
+        {
+          kind: 'http',
+          request: wire,
+          modelId,
+          requestId: `${process.pid}-${threadId}-${requestSeq++}`,
+          route: app.routePrefix ?? '',
+        },
         { retryOnDeath: IDEMPOTENT.has(method), ...(ac ? { signal: ac.signal } : {}) },
       );
       const a = ac ? await abortable(assigned, ac.signal) : await assigned;

@@ -8,7 +8,15 @@ import { clearReplicaContext, requestStore, setReplicaContext, type ReplicaConte
 import { DeploymentMethodNotFoundError, ServeInvalidArgumentError } from './errors.js';
 import { createHandle } from './handle.js';
 import { captureModelCaches, loadedModelIds } from './multiplex.js';
-import { HANDLE_MARK, type ReplicaReply, type ReplicaRequest, type ReplicaSpec, type StreamChunk, type WireRequest, type WireResponse } from './wire.js';
+import {
+  HANDLE_MARK,
+  type ReplicaReply,
+  type ReplicaRequest,
+  type ReplicaSpec,
+  type StreamChunk,
+  type WireRequest,
+  type WireResponse,
+} from './wire.js';
 
 type AnyObject = Record<string, unknown>;
 
@@ -33,7 +41,10 @@ class Stream {
   private wake: (() => void) | undefined;
   private readonly iterator: AsyncIterator<unknown>;
 
-  constructor(source: AsyncIterable<unknown>, private readonly onEnd: () => void) {
+  constructor(
+    source: AsyncIterable<unknown>,
+    private readonly onEnd: () => void,
+  ) {
     this.iterator = source[Symbol.asyncIterator]();
     void this.pump();
   }
@@ -83,7 +94,13 @@ function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
 }
 
 function textResponse(status: number, text: string): WireResponse {
-  return { status, statusText: '', headers: [['content-type', 'text/plain; charset=utf-8']], chunks: [new TextEncoder().encode(text)], stream: undefined };
+  return {
+    status,
+    statusText: '',
+    headers: [['content-type', 'text/plain; charset=utf-8']],
+    chunks: [new TextEncoder().encode(text)],
+    stream: undefined,
+  };
 }
 
 /** What a fetch handler may return besides a Response: text, bytes, or a JSON value (as Ray Serve allows). */
@@ -124,7 +141,10 @@ class ServeReplicaActor {
       this.caches = built.caches;
     }
     this.context = {
-      appName: this.spec.app, deployment: this.spec.deployment, replicaId: this.spec.replicaId, servableObject: this.user ?? this.fn,
+      appName: this.spec.app,
+      deployment: this.spec.deployment,
+      replicaId: this.spec.replicaId,
+      servableObject: this.user ?? this.fn,
     };
     setReplicaContext(this.context);
     return { nodeId: getRuntimeContext().nodeId };
@@ -156,9 +176,13 @@ class ServeReplicaActor {
     try {
       const reply = await requestStore.run(
         { requestId: req.requestId, multiplexedModelId: req.modelId, route: req.kind === 'http' ? req.route : '' },
-        async () => (req.kind === 'http' ? this.serveHttp(req.request, end) : this.serveCall(req.method, req.args, req.stream, end)),
+        async () =>
+          req.kind === 'http'
+            ? this.serveHttp(req.request, end)
+            : this.serveCall(req.method, req.args, req.stream, end),
       );
-      streaming = ('stream' in reply && reply.stream !== undefined) || ('http' in reply && reply.http.stream !== undefined);
+      streaming =
+        ('stream' in reply && reply.stream !== undefined) || ('http' in reply && reply.http.stream !== undefined);
       return reply;
     } finally {
       // A stream ends the request itself, with its last chunk.
@@ -177,7 +201,9 @@ class ServeReplicaActor {
       if (typeof f !== 'function') {
         throw new DeploymentMethodNotFoundError(
           `Deployment '${this.spec.deployment}' has no method '${method}'` +
-            (method === '__call__' ? ': handle.remote() calls __call__; call handle.<method>.remote() instead, or define __call__.' : '.'),
+            (method === '__call__'
+              ? ': handle.remote() calls __call__; call handle.<method>.remote() instead, or define __call__.'
+              : '.'),
           this.spec.deployment,
           method,
         );
@@ -185,13 +211,20 @@ class ServeReplicaActor {
     }
     const result = await f.apply(self, args);
     if (stream) {
-      if (!isAsyncIterable(result) && !(result != null && typeof (result as Iterable<unknown>)[Symbol.iterator] === 'function')) {
+      if (
+        !isAsyncIterable(result) &&
+        !(result != null && typeof (result as Iterable<unknown>)[Symbol.iterator] === 'function')
+      ) {
         throw new ServeInvalidArgumentError(
           `'${method}' was called as a stream (handle.options({ stream: true }) or a server-streaming RPC) but returned ` +
             `${result === null ? 'null' : typeof result}, not a generator: make it an async generator (async *${method}()).`,
         );
       }
-      const source = isAsyncIterable(result) ? result : (async function* () { yield* result as Iterable<unknown>; })();
+      const source = isAsyncIterable(result)
+        ? result
+        : (async function* () {
+            yield* result as Iterable<unknown>;
+          })();
       const id = `s${nextStream++}`;
       this.streams.set(id, new Stream(source, end));
       return { value: undefined, stream: id };
@@ -203,11 +236,18 @@ class ServeReplicaActor {
     let response: Response;
     try {
       const hasBody = r.body !== undefined && r.method !== 'GET' && r.method !== 'HEAD';
-      const request = new Request(r.url, { method: r.method, headers: r.headers, ...(hasBody ? { body: r.body } : {}) });
+      const request = new Request(r.url, {
+        method: r.method,
+        headers: r.headers,
+        ...(hasBody ? { body: r.body } : {}),
+      });
       const target = this.fn ?? this.user!.fetch;
       if (typeof target !== 'function') {
         return {
-          http: textResponse(500, `Deployment '${this.spec.deployment}' cannot serve HTTP: its class has no fetch(request) method.`),
+          http: textResponse(
+            500,
+            `Deployment '${this.spec.deployment}' cannot serve HTTP: its class has no fetch(request) method.`,
+          ),
         };
       }
       response = toResponse(await (target as (req: Request) => unknown).call(this.fn ? undefined : this.user, request));
@@ -226,7 +266,8 @@ class ServeReplicaActor {
     await new Promise<void>((r) => setImmediate(r));
     if (s.done) {
       const c = s.take();
-      if (c.error) return { http: textResponse(500, `Internal Server Error: the response body failed: ${c.error.message}`) };
+      if (c.error)
+        return { http: textResponse(500, `Internal Server Error: the response body failed: ${c.error.message}`) };
       return { http: { ...head, chunks: c.items as Uint8Array[], stream: undefined } };
     }
     const id = `s${nextStream++}`;
@@ -237,7 +278,8 @@ class ServeReplicaActor {
   /** The next chunks of a streaming response (waits for at least one, or the end). */
   async streamNext(id: string): Promise<StreamChunk> {
     const s = this.streams.get(id);
-    if (!s) return { items: [], done: true, error: { name: 'ServeInvalidArgumentError', message: `Unknown stream ${id}` } };
+    if (!s)
+      return { items: [], done: true, error: { name: 'ServeInvalidArgumentError', message: `Unknown stream ${id}` } };
     await s.ready();
     const c = s.take();
     if (c.done) this.streams.delete(id);
@@ -283,7 +325,10 @@ class ServeReplicaActor {
         await new Promise((r) => setTimeout(r, Math.min(waitLoopS * 1000 - quiet, deadline - now) + 1));
         continue;
       }
-      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, deadline - now))]);
+      await Promise.race([
+        new Promise<void>((r) => this.idleWaiters.push(r)),
+        new Promise((r) => setTimeout(r, deadline - now)),
+      ]);
     }
     const del = (this.user as { destroy?: () => unknown } | undefined)?.destroy;
     if (typeof del === 'function') await Promise.resolve(del.call(this.user)).catch(() => undefined);

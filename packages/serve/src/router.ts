@@ -49,12 +49,18 @@ const REJECT_BACKOFF_MS = 3;
  */
 export function abortable<T extends { release: () => void }>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {
-    void p.then((a) => a.release(), () => undefined);
+    void p.then(
+      (a) => a.release(),
+      () => undefined,
+    );
     return Promise.reject(signal.reason as Error);
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
-      void p.then((a) => a.release(), () => undefined);
+      void p.then(
+        (a) => a.release(),
+        () => undefined,
+      );
       reject(signal.reason as Error);
     };
     signal.addEventListener('abort', onAbort, { once: true });
@@ -94,7 +100,9 @@ export class Router {
   /** Takes the table's view of this deployment. */
   update(entry: RoutingTable['deployments'][string] | undefined, why?: string): void {
     if (!entry) {
-      this.gone = why ?? `Deployment '${this.key.replace('#', "' of app '")}' does not exist (it was deleted, or never deployed).`;
+      this.gone =
+        why ??
+        `Deployment '${this.key.replace('#', "' of app '")}' does not exist (it was deleted, or never deployed).`;
       for (const w of this.queue.splice(0)) w.fail(new ServeNotRunningError(this.gone));
       return;
     }
@@ -202,10 +210,13 @@ export class Router {
     let next = Infinity;
     for (const v of this.list) if (!v.dead && v.inflight < this.maxOngoing) next = Math.min(next, v.fullUntil);
     if (next === Infinity) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.wakeAll();
-    }, Math.max(0, next - Date.now()));
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        this.wakeAll();
+      },
+      Math.max(0, next - Date.now()),
+    );
   }
 
   /** Sends a request to a replica, waiting for room; resolves with its reply. */
@@ -241,7 +252,9 @@ export class Router {
         const [app, dep] = this.key.split('#');
         throw new ReplicaDiedError(
           `Replica ${v.replica.id} of deployment '${dep}' (app '${app}') died while handling the request; ` +
-            (opts.retryOnDeath ? 'the retry on another replica failed too.' : 'it was not retried because the request may not be idempotent (it may have run in part).'),
+            (opts.retryOnDeath
+              ? 'the retry on another replica failed too.'
+              : 'it was not retried because the request may not be idempotent (it may have run in part).'),
           { actorId: v.replica.id, cause: err },
         );
       }
@@ -335,7 +348,8 @@ export class RouterHub {
           // No controller: callers waiting for a first table learn it now.
           for (const w of this.readyWaiters.splice(0)) w();
         }
-        if (err instanceof ActorDiedError || failures > 1) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * failures)));
+        if (err instanceof ActorDiedError || failures > 1)
+          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * failures)));
       }
     }
     this.polling = false;
@@ -360,7 +374,10 @@ export class RouterHub {
         this.lastReported.set(key, q);
       }
       if (!changed && Object.keys(queued).length === 0) return;
-      void this.controllerHandle().then((c) => c.recordQueued.remote(this.id, queued), () => undefined);
+      void this.controllerHandle().then(
+        (c) => c.recordQueued.remote(this.id, queued),
+        () => undefined,
+      );
     }, 200);
     this.reportTimer.unref();
   }

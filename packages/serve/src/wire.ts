@@ -65,8 +65,21 @@ export interface WireResponse {
 
 /** A request to a replica. */
 export type ReplicaRequest =
-  | { readonly kind: 'call'; readonly method: string; readonly args: unknown[]; readonly modelId: string; readonly stream: boolean; readonly requestId: string }
-  | { readonly kind: 'http'; readonly request: WireRequest; readonly modelId: string; readonly requestId: string; readonly route: string };
+  | {
+      readonly kind: 'call';
+      readonly method: string;
+      readonly args: unknown[];
+      readonly modelId: string;
+      readonly stream: boolean;
+      readonly requestId: string;
+    }
+  | {
+      readonly kind: 'http';
+      readonly request: WireRequest;
+      readonly modelId: string;
+      readonly requestId: string;
+      readonly route: string;
+    };
 
 /** A replica's answer. */
 export type ReplicaReply =
@@ -105,13 +118,16 @@ export interface ReplicaMethods {
 export interface RoutingTable {
   readonly version: number;
   readonly apps: { readonly name: string; readonly routePrefix: string | null; readonly ingress: string }[];
-  readonly deployments: Record<string, {
-    readonly maxOngoingRequests: number;
-    readonly maxQueuedRequests: number;
-    readonly replicas: RoutedReplica[];
-    /** Why requests cannot be served (the deployment failed and has no replica): routers fail at once. */
-    readonly unavailable?: string;
-  }>;
+  readonly deployments: Record<
+    string,
+    {
+      readonly maxOngoingRequests: number;
+      readonly maxQueuedRequests: number;
+      readonly replicas: RoutedReplica[];
+      /** Why requests cannot be served (the deployment failed and has no replica): routers fail at once. */
+      readonly unavailable?: string;
+    }
+  >;
   /** Set once Serve shut down: routers stop. */
   readonly shutdown?: boolean;
 }

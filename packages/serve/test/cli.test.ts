@@ -28,7 +28,11 @@ async function ray(...args: string[]): Promise<{ code: number; stdout: string; s
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: `${e.stderr ?? ''}${typeof e.code === 'string' ? e.code : ''}` };
+    return {
+      code: typeof e.code === 'number' ? e.code : -1,
+      stdout: e.stdout ?? '',
+      stderr: `${e.stderr ?? ''}${typeof e.code === 'string' ? e.code : ''}`,
+    };
   }
 }
 
@@ -67,7 +71,9 @@ afterAll(async () => {
 describe('ray-ts serve run', () => {
   it('serves a config file on a cluster of its own until SIGINT, then exits 0', async () => {
     const port = await freePort();
-    const config = writeConfig('run.yaml', `
+    const config = writeConfig(
+      'run.yaml',
+      `
 proxy_location: EveryNode
 http_options: { host: 127.0.0.1, port: ${port}, request_timeout_s: 30 }
 applications:
@@ -77,8 +83,13 @@ applications:
     deployments:
       - name: Greeter
         user_config: { threshold: 0.5 }
-`);
-    const child = spawn(process.execPath, [cli, 'serve', 'run', config], { env, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+`,
+    );
+    const child = spawn(process.execPath, [cli, 'serve', 'run', config], {
+      env,
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -90,11 +101,18 @@ applications:
     died.catch(() => undefined); // only awaited through the race below
 
     const body = await Promise.race([
-      waitFor(() => getJson(`http://127.0.0.1:${port}/cli/hello`), { timeoutMs: 90_000, intervalMs: 200, what: 'the app answering over HTTP' }),
+      waitFor(() => getJson(`http://127.0.0.1:${port}/cli/hello`), {
+        timeoutMs: 90_000,
+        intervalMs: 200,
+        what: 'the app answering over HTTP',
+      }),
       died,
     ]);
     expect(body).toEqual({ app: 'cli-app', path: '/cli/hello', config: { threshold: 0.5 } });
-    await Promise.race([waitFor(() => out.includes(`Serving app 'cli' at http://127.0.0.1:${port}/cli`), { what: 'the address printed' }), died]);
+    await Promise.race([
+      waitFor(() => out.includes(`Serving app 'cli' at http://127.0.0.1:${port}/cli`), { what: 'the address printed' }),
+      died,
+    ]);
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);
@@ -103,20 +121,27 @@ applications:
   }, 150_000);
 
   it('fails with exit code 1 and says why, for a bad config or import path', async () => {
-    const missing = writeConfig('missing.yaml', `
+    const missing = writeConfig(
+      'missing.yaml',
+      `
 applications:
   - name: cli
     import_path: {app}:app
     deployments: [{ name: Model, num_replicas: 2 }]
-`);
+`,
+    );
     const r1 = await ray('serve', 'run', missing);
     expect(r1.code).toBe(1);
-    expect(r1.stderr).toContain(`${missing}: Application 'cli' has no deployment named 'Model' to override. Its deployments: Greeter.`);
+    expect(r1.stderr).toContain(
+      `${missing}: Application 'cli' has no deployment named 'Model' to override. Its deployments: Greeter.`,
+    );
 
     const typo = writeConfig('typo.yaml', 'applications:\n  - import_path: {app}:app\n    rout_prefix: /x\n');
     const r2 = await ray('serve', 'run', typo);
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/typo\.yaml:3: unknown key 'rout_prefix' in applications\[0\]\. Did you mean 'route_prefix'\? Known keys: name, route_prefix/);
+    expect(r2.stderr).toMatch(
+      /typo\.yaml:3: unknown key 'rout_prefix' in applications\[0\]\. Did you mean 'route_prefix'\? Known keys: name, route_prefix/,
+    );
 
     const r3 = await ray('serve', 'run', `${path.relative(repo, fixture)}:nothing`);
     expect(r3.code).toBe(1);
@@ -128,13 +153,24 @@ describe('ray-ts serve deploy, status and shutdown on a running cluster', () => 
   let port: number;
 
   beforeAll(async () => {
-    const head = await ray('start', '--head', '--port', String(await freePort()), '--num-cpus', '2', '--dashboard-port', '0');
+    const head = await ray(
+      'start',
+      '--head',
+      '--port',
+      String(await freePort()),
+      '--num-cpus',
+      '2',
+      '--dashboard-port',
+      '0',
+    );
     expect(head.code, head.stderr).toBe(0);
     port = await freePort();
   }, 90_000);
 
   it('deploys a config to the head started here, which keeps serving after the command exits', async () => {
-    const config = writeConfig('deploy.yaml', `
+    const config = writeConfig(
+      'deploy.yaml',
+      `
 http_options: { host: 127.0.0.1, port: ${port} }
 applications:
   - name: built
@@ -147,7 +183,8 @@ applications:
     deployments:
       - name: Greeter
         user_config: { threshold: 0.9 }
-`);
+`,
+    );
     const r = await ray('serve', 'deploy', config); // no --address: the session's head.json
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`Serving app 'built' at http://127.0.0.1:${port}/built`);
@@ -155,21 +192,31 @@ applications:
     expect(printed.applications.built.status).toBe('RUNNING');
     expect(printed.applications.plain.status).toBe('RUNNING');
 
-    expect(await waitFor(() => getJson(`http://127.0.0.1:${port}/built/x`), { timeoutMs: 30_000, what: 'built over HTTP' }))
-      .toEqual({ app: 'cli-app', path: '/built/x', config: { greeting: 'hi' } });
-    expect(await waitFor(() => getJson(`http://127.0.0.1:${port}/plain`), { timeoutMs: 30_000, what: 'plain over HTTP' }))
-      .toEqual({ app: 'cli-app', path: '/plain', config: { threshold: 0.9 } });
+    expect(
+      await waitFor(() => getJson(`http://127.0.0.1:${port}/built/x`), { timeoutMs: 30_000, what: 'built over HTTP' }),
+    ).toEqual({ app: 'cli-app', path: '/built/x', config: { greeting: 'hi' } });
+    expect(
+      await waitFor(() => getJson(`http://127.0.0.1:${port}/plain`), { timeoutMs: 30_000, what: 'plain over HTTP' }),
+    ).toEqual({ app: 'cli-app', path: '/plain', config: { threshold: 0.9 } });
 
     const st = await ray('serve', 'status');
     expect(st.code, st.stderr).toBe(0);
     expect(st.stdout).toContain('RUNNING');
-    const status = YAML.parse(st.stdout) as { proxies: Record<string, { httpPort: number }>; applications: Record<string, { status: string; deployments: Record<string, { replicaStates: Record<string, number> }> }> };
+    const status = YAML.parse(st.stdout) as {
+      proxies: Record<string, { httpPort: number }>;
+      applications: Record<
+        string,
+        { status: string; deployments: Record<string, { replicaStates: Record<string, number> }> }
+      >;
+    };
     expect(Object.values(status.proxies).map((p) => p.httpPort)).toEqual([port]);
     expect(status.applications.plain.deployments.Greeter.replicaStates).toEqual({ RUNNING: 1 });
   }, 150_000);
 
   it('treats the config as the whole desired state: updates what it names, deletes what it does not', async () => {
-    const config = writeConfig('deploy2.yaml', `
+    const config = writeConfig(
+      'deploy2.yaml',
+      `
 http_options: { host: 127.0.0.1, port: ${port} }
 applications:
   - name: plain
@@ -178,18 +225,35 @@ applications:
     deployments:
       - name: Greeter
         user_config: { threshold: 0.1 }
-`);
-    const r = await ray('serve', 'deploy', config, '--address', JSON.parse(fs.readFileSync(path.join(tmp, 'session', 'head.json'), 'utf8')).address);
+`,
+    );
+    const r = await ray(
+      'serve',
+      'deploy',
+      config,
+      '--address',
+      JSON.parse(fs.readFileSync(path.join(tmp, 'session', 'head.json'), 'utf8')).address,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`Deleting app 'built': it is not in ${config}.`);
     expect(Object.keys((YAML.parse(r.stdout) as { applications: object }).applications)).toEqual(['plain']);
-    await waitFor(async () => ((await getJson(`http://127.0.0.1:${port}/plain`)) as { config?: { threshold: number } })?.config?.threshold === 0.1,
-      { timeoutMs: 30_000, what: 'the new user_config served' });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/built/x`)).status === 404, { timeoutMs: 30_000, what: 'the deleted app\'s route gone' });
+    await waitFor(
+      async () =>
+        ((await getJson(`http://127.0.0.1:${port}/plain`)) as { config?: { threshold: number } })?.config?.threshold ===
+        0.1,
+      { timeoutMs: 30_000, what: 'the new user_config served' },
+    );
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/built/x`)).status === 404, {
+      timeoutMs: 30_000,
+      what: "the deleted app's route gone",
+    });
   }, 150_000);
 
   it('fails a deploy with exit code 1 and the reason', async () => {
-    const bad = writeConfig('bad.yaml', `applications:\n  - import_path: {app}:builder\n    deployments: [{ name: Greeter, num_replicas: -2 }]\n`);
+    const bad = writeConfig(
+      'bad.yaml',
+      `applications:\n  - import_path: {app}:builder\n    deployments: [{ name: Greeter, num_replicas: -2 }]\n`,
+    );
     const r = await ray('serve', 'deploy', bad);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/bad\.yaml:3: Invalid numReplicas for deployment 'Greeter'/);
@@ -203,7 +267,14 @@ applications:
     expect(r.code, r.stderr).toBe(0);
     const st = await ray('serve', 'status');
     expect(YAML.parse(st.stdout)).toEqual({ proxies: {}, applications: {} });
-    await waitFor(() => fetch(`http://127.0.0.1:${port}/plain`).then(() => false, () => true), { timeoutMs: 30_000, what: 'the proxy closed' });
+    await waitFor(
+      () =>
+        fetch(`http://127.0.0.1:${port}/plain`).then(
+          () => false,
+          () => true,
+        ),
+      { timeoutMs: 30_000, what: 'the proxy closed' },
+    );
     const stop = await ray('stop');
     expect(stop.stdout).toContain('Stopped 1');
   }, 90_000);

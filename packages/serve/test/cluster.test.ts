@@ -20,7 +20,8 @@ afterAll(async () => {
   await cluster.shutdown();
 });
 
-const where = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/where`)).json()) as { node: string; replica: string };
+const where = async (port: number) =>
+  (await (await fetch(`http://127.0.0.1:${port}/where`)).json()) as { node: string; replica: string };
 
 it('runs a proxy on every node and spreads replicas over the nodes', async () => {
   // Port 0: the nodes share this machine, so each picks a free port (on real machines, one port for all).
@@ -48,10 +49,13 @@ it('keeps serving when a worker node dies under load: its replica is replaced on
   const result = await load;
   expect(result.errors).toBe(0);
   expect(result.non2xx).toBe(0); // GETs in flight to the dead node's replica were retried elsewhere
-  await waitFor(async () => {
-    const s = await serve.status();
-    return s.applications.where.deployments.Where.replicaStates.RUNNING === 3 && s.proxies[victim] === undefined;
-  }, { timeoutMs: 30_000 });
+  await waitFor(
+    async () => {
+      const s = await serve.status();
+      return s.applications.where.deployments.Where.replicaStates.RUNNING === 3 && s.proxies[victim] === undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
   const nodesServing = new Set<string>();
   for (let i = 0; i < 20; i++) nodesServing.add((await where(headPort)).node);
   expect(nodesServing.has(victim)).toBe(false);

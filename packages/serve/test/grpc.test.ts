@@ -21,15 +21,35 @@ interface CountReply {
 }
 type Callback<T> = (err: grpc.ServiceError | null, reply?: T) => void;
 interface GreeterClient extends grpc.Client {
-  SayHello(req: { name: string }, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<HelloReply>): grpc.ClientUnaryCall;
-  Missing(req: { name: string }, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<HelloReply>): grpc.ClientUnaryCall;
-  Upload(md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<HelloReply>): grpc.ClientWritableStream<{ name: string }>;
+  SayHello(
+    req: { name: string },
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: Callback<HelloReply>,
+  ): grpc.ClientUnaryCall;
+  Missing(
+    req: { name: string },
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: Callback<HelloReply>,
+  ): grpc.ClientUnaryCall;
+  Upload(
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: Callback<HelloReply>,
+  ): grpc.ClientWritableStream<{ name: string }>;
   Count(req: { n: number; fail?: string }, md: grpc.Metadata): grpc.ClientReadableStream<CountReply>;
   Hold(req: { n: number }, md: grpc.Metadata): grpc.ClientReadableStream<CountReply>;
 }
 
 const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(PROTO, { keepCase: true, defaults: true })) as unknown as {
-  userdefined: { UserDefinedService: new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ClientOptions) => GreeterClient };
+  userdefined: {
+    UserDefinedService: new (
+      address: string,
+      creds: grpc.ChannelCredentials,
+      options?: grpc.ClientOptions,
+    ) => GreeterClient;
+  };
 };
 
 let address = '';
@@ -37,7 +57,9 @@ let client: GreeterClient;
 
 /** A client on a connection of its own (clients share connections by default). */
 function newClient(): GreeterClient {
-  const c = new pkg.userdefined.UserDefinedService(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const c = new pkg.userdefined.UserDefinedService(address, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
   onTestFinished(() => c.close());
   return c;
 }
@@ -50,7 +72,11 @@ function metadata(entries: Record<string, string> = {}): grpc.Metadata {
 
 /** A unary call: the reply and the trailing metadata, or the error. */
 function unary<T>(
-  fn: (md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<T>) => grpc.ClientUnaryCall | grpc.ClientWritableStream<unknown>,
+  fn: (
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: Callback<T>,
+  ) => grpc.ClientUnaryCall | grpc.ClientWritableStream<unknown>,
   md: Record<string, string> = {},
   opts: grpc.CallOptions = {},
 ): Promise<{ reply: T; trailer: grpc.Metadata }> {
@@ -61,11 +87,18 @@ function unary<T>(
       if (err) failed = err;
       else reply = r;
     });
-    call.on('status', (s: grpc.StatusObject) => (failed ? reject(failed) : resolve({ reply: reply!, trailer: s.metadata })));
+    call.on('status', (s: grpc.StatusObject) =>
+      failed ? reject(failed) : resolve({ reply: reply!, trailer: s.metadata }),
+    );
   });
 }
 
-function sayHello(c: GreeterClient, name: string, md: Record<string, string> = {}, opts: grpc.CallOptions = {}): Promise<{ reply: HelloReply; trailer: grpc.Metadata }> {
+function sayHello(
+  c: GreeterClient,
+  name: string,
+  md: Record<string, string> = {},
+  opts: grpc.CallOptions = {},
+): Promise<{ reply: HelloReply; trailer: grpc.Metadata }> {
   return unary<HelloReply>((m, o, cb) => c.SayHello({ name }, m, o, cb), md, opts);
 }
 
@@ -95,7 +128,10 @@ async function hold(app: string): Promise<grpc.ClientReadableStream<CountReply>>
 
 beforeAll(async () => {
   await init({ numCpus: 2, namespace: 'serve-grpc-test' });
-  const proxies = await serve.start({ http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0, protoFiles: [PROTO] } });
+  const proxies = await serve.start({
+    http: { host: '127.0.0.1', port: 0 },
+    grpc: { host: '127.0.0.1', port: 0, protoFiles: [PROTO] },
+  });
   const [p] = Object.values(proxies);
   expect(p.grpcPort).toBeGreaterThan(0);
   address = `127.0.0.1:${p.grpcPort}`;
@@ -112,12 +148,19 @@ suite('gRPC ingress', () => {
     await serve.run(f.Greeter.bind(), { name: 'greeter', routePrefix: '/greeter' });
     const only = await sayHello(client, 'Ada'); // the only app: no metadata needed
     expect(only.reply.message).toBe('Hello, Ada!');
-    const named = await sayHello(client, 'Bob', { application: 'greeter', 'x-greeting': 'hi', multiplexed_model_id: 'm1', request_id: 'req-42' });
+    const named = await sayHello(client, 'Bob', {
+      application: 'greeter',
+      'x-greeting': 'hi',
+      multiplexed_model_id: 'm1',
+      request_id: 'req-42',
+    });
     expect(named.reply).toMatchObject({ message: 'Hello, Bob!', greeting: 'hi', model: 'm1' });
     expect(named.trailer.get('request_id')).toEqual(['req-42']);
     // Both replicas serve.
     const replicas = new Set<string>();
-    await Promise.all(Array.from({ length: 30 }, async () => replicas.add((await sayHello(client, 'x')).reply.replica)));
+    await Promise.all(
+      Array.from({ length: 30 }, async () => replicas.add((await sayHello(client, 'x')).reply.replica)),
+    );
     expect(replicas.size).toBe(2);
   });
 
@@ -145,11 +188,13 @@ suite('gRPC ingress', () => {
     expect(missing.details).toMatch(/Method 'Missing' is not implemented by application 'greeter'/);
     const notStreamed = await failure(collect(client.Hold({ n: 1 }, metadata({ application: 'greeter' }))));
     expect(notStreamed.code).toBe(grpc.status.UNIMPLEMENTED);
-    const upload = await failure(unary<HelloReply>((m, o, cb) => {
-      const call = client.Upload(m, o, cb);
-      call.end();
-      return call;
-    }));
+    const upload = await failure(
+      unary<HelloReply>((m, o, cb) => {
+        const call = client.Upload(m, o, cb);
+        call.end();
+        return call;
+      }),
+    );
     expect(upload.code).toBe(grpc.status.UNIMPLEMENTED);
     expect(upload.details).toMatch(/client streaming/);
   });
@@ -171,7 +216,9 @@ suite('gRPC ingress', () => {
     expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(err.details).toMatch(/overloaded.*maxOngoingRequests/);
     s.cancel();
-    await waitFor(async () => (await sayHello(client, 'z', { application: 'tight' })).reply.message === 'tight z', { what: 'the held slot to free' });
+    await waitFor(async () => (await sayHello(client, 'z', { application: 'tight' })).reply.message === 'tight z', {
+      what: 'the held slot to free',
+    });
   });
 
   it('gives up waiting for a replica at the deadline: DEADLINE_EXCEEDED, and the request never runs', async () => {
@@ -186,14 +233,17 @@ suite('gRPC ingress', () => {
 
   it('accepts connections on every proxy thread of the node', async () => {
     const threads = new Set<string>();
-    await waitFor(async () => {
-      const batch = Array.from({ length: 4 }, () => newClient());
-      for (const { trailer } of await Promise.all(batch.map((c) => sayHello(c, 'x', { application: 'greeter' })))) {
-        threads.add(String(trailer.get('request_id')[0]).split('-')[1]); // <pid>-<thread>-g<seq>
-      }
-      for (const c of batch) c.close();
-      return threads.size >= 2;
-    }, { what: 'calls accepted by two proxy threads' });
+    await waitFor(
+      async () => {
+        const batch = Array.from({ length: 4 }, () => newClient());
+        for (const { trailer } of await Promise.all(batch.map((c) => sayHello(c, 'x', { application: 'greeter' })))) {
+          threads.add(String(trailer.get('request_id')[0]).split('-')[1]); // <pid>-<thread>-g<seq>
+        }
+        for (const c of batch) c.close();
+        return threads.size >= 2;
+      },
+      { what: 'calls accepted by two proxy threads' },
+    );
     expect(Object.values((await serve.status()).proxies)[0].threads).toBe(2);
   });
 });

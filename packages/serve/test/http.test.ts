@@ -30,7 +30,9 @@ suite('HTTP ingress', () => {
     expect(got).toMatchObject({ method: 'POST', path: '/echo/a/b', query: '1', body: 'payload', header: 'yes' });
     // Both replicas serve (power of two choices spreads the load).
     const replicas = new Set<string>();
-    await Promise.all(Array.from({ length: 40 }, async () => replicas.add((await body(fetch(`${base}/echo`))).replica)));
+    await Promise.all(
+      Array.from({ length: 40 }, async () => replicas.add((await body(fetch(`${base}/echo`))).replica)),
+    );
     expect(replicas.size).toBe(2);
     const st = await serve.status();
     const [proxy] = Object.values(st.proxies);
@@ -53,17 +55,27 @@ suite('HTTP ingress', () => {
   });
 
   it('calls methods through handles, and reports user errors with their message', async () => {
-    const h = await serve.getDeploymentHandle<{ add(a: number, b: number): number; fail(m: string): never }>('Echo', 'echo');
+    const h = await serve.getDeploymentHandle<{ add(a: number, b: number): number; fail(m: string): never }>(
+      'Echo',
+      'echo',
+    );
     expect(await h.add.remote(2, 3)).toBe(5);
     await expect(h.fail.remote('bad input')).rejects.toThrow(/RangeError: bad input|bad input/);
     await expect(h.options({ methodName: 'nope' }).remote()).rejects.toThrow(/has no method 'nope'/);
   });
 
   it('composes deployments: a response passed on without awaiting it', async () => {
-    const h = await serve.run(f.Pipeline.bind(f.Doubler.bind(), f.Adder.bind(10)), { name: 'pipeline', routePrefix: '/pipe' });
+    const h = await serve.run(f.Pipeline.bind(f.Doubler.bind(), f.Adder.bind(10)), {
+      name: 'pipeline',
+      routePrefix: '/pipe',
+    });
     expect(await (await fetch(`${base}/pipe?x=4`)).json()).toEqual({ result: 18 });
     expect(await h.compute.remote(1)).toBe(12);
-    expect(Object.keys((await serve.status()).applications.pipeline.deployments).sort()).toEqual(['Adder', 'Doubler', 'Pipeline']);
+    expect(Object.keys((await serve.status()).applications.pipeline.deployments).sort()).toEqual([
+      'Adder',
+      'Doubler',
+      'Pipeline',
+    ]);
   });
 
   it('streams chunked responses and server-sent events, and generators through handles', async () => {
@@ -82,10 +94,16 @@ suite('HTTP ingress', () => {
     expect(parts.length).toBeGreaterThan(1); // arrived in pieces, as written
     const sse = await fetch(`${base}/stream/sse?n=3`);
     expect(sse.headers.get('content-type')).toBe('text/event-stream');
-    const events = (await sse.text()).split('\n\n').filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, '')));
+    const events = (await sse.text())
+      .split('\n\n')
+      .filter(Boolean)
+      .map((e) => JSON.parse(e.replace(/^data: /, '')));
     expect(events).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
     const got: number[] = [];
-    for await (const x of h.options({ methodName: 'count', stream: true }).remote(5) as unknown as AsyncIterable<number>) got.push(x);
+    for await (const x of h
+      .options({ methodName: 'count', stream: true })
+      .remote(5) as unknown as AsyncIterable<number>)
+      got.push(x);
     expect(got).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -105,10 +123,14 @@ suite('HTTP ingress', () => {
     const first = await ask('model-a');
     expect(first).toMatchObject({ model: 'model-a', modelHeader: 'model-a' });
     for (let i = 0; i < 10; i++) expect((await ask('model-a')).model).toBe('model-a');
-    const h = await serve.getDeploymentHandle<{ predict(): { model: string; replica: string }; loaded(): string[] }>('Models', 'models');
+    const h = await serve.getDeploymentHandle<{ predict(): { model: string; replica: string }; loaded(): string[] }>(
+      'Models',
+      'models',
+    );
     // Through one router: every call for model-c goes to the replica that loaded it first.
     const served = new Set<string>();
-    for (let i = 0; i < 10; i++) served.add((await h.predict.options({ multiplexedModelId: 'model-c' }).remote()).replica);
+    for (let i = 0; i < 10; i++)
+      served.add((await h.predict.options({ multiplexedModelId: 'model-c' }).remote()).replica);
     expect(served.size).toBe(1);
     // Each replica loaded each model at most once.
     const loads = await Promise.all([0, 1, 2, 3].map(() => h.loaded.remote()));
@@ -120,10 +142,12 @@ suite('HTTP ingress', () => {
 
   it('answers 503 with a clear body when overloaded, never hanging', async () => {
     await serve.run(f.Slow.bind(), { name: 'slow', routePrefix: '/slow' });
-    const statuses = await Promise.all(Array.from({ length: 8 }, async () => {
-      const r = await fetch(`${base}/slow?ms=400`);
-      return { status: r.status, body: await r.text() };
-    }));
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const r = await fetch(`${base}/slow?ms=400`);
+        return { status: r.status, body: await r.text() };
+      }),
+    );
     const ok = statuses.filter((s) => s.status === 200);
     const shed = statuses.filter((s) => s.status === 503);
     expect(ok.length).toBeGreaterThanOrEqual(1);
@@ -131,7 +155,9 @@ suite('HTTP ingress', () => {
     expect(ok.length + shed.length).toBe(8);
     expect(shed[0].body).toMatch(/overloaded.*maxOngoingRequests/);
     const h = await serve.getDeploymentHandle('Slow', 'slow');
-    const calls = Array.from({ length: 6 }, () => h.options({ methodName: 'fetch' }).remote(new Request('http://x/?ms=300')));
+    const calls = Array.from({ length: 6 }, () =>
+      h.options({ methodName: 'fetch' }).remote(new Request('http://x/?ms=300')),
+    );
     const results = await Promise.allSettled(calls);
     expect(results.some((r) => r.status === 'rejected' && r.reason instanceof BackPressureError)).toBe(true);
   });
@@ -140,7 +166,10 @@ suite('HTTP ingress', () => {
     await serve.run(f.Configured.bind(), { name: 'configured', routePrefix: '/configured' });
     const before = await body(fetch(`${base}/configured`));
     expect(before.greeting).toBe('hello');
-    await serve.run(f.Configured.options({ userConfig: { greeting: 'bonjour' } }).bind(), { name: 'configured', routePrefix: '/configured' });
+    await serve.run(f.Configured.options({ userConfig: { greeting: 'bonjour' } }).bind(), {
+      name: 'configured',
+      routePrefix: '/configured',
+    });
     const { waitFor } = await import('@ray-ts/core/testing');
     await waitFor(async () => (await body(fetch(`${base}/configured`))).greeting === 'bonjour', { timeoutMs: 10_000 });
     const after = await body(fetch(`${base}/configured`));
@@ -148,7 +177,9 @@ suite('HTTP ingress', () => {
   });
 
   it('fails a deploy whose constructor throws, with its message', async () => {
-    await expect(serve.run(f.Broken.bind(), { name: 'broken', routePrefix: '/broken', timeoutS: 60 })).rejects.toThrow(DeployFailedError);
+    await expect(serve.run(f.Broken.bind(), { name: 'broken', routePrefix: '/broken', timeoutS: 60 })).rejects.toThrow(
+      DeployFailedError,
+    );
     const st = await serve.status();
     expect(st.applications.broken.status).toBe('DEPLOY_FAILED');
     expect(st.applications.broken.message).toMatch(/the model file is missing/);
@@ -159,10 +190,16 @@ suite('HTTP ingress', () => {
   it('rejects bad input with clear errors', async () => {
     expect(() => serve.deployment({ numReplicas: -1 })).toThrow(/numReplicas/);
     expect(() => serve.deployment({ num_replicas: 2 } as never)).toThrow(/Did you mean 'numReplicas'/);
-    expect(() => serve.deployment({ autoscalingConfig: { minReplicas: 3, maxReplicas: 1 } })).toThrow(/maxReplicas \(1\) is below minReplicas \(3\)/);
+    expect(() => serve.deployment({ autoscalingConfig: { minReplicas: 3, maxReplicas: 1 } })).toThrow(
+      /maxReplicas \(1\) is below minReplicas \(3\)/,
+    );
     await expect(serve.run(f.Echo as never)).rejects.toThrow(/add \.bind/);
-    await expect(serve.run(f.hello.bind(), { name: 'dup', routePrefix: '/echo' })).rejects.toThrow(/already used by app 'echo'/);
-    await expect(serve.run(f.hello.bind(), { name: 'bad', routePrefix: 'nope/' })).rejects.toThrow(ServeInvalidArgumentError);
+    await expect(serve.run(f.hello.bind(), { name: 'dup', routePrefix: '/echo' })).rejects.toThrow(
+      /already used by app 'echo'/,
+    );
+    await expect(serve.run(f.hello.bind(), { name: 'bad', routePrefix: 'nope/' })).rejects.toThrow(
+      ServeInvalidArgumentError,
+    );
   });
 
   it('deletes an app: its route goes away', async () => {

@@ -37,8 +37,11 @@ suite('deployment lifecycle', () => {
     expect(await json('/v')).toEqual({ version: 'a' });
     const seen = new Set<string>();
     const load = autocannon({
-      url: `${base}/v`, connections: 8, duration: 6,
-      setupClient: (client: { on(e: 'body', f: (b: Buffer) => void): void }) => client.on('body', (b: Buffer) => seen.add((JSON.parse(b.toString()) as { version: string }).version)),
+      url: `${base}/v`,
+      connections: 8,
+      duration: 6,
+      setupClient: (client: { on(e: 'body', f: (b: Buffer) => void): void }) =>
+        client.on('body', (b: Buffer) => seen.add((JSON.parse(b.toString()) as { version: string }).version)),
     });
     await new Promise((r) => setTimeout(r, 1000)); // steady load first (the load generator's clock, not a wait for a condition)
     await serve.run(f.VersionB.options(cpu1).bind(), { name: 'versioned', routePrefix: '/v' });
@@ -51,7 +54,10 @@ suite('deployment lifecycle', () => {
     expect(await json('/v')).toEqual({ version: 'b' });
     const st = (await serve.status()).applications.versioned.deployments.Versioned;
     expect(st.status).toBe('HEALTHY');
-    await waitFor(async () => (await serve.status()).applications.versioned.deployments.Versioned.replicaStates.STOPPING === undefined);
+    await waitFor(
+      async () =>
+        (await serve.status()).applications.versioned.deployments.Versioned.replicaStates.STOPPING === undefined,
+    );
   });
 
   it('scales up with load, holds steady, and scales down to zero when idle', async () => {
@@ -71,7 +77,9 @@ suite('deployment lifecycle', () => {
     const result = await load;
     expect(result.non2xx).toBe(0);
     expect(result.errors).toBe(0);
-    await waitFor(async () => (await dep()).targetReplicas === 0 && (await dep()).replicaStates.RUNNING === undefined, { timeoutMs: 15_000 });
+    await waitFor(async () => (await dep()).targetReplicas === 0 && (await dep()).replicaStates.RUNNING === undefined, {
+      timeoutMs: 15_000,
+    });
     // Scaled to zero, a request still gets served: it waits, queued, while it wakes a replica
     // (a cold start on a loaded machine may pass the 4 s request timeout: then the next one is served).
     await waitFor(async () => (await fetch(`${base}/scaled?ms=1`)).status === 200, { timeoutMs: 20_000 });
@@ -82,10 +90,13 @@ suite('deployment lifecycle', () => {
     const before = (await json('/health')).replica;
     const h = await serve.getDeploymentHandle<{ breakHealth(): void }>('Configured', 'health');
     await h.breakHealth.remote();
-    await waitFor(async () => {
-      const r = await fetch(`${base}/health`);
-      return r.status === 200 && ((await r.json()) as { replica: string }).replica !== before;
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      async () => {
+        const r = await fetch(`${base}/health`);
+        return r.status === 200 && ((await r.json()) as { replica: string }).replica !== before;
+      },
+      { timeoutMs: 15_000 },
+    );
     const st = (await serve.status()).applications.health.deployments.Configured;
     expect(st.message).toMatch(/health check failed: .*made unhealthy by the test/);
   });
@@ -99,10 +110,13 @@ suite('deployment lifecycle', () => {
     const result = await load;
     expect(result.non2xx).toBe(0);
     expect(result.errors).toBe(0);
-    await waitFor(async () => {
-      const st = (await serve.status()).applications.crashy.deployments.Crashy;
-      return st.replicaStates.RUNNING === 2 && /died/.test(st.message);
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      async () => {
+        const st = (await serve.status()).applications.crashy.deployments.Crashy;
+        return st.replicaStates.RUNNING === 2 && /died/.test(st.message);
+      },
+      { timeoutMs: 15_000 },
+    );
     const after = new Set<string>();
     await waitFor(async () => after.add(await h.whoami.remote()).size === 2);
     expect([...after].filter((id) => !before.has(id))).toHaveLength(1); // one replacement, one survivor

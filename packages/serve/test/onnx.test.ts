@@ -6,7 +6,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, shutdown } from '@ray-ts/core';
 import * as serve from '@ray-ts/serve';
-import { DeployFailedError, onnxDeployment, ServeInvalidArgumentError, type DeploymentHandle, type OnnxModel } from '@ray-ts/serve';
+import {
+  DeployFailedError,
+  onnxDeployment,
+  ServeInvalidArgumentError,
+  type DeploymentHandle,
+  type OnnxModel,
+} from '@ray-ts/serve';
 // @ts-expect-error plain ESM script without type declarations
 import { writeMlp } from '../../../tools/make-mlp-onnx.mjs';
 // @ts-expect-error plain ESM script without type declarations
@@ -26,7 +32,8 @@ function reference(x: Float32Array, rows: number): number[][] {
   const y = mlpReference(weights, x, rows) as Float32Array;
   return Array.from({ length: rows }, (_, i) => Array.from(y.subarray(i * OUT, (i + 1) * OUT)));
 }
-const rowsOf = (x: Float32Array, rows: number): number[][] => Array.from({ length: rows }, (_, i) => Array.from(x.subarray(i * IN, (i + 1) * IN)));
+const rowsOf = (x: Float32Array, rows: number): number[][] =>
+  Array.from({ length: rows }, (_, i) => Array.from(x.subarray(i * IN, (i + 1) * IN)));
 
 function maxAbsDiff(a: number[][], b: number[][]): number {
   expect(a.length).toBe(b.length);
@@ -50,7 +57,8 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${p.httpPort}/mlp`;
   // A long batch wait, so that the concurrent requests below surely share batches (at most 32 rows each).
   handle = await serve.run(onnxDeployment({ modelPath, batchWaitTimeoutS: 0.05, rayActorOptions: { numCpus: 0 } }), {
-    name: 'onnx', routePrefix: '/mlp',
+    name: 'onnx',
+    routePrefix: '/mlp',
   });
 });
 afterAll(async () => {
@@ -64,11 +72,13 @@ describe('onnxDeployment()', () => {
     const before = await handle.stats.remote();
     const x = randomFeatures(64, IN, 3) as Float32Array;
     const rows = rowsOf(x, 64);
-    const answers = await Promise.all(rows.map(async (row) => {
-      const r = await post(JSON.stringify({ inputs: row }));
-      expect(r.status).toBe(200);
-      return ((await r.json()) as { outputs: { y: number[] } }).outputs.y;
-    }));
+    const answers = await Promise.all(
+      rows.map(async (row) => {
+        const r = await post(JSON.stringify({ inputs: row }));
+        expect(r.status).toBe(200);
+        return ((await r.json()) as { outputs: { y: number[] } }).outputs.y;
+      }),
+    );
     expect(maxAbsDiff(answers, reference(x, 64))).toBeLessThan(1e-4);
     const after = await handle.stats.remote();
     expect(after.rows - before.rows).toBe(64);
@@ -87,7 +97,14 @@ describe('onnxDeployment()', () => {
     expect(Object.keys(outputs)).toEqual(['y']);
     expect(maxAbsDiff(outputs.y, reference(x, 5))).toBeLessThan(1e-4);
     const meta = await (await fetch(url)).json();
-    expect(meta).toMatchObject({ inputNames: ['x'], outputNames: ['y'], modelPath, inputName: 'x', inputWidth: IN, inputType: 'float32' });
+    expect(meta).toMatchObject({
+      inputNames: ['x'],
+      outputNames: ['y'],
+      modelPath,
+      inputName: 'x',
+      inputWidth: IN,
+      inputType: 'float32',
+    });
   });
 
   it('predicts through a handle (for composition)', async () => {
@@ -124,14 +141,20 @@ describe('onnxDeployment()', () => {
 
   it('rejects invalid options at once, and a missing model file at deploy', async () => {
     expect(() => onnxDeployment({ modelPath: '' })).toThrow(ServeInvalidArgumentError);
-    expect(() => onnxDeployment({ modelPath, maxBatchSize: 0 })).toThrow(/Invalid maxBatchSize for onnxDeployment\(\): 0/);
+    expect(() => onnxDeployment({ modelPath, maxBatchSize: 0 })).toThrow(
+      /Invalid maxBatchSize for onnxDeployment\(\): 0/,
+    );
     expect(() => onnxDeployment({ modelPath, batchWaitTimeoutS: -1 })).toThrow(/batchWaitTimeoutS/);
     expect(() => onnxDeployment({ modelPath, outputNames: [] })).toThrow(/outputNames/);
     expect(() => onnxDeployment({ modelPath, num_replicas: 2 } as never)).toThrow(/Did you mean 'numReplicas'/);
     const missing = path.join(dir, 'missing.onnx');
-    const failed = await serve.run(onnxDeployment({ modelPath: missing, name: 'Missing', rayActorOptions: { numCpus: 0 } }), {
-      name: 'missing', routePrefix: '/missing', timeoutS: 60,
-    }).catch((err: unknown) => err);
+    const failed = await serve
+      .run(onnxDeployment({ modelPath: missing, name: 'Missing', rayActorOptions: { numCpus: 0 } }), {
+        name: 'missing',
+        routePrefix: '/missing',
+        timeoutS: 60,
+      })
+      .catch((err: unknown) => err);
     expect(failed).toBeInstanceOf(DeployFailedError);
     expect((failed as Error).message).toMatch(/ONNX model file not found: .*missing\.onnx/);
   });

@@ -70,8 +70,10 @@ export async function trainMlp({ rows, epochs, batch, lr, momentum, seed = 1, ra
         const dlo = tf.div(tf.sub(probs, by), local);
         const dh = tf.mul(tf.matMul(dlo, tf.transpose(W2)), tf.step(hpre));
         const grad = tf.concat([
-          tf.matMul(tf.transpose(bx), dh).reshape([-1]), tf.sum(dh, 0),
-          tf.matMul(tf.transpose(h), dlo).reshape([-1]), tf.sum(dlo, 0),
+          tf.matMul(tf.transpose(bx), dh).reshape([-1]),
+          tf.sum(dh, 0),
+          tf.matMul(tf.transpose(h), dlo).reshape([-1]),
+          tf.sum(dlo, 0),
         ]);
         return last ? [grad, tf.neg(tf.mean(tf.sum(tf.mul(by, tf.log(tf.add(probs, 1e-7))), 1)))] : [grad];
       });
@@ -97,6 +99,16 @@ export const benchLoop = remote(async (config) => {
   const out = await trainMlp({ ...config, rank: ctx.worldRank, worldSize: ctx.worldSize, group: ctx.collectiveGroup });
   // The slowest worker's time in the training steps, and in the whole loop function (tfjs set-up and data generation too).
   const loopS = (performance.now() - t0) / 1000;
-  const slowest = await collective.allreduce(Float64Array.from([out.trainS, loopS]), { groupName: ctx.collectiveGroup, op: 'max' });
-  await report({ trainS: slowest[0], loopS: slowest[1], loss: out.loss, steps: out.steps, backend: out.backend, worldSize: ctx.worldSize });
+  const slowest = await collective.allreduce(Float64Array.from([out.trainS, loopS]), {
+    groupName: ctx.collectiveGroup,
+    op: 'max',
+  });
+  await report({
+    trainS: slowest[0],
+    loopS: slowest[1],
+    loss: out.loss,
+    steps: out.steps,
+    backend: out.backend,
+    worldSize: ctx.worldSize,
+  });
 });

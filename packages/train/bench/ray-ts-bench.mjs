@@ -13,7 +13,13 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '0.01' },
   },
 });
-const config = { rows: Number(values.rows), epochs: Number(values.epochs), batch: Number(values.batch), lr: Number(values.lr), momentum: 0.9 };
+const config = {
+  rows: Number(values.rows),
+  epochs: Number(values.epochs),
+  batch: Number(values.batch),
+  lr: Number(values.lr),
+  momentum: 0.9,
+};
 const log = (...a) => console.error('[ray-ts]', ...a);
 
 if (values.case === 'plain') {
@@ -21,8 +27,20 @@ if (values.case === 'plain') {
   const t0 = performance.now();
   const r = await trainMlp(config);
   const wallS = (performance.now() - t0) / 1000;
-  log(`plain loop: ${wallS.toFixed(2)} s (${r.trainS.toFixed(2)} s training, ${r.backend}), final loss ${r.loss.toFixed(4)}`);
-  console.log(JSON.stringify({ side: 'ray-ts', name: 'plain', wallS, trainS: r.trainS, loss: r.loss, steps: r.steps, backend: r.backend }));
+  log(
+    `plain loop: ${wallS.toFixed(2)} s (${r.trainS.toFixed(2)} s training, ${r.backend}), final loss ${r.loss.toFixed(4)}`,
+  );
+  console.log(
+    JSON.stringify({
+      side: 'ray-ts',
+      name: 'plain',
+      wallS,
+      trainS: r.trainS,
+      loss: r.loss,
+      steps: r.steps,
+      backend: r.backend,
+    }),
+  );
 } else {
   const { init, shutdown } = await import('@ray-ts/core');
   const { DataParallelTrainer } = await import('@ray-ts/train');
@@ -37,17 +55,34 @@ if (values.case === 'plain') {
   try {
     const t1 = performance.now();
     const result = await new DataParallelTrainer(benchLoop, {
-      trainLoopConfig: config, scalingConfig: { numWorkers: Number(values.workers) }, runConfig: { name: 'bench', storagePath, verbose: 0 },
+      trainLoopConfig: config,
+      scalingConfig: { numWorkers: Number(values.workers) },
+      runConfig: { name: 'bench', storagePath, verbose: 0 },
     }).fit();
     const fitS = (performance.now() - t1) / 1000;
     if (result.error) throw result.error;
     const m = result.metrics;
-    log(`trainer, ${values.workers} workers: fit ${fitS.toFixed(2)} s (${m.trainS.toFixed(2)} s training steps, ${m.loopS.toFixed(2)} s in the loop function; ` +
-      `overhead ${(fitS - m.trainS).toFixed(2)} s, of it the trainer's ${(fitS - m.loopS).toFixed(2)} s), init ${initS.toFixed(2)} s, final loss ${m.loss.toFixed(4)}`);
-    console.log(JSON.stringify({
-      side: 'ray-ts', name: 'trainer', workers: Number(values.workers), wallS: fitS + initS, fitS, initS, trainS: m.trainS, loopS: m.loopS,
-      overheadS: fitS - m.trainS, trainerOverheadS: fitS - m.loopS, loss: m.loss, steps: m.steps, backend: m.backend,
-    }));
+    log(
+      `trainer, ${values.workers} workers: fit ${fitS.toFixed(2)} s (${m.trainS.toFixed(2)} s training steps, ${m.loopS.toFixed(2)} s in the loop function; ` +
+        `overhead ${(fitS - m.trainS).toFixed(2)} s, of it the trainer's ${(fitS - m.loopS).toFixed(2)} s), init ${initS.toFixed(2)} s, final loss ${m.loss.toFixed(4)}`,
+    );
+    console.log(
+      JSON.stringify({
+        side: 'ray-ts',
+        name: 'trainer',
+        workers: Number(values.workers),
+        wallS: fitS + initS,
+        fitS,
+        initS,
+        trainS: m.trainS,
+        loopS: m.loopS,
+        overheadS: fitS - m.trainS,
+        trainerOverheadS: fitS - m.loopS,
+        loss: m.loss,
+        steps: m.steps,
+        backend: m.backend,
+      }),
+    );
   } finally {
     await shutdown();
     fs.rmSync(storagePath, { recursive: true, force: true });

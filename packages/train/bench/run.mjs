@@ -41,13 +41,23 @@ const common = ['--rows', values.rows, '--epochs', values.epochs, '--batch', val
 const opts = { cwd: root, budgetMs: Number(values.timeout) * 1000 };
 const results = {};
 for (const c of ['trainer', 'plain']) {
-  const r = await runSide(`ray-ts ${c}`, process.execPath, [path.join(here, 'ray-ts-bench.mjs'), '--case', c, ...common], opts);
+  const r = await runSide(
+    `ray-ts ${c}`,
+    process.execPath,
+    [path.join(here, 'ray-ts-bench.mjs'), '--case', c, ...common],
+    opts,
+  );
   results[`ray-ts/${c}`] = r.results[0] ?? null;
 }
 const baseline = path.resolve(root, '../shared/tools/ray-baseline.sh');
 if (!values['no-ray'] && fs.existsSync(baseline)) {
   for (const c of ['trainer', 'plain']) {
-    const r = await runSide(`Ray ${c}`, 'bash', [baseline, 'python', path.join(here, 'ray_train_bench.py'), '--case', c, ...common], opts);
+    const r = await runSide(
+      `Ray ${c}`,
+      'bash',
+      [baseline, 'python', path.join(here, 'ray_train_bench.py'), '--case', c, ...common],
+      opts,
+    );
     results[`ray/${c}`] = r.results[0] ?? null;
   }
 } else if (!values['no-ray']) console.error(`${baseline} not found; showing ray-ts only`);
@@ -59,15 +69,24 @@ const rows = [
   ['Ray TorchTrainer (PyTorch, DDP gloo)', results['ray/trainer']],
   ['PyTorch loop, one plain process', results['ray/plain']],
 ];
-console.log(`\nTrain: MLP ${64}->${256}->${10}, ${values.rows} rows, ${values.epochs} epochs, global batch ${values.batch}, ${values.workers} workers, SGD momentum 0.9\n`);
-console.log('| run | wall (fit) | training steps | overhead (fit - training) | trainer overhead (fit - loop function) | final loss |');
+console.log(
+  `\nTrain: MLP ${64}->${256}->${10}, ${values.rows} rows, ${values.epochs} epochs, global batch ${values.batch}, ${values.workers} workers, SGD momentum 0.9\n`,
+);
+console.log(
+  '| run | wall (fit) | training steps | overhead (fit - training) | trainer overhead (fit - loop function) | final loss |',
+);
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const [label, r] of rows) {
-  console.log(`| ${label} | ${s(r?.fitS ?? r?.wallS)} | ${s(r?.trainS)} | ${s(r?.overheadS)} | ${s(r?.trainerOverheadS)} | ${r ? r.loss.toFixed(4) : '-'} |`);
+  console.log(
+    `| ${label} | ${s(r?.fitS ?? r?.wallS)} | ${s(r?.trainS)} | ${s(r?.overheadS)} | ${s(r?.trainerOverheadS)} | ${r ? r.loss.toFixed(4) : '-'} |`,
+  );
 }
 const o = results['ray-ts/trainer'];
 const b = results['ray/trainer'];
-if (o && b) console.log(`\nfit wall: Ray / ray-ts = ${(b.fitS / o.fitS).toFixed(2)}x; trainer overhead: ray-ts ${o.trainerOverheadS.toFixed(2)} s, Ray ${b.trainerOverheadS.toFixed(2)} s`);
+if (o && b)
+  console.log(
+    `\nfit wall: Ray / ray-ts = ${(b.fitS / o.fitS).toFixed(2)}x; trainer overhead: ray-ts ${o.trainerOverheadS.toFixed(2)} s, Ray ${b.trainerOverheadS.toFixed(2)} s`,
+  );
 fs.mkdirSync(path.join(root, '.bench'), { recursive: true });
 fs.writeFileSync(path.join(root, '.bench/train-bench.json'), JSON.stringify({ settings: values, results }, null, 2));
 console.log(`results: ${path.relative(process.cwd(), path.join(root, '.bench/train-bench.json'))}`);

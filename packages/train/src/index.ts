@@ -21,11 +21,24 @@
  * @packageDocumentation
  */
 export { DataParallelTrainer } from './trainer.js';
-export type { DataParallelTrainerOptions, ScalingConfig, RunConfig, CheckpointConfig, Result, TrainFailure } from './trainer.js';
+export type {
+  DataParallelTrainerOptions,
+  ScalingConfig,
+  RunConfig,
+  CheckpointConfig,
+  Result,
+  TrainFailure,
+} from './trainer.js';
 export { getContext, report, getCheckpoint, getDatasetShard } from './session.js';
 export type { TrainContext } from './session.js';
 export { TrainInvalidArgumentError, TrainingFailedError } from './errors.js';
 export { Checkpoint } from '@ray-ts/tune';
 export { exportDenseToOnnx, encodeDenseOnnx, encodeOnnxModel } from './onnx-export.js';
-export type { DenseLayerSpec, DenseModelSpec, OnnxExportOptions, OnnxExportResult, OnnxActivation } from './onnx-export.js';
+export type {
+  DenseLayerSpec,
+  DenseModelSpec,
+  OnnxExportOptions,
+  OnnxExportResult,
+  OnnxActivation,
+} from './onnx-export.js';
 import './tune-trainable.js';

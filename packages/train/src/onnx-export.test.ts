@@ -19,8 +19,16 @@ function track<T extends tf.LayersModel>(m: T): T {
   return m;
 }
 
-async function runOnnx(file: string | Uint8Array, x: Float32Array, rows: number, cols: number, input = 'x', output = 'y'): Promise<Float32Array> {
-  const session = typeof file === 'string' ? await ort.InferenceSession.create(file) : await ort.InferenceSession.create(file);
+async function runOnnx(
+  file: string | Uint8Array,
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  input = 'x',
+  output = 'y',
+): Promise<Float32Array> {
+  const session =
+    typeof file === 'string' ? await ort.InferenceSession.create(file) : await ort.InferenceSession.create(file);
   try {
     expect(session.inputNames).toEqual([input]);
     expect(session.outputNames).toEqual([output]);
@@ -48,15 +56,24 @@ function inputs(rows: number, cols: number, seed = 1): Float32Array {
 
 describe('exportDenseToOnnx', () => {
   it('exports a tfjs Sequential 4 -> 8 relu -> 3 softmax that onnxruntime runs like tfjs', async () => {
-    const model = track(tf.sequential({
-      layers: [
-        tf.layers.dense({ inputShape: [4], units: 8, activation: 'relu', biasInitializer: 'randomNormal' }),
-        tf.layers.dense({ units: 3, activation: 'softmax', biasInitializer: 'randomNormal' }),
-      ],
-    }));
+    const model = track(
+      tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [4], units: 8, activation: 'relu', biasInitializer: 'randomNormal' }),
+          tf.layers.dense({ units: 3, activation: 'softmax', biasInitializer: 'randomNormal' }),
+        ],
+      }),
+    );
     const file = tmpFile('sub/dir/model.onnx');
     const result = await exportDenseToOnnx(model, file);
-    expect(result).toEqual({ path: file, bytes: fs.statSync(file).size, inDim: 4, outDim: 3, inputName: 'x', outputName: 'y' });
+    expect(result).toEqual({
+      path: file,
+      bytes: fs.statSync(file).size,
+      inDim: 4,
+      outDim: 3,
+      inputName: 'x',
+      outputName: 'y',
+    });
     expect(fs.readdirSync(path.dirname(file))).toEqual(['model.onnx']);
 
     const x = inputs(32, 4);
@@ -65,13 +82,20 @@ describe('exportDenseToOnnx', () => {
   });
 
   it('writes ir_version 8 and opset 17 with the documented graph', async () => {
-    const bytes = encodeDenseOnnx({ layers: [{ kernel: new Float32Array(6), bias: new Float32Array(3), inDim: 2, outDim: 3, activation: 'softmax' }] });
-    const root = protobuf.parse(`syntax = "proto2"; package onnx;
+    const bytes = encodeDenseOnnx({
+      layers: [{ kernel: new Float32Array(6), bias: new Float32Array(3), inDim: 2, outDim: 3, activation: 'softmax' }],
+    });
+    const root = protobuf.parse(
+      `syntax = "proto2"; package onnx;
       message OperatorSetIdProto { optional string domain = 1; optional int64 version = 2; }
       message NodeProto { repeated string input = 1; repeated string output = 2; optional string op_type = 4; }
       message GraphProto { repeated NodeProto node = 1; }
-      message ModelProto { optional int64 ir_version = 1; repeated OperatorSetIdProto opset_import = 8; optional GraphProto graph = 7; }`, { keepCase: true }).root;
-    const m = root.lookupType('onnx.ModelProto').toObject(root.lookupType('onnx.ModelProto').decode(bytes), { longs: Number });
+      message ModelProto { optional int64 ir_version = 1; repeated OperatorSetIdProto opset_import = 8; optional GraphProto graph = 7; }`,
+      { keepCase: true },
+    ).root;
+    const m = root
+      .lookupType('onnx.ModelProto')
+      .toObject(root.lookupType('onnx.ModelProto').decode(bytes), { longs: Number });
     expect(m.ir_version).toBe(8);
     expect(m.opset_import).toEqual([{ domain: '', version: 17 }]);
     expect(m.graph.node.map((n: { op_type: string }) => n.op_type)).toEqual(['Gemm', 'Softmax']);
@@ -81,7 +105,9 @@ describe('exportDenseToOnnx', () => {
 
   it('handles every supported activation, layers without bias, Dropout and Activation layers, and functional chains', async () => {
     const input = tf.input({ shape: [5] });
-    let h = tf.layers.dense({ units: 6, activation: 'tanh', biasInitializer: 'randomNormal' }).apply(input) as tf.SymbolicTensor;
+    let h = tf.layers
+      .dense({ units: 6, activation: 'tanh', biasInitializer: 'randomNormal' })
+      .apply(input) as tf.SymbolicTensor;
     h = tf.layers.dropout({ rate: 0.5 }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.dense({ units: 7, activation: 'sigmoid', useBias: false }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.dense({ units: 4, biasInitializer: 'randomNormal' }).apply(h) as tf.SymbolicTensor; // linear
@@ -98,7 +124,13 @@ describe('exportDenseToOnnx', () => {
   it('exports plain weights ({ layers: [{ kernel, bias, inDim, outDim, activation }] }, kernels row-major [in, out])', async () => {
     const spec: DenseModelSpec = {
       layers: [
-        { kernel: new Float32Array([1, -1, 0.5, 2, 0, -3]), bias: new Float32Array([0.5, -0.25, 1]), inDim: 2, outDim: 3, activation: 'relu' },
+        {
+          kernel: new Float32Array([1, -1, 0.5, 2, 0, -3]),
+          bias: new Float32Array([0.5, -0.25, 1]),
+          inDim: 2,
+          outDim: 3,
+          activation: 'relu',
+        },
         { kernel: new Float32Array([1, 2, 3]), inDim: 3, outDim: 1, activation: 'linear' },
       ],
     };
@@ -110,28 +142,42 @@ describe('exportDenseToOnnx', () => {
   });
 
   it('rejects an unsupported layer, naming it and what is supported', async () => {
-    const conv = track(tf.sequential({
-      layers: [
-        tf.layers.conv1d({ inputShape: [8, 1], filters: 2, kernelSize: 3, name: 'my_conv' }),
-        tf.layers.flatten(),
-        tf.layers.dense({ units: 2 }),
-      ],
-    }));
+    const conv = track(
+      tf.sequential({
+        layers: [
+          tf.layers.conv1d({ inputShape: [8, 1], filters: 2, kernelSize: 3, name: 'my_conv' }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 2 }),
+        ],
+      }),
+    );
     expect(() => encodeDenseOnnx(conv)).toThrow(TrainInvalidArgumentError);
     expect(() => encodeDenseOnnx(conv)).toThrow(/inputs of shape \[null, 8, 1\]/);
 
-    const withBn = track(tf.sequential({
-      layers: [tf.layers.dense({ inputShape: [4], units: 4 }), tf.layers.batchNormalization({ name: 'my_bn' }), tf.layers.dense({ units: 2 })],
-    }));
-    expect(() => encodeDenseOnnx(withBn)).toThrow(/layer 'my_bn' is a BatchNormalization, which cannot be exported; supported layers: Dense \(activation relu, linear, sigmoid, tanh, softmax\)/);
+    const withBn = track(
+      tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [4], units: 4 }),
+          tf.layers.batchNormalization({ name: 'my_bn' }),
+          tf.layers.dense({ units: 2 }),
+        ],
+      }),
+    );
+    expect(() => encodeDenseOnnx(withBn)).toThrow(
+      /layer 'my_bn' is a BatchNormalization, which cannot be exported; supported layers: Dense \(activation relu, linear, sigmoid, tanh, softmax\)/,
+    );
     const file = tmpFile('never.onnx');
     await expect(exportDenseToOnnx(withBn, file)).rejects.toThrow(TrainInvalidArgumentError);
     expect(fs.existsSync(file)).toBe(false);
   });
 
   it('rejects unsupported activations, branching models and inconsistent weights', () => {
-    const elu = track(tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, activation: 'elu', name: 'my_elu' })] }));
-    expect(() => encodeDenseOnnx(elu)).toThrow(/layer 'my_elu' has activation 'elu', which is not supported; supported activations: relu, linear, sigmoid, tanh, softmax/);
+    const elu = track(
+      tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, activation: 'elu', name: 'my_elu' })] }),
+    );
+    expect(() => encodeDenseOnnx(elu)).toThrow(
+      /layer 'my_elu' has activation 'elu', which is not supported; supported activations: relu, linear, sigmoid, tanh, softmax/,
+    );
 
     const input = tf.input({ shape: [3] });
     const a = tf.layers.dense({ units: 2 }).apply(input) as tf.SymbolicTensor;
@@ -140,16 +186,29 @@ describe('exportDenseToOnnx', () => {
     expect(() => encodeDenseOnnx(branched)).toThrow(/only a plain chain of layers/);
 
     const k = (n: number) => new Float32Array(n);
-    expect(() => encodeDenseOnnx({ layers: [{ kernel: k(5), inDim: 2, outDim: 3, activation: 'relu' }] })).toThrow(/kernel must be a Float32Array of inDim \* outDim = 6 elements/);
-    expect(() => encodeDenseOnnx({ layers: [{ kernel: k(6), bias: k(2), inDim: 2, outDim: 3, activation: 'relu' }] })).toThrow(/bias must be a Float32Array of outDim = 3/);
-    expect(() => encodeDenseOnnx({ layers: [{ kernel: k(6), inDim: 2, outDim: 3, activation: 'gelu' as never }] })).toThrow(/activation 'gelu'/);
-    expect(() => encodeDenseOnnx({
-      layers: [
-        { kernel: k(6), inDim: 2, outDim: 3, activation: 'relu' },
-        { kernel: k(8), inDim: 4, outDim: 2, activation: 'relu' },
-      ],
-    })).toThrow(/dense_1 takes 4 inputs but dense_0 gives 3 outputs/);
+    expect(() => encodeDenseOnnx({ layers: [{ kernel: k(5), inDim: 2, outDim: 3, activation: 'relu' }] })).toThrow(
+      /kernel must be a Float32Array of inDim \* outDim = 6 elements/,
+    );
+    expect(() =>
+      encodeDenseOnnx({ layers: [{ kernel: k(6), bias: k(2), inDim: 2, outDim: 3, activation: 'relu' }] }),
+    ).toThrow(/bias must be a Float32Array of outDim = 3/);
+    expect(() =>
+      encodeDenseOnnx({ layers: [{ kernel: k(6), inDim: 2, outDim: 3, activation: 'gelu' as never }] }),
+    ).toThrow(/activation 'gelu'/);
+    expect(() =>
+      encodeDenseOnnx({
+        layers: [
+          { kernel: k(6), inDim: 2, outDim: 3, activation: 'relu' },
+          { kernel: k(8), inDim: 4, outDim: 2, activation: 'relu' },
+        ],
+      }),
+    ).toThrow(/dense_1 takes 4 inputs but dense_0 gives 3 outputs/);
     expect(() => encodeDenseOnnx({ layers: [] })).toThrow(/no dense layer/);
-    expect(() => encodeDenseOnnx({ layers: [{ kernel: k(1), inDim: 1, outDim: 1, activation: 'relu' }] }, { inputName: 'z', outputName: 'z' })).toThrow(/must differ/);
+    expect(() =>
+      encodeDenseOnnx(
+        { layers: [{ kernel: k(1), inDim: 1, outDim: 1, activation: 'relu' }] },
+        { inputName: 'z', outputName: 'z' },
+      ),
+    ).toThrow(/must differ/);
   });
 });

@@ -54,7 +54,12 @@ export interface OnnxExportResult {
 }
 
 const ACTIVATIONS: readonly OnnxActivation[] = ['relu', 'linear', 'sigmoid', 'tanh', 'softmax'];
-const ONNX_OP: Record<Exclude<OnnxActivation, 'linear'>, string> = { relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', softmax: 'Softmax' };
+const ONNX_OP: Record<Exclude<OnnxActivation, 'linear'>, string> = {
+  relu: 'Relu',
+  sigmoid: 'Sigmoid',
+  tanh: 'Tanh',
+  softmax: 'Softmax',
+};
 /** tfjs layer classes exported as nothing at inference time. */
 const PASS_THROUGH_LAYERS = new Set(['InputLayer', 'Dropout', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 const SUPPORTED = `Dense (activation ${ACTIVATIONS.join(', ')}), Activation (same activations), and InputLayer, Dropout, GaussianNoise, GaussianDropout, AlphaDropout (no-ops at inference)`;
@@ -165,11 +170,15 @@ function activationName(a: unknown): string {
 }
 
 function unsupportedActivation(layer: string, a: string): TrainInvalidArgumentError {
-  return new TrainInvalidArgumentError(`exportDenseToOnnx(): layer '${layer}' has activation '${a}', which is not supported; supported activations: ${ACTIVATIONS.join(', ')}.`);
+  return new TrainInvalidArgumentError(
+    `exportDenseToOnnx(): layer '${layer}' has activation '${a}', which is not supported; supported activations: ${ACTIVATIONS.join(', ')}.`,
+  );
 }
 
 /** A step of the exported graph: a dense layer, or an activation on its own. */
-type Step = { kind: 'dense'; name: string; layer: DenseLayerSpec } | { kind: 'activation'; name: string; activation: OnnxActivation };
+type Step =
+  | { kind: 'dense'; name: string; layer: DenseLayerSpec }
+  | { kind: 'activation'; name: string; activation: OnnxActivation };
 
 /**
  * Reads a tfjs model as steps. Only a chain qualifies: one input of shape `[null, n]`, one
@@ -177,19 +186,29 @@ type Step = { kind: 'dense'; name: string; layer: DenseLayerSpec } | { kind: 'ac
  */
 function stepsOfLayersModel(model: tf.LayersModel): Step[] {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new TrainInvalidArgumentError(`exportDenseToOnnx(): model '${model.name}' has ${model.inputs.length} inputs and ${model.outputs.length} outputs; only a chain of layers with one input and one output can be exported.`);
+    throw new TrainInvalidArgumentError(
+      `exportDenseToOnnx(): model '${model.name}' has ${model.inputs.length} inputs and ${model.outputs.length} outputs; only a chain of layers with one input and one output can be exported.`,
+    );
   }
   const inShape = model.inputs[0].shape;
   if (inShape.length !== 2) {
-    throw new TrainInvalidArgumentError(`exportDenseToOnnx(): model '${model.name}' takes inputs of shape [${inShape.map((d) => d ?? 'null').join(', ')}]; only [batch, features] inputs are supported.`);
+    throw new TrainInvalidArgumentError(
+      `exportDenseToOnnx(): model '${model.name}' takes inputs of shape [${inShape.map((d) => d ?? 'null').join(', ')}]; only [batch, features] inputs are supported.`,
+    );
   }
   const steps: Step[] = [];
   let previous: tf.layers.Layer | undefined;
   for (const layer of model.layers) {
     const cls = layer.getClassName();
     const inbound = layer.inboundNodes.flatMap((n) => n.inboundLayers);
-    if (layer.inboundNodes.length > 1 || inbound.length > 1 || (previous !== undefined && inbound[0] !== previous && cls !== 'InputLayer')) {
-      throw new TrainInvalidArgumentError(`exportDenseToOnnx(): layer '${layer.name}' is not fed by the layer before it (or is shared); only a plain chain of layers can be exported.`);
+    if (
+      layer.inboundNodes.length > 1 ||
+      inbound.length > 1 ||
+      (previous !== undefined && inbound[0] !== previous && cls !== 'InputLayer')
+    ) {
+      throw new TrainInvalidArgumentError(
+        `exportDenseToOnnx(): layer '${layer.name}' is not fed by the layer before it (or is shared); only a plain chain of layers can be exported.`,
+      );
     }
     previous = layer;
     if (PASS_THROUGH_LAYERS.has(cls)) continue;
@@ -201,14 +220,18 @@ function stepsOfLayersModel(model: tf.LayersModel): Step[] {
       continue;
     }
     if (cls !== 'Dense') {
-      throw new TrainInvalidArgumentError(`exportDenseToOnnx(): layer '${layer.name}' is a ${cls}, which cannot be exported; supported layers: ${SUPPORTED}.`);
+      throw new TrainInvalidArgumentError(
+        `exportDenseToOnnx(): layer '${layer.name}' is a ${cls}, which cannot be exported; supported layers: ${SUPPORTED}.`,
+      );
     }
     const a = activationName(config.activation);
     if (!isActivation(a)) throw unsupportedActivation(layer.name, a);
     const weights = layer.getWeights();
     const kernel = weights[0];
     if (kernel === undefined || kernel.shape.length !== 2) {
-      throw new TrainInvalidArgumentError(`exportDenseToOnnx(): layer '${layer.name}' has no 2-D kernel (is its input 2-D [batch, features]?); got weights of shapes ${JSON.stringify(weights.map((w) => w.shape))}.`);
+      throw new TrainInvalidArgumentError(
+        `exportDenseToOnnx(): layer '${layer.name}' has no 2-D kernel (is its input 2-D [batch, features]?); got weights of shapes ${JSON.stringify(weights.map((w) => w.shape))}.`,
+      );
     }
     const [inDim, outDim] = kernel.shape as [number, number];
     const bias = config.useBias === false ? undefined : weights[1];
@@ -218,7 +241,9 @@ function stepsOfLayersModel(model: tf.LayersModel): Step[] {
       layer: {
         kernel: Float32Array.from(kernel.dataSync()),
         ...(bias !== undefined && { bias: Float32Array.from(bias.dataSync()) }),
-        inDim, outDim, activation: a,
+        inDim,
+        outDim,
+        activation: a,
       },
     });
   }
@@ -227,19 +252,29 @@ function stepsOfLayersModel(model: tf.LayersModel): Step[] {
 
 function stepsOfSpec(spec: DenseModelSpec): Step[] {
   if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.layers)) {
-    throw new TrainInvalidArgumentError('exportDenseToOnnx() takes a tf.LayersModel or { layers: [{ kernel, bias, inDim, outDim, activation }, ...] }.');
+    throw new TrainInvalidArgumentError(
+      'exportDenseToOnnx() takes a tf.LayersModel or { layers: [{ kernel, bias, inDim, outDim, activation }, ...] }.',
+    );
   }
   return spec.layers.map((l, i) => {
     const name = `layers[${i}]`;
-    if (l === null || typeof l !== 'object') throw new TrainInvalidArgumentError(`exportDenseToOnnx(): ${name} is not a layer spec object.`);
+    if (l === null || typeof l !== 'object')
+      throw new TrainInvalidArgumentError(`exportDenseToOnnx(): ${name} is not a layer spec object.`);
     for (const d of ['inDim', 'outDim'] as const) {
-      if (!Number.isInteger(l[d]) || l[d] < 1) throw new TrainInvalidArgumentError(`exportDenseToOnnx(): ${name}.${d} must be a positive integer, got ${String(l[d])}.`);
+      if (!Number.isInteger(l[d]) || l[d] < 1)
+        throw new TrainInvalidArgumentError(
+          `exportDenseToOnnx(): ${name}.${d} must be a positive integer, got ${String(l[d])}.`,
+        );
     }
     if (!(l.kernel instanceof Float32Array) || l.kernel.length !== l.inDim * l.outDim) {
-      throw new TrainInvalidArgumentError(`exportDenseToOnnx(): ${name}.kernel must be a Float32Array of inDim * outDim = ${l.inDim * l.outDim} elements (row-major [inDim, outDim]), got ${l.kernel instanceof Float32Array ? `${l.kernel.length} elements` : typeof l.kernel}.`);
+      throw new TrainInvalidArgumentError(
+        `exportDenseToOnnx(): ${name}.kernel must be a Float32Array of inDim * outDim = ${l.inDim * l.outDim} elements (row-major [inDim, outDim]), got ${l.kernel instanceof Float32Array ? `${l.kernel.length} elements` : typeof l.kernel}.`,
+      );
     }
     if (l.bias !== undefined && (!(l.bias instanceof Float32Array) || l.bias.length !== l.outDim)) {
-      throw new TrainInvalidArgumentError(`exportDenseToOnnx(): ${name}.bias must be a Float32Array of outDim = ${l.outDim} elements, got ${l.bias instanceof Float32Array ? `${l.bias.length} elements` : typeof l.bias}.`);
+      throw new TrainInvalidArgumentError(
+        `exportDenseToOnnx(): ${name}.bias must be a Float32Array of outDim = ${l.outDim} elements, got ${l.bias instanceof Float32Array ? `${l.bias.length} elements` : typeof l.bias}.`,
+      );
     }
     if (!isActivation(l.activation)) throw unsupportedActivation(name, String(l.activation));
     return { kind: 'dense', name: `dense_${i}`, layer: l };
@@ -247,7 +282,16 @@ function stepsOfSpec(spec: DenseModelSpec): Step[] {
 }
 
 function summary(steps: readonly Step[], inDim: number): string {
-  return `dense ${inDim}` + steps.map((s) => (s.kind === 'dense' ? `->${s.layer.outDim}${s.layer.activation === 'linear' ? '' : ` ${s.layer.activation}`}` : ` ${s.activation}`)).join('');
+  return (
+    `dense ${inDim}` +
+    steps
+      .map((s) =>
+        s.kind === 'dense'
+          ? `->${s.layer.outDim}${s.layer.activation === 'linear' ? '' : ` ${s.layer.activation}`}`
+          : ` ${s.activation}`,
+      )
+      .join('')
+  );
 }
 
 /** A valid ONNX name for a node or tensor from a tfjs layer name (which may contain '/'). */
@@ -264,20 +308,35 @@ export function encodeDenseOnnx(model: tf.LayersModel | DenseModelSpec, opts: On
   return buildDenseOnnx(model, opts).bytes;
 }
 
-function buildDenseOnnx(model: tf.LayersModel | DenseModelSpec, opts: OnnxExportOptions): { bytes: Uint8Array; inDim: number; outDim: number } {
+function buildDenseOnnx(
+  model: tf.LayersModel | DenseModelSpec,
+  opts: OnnxExportOptions,
+): { bytes: Uint8Array; inDim: number; outDim: number } {
   const inputName = opts.inputName ?? 'x';
   const outputName = opts.outputName ?? 'y';
-  for (const [k, v] of [['inputName', inputName], ['outputName', outputName]] as const) {
-    if (typeof v !== 'string' || v.length === 0) throw new TrainInvalidArgumentError(`exportDenseToOnnx(): ${k} must be a non-empty string, got ${JSON.stringify(v)}.`);
+  for (const [k, v] of [
+    ['inputName', inputName],
+    ['outputName', outputName],
+  ] as const) {
+    if (typeof v !== 'string' || v.length === 0)
+      throw new TrainInvalidArgumentError(
+        `exportDenseToOnnx(): ${k} must be a non-empty string, got ${JSON.stringify(v)}.`,
+      );
   }
-  if (inputName === outputName) throw new TrainInvalidArgumentError(`exportDenseToOnnx(): inputName and outputName must differ (both are '${inputName}').`);
+  if (inputName === outputName)
+    throw new TrainInvalidArgumentError(
+      `exportDenseToOnnx(): inputName and outputName must differ (both are '${inputName}').`,
+    );
 
   const steps = isLayersModel(model) ? stepsOfLayersModel(model) : stepsOfSpec(model);
   const dense = steps.filter((s): s is Extract<Step, { kind: 'dense' }> => s.kind === 'dense');
-  if (dense.length === 0) throw new TrainInvalidArgumentError('exportDenseToOnnx(): the model has no dense layer to export.');
+  if (dense.length === 0)
+    throw new TrainInvalidArgumentError('exportDenseToOnnx(): the model has no dense layer to export.');
   for (let i = 1; i < dense.length; i++) {
     if (dense[i].layer.inDim !== dense[i - 1].layer.outDim) {
-      throw new TrainInvalidArgumentError(`exportDenseToOnnx(): ${dense[i].name} takes ${dense[i].layer.inDim} inputs but ${dense[i - 1].name} gives ${dense[i - 1].layer.outDim} outputs.`);
+      throw new TrainInvalidArgumentError(
+        `exportDenseToOnnx(): ${dense[i].name} takes ${dense[i].layer.inDim} inputs but ${dense[i - 1].name} gives ${dense[i - 1].layer.outDim} outputs.`,
+      );
     }
   }
   const inDim = dense[0].layer.inDim;
@@ -290,7 +349,9 @@ function buildDenseOnnx(model: tf.LayersModel | DenseModelSpec, opts: OnnxExport
   const activationOp = (a: OnnxActivation, name: string): void => {
     if (a === 'linear') return;
     ops.push({
-      opType: ONNX_OP[a], name, inputs: [],
+      opType: ONNX_OP[a],
+      name,
+      inputs: [],
       // tfjs applies softmax over the last axis; ONNX's default (opset 13+) is also -1, said explicitly.
       ...(a === 'softmax' && { attribute: [{ name: 'axis', type: ATTR_INT, i: -1 }] }),
     });
@@ -311,7 +372,14 @@ function buildDenseOnnx(model: tf.LayersModel | DenseModelSpec, opts: OnnxExport
   let current = inputName;
   ops.forEach((op, i) => {
     const out = i === ops.length - 1 ? outputName : `${op.name}_out`;
-    nodes.push({ name: op.name, op_type: op.opType, domain: '', input: [current, ...op.inputs], output: [out], ...(op.attribute && { attribute: op.attribute }) });
+    nodes.push({
+      name: op.name,
+      op_type: op.opType,
+      domain: '',
+      input: [current, ...op.inputs],
+      output: [out],
+      ...(op.attribute && { attribute: op.attribute }),
+    });
     current = out;
   });
 
@@ -355,7 +423,10 @@ export function encodeOnnxModel(model: object): Uint8Array {
   const err = modelProtoType.verify(model);
   if (err) throw new TrainInvalidArgumentError(`encodeOnnxModel(): invalid ModelProto: ${err}`);
   const bytes = modelProtoType.encode(modelProtoType.fromObject(model)).finish();
-  if (bytes.length > MAX_MODEL_BYTES) throw new TrainInvalidArgumentError(`encodeOnnxModel(): the model takes ${bytes.length} bytes, over ONNX's 2 GiB limit for a single file.`);
+  if (bytes.length > MAX_MODEL_BYTES)
+    throw new TrainInvalidArgumentError(
+      `encodeOnnxModel(): the model takes ${bytes.length} bytes, over ONNX's 2 GiB limit for a single file.`,
+    );
   return bytes;
 }
 
@@ -383,8 +454,13 @@ export function encodeOnnxModel(model: object): Uint8Array {
  * await exportDenseToOnnx(model, '/tmp/model.onnx');
  * const session = await ort.InferenceSession.create('/tmp/model.onnx');   // input 'x', output 'y'
  */
-export async function exportDenseToOnnx(model: tf.LayersModel | DenseModelSpec, path: string, opts: OnnxExportOptions = {}): Promise<OnnxExportResult> {
-  if (typeof path !== 'string' || path.length === 0) throw new TrainInvalidArgumentError(`exportDenseToOnnx() needs a file path, got ${JSON.stringify(path)}.`);
+export async function exportDenseToOnnx(
+  model: tf.LayersModel | DenseModelSpec,
+  path: string,
+  opts: OnnxExportOptions = {},
+): Promise<OnnxExportResult> {
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TrainInvalidArgumentError(`exportDenseToOnnx() needs a file path, got ${JSON.stringify(path)}.`);
   const { bytes, inDim, outDim } = buildDenseOnnx(model, opts);
   const file = resolve(path);
   await fsp.mkdir(dirname(file), { recursive: true });
@@ -397,5 +473,12 @@ export async function exportDenseToOnnx(model: tf.LayersModel | DenseModelSpec, 
     await fsp.rm(tmp, { force: true });
     throw e;
   }
-  return { path: file, bytes: bytes.length, inDim, outDim, inputName: opts.inputName ?? 'x', outputName: opts.outputName ?? 'y' };
+  return {
+    path: file,
+    bytes: bytes.length,
+    inDim,
+    outDim,
+    inputName: opts.inputName ?? 'x',
+    outputName: opts.outputName ?? 'y',
+  };
 }

@@ -53,7 +53,9 @@ export function setSession(s: Session | undefined): void {
 
 function current(what: string): Session {
   if (!session) {
-    throw new TrainInvalidArgumentError(`${what} works inside a training loop run by a Trainer (trainLoopPerWorker), not on the driver.`);
+    throw new TrainInvalidArgumentError(
+      `${what} works inside a training loop run by a Trainer (trainLoopPerWorker), not on the driver.`,
+    );
   }
   return session;
 }
@@ -73,16 +75,27 @@ export function getContext(): TrainContext {
  * number of times; rank 0's metrics become the run's, and the checkpoint of the lowest rank that
  * gives one is saved under the run's folder. It does not wait for the trainer.
  */
-export async function report(metrics: Record<string, unknown>, options: { checkpoint?: Checkpoint } = {}): Promise<void> {
+export async function report(
+  metrics: Record<string, unknown>,
+  options: { checkpoint?: Checkpoint } = {},
+): Promise<void> {
   const s = current('report()');
   if (s.stopping) throw new TrainStopSignal('the trainer stopped this worker');
   if (!metrics || typeof metrics !== 'object' || Array.isArray(metrics)) {
-    throw new TrainInvalidArgumentError(`report() takes an object of metrics, e.g. report({ loss: 0.1 }); got ${JSON.stringify(metrics)}.`);
+    throw new TrainInvalidArgumentError(
+      `report() takes an object of metrics, e.g. report({ loss: 0.1 }); got ${JSON.stringify(metrics)}.`,
+    );
   }
   if (options.checkpoint !== undefined && !(options.checkpoint instanceof Checkpoint)) {
-    throw new TrainInvalidArgumentError('report(): checkpoint must be a Checkpoint (Checkpoint.fromDirectory(dir) or Checkpoint.fromDict(value)).');
+    throw new TrainInvalidArgumentError(
+      'report(): checkpoint must be a Checkpoint (Checkpoint.fromDirectory(dir) or Checkpoint.fromDict(value)).',
+    );
   }
-  s.push({ index: s.reports++, metrics: { ...metrics }, ...(options.checkpoint ? { checkpoint: options.checkpoint.toWire() } : {}) });
+  s.push({
+    index: s.reports++,
+    metrics: { ...metrics },
+    ...(options.checkpoint ? { checkpoint: options.checkpoint.toWire() } : {}),
+  });
 }
 
 /** The checkpoint to resume from: the latest saved before a restart, or `resumeFromCheckpoint`; undefined on a fresh start. */

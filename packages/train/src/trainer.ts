@@ -9,8 +9,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  availableResources, collective, get, getRuntimeContext, init, isInitialized, kill, placementGroup, portable, removePlacementGroup,
-  type ActorHandle, type PlacementGroup, type PlacementStrategy, type PortableFunction,
+  availableResources,
+  collective,
+  get,
+  getRuntimeContext,
+  init,
+  isInitialized,
+  kill,
+  placementGroup,
+  portable,
+  removePlacementGroup,
+  type ActorHandle,
+  type PlacementGroup,
+  type PlacementStrategy,
+  type PortableFunction,
 } from '@ray-ts/core';
 import type { Dataset } from '@ray-ts/data';
 import { Checkpoint, PlacementGroupFactory, type TrialResult, type TuneContext } from '@ray-ts/tune';
@@ -109,7 +121,11 @@ export interface Result {
 export interface TrainerSpec {
   loop: PortableFunction;
   trainLoopConfig: Record<string, unknown>;
-  scaling: Required<Pick<ScalingConfig, 'placementStrategy' | 'isolation'>> & { minWorkers: number; maxWorkers: number; resources: Record<string, number> };
+  scaling: Required<Pick<ScalingConfig, 'placementStrategy' | 'isolation'>> & {
+    minWorkers: number;
+    maxWorkers: number;
+    resources: Record<string, number>;
+  };
   run: RunConfig;
   datasets: Record<string, Dataset>;
   resumeFrom: { path?: string; data?: unknown } | undefined;
@@ -133,30 +149,55 @@ export class DataParallelTrainer<C extends Record<string, unknown> = Record<stri
   private readonly spec: TrainerSpec;
 
   constructor(trainLoopPerWorker: ((config: C) => unknown) | object, options: DataParallelTrainerOptions<C> = {}) {
-    checkKeys(options as Record<string, unknown>, ['trainLoopConfig', 'scalingConfig', 'runConfig', 'datasets', 'resumeFromCheckpoint'], 'DataParallelTrainer options');
+    checkKeys(
+      options as Record<string, unknown>,
+      ['trainLoopConfig', 'scalingConfig', 'runConfig', 'datasets', 'resumeFromCheckpoint'],
+      'DataParallelTrainer options',
+    );
     const sc = options.scalingConfig ?? {};
-    checkKeys(sc as Record<string, unknown>, ['numWorkers', 'useGpu', 'resourcesPerWorker', 'placementStrategy', 'isolation'], 'scalingConfig');
+    checkKeys(
+      sc as Record<string, unknown>,
+      ['numWorkers', 'useGpu', 'resourcesPerWorker', 'placementStrategy', 'isolation'],
+      'scalingConfig',
+    );
     const nw = sc.numWorkers ?? 1;
     const [minWorkers, maxWorkers] = typeof nw === 'object' && nw !== null ? [nw.min, nw.max] : [nw, nw];
     if (!Number.isInteger(minWorkers) || minWorkers < 1 || !Number.isInteger(maxWorkers) || maxWorkers < minWorkers) {
-      throw new TrainInvalidArgumentError(`scalingConfig.numWorkers must be an integer >= 1, or { min, max } with 1 <= min <= max; got ${JSON.stringify(nw)}.`);
+      throw new TrainInvalidArgumentError(
+        `scalingConfig.numWorkers must be an integer >= 1, or { min, max } with 1 <= min <= max; got ${JSON.stringify(nw)}.`,
+      );
     }
     const resources = { CPU: 1, ...(sc.useGpu ? { GPU: 1 } : {}), ...(sc.resourcesPerWorker ?? {}) };
     for (const [k, v] of Object.entries(resources)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TrainInvalidArgumentError(`scalingConfig.resourcesPerWorker.${k} must be a number >= 0, got ${JSON.stringify(v)}.`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        throw new TrainInvalidArgumentError(
+          `scalingConfig.resourcesPerWorker.${k} must be a number >= 0, got ${JSON.stringify(v)}.`,
+        );
     }
     const rc = options.runConfig ?? {};
-    checkKeys(rc as Record<string, unknown>, ['name', 'storagePath', 'checkpointConfig', 'failureConfig', 'verbose'], 'runConfig');
+    checkKeys(
+      rc as Record<string, unknown>,
+      ['name', 'storagePath', 'checkpointConfig', 'failureConfig', 'verbose'],
+      'runConfig',
+    );
     const mf = rc.failureConfig?.maxFailures ?? 0;
-    if (!Number.isInteger(mf) || mf < -1) throw new TrainInvalidArgumentError(`runConfig.failureConfig.maxFailures must be an integer >= -1, got ${JSON.stringify(mf)}.`);
+    if (!Number.isInteger(mf) || mf < -1)
+      throw new TrainInvalidArgumentError(
+        `runConfig.failureConfig.maxFailures must be an integer >= -1, got ${JSON.stringify(mf)}.`,
+      );
     if (options.resumeFromCheckpoint !== undefined && !(options.resumeFromCheckpoint instanceof Checkpoint)) {
-      throw new TrainInvalidArgumentError('resumeFromCheckpoint must be a Checkpoint (e.g. result.checkpoint, or Checkpoint.fromDirectory(dir)).');
+      throw new TrainInvalidArgumentError(
+        'resumeFromCheckpoint must be a Checkpoint (e.g. result.checkpoint, or Checkpoint.fromDirectory(dir)).',
+      );
     }
     this.spec = {
       loop: portable(trainLoopPerWorker as never, 'DataParallelTrainer'),
       trainLoopConfig: { ...(options.trainLoopConfig ?? {}) },
       scaling: {
-        minWorkers, maxWorkers, resources, placementStrategy: sc.placementStrategy ?? 'PACK',
+        minWorkers,
+        maxWorkers,
+        resources,
+        placementStrategy: sc.placementStrategy ?? 'PACK',
         isolation: sc.isolation ?? (sc.useGpu ? 'process' : 'thread'),
       },
       run: rc,
@@ -180,7 +221,10 @@ export class DataParallelTrainer<C extends Record<string, unknown> = Record<stri
   get [SPEC](): { trainable: unknown; resources: PlacementGroupFactory; params: Record<string, unknown> } {
     // Loaded lazily: the trial function's module registers a remote function.
     // A trial reserves the most workers (elastic trials do not resize).
-    const bundles = [{ CPU: 0 }, ...Array.from({ length: this.spec.scaling.maxWorkers }, () => ({ ...this.spec.scaling.resources }))];
+    const bundles = [
+      { CPU: 0 },
+      ...Array.from({ length: this.spec.scaling.maxWorkers }, () => ({ ...this.spec.scaling.resources })),
+    ];
     return {
       trainable: trialTrainable(),
       resources: new PlacementGroupFactory(bundles, this.spec.scaling.placementStrategy),
@@ -195,7 +239,10 @@ export function setTrialTrainable(fn: unknown): void {
   trialFn = fn;
 }
 function trialTrainable(): unknown {
-  if (!trialFn) throw new TrainInvalidArgumentError('Tune integration is not loaded: import @ray-ts/train (its index) rather than its modules.');
+  if (!trialFn)
+    throw new TrainInvalidArgumentError(
+      'Tune integration is not loaded: import @ray-ts/train (its index) rather than its modules.',
+    );
   return trialFn;
 }
 
@@ -221,7 +268,12 @@ interface Group {
  * @internal One training run: on the driver (`fit()`), or inside a Tune trial (`tune` given: its
  * reports go to the trial too, and the workers land in the trial's placement group).
  */
-export async function runTraining(spec: TrainerSpec, name: string, root: string, tune: TuneContext | undefined): Promise<Result> {
+export async function runTraining(
+  spec: TrainerSpec,
+  name: string,
+  root: string,
+  tune: TuneContext | undefined,
+): Promise<Result> {
   const storage = new ExperimentStorage(root);
   const dir = storage.trialDir(name);
   fs.mkdirSync(dir, { recursive: true });
@@ -247,31 +299,54 @@ export async function runTraining(spec: TrainerSpec, name: string, root: string,
     const group = await startGroup(spec, name, attempt, grewFrom + 1);
     grewFrom = 0;
     groupSizes.push(group.workers.length);
-    if (attempt > 0 || elastic) log(`started ${group.workers.length} worker${group.workers.length === 1 ? '' : 's'}${elastic ? ` (elastic: ${spec.scaling.minWorkers} to ${spec.scaling.maxWorkers})` : ''}`);
+    if (attempt > 0 || elastic)
+      log(
+        `started ${group.workers.length} worker${group.workers.length === 1 ? '' : 's'}${elastic ? ` (elastic: ${spec.scaling.minWorkers} to ${spec.scaling.maxWorkers})` : ''}`,
+      );
     // A restart runs the steps after its checkpoint again: their results go.
     const from = latest?.iteration ?? 0;
     if (history.length > from) {
       history.splice(from);
       storage.rewriteResults(name, history);
     }
-    const outcome = await drive(spec, name, dir, group, attempt, resumeFrom, from, (iteration, metrics, checkpoint) => {
-      const now = Date.now();
-      const result: TrialResult = { ...metrics, trainingIteration: iteration, timeTotalS: (now - startedAt) / 1000, timestamp: now, trialId: name } as TrialResult;
-      let saved: Checkpoint | undefined;
-      if (checkpoint) {
-        const cdir = storage.checkpointDir(name, iteration);
-        fs.rmSync(cdir, { recursive: true, force: true });
-        saved = Checkpoint.fromWire(checkpoint)!.writeTo(cdir);
-        latest = { dir: cdir, iteration };
-        const score = cc.checkpointScoreAttribute ? (metrics[cc.checkpointScoreAttribute] as number | undefined) : iteration;
-        kept.push({ dir: cdir, iteration, score });
-        prune(kept, cc);
-      }
-      history.push(result);
-      storage.appendResult(name, result);
-      log(`iteration ${iteration}: ${formatMetrics(metrics)}${saved ? ` (checkpoint ${path.basename(saved.path!)})` : ''}`);
-      return saved;
-    }, tune);
+    const outcome = await drive(
+      spec,
+      name,
+      dir,
+      group,
+      attempt,
+      resumeFrom,
+      from,
+      (iteration, metrics, checkpoint) => {
+        const now = Date.now();
+        const result: TrialResult = {
+          ...metrics,
+          trainingIteration: iteration,
+          timeTotalS: (now - startedAt) / 1000,
+          timestamp: now,
+          trialId: name,
+        } as TrialResult;
+        let saved: Checkpoint | undefined;
+        if (checkpoint) {
+          const cdir = storage.checkpointDir(name, iteration);
+          fs.rmSync(cdir, { recursive: true, force: true });
+          saved = Checkpoint.fromWire(checkpoint)!.writeTo(cdir);
+          latest = { dir: cdir, iteration };
+          const score = cc.checkpointScoreAttribute
+            ? (metrics[cc.checkpointScoreAttribute] as number | undefined)
+            : iteration;
+          kept.push({ dir: cdir, iteration, score });
+          prune(kept, cc);
+        }
+        history.push(result);
+        storage.appendResult(name, result);
+        log(
+          `iteration ${iteration}: ${formatMetrics(metrics)}${saved ? ` (checkpoint ${path.basename(saved.path!)})` : ''}`,
+        );
+        return saved;
+      },
+      tune,
+    );
     await stopGroup(group);
     if (outcome.ok) break;
     if ('grow' in outcome) {
@@ -289,17 +364,27 @@ export async function runTraining(spec: TrainerSpec, name: string, root: string,
     if (!willRestart) {
       error = new TrainingFailedError(
         `Training failed: worker ${f.rank} (node ${f.nodeId}) ${f.error.name}: ${f.error.message}` +
-          (maxFailures === 0 ? '. Set runConfig.failureConfig.maxFailures to restart the group from its latest checkpoint.' : ` (after ${maxFailures} restarts).`) +
+          (maxFailures === 0
+            ? '. Set runConfig.failureConfig.maxFailures to restart the group from its latest checkpoint.'
+            : ` (after ${maxFailures} restarts).`) +
           `\nWorker ${f.rank}'s stack:\n${f.error.stack}`,
       );
       log(`failed for good: ${error.message}`);
       break;
     }
     resumeFrom = latest ? { path: latest.dir } : spec.resumeFrom;
-    log(`worker ${f.rank} failed (${f.error.name}: ${f.error.message}); restarting the group from ${latest ? path.basename(latest.dir) : 'the start'} (restart ${failures.length}${maxFailures === -1 ? '' : ` of ${maxFailures}`})\n${f.error.stack}`);
+    log(
+      `worker ${f.rank} failed (${f.error.name}: ${f.error.message}); restarting the group from ${latest ? path.basename(latest.dir) : 'the start'} (restart ${failures.length}${maxFailures === -1 ? '' : ` of ${maxFailures}`})\n${f.error.stack}`,
+    );
   }
   const byIteration = new Map(history.map((r) => [r.trainingIteration, r]));
-  const best = kept.filter((k) => fs.existsSync(k.dir)).map((k) => ({ checkpoint: new Checkpoint(k.dir, undefined), metrics: byIteration.get(k.iteration), score: k.score }));
+  const best = kept
+    .filter((k) => fs.existsSync(k.dir))
+    .map((k) => ({
+      checkpoint: new Checkpoint(k.dir, undefined),
+      metrics: byIteration.get(k.iteration),
+      score: k.score,
+    }));
   if (cc.checkpointScoreAttribute) {
     const sign = (cc.checkpointScoreOrder ?? 'max') === 'max' ? -1 : 1;
     best.sort((a, b) => sign * ((a.score ?? -Infinity) - (b.score ?? -Infinity)));
@@ -320,7 +405,9 @@ function prune(kept: { dir: string; iteration: number; score: number | undefined
   const keep = cc.numToKeep;
   if (keep === undefined || kept.length <= keep) return;
   const order = cc.checkpointScoreOrder ?? 'max';
-  const candidates = kept.slice(0, -1).sort((a, b) => ((a.score ?? -Infinity) - (b.score ?? -Infinity)) * (order === 'max' ? 1 : -1));
+  const candidates = kept
+    .slice(0, -1)
+    .sort((a, b) => ((a.score ?? -Infinity) - (b.score ?? -Infinity)) * (order === 'max' ? 1 : -1));
   while (kept.length > keep && candidates.length > 0) {
     const worst = candidates.shift()!;
     fs.rmSync(worst.dir, { recursive: true, force: true });
@@ -342,11 +429,17 @@ async function startGroup(spec: TrainerSpec, name: string, attempt: number, atLe
   // Inside a Tune trial the trial's group captures the workers; on a driver they get a group of their own.
   const captured = getRuntimeContext().placementGroupId !== undefined;
   // Elastic: as many as fit now, at least min (the group then waits for them).
-  const numWorkers = captured || minWorkers === maxWorkers ? maxWorkers : Math.min(maxWorkers, Math.max(minWorkers, atLeast, fitting(await availableResources(), resources)));
+  const numWorkers =
+    captured || minWorkers === maxWorkers
+      ? maxWorkers
+      : Math.min(maxWorkers, Math.max(minWorkers, atLeast, fitting(await availableResources(), resources)));
   let pg: PlacementGroup | undefined;
   let size = numWorkers;
   while (!captured) {
-    pg = placementGroup(Array.from({ length: size }, () => ({ ...resources })), { strategy: placementStrategy });
+    pg = placementGroup(
+      Array.from({ length: size }, () => ({ ...resources })),
+      { strategy: placementStrategy },
+    );
     // Elastic: a group that does not fit within 2 s (free resources were on a node that just
     // died, or are split over nodes) is tried one worker smaller, down to min (which waits).
     if (size === minWorkers || minWorkers === maxWorkers) {
@@ -357,10 +450,17 @@ async function startGroup(spec: TrainerSpec, name: string, attempt: number, atLe
     await removePlacementGroup(pg);
     size--;
   }
-  const workers = Array.from({ length: size }, (_, i) => TrainWorker.options({
-    numCpus: CPU, ...(GPU ? { numGpus: GPU } : {}), ...(Object.keys(custom).length ? { resources: custom } : {}), isolation,
-    ...(pg ? { schedulingStrategy: { placementGroup: pg, placementGroupBundleIndex: i } } : {}),
-  }).remote() as unknown as ActorHandle<TrainWorkerMethods>);
+  const workers = Array.from(
+    { length: size },
+    (_, i) =>
+      TrainWorker.options({
+        numCpus: CPU,
+        ...(GPU ? { numGpus: GPU } : {}),
+        ...(Object.keys(custom).length ? { resources: custom } : {}),
+        isolation,
+        ...(pg ? { schedulingStrategy: { placementGroup: pg, placementGroupBundleIndex: i } } : {}),
+      }).remote() as unknown as ActorHandle<TrainWorkerMethods>,
+  );
   const where = await get(workers.map((w) => w.where.remote()));
   const collectiveGroup = `train-${name.replace(/[^\w.-]/g, '_').slice(0, 80)}-${randomUUID().slice(0, 8)}-${attempt}`;
   await collective.createCollectiveGroup(workers, { groupName: collectiveGroup });
@@ -393,7 +493,8 @@ async function stopGroup(g: Group): Promise<void> {
   if (g.pg) await removePlacementGroup(g.pg).catch(() => undefined);
 }
 
-type Outcome = { ok: true } | { ok: false; grow: true } | { ok: false; failure: Omit<TrainFailure, 'attempt' | 'restartedFrom'> };
+type Outcome =
+  { ok: true } | { ok: false; grow: true } | { ok: false; failure: Omit<TrainFailure, 'attempt' | 'restartedFrom'> };
 
 /**
  * Starts the loop on every worker and gathers reports: report k is complete when every worker
@@ -401,8 +502,18 @@ type Outcome = { ok: true } | { ok: false; grow: true } | { ok: false; failure: 
  * that throws or dies ends the attempt (the others are stopped by the caller).
  */
 async function drive(
-  spec: TrainerSpec, name: string, dir: string, g: Group, attempt: number, checkpoint: { path?: string; data?: unknown } | undefined, startIteration: number,
-  onReport: (iteration: number, metrics: Record<string, unknown>, checkpoint: { path?: string; data?: unknown } | undefined) => Checkpoint | undefined,
+  spec: TrainerSpec,
+  name: string,
+  dir: string,
+  g: Group,
+  attempt: number,
+  checkpoint: { path?: string; data?: unknown } | undefined,
+  startIteration: number,
+  onReport: (
+    iteration: number,
+    metrics: Record<string, unknown>,
+    checkpoint: { path?: string; data?: unknown } | undefined,
+  ) => Checkpoint | undefined,
   tune: TuneContext | undefined,
 ): Promise<Outcome> {
   const n = g.workers.length;
@@ -412,15 +523,29 @@ async function drive(
     const its = await ds.streamingSplit(n, { equal: true });
     its.forEach((it, i) => (shards[i][dsName] = it));
   }
-  await Promise.all(g.workers.map((w, rank) => {
-    const node = g.where[rank].nodeId;
-    const onNode = g.where.map((x, r) => [x.nodeId, r] as const).filter(([id]) => id === node).map(([, r]) => r);
-    const context: TrainContext = {
-      worldRank: rank, worldSize: n, localRank: onNode.indexOf(rank), localWorldSize: onNode.length, nodeRank: nodes.indexOf(node),
-      experimentName: name, trialDir: dir, collectiveGroup: g.collectiveGroup, attempt,
-    };
-    return get(w.start.remote({ loop: spec.loop, config: spec.trainLoopConfig, context, checkpoint, shards: shards[rank] }));
-  }));
+  await Promise.all(
+    g.workers.map((w, rank) => {
+      const node = g.where[rank].nodeId;
+      const onNode = g.where
+        .map((x, r) => [x.nodeId, r] as const)
+        .filter(([id]) => id === node)
+        .map(([, r]) => r);
+      const context: TrainContext = {
+        worldRank: rank,
+        worldSize: n,
+        localRank: onNode.indexOf(rank),
+        localWorldSize: onNode.length,
+        nodeRank: nodes.indexOf(node),
+        experimentName: name,
+        trialDir: dir,
+        collectiveGroup: g.collectiveGroup,
+        attempt,
+      };
+      return get(
+        w.start.remote({ loop: spec.loop, config: spec.trainLoopConfig, context, checkpoint, shards: shards[rank] }),
+      );
+    }),
+  );
   const canGrow = !tune && n < spec.scaling.maxWorkers && getRuntimeContext().placementGroupId === undefined;
   const pending = new Map<number, ReportEvent[]>();
   let reported = 0;
@@ -432,10 +557,21 @@ async function drive(
     for (;;) {
       let batch: WorkerBatch;
       try {
-        batch = await Promise.race([get(w.next.remote()), stopped.then(() => ({ reports: [], done: { ok: true } }) as WorkerBatch)]);
+        batch = await Promise.race([
+          get(w.next.remote()),
+          stopped.then(() => ({ reports: [], done: { ok: true } }) as WorkerBatch),
+        ]);
       } catch (err) {
         const e = err as Error;
-        failed ??= { ok: false, failure: { kind: 'died', rank, nodeId: g.where[rank].nodeId, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack ?? String(err) } } };
+        failed ??= {
+          ok: false,
+          failure: {
+            kind: 'died',
+            rank,
+            nodeId: g.where[rank].nodeId,
+            error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack ?? String(err) },
+          },
+        };
         stopAll!();
         return;
       }
@@ -461,7 +597,15 @@ async function drive(
       if (batch.done) {
         if (!batch.done.ok && !failed) {
           const d = batch.done;
-          failed = { ok: false, failure: { kind: 'error', rank, nodeId: g.where[rank].nodeId, error: { name: d.name, message: d.message, stack: d.stack } } };
+          failed = {
+            ok: false,
+            failure: {
+              kind: 'error',
+              rank,
+              nodeId: g.where[rank].nodeId,
+              error: { name: d.name, message: d.message, stack: d.stack },
+            },
+          };
           stopAll!();
         }
         return;

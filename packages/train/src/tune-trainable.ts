@@ -8,15 +8,27 @@ import type { TuneContext } from '@ray-ts/tune';
 import { runTraining, setTrialTrainable, type TrainerSpec } from './trainer.js';
 
 /** The function Tune runs in each trial's actor (loaded by reference in workers). */
-export const trainTrial = remote(async (config: Record<string, unknown>, ctx: TuneContext, params: { trainerSpec: TrainerSpec }) => {
-  const spec = params.trainerSpec;
-  const trainLoopConfig = { ...spec.trainLoopConfig, ...((config.trainLoopConfig as Record<string, unknown> | undefined) ?? {}) };
-  const checkpoint = ctx.getCheckpoint();
-  const result = await runTraining(
-    { ...spec, trainLoopConfig, run: { ...spec.run, verbose: 0 }, resumeFrom: checkpoint ? checkpoint.toWire() : spec.resumeFrom },
-    'train', ctx.trialDir, ctx,
-  );
-  if (result.error) throw result.error;
-});
+export const trainTrial = remote(
+  async (config: Record<string, unknown>, ctx: TuneContext, params: { trainerSpec: TrainerSpec }) => {
+    const spec = params.trainerSpec;
+    const trainLoopConfig = {
+      ...spec.trainLoopConfig,
+      ...((config.trainLoopConfig as Record<string, unknown> | undefined) ?? {}),
+    };
+    const checkpoint = ctx.getCheckpoint();
+    const result = await runTraining(
+      {
+        ...spec,
+        trainLoopConfig,
+        run: { ...spec.run, verbose: 0 },
+        resumeFrom: checkpoint ? checkpoint.toWire() : spec.resumeFrom,
+      },
+      'train',
+      ctx.trialDir,
+      ctx,
+    );
+    if (result.error) throw result.error;
+  },
+);
 
 setTrialTrainable(trainTrial);

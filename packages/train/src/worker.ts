@@ -64,21 +64,28 @@ class TrainWorkerActor {
     this.session = session;
     // One worker per thread: the session is the thread's while the loop runs.
     setSession(session);
-    void (async () => fn(s.config))().then(
-      () => {
-        this.ended = { ok: true };
-      },
-      (err: unknown) => {
-        if (err instanceof TrainStopSignal || session.stopping) this.ended = { ok: true };
-        else {
-          const e = err as Error;
-          this.ended = { ok: false, name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack ?? String(err) };
-        }
-      },
-    ).finally(() => {
-      setSession(undefined);
-      this.wake();
-    });
+    void (async () => fn(s.config))()
+      .then(
+        () => {
+          this.ended = { ok: true };
+        },
+        (err: unknown) => {
+          if (err instanceof TrainStopSignal || session.stopping) this.ended = { ok: true };
+          else {
+            const e = err as Error;
+            this.ended = {
+              ok: false,
+              name: e?.name ?? 'Error',
+              message: e?.message ?? String(err),
+              stack: e?.stack ?? String(err),
+            };
+          }
+        },
+      )
+      .finally(() => {
+        setSession(undefined);
+        this.wake();
+      });
   }
 
   /** The reports since the last call (waits for one, or for the loop's end). */

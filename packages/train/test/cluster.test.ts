@@ -27,25 +27,35 @@ afterAll(async () => {
 const config: LinearConfig = { steps: 10, lr: 0.2, rows: 64, dims: 3 };
 
 it('trains one group over both nodes: the weights of one worker', async () => {
-  const one = await new DataParallelTrainer(linearLoop, { trainLoopConfig: config, runConfig: { name: 'one', storagePath, verbose: 0 } }).fit();
+  const one = await new DataParallelTrainer(linearLoop, {
+    trainLoopConfig: config,
+    runConfig: { name: 'one', storagePath, verbose: 0 },
+  }).fit();
   const four = await new DataParallelTrainer(linearLoop, {
-    trainLoopConfig: config, scalingConfig: { numWorkers: 4, placementStrategy: 'SPREAD' }, runConfig: { name: 'four', storagePath, verbose: 0 },
+    trainLoopConfig: config,
+    scalingConfig: { numWorkers: 4, placementStrategy: 'SPREAD' },
+    runConfig: { name: 'four', storagePath, verbose: 0 },
   }).fit();
   expect(four.error).toBeUndefined();
   expect(four.metrics?.worldSize).toBe(4);
-  (four.metrics!.w as number[]).forEach((v, j) => expect(Math.abs(v - (one.metrics!.w as number[])[j])).toBeLessThan(1e-12));
+  (four.metrics!.w as number[]).forEach((v, j) =>
+    expect(Math.abs(v - (one.metrics!.w as number[])[j])).toBeLessThan(1e-12),
+  );
 });
 
 it('elastic: shrinks to the workers left when a node is SIGKILLed, and finishes', async () => {
   const name = 'shrink';
-  await waitFor(async () => (await availableResources()).CPU === 4, { what: 'the first test\'s group gone' });
+  await waitFor(async () => (await availableResources()).CPU === 4, { what: "the first test's group gone" });
   const fitting = new DataParallelTrainer(linearLoop, {
     trainLoopConfig: { ...config, steps: 24, sleepMs: 80, checkpointEvery: 2 },
     scalingConfig: { numWorkers: { min: 1, max: 4 } },
     runConfig: { name, storagePath, verbose: 0 },
   }).fit();
   const results = path.join(storagePath, name, 'result.json');
-  await waitFor(() => fs.existsSync(results) && fs.readFileSync(results, 'utf8').trim().split('\n').length >= 4, { what: '4 reports', timeoutMs: 30_000 });
+  await waitFor(() => fs.existsSync(results) && fs.readFileSync(results, 'utf8').trim().split('\n').length >= 4, {
+    what: '4 reports',
+    timeoutMs: 30_000,
+  });
   cluster.killNode(cluster.nodes.find((n) => !n.isHead)!.nodeId);
   const r = await fitting;
   expect(r.error).toBeUndefined();

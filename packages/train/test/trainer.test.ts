@@ -22,7 +22,12 @@ afterAll(async () => {
 });
 
 const base: LinearConfig = { steps: 12, lr: 0.2, rows: 64, dims: 3 };
-const run = (name: string, config: Partial<LinearConfig>, numWorkers: number | { min: number; max: number }, extra: Record<string, unknown> = {}) =>
+const run = (
+  name: string,
+  config: Partial<LinearConfig>,
+  numWorkers: number | { min: number; max: number },
+  extra: Record<string, unknown> = {},
+) =>
   new DataParallelTrainer(linearLoop, {
     trainLoopConfig: { ...base, ...config },
     scalingConfig: { numWorkers, ...((extra.scaling as object) ?? {}) },
@@ -43,18 +48,33 @@ suite('DataParallelTrainer', () => {
     // It learns: the loss falls.
     expect(two.metricsHistory.at(-1)!.loss as number).toBeLessThan((two.metricsHistory[0].loss as number) / 5);
     expect(fs.readFileSync(path.join(two.path, 'result.json'), 'utf8').trim().split('\n')).toHaveLength(12);
-    await waitFor(async () => (await availableResources()).CPU === 4, { what: 'the workers and their placement group gone' });
+    await waitFor(async () => (await availableResources()).CPU === 4, {
+      what: 'the workers and their placement group gone',
+    });
   });
 
   it('gives each worker its context', async () => {
-    const r = await new DataParallelTrainer(contextLoop, { scalingConfig: { numWorkers: 3 }, runConfig: { name: 'ctx', storagePath, verbose: 0 } }).fit();
-    expect(r.metrics).toMatchObject({ worldRank: 0, worldSize: 3, localRank: 0, localWorldSize: 3, nodeRank: 0, experimentName: 'ctx', attempt: 0 });
+    const r = await new DataParallelTrainer(contextLoop, {
+      scalingConfig: { numWorkers: 3 },
+      runConfig: { name: 'ctx', storagePath, verbose: 0 },
+    }).fit();
+    expect(r.metrics).toMatchObject({
+      worldRank: 0,
+      worldSize: 3,
+      localRank: 0,
+      localWorldSize: 3,
+      nodeRank: 0,
+      experimentName: 'ctx',
+      attempt: 0,
+    });
     expect(r.metrics?.trialDir).toBe(r.path);
   });
 
   it('restarts the group from the latest checkpoint when a worker throws, and ends as a run without the failure', async () => {
     const clean = await run('clean', { checkpointEvery: 5 }, 2);
-    const r = await run('throws', { checkpointEvery: 5, failAt: { rank: 1, step: 8, kind: 'throw' } }, 2, { run: { failureConfig: { maxFailures: 1 } } });
+    const r = await run('throws', { checkpointEvery: 5, failAt: { rank: 1, step: 8, kind: 'throw' } }, 2, {
+      run: { failureConfig: { maxFailures: 1 } },
+    });
     expect(r.error).toBeUndefined();
     expect(r.failures).toHaveLength(1);
     expect(r.failures[0]).toMatchObject({ attempt: 0, rank: 1, restartedFrom: path.join(r.path, 'checkpoint_000005') });
@@ -62,7 +82,13 @@ suite('DataParallelTrainer', () => {
     expect(r.metricsHistory.map((x) => x.trainingIteration)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(r.metrics!.w).toEqual(clean.metrics!.w);
     expect(r.checkpoint?.toDict()).toMatchObject({ step: 10 });
-    expect(fs.readFileSync(path.join(r.path, 'result.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(
+      fs
+        .readFileSync(path.join(r.path, 'result.json'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).step),
+    ).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   });
 
   it('keeps the best checkpoints, and resumes a new run from one (resumeFromCheckpoint)', async () => {
@@ -71,12 +97,18 @@ suite('DataParallelTrainer', () => {
     });
     // Losses fall: the kept ones are the last two, best (lowest loss) first.
     expect(first.bestCheckpoints.map((c) => c.metrics?.step)).toEqual([6, 4]);
-    expect(fs.readdirSync(first.path).filter((d) => d.startsWith('checkpoint_')).sort()).toEqual(['checkpoint_000004', 'checkpoint_000006']);
+    expect(
+      fs
+        .readdirSync(first.path)
+        .filter((d) => d.startsWith('checkpoint_'))
+        .sort(),
+    ).toEqual(['checkpoint_000004', 'checkpoint_000006']);
     const copy = first.bestCheckpoints[1].checkpoint.toDirectory(path.join(storagePath, 'copied'));
     expect(fs.existsSync(path.join(copy, 'checkpoint.bin'))).toBe(true);
     const { Checkpoint } = await import('@ray-ts/train');
     const resumed = await new DataParallelTrainer(linearLoop, {
-      trainLoopConfig: { ...base, steps: 12 }, scalingConfig: { numWorkers: 2 },
+      trainLoopConfig: { ...base, steps: 12 },
+      scalingConfig: { numWorkers: 2 },
       resumeFromCheckpoint: Checkpoint.fromDirectory(copy),
       runConfig: { name: 'resumed', storagePath, verbose: 0 },
     }).fit();
@@ -90,7 +122,8 @@ suite('DataParallelTrainer', () => {
     const name = 'sigkill';
     const pidFile = path.join(storagePath, name, 'worker-1.pid');
     const fitting = run(name, { checkpointEvery: 3, sleepMs: 60, steps: 10 }, 2, {
-      scaling: { isolation: 'process' }, run: { failureConfig: { maxFailures: 2 } },
+      scaling: { isolation: 'process' },
+      run: { failureConfig: { maxFailures: 2 } },
     });
     await waitFor(() => fs.existsSync(pidFile), { what: 'worker 1 running', timeoutMs: 30_000 });
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
@@ -104,7 +137,7 @@ suite('DataParallelTrainer', () => {
     expect(r.metrics?.step).toBe(10);
   });
 
-  it('fails for good after maxFailures, with the worker\'s stack', async () => {
+  it("fails for good after maxFailures, with the worker's stack", async () => {
     const r = await run('fails', { failAt: { rank: 0, step: 2, kind: 'throw' } }, 2);
     expect(r.error).toBeInstanceOf(TrainingFailedError);
     expect(r.error!.message).toMatch(/worker 0 .*RangeError: injected failure at step 2.*maxFailures/s);
@@ -118,7 +151,9 @@ suite('DataParallelTrainer', () => {
     const clean = await run('elastic-clean', { steps: 16 }, 1);
     const fitting = run('elastic', { steps: 16, sleepMs: 40, checkpointEvery: 2 }, { min: 1, max: 4 });
     const results = path.join(storagePath, 'elastic', 'result.json');
-    await waitFor(() => fs.existsSync(results) && fs.readFileSync(results, 'utf8').trim().split('\n').length >= 3, { what: '3 reports' });
+    await waitFor(() => fs.existsSync(results) && fs.readFileSync(results, 'utf8').trim().split('\n').length >= 3, {
+      what: '3 reports',
+    });
     await kill(blocker);
     const r = await fitting;
     expect(r.error).toBeUndefined();
@@ -147,7 +182,10 @@ suite('DataParallelTrainer', () => {
   });
 
   it('runs one training group per Tune trial', async () => {
-    const trainer = new DataParallelTrainer(linearLoop, { trainLoopConfig: { ...base, steps: 6 }, scalingConfig: { numWorkers: 2, resourcesPerWorker: { CPU: 0.5 } } });
+    const trainer = new DataParallelTrainer(linearLoop, {
+      trainLoopConfig: { ...base, steps: 6 },
+      scalingConfig: { numWorkers: 2, resourcesPerWorker: { CPU: 0.5 } },
+    });
     const grid = await new Tuner(trainer, {
       paramSpace: { trainLoopConfig: { lr: gridSearch([0.01, 0.2]) } },
       tuneConfig: { metric: 'loss', mode: 'min' },
@@ -175,8 +213,14 @@ suite('DataParallelTrainer', () => {
   });
 
   it('explains bad options', () => {
-    expect(() => new DataParallelTrainer(linearLoop, { scalingConfig: { num_workers: 2 } as never })).toThrow(/Did you mean 'numWorkers'/);
-    expect(() => new DataParallelTrainer(linearLoop, { scalingConfig: { numWorkers: 0 } })).toThrow(TrainInvalidArgumentError);
-    expect(() => new DataParallelTrainer(linearLoop, { runConfig: { failureConfig: { maxFailures: 1.5 } } })).toThrow(/maxFailures/);
+    expect(() => new DataParallelTrainer(linearLoop, { scalingConfig: { num_workers: 2 } as never })).toThrow(
+      /Did you mean 'numWorkers'/,
+    );
+    expect(() => new DataParallelTrainer(linearLoop, { scalingConfig: { numWorkers: 0 } })).toThrow(
+      TrainInvalidArgumentError,
+    );
+    expect(() => new DataParallelTrainer(linearLoop, { runConfig: { failureConfig: { maxFailures: 1.5 } } })).toThrow(
+      /maxFailures/,
+    );
   });
 });

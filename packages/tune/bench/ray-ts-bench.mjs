@@ -88,7 +88,8 @@ const workloads = {
     numSamples: Number(values['asha-trials']),
     paramSpace: { a: uniform(0, 1), b: uniform(0, 1) },
     tuneConfig: () => ({
-      metric: 'score', mode: 'max',
+      metric: 'score',
+      mode: 'max',
       scheduler: new ASHAScheduler({ timeAttr: 'trainingIteration', maxT: MAX_T, gracePeriod: 1, reductionFactor: 4 }),
     }),
     expectIterations: MAX_T,
@@ -96,8 +97,16 @@ const workloads = {
 };
 const names = values.only.split(',');
 const variants = values.variants.split(',');
-for (const n of names) if (!workloads[n]) { console.error(`ray-ts-bench: unknown workload '${n}'; choose from ${Object.keys(workloads).join(', ')}`); process.exit(2); }
-for (const v of variants) if (v !== 'reuse' && v !== 'fresh') { console.error(`ray-ts-bench: unknown variant '${v}'; choose from reuse, fresh`); process.exit(2); }
+for (const n of names)
+  if (!workloads[n]) {
+    console.error(`ray-ts-bench: unknown workload '${n}'; choose from ${Object.keys(workloads).join(', ')}`);
+    process.exit(2);
+  }
+for (const v of variants)
+  if (v !== 'reuse' && v !== 'fresh') {
+    console.error(`ray-ts-bench: unknown variant '${v}'; choose from reuse, fresh`);
+    process.exit(2);
+  }
 
 const storagePath = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-tune-bench-'));
 let t0 = performance.now();
@@ -112,7 +121,9 @@ try {
       tuneConfig: { numSamples: warmup },
       runConfig: { name: 'warmup', storagePath, verbose: 0 },
     }).fit();
-    log(`warm-up (${warmup} trivial trials, reused actors, not timed): ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    log(
+      `warm-up (${warmup} trivial trials, reused actors, not timed): ${((performance.now() - t0) / 1000).toFixed(2)} s`,
+    );
   }
   for (const name of names) {
     const w = workloads[name];
@@ -137,20 +148,32 @@ try {
         const iterations = results.map((r) => r.metrics?.trainingIteration ?? 0);
         const stoppedEarly = iterations.filter((n) => n < w.expectIterations).length;
         const line = {
-          side: 'ray-ts', name, variant, reuseActors, wallS, trials: results.length, trialsPerS: results.length / wallS,
+          side: 'ray-ts',
+          name,
+          variant,
+          reuseActors,
+          wallS,
+          trials: results.length,
+          trialsPerS: results.length / wallS,
           // The trainables compute next to nothing: all of a trial's slot time is tuning overhead.
           overheadMsPerTrial: (wallS * parallelism * 1000) / results.length,
-          stoppedEarly, errors: grid.numErrors, iterations: iterations.reduce((a, b) => a + b, 0),
-          ...(countersOk ? {
-            overhead: {
-              stateWrites: overhead.stateWrites - before.stateWrites,
-              stateWriteMs: overhead.stateWriteMs - before.stateWriteMs,
-              workersStarted: overhead.workersStarted - before.workersStarted,
-            },
-          } : {}),
+          stoppedEarly,
+          errors: grid.numErrors,
+          iterations: iterations.reduce((a, b) => a + b, 0),
+          ...(countersOk
+            ? {
+                overhead: {
+                  stateWrites: overhead.stateWrites - before.stateWrites,
+                  stateWriteMs: overhead.stateWriteMs - before.stateWriteMs,
+                  workersStarted: overhead.workersStarted - before.workersStarted,
+                },
+              }
+            : {}),
         };
         if (name === 'asha') line.best = grid.getBestResult().config;
-        log(`${name} ${variant}: ${wallS.toFixed(2)} s, ${results.length} trials, ${stoppedEarly} stopped early, ${grid.numErrors} errors`);
+        log(
+          `${name} ${variant}: ${wallS.toFixed(2)} s, ${results.length} trials, ${stoppedEarly} stopped early, ${grid.numErrors} errors`,
+        );
         if (grid.numErrors > 0) {
           log(`first error: ${grid.errors[0].error?.stack ?? grid.errors[0].error?.message}`);
           process.exitCode = 1;

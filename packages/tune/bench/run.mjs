@@ -60,8 +60,18 @@ if (values['ray-default'] && values['no-ray-default']) {
 const rayDefault = !values['no-ray-default'];
 const cpus = Number(values.cpus);
 const common = [
-  '--only', values.only, '--trials', values.trials, '--asha-trials', values['asha-trials'], '--seed', values.seed,
-  '--cpus', values.cpus, '--warmup-trials', values['warmup-trials'],
+  '--only',
+  values.only,
+  '--trials',
+  values.trials,
+  '--asha-trials',
+  values['asha-trials'],
+  '--seed',
+  values.seed,
+  '--cpus',
+  values.cpus,
+  '--warmup-trials',
+  values['warmup-trials'],
 ];
 const budgetMs = Number(values.timeout) * 1000;
 
@@ -72,7 +82,12 @@ const ours = new Map();
 const ray = new Map();
 let oursStatus = 0;
 if (!values['no-ray-ts']) {
-  const r = await runSide('ray-ts', process.execPath, [path.join(here, 'ray-ts-bench.mjs'), ...common, '--variants', 'reuse,fresh']);
+  const r = await runSide('ray-ts', process.execPath, [
+    path.join(here, 'ray-ts-bench.mjs'),
+    ...common,
+    '--variants',
+    'reuse,fresh',
+  ]);
   oursStatus = r.status;
   for (const l of r.results) ours.set(key(l), l);
 }
@@ -81,7 +96,14 @@ let rayStatus = 0;
 if (!values['no-ray']) {
   if (fs.existsSync(baseline)) {
     const variants = rayDefault ? 'reuse,fresh' : 'reuse';
-    const r = await runSide('Ray Tune', 'bash', [baseline, 'python', path.join(here, 'ray_tune_bench.py'), ...common, '--variants', variants]);
+    const r = await runSide('Ray Tune', 'bash', [
+      baseline,
+      'python',
+      path.join(here, 'ray_tune_bench.py'),
+      ...common,
+      '--variants',
+      variants,
+    ]);
     rayStatus = r.status;
     for (const l of r.results) ray.set(key(l), l);
   } else {
@@ -105,25 +127,48 @@ for (const name of names) {
 const defaults = names.map((name) => {
   const o = ours.get(`${name}/reuse`);
   const b = ray.get(`${name}/fresh`);
-  return { name, raytsWallS: o?.wallS ?? null, rayWallS: b?.wallS ?? null, rayOverRayts: o && b ? b.wallS / o.wallS : null };
+  return {
+    name,
+    raytsWallS: o?.wallS ?? null,
+    rayWallS: b?.wallS ?? null,
+    rayOverRayts: o && b ? b.wallS / o.wallS : null,
+  };
 });
 
-const num = (x, digits = 0) => (x === null || x === undefined ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const num = (x, digits = 0) =>
+  x === null || x === undefined
+    ? '-'
+    : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const secs = (x) => (x === null || x === undefined ? '-' : `${num(x, x < 10 ? 2 : 1)} s`);
 const msec = (x) => (x === null || x === undefined ? '-' : `${num(x, x < 10 ? 1 : 0)} ms`);
 const early = (r) => (!r ? '-' : r.name === 'asha' ? `${r.stoppedEarly} of ${r.trials}` : '-');
-const side = (r) => [secs(r?.wallS), num(r?.trialsPerS, 1), msec(r?.overheadMsPerTrial), early(r), r ? String(r.errors) : '-'];
+const side = (r) => [
+  secs(r?.wallS),
+  num(r?.trialsPerS, 1),
+  msec(r?.overheadMsPerTrial),
+  early(r),
+  r ? String(r.errors) : '-',
+];
 const ratio = (x) => (x === null ? '-' : `${x.toFixed(2)}x`);
 
-console.log(`\nTune: ${values.trials} trivial trials / ${values['asha-trials']} ASHA trials, ${cpus} CPUs, 1 CPU per trial; wall time of fit()`);
+console.log(
+  `\nTune: ${values.trials} trivial trials / ${values['asha-trials']} ASHA trials, ${cpus} CPUs, 1 CPU per trial; wall time of fit()`,
+);
 console.log('(overhead per trial = wall time x parallelism / trials: the trainables compute next to nothing)\n');
-console.log('| workload | actors | ray-ts wall | trials/s | overhead/trial | stopped early | errors | Ray wall | trials/s | overhead/trial | stopped early | errors | Ray / ray-ts |');
+console.log(
+  '| workload | actors | ray-ts wall | trials/s | overhead/trial | stopped early | errors | Ray wall | trials/s | overhead/trial | stopped early | errors | Ray / ray-ts |',
+);
 console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${titles[r.name]} | ${variantTitles[r.variant]} | ${[...side(r.rayts), ...side(r.ray), ratio(r.rayOverRayts)].join(' | ')} |`);
+  console.log(
+    `| ${titles[r.name]} | ${variantTitles[r.variant]} | ${[...side(r.rayts), ...side(r.ray), ratio(r.rayOverRayts)].join(' | ')} |`,
+  );
 }
 console.log('\nDefault against default (ray-ts reuses actors; Ray reuse_actors=False):');
-for (const d of defaults) console.log(`- ${titles[d.name]}: ray-ts ${secs(d.raytsWallS)}, Ray ${secs(d.rayWallS)}: Ray / ray-ts ${ratio(d.rayOverRayts)}`);
+for (const d of defaults)
+  console.log(
+    `- ${titles[d.name]}: ray-ts ${secs(d.raytsWallS)}, Ray ${secs(d.rayWallS)}: Ray / ray-ts ${ratio(d.rayOverRayts)}`,
+  );
 const withOverhead = rows.filter((r) => r.rayts?.overhead);
 if (withOverhead.length) {
   console.log('\nray-ts internals (driver side): experiment_state.json writes and worker actors started\n');
@@ -131,16 +176,30 @@ if (withOverhead.length) {
   console.log('|---|---|---:|---:|---:|---:|');
   for (const r of withOverhead) {
     const o = r.rayts.overhead;
-    console.log(`| ${titles[r.name]} | ${r.variant} | ${o.stateWrites} | ${msec(o.stateWriteMs)} | ${msec(o.stateWriteMs / r.rayts.trials)} | ${o.workersStarted} |`);
+    console.log(
+      `| ${titles[r.name]} | ${r.variant} | ${o.stateWrites} | ${msec(o.stateWriteMs)} | ${msec(o.stateWriteMs / r.rayts.trials)} | ${o.workersStarted} |`,
+    );
   }
 }
 
 fs.mkdirSync(path.join(root, '.bench'), { recursive: true });
 const out = path.join(root, '.bench/tune-bench.json');
 const settings = {
-  trials: Number(values.trials), ashaTrials: Number(values['asha-trials']), seed: Number(values.seed), cpus,
-  warmupTrials: Number(values['warmup-trials']), workloads: names, rayDefault,
+  trials: Number(values.trials),
+  ashaTrials: Number(values['asha-trials']),
+  seed: Number(values.seed),
+  cpus,
+  warmupTrials: Number(values['warmup-trials']),
+  workloads: names,
+  rayDefault,
 };
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), settings, status: { rayts: oursStatus, ray: rayStatus }, rows, defaults }, null, 2));
+fs.writeFileSync(
+  out,
+  JSON.stringify(
+    { date: new Date().toISOString(), settings, status: { rayts: oursStatus, ray: rayStatus }, rows, defaults },
+    null,
+    2,
+  ),
+);
 console.error(`results: ${path.relative(process.cwd(), out) || out}`);
 if (oursStatus !== 0 || rayStatus !== 0) process.exitCode = 1;

@@ -35,7 +35,9 @@ export class Checkpoint {
     if (this.path && fs.existsSync(path.join(this.path, DATA_FILE))) {
       return deserialize(fs.readFileSync(path.join(this.path, DATA_FILE))) as T;
     }
-    throw new Error(`Checkpoint ${this.path ?? '(in memory)'} holds no value: it is a directory checkpoint; read its files from checkpoint.path.`);
+    throw new Error(
+      `Checkpoint ${this.path ?? '(in memory)'} holds no value: it is a directory checkpoint; read its files from checkpoint.path.`,
+    );
   }
 
   /**

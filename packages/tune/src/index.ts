@@ -24,7 +24,16 @@ export { Trainable, withResources, withParameters } from './trainable.js';
 export type { TuneContext, TrainableFunction, TrialPlacementGroup } from './trainable.js';
 export { PlacementGroupFactory } from './placement-group-factory.js';
 export { FINISHED } from './types.js';
-export type { Config, Mode, TrialResult, TrialStatus, TrialInfo, Searcher, TrialScheduler, SchedulerDecision } from './types.js';
+export type {
+  Config,
+  Mode,
+  TrialResult,
+  TrialStatus,
+  TrialInfo,
+  Searcher,
+  TrialScheduler,
+  SchedulerDecision,
+} from './types.js';
 export * from './search/index.js';
 export * from './schedulers/index.js';
 export { TuneInvalidArgumentError } from './errors.js';

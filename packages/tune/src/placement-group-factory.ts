@@ -21,33 +21,50 @@ const STRATEGIES: readonly PlacementStrategy[] = ['PACK', 'SPREAD', 'STRICT_PACK
 export class PlacementGroupFactory {
   readonly bundles: readonly Readonly<Bundle>[];
 
-  constructor(bundles: readonly Bundle[], readonly strategy: PlacementStrategy = 'PACK') {
+  constructor(
+    bundles: readonly Bundle[],
+    readonly strategy: PlacementStrategy = 'PACK',
+  ) {
     if (!Array.isArray(bundles) || bundles.length === 0) {
-      throw new TuneInvalidArgumentError('PlacementGroupFactory needs at least one bundle, e.g. new PlacementGroupFactory([{ CPU: 1 }]).');
+      throw new TuneInvalidArgumentError(
+        'PlacementGroupFactory needs at least one bundle, e.g. new PlacementGroupFactory([{ CPU: 1 }]).',
+      );
     }
     bundles.forEach((b, i) => {
       if (!b || typeof b !== 'object' || Array.isArray(b)) {
-        throw new TuneInvalidArgumentError(`PlacementGroupFactory bundle ${i} must be an object of resource amounts like { CPU: 1, GPU: 1 }, got ${JSON.stringify(b)}.`);
+        throw new TuneInvalidArgumentError(
+          `PlacementGroupFactory bundle ${i} must be an object of resource amounts like { CPU: 1, GPU: 1 }, got ${JSON.stringify(b)}.`,
+        );
       }
       for (const [k, v] of Object.entries(b)) {
         if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-          throw new TuneInvalidArgumentError(`PlacementGroupFactory bundle ${i}: ${k} must be a number >= 0, got ${JSON.stringify(v)}.`);
+          throw new TuneInvalidArgumentError(
+            `PlacementGroupFactory bundle ${i}: ${k} must be a number >= 0, got ${JSON.stringify(v)}.`,
+          );
         }
         if (k === 'cpu' || k === 'gpu' || k === 'numCpus' || k === 'numGpus') {
-          throw new TuneInvalidArgumentError(`PlacementGroupFactory bundle ${i}: resource '${k}' is not a resource name: bundles use Ray's names, e.g. { CPU: 1, GPU: 1 }.`);
+          throw new TuneInvalidArgumentError(
+            `PlacementGroupFactory bundle ${i}: resource '${k}' is not a resource name: bundles use Ray's names, e.g. { CPU: 1, GPU: 1 }.`,
+          );
         }
       }
     });
     bundles.forEach((b, i) => {
       if (i > 0 && Object.values(b).every((v) => v === 0)) {
-        throw new TuneInvalidArgumentError(`PlacementGroupFactory bundle ${i} reserves nothing: give it a resource, e.g. { CPU: 1 } (only the first bundle, the trainable's, may be empty).`);
+        throw new TuneInvalidArgumentError(
+          `PlacementGroupFactory bundle ${i} reserves nothing: give it a resource, e.g. { CPU: 1 } (only the first bundle, the trainable's, may be empty).`,
+        );
       }
     });
     if (bundles.length === 1 && Object.values(bundles[0]).every((v) => v === 0)) {
-      throw new TuneInvalidArgumentError('PlacementGroupFactory needs a bundle that reserves something, e.g. [{ CPU: 1 }].');
+      throw new TuneInvalidArgumentError(
+        'PlacementGroupFactory needs a bundle that reserves something, e.g. [{ CPU: 1 }].',
+      );
     }
     if (!STRATEGIES.includes(strategy)) {
-      throw new TuneInvalidArgumentError(`PlacementGroupFactory strategy must be one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}.`);
+      throw new TuneInvalidArgumentError(
+        `PlacementGroupFactory strategy must be one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}.`,
+      );
     }
     this.bundles = bundles.map((b) => Object.freeze({ ...b }));
   }

@@ -22,7 +22,8 @@ function short(v: unknown): string {
 function flat(o: Record<string, unknown>, prefix = ''): [string, unknown][] {
   const out: [string, unknown][] = [];
   for (const [k, v] of Object.entries(o)) {
-    if (v && typeof v === 'object' && !Array.isArray(v)) out.push(...flat(v as Record<string, unknown>, `${prefix}${k}/`));
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      out.push(...flat(v as Record<string, unknown>, `${prefix}${k}/`));
     else out.push([`${prefix}${k}`, v]);
   }
   return out;
@@ -33,7 +34,10 @@ export class ProgressReporter {
   private timer: NodeJS.Timeout | undefined;
   private drawnLines = 0;
 
-  constructor(private readonly verbose: 0 | 1 | 2, private readonly metric: string | undefined) {}
+  constructor(
+    private readonly verbose: 0 | 1 | 2,
+    private readonly metric: string | undefined,
+  ) {}
 
   start(rows: () => Row[]): void {
     if (this.verbose < 2 || !process.stdout.isTTY) return;
@@ -49,8 +53,13 @@ export class ProgressReporter {
     const cols = ['trial', 'status', ...keys, 'iter', ...(this.metric ? [this.metric] : [])];
     const body = rows.slice(-20).map((r) => {
       const cfg = new Map(flat(r.config));
-      return [r.trialName, r.status, ...keys.map((k) => short(cfg.get(k))), short(r.lastResult?.trainingIteration ?? ''),
-        ...(this.metric ? [short(r.lastResult?.[this.metric] ?? '')] : [])];
+      return [
+        r.trialName,
+        r.status,
+        ...keys.map((k) => short(cfg.get(k))),
+        short(r.lastResult?.trainingIteration ?? ''),
+        ...(this.metric ? [short(r.lastResult?.[this.metric] ?? '')] : []),
+      ];
     });
     const widths = cols.map((c, i) => Math.max(c.length, ...body.map((b) => b[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
@@ -82,6 +91,8 @@ export class ProgressReporter {
     if (this.verbose === 0) return;
     if (this.verbose === 2 && process.stdout.isTTY) this.draw(rows);
     const errors = rows.filter((r) => r.status === 'ERROR').length;
-    console.log(`Tune: ${rows.length} trials in ${(elapsedMs / 1000).toFixed(1)} s${errors ? `, ${errors} errored` : ''}; results in ${storage.dir}`);
+    console.log(
+      `Tune: ${rows.length} trials in ${(elapsedMs / 1000).toFixed(1)} s${errors ? `, ${errors} errored` : ''}; results in ${storage.dir}`,
+    );
   }
 }

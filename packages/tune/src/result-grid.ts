@@ -86,7 +86,10 @@ export class ResultGrid implements Iterable<Result> {
         bestValue = v;
       }
     }
-    if (!best) throw new TuneInvalidArgumentError(`No trial reported metric '${m}'. Reported: ${[...new Set(this.results.flatMap((r) => Object.keys(r.metrics ?? {})))].join(', ') || 'nothing'}.`);
+    if (!best)
+      throw new TuneInvalidArgumentError(
+        `No trial reported metric '${m}'. Reported: ${[...new Set(this.results.flatMap((r) => Object.keys(r.metrics ?? {})))].join(', ') || 'nothing'}.`,
+      );
     return best;
   }
 }

@@ -65,7 +65,9 @@ export class ExperimentStorage {
   appendResult(trialName: string, result: TrialResult): void {
     const d = this.trialDir(trialName);
     fs.appendFileSync(path.join(d, 'result.json'), JSON.stringify(result) + '\n');
-    const scalars = Object.entries(result).filter(([, v]) => v === null || ['number', 'string', 'boolean'].includes(typeof v));
+    const scalars = Object.entries(result).filter(
+      ([, v]) => v === null || ['number', 'string', 'boolean'].includes(typeof v),
+    );
     let header = this.csvHeaders.get(trialName);
     const file = path.join(d, 'progress.csv');
     if (!header) {

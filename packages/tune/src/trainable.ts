@@ -36,10 +36,15 @@ export interface TrialPlacementGroup {
 }
 
 /** Resources of one trial: plain amounts, or a placement group of bundles. */
-export type TrialResources = { numCpus: number; numGpus: number; resources?: Record<string, number> } | PlacementGroupFactory;
+export type TrialResources =
+  { numCpus: number; numGpus: number; resources?: Record<string, number> } | PlacementGroupFactory;
 
 /** A function trainable. `params` are the objects given to {@link withParameters}. */
-export type TrainableFunction<C extends Config = Config, P = never> = (config: C, ctx: TuneContext, params: P) => unknown;
+export type TrainableFunction<C extends Config = Config, P = never> = (
+  config: C,
+  ctx: TuneContext,
+  params: P,
+) => unknown;
 
 /**
  * A class trainable (Ray's `tune.Trainable`): Tune calls `setup(config)` once, `step()` for
@@ -98,12 +103,16 @@ export function withResources<T>(
   const s = specOf(trainable);
   if (resources instanceof PlacementGroupFactory) return wrap({ ...s, resources });
   if (!resources || typeof resources !== 'object') {
-    throw new TuneInvalidArgumentError(`withResources needs { numCpus?, numGpus?, resources? } or a PlacementGroupFactory, got ${JSON.stringify(resources)}.`);
+    throw new TuneInvalidArgumentError(
+      `withResources needs { numCpus?, numGpus?, resources? } or a PlacementGroupFactory, got ${JSON.stringify(resources)}.`,
+    );
   }
   for (const k of Object.keys(resources)) {
     if (k !== 'numCpus' && k !== 'numGpus' && k !== 'resources') {
       const hint = k.toLowerCase() === 'cpu' ? 'numCpus' : k.toLowerCase() === 'gpu' ? 'numGpus' : undefined;
-      throw new TuneInvalidArgumentError(`withResources: unknown option '${k}'.${hint ? ` Did you mean '${hint}'?` : ''} Use numCpus, numGpus and resources.`);
+      throw new TuneInvalidArgumentError(
+        `withResources: unknown option '${k}'.${hint ? ` Did you mean '${hint}'?` : ''} Use numCpus, numGpus and resources.`,
+      );
     }
   }
   for (const k of ['numCpus', 'numGpus'] as const) {
@@ -112,7 +121,14 @@ export function withResources<T>(
       throw new TuneInvalidArgumentError(`withResources: ${k} must be a number >= 0, got ${JSON.stringify(v)}.`);
     }
   }
-  return wrap({ ...s, resources: { numCpus: resources.numCpus ?? 1, numGpus: resources.numGpus ?? 0, ...(resources.resources ? { resources: resources.resources } : {}) } });
+  return wrap({
+    ...s,
+    resources: {
+      numCpus: resources.numCpus ?? 1,
+      numGpus: resources.numGpus ?? 0,
+      ...(resources.resources ? { resources: resources.resources } : {}),
+    },
+  });
 }
 
 /**
@@ -182,18 +198,31 @@ class TrialWorkerActor {
       keys.forEach((k, i) => (params[k] = values[i]));
     }
     const checkpoint = Checkpoint.fromWire(s.checkpoint);
-    this.running = (s.isClass ? this.runClass(fn as new () => Trainable, s, checkpoint) : this.runFunction(fn as TrainableFunction<Config, unknown>, s, checkpoint, params))
-      .then(
-        () => this.push({ kind: 'done' }),
-        (err: unknown) => {
-          if (err instanceof StopSignal || this.stopping) return this.push({ kind: 'done' });
-          const e = err as Error;
-          this.push({ kind: 'error', message: e?.message ?? String(err), stack: e?.stack ?? String(err), name: e?.name ?? 'Error' });
-        },
-      );
+    this.running = (
+      s.isClass
+        ? this.runClass(fn as new () => Trainable, s, checkpoint)
+        : this.runFunction(fn as TrainableFunction<Config, unknown>, s, checkpoint, params)
+    ).then(
+      () => this.push({ kind: 'done' }),
+      (err: unknown) => {
+        if (err instanceof StopSignal || this.stopping) return this.push({ kind: 'done' });
+        const e = err as Error;
+        this.push({
+          kind: 'error',
+          message: e?.message ?? String(err),
+          stack: e?.stack ?? String(err),
+          name: e?.name ?? 'Error',
+        });
+      },
+    );
   }
 
-  private async runFunction(fn: TrainableFunction<Config, unknown>, s: TrialStart, checkpoint: Checkpoint | undefined, params: Record<string, unknown>): Promise<void> {
+  private async runFunction(
+    fn: TrainableFunction<Config, unknown>,
+    s: TrialStart,
+    checkpoint: Checkpoint | undefined,
+    params: Record<string, unknown>,
+  ): Promise<void> {
     const ctx: TuneContext = {
       trialId: s.trialId,
       trialName: s.trialName,
@@ -204,7 +233,11 @@ class TrialWorkerActor {
         if (this.stopping) throw new StopSignal('stopped');
         await new Promise<void>((resolve) => {
           this.ack = resolve;
-          this.push({ kind: 'result', metrics: { ...metrics }, ...(opts?.checkpoint ? { checkpoint: opts.checkpoint.toWire() } : {}) });
+          this.push({
+            kind: 'result',
+            metrics: { ...metrics },
+            ...(opts?.checkpoint ? { checkpoint: opts.checkpoint.toWire() } : {}),
+          });
         });
         if (this.stopping) throw new StopSignal('stopped');
       },
@@ -265,7 +298,10 @@ class TrialWorkerActor {
     const a = this.ack;
     this.ack = undefined;
     a?.();
-    const ended = await Promise.race([this.running.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+    const ended = await Promise.race([
+      this.running.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
+    ]);
     this.running = undefined;
     return ended;
   }

@@ -9,7 +9,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  clusterResources, get, init, isInitialized, kill, placementGroup, portable, put, removePlacementGroup, type ActorHandle, type ObjectRef, type PlacementGroup,
+  clusterResources,
+  get,
+  init,
+  isInitialized,
+  kill,
+  placementGroup,
+  portable,
+  put,
+  removePlacementGroup,
+  type ActorHandle,
+  type ObjectRef,
+  type PlacementGroup,
 } from '@ray-ts/core';
 import { Checkpoint } from './checkpoint.js';
 import { TuneInvalidArgumentError } from './errors.js';
@@ -19,8 +30,22 @@ import { BasicVariantGenerator } from './search/basic-variant.js';
 import { FIFOScheduler } from './schedulers/fifo.js';
 import { ExperimentStorage, type ExperimentState, type TrialRecord } from './storage.js';
 import { PlacementGroupFactory } from './placement-group-factory.js';
-import { TrialWorker, unwrapTrainable, type TrialEvent, type TrialResources, type TrialWorkerMethods } from './trainable.js';
-import { FINISHED, type Config, type Mode, type Searcher, type TrialInfo, type TrialResult, type TrialScheduler } from './types.js';
+import {
+  TrialWorker,
+  unwrapTrainable,
+  type TrialEvent,
+  type TrialResources,
+  type TrialWorkerMethods,
+} from './trainable.js';
+import {
+  FINISHED,
+  type Config,
+  type Mode,
+  type Searcher,
+  type TrialInfo,
+  type TrialResult,
+  type TrialScheduler,
+} from './types.js';
 
 /** How trials are searched and scheduled (Ray's `TuneConfig`). */
 export interface TuneConfig {
@@ -96,8 +121,13 @@ interface KeptCheckpoint {
   score: number | undefined;
 }
 
-function bestCheckpoint(kept: { checkpoint: Checkpoint; metrics: TrialResult | undefined }[], metric: string, mode: Mode): Checkpoint | undefined {
-  if (mode !== 'min' && mode !== 'max') throw new TuneInvalidArgumentError(`getBestCheckpoint: mode must be 'min' or 'max', got ${JSON.stringify(mode)}.`);
+function bestCheckpoint(
+  kept: { checkpoint: Checkpoint; metrics: TrialResult | undefined }[],
+  metric: string,
+  mode: Mode,
+): Checkpoint | undefined {
+  if (mode !== 'min' && mode !== 'max')
+    throw new TuneInvalidArgumentError(`getBestCheckpoint: mode must be 'min' or 'max', got ${JSON.stringify(mode)}.`);
   let best: { checkpoint: Checkpoint; v: number } | undefined;
   for (const k of kept) {
     const v = (k.metrics as Record<string, unknown> | undefined)?.[metric];
@@ -108,7 +138,12 @@ function bestCheckpoint(kept: { checkpoint: Checkpoint; metrics: TrialResult | u
 }
 
 const info = (t: Trial): TrialInfo => ({
-  trialId: t.trialId, config: t.config, status: t.status, lastResult: t.lastResult, results: t.results, hasCheckpoint: !!t.checkpoint,
+  trialId: t.trialId,
+  config: t.config,
+  status: t.status,
+  lastResult: t.lastResult,
+  results: t.results,
+  hasCheckpoint: !!t.checkpoint,
 });
 
 function isClassTrainable(fn: unknown): boolean {
@@ -132,7 +167,9 @@ export class Tuner {
   ) {
     const t = unwrapTrainable(trainable).trainable;
     if (typeof t !== 'function' && !(t && typeof t === 'object' && 'fnRef' in t)) {
-      throw new TuneInvalidArgumentError('Tuner takes a trainable: a function (config, ctx) => ..., or a class extending Trainable.');
+      throw new TuneInvalidArgumentError(
+        'Tuner takes a trainable: a function (config, ctx) => ..., or a class extending Trainable.',
+      );
     }
   }
 
@@ -148,7 +185,10 @@ export class Tuner {
    */
   static restore(dir: string, trainable: unknown, options: TunerOptions = {}): Tuner {
     const state = ExperimentStorage.readState(dir);
-    if (!state) throw new TuneInvalidArgumentError(`No experiment to restore in ${dir} (no experiment_state.json). Check the path: storagePath/name.`);
+    if (!state)
+      throw new TuneInvalidArgumentError(
+        `No experiment to restore in ${dir} (no experiment_state.json). Check the path: storagePath/name.`,
+      );
     if (!state.finishedSearch && options.paramSpace === undefined) {
       throw new TuneInvalidArgumentError(
         `Tuner.restore(${dir}) needs the experiment's paramSpace (and the same searcher and scheduler kinds in tuneConfig): ` +
@@ -190,20 +230,27 @@ class TrialRunner {
   private params: Record<string, ObjectRef<unknown>> | undefined;
   private readonly spec: ReturnType<typeof unwrapTrainable>;
 
-  constructor(trainable: unknown, private readonly opts: TunerOptions, private readonly restored: ExperimentState | undefined) {
+  constructor(
+    trainable: unknown,
+    private readonly opts: TunerOptions,
+    private readonly restored: ExperimentState | undefined,
+  ) {
     this.tune = opts.tuneConfig ?? {};
     this.run_ = opts.runConfig ?? {};
     this.metric = this.tune.metric ?? restored?.metric;
     this.mode = this.tune.mode ?? restored?.mode;
     if (this.tune.mode !== undefined && this.tune.mode !== 'min' && this.tune.mode !== 'max') {
-      throw new TuneInvalidArgumentError(`tuneConfig.mode must be 'min' or 'max', got ${JSON.stringify(this.tune.mode)}.`);
+      throw new TuneInvalidArgumentError(
+        `tuneConfig.mode must be 'min' or 'max', got ${JSON.stringify(this.tune.mode)}.`,
+      );
     }
     const name = this.run_.name ?? `tune_${new Date().toISOString().replace(/[:.]/g, '-')}`;
     const root = this.run_.storagePath ?? path.join(os.homedir(), 'ray_ts_results');
     this.storage = new ExperimentStorage(path.resolve(root, name));
     this.spec = unwrapTrainable(trainable);
     const numSamples = this.tune.numSamples ?? 1;
-    if (!Number.isInteger(numSamples) || numSamples < 1) throw new TuneInvalidArgumentError(`tuneConfig.numSamples must be an integer >= 1, got ${numSamples}.`);
+    if (!Number.isInteger(numSamples) || numSamples < 1)
+      throw new TuneInvalidArgumentError(`tuneConfig.numSamples must be an integer >= 1, got ${numSamples}.`);
     this.searcher = this.tune.searchAlg ?? new BasicVariantGenerator();
     // A restored searcher keeps its own count unless numSamples is given again.
     if (!restored || this.tune.numSamples !== undefined) this.searcher.setNumSamples?.(numSamples);
@@ -230,9 +277,16 @@ class TrialRunner {
       if (kept.length < results.length) this.storage.rewriteResults(r.trialName, kept);
       const last = kept.at(-1);
       this.trials.push({
-        ...r, status, results: kept, lastResult: last, checkpoints: r.checkpoints?.filter((c) => fs.existsSync(c.dir)),
+        ...r,
+        status,
+        results: kept,
+        lastResult: last,
+        checkpoints: r.checkpoints?.filter((c) => fs.existsSync(c.dir)),
         timeOffsetS: unfinished ? (last?.timeTotalS ?? 0) : r.timeOffsetS,
-        worker: undefined, startedAt: 0, lastReportAt: 0, exploit: undefined,
+        worker: undefined,
+        startedAt: 0,
+        lastReportAt: 0,
+        exploit: undefined,
       });
     }
   }
@@ -263,7 +317,10 @@ class TrialRunner {
     for (const [k, v] of Object.entries(need)) if (v > 0) n = Math.min(n, Math.floor((total[k] ?? 0) / v + 1e-9));
     if (n === 0) {
       const r = this.trialResources;
-      const what = r instanceof PlacementGroupFactory ? `bundles ${JSON.stringify(r.bundles)} (${JSON.stringify(need)} in all)` : JSON.stringify(r);
+      const what =
+        r instanceof PlacementGroupFactory
+          ? `bundles ${JSON.stringify(r.bundles)} (${JSON.stringify(need)} in all)`
+          : JSON.stringify(r);
       throw new TuneInvalidArgumentError(
         `A trial needs ${what} but the cluster has ${JSON.stringify(total)}: no trial can run. Lower withResources() or add nodes.`,
       );
@@ -303,7 +360,9 @@ class TrialRunner {
           const pending = this.trials.some((t) => t.status === 'PENDING' || t.status === 'PAUSED');
           if (outOfTime || (this.finishedSearch && !pending)) break;
           if (!pending && this.suggestionBlocked) {
-            throw new TuneInvalidArgumentError('The searcher suggests nothing while no trial runs: it would wait forever. Check its maxConcurrent or numSamples.');
+            throw new TuneInvalidArgumentError(
+              'The searcher suggests nothing while no trial runs: it would wait forever. Check its maxConcurrent or numSamples.',
+            );
           }
         }
         await new Promise<void>((r) => {
@@ -318,7 +377,12 @@ class TrialRunner {
       this.idle.clear();
     }
     this.progress.summary(this.trials, this.storage, Date.now() - this.startedAt);
-    return new ResultGrid(this.trials.map((t) => this.resultOf(t)), this.metric, this.mode, this.storage.dir);
+    return new ResultGrid(
+      this.trials.map((t) => this.resultOf(t)),
+      this.metric,
+      this.mode,
+      this.storage.dir,
+    );
   }
 
   private suggestionBlocked = false;
@@ -335,7 +399,9 @@ class TrialRunner {
     const waiting = this.trials.filter((t) => (t.status === 'PENDING' || t.status === 'PAUSED') && !t.driving);
     if (waiting.length > 0) {
       const chosen = this.scheduler.chooseTrialToRun?.(waiting.map(info));
-      const pick = chosen ? waiting.find((t) => t.trialId === chosen.trialId) : waiting.find((t) => t.status === 'PENDING');
+      const pick = chosen
+        ? waiting.find((t) => t.trialId === chosen.trialId)
+        : waiting.find((t) => t.status === 'PENDING');
       if (pick) return pick;
     }
     const paused = waiting.filter((t) => t.status === 'PAUSED');
@@ -366,9 +432,21 @@ class TrialRunner {
       }
       this.suggested++;
       const t: Trial = {
-        trialId, trialName: `trial_${trialId}`, config, status: 'PENDING', numFailures: 0, checkpoint: undefined, checkpointIteration: 0,
-        lastResult: undefined, error: undefined, timeOffsetS: 0, results: [], worker: undefined, startedAt: 0,
-        lastReportAt: 0, exploit: undefined,
+        trialId,
+        trialName: `trial_${trialId}`,
+        config,
+        status: 'PENDING',
+        numFailures: 0,
+        checkpoint: undefined,
+        checkpointIteration: 0,
+        lastResult: undefined,
+        error: undefined,
+        timeOffsetS: 0,
+        results: [],
+        worker: undefined,
+        startedAt: 0,
+        lastReportAt: 0,
+        exploit: undefined,
       };
       this.trials.push(t);
       this.storage.writeParams(t.trialName, config);
@@ -390,7 +468,10 @@ class TrialRunner {
     if (r instanceof PlacementGroupFactory) {
       // An empty first bundle: the trainable holds nothing; the group is the other bundles.
       const emptyHead = Object.values(r.headBundle).every((v) => v === 0);
-      const group = placementGroup((emptyHead ? r.bundles.slice(1) : r.bundles).map((b) => ({ ...b })), { strategy: r.strategy });
+      const group = placementGroup(
+        (emptyHead ? r.bundles.slice(1) : r.bundles).map((b) => ({ ...b })),
+        { strategy: r.strategy },
+      );
       try {
         await group.ready();
       } catch (err) {
@@ -399,8 +480,15 @@ class TrialRunner {
       }
       const { CPU = 0, GPU = 0, ...rest } = r.headBundle;
       const worker = TrialWorker.options({
-        numCpus: CPU, ...(GPU ? { numGpus: GPU } : {}), ...(Object.keys(rest).length ? { resources: rest } : {}), isolation: 'thread',
-        schedulingStrategy: { placementGroup: group, placementGroupBundleIndex: emptyHead ? -1 : 0, placementGroupCaptureChildTasks: true },
+        numCpus: CPU,
+        ...(GPU ? { numGpus: GPU } : {}),
+        ...(Object.keys(rest).length ? { resources: rest } : {}),
+        isolation: 'thread',
+        schedulingStrategy: {
+          placementGroup: group,
+          placementGroupBundleIndex: emptyHead ? -1 : 0,
+          placementGroupCaptureChildTasks: true,
+        },
       }).remote() as unknown as ActorHandle<TrialWorkerMethods>;
       return { worker, group };
     }
@@ -409,7 +497,10 @@ class TrialRunner {
     if (w) return { worker: w };
     return {
       worker: TrialWorker.options({
-        numCpus: r.numCpus, ...(r.numGpus ? { numGpus: r.numGpus } : {}), ...(r.resources ? { resources: r.resources } : {}), isolation: 'thread',
+        numCpus: r.numCpus,
+        ...(r.numGpus ? { numGpus: r.numGpus } : {}),
+        ...(r.resources ? { resources: r.resources } : {}),
+        isolation: 'thread',
       }).remote() as unknown as ActorHandle<TrialWorkerMethods>,
     };
   }
@@ -417,7 +508,10 @@ class TrialRunner {
   /** Keeps a clean worker for the next trial; kills others, and a placement group trial's worker with its group. */
   private releaseWorker(w: ActorHandle<TrialWorkerMethods>, clean: boolean, group: PlacementGroup | undefined): void {
     if (group) {
-      void kill(w).catch(() => undefined).then(() => removePlacementGroup(group)).catch(() => undefined);
+      void kill(w)
+        .catch(() => undefined)
+        .then(() => removePlacementGroup(group))
+        .catch(() => undefined);
       return;
     }
     if (!clean || this.tune.reuseActors === false) {
@@ -474,12 +568,28 @@ class TrialRunner {
     try {
       ({ worker: w, group } = await this.takeWorker());
       t.worker = w;
-      await get(w.start.remote({
-        trialId: t.trialId, trialName: t.trialName, trialDir: this.storage.trialDir(t.trialName), trainable, isClass, config: t.config,
-        checkpoint: t.checkpoint ? { path: t.checkpoint } : undefined, params: this.params,
-        checkpointFrequency: this.run_.checkpointConfig?.checkpointFrequency ?? 0,
-        ...(group ? { placementGroup: { id: group.id, bundleSpecs: group.bundleSpecs.map((b) => ({ ...b })), strategy: group.strategy } } : {}),
-      }));
+      await get(
+        w.start.remote({
+          trialId: t.trialId,
+          trialName: t.trialName,
+          trialDir: this.storage.trialDir(t.trialName),
+          trainable,
+          isClass,
+          config: t.config,
+          checkpoint: t.checkpoint ? { path: t.checkpoint } : undefined,
+          params: this.params,
+          checkpointFrequency: this.run_.checkpointConfig?.checkpointFrequency ?? 0,
+          ...(group
+            ? {
+                placementGroup: {
+                  id: group.id,
+                  bundleSpecs: group.bundleSpecs.map((b) => ({ ...b })),
+                  strategy: group.strategy,
+                },
+              }
+            : {}),
+        }),
+      );
       for (;;) {
         const ev = await get(w.next.remote());
         const outcome = this.onEvent(t, ev);
@@ -580,7 +690,12 @@ class TrialRunner {
     return false;
   }
 
-  private saveCheckpoint(t: Trial, cp: { path?: string; data?: unknown }, iteration: number, result: TrialResult): void {
+  private saveCheckpoint(
+    t: Trial,
+    cp: { path?: string; data?: unknown },
+    iteration: number,
+    result: TrialResult,
+  ): void {
     const dir = this.storage.checkpointDir(t.trialName, iteration);
     fs.rmSync(dir, { recursive: true, force: true });
     Checkpoint.fromWire(cp)!.writeTo(dir);
@@ -591,12 +706,18 @@ class TrialRunner {
     // A checkpoint taken again at the same iteration (a rerun) replaces the older entry.
     const same = list.findIndex((c) => c.dir === dir);
     if (same >= 0) list.splice(same, 1);
-    list.push({ dir, iteration, score: attr ? (result as Record<string, unknown>)[attr] as number | undefined : iteration });
+    list.push({
+      dir,
+      iteration,
+      score: attr ? ((result as Record<string, unknown>)[attr] as number | undefined) : iteration,
+    });
     const keep = this.run_.checkpointConfig?.numToKeep;
     if (keep !== undefined && list.length > keep) {
       const order = this.run_.checkpointConfig?.checkpointScoreOrder ?? 'max';
       // The latest always stays (it is what the trial resumes from); the worst of the others go.
-      const candidates = list.slice(0, -1).sort((a, b) => ((a.score ?? -Infinity) - (b.score ?? -Infinity)) * (order === 'max' ? 1 : -1));
+      const candidates = list
+        .slice(0, -1)
+        .sort((a, b) => ((a.score ?? -Infinity) - (b.score ?? -Infinity)) * (order === 'max' ? 1 : -1));
       while (list.length > keep && candidates.length > 0) {
         const worst = candidates.shift()!;
         fs.rmSync(worst.dir, { recursive: true, force: true });
@@ -631,8 +752,16 @@ class TrialRunner {
     const cached = this.endedJson.get(t);
     if (cached !== undefined) return cached;
     const record: TrialRecord = {
-      trialId: t.trialId, trialName: t.trialName, config: t.config, status: t.status, numFailures: t.numFailures, checkpoint: t.checkpoint,
-      checkpointIteration: t.checkpointIteration, lastResult: t.lastResult, error: t.error, timeOffsetS: t.timeOffsetS,
+      trialId: t.trialId,
+      trialName: t.trialName,
+      config: t.config,
+      status: t.status,
+      numFailures: t.numFailures,
+      checkpoint: t.checkpoint,
+      checkpointIteration: t.checkpointIteration,
+      lastResult: t.lastResult,
+      error: t.error,
+      timeOffsetS: t.timeOffsetS,
       ...(t.checkpoints?.length ? { checkpoints: t.checkpoints } : {}),
     };
     const json = JSON.stringify(record);
@@ -649,24 +778,31 @@ class TrialRunner {
     const now = Date.now();
     if (!force && now - this.lastStateWrite < (this.run_.stateWriteIntervalS ?? 2) * 1000) return;
     this.lastStateWrite = now;
-    this.storage.writeState({
-      version: 1,
-      name: path.basename(this.storage.dir),
-      metric: this.metric,
-      mode: this.mode,
-      searcher: this.searcher.save(),
-      scheduler: this.scheduler.save(),
-      suggested: this.suggested,
-      finishedSearch: this.finishedSearch,
-      startedAt: this.restored?.startedAt ?? this.startedAt,
-    }, this.trials.map((t) => this.trialJson(t)));
+    this.storage.writeState(
+      {
+        version: 1,
+        name: path.basename(this.storage.dir),
+        metric: this.metric,
+        mode: this.mode,
+        searcher: this.searcher.save(),
+        scheduler: this.scheduler.save(),
+        suggested: this.suggested,
+        finishedSearch: this.finishedSearch,
+        startedAt: this.restored?.startedAt ?? this.startedAt,
+      },
+      this.trials.map((t) => this.trialJson(t)),
+    );
   }
 
   private resultOf(t: Trial): Result {
     const byIteration = new Map(t.results.map((r) => [r.trainingIteration, r]));
     const kept = (t.checkpoints ?? [])
       .filter((c) => fs.existsSync(c.dir))
-      .map((c) => ({ checkpoint: new Checkpoint(c.dir, undefined), metrics: byIteration.get(c.iteration), score: c.score }));
+      .map((c) => ({
+        checkpoint: new Checkpoint(c.dir, undefined),
+        metrics: byIteration.get(c.iteration),
+        score: c.score,
+      }));
     const cc = this.run_.checkpointConfig;
     if (cc?.checkpointScoreAttribute) {
       const sign = (cc.checkpointScoreOrder ?? 'max') === 'max' ? -1 : 1;

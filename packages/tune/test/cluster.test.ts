@@ -39,10 +39,13 @@ it('runs trials on every node of a cluster, unchanged, one trial per CPU', async
 });
 
 it('gives each trial a placement group spread over the nodes, its tasks captured in it', async () => {
-  const grid = await new Tuner(withResources(f.inGroup, new PlacementGroupFactory([{ CPU: 0.5 }, { CPU: 0.5 }], 'STRICT_SPREAD')), {
-    paramSpace: { i: gridSearch([1, 2, 3]) },
-    runConfig: { name: 'cluster-pgf', storagePath, verbose: 0 },
-  }).fit();
+  const grid = await new Tuner(
+    withResources(f.inGroup, new PlacementGroupFactory([{ CPU: 0.5 }, { CPU: 0.5 }], 'STRICT_SPREAD')),
+    {
+      paramSpace: { i: gridSearch([1, 2, 3]) },
+      runConfig: { name: 'cluster-pgf', storagePath, verbose: 0 },
+    },
+  ).fit();
   expect(grid.numErrors).toBe(0);
   expect(new Set([...grid].map((r) => r.metrics?.group)).size).toBe(3);
   for (const r of grid) expect(r.metrics?.kids).toEqual([r.metrics?.group, r.metrics?.group]);

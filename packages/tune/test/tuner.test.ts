@@ -5,7 +5,17 @@ import { afterAll, beforeAll, describe as suite, expect, it } from 'vitest';
 import { availableResources, init, shutdown } from '@ray-ts/core';
 import { waitFor } from '@ray-ts/core/testing';
 import {
-  ASHAScheduler, PlacementGroupFactory, PopulationBasedTraining, TuneInvalidArgumentError, Tuner, choice, gridSearch, loguniform, uniform, withParameters, withResources,
+  ASHAScheduler,
+  PlacementGroupFactory,
+  PopulationBasedTraining,
+  TuneInvalidArgumentError,
+  Tuner,
+  choice,
+  gridSearch,
+  loguniform,
+  uniform,
+  withParameters,
+  withResources,
 } from '@ray-ts/tune';
 import * as f from './fixtures/trainables.js';
 
@@ -57,7 +67,13 @@ suite('Tuner', () => {
   it('runs class trainables with checkpoints and stop criteria', async () => {
     const grid = await new Tuner(f.Accumulator, {
       paramSpace: { rate: gridSearch([1, 2]) },
-      runConfig: { name: 'class', storagePath, stop: { trainingIteration: 5 }, checkpointConfig: { checkpointFrequency: 2 }, verbose: 0 },
+      runConfig: {
+        name: 'class',
+        storagePath,
+        stop: { trainingIteration: 5 },
+        checkpointConfig: { checkpointFrequency: 2 },
+        verbose: 0,
+      },
     }).fit();
     const totals = [...grid].map((r) => r.metrics!.total as number).sort((a, b) => a - b);
     expect(totals).toEqual([5, 10]);
@@ -79,7 +95,10 @@ suite('Tuner', () => {
     const rerun = await new Tuner(f.steady, {
       paramSpace: { lr: 0.1, iters: 6, sleepMs: 1, failAt: 4, checkpointEvery: 2 },
       runConfig: {
-        name: 'rerun', storagePath, failureConfig: { maxFailures: 1 }, verbose: 0,
+        name: 'rerun',
+        storagePath,
+        failureConfig: { maxFailures: 1 },
+        verbose: 0,
         checkpointConfig: { numToKeep: 2, checkpointScoreAttribute: 'i', checkpointScoreOrder: 'min' },
       },
     }).fit();
@@ -91,7 +110,12 @@ suite('Tuner', () => {
     expect(r.bestCheckpoints.map((c) => c.checkpoint.toDict<{ i: number }>().i)).toEqual([2, 6]);
     expect(r.bestCheckpoints.map((c) => c.metrics?.i)).toEqual([2, 6]);
     expect(r.getBestCheckpoint('loss', 'min')?.toDict()).toEqual({ i: 6 });
-    expect(fs.readdirSync(r.path).filter((d) => d.startsWith('checkpoint_')).sort()).toEqual(['checkpoint_000002', 'checkpoint_000006']);
+    expect(
+      fs
+        .readdirSync(r.path)
+        .filter((d) => d.startsWith('checkpoint_'))
+        .sort(),
+    ).toEqual(['checkpoint_000002', 'checkpoint_000006']);
 
     const bad = await new Tuner(f.steady, {
       paramSpace: { lr: gridSearch([0.1, 0.5]), iters: 2, sleepMs: 1, alwaysFail: gridSearch([false, true]) },
@@ -107,7 +131,12 @@ suite('Tuner', () => {
   it('stops bad trials early with ASHA', async () => {
     const grid = await new Tuner(f.steady, {
       paramSpace: { lr: gridSearch([1, 2, 4, 8, 16, 32, 64, 128]), iters: 27, sleepMs: 0 },
-      tuneConfig: { metric: 'loss', mode: 'min', scheduler: new ASHAScheduler({ maxT: 27, gracePeriod: 1, reductionFactor: 3 }), maxConcurrentTrials: 2 },
+      tuneConfig: {
+        metric: 'loss',
+        mode: 'min',
+        scheduler: new ASHAScheduler({ maxT: 27, gracePeriod: 1, reductionFactor: 3 }),
+        maxConcurrentTrials: 2,
+      },
       runConfig: { name: 'asha', storagePath, verbose: 0 },
     }).fit();
     const iters = [...grid].map((r) => r.metrics!.trainingIteration);
@@ -122,7 +151,9 @@ suite('Tuner', () => {
       paramSpace: { scale: gridSearch([1, 2, 3, 4]) },
       runConfig: { name: 'params', storagePath, verbose: 0 },
     }).fit();
-    expect([...grid].map((r) => r.metrics!.sum).sort((a, b) => (a as number) - (b as number))).toEqual([900_000, 1_800_000, 2_700_000, 3_600_000]);
+    expect([...grid].map((r) => r.metrics!.sum).sort((a, b) => (a as number) - (b as number))).toEqual([
+      900_000, 1_800_000, 2_700_000, 3_600_000,
+    ]);
   });
   it('reserves a placement group per trial with PlacementGroupFactory: the trainable in bundle 0, its tasks in the group', async () => {
     const pgf = new PlacementGroupFactory([{ CPU: 0.5 }, { CPU: 0.5 }]);
@@ -146,7 +177,8 @@ suite('Tuner', () => {
     expect(() => new PlacementGroupFactory([{ CPU: 1 }], 'TIGHT' as never)).toThrow(/STRICT_PACK/);
     expect(() => withResources(f.quadratic, { cpu: 2 } as never)).toThrow(/Did you mean 'numCpus'/);
     const tooBig = new Tuner(withResources(f.quadratic, new PlacementGroupFactory([{ CPU: 2 }, { CPU: 1 }])), {
-      paramSpace: { x: 1 }, runConfig: { name: 'pgf-too-big', storagePath, verbose: 0 },
+      paramSpace: { x: 1 },
+      runConfig: { name: 'pgf-too-big', storagePath, verbose: 0 },
     });
     await expect(tooBig.fit()).rejects.toThrow(/\{"CPU":3\} in all.*no trial can run/);
   });
@@ -155,15 +187,23 @@ suite('Tuner', () => {
 suite('population based training', () => {
   it('exploits good trials on a synthetic problem: the population ends far better than without it', async () => {
     const space = { lr: gridSearch([1e-4, 1e-3, 0.1, 10]), iters: 24 };
-    const run = (name: string, scheduler?: PopulationBasedTraining) => new Tuner(f.pbtToy, {
-      paramSpace: space,
-      tuneConfig: { metric: 'score', mode: 'max', maxConcurrentTrials: 4, ...(scheduler ? { scheduler } : {}) },
-      runConfig: { name, storagePath, verbose: 0 },
-    }).fit();
+    const run = (name: string, scheduler?: PopulationBasedTraining) =>
+      new Tuner(f.pbtToy, {
+        paramSpace: space,
+        tuneConfig: { metric: 'score', mode: 'max', maxConcurrentTrials: 4, ...(scheduler ? { scheduler } : {}) },
+        runConfig: { name, storagePath, verbose: 0 },
+      }).fit();
     const plain = await run('pbt-off');
-    const pbt = await run('pbt-on', new PopulationBasedTraining({
-      timeAttr: 'trainingIteration', perturbationInterval: 4, hyperparamMutations: { lr: loguniform(1e-4, 10) }, quantileFraction: 0.25, seed: 7,
-    }));
+    const pbt = await run(
+      'pbt-on',
+      new PopulationBasedTraining({
+        timeAttr: 'trainingIteration',
+        perturbationInterval: 4,
+        hyperparamMutations: { lr: loguniform(1e-4, 10) },
+        quantileFraction: 0.25,
+        seed: 7,
+      }),
+    );
     const mean = (g: typeof plain) => [...g].reduce((a, r) => a + (r.metrics!.score as number), 0) / g.length;
     // Without PBT the worst trials stay bad; with it they restart from the best one's checkpoint.
     expect(mean(pbt)).toBeGreaterThan(mean(plain) + 5);
@@ -178,23 +218,39 @@ suite('Tuner.restore', () => {
     const { waitFor } = await import('@ray-ts/core/testing');
     const name = 'killed';
     const dir = path.join(storagePath, name);
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/restore-driver.ts'), storagePath, name], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAY_TS_ADDRESS: '' },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/restore-driver.ts'), storagePath, name],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, RAY_TS_ADDRESS: '' },
+      },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const state = () => (Tuner.canRestore(dir) ? JSON.parse(fs.readFileSync(path.join(dir, 'experiment_state.json'), 'utf8')) : undefined) as
-      { trials: { status: string; checkpointIteration: number; trialName: string }[] } | undefined;
-    await waitFor(() => {
-      const s = state();
-      return !!s && s.trials.some((t) => t.status === 'TERMINATED') && s.trials.some((t) => t.status === 'RUNNING' && t.checkpointIteration >= 2);
-    }, { timeoutMs: 60_000, what: `a finished and a checkpointed running trial (driver output: ${out})` });
+    const state = () =>
+      (Tuner.canRestore(dir)
+        ? JSON.parse(fs.readFileSync(path.join(dir, 'experiment_state.json'), 'utf8'))
+        : undefined) as { trials: { status: string; checkpointIteration: number; trialName: string }[] } | undefined;
+    await waitFor(
+      () => {
+        const s = state();
+        return (
+          !!s &&
+          s.trials.some((t) => t.status === 'TERMINATED') &&
+          s.trials.some((t) => t.status === 'RUNNING' && t.checkpointIteration >= 2)
+        );
+      },
+      { timeoutMs: 60_000, what: `a finished and a checkpointed running trial (driver output: ${out})` },
+    );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const before = state()!;
     const finished = before.trials.filter((t) => t.status === 'TERMINATED').map((t) => t.trialName);
-    const resumed = before.trials.filter((t) => t.status === 'RUNNING' && t.checkpointIteration >= 2).map((t) => t.trialName);
+    const resumed = before.trials
+      .filter((t) => t.status === 'RUNNING' && t.checkpointIteration >= 2)
+      .map((t) => t.trialName);
     expect(out).not.toMatch(/finished without being killed/);
 
     const grid = await Tuner.restore(dir, f.steady, {

@@ -9,8 +9,12 @@ it('parses a cluster config with defaults', () => {
 
 it('says what is wrong with a bad config', () => {
   expect(() => parseClusterConfig('maxWorkers: 2')).toThrow(/needs nodeTypes/);
-  expect(() => parseClusterConfig('nodeTypes: { a: { resources: { CPU: -1 } } }')).toThrow(/nodeTypes.a.resources.CPU must be a number >= 0/);
-  expect(() => parseClusterConfig('nodeTypes: { a: { resources: { CPU: 1 }, minWorkers: 3, maxWorkers: 1 } }')).toThrow(/minWorkers \(3\) is above maxWorkers \(1\)/);
+  expect(() => parseClusterConfig('nodeTypes: { a: { resources: { CPU: -1 } } }')).toThrow(
+    /nodeTypes.a.resources.CPU must be a number >= 0/,
+  );
+  expect(() => parseClusterConfig('nodeTypes: { a: { resources: { CPU: 1 }, minWorkers: 3, maxWorkers: 1 } }')).toThrow(
+    /minWorkers \(3\) is above maxWorkers \(1\)/,
+  );
   expect(() => parseClusterConfig('nodeType: {}')).toThrow(/Unknown key 'nodeType'/);
   expect(() => parseClusterConfig('a: [')).toThrow(/not valid YAML/);
 });

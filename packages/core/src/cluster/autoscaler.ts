@@ -30,16 +30,19 @@ export interface AutoscalerConfig {
 }
 
 function resources(where: string, v: unknown): Record<string, number> {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`${where}.resources must be a map like { CPU: 2 }.`);
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new InvalidArgumentError(`${where}.resources must be a map like { CPU: 2 }.`);
   for (const [k, n] of Object.entries(v)) {
-    if (typeof n !== 'number' || !(n >= 0)) throw new InvalidArgumentError(`${where}.resources.${k} must be a number >= 0.`);
+    if (typeof n !== 'number' || !(n >= 0))
+      throw new InvalidArgumentError(`${where}.resources.${k} must be a number >= 0.`);
   }
   return v as Record<string, number>;
 }
 
 function count(where: string, v: unknown, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`${where} must be an integer >= 0.`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw new InvalidArgumentError(`${where} must be an integer >= 0.`);
   return v;
 }
 
@@ -51,28 +54,37 @@ export function parseClusterConfig(text: string): AutoscalerConfig {
   } catch (err) {
     throw new InvalidArgumentError(`The cluster config is not valid YAML: ${(err as Error).message}`);
   }
-  if (!raw || typeof raw !== 'object') throw new InvalidArgumentError('The cluster config must be a map with nodeTypes, maxWorkers, ...');
+  if (!raw || typeof raw !== 'object')
+    throw new InvalidArgumentError('The cluster config must be a map with nodeTypes, maxWorkers, ...');
   const r = raw as Record<string, unknown>;
   const known = ['clusterName', 'maxWorkers', 'idleTimeoutS', 'head', 'nodeTypes'];
   for (const k of Object.keys(r)) {
-    if (!known.includes(k)) throw new InvalidArgumentError(`Unknown key '${k}' in the cluster config. Known: ${known.join(', ')}.`);
+    if (!known.includes(k))
+      throw new InvalidArgumentError(`Unknown key '${k}' in the cluster config. Known: ${known.join(', ')}.`);
   }
   const types = r.nodeTypes;
   if (!types || typeof types !== 'object' || Object.keys(types).length === 0) {
-    throw new InvalidArgumentError('The cluster config needs nodeTypes: { <name>: { resources: { CPU: 2 }, minWorkers, maxWorkers } }.');
+    throw new InvalidArgumentError(
+      'The cluster config needs nodeTypes: { <name>: { resources: { CPU: 2 }, minWorkers, maxWorkers } }.',
+    );
   }
   const nodeTypes: Record<string, NodeTypeConfig> = {};
   for (const [name, t] of Object.entries(types as Record<string, Record<string, unknown>>)) {
     const where = `nodeTypes.${name}`;
     const minWorkers = count(`${where}.minWorkers`, t?.minWorkers, 0);
     const maxWorkers = count(`${where}.maxWorkers`, t?.maxWorkers, Math.max(1, minWorkers));
-    if (minWorkers > maxWorkers) throw new InvalidArgumentError(`${where}: minWorkers (${minWorkers}) is above maxWorkers (${maxWorkers}).`);
+    if (minWorkers > maxWorkers)
+      throw new InvalidArgumentError(`${where}: minWorkers (${minWorkers}) is above maxWorkers (${maxWorkers}).`);
     nodeTypes[name] = { resources: resources(where, t?.resources), minWorkers, maxWorkers };
   }
   const head = (r.head ?? { resources: { CPU: 1 } }) as Record<string, unknown>;
   return {
     clusterName: typeof r.clusterName === 'string' ? r.clusterName : 'default',
-    maxWorkers: count('maxWorkers', r.maxWorkers, Object.values(nodeTypes).reduce((a, t) => a + t.maxWorkers, 0)),
+    maxWorkers: count(
+      'maxWorkers',
+      r.maxWorkers,
+      Object.values(nodeTypes).reduce((a, t) => a + t.maxWorkers, 0),
+    ),
     idleTimeoutS: typeof r.idleTimeoutS === 'number' && r.idleTimeoutS >= 0 ? r.idleTimeoutS : 60,
     head: { resources: resources('head', head.resources ?? { CPU: 1 }) },
     nodeTypes,
@@ -102,18 +114,31 @@ export class LocalNodeProvider implements NodeProvider {
   private readonly running = new Map<string, { node: ProviderNode; proc: ChildProcess }>();
   private seq = 0;
 
-  constructor(private readonly gcsAddress: string, private readonly sessionDir: string | undefined) {}
+  constructor(
+    private readonly gcsAddress: string,
+    private readonly sessionDir: string | undefined,
+  ) {}
 
   async createNode(type: string, res: Record<string, number>): Promise<ProviderNode> {
     const providerId = `local-${type}-${++this.seq}`;
     const opts = {
-      head: false, gcsAddress: this.gcsAddress, host: '127.0.0.1', port: 0, resources: res, sessionDir: this.sessionDir,
+      head: false,
+      gcsAddress: this.gcsAddress,
+      host: '127.0.0.1',
+      port: 0,
+      resources: res,
+      sessionDir: this.sessionDir,
       labels: { 'ray-ts/node-type': type, 'ray-ts/provider-id': providerId },
     };
     const { proc, ready } = spawnNodeProcess(opts, { stderr: 'inherit', timeoutMs: 120_000, keepOutput: false });
     const node: ProviderNode = { providerId, type, nodeId: undefined };
     this.running.set(providerId, { node, proc });
-    ready.then((info) => { node.nodeId = info.nodeId; }, () => this.running.delete(providerId));
+    ready.then(
+      (info) => {
+        node.nodeId = info.nodeId;
+      },
+      () => this.running.delete(providerId),
+    );
     proc.on('exit', () => this.running.delete(providerId));
     return node;
   }
@@ -132,9 +157,17 @@ export class LocalNodeProvider implements NodeProvider {
 }
 
 const EPS = 1e-9;
-const fits = (req: Record<string, number>, have: Record<string, number>) => Object.entries(req).every(([k, v]) => (have[k] ?? 0) + EPS >= v);
-const take = (req: Record<string, number>, have: Record<string, number>) => { for (const k in req) have[k] = (have[k] ?? 0) - req[k]; };
-const fmt = (r: Record<string, number>) => '{' + Object.entries(r).map(([k, v]) => `${k}: ${v}`).join(', ') + '}';
+const fits = (req: Record<string, number>, have: Record<string, number>) =>
+  Object.entries(req).every(([k, v]) => (have[k] ?? 0) + EPS >= v);
+const take = (req: Record<string, number>, have: Record<string, number>) => {
+  for (const k in req) have[k] = (have[k] ?? 0) - req[k];
+};
+const fmt = (r: Record<string, number>) =>
+  '{' +
+  Object.entries(r)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ') +
+  '}';
 
 /** What the autoscaler knows of the cluster at each step. */
 export interface ClusterState {
@@ -167,7 +200,9 @@ export class Autoscaler {
 
   /** Resources of each node type (work that fits one waits for the autoscaler instead of failing). */
   potentialNodes(): Record<string, number>[] {
-    return Object.values(this.config.nodeTypes).filter((t) => t.maxWorkers > 0).map((t) => t.resources);
+    return Object.values(this.config.nodeTypes)
+      .filter((t) => t.maxWorkers > 0)
+      .map((t) => t.resources);
   }
 
   start(periodMs = 500): void {
@@ -211,7 +246,8 @@ export class Autoscaler {
       }
       // What there is room for: free resources of live nodes, and all of nodes still starting.
       const room = alive.map((n) => ({ ...n.resourcesAvailable }));
-      for (const p of ours) if (!p.nodeId || !byNodeId.has(p.nodeId)) room.push({ ...this.config.nodeTypes[p.type].resources });
+      for (const p of ours)
+        if (!p.nodeId || !byNodeId.has(p.nodeId)) room.push({ ...this.config.nodeTypes[p.type].resources });
       const counts = new Map<string, number>();
       for (const p of ours) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
       let total = ours.length;
@@ -222,8 +258,10 @@ export class Autoscaler {
           take(shape, slot);
           continue;
         }
-        const type = Object.entries(this.config.nodeTypes).find(([name, t]) =>
-          fits(shape, t.resources) && (counts.get(name) ?? 0) < t.maxWorkers && total < this.config.maxWorkers)?.[0];
+        const type = Object.entries(this.config.nodeTypes).find(
+          ([name, t]) =>
+            fits(shape, t.resources) && (counts.get(name) ?? 0) < t.maxWorkers && total < this.config.maxWorkers,
+        )?.[0];
         if (!type) continue; // at a limit: it waits
         counts.set(type, (counts.get(type) ?? 0) + 1);
         total++;
@@ -251,7 +289,9 @@ export class Autoscaler {
       for (const p of this.provider.nodes()) {
         const info = p.nodeId ? byNodeId.get(p.nodeId) : undefined;
         if (!info) continue;
-        const idle = info.load.length === 0 && Object.entries(info.resourcesTotal).every(([k, v]) => Math.abs((info.resourcesAvailable[k] ?? 0) - v) < EPS);
+        const idle =
+          info.load.length === 0 &&
+          Object.entries(info.resourcesTotal).every(([k, v]) => Math.abs((info.resourcesAvailable[k] ?? 0) - v) < EPS);
         if (!idle) {
           this.idleSince.delete(p.providerId);
           continue;
@@ -272,12 +312,20 @@ export class Autoscaler {
         nodes: this.provider.nodes().map((p) => {
           const since = this.idleSince.get(p.providerId);
           const t = this.config.nodeTypes[p.type];
-          const kept = since !== undefined
-            ? (liveCount.get(p.type) ?? 0) <= t.minWorkers
-              ? `idle, kept: minWorkers ${t.minWorkers}`
-              : `idle for ${((now - since) / 1000).toFixed(1)} s, stops at ${this.config.idleTimeoutS} s`
-            : p.nodeId ? 'busy' : 'starting';
-          return { providerId: p.providerId, type: p.type, nodeId: p.nodeId ?? null, reason: `${this.reasons.get(p.providerId) ?? 'started'}; ${kept}` };
+          const kept =
+            since !== undefined
+              ? (liveCount.get(p.type) ?? 0) <= t.minWorkers
+                ? `idle, kept: minWorkers ${t.minWorkers}`
+                : `idle for ${((now - since) / 1000).toFixed(1)} s, stops at ${this.config.idleTimeoutS} s`
+              : p.nodeId
+                ? 'busy'
+                : 'starting';
+          return {
+            providerId: p.providerId,
+            type: p.type,
+            nodeId: p.nodeId ?? null,
+            reason: `${this.reasons.get(p.providerId) ?? 'started'}; ${kept}`,
+          };
         }),
         pendingDemand: [...summary.values()],
         lastAction: this.status.lastAction,

@@ -28,8 +28,17 @@ import type { StateReply } from './generated/raytscore/StateReply.js';
 import { prefault, type Prefault } from './prefault.js';
 import { channelOptions, protos, unary, VERSION } from './proto.js';
 import {
-  actorCallFromWire, actorCallToWire, actorFromWire, actorToWire, argRefs, taskFromWire, taskToWire, valueFromWire,
-  valueToWire, type PValue, type PValueOut,
+  actorCallFromWire,
+  actorCallToWire,
+  actorFromWire,
+  actorToWire,
+  argRefs,
+  taskFromWire,
+  taskToWire,
+  valueFromWire,
+  valueToWire,
+  type PValue,
+  type PValueOut,
 } from './wire.js';
 
 const CHUNK = 128 * 1024;
@@ -72,7 +81,10 @@ function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<voi
 
 /** A pull broke because its node stopped answering (it may have died). */
 class PeerUnreachable extends Error {
-  constructor(readonly node: string, message: string) {
+  constructor(
+    readonly node: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -81,8 +93,13 @@ function groupFromInfo(p: PlacementGroupInfo__Output): GroupState | undefined {
   const spec = p.spec;
   if (!spec) return undefined;
   return {
-    id: spec.placementGroupId, name: spec.name, strategy: spec.strategy as PlacementStrategy,
-    bundles: spec.bundles.map((b) => b.resources), state: p.state as GroupState['state'], bundleNodes: p.bundleNodes, reason: p.reason,
+    id: spec.placementGroupId,
+    name: spec.name,
+    strategy: spec.strategy as PlacementStrategy,
+    bundles: spec.bundles.map((b) => b.resources),
+    state: p.state as GroupState['state'],
+    bundleNodes: p.bundleNodes,
+    reason: p.reason,
   };
 }
 
@@ -130,7 +147,10 @@ export class ClusterNode implements ClusterLink {
    * Actors this node created on other nodes and may restart when their node dies: the creation
    * spec (its arguments stay pinned) and how often it was restarted.
    */
-  private readonly owned = new Map<string, { spec: ActorCreationSpec; namespace: string; restarts: number; pinned: boolean }>();
+  private readonly owned = new Map<
+    string,
+    { spec: ActorCreationSpec; namespace: string; restarts: number; pinned: boolean }
+  >();
   private readonly pulls = new Map<string, Promise<void>>();
   private readonly groups = new Map<string, GroupState>();
   private readonly groupWaiters = new Map<string, (() => void)[]>();
@@ -150,7 +170,8 @@ export class ClusterNode implements ClusterLink {
     this.preferredNode = opts.preferredNode;
     this.gcs = new (protos().gcs.Gcs)(opts.gcsAddress, grpc.credentials.createInsecure(), channelOptions);
     const store = this.node.store;
-    store.onReleaseBorrow = (id, owner, count) => this.send(owner, { borrow: { objectId: id, node: this.nodeId, delta: -count } });
+    store.onReleaseBorrow = (id, owner, count) =>
+      this.send(owner, { borrow: { objectId: id, node: this.nodeId, delta: -count } });
     store.onFreeRemote = (id, location) => this.send(location, { freeObjects: { objectIds: [id] } });
   }
 
@@ -159,15 +180,26 @@ export class ClusterNode implements ClusterLink {
     const n = this.node;
     const st = n.store.stats();
     return {
-      nodeId: this.nodeId, address: this.address, isHead: this.opts.isHead, isDriver: this.opts.isDriver,
-      resourcesTotal: n.userResources(n.pool.total), resourcesAvailable: n.userResources(n.pool.availableResources()),
-      state: 'ALIVE', pid: process.pid, version: VERSION, startTimeMs: Date.now(),
+      nodeId: this.nodeId,
+      address: this.address,
+      isHead: this.opts.isHead,
+      isDriver: this.opts.isDriver,
+      resourcesTotal: n.userResources(n.pool.total),
+      resourcesAvailable: n.userResources(n.pool.availableResources()),
+      state: 'ALIVE',
+      pid: process.pid,
+      version: VERSION,
+      startTimeMs: Date.now(),
       load: [
         ...n.load().map((l) => ({ shape: l.shape, count: l.count, infeasible: false })),
         ...[...this.waitingActors.values()].map((shape) => ({ shape, count: 1, infeasible: false })),
       ],
-      objectStoreUsed: st.usedBytes, objectStoreCapacity: st.capacityBytes, numObjects: st.numObjects,
-      numWorkers: n.debugState().workers, jobId: n.jobId, labels: this.opts.labels ?? {},
+      objectStoreUsed: st.usedBytes,
+      objectStoreCapacity: st.capacityBytes,
+      numObjects: st.numObjects,
+      numWorkers: n.debugState().workers,
+      jobId: n.jobId,
+      labels: this.opts.labels ?? {},
     };
   }
 
@@ -177,7 +209,8 @@ export class ClusterNode implements ClusterLink {
       await unary(this.gcs, 'RegisterNode', this.info(), 10_000);
     } catch (err) {
       const e = err as grpc.ServiceError;
-      if (e.code === grpc.status.FAILED_PRECONDITION) throw new InvalidArgumentError(`Cannot join the cluster at ${this.opts.gcsAddress}: ${e.details}`);
+      if (e.code === grpc.status.FAILED_PRECONDITION)
+        throw new InvalidArgumentError(`Cannot join the cluster at ${this.opts.gcsAddress}: ${e.details}`);
       throw new RayError(
         `Cannot reach a ray-ts cluster at ${this.opts.gcsAddress} (${e.details || e.message}). ` +
           `Check the address (HOST:PORT of the head, as 'ray-ts start --head' printed it) and that the head is running ('ray-ts status --address ${this.opts.gcsAddress}').`,
@@ -186,9 +219,12 @@ export class ClusterNode implements ClusterLink {
     this.subscribe();
     await this.waitForView((v) => v.has(this.nodeId), 10_000);
     this.heartbeat = setInterval(() => {
-      unary<unknown, { known: boolean }>(this.gcs, 'Heartbeat', { node: this.info() }, 5_000).then((r) => {
-        if (!r.known && !this.stopped) void unary(this.gcs, 'RegisterNode', this.info(), 5_000).catch(() => {});
-      }, () => {});
+      unary<unknown, { known: boolean }>(this.gcs, 'Heartbeat', { node: this.info() }, 5_000).then(
+        (r) => {
+          if (!r.known && !this.stopped) void unary(this.gcs, 'RegisterNode', this.info(), 5_000).catch(() => {});
+        },
+        () => {},
+      );
     }, this.opts.heartbeatMs ?? 100);
     this.heartbeat.unref();
   }
@@ -205,7 +241,9 @@ export class ClusterNode implements ClusterLink {
     const resubscribe = () => {
       if (again || this.stopped) return;
       again = true;
-      setTimeout(() => { if (!this.stopped) this.subscribe(); }, 500).unref();
+      setTimeout(() => {
+        if (!this.stopped) this.subscribe();
+      }, 500).unref();
     };
     s.on('data', (ev: GcsEvent__Output) => this.onEvent(ev));
     s.on('error', resubscribe);
@@ -220,11 +258,17 @@ export class ClusterNode implements ClusterLink {
       // A driver that left (or a node that died): its borrows end, and copies it owned go.
       for (const [id, n] of this.view) {
         const now = next.get(id);
-        if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE')) lost.push([id, !now ? 'left the cluster' : 'died (it missed its heartbeats)', n]);
+        if (n.state === 'ALIVE' && (!now || now.state !== 'ALIVE'))
+          lost.push([id, !now ? 'left the cluster' : 'died (it missed its heartbeats)', n]);
       }
       for (const [id, n] of next) {
         const was = this.view.get(id);
-        if (!was || JSON.stringify(was.resourcesAvailable) !== JSON.stringify(n.resourcesAvailable) || JSON.stringify(was.load) !== JSON.stringify(n.load)) this.actorCharges.delete(id);
+        if (
+          !was ||
+          JSON.stringify(was.resourcesAvailable) !== JSON.stringify(n.resourcesAvailable) ||
+          JSON.stringify(was.load) !== JSON.stringify(n.load)
+        )
+          this.actorCharges.delete(id);
       }
       this.view = next;
       this.potential = ev.view.potentialNodes.map((d) => d.shape);
@@ -244,7 +288,8 @@ export class ClusterNode implements ClusterLink {
     } else if (ev.actor && ev.actor.state === 'DEAD') {
       // Dead for good (its node reports final deaths): no restart from here, calls fail.
       const ra = this.remoteActors.get(ev.actor.actorId);
-      if (ra && !ra.dead && ra.node !== undefined) this.actorGone(ra, `it died (${ev.actor.deathCause || 'unknown cause'})`);
+      if (ra && !ra.dead && ra.node !== undefined)
+        this.actorGone(ra, `it died (${ev.actor.deathCause || 'unknown cause'})`);
       else this.disown(ev.actor.actorId);
     } else if (ev.job && ev.job.state === 'FINISHED') {
       this.onJobFinished?.(ev.job.jobId);
@@ -405,7 +450,8 @@ export class ClusterNode implements ClusterLink {
         const x = m.taskDone!;
         this.receiveRefs(x.owners?.owners);
         const results: ResultValue[] = x.results.map((v) =>
-          v.t === 'remote' ? { t: 'remote', location: v.location, size: v.size } : valueFromWire(v, sharedAbove));
+          v.t === 'remote' ? { t: 'remote', location: v.location, size: v.size } : valueFromWire(v, sharedAbove),
+        );
         this.release(from, x.taskId);
         if (this.node.onRemoteTaskDone(x.taskId, results, x.ms || undefined)) break;
         const call = this.remoteCalls.get(x.taskId);
@@ -457,19 +503,27 @@ export class ClusterNode implements ClusterLink {
     let where = this.collectiveNodes.get(to);
     if (!where) {
       const known = this.remoteActors.get(to)?.node;
-      where = known ? Promise.resolve(known) : unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', { actorId: to }).then(
-        (r) => (r.found && r.actor?.nodeId && r.actor.state !== 'DEAD' ? r.actor.nodeId : undefined),
-        () => undefined,
-      );
+      where = known
+        ? Promise.resolve(known)
+        : unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', {
+            actorId: to,
+          }).then(
+            (r) => (r.found && r.actor?.nodeId && r.actor.state !== 'DEAD' ? r.actor.nodeId : undefined),
+            () => undefined,
+          );
       this.collectiveNodes.set(to, where);
     }
     void where.then((nodeId) => {
       if (!nodeId) {
         this.collectiveNodes.delete(to);
-        if (tries < 600 && !this.stopped) setTimeout(() => this.sendCollective(to, key, dtype, data, tries + 1), 50).unref();
+        if (tries < 600 && !this.stopped)
+          setTimeout(() => this.sendCollective(to, key, dtype, data, tries + 1), 50).unref();
         return;
       }
-      if (nodeId !== this.nodeId) this.send(nodeId, { collective: { actorId: to, key, dtype, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) } });
+      if (nodeId !== this.nodeId)
+        this.send(nodeId, {
+          collective: { actorId: to, key, dtype, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) },
+        });
     });
   }
 
@@ -482,7 +536,8 @@ export class ClusterNode implements ClusterLink {
     const sent = this.actorCharges.get(n.nodeId);
     if (sent) {
       const now = Date.now();
-      for (const c of sent) if (now - c.at < 2_000) for (const k in c.resources) est[k] = (est[k] ?? 0) - c.resources[k];
+      for (const c of sent)
+        if (now - c.at < 2_000) for (const k in c.resources) est[k] = (est[k] ?? 0) - c.resources[k];
     }
     return est;
   }
@@ -508,7 +563,11 @@ export class ClusterNode implements ClusterLink {
     return { name: Object.keys(resources)[0] ?? 'CPU', requested: 0, total: 0 };
   }
 
-  place(resources: ResourceSet, strategy: SchedulingStrategySpec | undefined, localFits: boolean): string | { error: string } | { wait: string } {
+  place(
+    resources: ResourceSet,
+    strategy: SchedulingStrategySpec | undefined,
+    localFits: boolean,
+  ): string | { error: string } | { wait: string } {
     const me = this.nodeId;
     const local = this.node.executes;
     if (strategy?.type === 'PLACEMENT_GROUP') {
@@ -516,7 +575,10 @@ export class ClusterNode implements ClusterLink {
       if (!g || g.state !== 'CREATED') return { error: `placement group ${strategy.placementGroupId} is not created` };
       if (strategy.bundleIndex >= 0) return g.bundleNodes[strategy.bundleIndex];
       if (g.bundleNodes.includes(me) && localFits) return me;
-      const withRoom = g.bundleNodes.find((id) => { const n = this.view.get(id); return n && ClusterNode.fits(resources, this.estimate(n)); });
+      const withRoom = g.bundleNodes.find((id) => {
+        const n = this.view.get(id);
+        return n && ClusterNode.fits(resources, this.estimate(n));
+      });
       return withRoom ?? g.bundleNodes[this.spreadNext++ % g.bundleNodes.length];
     }
     const nodes = this.executors().filter((n) => ClusterNode.fits(resources, n.resourcesTotal));
@@ -524,14 +586,18 @@ export class ClusterNode implements ClusterLink {
       const n = this.view.get(strategy.nodeId);
       if (n && n.state === 'ALIVE' && !n.isDriver && ClusterNode.fits(resources, n.resourcesTotal)) return n.nodeId;
       if (!strategy.soft) {
-        return { error: `Hard node affinity to node ${strategy.nodeId}, which is ${!n ? 'not in the cluster' : n.state !== 'ALIVE' ? 'dead' : n.isDriver ? 'a driver, not a node' : `too small for ${JSON.stringify(resources)}`}. Use soft: true to run it elsewhere.` };
+        return {
+          error: `Hard node affinity to node ${strategy.nodeId}, which is ${!n ? 'not in the cluster' : n.state !== 'ALIVE' ? 'dead' : n.isDriver ? 'a driver, not a node' : `too small for ${JSON.stringify(resources)}`}. Use soft: true to run it elsewhere.`,
+        };
       }
     }
     if (!nodes.length) {
-      if (this.potential.some((t) => ClusterNode.fits(resources, t))) return { wait: 'for a node the autoscaler may start' };
+      if (this.potential.some((t) => ClusterNode.fits(resources, t)))
+        return { wait: 'for a node the autoscaler may start' };
       return { error: `No live node can run work needing ${JSON.stringify(resources)}.` };
     }
-    const withRoom = (n: NodeInfo__Output) => (n.nodeId === me ? localFits : ClusterNode.fits(resources, this.estimate(n)));
+    const withRoom = (n: NodeInfo__Output) =>
+      n.nodeId === me ? localFits : ClusterNode.fits(resources, this.estimate(n));
     let pick: NodeInfo__Output | undefined;
     if (strategy?.type === 'SPREAD') {
       const sorted = nodes.sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
@@ -604,7 +670,13 @@ export class ClusterNode implements ClusterLink {
     this.send(nodeId, { cancelTask: { taskId, force, recursive } });
   }
 
-  sendTaskDone(origin: string, taskId: string, results: StoredValue[], producer: WorkerHandle | undefined, ms: number | undefined): void {
+  sendTaskDone(
+    origin: string,
+    taskId: string,
+    results: StoredValue[],
+    producer: WorkerHandle | undefined,
+    ms: number | undefined,
+  ): void {
     const store = this.node.store;
     const inlineMax = this.node.store.inlineMaxBytes;
     const wire: PValue[] = [];
@@ -627,14 +699,16 @@ export class ClusterNode implements ClusterLink {
 
   // ---------------------------------------------------------------- objects
   pull(ids: string[]): Promise<void> {
-    return Promise.all(ids.map((id) => {
-      let p = this.pulls.get(id);
-      if (!p) {
-        p = this.pullOne(id).finally(() => this.pulls.delete(id));
-        this.pulls.set(id, p);
-      }
-      return p;
-    })).then(() => undefined);
+    return Promise.all(
+      ids.map((id) => {
+        let p = this.pulls.get(id);
+        if (!p) {
+          p = this.pullOne(id).finally(() => this.pulls.delete(id));
+          this.pulls.set(id, p);
+        }
+        return p;
+      }),
+    ).then(() => undefined);
   }
 
   private async pullOne(id: string): Promise<void> {
@@ -657,12 +731,19 @@ export class ClusterNode implements ClusterLink {
         if (!(err instanceof PeerUnreachable)) throw err;
         const down = err.node;
         const known = await this.waitForView((v) => v.get(down)?.state !== 'ALIVE', 60_000);
-        if (!known) throw new ObjectLostError(`Object ${id} could not be fetched: node ${down} stopped answering (${err.message}).`, { objectId: id, nodeId: down });
+        if (!known)
+          throw new ObjectLostError(
+            `Object ${id} could not be fetched: node ${down} stopped answering (${err.message}).`,
+            { objectId: id, nodeId: down },
+          );
         await new Promise((r) => setTimeout(r, 10)); // the owner reacts to the same view change
       }
     }
     if (store.has(id) && !store.isLocal(id)) {
-      throw new ObjectLostError(`Object ${id} could not be fetched: no node holds its bytes (owner ${store.ownerOf(id) ?? this.nodeId}).`, { objectId: id, nodeId: this.nodeId });
+      throw new ObjectLostError(
+        `Object ${id} could not be fetched: no node holds its bytes (owner ${store.ownerOf(id) ?? this.nodeId}).`,
+        { objectId: id, nodeId: this.nodeId },
+      );
     }
   }
 
@@ -670,16 +751,22 @@ export class ClusterNode implements ClusterLink {
   private pullFrom(source: string, id: string): Promise<string | undefined> {
     const st = this.view.get(source)?.state;
     if (st && st !== 'ALIVE') {
-      return Promise.reject(new ObjectLostError(
-        `Object ${id} is lost: its bytes were on node ${source}, which is gone, and it cannot be made again ` +
-          `(an actor method made it, it was put there, or the retries of the task that made it are used up: raise maxRetries).`,
-        { objectId: id, nodeId: source },
-      ));
+      return Promise.reject(
+        new ObjectLostError(
+          `Object ${id} is lost: its bytes were on node ${source}, which is gone, and it cannot be made again ` +
+            `(an actor method made it, it was put there, or the retries of the task that made it are used up: raise maxRetries).`,
+          { objectId: id, nodeId: source },
+        ),
+      );
     }
     const c = this.client(source);
     if (!c) {
       return this.waitForView((v) => v.has(source), 5_000).then((ok) => {
-        if (!ok) throw new ObjectLostError(`Object ${id} is on node ${source}, which is not in the cluster.`, { objectId: id, nodeId: this.nodeId });
+        if (!ok)
+          throw new ObjectLostError(`Object ${id} is on node ${source}, which is not in the cluster.`, {
+            objectId: id,
+            nodeId: this.nodeId,
+          });
         return source;
       });
     }
@@ -701,7 +788,8 @@ export class ClusterNode implements ClusterLink {
             return;
           }
           const size = Number(header.size ?? 0);
-          if (header.t === 'v8' || header.t === 'raw') buf = size > inlineMax ? new Uint8Array(allocShared(size)) : new Uint8Array(size);
+          if (header.t === 'v8' || header.t === 'raw')
+            buf = size > inlineMax ? new Uint8Array(allocShared(size)) : new Uint8Array(size);
           if (buf && size >= PREFAULT_ABOVE) faults = prefault(buf.buffer as SharedArrayBuffer);
         }
         if (buf && ch.data.length) {
@@ -711,9 +799,11 @@ export class ClusterNode implements ClusterLink {
         }
       });
       call.on('error', (err: grpc.ServiceError) => {
-        reject(err.code === grpc.status.NOT_FOUND
-          ? new ObjectLostError(`Object ${id} is lost: ${err.details}`, { objectId: id, nodeId: source })
-          : new PeerUnreachable(source, err.details || err.message));
+        reject(
+          err.code === grpc.status.NOT_FOUND
+            ? new ObjectLostError(`Object ${id} is lost: ${err.details}`, { objectId: id, nodeId: source })
+            : new PeerUnreachable(source, err.details || err.message),
+        );
       });
       call.on('end', () => {
         if (redirect) {
@@ -727,8 +817,13 @@ export class ClusterNode implements ClusterLink {
         this.receiveRefs(owners);
         const h = header;
         const value: StoredValue = buf
-          ? (h.t === 'raw' ? { t: 'raw', ctor: h.ctor as never, b: buf } : { t: 'v8', b: buf, ...(h.refs?.length ? { refs: h.refs } : {}), ...(h.special ? { special: true } : {}) })
-          : valueFromWire({ ...(h as object), data: Buffer.from((h.data ?? new Uint8Array(0)) as Uint8Array) } as PValueOut, inlineMax);
+          ? h.t === 'raw'
+            ? { t: 'raw', ctor: h.ctor as never, b: buf }
+            : { t: 'v8', b: buf, ...(h.refs?.length ? { refs: h.refs } : {}), ...(h.special ? { special: true } : {}) }
+          : valueFromWire(
+              { ...(h as object), data: Buffer.from((h.data ?? new Uint8Array(0)) as Uint8Array) } as PValueOut,
+              inlineMax,
+            );
         this.node.store.fillPulled(id, value);
         resolve(undefined);
       });
@@ -736,18 +831,26 @@ export class ClusterNode implements ClusterLink {
   }
 
   /** Serves a Pull: the header, then the bytes in chunks (flow control bounds what is in flight). */
-  private async servePull(call: grpc.ServerWritableStream<{ objectId: string; requester: string }, ObjectChunk>): Promise<void> {
+  private async servePull(
+    call: grpc.ServerWritableStream<{ objectId: string; requester: string }, ObjectChunk>,
+  ): Promise<void> {
     const { objectId: id, requester } = call.request;
     const store = this.node.store;
     if (store.has(id) && !store.isReady(id)) await new Promise<void>((r) => store.onReady(id, r));
     if (!store.has(id)) {
-      call.emit('error', { code: grpc.status.NOT_FOUND, details: `node ${this.nodeId} has no object ${id} (it was freed, or never existed)` });
+      call.emit('error', {
+        code: grpc.status.NOT_FOUND,
+        details: `node ${this.nodeId} has no object ${id} (it was freed, or never existed)`,
+      });
       return;
     }
     if (!store.isLocal(id)) {
       const src = store.remoteSource(id);
       if (!src || src === requester) {
-        call.emit('error', { code: grpc.status.NOT_FOUND, details: `node ${this.nodeId} knows object ${id} but holds no copy` });
+        call.emit('error', {
+          code: grpc.status.NOT_FOUND,
+          details: `node ${this.nodeId} knows object ${id} but holds no copy`,
+        });
         return;
       }
       call.write({ header: { t: 'remote', location: src } });
@@ -762,7 +865,16 @@ export class ClusterNode implements ClusterLink {
       return;
     }
     const b = v.b;
-    call.write({ header: { t: v.t, size: b.byteLength, ctor: v.t === 'raw' ? v.ctor : '', refs: v.t === 'v8' ? v.refs ?? [] : [], special: v.t === 'v8' && !!v.special }, owners });
+    call.write({
+      header: {
+        t: v.t,
+        size: b.byteLength,
+        ctor: v.t === 'raw' ? v.ctor : '',
+        refs: v.t === 'v8' ? (v.refs ?? []) : [],
+        special: v.t === 'v8' && !!v.special,
+      },
+      owners,
+    });
     // Pinned while streaming: freed now, its bytes could be reused for another object mid-stream.
     store.pin(id);
     try {
@@ -786,7 +898,12 @@ export class ClusterNode implements ClusterLink {
   async waitGroup(id: string, timeoutMs: number): Promise<GroupState | undefined> {
     const known = this.groups.get(id);
     if (known && known.state !== 'PENDING') return known;
-    const info = await unary<unknown, PlacementGroupInfo__Output>(this.gcs, 'WaitPlacementGroup', { placementGroupId: id, timeoutMs }, timeoutMs > 0 ? timeoutMs + 5_000 : 24 * 3600_000);
+    const info = await unary<unknown, PlacementGroupInfo__Output>(
+      this.gcs,
+      'WaitPlacementGroup',
+      { placementGroupId: id, timeoutMs },
+      timeoutMs > 0 ? timeoutMs + 5_000 : 24 * 3600_000,
+    );
     this.onGroup(info);
     return this.groups.get(id);
   }
@@ -795,8 +912,12 @@ export class ClusterNode implements ClusterLink {
   async createGroup(g: GroupState): Promise<void> {
     this.groups.set(g.id, g);
     const info = await unary<unknown, PlacementGroupInfo__Output>(this.gcs, 'CreatePlacementGroup', {
-      placementGroupId: g.id, name: g.name, strategy: g.strategy, bundles: g.bundles.map((b) => ({ resources: b })),
-      jobId: this.node.jobId, namespace: this.node.namespace,
+      placementGroupId: g.id,
+      name: g.name,
+      strategy: g.strategy,
+      bundles: g.bundles.map((b) => ({ resources: b })),
+      jobId: this.node.jobId,
+      namespace: this.node.namespace,
     });
     this.onGroup(info);
   }
@@ -811,7 +932,11 @@ export class ClusterNode implements ClusterLink {
   }
 
   async listGroups(): Promise<GroupState[]> {
-    const r = await unary<unknown, { placementGroups: PlacementGroupInfo__Output[] }>(this.gcs, 'ListPlacementGroups', {});
+    const r = await unary<unknown, { placementGroups: PlacementGroupInfo__Output[] }>(
+      this.gcs,
+      'ListPlacementGroups',
+      {},
+    );
     return r.placementGroups.map(groupFromInfo).filter((g): g is GroupState => g !== undefined);
   }
 
@@ -823,34 +948,54 @@ export class ClusterNode implements ClusterLink {
     this.node.pinArgs(spec.args);
     const namespace = o.namespace ?? this.node.namespace;
     const register = o.name
-      ? unary<unknown, { ok: boolean; existing: ActorInfo__Output | null }>(this.gcs, 'RegisterActor', this.actorInfo(spec, namespace, ''))
+      ? unary<unknown, { ok: boolean; existing: ActorInfo__Output | null }>(
+          this.gcs,
+          'RegisterActor',
+          this.actorInfo(spec, namespace, ''),
+        )
       : Promise.resolve({ ok: true, existing: null });
-    register.then((r) => {
-      if (!r.ok && r.existing) {
-        if (o.getIfExists) {
-          ra.realId = r.existing.actorId;
+    register.then(
+      (r) => {
+        if (!r.ok && r.existing) {
+          if (o.getIfExists) {
+            ra.realId = r.existing.actorId;
+            this.node.unpinArgs(spec.args);
+            this.actorLocated(ra, r.existing.nodeId);
+            return;
+          }
           this.node.unpinArgs(spec.args);
-          this.actorLocated(ra, r.existing.nodeId);
+          this.actorGone(
+            ra,
+            `an actor named '${o.name}' already exists in namespace '${namespace}'. Use getActor('${o.name}') to get it, pick another name, or pass getIfExists: true`,
+          );
           return;
         }
+        this.placeActor(spec, ra, namespace);
+      },
+      (err: Error) => {
         this.node.unpinArgs(spec.args);
-        this.actorGone(ra, `an actor named '${o.name}' already exists in namespace '${namespace}'. Use getActor('${o.name}') to get it, pick another name, or pass getIfExists: true`);
-        return;
-      }
-      this.placeActor(spec, ra, namespace);
-    }, (err: Error) => {
-      this.node.unpinArgs(spec.args);
-      this.actorGone(ra, `the GCS could not register it (${err.message})`);
-    });
+        this.actorGone(ra, `the GCS could not register it (${err.message})`);
+      },
+    );
   }
 
   private actorInfo(spec: ActorCreationSpec, namespace: string, nodeId: string): ActorInfo__Output {
     const o = spec.options;
     return {
-      actorId: spec.actorId, name: o.name ?? '', namespace, className: spec.className, nodeId, ownerNodeId: this.nodeId,
-      jobId: spec.jobId ?? this.node.jobId, state: 'PENDING', detached: o.detached, methods: spec.methods, numRestarts: 0,
+      actorId: spec.actorId,
+      name: o.name ?? '',
+      namespace,
+      className: spec.className,
+      nodeId,
+      ownerNodeId: this.nodeId,
+      jobId: spec.jobId ?? this.node.jobId,
+      state: 'PENDING',
+      detached: o.detached,
+      methods: spec.methods,
+      numRestarts: 0,
       maxTaskRetries: o.maxTaskRetries,
-      deathCause: '', resources: o.resources as Record<string, number>,
+      deathCause: '',
+      resources: o.resources as Record<string, number>,
       placementGroupId: o.strategy?.type === 'PLACEMENT_GROUP' ? o.strategy.placementGroupId : '',
     };
   }
@@ -903,22 +1048,33 @@ export class ClusterNode implements ClusterLink {
     const missing = o.strategy?.type === 'PLACEMENT_GROUP' ? undefined : this.infeasible(o.resources);
     const localFits = this.node.executes && this.node.fitsBesideQueuedActors(o.resources);
     const target = missing
-      ? { error: `Actor '${spec.className}' (${spec.actorId}) asks for ${JSON.stringify(o.resources)}, but no node can ever satisfy it: it needs ${missing.requested} ${missing.name} and the largest node has ${missing.total}.` }
-      : queueOn ?? this.place(o.resources, o.strategy, localFits);
+      ? {
+          error: `Actor '${spec.className}' (${spec.actorId}) asks for ${JSON.stringify(o.resources)}, but no node can ever satisfy it: it needs ${missing.requested} ${missing.name} and the largest node has ${missing.total}.`,
+        }
+      : (queueOn ?? this.place(o.resources, o.strategy, localFits));
     if (typeof target !== 'string' && 'wait' in target) {
       // Waits for a node the autoscaler starts for it (its shape is part of this node's load).
       this.waitingActors.set(spec.actorId, { ...o.resources });
-      this.waitForView(() => this.executors().some((n) => ClusterNode.fits(o.resources, n.resourcesTotal)), 24 * 3600_000)
-        .then(() => {
+      this.waitForView(
+        () => this.executors().some((n) => ClusterNode.fits(o.resources, n.resourcesTotal)),
+        24 * 3600_000,
+      ).then(
+        () => {
           this.waitingActors.delete(spec.actorId);
           this.placeActor(spec, ra, namespace);
-        }, () => {});
+        },
+        () => {},
+      );
       return;
     }
     if (typeof target !== 'string') {
       this.node.unpinArgs(spec.args);
       this.actorGone(ra, target.error);
-      void unary(this.gcs, o.name ? 'UpdateActor' : 'RegisterActor', { ...this.actorInfo(spec, namespace, ''), state: 'DEAD', deathCause: target.error }).catch(() => {});
+      void unary(this.gcs, o.name ? 'UpdateActor' : 'RegisterActor', {
+        ...this.actorInfo(spec, namespace, ''),
+        state: 'DEAD',
+        deathCause: target.error,
+      }).catch(() => {});
       return;
     }
     // As Ray's GCS keeps pending actors until a node has room, the owner keeps an actor that fits
@@ -936,7 +1092,9 @@ export class ClusterNode implements ClusterLink {
         let busy: string | undefined;
         if (!this.roomSomewhere(o.resources)) {
           if (Date.now() - since < 1000) return false;
-          busy = this.executors().find((n) => ClusterNode.fits(o.resources, n.resourcesTotal) && n.load.some((l) => l.count > 0))?.nodeId;
+          busy = this.executors().find(
+            (n) => ClusterNode.fits(o.resources, n.resourcesTotal) && n.load.some((l) => l.count > 0),
+          )?.nodeId;
           if (!busy) return false;
         }
         this.parkedActors.delete(spec.actorId);
@@ -958,7 +1116,10 @@ export class ClusterNode implements ClusterLink {
       // Until that node reports it, the actor's resources count as taken there (so the next one goes elsewhere).
       if (o.strategy?.type !== 'PLACEMENT_GROUP') {
         const sent = this.actorCharges.get(target) ?? [];
-        this.actorCharges.set(target, [...sent.filter((c) => Date.now() - c.at < 2_000), { resources: o.resources, at: Date.now() }]);
+        this.actorCharges.set(target, [
+          ...sent.filter((c) => Date.now() - c.at < 2_000),
+          { resources: o.resources, at: Date.now() },
+        ]);
       }
       this.send(target, { createActor: { spec: actorToWire(spec), owners: this.owners(argRefs(spec.args), target) } });
       if (!this.owned.has(spec.actorId)) {
@@ -1008,7 +1169,11 @@ export class ClusterNode implements ClusterLink {
     const inflight = [...this.remoteCalls.values()].filter((c) => this.remoteActors.get(c.actorId) === ra);
     const restart = own ? own.spec.options.maxRestarts === -1 || own.restarts < own.spec.options.maxRestarts : true;
     if (!restart) {
-      for (const call of inflight) this.failCall(call, `${cause}, and it was restarted ${own!.restarts} times (maxRestarts ${own!.spec.options.maxRestarts})`);
+      for (const call of inflight)
+        this.failCall(
+          call,
+          `${cause}, and it was restarted ${own!.restarts} times (maxRestarts ${own!.spec.options.maxRestarts})`,
+        );
       this.actorGone(ra, cause);
       void unary(this.gcs, 'UpdateActor', { actorId: ra.realId, state: 'DEAD', deathCause: cause }).catch(() => {});
       return;
@@ -1029,7 +1194,12 @@ export class ClusterNode implements ClusterLink {
     own.restarts++;
     ra.creating = true;
     const o = own.spec.options;
-    void unary(this.gcs, 'UpdateActor', { actorId: ra.realId, state: 'RESTARTING', numRestarts: own.restarts, deathCause: cause }).catch(() => {});
+    void unary(this.gcs, 'UpdateActor', {
+      actorId: ra.realId,
+      state: 'RESTARTING',
+      numRestarts: own.restarts,
+      deathCause: cause,
+    }).catch(() => {});
     // The new instance may restart locally (worker crashes) only within what is left.
     const left = o.maxRestarts === -1 ? -1 : o.maxRestarts - own.restarts;
     this.placeActor({ ...own.spec, options: { ...o, maxRestarts: left } }, ra, own.namespace);
@@ -1038,9 +1208,14 @@ export class ClusterNode implements ClusterLink {
   private failCall(call: ActorTaskSpec, cause: string): void {
     this.remoteCalls.delete(call.taskId);
     this.callAttempts.delete(call.taskId);
-    const err = storedError(errorToWire(new ActorDiedError(
-      `Actor ${call.actorId} cannot run ${call.name}: ${cause}.`, { actorId: call.actorId, taskId: call.taskId },
-    )));
+    const err = storedError(
+      errorToWire(
+        new ActorDiedError(`Actor ${call.actorId} cannot run ${call.name}: ${cause}.`, {
+          actorId: call.actorId,
+          taskId: call.taskId,
+        }),
+      ),
+    );
     for (const id of call.returnIds) this.node.storeResult(id, err);
     this.node.unpinArgs(call.args);
   }
@@ -1062,7 +1237,9 @@ export class ClusterNode implements ClusterLink {
       return;
     }
     this.callAttempts.set(call.taskId, (this.callAttempts.get(call.taskId) ?? 0) + 1);
-    this.send(ra.node!, { actorCall: { spec: actorCallToWire(spec), owners: this.owners(argRefs(call.args), ra.node!) } });
+    this.send(ra.node!, {
+      actorCall: { spec: actorCallToWire(spec), owners: this.owners(argRefs(call.args), ra.node!) },
+    });
   }
 
   submitActorTask(spec: ActorTaskSpec): void {
@@ -1090,24 +1267,30 @@ export class ClusterNode implements ClusterLink {
   /** Finds where an actor lives in the GCS (`avoid`: a node it just died on; wait for its restart). */
   private lookUp(ra: RemoteActor, actorId: string, tries = 0, avoid?: string): void {
     ra.lookingUp = true;
-    unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', { actorId }).then((r) => {
-      if (r.found && r.actor) ra.maxTaskRetries = r.actor.maxTaskRetries;
-      const moved = r.found && r.actor && r.actor.nodeId && (r.actor.nodeId !== avoid || r.actor.state === 'DEAD');
-      // After a death, only an instance that is up (or a final death) ends the search.
-      if (moved && (avoid ? r.actor!.state === 'ALIVE' || r.actor!.state === 'DEAD' : r.actor!.state !== 'RESTARTING')) {
+    unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', { actorId }).then(
+      (r) => {
+        if (r.found && r.actor) ra.maxTaskRetries = r.actor.maxTaskRetries;
+        const moved = r.found && r.actor && r.actor.nodeId && (r.actor.nodeId !== avoid || r.actor.state === 'DEAD');
+        // After a death, only an instance that is up (or a final death) ends the search.
+        if (
+          moved &&
+          (avoid ? r.actor!.state === 'ALIVE' || r.actor!.state === 'DEAD' : r.actor!.state !== 'RESTARTING')
+        ) {
+          ra.lookingUp = false;
+          if (r.actor!.state === 'DEAD') this.actorGone(ra, `it died (${r.actor!.deathCause || 'unknown cause'})`);
+          else this.actorLocated(ra, r.actor!.nodeId);
+        } else if (tries < 200 && (r.found || tries < 20)) {
+          setTimeout(() => this.lookUp(ra, actorId, tries + 1, avoid), 50).unref();
+        } else {
+          ra.lookingUp = false;
+          this.actorGone(ra, 'it is unknown to this cluster (never created, or forgotten)');
+        }
+      },
+      (err: Error) => {
         ra.lookingUp = false;
-        if (r.actor!.state === 'DEAD') this.actorGone(ra, `it died (${r.actor!.deathCause || 'unknown cause'})`);
-        else this.actorLocated(ra, r.actor!.nodeId);
-      } else if (tries < 200 && (r.found || tries < 20)) {
-        setTimeout(() => this.lookUp(ra, actorId, tries + 1, avoid), 50).unref();
-      } else {
-        ra.lookingUp = false;
-        this.actorGone(ra, 'it is unknown to this cluster (never created, or forgotten)');
-      }
-    }, (err: Error) => {
-      ra.lookingUp = false;
-      this.actorGone(ra, `the GCS could not be asked where it is (${err.message})`);
-    });
+        this.actorGone(ra, `the GCS could not be asked where it is (${err.message})`);
+      },
+    );
   }
 
   async killActor(actorId: string, noRestart: boolean): Promise<void> {
@@ -1120,7 +1303,9 @@ export class ClusterNode implements ClusterLink {
       return;
     }
     if (!ra || ra.node === undefined) {
-      const r = await unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', { actorId });
+      const r = await unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', {
+        actorId,
+      });
       if (!r.found || !r.actor?.nodeId) return;
       ra ??= remoteActor(actorId, r.actor.nodeId);
       ra.node ??= r.actor.nodeId;
@@ -1142,7 +1327,10 @@ export class ClusterNode implements ClusterLink {
 
   async getActor(name: string, namespace: string): Promise<ActorHandleData | undefined> {
     for (let i = 0; i < 100; i++) {
-      const r = await unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', { name, namespace });
+      const r = await unary<unknown, { found: boolean; actor: ActorInfo__Output | null }>(this.gcs, 'GetActor', {
+        name,
+        namespace,
+      });
       if (!r.found || !r.actor) return undefined;
       const a = r.actor;
       if (a.nodeId) {
@@ -1157,21 +1345,36 @@ export class ClusterNode implements ClusterLink {
   }
 
   actorState(actorId: string, state: 'ALIVE' | 'DEAD' | 'RESTARTING', cause?: string): void {
-    void unary(this.gcs, 'UpdateActor', { actorId, state, nodeId: this.nodeId, deathCause: cause ?? '' }).catch(() => {});
+    void unary(this.gcs, 'UpdateActor', { actorId, state, nodeId: this.nodeId, deathCause: cause ?? '' }).catch(
+      () => {},
+    );
   }
 
   async kv(op: KvOp): Promise<unknown> {
     switch (op.k) {
       case 'put':
-        return (await unary<unknown, { added: boolean }>(this.gcs, 'KvPut', { namespace: op.namespace, key: op.key, value: op.value, overwrite: op.overwrite })).added;
+        return (
+          await unary<unknown, { added: boolean }>(this.gcs, 'KvPut', {
+            namespace: op.namespace,
+            key: op.key,
+            value: op.value,
+            overwrite: op.overwrite,
+          })
+        ).added;
       case 'get': {
-        const r = await unary<unknown, { found: boolean; value: Buffer }>(this.gcs, 'KvGet', { namespace: op.namespace, key: op.key });
+        const r = await unary<unknown, { found: boolean; value: Buffer }>(this.gcs, 'KvGet', {
+          namespace: op.namespace,
+          key: op.key,
+        });
         return r.found ? new Uint8Array(r.value) : undefined;
       }
       case 'del':
-        return (await unary<unknown, { deleted: number }>(this.gcs, 'KvDel', { namespace: op.namespace, key: op.key })).deleted;
+        return (await unary<unknown, { deleted: number }>(this.gcs, 'KvDel', { namespace: op.namespace, key: op.key }))
+          .deleted;
       case 'keys':
-        return (await unary<unknown, { keys: string[] }>(this.gcs, 'KvKeys', { namespace: op.namespace, key: op.prefix })).keys;
+        return (
+          await unary<unknown, { keys: string[] }>(this.gcs, 'KvKeys', { namespace: op.namespace, key: op.prefix })
+        ).keys;
     }
   }
 
@@ -1184,11 +1387,18 @@ export class ClusterNode implements ClusterLink {
       for (const [k, v] of Object.entries(n.resourcesAvailable)) available[k] = (available[k] ?? 0) + v;
     }
     return {
-      total, available,
-      nodes: [...this.view.values()].filter((n) => !n.isDriver).map((n) => ({
-        nodeId: n.nodeId, alive: n.state === 'ALIVE', isHead: n.isHead, address: n.address, resources: n.resourcesTotal,
-        objectStoreBytes: Number(n.objectStoreCapacity),
-      })),
+      total,
+      available,
+      nodes: [...this.view.values()]
+        .filter((n) => !n.isDriver)
+        .map((n) => ({
+          nodeId: n.nodeId,
+          alive: n.state === 'ALIVE',
+          isHead: n.isHead,
+          address: n.address,
+          resources: n.resourcesTotal,
+          objectStoreBytes: Number(n.objectStoreCapacity),
+        })),
     };
   }
 
@@ -1201,11 +1411,17 @@ export class ClusterNode implements ClusterLink {
         call.on('end', () => call.end());
       },
       Pull: (call) => {
-        this.servePull(call as never).catch((err: Error) => call.emit('error', { code: grpc.status.INTERNAL, details: err.message }));
+        this.servePull(call as never).catch((err: Error) =>
+          call.emit('error', { code: grpc.status.INTERNAL, details: err.message }),
+        );
       },
       PrepareBundles: (call, cb) => {
         const r = call.request;
-        const ok = this.node.reserveBundles(r.placementGroupId, r.indexes, r.bundles.map((b) => b.resources));
+        const ok = this.node.reserveBundles(
+          r.placementGroupId,
+          r.indexes,
+          r.bundles.map((b) => b.resources),
+        );
         cb(null, { ok, reason: ok ? '' : `node ${this.nodeId} has no room for the bundles now` });
       },
       ReturnBundles: (call, cb) => {
@@ -1224,9 +1440,18 @@ export class ClusterNode implements ClusterLink {
     const out: StateReply = { tasks: [], objects: [] };
     if (kind === 'tasks' || kind === '') {
       out.tasks = this.node.taskStates().map((t) => ({
-        taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, ownerNodeId: t.owner, jobId: t.jobId,
-        resources: t.resources as Record<string, number>, startMs: t.startMs, endMs: t.endMs,
-        runStartMs: t.runStartMs, workerId: t.workerId, actorId: t.actorId ?? '',
+        taskId: t.taskId,
+        name: t.name,
+        state: t.state,
+        nodeId: t.nodeId,
+        ownerNodeId: t.owner,
+        jobId: t.jobId,
+        resources: t.resources as Record<string, number>,
+        startMs: t.startMs,
+        endMs: t.endMs,
+        runStartMs: t.runStartMs,
+        workerId: t.workerId,
+        actorId: t.actorId ?? '',
       }));
     }
     if (kind === 'objects' || kind === '') {
@@ -1235,8 +1460,14 @@ export class ClusterNode implements ClusterLink {
         const d = store.describe(id);
         if (!d) continue;
         out.objects!.push({
-          objectId: id, nodeId: this.nodeId, ownerNodeId: d.owner ?? this.nodeId, size: d.size, state: d.state,
-          localRefs: d.holders, pins: d.pins, borrowers: d.borrowers,
+          objectId: id,
+          nodeId: this.nodeId,
+          ownerNodeId: d.owner ?? this.nodeId,
+          size: d.size,
+          state: d.state,
+          localRefs: d.holders,
+          pins: d.pins,
+          borrowers: d.borrowers,
         });
       }
     }

@@ -32,23 +32,36 @@ export class MemoryStorage implements GcsStorage {
 /** Tables in Redis hashes `<prefix>:<table>`. */
 export class RedisStorage implements GcsStorage {
   readonly description: string;
-  private constructor(private readonly redis: import('ioredis').Redis, private readonly prefix: string, url: string) {
+  private constructor(
+    private readonly redis: import('ioredis').Redis,
+    private readonly prefix: string,
+    url: string,
+  ) {
     this.description = `Redis at ${url}`;
   }
 
   static async connect(url: string, prefix = 'rayts:gcs'): Promise<RedisStorage> {
     const { Redis } = await import('ioredis');
     if (!/^rediss?:\/\//.test(url)) {
-      throw new RayError(`Invalid Redis address '${url}': expected redis://HOST:PORT (optionally with a password and a db number: redis://:PASSWORD@HOST:PORT/DB).`);
+      throw new RayError(
+        `Invalid Redis address '${url}': expected redis://HOST:PORT (optionally with a password and a db number: redis://:PASSWORD@HOST:PORT/DB).`,
+      );
     }
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5_000 });
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+      connectTimeout: 5_000,
+    });
     redis.on('error', () => {}); // reconnects by itself; a command waits meanwhile
     try {
       await redis.connect();
       await redis.ping();
     } catch (err) {
       redis.disconnect();
-      throw new RayError(`Cannot reach Redis at ${url} (${(err as Error).message}). Start redis-server, or fix --redis-address.`);
+      throw new RayError(
+        `Cannot reach Redis at ${url} (${(err as Error).message}). Start redis-server, or fix --redis-address.`,
+      );
     }
     return new RedisStorage(redis, prefix, url);
   }

@@ -50,7 +50,13 @@ export class Gcs {
   private readonly healthTimer: NodeJS.Timeout;
   headNodeId = '';
   /** The head's own node, reserved without a round trip. */
-  localNode: { nodeId: string; reserve(groupId: string, indexes: number[], bundles: ResourceSet[]): boolean; release(groupId: string, indexes: number[]): void } | undefined;
+  localNode:
+    | {
+        nodeId: string;
+        reserve(groupId: string, indexes: number[], bundles: ResourceSet[]): boolean;
+        release(groupId: string, indexes: number[]): void;
+      }
+    | undefined;
 
   private readonly storage: GcsStorage;
 
@@ -77,7 +83,12 @@ export class Gcs {
     }
     for (const [k, v] of t.kv) gcs.kv.set(k, v);
     for (const [id, b] of t.pgs) {
-      const p = json<{ spec: PlacementGroupSpec__Output; state: PgRecord['state']; bundleNodes: string[]; reason: string }>(b);
+      const p = json<{
+        spec: PlacementGroupSpec__Output;
+        state: PgRecord['state'];
+        bundleNodes: string[];
+        reason: string;
+      }>(b);
       gcs.pgs.set(id, { ...p, waiters: [], placing: false });
     }
     return gcs;
@@ -101,7 +112,12 @@ export class Gcs {
   }
 
   private savePg(pg: PgRecord): void {
-    this.save('pgs', pg.spec.placementGroupId, { spec: pg.spec, state: pg.state, bundleNodes: pg.bundleNodes, reason: pg.reason });
+    this.save('pgs', pg.spec.placementGroupId, {
+      spec: pg.spec,
+      state: pg.state,
+      bundleNodes: pg.bundleNodes,
+      reason: pg.reason,
+    });
   }
 
   // ---------------------------------------------------------------- nodes and the view
@@ -134,16 +150,23 @@ export class Gcs {
     this.viewChanged();
   }
 
-  view(): { nodes: NodeInfo__Output[]; version: number; potentialNodes: { shape: Record<string, number>; count: number; infeasible: boolean }[] } {
+  view(): {
+    nodes: NodeInfo__Output[];
+    version: number;
+    potentialNodes: { shape: Record<string, number>; count: number; infeasible: boolean }[];
+  } {
     return {
-      nodes: [...this.nodes.values()], version: ++this.viewVersion,
+      nodes: [...this.nodes.values()],
+      version: ++this.viewVersion,
       potentialNodes: this.potentialNodes.map((shape) => ({ shape, count: 1, infeasible: false })),
     };
   }
 
   /** Bundles of placement groups still waiting for room (demand for the autoscaler). */
   pendingBundles(): Record<string, number>[] {
-    return [...this.pgs.values()].filter((p) => p.state === 'PENDING').flatMap((p) => p.spec.bundles.map((b) => b.resources));
+    return [...this.pgs.values()]
+      .filter((p) => p.state === 'PENDING')
+      .flatMap((p) => p.spec.bundles.map((b) => b.resources));
   }
 
   private publish(ev: GcsEvent): void {
@@ -192,11 +215,17 @@ export class Gcs {
     pg.placing = true;
     try {
       const bundles = pg.spec.bundles.map((b) => b.resources as ResourceSet);
-      const nodes = this.liveExecutors().map((n) => ({ nodeId: n.nodeId, total: n.resourcesTotal, available: n.resourcesAvailable }));
+      const nodes = this.liveExecutors().map((n) => ({
+        nodeId: n.nodeId,
+        total: n.resourcesTotal,
+        available: n.resourcesAvailable,
+      }));
       const r = placeBundles(pg.spec.strategy as PlacementStrategy, bundles, nodes);
       if (!r.ok && r.infeasible && this.potentialNodes.length) {
         // Nodes the autoscaler may start could hold it: wait for them.
-        const extra = this.potentialNodes.flatMap((t, i) => bundles.map((_, j) => ({ nodeId: `potential-${i}-${j}`, total: t, available: t })));
+        const extra = this.potentialNodes.flatMap((t, i) =>
+          bundles.map((_, j) => ({ nodeId: `potential-${i}-${j}`, total: t, available: t })),
+        );
         const later = placeBundles(pg.spec.strategy as PlacementStrategy, bundles, [...nodes, ...extra]);
         if (later.ok || !later.infeasible) {
           pg.reason = 'waiting for the autoscaler to start nodes that can hold it';
@@ -210,24 +239,44 @@ export class Gcs {
       }
       // Two phases: every node reserves its bundles (all or none), then all commit.
       const byNode = new Map<string, number[]>();
-      r.nodes.forEach((n, i) => { const l = byNode.get(n) ?? []; l.push(i); byNode.set(n, l); });
+      r.nodes.forEach((n, i) => {
+        const l = byNode.get(n) ?? [];
+        l.push(i);
+        byNode.set(n, l);
+      });
       const req = (idx: number[]) => ({
-        placementGroupId: pg.spec.placementGroupId, indexes: idx, bundles: idx.map((i) => pg.spec.bundles[i]),
+        placementGroupId: pg.spec.placementGroupId,
+        indexes: idx,
+        bundles: idx.map((i) => pg.spec.bundles[i]),
       });
       const prepared: string[] = [];
       let failed = '';
-      await Promise.all([...byNode].map(async ([nodeId, idx]) => {
-        try {
-          const local = this.localNode?.nodeId === nodeId ? this.localNode : undefined;
-          const rep = local
-            ? { ok: local.reserve(pg.spec.placementGroupId, idx, idx.map((i) => bundles[i])), reason: `node ${nodeId} has no room for the bundles now` }
-            : await unary<unknown, { ok: boolean; reason: string }>(this.nodeClient(nodeId), 'PrepareBundles', req(idx), 10_000);
-          if (rep.ok) prepared.push(nodeId);
-          else failed ||= rep.reason;
-        } catch (err) {
-          failed ||= `node ${nodeId}: ${(err as Error).message}`;
-        }
-      }));
+      await Promise.all(
+        [...byNode].map(async ([nodeId, idx]) => {
+          try {
+            const local = this.localNode?.nodeId === nodeId ? this.localNode : undefined;
+            const rep = local
+              ? {
+                  ok: local.reserve(
+                    pg.spec.placementGroupId,
+                    idx,
+                    idx.map((i) => bundles[i]),
+                  ),
+                  reason: `node ${nodeId} has no room for the bundles now`,
+                }
+              : await unary<unknown, { ok: boolean; reason: string }>(
+                  this.nodeClient(nodeId),
+                  'PrepareBundles',
+                  req(idx),
+                  10_000,
+                );
+            if (rep.ok) prepared.push(nodeId);
+            else failed ||= rep.reason;
+          } catch (err) {
+            failed ||= `node ${nodeId}: ${(err as Error).message}`;
+          }
+        }),
+      );
       if (failed || pg.state !== 'PENDING') {
         await Promise.all(prepared.map((n) => this.returnBundles(n, req(byNode.get(n)!))));
         if (pg.state === 'PENDING') {
@@ -245,7 +294,10 @@ export class Gcs {
     }
   }
 
-  private async returnBundles(nodeId: string, req: { placementGroupId: string; indexes: number[]; bundles?: unknown[] }): Promise<void> {
+  private async returnBundles(
+    nodeId: string,
+    req: { placementGroupId: string; indexes: number[]; bundles?: unknown[] },
+  ): Promise<void> {
     if (this.localNode?.nodeId === nodeId) this.localNode.release(req.placementGroupId, req.indexes);
     else await unary(this.nodeClient(nodeId), 'ReturnBundles', req, 10_000).catch(() => {});
   }
@@ -257,10 +309,20 @@ export class Gcs {
     this.setPgState(pg, 'REMOVED', 'removed with removePlacementGroup()');
     if (wasCreated) {
       const byNode = new Map<string, number[]>();
-      pg.bundleNodes.forEach((n, i) => { const l = byNode.get(n) ?? []; l.push(i); byNode.set(n, l); });
-      await Promise.all([...byNode].map(([n, idx]) => this.returnBundles(n, {
-        placementGroupId: id, indexes: idx, bundles: idx.map((i) => pg.spec.bundles[i]),
-      })));
+      pg.bundleNodes.forEach((n, i) => {
+        const l = byNode.get(n) ?? [];
+        l.push(i);
+        byNode.set(n, l);
+      });
+      await Promise.all(
+        [...byNode].map(([n, idx]) =>
+          this.returnBundles(n, {
+            placementGroupId: id,
+            indexes: idx,
+            bundles: idx.map((i) => pg.spec.bundles[i]),
+          }),
+        ),
+      );
     }
     this.retryPendingGroups();
   }
@@ -274,7 +336,8 @@ export class Gcs {
         if (n.version !== VERSION) {
           cb({
             code: grpc.status.FAILED_PRECONDITION,
-            details: `version mismatch: this cluster runs ray-ts ${VERSION} and ${n.isDriver ? 'the driver' : 'the node'} runs ${n.version || 'an unknown version'}. ` +
+            details:
+              `version mismatch: this cluster runs ray-ts ${VERSION} and ${n.isDriver ? 'the driver' : 'the node'} runs ${n.version || 'an unknown version'}. ` +
               `Run the same ray-ts version on every node and driver.`,
           });
           return;
@@ -295,7 +358,8 @@ export class Gcs {
           return;
         }
         this.lastSeen.set(n.nodeId, Date.now());
-        const changed = JSON.stringify(prev.resourcesAvailable) !== JSON.stringify(n.resourcesAvailable) ||
+        const changed =
+          JSON.stringify(prev.resourcesAvailable) !== JSON.stringify(n.resourcesAvailable) ||
           JSON.stringify(prev.resourcesTotal) !== JSON.stringify(n.resourcesTotal) ||
           JSON.stringify(prev.load) !== JSON.stringify(n.load);
         this.nodes.set(n.nodeId, { ...n, state: 'ALIVE' });
@@ -357,9 +421,15 @@ export class Gcs {
       UpdateActor: (call, cb) => {
         const a = call.request;
         const prev = this.actors.get(a.actorId);
-        const set = (v: unknown) => v !== '' && v !== 0 && v !== false && !(Array.isArray(v) && v.length === 0) &&
+        const set = (v: unknown) =>
+          v !== '' &&
+          v !== 0 &&
+          v !== false &&
+          !(Array.isArray(v) && v.length === 0) &&
           !(v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
-        const next: ActorInfo__Output = prev ? { ...prev, ...Object.fromEntries(Object.entries(a).filter(([, v]) => set(v))) } as ActorInfo__Output : a;
+        const next: ActorInfo__Output = prev
+          ? ({ ...prev, ...Object.fromEntries(Object.entries(a).filter(([, v]) => set(v))) } as ActorInfo__Output)
+          : a;
         if (a.state) next.state = a.state;
         this.actors.set(a.actorId, next);
         this.save('actors', a.actorId, next);
@@ -391,7 +461,14 @@ export class Gcs {
       KvKeys: (call, cb) => ok(cb, { keys: this.kvLocal(call.request.namespace).keys(call.request.key) }),
       CreatePlacementGroup: (call, cb) => {
         const spec = call.request;
-        const pg: PgRecord = { spec, state: 'PENDING', bundleNodes: [], reason: 'being placed', waiters: [], placing: false };
+        const pg: PgRecord = {
+          spec,
+          state: 'PENDING',
+          bundleNodes: [],
+          reason: 'being placed',
+          waiters: [],
+          placing: false,
+        };
         this.pgs.set(spec.placementGroupId, pg);
         this.savePg(pg);
         ok(cb, this.pgInfo(pg));
@@ -423,7 +500,8 @@ export class Gcs {
         }
       },
       GetPlacementGroup: (call, cb) => ok(cb, this.pgInfo(this.pgs.get(call.request.placementGroupId))),
-      ListPlacementGroups: (_call, cb) => ok(cb, { placementGroups: [...this.pgs.values()].map((p) => this.pgInfo(p)) }),
+      ListPlacementGroups: (_call, cb) =>
+        ok(cb, { placementGroups: [...this.pgs.values()].map((p) => this.pgInfo(p)) }),
     };
   }
 
@@ -447,7 +525,10 @@ export class Gcs {
 
   /** One namespace of the KV (for the RPCs, and for services of the head's own process). */
   kvLocal(namespace: string): {
-    put(key: string, value: Buffer): void; get(key: string): Buffer | undefined; del(key: string): boolean; keys(prefix?: string): string[];
+    put(key: string, value: Buffer): void;
+    get(key: string): Buffer | undefined;
+    del(key: string): boolean;
+    keys(prefix?: string): string[];
   } {
     const k = (key: string) => `${namespace}\u0000${key}`;
     return {
@@ -461,7 +542,8 @@ export class Gcs {
         if (deleted) this.storage.del('kv', k(key));
         return deleted;
       },
-      keys: (prefix = '') => [...this.kv.keys()].filter((x) => x.startsWith(k(prefix))).map((x) => x.slice(namespace.length + 1)),
+      keys: (prefix = '') =>
+        [...this.kv.keys()].filter((x) => x.startsWith(k(prefix))).map((x) => x.slice(namespace.length + 1)),
     };
   }
 

@@ -55,7 +55,12 @@ export class JobManager {
     // Jobs that were running when the head went away did not survive it.
     for (const rec of table.all()) {
       if (!terminal(rec.status)) {
-        table.put(rec.submission_id, { ...rec, status: 'FAILED', message: 'the head stopped while the job ran', end_time: Date.now() });
+        table.put(rec.submission_id, {
+          ...rec,
+          status: 'FAILED',
+          message: 'the head stopped while the job ran',
+          end_time: Date.now(),
+        });
       }
     }
   }
@@ -69,7 +74,8 @@ export class JobManager {
       throw new HttpError(400, 'a job needs an entrypoint: the shell command of its driver, e.g. "node script.js"');
     }
     const id = req.submission_id || `raysubmit_${ids().next('job').slice(4)}`;
-    if (this.table.get(id)) throw new HttpError(409, `a job with submission id '${id}' exists already: pick another, or leave it out`);
+    if (this.table.get(id))
+      throw new HttpError(409, `a job with submission id '${id}' exists already: pick another, or leave it out`);
     const env = req.runtime_env?.env_vars ?? {};
     for (const [k, v] of Object.entries(env)) {
       if (typeof v !== 'string') throw new HttpError(400, `env var ${k} must be a string, got ${typeof v}`);
@@ -79,8 +85,16 @@ export class JobManager {
       throw new HttpError(400, `working_dir '${cwd}' is not a directory on the head (give an absolute path there)`);
     }
     const rec: JobRecord = {
-      submission_id: id, entrypoint: req.entrypoint, status: 'PENDING', message: 'starting', start_time: Date.now(),
-      end_time: null, exit_code: null, working_dir: cwd ?? null, env_vars: env, driver_pid: null,
+      submission_id: id,
+      entrypoint: req.entrypoint,
+      status: 'PENDING',
+      message: 'starting',
+      start_time: Date.now(),
+      end_time: null,
+      exit_code: null,
+      working_dir: cwd ?? null,
+      env_vars: env,
+      driver_pid: null,
     };
     this.table.put(id, rec);
     const log = fs.openSync(this.logPath(id), 'w');
@@ -99,7 +113,13 @@ export class JobManager {
       const cur = this.table.get(id);
       if (cur?.status === 'STOPPED') this.finish(id, 'STOPPED', 'stopped with job stop', code);
       else if (code === 0) this.finish(id, 'SUCCEEDED', 'the driver exited with code 0', 0);
-      else this.finish(id, 'FAILED', signal ? `the driver was killed by ${signal}` : `the driver exited with code ${code}`, code);
+      else
+        this.finish(
+          id,
+          'FAILED',
+          signal ? `the driver was killed by ${signal}` : `the driver exited with code ${code}`,
+          code,
+        );
     });
     return running;
   }
@@ -123,7 +143,11 @@ export class JobManager {
     }
     setTimeout(() => {
       if (this.procs.has(id)) {
-        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
     }, 3_000).unref();
     return true;
@@ -180,13 +204,22 @@ export class JobManager {
 }
 
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 /** The HTTP job API (Ray's paths). Resolves with the bound port. */
-export function serveJobApi(jobs: JobManager, table: JobTable, host: string, port: number, version: string): Promise<{ server: http.Server; port: number }> {
+export function serveJobApi(
+  jobs: JobManager,
+  table: JobTable,
+  host: string,
+  port: number,
+  version: string,
+): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer((req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -200,7 +233,11 @@ export function serveJobApi(jobs: JobManager, table: JobTable, host: string, por
       if (parts[1] !== 'jobs') throw new HttpError(404, `no such path ${url.pathname}`);
       const id = parts[2] ? decodeURIComponent(parts[2]) : undefined;
       if (!id) {
-        if (req.method === 'GET') return send(200, table.all().sort((a, b) => a.start_time - b.start_time));
+        if (req.method === 'GET')
+          return send(
+            200,
+            table.all().sort((a, b) => a.start_time - b.start_time),
+          );
         if (req.method === 'POST') {
           let body = '';
           for await (const chunk of req) body += chunk;
@@ -208,7 +245,10 @@ export function serveJobApi(jobs: JobManager, table: JobTable, host: string, por
           try {
             parsed = JSON.parse(body || '{}') as SubmitRequest;
           } catch {
-            throw new HttpError(400, 'the body must be JSON: { "entrypoint": "node script.js", "runtime_env": { ... } }');
+            throw new HttpError(
+              400,
+              'the body must be JSON: { "entrypoint": "node script.js", "runtime_env": { ... } }',
+            );
           }
           const rec = jobs.submit(parsed);
           return send(200, { submission_id: rec.submission_id, job_id: rec.submission_id });

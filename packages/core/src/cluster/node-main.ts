@@ -15,13 +15,20 @@ async function main(): Promise<void> {
   const opts = JSON.parse(process.env.RAY_TS_NODE_OPTIONS ?? '{}') as NodeMainOptions;
   let started;
   try {
-    started = await startNode({ ...opts, logDir: opts.logDir ?? (opts.sessionDir ? path.join(opts.sessionDir, 'logs') : undefined) });
+    started = await startNode({
+      ...opts,
+      logDir: opts.logDir ?? (opts.sessionDir ? path.join(opts.sessionDir, 'logs') : undefined),
+    });
   } catch (err) {
     console.error(`ray-ts node failed to start: ${(err as Error).message}`);
     process.exit(1);
   }
   const info = {
-    pid: process.pid, nodeId: started.node.nodeId, address: started.address, gcsAddress: started.gcsAddress, head: opts.head,
+    pid: process.pid,
+    nodeId: started.node.nodeId,
+    address: started.address,
+    gcsAddress: started.gcsAddress,
+    head: opts.head,
     jobApiAddress: started.jobApiAddress,
   };
   let file: string | undefined;

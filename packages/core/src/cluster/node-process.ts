@@ -22,13 +22,22 @@ function nodeMain(): string {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (fs.existsSync(p)) return p;
   }
-  throw new Error(`ray-ts: cannot find cluster/node-main.js next to ${fileURLToPath(import.meta.url)}: build @ray-ts/core first.`);
+  throw new Error(
+    `ray-ts: cannot find cluster/node-main.js next to ${fileURLToPath(import.meta.url)}: build @ray-ts/core first.`,
+  );
 }
 
 export function spawnNodeProcess(
   opts: object,
-  { env = {}, stderr = 'pipe', timeoutMs = 30_000, keepOutput = true }: {
-    env?: NodeJS.ProcessEnv; stderr?: 'pipe' | 'inherit'; timeoutMs?: number;
+  {
+    env = {},
+    stderr = 'pipe',
+    timeoutMs = 30_000,
+    keepOutput = true,
+  }: {
+    env?: NodeJS.ProcessEnv;
+    stderr?: 'pipe' | 'inherit';
+    timeoutMs?: number;
     /** Keep collecting output after the node is up (tests); else forward it to this process's stdout. */
     keepOutput?: boolean;
   } = {},
@@ -38,11 +47,18 @@ export function spawnNodeProcess(
     stdio: ['ignore', 'pipe', stderr],
   });
   let out = '';
-  const collect = (d: Buffer) => { out += d.toString(); };
+  const collect = (d: Buffer) => {
+    out += d.toString();
+  };
   proc.stdout!.on('data', collect);
-  proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const ready = new Promise<NodeReady>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`a cluster node did not start within ${timeoutMs / 1000} s:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`a cluster node did not start within ${timeoutMs / 1000} s:\n${out}`)),
+      timeoutMs,
+    );
     const onData = () => {
       const m = /RAY_TS_NODE_READY (\{.*\})/.exec(out);
       if (!m) return;

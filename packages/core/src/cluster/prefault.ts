@@ -33,7 +33,9 @@ export function prefault(buf: SharedArrayBuffer): Prefault {
   if (!helper) {
     helper = new Worker(source, { eval: true });
     helper.unref();
-    helper.on('error', () => { helper = undefined; });
+    helper.on('error', () => {
+      helper = undefined;
+    });
   }
   const progress = new SharedArrayBuffer(4);
   const prog = new Int32Array(progress);

@@ -64,14 +64,14 @@ export function bindServer(server: grpc.Server, host: string, port: number): Pro
 }
 
 /** Promise form of a unary call on a grpc-js client. */
-export function unary<Req, Res>(
-  client: grpc.Client,
-  method: string,
-  req: Req,
-  timeoutMs = 30_000,
-): Promise<Res> {
+export function unary<Req, Res>(client: grpc.Client, method: string, req: Req, timeoutMs = 30_000): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, (r: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void>)[method];
+    const fn = (
+      client as unknown as Record<
+        string,
+        (r: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void
+      >
+    )[method];
     fn.call(client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
       if (err) reject(err);
       else resolve(res as Res);

@@ -62,7 +62,9 @@ export function parseAddress(address: string): { host: string; port: number } {
   const m = /^([^:\s]+):(\d{1,5})$/.exec(address.trim());
   const port = m ? Number(m[2]) : NaN;
   if (!m || !(port > 0 && port < 65536)) {
-    throw new InvalidArgumentError(`Invalid cluster address '${address}': expected HOST:PORT, e.g. 127.0.0.1:6380 (what 'ray-ts start --head' printed).`);
+    throw new InvalidArgumentError(
+      `Invalid cluster address '${address}': expected HOST:PORT, e.g. 127.0.0.1:6380 (what 'ray-ts start --head' printed).`,
+    );
   }
   return { host: m[1], port };
 }
@@ -71,7 +73,10 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   const host = opts.host ?? '127.0.0.1';
   const config = loadConfig(opts.config ?? {});
   if (!opts.head) {
-    if (!opts.gcsAddress) throw new InvalidArgumentError('A node that is not the head needs the address of the head (--address HOST:PORT).');
+    if (!opts.gcsAddress)
+      throw new InvalidArgumentError(
+        'A node that is not the head needs the address of the head (--address HOST:PORT).',
+      );
     parseAddress(opts.gcsAddress);
   }
   const server = new grpc.Server(channelOptions);
@@ -96,7 +101,9 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       throw err;
     }
     gcs = await Gcs.create({
-      clusterId: ids().next('job').replace('job_', 'cluster_'), nodeTimeoutMs: opts.nodeTimeoutMs ?? 5_000, storage,
+      clusterId: ids().next('job').replace('job_', 'cluster_'),
+      nodeTimeoutMs: opts.nodeTimeoutMs ?? 5_000,
+      storage,
     });
     server.addService(protos().gcs.Gcs.service, gcs.handlers());
     gcs.localNode = {
@@ -110,9 +117,18 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   // The cluster node is made after binding (it needs its own address): calls reach its handlers,
   // built once, through this holder.
   const holder: { handlers?: Record<string, (...a: unknown[]) => void> } = {};
-  server.addService(protos().node.Node.service, new Proxy({}, {
-    get: (_t, key: string) => (...args: unknown[]) => holder.handlers![key](...args),
-  }) as never);
+  server.addService(
+    protos().node.Node.service,
+    new Proxy(
+      {},
+      {
+        get:
+          (_t, key: string) =>
+          (...args: unknown[]) =>
+            holder.handlers![key](...args),
+      },
+    ) as never,
+  );
   let port: number;
   try {
     port = await bindServer(server, host, opts.port ?? 0);
@@ -128,7 +144,12 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   const address = `${host}:${port}`;
   const gcsAddress = opts.head ? address : opts.gcsAddress!;
   const cluster = new ClusterNode({
-    node, gcsAddress, address, isHead: opts.head, isDriver: !!opts.driver, preferredNode: opts.driver?.preferredNode,
+    node,
+    gcsAddress,
+    address,
+    isHead: opts.head,
+    isDriver: !!opts.driver,
+    preferredNode: opts.driver?.preferredNode,
     labels: opts.labels,
   });
   holder.handlers = cluster.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>;
@@ -162,14 +183,27 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       put: (id, rec) => {
         kv.put(id, Buffer.from(JSON.stringify(rec)));
         gcs.recordJob({
-          jobId: id, state: rec.status, entrypoint: rec.entrypoint, startTimeMs: rec.start_time, endTimeMs: rec.end_time ?? 0,
-          driverPid: rec.driver_pid ?? 0, driverNodeId: nodeId, namespace: 'submission',
+          jobId: id,
+          state: rec.status,
+          entrypoint: rec.entrypoint,
+          startTimeMs: rec.start_time,
+          endTimeMs: rec.end_time ?? 0,
+          driverPid: rec.driver_pid ?? 0,
+          driverNodeId: nodeId,
+          namespace: 'submission',
         });
       },
-      get: (id) => { const b = kv.get(id); return b ? JSON.parse(b.toString()) as JobRecord : undefined; },
+      get: (id) => {
+        const b = kv.get(id);
+        return b ? (JSON.parse(b.toString()) as JobRecord) : undefined;
+      },
       all: () => kv.keys().map((id) => JSON.parse(kv.get(id)!.toString()) as JobRecord),
     };
-    const manager = new JobManager(table, path.join(opts.logDir ?? path.join(os.tmpdir(), 'ray-ts-logs'), `jobs-${gcs.clusterId}`), gcsAddress);
+    const manager = new JobManager(
+      table,
+      path.join(opts.logDir ?? path.join(os.tmpdir(), 'ray-ts-logs'), `jobs-${gcs.clusterId}`),
+      gcsAddress,
+    );
     try {
       const bound = await serveJobApi(manager, table, host, opts.jobApiPort ?? 8265, VERSION);
       jobs = { manager, server: bound.server };

@@ -18,7 +18,9 @@ async function withGcs<T>(address: string, fn: (gcs: GcsClient) => Promise<T>): 
   } catch (err) {
     const e = err as grpc.ServiceError;
     if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED) {
-      throw new RayError(`No ray-ts cluster answers at ${address} (${e.details}). Start one with 'ray-ts start --head', or pass the right --address.`);
+      throw new RayError(
+        `No ray-ts cluster answers at ${address} (${e.details}). Start one with 'ray-ts start --head', or pass the right --address.`,
+      );
     }
     throw err;
   } finally {
@@ -27,7 +29,10 @@ async function withGcs<T>(address: string, fn: (gcs: GcsClient) => Promise<T>): 
 }
 
 export async function viewOf(address: string): Promise<NodeInfo__Output[]> {
-  return withGcs(address, async (gcs) => (await unary<unknown, { nodes: NodeInfo__Output[] }>(gcs, 'GetClusterView', {}, 5_000)).nodes);
+  return withGcs(
+    address,
+    async (gcs) => (await unary<unknown, { nodes: NodeInfo__Output[] }>(gcs, 'GetClusterView', {}, 5_000)).nodes,
+  );
 }
 
 function round(r: Record<string, number>): Record<string, number> {
@@ -37,31 +42,72 @@ function round(r: Record<string, number>): Record<string, number> {
 }
 
 export async function nodesOf(address: string): Promise<Row[]> {
-  return (await viewOf(address)).filter((n) => !n.isDriver).map((n) => ({
-    nodeId: n.nodeId, state: n.state, isHead: n.isHead, address: n.address, pid: n.pid,
-    resourcesTotal: round(n.resourcesTotal), resourcesAvailable: round(n.resourcesAvailable),
-    load: n.load.map((d) => ({ shape: d.shape, count: d.count })), objectStoreUsed: n.objectStoreUsed,
-    objectStoreCapacity: n.objectStoreCapacity, numObjects: n.numObjects, numWorkers: n.numWorkers,
-  }));
+  return (await viewOf(address))
+    .filter((n) => !n.isDriver)
+    .map((n) => ({
+      nodeId: n.nodeId,
+      state: n.state,
+      isHead: n.isHead,
+      address: n.address,
+      pid: n.pid,
+      resourcesTotal: round(n.resourcesTotal),
+      resourcesAvailable: round(n.resourcesAvailable),
+      load: n.load.map((d) => ({ shape: d.shape, count: d.count })),
+      objectStoreUsed: n.objectStoreUsed,
+      objectStoreCapacity: n.objectStoreCapacity,
+      numObjects: n.numObjects,
+      numWorkers: n.numWorkers,
+    }));
 }
 
 export async function actorsOf(address: string): Promise<Row[]> {
   return withGcs(address, async (gcs) => {
     const r = await unary<unknown, { actors: Row[] }>(gcs, 'ListActors', {}, 5_000);
     return r.actors.map((a) => ({
-      actorId: a.actorId, className: a.className, name: a.name, namespace: a.namespace, state: a.state, nodeId: a.nodeId,
-      jobId: a.jobId, detached: a.detached, resources: a.resources, placementGroupId: a.placementGroupId, deathCause: a.deathCause,
+      actorId: a.actorId,
+      className: a.className,
+      name: a.name,
+      namespace: a.namespace,
+      state: a.state,
+      nodeId: a.nodeId,
+      jobId: a.jobId,
+      detached: a.detached,
+      resources: a.resources,
+      placementGroupId: a.placementGroupId,
+      deathCause: a.deathCause,
     }));
   });
 }
 
 export async function groupsOf(address: string): Promise<Row[]> {
   return withGcs(address, async (gcs) => {
-    const r = await unary<unknown, { placementGroups: { spec: { placementGroupId: string; name: string; strategy: string; bundles: { resources: Record<string, number> }[] } | null; state: string; bundleNodes: string[]; reason: string }[] }>(gcs, 'ListPlacementGroups', {}, 5_000);
-    return r.placementGroups.filter((p) => p.spec).map((p) => ({
-      placementGroupId: p.spec!.placementGroupId, name: p.spec!.name, strategy: p.spec!.strategy, state: p.state,
-      bundles: p.spec!.bundles.map((b) => b.resources), bundleNodes: p.bundleNodes, reason: p.reason,
-    }));
+    const r = await unary<
+      unknown,
+      {
+        placementGroups: {
+          spec: {
+            placementGroupId: string;
+            name: string;
+            strategy: string;
+            bundles: { resources: Record<string, number> }[];
+          } | null;
+          state: string;
+          bundleNodes: string[];
+          reason: string;
+        }[];
+      }
+    >(gcs, 'ListPlacementGroups', {}, 5_000);
+    return r.placementGroups
+      .filter((p) => p.spec)
+      .map((p) => ({
+        placementGroupId: p.spec!.placementGroupId,
+        name: p.spec!.name,
+        strategy: p.spec!.strategy,
+        state: p.state,
+        bundles: p.spec!.bundles.map((b) => b.resources),
+        bundleNodes: p.bundleNodes,
+        reason: p.reason,
+      }));
   });
 }
 
@@ -72,16 +118,18 @@ export async function jobsOf(address: string): Promise<Row[]> {
 /** Asks every node and driver for its tasks or objects. */
 async function fromNodes(address: string, kind: 'tasks' | 'objects'): Promise<StateReply__Output[]> {
   const view = (await viewOf(address)).filter((n) => n.state === 'ALIVE');
-  return Promise.all(view.map(async (n) => {
-    const c = new (protos().node.Node)(n.address, grpc.credentials.createInsecure(), channelOptions);
-    try {
-      return await unary<unknown, StateReply__Output>(c, 'GetState', { kind }, 5_000);
-    } catch {
-      return { tasks: [], objects: [] };
-    } finally {
-      c.close();
-    }
-  }));
+  return Promise.all(
+    view.map(async (n) => {
+      const c = new (protos().node.Node)(n.address, grpc.credentials.createInsecure(), channelOptions);
+      try {
+        return await unary<unknown, StateReply__Output>(c, 'GetState', { kind }, 5_000);
+      } catch {
+        return { tasks: [], objects: [] };
+      } finally {
+        c.close();
+      }
+    }),
+  );
 }
 
 /** Runs of tasks on every node (the executors' records), for the timeline. */
@@ -90,7 +138,17 @@ export async function taskRunsOf(address: string): Promise<TaskRun[]> {
   for (const rep of await fromNodes(address, 'tasks')) {
     for (const t of rep.tasks) {
       if (t.runStartMs > 0) {
-        out.push({ taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, jobId: t.jobId, workerId: t.workerId, runStartMs: t.runStartMs, endMs: t.endMs, ...(t.actorId ? { actorId: t.actorId } : {}) });
+        out.push({
+          taskId: t.taskId,
+          name: t.name,
+          state: t.state,
+          nodeId: t.nodeId,
+          jobId: t.jobId,
+          workerId: t.workerId,
+          runStartMs: t.runStartMs,
+          endMs: t.endMs,
+          ...(t.actorId ? { actorId: t.actorId } : {}),
+        });
       }
     }
   }
@@ -106,9 +164,16 @@ export async function tasksOf(address: string): Promise<Row[]> {
       const executorRecord = t.ownerNodeId !== t.nodeId;
       if (!prev || executorRecord || (prev.state === 'RUNNING' && t.state !== 'RUNNING')) {
         byId.set(t.taskId, {
-          taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, ownerNodeId: t.ownerNodeId, jobId: t.jobId,
-          resources: t.resources, durationMs: t.endMs ? Math.round(t.endMs - t.startMs) : undefined,
-          type: t.actorId ? 'ACTOR_TASK' : 'NORMAL_TASK', ...(t.actorId ? { actorId: t.actorId } : {}),
+          taskId: t.taskId,
+          name: t.name,
+          state: t.state,
+          nodeId: t.nodeId,
+          ownerNodeId: t.ownerNodeId,
+          jobId: t.jobId,
+          resources: t.resources,
+          durationMs: t.endMs ? Math.round(t.endMs - t.startMs) : undefined,
+          type: t.actorId ? 'ACTOR_TASK' : 'NORMAL_TASK',
+          ...(t.actorId ? { actorId: t.actorId } : {}),
         });
       }
     }
@@ -121,8 +186,14 @@ export async function objectsOf(address: string): Promise<Row[]> {
   for (const rep of await fromNodes(address, 'objects')) {
     for (const o of rep.objects) {
       out.push({
-        objectId: o.objectId, nodeId: o.nodeId, ownerNodeId: o.ownerNodeId, size: o.size, state: o.state,
-        localRefs: o.localRefs, pins: o.pins, borrowers: o.borrowers,
+        objectId: o.objectId,
+        nodeId: o.nodeId,
+        ownerNodeId: o.ownerNodeId,
+        size: o.size,
+        state: o.state,
+        localRefs: o.localRefs,
+        pins: o.pins,
+        borrowers: o.borrowers,
       });
     }
   }
@@ -138,7 +209,9 @@ export async function kvGetOf(address: string, namespace: string, key: string): 
 }
 
 /** The autoscaler's account (undefined when the head runs none). */
-export async function autoscalerStatus(address: string): Promise<import('./autoscaler.js').AutoscalerStatus | undefined> {
+export async function autoscalerStatus(
+  address: string,
+): Promise<import('./autoscaler.js').AutoscalerStatus | undefined> {
   const text = await kvGetOf(address, 'autoscaler', 'status');
   return text === undefined ? undefined : (JSON.parse(text) as import('./autoscaler.js').AutoscalerStatus);
 }

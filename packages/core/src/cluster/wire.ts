@@ -8,11 +8,20 @@ import type { FnRef } from '../functions.js';
 import type { CompiledActorOptions, ResourceSet, SchedulingStrategySpec } from '../options.js';
 import type { ActorCreationSpec, ActorTaskSpec, ArgSpec, TaskSpec } from '../protocol.js';
 import { intoShared, type StoredValue } from '../serialization.js';
-import type { ActorCreationSpec as PActorCreationSpec, ActorCreationSpec__Output as PActorCreationSpecOut } from './generated/raytscore/ActorCreationSpec.js';
-import type { ActorTaskSpec as PActorTaskSpec, ActorTaskSpec__Output as PActorTaskSpecOut } from './generated/raytscore/ActorTaskSpec.js';
+import type {
+  ActorCreationSpec as PActorCreationSpec,
+  ActorCreationSpec__Output as PActorCreationSpecOut,
+} from './generated/raytscore/ActorCreationSpec.js';
+import type {
+  ActorTaskSpec as PActorTaskSpec,
+  ActorTaskSpec__Output as PActorTaskSpecOut,
+} from './generated/raytscore/ActorTaskSpec.js';
 import type { Arg as PArg, Arg__Output as PArgOut } from './generated/raytscore/Arg.js';
 import type { FnRef as PFnRef, FnRef__Output as PFnRefOut } from './generated/raytscore/FnRef.js';
-import type { SchedulingStrategy as PStrategy, SchedulingStrategy__Output as PStrategyOut } from './generated/raytscore/SchedulingStrategy.js';
+import type {
+  SchedulingStrategy as PStrategy,
+  SchedulingStrategy__Output as PStrategyOut,
+} from './generated/raytscore/SchedulingStrategy.js';
 import type { TaskSpec as PTaskSpec, TaskSpec__Output as PTaskSpecOut } from './generated/raytscore/TaskSpec.js';
 import type { Value as PValue, Value__Output as PValueOut } from './generated/raytscore/Value.js';
 
@@ -69,9 +78,10 @@ function fnFromWire(p: PFnRefOut): FnRef {
   if (!d || !d.kind) return { id: p.id };
   return {
     id: p.id,
-    desc: d.kind === 'module'
-      ? { kind: 'module', url: d.url, key: d.key, name: d.name, isClass: d.isClass }
-      : { kind: 'source', source: d.source, name: d.name, isClass: d.isClass, origin: d.origin },
+    desc:
+      d.kind === 'module'
+        ? { kind: 'module', url: d.url, key: d.key, name: d.name, isClass: d.isClass }
+        : { kind: 'source', source: d.source, name: d.name, isClass: d.isClass, origin: d.origin },
   };
 }
 
@@ -103,7 +113,12 @@ export function strategyFromWire(p: PStrategyOut | null | undefined): Scheduling
     case 'NODE_AFFINITY':
       return { type: 'NODE_AFFINITY', nodeId: p.nodeId, soft: p.soft };
     case 'PLACEMENT_GROUP':
-      return { type: 'PLACEMENT_GROUP', placementGroupId: p.placementGroupId, bundleIndex: p.bundleIndex, ...(p.captureChildTasks ? { captureChildTasks: true } : {}) };
+      return {
+        type: 'PLACEMENT_GROUP',
+        placementGroupId: p.placementGroupId,
+        bundleIndex: p.bundleIndex,
+        ...(p.captureChildTasks ? { captureChildTasks: true } : {}),
+      };
     default:
       return undefined;
   }

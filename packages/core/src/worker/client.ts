@@ -6,9 +6,17 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CoreClient } from '../client.js';
 import { errorFromWire } from '../errors.js';
 import type { RefTracker } from '../object-ref.js';
-import type { KvOp,
-  ActorCreationSpec, ActorHandleData, ActorTaskSpec, ClusterInfo, FromWorker, TaskContextData, TaskSpec,
-  ToWorker, WorkerRequest,
+import type {
+  KvOp,
+  ActorCreationSpec,
+  ActorHandleData,
+  ActorTaskSpec,
+  ClusterInfo,
+  FromWorker,
+  TaskContextData,
+  TaskSpec,
+  ToWorker,
+  WorkerRequest,
 } from '../protocol.js';
 import type { StoredValue } from '../serialization.js';
 import type { WorkerBoot } from '../worker-handle.js';
@@ -113,7 +121,10 @@ export class WorkerClient implements CoreClient {
     if (!task || task.actorId) return this.request(op);
     this.onBlockChange?.(1);
     const p = this.request<T>({ ...op, taskId: task.taskId } as WorkerRequest);
-    void p.then(() => this.onBlockChange?.(-1), () => this.onBlockChange?.(-1));
+    void p.then(
+      () => this.onBlockChange?.(-1),
+      () => this.onBlockChange?.(-1),
+    );
     return p;
   }
 

@@ -6,7 +6,14 @@
  * Synchronous functions and methods run and report within the turn that received them, so a
  * batch of calls is answered by one batch of replies; only promises take the async path.
  */
-import { RemoteCodeError, RayError, TaskCancelledError, TaskError, errorToWire, InvalidArgumentError } from '../errors.js';
+import {
+  RemoteCodeError,
+  RayError,
+  TaskCancelledError,
+  TaskError,
+  errorToWire,
+  InvalidArgumentError,
+} from '../errors.js';
 import { loadFunction, loadedFunction } from '../functions.js';
 import { Deque } from '../deque.js';
 import type { TaskContextData, TaskOutcome, ToWorker } from '../protocol.js';
@@ -70,7 +77,11 @@ export class Executor {
     const errorName = err instanceof Error ? err.name : 'Error';
     if (err instanceof RemoteCodeError) return { ok: false, error: errorToWire(err), errorName };
     const stack = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
-    const wrapped = new TaskError(name, err, stack, { taskId, ...(actorId ? { actorId } : {}), nodeId: this.client.nodeId });
+    const wrapped = new TaskError(name, err, stack, {
+      taskId,
+      ...(actorId ? { actorId } : {}),
+      nodeId: this.client.nodeId,
+    });
     return { ok: false, error: errorToWire(wrapped), errorName };
   }
 
@@ -83,8 +94,13 @@ export class Executor {
    * settling for a promise. Returns the promise when there is one (so callers can track it).
    */
   private execute(
-    taskId: string, name: string, returnIds: string[], ctx: ExecutionContext, actorId: string | undefined,
-    call: () => unknown, report: (o: TaskOutcome, ms: number) => void,
+    taskId: string,
+    name: string,
+    returnIds: string[],
+    ctx: ExecutionContext,
+    actorId: string | undefined,
+    call: () => unknown,
+    report: (o: TaskOutcome, ms: number) => void,
   ): Promise<void> | undefined {
     this.running.set(taskId, ctx);
     const start = performance.now();
@@ -131,7 +147,8 @@ export class Executor {
             (loaded) => this.startTask(m, loaded as AnyFn),
             (err: unknown) => {
               this.client.send({
-                k: 'done', taskId: m.spec.taskId,
+                k: 'done',
+                taskId: m.spec.taskId,
                 outcome: { ok: false, error: errorToWire(err), errorName: (err as Error).name ?? 'Error' },
               });
             },
@@ -148,9 +165,15 @@ export class Executor {
   private startTask(m: Msg<'task'>, fn: AnyFn): Promise<void> | undefined {
     const taskId = m.spec.taskId;
     if (this.status) Atomics.store(this.status, 0, m.seq);
-    return this.execute(taskId, m.spec.name, m.spec.returnIds, new ExecutionContext(m.ctx), undefined,
+    return this.execute(
+      taskId,
+      m.spec.name,
+      m.spec.returnIds,
+      new ExecutionContext(m.ctx),
+      undefined,
       () => fn(...this.args(m.args)),
-      (outcome, ms) => this.client.send({ k: 'done', taskId, outcome, ms }));
+      (outcome, ms) => this.client.send({ k: 'done', taskId, outcome, ms }),
+    );
   }
 
   /** A task started (+1) or finished (-1) waiting in get/wait. */
@@ -162,8 +185,13 @@ export class Executor {
   async createActor(m: Msg<'createActor'>): Promise<void> {
     const actorId = m.spec.actorId;
     const hosted: HostedActor = {
-      instance: undefined, baseContext: m.ctx, className: m.spec.className, maxConcurrency: m.maxConcurrency, running: 0,
-      queue: new Deque(), dropped: false,
+      instance: undefined,
+      baseContext: m.ctx,
+      className: m.spec.className,
+      maxConcurrency: m.maxConcurrency,
+      running: 0,
+      queue: new Deque(),
+      dropped: false,
     };
     this.actors.set(actorId, hosted);
     const ctx = new ExecutionContext(m.ctx);
@@ -183,7 +211,11 @@ export class Executor {
     const hosted = this.actors.get(m.spec.actorId);
     if (!hosted) {
       const err = new RayError(`Actor ${m.spec.actorId} is not hosted by this worker; it may have been killed.`);
-      this.client.send({ k: 'done', taskId: m.spec.taskId, outcome: { ok: false, error: errorToWire(err), errorName: err.name } });
+      this.client.send({
+        k: 'done',
+        taskId: m.spec.taskId,
+        outcome: { ok: false, error: errorToWire(err), errorName: err.name },
+      });
       return;
     }
     hosted.queue.push(m);
@@ -209,7 +241,12 @@ export class Executor {
     const spec = m.spec;
     const instance = hosted.instance!;
     const ctx = new ExecutionContext({ ...hosted.baseContext, taskId: spec.taskId, name: spec.name });
-    return this.execute(spec.taskId, spec.name, spec.returnIds, ctx, spec.actorId,
+    return this.execute(
+      spec.taskId,
+      spec.name,
+      spec.returnIds,
+      ctx,
+      spec.actorId,
       () => {
         const method = instance[spec.method];
         if (typeof method !== 'function') {
@@ -219,7 +256,8 @@ export class Executor {
       },
       (outcome, ms) => {
         if (!hosted.dropped) this.client.send({ k: 'done', taskId: spec.taskId, outcome, ms });
-      });
+      },
+    );
   }
 
   dropActor(actorId: string): void {

@@ -50,7 +50,12 @@ for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   console[level] = (...args: unknown[]) => {
     const name = executionContext.getStore()?.data.name ?? 'worker';
     const prefix = `(${name} pid=${process.pid}${inThread ? ` worker=${shortId}` : ''}) `;
-    original(format(...args).split('\n').map((l) => prefix + l).join('\n'));
+    original(
+      format(...args)
+        .split('\n')
+        .map((l) => prefix + l)
+        .join('\n'),
+    );
   };
 }
 
@@ -74,7 +79,8 @@ let lastBatchAt = Date.now();
 let collectionsSinceBatch = idleGcAfterMs.length;
 let gcFn: (() => void) | undefined;
 setInterval(() => {
-  if (collectionsSinceBatch >= idleGcAfterMs.length || Date.now() - lastBatchAt < idleGcAfterMs[collectionsSinceBatch]) return;
+  if (collectionsSinceBatch >= idleGcAfterMs.length || Date.now() - lastBatchAt < idleGcAfterMs[collectionsSinceBatch])
+    return;
   if (!executor.idle() || tracker.liveCount() === 0) return;
   collectionsSinceBatch++;
   if (!gcFn) {

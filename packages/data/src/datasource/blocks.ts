@@ -50,7 +50,8 @@ export function dataFrameToBlocks(df: pl.DataFrame, targetRowsPerBlock?: number)
 export function withoutDictionaries(df: pl.DataFrame): pl.DataFrame {
   // Most frames have none: skip the lazy round trip (a copy of every column) for them.
   try {
-    if (!df.getColumns().some((c) => /^(Categorical|Enum)/.test(String((c.dtype as { variant?: string }).variant)))) return df;
+    if (!df.getColumns().some((c) => /^(Categorical|Enum)/.test(String((c.dtype as { variant?: string }).variant))))
+      return df;
   } catch {
     // dtype of some columns (Binary) cannot be shown in JS; cast to be safe.
   }

@@ -29,7 +29,17 @@ describe('expandPaths', () => {
   });
 
   it('walks a directory recursively, skipping hidden files and keeping extensions', async () => {
-    touch('b.parquet', 'a.PARQUET', 'sub/c.parquet', 'sub/deep/d.parquet', 'notes.txt', '_SUCCESS', '.a.parquet.crc', '_tmp/e.parquet', '.hidden/f.parquet');
+    touch(
+      'b.parquet',
+      'a.PARQUET',
+      'sub/c.parquet',
+      'sub/deep/d.parquet',
+      'notes.txt',
+      '_SUCCESS',
+      '.a.parquet.crc',
+      '_tmp/e.parquet',
+      '.hidden/f.parquet',
+    );
     expect(await expandPaths(dir, { extensions: ['parquet'] })).toEqual(
       abs('a.PARQUET', 'b.parquet', 'sub/c.parquet', 'sub/deep/d.parquet'),
     );
@@ -43,7 +53,9 @@ describe('expandPaths', () => {
     expect(await expandPaths(path.join(dir, '?1.*'))).toEqual(abs('x1.csv', 'x1.json', 'y1.csv'));
     expect(await expandPaths(path.join(dir, '[xy]1.csv'))).toEqual(abs('x1.csv', 'y1.csv'));
     expect(await expandPaths(path.join(dir, '[!x]1.csv'))).toEqual(abs('y1.csv'));
-    expect(await expandPaths(path.join(dir, '**', 'x*.csv'))).toEqual(abs('sub/deeper/x4.csv', 'sub/x3.csv', 'x1.csv', 'x2.csv'));
+    expect(await expandPaths(path.join(dir, '**', 'x*.csv'))).toEqual(
+      abs('sub/deeper/x4.csv', 'sub/x3.csv', 'x1.csv', 'x2.csv'),
+    );
     expect(await expandPaths(path.join(dir, 'sub', '**'))).toEqual(abs('sub/deeper/x4.csv', 'sub/x3.csv'));
     // Wildcards do not match hidden names, but a pattern that starts with '_' does.
     expect(await expandPaths(path.join(dir, '_*.csv'))).toEqual(abs('_x5.csv'));
@@ -84,12 +96,16 @@ describe('expandPaths', () => {
       new RegExp(`Directory ${dir} contains no file ending with \\.parquet, \\.pq`),
     );
     await expect(expandPaths(path.join(dir, '*.csv'))).rejects.toThrow(/Pattern .*\*\.csv matched no file/);
-    await expect(expandPaths(path.join(dir, '*'), { extensions: ['json'] })).rejects.toThrow(/matched no file ending with \.json/);
+    await expect(expandPaths(path.join(dir, '*'), { extensions: ['json'] })).rejects.toThrow(
+      /matched no file ending with \.json/,
+    );
     await expect(expandPaths(path.join(dir, 'missing', '*.csv'))).rejects.toBeInstanceOf(DatasourceError);
   });
 
   it('rejects remote URIs and empty input', async () => {
-    await expect(expandPaths('s3://bucket/data/')).rejects.toThrow(/Only local paths are supported for now: cannot read s3:\/\/bucket\/data\//);
+    await expect(expandPaths('s3://bucket/data/')).rejects.toThrow(
+      /Only local paths are supported for now: cannot read s3:\/\/bucket\/data\//,
+    );
     await expect(expandPaths([])).rejects.toBeInstanceOf(DataInvalidArgumentError);
   });
 });

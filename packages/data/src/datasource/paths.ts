@@ -44,7 +44,9 @@ const URI_SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 export async function expandPaths(paths: string | readonly string[], opts: ExpandPathsOptions = {}): Promise<string[]> {
   const entries = typeof paths === 'string' ? [paths] : paths;
   if (!Array.isArray(entries) || entries.length === 0) {
-    throw new DataInvalidArgumentError('No path given: pass a file, a directory or a glob pattern (or a list of them).');
+    throw new DataInvalidArgumentError(
+      'No path given: pass a file, a directory or a glob pattern (or a list of them).',
+    );
   }
   const extensions = normalizeExtensions(opts.extensions);
   const found = new Set<string>();
@@ -73,7 +75,10 @@ async function expandOne(entry: string, extensions: readonly string[] | undefine
     return files;
   }
   if (stats) {
-    throw new DatasourceError(`${abs} is neither a regular file nor a directory (a socket, device or FIFO?). Pass a file or a directory.`, entry);
+    throw new DatasourceError(
+      `${abs} is neither a regular file nor a directory (a socket, device or FIFO?). Pass a file or a directory.`,
+      entry,
+    );
   }
   if (GLOB_CHARS.test(abs)) {
     const files = await expandPattern(abs, extensions, entry);
@@ -99,7 +104,11 @@ function toLocalPath(entry: string): string {
     try {
       return fileURLToPath(entry);
     } catch (cause) {
-      throw new DatasourceError(`Invalid file URI ${entry}: ${(cause as Error).message}. Use file:///absolute/path or a plain path.`, entry, { cause });
+      throw new DatasourceError(
+        `Invalid file URI ${entry}: ${(cause as Error).message}. Use file:///absolute/path or a plain path.`,
+        entry,
+        { cause },
+      );
     }
   }
   if (URI_SCHEME.test(entry)) {
@@ -137,7 +146,9 @@ async function statOrNull(p: string, entry: string): Promise<Stats | null> {
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw new DatasourceError(`Cannot access ${p}: ${(cause as Error).message}. Check its permissions.`, entry, { cause });
+    throw new DatasourceError(`Cannot access ${p}: ${(cause as Error).message}. Check its permissions.`, entry, {
+      cause,
+    });
   }
 }
 
@@ -145,7 +156,11 @@ async function readDir(dir: string, entry: string): Promise<string[]> {
   try {
     return await fs.readdir(dir);
   } catch (cause) {
-    throw new DatasourceError(`Cannot list directory ${dir}: ${(cause as Error).message}. Check its permissions.`, entry, { cause });
+    throw new DatasourceError(
+      `Cannot list directory ${dir}: ${(cause as Error).message}. Check its permissions.`,
+      entry,
+      { cause },
+    );
   }
 }
 
@@ -174,9 +189,16 @@ async function walkDirectory(
 }
 
 /** Files matching an absolute glob pattern, walking from its longest literal directory prefix. */
-async function expandPattern(pattern: string, extensions: readonly string[] | undefined, entry: string): Promise<string[]> {
+async function expandPattern(
+  pattern: string,
+  extensions: readonly string[] | undefined,
+  entry: string,
+): Promise<string[]> {
   const { root } = path.parse(pattern);
-  const segments = pattern.slice(root.length).split(path.sep).filter((s) => s !== '');
+  const segments = pattern
+    .slice(root.length)
+    .split(path.sep)
+    .filter((s) => s !== '');
   let firstGlob = segments.findIndex((s) => GLOB_CHARS.test(s));
   if (firstGlob < 0) firstGlob = segments.length;
   const base = path.join(root, ...segments.slice(0, firstGlob));
@@ -188,7 +210,8 @@ async function expandPattern(pattern: string, extensions: readonly string[] | un
   return [...out];
 }
 
-type SegmentMatcher = { kind: 'globstar' } | { kind: 'literal'; name: string } | { kind: 'pattern'; re: RegExp; allowHidden: boolean };
+type SegmentMatcher =
+  { kind: 'globstar' } | { kind: 'literal'; name: string } | { kind: 'pattern'; re: RegExp; allowHidden: boolean };
 
 function segmentMatcher(segment: string): SegmentMatcher {
   if (segment === '**') return { kind: 'globstar' };
@@ -273,7 +296,8 @@ async function matchFrom(
     for (const name of (await readDir(dir, entry)).sort()) {
       if (isHidden(name)) continue;
       const child = path.join(dir, name);
-      if ((await statOrNull(child, entry))?.isDirectory()) await matchFrom(child, matchers, index, extensions, entry, out, seen);
+      if ((await statOrNull(child, entry))?.isDirectory())
+        await matchFrom(child, matchers, index, extensions, entry, out, seen);
     }
     return;
   }

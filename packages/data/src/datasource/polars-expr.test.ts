@@ -47,12 +47,16 @@ describe('filterIpc', () => {
 
   it('names an unknown column and lists the available ones', () => {
     expect(() => filterIpc(block, col('kk').gt(1).node)).toThrow(
-      new DataInvalidArgumentError('filter((col(kk) > 1)): unknown column "kk". Available columns: "k", "v", "s", "b".'),
+      new DataInvalidArgumentError(
+        'filter((col(kk) > 1)): unknown column "kk". Available columns: "k", "v", "s", "b".',
+      ),
     );
   });
 
   it('says when the expression cannot be evaluated', () => {
-    expect(() => filterIpc(block, col('k').add(1).node)).toThrow(/^filter\(\(col\(k\) \+ 1\)\) cannot be evaluated: .*must be a boolean condition/);
+    expect(() => filterIpc(block, col('k').add(1).node)).toThrow(
+      /^filter\(\(col\(k\) \+ 1\)\) cannot be evaluated: .*must be a boolean condition/,
+    );
     expect(() => filterIpc(block, { op: 'nope' } as unknown as ExprNode)).toThrow(/Unknown expression op "nope"/);
   });
 

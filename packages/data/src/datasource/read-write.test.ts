@@ -1,7 +1,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Binary, Float64, Int64, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray, type Vector } from 'apache-arrow';
+import {
+  Binary,
+  Float64,
+  Int64,
+  Table,
+  tableFromIPC,
+  tableToIPC,
+  Utf8,
+  vectorFromArray,
+  type Vector,
+} from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataInvalidArgumentError, DatasourceError } from '../errors.js';
 import { col, type ExprNode } from '../expr.js';
@@ -19,10 +29,22 @@ afterEach(() => {
 /** A block of `n` rows: id Int64, x Float64, name Utf8 (null every 5th row), category Int64. */
 function sampleBlock(n = 10): Uint8Array {
   const table = new Table({
-    id: vectorFromArray(Array.from({ length: n }, (_, i) => BigInt(i)), new Int64()),
-    x: vectorFromArray(Array.from({ length: n }, (_, i) => i / 2), new Float64()),
-    name: vectorFromArray(Array.from({ length: n }, (_, i) => (i % 5 === 4 ? null : `n${i}`)), new Utf8()),
-    category: vectorFromArray(Array.from({ length: n }, (_, i) => BigInt(i % 3)), new Int64()),
+    id: vectorFromArray(
+      Array.from({ length: n }, (_, i) => BigInt(i)),
+      new Int64(),
+    ),
+    x: vectorFromArray(
+      Array.from({ length: n }, (_, i) => i / 2),
+      new Float64(),
+    ),
+    name: vectorFromArray(
+      Array.from({ length: n }, (_, i) => (i % 5 === 4 ? null : `n${i}`)),
+      new Utf8(),
+    ),
+    category: vectorFromArray(
+      Array.from({ length: n }, (_, i) => BigInt(i % 3)),
+      new Int64(),
+    ),
   });
   return tableToIPC(table, 'file');
 }
@@ -113,12 +135,16 @@ describe('parquet', () => {
     const err = await readFile('parquet', file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasourceError);
     expect((err as DatasourceError).path).toBe(file);
-    expect((err as Error).message).toMatch(new RegExp(`^Could not read ${file} as parquet: .+\\. Check that the file is valid parquet\\.$`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^Could not read ${file} as parquet: .+\\. Check that the file is valid parquet\\.$`),
+    );
     expect((err as Error).cause).toBeInstanceOf(Error);
   });
 
   it('says when the file does not exist', async () => {
-    await expect(readFile('parquet', path.join(dir, 'missing.parquet'))).rejects.toThrow(/^No such file or directory: .*missing\.parquet/);
+    await expect(readFile('parquet', path.join(dir, 'missing.parquet'))).rejects.toThrow(
+      /^No such file or directory: .*missing\.parquet/,
+    );
   });
 
   it('round-trips binary columns and Utf8View strings', async () => {
@@ -159,7 +185,10 @@ describe('parquet', () => {
     const { path: file } = await writeBlock('parquet', sampleBlock(3), dir, 'a.parquet');
     const blocks = await readFile('parquet', file, { includePaths: true, columns: ['id'] });
     expect(rows(blocks)).toEqual([0, 1, 2].map((id) => ({ id, path: file })));
-    const all = await readFile('parquet', file, { includePaths: true, filter: col('path').eq(file).and(col('id').eq(1)).node });
+    const all = await readFile('parquet', file, {
+      includePaths: true,
+      filter: col('path').eq(file).and(col('id').eq(1)).node,
+    });
     expect(columnsOfBlock(all[0])).toEqual(['id', 'x', 'name', 'category', 'path']);
     expect(rows(all)).toHaveLength(1);
   });
@@ -173,10 +202,17 @@ describe('csv', () => {
     expect(fs.readFileSync(file, 'utf8').split('\n')[0]).toBe('id,x,name,category');
     const all = await readFile('csv', file);
     expect(tableFromIPC(all[0]).schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual([
-      'id:Int64', 'x:Float64', 'name:Utf8View', 'category:Int64',
+      'id:Int64',
+      'x:Float64',
+      'name:Utf8View',
+      'category:Int64',
     ]);
     expect(rows(all)).toEqual(rows([sampleBlock(10)]));
-    const some = await readFile('csv', file, { columns: ['name'], filter: col('category').eq(2).node, includePaths: true });
+    const some = await readFile('csv', file, {
+      columns: ['name'],
+      filter: col('category').eq(2).node,
+      includePaths: true,
+    });
     expect(rows(some)).toEqual([
       { name: 'n2', path: file },
       { name: 'n5', path: file },
@@ -201,7 +237,9 @@ describe('csv', () => {
 
   it('refuses to write binary columns', async () => {
     const block = tableToIPC(new Table({ b: vectorFromArray([new Uint8Array([1])], new Binary()) }), 'file');
-    await expect(writeBlock('csv', block, dir, 'a.csv')).rejects.toThrow(/Cannot write column "b" to csv: it holds binary data/);
+    await expect(writeBlock('csv', block, dir, 'a.csv')).rejects.toThrow(
+      /Cannot write column "b" to csv: it holds binary data/,
+    );
     await expect(writeBlock('json', block, dir, 'a.json')).rejects.toBeInstanceOf(DatasourceError);
   });
 });
@@ -214,7 +252,10 @@ describe('json lines', () => {
     expect(lines).toHaveLength(10);
     expect(JSON.parse(lines[4])).toEqual({ id: 4, x: 2, name: null, category: 1 });
     expect(rows(await readFile('json', file))).toEqual(rows([sampleBlock(10)]));
-    const some = await readFile('json', file, { columns: ['id'], filter: col('x').ge(3.5).and(col('name').isNull()).node });
+    const some = await readFile('json', file, {
+      columns: ['id'],
+      filter: col('x').ge(3.5).and(col('name').isNull()).node,
+    });
     expect(rows(some)).toEqual([{ id: 9 }]);
   });
 
@@ -229,7 +270,9 @@ describe('json lines', () => {
     fs.writeFileSync(file, '{"a":1}\n{"a": oops\n');
     const err = await readFile('json', file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasourceError);
-    expect((err as Error).message).toMatch(/as json: .*Check that the file is valid JSON lines \(one object per line\)\.$/);
+    expect((err as Error).message).toMatch(
+      /as json: .*Check that the file is valid JSON lines \(one object per line\)\.$/,
+    );
   });
 });
 
@@ -271,7 +314,6 @@ describe('writeBlock', () => {
     expect(tableFromIPC(blocks[0]).numRows).toBe(0);
     await expect(readFile('parquet', file, { columns: [] })).rejects.toBeInstanceOf(DataInvalidArgumentError);
   });
-
 });
 
 describe('writeBlock errors', () => {
@@ -287,9 +329,11 @@ describe('writeBlock errors', () => {
     await expect(writeBlock('parquet', sampleBlock(2), path.join(file, 'sub'), 'x.parquet')).rejects.toThrow(
       /^Cannot create output directory .*plain\/sub: ENOTDIR/,
     );
-    await expect(writeBlock('parquet', sampleBlock(2), dir, '../x.parquet')).rejects.toBeInstanceOf(DataInvalidArgumentError);
-    await expect(writeBlock('parquet', tableToIPC(new Table({ a: vectorFromArray([1]) }), 'stream'), dir, 'x.parquet')).rejects.toThrow(
-      /not the stream format/,
+    await expect(writeBlock('parquet', sampleBlock(2), dir, '../x.parquet')).rejects.toBeInstanceOf(
+      DataInvalidArgumentError,
     );
+    await expect(
+      writeBlock('parquet', tableToIPC(new Table({ a: vectorFromArray([1]) }), 'stream'), dir, 'x.parquet'),
+    ).rejects.toThrow(/not the stream format/);
   });
 });

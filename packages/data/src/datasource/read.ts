@@ -110,16 +110,20 @@ export async function readFrame(format: ReadFormat, path: string, opts: ReadFile
 
 function validateOptions(format: ReadFormat, opts: ReadFileOptions): void {
   if (!['parquet', 'csv', 'json', 'text', 'binary'].includes(format)) {
-    throw new DataInvalidArgumentError(`Unknown file format ${JSON.stringify(format)}: use parquet, csv, json, text or binary.`);
+    throw new DataInvalidArgumentError(
+      `Unknown file format ${JSON.stringify(format)}: use parquet, csv, json, text or binary.`,
+    );
   }
   const t = opts.targetRowsPerBlock;
   if (t !== undefined && !(Number.isSafeInteger(t) && t > 0)) {
     throw new DataInvalidArgumentError(`targetRowsPerBlock must be a positive integer, got ${String(t)}.`);
   }
   if (opts.columns) {
-    if (opts.columns.length === 0) throw new DataInvalidArgumentError('columns is empty: list the columns to read, or omit it to read them all.');
+    if (opts.columns.length === 0)
+      throw new DataInvalidArgumentError('columns is empty: list the columns to read, or omit it to read them all.');
     const dup = opts.columns.find((c, i) => opts.columns!.indexOf(c) !== i);
-    if (dup !== undefined) throw new DataInvalidArgumentError(`columns lists ${JSON.stringify(dup)} twice; list each column once.`);
+    if (dup !== undefined)
+      throw new DataInvalidArgumentError(`columns lists ${JSON.stringify(dup)} twice; list each column once.`);
   }
   const delimiter = opts.csv?.delimiter;
   if (delimiter !== undefined && delimiter.length !== 1) {
@@ -134,12 +138,21 @@ async function checkReadable(path: string): Promise<void> {
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new DatasourceError(`No such file or directory: ${path}. Check the path; relative paths resolve from ${process.cwd()}.`, path, { cause });
+      throw new DatasourceError(
+        `No such file or directory: ${path}. Check the path; relative paths resolve from ${process.cwd()}.`,
+        path,
+        { cause },
+      );
     }
-    throw new DatasourceError(`Cannot access ${path}: ${(cause as Error).message}. Check its permissions.`, path, { cause });
+    throw new DatasourceError(`Cannot access ${path}: ${(cause as Error).message}. Check its permissions.`, path, {
+      cause,
+    });
   }
   if (!stats.isFile()) {
-    throw new DatasourceError(`${path} is not a regular file${stats.isDirectory() ? ' but a directory' : ''}; readFile reads one file (expand directories with expandPaths).`, path);
+    throw new DatasourceError(
+      `${path} is not a regular file${stats.isDirectory() ? ' but a directory' : ''}; readFile reads one file (expand directories with expandPaths).`,
+      path,
+    );
   }
 }
 
@@ -198,7 +211,9 @@ function parseError(format: ReadFormat, path: string, cause: unknown, filter?: E
   const hint = filter
     ? `Check that the file is valid ${what} and that the filter fits its column types.`
     : `Check that the file is valid ${what}.`;
-  return new DatasourceError(`Could not read ${path} as ${format}${withFilter}: ${firstLine(cause)}. ${hint}`, path, { cause });
+  return new DatasourceError(`Could not read ${path} as ${format}${withFilter}: ${firstLine(cause)}. ${hint}`, path, {
+    cause,
+  });
 }
 
 /** Rows of a Parquet file, from its metadata (the data is not read). */

@@ -46,7 +46,9 @@ export async function writeBlock(
 ): Promise<{ path: string; numRows: number }> {
   checkFormat(format);
   if (fileName === '' || fileName === '.' || fileName === '..' || /[/\\]/.test(fileName)) {
-    throw new DataInvalidArgumentError(`Invalid file name ${JSON.stringify(fileName)}: give a plain name without directories (put those in dir).`);
+    throw new DataInvalidArgumentError(
+      `Invalid file name ${JSON.stringify(fileName)}: give a plain name without directories (put those in dir).`,
+    );
   }
   const df = blockToDataFrame(block);
   if (format !== 'parquet') {
@@ -73,7 +75,9 @@ export async function writeBlock(
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw new DatasourceError(
       `Could not write ${format} file ${path}: ${firstLine(cause)}. Check the disk space and permissions of ${dir}` +
-        (format === 'parquet' ? '.' : `, and that every column can be written as ${format} (nested columns cannot be written to CSV).`),
+        (format === 'parquet'
+          ? '.'
+          : `, and that every column can be written as ${format} (nested columns cannot be written to CSV).`),
       path,
       { cause },
     );
@@ -91,7 +95,10 @@ async function ensureDirectory(dir: string): Promise<void> {
   const stats = await fs.stat(dir).catch(() => null);
   if (stats?.isDirectory()) return;
   if (stats) {
-    throw new DatasourceError(`Cannot write into ${dir}: it exists and is not a directory (a regular file?). Choose another output path or remove it.`, dir);
+    throw new DatasourceError(
+      `Cannot write into ${dir}: it exists and is not a directory (a regular file?). Choose another output path or remove it.`,
+      dir,
+    );
   }
   try {
     await fs.mkdir(dir, { recursive: true });

@@ -96,7 +96,11 @@ describe.each(ENV_IDS)('%s matches Gymnasium', (id) => {
         const r = env.step(toAction(traj.actions[t]));
         expect(r.terminated).toBe(traj.terminated[t]);
         const s = (env as ClassicControlEnv<unknown>).getState()!;
-        s.forEach((v, i) => expect(Math.abs(v - after[i]), `state[${i}] at step ${t}`).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(after[i]))));
+        s.forEach((v, i) =>
+          expect(Math.abs(v - after[i]), `state[${i}] at step ${t}`).toBeLessThanOrEqual(
+            1e-12 * Math.max(1, Math.abs(after[i])),
+          ),
+        );
       });
     }
   });
@@ -142,10 +146,26 @@ describe('time limits', () => {
 
 describe('reset distributions and seeding', () => {
   const ranges: Record<string, [number, number][]> = {
-    'CartPole-v1': [[-0.05, 0.05], [-0.05, 0.05], [-0.05, 0.05], [-0.05, 0.05]],
-    'MountainCar-v0': [[-0.6, -0.4], [0, 0]],
-    'Acrobot-v1': [[-0.1, 0.1], [-0.1, 0.1], [-0.1, 0.1], [-0.1, 0.1]],
-    'Pendulum-v1': [[-Math.PI, Math.PI], [-1, 1]],
+    'CartPole-v1': [
+      [-0.05, 0.05],
+      [-0.05, 0.05],
+      [-0.05, 0.05],
+      [-0.05, 0.05],
+    ],
+    'MountainCar-v0': [
+      [-0.6, -0.4],
+      [0, 0],
+    ],
+    'Acrobot-v1': [
+      [-0.1, 0.1],
+      [-0.1, 0.1],
+      [-0.1, 0.1],
+      [-0.1, 0.1],
+    ],
+    'Pendulum-v1': [
+      [-Math.PI, Math.PI],
+      [-1, 1],
+    ],
   };
 
   it.each(ENV_IDS)('%s starts uniformly in Gymnasium ranges, reproducibly per seed', (id) => {

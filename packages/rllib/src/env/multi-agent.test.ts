@@ -37,7 +37,9 @@ describe('MultiAgentCartPole', () => {
     expect(r.truncateds.__all__).toBe(false);
     expect(r.obs.agent_0).toBeInstanceOf(Float32Array); // the final observation
     expect(env.agents).toEqual(['agent_1']);
-    expect(() => env.step({ agent_0: 1, agent_1: 0 })).toThrow(/agent 'agent_0' is done .* give actions only to agents in the last obs \(agent_1\)/);
+    expect(() => env.step({ agent_0: 1, agent_1: 0 })).toThrow(
+      /agent 'agent_0' is done .* give actions only to agents in the last obs \(agent_1\)/,
+    );
     while (!r.terminateds.__all__) {
       t++;
       r = env.step({ agent_1: 1 });

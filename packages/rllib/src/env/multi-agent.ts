@@ -105,12 +105,16 @@ export class MultiAgentCartPole implements MultiAgentEnv<Float32Array, number> {
   constructor(config: MultiAgentCartPoleConfig = {}) {
     const n = config.numAgents ?? 2;
     if (!Number.isInteger(n) || n < 1) {
-      throw new RLlibInvalidArgumentError(`MultiAgentCartPole: numAgents must be a positive integer, got ${String(config.numAgents)}.`);
+      throw new RLlibInvalidArgumentError(
+        `MultiAgentCartPole: numAgents must be a positive integer, got ${String(config.numAgents)}.`,
+      );
     }
     const ids = Array.from({ length: n }, (_, i) => `agent_${i}`);
     this.possibleAgents = Object.freeze(ids);
     this.envs = new Map(ids.map((id) => [id, new CartPoleEnv({ maxEpisodeSteps: config.maxEpisodeSteps })]));
-    this.observationSpaces = Object.freeze(Object.fromEntries(ids.map((id) => [id, this.envs.get(id)!.observationSpace])));
+    this.observationSpaces = Object.freeze(
+      Object.fromEntries(ids.map((id) => [id, this.envs.get(id)!.observationSpace])),
+    );
     this.actionSpaces = Object.freeze(Object.fromEntries(ids.map((id) => [id, this.envs.get(id)!.actionSpace])));
   }
 
@@ -123,7 +127,9 @@ export class MultiAgentCartPole implements MultiAgentEnv<Float32Array, number> {
     const obs: MultiAgentDict<Float32Array> = {};
     const infos: MultiAgentDict<Info> = {};
     this.possibleAgents.forEach((id, i) => {
-      const r = this.envs.get(id)!.reset({ seed: options.seed === undefined ? undefined : options.seed + i, options: options.options });
+      const r = this.envs
+        .get(id)!
+        .reset({ seed: options.seed === undefined ? undefined : options.seed + i, options: options.options });
       obs[id] = r.obs;
       infos[id] = r.info;
     });
@@ -147,7 +153,9 @@ export class MultiAgentCartPole implements MultiAgentEnv<Float32Array, number> {
     }
     for (const id of ids) {
       if (!this.envs.has(id)) {
-        throw new RLlibInvalidArgumentError(`MultiAgentCartPole: unknown agent '${id}'; agents are ${this.possibleAgents.join(', ')}.`);
+        throw new RLlibInvalidArgumentError(
+          `MultiAgentCartPole: unknown agent '${id}'; agents are ${this.possibleAgents.join(', ')}.`,
+        );
       }
       if (!this.active.includes(id)) {
         throw new RLlibInvalidArgumentError(

@@ -35,7 +35,9 @@ describe('env registry', () => {
     }
     expect(err).toBeInstanceOf(RLlibInvalidArgumentError);
     expect((err as Error).message).toMatch(/Unknown env 'NoSuchEnv-v0'\. Registered envs: .*CartPole-v1/);
-    expect((err as Error).message).toMatch(/Call registerEnv\('NoSuchEnv-v0', \(config\) => new YourEnv\(config\)\) first/);
+    expect((err as Error).message).toMatch(
+      /Call registerEnv\('NoSuchEnv-v0', \(config\) => new YourEnv\(config\)\) first/,
+    );
   });
 
   it('rejects bad registrations and creators that return no env', () => {

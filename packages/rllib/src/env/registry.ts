@@ -86,7 +86,10 @@ export function makeEnv<E extends Env | MultiAgentEnv = Env>(name: string, confi
   }
   const env = creator(config);
   const single =
-    typeof env === 'object' && env !== null && typeof (env as Env).reset === 'function' && typeof (env as Env).step === 'function';
+    typeof env === 'object' &&
+    env !== null &&
+    typeof (env as Env).reset === 'function' &&
+    typeof (env as Env).step === 'function';
   if (!single && !isMultiAgentEnv(env)) {
     throw new RLlibInvalidArgumentError(
       `The creator registered for env '${name}' returned ${env === null ? 'null' : typeof env}, not an env. ` +

@@ -203,6 +203,8 @@ describe('spaceToJSON / spaceFromJSON', () => {
       expect(back.toString()).toBe(s.toString());
       expect(spaceToJSON(back)).toEqual(spaceToJSON(s));
     }
-    expect(() => spaceFromJSON({ type: 'Nope' } as never)).toThrow(/is not a space's data; pass what spaceToJSON returned/);
+    expect(() => spaceFromJSON({ type: 'Nope' } as never)).toThrow(
+      /is not a space's data; pass what spaceToJSON returned/,
+    );
   });
 });

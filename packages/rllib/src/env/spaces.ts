@@ -13,11 +13,7 @@ export type BoxValue = Float32Array | Float64Array | readonly number[];
 export type MultiDiscreteValue = Int32Array | readonly number[];
 /** A value of any space: an integer (Discrete), an array (Box, MultiDiscrete, Tuple) or a record (Dict). */
 export type SpaceValue =
-  | number
-  | BoxValue
-  | MultiDiscreteValue
-  | readonly SpaceValue[]
-  | { readonly [key: string]: SpaceValue };
+  number | BoxValue | MultiDiscreteValue | readonly SpaceValue[] | { readonly [key: string]: SpaceValue };
 
 /** Any space (a discriminated union on `kind`). */
 export type Space = Discrete | Box | MultiDiscrete | DictSpace | TupleSpace;
@@ -158,7 +154,8 @@ export class Box {
       );
     }
     const out = Float32Array.from(b);
-    if (out.some(Number.isNaN)) throw new RLlibInvalidArgumentError(`Box: ${which} contains NaN; pass numbers or +-Infinity.`);
+    if (out.some(Number.isNaN))
+      throw new RLlibInvalidArgumentError(`Box: ${which} contains NaN; pass numbers or +-Infinity.`);
     return out;
   }
 
@@ -262,12 +259,16 @@ export class DictSpace {
   /** @throws RLlibInvalidArgumentError when a value of `spaces` is not a space. */
   constructor(spaces: Record<string, Space>) {
     if (spaces === null || typeof spaces !== 'object' || Array.isArray(spaces)) {
-      throw new RLlibInvalidArgumentError(`DictSpace(spaces): spaces must be a record of spaces, e.g. { pos: new Box(-1, 1, [2]) }.`);
+      throw new RLlibInvalidArgumentError(
+        `DictSpace(spaces): spaces must be a record of spaces, e.g. { pos: new Box(-1, 1, [2]) }.`,
+      );
     }
     const keys = Object.keys(spaces).sort();
     for (const k of keys) {
       if (!isSpace(spaces[k])) {
-        throw new RLlibInvalidArgumentError(`DictSpace: spaces['${k}'] is not a space (Discrete, Box, MultiDiscrete, DictSpace or TupleSpace).`);
+        throw new RLlibInvalidArgumentError(
+          `DictSpace: spaces['${k}'] is not a space (Discrete, Box, MultiDiscrete, DictSpace or TupleSpace).`,
+        );
       }
     }
     this.keys = Object.freeze(keys);
@@ -302,7 +303,9 @@ export class TupleSpace {
   /** @throws RLlibInvalidArgumentError when an element of `spaces` is not a space. */
   constructor(spaces: readonly Space[]) {
     if (!Array.isArray(spaces)) {
-      throw new RLlibInvalidArgumentError(`TupleSpace(spaces): spaces must be an array of spaces, e.g. [new Discrete(2), new Box(0, 1, [3])].`);
+      throw new RLlibInvalidArgumentError(
+        `TupleSpace(spaces): spaces must be an array of spaces, e.g. [new Discrete(2), new Box(0, 1, [3])].`,
+      );
     }
     spaces.forEach((s, i) => {
       if (!isSpace(s)) throw new RLlibInvalidArgumentError(`TupleSpace: spaces[${i}] is not a space.`);
@@ -326,7 +329,13 @@ export class TupleSpace {
 
 /** Whether `x` is one of this module's spaces. */
 export function isSpace(x: unknown): x is Space {
-  return x instanceof Discrete || x instanceof Box || x instanceof MultiDiscrete || x instanceof DictSpace || x instanceof TupleSpace;
+  return (
+    x instanceof Discrete ||
+    x instanceof Box ||
+    x instanceof MultiDiscrete ||
+    x instanceof DictSpace ||
+    x instanceof TupleSpace
+  );
 }
 
 /**
@@ -352,7 +361,9 @@ function writeFlat(space: Space, x: unknown, out: Float32Array, offset: number, 
   switch (space.kind) {
     case 'Discrete': {
       if (!space.contains(x)) {
-        throw new RLlibInvalidArgumentError(`flatten: value${path} = ${String(x)} is not in ${space.toString()}; pass an integer in [${space.start}, ${space.start + space.n}).`);
+        throw new RLlibInvalidArgumentError(
+          `flatten: value${path} = ${String(x)} is not in ${space.toString()}; pass an integer in [${space.start}, ${space.start + space.n}).`,
+        );
       }
       out[offset + x - space.start] = 1;
       return offset + space.n;
@@ -374,7 +385,9 @@ function writeFlat(space: Space, x: unknown, out: Float32Array, offset: number, 
     }
     case 'MultiDiscrete': {
       if (!space.contains(x)) {
-        throw new RLlibInvalidArgumentError(`flatten: value${path} is not in ${space.toString()}; pass ${space.nvec.length} integers, x[i] in [0, nvec[i]).`);
+        throw new RLlibInvalidArgumentError(
+          `flatten: value${path} is not in ${space.toString()}; pass ${space.nvec.length} integers, x[i] in [0, nvec[i]).`,
+        );
       }
       let o = offset;
       for (let i = 0; i < space.nvec.length; i++) {
@@ -385,18 +398,25 @@ function writeFlat(space: Space, x: unknown, out: Float32Array, offset: number, 
     }
     case 'Dict': {
       if (x === null || typeof x !== 'object' || Array.isArray(x)) {
-        throw new RLlibInvalidArgumentError(`flatten: value${path} must be an object with keys ${JSON.stringify(space.keys)} for ${space.toString()}.`);
+        throw new RLlibInvalidArgumentError(
+          `flatten: value${path} must be an object with keys ${JSON.stringify(space.keys)} for ${space.toString()}.`,
+        );
       }
       let o = offset;
       for (const k of space.keys) {
-        if (!Object.hasOwn(x, k)) throw new RLlibInvalidArgumentError(`flatten: value${path} has no key '${k}' required by ${space.toString()}.`);
+        if (!Object.hasOwn(x, k))
+          throw new RLlibInvalidArgumentError(
+            `flatten: value${path} has no key '${k}' required by ${space.toString()}.`,
+          );
         o = writeFlat(space.spaces[k], (x as Record<string, unknown>)[k], out, o, `${path}.${k}`);
       }
       return o;
     }
     case 'Tuple': {
       if (!Array.isArray(x) || x.length !== space.spaces.length) {
-        throw new RLlibInvalidArgumentError(`flatten: value${path} must be an array of ${space.spaces.length} values for ${space.toString()}.`);
+        throw new RLlibInvalidArgumentError(
+          `flatten: value${path} must be an array of ${space.spaces.length} values for ${space.toString()}.`,
+        );
       }
       let o = offset;
       space.spaces.forEach((s, i) => {
@@ -426,7 +446,9 @@ export function flatten(space: Space, x: unknown, out?: Float32Array, offset = 0
   const target = out ?? new Float32Array(dim);
   if (out !== undefined) {
     if (!isInt(offset) || offset < 0 || offset + dim > out.length) {
-      throw new RLlibInvalidArgumentError(`flatten: out has ${out.length} elements, too few to write ${dim} at offset ${offset}.`);
+      throw new RLlibInvalidArgumentError(
+        `flatten: out has ${out.length} elements, too few to write ${dim} at offset ${offset}.`,
+      );
     }
     target.fill(0, offset, offset + dim);
   }
@@ -457,7 +479,12 @@ export function spaceToJSON(space: Space): SpaceJSON {
     case 'Discrete':
       return { type: 'Discrete', n: space.n, start: space.start };
     case 'Box':
-      return { type: 'Box', low: Array.from(space.low, toBound), high: Array.from(space.high, toBound), shape: [...space.shape] };
+      return {
+        type: 'Box',
+        low: Array.from(space.low, toBound),
+        high: Array.from(space.high, toBound),
+        shape: [...space.shape],
+      };
     case 'MultiDiscrete':
       return { type: 'MultiDiscrete', nvec: [...space.nvec] };
     case 'Dict':

@@ -79,7 +79,13 @@ export class VectorEnv<O = unknown, A = unknown> {
     const envs: Env<O, A>[] = [];
     for (let i = 0; i < n; i++) {
       const e = typeof env === 'string' ? makeEnv<Env>(env, config) : env(config);
-      if (typeof e !== 'object' || e === null || typeof e.step !== 'function' || typeof e.reset !== 'function' || e.observationSpace === undefined) {
+      if (
+        typeof e !== 'object' ||
+        e === null ||
+        typeof e.step !== 'function' ||
+        typeof e.reset !== 'function' ||
+        e.observationSpace === undefined
+      ) {
         throw new RLlibInvalidArgumentError(
           `VectorEnv: ${typeof env === 'string' ? `env '${env}'` : 'the creator'} did not make a single-agent Env ` +
             `(reset, step, observationSpace, actionSpace); a VectorEnv cannot hold multi-agent envs.`,

@@ -6,8 +6,14 @@ import { setupBackend } from './backend.js';
 
 function matmul(): number[] {
   return tf.tidy(() => {
-    const a = tf.tensor2d([[1, 2], [3, 4]]);
-    const b = tf.tensor2d([[5, 6], [7, 8]]);
+    const a = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
+    const b = tf.tensor2d([
+      [5, 6],
+      [7, 8],
+    ]);
     return Array.from(tf.matMul(a, b).dataSync());
   });
 }
@@ -36,12 +42,26 @@ describe('setupBackend', () => {
     // adds a bias wrongly to batched products, with or without transposes).
     const [a2, b2] = [a.reshape([21, 5]), b.reshape([18, 7]).slice([0, 0], [18, 5])];
     const bias = tf.randomNormal([18], 0, 1, 'float32', 3);
-    const fused = tf.fused.matMul({ a: t(a2.expandDims(0)).squeeze([0]), b: b2, transposeA: true, transposeB: true, bias, activation: 'relu' }).dataSync();
+    const fused = tf.fused
+      .matMul({
+        a: t(a2.expandDims(0)).squeeze([0]),
+        b: b2,
+        transposeA: true,
+        transposeB: true,
+        bias,
+        activation: 'relu',
+      })
+      .dataSync();
     const expected = tf.relu(tf.add(tf.matMul(a2, b2, false, true), bias)).dataSync();
     expect(fused.length).toBe(21 * 18);
     fused.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
     // A gradient (which multiplies by transposes) matches the cpu backend's.
-    const grad = () => Array.from(tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.matMul(a.reshape([21, 5]), w))))(tf.ones([5, 4])).dataSync());
+    const grad = () =>
+      Array.from(
+        tf
+          .grad((w: tf.Tensor) => tf.sum(tf.square(tf.matMul(a.reshape([21, 5]), w))))(tf.ones([5, 4]))
+          .dataSync(),
+      );
     const onWasm = grad();
     await setupBackend('cpu');
     const onCpu = grad();

@@ -115,7 +115,10 @@ function patchWasmMatMul(): void {
         if (!attrs.transposeA && !attrs.transposeB) return kernelFunc(args);
         const inputs = { ...args.inputs } as Record<string, tf.TensorInfo>;
         const made: tf.TensorInfo[] = [];
-        for (const [key, flag] of [['a', attrs.transposeA], ['b', attrs.transposeB]] as const) {
+        for (const [key, flag] of [
+          ['a', attrs.transposeA],
+          ['b', attrs.transposeB],
+        ] as const) {
           if (!flag) continue;
           const x = inputs[key];
           const perm = x.shape.map((_, i) => i);
@@ -163,7 +166,11 @@ async function choose(preferred: TfjsBackendName | undefined): Promise<TfjsBacke
  */
 export function setupBackend(preferred?: TfjsBackendName): Promise<TfjsBackendName> {
   if (preferred !== undefined && !BACKENDS.includes(preferred)) {
-    return Promise.reject(new TrainInvalidArgumentError(`setupBackend(): preferred must be one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}, got ${JSON.stringify(preferred)}.`));
+    return Promise.reject(
+      new TrainInvalidArgumentError(
+        `setupBackend(): preferred must be one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}, got ${JSON.stringify(preferred)}.`,
+      ),
+    );
   }
   if (setup !== undefined && (preferred === undefined || preferred === setup.preferred)) return setup.done;
   const before = setup?.done.catch(() => undefined);

@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { TrainInvalidArgumentError } from '../errors.js';
-import { applyAveragedGradients, averageGradients, flattenTensors, unflatten, type AllreduceFn, type TensorLayout } from './gradients.js';
+import {
+  applyAveragedGradients,
+  averageGradients,
+  flattenTensors,
+  unflatten,
+  type AllreduceFn,
+  type TensorLayout,
+} from './gradients.js';
 
 /** Tensors disposed when the test ends. */
 function track<T extends tf.TensorContainer>(t: T): T {
@@ -11,12 +18,27 @@ function track<T extends tf.TensorContainer>(t: T): T {
 
 describe('flattenTensors / unflatten', () => {
   it('round-trips an array of tensors of various shapes, in order', () => {
-    const ts = track([tf.tensor2d([[1, 2, 3], [4, 5, 6]]), tf.scalar(7), tf.tensor1d([8, 9]), tf.tensor3d([[[10], [11]]]), tf.zeros([0, 3])]);
+    const ts = track([
+      tf.tensor2d([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+      tf.scalar(7),
+      tf.tensor1d([8, 9]),
+      tf.tensor3d([[[10], [11]]]),
+      tf.zeros([0, 3]),
+    ]);
     const { buffer, layout } = flattenTensors(ts);
     expect(Array.from(buffer)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(layout.kind).toBe('array');
     expect(layout.totalSize).toBe(11);
-    expect(layout.entries.map((e) => [e.offset, e.size])).toEqual([[0, 6], [6, 1], [7, 2], [9, 2], [11, 0]]);
+    expect(layout.entries.map((e) => [e.offset, e.size])).toEqual([
+      [0, 6],
+      [6, 1],
+      [7, 2],
+      [9, 2],
+      [11, 0],
+    ]);
 
     const back = track(unflatten(buffer, layout));
     expect(back).toHaveLength(ts.length);
@@ -38,7 +60,11 @@ describe('flattenTensors / unflatten', () => {
     expect(layout.entries.map((e) => e.name)).toEqual(['dense_1/bias', 'dense_1/kernel', 'dense_2/kernel']);
     expect(buffer.length).toBe(4 + 80 + 48);
     // A map built in another order packs the same way (workers must agree on the layout).
-    const reordered = flattenTensors({ 'dense_1/kernel': grads['dense_1/kernel'], 'dense_2/kernel': grads['dense_2/kernel'], 'dense_1/bias': grads['dense_1/bias'] });
+    const reordered = flattenTensors({
+      'dense_1/kernel': grads['dense_1/kernel'],
+      'dense_2/kernel': grads['dense_2/kernel'],
+      'dense_1/bias': grads['dense_1/bias'],
+    });
     expect(reordered.buffer).toEqual(buffer);
     expect(reordered.layout).toEqual(layout);
 
@@ -80,7 +106,10 @@ describe('flattenTensors / unflatten', () => {
 });
 
 /** A fake allreduce for a group of `n` workers whose other members hold `others`. */
-function fakeMean(others: Float32Array[]): { fn: AllreduceFn; calls: { groupName: string; op: string; length: number }[] } {
+function fakeMean(others: Float32Array[]): {
+  fn: AllreduceFn;
+  calls: { groupName: string; op: string; length: number }[];
+} {
   const calls: { groupName: string; op: string; length: number }[] = [];
   const fn: AllreduceFn = async (a, opts) => {
     calls.push({ groupName: opts.groupName, op: opts.op, length: a.length });
@@ -92,7 +121,13 @@ function fakeMean(others: Float32Array[]): { fn: AllreduceFn; calls: { groupName
 
 describe('averageGradients', () => {
   it('allreduces one packed buffer with op mean in the group and unpacks the average', async () => {
-    const grads = track({ b: tf.tensor1d([1, 2]), w: tf.tensor2d([[2, 4], [6, 8]]) });
+    const grads = track({
+      b: tf.tensor1d([1, 2]),
+      w: tf.tensor2d([
+        [2, 4],
+        [6, 8],
+      ]),
+    });
     // The other worker's gradients, packed in the same (sorted) order: b then w.
     const { fn, calls } = fakeMean([new Float32Array([3, 4, 0, 0, 2, 0])]);
     const avg = track(await averageGradients(grads, 'train-grads', { allreduce: fn }));
@@ -118,7 +153,9 @@ describe('averageGradients', () => {
   });
 
   it('calls collective.allreduce by default, which fails outside an actor', async () => {
-    await expect(averageGradients(track({ w: tf.ones([1]) }), 'g')).rejects.toThrow(/collective\.allreduce\(\) runs inside an actor/);
+    await expect(averageGradients(track({ w: tf.ones([1]) }), 'g')).rejects.toThrow(
+      /collective\.allreduce\(\) runs inside an actor/,
+    );
   });
 });
 

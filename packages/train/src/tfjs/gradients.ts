@@ -38,13 +38,22 @@ export interface FlatTensors<K extends 'array' | 'map' = 'array' | 'map'> {
 
 function checkFloat32(t: unknown, name: string, what: string): tf.Tensor {
   // Duck-typed rather than instanceof: a second copy of tfjs-core makes tensors of another class.
-  if (t === null || typeof t !== 'object' || typeof (t as tf.Tensor).dataSync !== 'function' || !Array.isArray((t as tf.Tensor).shape)) {
-    throw new TrainInvalidArgumentError(`${what}: '${name}' is not a tf.Tensor (got ${t === null ? 'null' : typeof t}).`);
+  if (
+    t === null ||
+    typeof t !== 'object' ||
+    typeof (t as tf.Tensor).dataSync !== 'function' ||
+    !Array.isArray((t as tf.Tensor).shape)
+  ) {
+    throw new TrainInvalidArgumentError(
+      `${what}: '${name}' is not a tf.Tensor (got ${t === null ? 'null' : typeof t}).`,
+    );
   }
   const tensor = t as tf.Tensor;
   if (tensor.isDisposed) throw new TrainInvalidArgumentError(`${what}: tensor '${name}' is already disposed.`);
   if (tensor.dtype !== 'float32') {
-    throw new TrainInvalidArgumentError(`${what}: tensor '${name}' has dtype ${tensor.dtype}; only float32 tensors are packed (cast it first: tf.cast(t, 'float32')).`);
+    throw new TrainInvalidArgumentError(
+      `${what}: tensor '${name}' has dtype ${tensor.dtype}; only float32 tensors are packed (cast it first: tf.cast(t, 'float32')).`,
+    );
   }
   return tensor;
 }
@@ -67,12 +76,16 @@ export function flattenTensors(tensors: readonly tf.Tensor[] | tf.NamedTensorMap
 export function flattenTensors(tensors: readonly tf.Tensor[] | tf.NamedTensorMap): FlatTensors {
   const what = 'flattenTensors()';
   if (tensors === null || typeof tensors !== 'object') {
-    throw new TrainInvalidArgumentError(`${what} takes an array of tensors or a NamedTensorMap, got ${tensors === null ? 'null' : typeof tensors}.`);
+    throw new TrainInvalidArgumentError(
+      `${what} takes an array of tensors or a NamedTensorMap, got ${tensors === null ? 'null' : typeof tensors}.`,
+    );
   }
   const isArray = Array.isArray(tensors);
   const named: [string, tf.Tensor][] = isArray
     ? (tensors as readonly tf.Tensor[]).map((t, i) => [String(i), checkFloat32(t, String(i), what)])
-    : Object.keys(tensors).sort().map((k) => [k, checkFloat32((tensors as tf.NamedTensorMap)[k], k, what)]);
+    : Object.keys(tensors)
+        .sort()
+        .map((k) => [k, checkFloat32((tensors as tf.NamedTensorMap)[k], k, what)]);
   const entries: TensorLayoutEntry[] = [];
   let offset = 0;
   for (const [name, t] of named) {
@@ -97,15 +110,21 @@ export function unflatten(buffer: Float32Array, layout: TensorLayout<'map'>): tf
 export function unflatten(buffer: Float32Array, layout: TensorLayout): tf.Tensor[] | tf.NamedTensorMap;
 export function unflatten(buffer: Float32Array, layout: TensorLayout): tf.Tensor[] | tf.NamedTensorMap {
   if (!(buffer instanceof Float32Array)) {
-    throw new TrainInvalidArgumentError(`unflatten() takes a Float32Array, got ${ArrayBuffer.isView(buffer) ? (buffer as object).constructor.name : typeof buffer}.`);
+    throw new TrainInvalidArgumentError(
+      `unflatten() takes a Float32Array, got ${ArrayBuffer.isView(buffer) ? (buffer as object).constructor.name : typeof buffer}.`,
+    );
   }
   if (layout === null || typeof layout !== 'object' || !Array.isArray(layout.entries)) {
     throw new TrainInvalidArgumentError('unflatten() takes the layout that flattenTensors() returned with the buffer.');
   }
   if (buffer.length !== layout.totalSize) {
-    throw new TrainInvalidArgumentError(`unflatten(): the buffer has ${buffer.length} elements but the layout describes ${layout.totalSize}; pass the layout flattenTensors() returned with this buffer.`);
+    throw new TrainInvalidArgumentError(
+      `unflatten(): the buffer has ${buffer.length} elements but the layout describes ${layout.totalSize}; pass the layout flattenTensors() returned with this buffer.`,
+    );
   }
-  const tensors = layout.entries.map((e) => tf.tensor(buffer.slice(e.offset, e.offset + e.size), [...e.shape], 'float32'));
+  const tensors = layout.entries.map((e) =>
+    tf.tensor(buffer.slice(e.offset, e.offset + e.size), [...e.shape], 'float32'),
+  );
   if (layout.kind === 'array') return tensors;
   const map: tf.NamedTensorMap = {};
   layout.entries.forEach((e, i) => (map[e.name] = tensors[i]));
@@ -113,7 +132,10 @@ export function unflatten(buffer: Float32Array, layout: TensorLayout): tf.Tensor
 }
 
 /** The allreduce {@link averageGradients} calls: `collective.allreduce`'s shape. */
-export type AllreduceFn = (array: Float32Array, opts: { groupName: string; op: 'mean'; timeoutMs?: number }) => Promise<Float32Array>;
+export type AllreduceFn = (
+  array: Float32Array,
+  opts: { groupName: string; op: 'mean'; timeoutMs?: number },
+) => Promise<Float32Array>;
 
 /** Options of {@link averageGradients} and {@link applyAveragedGradients}. */
 export interface AverageGradientsOptions {
@@ -145,17 +167,29 @@ export interface AverageGradientsOptions {
  * optimizer.applyGradients(averaged);
  * tf.dispose([value, averaged]);
  */
-export async function averageGradients(grads: tf.NamedTensorMap, groupName: string, opts: AverageGradientsOptions = {}): Promise<tf.NamedTensorMap> {
+export async function averageGradients(
+  grads: tf.NamedTensorMap,
+  groupName: string,
+  opts: AverageGradientsOptions = {},
+): Promise<tf.NamedTensorMap> {
   if (typeof groupName !== 'string' || groupName.length === 0) {
-    throw new TrainInvalidArgumentError(`averageGradients() needs the collective group's name (a non-empty string), got ${JSON.stringify(groupName)}.`);
+    throw new TrainInvalidArgumentError(
+      `averageGradients() needs the collective group's name (a non-empty string), got ${JSON.stringify(groupName)}.`,
+    );
   }
   if (grads === null || typeof grads !== 'object' || Array.isArray(grads)) {
-    throw new TrainInvalidArgumentError('averageGradients() takes gradients as a NamedTensorMap ({ [variableName]: tf.Tensor }).');
+    throw new TrainInvalidArgumentError(
+      'averageGradients() takes gradients as a NamedTensorMap ({ [variableName]: tf.Tensor }).',
+    );
   }
   const { buffer, layout } = flattenTensors(grads);
   if (opts.disposeInput) tf.dispose(grads);
   const allreduce: AllreduceFn = opts.allreduce ?? ((a, o) => collective.allreduce(a, o));
-  const reduced = await allreduce(buffer, { groupName, op: 'mean', ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }) });
+  const reduced = await allreduce(buffer, {
+    groupName,
+    op: 'mean',
+    ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
+  });
   return unflatten(reduced, layout);
 }
 

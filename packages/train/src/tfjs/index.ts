@@ -12,6 +12,12 @@
 export { setupBackend } from './backend.js';
 export type { TfjsBackendName } from './backend.js';
 export { flattenTensors, unflatten, averageGradients, applyAveragedGradients } from './gradients.js';
-export type { TensorLayout, TensorLayoutEntry, FlatTensors, AverageGradientsOptions, AllreduceFn } from './gradients.js';
+export type {
+  TensorLayout,
+  TensorLayoutEntry,
+  FlatTensors,
+  AverageGradientsOptions,
+  AllreduceFn,
+} from './gradients.js';
 export { fileSystemIO, saveModelTo, loadModelFrom, MODEL_JSON_FILE, WEIGHTS_BIN_FILE } from './io.js';
 export type { ModelDir } from './io.js';

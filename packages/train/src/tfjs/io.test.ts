@@ -59,7 +59,9 @@ describe('fileSystemIO', () => {
     expect(json.modelTopology.class_name).toBe('Sequential');
     expect(json.weightsManifest).toHaveLength(1);
     expect(json.weightsManifest[0].paths).toEqual([`./${WEIGHTS_BIN_FILE}`]);
-    expect(json.weightsManifest[0].weights.map((w: { name: string }) => w.name)).toEqual(model.weights.map((w) => w.originalName));
+    expect(json.weightsManifest[0].weights.map((w: { name: string }) => w.name)).toEqual(
+      model.weights.map((w) => w.originalName),
+    );
 
     const loaded = await tf.loadLayersModel(fileSystemIO(`file://${dir}`));
     onTestFinished(() => void loaded.dispose());

@@ -21,11 +21,14 @@ export type ModelDir = string | URL;
 
 function toDirPath(dir: ModelDir, what: string): string {
   if (dir instanceof URL) {
-    if (dir.protocol !== 'file:') throw new TrainInvalidArgumentError(`${what}: only file:// URLs name a directory, got ${dir.href}.`);
+    if (dir.protocol !== 'file:')
+      throw new TrainInvalidArgumentError(`${what}: only file:// URLs name a directory, got ${dir.href}.`);
     return fileURLToPath(dir);
   }
   if (typeof dir !== 'string' || dir.length === 0) {
-    throw new TrainInvalidArgumentError(`${what} takes a directory path (a non-empty string or a file:// URL), got ${dir === '' ? "''" : typeof dir}.`);
+    throw new TrainInvalidArgumentError(
+      `${what} takes a directory path (a non-empty string or a file:// URL), got ${dir === '' ? "''" : typeof dir}.`,
+    );
   }
   return dir.startsWith('file://') ? fileURLToPath(dir) : dir;
 }
@@ -104,7 +107,9 @@ export function fileSystemIO(dir: ModelDir): tf.io.IOHandler {
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
-        throw new TrainInvalidArgumentError('fileSystemIO(): this model has a binary (GraphDef) topology; only models with a JSON topology (tf.LayersModel) can be saved here.');
+        throw new TrainInvalidArgumentError(
+          'fileSystemIO(): this model has a binary (GraphDef) topology; only models with a JSON topology (tf.LayersModel) can be saved here.',
+        );
       }
       await fsp.mkdir(root, { recursive: true });
       const pieces = weightPieces(artifacts.weightData);
@@ -129,7 +134,9 @@ export function fileSystemIO(dir: ModelDir): tf.io.IOHandler {
       const jsonPath = path.join(root, MODEL_JSON_FILE);
       const modelJson = JSON.parse(await fsp.readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
       if (modelJson === null || typeof modelJson !== 'object' || modelJson.modelTopology === undefined) {
-        throw new TrainInvalidArgumentError(`fileSystemIO(): ${jsonPath} is not a tfjs model.json (it has no modelTopology).`);
+        throw new TrainInvalidArgumentError(
+          `fileSystemIO(): ${jsonPath} is not a tfjs model.json (it has no modelTopology).`,
+        );
       }
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
@@ -140,7 +147,9 @@ export function fileSystemIO(dir: ModelDir): tf.io.IOHandler {
             const file = path.resolve(root, p);
             const rel = path.relative(root, file);
             if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
-              throw new TrainInvalidArgumentError(`fileSystemIO(): ${jsonPath} names weights file '${p}' outside its directory.`);
+              throw new TrainInvalidArgumentError(
+                `fileSystemIO(): ${jsonPath} names weights file '${p}' outside its directory.`,
+              );
             }
             files.push(file);
           }

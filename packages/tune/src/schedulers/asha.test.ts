@@ -9,13 +9,21 @@ function trial(trialId: string, o: Partial<TrialInfo> = {}): TrialInfo {
 }
 
 function result(trialId: string, trainingIteration: number, metrics: Record<string, unknown> = {}): TrialResult {
-  return { trialId, trainingIteration, timeTotalS: trainingIteration * 10, timeThisIterS: 10, timestamp: 0, ...metrics };
+  return {
+    trialId,
+    trainingIteration,
+    timeTotalS: trainingIteration * 10,
+    timeThisIterS: 10,
+    timestamp: 0,
+    ...metrics,
+  };
 }
 
 /** Adds the trials, then feeds `acc` to each at iteration `it`; returns the actions. */
 function report(s: ASHAScheduler, it: number, values: Record<string, number>, key = 'acc'): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [id, v] of Object.entries(values)) out[id] = s.onTrialResult(trial(id), result(id, it, { [key]: v })).action;
+  for (const [id, v] of Object.entries(values))
+    out[id] = s.onTrialResult(trial(id), result(id, it, { [key]: v })).action;
   return out;
 }
 
@@ -33,13 +41,17 @@ describe('FIFOScheduler', () => {
 describe('ASHAScheduler', () => {
   it('places rungs at gracePeriod * rf^k below maxT, each bracket starting rf times later', () => {
     expect(new ASHAScheduler().rungMilestones).toEqual([[64, 16, 4, 1]]);
-    expect(new ASHAScheduler({ brackets: 3 }).rungMilestones).toEqual([[64, 16, 4, 1], [64, 16, 4], [64, 16]]);
+    expect(new ASHAScheduler({ brackets: 3 }).rungMilestones).toEqual([
+      [64, 16, 4, 1],
+      [64, 16, 4],
+      [64, 16],
+    ]);
     expect(new ASHAScheduler({ maxT: 64 }).rungMilestones).toEqual([[16, 4, 1]]);
     expect(new ASHAScheduler({ maxT: 10, gracePeriod: 1, reductionFactor: 2 }).rungMilestones).toEqual([[8, 4, 2, 1]]);
     expect(new ASHAScheduler({ maxT: 100, gracePeriod: 5, reductionFactor: 3 }).rungMilestones).toEqual([[45, 15, 5]]);
   });
 
-  it('stops a trial below the (1 - 1/rf) quantile of its rung (Ray\'s bracket example)', () => {
+  it("stops a trial below the (1 - 1/rf) quantile of its rung (Ray's bracket example)", () => {
     const s = new ASHAScheduler({ metric: 'acc', mode: 'max', maxT: 10, gracePeriod: 1, reductionFactor: 2 });
     for (const id of ['t1', 't2', 't3']) s.onTrialAdd(trial(id));
     expect(report(s, 1, { t1: 2, t2: 4 })).toEqual({ t1: 'CONTINUE', t2: 'CONTINUE' });
@@ -53,7 +65,12 @@ describe('ASHAScheduler', () => {
     const ids = ['d', 'c', 'b', 'a', 'bad'];
     for (const id of ids) s.onTrialAdd(trial(id));
     // The first to reach a rung always goes on: nothing was recorded there yet.
-    expect(report(s, 1, { d: 0.1, c: 0.3, b: 0.8, a: 0.9 })).toEqual({ d: 'CONTINUE', c: 'CONTINUE', b: 'CONTINUE', a: 'CONTINUE' });
+    expect(report(s, 1, { d: 0.1, c: 0.3, b: 0.8, a: 0.9 })).toEqual({
+      d: 'CONTINUE',
+      c: 'CONTINUE',
+      b: 'CONTINUE',
+      a: 'CONTINUE',
+    });
     // 75th percentile of [0.1, 0.3, 0.8, 0.9] = 0.825
     expect(report(s, 1, { bad: 0.05 })).toEqual({ bad: 'STOP' });
     // Between rungs, nothing is decided.
@@ -87,7 +104,7 @@ describe('ASHAScheduler', () => {
     expect(report(t, 1, { c: 0.1 }, 'loss')).toEqual({ c: 'CONTINUE' });
   });
 
-  it('keeps the constructor\'s metric and mode over the Tuner\'s', () => {
+  it("keeps the constructor's metric and mode over the Tuner's", () => {
     const s = new ASHAScheduler({ metric: 'acc', mode: 'max', maxT: 10, reductionFactor: 2 });
     s.setSearchProperties('loss', 'min');
     for (const id of ['a', 'b']) s.onTrialAdd(trial(id));
@@ -134,7 +151,7 @@ describe('ASHAScheduler', () => {
     for (let it = 1; it <= 8; it++) expect(report(s, it, { a: 1 })).toEqual({ a: 'CONTINUE' });
   });
 
-  it('counts completed trials\' last results at their rung', () => {
+  it("counts completed trials' last results at their rung", () => {
     const s = new ASHAScheduler({ metric: 'acc', mode: 'max', maxT: 10, reductionFactor: 2 });
     for (const id of ['a', 'b']) s.onTrialAdd(trial(id));
     // a ended by itself at iteration 1 before the scheduler saw that result.
@@ -170,17 +187,19 @@ describe('ASHAScheduler', () => {
     expect(report(s, 4, { [bad]: 0 })[bad]).toBe('STOP');
   });
 
-  it('is Ray\'s AsyncHyperBandScheduler', () => {
+  it("is Ray's AsyncHyperBandScheduler", () => {
     expect(new AsyncHyperBandScheduler()).toBeInstanceOf(ASHAScheduler);
   });
 
   it('save() and restore() through JSON give the same decisions afterwards', () => {
-    const make = (): ASHAScheduler => new ASHAScheduler({ metric: 'loss', mode: 'min', maxT: 64, reductionFactor: 2, brackets: 3, seed: 11 });
+    const make = (): ASHAScheduler =>
+      new ASHAScheduler({ metric: 'loss', mode: 'min', maxT: 64, reductionFactor: 2, brackets: 3, seed: 11 });
     const a = make();
     const ids = Array.from({ length: 12 }, (_, i) => `t${i}`);
     for (const id of ids.slice(0, 8)) a.onTrialAdd(trial(id));
     const loss = (id: string, it: number): number => ((Number(id.slice(1)) * 7919) % 13) / (it + 1);
-    for (let it = 1; it <= 6; it++) for (const id of ids.slice(0, 8)) a.onTrialResult(trial(id), result(id, it, { loss: loss(id, it) }));
+    for (let it = 1; it <= 6; it++)
+      for (const id of ids.slice(0, 8)) a.onTrialResult(trial(id), result(id, it, { loss: loss(id, it) }));
     const saved = JSON.parse(JSON.stringify(a.save()));
     const b = make();
     b.restore(saved);
@@ -188,7 +207,8 @@ describe('ASHAScheduler', () => {
     const run = (s: ASHAScheduler): SchedulerDecision[] => {
       const out: SchedulerDecision[] = [];
       for (const id of ids.slice(8)) s.onTrialAdd(trial(id));
-      for (let it = 1; it <= 20; it++) for (const id of ids) out.push(s.onTrialResult(trial(id), result(id, it, { loss: loss(id, it) })));
+      for (let it = 1; it <= 20; it++)
+        for (const id of ids) out.push(s.onTrialResult(trial(id), result(id, it, { loss: loss(id, it) })));
       return out;
     };
     const da = run(a);
@@ -196,7 +216,7 @@ describe('ASHAScheduler', () => {
     expect(da.some((d) => d.action === 'STOP')).toBe(true);
   });
 
-  it('restore() refuses another scheduler\'s state or other rungs', () => {
+  it("restore() refuses another scheduler's state or other rungs", () => {
     const s = new ASHAScheduler({ metric: 'acc', mode: 'max' });
     expect(() => s.restore(new FIFOScheduler().save())).toThrow(/got the state of "FIFOScheduler"/);
     expect(() => s.restore(new ASHAScheduler({ metric: 'acc', mode: 'max', maxT: 10 }).save())).toThrow(/do not match/);

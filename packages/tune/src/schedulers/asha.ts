@@ -65,10 +65,34 @@ export interface CompiledASHASchedulerOptions {
  */
 export function compileASHASchedulerOptions(options: ASHASchedulerOptions = {}): CompiledASHASchedulerOptions {
   const name = 'ASHAScheduler';
-  const maxT = checkNumber(name, 'maxT', options.maxT ?? 100, (v) => v > 0 && Number.isFinite(v), 'a finite number > 0');
-  const gracePeriod = checkNumber(name, 'gracePeriod', options.gracePeriod ?? 1, (v) => v > 0 && Number.isFinite(v), 'a finite number > 0');
-  const reductionFactor = checkNumber(name, 'reductionFactor', options.reductionFactor ?? 4, (v) => v > 1 && Number.isFinite(v), 'a finite number > 1');
-  const brackets = checkNumber(name, 'brackets', options.brackets ?? 1, (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1');
+  const maxT = checkNumber(
+    name,
+    'maxT',
+    options.maxT ?? 100,
+    (v) => v > 0 && Number.isFinite(v),
+    'a finite number > 0',
+  );
+  const gracePeriod = checkNumber(
+    name,
+    'gracePeriod',
+    options.gracePeriod ?? 1,
+    (v) => v > 0 && Number.isFinite(v),
+    'a finite number > 0',
+  );
+  const reductionFactor = checkNumber(
+    name,
+    'reductionFactor',
+    options.reductionFactor ?? 4,
+    (v) => v > 1 && Number.isFinite(v),
+    'a finite number > 1',
+  );
+  const brackets = checkNumber(
+    name,
+    'brackets',
+    options.brackets ?? 1,
+    (v) => Number.isInteger(v) && v >= 1,
+    'an integer >= 1',
+  );
   return {
     timeAttr: options.timeAttr ?? 'trainingIteration',
     metric: options.metric,
@@ -169,7 +193,8 @@ export class ASHAScheduler implements TrialScheduler {
     const o = this.options;
     this.props = new MetricMode('ASHAScheduler', o.metric, o.mode);
     this.brackets = [];
-    for (let s = 0; s < o.brackets; s++) this.brackets.push(new Bracket(o.gracePeriod, o.maxT, o.reductionFactor, s, o.stopLastTrials));
+    for (let s = 0; s < o.brackets; s++)
+      this.brackets.push(new Bracket(o.gracePeriod, o.maxT, o.reductionFactor, s, o.stopLastTrials));
     this.rng = new SeededRng(o.seed);
   }
 
@@ -208,7 +233,11 @@ export class ASHAScheduler implements TrialScheduler {
       action = STOP;
     } else {
       if (!this.trialBracket.has(trial.trialId)) this.onTrialAdd(trial);
-      action = this.brackets[this.trialBracket.get(trial.trialId)!].onResult(trial.trialId, time, this.props.sign() * value);
+      action = this.brackets[this.trialBracket.get(trial.trialId)!].onResult(
+        trial.trialId,
+        time,
+        this.props.sign() * value,
+      );
     }
     if (action.action === 'STOP') this.numStopped++;
     return action;
@@ -249,7 +278,10 @@ export class ASHAScheduler implements TrialScheduler {
       rng: this.rng.getState(),
       numStopped: this.numStopped,
       brackets: this.brackets.map((b) =>
-        b.rungs.map((r) => ({ milestone: r.milestone, recorded: [...r.recorded].map(([id, v]) => [id, encodeNumber(v)]) })),
+        b.rungs.map((r) => ({
+          milestone: r.milestone,
+          recorded: [...r.recorded].map(([id, v]) => [id, encodeNumber(v)]),
+        })),
       ),
       trials: [...this.trialBracket],
     };
@@ -265,10 +297,15 @@ export class ASHAScheduler implements TrialScheduler {
     const mismatch =
       !Array.isArray(brackets) ||
       brackets.length !== this.brackets.length ||
-      brackets.some((b, i) => !Array.isArray(b) || b.length !== this.brackets[i].rungs.length || b.some((r, k) => r.milestone !== this.brackets[i].rungs[k].milestone));
+      brackets.some(
+        (b, i) =>
+          !Array.isArray(b) ||
+          b.length !== this.brackets[i].rungs.length ||
+          b.some((r, k) => r.milestone !== this.brackets[i].rungs[k].milestone),
+      );
     if (mismatch) {
       throw new TuneInvalidArgumentError(
-        'ASHAScheduler.restore(): the saved rungs do not match this scheduler\'s maxT, gracePeriod, reductionFactor and brackets. Restore with the options the experiment ran with.',
+        "ASHAScheduler.restore(): the saved rungs do not match this scheduler's maxT, gracePeriod, reductionFactor and brackets. Restore with the options the experiment ran with.",
       );
     }
     this.props.restore(s);

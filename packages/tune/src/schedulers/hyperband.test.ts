@@ -29,7 +29,7 @@ function twoBrackets(): HyperBandScheduler {
 const ACC: Record<string, number> = { b0: 0.5, b1: 0.9, b2: 0.1, b3: 0.7, b4: 0.3 };
 
 describe('HyperBandScheduler', () => {
-  it('fills brackets in order with Ray\'s sizes and milestones', () => {
+  it("fills brackets in order with Ray's sizes and milestones", () => {
     const s = new HyperBandScheduler({ metric: 'acc', mode: 'max' }); // maxT 81, rf 3
     for (let i = 0; i < 5 + 8 + 15 + 34 + 81 + 1; i++) s.onTrialAdd(trial(`t${i}`, 'PENDING'));
     const brackets = s.describeBrackets();
@@ -79,7 +79,8 @@ describe('HyperBandScheduler', () => {
     const s = new HyperBandScheduler({ maxT: 9, reductionFactor: 3 });
     s.setSearchProperties('loss', 'min');
     for (const id of ['a0', 'a1', 'a2', 'b0', 'b1', 'b2', 'b3', 'b4']) s.onTrialAdd(trial(id, 'PENDING'));
-    for (const id of ['b0', 'b1', 'b2', 'b3']) expect(s.onTrialResult(trial(id), result(id, 3, { loss: ACC[id] })).action).toBe('PAUSE');
+    for (const id of ['b0', 'b1', 'b2', 'b3'])
+      expect(s.onTrialResult(trial(id), result(id, 3, { loss: ACC[id] })).action).toBe('PAUSE');
     expect(s.onTrialResult(trial('b4'), result('b4', 3, { loss: ACC.b4 })).action).toBe('CONTINUE');
     expect(s.takeTrialsToStop().sort()).toEqual(['b0', 'b1', 'b3']);
     expect(s.chooseTrialToRun([trial('b2', 'PAUSED')])?.trialId).toBe('b2');
@@ -109,8 +110,14 @@ describe('HyperBandScheduler', () => {
     expect(step(s, 'a0', 9, 0.5)).toBe('STOP');
   });
 
-  it('with stopLastTrials: false, lets the last rung\'s trials run past maxT', () => {
-    const s = new HyperBandScheduler({ metric: 'acc', mode: 'max', maxT: 9, reductionFactor: 3, stopLastTrials: false });
+  it("with stopLastTrials: false, lets the last rung's trials run past maxT", () => {
+    const s = new HyperBandScheduler({
+      metric: 'acc',
+      mode: 'max',
+      maxT: 9,
+      reductionFactor: 3,
+      stopLastTrials: false,
+    });
     s.onTrialAdd(trial('a0', 'PENDING'));
     for (let it = 1; it <= 20; it++) expect(step(s, 'a0', it, 0.5)).toBe('CONTINUE');
   });
@@ -150,7 +157,9 @@ describe('HyperBandScheduler', () => {
       const running: string[] = [];
       for (let steps = 0; steps < 10_000; steps++) {
         while (running.length < 2) {
-          const waiting = [...trials].filter(([, t]) => t.status === 'PENDING' || t.status === 'PAUSED').map(([id, t]) => trial(id, t.status));
+          const waiting = [...trials]
+            .filter(([, t]) => t.status === 'PENDING' || t.status === 'PAUSED')
+            .map(([id, t]) => trial(id, t.status));
           const chosen = s.chooseTrialToRun(waiting) ?? waiting.find((t) => t.status === 'PENDING');
           if (!chosen) break;
           trials.get(chosen.trialId)!.status = 'RUNNING';

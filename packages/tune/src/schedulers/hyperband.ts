@@ -6,7 +6,15 @@
  */
 import { TuneInvalidArgumentError } from '../errors.js';
 import type { Mode, SchedulerDecision, TrialInfo, TrialResult, TrialScheduler } from '../types.js';
-import { MetricMode, checkNumber, checkSavedState, decodeNumber, encodeNumber, readNumber, type JsonNumber } from './util.js';
+import {
+  MetricMode,
+  checkNumber,
+  checkSavedState,
+  decodeNumber,
+  encodeNumber,
+  readNumber,
+  type JsonNumber,
+} from './util.js';
 
 const CONTINUE: SchedulerDecision = { action: 'CONTINUE' };
 const STOP: SchedulerDecision = { action: 'STOP' };
@@ -48,14 +56,22 @@ export interface CompiledHyperBandSchedulerOptions {
  * Validates HyperBand's options and fills in Ray's defaults.
  * @throws TuneInvalidArgumentError for a value out of range.
  */
-export function compileHyperBandSchedulerOptions(options: HyperBandSchedulerOptions = {}): CompiledHyperBandSchedulerOptions {
+export function compileHyperBandSchedulerOptions(
+  options: HyperBandSchedulerOptions = {},
+): CompiledHyperBandSchedulerOptions {
   const name = 'HyperBandScheduler';
   return {
     timeAttr: options.timeAttr ?? 'trainingIteration',
     metric: options.metric,
     mode: options.mode,
     maxT: checkNumber(name, 'maxT', options.maxT ?? 81, (v) => v > 0 && Number.isFinite(v), 'a finite number > 0'),
-    reductionFactor: checkNumber(name, 'reductionFactor', options.reductionFactor ?? 3, (v) => v > 1 && Number.isFinite(v), 'a finite number > 1'),
+    reductionFactor: checkNumber(
+      name,
+      'reductionFactor',
+      options.reductionFactor ?? 3,
+      (v) => v > 1 && Number.isFinite(v),
+      'a finite number > 1',
+    ),
     stopLastTrials: options.stopLastTrials ?? true,
   };
 }
@@ -370,7 +386,9 @@ export class HyperBandScheduler implements TrialScheduler {
   chooseTrialToRun(pending: readonly TrialInfo[]): TrialInfo | undefined {
     const byId = new Map(pending.map((t) => [t.trialId, t]));
     for (const band of this.bands) {
-      const brackets = band.filter((b): b is Bracket => b !== null).sort((a, b) => a.completionPercentage() - b.completionPercentage());
+      const brackets = band
+        .filter((b): b is Bracket => b !== null)
+        .sort((a, b) => a.completionPercentage() - b.completionPercentage());
       for (const bracket of brackets) {
         for (const id of bracket.live.keys()) {
           const t = byId.get(id);
@@ -401,12 +419,33 @@ export class HyperBandScheduler implements TrialScheduler {
   }
 
   /** Every band's brackets: trial count, milestone and trials (for progress output and tests). */
-  describeBrackets(): { band: number; index: number; maxTrials: number; milestone: number; halvesLeft: number; trials: string[] }[] {
-    const out: { band: number; index: number; maxTrials: number; milestone: number; halvesLeft: number; trials: string[] }[] = [];
+  describeBrackets(): {
+    band: number;
+    index: number;
+    maxTrials: number;
+    milestone: number;
+    halvesLeft: number;
+    trials: string[];
+  }[] {
+    const out: {
+      band: number;
+      index: number;
+      maxTrials: number;
+      milestone: number;
+      halvesLeft: number;
+      trials: string[];
+    }[] = [];
     this.bands.forEach((band, b) =>
       band.forEach((bracket, index) => {
         if (bracket) {
-          out.push({ band: b, index, maxTrials: bracket.n, milestone: bracket.cumulR, halvesLeft: bracket.halves, trials: [...bracket.live.keys()] });
+          out.push({
+            band: b,
+            index,
+            maxTrials: bracket.n,
+            milestone: bracket.cumulR,
+            halvesLeft: bracket.halves,
+            trials: [...bracket.live.keys()],
+          });
         }
       }),
     );
@@ -432,7 +471,10 @@ export class HyperBandScheduler implements TrialScheduler {
                 cumulR: b.cumulR,
                 halves: b.halves,
                 completedProgress: b.completedProgress,
-                live: [...b.live].map(([id, seen]) => [id, seen === undefined ? null : [seen.time, encodeNumber(seen.metric)]]),
+                live: [...b.live].map(([id, seen]) => [
+                  id,
+                  seen === undefined ? null : [seen.time, encodeNumber(seen.metric)],
+                ]),
                 toUnpause: [...b.toUnpause],
               },
         ),
@@ -453,7 +495,9 @@ export class HyperBandScheduler implements TrialScheduler {
   restore(state: unknown): void {
     const s = checkSavedState('HyperBandScheduler', state);
     if (!Array.isArray(s.bands) || s.bands.length === 0) {
-      throw new TuneInvalidArgumentError('HyperBandScheduler.restore(): the saved state has no bands; pass what save() returned.');
+      throw new TuneInvalidArgumentError(
+        'HyperBandScheduler.restore(): the saved state has no bands; pass what save() returned.',
+      );
     }
     this.props.restore(s);
     const o = this.options;
@@ -466,12 +510,14 @@ export class HyperBandScheduler implements TrialScheduler {
         bracket.cumulR = b.cumulR;
         bracket.halves = b.halves;
         bracket.completedProgress = b.completedProgress;
-        for (const [id, seen] of b.live) bracket.live.set(id, seen === null ? undefined : { time: seen[0], metric: decodeNumber(seen[1]) });
+        for (const [id, seen] of b.live)
+          bracket.live.set(id, seen === null ? undefined : { time: seen[0], metric: decodeNumber(seen[1]) });
         for (const id of b.toUnpause) bracket.toUnpause.add(id);
         return bracket;
       }),
     );
-    this.current = s.current === null || s.current === undefined ? undefined : { band: s.current.band, index: s.current.index };
+    this.current =
+      s.current === null || s.current === undefined ? undefined : { band: s.current.band, index: s.current.index };
     this.bandIdx = s.bandIdx;
     this.trialPosition.clear();
     for (const [id, band, index] of s.trials as [string, number, number][]) this.trialPosition.set(id, { band, index });

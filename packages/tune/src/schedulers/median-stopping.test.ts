@@ -29,7 +29,7 @@ function withPopulation(o: MedianStoppingRuleOptions = {}): MedianStoppingRule {
 }
 
 describe('MedianStoppingRule', () => {
-  it('stops a trial whose best result is below the median of the others\' running averages', () => {
+  it("stops a trial whose best result is below the median of the others' running averages", () => {
     const s = withPopulation();
     s.onTrialAdd(trial('d', 'PENDING'));
     expect(step(s, 'd', 1, 1)).toBe('CONTINUE'); // grace period
@@ -136,7 +136,14 @@ describe('MedianStoppingRule', () => {
     for (const id of ['d', 'e', 'w']) a.onTrialAdd(trial(id, 'PENDING'));
     step(a, 'd', 2, 1); // paused for good
     step(a, 'e', 6, 7); // too few samples: yields to w
-    const b = new MedianStoppingRule({ metric: 'acc', mode: 'max', gracePeriod: 2, minSamplesRequired: 3, hardStop: false, minTimeSliceS: 1 });
+    const b = new MedianStoppingRule({
+      metric: 'acc',
+      mode: 'max',
+      gracePeriod: 2,
+      minSamplesRequired: 3,
+      hardStop: false,
+      minTimeSliceS: 1,
+    });
     b.restore(JSON.parse(JSON.stringify(a.save())));
     expect(b.save()).toEqual(a.save());
     const run = (s: MedianStoppingRule): string[] => [

@@ -56,15 +56,35 @@ export interface CompiledMedianStoppingRuleOptions {
  * Validates the rule's options and fills in Ray's defaults.
  * @throws TuneInvalidArgumentError for a value out of range.
  */
-export function compileMedianStoppingRuleOptions(options: MedianStoppingRuleOptions = {}): CompiledMedianStoppingRuleOptions {
+export function compileMedianStoppingRuleOptions(
+  options: MedianStoppingRuleOptions = {},
+): CompiledMedianStoppingRuleOptions {
   const name = 'MedianStoppingRule';
   return {
     timeAttr: options.timeAttr ?? 'timeTotalS',
     metric: options.metric,
     mode: options.mode,
-    gracePeriod: checkNumber(name, 'gracePeriod', options.gracePeriod ?? 60, (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0'),
-    minSamplesRequired: checkNumber(name, 'minSamplesRequired', options.minSamplesRequired ?? 3, (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1'),
-    minTimeSliceS: checkNumber(name, 'minTimeSliceS', options.minTimeSliceS ?? 0, (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0'),
+    gracePeriod: checkNumber(
+      name,
+      'gracePeriod',
+      options.gracePeriod ?? 60,
+      (v) => v >= 0 && Number.isFinite(v),
+      'a finite number >= 0',
+    ),
+    minSamplesRequired: checkNumber(
+      name,
+      'minSamplesRequired',
+      options.minSamplesRequired ?? 3,
+      (v) => Number.isInteger(v) && v >= 1,
+      'an integer >= 1',
+    ),
+    minTimeSliceS: checkNumber(
+      name,
+      'minTimeSliceS',
+      options.minTimeSliceS ?? 0,
+      (v) => v >= 0 && Number.isFinite(v),
+      'a finite number >= 0',
+    ),
     hardStop: options.hardStop ?? true,
   };
 }
@@ -235,7 +255,10 @@ export class MedianStoppingRule implements TrialScheduler {
     this.props.restore(s);
     this.results.clear();
     for (const [id, points] of s.results as [string, [JsonNumber, JsonNumber][]][]) {
-      this.results.set(id, points.map(([t, m]) => ({ t: decodeNumber(t), m: decodeNumber(m) })));
+      this.results.set(
+        id,
+        points.map(([t, m]) => ({ t: decodeNumber(t), m: decodeNumber(m) })),
+      );
     }
     this.lastPause.clear();
     for (const [id, t] of s.lastPause as [string, JsonNumber][]) this.lastPause.set(id, decodeNumber(t));

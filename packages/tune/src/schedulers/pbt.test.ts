@@ -6,7 +6,14 @@ import type { Config, SchedulerDecision, TrialInfo, TrialResult, TrialStatus } f
 import { PopulationBasedTraining, explore, type PopulationBasedTrainingOptions } from './pbt.js';
 
 function trial(trialId: string, config: Config, o: { status?: TrialStatus; hasCheckpoint?: boolean } = {}): TrialInfo {
-  return { trialId, config, status: o.status ?? 'RUNNING', lastResult: undefined, results: [], hasCheckpoint: o.hasCheckpoint ?? true };
+  return {
+    trialId,
+    config,
+    status: o.status ?? 'RUNNING',
+    lastResult: undefined,
+    results: [],
+    hasCheckpoint: o.hasCheckpoint ?? true,
+  };
 }
 
 function result(trialId: string, trainingIteration: number, metrics: Record<string, unknown>): TrialResult {
@@ -30,7 +37,9 @@ describe('explore (PBT)', () => {
     const m = { lr: uniform(0.001, 1) };
     expect(explore({ lr: 0.1 }, m, SETTINGS, seq(0.9, 0.0)).lr).toBeCloseTo(0.12);
     expect(explore({ lr: 0.1 }, m, SETTINGS, seq(0.9, 0.99)).lr).toBeCloseTo(0.08);
-    expect(explore({ lr: 0.1 }, m, { resampleProbability: 0, perturbationFactors: [3] }, seq(0.0, 0.5)).lr).toBeCloseTo(0.3);
+    expect(explore({ lr: 0.1 }, m, { resampleProbability: 0, perturbationFactors: [3] }, seq(0.0, 0.5)).lr).toBeCloseTo(
+      0.3,
+    );
   });
 
   it('resamples from the domain with resampleProbability', () => {
@@ -61,7 +70,9 @@ describe('explore (PBT)', () => {
   });
 
   it('explores a choice() domain like a list, and finds objects by value', () => {
-    expect(explore({ opt: 'sgd' }, { opt: choice(['adam', 'sgd', 'rmsprop']) }, SETTINGS, seq(0.9, 0.9)).opt).toBe('rmsprop');
+    expect(explore({ opt: 'sgd' }, { opt: choice(['adam', 'sgd', 'rmsprop']) }, SETTINGS, seq(0.9, 0.9)).opt).toBe(
+      'rmsprop',
+    );
     const layers = [{ n: 1 }, { n: 2 }, { n: 3 }];
     expect(explore({ layer: { n: 2 } }, { layer: layers }, SETTINGS, seq(0.9, 0.1)).layer).toEqual({ n: 1 });
   });
@@ -78,9 +89,16 @@ describe('explore (PBT)', () => {
   });
 
   it('passes the result to customExploreFn, which has the last word', () => {
-    const out = explore({ lr: 0.1 }, { lr: [0.1, 0.2] }, { ...SETTINGS, customExploreFn: (c) => ({ ...c, extra: (c.lr as number) * 10 }) }, seq(0.9, 0.9));
+    const out = explore(
+      { lr: 0.1 },
+      { lr: [0.1, 0.2] },
+      { ...SETTINGS, customExploreFn: (c) => ({ ...c, extra: (c.lr as number) * 10 }) },
+      seq(0.9, 0.9),
+    );
     expect(out).toEqual({ lr: 0.2, extra: 2 });
-    expect(() => explore({}, {}, { ...SETTINGS, customExploreFn: () => null as never }, seq())).toThrow(TuneInvalidArgumentError);
+    expect(() => explore({}, {}, { ...SETTINGS, customExploreFn: () => null as never }, seq())).toThrow(
+      TuneInvalidArgumentError,
+    );
   });
 });
 
@@ -105,7 +123,14 @@ function pbt(o: PopulationBasedTrainingOptions = {}): PopulationBasedTraining {
   });
 }
 
-function step(s: PopulationBasedTraining, id: string, it: number, acc = ACC[id], hasCheckpoint = true, config = CONFIGS[id]): SchedulerDecision {
+function step(
+  s: PopulationBasedTraining,
+  id: string,
+  it: number,
+  acc = ACC[id],
+  hasCheckpoint = true,
+  config = CONFIGS[id],
+): SchedulerDecision {
   return s.onTrialResult(trial(id, config, { hasCheckpoint }), result(id, it, { acc }));
 }
 
@@ -185,7 +210,8 @@ describe('PopulationBasedTraining', () => {
     s.setSearchProperties('loss', 'min');
     const loss: Record<string, number> = { t0: 4, t1: 3, t2: 2, t3: 1 };
     for (const id of ['t0', 't1', 't2', 't3']) s.onTrialAdd(trial(id, CONFIGS[id], { status: 'RUNNING' }));
-    const r = (id: string, it: number): SchedulerDecision => s.onTrialResult(trial(id, CONFIGS[id]), result(id, it, { loss: loss[id] }));
+    const r = (id: string, it: number): SchedulerDecision =>
+      s.onTrialResult(trial(id, CONFIGS[id]), result(id, it, { loss: loss[id] }));
     for (const id of ['t0', 't1', 't2', 't3']) r(id, 2);
     const d = r('t0', 4);
     expect(d).toMatchObject({ action: 'EXPLOIT', fromTrialId: 't3' });
@@ -198,7 +224,7 @@ describe('PopulationBasedTraining', () => {
     expect(step(s, 't3', 10).action).toBe('EXPLOIT');
   });
 
-  it('takes over the cloned trial\'s perturbation time after an exploit', () => {
+  it("takes over the cloned trial's perturbation time after an exploit", () => {
     const s = population();
     expect(step(s, 't0', 5).action).toBe('CONTINUE'); // t0 checked at 5
     expect(step(s, 't3', 6).action).toBe('EXPLOIT'); // t3 now counts from t0's 5
@@ -239,12 +265,18 @@ describe('PopulationBasedTraining', () => {
     expect(() => pbt({ hyperparamMutations: { lr: 3 as never } })).toThrow(/hyperparamMutations.lr must be/);
     expect(() => pbt({ hyperparamMutations: { lr: [] } })).toThrow(/empty list/);
     expect(() => pbt({ perturbationFactors: [] })).toThrow(TuneInvalidArgumentError);
-    expect(() => pbt({ metric: undefined, mode: undefined }).onTrialAdd(trial('a', {}))).toThrow(/PopulationBasedTraining has no metric/);
+    expect(() => pbt({ metric: undefined, mode: undefined }).onTrialAdd(trial('a', {}))).toThrow(
+      /PopulationBasedTraining has no metric/,
+    );
     expect(new PopulationBasedTraining({ customExploreFn: (c) => c }).options.timeAttr).toBe('timeTotalS');
   });
 
   it('save() and restore() through JSON give the same decisions afterwards', () => {
-    const options: PopulationBasedTrainingOptions = { resampleProbability: 0.5, quantileFraction: 0.5, hyperparamMutations: { lr: uniform(0.001, 1), width: [8, 16, 32, 64] } };
+    const options: PopulationBasedTrainingOptions = {
+      resampleProbability: 0.5,
+      quantileFraction: 0.5,
+      hyperparamMutations: { lr: uniform(0.001, 1), width: [8, 16, 32, 64] },
+    };
     const a = population(options);
     step(a, 't3', 4);
     const b = pbt(options);
@@ -252,7 +284,9 @@ describe('PopulationBasedTraining', () => {
     expect(b.save()).toEqual(a.save());
     const run = (s: PopulationBasedTraining): unknown[] => {
       const out: unknown[] = [];
-      for (let it = 5; it <= 30; it++) for (const id of ['t0', 't1', 't2', 't3']) out.push(step(s, id, it, ACC[id] * (1 + Math.sin(it + id.charCodeAt(1)))));
+      for (let it = 5; it <= 30; it++)
+        for (const id of ['t0', 't1', 't2', 't3'])
+          out.push(step(s, id, it, ACC[id] * (1 + Math.sin(it + id.charCodeAt(1)))));
       out.push(s.chooseTrialToRun(['t0', 't1'].map((id) => trial(id, CONFIGS[id], { status: 'PAUSED' })))?.trialId);
       return out;
     };

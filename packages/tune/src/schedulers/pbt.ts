@@ -6,7 +6,16 @@
 import { TuneInvalidArgumentError } from '../errors.js';
 import { SeededRng, randomIndex, type Rng } from '../search/rng.js';
 import type { Config, Mode, SchedulerDecision, TrialInfo, TrialResult, TrialScheduler } from '../types.js';
-import { MetricMode, WaitingTrials, checkNumber, checkSavedState, decodeNumber, encodeNumber, readNumber, type JsonNumber } from './util.js';
+import {
+  MetricMode,
+  WaitingTrials,
+  checkNumber,
+  checkSavedState,
+  decodeNumber,
+  encodeNumber,
+  readNumber,
+  type JsonNumber,
+} from './util.js';
 
 const CONTINUE: SchedulerDecision = { action: 'CONTINUE' };
 const PAUSE: SchedulerDecision = { action: 'PAUSE' };
@@ -88,7 +97,9 @@ const NAME = 'PopulationBasedTraining';
  * @throws TuneInvalidArgumentError for a value out of range, a mutation that is not a domain, list,
  *   function or nested object, or when neither `hyperparamMutations` nor `customExploreFn` is given.
  */
-export function compilePopulationBasedTrainingOptions(options: PopulationBasedTrainingOptions = {}): CompiledPopulationBasedTrainingOptions {
+export function compilePopulationBasedTrainingOptions(
+  options: PopulationBasedTrainingOptions = {},
+): CompiledPopulationBasedTrainingOptions {
   const mutations = options.hyperparamMutations ?? {};
   checkMutations(mutations, '');
   if (Object.keys(mutations).length === 0 && options.customExploreFn === undefined) {
@@ -100,18 +111,42 @@ export function compilePopulationBasedTrainingOptions(options: PopulationBasedTr
     throw new TuneInvalidArgumentError(`${NAME}: customExploreFn must be a function (config) => config.`);
   }
   const factors = options.perturbationFactors ?? [1.2, 0.8];
-  if (!Array.isArray(factors) || factors.length === 0 || factors.some((f) => typeof f !== 'number' || !Number.isFinite(f))) {
-    throw new TuneInvalidArgumentError(`${NAME}: perturbationFactors must be a non-empty array of finite numbers, got ${JSON.stringify(factors)}.`);
+  if (
+    !Array.isArray(factors) ||
+    factors.length === 0 ||
+    factors.some((f) => typeof f !== 'number' || !Number.isFinite(f))
+  ) {
+    throw new TuneInvalidArgumentError(
+      `${NAME}: perturbationFactors must be a non-empty array of finite numbers, got ${JSON.stringify(factors)}.`,
+    );
   }
   return {
     timeAttr: options.timeAttr ?? 'timeTotalS',
     metric: options.metric,
     mode: options.mode,
-    perturbationInterval: checkNumber(NAME, 'perturbationInterval', options.perturbationInterval ?? 60, (v) => v > 0, 'a number > 0'),
+    perturbationInterval: checkNumber(
+      NAME,
+      'perturbationInterval',
+      options.perturbationInterval ?? 60,
+      (v) => v > 0,
+      'a number > 0',
+    ),
     burnInPeriod: checkNumber(NAME, 'burnInPeriod', options.burnInPeriod ?? 0, (v) => v >= 0, 'a number >= 0'),
     hyperparamMutations: mutations,
-    quantileFraction: checkNumber(NAME, 'quantileFraction', options.quantileFraction ?? 0.25, (v) => v >= 0 && v <= 0.5, 'between 0 and 0.5'),
-    resampleProbability: checkNumber(NAME, 'resampleProbability', options.resampleProbability ?? 0.25, (v) => v >= 0 && v <= 1, 'between 0 and 1'),
+    quantileFraction: checkNumber(
+      NAME,
+      'quantileFraction',
+      options.quantileFraction ?? 0.25,
+      (v) => v >= 0 && v <= 0.5,
+      'between 0 and 0.5',
+    ),
+    resampleProbability: checkNumber(
+      NAME,
+      'resampleProbability',
+      options.resampleProbability ?? 0.25,
+      (v) => v >= 0 && v <= 1,
+      'between 0 and 1',
+    ),
     perturbationFactors: [...factors],
     customExploreFn: options.customExploreFn,
     requireAttrs: options.requireAttrs ?? true,
@@ -129,12 +164,17 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 
 function checkMutations(mutations: unknown, prefix: string): void {
   if (!isPlainObject(mutations)) {
-    throw new TuneInvalidArgumentError(`${NAME}: hyperparamMutations${prefix ? ` at '${prefix}'` : ''} must be an object of key -> mutation.`);
+    throw new TuneInvalidArgumentError(
+      `${NAME}: hyperparamMutations${prefix ? ` at '${prefix}'` : ''} must be an object of key -> mutation.`,
+    );
   }
   for (const [key, m] of Object.entries(mutations)) {
     const where = prefix ? `${prefix}.${key}` : key;
     if (Array.isArray(m)) {
-      if (m.length === 0) throw new TuneInvalidArgumentError(`${NAME}: hyperparamMutations.${where} is an empty list; give the values it may take.`);
+      if (m.length === 0)
+        throw new TuneInvalidArgumentError(
+          `${NAME}: hyperparamMutations.${where} is an empty list; give the values it may take.`,
+        );
     } else if (isPlainObject(m)) {
       checkMutations(m, where);
     } else if (!isDomain(m) && typeof m !== 'function') {
@@ -173,13 +213,21 @@ export function explore(config: Config, mutations: HyperparamMutations, settings
   if (settings.customExploreFn) {
     next = settings.customExploreFn(next);
     if (!isPlainObject(next)) {
-      throw new TuneInvalidArgumentError(`${NAME}: customExploreFn must return the new config object, got ${next === null ? 'null' : typeof next}.`);
+      throw new TuneInvalidArgumentError(
+        `${NAME}: customExploreFn must return the new config object, got ${next === null ? 'null' : typeof next}.`,
+      );
     }
   }
   return next;
 }
 
-function exploreLevel(config: Config, mutations: HyperparamMutations, s: ExploreSettings, rng: Rng, root: Config | undefined): Config {
+function exploreLevel(
+  config: Config,
+  mutations: HyperparamMutations,
+  s: ExploreSettings,
+  rng: Rng,
+  root: Config | undefined,
+): Config {
   const next = deepCopy(config) as Config;
   const top = root ?? next;
   for (const [key, m] of Object.entries(mutations)) {
@@ -188,7 +236,11 @@ function exploreLevel(config: Config, mutations: HyperparamMutations, s: Explore
       next[key] = exploreLevel(isPlainObject(old) ? old : {}, m as HyperparamMutations, s, rng, top);
       continue;
     }
-    const list = Array.isArray(m) ? (m as readonly unknown[]) : isDomain(m) && Array.isArray(m.values) && (m.kind === 'categorical' || m.kind === 'grid') ? m.values : undefined;
+    const list = Array.isArray(m)
+      ? (m as readonly unknown[])
+      : isDomain(m) && Array.isArray(m.values) && (m.kind === 'categorical' || m.kind === 'grid')
+        ? m.values
+        : undefined;
     if (list) {
       const index = list.findIndex((v) => deepEqual(v, old));
       if (rng.random() < s.resampleProbability || index < 0) {

@@ -145,7 +145,9 @@ export function checkSavedState(type: string, state: unknown): Record<string, an
     );
   }
   if (s.version !== 1) {
-    throw new TuneInvalidArgumentError(`${type}.restore(): unknown state version ${JSON.stringify(s.version)} (this version reads 1).`);
+    throw new TuneInvalidArgumentError(
+      `${type}.restore(): unknown state version ${JSON.stringify(s.version)} (this version reads 1).`,
+    );
   }
   return s;
 }

@@ -38,7 +38,12 @@ describe('BasicVariantGenerator', () => {
     expect(configs).toHaveLength(18);
     // Dimensions sorted by path (batch, then model/act); the first changes fastest (as Ray).
     expect(configs.slice(0, 6).map((c) => [c.batch, (c.model as Config).act])).toEqual([
-      [16, 'relu'], [32, 'relu'], [64, 'relu'], [16, 'tanh'], [32, 'tanh'], [64, 'tanh'],
+      [16, 'relu'],
+      [32, 'relu'],
+      [64, 'relu'],
+      [16, 'tanh'],
+      [32, 'tanh'],
+      [64, 'tanh'],
     ]);
     for (const batch of [16, 32, 64]) {
       for (const act of ['relu', 'tanh']) {
@@ -101,7 +106,11 @@ describe('BasicVariantGenerator', () => {
 
   it('passes grid values to sampleFrom', () => {
     const g = generator({ g: gridSearch([1, 2, 3]), twice: sampleFrom((s) => s.config.g * 2) });
-    expect(drain(g).map((c) => [c.g, c.twice])).toEqual([[1, 2], [2, 4], [3, 6]]);
+    expect(drain(g).map((c) => [c.g, c.twice])).toEqual([
+      [1, 2],
+      [2, 4],
+      [3, 6],
+    ]);
   });
 
   it('holds random values across a repeat with constantGridSearch', () => {
@@ -163,8 +172,12 @@ describe('BasicVariantGenerator', () => {
     expect(() => g.suggest('t')).toThrow(/call setSearchProperties/);
     expect(() => new BasicVariantGenerator({ numSamples: 0 })).toThrow(/numSamples must be an integer >= 1/);
     expect(() => new BasicVariantGenerator({ maxConcurrent: -1 })).toThrow(/maxConcurrent must be an integer >= 0/);
-    expect(() => new BasicVariantGenerator({ pointsToEvaluate: [1] as unknown as Config[] })).toThrow(/pointsToEvaluate must be an array of configs/);
+    expect(() => new BasicVariantGenerator({ pointsToEvaluate: [1] as unknown as Config[] })).toThrow(
+      /pointsToEvaluate must be an array of configs/,
+    );
     expect(() => g.restore({ searcher: 'TPESearch' })).toThrow(/not written by BasicVariantGenerator.save/);
-    expect(() => generator({ c: choice([{ g: gridSearch([1, 2]) }]) }).suggest('t')).toThrow(/gridSearch at 'c\/g' sits inside a sampled value/);
+    expect(() => generator({ c: choice([{ g: gridSearch([1, 2]) }]) }).suggest('t')).toThrow(
+      /gridSearch at 'c\/g' sits inside a sampled value/,
+    );
   });
 });

@@ -167,7 +167,8 @@ export class BasicVariantGenerator implements Searcher, NumSamplesAware {
   totalTrials(): number {
     const space = this.requireSpace();
     let total = 0;
-    for (const point of this.options.pointsToEvaluate) total += gridSize(findGridDimensions(this.pointBase(space, point)));
+    for (const point of this.options.pointsToEvaluate)
+      total += gridSize(findGridDimensions(this.pointBase(space, point)));
     const repeats = Math.max(0, this.numSamples - this.options.pointsToEvaluate.length);
     return total + repeats * gridSize(findGridDimensions(space));
   }
@@ -246,7 +247,9 @@ export class BasicVariantGenerator implements Searcher, NumSamplesAware {
 
   private requireSpace(): Config {
     if (this.space === undefined) {
-      throw new TuneInvalidArgumentError(`${OWNER}: call setSearchProperties(metric, mode, paramSpace) before suggest().`);
+      throw new TuneInvalidArgumentError(
+        `${OWNER}: call setSearchProperties(metric, mode, paramSpace) before suggest().`,
+      );
     }
     return this.space;
   }

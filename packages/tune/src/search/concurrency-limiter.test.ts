@@ -101,7 +101,9 @@ describe('ConcurrencyLimiter', () => {
 
   it('saves and restores the live trials and the wrapped searcher through JSON', () => {
     const make = () => {
-      const s = new ConcurrencyLimiter(new TPESearch({ metric: 'loss', mode: 'min', seed: 2, nStartupTrials: 2 }), { maxConcurrent: 2 });
+      const s = new ConcurrencyLimiter(new TPESearch({ metric: 'loss', mode: 'min', seed: 2, nStartupTrials: 2 }), {
+        maxConcurrent: 2,
+      });
       s.setSearchProperties(undefined, undefined, { x: uniform(0, 1) });
       return s;
     };
@@ -122,8 +124,12 @@ describe('ConcurrencyLimiter', () => {
 
   it('rejects bad options', () => {
     expect(() => new ConcurrencyLimiter(new Recorder(), { maxConcurrent: 0 })).toThrow(TuneInvalidArgumentError);
-    expect(() => new ConcurrencyLimiter(new Recorder(), { maxConcurrent: 1.5 })).toThrow(/maxConcurrent must be an integer >= 1/);
+    expect(() => new ConcurrencyLimiter(new Recorder(), { maxConcurrent: 1.5 })).toThrow(
+      /maxConcurrent must be an integer >= 1/,
+    );
     expect(() => new ConcurrencyLimiter({} as Searcher, { maxConcurrent: 1 })).toThrow(/must be a Searcher/);
-    expect(() => new ConcurrencyLimiter(new Recorder(), { maxConcurrent: 1 }).restore({})).toThrow(/not written by ConcurrencyLimiter.save/);
+    expect(() => new ConcurrencyLimiter(new Recorder(), { maxConcurrent: 1 }).restore({})).toThrow(
+      /not written by ConcurrencyLimiter.save/,
+    );
   });
 });

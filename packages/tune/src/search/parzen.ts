@@ -59,12 +59,35 @@ export function dimensionOf(key: string, domain: Domain): Dimension | undefined 
     const t = log ? Math.log : (v: number) => v;
     const low = t(minValue - half);
     const high = t(maxValue + half);
-    return { kind: 'numeric', key, low, high, priorMu: (low + high) / 2, priorSigma: high - low, log, step, minValue, maxValue, integer, domain };
+    return {
+      kind: 'numeric',
+      key,
+      low,
+      high,
+      priorMu: (low + high) / 2,
+      priorSigma: high - low,
+      log,
+      step,
+      minValue,
+      maxValue,
+      integer,
+      domain,
+    };
   }
   if (domain instanceof NormalDomain) {
     return {
-      kind: 'numeric', key, low: -Infinity, high: Infinity, priorMu: domain.mean, priorSigma: domain.sd, log: false,
-      step: domain.q, minValue: -Infinity, maxValue: Infinity, integer: false, domain,
+      kind: 'numeric',
+      key,
+      low: -Infinity,
+      high: Infinity,
+      priorMu: domain.mean,
+      priorSigma: domain.sd,
+      log: false,
+      step: domain.q,
+      minValue: -Infinity,
+      maxValue: Infinity,
+      integer: false,
+      domain,
     };
   }
   if (domain.kind === 'grid') {
@@ -244,7 +267,9 @@ export function logMarginal(estimator: ParzenEstimator, d: number, dim: Dimensio
 /** log of the estimator's joint density over all dimensions (kernels multiply within a component). */
 export function logJoint(estimator: ParzenEstimator, dims: readonly Dimension[], xs: readonly number[]): number {
   return logSumExp(
-    estimator.logWeights.map((w, i) => dims.reduce((sum, dim, d) => sum + logKernel(dim, estimator.kernels[d], i, xs[d]), w)),
+    estimator.logWeights.map((w, i) =>
+      dims.reduce((sum, dim, d) => sum + logKernel(dim, estimator.kernels[d], i, xs[d]), w),
+    ),
   );
 }
 
@@ -283,7 +308,16 @@ export function erfc(x: number): number {
     Math.exp(
       -z * z -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }

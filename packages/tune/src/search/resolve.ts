@@ -167,7 +167,9 @@ export function unflattenConfig(flat: Record<string, unknown>, separator = '/'):
       const next = node[parts[i]];
       if (next === undefined) node[parts[i]] = {};
       else if (!isPlainObject(next) || next instanceof Domain) {
-        throw new TuneInvalidArgumentError(`Cannot unflatten: '${parts.slice(0, i + 1).join(separator)}' is both a value and a prefix of '${key}'.`);
+        throw new TuneInvalidArgumentError(
+          `Cannot unflatten: '${parts.slice(0, i + 1).join(separator)}' is both a value and a prefix of '${key}'.`,
+        );
       }
       node = node[parts[i]] as Record<string, unknown>;
     }
@@ -245,7 +247,10 @@ export function resolveSpace(space: Config, rng: Rng, grids: GridHandling = 'sam
             deferred.push({ entry, missing: err.path });
             continue;
           }
-          throw new TuneInvalidArgumentError(`sampleFrom at '${entry.key}' threw: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+          throw new TuneInvalidArgumentError(
+            `sampleFrom at '${entry.key}' threw: ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err },
+          );
         }
         setAtPath(config, entry.path, cloneStructure(value));
         progressed = true;
@@ -256,7 +261,9 @@ export function resolveSpace(space: Config, rng: Rng, grids: GridHandling = 'sam
     if (!progressed) {
       if (grids === 'keep') return config;
       const cycle = deferred.map((d) => `'${d.entry.key}' reads '${d.missing}'`).join(', ');
-      throw new TuneInvalidArgumentError(`sampleFrom functions depend on each other in a cycle: ${cycle}. Break the cycle.`);
+      throw new TuneInvalidArgumentError(
+        `sampleFrom functions depend on each other in a cycle: ${cycle}. Break the cycle.`,
+      );
     }
   }
   throw new TuneInvalidArgumentError(
@@ -275,10 +282,14 @@ function guard(target: object, path: (string | number)[]): any {
       return value;
     },
     set(_obj, prop) {
-      throw new TuneInvalidArgumentError(`sampleFrom functions must not change spec.config (tried to set '${String(prop)}').`);
+      throw new TuneInvalidArgumentError(
+        `sampleFrom functions must not change spec.config (tried to set '${String(prop)}').`,
+      );
     },
     deleteProperty(_obj, prop) {
-      throw new TuneInvalidArgumentError(`sampleFrom functions must not change spec.config (tried to delete '${String(prop)}').`);
+      throw new TuneInvalidArgumentError(
+        `sampleFrom functions must not change spec.config (tried to delete '${String(prop)}').`,
+      );
     },
   });
 }
@@ -316,7 +327,9 @@ export function presetValues(space: Config, point: Config, what = 'pointsToEvalu
     }
   };
   if (!isPlainObject(point)) {
-    throw new TuneInvalidArgumentError(`${what}: each point must be a plain object such as { lr: 0.01 }, got ${typeof point}.`);
+    throw new TuneInvalidArgumentError(
+      `${what}: each point must be a plain object such as { lr: 0.01 }, got ${typeof point}.`,
+    );
   }
   walk(space, point, []);
   return values;

@@ -72,7 +72,9 @@ export function randomSeed(): number {
 
 function seedToState(seed: number): number {
   if (typeof seed !== 'number' || !Number.isFinite(seed)) {
-    throw new TuneInvalidArgumentError(`seed must be a finite number, got ${String(seed)}. Pass an integer such as 42.`);
+    throw new TuneInvalidArgumentError(
+      `seed must be a finite number, got ${String(seed)}. Pass an integer such as 42.`,
+    );
   }
   // Fold the high bits and any fraction in, so seeds that differ only there still differ.
   const whole = Math.floor(seed);

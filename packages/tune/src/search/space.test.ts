@@ -217,7 +217,10 @@ describe('resolveSpace', () => {
 
   it('resolves domains inside a chosen value and a domain returned by sampleFrom', () => {
     const space = {
-      optimizer: choice([{ name: 'sgd', momentum: uniform(0.5, 0.9) }, { name: 'adam', beta: uniform(0.9, 0.99) }]),
+      optimizer: choice([
+        { name: 'sgd', momentum: uniform(0.5, 0.9) },
+        { name: 'adam', beta: uniform(0.9, 0.99) },
+      ]),
       size: sampleFrom(() => randint(5, 6)),
     };
     for (let seed = 0; seed < 10; seed++) {
@@ -236,9 +239,18 @@ describe('resolveSpace', () => {
   it('reports a cycle, a throwing function and a mutation', () => {
     const cycle = { a: sampleFrom((s) => s.config.b), b: sampleFrom((s) => s.config.a) };
     expect(invalid(() => resolveSpace(cycle, new SeededRng(1)))).toMatch(/cycle: 'a' reads 'b', 'b' reads 'a'/);
-    const throws = { a: sampleFrom(() => { throw new Error('boom'); }) };
+    const throws = {
+      a: sampleFrom(() => {
+        throw new Error('boom');
+      }),
+    };
     expect(invalid(() => resolveSpace(throws, new SeededRng(1)))).toMatch(/sampleFrom at 'a' threw: boom/);
-    const mutates = { a: sampleFrom((s) => { s.config.x = 1; return 1; }) };
+    const mutates = {
+      a: sampleFrom((s) => {
+        s.config.x = 1;
+        return 1;
+      }),
+    };
     expect(invalid(() => resolveSpace(mutates, new SeededRng(1)))).toMatch(/must not change spec.config/);
   });
 
@@ -278,6 +290,8 @@ describe('space helpers', () => {
     expect(presetValues(space, { model: { layers: [64, 64] } }).map((p) => [p.key, p.value])).toEqual([
       ['model/layers', [64, 64]],
     ]);
-    expect(invalid(() => presetValues(space, { model: { depth: 3 } }))).toMatch(/key 'model\/depth' is not in the param space/);
+    expect(invalid(() => presetValues(space, { model: { depth: 3 } }))).toMatch(
+      /key 'model\/depth' is not in the param space/,
+    );
   });
 });

@@ -396,7 +396,9 @@ function checkRange(written: string, lower: number, upper: number): void {
   checkFinite(written, 'lower', lower);
   checkFinite(written, 'upper', upper);
   if (!(lower < upper)) {
-    throw new TuneInvalidArgumentError(`${written}: lower must be less than upper. Pass the bounds in increasing order.`);
+    throw new TuneInvalidArgumentError(
+      `${written}: lower must be less than upper. Pass the bounds in increasing order.`,
+    );
   }
 }
 
@@ -421,7 +423,10 @@ function checkIntRange(written: string, lower: number, upper: number): void {
 function checkQ(written: string, q: number, lower?: number, upper?: number): void {
   checkFinite(written, 'q', q);
   if (!(q > 0)) throw new TuneInvalidArgumentError(`${written}: q must be positive, got ${q}.`);
-  for (const [name, bound] of [['lower', lower], ['upper', upper]] as const) {
+  for (const [name, bound] of [
+    ['lower', lower],
+    ['upper', upper],
+  ] as const) {
     if (bound !== undefined && !isMultiple(bound, q)) {
       throw new TuneInvalidArgumentError(
         `${written}: ${name} (${bound}) is not a multiple of q (${q}). Pick bounds that q divides, so quantized values stay in range.`,

@@ -79,7 +79,9 @@ describe('TPESearch on a synthetic objective', () => {
   it('finds a much better config than random search with the same budget', () => {
     const randomBest = median(bests(randomRuns));
     const tpeBest = median(bests(tpeRuns));
-    console.log(`median best over ${SEEDS.length} seeds, ${BUDGET} trials: TPE ${tpeBest.toFixed(4)}, random ${randomBest.toFixed(4)}`);
+    console.log(
+      `median best over ${SEEDS.length} seeds, ${BUDGET} trials: TPE ${tpeBest.toFixed(4)}, random ${randomBest.toFixed(4)}`,
+    );
     expect(tpeBest).toBeLessThan(randomBest / 4);
     expect(tpeBest).toBeLessThan(0.3);
   });
@@ -212,7 +214,8 @@ describe('TPESearch', () => {
         // Trials 12 and 13 are still running at the save, and complete after it.
         if (i !== 12 && i !== 13) searcher.onTrialComplete(id, result(id, { loss: objective(c) }), false);
         if (i === 15) {
-          for (const late of [12, 13]) searcher.onTrialComplete(`t${late}`, result(`t${late}`, { loss: objective(configs[late - from]) }), false);
+          for (const late of [12, 13])
+            searcher.onTrialComplete(`t${late}`, result(`t${late}`, { loss: objective(configs[late - from]) }), false);
         }
       }
       return configs;
@@ -235,7 +238,8 @@ describe('TPESearch', () => {
       after.push(c);
       second.onTrialComplete(id, result(id, { loss: objective(c) }), false);
       if (i === 15) {
-        for (const late of [12, 13]) second.onTrialComplete(`t${late}`, result(`t${late}`, { loss: objective(before[late]) }), false);
+        for (const late of [12, 13])
+          second.onTrialComplete(`t${late}`, result(`t${late}`, { loss: objective(before[late]) }), false);
       }
     }
     expect([...before, ...after]).toEqual(reference);
@@ -260,13 +264,17 @@ describe('TPESearch', () => {
     expect(() => noMetric.suggest('t')).toThrow(TuneInvalidArgumentError);
     expect(() => noMetric.suggest('t')).toThrow(/needs a metric and a mode/);
     expect(() => new TPESearch({ metric: 'loss', mode: 'min' }).suggest('t')).toThrow(/no search space/);
-    expect(() => tpe({}, { g: gridSearch([1, 2]) }).suggest('t')).toThrow(/cannot expand gridSearch at 'g'. Use choice/);
+    expect(() => tpe({}, { g: gridSearch([1, 2]) }).suggest('t')).toThrow(
+      /cannot expand gridSearch at 'g'. Use choice/,
+    );
     expect(() => new TPESearch({ mode: 'best' as 'min' })).toThrow(/mode must be 'min' or 'max'/);
     expect(() => new TPESearch({ gamma: 1 })).toThrow(/gamma must be a number between 0 and 1/);
     expect(() => new TPESearch({ nEiCandidates: 0 })).toThrow(/nEiCandidates must be an integer >= 1/);
     expect(() => tpe().setSearchProperties('acc', 'min', {})).toThrow(/metric 'acc' differs/);
     expect(() => new TPESearch({ space }).setSearchProperties(undefined, undefined, space)).toThrow(/Pass only one/);
-    expect(() => tpe().restore({ searcher: 'BasicVariantGenerator', version: 1 })).toThrow(/not written by TPESearch.save/);
+    expect(() => tpe().restore({ searcher: 'BasicVariantGenerator', version: 1 })).toThrow(
+      /not written by TPESearch.save/,
+    );
     expect(() => tpe({ pointsToEvaluate: [{ y: 1 }] }).suggest('t')).toThrow(/key 'y' is not in the param space/);
   });
 

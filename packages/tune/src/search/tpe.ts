@@ -353,7 +353,9 @@ export class TPESearch implements Searcher, NumSamplesAware {
         const dim = dimensionOf(entry.key, entry.domain);
         if (dim === undefined) continue;
         if (dims.some((d) => d.key === entry.key)) {
-          throw new TuneInvalidArgumentError(`${OWNER}: two parameters share the key '${entry.key}'. Avoid '/' in config keys.`);
+          throw new TuneInvalidArgumentError(
+            `${OWNER}: two parameters share the key '${entry.key}'. Avoid '/' in config keys.`,
+          );
         }
         dims.push(dim);
         paths.push(entry.path);

@@ -12,8 +12,18 @@ export function checkInteger(owner: string, name: string, value: unknown, min: n
 }
 
 /** `value` if it is a finite number in the open or closed range given, else throws. */
-export function checkNumber(owner: string, name: string, value: unknown, min: number, max: number, open = false): number {
-  const ok = typeof value === 'number' && Number.isFinite(value) && (open ? value > min && value < max : value >= min && value <= max);
+export function checkNumber(
+  owner: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+  open = false,
+): number {
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (open ? value > min && value < max : value >= min && value <= max);
   if (!ok) {
     const range = open ? `between ${min} and ${max} (exclusive)` : `between ${min} and ${max}`;
     throw new TuneInvalidArgumentError(`${owner}: ${name} must be a number ${range}, got ${String(value)}.`);
@@ -43,7 +53,9 @@ export function checkPoints(owner: string, points: unknown): Config[] {
 /** `space` if it is a plain object, else throws. */
 export function checkSpace(owner: string, space: unknown): Config {
   if (!isPlainObject(space)) {
-    throw new TuneInvalidArgumentError(`${owner}: the param space must be a plain object such as { lr: loguniform(1e-4, 1e-1) }, got ${typeof space}.`);
+    throw new TuneInvalidArgumentError(
+      `${owner}: the param space must be a plain object such as { lr: loguniform(1e-4, 1e-1) }, got ${typeof space}.`,
+    );
   }
   return space;
 }

@@ -55,9 +55,18 @@ function rk4(y0: readonly number[], a: number): number[] {
   const dt = DT - 0;
   const dt2 = dt / 2.0;
   const k1 = dsdt(y0, a);
-  const k2 = dsdt(y0.map((y, i) => y + dt2 * k1[i]), a);
-  const k3 = dsdt(y0.map((y, i) => y + dt2 * k2[i]), a);
-  const k4 = dsdt(y0.map((y, i) => y + dt * k3[i]), a);
+  const k2 = dsdt(
+    y0.map((y, i) => y + dt2 * k1[i]),
+    a,
+  );
+  const k3 = dsdt(
+    y0.map((y, i) => y + dt2 * k2[i]),
+    a,
+  );
+  const k4 = dsdt(
+    y0.map((y, i) => y + dt * k3[i]),
+    a,
+  );
   return y0.map((y, i) => y + (dt / 6.0) * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]));
 }
 

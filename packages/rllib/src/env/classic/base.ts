@@ -31,18 +31,26 @@ export interface ResetOptions {
 }
 
 /** Reads Gymnasium's `low`/`high` reset options (`utils.maybe_parse_reset_bounds`). */
-export function resetBounds(envId: string, options: Record<string, unknown> | undefined, low: number, high: number): [number, number] {
+export function resetBounds(
+  envId: string,
+  options: Record<string, unknown> | undefined,
+  low: number,
+  high: number,
+): [number, number] {
   const read = (key: string, def: number): number => {
     if (options === undefined || !(key in options)) return def;
     const v = Number(options[key]);
     if (!Number.isFinite(v)) {
-      throw new RLlibInvalidArgumentError(`${envId}: reset option ${key} = ${String(options[key])} is not a finite number.`);
+      throw new RLlibInvalidArgumentError(
+        `${envId}: reset option ${key} = ${String(options[key])} is not a finite number.`,
+      );
     }
     return v;
   };
   const lo = read('low', low);
   const hi = read('high', high);
-  if (lo > hi) throw new RLlibInvalidArgumentError(`${envId}: reset option low (${lo}) must not be above high (${hi}).`);
+  if (lo > hi)
+    throw new RLlibInvalidArgumentError(`${envId}: reset option low (${lo}) must not be above high (${hi}).`);
   return [lo, hi];
 }
 
@@ -119,7 +127,9 @@ export abstract class ClassicControlEnv<A> implements Env<Float32Array, A> {
    */
   step(action: A): StepResult<Float32Array> {
     if (this.state === null) {
-      throw new RLlibInvalidArgumentError(`${this.id}: step() was called before reset(). Call reset() first to start an episode.`);
+      throw new RLlibInvalidArgumentError(
+        `${this.id}: step() was called before reset(). Call reset() first to start an episode.`,
+      );
     }
     if (this.episodeOver) {
       throw new RLlibInvalidArgumentError(

@@ -53,14 +53,18 @@ export class PendulumEnv extends ClassicControlEnv<BoxValue | number> {
   constructor(config: PendulumConfig = {}) {
     super('Pendulum-v1', ['theta', 'thetaDot'], 200, config);
     this.g = config.g ?? 10.0;
-    if (!Number.isFinite(this.g)) throw new RLlibInvalidArgumentError(`Pendulum-v1: g must be a finite number, got ${String(config.g)}.`);
+    if (!Number.isFinite(this.g))
+      throw new RLlibInvalidArgumentError(`Pendulum-v1: g must be a finite number, got ${String(config.g)}.`);
   }
 
   protected sampleState(options: Record<string, unknown> | undefined): Float64Array {
     const read = (key: string, def: number): number => {
       if (options === undefined || !(key in options)) return def;
       const v = Number(options[key]);
-      if (!Number.isFinite(v)) throw new RLlibInvalidArgumentError(`Pendulum-v1: reset option ${key} = ${String(options[key])} is not a finite number.`);
+      if (!Number.isFinite(v))
+        throw new RLlibInvalidArgumentError(
+          `Pendulum-v1: reset option ${key} = ${String(options[key])} is not a finite number.`,
+        );
       return v;
     };
     const x = read('x_init', Math.PI);
@@ -69,8 +73,18 @@ export class PendulumEnv extends ClassicControlEnv<BoxValue | number> {
   }
 
   protected checkAction(action: unknown): asserts action is BoxValue | number {
-    const u = typeof action === 'number' ? action : ArrayBuffer.isView(action) || Array.isArray(action) ? (action as ArrayLike<unknown>)[0] : undefined;
-    const len = typeof action === 'number' ? 1 : ArrayBuffer.isView(action) || Array.isArray(action) ? (action as ArrayLike<unknown>).length : 0;
+    const u =
+      typeof action === 'number'
+        ? action
+        : ArrayBuffer.isView(action) || Array.isArray(action)
+          ? (action as ArrayLike<unknown>)[0]
+          : undefined;
+    const len =
+      typeof action === 'number'
+        ? 1
+        : ArrayBuffer.isView(action) || Array.isArray(action)
+          ? (action as ArrayLike<unknown>).length
+          : 0;
     if (len !== 1 || typeof u !== 'number' || Number.isNaN(u)) {
       throw new RLlibInvalidArgumentError(
         `Pendulum-v1: action ${String(action)} is not a torque; pass a Float32Array of one number (clipped to [-2, 2]).`,
