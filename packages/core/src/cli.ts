@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Argument, Command, InvalidArgumentError as CliArgError, Option } from 'commander';
 import { VERSION } from './cluster/proto.js';
-import { withHugePages } from './huge-pages.js';
+import { withHugePages } from './runtime/huge-pages.js';
 
 const sessionDir = process.env.RAY_TS_SESSION_DIR ?? path.join(os.tmpdir(), 'ray-ts-session');
 
@@ -355,7 +355,7 @@ program
         if (!m) fail(`--filter ${s}: expected key=value or key!=value`);
         return [m[1], m[2] as '=' | '!=', m[3]] as const;
       });
-      const api = await import('./state-api.js');
+      const api = await import('./api/state.js');
       const fn = {
         nodes: api.listNodes,
         actors: api.listActors,
@@ -380,7 +380,7 @@ program
   .action(async (f: { address?: string; output?: string }) => {
     const address = headAddress(f.address);
     const file = f.output ?? `ray-ts-timeline-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-    const { timeline } = await import('./timeline.js');
+    const { timeline } = await import('./api/timeline.js');
     const events = await timeline({ address, filename: file });
     const workers = new Set(events.map((e) => `${e.pid}/${e.tid}`)).size;
     console.log(

@@ -11,7 +11,7 @@
  *
  * @packageDocumentation
  */
-import { setCoreNamespace } from './functions.js';
+import { setCoreNamespace } from './runtime/functions.js';
 import * as self from './index.js';
 
 export {
@@ -31,7 +31,7 @@ export {
   clusterResources,
   availableResources,
   nodes,
-} from './api.js';
+} from './api/init.js';
 export type {
   InitOptions,
   RuntimeInfo,
@@ -41,10 +41,10 @@ export type {
   KillOptions,
   GetActorOptions,
   RuntimeContext,
-} from './api.js';
-export { remote, RemoteFunction, ActorClass, actorIdOf } from './remote.js';
-export type { ActorHandle, ActorMethod, RemoteArgs, RemoteReturn, RefOr, MethodNames } from './remote.js';
-export { ObjectRef } from './object-ref.js';
+} from './api/init.js';
+export { remote, RemoteFunction, ActorClass, actorIdOf } from './api/remote.js';
+export type { ActorHandle, ActorMethod, RemoteArgs, RemoteReturn, RefOr, MethodNames } from './api/remote.js';
+export { ObjectRef } from './runtime/object-ref.js';
 export type {
   TaskOptions,
   ActorOptions,
@@ -55,26 +55,26 @@ export type {
   PlacementGroupSchedulingStrategy,
   RuntimeEnv,
 } from './options.js';
-export { placementGroup, removePlacementGroup, getPlacementGroup, PlacementGroup } from './placement-group.js';
-export type { PlacementGroupOptions, Bundle, PlacementStrategy } from './placement-group.js';
-export { internalKv } from './kv.js';
-export { collective, CollectiveTimeoutError } from './collective.js';
-export { ActorPool, PoolEmptyError } from './actor-pool.js';
-export type { PoolFn, PoolGetOptions } from './actor-pool.js';
-export { Queue, QueueEmptyError, QueueFullError } from './queue.js';
-export type { QueueOptions, QueueWaitOptions, QueueActor } from './queue.js';
-export type { CollectiveArray, CollectiveOptions, ReduceOp } from './collective.js';
-export { portable, PortableFunction } from './portable.js';
+export { placementGroup, removePlacementGroup, getPlacementGroup, PlacementGroup } from './api/placement-group.js';
+export type { PlacementGroupOptions, Bundle, PlacementStrategy } from './api/placement-group.js';
+export { internalKv } from './api/kv.js';
+export { collective, CollectiveTimeoutError } from './api/collective.js';
+export { ActorPool, PoolEmptyError } from './api/actor-pool.js';
+export type { PoolFn, PoolGetOptions } from './api/actor-pool.js';
+export { Queue, QueueEmptyError, QueueFullError } from './api/queue.js';
+export type { QueueOptions, QueueWaitOptions, QueueActor } from './api/queue.js';
+export type { CollectiveArray, CollectiveOptions, ReduceOp } from './api/collective.js';
+export { portable, PortableFunction } from './api/portable.js';
 export { runCommand, runIfEntryScript } from './library-cli.js';
 export type { CliProgram } from './library-cli.js';
-export { markLibraryModule } from './functions.js';
-export { withHugePages, hugePagesEnabled } from './huge-pages.js';
-export type { KvOptions } from './kv.js';
-export { listNodes, listActors, listTasks, listObjects, listPlacementGroups, listJobs } from './state-api.js';
-export { timeline } from './timeline.js';
-export type { TimelineOptions, TraceEvent } from './timeline.js';
-export type { ListOptions, StateFilter, StateRow } from './state-api.js';
-export type { NodeInfo } from './protocol.js';
+export { markLibraryModule } from './runtime/functions.js';
+export { withHugePages, hugePagesEnabled } from './runtime/huge-pages.js';
+export type { KvOptions } from './api/kv.js';
+export { listNodes, listActors, listTasks, listObjects, listPlacementGroups, listJobs } from './api/state.js';
+export { timeline } from './api/timeline.js';
+export type { TimelineOptions, TraceEvent } from './api/timeline.js';
+export type { ListOptions, StateFilter, StateRow } from './api/state.js';
+export type { NodeInfo } from './protocol/worker-messages.js';
 export type { RuntimeConfig } from './config.js';
 export {
   RayError,

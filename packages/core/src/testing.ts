@@ -2,11 +2,11 @@
  * Helpers for tests of ray-ts and of libraries built on it: waiting on conditions, and a look
  * at the embedded node's internals (object store and worker counts).
  */
-import { embeddedNode } from './api.js';
-import type { ObjectStoreStats } from './object-store.js';
-import { threadState } from './state.js';
+import { embeddedNode } from './api/init.js';
+import type { ObjectStoreStats } from './node/object-store.js';
+import { threadState } from './runtime/thread-state.js';
 
-export type { ObjectStoreStats } from './object-store.js';
+export type { ObjectStoreStats } from './node/object-store.js';
 export { setIdGenerator, type IdGenerator, type IdKind } from './ids.js';
 import type { IdGenerator, IdKind } from './ids.js';
 

@@ -7,13 +7,20 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ActorDiedError, InvalidArgumentError, ObjectLostError, RayError, errorToWire } from '../errors.js';
-import { allocShared } from '../memory.js';
-import type { ClusterLink, GroupState, NodeManager, ResultValue } from '../node.js';
+import { allocShared } from '../runtime/memory.js';
+import type { ClusterLink, GroupState, NodeManager, ResultValue } from '../node/node-manager.js';
 import type { ResourceSet, SchedulingStrategySpec } from '../options.js';
-import type { ActorCreationSpec, ActorHandleData, ActorTaskSpec, ClusterInfo, KvOp, TaskSpec } from '../protocol.js';
-import { isGroupResource, type PlacementStrategy } from '../placement.js';
-import { nestedRefs, storedError, type StoredValue } from '../serialization.js';
-import type { WorkerHandle } from '../worker-handle.js';
+import type {
+  ActorCreationSpec,
+  ActorHandleData,
+  ActorTaskSpec,
+  ClusterInfo,
+  KvOp,
+  TaskSpec,
+} from '../protocol/worker-messages.js';
+import { isGroupResource, type PlacementStrategy } from '../node/placement.js';
+import { nestedRefs, storedError, type StoredValue } from '../runtime/serialization.js';
+import type { WorkerHandle } from '../node/worker-handle.js';
 import type { ActorInfo__Output } from './generated/raytscore/ActorInfo.js';
 import type { GcsClient } from './generated/raytscore/Gcs.js';
 import type { GcsEvent__Output } from './generated/raytscore/GcsEvent.js';

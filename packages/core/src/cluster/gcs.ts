@@ -4,7 +4,7 @@
  * view, published to every node and driver over `Subscribe` streams. Tables live in memory.
  */
 import * as grpc from '@grpc/grpc-js';
-import { placeBundles, type PlacementStrategy } from '../placement.js';
+import { placeBundles, type PlacementStrategy } from '../node/placement.js';
 import type { ResourceSet } from '../options.js';
 import type { ActorInfo, ActorInfo__Output } from './generated/raytscore/ActorInfo.js';
 import type { GcsHandlers } from './generated/raytscore/Gcs.js';

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { withHugePages } from '../huge-pages.js';
+import { withHugePages } from '../runtime/huge-pages.js';
 
 /** What a node process reports once it serves. */
 export interface NodeReady {

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadConfig, type RuntimeConfig } from '../config.js';
 import { InvalidArgumentError, RayError } from '../errors.js';
 import { ids } from '../ids.js';
-import { NodeManager } from '../node.js';
+import { NodeManager } from '../node/node-manager.js';
 import { ClusterNode } from './cluster-node.js';
 import { Gcs } from './gcs.js';
 import { RedisStorage, type GcsStorage } from './gcs-storage.js';

@@ -3,9 +3,9 @@
  * node and matches replies to requests.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { CoreClient } from '../client.js';
+import type { CoreClient } from '../runtime/client.js';
 import { errorFromWire } from '../errors.js';
-import type { RefTracker } from '../object-ref.js';
+import type { RefTracker } from '../runtime/object-ref.js';
 import type {
   KvOp,
   ActorCreationSpec,
@@ -17,9 +17,9 @@ import type {
   TaskSpec,
   ToWorker,
   WorkerRequest,
-} from '../protocol.js';
-import type { StoredValue } from '../serialization.js';
-import type { WorkerBoot } from '../worker-handle.js';
+} from '../protocol/worker-messages.js';
+import type { StoredValue } from '../runtime/serialization.js';
+import type { WorkerBoot } from '../node/worker-handle.js';
 
 /** What a running task or actor call sees as its context. */
 export class ExecutionContext {

@@ -14,11 +14,11 @@ import {
   errorToWire,
   InvalidArgumentError,
 } from '../errors.js';
-import { loadFunction, loadedFunction } from '../functions.js';
-import { Deque } from '../deque.js';
-import type { TaskContextData, TaskOutcome, ToWorker } from '../protocol.js';
-import { reviver } from '../remote.js';
-import { deserialize, serialize, type StoredValue } from '../serialization.js';
+import { loadFunction, loadedFunction } from '../runtime/functions.js';
+import { Deque } from '../runtime/deque.js';
+import type { TaskContextData, TaskOutcome, ToWorker } from '../protocol/worker-messages.js';
+import { reviver } from '../api/remote.js';
+import { deserialize, serialize, type StoredValue } from '../runtime/serialization.js';
 import { executionContext, ExecutionContext, type WorkerClient } from './client.js';
 
 type Msg<K extends ToWorker['k']> = Extract<ToWorker, { k: K }>;

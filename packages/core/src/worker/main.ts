@@ -7,12 +7,12 @@ import vm from 'node:vm';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { format } from 'node:util';
 import '../index.js';
-import { adoptShared, setSharedPoolLimit } from '../memory.js';
-import { deliverCollective } from '../collective.js';
-import { RefTracker } from '../object-ref.js';
-import type { FromWorker, ToWorker } from '../protocol.js';
-import { threadState } from '../state.js';
-import type { WorkerBoot } from '../worker-handle.js';
+import { adoptShared, setSharedPoolLimit } from '../runtime/memory.js';
+import { deliverCollective } from '../api/collective.js';
+import { RefTracker } from '../runtime/object-ref.js';
+import type { FromWorker, ToWorker } from '../protocol/worker-messages.js';
+import { threadState } from '../runtime/thread-state.js';
+import type { WorkerBoot } from '../node/worker-handle.js';
 import { WorkerClient, executionContext } from './client.js';
 import { Executor } from './executor.js';
 

@@ -2,7 +2,7 @@
  * ObjectRef: a typed reference to a value in the object store, and the per-thread tracker that
  * counts live refs so the store can free an object once no ref to it is left anywhere.
  */
-import { threadState } from './state.js';
+import { threadState } from './thread-state.js';
 
 /**
  * A reference to a value that a task returns or `put` stores, possibly not computed yet.

@@ -4,7 +4,7 @@
  * keeps nested objects alive), and top-level typed arrays stored raw for zero-copy reads.
  */
 import v8 from 'node:v8';
-import { SerializationError, type WireError, errorFromWire } from './errors.js';
+import { SerializationError, type WireError, errorFromWire } from '../errors.js';
 import { allocShared } from './memory.js';
 import { ObjectRef } from './object-ref.js';
 

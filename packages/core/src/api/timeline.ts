@@ -4,9 +4,9 @@
  * chrome://tracing to see what ran where, and when.
  */
 import fs from 'node:fs';
-import { InvalidArgumentError } from './errors.js';
-import { checkKnownKeys } from './options.js';
-import { stateAddress } from './state-api.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkKnownKeys } from '../options.js';
+import { stateAddress } from './state.js';
 
 /** One run of a task on a worker, as the node that ran it recorded it. */
 export interface TaskRun {
@@ -91,7 +91,7 @@ export async function timeline(options: TimelineOptions = {}): Promise<TraceEven
         'timeline() needs a cluster: call init() first, or pass { address: "HOST:PORT" } (or set RAY_TS_ADDRESS).',
       );
     }
-    const { taskRunsOf } = await import('./cluster/state-impl.js');
+    const { taskRunsOf } = await import('../cluster/state-impl.js');
     runs = await taskRunsOf(address);
   }
   const events = traceEvents(runs);

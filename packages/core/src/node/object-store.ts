@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { allocShared, recycleShared } from './memory.js';
-import { nestedRefs, storedSize, type StoredValue } from './serialization.js';
+import { allocShared, recycleShared } from '../runtime/memory.js';
+import { nestedRefs, storedSize, type StoredValue } from '../runtime/serialization.js';
 
 type Waiter = () => void;
 

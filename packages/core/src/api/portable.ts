@@ -3,10 +3,10 @@
  * library runs inside its own tasks and actors (`ds.map(fn)`, a Serve deployment class). It
  * crosses to workers inside any argument, and `resolve()` gives the function itself there.
  */
-import { InvalidArgumentError } from './errors.js';
-import { describeByValue, isClass, loadFunction, loadedFunction, type FnRef } from './functions.js';
+import { InvalidArgumentError } from '../errors.js';
+import { describeByValue, isClass, loadFunction, loadedFunction, type FnRef } from '../runtime/functions.js';
 import { ActorClass, RemoteFunction, markerTypes } from './remote.js';
-import { toMarker, type Markable } from './serialization.js';
+import { toMarker, type Markable } from '../runtime/serialization.js';
 
 type AnyCallable = ((...args: never[]) => unknown) | (abstract new (...args: never[]) => unknown);
 

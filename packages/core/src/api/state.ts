@@ -2,7 +2,7 @@
  * The state API (as Ray's `ray.util.state`): list the nodes, actors, tasks, objects, placement
  * groups and jobs of a cluster. The same data `ray-ts list ...` prints.
  */
-import { InvalidArgumentError, RayError } from './errors.js';
+import { InvalidArgumentError, RayError } from '../errors.js';
 
 /** A filter: `[field, '=' | '!=', value]`, e.g. `['state', '=', 'ALIVE']`. */
 export type StateFilter = readonly [field: string, op: '=' | '!=', value: string | number | boolean];
@@ -58,10 +58,10 @@ export function filterRows(rows: StateRow[], o: ListOptions): StateRow[] {
 
 async function list(
   o: ListOptions,
-  fn: (m: typeof import('./cluster/state-impl.js'), address: string) => Promise<StateRow[]>,
+  fn: (m: typeof import('../cluster/state-impl.js'), address: string) => Promise<StateRow[]>,
 ): Promise<StateRow[]> {
   const address = resolveAddress(o);
-  const m = await import('./cluster/state-impl.js');
+  const m = await import('../cluster/state-impl.js');
   return filterRows(await fn(m, address), o);
 }
 

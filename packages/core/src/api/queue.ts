@@ -3,12 +3,12 @@
  * Its items live in an actor (with async methods, so many callers can wait on it at once); the
  * Queue object is a handle to it that may be passed to tasks and actors, or stored in objects.
  */
-import { get, kill } from './api.js';
-import { describeByValue } from './functions.js';
-import { InvalidArgumentError, RayError } from './errors.js';
-import type { ActorOptions } from './options.js';
+import { get, kill } from './init.js';
+import { describeByValue } from '../runtime/functions.js';
+import { InvalidArgumentError, RayError } from '../errors.js';
+import type { ActorOptions } from '../options.js';
 import { ActorClass, handleData, makeHandle, markerTypes, methodsOf, type ActorHandle } from './remote.js';
-import { toMarker, type Markable } from './serialization.js';
+import { toMarker, type Markable } from '../runtime/serialization.js';
 
 /** Thrown by `get` on an empty queue when it may not wait (or waited out its timeout): Ray's `Empty`. */
 export class QueueEmptyError extends RayError {

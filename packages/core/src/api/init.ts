@@ -4,14 +4,14 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import type { CoreClient } from './client.js';
-import { loadConfig, type RuntimeConfig } from './config.js';
-import { InvalidArgumentError, RayError } from './errors.js';
-import { ids } from './ids.js';
-import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
-import type { NodeManager } from './node.js';
-import { ObjectRef, RefTracker, watchedRef } from './object-ref.js';
-import { checkKnownKeys, compileRuntimeEnv, type EnvVars, type RuntimeEnv } from './options.js';
+import type { CoreClient } from '../runtime/client.js';
+import { loadConfig, type RuntimeConfig } from '../config.js';
+import { InvalidArgumentError, RayError } from '../errors.js';
+import { ids } from '../ids.js';
+import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from '../runtime/memory.js';
+import type { NodeManager } from '../node/node-manager.js';
+import { ObjectRef, RefTracker, watchedRef } from '../runtime/object-ref.js';
+import { checkKnownKeys, compileRuntimeEnv, type EnvVars, type RuntimeEnv } from '../options.js';
 import type {
   ActorCreationSpec,
   ActorTaskSpec,
@@ -20,13 +20,13 @@ import type {
   NodeInfo,
   TaskContextData,
   TaskSpec,
-} from './protocol.js';
+} from '../protocol/worker-messages.js';
 import { actorIdOf, makeHandle, requireClient, reviver, setDefaultMaxRetries, type ActorHandle } from './remote.js';
-import { deserialize, serialize, type StoredValue } from './serialization.js';
-import { threadState } from './state.js';
-import { executionContext } from './worker/client.js';
+import { deserialize, serialize, type StoredValue } from '../runtime/serialization.js';
+import { threadState } from '../runtime/thread-state.js';
+import { executionContext } from '../worker/client.js';
 import { setPlacementGroupHost } from './placement-group.js';
-import { setStateAddress } from './state-api.js';
+import { setStateAddress } from './state.js';
 import { setTimelineSource } from './timeline.js';
 
 /** Options of {@link init}. */
@@ -236,7 +236,7 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
     return connect(address, namespace, config, store, jobEnv);
   }
   // Loaded here, not at import: worker threads import this module too and never run a node.
-  const { NodeManager } = await import('./node.js');
+  const { NodeManager } = await import('../node/node-manager.js');
   if (driver) throw new RayError('init() was called twice at once: await the first call before calling it again.');
   const node = new NodeManager({
     nodeId: ids().next('node'),
@@ -296,7 +296,7 @@ async function connect(
   store: number | undefined,
   jobEnv: EnvVars | undefined,
 ): Promise<RuntimeInfo> {
-  const { startNode, pingGcs, parseAddress } = await import('./cluster/server.js');
+  const { startNode, pingGcs, parseAddress } = await import('../cluster/server.js');
   parseAddress(address);
   await pingGcs(address);
   const jobId = ids().next('job');
@@ -311,7 +311,7 @@ async function connect(
   const { node, cluster } = started;
   // The driver's local node: the head (whose address it was given) takes its work first.
   cluster.preferredNode = cluster.viewNodes().find((n) => n.address === address && !n.isDriver)?.nodeId;
-  const { unary } = await import('./cluster/proto.js');
+  const { unary } = await import('../cluster/proto.js');
   await unary(cluster.gcsClient(), 'RegisterJob', {
     jobId,
     driverNodeId: node.nodeId,

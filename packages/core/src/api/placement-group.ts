@@ -2,14 +2,14 @@
  * Placement groups: reserve bundles of resources across the cluster at once (all or none), then
  * schedule tasks and actors into them with `schedulingStrategy: { placementGroup, ... }`.
  */
-import { InvalidArgumentError, RayError, UnschedulableError } from './errors.js';
-import { ids } from './ids.js';
-import type { ClusterNode } from './cluster/cluster-node.js';
-import type { GroupState, NodeManager } from './node.js';
-import type { ResourceSet } from './options.js';
-import { placementStrategies, type PlacementStrategy } from './placement.js';
+import { InvalidArgumentError, RayError, UnschedulableError } from '../errors.js';
+import { ids } from '../ids.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
+import type { GroupState, NodeManager } from '../node/node-manager.js';
+import type { ResourceSet } from '../options.js';
+import { placementStrategies, type PlacementStrategy } from '../node/placement.js';
 
-export type { PlacementStrategy } from './placement.js';
+export type { PlacementStrategy } from '../node/placement.js';
 
 /** Options of {@link placementGroup}. */
 export interface PlacementGroupOptions {

@@ -3,9 +3,9 @@
  * submission goes to an idle actor, or waits for one; an actor is idle again once its result has
  * been taken with `getNext()`/`getNextUnordered()` (or through `map()`), as in Ray.
  */
-import { get, wait } from './api.js';
-import { GetTimeoutError, InvalidArgumentError, RayError } from './errors.js';
-import { ObjectRef } from './object-ref.js';
+import { get, wait } from './init.js';
+import { GetTimeoutError, InvalidArgumentError, RayError } from '../errors.js';
+import { ObjectRef } from '../runtime/object-ref.js';
 import { actorIdOf, type ActorHandle } from './remote.js';
 
 /** Submits one value to one actor: `(actor, v) => actor.double.remote(v)`. */

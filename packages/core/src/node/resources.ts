@@ -2,7 +2,7 @@
  * A node's resources: totals, what is available, and which GPU ids each allocation holds.
  * Fractions are allowed; GPUs below 1 share a device, whole GPUs get devices of their own.
  */
-import type { ResourceSet } from './options.js';
+import type { ResourceSet } from '../options.js';
 
 /** What one allocation holds: the amounts, and the GPU ids with the share of each. */
 export interface Allocation {

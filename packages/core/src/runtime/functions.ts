@@ -16,8 +16,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freeVariablesOf, obviouslySelfContained } from './free-variables.js';
-import { RemoteCodeError } from './errors.js';
-import { threadState } from './state.js';
+import { RemoteCodeError } from '../errors.js';
+import { threadState } from './thread-state.js';
 
 type AnyFunction = (...args: never[]) => unknown;
 
@@ -39,7 +39,8 @@ export interface FunctionRegistry {
   readonly byId: Map<string, AnyFunction>;
 }
 
-const coreDir = path.dirname(fileURLToPath(import.meta.url));
+/** Core's compiled tree (dist/, holding dist/bundle/), or src/ when run from sources. */
+const coreDir = path.dirname(fileURLToPath(new URL('.', import.meta.url)));
 /** Library modules whose frames are skipped when looking for the user's call site. */
 const libraryModules = new Set<string>();
 

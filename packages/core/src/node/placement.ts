@@ -4,7 +4,7 @@
  * renamed resources a reserved bundle adds to its node, which work in the group asks for
  * (as Ray does: `CPU` in bundle 0 of group X becomes `CPU_pg_X_0`, and `CPU_pg_X` for any bundle).
  */
-import type { ResourceSet } from './options.js';
+import type { ResourceSet } from '../options.js';
 
 export type PlacementStrategy = 'PACK' | 'SPREAD' | 'STRICT_PACK' | 'STRICT_SPREAD';
 export const placementStrategies: readonly PlacementStrategy[] = ['PACK', 'SPREAD', 'STRICT_PACK', 'STRICT_SPREAD'];

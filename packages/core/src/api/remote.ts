@@ -2,10 +2,10 @@
  * `remote()`: remote functions (tasks), actor classes and actor handles, with types that follow
  * the user's function and class signatures.
  */
-import { InvalidArgumentError, NotInitializedError } from './errors.js';
-import { describeFunction, isClass, type FnRef } from './functions.js';
-import { ids } from './ids.js';
-import { ObjectRef } from './object-ref.js';
+import { InvalidArgumentError, NotInitializedError } from '../errors.js';
+import { describeFunction, isClass, type FnRef } from '../runtime/functions.js';
+import { ids } from '../ids.js';
+import { ObjectRef } from '../runtime/object-ref.js';
 import {
   compileActorOptions,
   compileMethodOptions,
@@ -17,11 +17,11 @@ import {
   type EnvVars,
   type SchedulingStrategySpec,
   type TaskOptions,
-} from './options.js';
-import type { ActorHandleData, ArgSpec, TaskContextData } from './protocol.js';
-import { MARKER, serialize, toMarker, type Markable, type Reviver } from './serialization.js';
-import { threadState } from './state.js';
-import type { CoreClient } from './client.js';
+} from '../options.js';
+import type { ActorHandleData, ArgSpec, TaskContextData } from '../protocol/worker-messages.js';
+import { MARKER, serialize, toMarker, type Markable, type Reviver } from '../runtime/serialization.js';
+import { threadState } from '../runtime/thread-state.js';
+import type { CoreClient } from '../runtime/client.js';
 
 /** A value, or a ref to one: what a remote function accepts for each parameter. */
 export type RefOr<T> = T | ObjectRef<T>;

@@ -3,7 +3,7 @@
  * tasks and actors of a cluster (library state, where checkpoints are, coordination). Kept in
  * the GCS on a multi-node cluster, in the node on an embedded one.
  */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { requireClient } from './remote.js';
 
 /** Options of the {@link internalKv} calls. */

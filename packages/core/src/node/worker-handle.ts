@@ -3,12 +3,13 @@
  * channel (all messages sent in one turn of the event loop travel in one post).
  */
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { withHugePages } from './huge-pages.js';
-import { envKeyOf } from './options.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import { withHugePages } from '../runtime/huge-pages.js';
+import { envKeyOf } from '../options.js';
+import type { FromWorker, ToWorker } from '../protocol/worker-messages.js';
 
 export interface WorkerBoot {
   workerId: string;
@@ -33,7 +34,14 @@ export interface WorkerStartOptions {
   logToDriver: boolean;
 }
 
-const mainUrl = new URL('./worker/main.js', import.meta.url);
+/**
+ * The worker's entry: next to this module's chunk in the bundle (dist/bundle/worker/main.js), or in
+ * dist/worker/ when this module runs unbundled from dist/node/.
+ */
+const mainUrl =
+  ['./worker/main.js', '../worker/main.js']
+    .map((rel) => new URL(rel, import.meta.url))
+    .find((u) => existsSync(fileURLToPath(u))) ?? new URL('./worker/main.js', import.meta.url);
 
 /** Copies SharedArrayBuffer-backed bytes, which cannot cross into another process. */
 function unshare(v: unknown, depth = 0): unknown {

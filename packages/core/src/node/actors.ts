@@ -5,12 +5,12 @@
  * death with the reason given to every pending call. The node manager schedules what needs
  * resources and reaches this through {@link ActorHost}.
  */
-import type { RuntimeConfig } from './config.js';
-import { Deque } from './deque.js';
-import { ActorDiedError, InvalidArgumentError, errorFromWire, errorToWire, type WireError } from './errors.js';
-import type { FnRef } from './functions.js';
+import type { RuntimeConfig } from '../config.js';
+import { Deque } from '../runtime/deque.js';
+import { ActorDiedError, InvalidArgumentError, errorFromWire, errorToWire, type WireError } from '../errors.js';
+import type { FnRef } from '../runtime/functions.js';
 import type { ObjectStore } from './object-store.js';
-import type { ResourceSet, SchedulingStrategySpec } from './options.js';
+import type { ResourceSet, SchedulingStrategySpec } from '../options.js';
 import type {
   ActorCreationSpec,
   ActorHandleData,
@@ -18,9 +18,9 @@ import type {
   ArgSpec,
   TaskContextData,
   TaskOutcome,
-} from './protocol.js';
+} from '../protocol/worker-messages.js';
 import type { Allocation, ResourcePool } from './resources.js';
-import { storedError, type StoredValue } from './serialization.js';
+import { storedError, type StoredValue } from '../runtime/serialization.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 export interface ActorCall {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ObjectStore } from './object-store.js';
-import type { StoredValue } from './serialization.js';
+import type { StoredValue } from '../runtime/serialization.js';
 
 const raw = (n: number, fill: number): StoredValue => ({
   t: 'raw',
@@ -68,8 +68,8 @@ describe('object store', () => {
 
 describe('ids for tests', () => {
   it('can be made deterministic', async () => {
-    const { SequentialIdGenerator, setIdGenerator } = await import('./testing.js');
-    const { ids, RandomIdGenerator } = await import('./ids.js');
+    const { SequentialIdGenerator, setIdGenerator } = await import('../testing.js');
+    const { ids, RandomIdGenerator } = await import('../ids.js');
     setIdGenerator(new SequentialIdGenerator());
     expect([ids().next('task'), ids().next('obj')]).toEqual(['task_1', 'obj_2']);
     setIdGenerator(new RandomIdGenerator());

@@ -10,7 +10,7 @@ import type {
   KvOp,
   TaskContextData,
   TaskSpec,
-} from './protocol.js';
+} from '../protocol/worker-messages.js';
 import type { StoredValue } from './serialization.js';
 
 export interface CoreClient {

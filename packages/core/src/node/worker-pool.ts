@@ -2,9 +2,9 @@
  * A node's workers: starts worker threads and processes, keeps idle ones for reuse (processes by
  * their `CUDA_VISIBLE_DEVICES`), retires extras that stay idle, and stops them all at shutdown.
  */
-import { ids } from './ids.js';
-import type { FromWorker } from './protocol.js';
-import { envKeyOf, type EnvVars } from './options.js';
+import { ids } from '../ids.js';
+import type { FromWorker } from '../protocol/worker-messages.js';
+import { envKeyOf, type EnvVars } from '../options.js';
 import { WorkerHandle, type WorkerBoot } from './worker-handle.js';
 
 export interface WorkerPoolOptions {

@@ -15,10 +15,10 @@ import {
   WorkerCrashedError,
   errorToWire,
   type WireError,
-} from './errors.js';
-import type { RuntimeConfig } from './config.js';
+} from '../errors.js';
+import type { RuntimeConfig } from '../config.js';
 import { ObjectStore } from './object-store.js';
-import { envKeyOf, type EnvVars, type ResourceSet } from './options.js';
+import { envKeyOf, type EnvVars, type ResourceSet } from '../options.js';
 import type {
   KvOp,
   ActorCreationSpec,
@@ -30,15 +30,15 @@ import type {
   TaskContextData,
   TaskSpec,
   WorkerRequest,
-} from './protocol.js';
+} from '../protocol/worker-messages.js';
 import { ResourcePool, type Allocation } from './resources.js';
-import { nestedRefs, storedError, type StoredValue } from './serialization.js';
+import { nestedRefs, storedError, type StoredValue } from '../runtime/serialization.js';
 import type { WorkerHandle } from './worker-handle.js';
 import { WorkerPool } from './worker-pool.js';
 import { ActorManager, type ActorHost, type ActorRecord } from './actors.js';
-import type { FnRef } from './functions.js';
+import type { FnRef } from '../runtime/functions.js';
 import { bundleResources, groupResources, isGroupResource, placeBundles, type PlacementStrategy } from './placement.js';
-import type { SchedulingStrategySpec } from './options.js';
+import type { SchedulingStrategySpec } from '../options.js';
 
 /** After this many spillbacks, an owner's task runs where it is sent next, room or not (no ping-pong on stale views). */
 const MAX_SPILLS = 3;

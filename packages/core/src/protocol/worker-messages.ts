@@ -3,10 +3,10 @@
  * structured-clone serialization). Sent in batches: each post carries an array of messages.
  * Messages between nodes (the multi-node cluster) are defined in `proto/` instead.
  */
-import type { WireError } from './errors.js';
-import type { FnRef } from './functions.js';
-import type { CompiledActorOptions, Isolation, ResourceSet, SchedulingStrategySpec } from './options.js';
-import type { StoredValue } from './serialization.js';
+import type { WireError } from '../errors.js';
+import type { FnRef } from '../runtime/functions.js';
+import type { CompiledActorOptions, Isolation, ResourceSet, SchedulingStrategySpec } from '../options.js';
+import type { StoredValue } from '../runtime/serialization.js';
 
 /** A task argument: a top-level ObjectRef (resolved before the task runs) or an inline value. */
 export type ArgSpec = { r: string } | { v: StoredValue };

@@ -10,12 +10,12 @@
  * and reduce in rank order. Either way every member ends with bit-identical values.
  */
 import { isMainThread } from 'node:worker_threads';
-import { CollectiveTimeoutError, InvalidArgumentError, RayError } from './errors.js';
+import { CollectiveTimeoutError, InvalidArgumentError, RayError } from '../errors.js';
 
 export { CollectiveTimeoutError };
 import { internalKv } from './kv.js';
 import { requireClient, actorIdOf } from './remote.js';
-import { executionContext } from './worker/client.js';
+import { executionContext } from '../worker/client.js';
 
 /** The typed arrays collectives move and reduce. */
 export type CollectiveArray =
