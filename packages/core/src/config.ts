@@ -35,6 +35,26 @@ export interface RuntimeConfig {
    * spill space) for the arguments; off, a lost result reads as ObjectLostError.
    */
   readonly lineagePinning: boolean;
+  /** Multi-node: how often a node tells the GCS it is alive (and reports its resources and load). */
+  readonly heartbeatMs: number;
+  /** Multi-node: how long a node waits before following the GCS's changes again after the stream broke. */
+  readonly gcsResubscribeMs: number;
+  /** How long a collective message waits for its actor to be placed and started, and how often it looks. */
+  readonly collectiveDeliveryTimeoutMs: number;
+  readonly collectiveRetryMs: number;
+  /**
+   * Multi-node: an actor that fits on no node now is kept by its owner and placed again this often;
+   * after `actorQueueAfterMs` it queues on a busy node that could run it instead.
+   */
+  readonly actorParkRetryMs: number;
+  readonly actorQueueAfterMs: number;
+  /** Multi-node: an actor sent to a node counts as taken there for this long, or until that node reports. */
+  readonly actorChargeMs: number;
+  /** Multi-node: how long and how often a caller looks an actor up in the GCS (it may be being placed or restarted). */
+  readonly actorLookupTimeoutMs: number;
+  readonly actorLookupRetryMs: number;
+  /** Multi-node: how long a lookup of an actor the GCS has never heard of goes on (it may be registering). */
+  readonly actorUnknownTimeoutMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -59,6 +79,16 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   pipelineDepth: [16, int],
   pipelineMaxTaskMs: [2, int],
   lineagePinning: [true, bool],
+  heartbeatMs: [100, int],
+  gcsResubscribeMs: [500, int],
+  collectiveDeliveryTimeoutMs: [60_000, int],
+  collectiveRetryMs: [20, int],
+  actorParkRetryMs: [50, int],
+  actorQueueAfterMs: [1_000, int],
+  actorChargeMs: [2_000, int],
+  actorLookupTimeoutMs: [10_000, int],
+  actorLookupRetryMs: [50, int],
+  actorUnknownTimeoutMs: [1_000, int],
 };
 
 function envName(key: string): string {

@@ -132,8 +132,56 @@ export class CollectiveTimeoutError extends RayError {
   override readonly name: string = 'CollectiveTimeoutError';
 }
 
+/** Thrown by `ActorPool.getNext()` when no submission is left to take a result from (Ray's StopIteration). */
+export class PoolEmptyError extends RayError {
+  override readonly name: string = 'PoolEmptyError';
+}
+
+/** Thrown by `Queue.get` on an empty queue when it may not wait (or waited out its timeout): Ray's `Empty`. */
+export class QueueEmptyError extends RayError {
+  override readonly name: string = 'QueueEmptyError';
+}
+
+/** Thrown by `Queue.put` on a full queue when it may not wait (or waited out its timeout): Ray's `Full`. */
+export class QueueFullError extends RayError {
+  override readonly name: string = 'QueueFullError';
+}
+
+/** Internal: unwinds an actor method that called exitActor() (its caller sees ActorDiedError). */
+export class ActorExitSignal extends RayError {
+  override readonly name: string = 'ActorExitSignal';
+  constructor() {
+    super('The actor called exitActor().');
+  }
+}
+
+/** Internal: a pull broke because its node stopped answering (it may have died). */
+export class PeerUnreachableError extends RayError {
+  override readonly name: string = 'PeerUnreachableError';
+  constructor(
+    readonly node: string,
+    message: string,
+  ) {
+    super(message, { nodeId: node });
+  }
+}
+
+/** Internal: a request to the job API that is answered with an HTTP error status. */
+export class HttpError extends RayError {
+  override readonly name: string = 'HttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   CollectiveTimeoutError,
+  PoolEmptyError,
+  QueueEmptyError,
+  QueueFullError,
   RayError,
   TaskError,
   ActorDiedError,

@@ -58,10 +58,10 @@ export type {
 export { placementGroup, removePlacementGroup, getPlacementGroup, PlacementGroup } from './api/placement-group.js';
 export type { PlacementGroupOptions, Bundle, PlacementStrategy } from './api/placement-group.js';
 export { internalKv } from './api/kv.js';
-export { collective, CollectiveTimeoutError } from './api/collective.js';
-export { ActorPool, PoolEmptyError } from './api/actor-pool.js';
+export { collective } from './api/collective.js';
+export { ActorPool } from './api/actor-pool.js';
 export type { PoolFn, PoolGetOptions } from './api/actor-pool.js';
-export { Queue, QueueEmptyError, QueueFullError } from './api/queue.js';
+export { Queue } from './api/queue.js';
 export type { QueueOptions, QueueWaitOptions, QueueActor } from './api/queue.js';
 export type { CollectiveArray, CollectiveOptions, ReduceOp } from './api/collective.js';
 export { portable, PortableFunction } from './api/portable.js';
@@ -74,7 +74,7 @@ export { listNodes, listActors, listTasks, listObjects, listPlacementGroups, lis
 export { timeline } from './api/timeline.js';
 export type { TimelineOptions, TraceEvent } from './api/timeline.js';
 export type { ListOptions, StateFilter, StateRow } from './api/state.js';
-export type { NodeInfo } from './protocol/worker-messages.js';
+export type { NodeInfo } from './protocol/specs.js';
 export type { RuntimeConfig } from './config.js';
 export {
   RayError,
@@ -91,6 +91,10 @@ export {
   SerializationError,
   RemoteCodeError,
   NotInitializedError,
+  CollectiveTimeoutError,
+  PoolEmptyError,
+  QueueEmptyError,
+  QueueFullError,
 } from './errors.js';
 
 setCoreNamespace(self as unknown as Record<string, unknown>);

@@ -4,7 +4,7 @@
  * been taken with `getNext()`/`getNextUnordered()` (or through `map()`), as in Ray.
  */
 import { get, wait } from './init.js';
-import { GetTimeoutError, InvalidArgumentError, RayError } from '../errors.js';
+import { GetTimeoutError, InvalidArgumentError, PoolEmptyError } from '../errors.js';
 import { ObjectRef } from '../runtime/object-ref.js';
 import { actorIdOf, type ActorHandle } from './remote.js';
 
@@ -20,11 +20,6 @@ export interface PoolGetOptions {
    * next call moves on to the next one. Ray's `ignore_if_timedout`.
    */
   ignoreIfTimedOut?: boolean;
-}
-
-/** Thrown by `getNext()` when no submission is left to take a result from (Ray's StopIteration). */
-export class PoolEmptyError extends RayError {
-  override readonly name: string = 'PoolEmptyError';
 }
 
 interface InFlight {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { CoreClient } from '../runtime/client.js';
 import { loadConfig, type RuntimeConfig } from '../config.js';
-import { InvalidArgumentError, RayError } from '../errors.js';
+import { ActorExitSignal, InvalidArgumentError, RayError } from '../errors.js';
 import { ids } from '../ids.js';
 import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from '../runtime/memory.js';
 import type { NodeManager } from '../node/node-manager.js';
@@ -20,7 +20,7 @@ import type {
   NodeInfo,
   TaskContextData,
   TaskSpec,
-} from '../protocol/worker-messages.js';
+} from '../protocol/specs.js';
 import { actorIdOf, makeHandle, requireClient, reviver, setDefaultMaxRetries, type ActorHandle } from './remote.js';
 import { deserialize, serialize, type StoredValue } from '../runtime/serialization.js';
 import { threadState } from '../runtime/thread-state.js';
@@ -540,14 +540,6 @@ export function exitActor(): never {
   }
   (client as unknown as { exitActor(id: string): void }).exitActor(actorId);
   throw new ActorExitSignal();
-}
-
-/** Unwinds an actor method that called exitActor() (its caller sees ActorDiedError). */
-class ActorExitSignal extends RayError {
-  override readonly name: string = 'ActorExitSignal';
-  constructor() {
-    super('The actor called exitActor().');
-  }
 }
 
 /**

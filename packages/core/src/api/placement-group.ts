@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, RayError, UnschedulableError } from '../errors.js';
 import { ids } from '../ids.js';
-import type { ClusterNode } from '../cluster/cluster-node.js';
+import { ignored } from '../log.js';
 import type { GroupState, NodeManager } from '../node/node-manager.js';
 import type { ResourceSet } from '../options.js';
 import { placementStrategies, type PlacementStrategy } from '../node/placement.js';
@@ -79,17 +79,7 @@ function notCreated(id: string, g: GroupState | undefined): Error {
 }
 
 async function waitGroup(id: string, timeoutMs: number): Promise<GroupState | undefined> {
-  const node = requireNode('PlacementGroup.ready()');
-  if (!node.cluster) {
-    const g = node.groupLocal(id);
-    if (!g || g.state !== 'PENDING' || timeoutMs < 0) return g;
-    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
-    while (g.state === 'PENDING' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    return g;
-  }
-  const c = node.cluster as ClusterNode;
-  if (timeoutMs < 0) return c.group(id) ?? c.waitGroup(id, 1);
-  return c.waitGroup(id, timeoutMs);
+  return requireNode('PlacementGroup.ready()').groups().waitGroup(id, timeoutMs);
 }
 
 function checkBundles(bundles: unknown): Bundle[] {
@@ -147,32 +137,22 @@ export function placementGroup(bundles: Bundle[], options: PlacementGroupOptions
     bundleNodes: [],
     reason: '',
   };
-  if (node.cluster) {
-    (node.cluster as ClusterNode).createGroup(g).catch(() => {});
-  } else {
-    node.createGroupLocal(g);
-  }
+  // A group the GCS could not take stays unknown: ready() and wait() then say why.
+  node
+    .groups()
+    .createGroup(g)
+    .catch(ignored(`creation of placement group ${id}`));
   return new PlacementGroup(id, list, strategy, options.name);
 }
 
 /** Releases a placement group's reservation; work running in it keeps running (as in Ray). */
 export async function removePlacementGroup(pg: PlacementGroup): Promise<void> {
-  const node = requireNode('removePlacementGroup()');
-  if (!node.cluster) {
-    node.removeGroupLocal(pg.id);
-    return;
-  }
-  await (node.cluster as ClusterNode).removeGroup(pg.id);
+  await requireNode('removePlacementGroup()').groups().removeGroup(pg.id);
 }
 
 /** The placement group with this name, or undefined. */
 export async function getPlacementGroup(name: string): Promise<PlacementGroup | undefined> {
-  const node = requireNode('getPlacementGroup()');
-  let groups: GroupState[];
-  if (!node.cluster) groups = node.groupsLocal();
-  else {
-    groups = await (node.cluster as ClusterNode).listGroups();
-  }
+  const groups = await requireNode('getPlacementGroup()').groups().listGroups();
   const g = groups.find((x) => x.name === name && x.state !== 'REMOVED');
   return g ? new PlacementGroup(g.id, g.bundles, g.strategy, g.name || undefined) : undefined;
 }

@@ -5,20 +5,10 @@
  */
 import { get, kill } from './init.js';
 import { describeByValue } from '../runtime/functions.js';
-import { InvalidArgumentError, RayError } from '../errors.js';
+import { InvalidArgumentError, QueueEmptyError, QueueFullError } from '../errors.js';
 import type { ActorOptions } from '../options.js';
 import { ActorClass, handleData, makeHandle, markerTypes, methodsOf, type ActorHandle } from './remote.js';
 import { toMarker, type Markable } from '../runtime/serialization.js';
-
-/** Thrown by `get` on an empty queue when it may not wait (or waited out its timeout): Ray's `Empty`. */
-export class QueueEmptyError extends RayError {
-  override readonly name: string = 'QueueEmptyError';
-}
-
-/** Thrown by `put` on a full queue when it may not wait (or waited out its timeout): Ray's `Full`. */
-export class QueueFullError extends RayError {
-  override readonly name: string = 'QueueFullError';
-}
 
 type Got = { ok: true; item: unknown } | { ok: false };
 

@@ -18,7 +18,7 @@ import {
   type SchedulingStrategySpec,
   type TaskOptions,
 } from '../options.js';
-import type { ActorHandleData, ArgSpec, TaskContextData } from '../protocol/worker-messages.js';
+import type { ActorHandleData, ArgSpec, TaskContextData } from '../protocol/specs.js';
 import { MARKER, serialize, toMarker, type Markable, type Reviver } from '../runtime/serialization.js';
 import { threadState } from '../runtime/thread-state.js';
 import type { CoreClient } from '../runtime/client.js';

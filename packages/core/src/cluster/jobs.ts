@@ -10,6 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { withHugePages } from '../runtime/huge-pages.js';
 import { ids } from '../ids.js';
+import { HttpError } from '../errors.js';
 
 export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
 
@@ -200,15 +201,6 @@ export class JobManager {
   /** Stops every running job (the head is stopping). */
   stopAll(): void {
     for (const id of this.procs.keys()) this.stop(id);
-  }
-}
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
   }
 }
 

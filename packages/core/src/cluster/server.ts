@@ -153,7 +153,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     labels: opts.labels,
   });
   holder.handlers = cluster.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>;
-  node.cluster = cluster;
+  node.attachCluster(cluster.ports);
   cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
   let jobs: { manager: JobManager; server: import('node:http').Server } | undefined;
   let autoscaler: Autoscaler | undefined;

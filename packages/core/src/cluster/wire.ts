@@ -6,7 +6,7 @@ import v8 from 'node:v8';
 import type { WireError } from '../errors.js';
 import type { FnRef } from '../runtime/functions.js';
 import type { CompiledActorOptions, ResourceSet, SchedulingStrategySpec } from '../options.js';
-import type { ActorCreationSpec, ActorTaskSpec, ArgSpec, TaskSpec } from '../protocol/worker-messages.js';
+import type { ActorCreationSpec, ActorTaskSpec, ArgSpec, TaskSpec } from '../protocol/specs.js';
 import { intoShared, type StoredValue } from '../runtime/serialization.js';
 import type {
   ActorCreationSpec as PActorCreationSpec,

@@ -11,14 +11,8 @@ import { ActorDiedError, InvalidArgumentError, errorFromWire, errorToWire, type 
 import type { FnRef } from '../runtime/functions.js';
 import type { ObjectStore } from './object-store.js';
 import type { ResourceSet, SchedulingStrategySpec } from '../options.js';
-import type {
-  ActorCreationSpec,
-  ActorHandleData,
-  ActorTaskSpec,
-  ArgSpec,
-  TaskContextData,
-  TaskOutcome,
-} from '../protocol/worker-messages.js';
+import type { ActorCreationSpec, ActorHandleData, ActorTaskSpec, ArgSpec, TaskContextData } from '../protocol/specs.js';
+import type { TaskOutcome } from '../protocol/worker-messages.js';
 import type { Allocation, ResourcePool } from './resources.js';
 import { storedError, type StoredValue } from '../runtime/serialization.js';
 import type { WorkerHandle } from './worker-handle.js';

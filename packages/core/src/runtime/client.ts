@@ -10,7 +10,7 @@ import type {
   KvOp,
   TaskContextData,
   TaskSpec,
-} from '../protocol/worker-messages.js';
+} from '../protocol/specs.js';
 import type { StoredValue } from './serialization.js';
 
 export interface CoreClient {

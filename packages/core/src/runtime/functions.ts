@@ -19,17 +19,10 @@ import { freeVariablesOf, obviouslySelfContained } from './free-variables.js';
 import { RemoteCodeError } from '../errors.js';
 import { threadState } from './thread-state.js';
 
+import type { FnDescriptor, FnRef } from '../protocol/values.js';
+export type { FnDescriptor, FnRef } from '../protocol/values.js';
+
 type AnyFunction = (...args: never[]) => unknown;
-
-export type FnDescriptor =
-  | { kind: 'module'; url: string; key: string; name: string; isClass: boolean }
-  | { kind: 'source'; source: string; name: string; isClass: boolean; origin: string };
-
-/** A function as sent to workers: its id, and its descriptor where the worker may not know it yet. */
-export interface FnRef {
-  id: string;
-  desc?: FnDescriptor;
-}
 
 export interface FunctionRegistry {
   /** Functions registered by module-level `remote()` calls, by `url#ordinal`. */

@@ -21,15 +21,10 @@ const typedArrayCtors = {
   Float64Array,
   BigInt64Array,
   BigUint64Array,
-} as const;
-type TypedArrayName = keyof typeof typedArrayCtors | 'Buffer' | 'ArrayBuffer' | 'DataView';
+} as const satisfies Record<Exclude<TypedArrayName, 'Buffer' | 'ArrayBuffer' | 'DataView'>, unknown>;
 
-/** A value in its stored form. `b` may be backed by a SharedArrayBuffer (large values). */
-export type StoredValue =
-  | { t: 'js'; v: number | string | boolean | bigint | null | undefined }
-  | { t: 'v8'; b: Uint8Array; refs?: string[]; special?: true }
-  | { t: 'raw'; ctor: TypedArrayName; b: Uint8Array }
-  | { t: 'err'; e: WireError };
+export type { StoredValue } from '../protocol/values.js';
+import type { StoredValue, TypedArrayName } from '../protocol/values.js';
 
 /** Objects that serialize themselves as markers (actor handles, remote functions). */
 export const MARKER = '__rayts__';

@@ -12,12 +12,10 @@ import type {
   ActorHandleData,
   ActorTaskSpec,
   ClusterInfo,
-  FromWorker,
   TaskContextData,
   TaskSpec,
-  ToWorker,
-  WorkerRequest,
-} from '../protocol/worker-messages.js';
+} from '../protocol/specs.js';
+import type { FromWorker, ToWorker, WorkerRequest } from '../protocol/worker-messages.js';
 import type { StoredValue } from '../runtime/serialization.js';
 import type { WorkerBoot } from '../node/worker-handle.js';
 

@@ -16,7 +16,8 @@ import {
 } from '../errors.js';
 import { loadFunction, loadedFunction } from '../runtime/functions.js';
 import { Deque } from '../runtime/deque.js';
-import type { TaskContextData, TaskOutcome, ToWorker } from '../protocol/worker-messages.js';
+import type { TaskContextData } from '../protocol/specs.js';
+import type { TaskOutcome, ToWorker } from '../protocol/worker-messages.js';
 import { reviver } from '../api/remote.js';
 import { deserialize, serialize, type StoredValue } from '../runtime/serialization.js';
 import { executionContext, ExecutionContext, type WorkerClient } from './client.js';

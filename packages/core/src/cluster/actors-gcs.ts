@@ -1,0 +1,22 @@
+/** The GCS's actor table, as the remote actor table uses it (a seam: tests give a fake). */
+import type { ActorInfo__Output } from './generated/raytscore/ActorInfo.js';
+import type { GcsClient } from './generated/raytscore/Gcs.js';
+import { unary } from './proto.js';
+
+export interface ActorsGcs {
+  getActor(
+    query: { actorId: string } | { name: string; namespace: string },
+  ): Promise<{ found: boolean; actor: ActorInfo__Output | null }>;
+  registerActor(info: ActorInfo__Output): Promise<{ ok: boolean; existing: ActorInfo__Output | null }>;
+  updateActor(info: Partial<ActorInfo__Output> & { actorId: string }): Promise<unknown>;
+  listActors(): Promise<{ actors: ActorInfo__Output[] }>;
+}
+
+export function gcsActors(gcs: GcsClient): ActorsGcs {
+  return {
+    getActor: (query) => unary(gcs, 'GetActor', query),
+    registerActor: (info) => unary(gcs, 'RegisterActor', info),
+    updateActor: (info) => unary(gcs, 'UpdateActor', info),
+    listActors: () => unary(gcs, 'ListActors', {}, 5_000),
+  };
+}

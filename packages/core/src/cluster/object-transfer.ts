@@ -1,0 +1,277 @@
+/**
+ * Object transfer between nodes, pull-based: a node that needs an object's bytes pulls them from
+ * the node that holds them, in chunks (gRPC flow control bounds what is in flight), following
+ * redirects; a task's large results stay where they were made, as copies for their owner.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ObjectLostError, PeerUnreachableError } from '../errors.js';
+import type { ObjectStore } from '../node/object-store.js';
+import type { WorkerHandle } from '../node/worker-handle.js';
+import { allocShared } from '../runtime/memory.js';
+import { nestedRefs, type StoredValue } from '../runtime/serialization.js';
+import type { ObjectChunk, ObjectChunk__Output } from './generated/raytscore/ObjectChunk.js';
+import type { Membership } from './membership.js';
+import type { Peers } from './peers.js';
+import { prefault, type Prefault } from './prefault.js';
+import { valueFromWire, valueToWire, type PValue, type PValueOut } from './wire.js';
+
+const CHUNK = 128 * 1024;
+/** Receive buffers this large get their pages faulted in by a helper thread (see prefault.ts). */
+const PREFAULT_ABOVE = 8 * 1024 * 1024;
+/** A pull follows at most this many redirects per try, and tries this many times (the object may be made again). */
+const MAX_REDIRECTS = 8;
+const MAX_TRIES = 16;
+/** How long a pull whose node stopped answering waits for the cluster to say whether it died. */
+const PEER_VERDICT_MS = 60_000;
+
+/** Resolves when a server stream can take more, or its reader went away (it never drains then). */
+function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+  });
+}
+
+export class ObjectTransfer {
+  private readonly pulls = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly store: ObjectStore,
+    private readonly membership: Pick<Membership, 'get' | 'waitForView'>,
+    private readonly peers: Peers,
+  ) {}
+
+  private get view(): Pick<Membership, 'get'> {
+    return this.membership;
+  }
+
+  sendTaskDone(
+    origin: string,
+    taskId: string,
+    results: StoredValue[],
+    producer: WorkerHandle | undefined,
+    ms: number | undefined,
+  ): void {
+    const store = this.store;
+    const inlineMax = this.store.inlineMaxBytes;
+    const wire: PValue[] = [];
+    const refs: string[] = [];
+    results.forEach((v, i) => {
+      const size = v.t === 'v8' || v.t === 'raw' ? v.b.byteLength : 0;
+      if (size > inlineMax && this.view.get(origin)?.state === 'ALIVE') {
+        // Large: stays here as a copy for its owner, which pulls it when someone reads it.
+        const id = `${taskId}.${i}`;
+        store.put(id, v, producer);
+        store.markCopy(id, origin);
+        wire.push({ t: 'remote', location: this.nodeId, size });
+      } else {
+        wire.push(valueToWire(v));
+      }
+      refs.push(...nestedRefs(v));
+    });
+    this.peers.send(origin, {
+      taskDone: { taskId, results: wire, owners: this.peers.owners(refs, origin), ms: ms ?? 0 },
+    });
+  }
+
+  pull(ids: string[]): Promise<void> {
+    return Promise.all(
+      ids.map((id) => {
+        let p = this.pulls.get(id);
+        if (!p) {
+          p = this.pullOne(id).finally(() => this.pulls.delete(id));
+          this.pulls.set(id, p);
+        }
+        return p;
+      }),
+    ).then(() => undefined);
+  }
+
+  private async pullOne(id: string): Promise<void> {
+    const store = this.store;
+    for (let hop = 0; hop < MAX_TRIES; hop++) {
+      if (!store.has(id) || store.isLocal(id)) return;
+      // Being made (again, if its node died): wait for it first.
+      if (!store.isReady(id)) await new Promise<void>((r) => store.onReady(id, r));
+      let source = store.remoteSource(id);
+      if (!source) continue;
+      try {
+        for (let redirects = 0; source && redirects < MAX_REDIRECTS; redirects++) {
+          if (!store.has(id) || store.isLocal(id)) return;
+          source = await this.pullFrom(source, id);
+        }
+        if (!source) return;
+      } catch (err) {
+        // The node stopped answering: wait until the cluster knows whether it died (then the
+        // owner makes the object again, or says it is lost), and try again.
+        if (!(err instanceof PeerUnreachableError)) throw err;
+        const down = err.node;
+        const known = await this.membership.waitForView((v) => v.get(down)?.state !== 'ALIVE', PEER_VERDICT_MS);
+        if (!known)
+          throw new ObjectLostError(
+            `Object ${id} could not be fetched: node ${down} stopped answering (${err.message}).`,
+            { objectId: id, nodeId: down },
+          );
+        await new Promise((r) => setTimeout(r, 10)); // the owner reacts to the same view change
+      }
+    }
+    if (store.has(id) && !store.isLocal(id)) {
+      throw new ObjectLostError(
+        `Object ${id} could not be fetched: no node holds its bytes (owner ${store.ownerOf(id) ?? this.nodeId}).`,
+        { objectId: id, nodeId: this.nodeId },
+      );
+    }
+  }
+
+  /** Pulls one object from a node; resolves with a node to try next if it redirects. */
+  private pullFrom(source: string, id: string): Promise<string | undefined> {
+    const st = this.view.get(source)?.state;
+    if (st && st !== 'ALIVE') {
+      return Promise.reject(
+        new ObjectLostError(
+          `Object ${id} is lost: its bytes were on node ${source}, which is gone, and it cannot be made again ` +
+            `(an actor method made it, it was put there, or the retries of the task that made it are used up: raise maxRetries).`,
+          { objectId: id, nodeId: source },
+        ),
+      );
+    }
+    const c = this.peers.client(source);
+    if (!c) {
+      return this.membership
+        .waitForView((v) => v.get(source) !== undefined, 5_000)
+        .then((ok) => {
+          if (!ok)
+            throw new ObjectLostError(`Object ${id} is on node ${source}, which is not in the cluster.`, {
+              objectId: id,
+              nodeId: this.nodeId,
+            });
+          return source;
+        });
+    }
+    const inlineMax = this.store.inlineMaxBytes;
+    return new Promise((resolve, reject) => {
+      const call = c.Pull({ objectId: id, requester: this.nodeId });
+      let header: PValue | undefined;
+      let owners: Record<string, string> | undefined;
+      let buf: Uint8Array | undefined;
+      let off = 0;
+      let redirect: string | undefined;
+      let faults: Prefault | undefined;
+      call.on('data', (ch: ObjectChunk__Output) => {
+        if (!header) {
+          header = ch.header!;
+          owners = ch.owners?.owners;
+          if (header.t === 'remote') {
+            redirect = header.location as string;
+            return;
+          }
+          const size = Number(header.size ?? 0);
+          if (header.t === 'v8' || header.t === 'raw')
+            buf = size > inlineMax ? new Uint8Array(allocShared(size)) : new Uint8Array(size);
+          if (buf && size >= PREFAULT_ABOVE) faults = prefault(buf.buffer as SharedArrayBuffer);
+        }
+        if (buf && ch.data.length) {
+          ch.data.copy(buf, off); // Buffer.copy: Uint8Array.set from a Buffer takes a slow path (~0.3 GB/s)
+          off += ch.data.length;
+          faults?.advance(off);
+        }
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        reject(
+          err.code === grpc.status.NOT_FOUND
+            ? new ObjectLostError(`Object ${id} is lost: ${err.details}`, { objectId: id, nodeId: source })
+            : new PeerUnreachableError(source, err.details || err.message),
+        );
+      });
+      call.on('end', () => {
+        if (redirect) {
+          resolve(redirect);
+          return;
+        }
+        if (!header) {
+          reject(new ObjectLostError(`Object ${id}: node ${source} sent nothing.`, { objectId: id, nodeId: source }));
+          return;
+        }
+        this.peers.receiveRefs(owners);
+        const h = header;
+        const value: StoredValue = buf
+          ? h.t === 'raw'
+            ? { t: 'raw', ctor: h.ctor as never, b: buf }
+            : { t: 'v8', b: buf, ...(h.refs?.length ? { refs: h.refs } : {}), ...(h.special ? { special: true } : {}) }
+          : valueFromWire(
+              { ...(h as object), data: Buffer.from((h.data ?? new Uint8Array(0)) as Uint8Array) } as PValueOut,
+              inlineMax,
+            );
+        this.store.fillPulled(id, value);
+        resolve(undefined);
+      });
+    });
+  }
+
+  /** Serves a Pull: the header, then the bytes in chunks (flow control bounds what is in flight). */
+  async servePull(
+    call: grpc.ServerWritableStream<{ objectId: string; requester: string }, ObjectChunk>,
+  ): Promise<void> {
+    const { objectId: id, requester } = call.request;
+    const store = this.store;
+    if (store.has(id) && !store.isReady(id)) await new Promise<void>((r) => store.onReady(id, r));
+    if (!store.has(id)) {
+      call.emit('error', {
+        code: grpc.status.NOT_FOUND,
+        details: `node ${this.nodeId} has no object ${id} (it was freed, or never existed)`,
+      });
+      return;
+    }
+    if (!store.isLocal(id)) {
+      const src = store.remoteSource(id);
+      if (!src || src === requester) {
+        call.emit('error', {
+          code: grpc.status.NOT_FOUND,
+          details: `node ${this.nodeId} knows object ${id} but holds no copy`,
+        });
+        return;
+      }
+      call.write({ header: { t: 'remote', location: src } });
+      call.end();
+      return;
+    }
+    const v = store.getForTransfer(id)!;
+    const owners = this.peers.owners(nestedRefs(v), requester);
+    if (v.t === 'js' || v.t === 'err') {
+      call.write({ header: valueToWire(v), owners });
+      call.end();
+      return;
+    }
+    const b = v.b;
+    call.write({
+      header: {
+        t: v.t,
+        size: b.byteLength,
+        ctor: v.t === 'raw' ? v.ctor : '',
+        refs: v.t === 'v8' ? (v.refs ?? []) : [],
+        special: v.t === 'v8' && !!v.special,
+      },
+      owners,
+    });
+    // Pinned while streaming: freed now, its bytes could be reused for another object mid-stream.
+    store.pin(id);
+    try {
+      for (let off = 0; off < b.byteLength; off += CHUNK) {
+        const chunk = Buffer.from(b.buffer as ArrayBuffer, b.byteOffset + off, Math.min(CHUNK, b.byteLength - off));
+        if (!call.write({ data: chunk })) await drained(call);
+        if (call.cancelled) return;
+      }
+      call.end();
+    } finally {
+      store.unpin(id);
+    }
+  }
+}

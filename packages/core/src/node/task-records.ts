@@ -1,0 +1,102 @@
+/**
+ * Records of tasks and actor calls as the state API and the timeline list them: those a node
+ * knows now, and the last 5,000-10,000 that finished.
+ */
+import type { ResourceSet } from '../options.js';
+import type { ActorTaskSpec } from '../protocol/specs.js';
+import type { ResultValue } from './ports.js';
+import type { TaskWork } from './work.js';
+
+/** A task as the state API lists it. */
+export interface TaskRecord {
+  taskId: string;
+  name: string;
+  state: string;
+  nodeId: string;
+  owner: string;
+  jobId: string;
+  startMs: number;
+  endMs: number;
+  resources: ResourceSet;
+  /** When its last attempt began running on a worker of this node (epoch ms); 0 if it has not run here. */
+  runStartMs: number;
+  /** For an actor method call: the actor. */
+  actorId?: string;
+  /** The worker that ran its last attempt here ('' if none). */
+  workerId: string;
+}
+
+const KEEP_MAX = 10_000;
+const KEEP_AFTER_TRIM = 5_000;
+
+export class TaskRecords {
+  /** Recently finished tasks and calls, oldest first. */
+  readonly finished: TaskRecord[] = [];
+
+  constructor(private readonly node: { readonly nodeId: string; readonly jobId: string }) {}
+
+  private push(rec: TaskRecord): void {
+    const f = this.finished;
+    f.push(rec);
+    if (f.length > KEEP_MAX) f.splice(0, f.length - KEEP_AFTER_TRIM);
+  }
+
+  /** A task finished (or failed, or was cancelled); `first` is its first result. */
+  taskFinished(work: TaskWork, first: ResultValue | undefined): void {
+    this.push({
+      ...this.describe(work),
+      state: work.cancelled ? 'CANCELLED' : first?.t === 'err' ? 'FAILED' : 'FINISHED',
+      endMs: Date.now(),
+    });
+  }
+
+  /** An actor method call finished on a worker here, after `ms` of running. */
+  callFinished(
+    spec: ActorTaskSpec,
+    jobId: string | undefined,
+    workerId: string,
+    ms: number | undefined,
+    ok: boolean,
+  ): void {
+    const end = Date.now();
+    const start = ms === undefined ? end : end - ms;
+    this.push({
+      taskId: spec.taskId,
+      name: spec.name,
+      state: ok ? 'FINISHED' : 'FAILED',
+      nodeId: this.node.nodeId,
+      owner: this.node.nodeId,
+      jobId: jobId ?? this.node.jobId,
+      startMs: start,
+      endMs: end,
+      resources: {},
+      runStartMs: start,
+      workerId,
+      actorId: spec.actorId,
+    });
+  }
+
+  /** A task the node knows now, in its current state. */
+  live(work: TaskWork): TaskRecord {
+    return {
+      ...this.describe(work),
+      state: work.state === 'running' ? 'RUNNING' : work.state === 'waiting' ? 'PENDING_ARGS' : 'PENDING_NODE',
+      endMs: 0,
+    };
+  }
+
+  private describe(work: TaskWork): Omit<TaskRecord, 'state' | 'endMs'> {
+    const { nodeId, jobId } = this.node;
+    return {
+      taskId: work.id,
+      name: work.task.name,
+      nodeId: work.remote ?? nodeId,
+      owner: work.origin ?? nodeId,
+      jobId: work.task.jobId ?? jobId,
+      startMs: work.startMs,
+      resources: work.resources,
+      runStartMs: work.remote ? 0 : (work.runStartMs ?? 0),
+      workerId: work.remote ? '' : (work.ranOn ?? ''),
+    };
+  }
+}
