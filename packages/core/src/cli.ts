@@ -19,8 +19,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Argument, Command, InvalidArgumentError as CliArgError, Option } from 'commander';
 import { VERSION } from './cluster/proto.js';
 import { withHugePages } from './runtime/huge-pages.js';
+import { localHead, resolveClusterAddress, sessionDir as sessionDirOf } from './runtime/cluster-address.js';
 
-const sessionDir = process.env.RAY_TS_SESSION_DIR ?? path.join(os.tmpdir(), 'ray-ts-session');
+const sessionDir = sessionDirOf();
 
 function fail(message: string): never {
   console.error(`ray-ts: ${message}`);
@@ -43,15 +44,12 @@ function number(name: string) {
 }
 
 function headAddress(explicit: string | undefined): string {
-  if (explicit) return explicit;
-  if (process.env.RAY_TS_ADDRESS) return process.env.RAY_TS_ADDRESS;
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(sessionDir, 'head.json'), 'utf8')) as { address: string }).address;
-  } catch {
+  return (
+    resolveClusterAddress(explicit || undefined, { localHead: true }) ??
     fail(
       `no cluster address: pass --address HOST:PORT, set RAY_TS_ADDRESS, or start a head here with 'ray-ts start --head'.`,
-    );
-  }
+    )
+  );
 }
 
 interface StartFlags {
@@ -393,14 +391,8 @@ program
 async function jobApi(address: string | undefined): Promise<string> {
   if (address && /^https?:\/\//.test(address)) return address.replace(/\/$/, '');
   if (!address && !process.env.RAY_TS_ADDRESS) {
-    try {
-      const head = JSON.parse(fs.readFileSync(path.join(sessionDir, 'head.json'), 'utf8')) as {
-        jobApiAddress?: string;
-      };
-      if (head.jobApiAddress) return head.jobApiAddress;
-    } catch {
-      // fall through
-    }
+    const head = localHead();
+    if (head?.jobApiAddress) return head.jobApiAddress;
   }
   const gcsAddress = headAddress(address);
   const { kvGetOf } = await import('./cluster/state-impl.js');

@@ -14,34 +14,15 @@
 import { setCoreNamespace } from './runtime/functions.js';
 import * as self from './index.js';
 
-export {
-  init,
-  shutdown,
-  isInitialized,
-  get,
-  put,
-  wait,
-  cancel,
-  kill,
-  exitActor,
-  getActor,
-  listNamedActors,
-  getRuntimeContext,
-  getGpuIds,
-  clusterResources,
-  availableResources,
-  nodes,
-} from './api/init.js';
-export type {
-  InitOptions,
-  RuntimeInfo,
-  GetOptions,
-  WaitOptions,
-  CancelOptions,
-  KillOptions,
-  GetActorOptions,
-  RuntimeContext,
-} from './api/init.js';
+export { init, shutdown, isInitialized } from './api/init.js';
+export type { InitOptions, RuntimeInfo } from './api/init.js';
+export { get, put, wait, cancel } from './api/objects.js';
+export type { GetOptions, WaitOptions, CancelOptions } from './api/objects.js';
+export { kill, exitActor, getActor, listNamedActors } from './api/actors.js';
+export type { KillOptions, GetActorOptions } from './api/actors.js';
+export { getRuntimeContext, getGpuIds, clusterResources, availableResources, nodes } from './api/context.js';
+export type { RuntimeContext } from './api/context.js';
+export { resolveClusterAddress } from './runtime/cluster-address.js';
 export { remote, RemoteFunction, ActorClass, actorIdOf } from './api/remote.js';
 export type { ActorHandle, ActorMethod, RemoteArgs, RemoteReturn, RefOr, MethodNames } from './api/remote.js';
 export { ObjectRef } from './runtime/object-ref.js';

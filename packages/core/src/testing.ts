@@ -2,7 +2,7 @@
  * Helpers for tests of ray-ts and of libraries built on it: waiting on conditions, and a look
  * at the embedded node's internals (object store and worker counts).
  */
-import { embeddedNode } from './api/init.js';
+import { driverNode as embeddedNode } from './runtime/driver.js';
 import type { ObjectStoreStats } from './node/object-store.js';
 import { threadState } from './runtime/thread-state.js';
 

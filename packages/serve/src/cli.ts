@@ -10,12 +10,9 @@
  * `run` deploys in the foreground (on a cluster of its own in this process, unless given an
  * address) until Ctrl-C; `deploy` sends a config to a running cluster, where it keeps running.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import readline from 'node:readline/promises';
 import { Command, InvalidArgumentError as CliArgError } from 'commander';
-import { init, runCommand, runIfEntryScript, shutdown as disconnect } from '@ray-ts/core';
+import { init, resolveClusterAddress, runCommand, runIfEntryScript, shutdown as disconnect } from '@ray-ts/core';
 import YAML from 'yaml';
 import { deployApps, delete as deleteApp, shutdown as serveShutdown, start, status } from './api.js';
 import { buildFromImportPath, loadServeConfig, type LoadedServeConfig } from './config-file.js';
@@ -39,18 +36,12 @@ function seconds(v: string): number {
 
 /** The cluster to talk to: --address, RAY_TS_ADDRESS, or the head `ray-ts start --head` started on this machine. */
 function clusterAddress(explicit: string | undefined): string {
-  if (explicit) return explicit;
-  if (process.env.RAY_TS_ADDRESS) return process.env.RAY_TS_ADDRESS;
-  // Where the core CLI keeps its session (see `headAddress()` in @ray-ts/core's cli.ts).
-  const sessionDir = process.env.RAY_TS_SESSION_DIR ?? path.join(os.tmpdir(), 'ray-ts-session');
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(sessionDir, 'head.json'), 'utf8')) as { address: string }).address;
-  } catch {
-    throw new CliFailure(
-      `no cluster address: pass --address HOST:PORT, set RAY_TS_ADDRESS, or start a head here with 'ray-ts start --head' ` +
-        `('ray-ts serve run' runs a cluster of its own instead).`,
-    );
-  }
+  const address = resolveClusterAddress(explicit || undefined, { localHead: true });
+  if (address) return address;
+  throw new CliFailure(
+    `no cluster address: pass --address HOST:PORT, set RAY_TS_ADDRESS, or start a head here with 'ray-ts start --head' ` +
+      `('ray-ts serve run' runs a cluster of its own instead).`,
+  );
 }
 
 /** Connects to a running cluster as a driver, runs `fn`, and disconnects (Serve's actors are detached: they stay). */

@@ -3,7 +3,7 @@
  * submission goes to an idle actor, or waits for one; an actor is idle again once its result has
  * been taken with `getNext()`/`getNextUnordered()` (or through `map()`), as in Ray.
  */
-import { get, wait } from './init.js';
+import { get, wait } from './objects.js';
 import { GetTimeoutError, InvalidArgumentError, PoolEmptyError } from '../errors.js';
 import { ObjectRef } from '../runtime/object-ref.js';
 import { actorIdOf, type ActorHandle } from './remote.js';

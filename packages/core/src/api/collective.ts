@@ -10,6 +10,7 @@
  * and reduce in rank order. Either way every member ends with bit-identical values.
  */
 import { isMainThread } from 'node:worker_threads';
+import { adoptShared, allocShared } from '../runtime/memory.js';
 import { CollectiveTimeoutError, InvalidArgumentError, RayError } from '../errors.js';
 
 export { CollectiveTimeoutError };
@@ -116,41 +117,23 @@ function receive(me: string, key: string, deadline: number, onTimeout: () => Err
 }
 
 /**
- * Shared buffers received and used up, kept to send from: a ring member sends as much as it
- * receives, so after the first operation it allocates nothing. (Fresh memory is what costs: the
- * first touch of each page, about 4 ms per MiB on these VMs, against 0.07 ms to copy a MiB.)
+ * A received array is used up: its shared buffer goes to this thread's pool (runtime/memory.ts),
+ * to send from. A ring member sends as much as it receives, so after the first operation it
+ * allocates nothing. (Fresh memory is what costs: the first touch of each page, about 4 ms per
+ * MiB on these VMs, against 0.07 ms to copy a MiB.)
  */
-const pool = new Map<number, SharedArrayBuffer[]>();
-let pooledBytes = 0;
-const POOL_MAX_BYTES = 512 * 1024 * 1024;
-
-function sharedBuffer(bytes: number): SharedArrayBuffer {
-  const list = pool.get(bytes);
-  const b = list?.pop();
-  if (b) {
-    pooledBytes -= bytes;
-    return b;
-  }
-  return new SharedArrayBuffer(bytes);
-}
-
-/** A received array is used up: its shared buffer goes to the pool. */
 function recycle(a: CollectiveArray): void {
   const b = a.buffer;
   if (!(b instanceof SharedArrayBuffer) || a.byteOffset !== 0 || a.byteLength !== b.byteLength || b.byteLength === 0)
     return;
-  if (pooledBytes + b.byteLength > POOL_MAX_BYTES) return;
-  let list = pool.get(b.byteLength);
-  if (!list) pool.set(b.byteLength, (list = []));
-  list.push(b);
-  pooledBytes += b.byteLength;
+  adoptShared(b);
 }
 
 /** Copies `a` into memory the node can pass on without another copy (shared memory in a thread). */
 function outgoing(a: CollectiveArray): CollectiveArray {
   const C = a.constructor as new (b: ArrayBufferLike) => CollectiveArray;
   if (isMainThread) return a.slice();
-  const out = new C(sharedBuffer(a.byteLength));
+  const out = new C(allocShared(a.byteLength));
   out.set(a as never);
   return out;
 }

@@ -6,6 +6,7 @@ import { InvalidArgumentError, RayError, UnschedulableError } from '../errors.js
 import { ids } from '../ids.js';
 import { ignored } from '../log.js';
 import type { GroupState, NodeManager } from '../node/node-manager.js';
+import { driverNode } from '../runtime/driver.js';
 import type { ResourceSet } from '../options.js';
 import { placementStrategies, type PlacementStrategy } from '../node/placement.js';
 
@@ -21,12 +22,6 @@ export interface PlacementGroupOptions {
 
 /** A bundle: resources reserved together on one node, e.g. `{ CPU: 2, GPU: 1 }`. */
 export type Bundle = Record<string, number>;
-
-let driverNode: () => NodeManager | undefined = () => undefined;
-/** Set by api.ts: the driver's node (placement groups are made by the driver). */
-export function setPlacementGroupHost(fn: () => NodeManager | undefined): void {
-  driverNode = fn;
-}
 
 function requireNode(what: string): NodeManager {
   const n = driverNode();

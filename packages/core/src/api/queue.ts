@@ -3,7 +3,8 @@
  * Its items live in an actor (with async methods, so many callers can wait on it at once); the
  * Queue object is a handle to it that may be passed to tasks and actors, or stored in objects.
  */
-import { get, kill } from './init.js';
+import { kill } from './actors.js';
+import { get } from './objects.js';
 import { describeByValue } from '../runtime/functions.js';
 import { InvalidArgumentError, QueueEmptyError, QueueFullError } from '../errors.js';
 import type { ActorOptions } from '../options.js';

@@ -107,7 +107,7 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
       returnIds,
       resources: o.resources,
       // The default comes from the running cluster's config: most functions are defined before init().
-      maxRetries: o.maxRetries ?? retriesDefault ?? 3,
+      maxRetries: o.maxRetries ?? threadState().defaultMaxRetries ?? 3,
       retryExceptions: o.retryExceptions,
       isolation: o.isolation,
       ...(parent ? { parentTaskId: parent } : {}),
@@ -157,12 +157,6 @@ function actorOptionsWith(
 function captured(parent: TaskContextData | undefined): SchedulingStrategySpec | undefined {
   const id = parent?.placementGroupId;
   return id ? { type: 'PLACEMENT_GROUP', placementGroupId: id, bundleIndex: -1, captureChildTasks: true } : undefined;
-}
-
-let retriesDefault: number | undefined;
-/** @internal Set by init() from the runtime config. */
-export function setDefaultMaxRetries(n: number): void {
-  retriesDefault = n;
 }
 
 /** Method names of T (functions, excluding the constructor). */

@@ -3,6 +3,8 @@
  * groups and jobs of a cluster. The same data `ray-ts list ...` prints.
  */
 import { InvalidArgumentError, RayError } from '../errors.js';
+import { resolveClusterAddress } from '../runtime/cluster-address.js';
+import { stateClient } from '../runtime/driver.js';
 
 /** A filter: `[field, '=' | '!=', value]`, e.g. `['state', '=', 'ALIVE']`. */
 export type StateFilter = readonly [field: string, op: '=' | '!=', value: string | number | boolean];
@@ -19,15 +21,9 @@ export interface ListOptions {
 /** One row of a listing: plain data, ids as strings. */
 export type StateRow = Record<string, unknown>;
 
-let connectedAddress: () => string | undefined = () => undefined;
-/** Set by api.ts: the address of the cluster the driver is connected to. */
-export function setStateAddress(fn: () => string | undefined): void {
-  connectedAddress = fn;
-}
-
 /** The cluster address `o` names, else the connected one, else `RAY_TS_ADDRESS` (undefined: none). */
 export function stateAddress(o: { address?: string }): string | undefined {
-  return o.address ?? connectedAddress() ?? (process.env.RAY_TS_ADDRESS || undefined);
+  return resolveClusterAddress(o.address, { connected: true });
 }
 
 function resolveAddress(o: ListOptions): string {
@@ -58,10 +54,10 @@ export function filterRows(rows: StateRow[], o: ListOptions): StateRow[] {
 
 async function list(
   o: ListOptions,
-  fn: (m: typeof import('../cluster/state-impl.js'), address: string) => Promise<StateRow[]>,
+  fn: (m: Awaited<ReturnType<typeof stateClient>>, address: string) => Promise<StateRow[]>,
 ): Promise<StateRow[]> {
   const address = resolveAddress(o);
-  const m = await import('../cluster/state-impl.js');
+  const m = await stateClient();
   return filterRows(await fn(m, address), o);
 }
 

@@ -6,24 +6,13 @@
 import fs from 'node:fs';
 import { InvalidArgumentError } from '../errors.js';
 import { checkKnownKeys } from '../options.js';
+import type { TaskRun } from '../protocol/specs.js';
+import { embeddedTaskRuns, stateClient } from '../runtime/driver.js';
 import { stateAddress } from './state.js';
 
-/** One run of a task on a worker, as the node that ran it recorded it. */
-export interface TaskRun {
-  taskId: string;
-  name: string;
-  state: string;
-  nodeId: string;
-  jobId: string;
-  workerId: string;
-  /** When it began running (epoch ms). */
-  runStartMs: number;
-  /** When it ended (epoch ms); 0 while it runs. */
-  endMs: number;
-  /** For an actor method call: the actor. */
-  actorId?: string;
-}
+export type { TaskRun } from '../protocol/specs.js';
 
+/** One run of a task on a worker, as the node that ran it recorded it. */
 /** An event of the Chrome trace format (`ph: 'X'`: a complete event with a duration). */
 export interface TraceEvent {
   name: string;
@@ -46,12 +35,6 @@ export interface TimelineOptions {
   filename?: string;
   /** HOST:PORT of a cluster (default: the one this driver is connected to, else `RAY_TS_ADDRESS`). */
   address?: string;
-}
-
-let localRuns: () => TaskRun[] | undefined = () => undefined;
-/** Set by api.ts: the embedded node's task runs (undefined when the driver is connected to a cluster). */
-export function setTimelineSource(runs: () => TaskRun[] | undefined): void {
-  localRuns = runs;
 }
 
 /** Task runs as trace events, in time order. Runs still going last until `nowMs`. */
@@ -83,7 +66,7 @@ export async function timeline(options: TimelineOptions = {}): Promise<TraceEven
   if (options.filename !== undefined && (typeof options.filename !== 'string' || !options.filename)) {
     throw new InvalidArgumentError('timeline({ filename }) takes a file path.');
   }
-  let runs = options.address === undefined ? localRuns() : undefined;
+  let runs: TaskRun[] | undefined = options.address === undefined ? embeddedTaskRuns() : undefined;
   if (!runs) {
     const address = stateAddress(options);
     if (!address) {
@@ -91,7 +74,7 @@ export async function timeline(options: TimelineOptions = {}): Promise<TraceEven
         'timeline() needs a cluster: call init() first, or pass { address: "HOST:PORT" } (or set RAY_TS_ADDRESS).',
       );
     }
-    const { taskRunsOf } = await import('../cluster/state-impl.js');
+    const { taskRunsOf } = await stateClient();
     runs = await taskRunsOf(address);
   }
   const events = traceEvents(runs);

@@ -4,6 +4,7 @@
  * after a crash finds its nodes, jobs, actors, placement groups and KV as they were.
  * Writes go through at once (ordered on one connection); the GCS reads everything at start.
  */
+import { ignored } from '../log.js';
 import { RayError } from '../errors.js';
 
 export type GcsTable = 'meta' | 'nodes' | 'jobs' | 'actors' | 'pgs' | 'kv';
@@ -73,11 +74,12 @@ export class RedisStorage implements GcsStorage {
   }
 
   put(table: GcsTable, key: string, value: Buffer | string): void {
-    void this.redis.hset(`${this.prefix}:${table}`, key, value).catch(() => {});
+    // ioredis queues commands while it reconnects; one that still fails leaves Redis a write behind.
+    this.redis.hset(`${this.prefix}:${table}`, key, value).catch(ignored(`Redis write of ${table}/${key}`));
   }
 
   del(table: GcsTable, key: string): void {
-    void this.redis.hdel(`${this.prefix}:${table}`, key).catch(() => {});
+    this.redis.hdel(`${this.prefix}:${table}`, key).catch(ignored(`Redis delete of ${table}/${key}`));
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@
  * groups (placed here, reserved on nodes in two phases), internal KV, and the cluster resource
  * view, published to every node and driver over `Subscribe` streams. Tables live in memory.
  */
+import { ignored } from '../log.js';
 import * as grpc from '@grpc/grpc-js';
 import { placeBundles, type PlacementStrategy } from '../node/placement.js';
 import type { ResourceSet } from '../options.js';
@@ -299,7 +300,10 @@ export class Gcs {
     req: { placementGroupId: string; indexes: number[]; bundles?: unknown[] },
   ): Promise<void> {
     if (this.localNode?.nodeId === nodeId) this.localNode.release(req.placementGroupId, req.indexes);
-    else await unary(this.nodeClient(nodeId), 'ReturnBundles', req, 10_000).catch(() => {});
+    else
+      await unary(this.nodeClient(nodeId), 'ReturnBundles', req, 10_000).catch(
+        ignored(`ReturnBundles to node ${nodeId} (a node that does not answer is dead, and its bundles with it)`),
+      );
   }
 
   private async removeGroup(id: string): Promise<void> {
@@ -476,7 +480,9 @@ export class Gcs {
       },
       RemovePlacementGroup: (call, cb) => {
         // Removed at once (as Ray's remove_placement_group); the nodes give the bundles back after.
-        void this.removeGroup(call.request.placementGroupId).catch(() => {});
+        this.removeGroup(call.request.placementGroupId).catch(
+          ignored(`removal of placement group ${call.request.placementGroupId}'s bundles on its nodes`),
+        );
         ok(cb, {});
       },
       WaitPlacementGroup: (call, cb) => {

@@ -3,7 +3,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { RayError } from '../errors.js';
-import type { TaskRun } from '../api/timeline.js';
+import type { TaskRun } from '../protocol/specs.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import type { StateReply__Output } from './generated/raytscore/StateReply.js';
 import { channelOptions, protos, unary } from './proto.js';

@@ -3,6 +3,7 @@
  * values, spilling of the least recently used large values to local disk when full, and
  * transparent restore when one is read again. Small values live on the heap and are not counted.
  */
+import { ignored } from '../log.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { allocShared, recycleShared } from '../runtime/memory.js';
@@ -376,7 +377,10 @@ export class ObjectStore {
     this.entries.delete(e.id);
     if (e.state === 'remote' && e.location) this.onFreeRemote?.(e.id, e.location);
     if (e.state === 'ready' && e.large) this.usedBytes -= e.size;
-    if (e.spillPath) fs.rm(e.spillPath, { force: true }, () => {});
+    if (e.spillPath)
+      fs.rm(e.spillPath, { force: true }, (err) => {
+        if (err) ignored(`removal of spill file ${e.spillPath}`)(err);
+      });
     const value = e.value;
     e.value = undefined;
     if (value && e.state === 'ready' && e.large && !e.read) this.recycle(value, e.producer);

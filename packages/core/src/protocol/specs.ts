@@ -97,3 +97,19 @@ export interface NodeInfo {
   /** Capacity of the node's object store, in bytes. */
   objectStoreBytes: number;
 }
+
+/** A task run or actor call as the timeline shows it (one bar on its worker's row). */
+export interface TaskRun {
+  taskId: string;
+  name: string;
+  state: string;
+  nodeId: string;
+  jobId: string;
+  workerId: string;
+  /** When it began running (epoch ms). */
+  runStartMs: number;
+  /** When it ended (epoch ms); 0 while it runs. */
+  endMs: number;
+  /** For an actor method call: the actor. */
+  actorId?: string;
+}

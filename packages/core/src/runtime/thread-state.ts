@@ -18,6 +18,8 @@ export interface ThreadState {
   isWorker: boolean;
   /** The runtime environment's variables that work submitted from this thread inherits (a worker's, or the driver's `init({ runtimeEnv })`). */
   envVars?: Readonly<Record<string, string>>;
+  /** Tasks' `maxRetries` when they set none: the driver's cluster config (`taskMaxRetries`); else 3. */
+  defaultMaxRetries?: number;
 }
 
 const KEY = Symbol.for('ray-ts.core.thread-state');

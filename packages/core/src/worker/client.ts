@@ -2,6 +2,7 @@
  * The worker's side of the node protocol: a {@link CoreClient} that sends batched messages to the
  * node and matches replies to requests.
  */
+import { ignored } from '../log.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CoreClient } from '../runtime/client.js';
 import { errorFromWire } from '../errors.js';
@@ -144,7 +145,9 @@ export class WorkerClient implements CoreClient {
 
   /** Ends the actor this worker hosts, for good (exitActor()). */
   exitActor(actorId: string): void {
-    void this.request({ op: 'kill', actorId, noRestart: true, exited: true }).catch(() => undefined);
+    this.request({ op: 'kill', actorId, noRestart: true, exited: true }).catch(
+      ignored(`exitActor() of ${actorId} (the node is stopping, and the actor with it)`),
+    );
   }
 
   namedActors(): Promise<{ name: string; namespace: string }[]> {
