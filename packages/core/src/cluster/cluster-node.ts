@@ -23,6 +23,7 @@ import type { NodeInfo, NodeInfo__Output } from './generated/raytscore/NodeInfo.
 import type { PeerBatch__Output } from './generated/raytscore/PeerBatch.js';
 import type { PeerMessage__Output } from './generated/raytscore/PeerMessage.js';
 import type { StateReply } from './generated/raytscore/StateReply.js';
+import { CollectiveRouter } from './collective-router.js';
 import { ClusterGroups } from './groups.js';
 import { Membership, type LostNode } from './membership.js';
 import { ObjectTransfer } from './object-transfer.js';
@@ -56,6 +57,7 @@ export class ClusterNode {
   private readonly peers: Peers;
   private readonly transfer: ObjectTransfer;
   private readonly actors: RemoteActors;
+  private readonly collectives: CollectiveRouter;
   private readonly groups: ClusterGroups;
   /** What the node manager reaches the cluster through. */
   readonly ports: ClusterPorts;
@@ -96,6 +98,14 @@ export class ClusterNode {
     this.peers = new Peers(this.nodeId, this.membership, node.store);
     this.transfer = new ObjectTransfer(this.nodeId, node.store, this.membership, this.peers);
     this.actors = this.remoteActors();
+    this.collectives = new CollectiveRouter(
+      this.nodeId,
+      config,
+      gcsActors(this.gcs),
+      this.actors,
+      (nodeId, msg) => this.peers.send(nodeId, msg),
+      () => this.stopped,
+    );
     const placer = this.placer;
     this.ports = {
       placer,
@@ -107,7 +117,7 @@ export class ClusterNode {
         sendTaskDone: (origin, taskId, results, producer, ms) =>
           this.transfer.sendTaskDone(origin, taskId, results, producer, ms),
         pull: (ids) => this.transfer.pull(ids),
-        sendCollective: (to, key, dtype, data) => this.actors.sendCollective(to, key, dtype, data),
+        sendCollective: (to, key, dtype, data) => this.collectives.sendCollective(to, key, dtype, data),
       },
       actors: this.actors,
       groups: this.groups,

@@ -75,12 +75,7 @@ export interface RemoteActorsHost {
   readonly executes: boolean;
   readonly config: Pick<
     RuntimeConfig,
-    | 'actorParkRetryMs'
-    | 'actorQueueAfterMs'
-    | 'actorLookupTimeoutMs'
-    | 'actorLookupRetryMs'
-    | 'actorUnknownTimeoutMs'
-    | 'collectiveDeliveryTimeoutMs'
+    'actorParkRetryMs' | 'actorQueueAfterMs' | 'actorLookupTimeoutMs' | 'actorLookupRetryMs' | 'actorUnknownTimeoutMs'
   >;
   readonly gcs: ActorsGcs;
   /** The node manager's side. */
@@ -130,8 +125,6 @@ export class RemoteActors implements ActorDirectory {
   private cancelParkTimer: (() => void) | undefined;
   /** Actors waiting for a node the autoscaler may start, or for room (reported as this node's load). */
   readonly waiting = new Map<string, Record<string, number>>();
-  /** Where actors that get collective messages from here live (looked up once in the GCS). */
-  private readonly collectiveNodes = new Map<string, Promise<string | undefined>>();
 
   constructor(
     private readonly host: RemoteActorsHost,
@@ -557,37 +550,6 @@ export class RemoteActors implements ActorDirectory {
     this.host.gcs
       .updateActor({ actorId, state, nodeId: this.host.nodeId, deathCause: cause ?? '' })
       .catch(ignored(`report of actor ${actorId}'s state to the GCS`));
-  }
-
-  // ---------------------------------------------------------------- collectives
-  /** Sends a collective message to actor `to` on its node (retried while the actor is not placed yet). */
-  sendCollective(to: string, key: string, dtype: string, data: ArrayBufferView, since = this.clock.now()): void {
-    const { collectiveDeliveryTimeoutMs, actorLookupRetryMs } = this.host.config;
-    let where = this.collectiveNodes.get(to);
-    if (!where) {
-      const known = this.actors.get(to);
-      const node = known && known.where.kind === 'located' ? known.where.node : undefined;
-      where =
-        node !== undefined
-          ? Promise.resolve(node)
-          : this.host.gcs.getActor({ actorId: to }).then(
-              (r) => (r.found && r.actor?.nodeId && r.actor.state !== 'DEAD' ? r.actor.nodeId : undefined),
-              () => undefined, // the GCS is down: looked up again below while the budget lasts
-            );
-      this.collectiveNodes.set(to, where);
-    }
-    void where.then((nodeId) => {
-      if (!nodeId) {
-        this.collectiveNodes.delete(to);
-        if (this.clock.now() - since < collectiveDeliveryTimeoutMs && !this.host.stopped)
-          this.clock.after(actorLookupRetryMs, () => this.sendCollective(to, key, dtype, data, since));
-        return;
-      }
-      if (nodeId !== this.host.nodeId)
-        this.host.send(nodeId, {
-          collective: { actorId: to, key, dtype, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) },
-        });
-    });
   }
 
   /** Stops placing parked actors. */

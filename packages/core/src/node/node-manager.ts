@@ -8,7 +8,6 @@
  * In an embedded cluster it runs in the driver's thread, so the driver's calls reach it without
  * messages. On a multi-node cluster, the cluster layer attaches its ports (ports.ts).
  */
-import { errorToWire } from '../errors.js';
 import type { RuntimeConfig } from '../config.js';
 import { ignored } from '../log.js';
 import { retryUntil } from '../retry.js';
@@ -21,7 +20,6 @@ import type {
   KvOp,
   TaskSpec,
 } from '../protocol/specs.js';
-import type { FromWorker, WorkerRequest } from '../protocol/worker-messages.js';
 import type { StoredValue } from '../runtime/serialization.js';
 import { ActorManager, type ActorHost } from './actors.js';
 import { Bundles, LocalGroups } from './bundles.js';
@@ -40,6 +38,7 @@ import { TaskQueue } from './task-queue.js';
 import { TaskRecords, type TaskRecord } from './task-records.js';
 import { Tasks } from './tasks.js';
 import type { WorkerHandle } from './worker-handle.js';
+import { WorkerInbox } from './worker-inbox.js';
 import { WorkerPool } from './worker-pool.js';
 import { WorkerSlots, fnFor, taskContext } from './worker-slots.js';
 import { envVarsOf, type Work } from './work.js';
@@ -81,10 +80,13 @@ export class NodeManager implements NodeContext {
   private readonly localGroups: LocalGroups;
   private readonly workers: WorkerPool;
   private readonly slots: WorkerSlots;
-  private readonly tasks: Tasks;
+  /** @internal (for the worker inbox) */
+  readonly tasks: Tasks;
   private readonly scheduler: Scheduler;
   private readonly waits: ObjectWaits;
-  private readonly actors: ActorManager;
+  /** @internal (for the worker inbox) */
+  readonly actors: ActorManager;
+  private readonly inbox = new WorkerInbox(this);
   private readonly kvStore = new LocalKv();
   /** Actor calls run here for another node: task id -> that node. */
   private readonly forwardedCalls = new Map<string, string>();
@@ -118,7 +120,7 @@ export class NodeManager implements NodeContext {
       logToDriver: this.config.logToDriver,
       idleTimeoutMs: this.config.workerIdleTimeoutMs,
       keepThreads: Math.ceil(opts.resources.CPU ?? 1),
-      onMessage: (worker, msg) => this.onWorkerMessage(worker, msg),
+      onMessage: (worker, msg) => this.inbox.message(worker, msg),
       onExit: (worker) => this.onWorkerExit(worker),
     });
     this.slots = new WorkerSlots(this, this.workers);
@@ -295,86 +297,6 @@ export class NodeManager implements NodeContext {
     this.tasks.workerExited(w);
     this.actors.onWorkerExit(w);
     this.requestSchedule();
-  }
-
-  private onWorkerMessage(w: WorkerHandle, m: FromWorker): void {
-    switch (m.k) {
-      case 'done':
-        if (!this.tasks.taskDone(w, m.taskId, m.outcome, m.ms)) this.actors.onCallDone(w, m.taskId, m.outcome, m.ms);
-        break;
-      case 'refs':
-        for (const id of m.add) this.hold(w, id);
-        for (const id of m.remove) if (w.heldRefs.delete(id)) this.store.removeHolder(id);
-        break;
-      case 'put':
-        this.store.put(m.id, m.value, w);
-        break;
-      case 'submitTask':
-        this.submitTask(m.spec);
-        this.holdReturns(w, m.spec.returnIds);
-        break;
-      case 'createActor':
-        if (this.cluster) this.cluster.actors.createActor(m.spec);
-        else this.actors.createActorFromWorker(m.spec);
-        break;
-      case 'submitActorTask':
-        this.submitActorTask(m.spec);
-        this.holdReturns(w, m.spec.returnIds);
-        break;
-      case 'actorReady':
-        this.actors.onActorReady(m.actorId);
-        break;
-      case 'actorFailed':
-        this.actors.onActorFailed(m.actorId, m.error);
-        break;
-      case 'coll':
-        this.deliverCollective(m.to, m.key, m.dtype, m.data, false);
-        break;
-      case 'req':
-        this.onRequest(m.op).then(
-          (value) => w.send({ k: 'reply', reqId: m.reqId, ok: true, value }),
-          (err: unknown) => w.send({ k: 'reply', reqId: m.reqId, ok: false, error: errorToWire(err) }),
-        );
-        break;
-    }
-  }
-
-  private hold(w: WorkerHandle, id: string): void {
-    if (!w.heldRefs.has(id) && this.store.has(id)) {
-      w.heldRefs.add(id);
-      this.store.addHolder(id);
-    }
-  }
-
-  /**
-   * The submitter holds the refs it gets back from the moment it submits: its own "first ref"
-   * message comes later and the task may finish (and its result be freed) before that.
-   */
-  private holdReturns(w: WorkerHandle, returnIds: string[]): void {
-    for (const id of returnIds) this.hold(w, id);
-  }
-
-  private async onRequest(r: WorkerRequest): Promise<unknown> {
-    switch (r.op) {
-      case 'get':
-        return this.getValues(r.ids, r.timeoutMs, r.taskId);
-      case 'wait':
-        return this.waitValues(r.ids, r.numReturns, r.timeoutMs, r.taskId);
-      case 'cancel':
-        return this.cancel(r.objectId, r.force, r.recursive);
-      case 'kill':
-        return r.exited
-          ? this.actors.killActor(r.actorId, true, 'it called exitActor()')
-          : this.killActor(r.actorId, r.noRestart);
-      case 'getActor':
-        return this.getActorByName(r.name, r.namespace);
-      case 'namedActors':
-        return this.namedActors();
-      case 'clusterInfo':
-        return this.clusterInfo();
-      case 'kv':
-        return this.kv(r.kv);
-    }
   }
 
   /**

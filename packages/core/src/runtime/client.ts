@@ -11,7 +11,7 @@ import type {
   TaskContextData,
   TaskSpec,
 } from '../protocol/specs.js';
-import type { StoredValue } from './serialization.js';
+import type { StoredValue } from '../protocol/values.js';
 
 export interface CoreClient {
   readonly jobId: string;

@@ -17,20 +17,14 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freeVariablesOf, obviouslySelfContained } from './free-variables.js';
 import { RemoteCodeError } from '../errors.js';
-import { threadState } from './thread-state.js';
+import { threadState, type FunctionRegistry } from './thread-state.js';
+
+export type { FunctionRegistry } from './thread-state.js';
 
 import type { FnDescriptor, FnRef } from '../protocol/values.js';
 export type { FnDescriptor, FnRef } from '../protocol/values.js';
 
 type AnyFunction = (...args: never[]) => unknown;
-
-export interface FunctionRegistry {
-  /** Functions registered by module-level `remote()` calls, by `url#ordinal`. */
-  readonly byKey: Map<string, AnyFunction>;
-  readonly moduleCounters: Map<string, number>;
-  /** Functions loaded by this worker, by FnRef id. */
-  readonly byId: Map<string, AnyFunction>;
-}
 
 /** Core's compiled tree (dist/, holding dist/bundle/), or src/ when run from sources. */
 const coreDir = path.dirname(fileURLToPath(new URL('.', import.meta.url)));

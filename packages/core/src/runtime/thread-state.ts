@@ -4,14 +4,30 @@
  * the worker runtime does) sees the same runtime.
  */
 import type { CoreClient } from './client.js';
-import type { FunctionRegistry } from './functions.js';
-import type { RefTracker } from './object-ref.js';
+
+export interface FunctionRegistry {
+  /** Functions registered by module-level `remote()` calls, by `url#ordinal`. */
+  readonly byKey: Map<string, (...args: never[]) => unknown>;
+  readonly moduleCounters: Map<string, number>;
+  /** Functions loaded by this worker, by FnRef id. */
+  readonly byId: Map<string, (...args: never[]) => unknown>;
+}
+
+/** Counts a thread's live ObjectRefs (object-ref.ts's RefTracker). */
+export interface ThreadRefTracker {
+  track(ref: { readonly id: string }): void;
+  /** A ref to a large value: memory pressure may free it early. */
+  watch(ref: { readonly id: string }): void;
+  clear(): void;
+  /** Live refs to `id` in this thread. */
+  count(id: string): number;
+}
 
 export interface ThreadState {
   /** How this thread reaches its node; undefined before `init()` on a driver. */
   client: CoreClient | undefined;
   /** Counts this thread's live ObjectRefs and tells the node when one is gone. */
-  refTracker: RefTracker | undefined;
+  refTracker: ThreadRefTracker | undefined;
   /** Remote functions and classes registered in this thread, by key. */
   readonly registry: FunctionRegistry;
   /** True inside worker threads and worker processes. */
