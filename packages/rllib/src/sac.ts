@@ -12,7 +12,8 @@
  * await algo.stop();
  */
 import { SeededRng, type ActorHandle, type ObjectRef } from '@ray-ts/core';
-import { registerAlgorithm, type DenseLayer } from './algorithm.js';
+import { registerAlgorithm } from './algorithm.js';
+import type { DenseLayer } from './policies.js';
 import { AlgorithmConfig, checkModel, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { flatten } from './env/spaces.js';
