@@ -79,3 +79,4 @@ export {
 } from './errors.js';
 
 setCoreNamespace(self as unknown as Record<string, unknown>);
+export { SeededRng, randomSeed, type SeededRngState } from './random.js';

@@ -3,6 +3,7 @@
  * reduce side of sort, shuffle, aggregation and join. Heavy columnar work goes to Polars (native,
  * multi-threaded), reached through Arrow IPC bytes, which both sides read without parsing.
  */
+import { SeededRng } from '@ray-ts/core';
 import pl from 'nodejs-polars';
 import { Table, makeVector, tableFromIPC } from 'apache-arrow';
 import { DataInvalidArgumentError } from './errors.js';
@@ -113,18 +114,6 @@ function hashValue(v: unknown, h: number): number {
   return h;
 }
 
-/** A seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function columnOf(t: Table, name: string, op: string): ArrayLike<unknown> {
   const v = t.getChild(name);
   if (!v) {
@@ -167,8 +156,8 @@ export function partitionBlock(
       pid[i] = ((h % P) + P) % P;
     }
   } else {
-    const rand = prng(spec.seed);
-    for (let i = 0; i < n; i++) pid[i] = Math.floor(rand() * P);
+    const rng = new SeededRng(spec.seed);
+    for (let i = 0; i < n; i++) pid[i] = rng.int(P);
   }
   if (P === 1) return [bytes()];
   const numeric = numericColumns(t);
@@ -195,10 +184,10 @@ export function sampleKeys(block: Uint8Array, key: string, k: number, seed: numb
   const col = columnOf(t, key, op);
   const n = col.length;
   if (n <= k) return Array.from(col as ArrayLike<unknown>).filter((v) => v !== null && v !== undefined);
-  const rand = prng(seed);
+  const rng = new SeededRng(seed);
   const out: unknown[] = [];
   for (let i = 0; i < k; i++) {
-    const v = col[Math.floor(rand() * n)];
+    const v = col[rng.int(n)];
     if (v !== null && v !== undefined) out.push(v);
   }
   return out;
@@ -221,7 +210,7 @@ export function boundariesOf(samples: unknown[], p: number): unknown[] {
 export function shuffleDf(df: DataFrame, seed: number): DataFrame {
   const n = df.height;
   if (n < 2) return df;
-  return df.select(pl.all().gather(pl.Series('__perm', randomPermutation(n, prng(seed)))));
+  return df.select(pl.all().gather(pl.Series('__perm', randomPermutation(n, new SeededRng(seed)))));
 }
 
 export function sortDf(df: DataFrame, keys: readonly string[], descending: boolean): DataFrame {

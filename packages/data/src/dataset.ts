@@ -3,9 +3,9 @@
  * datasets; consuming one (take, count, iterBatches, write...) optimizes its plan and streams it
  * through the executor.
  */
-import { resolve } from 'node:path';
-import { get, portable, type ActorClass, type ObjectRef, type RemoteFunction } from '@ray-ts/core';
+import { get, type ObjectRef, type RemoteFunction } from '@ray-ts/core';
 import type { Table } from 'apache-arrow';
+import { positiveInt } from './args.js';
 import {
   concatTables,
   decodeBlock,
@@ -17,108 +17,34 @@ import {
   type Row,
   type SchemaInfo,
 } from './block.js';
-import type { AggSpec, JoinHow } from './compute.js';
-import { DataContext } from './context.js';
-import { DataInvalidArgumentError } from './errors.js';
-import { gatherCounts } from './exchange.js';
-import { Executor, type ExecutionStats } from './executor.js';
-import { Expr } from './expr.js';
-import { DataIterator, iterBatchesOf, type IterBatchesOptions } from './iterator.js';
+import type { AggSpec } from './compute.js';
 import {
-  describe,
-  optimize,
-  type Bundle,
-  type Compute,
-  type ExchangeOp,
-  type LogicalNode,
-  type StageResources,
-} from './plan.js';
-import { checkFunction, fnName, positiveInt } from './args.js';
+  executePlan,
+  formatStats,
+  metadataRowCount,
+  splitBlocks,
+  splitBlocksAt,
+  writePlan,
+} from './dataset-execution.js';
+import type { BatchFn, JoinOptions, MapBatchesOptions, MapOptions, WriteResult } from './dataset-options.js';
+import {
+  addColumnPlan,
+  columnsPlan,
+  exchangePlan,
+  filterPlan,
+  joinPlan,
+  mapBatchesPlan,
+  renamePlan,
+  rowMapPlan,
+  sortPlan,
+} from './dataset-plans.js';
+import { DataInvalidArgumentError } from './errors.js';
+import type { ExecutionStats } from './executor.js';
+import type { Expr } from './expr.js';
 import { GroupedData } from './grouped.js';
-import { countParquetRows } from './sources.js';
+import { DataIterator, iterBatchesOf, type IterBatchesOptions } from './iterator.js';
+import { describe, optimize, type Bundle, type ExchangeOp, type LogicalNode } from './plan.js';
 import { streamingSplitOf } from './split.js';
-import type { Step } from './steps.js';
-
-/** Options of per-row and per-batch transformations that run as tasks. */
-export interface MapOptions {
-  /** CPUs each task reserves (default 1). */
-  numCpus?: number;
-  /** GPUs each task (or actor) reserves (default 0). */
-  numGpus?: number;
-}
-
-/** An actor pool for `mapBatches`: a fixed `size`, or autoscaling between `minSize` and `maxSize`. */
-export type ActorPoolOptions = { size: number } | { minSize: number; maxSize: number };
-
-/** Options of {@link Dataset.mapBatches}. */
-export interface MapBatchesOptions<F extends BatchFormat = 'columns'> extends MapOptions {
-  /** Rows per batch (default 1024; `null`: one batch per block). The last batch of a block may be smaller. */
-  batchSize?: number | null;
-  /** How batches are given to the function: `columns` (default: typed arrays by column), `arrow` (a Table) or `rows`. */
-  batchFormat?: F;
-  /** Run on a pool of actors (required for a class, which is constructed once per actor). */
-  compute?: ActorPoolOptions;
-  /** Ray's shorthand for an actor pool: `n` actors, or `[min, max]`. */
-  concurrency?: number | readonly [number, number];
-  /** Extra arguments after the batch. */
-  fnArgs?: readonly unknown[];
-  /** Arguments of the class's constructor. */
-  fnConstructorArgs?: readonly unknown[];
-  /** Calls queued at each actor at once (default 2). */
-  maxTasksInFlightPerActor?: number;
-}
-
-/** A function over batches, or a class with a `call(batch)` method (stateful: set up once per actor). */
-export type BatchFn<F extends BatchFormat> =
-  | ((batch: BatchOf[F], ...args: never[]) => unknown)
-  | (new (...args: never[]) => { call(batch: BatchOf[F], ...args: never[]): unknown })
-  // A class or function wrapped with remote() at the top level of a module: loaded by reference.
-  | ActorClass<new (...args: never[]) => { call(batch: BatchOf[F], ...args: never[]): unknown }>
-  | RemoteFunction<(batch: BatchOf[F], ...args: never[]) => unknown>;
-
-/** Options of {@link Dataset.iterBatches}. */
-export type { IterBatchesOptions } from './iterator.js';
-
-/** Options of {@link Dataset.join}. */
-export interface JoinOptions {
-  /** Key columns, present on both sides. */
-  on: string | readonly string[];
-  /** `inner` (default), `left_outer`, `right_outer`, `full_outer`, `left_semi`, `left_anti`. */
-  how?: JoinHow;
-  /** Partitions of the hash join (default: from the inputs' block counts). */
-  numPartitions?: number;
-  /** Suffix of right-side columns whose names clash (default `_right`). */
-  suffix?: string;
-}
-
-/** Where writes go and what they return. */
-export interface WriteResult {
-  /** Files written, in order. */
-  readonly paths: string[];
-  readonly numRows: number;
-}
-
-let datasetCounter = 0;
-
-function resourcesOf(o: MapOptions, op: string): StageResources {
-  const numCpus = o.numCpus ?? 1;
-  const numGpus = o.numGpus ?? 0;
-  if (!(numCpus >= 0) || !(numGpus >= 0))
-    throw new DataInvalidArgumentError(`${op}: numCpus and numGpus must be >= 0.`);
-  return { numCpus, numGpus };
-}
-
-const OPTION_NAMES = new Set([
-  'numCpus',
-  'numGpus',
-  'batchSize',
-  'batchFormat',
-  'compute',
-  'concurrency',
-  'fnArgs',
-  'fnConstructorArgs',
-  'maxTasksInFlightPerActor',
-]);
 
 /**
  * A distributed dataset of rows, stored as Arrow blocks in the object store. Lazy: nothing runs
@@ -138,15 +64,6 @@ export class Dataset<T extends Row = Row> {
     return new Dataset<U>(plan);
   }
 
-  private mapNode(
-    name: string,
-    steps: Step[],
-    compute: Compute = { kind: 'tasks' },
-    resources: StageResources = { numCpus: 1, numGpus: 0 },
-  ): LogicalNode {
-    return { kind: 'map', name, input: this.plan, steps, compute, resources };
-  }
-
   // ---------------------------------------------------------------- transformations
 
   /** Applies `fn` to each row; it returns the new row. */
@@ -154,12 +71,7 @@ export class Dataset<T extends Row = Row> {
     fn: ((row: T) => U | Promise<U>) | RemoteFunction<(row: T) => U | Promise<U>>,
     options: MapOptions = {},
   ): Dataset<U> {
-    checkFunction(fn, 'map()');
-    const name = `map(${fnName(fn)})`;
-    return this.with<U>({
-      ...this.mapNode(name, [{ kind: 'map', name, fn: portable(fn as never, 'map()') }]),
-      resources: resourcesOf(options, 'map()'),
-    } as LogicalNode);
+    return this.with<U>(rowMapPlan(this.plan, 'map', fn, options));
   }
 
   /** Applies `fn` to each row; it returns zero or more rows. */
@@ -167,12 +79,7 @@ export class Dataset<T extends Row = Row> {
     fn: ((row: T) => U[] | Promise<U[]>) | RemoteFunction<(row: T) => U[] | Promise<U[]>>,
     options: MapOptions = {},
   ): Dataset<U> {
-    checkFunction(fn, 'flatMap()');
-    const name = `flatMap(${fnName(fn)})`;
-    return this.with<U>({
-      ...this.mapNode(name, [{ kind: 'flatMap', name, fn: portable(fn as never, 'flatMap()') }]),
-      resources: resourcesOf(options, 'flatMap()'),
-    } as LogicalNode);
+    return this.with<U>(rowMapPlan(this.plan, 'flatMap', fn, options));
   }
 
   /**
@@ -183,16 +90,7 @@ export class Dataset<T extends Row = Row> {
     predicate: ((row: T) => boolean | Promise<boolean>) | RemoteFunction<(row: T) => boolean | Promise<boolean>> | Expr,
     options: MapOptions = {},
   ): Dataset<T> {
-    if (predicate instanceof Expr) {
-      const name = `filter(${predicate.toString()})`;
-      return this.with(this.mapNode(name, [{ kind: 'filterExpr', name, expr: predicate.node }]));
-    }
-    checkFunction(predicate, 'filter()');
-    const name = `filter(${fnName(predicate)})`;
-    return this.with({
-      ...this.mapNode(name, [{ kind: 'filterFn', name, fn: portable(predicate as never, 'filter()') }]),
-      resources: resourcesOf(options, 'filter()'),
-    } as LogicalNode);
+    return this.with(filterPlan(this.plan, predicate, options));
   }
 
   /**
@@ -204,70 +102,7 @@ export class Dataset<T extends Row = Row> {
    * ds.mapBatches(Predictor, { compute: { size: 2 }, batchFormat: 'arrow' })
    */
   mapBatches<F extends BatchFormat = 'columns'>(fn: BatchFn<F>, options: MapBatchesOptions<F> = {}): Dataset<Row> {
-    for (const k of Object.keys(options)) {
-      if (!OPTION_NAMES.has(k))
-        throw new DataInvalidArgumentError(
-          `mapBatches(): unknown option '${k}'. Known options: ${[...OPTION_NAMES].join(', ')}.`,
-        );
-    }
-    checkFunction(fn, 'mapBatches()');
-    // A class given directly, or one wrapped with remote() in a module (loaded by reference there).
-    const fnP = portable(fn as never, 'mapBatches()');
-    const cls = fnP.isClass;
-    const ctx = DataContext.getCurrent();
-    const batchSize =
-      options.batchSize === undefined
-        ? ctx.defaultBatchSize
-        : options.batchSize === null
-          ? null
-          : positiveInt(options.batchSize, 'mapBatches() batchSize');
-    const batchFormat = (options.batchFormat ?? 'columns') as BatchFormat;
-    if (!['arrow', 'columns', 'rows'].includes(batchFormat)) {
-      throw new DataInvalidArgumentError(
-        `mapBatches(): batchFormat must be 'arrow', 'columns' or 'rows', got '${String(batchFormat)}'.`,
-      );
-    }
-    let compute: Compute = { kind: 'tasks' };
-    const pool =
-      options.compute ??
-      (options.concurrency !== undefined
-        ? typeof options.concurrency === 'number'
-          ? { size: options.concurrency }
-          : { minSize: options.concurrency[0], maxSize: options.concurrency[1] }
-        : undefined);
-    if (pool) {
-      const min = 'size' in pool ? pool.size : pool.minSize;
-      const max = 'size' in pool ? pool.size : pool.maxSize;
-      positiveInt(min, 'mapBatches() actor pool size');
-      positiveInt(max, 'mapBatches() actor pool maxSize');
-      if (max < min)
-        throw new DataInvalidArgumentError(`mapBatches(): actor pool maxSize (${max}) is below minSize (${min}).`);
-      compute = {
-        kind: 'actors',
-        minSize: min,
-        maxSize: max,
-        maxTasksInFlightPerActor: options.maxTasksInFlightPerActor ?? 2,
-      };
-    } else if (cls) {
-      throw new DataInvalidArgumentError(
-        `mapBatches(${fnP.name}): a class runs on an actor pool; give compute: { size: n } (or { minSize, maxSize }), or concurrency: n.`,
-      );
-    }
-    const name = `mapBatches(${fnP.name && fnP.name !== '<anonymous>' ? fnP.name : fnName(fn)})`;
-    const step: Step = {
-      kind: 'mapBatches',
-      name,
-      fn: fnP,
-      isClass: cls,
-      fnArgs: [...(options.fnArgs ?? [])],
-      fnConstructorArgs: [...(options.fnConstructorArgs ?? [])],
-      batchSize,
-      batchFormat,
-    };
-    return this.with({
-      ...this.mapNode(name, [step], compute),
-      resources: resourcesOf(options, 'mapBatches()'),
-    } as LogicalNode);
+    return this.with(mapBatchesPlan(this.plan, fn, options));
   }
 
   /** Adds (or replaces) a column computed from each batch: `fn` returns one value per row. */
@@ -276,47 +111,22 @@ export class Dataset<T extends Row = Row> {
     fn: (batch: BatchOf[F]) => ArrayLike<unknown> | Promise<ArrayLike<unknown>>,
     options: { batchFormat?: F } = {},
   ): Dataset<Row> {
-    checkFunction(fn, 'addColumn()');
-    const name = `addColumn(${column})`;
-    return this.with(
-      this.mapNode(name, [
-        {
-          kind: 'addColumn',
-          name,
-          column,
-          fn: portable(fn as never, 'addColumn()'),
-          batchFormat: options.batchFormat ?? 'columns',
-        },
-      ]),
-    );
+    return this.with(addColumnPlan(this.plan, column, fn, options));
   }
 
   /** Keeps only these columns, in this order (pushed into Parquet reads). */
   selectColumns(columns: string | readonly string[]): Dataset<Row> {
-    const cols = typeof columns === 'string' ? [columns] : [...columns];
-    return this.with(
-      this.mapNode(`selectColumns(${cols.join(', ')})`, [
-        { kind: 'select', name: `selectColumns(${cols.join(', ')})`, columns: cols },
-      ]),
-    );
+    return this.with(columnsPlan(this.plan, 'select', columns));
   }
 
   /** Removes these columns. */
   dropColumns(columns: string | readonly string[]): Dataset<Row> {
-    const cols = typeof columns === 'string' ? [columns] : [...columns];
-    return this.with(
-      this.mapNode(`dropColumns(${cols.join(', ')})`, [
-        { kind: 'drop', name: `dropColumns(${cols.join(', ')})`, columns: cols },
-      ]),
-    );
+    return this.with(columnsPlan(this.plan, 'drop', columns));
   }
 
   /** Renames columns: `{ old: 'new' }`. */
   renameColumns(mapping: Readonly<Record<string, string>>): Dataset<Row> {
-    const name = `renameColumns(${Object.entries(mapping)
-      .map(([a, b]) => `${a}->${b}`)
-      .join(', ')})`;
-    return this.with(this.mapNode(name, [{ kind: 'rename', name, mapping: { ...mapping } }]));
+    return this.with(renamePlan(this.plan, mapping));
   }
 
   /** The first `n` rows (in order); upstream work stops once they are produced. */
@@ -328,27 +138,18 @@ export class Dataset<T extends Row = Row> {
   /** Splits into `numBlocks` blocks of equal row counts (`shuffle`: rows spread at random). */
   repartition(numBlocks: number, options: { shuffle?: boolean } = {}): Dataset<T> {
     positiveInt(numBlocks, 'repartition(numBlocks)');
-    return this.exchange(`repartition(${numBlocks})`, { kind: 'repartition', numBlocks, shuffle: !!options.shuffle });
+    const op: ExchangeOp = { kind: 'repartition', numBlocks, shuffle: !!options.shuffle };
+    return this.with(exchangePlan(this.plan, `repartition(${numBlocks})`, op));
   }
 
   /** All rows in a random order (a distributed shuffle). */
   randomShuffle(options: { seed?: number } = {}): Dataset<T> {
-    return this.exchange('randomShuffle', { kind: 'randomShuffle', seed: options.seed });
+    return this.with(exchangePlan(this.plan, 'randomShuffle', { kind: 'randomShuffle', seed: options.seed }));
   }
 
   /** Rows sorted by one or more columns (a distributed range-partitioned sort). */
   sort(key: string | readonly string[], options: { descending?: boolean } = {}): Dataset<T> {
-    const keys = typeof key === 'string' ? [key] : [...key];
-    if (keys.length === 0) throw new DataInvalidArgumentError('sort() needs at least one key column.');
-    return this.exchange(`sort(${keys.join(', ')}${options.descending ? ', descending' : ''})`, {
-      kind: 'sort',
-      keys,
-      descending: !!options.descending,
-    });
-  }
-
-  private exchange(name: string, op: ExchangeOp): Dataset<T> {
-    return this.with({ kind: 'exchange', name, input: this.plan, op });
+    return this.with(sortPlan(this.plan, key, options));
   }
 
   /** Groups rows by key columns, for aggregations and `mapGroups`. `null` groups everything. */
@@ -359,22 +160,7 @@ export class Dataset<T extends Row = Row> {
 
   /** Rows of both datasets whose keys match (a distributed hash join). */
   join(other: Dataset, options: JoinOptions): Dataset<Row> {
-    const on = typeof options.on === 'string' ? [options.on] : [...(options.on ?? [])];
-    if (on.length === 0) throw new DataInvalidArgumentError('join() needs `on`: the key column(s).');
-    const how = options.how ?? 'inner';
-    const hows: JoinHow[] = ['inner', 'left_outer', 'right_outer', 'full_outer', 'left_semi', 'left_anti'];
-    if (!hows.includes(how))
-      throw new DataInvalidArgumentError(`join(): how must be one of ${hows.join(', ')}; got '${how}'.`);
-    return this.with({
-      kind: 'join',
-      name: `join(${on.join(', ')}, ${how})`,
-      inputs: [this.plan, other.plan],
-      on,
-      how,
-      numPartitions:
-        options.numPartitions === undefined ? undefined : positiveInt(options.numPartitions, 'join() numPartitions'),
-      suffix: options.suffix ?? '_right',
-    });
+    return this.with(joinPlan(this.plan, other.plan, options));
   }
 
   /** This dataset's rows, then the others'. */
@@ -400,15 +186,9 @@ export class Dataset<T extends Row = Row> {
 
   /** @internal Streams the output blocks. */
   async *iterBundles(): AsyncGenerator<Bundle> {
-    const ctx = DataContext.getCurrent();
-    const env = { ctx, ...(await ctx.environment()) };
-    const ex = new Executor(env);
-    await ex.build(optimize(this.plan));
-    try {
-      yield* ex.run();
-    } finally {
-      this.lastStats = ex.stats();
-    }
+    yield* executePlan(this.plan, (s) => {
+      this.lastStats = s;
+    });
   }
 
   private async tables(): Promise<Table[]> {
@@ -453,18 +233,8 @@ export class Dataset<T extends Row = Row> {
   /** Number of rows. */
   async count(): Promise<number> {
     // A bare Parquet read is counted from the files' metadata, without reading the data.
-    const plan = optimize(this.plan);
-    if (
-      plan.kind === 'read' &&
-      plan.steps.length === 0 &&
-      plan.source.kind === 'files' &&
-      plan.source.format === 'parquet' &&
-      !plan.source.options.filter &&
-      !plan.source.options.columns &&
-      !plan.source.options.includePaths
-    ) {
-      return countParquetRows(plan.source);
-    }
+    const fromMetadata = await metadataRowCount(this.plan);
+    if (fromMetadata !== undefined) return fromMetadata;
     let n = 0;
     for await (const b of this.iterBundles()) n += b.meta.numRows;
     return n;
@@ -530,38 +300,15 @@ export class Dataset<T extends Row = Row> {
   async split(n: number, options: { equal?: boolean } = {}): Promise<MaterializedDataset<T>[]> {
     positiveInt(n, 'split(n)');
     const m = await this.materialize();
-    const bundles = (m.plan as Extract<LogicalNode, { kind: 'blocks' }>).bundles;
-    const total = bundles.reduce((s, b) => s + b.meta.numRows, 0);
-    if (options.equal) {
-      const each = Math.floor(total / n);
-      const parts = await gatherCounts(
-        bundles,
-        Array.from({ length: n }, () => each),
-      );
-      return parts.map((p) => new MaterializedDataset<T>({ kind: 'blocks', name: 'split', bundles: [p] }));
-    }
-    // Whole blocks, dealt to keep row counts close.
-    const out: Bundle[][] = Array.from({ length: n }, () => []);
-    const rows = new Array<number>(n).fill(0);
-    for (const b of bundles) {
-      const i = rows.indexOf(Math.min(...rows));
-      out[i].push(b);
-      rows[i] += b.meta.numRows;
-    }
-    return out.map((bs) => new MaterializedDataset<T>({ kind: 'blocks', name: 'split', bundles: bs }));
+    const parts = await splitBlocks(blocksOf(m), n, !!options.equal);
+    return parts.map((bundles) => new MaterializedDataset<T>({ kind: 'blocks', name: 'split', bundles }));
   }
 
   /** Splits at row offsets: `[0, i0)`, `[i0, i1)`, ..., `[ik, end)`. */
   async splitAt(indices: readonly number[]): Promise<MaterializedDataset<T>[]> {
     const m = await this.materialize();
-    const bundles = (m.plan as Extract<LogicalNode, { kind: 'blocks' }>).bundles;
-    const total = bundles.reduce((s, b) => s + b.meta.numRows, 0);
-    const cuts = [0, ...indices.map((i) => Math.min(Math.max(0, i), total)), total];
-    const counts = cuts.slice(1).map((c, i) => Math.max(0, c - cuts[i]));
-    const parts = await gatherCounts(bundles, counts);
-    return parts.map(
-      (p) => new MaterializedDataset<T>({ kind: 'blocks', name: 'split', bundles: p.meta.numRows ? [p] : [] }),
-    );
+    const parts = await splitBlocksAt(blocksOf(m), indices);
+    return parts.map((bundles) => new MaterializedDataset<T>({ kind: 'blocks', name: 'split', bundles }));
   }
 
   /** A train and a test dataset: `testSize` is a fraction (0..1) or a row count. */
@@ -594,17 +341,7 @@ export class Dataset<T extends Row = Row> {
 
   /** Statistics of the last execution: per operator, tasks, blocks, rows, bytes and time. */
   stats(): string {
-    const s = this.lastStats;
-    if (!s) return 'Dataset not executed yet.';
-    const lines = [`Execution took ${(s.wallMs / 1000).toFixed(3)} s`];
-    for (const o of s.operators) {
-      lines.push(
-        `  ${o.name}: ${o.tasks} tasks, ${o.blocksOut} blocks, ${o.rowsOut} rows, ${(o.bytesOut / 2 ** 20).toFixed(1)} MiB out` +
-          (o.tasks ? `, ${(o.taskMs / Math.max(1, o.tasks)).toFixed(1)} ms/task` : '') +
-          (o.actors ? `, ${o.actors} actors (peak ${o.peakActors})` : ''),
-      );
-    }
-    return lines.join('\n');
+    return formatStats(this.lastStats);
   }
 
   /** @internal Statistics of the last execution, as data. */
@@ -649,28 +386,7 @@ export class Dataset<T extends Row = Row> {
   // ---------------------------------------------------------------- writes
 
   private async write(format: 'parquet' | 'csv' | 'json', dir: string): Promise<WriteResult> {
-    if (typeof dir !== 'string' || dir === '')
-      throw new DataInvalidArgumentError(
-        `write${format === 'json' ? 'Json' : format === 'csv' ? 'Csv' : 'Parquet'}() needs a directory path.`,
-      );
-    const abs = resolve(dir);
-    const datasetId = `${Date.now().toString(36)}_${(datasetCounter++).toString(36)}`;
-    const name = `write${format === 'json' ? 'Json' : format === 'csv' ? 'Csv' : 'Parquet'}(${dir})`;
-    const plan = this.plan;
-    // The write runs in the last map stage (a task or an actor of its pool), else in its own stage.
-    const node: LogicalNode =
-      plan.kind === 'map' && !plan.write
-        ? { ...plan, name: `${plan.name}->${name}`, write: { format, dir: abs, datasetId } }
-        : {
-            kind: 'map',
-            name,
-            input: plan,
-            steps: [],
-            compute: { kind: 'tasks' },
-            resources: { numCpus: 1, numGpus: 0 },
-            write: { format, dir: abs, datasetId },
-          };
-    const ds = new Dataset(node);
+    const ds = new Dataset(writePlan(this.plan, format, dir));
     const paths: string[] = [];
     let numRows = 0;
     for (const r of await ds.takeAll()) {
@@ -699,10 +415,15 @@ export class Dataset<T extends Row = Row> {
 export class MaterializedDataset<T extends Row = Row> extends Dataset<T> {
   /** Number of blocks. */
   numBlocks(): number {
-    return (this.plan as Extract<LogicalNode, { kind: 'blocks' }>).bundles.length;
+    return blocksOf(this).length;
   }
   /** @internal The block refs (for libraries such as Train). */
   blockRefs(): ObjectRef<Uint8Array>[] {
-    return (this.plan as Extract<LogicalNode, { kind: 'blocks' }>).bundles.map((b) => b.block);
+    return blocksOf(this).map((b) => b.block);
   }
+}
+
+/** The blocks of a materialized dataset (its plan is a `blocks` node). */
+function blocksOf(ds: Dataset): readonly Bundle[] {
+  return (ds.plan as Extract<LogicalNode, { kind: 'blocks' }>).bundles;
 }

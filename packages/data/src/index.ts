@@ -24,8 +24,8 @@ export type {
   BatchFn,
   JoinOptions,
   WriteResult,
-  IterBatchesOptions,
-} from './dataset.js';
+} from './dataset-options.js';
+export type { IterBatchesOptions } from './iterator.js';
 export { DataIterator } from './iterator.js';
 export { DataContext } from './context.js';
 export { col, lit, Expr } from './expr.js';

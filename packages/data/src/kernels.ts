@@ -4,6 +4,7 @@
  * typed arrays. On these machines every copy into fresh memory costs page faults, so the kernels
  * make as few copies as they can (a Polars round trip makes several); other blocks go to Polars.
  */
+import type { SeededRng } from '@ray-ts/core';
 import { DataType, RecordBatchFileWriter, Table, makeVector, type Vector } from 'apache-arrow';
 
 type Numeric =
@@ -161,16 +162,16 @@ export function concatNumeric(tables: readonly Table[]): { names: string[]; cols
  * The rows in a random order: one seeded permutation (Fisher-Yates on row indices, a small array),
  * then one gather per column into scratch memory.
  */
-export function shuffleColumns(cols: readonly Numeric[], rand: () => number): Numeric[] {
-  return gather(cols, randomPermutation(cols[0]?.length ?? 0, rand));
+export function shuffleColumns(cols: readonly Numeric[], rng: SeededRng): Numeric[] {
+  return gather(cols, randomPermutation(cols[0]?.length ?? 0, rng));
 }
 
 /** 0..n-1 in a random order (Fisher-Yates). */
-export function randomPermutation(n: number, rand: () => number): Uint32Array {
+export function randomPermutation(n: number, rng: SeededRng): Uint32Array {
   const perm = new Uint32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
+    const j = rng.int(i + 1);
     const x = perm[i];
     perm[i] = perm[j];
     perm[j] = x;

@@ -3,7 +3,7 @@
  * module, in a fixed order, so a worker that imports it finds each by position (core's rule for
  * library code).
  */
-import { put, remote } from '@ray-ts/core';
+import { put, remote, SeededRng } from '@ray-ts/core';
 import { Table, Utf8, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
 import { concatTables, decodeBlock, encodeBlock, metaOf, type BlockMeta } from './block.js';
 import {
@@ -13,7 +13,6 @@ import {
   joinDfs,
   partialAggregate,
   partitionBlock,
-  prng,
   sampleKeys,
   shuffleDf,
   sortDf,
@@ -221,7 +220,7 @@ function reduceNumeric(spec: ReduceSpec, parts: Uint8Array[]): Table | undefined
   const c = concatNumeric(tables);
   if (!c) return undefined;
   if (spec.kind === 'sort') return sortNumeric(c.names, c.cols, spec.keys, spec.descending);
-  if (spec.kind === 'shuffle') return tableOf(c.names, shuffleColumns(c.cols, prng(spec.seed)));
+  if (spec.kind === 'shuffle') return tableOf(c.names, shuffleColumns(c.cols, new SeededRng(spec.seed)));
   return tableOf(c.names, c.cols);
 }
 

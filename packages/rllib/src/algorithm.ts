@@ -4,137 +4,32 @@
  * plays greedy episodes; `save(dir)` / `Algorithm.fromCheckpoint(dir)` write and read its state;
  * `computeSingleAction(obs)` runs the policy in this thread; `stop()` ends its actors.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { init, isInitialized, kill, type ActorHandle } from '@ray-ts/core';
+import type { AlgorithmConfig } from './algorithm-config.js';
+import { readLearnerState, readState, readWeights, writeCheckpoint } from './algorithm-checkpoint.js';
 import {
-  compilePolicyMappingFn,
-  DEFAULT_POLICY_ID,
-  mapAgent,
-  type AlgorithmConfig,
-  type MultiAgentSettings,
-  type PolicyMappingFn,
-} from './algorithm-config.js';
+  keepRecent,
+  mean,
+  type EpisodeStats,
+  type EvaluatingRunner,
+  type EvaluationResult,
+  type TrainResult,
+} from './algorithm-results.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { isMultiAgentEnv, type MultiAgentEnv } from './env/multi-agent.js';
 import { makeEnv } from './env/registry.js';
-import { flatDim, flatten, spaceToJSON, type Space } from './env/spaces.js';
+import type { Space } from './env/spaces.js';
 import type { Env } from './env/types.js';
-import { actionInfo, type ActionInfo, type EnvRunnerSpec } from './env-runner.js';
-import { mlpDenseLayers, mlpForward, mlpParamCount, sampleCategorical, type MlpSpec } from './model.js';
-
-/** A dense layer of an exported network. */
-export type DenseLayer = ReturnType<typeof mlpDenseLayers>[number];
-
-/** What `train()` returns (RLlib's result dict, in camelCase). */
-export interface TrainResult {
-  trainingIteration: number;
-  /** Mean, min and max return of the last 100 episodes (NaN before the first ends). */
-  episodeReturnMean: number;
-  episodeReturnMin: number;
-  episodeReturnMax: number;
-  episodeLenMean: number;
-  /** Episodes finished in this iteration. */
-  numEpisodes: number;
-  /**
-   * Mean return of the episodes finished in this iteration (NaN if none). This is what RLlib 2.58
-   * reports as `episode_return_mean`: its windowed means are cleared at every iteration, so its
-   * window of 100 episodes holds one iteration's episodes. Noisier than `episodeReturnMean`.
-   */
-  iterationEpisodeReturnMean: number;
-  numEnvStepsSampled: number;
-  numEnvStepsSampledLifetime: number;
-  numEnvStepsTrained: number;
-  numEnvStepsTrainedLifetime: number;
-  /** Seconds: this iteration, its sampling, its learning, and all iterations so far. */
-  timeThisIterS: number;
-  sampleTimeS: number;
-  learnTimeS: number;
-  timeTotalS: number;
-  /** The learners' statistics; with several policies (multi-agent), keyed `policyId/stat`, e.g. `p0/policyLoss`. */
-  learnerStats: Record<string, number>;
-  /**
-   * Multi-agent only: each policy's mean return over the last 100 episodes it acted in (the sum
-   * of the rewards of the agents it acted for in an episode; RLlib's module episode returns).
-   * `episodeReturnMean` and the others sum over all agents.
-   */
-  policyReturnMean?: Record<string, number>;
-  /** Multi-agent only: each agent's mean return over the last 100 episodes it was in. */
-  agentReturnMean?: Record<string, number>;
-  /** Multi-agent only: agent steps sampled this iteration (each agent's step counts once). */
-  numAgentStepsSampled?: number;
-  /** The latest evaluation's results, when one ran in this iteration. */
-  evaluation?: EvaluationResult;
-}
-
-export interface EvaluationResult {
-  episodeReturnMean: number;
-  episodeReturnMin: number;
-  episodeReturnMax: number;
-  episodeLenMean: number;
-  numEpisodes: number;
-  /** Multi-agent only: each policy's mean return over the evaluation's episodes. */
-  policyReturnMean?: Record<string, number>;
-}
-
-/**
- * One policy: its id, the spaces of the agents it acts for, its networks, and where its weights
- * (policy network then value network) lie in the algorithm's flat weights.
- */
-export interface PolicySetup {
-  id: string;
-  obsSpace: Space;
-  obsDim: number;
-  actionSpace: Space;
-  action: ActionInfo;
-  nets: { pi: MlpSpec; vf: MlpSpec };
-  /** First float of the policy's weights in the flat weights, and their count. */
-  offset: number;
-  size: number;
-}
-
-/** The multi-agent setup of an algorithm: its policies (in listed order), the mapping, which are trained. */
-export interface MultiAgentSetup {
-  policies: PolicySetup[];
-  /** The mapping function's source text, and the function rebuilt from it. */
-  mappingSource: string;
-  mappingFn: PolicyMappingFn;
-  policiesToTrain: string[];
-}
-
-/** What a runner returns about episodes besides their returns and lengths (multi-agent runners). */
-export interface EpisodeStats {
-  returns: number[];
-  lengths: number[];
-  /** Per policy (per agent): the returns of the episodes it was in. */
-  policyReturns?: Record<string, number[]>;
-  agentReturns?: Record<string, number[]>;
-}
-
-/** The policy and value networks of an env's spaces. */
-export function networks(
-  obsDim: number,
-  action: ReturnType<typeof actionInfo>,
-  hiddens: number[],
-  activation: 'tanh' | 'relu',
-): { pi: MlpSpec; vf: MlpSpec } {
-  const out = action.kind === 'categorical' ? action.n : 2 * action.dims;
-  return {
-    pi: { sizes: [obsDim, ...hiddens, out], activation },
-    vf: { sizes: [obsDim, ...hiddens, 1], activation },
-  };
-}
-
-/** What every algorithm's env runners can do besides sampling: play greedy episodes. */
-export interface EvaluatingRunner {
-  evaluate(
-    weights: Float32Array,
-    episodes: number,
-    seed: number,
-  ): { returns: number[]; lengths: number[]; policyReturns?: Record<string, number[]> };
-}
-
-const STATE_FILE = 'algorithm_state.json';
+import type { ActionInfo, EnvRunnerSpec } from './env-runner.js';
+import { mlpDenseLayers, type MlpSpec } from './model.js';
+import {
+  multiAgentSetup,
+  policyAction,
+  singleAgentPolicy,
+  type DenseLayer,
+  type MultiAgentSetup,
+  type PolicySetup,
+} from './policies.js';
 
 /** Config makers by algorithm name, for fromCheckpoint (each algorithm's module registers its own). */
 const configMakers = new Map<string, () => AlgorithmConfig<Record<string, unknown>> & { build(): Algorithm }>();
@@ -164,7 +59,6 @@ export function registerAlgorithm(
 ): void {
   configMakers.set(name, make);
 }
-const WEIGHTS_FILE = 'weights.bin';
 
 /**
  * The base of every algorithm. Subclasses supply their runners, learners and training step.
@@ -188,7 +82,7 @@ export abstract class Algorithm<
   protected started = false;
   protected stopped = false;
   protected readonly obsSpace: Space;
-  protected readonly action: ReturnType<typeof actionInfo>;
+  protected readonly action: ActionInfo;
   protected readonly obsDim: number;
   protected readonly nets: { pi: MlpSpec; vf: MlpSpec };
   /**
@@ -224,29 +118,14 @@ export abstract class Algorithm<
         }
         this.multiAgent = multiAgentSetup(config.multiAgentOpts, env, hiddens, activation);
         this.policies = this.multiAgent.policies;
-        const first = this.policies[0];
-        this.obsSpace = first.obsSpace;
-        this.action = first.action;
-        this.obsDim = first.obsDim;
-        this.nets = first.nets;
       } else {
-        this.obsSpace = env.observationSpace;
-        this.action = actionInfo(env.actionSpace);
-        this.obsDim = flatDim(this.obsSpace);
-        this.nets = networks(this.obsDim, this.action, hiddens, activation);
-        this.policies = [
-          {
-            id: DEFAULT_POLICY_ID,
-            obsSpace: this.obsSpace,
-            obsDim: this.obsDim,
-            actionSpace: env.actionSpace,
-            action: this.action,
-            nets: this.nets,
-            offset: 0,
-            size: mlpParamCount(this.nets.pi) + mlpParamCount(this.nets.vf),
-          },
-        ];
+        this.policies = [singleAgentPolicy(env, hiddens, activation)];
       }
+      const first = this.policies[0];
+      this.obsSpace = first.obsSpace;
+      this.action = first.action;
+      this.obsDim = first.obsDim;
+      this.nets = first.nets;
     } finally {
       env.close?.();
     }
@@ -420,22 +299,7 @@ export abstract class Algorithm<
       throw new RLlibInvalidArgumentError(
         'computeSingleAction() needs weights: call train() first, or restore a checkpoint (Algorithm.fromCheckpoint(dir)).',
       );
-    const x = flatten(p.obsSpace, obs as never);
-    if (x.length !== p.obsDim)
-      throw new RLlibInvalidArgumentError(
-        `computeSingleAction(): the observation has ${x.length} values, the observation space of policy '${p.id}' ${p.obsDim}.`,
-      );
-    const out = mlpForward(p.nets.pi, this.weights, p.offset, x, 1);
-    const a = p.action;
-    if (a.kind === 'categorical') return sampleCategorical(out, 0, a.n, Math.random(), opts.explore === true).action;
-    const act = new Float32Array(a.dims);
-    for (let d = 0; d < a.dims; d++) {
-      const z = opts.explore
-        ? Math.sqrt(-2 * Math.log(Math.random() + 1e-12)) * Math.cos(2 * Math.PI * Math.random())
-        : 0;
-      act[d] = Math.min(a.high[d], Math.max(a.low[d], out[d] + Math.exp(out[a.dims + d]) * z));
-    }
-    return act;
+    return policyAction(p, this.weights, obs, opts.explore === true);
   }
 
   /**
@@ -502,49 +366,27 @@ export abstract class Algorithm<
   /** Writes the algorithm's state (config, counters, weights, learner state) into `dir`; returns `dir`. */
   async save(dir: string): Promise<string> {
     await this.start();
-    const out = path.resolve(dir);
-    fs.mkdirSync(out, { recursive: true });
-    const learner = await this.learnerState();
-    const { weights, ...rest } = learner as { weights?: Float32Array };
-    fs.writeFileSync(
-      path.join(out, WEIGHTS_FILE),
-      Buffer.from(
-        (weights ?? this.weights!).buffer,
-        (weights ?? this.weights!).byteOffset,
-        (weights ?? this.weights!).byteLength,
-      ),
-    );
-    fs.rmSync(path.join(out, ARRAYS_DIR), { recursive: true, force: true });
-    fs.writeFileSync(
-      path.join(out, STATE_FILE),
-      JSON.stringify(
-        {
-          format: 'ray-ts-rllib-1',
-          config: this.config.toJSON(),
-          iteration: this.iteration,
-          stepsSampled: this.stepsSampled,
-          stepsTrained: this.stepsTrained,
-          timeTotalS: this.timeTotalS,
-          recentReturns: this.recentReturns,
-          recentLengths: this.recentLengths,
-          learner: externalizeArrays(rest, out, 'learner'),
-          ...(this.multiAgent
-            ? { recentPolicyReturns: this.recentPolicyReturns, recentAgentReturns: this.recentAgentReturns }
-            : {}),
-        },
-        null,
-        1,
-      ),
-    );
-    return out;
+    const { weights, ...learner } = (await this.learnerState()) as { weights?: Float32Array };
+    return writeCheckpoint(dir, weights ?? this.weights!, {
+      config: this.config.toJSON(),
+      iteration: this.iteration,
+      stepsSampled: this.stepsSampled,
+      stepsTrained: this.stepsTrained,
+      timeTotalS: this.timeTotalS,
+      recentReturns: this.recentReturns,
+      recentLengths: this.recentLengths,
+      learner,
+      ...(this.multiAgent
+        ? { recentPolicyReturns: this.recentPolicyReturns, recentAgentReturns: this.recentAgentReturns }
+        : {}),
+    });
   }
 
   /** @internal Reads what save() wrote. */
   async restoreFrom(dir: string): Promise<void> {
     const s = readState(dir);
     await this.start();
-    const bytes = fs.readFileSync(path.join(dir, WEIGHTS_FILE));
-    const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const weights = readWeights(dir);
     if (weights.length !== this.weightCount()) {
       throw new RLlibInvalidArgumentError(
         `Checkpoint ${dir} holds ${weights.length} weights, but this config's networks have ${this.weightCount()}.`,
@@ -558,7 +400,7 @@ export abstract class Algorithm<
     this.recentLengths = s.recentLengths;
     this.recentPolicyReturns = s.recentPolicyReturns ?? {};
     this.recentAgentReturns = s.recentAgentReturns ?? {};
-    await this.setLearnerState({ ...(reviveArrays(s.learner, dir) as Record<string, unknown>), weights });
+    await this.setLearnerState({ ...readLearnerState(s, dir), weights });
     this.weights = weights;
   }
 
@@ -577,142 +419,4 @@ export abstract class Algorithm<
     await Promise.all(this.runners.map((r) => kill(r).catch(() => undefined)));
     await this.stopLearners();
   }
-}
-
-const ARRAYS_DIR = 'arrays';
-const ARRAY_TYPES = { Float32Array, Float64Array, Int32Array, Uint8Array } as const;
-
-/**
- * `v` with its typed arrays (a replay buffer's columns...) written as binary files under
- * `dir/arrays/` and replaced by references to them: JSON would spell each float out.
- */
-function externalizeArrays(v: unknown, dir: string, key: string): unknown {
-  if (ArrayBuffer.isView(v) && v.constructor.name in ARRAY_TYPES) {
-    const file = `${key.replace(/[^\w.-]/g, '_')}.bin`;
-    fs.mkdirSync(path.join(dir, ARRAYS_DIR), { recursive: true });
-    fs.writeFileSync(path.join(dir, ARRAYS_DIR, file), Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-    return { $array: file, type: v.constructor.name };
-  }
-  if (Array.isArray(v)) return v.map((x, i) => externalizeArrays(x, dir, `${key}.${i}`));
-  if (v !== null && typeof v === 'object')
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, externalizeArrays(x, dir, `${key}.${k}`)]));
-  return v;
-}
-
-/** Reads back what {@link externalizeArrays} wrote. */
-function reviveArrays(v: unknown, dir: string): unknown {
-  if (Array.isArray(v)) return v.map((x) => reviveArrays(x, dir));
-  if (v === null || typeof v !== 'object') return v;
-  const ref = v as { $array?: string; type?: keyof typeof ARRAY_TYPES };
-  if (typeof ref.$array === 'string' && ref.type && ref.type in ARRAY_TYPES) {
-    const f = path.join(dir, ARRAYS_DIR, ref.$array);
-    if (!fs.existsSync(f))
-      throw new RLlibInvalidArgumentError(
-        `Checkpoint ${dir} is incomplete: ${path.join(ARRAYS_DIR, ref.$array)} is missing. Copy the whole checkpoint folder.`,
-      );
-    const bytes = fs.readFileSync(f);
-    return new ARRAY_TYPES[ref.type](bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  }
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reviveArrays(x, dir)]));
-}
-
-/** @internal */
-export function readState(dir: string): {
-  config: Record<string, unknown>;
-  iteration: number;
-  stepsSampled: number;
-  stepsTrained: number;
-  timeTotalS: number;
-  recentReturns: number[];
-  recentLengths: number[];
-  learner: unknown;
-  recentPolicyReturns?: Record<string, number[]>;
-  recentAgentReturns?: Record<string, number[]>;
-} {
-  const f = path.join(dir, STATE_FILE);
-  if (!fs.existsSync(f))
-    throw new RLlibInvalidArgumentError(
-      `${dir} is not an algorithm checkpoint (no ${STATE_FILE}): pass a folder written by algo.save(dir).`,
-    );
-  return JSON.parse(fs.readFileSync(f, 'utf8'));
-}
-
-function mean(xs: number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
-}
-
-/** Appends each key's new values to `recent`, keeping the last 100. */
-function keepRecent(recent: Record<string, number[]>, add: Record<string, number[]> | undefined): void {
-  for (const [k, xs] of Object.entries(add ?? {})) recent[k] = [...(recent[k] ?? []), ...xs].slice(-100);
-}
-
-/** Mapping episodes checked at build(): a mapping that depends on the episode shows its variety in a few. */
-const CHECKED_EPISODES = [0, 1, 2, 3];
-
-/**
- * The policies of a multi-agent env: each gets the spaces of the agents the mapping sends to it
- * (in episodes 0-3), which must agree; a policy no agent is sent to there takes the agents'
- * common spaces.
- */
-function multiAgentSetup(
-  opts: MultiAgentSettings | undefined,
-  env: MultiAgentEnv,
-  hiddens: number[],
-  activation: 'tanh' | 'relu',
-): MultiAgentSetup {
-  const ma = opts ?? {
-    policies: [DEFAULT_POLICY_ID],
-    policyMappingFn: `() => '${DEFAULT_POLICY_ID}'`,
-    policiesToTrain: [DEFAULT_POLICY_ID],
-  };
-  const fn = compilePolicyMappingFn(ma.policyMappingFn);
-  const agents = env.possibleAgents;
-  if (agents.length === 0)
-    throw new RLlibInvalidArgumentError('The multi-agent env has no possibleAgents: list every agent id it can have.');
-  const key = (a: string) => {
-    const o = env.observationSpaces[a];
-    const s = env.actionSpaces[a];
-    if (!o || !s)
-      throw new RLlibInvalidArgumentError(
-        `The multi-agent env's agent '${a}' has no ${o ? 'action' : 'observation'} space: fill observationSpaces and actionSpaces for every possible agent.`,
-      );
-    return `${JSON.stringify(spaceToJSON(o))} ${JSON.stringify(spaceToJSON(s))}`;
-  };
-  const agentsOf = new Map<string, string[]>(ma.policies.map((p) => [p, []]));
-  for (const ep of CHECKED_EPISODES) {
-    for (const a of agents) {
-      const list = agentsOf.get(mapAgent(fn, ma.policies, a, ep))!;
-      if (!list.includes(a)) list.push(a);
-    }
-  }
-  let offset = 0;
-  const policies = ma.policies.map((id): PolicySetup => {
-    let mapped = agentsOf.get(id)!;
-    if (mapped.length === 0) {
-      if (new Set(agents.map(key)).size > 1) {
-        throw new RLlibInvalidArgumentError(
-          `Policy '${id}' gets no agent from policyMappingFn in episodes ${CHECKED_EPISODES.join(', ')}, and the env's agents have different spaces, so its spaces are unknown. Map an agent to it, or remove it from multiAgent({ policies }).`,
-        );
-      }
-      mapped = [agents[0]];
-    }
-    const other = mapped.find((a) => key(a) !== key(mapped[0]));
-    if (other !== undefined) {
-      throw new RLlibInvalidArgumentError(
-        `Agents '${mapped[0]}' and '${other}' both map to policy '${id}' but have different spaces ` +
-          `(${env.observationSpaces[mapped[0]].toString()} -> ${env.actionSpaces[mapped[0]].toString()} against ${env.observationSpaces[other].toString()} -> ${env.actionSpaces[other].toString()}). ` +
-          `Map agents with different spaces to different policies.`,
-      );
-    }
-    const obsSpace = env.observationSpaces[mapped[0]];
-    const obsDim = flatDim(obsSpace);
-    const actionSpace = env.actionSpaces[mapped[0]];
-    const action = actionInfo(actionSpace);
-    const nets = networks(obsDim, action, hiddens, activation);
-    const size = mlpParamCount(nets.pi) + mlpParamCount(nets.vf);
-    const p = { id, obsSpace, obsDim, actionSpace, action, nets, offset, size };
-    offset += size;
-    return p;
-  });
-  return { policies, mappingSource: ma.policyMappingFn, mappingFn: fn, policiesToTrain: [...ma.policiesToTrain] };
 }

@@ -13,7 +13,8 @@
  */
 import { Command, InvalidArgumentError as CliArgError } from 'commander';
 import { init, runCommand, runIfEntryScript, shutdown } from '@ray-ts/core';
-import { Algorithm, configFor, type TrainResult } from './algorithm.js';
+import { Algorithm, configFor } from './algorithm.js';
+import type { TrainResult } from './algorithm-results.js';
 import './index.js';
 
 function json(what: string) {

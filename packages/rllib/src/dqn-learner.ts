@@ -8,9 +8,8 @@
  * The networks are plain tfjs variables rather than a layers model: a few ops per layer, and their
  * flat layout is exactly what `qForward` in dqn-runner.ts reads.
  */
-import { remote } from '@ray-ts/core';
+import { remote, SeededRng, type SeededRngState } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
-import { Rng, type RngState } from './env/rng.js';
 import { qParamCount, type QNetSpec } from './dqn-runner.js';
 import { assignFlat, ClippedAdam, flatTensors, glorotMlpParams, tfMlp, type AdamState } from './model.js';
 import { groupGradients, learnersCanLearn, shardSeed, type ReplayLearnerSpec } from './off-policy.js';
@@ -55,7 +54,7 @@ export interface DQNLearnerState {
   stepsTrained: number;
   lastTargetSync: number;
   numTargetUpdates: number;
-  bufferRng: RngState;
+  bufferRng: SeededRngState;
   /** With `storeBufferInCheckpoints`: the transitions. */
   buffer?: ReplayBufferContents;
 }
@@ -86,7 +85,7 @@ export class DQNLearnerActor {
     this.backend = await setupBackend();
     this.tf = await import('@tensorflow/tfjs');
     const tf = this.tf;
-    this.vars = glorotMlpParams(this.spec.q.sizes, new Rng(this.spec.seed * 1000 + 7)).map((p) =>
+    this.vars = glorotMlpParams(this.spec.q.sizes, new SeededRng(this.spec.seed * 1000 + 7)).map((p) =>
       tf.variable(tf.tensor(p.data, p.shape)),
     );
     this.target = this.vars.map((v) => tf.keep(v.clone()));

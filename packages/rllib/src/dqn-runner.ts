@@ -3,9 +3,8 @@
  * (forward pass in plain JavaScript over the learner's flat weights, see model.ts) and return
  * n-step transitions, ready for the replay buffer (see off-policy-runner.ts).
  */
-import { remote } from '@ray-ts/core';
+import { remote, SeededRng } from '@ray-ts/core';
 import { Discrete } from './env/spaces.js';
-import { Rng } from './env/rng.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { mlpForward, mlpParamCount, type Activation } from './model.js';
 import { playEpisodes } from './env-runner.js';
@@ -74,7 +73,7 @@ export type DQNSampleBatch = OffPolicySampleBatch;
 class DQNEnvRunnerActor {
   private readonly collector: TransitionCollector;
   private readonly numActions: number;
-  private readonly rng: Rng;
+  private readonly rng: SeededRng;
 
   constructor(
     private readonly spec: DQNEnvRunnerSpec,
@@ -87,7 +86,7 @@ class DQNEnvRunnerActor {
         `DQN needs a Discrete action space; env '${spec.env}' has ${space.constructor.name}.`,
       );
     this.numActions = space.n;
-    this.rng = new Rng(spec.seed * 7919 + index * 104729 + 17);
+    this.rng = new SeededRng(spec.seed * 7919 + index * 104729 + 17);
   }
 
   /**

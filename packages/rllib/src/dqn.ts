@@ -12,7 +12,8 @@
  * await algo.stop();
  */
 import type { ActorHandle, ObjectRef } from '@ray-ts/core';
-import { registerAlgorithm, type DenseLayer } from './algorithm.js';
+import { registerAlgorithm } from './algorithm.js';
+import type { DenseLayer } from './policies.js';
 import { mlpDenseLayers } from './model.js';
 import { AlgorithmConfig, checkModel, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';

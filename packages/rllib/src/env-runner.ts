@@ -4,7 +4,7 @@
  * per step in plain JavaScript (see model.ts), and computes GAE advantages for on-policy
  * algorithms before sending the batch, so the learner gets ready columns.
  */
-import { remote } from '@ray-ts/core';
+import { remote, SeededRng } from '@ray-ts/core';
 import { makeEnv } from './env/registry.js';
 import { Box, Discrete, flatDim, flatten, type Space } from './env/spaces.js';
 import type { Env } from './env/types.js';
@@ -58,26 +58,9 @@ export function actionInfo(
 /** What {@link actionInfo} returns. */
 export type ActionInfo = ReturnType<typeof actionInfo>;
 
-/** Mulberry32: a small seeded RNG for exploration. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal sample from two uniforms of `random` (Box-Muller). */
-function gauss(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * Chooses actions for `rows` rows of distribution inputs `dist` (logits, or means then log stds):
- * sampled with `random` when exploring, else greedy (argmax, or the mean). Returns the actions
+ * sampled with `rng` when exploring, else greedy (argmax, or the mean). Returns the actions
  * (row-major, 1 per row for categorical) and their log-probabilities.
  */
 export function chooseActions(
@@ -85,14 +68,14 @@ export function chooseActions(
   dist: Float32Array,
   rows: number,
   explore: boolean,
-  random: () => number,
+  rng: SeededRng,
 ): { actions: Float32Array; logp: Float32Array } {
   const actDim = a.kind === 'categorical' ? 1 : a.dims;
   const actions = new Float32Array(rows * actDim);
   const logp = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
     if (a.kind === 'categorical') {
-      const s = sampleCategorical(dist, r * a.n, a.n, random(), explore);
+      const s = sampleCategorical(dist, r * a.n, a.n, rng.next(), explore);
       actions[r] = s.action;
       logp[r] = s.logp;
     } else {
@@ -100,7 +83,7 @@ export function chooseActions(
       for (let d = 0; d < a.dims; d++) {
         const mean = dist[r * 2 * a.dims + d];
         const logStd = dist[r * 2 * a.dims + a.dims + d];
-        const z = explore ? gauss(random) : 0;
+        const z = explore ? rng.normal() : 0;
         actions[r * a.dims + d] = mean + Math.exp(logStd) * z;
         lp += -0.5 * z * z - logStd - 0.5 * Math.log(2 * Math.PI);
       }
@@ -168,7 +151,7 @@ class EnvRunnerActor {
   private readonly obsSpace: Space;
   private readonly act: ReturnType<typeof actionInfo>;
   private readonly obsDim: number;
-  private readonly random: () => number;
+  private readonly rng: SeededRng;
   private weights: Float32Array | undefined;
 
   constructor(
@@ -179,7 +162,7 @@ class EnvRunnerActor {
     this.obsSpace = this.envs[0].observationSpace;
     this.act = actionInfo(this.envs[0].actionSpace);
     this.obsDim = flatDim(this.obsSpace);
-    this.random = rng(spec.seed * 7919 + index * 104729 + 1);
+    this.rng = new SeededRng(spec.seed * 7919 + index * 104729 + 1);
     this.obs = this.envs.map((e, i) => flatten(this.obsSpace, e.reset({ seed: spec.seed + index * 1000 + i }).obs));
     this.epReturn = this.envs.map(() => 0);
     this.epLength = this.envs.map(() => 0);
@@ -194,7 +177,7 @@ class EnvRunnerActor {
   }
 
   private choose(dist: Float32Array, rows: number, explore: boolean): { actions: Float32Array; logp: Float32Array } {
-    return chooseActions(this.act, dist, rows, explore, this.random);
+    return chooseActions(this.act, dist, rows, explore, this.rng);
   }
 
   private envAction(actions: Float32Array, i: number): unknown {

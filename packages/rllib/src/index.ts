@@ -15,7 +15,7 @@
  */
 export * from './env/index.js';
 export { Algorithm, configFor } from './algorithm.js';
-export type { TrainResult, EvaluationResult } from './algorithm.js';
+export type { TrainResult, EvaluationResult } from './algorithm-results.js';
 export { AlgorithmConfig } from './algorithm-config.js';
 export type { EnvRunnersOptions, LearnersOptions, EvaluationOptions, ModelOptions } from './algorithm-config.js';
 export { DEFAULT_POLICY_ID } from './algorithm-config.js';

@@ -1,6 +1,6 @@
+import { SeededRng } from '@ray-ts/core';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { Rng } from './env/rng.js';
 import { ClippedAdam, glorotMlpParams, mlpForward, tfMlp, type Activation } from './model.js';
 
 /** tfjs's own dense layers over the same parameters (autograd's gradients). */
@@ -17,7 +17,7 @@ describe('tfMlp', () => {
   for (const activation of ['relu', 'tanh'] as const) {
     it(`matches autograd's outputs and gradients, and mlpForward's outputs (${activation})`, () => {
       const sizes = [3, 8, 5, 2];
-      const vars = glorotMlpParams(sizes, new Rng(4)).map((p) => tf.variable(tf.tensor(p.data, p.shape)));
+      const vars = glorotMlpParams(sizes, new SeededRng(4)).map((p) => tf.variable(tf.tensor(p.data, p.shape)));
       const x = tf.randomNormal([6, 3], 0, 1, 'float32', 5) as tf.Tensor2D;
       const loss = (f: typeof tfMlp) => () => tf.sum(tf.square(f(tf, vars, x, activation))) as tf.Scalar;
       const ours = tf.variableGrads(loss(tfMlp), vars);

@@ -5,8 +5,8 @@
  * run the forward pass in plain JavaScript (a small MLP costs microseconds there, against tens of
  * microseconds per tfjs op), which is what makes sampling fast.
  */
+import { SeededRng } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
-import { Rng } from './env/rng.js';
 
 export type Activation = 'tanh' | 'relu' | 'linear';
 
@@ -177,7 +177,7 @@ export function tfDense(
  * output layer is scaled by 0.01, so its first actions are near uniform.
  */
 export function initialActorCriticWeights(nets: { pi: MlpSpec; vf: MlpSpec }, seed: number): Float32Array {
-  const rng = new Rng(seed * 1000 + 7);
+  const rng = new SeededRng(seed * 1000 + 7);
   const parts = [...glorotMlpParams(nets.pi.sizes, rng, 0.01), ...glorotMlpParams(nets.vf.sizes, rng)];
   const out = new Float32Array(parts.reduce((n, p) => n + p.data.length, 0));
   let at = 0;

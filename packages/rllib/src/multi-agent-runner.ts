@@ -5,13 +5,13 @@
  * over all the rows of the agents it acts for, and return one sample batch per policy. Each
  * agent's steps form its own trajectory, so GAE runs per agent, with env-runner.ts's function.
  */
-import { remote } from '@ray-ts/core';
+import { remote, SeededRng } from '@ray-ts/core';
 import { compilePolicyMappingFn, mapAgent, type PolicyMappingFn } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import type { MultiAgentEnv, MultiAgentStepResult } from './env/multi-agent.js';
 import { makeEnv } from './env/registry.js';
 import { flatten, spaceToJSON, type Space, type SpaceJSON } from './env/spaces.js';
-import { chooseActions, computeGae, envAction, rng, type ActionInfo, type SampleBatch } from './env-runner.js';
+import { chooseActions, computeGae, envAction, type ActionInfo, type SampleBatch } from './env-runner.js';
 import { mlpForward, mlpParamCount, type MlpSpec } from './model.js';
 
 /** One policy as a multi-agent runner sees it. */
@@ -116,7 +116,7 @@ export class MultiAgentEnvRunnerActor {
   private readonly slots: Slot[];
   private readonly mappingFn: PolicyMappingFn;
   private readonly ids: string[];
-  private readonly random: () => number;
+  private readonly rng: SeededRng;
   /** Agents checked against the policy they were mapped to ("agent policy"). */
   private readonly checked = new Set<string>();
   private episodes = 0;
@@ -128,7 +128,7 @@ export class MultiAgentEnvRunnerActor {
   ) {
     this.mappingFn = compilePolicyMappingFn(spec.policyMappingFn);
     this.ids = spec.policies.map((p) => p.id);
-    this.random = rng(spec.seed * 7919 + index * 104729 + 1);
+    this.rng = new SeededRng(spec.seed * 7919 + index * 104729 + 1);
     this.slots = Array.from({ length: spec.numEnvs }, (_, i) => {
       const env = makeEnv<MultiAgentEnv>(spec.env, spec.envConfig);
       const slot: Slot = {
@@ -243,7 +243,7 @@ export class MultiAgentEnvRunnerActor {
       const x = new Float32Array(rs.length * pol.obsDim);
       rs.forEach((r, k) => x.set(r.obs, k * pol.obsDim));
       const { dist, values } = this.forward(p, x, rs.length);
-      const { actions, logp } = chooseActions(pol.action, dist, rs.length, explore, this.random);
+      const { actions, logp } = chooseActions(pol.action, dist, rs.length, explore, this.rng);
       const actDim = pol.action.kind === 'categorical' ? 1 : pol.action.dims;
       const distDim = pol.action.kind === 'categorical' ? pol.action.n : 2 * pol.action.dims;
       rs.forEach((r, k) => {

@@ -5,7 +5,7 @@
  * every minibatch and their gradients are averaged with core's allreduce, so all hold the same
  * weights.
  */
-import { collective, getRuntimeContext, remote } from '@ray-ts/core';
+import { collective, getRuntimeContext, remote, SeededRng } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
 import {
   assignFlat,
@@ -110,14 +110,13 @@ class PPOLearnerActor {
     const group = this.spec.group;
     const mb = Math.min(opts.minibatchSize, count);
     const perEpoch = Math.max(1, Math.floor(count / mb));
-    let state = opts.seed >>> 0;
-    const rand = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+    const rng = new SeededRng(opts.seed);
     const sums = { totalLoss: 0, policyLoss: 0, vfLoss: 0, entropy: 0, meanKl: 0 };
     let updates = 0;
     for (let epoch = 0; epoch < opts.numEpochs; epoch++) {
       const order = Array.from({ length: count }, (_, i) => i);
       for (let i = count - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
+        const j = rng.int(i + 1);
         [order[i], order[j]] = [order[j], order[i]];
       }
       for (let m = 0; m < perEpoch; m++) {

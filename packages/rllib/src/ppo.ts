@@ -9,7 +9,8 @@
  * as one Float32Array (policies in listed order, each its policy network then its value network).
  */
 import { get, kill, put, type ActorHandle } from '@ray-ts/core';
-import { Algorithm, registerAlgorithm, type PolicySetup } from './algorithm.js';
+import { Algorithm, registerAlgorithm } from './algorithm.js';
+import type { PolicySetup } from './policies.js';
 import { AlgorithmConfig, checkModel, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { spaceToJSON } from './env/spaces.js';

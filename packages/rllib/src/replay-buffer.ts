@@ -6,8 +6,8 @@
  * returns importance weights `(N * P(i))^-beta`, normalized by their maximum (a min tree), as in
  * Schaul et al., "Prioritized Experience Replay" (2016).
  */
+import { SeededRng, type SeededRngState } from '@ray-ts/core';
 import { RLlibInvalidArgumentError } from './env/errors.js';
-import { Rng, type RngState } from './env/rng.js';
 
 /** Transitions as columns (row-major, `obsDim` floats per observation). */
 export interface TransitionBatch {
@@ -87,7 +87,7 @@ export class ReplayBuffer {
   protected next = 0;
   protected filled = 0;
   protected added = 0;
-  protected readonly rng: Rng;
+  protected readonly rng: SeededRng;
 
   /** @throws RLlibInvalidArgumentError when capacity or obsDim is not a positive integer. */
   constructor(opts: ReplayBufferOptions) {
@@ -113,7 +113,7 @@ export class ReplayBuffer {
     this.rewards = new Float32Array(opts.capacity);
     this.dones = new Float32Array(opts.capacity);
     this.discounts = new Float32Array(opts.capacity);
-    this.rng = new Rng(opts.seed ?? 0);
+    this.rng = new SeededRng(opts.seed ?? 0);
   }
 
   /** Transitions held now (at most `capacity`). */
@@ -258,11 +258,11 @@ export class ReplayBuffer {
   }
 
   /** The sampling generator's state (the transitions themselves are checkpointed only with `storeBufferInCheckpoints`, as in RLlib). */
-  getRngState(): RngState {
+  getRngState(): SeededRngState {
     return this.rng.getState();
   }
 
-  setRngState(s: RngState): void {
+  setRngState(s: SeededRngState): void {
     this.rng.setState(s);
   }
 }

@@ -14,9 +14,8 @@
  * tanh's correction `- sum log(1 - a^2)`. The networks are plain tfjs variables laid out as
  * model.ts's `mlpForward` reads them: the runners get the policy's floats as they are.
  */
-import { remote } from '@ray-ts/core';
+import { remote, SeededRng, type SeededRngState } from '@ray-ts/core';
 import type * as tfjs from '@tensorflow/tfjs';
-import { Rng, type RngState } from './env/rng.js';
 import {
   assignFlat,
   ClippedAdam,
@@ -61,8 +60,8 @@ export interface SACLearnerState {
   /** The policy's, the critics' and the temperature's Adam. */
   optimizers: AdamState[];
   stepsTrained: number;
-  noiseRng: RngState;
-  bufferRng: RngState;
+  noiseRng: SeededRngState;
+  bufferRng: SeededRngState;
   /** With `storeBufferInCheckpoints`: the transitions. */
   buffer?: ReplayBufferContents;
 }
@@ -79,7 +78,7 @@ export class SACLearnerActor {
   private criticOpt!: ClippedAdam;
   private alphaOpt!: ClippedAdam;
   private readonly buffer: ReplayBuffer | PrioritizedReplayBuffer;
-  private readonly noise: Rng;
+  private readonly noise: SeededRng;
   private stepsTrained = 0;
 
   constructor(private readonly spec: SACLearnerSpec) {
@@ -95,7 +94,7 @@ export class SACLearnerActor {
           seed: shardSeed(spec) + 31,
         })
       : new ReplayBuffer({ capacity: rb.capacity, obsDim, actDim, seed: shardSeed(spec) + 31 });
-    this.noise = new Rng(shardSeed(spec) * 1000 + 11);
+    this.noise = new SeededRng(shardSeed(spec) * 1000 + 11);
   }
 
   private get actDim(): number {
@@ -108,7 +107,7 @@ export class SACLearnerActor {
     await setupBackend();
     this.tf = await import('@tensorflow/tfjs');
     const tf = this.tf;
-    const rng = new Rng(this.spec.seed * 1000 + 7);
+    const rng = new SeededRng(this.spec.seed * 1000 + 7);
     const vars = (sizes: number[]) => glorotMlpParams(sizes, rng).map((p) => tf.variable(tf.tensor(p.data, p.shape)));
     this.pi = vars(this.spec.pi.sizes);
     this.qs = Array.from({ length: this.spec.twinQ ? 2 : 1 }, () => vars(this.spec.q.sizes));

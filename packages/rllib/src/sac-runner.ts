@@ -4,8 +4,7 @@
  * and return n-step transitions for the replay buffer (see off-policy-runner.ts). Actions are
  * stored as the policy makes them, in [-1, 1]; the env gets them scaled to its Box bounds.
  */
-import { remote } from '@ray-ts/core';
-import { Rng } from './env/rng.js';
+import { remote, SeededRng } from '@ray-ts/core';
 import { playEpisodes } from './env-runner.js';
 import { mlpForward, type MlpSpec } from './model.js';
 import { TransitionCollector, type CollectorSpec, type OffPolicySampleBatch } from './off-policy-runner.js';
@@ -32,7 +31,7 @@ export function squashedGaussianActions(
   w: Float32Array,
   x: Float32Array,
   rows: number,
-  rng: Rng | undefined,
+  rng: SeededRng | undefined,
 ): Float32Array {
   const out = mlpForward(pi, w, 0, x, rows);
   const d = pi.sizes[pi.sizes.length - 1] / 2;
@@ -57,14 +56,14 @@ export function scaleAction(acts: Float32Array, i: number, low: Float32Array, hi
 
 class SACEnvRunnerActor {
   private readonly collector: TransitionCollector;
-  private readonly rng: Rng;
+  private readonly rng: SeededRng;
 
   constructor(
     private readonly spec: SACEnvRunnerSpec,
     index: number,
   ) {
     this.collector = new TransitionCollector(spec, index, spec.low.length);
-    this.rng = new Rng(spec.seed * 7919 + index * 104729 + 23);
+    this.rng = new SeededRng(spec.seed * 7919 + index * 104729 + 23);
   }
 
   /** Steps every env `steps` times with the policy `weights`, exploring; returns the n-step transitions completed meanwhile. */

@@ -11,11 +11,11 @@
  * for (let i = 0; i < 10; i++) console.log((await algo.train()).episodeReturnMean);
  * await algo.stop();
  */
-import type { ActorHandle, ObjectRef } from '@ray-ts/core';
-import { registerAlgorithm, type DenseLayer } from './algorithm.js';
+import { SeededRng, type ActorHandle, type ObjectRef } from '@ray-ts/core';
+import { registerAlgorithm } from './algorithm.js';
+import type { DenseLayer } from './policies.js';
 import { AlgorithmConfig, checkModel, positiveNumber, type ModelOptions } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
-import { Rng } from './env/rng.js';
 import { flatten } from './env/spaces.js';
 import { mlpDenseLayers, mlpParamCount, type MlpSpec } from './model.js';
 import {
@@ -153,7 +153,7 @@ export class SAC extends OffPolicyAlgorithm<SACConfig> {
   private readonly q: MlpSpec;
   private readonly low: Float32Array;
   private readonly high: Float32Array;
-  private readonly explore = new Rng();
+  private readonly explore = new SeededRng();
 
   /** @internal Use `config.build()`. */
   constructor(config: SACConfig) {

@@ -1,3 +1,4 @@
+import { SeededRng } from '@ray-ts/core';
 import { describe, expect, it } from 'vitest';
 import { decide, desiredReplicas, newAutoscalingState, recordLoad, type AutoscalingState } from './autoscaling.js';
 import { compileAutoscaling } from './options.js';
@@ -31,18 +32,6 @@ class Sim {
     for (let t = from; t <= to; t += everyMs) this.step(t, load(t));
     return this.current;
   }
-}
-
-/** A seeded pseudo-random generator (mulberry32), so noisy runs are the same every time. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 describe('autoscaling policy', () => {
@@ -166,13 +155,13 @@ describe('autoscaling policy', () => {
       downscaleDelayS: 600,
       lookBackPeriodS: 30,
     });
-    const rand = random(42);
+    const rng = new SeededRng(42); // seeded, so the noisy run is the same every time
     const sim = new Sim(cfg, 1);
     // Load around 9 (4.5 replicas' worth), each sample anywhere from 6 to 12: on its own a sample
     // asks for 3 to 6 replicas; averaged over 30 s it asks for 5.
     const wantedAlone = new Set<number>();
     sim.run(0, 3 * 3600 * S, 500, () => {
-      const load = 9 + (rand() * 2 - 1) * 3;
+      const load = 9 + rng.uniform(-3, 3);
       wantedAlone.add(Math.ceil(load / 2));
       return load;
     });

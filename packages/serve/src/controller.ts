@@ -17,12 +17,12 @@ import {
 } from '@ray-ts/core';
 import { SERVE_NAMESPACE, serveConfig } from './constants.js';
 import type { ApplicationStatus, ServeStatus } from './controller-api.js';
-import { DeploymentState, ReplicaDiedError, type ReplicaRuntime, type RuntimeReplica } from './deployment-state.js';
-import { ServeInvalidArgumentError } from './errors.js';
+import { DeploymentState, describeError, type ReplicaRuntime, type RuntimeReplica } from './deployment-state.js';
+import { ReplicaDiedError, ServeInvalidArgumentError } from './errors.js';
 import type { CompiledDeploymentOptions, CompiledStartOptions } from './options.js';
 import { ProxyGroups } from './proxy-groups.js';
 import { ServeReplica } from './replica.js';
-import { deploymentKey, type AppSpec, type ReplicaMethods, type RoutingTable } from './wire.js';
+import { deploymentKey, type AppSpec, type ReplicaMethods, type ReplicaSpec, type RoutingTable } from './wire.js';
 
 interface App {
   readonly name: string;
@@ -52,10 +52,15 @@ function replicaActorOptions(o: CompiledDeploymentOptions): ActorOptions {
 }
 
 /** A replica actor's calls, with an actor's death told apart as a {@link ReplicaDiedError}. */
-function runtimeReplica(actor: ActorHandle<ReplicaMethods>): RuntimeReplica {
+function runtimeReplica(spec: ReplicaSpec, actor: ActorHandle<ReplicaMethods>): RuntimeReplica {
   const call = <T>(p: Promise<T>): Promise<T> =>
     p.catch((err: unknown) => {
-      throw err instanceof ActorDiedError ? new ReplicaDiedError(err) : err;
+      if (!(err instanceof ActorDiedError)) throw err;
+      throw new ReplicaDiedError(
+        `Replica ${spec.replicaId} of deployment '${spec.deployment}' (app '${spec.app}') died (${describeError(err)}); ` +
+          'the controller starts another in its place.',
+        { actorId: spec.replicaId, cause: err },
+      );
     });
   return {
     routed: actor,
@@ -91,6 +96,7 @@ class ServeControllerActor {
       `${app}#${deployment}#${(this.seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`,
     start: (spec, options) =>
       runtimeReplica(
+        spec,
         ServeReplica.options(replicaActorOptions(options)).remote(spec) as unknown as ActorHandle<ReplicaMethods>,
       ),
     available: () => this.available,

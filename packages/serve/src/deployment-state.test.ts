@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { serveConfig } from './constants.js';
 import type { ReplicaState } from './controller-api.js';
-import {
-  DeploymentState,
-  isTerminal,
-  ReplicaDiedError,
-  type ReplicaRuntime,
-  type RuntimeReplica,
-} from './deployment-state.js';
+import { DeploymentState, isTerminal, type ReplicaRuntime, type RuntimeReplica } from './deployment-state.js';
+import { ReplicaDiedError } from './errors.js';
 import { compileDeploymentOptions, type CompiledDeploymentOptions, type DeploymentOptions } from './options.js';
 import type { DeploymentSpec, ReplicaSpec, RoutedReplica } from './wire.js';
 
@@ -436,7 +431,9 @@ describe('DeploymentState', () => {
     expect(h.states()).toEqual(['v1:RUNNING']);
 
     await h.step(serveConfig.metricsIntervalMs);
-    first.pending('metrics')!.d.reject(new ReplicaDiedError(new Error('its worker thread exited\n  at ...')));
+    first
+      .pending('metrics')!
+      .d.reject(new ReplicaDiedError('Replica r1 died', { cause: new Error('its worker thread exited\n  at ...') }));
     await flush();
     expect(first.killed).toBe(true);
     expect(h.dep.replicas).toHaveLength(0);

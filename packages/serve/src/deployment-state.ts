@@ -8,6 +8,7 @@
 import { decide, newAutoscalingState, recordLoad, type AutoscalingState } from './autoscaling.js';
 import { serveConfig } from './constants.js';
 import type { DeploymentStatus, ReplicaState, ServeStatus } from './controller-api.js';
+import { ReplicaDiedError } from './errors.js';
 import type { CompiledDeploymentOptions } from './options.js';
 import { deploymentKey, type DeploymentSpec, type ReplicaSpec, type RoutedReplica, type RoutingTable } from './wire.js';
 
@@ -56,16 +57,12 @@ export interface ReplicaRuntime {
   error(message: string): void;
 }
 
-/** Rejection of a {@link RuntimeReplica} call that failed because the replica's actor died. */
-export class ReplicaDiedError extends Error {
-  override readonly name = 'ReplicaDiedError';
-  constructor(readonly original: unknown) {
-    super(describeError(original));
-  }
-}
-
-/** One line that says what went wrong (the remote cause, when there is one). */
+/**
+ * One line that says what went wrong (the remote cause, when there is one). A
+ * {@link ReplicaDiedError} is told by the core error that says how its actor died.
+ */
 export function describeError(err: unknown): string {
+  if (err instanceof ReplicaDiedError) return describeError(err.cause);
   const e = err as { message?: string; cause?: { message?: string; name?: string } };
   const cause = e?.cause?.message ? `${e.cause.name ?? 'Error'}: ${e.cause.message}` : undefined;
   return (cause ?? e?.message ?? String(err)).split('\n')[0];
@@ -465,7 +462,7 @@ export class DeploymentState {
           },
           (err: unknown) => {
             r.metricsBusy = false;
-            if (err instanceof ReplicaDiedError) this.replaceReplica(r, `it died (${describeError(err.original)})`);
+            if (err instanceof ReplicaDiedError) this.replaceReplica(r, `it died (${describeError(err)})`);
           },
         );
       }

@@ -47,7 +47,9 @@ export class RequestTimeoutError extends RayError {
 
 /**
  * Thrown when the replica handling a request died and the request could not be retried safely
- * (HTTP 502 at the proxy): it may have run already, in part.
+ * (HTTP 502 at the proxy): it may have run already, in part. Inside the controller, a replica's
+ * calls (health check, metrics...) also reject with it when the replica's actor died; `cause` is
+ * the core error that said so.
  */
 export class ReplicaDiedError extends RayError {
   override readonly name: string = 'ReplicaDiedError';

@@ -21,14 +21,8 @@
  * @packageDocumentation
  */
 export { DataParallelTrainer } from './trainer.js';
-export type {
-  DataParallelTrainerOptions,
-  ScalingConfig,
-  RunConfig,
-  CheckpointConfig,
-  Result,
-  TrainFailure,
-} from './trainer.js';
+export type { DataParallelTrainerOptions, ScalingConfig, RunConfig, CheckpointConfig } from './trainer-options.js';
+export type { Result, TrainFailure } from './train-result.js';
 export { getContext, report, getCheckpoint, getDatasetShard } from './session.js';
 export type { TrainContext } from './session.js';
 export { TrainInvalidArgumentError, TrainingFailedError } from './errors.js';

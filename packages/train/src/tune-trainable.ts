@@ -5,7 +5,9 @@
  */
 import { remote } from '@ray-ts/core';
 import type { TuneContext } from '@ray-ts/tune';
-import { runTraining, setTrialTrainable, type TrainerSpec } from './trainer.js';
+import { runTraining } from './run-training.js';
+import { setTrialTrainable } from './trainer.js';
+import type { TrainerSpec } from './trainer-options.js';
 
 /** The function Tune runs in each trial's actor (loaded by reference in workers). */
 export const trainTrial = remote(

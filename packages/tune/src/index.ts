@@ -16,7 +16,7 @@
  * @packageDocumentation
  */
 export { Tuner } from './tuner.js';
-export type { TunerOptions, TuneConfig, RunConfig, CheckpointConfig } from './tuner.js';
+export type { TunerOptions, TuneConfig, RunConfig, CheckpointConfig } from './tuner-options.js';
 export { ResultGrid } from './result-grid.js';
 export type { Result } from './result-grid.js';
 export { Checkpoint } from './checkpoint.js';

@@ -3,8 +3,13 @@
  * registry with the classic-control built-ins, `VectorEnv` and multi-agent envs.
  */
 export { RLlibInvalidArgumentError } from './errors.js';
-export { Rng, randomSeed } from './rng.js';
-export type { RngState } from './rng.js';
+/**
+ * Core's seeded generator under the names RLlib has always exported it by (spaces' `sample()`,
+ * envs and replay buffers take it): `Rng` is `SeededRng` from `@ray-ts/core`.
+ */
+export { SeededRng as Rng, randomSeed } from '@ray-ts/core';
+/** The state of an {@link Rng}: `SeededRngState` from `@ray-ts/core`. */
+export type { SeededRngState as RngState } from '@ray-ts/core';
 export {
   Discrete,
   Box,

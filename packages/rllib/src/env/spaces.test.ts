@@ -1,7 +1,7 @@
-import { RayError } from '@ray-ts/core';
+import { InvalidArgumentError, RayError, SeededRng } from '@ray-ts/core';
 import { describe, expect, it } from 'vitest';
 import { RLlibInvalidArgumentError } from './errors.js';
-import { Rng } from './rng.js';
+import { Rng } from './index.js';
 import {
   Box,
   DictSpace,
@@ -17,58 +17,19 @@ import {
 import type { Space } from './spaces.js';
 
 describe('Rng', () => {
-  it('is reproducible per seed and differs between nearby seeds', () => {
-    const a = new Rng(42);
-    const b = new Rng(42);
-    const xs = Array.from({ length: 5 }, () => a.next());
-    expect(Array.from({ length: 5 }, () => b.next())).toEqual(xs);
-    const c = new Rng(43);
-    expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(xs);
-    a.seed(42);
-    expect(a.next()).toBe(xs[0]);
-  });
-
-  it('draws next() in [0, 1), int(n) in [0, n) evenly, normal() with mean 0 and sd 1', () => {
-    const rng = new Rng(1);
-    const counts = [0, 0, 0];
-    let sum = 0;
-    let sq = 0;
-    const N = 30000;
-    for (let i = 0; i < N; i++) {
-      const u = rng.next();
-      expect(u >= 0 && u < 1).toBe(true);
-      counts[rng.int(3)]++;
-      const z = rng.normal();
-      sum += z;
-      sq += z * z;
-    }
-    for (const c of counts) expect(Math.abs(c / N - 1 / 3)).toBeLessThan(0.02);
-    expect(Math.abs(sum / N)).toBeLessThan(0.03);
-    expect(Math.abs(sq / N - 1)).toBeLessThan(0.05);
-  });
-
-  it('saves and restores its state', () => {
-    const rng = new Rng(5);
-    rng.normal();
-    const saved = structuredClone(rng.getState());
-    const xs = [rng.next(), rng.normal(), rng.int(10)];
-    const other = new Rng(0);
-    other.setState(saved);
-    expect([other.next(), other.normal(), other.int(10)]).toEqual(xs);
-  });
-
-  it('rejects bad seeds and bounds', () => {
-    expect(() => new Rng(NaN)).toThrow(RLlibInvalidArgumentError);
-    expect(() => new Rng(1).int(0)).toThrow(/Rng.int\(n\) needs an integer n/);
-    expect(() => new Rng(2 ** 60)).not.toThrow();
-    expect(() => new Rng(0.5)).not.toThrow();
+  // The generator itself is core's, tested in packages/core/src/random.test.ts.
+  it("is core's SeededRng under RLlib's public name, and spaces sample reproducibly with it", () => {
+    expect(Rng).toBe(SeededRng);
+    const space = new Box(-1, 1, [4]);
+    expect(space.sample(new Rng(42))).toEqual(space.sample(new SeededRng(42)));
+    expect(() => new Rng(NaN)).toThrow(InvalidArgumentError);
   });
 });
 
 describe('Discrete', () => {
   it('samples, contains and flattens one-hot', () => {
     const s = new Discrete(3, 1);
-    const rng = new Rng(0);
+    const rng = new SeededRng(0);
     const seen = new Set(Array.from({ length: 100 }, () => s.sample(rng)));
     expect([...seen].sort()).toEqual([1, 2, 3]);
     expect(s.contains(1)).toBe(true);
@@ -112,7 +73,7 @@ describe('Box', () => {
 
   it('samples inside its bounds, as float32, for every kind of bound', () => {
     const s = new Box([0, 5, -Infinity, -Infinity], [1, Infinity, 3, Infinity]);
-    const rng = new Rng(3);
+    const rng = new SeededRng(3);
     for (let i = 0; i < 500; i++) {
       const x = s.sample(rng);
       expect(x).toBeInstanceOf(Float32Array);
@@ -146,7 +107,7 @@ describe('Box', () => {
 describe('MultiDiscrete', () => {
   it('samples, contains and flattens as concatenated one-hots', () => {
     const s = new MultiDiscrete([2, 3]);
-    const rng = new Rng(0);
+    const rng = new SeededRng(0);
     for (let i = 0; i < 50; i++) expect(s.contains(s.sample(rng))).toBe(true);
     expect(s.contains([1, 3])).toBe(false);
     expect(s.contains([1])).toBe(false);
@@ -171,7 +132,7 @@ describe('DictSpace and TupleSpace', () => {
   });
 
   it('sample values they contain; contain only matching structures', () => {
-    const rng = new Rng(9);
+    const rng = new SeededRng(9);
     for (let i = 0; i < 20; i++) expect(tuple.contains(tuple.sample(rng))).toBe(true);
     expect(dict.contains({ a: 0 })).toBe(false);
     expect(dict.contains({ a: 0, vel: [0, 0], extra: 1 })).toBe(false);

@@ -4,8 +4,8 @@
  * `contains(x)` and `shape`; `flatDim` and `flatten` turn any value into the flat Float32Array a
  * policy network takes; `spaceToJSON` / `spaceFromJSON` carry spaces between threads and files.
  */
+import { SeededRng } from '@ray-ts/core';
 import { RLlibInvalidArgumentError } from './errors.js';
-import { Rng } from './rng.js';
 
 /** A value of a Box space: Float32Array (what Box spaces produce), Float64Array or numbers. */
 export type BoxValue = Float32Array | Float64Array | readonly number[];
@@ -46,9 +46,9 @@ function checkShape(shape: readonly number[], what: string): void {
  *
  * @example
  * ```ts
- * const actions = new Discrete(2);   // {0, 1}: CartPole's actions
- * actions.sample(new Rng(0));        // 0 or 1
- * actions.contains(1);               // true
+ * const actions = new Discrete(2);       // {0, 1}: CartPole's actions
+ * actions.sample(new SeededRng(0));       // 0 or 1 (SeededRng from @ray-ts/core)
+ * actions.contains(1);                    // true
  * ```
  */
 export class Discrete {
@@ -73,8 +73,8 @@ export class Discrete {
     }
   }
 
-  /** A uniformly random value; a fresh randomly seeded Rng when `rng` is left out. */
-  sample(rng: Rng = new Rng()): number {
+  /** A uniformly random value; a freshly, randomly seeded generator when `rng` is left out. */
+  sample(rng: SeededRng = new SeededRng()): number {
     return this.start + rng.int(this.n);
   }
 
@@ -163,7 +163,7 @@ export class Box {
    * A random value, drawn as Gymnasium does per element: uniform where both bounds are finite,
    * `low + Exp(1)` or `high - Exp(1)` where one is, standard normal where neither is.
    */
-  sample(rng: Rng = new Rng()): Float32Array {
+  sample(rng: SeededRng = new SeededRng()): Float32Array {
     const out = new Float32Array(this.size);
     for (let i = 0; i < this.size; i++) {
       const lo = this.low[i];
@@ -227,7 +227,7 @@ export class MultiDiscrete {
     this.shape = Object.freeze([this.nvec.length]);
   }
 
-  sample(rng: Rng = new Rng()): Int32Array {
+  sample(rng: SeededRng = new SeededRng()): Int32Array {
     return Int32Array.from(this.nvec, (n) => rng.int(n));
   }
 
@@ -275,7 +275,7 @@ export class DictSpace {
     this.spaces = Object.freeze(Object.fromEntries(keys.map((k) => [k, spaces[k]])));
   }
 
-  sample(rng: Rng = new Rng()): Record<string, SpaceValue> {
+  sample(rng: SeededRng = new SeededRng()): Record<string, SpaceValue> {
     return Object.fromEntries(this.keys.map((k) => [k, this.spaces[k].sample(rng)]));
   }
 
@@ -313,7 +313,7 @@ export class TupleSpace {
     this.spaces = Object.freeze([...spaces]);
   }
 
-  sample(rng: Rng = new Rng()): SpaceValue[] {
+  sample(rng: SeededRng = new SeededRng()): SpaceValue[] {
     return this.spaces.map((s) => s.sample(rng));
   }
 

@@ -4,8 +4,9 @@
  * metric is in the top 1/reductionFactor of what the trials that reached that rung before it
  * had there. Nothing waits for anything: no trial is ever paused.
  */
+import { SeededRng } from '@ray-ts/core';
 import { TuneInvalidArgumentError } from '../errors.js';
-import { SeededRng } from '../search/rng.js';
+import { restoreRng } from '../search/rng.js';
 import type { Mode, SchedulerDecision, TrialInfo, TrialResult, TrialScheduler } from '../types.js';
 import {
   MetricMode,
@@ -309,7 +310,7 @@ export class ASHAScheduler implements TrialScheduler {
       );
     }
     this.props.restore(s);
-    if (typeof s.rng === 'number') this.rng.setState(s.rng);
+    if (s.rng !== undefined) restoreRng(this.rng, s.rng);
     this.numStopped = typeof s.numStopped === 'number' ? s.numStopped : 0;
     brackets.forEach((b, i) =>
       b.forEach((r, k) => {

@@ -3,8 +3,9 @@
  * every perturbation interval, a trial in the bottom quantile of the population restarts from the
  * checkpoint of a trial in the top quantile, with that trial's hyperparameters perturbed.
  */
+import { SeededRng } from '@ray-ts/core';
 import { TuneInvalidArgumentError } from '../errors.js';
-import { SeededRng, randomIndex, type Rng } from '../search/rng.js';
+import { randomIndex, restoreRng, type Rng } from '../search/rng.js';
 import type { Config, Mode, SchedulerDecision, TrialInfo, TrialResult, TrialScheduler } from '../types.js';
 import {
   MetricMode,
@@ -495,7 +496,7 @@ export class PopulationBasedTraining implements TrialScheduler {
   restore(state: unknown): void {
     const s = checkSavedState(NAME, state);
     this.props.restore(s);
-    if (typeof s.rng === 'number') this.rng.setState(s.rng);
+    if (s.rng !== undefined) restoreRng(this.rng, s.rng);
     this.numPerturbations = typeof s.numPerturbations === 'number' ? s.numPerturbations : 0;
     this.trials.clear();
     for (const [id, t] of s.trials as [string, SavedTrialState][]) {

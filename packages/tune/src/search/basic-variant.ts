@@ -1,10 +1,11 @@
 /**
  * Ray Tune's default searcher: grid search crossed with random sampling.
  */
+import { randomSeed, SeededRng, type SeededRngState } from '@ray-ts/core';
 import { TuneInvalidArgumentError } from '../errors.js';
 import { FINISHED, type Config, type Mode, type Searcher, type TrialResult } from '../types.js';
 import type { NumSamplesAware } from './concurrency-limiter.js';
-import { SeededRng, randomSeed } from './rng.js';
+import { restoreRng } from './rng.js';
 import {
   cloneStructure,
   findGridDimensions,
@@ -90,7 +91,7 @@ interface BlockBase {
 interface SavedState {
   readonly searcher: typeof OWNER;
   readonly version: typeof STATE_VERSION;
-  readonly rngState: number;
+  readonly rngState: SeededRngState;
   readonly numSamples: number;
   readonly blocksStarted: number;
   readonly pointsStarted: number;
@@ -229,7 +230,7 @@ export class BasicVariantGenerator implements Searcher, NumSamplesAware {
    */
   restore(state: unknown): void {
     const s = checkState(OWNER, state, STATE_VERSION) as unknown as SavedState;
-    this.rng.setState(s.rngState);
+    restoreRng(this.rng, s.rngState);
     if (!this.numSamplesSet) this.numSamples = checkInteger(OWNER, 'numSamples', s.numSamples, 1);
     this.blocksStarted = s.blocksStarted;
     this.pointsStarted = s.pointsStarted;

@@ -38,7 +38,8 @@ export {
   getAtPath,
 } from './resolve.js';
 export type { Path, DomainEntry, GridDimension, GridHandling, PresetValue } from './resolve.js';
-export { SeededRng } from './rng.js';
+/** Core's seeded generator, which Tune's searchers and schedulers draw from (`SeededRng` from `@ray-ts/core`). */
+export { SeededRng } from '@ray-ts/core';
 export type { Rng } from './rng.js';
 export { BasicVariantGenerator, compileBasicVariantGeneratorOptions } from './basic-variant.js';
 export type { BasicVariantGeneratorOptions, CompiledBasicVariantGeneratorOptions } from './basic-variant.js';

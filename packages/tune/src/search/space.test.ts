@@ -1,6 +1,8 @@
+import { InvalidArgumentError, SeededRng, type SeededRngState } from '@ray-ts/core';
 import { describe, expect, it } from 'vitest';
 import { TuneInvalidArgumentError } from '../errors.js';
-import { SeededRng } from './rng.js';
+import { SeededRng as TuneSeededRng } from './index.js';
+import { restoreRng } from './rng.js';
 import {
   choice,
   gridSearch,
@@ -49,6 +51,10 @@ function invalid(fn: () => unknown): string {
 }
 
 describe('SeededRng', () => {
+  it("is core's generator, exported by Tune under the same name", () => {
+    expect(TuneSeededRng).toBe(SeededRng);
+  });
+
   it('repeats a sequence for a seed, differs across seeds, and continues from a saved state', () => {
     const a = new SeededRng(42);
     const b = new SeededRng(42);
@@ -60,12 +66,26 @@ describe('SeededRng', () => {
     const state = a.getState();
     const next = [a.random(), a.random()];
     const c = new SeededRng(0);
-    c.setState(JSON.parse(JSON.stringify(state)) as number);
+    c.setState(JSON.parse(JSON.stringify(state)) as SeededRngState);
     expect([c.random(), c.random()]).toEqual(next);
   });
 
+  it("restores a saved state, or a state saved by Tune's earlier generator (one integer) as a seed", () => {
+    const a = new SeededRng(42);
+    a.random();
+    const state = JSON.parse(JSON.stringify(a.getState())) as unknown;
+    const next = a.random();
+    const b = new SeededRng(0);
+    restoreRng(b, state);
+    expect(b.random()).toBe(next);
+    restoreRng(b, 1234567);
+    expect(b.random()).toBe(new SeededRng(1234567).random());
+    expect(() => restoreRng(b, 'x')).toThrow(InvalidArgumentError);
+  });
+
   it('rejects a non-finite seed', () => {
-    expect(invalid(() => new SeededRng(NaN))).toMatch(/seed must be a finite number/);
+    expect(() => new SeededRng(NaN)).toThrow(InvalidArgumentError);
+    expect(() => new SeededRng(NaN)).toThrow(/seed must be a finite number/);
   });
 });
 

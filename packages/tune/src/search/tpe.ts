@@ -2,6 +2,7 @@
  * A Tree-structured Parzen Estimator searcher (Bergstra et al. 2011; the algorithm of Hyperopt
  * and Optuna's TPESampler), in TypeScript.
  */
+import { randomSeed, SeededRng, type SeededRngState } from '@ray-ts/core';
 import { TuneInvalidArgumentError } from '../errors.js';
 import { FINISHED, type Config, type Mode, type Searcher, type TrialResult } from '../types.js';
 import {
@@ -16,7 +17,7 @@ import {
   type Dimension,
 } from './parzen.js';
 import type { NumSamplesAware } from './concurrency-limiter.js';
-import { SeededRng, randomSeed } from './rng.js';
+import { restoreRng } from './rng.js';
 import { cloneStructure, findDomains, presetValues, resolveSpace, setAtPath, type Path } from './resolve.js';
 import { checkInteger, checkMode, checkNumber, checkPoints, checkSpace, checkState } from './validate.js';
 
@@ -110,7 +111,7 @@ interface SavedState {
   readonly version: typeof STATE_VERSION;
   readonly metric: string | null;
   readonly mode: Mode | null;
-  readonly rngState: number;
+  readonly rngState: SeededRngState;
   readonly pointsStarted: number;
   readonly suggested: number;
   readonly numSamples: number | null;
@@ -316,7 +317,7 @@ export class TPESearch implements Searcher, NumSamplesAware {
     const s = checkState(OWNER, state, STATE_VERSION) as unknown as SavedState;
     this.metric ??= s.metric ?? undefined;
     this.mode ??= checkMode(OWNER, s.mode ?? undefined);
-    this.rng.setState(s.rngState);
+    restoreRng(this.rng, s.rngState);
     this.pointsStarted = s.pointsStarted;
     this.suggested = s.suggested;
     this.numSamples ??= s.numSamples ?? undefined;

@@ -3,8 +3,8 @@
  * Gymnasium's `low`/`high` bounds), the built-in time limit (Gymnasium's `TimeLimit` wrapper that
  * `gymnasium.make` adds) and call-order checks.
  */
+import { SeededRng } from '@ray-ts/core';
 import { RLlibInvalidArgumentError } from '../errors.js';
-import { Rng } from '../rng.js';
 import type { Space } from '../spaces.js';
 import type { Env, Info, ResetResult, StepResult } from '../types.js';
 
@@ -63,7 +63,7 @@ export abstract class ClassicControlEnv<A> implements Env<Float32Array, A> {
   abstract readonly actionSpace: Space;
   /** Steps after which an episode is truncated (see {@link ClassicControlConfig}). */
   readonly maxEpisodeSteps: number;
-  protected readonly rng = new Rng();
+  protected readonly rng = new SeededRng();
   protected state: Float64Array | null = null;
   private elapsedSteps = 0;
   private episodeOver = false;

@@ -1,0 +1,173 @@
+/**
+ * One training run, on the driver (`DataParallelTrainer.fit()`) or in a Tune trial: starts the
+ * worker group (worker-group.ts), records every report and checkpoint under the run's folder,
+ * restarts the group from the latest checkpoint when a worker fails (within maxFailures; elastic
+ * runs also grow and shrink), and returns the {@link Result}.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Checkpoint, type TrialResult, type TuneContext } from '@ray-ts/tune';
+import { ExperimentStorage } from '@ray-ts/tune/internal';
+import { TrainingFailedError } from './errors.js';
+import type { Result, TrainFailure } from './train-result.js';
+import type { CheckpointConfig, TrainerSpec } from './trainer-options.js';
+import { driveGroup, startGroup, stopGroup } from './worker-group.js';
+
+/**
+ * @internal One training run: on the driver (`fit()`), or inside a Tune trial (`tune` given: its
+ * reports go to the trial too, and the workers land in the trial's placement group).
+ */
+export async function runTraining(
+  spec: TrainerSpec,
+  name: string,
+  root: string,
+  tune: TuneContext | undefined,
+): Promise<Result> {
+  const storage = new ExperimentStorage(root);
+  const dir = storage.trialDir(name);
+  fs.mkdirSync(dir, { recursive: true });
+  const verbose = spec.run.verbose ?? (tune ? 0 : 1);
+  const log = (line: string) => {
+    if (verbose > 0) console.log(`[train ${name}] ${line}`);
+  };
+  const maxFailures = spec.run.failureConfig?.maxFailures ?? 0;
+  const cc = spec.run.checkpointConfig ?? {};
+  const history: TrialResult[] = [];
+  const kept: { dir: string; iteration: number; score: number | undefined }[] = [];
+  const failures: TrainFailure[] = [];
+  let latest: { dir: string; iteration: number } | undefined;
+  let resumeFrom = spec.resumeFrom;
+  const startedAt = Date.now();
+  let error: TrainingFailedError | undefined;
+
+  const groupSizes: number[] = [];
+  const elastic = spec.scaling.minWorkers < spec.scaling.maxWorkers;
+  let counted = 0;
+  let grewFrom = 0;
+  for (let attempt = 0; ; attempt++) {
+    const group = await startGroup(spec, name, attempt, grewFrom + 1);
+    grewFrom = 0;
+    groupSizes.push(group.workers.length);
+    if (attempt > 0 || elastic)
+      log(
+        `started ${group.workers.length} worker${group.workers.length === 1 ? '' : 's'}${elastic ? ` (elastic: ${spec.scaling.minWorkers} to ${spec.scaling.maxWorkers})` : ''}`,
+      );
+    // A restart runs the steps after its checkpoint again: their results go.
+    const from = latest?.iteration ?? 0;
+    if (history.length > from) {
+      history.splice(from);
+      storage.rewriteResults(name, history);
+    }
+    const outcome = await driveGroup(
+      spec,
+      name,
+      dir,
+      group,
+      attempt,
+      resumeFrom,
+      from,
+      (iteration, metrics, checkpoint) => {
+        const now = Date.now();
+        const result: TrialResult = {
+          ...metrics,
+          trainingIteration: iteration,
+          timeTotalS: (now - startedAt) / 1000,
+          timestamp: now,
+          trialId: name,
+        } as TrialResult;
+        let saved: Checkpoint | undefined;
+        if (checkpoint) {
+          const cdir = storage.checkpointDir(name, iteration);
+          fs.rmSync(cdir, { recursive: true, force: true });
+          saved = Checkpoint.fromWire(checkpoint)!.writeTo(cdir);
+          latest = { dir: cdir, iteration };
+          const score = cc.checkpointScoreAttribute
+            ? (metrics[cc.checkpointScoreAttribute] as number | undefined)
+            : iteration;
+          kept.push({ dir: cdir, iteration, score });
+          prune(kept, cc);
+        }
+        history.push(result);
+        storage.appendResult(name, result);
+        log(
+          `iteration ${iteration}: ${formatMetrics(metrics)}${saved ? ` (checkpoint ${path.basename(saved.path!)})` : ''}`,
+        );
+        return saved;
+      },
+      tune,
+    );
+    await stopGroup(group);
+    if (outcome.ok) break;
+    if ('grow' in outcome) {
+      grewFrom = group.workers.length;
+      resumeFrom = { path: latest!.dir };
+      log(`resources for more workers are free: restarting the group from ${path.basename(latest!.dir)} to grow it`);
+      continue;
+    }
+    const f = outcome.failure;
+    // Elastic runs go on with fewer workers when one dies; errors of the loop count either way.
+    const counts = !(elastic && f.kind === 'died');
+    const willRestart = !counts || maxFailures === -1 || counted < maxFailures;
+    if (counts) counted++;
+    failures.push({ ...f, attempt, restartedFrom: willRestart ? latest?.dir : undefined });
+    if (!willRestart) {
+      error = new TrainingFailedError(
+        `Training failed: worker ${f.rank} (node ${f.nodeId}) ${f.error.name}: ${f.error.message}` +
+          (maxFailures === 0
+            ? '. Set runConfig.failureConfig.maxFailures to restart the group from its latest checkpoint.'
+            : ` (after ${maxFailures} restarts).`) +
+          `\nWorker ${f.rank}'s stack:\n${f.error.stack}`,
+      );
+      log(`failed for good: ${error.message}`);
+      break;
+    }
+    resumeFrom = latest ? { path: latest.dir } : spec.resumeFrom;
+    log(
+      `worker ${f.rank} failed (${f.error.name}: ${f.error.message}); restarting the group from ${latest ? path.basename(latest.dir) : 'the start'} (restart ${failures.length}${maxFailures === -1 ? '' : ` of ${maxFailures}`})\n${f.error.stack}`,
+    );
+  }
+  const byIteration = new Map(history.map((r) => [r.trainingIteration, r]));
+  const best = kept
+    .filter((k) => fs.existsSync(k.dir))
+    .map((k) => ({
+      checkpoint: new Checkpoint(k.dir, undefined),
+      metrics: byIteration.get(k.iteration),
+      score: k.score,
+    }));
+  if (cc.checkpointScoreAttribute) {
+    const sign = (cc.checkpointScoreOrder ?? 'max') === 'max' ? -1 : 1;
+    best.sort((a, b) => sign * ((a.score ?? -Infinity) - (b.score ?? -Infinity)));
+  }
+  return {
+    metrics: history.at(-1),
+    metricsHistory: history,
+    checkpoint: latest ? new Checkpoint(latest.dir, undefined) : undefined,
+    bestCheckpoints: best.map(({ checkpoint, metrics }) => ({ checkpoint, metrics })),
+    error,
+    failures,
+    path: dir,
+    groupSizes,
+  };
+}
+
+function prune(kept: { dir: string; iteration: number; score: number | undefined }[], cc: CheckpointConfig): void {
+  const keep = cc.numToKeep;
+  if (keep === undefined || kept.length <= keep) return;
+  const order = cc.checkpointScoreOrder ?? 'max';
+  const candidates = kept
+    .slice(0, -1)
+    .sort((a, b) => ((a.score ?? -Infinity) - (b.score ?? -Infinity)) * (order === 'max' ? 1 : -1));
+  while (kept.length > keep && candidates.length > 0) {
+    const worst = candidates.shift()!;
+    fs.rmSync(worst.dir, { recursive: true, force: true });
+    kept.splice(kept.indexOf(worst), 1);
+  }
+}
+
+function formatMetrics(m: Record<string, unknown>): string {
+  return Object.entries(m)
+    .filter(([, v]) => typeof v === 'number' || typeof v === 'string')
+    .slice(0, 6)
+    .map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(4) : v}`)
+    .join(' ');
+}
