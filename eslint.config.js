@@ -16,6 +16,7 @@ export default tseslint.config(
   {
     // A module a newcomer can read in one sitting: split larger ones by responsibility (generated code is ignored above).
     files: ['packages/*/src/**/*.ts'],
+    languageOptions: { parser: tseslint.parser },
     rules: { 'max-lines': ['error', { max: 600 }] },
   },
 );

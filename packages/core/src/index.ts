@@ -78,5 +78,6 @@ export {
   QueueFullError,
 } from './errors.js';
 
-setCoreNamespace(self as unknown as Record<string, unknown>);
 export { SeededRng, randomSeed, type SeededRngState } from './random.js';
+
+setCoreNamespace(self as unknown as Record<string, unknown>);

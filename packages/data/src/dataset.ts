@@ -3,9 +3,9 @@
  * datasets; consuming one (take, count, iterBatches, write...) optimizes its plan and streams it
  * through the executor.
  */
-import { get, type ObjectRef, type RemoteFunction } from '@ray-ts/core';
+import { get, portable, type ObjectRef, type RemoteFunction } from '@ray-ts/core';
 import type { Table } from 'apache-arrow';
-import { positiveInt } from './args.js';
+import { checkFunction, fnName, positiveInt } from './args.js';
 import {
   concatTables,
   decodeBlock,
@@ -41,10 +41,11 @@ import {
 import { DataInvalidArgumentError } from './errors.js';
 import type { ExecutionStats } from './executor.js';
 import type { Expr } from './expr.js';
-import { GroupedData } from './grouped.js';
+import { count, max, mean, min, std, sum } from './grouped.js';
 import { DataIterator, iterBatchesOf, type IterBatchesOptions } from './iterator.js';
 import { describe, optimize, type Bundle, type ExchangeOp, type LogicalNode } from './plan.js';
 import { streamingSplitOf } from './split.js';
+import type { Step } from './steps.js';
 
 /**
  * A distributed dataset of rows, stored as Arrow blocks in the object store. Lazy: nothing runs
@@ -426,4 +427,67 @@ export class MaterializedDataset<T extends Row = Row> extends Dataset<T> {
 /** The blocks of a materialized dataset (its plan is a `blocks` node). */
 function blocksOf(ds: Dataset): readonly Bundle[] {
   return (ds.plan as Extract<LogicalNode, { kind: 'blocks' }>).bundles;
+}
+
+/** Rows grouped by key columns: aggregate them, or map each group. */
+export class GroupedData {
+  /** @internal */
+  constructor(
+    private readonly plan: LogicalNode,
+    private readonly keys: readonly string[],
+  ) {}
+
+  /** One row per group: the keys, then one column per aggregation (`count()`, `mean(x)`...). */
+  aggregate(...aggs: AggSpec[]): Dataset<Row> {
+    if (aggs.length === 0)
+      throw new DataInvalidArgumentError('aggregate() needs at least one aggregation, e.g. count() or mean("x").');
+    const name = `groupby(${this.keys.join(', ')}).aggregate(${aggs.map((a) => a.alias).join(', ')})`;
+    return new Dataset({ kind: 'exchange', name, input: this.plan, op: { kind: 'aggregate', keys: this.keys, aggs } });
+  }
+  /** Rows per group, in a `count()` column. */
+  count(): Dataset<Row> {
+    return this.aggregate(count());
+  }
+  sum(on: string): Dataset<Row> {
+    return this.aggregate(sum(on));
+  }
+  min(on: string): Dataset<Row> {
+    return this.aggregate(min(on));
+  }
+  max(on: string): Dataset<Row> {
+    return this.aggregate(max(on));
+  }
+  mean(on: string): Dataset<Row> {
+    return this.aggregate(mean(on));
+  }
+  std(on: string, ddof = 1): Dataset<Row> {
+    return this.aggregate(std(on, ddof));
+  }
+
+  /** Applies `fn` to each group (all its rows in one batch); it returns a batch. */
+  mapGroups<F extends BatchFormat = 'columns'>(
+    fn: (group: BatchOf[F]) => unknown,
+    options: { batchFormat?: F } = {},
+  ): Dataset<Row> {
+    if (this.keys.length === 0)
+      throw new DataInvalidArgumentError('mapGroups() needs a key: groupby(key).mapGroups(fn).');
+    checkFunction(fn, 'mapGroups()');
+    const name = `mapGroups(${fnName(fn)})`;
+    const step: Step = {
+      kind: 'mapBatches',
+      name,
+      fn: portable(fn as never, 'mapGroups()'),
+      isClass: false,
+      fnArgs: [],
+      fnConstructorArgs: [],
+      batchSize: null,
+      batchFormat: (options.batchFormat ?? 'columns') as BatchFormat,
+    };
+    return new Dataset({
+      kind: 'exchange',
+      name: `groupby(${this.keys.join(', ')}).${name}`,
+      input: this.plan,
+      op: { kind: 'mapGroups', keys: this.keys, step },
+    });
+  }
 }

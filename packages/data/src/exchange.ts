@@ -14,7 +14,7 @@ import type { BlockMeta } from './block.js';
 import type { PartitionSpec } from './compute.js';
 import { boundariesOf } from './compute.js';
 import { SchemaError } from './errors.js';
-import type { ExecEnv } from './executor.js';
+import type { ExecEnv } from './operators.js';
 import type { Bundle, ExchangeOp, LogicalNode } from './plan.js';
 import type { Step } from './steps.js';
 import {

@@ -19,6 +19,7 @@ import {
   StageOp,
   UnionOp,
   type ExecEnv,
+  type OperatorHost,
   type OperatorStats,
   type PhysicalOp,
 } from './operators.js';
@@ -35,7 +36,7 @@ export interface ExecutionStats {
 }
 
 /** Runs one plan. Iterate {@link Executor.run} to get its output blocks in order. */
-export class Executor {
+export class Executor implements OperatorHost {
   readonly ops: PhysicalOp[] = [];
   private readonly upstreams = new Map<PhysicalOp, PhysicalOp[]>();
   private sink!: PhysicalOp;

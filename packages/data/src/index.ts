@@ -16,7 +16,8 @@
 export { range, fromItems, fromArrow, readParquet, readCsv, readJson, readText, readBinaryFiles } from './read-api.js';
 export type { ReadOptions, ReadParquetOptions, ReadCsvOptions } from './read-api.js';
 export { Dataset, MaterializedDataset } from './dataset.js';
-export { GroupedData, count, sum, min, max, mean, std } from './grouped.js';
+export { count, sum, min, max, mean, std } from './grouped.js';
+export { GroupedData } from './dataset.js';
 export type {
   MapOptions,
   MapBatchesOptions,

@@ -8,10 +8,24 @@ import type { BlockMeta } from './block.js';
 import type { DataContext } from './context.js';
 import { SchemaError, dataErrorFrom } from './errors.js';
 import { fileNameFor } from './datasource/index.js';
-import type { Executor } from './executor.js';
+import type { ProgressBars } from './progress.js';
 import type { Bundle, Compute, StageResources } from './plan.js';
 import type { Step } from './steps.js';
 import { MapWorker, stageTask, type MapWorkerInstance, type SourceSpec, type WriteSpec } from './tasks.js';
+
+/** What operators need of the executor that runs them (executor.ts implements it). */
+export interface OperatorHost {
+  readonly env: ExecEnv;
+  readonly progress: ProgressBars | undefined;
+  /** CPUs held by actor pools, counted against the executor's budget. */
+  actorCpus: number;
+  maxTasksPerOp(r: StageResources): number;
+  taskOptions(fn: typeof stageTask, r: StageResources): typeof stageTask;
+  track(p: Promise<unknown>): void;
+  fail(err: Error): void;
+  sliceBundle(b: Bundle, n: number): Promise<Bundle>;
+  stopUpstream(op: PhysicalOp): void;
+}
 
 export interface OperatorStats {
   readonly name: string;
@@ -62,7 +76,7 @@ export abstract class PhysicalOp {
 
   constructor(
     readonly name: string,
-    protected readonly exec: Executor,
+    protected readonly exec: OperatorHost,
   ) {
     this.stats = { name, tasks: 0, blocksOut: 0, rowsOut: 0, bytesOut: 0, taskMs: 0, actors: 0, peakActors: 0 };
     this.estimateBytes = exec.env.ctx.targetMaxBlockBytes / 4;
@@ -123,7 +137,7 @@ export class StageOp extends PhysicalOp {
 
   constructor(
     name: string,
-    exec: Executor,
+    exec: OperatorHost,
     private readonly steps: readonly Step[],
     private readonly compute: Compute,
     private readonly resources: StageResources,
@@ -291,7 +305,7 @@ export class LimitOp extends PhysicalOp {
   private seen = 0;
   constructor(
     name: string,
-    exec: Executor,
+    exec: OperatorHost,
     private readonly n: number,
   ) {
     super(name, exec);
@@ -344,7 +358,7 @@ export class BarrierOp extends PhysicalOp {
   private running = false;
   constructor(
     name: string,
-    exec: Executor,
+    exec: OperatorHost,
     arity: number,
     private readonly run: (inputs: Bundle[][]) => Promise<Bundle[]>,
   ) {
@@ -391,7 +405,7 @@ export class UnionOp extends PhysicalOp {
   private readonly buffers: Bundle[][];
   private readonly open: boolean[];
   private current = 0;
-  constructor(name: string, exec: Executor, arity: number) {
+  constructor(name: string, exec: OperatorHost, arity: number) {
     super(name, exec);
     this.buffers = Array.from({ length: arity }, () => []);
     this.open = Array.from({ length: arity }, () => true);

@@ -19,7 +19,7 @@ import {
   type MlpSpec,
 } from './model.js';
 import type { SampleBatch } from './env-runner.js';
-import type { PPOTrainingOptions } from './ppo.js';
+import type { PPOTrainingOptions } from './ppo-options.js';
 
 /** The learner's settings (from PPOConfig). */
 export interface PPOLearnerSpec extends Pick<

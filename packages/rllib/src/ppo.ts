@@ -11,7 +11,7 @@
 import { get, kill, put, type ActorHandle } from '@ray-ts/core';
 import { Algorithm, registerAlgorithm } from './algorithm.js';
 import type { PolicySetup } from './policies.js';
-import { AlgorithmConfig, checkModel, positiveInt, positiveNumber, type ModelOptions } from './algorithm-config.js';
+import { AlgorithmConfig, checkModel, positiveInt, positiveNumber } from './algorithm-config.js';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 import { spaceToJSON } from './env/spaces.js';
 import { concatColumns, EnvRunner, type EnvRunnerMethods, type SampleBatch } from './env-runner.js';
@@ -22,40 +22,11 @@ import {
   type MultiAgentRunnerSpec,
   type MultiAgentSample,
 } from './multi-agent-runner.js';
+import type { PPOTrainingOptions } from './ppo-options.js';
 import { PPOLearner, type PPOLearnerMethods, type PPOLearnerSpec } from './ppo-learner.js';
 import { randomUUID } from 'node:crypto';
 
-/** PPO's training options (`.training({...})`), with their defaults. */
-export interface PPOTrainingOptions {
-  [k: string]: unknown;
-  /** Adam's learning rate (default 3e-4). */
-  lr: number;
-  /** Discount (default 0.99). */
-  gamma: number;
-  /** GAE's lambda (default 0.95). */
-  lambda: number;
-  /** The surrogate's clip (default 0.2). */
-  clipParam: number;
-  /**
-   * Value losses are clipped at this (default 10000: in effect off for returns in the hundreds;
-   * RLlib's 10 clips most of CartPole's value errors, which slows learning: 144k steps to a mean
-   * return of 450 against 68k here).
-   */
-  vfClipParam: number;
-  vfLossCoeff: number;
-  entropyCoeff: number;
-  /** Initial KL penalty coefficient, adapted towards klTarget (default 0.2; 0: none). */
-  klCoeff: number;
-  klTarget: number;
-  /** Steps per iteration, over all env runners (default 4000). */
-  trainBatchSize: number;
-  minibatchSize: number;
-  /** Passes over each batch (default 10; RLlib's is 30). */
-  numEpochs: number;
-  /** Clip gradients to this global norm (default none). */
-  gradClip: number | undefined;
-  model: ModelOptions;
-}
+export type { PPOTrainingOptions } from './ppo-options.js';
 
 /** PPO's config builder. */
 export class PPOConfig extends AlgorithmConfig<PPOTrainingOptions> {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freeVariablesOf, obviouslySelfContained } from './free-variables.js';
 import { RemoteCodeError } from '../errors.js';
-import { threadState, type FunctionRegistry } from './thread-state.js';
+import { threadState } from './thread-state.js';
 
 export type { FunctionRegistry } from './thread-state.js';
 
