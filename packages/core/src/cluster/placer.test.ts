@@ -273,10 +273,10 @@ describe('placer: feasibility', () => {
     expect(placer.infeasible({ TPU: 1 })).toEqual({ name: 'TPU', requested: 1, total: 0 });
   });
 
-  // BUG (placer.ts, infeasible): when every resource fits on some node but no one node has them all,
+  // Regression (placer.ts, infeasible, found by this suite): when every resource fits on some node but no one node has them all,
   // it returns { name: <first>, requested: 0, total: 0 }, so the user reads "it needs 0 CPU and the
   // largest node has no CPU". It should name a resource and the amount asked for.
-  it.fails('names what a request no single node can hold asks for', () => {
+  it('names what a request no single node can hold asks for', () => {
     const { placer } = placerOver(view());
     const req = { CPU: 4, GPU: 1 };
     const m = placer.infeasible(req);

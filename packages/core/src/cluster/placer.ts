@@ -86,7 +86,9 @@ export class ClusterPlacer implements Placer {
       const best = Math.max(0, ...nodes.map((n) => n.resourcesTotal[name] ?? 0));
       if (amount > best + EPS) return { name, requested: amount, total: best };
     }
-    return { name: Object.keys(resources)[0] ?? 'CPU', requested: 0, total: 0 };
+    // Each resource fits on some node, but no node holds them all at once.
+    const name = Object.keys(resources).find((k) => !isGroupResource(k)) ?? 'CPU';
+    return { name, requested: resources[name] ?? 0, total: 0, together: true };
   }
 
   private at(nodeId: string): Placement {

@@ -67,11 +67,11 @@ describe('remote actors: calls', () => {
     expect(clock.pending).toBe(0);
   });
 
-  // BUG (remote-actors.ts, lookUp): an actor the GCS knows but that does not come up (stays
+  // Regression (remote-actors.ts, lookUp, found by this suite): an actor the GCS knows but that does not come up (stays
   // PENDING or RESTARTING) for actorLookupTimeoutMs fails its calls with "it is unknown to this
   // cluster (never created, or forgotten)", which sends the user looking for the wrong problem.
   // The message should say it was not placed (or restarted) within the lookup's time.
-  it.fails('says why calls fail when a known actor never comes up', async () => {
+  it('says why calls fail when a known actor never comes up', async () => {
     const { host, gcs, clock, actors } = setup();
     gcs.put(info('a1', { state: 'PENDING' }));
     actors.submitActorTask(call('c1', 'a1'));
@@ -157,10 +157,10 @@ describe('remote actors: placement', () => {
     expect(clock.pending).toBe(0);
   });
 
-  // BUG (remote-actors.ts, killActor): kill() of a kept (parked) actor ends it through gone(), which
+  // Regression (remote-actors.ts, killActor, found by this suite): kill() of a kept (parked) actor ends it through gone(), which
   // unpins constructor arguments only for actors already in `owned`; a parked actor is not there yet,
   // so the pins createActor() took are never dropped and the argument objects leak.
-  it.fails("kill() of a kept actor lets its constructor's arguments go", async () => {
+  it("kill() of a kept actor lets its constructor's arguments go", async () => {
     const { host, clock, actors } = setup();
     host.room.clear();
     actors.createActor(creation('a1', {}, [{ r: 'x' }]));
@@ -169,11 +169,11 @@ describe('remote actors: placement', () => {
     expect(host.pins.get('x')).toBe(0);
   });
 
-  // BUG (remote-actors.ts, killActor): an actor waiting for a node the autoscaler may start (or for
+  // Regression (remote-actors.ts, killActor, found by this suite): an actor waiting for a node the autoscaler may start (or for
   // its placement group) is 'creating' but not parked, so kill() asks the GCS where it is, finds no
   // node and returns: the kill is lost, the actor is created once a node appears, and calls queued
   // meanwhile run on it. It should end like a parked actor (no creation, calls fail).
-  it.fails('kill() of an actor waiting for a new node: it never starts', async () => {
+  it('kill() of an actor waiting for a new node: it never starts', async () => {
     const { host, actors } = setup();
     host.placement = { kind: 'wait', reason: 'for a node the autoscaler may start' };
     actors.createActor(creation('a1'));
@@ -319,11 +319,11 @@ describe('remote actors: deaths', () => {
     expect(host.creations()).toEqual([['node-b', 'a1', -1]]);
   });
 
-  // BUG (remote-actors.ts, killActor): kill(noRestart) while this node looks the actor up (calls
+  // Regression (remote-actors.ts, killActor, found by this suite): kill(noRestart) while this node looks the actor up (calls
   // queued) moves it to dead directly, without gone(): the lookup's answer, arriving after, sees the
   // actor no longer 'lookingUp' and returns, so the queued calls are never sent nor failed and their
   // results stay pending for ever. They should fail with ActorDiedError.
-  it.fails('kill() during a lookup fails the calls queued meanwhile', async () => {
+  it('kill() during a lookup fails the calls queued meanwhile', async () => {
     const { host, gcs, actors } = setup();
     gcs.put(info('a1', { nodeId: 'node-b' }));
     gcs.hold = true;

@@ -10,7 +10,7 @@ import type { RuntimeConfig } from '../config.js';
 import { ignored } from '../log.js';
 import type { ResourceSet } from '../options.js';
 import type { ActorCreationSpec, ActorHandleData, ActorTaskSpec, ArgSpec } from '../protocol/specs.js';
-import { errorValue } from '../node/failures.js';
+import { describeMissing, errorValue } from '../node/failures.js';
 import type { ActorDirectory, GroupState, Placement, ResultValue } from '../node/ports.js';
 import type { ActorInfo__Output } from './generated/raytscore/ActorInfo.js';
 import type { PeerMessage } from './generated/raytscore/PeerMessage.js';
@@ -122,6 +122,12 @@ export class RemoteActors implements ActorDirectory {
   /** Actors kept by their owner until some node has room: each retry returns true once done. */
   private parked: (() => boolean)[] = [];
   private readonly parkedActors = new Set<string>();
+  /**
+   * Constructor arguments createActor() pinned, by actor id, until the creation lets them go: the
+   * actor table of the node that hosts it pins its own, and an owner that may restart it keeps
+   * them in `owned`.
+   */
+  private readonly creationPins = new Map<string, ArgSpec[]>();
   private cancelParkTimer: (() => void) | undefined;
   /** Actors waiting for a node the autoscaler may start, or for room (reported as this node's load). */
   readonly waiting = new Map<string, Record<string, number>>();
@@ -144,14 +150,16 @@ export class RemoteActors implements ActorDirectory {
     const ra = remoteActor(spec.actorId, { kind: 'creating' });
     this.actors.set(spec.actorId, ra);
     h.pinArgs(spec.args);
+    this.creationPins.set(spec.actorId, spec.args);
     const namespace = o.namespace ?? h.namespace;
     const register = o.name
       ? h.gcs.registerActor(this.actorInfo(spec, namespace, ''))
       : Promise.resolve({ ok: true, existing: null });
     register.then(
       (r) => {
+        if (ra.where.kind === 'dead') return; // killed while the GCS registered it
         if (!r.ok && r.existing) {
-          h.unpinArgs(spec.args);
+          this.dropCreationPins(spec.actorId);
           if (o.getIfExists) {
             ra.realId = r.existing.actorId;
             this.located(ra, r.existing.nodeId);
@@ -166,8 +174,7 @@ export class RemoteActors implements ActorDirectory {
         this.place(spec, ra, namespace);
       },
       (err: Error) => {
-        h.unpinArgs(spec.args);
-        this.gone(ra, `the GCS could not register it (${err.message})`);
+        if (ra.where.kind !== 'dead') this.gone(ra, `the GCS could not register it (${err.message})`);
       },
     );
   }
@@ -211,6 +218,7 @@ export class RemoteActors implements ActorDirectory {
 
   /** Places an actor (`queueOn`: on that node, without room there now, after waiting with its owner). */
   private place(spec: ActorCreationSpec, ra: RemoteActor, namespace: string, queueOn?: string): void {
+    if (ra.where.kind === 'dead') return; // killed while it waited for a node or its group
     const h = this.host;
     const o = spec.options;
     if (o.strategy?.type === 'PLACEMENT_GROUP') {
@@ -225,7 +233,7 @@ export class RemoteActors implements ActorDirectory {
     const target: Placement = missing
       ? {
           kind: 'infeasible',
-          reason: `Actor '${spec.className}' (${spec.actorId}) asks for ${JSON.stringify(o.resources)}, but no node can ever satisfy it: it needs ${missing.requested} ${missing.name} and the largest node has ${missing.total}.`,
+          reason: `Actor '${spec.className}' (${spec.actorId}) asks for ${JSON.stringify(o.resources)}, but no node can ever satisfy it: ${describeMissing(missing)}.`,
         }
       : queueOn !== undefined
         ? queueOn === h.nodeId
@@ -245,7 +253,6 @@ export class RemoteActors implements ActorDirectory {
       return;
     }
     if (target.kind === 'infeasible') {
-      h.unpinArgs(spec.args);
       this.gone(ra, target.reason);
       const dead = { ...this.actorInfo(spec, namespace, ''), state: 'DEAD', deathCause: target.reason };
       (o.name ? h.gcs.updateActor(dead) : h.gcs.registerActor(dead)).catch(
@@ -270,7 +277,7 @@ export class RemoteActors implements ActorDirectory {
       this.actors.delete(spec.actorId);
       moveActor(ra, { kind: 'located', node: h.nodeId });
       h.createLocalActor(spec);
-      h.unpinArgs(spec.args);
+      this.dropCreationPins(spec.actorId);
       for (const call of ra.queue) this.handOver(call, spec.actorId);
       ra.queue = [];
     } else {
@@ -281,7 +288,9 @@ export class RemoteActors implements ActorDirectory {
         // Kept to restart it elsewhere: the arguments stay pinned while it may restart.
         const pinned = spec.options.maxRestarts !== 0;
         this.owned.set(spec.actorId, { spec, namespace, restarts: 0, pinned });
-        if (!pinned) h.unpinArgs(spec.args);
+        if (pinned)
+          this.creationPins.delete(spec.actorId); // `owned` holds them now
+        else this.dropCreationPins(spec.actorId);
       }
       this.located(ra, nodeId);
     }
@@ -317,12 +326,20 @@ export class RemoteActors implements ActorDirectory {
     for (const call of q) this.sendCall(ra, call);
   }
 
-  private gone(ra: RemoteActor, cause: string): void {
-    moveActor(ra, { kind: 'dead', cause, node: nodeOf(ra) });
+  private gone(ra: RemoteActor, cause: string, node = nodeOf(ra)): void {
+    moveActor(ra, { kind: 'dead', cause, node });
+    this.dropCreationPins(ra.realId);
     this.disown(ra.realId);
     const q = ra.queue;
     ra.queue = [];
     for (const call of q) this.failCall(call, cause);
+  }
+
+  private dropCreationPins(actorId: string): void {
+    const args = this.creationPins.get(actorId);
+    if (!args) return;
+    this.creationPins.delete(actorId);
+    this.host.unpinArgs(args);
   }
 
   /** This node will not restart the actor again: its constructor arguments can go. */
@@ -487,7 +504,13 @@ export class RemoteActors implements ActorDirectory {
           this.clock.after(actorLookupRetryMs, () => {
             if (ra.where.kind === 'lookingUp') this.lookUp(ra, actorId, avoid, since);
           });
-        else this.gone(ra, 'it is unknown to this cluster (never created, or forgotten)');
+        else
+          this.gone(
+            ra,
+            a
+              ? `it did not come up within ${actorLookupTimeoutMs} ms (the cluster knows it, ${a.state === 'RESTARTING' ? 'restarting' : 'not placed yet'}: no node may have room for it)`
+              : 'it is unknown to this cluster (never created, or forgotten)',
+          );
       },
       (err: Error) => {
         if (ra.where.kind === 'lookingUp') this.gone(ra, `the GCS could not be asked where it is (${err.message})`);
@@ -498,11 +521,18 @@ export class RemoteActors implements ActorDirectory {
   async killActor(actorId: string, noRestart: boolean): Promise<void> {
     const h = this.host;
     let ra = this.actors.get(actorId);
-    if (ra && ra.where.kind === 'creating' && this.parkedActors.has(ra.realId)) {
-      // Kept here until some node has room: it never starts.
-      this.parkedActors.delete(ra.realId);
+    if (ra && ra.where.kind === 'creating') {
+      // Not placed yet (kept until some node has room, or waiting for a new node or its
+      // placement group): it never starts.
+      const parked = this.parkedActors.delete(ra.realId);
       this.waiting.delete(ra.realId);
-      this.gone(ra, 'it was killed with kill() before a node had room for it');
+      const cause = parked
+        ? 'it was killed with kill() before a node had room for it'
+        : 'it was killed with kill() before it was placed';
+      this.gone(ra, cause);
+      h.gcs
+        .updateActor({ actorId: ra.realId, state: 'DEAD', deathCause: cause })
+        .catch(ignored(`report of actor ${ra.realId}'s death to the GCS`));
       return;
     }
     let node = ra ? nodeOf(ra) : undefined;
@@ -516,10 +546,8 @@ export class RemoteActors implements ActorDirectory {
     const realId = ra!.realId;
     if (node === h.nodeId) await h.killLocalActor(realId, noRestart);
     else h.send(node, { killActor: { actorId: realId, noRestart } });
-    if (noRestart) {
-      moveActor(ra!, { kind: 'dead', cause: 'it was killed with kill()', node });
-      this.disown(realId);
-    }
+    // Calls queued here meanwhile (a lookup was running) fail with the kill's cause.
+    if (noRestart) this.gone(ra!, 'it was killed with kill()', node);
   }
 
   /** Named actors alive in the cluster (from the GCS's actor table). */

@@ -36,6 +36,14 @@ export function fmtResources(r: ResourceSet): string {
   );
 }
 
+/** What a request lacks, e.g. "it needs 4 CPU and the largest node has 2 CPU". */
+export function describeMissing(missing: Missing): string {
+  if (missing.together)
+    return `each resource is on some node, but no node has all of them together (${missing.requested} ${missing.name} with the rest)`;
+  const have = missing.total ? `${missing.total} ${missing.name}` : `no ${missing.name}`;
+  return `it needs ${missing.requested} ${missing.name} and the largest node has ${have}`;
+}
+
 /** No node can ever run the work: which resource is missing, and how to fix it. */
 export function unschedulable(
   nodeId: string,
@@ -45,17 +53,16 @@ export function unschedulable(
   taskId?: string,
   actorId?: string,
 ): StoredValue {
-  const have = missing.total ? `${missing.total} ${missing.name}` : `no ${missing.name}`;
-  const fix =
-    missing.name === 'CPU'
+  const fix = missing.together
+    ? 'Ask for less, or start a node that has all of it'
+    : missing.name === 'CPU'
       ? 'Lower numCpus or give the cluster more CPUs (init({ numCpus }))'
       : missing.name === 'GPU'
         ? 'Lower numGpus or start the cluster with GPUs (init({ numGpus }))'
         : `Lower it, or declare the resource on a node (init({ resources: { ${missing.name}: ${missing.requested} } }))`;
   return errorValue(
     new UnschedulableError(
-      `${what} asks for ${fmtResources(req)}, but no node can ever satisfy it: it needs ${missing.requested} ${missing.name} ` +
-        `and the largest node has ${have}. ${fix}.`,
+      `${what} asks for ${fmtResources(req)}, but no node can ever satisfy it: ${describeMissing(missing)}. ${fix}.`,
       req,
       { taskId, actorId, nodeId },
     ),

@@ -19,11 +19,15 @@ import type { WorkerHandle } from './worker-handle.js';
 /** A task's result as its owner records it: a value, or where another node keeps it. */
 export type ResultValue = StoredValue | { t: 'remote'; location: string; size: number };
 
-/** The resource no node of the cluster has enough of, with the largest amount a node has. */
+/**
+ * Why no node of the cluster can run a request: a resource no node has enough of (with the
+ * largest amount a node has), or (`together`) each resource is on some node but no node has all.
+ */
 export interface Missing {
   name: string;
   requested: number;
   total: number;
+  together?: boolean;
 }
 
 /** Where work owned by this node runs. */
