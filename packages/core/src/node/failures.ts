@@ -13,6 +13,7 @@ import {
 } from '../errors.js';
 import type { ResourceSet } from '../options.js';
 import { storedError, type StoredValue } from '../runtime/serialization.js';
+import { fmtResources } from './placement.js';
 import type { Missing } from './ports.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -24,16 +25,6 @@ export function errorValue(err: unknown): StoredValue {
 /** The wire error inside an error value. */
 export function wireErrorOf(v: StoredValue): WireError {
   return (v as { e: WireError }).e;
-}
-
-export function fmtResources(r: ResourceSet): string {
-  return (
-    '{ ' +
-    Object.entries(r)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join(', ') +
-    ' }'
-  );
 }
 
 /** What a request lacks, e.g. "it needs 4 CPU and the largest node has 2 CPU". */

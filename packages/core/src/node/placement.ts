@@ -37,7 +37,8 @@ function sum(bundles: ResourceSet[]): Record<string, number> {
   return out;
 }
 
-function fmt(r: ResourceSet): string {
+/** Resources as people read them: `{ CPU: 2, GPU: 1 }`. */
+export function fmtResources(r: ResourceSet): string {
   return (
     '{ ' +
     Object.entries(r)
@@ -106,15 +107,15 @@ export function placeBundles(
   const biggest = bundles.find((b) => !nodes.some((n) => fits(b, n.total)));
   if (biggest) {
     reason =
-      `bundle ${fmt(biggest)} fits on no node (${nodes.length} node${nodes.length === 1 ? '' : 's'}: ` +
-      nodes.map((n) => fmt(n.total)).join(', ') +
+      `bundle ${fmtResources(biggest)} fits on no node (${nodes.length} node${nodes.length === 1 ? '' : 's'}: ` +
+      nodes.map((n) => fmtResources(n.total)).join(', ') +
       ')';
   } else if (strategy === 'STRICT_SPREAD' && bundles.length > nodes.length) {
     reason = `STRICT_SPREAD needs ${bundles.length} nodes, one per bundle, and the cluster has ${nodes.length}`;
   } else if (strategy === 'STRICT_PACK') {
-    reason = `STRICT_PACK needs ${fmt(sum(bundles))} on one node, and the largest node has less`;
+    reason = `STRICT_PACK needs ${fmtResources(sum(bundles))} on one node, and the largest node has less`;
   } else {
-    reason = `the bundles ${bundles.map(fmt).join(', ')} do not fit on the cluster's nodes together`;
+    reason = `the bundles ${bundles.map(fmtResources).join(', ')} do not fit on the cluster's nodes together`;
   }
   return { ok: false, infeasible: true, reason };
 }
