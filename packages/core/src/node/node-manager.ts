@@ -218,13 +218,15 @@ export class NodeManager implements NodeContext {
       },
       finishReturns: (spec, result, producer) => {
         const origin = this.forwardedCalls.get(spec.taskId);
-        const list = Array.isArray(result) ? result : spec.returnIds.map(() => result);
         if (origin !== undefined) {
           this.forwardedCalls.delete(spec.taskId);
+          const list = Array.isArray(result) ? result : spec.returnIds.map(() => result);
           this.cluster?.peers.sendTaskDone(origin, spec.taskId, list, producer, undefined);
           return;
         }
-        spec.returnIds.forEach((id, i) => this.store.put(id, list[i], producer));
+        const ids = spec.returnIds;
+        for (let i = 0; i < ids.length; i++)
+          this.store.put(ids[i], Array.isArray(result) ? result[i] : result, producer);
       },
       actorState: (actorId, state, cause) => this.cluster?.actors.actorState(actorId, state, cause),
       recordCall: (spec, jobId, workerId, ms, ok) => this.records.callFinished(spec, jobId, workerId, ms, ok),

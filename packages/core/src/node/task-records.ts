@@ -43,11 +43,7 @@ export class TaskRecords {
 
   /** A task finished (or failed, or was cancelled); `first` is its first result. */
   taskFinished(work: TaskWork, first: ResultValue | undefined): void {
-    this.push({
-      ...this.describe(work),
-      state: work.cancelled ? 'CANCELLED' : first?.t === 'err' ? 'FAILED' : 'FINISHED',
-      endMs: Date.now(),
-    });
+    this.push(this.record(work, work.cancelled ? 'CANCELLED' : first?.t === 'err' ? 'FAILED' : 'FINISHED', Date.now()));
   }
 
   /** An actor method call finished on a worker here, after `ms` of running. */
@@ -78,22 +74,22 @@ export class TaskRecords {
 
   /** A task the node knows now, in its current state. */
   live(work: TaskWork): TaskRecord {
-    return {
-      ...this.describe(work),
-      state: work.state === 'running' ? 'RUNNING' : work.state === 'waiting' ? 'PENDING_ARGS' : 'PENDING_NODE',
-      endMs: 0,
-    };
+    const state = work.state === 'running' ? 'RUNNING' : work.state === 'waiting' ? 'PENDING_ARGS' : 'PENDING_NODE';
+    return this.record(work, state, 0);
   }
 
-  private describe(work: TaskWork): Omit<TaskRecord, 'state' | 'endMs'> {
+  /** One literal per record (no spread: these are made once per task, on the hot path). */
+  private record(work: TaskWork, state: string, endMs: number): TaskRecord {
     const { nodeId, jobId } = this.node;
     return {
       taskId: work.id,
       name: work.task.name,
+      state,
       nodeId: work.remote ?? nodeId,
       owner: work.origin ?? nodeId,
       jobId: work.task.jobId ?? jobId,
       startMs: work.startMs,
+      endMs,
       resources: work.resources,
       runStartMs: work.remote ? 0 : (work.runStartMs ?? 0),
       workerId: work.remote ? '' : (work.ranOn ?? ''),

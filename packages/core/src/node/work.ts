@@ -105,15 +105,22 @@ export function newWork(
   resources: ResourceSet,
   isolation: 'thread' | 'process',
 ): Work {
-  const envVars = what.kind === 'task' ? what.task.envVars : what.actor.spec.options.envVars;
-  return {
-    ...what,
+  const task = what.kind === 'task' ? what.task : undefined;
+  const actor = what.kind === 'create' ? what.actor : undefined;
+  const envVars = task ? task.envVars : actor!.spec.options.envVars;
+  // One literal with every field (both kinds have `task` and `actor`, one undefined): one hidden
+  // class for all work. Spreading `what` in made V8 build each work field by field, at ~4x the
+  // cost of a task's whole submission (microbenchmark: tasks async 17k/s against 77k/s).
+  const work = {
+    kind: what.kind,
+    task,
+    actor,
     id,
     args,
     resources,
     isolation,
     shapeKey: shapeKeyOf(resources, isolation, envKeyOf(envVars)),
-    state: 'waiting',
+    state: 'waiting' as WorkState,
     attempts: 0,
     depsLeft: 0,
     worker: undefined,
@@ -131,4 +138,5 @@ export function newWork(
     spillTo: undefined,
     noSpill: false,
   };
+  return work as Work;
 }
