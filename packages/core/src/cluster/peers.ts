@@ -22,6 +22,9 @@ export class Peers {
     private readonly nodeId: string,
     private readonly view: View,
     private readonly store: ObjectStore,
+    /** Makes the gRPC client of a node (a seam: unit tests give a fake). */
+    private readonly makeClient: (address: string) => NodeClient = (address) =>
+      new (protos().node.Node)(address, grpc.credentials.createInsecure(), channelOptions),
   ) {}
 
   /** The client of a node in the view (undefined: its address is not known yet). */
@@ -30,7 +33,7 @@ export class Peers {
     if (c) return c;
     const addr = this.view.get(nodeId)?.address;
     if (!addr) return undefined;
-    c = new (protos().node.Node)(addr, grpc.credentials.createInsecure(), channelOptions);
+    c = this.makeClient(addr);
     this.clients.set(nodeId, c);
     return c;
   }
