@@ -157,8 +157,13 @@ export class ClusterNode {
       actorSent: (nodeId, r) => this.placer.actorSent(nodeId, r),
       waitForNodeFitting: (r) => this.membership.waitForView(() => this.placer.someNodeFits(r), 24 * 3600_000),
       group: (id) => this.groups.group(id),
-      whenGroupPlaced: (id, fn) =>
-        this.groups.whenPlaced(id, fn, ignored(`lookup of placement group ${id} (its actors wait for its event)`)),
+      whenGroupPlaced: (id, fn, unknown) =>
+        this.groups.whenPlaced(
+          id,
+          fn,
+          ignored(`lookup of placement group ${id} (its actors wait for its event)`),
+          unknown,
+        ),
       send: (nodeId, msg) => this.peers.send(nodeId, msg),
       owners: (refIds, target) => this.peers.owners(refIds, target),
       get stopped() {
@@ -216,6 +221,7 @@ export class ClusterNode {
     this.node.nodeLost(nodeId, why);
     // Its actors are gone with it: restarted elsewhere by their owners, or looked up again.
     this.actors.nodeLost(nodeId, why);
+    this.collectives.nodeLost(nodeId);
     this.peers.forget(nodeId);
   }
 

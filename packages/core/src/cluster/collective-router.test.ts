@@ -140,13 +140,13 @@ describe('collective router', () => {
     expect(clock.pending).toBe(0);
   });
 
-  // BUG (collective-router.ts:29-41): the first location found for an actor is cached for good
+  // Regression (collective-router.ts:29-41, found by this suite): the first location found for an actor is cached for good
   // (`collectiveNodes` is only cleared when a lookup finds no node). Once the actor restarts on
   // another node, every later message still goes to the old node, whose node manager drops a
   // message for an actor it does not host (deliverCollective with fromPeer = true), so the
   // collective operation times out. It should look the actor up again once it moved (or when the
   // old node reports it gone).
-  it.fails('follows an actor that moved to another node (restarted elsewhere)', async () => {
+  it('follows an actor that moved to another node (restarted elsewhere)', async () => {
     const { actors, sent, router } = setup();
     actors.set('a1', located('node-b'));
     router.sendCollective('a1', 'k1', 'int32', new Int32Array([1]));

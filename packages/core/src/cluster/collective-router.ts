@@ -10,8 +10,10 @@ import type { PeerMessage } from './generated/raytscore/PeerMessage.js';
 import type { RemoteActor } from './remote-actors.js';
 
 export class CollectiveRouter {
-  /** Where actors that get collective messages from here live (looked up once in the GCS). */
-  private readonly collectiveNodes = new Map<string, Promise<string | undefined>>();
+  /** GCS lookups of actors not in the remote actor table, by actor id (the answer is kept). */
+  private readonly looked = new Map<string, Promise<string | undefined>>();
+  /** Where those lookups found each actor: forgotten when that node leaves (the actor moves). */
+  private readonly foundOn = new Map<string, string>();
 
   constructor(
     private readonly nodeId: string,
@@ -23,33 +25,50 @@ export class CollectiveRouter {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** Sends a collective message to actor `to` on its node (retried while the actor is not placed yet). */
+  /**
+   * Sends a collective message to actor `to` on its node: where the remote actor table places it
+   * now, else where the GCS says (retried while the actor is not placed yet).
+   */
   sendCollective(to: string, key: string, dtype: string, data: ArrayBufferView, since = this.clock.now()): void {
-    const { collectiveDeliveryTimeoutMs, actorLookupRetryMs } = this.config;
-    let where = this.collectiveNodes.get(to);
+    const known = this.actors.get(to);
+    if (known?.where.kind === 'located') {
+      this.deliver(known.where.node, to, key, dtype, data);
+      return;
+    }
+    let where = this.looked.get(to);
     if (!where) {
-      const known = this.actors.get(to);
-      const node = known && known.where.kind === 'located' ? known.where.node : undefined;
-      where =
-        node !== undefined
-          ? Promise.resolve(node)
-          : this.gcs.getActor({ actorId: to }).then(
-              (r) => (r.found && r.actor?.nodeId && r.actor.state !== 'DEAD' ? r.actor.nodeId : undefined),
-              () => undefined, // the GCS is down: looked up again below while the budget lasts
-            );
-      this.collectiveNodes.set(to, where);
+      where = this.gcs.getActor({ actorId: to }).then(
+        (r) => (r.found && r.actor?.nodeId && r.actor.state !== 'DEAD' ? r.actor.nodeId : undefined),
+        () => undefined, // the GCS is down: looked up again below while the budget lasts
+      );
+      this.looked.set(to, where);
     }
     void where.then((nodeId) => {
       if (!nodeId) {
-        this.collectiveNodes.delete(to);
+        this.looked.delete(to);
+        const { collectiveDeliveryTimeoutMs, actorLookupRetryMs } = this.config;
         if (this.clock.now() - since < collectiveDeliveryTimeoutMs && !this.stopped())
           this.clock.after(actorLookupRetryMs, () => this.sendCollective(to, key, dtype, data, since));
         return;
       }
-      if (nodeId !== this.nodeId)
-        this.send(nodeId, {
-          collective: { actorId: to, key, dtype, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) },
-        });
+      this.foundOn.set(to, nodeId);
+      this.deliver(nodeId, to, key, dtype, data);
     });
+  }
+
+  private deliver(nodeId: string, to: string, key: string, dtype: string, data: ArrayBufferView): void {
+    if (nodeId === this.nodeId) return; // the node manager delivered it here already
+    this.send(nodeId, {
+      collective: { actorId: to, key, dtype, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) },
+    });
+  }
+
+  /** A node left: actors found there are looked up again (they may restart elsewhere). */
+  nodeLost(nodeId: string): void {
+    for (const [actorId, node] of this.foundOn) {
+      if (node !== nodeId) continue;
+      this.foundOn.delete(actorId);
+      this.looked.delete(actorId);
+    }
   }
 }

@@ -277,3 +277,21 @@ describe('cluster groups: create, remove, list', () => {
 function unexpected(): never {
   throw new Error('not expected to be called');
 }
+
+describe('cluster groups: a group the GCS does not know', () => {
+  it('says so to whenPlaced, once, and drops the waiter', async () => {
+    const { gcs, groups } = setup();
+    const calls: string[] = [];
+    groups.whenPlaced(
+      'pg_9',
+      () => calls.push('placed'),
+      unexpected,
+      () => calls.push('unknown'),
+    );
+    gcs.calls[0].reply({ spec: null, state: '', bundleNodes: [], reason: '' } as never);
+    await settle();
+    expect(calls).toEqual(['unknown']);
+    groups.onInfo(pgInfo('pg_9', 'CREATED'));
+    expect(calls).toEqual(['unknown']);
+  });
+});

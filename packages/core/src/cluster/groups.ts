@@ -55,12 +55,23 @@ export class ClusterGroups implements GroupDirectory {
     this.changed(g.id);
   }
 
-  /** Calls `fn` once the group is no longer PENDING (asking the GCS about a group not heard of). */
-  whenPlaced(id: string, fn: () => void, onAskFailed: (err: unknown) => void): void {
+  /**
+   * Calls `fn` once the group is no longer PENDING, asking the GCS about a group not heard of:
+   * `onUnknown` instead (and `fn` never) if the GCS does not know it either; `onAskFailed` if the
+   * GCS cannot be asked (`fn` still runs on the group's event).
+   */
+  whenPlaced(id: string, fn: () => void, onAskFailed: (err: unknown) => void, onUnknown?: () => void): void {
     const ws = this.waiters.get(id) ?? [];
     ws.push(fn);
     this.waiters.set(id, ws);
-    if (!this.groups.has(id)) this.waitGroup(id, 0).catch(onAskFailed);
+    if (this.groups.has(id)) return;
+    this.waitGroup(id, 0).then((g) => {
+      if (g || !onUnknown) return;
+      const left = (this.waiters.get(id) ?? []).filter((w) => w !== fn);
+      if (left.length) this.waiters.set(id, left);
+      else this.waiters.delete(id);
+      onUnknown();
+    }, onAskFailed);
   }
 
   async waitGroup(id: string, timeoutMs: number): Promise<GroupState | undefined> {

@@ -63,7 +63,11 @@ export class Peers {
         if (!c) continue; // address not in the view yet: sent when it is
         stream = c.Peer();
         stream.on('data', () => {});
-        stream.on('error', () => this.outgoing.delete(nodeId));
+        const opened = stream;
+        // A late error of a stream that was replaced (the node left and came back) keeps the new one.
+        stream.on('error', () => {
+          if (this.outgoing.get(nodeId) === opened) this.outgoing.delete(nodeId);
+        });
         this.outgoing.set(nodeId, stream);
       }
       this.pending.set(nodeId, []);

@@ -98,7 +98,8 @@ export interface RemoteActorsHost {
   /** Resolves once some node could run `resources` (the autoscaler started one). */
   waitForNodeFitting(resources: ResourceSet): Promise<boolean>;
   group(id: string): GroupState | undefined;
-  whenGroupPlaced(id: string, fn: () => void): void;
+  /** Calls `fn` once the group is placed (or can never be); `unknown` if the cluster has no such group. */
+  whenGroupPlaced(id: string, fn: () => void, unknown: () => void): void;
   /** Messages to other nodes. */
   send(nodeId: string, msg: PeerMessage): void;
   owners(refIds: readonly string[], target: string): { owners: Record<string, string> };
@@ -224,7 +225,15 @@ export class RemoteActors implements ActorDirectory {
     if (o.strategy?.type === 'PLACEMENT_GROUP') {
       const g = h.group(o.strategy.placementGroupId);
       if (!g || g.state === 'PENDING') {
-        h.whenGroupPlaced(o.strategy.placementGroupId, () => this.place(spec, ra, namespace));
+        const id = o.strategy.placementGroupId;
+        h.whenGroupPlaced(
+          id,
+          () => this.place(spec, ra, namespace),
+          () => {
+            if (ra.where.kind !== 'dead')
+              this.gone(ra, `its placement group ${id} is not known to the cluster (removed, or never created)`);
+          },
+        );
         return;
       }
     }
