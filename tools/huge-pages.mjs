@@ -1,6 +1,6 @@
 // Benchmarks' drivers host the embedded cluster's worker threads, or receive large objects from
 // other nodes, so they need glibc's huge-page tunable from their own start, as ray-ts gives every
-// process it starts (see packages/core/src/huge-pages.ts). restartWithHugePages() runs this
+// process it starts (see packages/core/src/runtime/huge-pages.ts). restartWithHugePages() runs this
 // script again with it, as `GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node script.js` would, unless
 // it is set already or RAY_TS_HUGE_PAGES=0.
 import { spawnSync } from 'node:child_process';

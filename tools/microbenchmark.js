@@ -31,7 +31,7 @@ Ray's core microbenchmark cases (same names as 'ray microbenchmark') on an embed
   --no-init-time       skip the '${INIT_CASE}' measurement (3 fresh child processes)
   --no-huge-pages      run without glibc's huge-page tunable (by default the benchmark restarts
                        itself with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, as ray-ts does for the
-                       processes it starts; see packages/core/src/huge-pages.ts); the same as
+                       processes it starts; see packages/core/src/runtime/huge-pages.ts); the same as
                        RAY_TS_HUGE_PAGES=0
   -h, --help           show this help`;
 
