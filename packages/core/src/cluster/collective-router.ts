@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { RuntimeConfig } from '../config.js';
 import type { ActorsGcs } from './actors-gcs.js';
 import type { PeerMessage } from './generated/raytscore/PeerMessage.js';
-import type { RemoteActor } from './remote-actors.js';
+import type { RemoteActor } from './actor-where.js';
 
 export class CollectiveRouter {
   /** GCS lookups of actors not in the remote actor table, by actor id (the answer is kept). */
