@@ -62,7 +62,8 @@ interface StartFlags {
   resources?: string;
   objectStoreMemory?: number;
   block?: boolean;
-  host: string;
+  host?: string;
+  nodeIpAddress?: string;
   redisAddress?: string;
   nodeTimeoutMs?: number;
   dashboardPort?: number;
@@ -103,6 +104,7 @@ async function start(f: StartFlags): Promise<void> {
     head: !!f.head,
     gcsAddress: f.address,
     host: f.host,
+    nodeIpAddress: f.nodeIpAddress,
     port: f.head ? (f.port ?? 6380) : (f.port ?? 0),
     resources,
     objectStoreBytes: f.objectStoreMemory,
@@ -271,7 +273,14 @@ program
   .option('--head', 'start a new cluster: its head node (GCS and a node)')
   .option('--address <host:port>', 'join the cluster whose head is at this address')
   .option('--port <n>', 'port of this node (head default 6380; others: a free one)', number('--port'))
-  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option(
+    '--host <host>',
+    'interface to listen on (0.0.0.0: all; default: the node IP address, 127.0.0.1 for a head given none)',
+  )
+  .option(
+    '--node-ip-address <ip>',
+    'the address other hosts reach this node by (default: the interface that routes to the head; a head: its --host, else 127.0.0.1)',
+  )
   .option('--num-cpus <n>', 'CPUs of this node (default: all cores)', number('--num-cpus'))
   .option('--num-gpus <n>', 'GPUs of this node', number('--num-gpus'))
   .option('--resources <json>', 'custom resources, e.g. \'{"accelerator": 2}\'')

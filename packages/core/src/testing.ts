@@ -2,6 +2,7 @@
  * Helpers for tests of ray-ts and of libraries built on it: waiting on conditions, and a look
  * at the embedded node's internals (object store and worker counts).
  */
+import type { TestHost } from './testing-hosts.js';
 import { driverNode as embeddedNode } from './runtime/driver.js';
 import type { ObjectStoreStats } from './node/object-store.js';
 import { threadState } from './runtime/thread-state.js';
@@ -77,6 +78,8 @@ export interface ClusterNodeSpec {
   objectStoreMemory?: number;
   /** Environment variables of the node process (e.g. RAY_TS_* settings). */
   env?: Record<string, string>;
+  /** Runs the node on this host (see {@link TestHosts}) instead of on 127.0.0.1. */
+  host?: TestHost;
 }
 
 /** Settings of the head started by {@link Cluster}. */
@@ -173,7 +176,7 @@ export class Cluster {
     const opts = {
       head: !gcsAddress,
       gcsAddress,
-      host: '127.0.0.1',
+      host: spec.host?.address ?? '127.0.0.1',
       port: head?.port ?? 0,
       resources,
       objectStoreBytes: spec.objectStoreMemory,
@@ -182,7 +185,14 @@ export class Cluster {
       redisAddress: head?.redisAddress,
       jobApiPort: 0,
     };
-    const { proc, ready, output: out } = spawnNodeProcess(opts, { env: { ...(spec.env ?? {}), RAY_TS_ADDRESS: '' } });
+    const {
+      proc,
+      ready,
+      output: out,
+    } = spawnNodeProcess(opts, {
+      env: { ...(spec.env ?? {}), RAY_TS_ADDRESS: '' },
+      netns: spec.host?.netns,
+    });
     const info = await ready;
     return {
       handle: {
@@ -278,3 +288,5 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
       }),
   };
 }
+
+export { TestHosts, type TestHost } from './testing-hosts.js';

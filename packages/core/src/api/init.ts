@@ -43,6 +43,11 @@ export interface InitOptions {
    * submits inherits it, merged with its own, e.g. `{ envVars: { LOG_LEVEL: 'debug' } }`.
    */
   runtimeEnv?: RuntimeEnv;
+  /**
+   * With `address`: the address the cluster's nodes reach this driver by (Ray's
+   * `_node_ip_address`). Default: the local address of the interface that routes to the head.
+   */
+  nodeIpAddress?: string;
 }
 
 const initKeys = [
@@ -56,6 +61,7 @@ const initKeys = [
   'config',
   'address',
   'runtimeEnv',
+  'nodeIpAddress',
 ];
 
 function detectGpus(): number[] {
@@ -141,6 +147,11 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
   });
   const namespace = options.namespace ?? 'default';
   const address = resolveClusterAddress(options.address);
+  if (options.nodeIpAddress !== undefined && (address === undefined || address === 'local')) {
+    throw new InvalidArgumentError(
+      'init({ nodeIpAddress }) sets the address a cluster reaches this driver by: use it with init({ address }).',
+    );
+  }
   if (address !== undefined && address !== 'local') {
     if (typeof address !== 'string')
       throw new InvalidArgumentError('Invalid address for init(): expected "HOST:PORT".');
@@ -152,7 +163,7 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
         );
       }
     }
-    return connectDriver(address, namespace, config, store, jobEnv);
+    return connectDriver(address, namespace, config, store, jobEnv, options.nodeIpAddress);
   }
   return startEmbedded({
     namespace,

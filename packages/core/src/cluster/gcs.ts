@@ -3,6 +3,7 @@
  * groups (placed here, reserved on nodes in two phases), internal KV, and the cluster resource
  * view, published to every node and driver over `Subscribe` streams. Tables live in memory.
  */
+import { canConnect } from './node-address.js';
 import { ignored } from '../log.js';
 import * as grpc from '@grpc/grpc-js';
 import { placeBundles, type PlacementStrategy } from '../node/placement.js';
@@ -17,6 +18,9 @@ import type { PlacementGroupInfo } from './generated/raytscore/PlacementGroupInf
 import type { PlacementGroupSpec__Output } from './generated/raytscore/PlacementGroupSpec.js';
 import { MemoryStorage, type GcsStorage, type GcsTable } from './gcs-storage.js';
 import { channelOptions, protos, unary, VERSION } from './proto.js';
+
+/** How long the head tries to connect back to a node or driver that registers. */
+const REACH_BACK_MS = 3_000;
 
 interface PgRecord {
   spec: PlacementGroupSpec__Output;
@@ -346,13 +350,32 @@ export class Gcs {
           });
           return;
         }
-        this.nodes.set(n.nodeId, { ...n, state: 'ALIVE' });
-        this.save('nodes', n.nodeId, this.nodes.get(n.nodeId));
-        this.lastSeen.set(n.nodeId, Date.now());
-        if (n.isHead) this.headNodeId = n.nodeId;
-        this.viewChanged();
-        this.retryPendingGroups();
-        ok(cb, { clusterId: this.clusterId, headNodeId: this.headNodeId });
+        const join = () => {
+          this.nodes.set(n.nodeId, { ...n, state: 'ALIVE' });
+          this.save('nodes', n.nodeId, this.nodes.get(n.nodeId));
+          this.lastSeen.set(n.nodeId, Date.now());
+          if (n.isHead) this.headNodeId = n.nodeId;
+          this.viewChanged();
+          this.retryPendingGroups();
+          ok(cb, { clusterId: this.clusterId, headNodeId: this.headNodeId });
+        };
+        if (n.isHead) {
+          join();
+          return;
+        }
+        // The cluster must reach it back (tasks, results and pulls go to its address): refuse at
+        // once, saying what to set, rather than let its work hang on an address nobody reaches.
+        void canConnect(n.address, REACH_BACK_MS).then((reached) => {
+          if (reached) join();
+          else
+            cb({
+              code: grpc.status.FAILED_PRECONDITION,
+              details:
+                `the head cannot reach ${n.isDriver ? 'this driver' : 'this node'} at ${n.address} (no connection within ${REACH_BACK_MS / 1000} s). ` +
+                `Give it an address the cluster's hosts can reach (${n.isDriver ? 'init({ nodeIpAddress })' : '--node-ip-address'}), ` +
+                `and let them connect to its port ${n.address.slice(n.address.lastIndexOf(':') + 1)} (a firewall may block it)`,
+            });
+        });
       },
       Heartbeat: (call, cb) => {
         const n = call.request.node!;

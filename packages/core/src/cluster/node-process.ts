@@ -34,15 +34,21 @@ export function spawnNodeProcess(
     stderr = 'pipe',
     timeoutMs = 30_000,
     keepOutput = true,
+    netns,
   }: {
     env?: NodeJS.ProcessEnv;
     stderr?: 'pipe' | 'inherit';
     timeoutMs?: number;
     /** Keep collecting output after the node is up (tests); else forward it to this process's stdout. */
     keepOutput?: boolean;
+    /** Run the node in this network namespace (`ip netns exec`: a host of its own, in tests). */
+    netns?: string;
   } = {},
 ): { proc: ChildProcess; ready: Promise<NodeReady>; output(): string } {
-  const proc = spawn(process.execPath, [nodeMain()], {
+  const [cmd, args] = netns
+    ? ['ip', ['netns', 'exec', netns, process.execPath, nodeMain()]]
+    : [process.execPath, [nodeMain()]];
+  const proc = spawn(cmd, args, {
     env: withHugePages({ ...process.env, ...env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) }),
     stdio: ['ignore', 'pipe', stderr],
   });

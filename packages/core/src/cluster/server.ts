@@ -15,13 +15,21 @@ import path from 'node:path';
 import { JobManager, serveJobApi, type JobRecord, type JobTable } from './jobs.js';
 import { Autoscaler, LocalNodeProvider, type AutoscalerConfig } from './autoscaler.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
+import { nodeAddresses } from './node-address.js';
 import { bindServer, channelOptions, protos, unary, VERSION } from './proto.js';
 
 export interface StartNodeOptions {
   head: boolean;
   /** GCS address (HOST:PORT) of the cluster to join; the head's own when `head`. */
   gcsAddress?: string;
+  /** The interface to listen on (`0.0.0.0`: every one); default: the advertised address. */
   host?: string;
+  /**
+   * The address other processes reach this node by (Ray's `--node-ip-address`); default: the
+   * host's when one is given, else, joining a cluster, the local address of the interface that
+   * routes to the head, and for a head, 127.0.0.1.
+   */
+  nodeIpAddress?: string;
   /** Port of this node's gRPC server (0: a free one). */
   port?: number;
   resources: Record<string, number>;
@@ -70,7 +78,6 @@ export function parseAddress(address: string): { host: string; port: number } {
 }
 
 export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
-  const host = opts.host ?? '127.0.0.1';
   const config = loadConfig(opts.config ?? {});
   if (!opts.head) {
     if (!opts.gcsAddress)
@@ -79,6 +86,11 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       );
     parseAddress(opts.gcsAddress);
   }
+  const { bind: host, advertise } = await nodeAddresses({
+    host: opts.host,
+    nodeIpAddress: opts.nodeIpAddress,
+    gcsAddress: opts.head ? undefined : opts.gcsAddress,
+  });
   const server = new grpc.Server(channelOptions);
   const nodeId = ids().next('node');
   const node = new NodeManager({
@@ -141,7 +153,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
         : `Could not listen on ${host}:${opts.port ?? 0}: ${msg}`,
     );
   }
-  const address = `${host}:${port}`;
+  const address = `${advertise}:${port}`;
   const gcsAddress = opts.head ? address : opts.gcsAddress!;
   const cluster = new ClusterNode({
     node,
@@ -207,7 +219,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     try {
       const bound = await serveJobApi(manager, table, host, opts.jobApiPort ?? 8265, VERSION);
       jobs = { manager, server: bound.server };
-      jobApiAddress = `http://${host}:${bound.port}`;
+      jobApiAddress = `http://${advertise}:${bound.port}`;
       gcs.kvLocal('cluster').put('job_api_address', Buffer.from(jobApiAddress));
     } catch (err) {
       await stop();

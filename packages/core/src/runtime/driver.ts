@@ -128,6 +128,7 @@ export async function connectDriver(
   config: RuntimeConfig,
   store: number | undefined,
   jobEnv: EnvVars | undefined,
+  nodeIpAddress?: string,
 ): Promise<RuntimeInfo> {
   const { startNode, pingGcs, parseAddress } = await import('../cluster/server.js');
   parseAddress(address);
@@ -139,6 +140,7 @@ export async function connectDriver(
     resources: {},
     objectStoreBytes: store ?? config.objectStoreBytes,
     config,
+    nodeIpAddress,
     driver: { jobId, namespace },
   });
   const { node, cluster } = started;
