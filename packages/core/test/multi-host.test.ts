@@ -3,8 +3,9 @@
 // process is the driver, on a third address (the bridge's). Nothing goes over 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, init, nodes, put, shutdown } from '@ray-ts/core';
+import { waitFor } from '@ray-ts/core/testing';
 import { Cluster, TestHosts } from '@ray-ts/core/testing';
-import { CounterActor, doublePlusOne, sumOf, threes, whereAmI } from './fixtures/multi-host.js';
+import { CounterActor, doublePlusOne, napThenWhere, sumOf, threes, whereAmI } from './fixtures/multi-host.js';
 
 let hosts: TestHosts;
 let cluster: Cluster;
@@ -12,6 +13,8 @@ let cluster: Cluster;
 beforeAll(async () => {
   hosts = TestHosts.create(2);
   cluster = await Cluster.start({
+    // Short, so that the partition below is noticed soon; long enough for a loaded CI machine.
+    nodeTimeoutMs: 3_000,
     head: { numCpus: 1, host: hosts.hosts[0] },
     nodes: [{ numCpus: 1, resources: { node2: 4 }, host: hosts.hosts[1] }],
   });
@@ -71,5 +74,34 @@ describe('a cluster across hosts', () => {
       new RegExp(`cannot reach this node at ${unreachable.replace(/\./g, '\\.')}:\\d+.*--node-ip-address`),
     );
     proc.kill('SIGKILL');
+  });
+
+  // Last: it ends node 2.
+  it('retries the work of a partitioned node elsewhere, and fences the node when its link comes back', async () => {
+    const [head, node2] = cluster.nodes;
+    const ref = napThenWhere
+      .options({ schedulingStrategy: { nodeId: node2.nodeId, soft: true }, maxRetries: 2 })
+      .remote(2_000);
+    await new Promise((r) => setTimeout(r, 500)); // it runs on node 2 now
+    hosts.partition(hosts.hosts[1]); // its link goes down; its process runs on
+    // Declared dead after the timeout: the task runs again on the head.
+    expect(await get(ref)).toBe(head.nodeId);
+    await waitFor(async () => !(await nodes()).find((n) => n.nodeId === node2.nodeId)?.alive, {
+      timeoutMs: 15_000,
+      what: 'node 2 declared dead',
+    });
+    hosts.heal(hosts.hosts[1]);
+    // Back on the network it hears it was declared dead, and exits instead of rejoining (no split brain).
+    const exited = () => {
+      try {
+        process.kill(node2.pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    await waitFor(exited, { timeoutMs: 15_000, what: 'node 2 exiting once fenced' });
+    expect(node2.output()).toMatch(/was declared dead by the cluster/);
+    expect((await nodes()).find((n) => n.nodeId === node2.nodeId)?.alive ?? false).toBe(false);
   });
 });

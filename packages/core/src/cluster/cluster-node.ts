@@ -64,6 +64,8 @@ export class ClusterNode {
   private stopped = false;
   /** Called when the job of a driver ends (to drop its non-detached actors). */
   onJobFinished: ((jobId: string) => void) | undefined;
+  /** Called when the cluster declared this node dead while it ran (see Membership): it must stop. */
+  onFenced: (() => void) | undefined;
 
   constructor(private readonly opts: ClusterNodeOptions) {
     const node = opts.node;
@@ -90,6 +92,7 @@ export class ClusterNode {
         group: (p) => this.groups.onInfo(p),
         actorDead: (a) => this.actors.deadForGood(a),
         jobFinished: (jobId) => this.onJobFinished?.(jobId),
+        fenced: () => this.onFenced?.(),
       },
     );
     this.groups = new ClusterGroups(this.gcs, node, (id) => node.groupChanged(id));

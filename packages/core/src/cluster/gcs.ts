@@ -350,6 +350,13 @@ export class Gcs {
           });
           return;
         }
+        if (this.nodes.get(n.nodeId)?.state === 'DEAD') {
+          cb({
+            code: grpc.status.FAILED_PRECONDITION,
+            details: `node ${n.nodeId} was declared dead (it missed its heartbeats), and its work moved elsewhere: start it again to join as a new node`,
+          });
+          return;
+        }
         const join = () => {
           this.nodes.set(n.nodeId, { ...n, state: 'ALIVE' });
           this.save('nodes', n.nodeId, this.nodes.get(n.nodeId));
@@ -381,7 +388,9 @@ export class Gcs {
         const n = call.request.node!;
         const prev = this.nodes.get(n.nodeId);
         if (!prev || prev.state === 'DEAD') {
-          ok(cb, { known: false });
+          // DEAD: declared dead (a partition, say) while it still ran. Its work was retried and its
+          // actors restarted elsewhere: it is fenced, and must not rejoin with them (split brain).
+          ok(cb, { known: false, dead: prev?.state === 'DEAD' });
           return;
         }
         this.lastSeen.set(n.nodeId, Date.now());

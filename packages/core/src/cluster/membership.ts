@@ -38,6 +38,8 @@ export interface MembershipEvents {
   group(p: PlacementGroupInfo__Output): void;
   actorDead(a: ActorInfo__Output): void;
   jobFinished(jobId: string): void;
+  /** The cluster declared this node dead while it ran (a partition): it must stop, not rejoin. */
+  fenced(): void;
 }
 
 export interface MembershipOptions {
@@ -92,11 +94,20 @@ export class Membership implements View {
     this.subscribe();
     await this.waitForView((v) => v.get(nodeId) !== undefined, 10_000);
     this.heartbeat = setInterval(() => {
-      unary<unknown, { known: boolean }>(this.gcs, 'Heartbeat', { node: this.opts.info() }, 5_000).then((r) => {
-        // Unknown: the GCS restarted without this node's record (no Redis), so it joins again.
-        if (!r.known && !this.stopped)
-          unary(this.gcs, 'RegisterNode', this.opts.info(), 5_000).catch(ignored('registration after a GCS restart'));
-      }, ignored('heartbeat (the GCS is restarting or down; the next one retries)'));
+      unary<unknown, { known: boolean; dead: boolean }>(this.gcs, 'Heartbeat', { node: this.opts.info() }, 5_000).then(
+        (r) => {
+          if (r.dead && !this.stopped) {
+            this.stopped = true;
+            if (this.heartbeat) clearInterval(this.heartbeat);
+            this.events.fenced();
+            return;
+          }
+          // Unknown: the GCS restarted without this node's record (no Redis), so it joins again.
+          if (!r.known && !this.stopped)
+            unary(this.gcs, 'RegisterNode', this.opts.info(), 5_000).catch(ignored('registration after a GCS restart'));
+        },
+        ignored('heartbeat (the GCS is restarting or down; the next one retries)'),
+      );
     }, this.opts.heartbeatMs);
     this.heartbeat.unref();
   }

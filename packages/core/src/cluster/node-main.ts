@@ -57,6 +57,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => exit(0));
   process.on('SIGINT', () => exit(0));
   process.on('ray-ts:stopped' as never, () => exit(0));
+  // Declared dead while it ran (fenced): it exits, and a supervisor may start it as a new node.
+  process.on('ray-ts:fenced' as never, () => exit(3));
 }
 
 void main();

@@ -167,6 +167,14 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   holder.handlers = cluster.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>;
   node.attachCluster(cluster.ports);
   cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
+  cluster.onFenced = () => {
+    console.error(
+      `ray-ts: ${opts.driver ? 'this driver' : `node ${nodeId}`} was declared dead by the cluster at ${gcsAddress} ` +
+        `(it missed its heartbeats: a network partition, or a pause): its work was retried elsewhere, so it stops ` +
+        `rather than rejoin with stale tasks and actors.${opts.driver ? '' : ' Start it again to join as a new node.'}`,
+    );
+    void stop().then(() => process.emit('ray-ts:fenced' as never));
+  };
   let jobs: { manager: JobManager; server: import('node:http').Server } | undefined;
   let autoscaler: Autoscaler | undefined;
   const stop = (): Promise<void> => {

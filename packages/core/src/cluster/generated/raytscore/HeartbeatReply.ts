@@ -3,8 +3,10 @@
 
 export interface HeartbeatReply {
   'known'?: (boolean);
+  'dead'?: (boolean);
 }
 
 export interface HeartbeatReply__Output {
   'known': (boolean);
+  'dead': (boolean);
 }
