@@ -3,7 +3,7 @@
  * groups (placed here, reserved on nodes in two phases), internal KV, and the cluster resource
  * view, published to every node and driver over `Subscribe` streams. Tables live in memory.
  */
-import { canConnect } from './node-address.js';
+import { refusal } from './gcs-admission.js';
 import { ignored } from '../log.js';
 import * as grpc from '@grpc/grpc-js';
 import { placeBundles, type PlacementStrategy } from '../node/placement.js';
@@ -17,10 +17,7 @@ import type { NodeClient } from './generated/raytscore/Node.js';
 import type { PlacementGroupInfo } from './generated/raytscore/PlacementGroupInfo.js';
 import type { PlacementGroupSpec__Output } from './generated/raytscore/PlacementGroupSpec.js';
 import { MemoryStorage, type GcsStorage, type GcsTable } from './gcs-storage.js';
-import { channelOptions, protos, unary, VERSION } from './proto.js';
-
-/** How long the head tries to connect back to a node or driver that registers. */
-const REACH_BACK_MS = 3_000;
+import { channelOptions, protos, unary } from './proto.js';
 
 interface PgRecord {
   spec: PlacementGroupSpec__Output;
@@ -341,23 +338,11 @@ export class Gcs {
     return {
       RegisterNode: (call, cb) => {
         const n = call.request;
-        if (n.version !== VERSION) {
-          cb({
-            code: grpc.status.FAILED_PRECONDITION,
-            details:
-              `version mismatch: this cluster runs ray-ts ${VERSION} and ${n.isDriver ? 'the driver' : 'the node'} runs ${n.version || 'an unknown version'}. ` +
-              `Run the same ray-ts version on every node and driver.`,
-          });
-          return;
-        }
-        if (this.nodes.get(n.nodeId)?.state === 'DEAD') {
-          cb({
-            code: grpc.status.FAILED_PRECONDITION,
-            details: `node ${n.nodeId} was declared dead (it missed its heartbeats), and its work moved elsewhere: start it again to join as a new node`,
-          });
-          return;
-        }
-        const join = () => {
+        void refusal(n, this.nodes.get(n.nodeId)).then((details) => {
+          if (details) {
+            cb({ code: grpc.status.FAILED_PRECONDITION, details });
+            return;
+          }
           this.nodes.set(n.nodeId, { ...n, state: 'ALIVE' });
           this.save('nodes', n.nodeId, this.nodes.get(n.nodeId));
           this.lastSeen.set(n.nodeId, Date.now());
@@ -365,23 +350,6 @@ export class Gcs {
           this.viewChanged();
           this.retryPendingGroups();
           ok(cb, { clusterId: this.clusterId, headNodeId: this.headNodeId });
-        };
-        if (n.isHead) {
-          join();
-          return;
-        }
-        // The cluster must reach it back (tasks, results and pulls go to its address): refuse at
-        // once, saying what to set, rather than let its work hang on an address nobody reaches.
-        void canConnect(n.address, REACH_BACK_MS).then((reached) => {
-          if (reached) join();
-          else
-            cb({
-              code: grpc.status.FAILED_PRECONDITION,
-              details:
-                `the head cannot reach ${n.isDriver ? 'this driver' : 'this node'} at ${n.address} (no connection within ${REACH_BACK_MS / 1000} s). ` +
-                `Give it an address the cluster's hosts can reach (${n.isDriver ? 'init({ nodeIpAddress })' : '--node-ip-address'}), ` +
-                `and let them connect to its port ${n.address.slice(n.address.lastIndexOf(':') + 1)} (a firewall may block it)`,
-            });
         });
       },
       Heartbeat: (call, cb) => {

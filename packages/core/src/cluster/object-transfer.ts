@@ -266,7 +266,8 @@ export class ObjectTransfer {
     try {
       for (let off = 0; off < b.byteLength; off += CHUNK) {
         const chunk = Buffer.from(b.buffer as ArrayBuffer, b.byteOffset + off, Math.min(CHUNK, b.byteLength - off));
-        if (!call.write({ data: chunk })) await drained(call);
+        // A reader that went away leaves a stream that never drains: stop (and unpin) instead.
+        if (!call.write({ data: chunk }) && !call.cancelled) await drained(call);
         if (call.cancelled) return;
       }
       call.end();
