@@ -60,6 +60,7 @@ function setup() {
     groups: [] as string[],
     actorsDead: [] as string[],
     jobsFinished: [] as string[],
+    fenced: 0,
   };
   let reports = 0;
   const membership = new Membership(
@@ -80,6 +81,7 @@ function setup() {
       group: (p) => heard.groups.push(p.spec!.placementGroupId),
       actorDead: (a) => heard.actorsDead.push(a.actorId),
       jobFinished: (jobId) => heard.jobsFinished.push(jobId),
+      fenced: () => heard.fenced++,
     },
   );
   /** Starts it, the GCS's first view holding `nodes` (node-a itself always). */
@@ -327,6 +329,22 @@ describe('membership: heartbeats', () => {
       { nodeId: 'node-a', address: 'node-a:1', numWorkers: 5 },
     ]);
     expect(gcs.of('RegisterNode')[1].timeoutMs).toBe(5_000);
+  });
+
+  it('is fenced, once, when the GCS declared it dead while it ran: no more heartbeats, no rejoining', async () => {
+    const { gcs, heard, start } = setup();
+    gcs.answers.Heartbeat = () => ({ known: true });
+    await start();
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS);
+    expect(heard.fenced).toBe(0);
+    gcs.answers.Heartbeat = () => ({ known: false, dead: true });
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS);
+    expect(heard.fenced).toBe(1);
+    const beats = gcs.of('Heartbeat').length;
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS * 3);
+    expect(gcs.of('Heartbeat')).toHaveLength(beats);
+    expect(gcs.of('RegisterNode')).toHaveLength(1); // never registered again under its id
+    expect(heard.fenced).toBe(1);
   });
 
   it('goes on after heartbeats and registrations fail', async () => {
