@@ -26,12 +26,39 @@ export interface JobRecord {
   working_dir: string | null;
   env_vars: Record<string, string>;
   driver_pid: number | null;
+  /** What Ray's clients send and read back (Ray's JobDetails). */
+  metadata?: Record<string, string>;
+  runtime_env?: Record<string, unknown>;
+}
+
+/** The version of Ray's job REST protocol this API speaks (Ray's dashboard CURRENT_VERSION). */
+export const JOB_API_VERSION = '4';
+/**
+ * The Ray release whose job API this one answers like. Ray's JobSubmissionClient reads it from
+ * /api/version and refuses clusters older than it needs (2.8 for some options).
+ */
+export const RAY_PROTOCOL_VERSION = '2.58.0';
+
+/** A job record as Ray's JobDetails (its clients parse it): the record plus Ray's names. */
+export function rayJobDetails(rec: JobRecord): JobRecord & Record<string, unknown> {
+  return {
+    ...rec,
+    type: 'SUBMISSION',
+    job_id: rec.submission_id,
+    metadata: rec.metadata ?? {},
+    runtime_env: rec.runtime_env ?? {},
+    driver_exit_code: rec.exit_code,
+    error_type: rec.status === 'FAILED' ? 'JOB_ENTRYPOINT_COMMAND_ERROR' : null,
+    driver_info: rec.driver_pid ? { id: rec.submission_id, node_ip_address: '', pid: String(rec.driver_pid) } : null,
+  };
 }
 
 export interface SubmitRequest {
   entrypoint: string;
   submission_id?: string;
   runtime_env?: { working_dir?: string; env_vars?: Record<string, string> };
+  /** Ray's: labels of the job, returned as given. */
+  metadata?: Record<string, string>;
 }
 
 /** Where job records are kept (the GCS KV of the head). */
@@ -39,6 +66,7 @@ export interface JobTable {
   put(id: string, rec: JobRecord): void;
   get(id: string): JobRecord | undefined;
   all(): JobRecord[];
+  del(id: string): void;
 }
 
 const terminal = (s: JobStatus) => s === 'SUCCEEDED' || s === 'FAILED' || s === 'STOPPED';
@@ -82,6 +110,13 @@ export class JobManager {
       if (typeof v !== 'string') throw new HttpError(400, `env var ${k} must be a string, got ${typeof v}`);
     }
     const cwd = req.runtime_env?.working_dir;
+    if (typeof cwd === 'string' && /^[a-z]+:\/\//.test(cwd)) {
+      throw new HttpError(
+        400,
+        `working_dir '${cwd}' is a package URI: uploading a folder to the head is not supported yet; ` +
+          `give an absolute path of a folder on the head instead`,
+      );
+    }
     if (cwd !== undefined && (!path.isAbsolute(cwd) || !fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory())) {
       throw new HttpError(400, `working_dir '${cwd}' is not a directory on the head (give an absolute path there)`);
     }
@@ -96,6 +131,8 @@ export class JobManager {
       working_dir: cwd ?? null,
       env_vars: env,
       driver_pid: null,
+      metadata: req.metadata ?? {},
+      runtime_env: req.runtime_env ?? {},
     };
     this.table.put(id, rec);
     const log = fs.openSync(this.logPath(id), 'w');
@@ -198,6 +235,17 @@ export class JobManager {
     pump();
   }
 
+  /** Forgets a job that has ended (Ray's delete_job); a running one must be stopped first. */
+  delete(id: string): boolean {
+    const cur = this.table.get(id);
+    if (!cur) throw new HttpError(404, `no job '${id}'`);
+    if (!terminal(cur.status))
+      throw new HttpError(400, `job '${id}' is ${cur.status}: stop it first ('ray-ts job stop ${id}'), then delete it`);
+    this.table.del(id);
+    fs.rmSync(this.logPath(id), { force: true });
+    return true;
+  }
+
   /** Stops every running job (the head is stopping). */
   stopAll(): void {
     for (const id of this.procs.keys()) this.stop(id);
@@ -221,14 +269,24 @@ export function serveJobApi(
     const parts = url.pathname.split('/').filter(Boolean); // api, jobs, id, action
     const handle = async () => {
       if (parts[0] !== 'api') throw new HttpError(404, `no such path ${url.pathname}: the job API is under /api/jobs/`);
-      if (parts[1] === 'version' && req.method === 'GET') return send(200, { version, ray_ts: true });
+      if (parts[1] === 'version' && req.method === 'GET')
+        return send(200, {
+          version: JOB_API_VERSION,
+          ray_version: RAY_PROTOCOL_VERSION,
+          ray_commit: `ray-ts-${version}`,
+          session_name: 'ray-ts',
+          ray_ts_version: version,
+        });
       if (parts[1] !== 'jobs') throw new HttpError(404, `no such path ${url.pathname}`);
       const id = parts[2] ? decodeURIComponent(parts[2]) : undefined;
       if (!id) {
         if (req.method === 'GET')
           return send(
             200,
-            table.all().sort((a, b) => a.start_time - b.start_time),
+            table
+              .all()
+              .sort((a, b) => a.start_time - b.start_time)
+              .map(rayJobDetails),
           );
         if (req.method === 'POST') {
           let body = '';
@@ -251,8 +309,9 @@ export function serveJobApi(
       if (!action && req.method === 'GET') {
         const rec = table.get(id);
         if (!rec) throw new HttpError(404, `no job '${id}'`);
-        return send(200, rec);
+        return send(200, rayJobDetails(rec));
       }
+      if (!action && req.method === 'DELETE') return send(200, { deleted: jobs.delete(id) });
       if (action === 'logs' && req.method === 'GET') {
         if (parts[4] === 'tail') return jobs.follow(id, res);
         return send(200, { logs: jobs.logs(id) });

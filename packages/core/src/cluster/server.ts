@@ -218,6 +218,9 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
         return b ? (JSON.parse(b.toString()) as JobRecord) : undefined;
       },
       all: () => kv.keys().map((id) => JSON.parse(kv.get(id)!.toString()) as JobRecord),
+      del: (id) => {
+        kv.del(id);
+      },
     };
     const manager = new JobManager(
       table,
