@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 describe("Ray's job client against a ray-ts head", () => {
-  it('submits a job, follows it to SUCCEEDED, reads its logs, lists and deletes it', async (ctx) => {
+  it('submits jobs (one with an uploaded working directory), follows them to SUCCEEDED, reads logs, lists and deletes', async (ctx) => {
     if (!rayReady) ctx.skip();
     const api = cluster!.nodes[0].jobApiAddress!;
     const { stdout } = await run('bash', [baseline, 'python', path.join(here, 'fixtures/ray-job-client.py'), api], {
@@ -50,5 +50,9 @@ describe("Ray's job client against a ray-ts head", () => {
       listed_after_delete: false,
     });
     expect(r.logs).toContain('hello from 42');
+    // Its working directory was uploaded as a package, unpacked on the head, and run there.
+    expect(r.wd_status, String(r.wd_logs)).toBe('SUCCEEDED');
+    expect((r.wd_runtime_env as { working_dir: string }).working_dir).toMatch(/^gcs:\/\/_ray_pkg_[0-9a-f]+\.zip$/);
+    expect(r.wd_logs).toContain('hello ray-ts from the uploaded folder | @ray-ts/core from the head: function');
   });
 });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { withHugePages } from '../runtime/huge-pages.js';
 import { ids } from '../ids.js';
 import { HttpError } from '../errors.js';
+import { MAX_PACKAGE_BYTES, packageName, type JobPackages } from './job-packages.js';
 
 export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
 
@@ -79,6 +80,8 @@ export class JobManager {
     private readonly logDir: string,
     /** The GCS address the job's driver connects to. */
     private readonly clusterAddress: string,
+    /** Uploaded working directories (Ray's packages). */
+    readonly packages?: JobPackages,
   ) {
     fs.mkdirSync(logDir, { recursive: true });
     // Jobs that were running when the head went away did not survive it.
@@ -109,14 +112,12 @@ export class JobManager {
     for (const [k, v] of Object.entries(env)) {
       if (typeof v !== 'string') throw new HttpError(400, `env var ${k} must be a string, got ${typeof v}`);
     }
-    const cwd = req.runtime_env?.working_dir;
-    if (typeof cwd === 'string' && /^[a-z]+:\/\//.test(cwd)) {
-      throw new HttpError(
-        400,
-        `working_dir '${cwd}' is a package URI: uploading a folder to the head is not supported yet; ` +
-          `give an absolute path of a folder on the head instead`,
-      );
-    }
+    const given = req.runtime_env?.working_dir;
+    const pkg = typeof given === 'string' ? packageName(given) : undefined;
+    if (pkg !== undefined && !this.packages)
+      throw new HttpError(400, `this head keeps no packages: give working_dir as a folder on the head`);
+    // An uploaded package runs in its unpacked copy on the head.
+    const cwd = pkg !== undefined ? this.packages!.unpacked(pkg) : given;
     if (cwd !== undefined && (!path.isAbsolute(cwd) || !fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory())) {
       throw new HttpError(400, `working_dir '${cwd}' is not a directory on the head (give an absolute path there)`);
     }
@@ -267,6 +268,24 @@ export function serveJobApi(
     };
     const url = new URL(req.url ?? '/', 'http://x');
     const parts = url.pathname.split('/').filter(Boolean); // api, jobs, id, action
+    const packages = async (name: string) => {
+      const store = jobs.packages;
+      if (!store) throw new HttpError(404, 'this head keeps no packages');
+      if (req.method === 'GET') {
+        if (!store.has(name)) throw new HttpError(404, `no package ${name}`);
+        return send(200, { name });
+      }
+      if (req.method !== 'PUT') throw new HttpError(405, `${req.method} is not allowed on /api/packages/`);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_PACKAGE_BYTES) throw new HttpError(413, `package ${name} is over ${MAX_PACKAGE_BYTES} bytes`);
+        chunks.push(chunk as Buffer);
+      }
+      store.put(name, Buffer.concat(chunks));
+      return send(200, { name });
+    };
     const handle = async () => {
       if (parts[0] !== 'api') throw new HttpError(404, `no such path ${url.pathname}: the job API is under /api/jobs/`);
       if (parts[1] === 'version' && req.method === 'GET')
@@ -277,6 +296,7 @@ export function serveJobApi(
           session_name: 'ray-ts',
           ray_ts_version: version,
         });
+      if (parts[1] === 'packages' && parts[2] === 'gcs' && parts[3]) return packages(parts[3]);
       if (parts[1] !== 'jobs') throw new HttpError(404, `no such path ${url.pathname}`);
       const id = parts[2] ? decodeURIComponent(parts[2]) : undefined;
       if (!id) {

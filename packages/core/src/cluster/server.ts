@@ -11,7 +11,9 @@ import { ClusterNode } from './cluster-node.js';
 import { Gcs } from './gcs.js';
 import { RedisStorage, type GcsStorage } from './gcs-storage.js';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { installationNodeModules, JobPackages } from './job-packages.js';
 import { JobManager, serveJobApi, type JobRecord, type JobTable } from './jobs.js';
 import { Autoscaler, LocalNodeProvider, type AutoscalerConfig } from './autoscaler.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
@@ -222,10 +224,17 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
         kv.del(id);
       },
     };
+    const jobsDir = path.join(opts.logDir ?? path.join(os.tmpdir(), 'ray-ts-logs'), `jobs-${gcs.clusterId}`);
+    const pkgs = gcs.kvLocal('packages');
     const manager = new JobManager(
       table,
-      path.join(opts.logDir ?? path.join(os.tmpdir(), 'ray-ts-logs'), `jobs-${gcs.clusterId}`),
+      jobsDir,
       gcsAddress,
+      new JobPackages(
+        { put: (n, zip) => pkgs.put(n, zip), get: (n) => pkgs.get(n) },
+        path.join(jobsDir, 'packages'),
+        installationNodeModules(path.dirname(fileURLToPath(import.meta.url))),
+      ),
     );
     try {
       const bound = await serveJobApi(manager, table, host, opts.jobApiPort ?? 8265, VERSION);
