@@ -6,16 +6,6 @@
 
 const debugOn = (process.env.RAY_TS_LOG_LEVEL ?? '').toLowerCase() === 'debug';
 
-/** Whether debug messages are printed. */
-export function debugEnabled(): boolean {
-  return debugOn;
-}
-
-/** Prints a debug message (with RAY_TS_LOG_LEVEL=debug). */
-export function debug(message: string): void {
-  if (debugOn) console.error(`ray-ts [debug] ${message}`);
-}
-
 /**
  * Names an error that is ignored on purpose and why (`what`: what failed, and why that is fine).
  * Use it as a promise's rejection handler: `.catch(ignored('...'))`.

@@ -5,7 +5,7 @@ import { settle } from '../testing-clock.js';
 import type { GcsEvent__Output } from './generated/raytscore/GcsEvent.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { Membership, type LostNode, type View } from './membership.js';
-import { FakeGcsClient, serviceError } from './testing-gcs.js';
+import { FakeGcsClient, nodeInfo, serviceError } from './testing-gcs.js';
 import { info as actorInfo } from './testing-remote-actors.js';
 
 beforeEach(() => {
@@ -21,26 +21,7 @@ const HEARTBEAT_MS = 1_000;
 const RESUBSCRIBE_MS = 500;
 
 function node(nodeId: string, over: Partial<NodeInfo__Output> = {}): NodeInfo__Output {
-  return {
-    nodeId,
-    address: `${nodeId}:1`,
-    isHead: false,
-    isDriver: false,
-    resourcesTotal: { CPU: 4 },
-    resourcesAvailable: { CPU: 4 },
-    state: 'ALIVE',
-    pid: 0,
-    version: '0.1.0',
-    startTimeMs: 0,
-    load: [],
-    objectStoreUsed: 0,
-    objectStoreCapacity: 0,
-    numObjects: 0,
-    numWorkers: 0,
-    jobId: '',
-    labels: {},
-    ...over,
-  };
+  return nodeInfo(nodeId, { version: '0.1.0', ...over });
 }
 
 function view(nodes: NodeInfo__Output[], potential: Record<string, number>[] = []): GcsEvent__Output {

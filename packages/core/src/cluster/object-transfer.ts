@@ -49,10 +49,6 @@ export class ObjectTransfer {
     private readonly peers: Peers,
   ) {}
 
-  private get view(): Pick<Membership, 'get'> {
-    return this.membership;
-  }
-
   sendTaskDone(
     origin: string,
     taskId: string,
@@ -66,7 +62,7 @@ export class ObjectTransfer {
     const refs: string[] = [];
     results.forEach((v, i) => {
       const size = v.t === 'v8' || v.t === 'raw' ? v.b.byteLength : 0;
-      if (size > inlineMax && this.view.get(origin)?.state === 'ALIVE') {
+      if (size > inlineMax && this.membership.get(origin)?.state === 'ALIVE') {
         // Large: stays here as a copy for its owner, which pulls it when someone reads it.
         const id = `${taskId}.${i}`;
         store.put(id, v, producer);
@@ -133,7 +129,7 @@ export class ObjectTransfer {
 
   /** Pulls one object from a node; resolves with a node to try next if it redirects. */
   private pullFrom(source: string, id: string): Promise<string | undefined> {
-    const st = this.view.get(source)?.state;
+    const st = this.membership.get(source)?.state;
     if (st && st !== 'ALIVE') {
       return Promise.reject(
         new ObjectLostError(

@@ -5,28 +5,10 @@ import { FakeClock } from '../testing-clock.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import type { View } from './membership.js';
 import { ClusterPlacer } from './placer.js';
+import { nodeInfo } from './testing-gcs.js';
 
 function node(nodeId: string, total: Record<string, number>, over: Partial<NodeInfo__Output> = {}): NodeInfo__Output {
-  return {
-    nodeId,
-    address: `${nodeId}:1`,
-    isHead: false,
-    isDriver: false,
-    resourcesTotal: total,
-    resourcesAvailable: { ...total },
-    state: 'ALIVE',
-    pid: 0,
-    version: '',
-    startTimeMs: 0,
-    load: [],
-    objectStoreUsed: 0,
-    objectStoreCapacity: 0,
-    numObjects: 0,
-    numWorkers: 0,
-    jobId: '',
-    labels: {},
-    ...over,
-  };
+  return nodeInfo(nodeId, { resourcesTotal: total, resourcesAvailable: { ...total }, ...over });
 }
 
 class FakeView implements View {

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import type { GcsClient } from './generated/raytscore/Gcs.js';
+import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 
 type Callback = (err: grpc.ServiceError | null, res?: unknown) => void;
 
@@ -102,4 +103,28 @@ export class FakeGcsClient {
       call.fail(err);
     }
   }
+}
+
+/** A node as the GCS's view lists it: alive, empty, 4 CPUs unless `over` says otherwise. */
+export function nodeInfo(nodeId: string, over: Partial<NodeInfo__Output> = {}): NodeInfo__Output {
+  return {
+    nodeId,
+    address: `${nodeId}:1`,
+    isHead: false,
+    isDriver: false,
+    resourcesTotal: { CPU: 4 },
+    resourcesAvailable: { CPU: 4 },
+    state: 'ALIVE',
+    pid: 0,
+    version: '',
+    startTimeMs: 0,
+    load: [],
+    objectStoreUsed: 0,
+    objectStoreCapacity: 0,
+    numObjects: 0,
+    numWorkers: 0,
+    jobId: '',
+    labels: {},
+    ...over,
+  };
 }

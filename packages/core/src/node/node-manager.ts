@@ -307,6 +307,11 @@ export class NodeManager implements NodeContext {
    * never does (its sender's operation times out, naming it).
    */
   deliverCollective(to: string, key: string, dtype: string, data: ArrayBufferView, fromPeer: boolean): void {
+    const worker = this.actors.workerOf(to);
+    if (worker) {
+      worker.send({ k: 'coll', to, key, dtype, data }); // the common case: no retry loop to set up
+      return;
+    }
     retryUntil(
       { intervalMs: this.config.collectiveRetryMs, timeoutMs: this.config.collectiveDeliveryTimeoutMs },
       () => {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ObjectLostError, UnschedulableError } from '../errors.js';
 import type { FnRef } from '../runtime/functions.js';
 import { settle } from '../testing-clock.js';
-import { fakeCluster, ok, taskSpec, testNode } from './testing-node.js';
+import { fakeCluster, fnLong, fnShort, ok, taskSpec, testNode } from './testing-node.js';
 
 /** performance.now() as the worker slots read it (when a task was sent, to tell a long-running one). */
 let nowMs = 1_000;
@@ -13,15 +13,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-const fnShort: FnRef = {
-  id: 'fn-short',
-  desc: { kind: 'source', source: '() => 1', name: 'short', isClass: false, origin: '' },
-};
-const fnLong: FnRef = {
-  id: 'fn-long',
-  desc: { kind: 'source', source: '() => 2', name: 'long', isClass: false, origin: '' },
-};
 
 /** Runs one task of `fn` to the end on `n`, reporting `ms` as its run time (so the slots learn the function's average). */
 async function learn(n: ReturnType<typeof testNode>, taskId: string, fn: FnRef, ms: number): Promise<void> {

@@ -5,7 +5,7 @@
  * scheduler.ts, the workers' side in worker-slots.ts.
  */
 import { NodeDiedError, UnschedulableError, type WireError } from '../errors.js';
-import type { ArgSpec, TaskSpec } from '../protocol/specs.js';
+import type { TaskSpec } from '../protocol/specs.js';
 import type { TaskOutcome } from '../protocol/worker-messages.js';
 import { storedError, type StoredValue } from '../runtime/serialization.js';
 import type { ActorRecord } from './actors.js';
@@ -40,6 +40,8 @@ export interface TaskPeers {
 export class Tasks implements SchedulerHost {
   /** Work waiting for its placement group to be created. */
   private readonly groupWaiters = new Map<string, Work[]>();
+  /** Queues work whose arguments are ready (one function for all work: start() runs per task). */
+  private readonly ready = (work: Work) => this.requeue(work);
 
   constructor(
     private readonly ctx: NodeContext,
@@ -194,7 +196,7 @@ export class Tasks implements SchedulerHost {
 
   /** Waits for the work's ObjectRef arguments, then queues it for resources. */
   start(work: Work): void {
-    this.peers.deps.waitFor(work, (w) => this.requeue(w));
+    this.peers.deps.waitFor(work, this.ready);
   }
 
   // ---------------------------------------------------------------- SchedulerHost
@@ -387,10 +389,5 @@ export class Tasks implements SchedulerHost {
     const out: TaskRecord[] = [];
     for (const w of this.queue.values()) if (w.kind === 'task') out.push(this.peers.records.live(w));
     return out;
-  }
-
-  /** The pins of a work's arguments (for the actor table, which pins its own). */
-  unpinArgs(args: ArgSpec[]): void {
-    this.peers.deps.unpin(args);
   }
 }

@@ -10,6 +10,7 @@ import { loadConfig, type RuntimeConfig } from '../config.js';
 import { errorFromWire } from '../errors.js';
 import { envKeyOf, type EnvVars, type ResourceSet, type SchedulingStrategySpec } from '../options.js';
 import type { TaskSpec } from '../protocol/specs.js';
+import type { FnRef } from '../protocol/values.js';
 import type { TaskOutcome, ToWorker } from '../protocol/worker-messages.js';
 import type { StoredValue } from '../runtime/serialization.js';
 import { Bundles } from './bundles.js';
@@ -26,6 +27,16 @@ import { Tasks } from './tasks.js';
 import type { WorkerHandle } from './worker-handle.js';
 import { WorkerSlots } from './worker-slots.js';
 import type { CreateWork, Work } from './work.js';
+
+/** Two functions the worker slots learn to be short and long (pipelining tests). */
+export const fnShort: FnRef = {
+  id: 'fn-short',
+  desc: { kind: 'source', source: '() => 1', name: 'short', isClass: false, origin: '' },
+};
+export const fnLong: FnRef = {
+  id: 'fn-long',
+  desc: { kind: 'source', source: '() => 2', name: 'long', isClass: false, origin: '' },
+};
 
 /** A task spec with defaults: one CPU, one return `<id>.0`, no retries, a function of its own. */
 export function taskSpec(taskId: string, over: Partial<TaskSpec> = {}): TaskSpec {

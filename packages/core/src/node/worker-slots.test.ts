@@ -7,7 +7,7 @@ import type { FnRef } from '../runtime/functions.js';
 import type { NodeContext } from './context.js';
 import { ObjectStore } from './object-store.js';
 import { ResourcePool } from './resources.js';
-import { fake, FakeWorkers, taskSpec } from './testing-node.js';
+import { fake, FakeWorkers, fnShort, taskSpec } from './testing-node.js';
 import { newWork, transition, type CreateWork, type TaskWork } from './work.js';
 import { fnFor, taskContext, WorkerSlots } from './worker-slots.js';
 
@@ -20,11 +20,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-const fnShort: FnRef = {
-  id: 'fn-short',
-  desc: { kind: 'source', source: '() => 1', name: 'short', isClass: false, origin: '' },
-};
 
 interface SetupOptions {
   resources?: Record<string, number>;
