@@ -16,7 +16,7 @@ await build({
   platform: 'node',
   target: 'node20',
   // acorn is loaded lazily, tsx only when a worker meets a .ts module: both stay packages.
-  external: ['acorn', 'tsx', 'tsx/*', '@grpc/grpc-js', '@grpc/proto-loader', 'commander', 'ioredis', 'yaml'],
+  external: ['acorn', 'tsx', 'tsx/*', '@grpc/grpc-js', '@grpc/proto-loader', 'commander', 'ioredis', 'yaml', 'ws'],
   sourcemap: true,
   logLevel: 'warning',
 });

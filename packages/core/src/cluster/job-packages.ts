@@ -4,13 +4,12 @@
  * whose `runtime_env.working_dir` names it runs in its unpacked copy on the head. Zips are kept
  * in the GCS's key-value store (so in Redis when the GCS is), unpacked once each.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { HttpError } from '../errors.js';
+import { MAX_PACKAGE_BYTES, PackageEntryError, unpackPackage } from '../runtime/code-packages.js';
 
-/** Ray's limit on an uploaded working directory. */
-export const MAX_PACKAGE_BYTES = 500 * 1024 * 1024;
+export { MAX_PACKAGE_BYTES };
 
 /** Where the zips are kept (the GCS KV namespace `packages` on a head). */
 export interface PackageTable {
@@ -64,36 +63,15 @@ export class JobPackages {
   unpacked(name: string): string {
     const zip = this.table.get(name);
     if (!zip) throw new HttpError(400, `package ${name} was not uploaded: PUT /api/packages/gcs/${name} first`);
-    const out = path.join(this.dir, name.replace(/\.zip$/, ''));
-    if (fs.existsSync(path.join(out, '.unpacked'))) return out;
-    const files = unzipSync(new Uint8Array(zip.buffer, zip.byteOffset, zip.byteLength));
-    const tmp = `${out}.tmp-${process.pid}`;
-    fs.rmSync(tmp, { recursive: true, force: true });
-    for (const [entry, bytes] of Object.entries(files)) {
-      const target = path.resolve(tmp, entry);
-      if (!target.startsWith(tmp + path.sep))
-        throw new HttpError(400, `package ${name} has an entry outside its folder: ${entry}`);
-      if (entry.endsWith('/')) fs.mkdirSync(target, { recursive: true });
-      else {
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        fs.writeFileSync(target, bytes);
-      }
+    try {
+      return unpackPackage(
+        new Uint8Array(zip.buffer, zip.byteOffset, zip.byteLength),
+        path.join(this.dir, name.replace(/\.zip$/, '')),
+        this.nodeModules,
+      );
+    } catch (err) {
+      if (err instanceof PackageEntryError) throw new HttpError(400, err.message);
+      throw err;
     }
-    fs.mkdirSync(tmp, { recursive: true });
-    if (this.nodeModules && !fs.existsSync(path.join(tmp, 'node_modules')))
-      fs.symlinkSync(this.nodeModules, path.join(tmp, 'node_modules'), 'dir');
-    fs.writeFileSync(path.join(tmp, '.unpacked'), '');
-    fs.rmSync(out, { recursive: true, force: true });
-    fs.renameSync(tmp, out); // whole or not at all
-    return out;
-  }
-}
-
-/** The `node_modules` folder this installation of @ray-ts/core is in (undefined: none found). */
-export function installationNodeModules(from: string): string | undefined {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'node_modules');
-    if (fs.existsSync(path.join(candidate, '@ray-ts', 'core'))) return candidate;
-    if (path.dirname(dir) === dir) return undefined;
   }
 }
