@@ -13,6 +13,8 @@ export interface RuntimeConfig {
   readonly objectStoreBytes: number;
   /** Directory for objects spilled from a full store (a per-node subdirectory is made in it). */
   readonly spillDirectory: string;
+  /** Where shipped working directories and modules are unpacked, one folder per package (shared by a host's nodes: packages are named by content). */
+  readonly runtimeResourcesDirectory: string;
   /** Max old-generation heap of each worker thread, in MiB (0: Node's default). Exceeding it fails the task with OutOfMemoryError. */
   readonly workerHeapMb: number;
   /** Default `maxRetries` of tasks (retries on worker death; and on exceptions with `retryExceptions`). */
@@ -70,6 +72,7 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   inlineObjectMaxBytes: [100 * 1024, int],
   objectStoreBytes: [Math.min(Math.floor(os.totalmem() * 0.3), 8 * 1024 ** 3), int],
   spillDirectory: [path.join(os.tmpdir(), 'ray-ts-spill'), str],
+  runtimeResourcesDirectory: [path.join(os.tmpdir(), 'ray-ts-runtime-resources'), str],
   workerHeapMb: [0, int],
   taskMaxRetries: [3, int],
   workerIdleTimeoutMs: [10_000, int],

@@ -118,6 +118,15 @@ export class RemoteCodeError extends RayError {
   override readonly name: string = 'RemoteCodeError';
 }
 
+/**
+ * Thrown when work's runtime environment cannot be set up on the node that runs it (Ray's
+ * `RuntimeEnvSetupError`): its working directory or modules package is not in the cluster, or
+ * could not be unpacked there. The message names the package and what to do.
+ */
+export class RuntimeEnvSetupError extends RemoteCodeError {
+  override readonly name: string = 'RuntimeEnvSetupError';
+}
+
 /** Thrown by API calls that need a running cluster when `init()` was not called (or `shutdown()` was). */
 export class NotInitializedError extends RayError {
   override readonly name: string = 'NotInitializedError';
@@ -195,6 +204,7 @@ const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   InvalidArgumentError,
   SerializationError,
   RemoteCodeError,
+  RuntimeEnvSetupError,
   NotInitializedError,
 };
 

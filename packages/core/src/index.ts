@@ -71,6 +71,7 @@ export {
   InvalidArgumentError,
   SerializationError,
   RemoteCodeError,
+  RuntimeEnvSetupError,
   NotInitializedError,
   CollectiveTimeoutError,
   PoolEmptyError,

@@ -60,6 +60,24 @@ export interface RuntimeEnv {
    * copy; native code sees the process's). Values must be strings. Merged over the parent's.
    */
   envVars?: Record<string, string>;
+  /**
+   * The folder work runs in (Ray's `working_dir`). In `init()`, a local folder: it is packed
+   * (without `node_modules`, `.git`, `.gitignore` matches and `excludes`; 500 MiB at most),
+   * stored once in the cluster by content hash, and unpacked once on each node that runs the job's
+   * work, which runs with it as its working directory (`process.cwd()`; a child-process worker's
+   * real one). Functions and classes defined in modules under it load from the unpacked copy, so
+   * the job's own modules reach every host. Per task or actor, the URI of a package uploaded
+   * already (`gcs://_ray_pkg_<hash>.zip`, as `getRuntimeContext().runtimeEnv.workingDir` gives).
+   */
+  workingDir?: string;
+  /** gitignore-style patterns of files under `workingDir` and `modules` to leave out of their packages (`init()` only). */
+  excludes?: string[];
+  /**
+   * More folders of modules to ship (Ray's `py_modules`): packed and unpacked as `workingDir` is,
+   * so functions and classes defined in them load on every node. Local folders in `init()`;
+   * package URIs per task or actor.
+   */
+  modules?: string[];
 }
 
 /** Options of a remote function, given to `remote(fn, options)` or `fn.options(...)`. */
@@ -120,7 +138,10 @@ export interface ActorOptions {
   getIfExists?: boolean;
   /** Where the actor runs (default `'DEFAULT'`). */
   schedulingStrategy?: SchedulingStrategy;
-  /** The actor's environment (Ray's `runtime_env`): `{ envVars: { KEY: 'value' } }`; it gets a worker of its own. */
+  /**
+   * The actor's environment (Ray's `runtime_env`), merged over the job's: `{ envVars: { KEY: 'value' } }`.
+   * An actor that holds no resources shares a worker thread only with actors of the same environment.
+   */
   runtimeEnv?: RuntimeEnv;
 }
 
@@ -325,37 +346,74 @@ function strategy(what: string, v: unknown): SchedulingStrategySpec | undefined 
 }
 
 const unsupportedEnv: Record<string, string> = {
-  workingDir:
-    'work runs in the directory of the node that runs it; to run a job from a directory, submit it with `ray-ts job submit --working-dir DIR`',
   pip: 'install packages in your project (npm install): workers load modules as the driver does',
   npm: 'install packages in your project (npm install): workers load modules as the driver does',
-  pyModules: 'modules load from your project: workers import them as the driver does',
+  pyModules: "it is spelled 'modules' here",
   conda: 'install packages in your project (npm install)',
   container: 'start the nodes themselves in the container',
 };
+const envKeys = new Set(['envVars', 'workingDir', 'modules', 'excludes']);
+/**
+ * A runtime environment's packages travel as two reserved variables of its environment, so they
+ * reach every worker, nested work and node the way its `envVars` do (and workers are shared only
+ * within one environment): the working directory's package URI, and the modules' URIs joined by commas.
+ */
+export const WORKING_DIR_VAR = 'RAY_TS_WORKING_DIR';
+export const MODULES_VAR = 'RAY_TS_MODULES';
+const reservedVars = new Set([WORKING_DIR_VAR, MODULES_VAR]);
+const PACKAGE_URI = /^gcs:\/\/_ray_pkg_[0-9a-f]+\.zip$/;
 
-/** Validates a runtime environment; undefined when it sets nothing. */
+/**
+ * Validates a runtime environment; undefined when it sets nothing. Its packages (`workingDir`,
+ * `modules`) must be package URIs here: `init()` packs local folders into packages first.
+ */
 export function compileRuntimeEnv(what: string, v: unknown): EnvVars | undefined {
   if (v === undefined) return undefined;
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     throw new InvalidArgumentError(
-      `Invalid runtimeEnv for ${what}: expected an object like { envVars: { KEY: 'value' } }.`,
+      `Invalid runtimeEnv for ${what}: expected an object like { envVars: { KEY: 'value' }, workingDir: '.' }.`,
     );
   }
   for (const key of Object.keys(v)) {
-    if (key === 'envVars') continue;
+    if (envKeys.has(key)) continue;
     const camel = key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-    if (camel === 'envVars')
-      throw new InvalidArgumentError(`Invalid runtimeEnv for ${what}: '${key}' is spelled 'envVars' here.`);
+    if (envKeys.has(camel))
+      throw new InvalidArgumentError(`Invalid runtimeEnv for ${what}: '${key}' is spelled '${camel}' here.`);
     const why = unsupportedEnv[camel];
     throw new InvalidArgumentError(
       why
-        ? `runtimeEnv.${key} is not supported (${what}): ${why}. runtimeEnv takes envVars only.`
-        : `Unknown runtimeEnv key '${key}' for ${what}: runtimeEnv takes envVars only.`,
+        ? `runtimeEnv.${key} is not supported (${what}): ${why}. runtimeEnv takes envVars, workingDir, modules and excludes.`
+        : `Unknown runtimeEnv key '${key}' for ${what}: runtimeEnv takes envVars, workingDir, modules and excludes.`,
     );
   }
-  const vars = (v as RuntimeEnv).envVars;
-  if (vars === undefined) return undefined;
+  const env = v as RuntimeEnv;
+  const out: Record<string, string> = { ...compileEnvVars(what, env.envVars) };
+  const local = (field: string, given: string) =>
+    new InvalidArgumentError(
+      `runtimeEnv.${field} for ${what} is the local folder '${given}': a local folder is packed and shipped by init({ runtimeEnv }) ` +
+        `(set it there, as Ray does); per task or actor give a package URI (gcs://_ray_pkg_<hash>.zip), such as ` +
+        `getRuntimeContext().runtimeEnv.${field === 'workingDir' ? 'workingDir' : 'modules'}.`,
+    );
+  if (env.workingDir !== undefined) {
+    if (typeof env.workingDir !== 'string' || !env.workingDir)
+      throw new InvalidArgumentError(`Invalid runtimeEnv.workingDir for ${what}: expected a folder path.`);
+    if (!PACKAGE_URI.test(env.workingDir)) throw local('workingDir', env.workingDir);
+    out[WORKING_DIR_VAR] = env.workingDir;
+  }
+  if (env.modules !== undefined) {
+    if (!Array.isArray(env.modules) || env.modules.some((m) => typeof m !== 'string' || !m))
+      throw new InvalidArgumentError(`Invalid runtimeEnv.modules for ${what}: expected a list of folder paths.`);
+    for (const m of env.modules) if (!PACKAGE_URI.test(m)) throw local('modules', m);
+    if (env.modules.length) out[MODULES_VAR] = env.modules.join(',');
+  }
+  // excludes shape packing, which init() did already: per task they are checked and have nothing to do.
+  if (env.excludes !== undefined && (!Array.isArray(env.excludes) || env.excludes.some((e) => typeof e !== 'string')))
+    throw new InvalidArgumentError(`Invalid runtimeEnv.excludes for ${what}: expected a list of patterns, like ['*.log'].`);
+  return Object.keys(out).length ? Object.freeze(out) : undefined;
+}
+
+function compileEnvVars(what: string, vars: unknown): Record<string, string> {
+  if (vars === undefined) return {};
   if (vars === null || typeof vars !== 'object' || Array.isArray(vars)) {
     throw new InvalidArgumentError(
       `Invalid runtimeEnv.envVars for ${what}: expected an object of strings, like { LOG_LEVEL: 'debug' }.`,
@@ -367,6 +425,10 @@ export function compileRuntimeEnv(what: string, v: unknown): EnvVars | undefined
       throw new InvalidArgumentError(
         `Invalid runtimeEnv.envVars name for ${what}: ${JSON.stringify(k)} (no '=' or NUL, not empty).`,
       );
+    if (reservedVars.has(k))
+      throw new InvalidArgumentError(
+        `Invalid runtimeEnv.envVars.${k} for ${what}: ray-ts sets it from runtimeEnv.${k === MODULES_VAR ? 'modules' : 'workingDir'}; set that instead.`,
+      );
     if (typeof val !== 'string') {
       throw new InvalidArgumentError(
         `Invalid runtimeEnv.envVars.${k} for ${what}: ${typeof val}; values must be strings (write String(value)).`,
@@ -374,7 +436,19 @@ export function compileRuntimeEnv(what: string, v: unknown): EnvVars | undefined
     }
     out[k] = val;
   }
-  return Object.keys(out).length ? Object.freeze(out) : undefined;
+  return out;
+}
+
+/** A runtime environment as users give it, from its compiled variables (for `getRuntimeContext().runtimeEnv`). */
+export function runtimeEnvOf(vars: EnvVars | undefined): RuntimeEnv {
+  if (!vars) return {};
+  const envVars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(vars)) if (!reservedVars.has(k)) envVars[k] = v;
+  return {
+    ...(Object.keys(envVars).length ? { envVars } : {}),
+    ...(vars[WORKING_DIR_VAR] ? { workingDir: vars[WORKING_DIR_VAR] } : {}),
+    ...(vars[MODULES_VAR] ? { modules: vars[MODULES_VAR].split(',') } : {}),
+  };
 }
 
 /** A stable key of a set of environment variables ('' for none): workers are shared only within one key. */
@@ -435,7 +509,7 @@ export function compileActorOptions(what: string, opts: ActorOptions): CompiledA
     throw new InvalidArgumentError(`getIfExists needs a name for ${what}.`);
   }
   const envVars = compileRuntimeEnv(what, opts.runtimeEnv);
-  const iso = isolation(what, opts.isolation) ?? (Object.keys(resources).length > 0 || envVars ? 'thread' : 'shared');
+  const iso = isolation(what, opts.isolation) ?? (Object.keys(resources).length > 0 ? 'thread' : 'shared');
   return Object.freeze({
     name,
     namespace: optName(what, 'namespace', opts.namespace),

@@ -2,7 +2,7 @@
  * Where code runs and what the cluster has: `getRuntimeContext`, `getGpuIds`, `clusterResources`,
  * `availableResources` and `nodes`.
  */
-import { type RuntimeEnv } from '../options.js';
+import { runtimeEnvOf, type RuntimeEnv } from '../options.js';
 import type { NodeInfo } from '../protocol/specs.js';
 import { threadState } from '../runtime/thread-state.js';
 import { executionContext } from '../worker/client.js';
@@ -48,7 +48,7 @@ export function getRuntimeContext(): RuntimeContext {
     cancelSignal: exec?.signal ?? neverAborts,
     isWorker: threadState().isWorker,
     placementGroupId: exec?.data.placementGroupId,
-    runtimeEnv: Object.freeze(threadState().envVars ? { envVars: { ...threadState().envVars } } : {}),
+    runtimeEnv: Object.freeze(runtimeEnvOf(threadState().envVars)),
   });
 }
 

@@ -9,6 +9,7 @@ import { loadConfig, type RuntimeConfig } from '../config.js';
 import { InvalidArgumentError, RayError } from '../errors.js';
 import { checkKnownKeys, compileRuntimeEnv, type RuntimeEnv } from '../options.js';
 import { resolveClusterAddress } from '../runtime/cluster-address.js';
+import { packRuntimeEnv, shipPackages, type PackedEnv } from '../runtime/code-packages.js';
 import { connectDriver, driverInfo, startEmbedded, stopDriver, type RuntimeInfo } from '../runtime/driver.js';
 import { threadState } from '../runtime/thread-state.js';
 
@@ -121,7 +122,8 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
       'init() cannot be called inside a task or actor: the worker is already connected to its cluster.',
     );
   }
-  const jobEnv = compileRuntimeEnv('init()', options.runtimeEnv);
+  const packedEnv = await packRuntimeEnv(options.runtimeEnv);
+  const jobEnv = compileRuntimeEnv('init()', packedEnv.env);
   const numCpus = checkAmount('numCpus', options.numCpus) ?? os.availableParallelism();
   const detected = detectGpus();
   const numGpus = checkAmount('numGpus', options.numGpus, true) ?? detected.length;
@@ -163,9 +165,9 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
         );
       }
     }
-    return connectDriver(address, namespace, config, store, jobEnv, options.nodeIpAddress);
+    return withPackages(packedEnv, connectDriver(address, namespace, config, store, jobEnv, options.nodeIpAddress));
   }
-  return startEmbedded({
+  const started = startEmbedded({
     namespace,
     resources,
     gpuIds: detected.length >= numGpus ? detected : undefined,
@@ -173,6 +175,20 @@ export async function init(options: InitOptions = {}): Promise<RuntimeInfo> {
     config,
     jobEnv,
   });
+  return withPackages(packedEnv, started);
+}
+
+/** Once the driver runs, its shipped folders are uploaded before init() returns (so before any work names them). */
+async function withPackages(packed: PackedEnv, started: Promise<RuntimeInfo>): Promise<RuntimeInfo> {
+  const info = await started;
+  if (!packed.packages.length) return info;
+  try {
+    await shipPackages(packed, threadState().client!);
+  } catch (err) {
+    await stopDriver();
+    throw err;
+  }
+  return info;
 }
 
 /** True between `init()` and `shutdown()` (and always inside tasks and actors). */

@@ -4,7 +4,7 @@
  * crosses to workers inside any argument, and `resolve()` gives the function itself there.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { describeByValue, isClass, loadFunction, loadedFunction, type FnRef } from '../runtime/functions.js';
+import { describeByValue, isClass, loadFunction, loadedFunction, shipRef, type FnRef } from '../runtime/functions.js';
 import { ActorClass, RemoteFunction, markerTypes } from './remote.js';
 import { toMarker, type Markable } from '../runtime/serialization.js';
 
@@ -28,7 +28,7 @@ export class PortableFunction<F extends AnyCallable = AnyCallable> implements Ma
 
   /** @internal */
   [toMarker](): Record<string, unknown> {
-    return { type: 'portable', fnRef: this.fnRef, name: this.name, isClass: this.isClass };
+    return { type: 'portable', fnRef: shipRef(this.fnRef), name: this.name, isClass: this.isClass };
   }
 }
 

@@ -3,7 +3,7 @@
  * the user's function and class signatures.
  */
 import { InvalidArgumentError, NotInitializedError } from '../errors.js';
-import { describeFunction, isClass, type FnRef } from '../runtime/functions.js';
+import { describeFunction, isClass, shipRef, type FnRef } from '../runtime/functions.js';
 import { ids } from '../ids.js';
 import { ObjectRef } from '../runtime/object-ref.js';
 import {
@@ -102,7 +102,7 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
     client.submitTask({
       taskId,
       name,
-      fn: this.fnRef,
+      fn: shipRef(this.fnRef),
       args: argSpecs(client, args, name),
       returnIds,
       resources: o.resources,
@@ -126,7 +126,7 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
 
   /** @internal */
   [toMarker](): Record<string, unknown> {
-    return { type: 'fn', fnRef: this.fnRef, name: this.functionName, options: this.rawOptions };
+    return { type: 'fn', fnRef: shipRef(this.fnRef), name: this.functionName, options: this.rawOptions };
   }
 }
 
@@ -148,9 +148,7 @@ function actorOptionsWith(
   envVars: EnvVars | undefined,
 ): CompiledActorOptions {
   if (!strategy && envVars === o.envVars) return o;
-  // An actor given a runtime environment by inheritance gets a thread of its own, as with its own.
-  const isolation = envVars && o.isolation === 'shared' ? 'thread' : o.isolation;
-  return { ...o, isolation, ...(strategy ? { strategy } : {}), ...(envVars ? { envVars } : {}) };
+  return { ...o, ...(strategy ? { strategy } : {}), ...(envVars ? { envVars } : {}) };
 }
 
 /** The placement group strategy work inherits from a parent that captures its children (or none). */
@@ -279,7 +277,7 @@ export class ActorClass<C extends AnyClass> {
     const existing = client.createActor({
       actorId,
       className: this.className,
-      cls: this.fnRef,
+      cls: shipRef(this.fnRef),
       args: argSpecs(client, args, `${this.className}.constructor`),
       options: actorOptionsWith(this.compiled, strategy, inheritedEnv(this.compiled.envVars)),
       methods: this.methods,

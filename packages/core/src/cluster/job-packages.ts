@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { HttpError } from '../errors.js';
-import { MAX_PACKAGE_BYTES, PackageEntryError, unpackPackage } from '../runtime/code-packages.js';
+import { MAX_PACKAGE_BYTES, PackageEntryError, unpackPackage } from '../runtime/pack-dir.js';
 
 export { MAX_PACKAGE_BYTES };
 

@@ -12,6 +12,7 @@ import { withHugePages } from '../runtime/huge-pages.js';
 import { ids } from '../ids.js';
 import { HttpError } from '../errors.js';
 import { MAX_PACKAGE_BYTES, packageName, type JobPackages } from './job-packages.js';
+import { JOB_RUNTIME_ENV_VAR } from '../runtime/code-packages.js';
 
 export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
 
@@ -139,7 +140,14 @@ export class JobManager {
     const log = fs.openSync(this.logPath(id), 'w');
     const child = spawn('/bin/sh', ['-c', req.entrypoint], {
       cwd: cwd ?? process.cwd(),
-      env: withHugePages({ ...process.env, ...env, RAY_TS_ADDRESS: this.clusterAddress, RAY_TS_JOB_SUBMISSION_ID: id }),
+      env: withHugePages({
+        ...process.env,
+        ...env,
+        RAY_TS_ADDRESS: this.clusterAddress,
+        RAY_TS_JOB_SUBMISSION_ID: id,
+        // The driver's init() ships the same package to the nodes that run its work.
+        ...(pkg !== undefined ? { [JOB_RUNTIME_ENV_VAR]: JSON.stringify({ workingDir: given }) } : {}),
+      }),
       stdio: ['ignore', log, log],
       detached: true, // its own process group: stop() ends the whole tree
     });

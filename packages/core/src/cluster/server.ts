@@ -14,7 +14,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { JobPackages } from './job-packages.js';
-import { installationNodeModules } from '../runtime/code-packages.js';
+import { installationNodeModules } from '../runtime/pack-dir.js';
 import { JobManager, serveJobApi, type JobRecord, type JobTable } from './jobs.js';
 import { Autoscaler, LocalNodeProvider, type AutoscalerConfig } from './autoscaler.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';

@@ -70,7 +70,12 @@ export function valueFromWire(p: PValueOut, sharedAbove: number): StoredValue {
 
 // FnDescriptor has the same fields in both forms; the wire form fills the other kind's with ''.
 function fnToWire(f: FnRef): PFnRef {
-  return f.desc ? { id: f.id, desc: { ...f.desc } } : { id: f.id };
+  if (!f.desc) return { id: f.id };
+  if (f.desc.kind === 'module' && f.desc.pkg) {
+    const { pkg, ...rest } = f.desc;
+    return { id: f.id, desc: { ...rest, packageUri: pkg.uri, packagePath: pkg.path } };
+  }
+  return { id: f.id, desc: { ...f.desc } };
 }
 
 function fnFromWire(p: PFnRefOut): FnRef {
@@ -80,7 +85,14 @@ function fnFromWire(p: PFnRefOut): FnRef {
     id: p.id,
     desc:
       d.kind === 'module'
-        ? { kind: 'module', url: d.url, key: d.key, name: d.name, isClass: d.isClass }
+        ? {
+            kind: 'module',
+            url: d.url,
+            key: d.key,
+            name: d.name,
+            isClass: d.isClass,
+            ...(d.packageUri ? { pkg: { uri: d.packageUri, path: d.packagePath } } : {}),
+          }
         : { kind: 'source', source: d.source, name: d.name, isClass: d.isClass, origin: d.origin },
   };
 }

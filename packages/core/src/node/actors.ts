@@ -10,7 +10,7 @@ import { Deque } from '../runtime/deque.js';
 import { ActorDiedError, InvalidArgumentError, errorFromWire, errorToWire, type WireError } from '../errors.js';
 import type { FnRef } from '../runtime/functions.js';
 import type { ObjectStore } from './object-store.js';
-import type { ResourceSet, SchedulingStrategySpec } from '../options.js';
+import { envKeyOf, type EnvVars, type ResourceSet, type SchedulingStrategySpec } from '../options.js';
 import type { ActorCreationSpec, ActorHandleData, ActorTaskSpec, ArgSpec, TaskContextData } from '../protocol/specs.js';
 import type { TaskOutcome } from '../protocol/worker-messages.js';
 import type { Allocation, ResourcePool } from './resources.js';
@@ -52,7 +52,7 @@ export interface ActorHost {
   readonly config: RuntimeConfig;
   readonly namespace: string;
   readonly nodeId: string;
-  spawnThread(): WorkerHandle;
+  spawnThread(envVars: EnvVars | undefined): WorkerHandle;
   /** Schedules the creation of an actor that holds resources; returns the scheduling record. */
   startCreation(actor: ActorRecord): object;
   /** Drops a creation record: placed (`cancelled` false) or given up. */
@@ -174,13 +174,15 @@ export class ActorManager {
       actor.creation = this.host.startCreation(actor);
       return;
     }
-    // Shares a worker thread with other actors that hold no resources.
+    // Shares a worker thread with other actors that hold no resources and have its runtime environment.
+    const envKey = envKeyOf(o.envVars);
+    const hosts = this.actorHosts.filter((h) => h.envKey === envKey);
     let host: WorkerHandle | undefined;
-    if (this.actorHosts.length < this.actorHostLimit) {
-      host = this.host.spawnThread();
+    if (hosts.length < this.actorHostLimit) {
+      host = this.host.spawnThread(o.envVars);
       this.actorHosts.push(host);
     } else {
-      host = this.actorHosts.reduce((a, b) =>
+      host = hosts.reduce((a, b) =>
         (this.actorsOnWorker.get(a)?.size ?? 0) <= (this.actorsOnWorker.get(b)?.size ?? 0) ? a : b,
       );
     }

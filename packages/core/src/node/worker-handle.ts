@@ -23,6 +23,8 @@ export interface WorkerBoot {
   bufferPoolBytes: number;
   /** The runtime environment's variables this worker was started with (its work's `runtimeEnv.envVars`). */
   envVars?: Readonly<Record<string, string>>;
+  /** Where the node unpacks shipped folders (config `runtimeResourcesDirectory`). */
+  packagesDir: string;
 }
 
 export interface WorkerStartOptions {

@@ -29,7 +29,15 @@ export type StoredValue =
   | { t: 'err'; e: WireError };
 
 export type FnDescriptor =
-  | { kind: 'module'; url: string; key: string; name: string; isClass: boolean }
+  | {
+      kind: 'module';
+      url: string;
+      key: string;
+      name: string;
+      isClass: boolean;
+      /** A module of a shipped folder: the package (`gcs://_ray_pkg_<hash>.zip`) and the module's path in it. */
+      pkg?: { uri: string; path: string };
+    }
   | { kind: 'source'; source: string; name: string; isClass: boolean; origin: string };
 
 /** A function as sent to workers: its id, and its descriptor where the worker may not know it yet. */

@@ -1,181 +1,156 @@
 /**
- * Packs a folder as Ray packs a `working_dir` or a `py_modules` entry: a zip of its files,
- * named by a hash of their paths and contents (`_ray_pkg_<hash>.zip`), so the same folder is
- * uploaded and unpacked once however often it is used. `node_modules` and `.git` are left out
- * (a node resolves `@ray-ts/*` and the packages installed beside them from its own installation),
- * and so is whatever matches `excludes` or a `.gitignore` in the folder (gitignore patterns, as
- * Ray's `excludes`).
+ * Shipped folders in a running cluster: which package a module file belongs to, uploading a
+ * packed folder, and a node's unpacked copy of a package (fetched on first use). Packing itself is
+ * in pack-dir.ts, loaded only when a folder is packed or unpacked (it costs start-up time that
+ * workers without packages should not pay).
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { threadId } from 'node:worker_threads';
-import { unzipSync, zipSync, type Zippable } from 'fflate';
-import ignoreModule from 'ignore';
-import { InvalidArgumentError } from '../errors.js';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, RuntimeEnvSetupError } from '../errors.js';
+import { MODULES_VAR, WORKING_DIR_VAR, type RuntimeEnv } from '../options.js';
+import type { CoreClient } from './client.js';
+import type { PackedDir } from './pack-dir.js';
+import { threadState } from './thread-state.js';
 
-/** Ray's limit on a packed working directory. */
-export const MAX_PACKAGE_BYTES = 500 * 1024 * 1024;
+/** The file that marks a package folder as whole (see pack-dir.ts's unpackPackage). */
+const UNPACKED_MARK = '.ray-ts-unpacked';
 
-/** A packed folder. */
-export interface PackedDir {
-  /** `_ray_pkg_<hash>.zip`. */
-  readonly name: string;
-  /** `gcs://<name>`, the URI a runtime environment names it by. */
-  readonly uri: string;
-  readonly zip: Buffer;
-  /** Files packed. */
-  readonly files: number;
+/** Set by the job API for a job's driver: the runtime environment it was submitted with, as JSON. */
+export const JOB_RUNTIME_ENV_VAR = 'RAY_TS_JOB_RUNTIME_ENV';
+
+const PKG_DIR = /^_ray_pkg_[0-9a-f]+$/;
+
+/** The package a module file belongs to (a shipped folder of this thread, or one unpacked here), or undefined. */
+export function packageOf(realFile: string): { uri: string; path: string } | undefined {
+  const st = threadState();
+  for (const [root, uri] of st.packageRoots) {
+    if (realFile.startsWith(root + path.sep)) return { uri, path: toPosix(path.relative(root, realFile)) };
+  }
+  const dir = st.packagesDir;
+  if (dir && realFile.startsWith(dir + path.sep)) {
+    const [pkg, ...rest] = path.relative(dir, realFile).split(path.sep);
+    if (PKG_DIR.test(pkg) && rest.length) return { uri: `gcs://${pkg}.zip`, path: rest.join('/') };
+  }
+  return undefined;
 }
 
-export interface PackOptions {
-  /** gitignore-style patterns of files to leave out, relative to the folder. */
-  readonly excludes?: readonly string[];
-  /** Largest zip accepted, in bytes (default {@link MAX_PACKAGE_BYTES}). */
-  readonly maxBytes?: number;
-  /** What is being packed, for errors (default "working directory"). */
-  readonly what?: string;
+const toPosix = (p: string) => p.split(path.sep).join('/');
+
+/** `_ray_pkg_<hash>.zip` of a package URI, or an error saying what a package URI looks like. */
+export function packageNameOf(uri: string, what: string): string {
+  const m = /^gcs:\/\/(_ray_pkg_[0-9a-f]+\.zip)$/.exec(uri);
+  if (!m)
+    throw new InvalidArgumentError(
+      `${what}: '${uri}' is not a package URI (gcs://_ray_pkg_<hash>.zip). Give a local folder in init({ runtimeEnv }), ` +
+        `which packs and uploads it, or the URI of a package uploaded already.`,
+    );
+  return m[1];
 }
 
-// The package is CommonJS with `default` set on its export: typed as the namespace under NodeNext.
-const ignore = ignoreModule.default;
+/** Stores a packed folder in the cluster (the GCS's key-value store, namespace `packages`) unless it is there already. */
+export async function uploadPackage(client: CoreClient, packed: PackedDir): Promise<void> {
+  const have = (await client.kv({ k: 'keys', namespace: 'packages', prefix: packed.name })) as string[];
+  if (have.includes(packed.name)) return;
+  await client.kv({ k: 'put', namespace: 'packages', key: packed.name, value: packed.zip, overwrite: false });
+}
 
-const ALWAYS_LEFT_OUT = ['node_modules/', '.git/', '/.ray-ts-unpacked'];
+const ensuring = new Map<string, Promise<string>>();
 
 /**
- * Packs `dir`. Throws {@link InvalidArgumentError} when it is not a folder, or when the packed
- * size passes the limit (naming the largest files, so the user knows what to exclude).
+ * The folder of package `uri` on this node: unpacked from the cluster's copy on first use (once
+ * per host: nodes on one host share the folder, and a concurrent unpack by another thread or
+ * process is harmless). Throws {@link RuntimeEnvSetupError} when the cluster does not have it.
  */
-export function packDirectory(dir: string, opts: PackOptions = {}): PackedDir {
-  const what = opts.what ?? 'working directory';
-  const root = path.resolve(dir);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(root);
-  } catch {
-    throw new InvalidArgumentError(`The ${what} '${dir}' does not exist (resolved to ${root}).`);
+export function ensurePackage(uri: string): Promise<string> {
+  let p = ensuring.get(uri);
+  if (!p) {
+    p = fetchAndUnpack(uri);
+    ensuring.set(uri, p);
+    p.catch(() => ensuring.delete(uri));
   }
-  if (!stat.isDirectory()) throw new InvalidArgumentError(`The ${what} '${dir}' is not a folder (${root}).`);
-  const excludes = opts.excludes ?? [];
-  if (!Array.isArray(excludes) || excludes.some((e) => typeof e !== 'string'))
-    throw new InvalidArgumentError(`excludes of the ${what} must be a list of patterns, like ['*.log', 'data/'].`);
-  const rules = ignore().add(ALWAYS_LEFT_OUT).add(excludes);
-  const gitignore = path.join(root, '.gitignore');
-  if (fs.existsSync(gitignore)) rules.add(fs.readFileSync(gitignore, 'utf8'));
-
-  const maxBytes = opts.maxBytes ?? MAX_PACKAGE_BYTES;
-  const entries: Array<{ rel: string; bytes: Uint8Array }> = [];
-  let total = 0;
-  const walk = (abs: string, rel: string): void => {
-    for (const d of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const childRel = rel ? `${rel}/${d.name}` : d.name;
-      const childAbs = path.join(abs, d.name);
-      let isDir = d.isDirectory();
-      if (d.isSymbolicLink()) {
-        // A link is packed as what it points to (Ray follows links too); a broken one is skipped.
-        try {
-          isDir = fs.statSync(childAbs).isDirectory();
-        } catch {
-          continue;
-        }
-      } else if (!isDir && !d.isFile()) continue;
-      if (rules.ignores(isDir ? `${childRel}/` : childRel)) continue;
-      if (isDir) walk(childAbs, childRel);
-      else {
-        const bytes = fs.readFileSync(childAbs);
-        total += bytes.length;
-        if (total > maxBytes) tooLarge(what, root, maxBytes, entries, { rel: childRel, bytes });
-        entries.push({ rel: childRel, bytes });
-      }
-    }
-  };
-  walk(root, '');
-
-  const hash = createHash('sha1');
-  const tree: Zippable = {};
-  for (const e of entries) {
-    hash.update(e.rel).update('\0').update(String(e.bytes.length)).update('\0').update(e.bytes);
-    // Fixed dates: the same files give the same zip.
-    tree[e.rel] = [e.bytes, { mtime: new Date(1980, 0, 1), level: e.bytes.length > 1024 ? 6 : 0 }];
-  }
-  const zip = Buffer.from(zipSync(tree));
-  if (zip.length > maxBytes) tooLarge(what, root, maxBytes, entries);
-  const name = `_ray_pkg_${hash.digest('hex').slice(0, 16)}.zip`;
-  return { name, uri: `gcs://${name}`, zip, files: entries.length };
+  return p;
 }
 
-function tooLarge(
-  what: string,
-  root: string,
-  maxBytes: number,
-  entries: Array<{ rel: string; bytes: Uint8Array }>,
-  last?: { rel: string; bytes: Uint8Array },
-): never {
-  const biggest = [...entries, ...(last ? [last] : [])]
-    .sort((a, b) => b.bytes.length - a.bytes.length)
-    .slice(0, 3)
-    .map((e) => `${e.rel} (${(e.bytes.length / 1048576).toFixed(1)} MiB)`)
-    .join(', ');
-  throw new InvalidArgumentError(
-    `The ${what} ${root} is over the ${Math.round(maxBytes / 1048576)} MiB limit of a package (largest files: ${biggest}). ` +
-      `Leave files out with excludes: ['pattern', ...] (gitignore patterns) or a .gitignore, and keep data in storage every node reads.`,
-  );
-}
-
-/** The file that marks a package folder as whole (written last, before the folder is renamed into place). */
-export const UNPACKED_MARK = '.ray-ts-unpacked';
-
-/** A package's entry that would land outside its folder (a zip made to attack). */
-export class PackageEntryError extends InvalidArgumentError {
-  override readonly name = 'PackageEntryError';
-}
-
-/**
- * Unpacks `zip` into `dir` (made whole or not at all: written to a temporary folder that is then
- * renamed, so a crash or a second process unpacking the same package at once leaves no half
- * folder). Gives `dir` a `node_modules` link to `nodeModules` when it has none, so its imports of
- * `@ray-ts/*` and of the packages installed beside them (ESM too, which ignores NODE_PATH)
- * resolve to this installation. Returns `dir`'s real path.
- */
-export function unpackPackage(zip: Uint8Array, dir: string, nodeModules: string | undefined): string {
+async function fetchAndUnpack(uri: string): Promise<string> {
+  const st = threadState();
+  const name = packageNameOf(uri, 'runtimeEnv');
+  const root = st.packagesDir;
+  if (!root || !st.client) throw new RuntimeEnvSetupError(`package ${uri} is needed before this thread joined a cluster`);
+  const dir = path.join(root, name.replace(/\.zip$/, ''));
   if (fs.existsSync(path.join(dir, UNPACKED_MARK))) return fs.realpathSync(dir);
-  const files = unzipSync(zip);
-  const tmp = `${dir}.tmp-${process.pid}-${threadId}-${Math.random().toString(36).slice(2, 8)}`;
-  try {
-    for (const [entry, bytes] of Object.entries(files)) {
-      const target = path.resolve(tmp, entry);
-      if (!target.startsWith(tmp + path.sep))
-        throw new PackageEntryError(`package ${path.basename(dir)} has an entry outside its folder: ${entry}`);
-      if (entry.endsWith('/')) fs.mkdirSync(target, { recursive: true });
-      else {
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        fs.writeFileSync(target, bytes);
-      }
-    }
-    fs.mkdirSync(tmp, { recursive: true });
-    if (nodeModules && !fs.existsSync(path.join(tmp, 'node_modules')))
-      fs.symlinkSync(nodeModules, path.join(tmp, 'node_modules'), 'dir');
-    fs.writeFileSync(path.join(tmp, UNPACKED_MARK), '');
-    try {
-      fs.renameSync(tmp, dir);
-    } catch {
-      // Another process or thread unpacked it first (theirs is as good), or a broken folder is in the way.
-      if (!fs.existsSync(path.join(dir, UNPACKED_MARK))) {
-        fs.rmSync(dir, { recursive: true, force: true });
-        fs.renameSync(tmp, dir);
-      }
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  return fs.realpathSync(dir);
+  const zip = (await st.client.kv({ k: 'get', namespace: 'packages', key: name })) as Uint8Array | undefined;
+  if (!zip)
+    throw new RuntimeEnvSetupError(
+      `package ${uri} is not in the cluster: it is uploaded by the driver's init({ runtimeEnv: { workingDir } }) ` +
+        `(or by 'ray-ts job submit --working-dir'); a head restarted without Redis persistence has lost it. Start the driver again.`,
+    );
+  fs.mkdirSync(root, { recursive: true });
+  const { unpackPackage, installationNodeModules } = await import('./pack-dir.js');
+  return unpackPackage(zip, dir, installationNodeModules(coreDir));
 }
 
-/** The `node_modules` folder this installation of @ray-ts/core is in (undefined: none found). */
-export function installationNodeModules(from: string): string | undefined {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'node_modules');
-    if (fs.existsSync(path.join(candidate, '@ray-ts', 'core'))) return candidate;
-    if (path.dirname(dir) === dir) return undefined;
+/** Core's own folder: the installation whose node_modules unpacked packages link to. */
+const coreDir = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * A worker's start: unpacks its environment's packages on this node and makes its working
+ * directory the worker's (`process.chdir` in a child process; in a worker thread, which cannot
+ * change the process's directory, `process.cwd()` answers it, so `path.resolve` and libraries that
+ * ask `process.cwd()` see it).
+ */
+export async function setUpRuntimeEnv(env: Readonly<Record<string, string>>, inThread: boolean): Promise<void> {
+  const modules = env[MODULES_VAR]?.split(',').filter(Boolean) ?? [];
+  await Promise.all(modules.map((m) => ensurePackage(m)));
+  const wd = env[WORKING_DIR_VAR];
+  if (!wd) return;
+  const dir = await ensurePackage(wd);
+  if (inThread) process.cwd = () => dir;
+  else process.chdir(dir);
+}
+
+/** A driver's local folders of `init({ runtimeEnv })`, packed; upload with {@link uploadPackage}. */
+export interface PackedEnv {
+  /** The runtime environment with package URIs in place of local folders. */
+  readonly env: RuntimeEnv | undefined;
+  /** Each shipped folder here (real path), its URI, and its zip when this driver must upload it. */
+  readonly packages: ReadonlyArray<{ readonly root: string; readonly uri: string; readonly packed?: PackedDir }>;
+}
+
+/**
+ * Packs the local folders `init({ runtimeEnv })` names (`workingDir`, `modules`), relative to the
+ * current directory. A job started by the job API with a working directory runs in its unpacked
+ * copy: its runtime environment is the job's unless `init()` gives one.
+ */
+export async function packRuntimeEnv(given: RuntimeEnv | undefined): Promise<PackedEnv> {
+  let env = given;
+  if (env === undefined && process.env[JOB_RUNTIME_ENV_VAR]) {
+    env = JSON.parse(process.env[JOB_RUNTIME_ENV_VAR]) as RuntimeEnv;
+    // The job's folder was uploaded by its submitter: this driver runs in the head's unpacked copy.
+    if (env.workingDir) return { env, packages: [{ root: fs.realpathSync(process.cwd()), uri: env.workingDir }] };
   }
+  if (!env || typeof env !== 'object' || (env.workingDir === undefined && env.modules === undefined))
+    return { env, packages: [] };
+  const isUri = (v: unknown) => typeof v === 'string' && /^gcs:\/\//.test(v);
+  const { packDirectory } = await import('./pack-dir.js');
+  const packages: Array<{ root: string; uri: string; packed: PackedDir }> = [];
+  const pack = (dir: unknown, what: string): unknown => {
+    if (typeof dir !== 'string' || isUri(dir)) return dir; // checked by compileRuntimeEnv
+    const packed = packDirectory(dir, { excludes: env.excludes, what });
+    packages.push({ root: fs.realpathSync(path.resolve(dir)), uri: packed.uri, packed });
+    return packed.uri;
+  };
+  const workingDir = pack(env.workingDir, 'working directory');
+  const modules = Array.isArray(env.modules) ? env.modules.map((m) => pack(m, 'modules folder')) : env.modules;
+  const out = { ...env } as Record<string, unknown>;
+  if (workingDir !== undefined) out.workingDir = workingDir;
+  if (modules !== undefined) out.modules = modules;
+  return { env: out as RuntimeEnv, packages };
+}
+
+/** Uploads a driver's packed folders (those the cluster lacks) and maps their folders to their packages. */
+export async function shipPackages(packed: PackedEnv, client: CoreClient): Promise<void> {
+  for (const p of packed.packages) if (p.packed) await uploadPackage(client, p.packed);
+  const roots = threadState().packageRoots;
+  for (const p of packed.packages) roots.set(p.root, p.uri);
 }

@@ -105,6 +105,7 @@ function attachDriver(
   const st = threadState();
   st.client = client;
   st.envVars = jobEnv;
+  st.packagesDir = config.runtimeResourcesDirectory;
   const objects = node.store;
   const tracker = new RefTracker(
     {
@@ -184,6 +185,7 @@ export async function stopDriver(): Promise<void> {
   const st = threadState();
   st.client = undefined;
   st.envVars = undefined;
+  st.packageRoots.clear();
   st.refTracker?.clear();
   st.refTracker = undefined;
   setSharedPoolLimit(0);

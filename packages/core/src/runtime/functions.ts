@@ -11,12 +11,14 @@
  * globals and the names of `@ray-ts/core`'s exports (and `ray`, the whole namespace), which the
  * worker provides.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freeVariablesOf, obviouslySelfContained } from './free-variables.js';
 import { RemoteCodeError } from '../errors.js';
+import { ensurePackage, packageOf } from './code-packages.js';
 import { threadState } from './thread-state.js';
 
 export type { FunctionRegistry } from './thread-state.js';
@@ -147,15 +149,17 @@ export function describeFunction(fn: AnyFunction, cls: boolean): FnRef {
   const name = fn.name || nameFromSource(site) || '<anonymous>';
   if (file && path.isAbsolute(file)) {
     // Register by position in every case: a worker importing this module finds it the same way.
-    const url = pathToFileURL(real(file)).href;
+    const realFile = real(file);
+    const url = pathToFileURL(realFile).href;
     const n = st.registry.moduleCounters.get(url) ?? 0;
     st.registry.moduleCounters.set(url, n + 1);
     const key = `${url}#${n}`;
     st.registry.byKey.set(key, fn);
-    const byValue = testFile.test(file) || (!st.isWorker && real(file) === entry());
+    const byValue = testFile.test(file) || (!st.isWorker && realFile === entry());
     if (!byValue) {
       const desc: FnDescriptor = { kind: 'module', url, key, name, isClass: cls };
-      return { id: hashOf(desc), desc };
+      const pkg = packageOf(realFile);
+      return pkg ? inPackage(desc, pkg) : { id: hashOf(desc), desc };
     }
   }
   const source = Function.prototype.toString.call(fn);
@@ -163,6 +167,34 @@ export function describeFunction(fn: AnyFunction, cls: boolean): FnRef {
   if (!st.isWorker) checkSelfContained(source, name, origin, cls);
   const desc: FnDescriptor = { kind: 'source', source, name, isClass: cls, origin };
   return { id: hashOf(desc), desc };
+}
+
+/** `desc` as a module of a shipped package: its id does not depend on where the package lies on this host. */
+function inPackage(desc: Extract<FnDescriptor, { kind: 'module' }>, pkg: { uri: string; path: string }): FnRef {
+  const ordinal = desc.key.slice(desc.key.lastIndexOf('#') + 1);
+  return {
+    id: hashOf({ kind: 'module', url: '', key: `#${ordinal}`, name: desc.name, isClass: desc.isClass, pkg }),
+    desc: { ...desc, pkg },
+  };
+}
+
+const shippedRefs = new WeakMap<FnRef, FnRef>();
+
+/**
+ * The form of `ref` to send to workers: a function described before `init()` shipped its module's
+ * folder (a driver's `remote()` calls at the top of its modules run before `init()`) is sent as a
+ * module of that package, so every node loads it from its unpacked copy.
+ */
+export function shipRef(ref: FnRef): FnRef {
+  const d = ref.desc;
+  if (!d || d.kind !== 'module' || d.pkg || threadState().packageRoots.size === 0) return ref;
+  let shipped = shippedRefs.get(ref);
+  if (!shipped) {
+    const pkg = d.url.startsWith('file:') ? packageOf(fileURLToPath(d.url)) : undefined;
+    shipped = pkg ? inPackage(d, pkg) : ref;
+    shippedRefs.set(ref, shipped);
+  }
+  return shipped;
 }
 
 /**
@@ -266,6 +298,31 @@ function evaluateSource(desc: Extract<FnDescriptor, { kind: 'source' }>): AnyFun
   return factory(...names.map((n) => ns[n]), ns, nameHelper, req);
 }
 
+let runtimeEnvReady: Promise<void> = Promise.resolve();
+
+/** For a worker's start: code loads only once its runtime environment (shipped folders, working directory) is set up. */
+export function setRuntimeEnvReady(ready: Promise<void>): void {
+  runtimeEnvReady = ready;
+  // Its failure is each load's error (awaited there), not an unhandled rejection of the worker.
+  ready.catch(() => undefined);
+}
+
+function importFailed(url: string, name: string, err: unknown): RemoteCodeError {
+  const file = url.startsWith('file:') ? fileURLToPath(url) : undefined;
+  if (file && !existsSync(file)) {
+    const node = threadState().client?.nodeId ?? 'this node';
+    return new RemoteCodeError(
+      `Module ${file}, which defines '${name}', is not on node ${node} (host ${hostname()}): your own modules reach ` +
+        `other hosts only in a shipped folder. Ship your app's folder with init({ runtimeEnv: { workingDir: '<app folder>' } }) ` +
+        `(and modules: ['<folder>'] for folders of modules beside it), or install the code at the same path on every node.`,
+      { cause: err },
+    );
+  }
+  return new RemoteCodeError(`A worker could not import ${url} to load '${name}': ${(err as Error).message}`, {
+    cause: err,
+  });
+}
+
 /** The function `ref` names if this worker has loaded it already (the fast path). */
 export function loadedFunction(ref: FnRef): AnyFunction | undefined {
   return threadState().registry.byId.get(ref.id);
@@ -293,17 +350,22 @@ async function load(ref: FnRef): Promise<AnyFunction> {
   const desc = ref.desc;
   if (!desc) throw new RemoteCodeError(`Worker has no code for function ${ref.id}; this is a bug in ray-ts.`);
   let fn: AnyFunction | undefined;
+  await runtimeEnvReady;
   if (desc.kind === 'module') {
-    await ensureLoaderFor(desc.url);
-    try {
-      await import(desc.url);
-    } catch (err) {
-      throw new RemoteCodeError(
-        `A worker could not import ${desc.url} to load '${desc.name}': ${(err as Error).message}`,
-        { cause: err },
-      );
+    let { url, key } = desc;
+    if (desc.pkg) {
+      // Where this node unpacked the package; the module registers its remote() calls under that URL.
+      const root = await ensurePackage(desc.pkg.uri);
+      url = pathToFileURL(path.join(root, ...desc.pkg.path.split('/'))).href;
+      key = `${url}${desc.key.slice(desc.key.lastIndexOf('#'))}`;
     }
-    fn = reg.byKey.get(desc.key);
+    await ensureLoaderFor(url);
+    try {
+      await import(url);
+    } catch (err) {
+      throw importFailed(url, desc.name, err);
+    }
+    fn = reg.byKey.get(key);
     if (!fn || (fn.name && fn.name !== desc.name)) {
       throw new RemoteCodeError(
         `A worker imported ${desc.url} but found no remote() call for '${desc.name}' at the same place ` +

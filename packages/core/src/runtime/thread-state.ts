@@ -36,6 +36,10 @@ export interface ThreadState {
   envVars?: Readonly<Record<string, string>>;
   /** Tasks' `maxRetries` when they set none: the driver's cluster config (`taskMaxRetries`); else 3. */
   defaultMaxRetries?: number;
+  /** Folders this thread shipped as packages (a driver's `workingDir` and `modules`): real path -> package URI. */
+  readonly packageRoots: Map<string, string>;
+  /** Where this thread's node unpacks packages (see code-packages.ts); undefined before `init()`. */
+  packagesDir?: string;
 }
 
 const KEY = Symbol.for('ray-ts.core.thread-state');
@@ -49,6 +53,7 @@ export function threadState(): ThreadState {
       refTracker: undefined,
       registry: { byKey: new Map(), moduleCounters: new Map(), byId: new Map() },
       isWorker: false,
+      packageRoots: new Map(),
     };
     g[KEY] = s;
   }

@@ -12,6 +12,9 @@ import { deliverCollective } from '../api/collective.js';
 import { RefTracker } from '../runtime/object-ref.js';
 import type { FromWorker, ToWorker } from '../protocol/worker-messages.js';
 import { threadState } from '../runtime/thread-state.js';
+import { setUpRuntimeEnv } from '../runtime/code-packages.js';
+import { setRuntimeEnvReady } from '../runtime/functions.js';
+import { MODULES_VAR, WORKING_DIR_VAR } from '../options.js';
 import type { WorkerBoot } from '../node/worker-handle.js';
 import { WorkerClient, executionContext } from './client.js';
 import { Executor } from './executor.js';
@@ -42,6 +45,9 @@ state.isWorker = true;
 if (boot.envVars) state.envVars = boot.envVars;
 state.client = client;
 state.refTracker = tracker;
+state.packagesDir = boot.packagesDir;
+if (boot.envVars?.[WORKING_DIR_VAR] || boot.envVars?.[MODULES_VAR])
+  setRuntimeEnvReady(setUpRuntimeEnv(boot.envVars, inThread));
 
 // Console lines carry their origin, as Ray's "(task pid=...)" prefixes do.
 const shortId = boot.workerId?.slice(-6) ?? '?';

@@ -9,6 +9,8 @@ export interface FnDescriptor {
   'isClass'?: (boolean);
   'source'?: (string);
   'origin'?: (string);
+  'packageUri'?: (string);
+  'packagePath'?: (string);
 }
 
 export interface FnDescriptor__Output {
@@ -19,4 +21,6 @@ export interface FnDescriptor__Output {
   'isClass': (boolean);
   'source': (string);
   'origin': (string);
+  'packageUri': (string);
+  'packagePath': (string);
 }

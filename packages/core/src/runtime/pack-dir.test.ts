@@ -4,7 +4,7 @@ import path from 'node:path';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../errors.js';
-import { packDirectory, PackageEntryError, unpackPackage, UNPACKED_MARK } from './code-packages.js';
+import { packDirectory, PackageEntryError, unpackPackage, UNPACKED_MARK } from './pack-dir.js';
 
 const dirs: string[] = [];
 afterEach(() => {
