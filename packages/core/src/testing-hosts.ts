@@ -12,6 +12,30 @@ export interface TestHost {
   readonly netns: string | undefined;
   /** Its address on the bridge. */
   readonly address: string;
+  /** Folders its processes cannot see (an empty file system is mounted over each, in their own mount namespace). */
+  readonly hidden?: readonly string[];
+}
+
+export interface TestHostsOptions {
+  /**
+   * Folders to hide from the processes of every namespace host (say, an app's folder that only
+   * the driver's host, the test process's, should see): as machines that do not share it.
+   */
+  hide?: readonly string[];
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The command that runs `argv` on `host`: in its network namespace, with its hidden folders
+ * covered (`ip netns exec` gives each command a mount namespace of its own, so the covers are
+ * seen only by that command and its children). The test process's own host runs `argv` as is.
+ */
+export function commandOn(host: TestHost | undefined, argv: readonly string[]): [string, string[]] {
+  if (!host?.netns) return [argv[0], argv.slice(1)];
+  if (!host.hidden?.length) return ['ip', ['netns', 'exec', host.netns, ...argv]];
+  const covers = host.hidden.map((d) => `mount -t tmpfs -o size=64k,mode=0755 ray-ts-hidden ${shellQuote(d)}`);
+  return ['ip', ['netns', 'exec', host.netns, 'sh', '-c', `${covers.join(' && ')} && exec "$@"`, 'sh', ...argv]];
 }
 
 function ip(...args: string[]): string {
@@ -49,7 +73,7 @@ export class TestHosts {
   ) {}
 
   /** Makes `count` hosts on a new bridge (a /24 of 10.213.0.0/16 chosen from this process's id). */
-  static create(count: number): TestHosts {
+  static create(count: number, opts: TestHostsOptions = {}): TestHosts {
     if (process.getuid?.() !== 0)
       throw new Error('TestHosts needs root (network namespaces): run the multi-host tests as root, as CI does.');
     removeStale();
@@ -76,7 +100,7 @@ export class TestHosts {
         ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', peer);
         ip('-n', ns, 'link', 'set', peer, 'up');
         ip('-n', ns, 'link', 'set', 'lo', 'up');
-        hosts.push({ netns: ns, address });
+        hosts.push({ netns: ns, address, ...(opts.hide?.length ? { hidden: [...opts.hide] } : {}) });
       }
     } catch (err) {
       new TestHosts({ netns: undefined, address: `${net}.1` }, hosts, bridge, veths).destroy();

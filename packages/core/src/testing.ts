@@ -2,7 +2,7 @@
  * Helpers for tests of ray-ts and of libraries built on it: waiting on conditions, and a look
  * at the embedded node's internals (object store and worker counts).
  */
-import type { TestHost } from './testing-hosts.js';
+import { commandOn, type TestHost } from './testing-hosts.js';
 import { driverNode as embeddedNode } from './runtime/driver.js';
 import type { ObjectStoreStats } from './node/object-store.js';
 import { threadState } from './runtime/thread-state.js';
@@ -191,7 +191,7 @@ export class Cluster {
       output: out,
     } = spawnNodeProcess(opts, {
       env: { ...(spec.env ?? {}), RAY_TS_ADDRESS: '' },
-      netns: spec.host?.netns,
+      ...(spec.host ? { command: (argv: string[]) => commandOn(spec.host, argv) } : {}),
     });
     const info = await ready;
     return {
@@ -289,4 +289,4 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
   };
 }
 
-export { TestHosts, type TestHost } from './testing-hosts.js';
+export { TestHosts, commandOn, type TestHost, type TestHostsOptions } from './testing-hosts.js';

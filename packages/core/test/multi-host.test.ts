@@ -1,17 +1,40 @@
 // A cluster whose processes each run on a host of their own: network namespaces on a bridge, each
 // with its own address (TestHosts). The head and a worker node run in two namespaces; this test
-// process is the driver, on a third address (the bridge's). Nothing goes over 127.0.0.1.
+// process is the driver, on a third address (the bridge's). Nothing goes over 127.0.0.1. An app's
+// folder (copied to a temporary folder) is hidden from the two namespaces, as on machines that do
+// not share it: a second driver runs it from this host, shipping its code with runtimeEnv.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { get, init, nodes, put, shutdown } from '@ray-ts/core';
+import { get, getActor, init, nodes, put, shutdown } from '@ray-ts/core';
 import { waitFor } from '@ray-ts/core/testing';
-import { Cluster, TestHosts } from '@ray-ts/core/testing';
-import { CounterActor, doublePlusOne, napThenWhere, sumOf, threes, whereAmI } from './fixtures/multi-host.js';
+import { Cluster, TestHosts, commandOn } from '@ray-ts/core/testing';
+import {
+  CounterActor,
+  doublePlusOne,
+  napThenWhere,
+  pathExists,
+  sumOf,
+  threes,
+  whereAmI,
+} from './fixtures/multi-host.js';
 
 let hosts: TestHosts;
 let cluster: Cluster;
+/** Holds app/ (the driver's folder) and multi-host-lib/ (modules beside it), hidden from the cluster's hosts. */
+let appRoot: string;
 
 beforeAll(async () => {
-  hosts = TestHosts.create(2);
+  const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+  appRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-app-'));
+  fs.cpSync(path.join(fixtures, 'multi-host-app'), path.join(appRoot, 'app'), { recursive: true });
+  fs.cpSync(path.join(fixtures, 'multi-host-lib'), path.join(appRoot, 'multi-host-lib'), { recursive: true });
+  // Where the driver's host has ray-ts installed (the app imports @ray-ts/core).
+  fs.symlinkSync(path.resolve(fixtures, '../../../../node_modules'), path.join(appRoot, 'node_modules'), 'dir');
+  hosts = TestHosts.create(2, { hide: [appRoot] });
   cluster = await Cluster.start({
     // Short, so that the partition below is noticed soon; long enough for a loaded CI machine.
     nodeTimeoutMs: 3_000,
@@ -25,7 +48,24 @@ afterAll(async () => {
   await shutdown();
   await cluster?.shutdown();
   hosts?.destroy();
+  fs.rmSync(appRoot, { recursive: true, force: true });
 });
+
+/** Runs the app's driver (test/fixtures/multi-host-app/main.mjs) on this host; its result and output. */
+async function runApp(args: string[]): Promise<{ result: Record<string, unknown>; output: string }> {
+  const proc = spawn(process.execPath, ['main.mjs', ...args], {
+    cwd: path.join(appRoot, 'app'),
+    env: { ...process.env, RAY_TS_ADDRESS: cluster.address, APP_NODE: cluster.nodes[1].nodeId },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  const m = /APP_RESULT (.*)/.exec(output);
+  if (code !== 0 || !m) throw new Error(`the app's driver exited with ${code}:\n${output}`);
+  return { result: JSON.parse(m[1]) as Record<string, unknown>, output };
+}
 
 const onNode2 = { resources: { node2: 1 } };
 
@@ -68,12 +108,39 @@ describe('a cluster across hosts', () => {
         port: 0,
         resources: { CPU: 1 },
       },
-      { netns: hosts.hosts[1].netns, env: { RAY_TS_ADDRESS: '' } },
+      { command: (argv: string[]) => commandOn(hosts.hosts[1], argv), env: { RAY_TS_ADDRESS: '' } },
     );
     await expect(ready).rejects.toThrow(
       new RegExp(`cannot reach this node at ${unreachable.replace(/\./g, '\\.')}:\\d+.*--node-ip-address`),
     );
     proc.kill('SIGKILL');
+  });
+
+  it("runs a driver's own modules on hosts that cannot see its folder, shipped with workingDir and modules", async () => {
+    const node2 = cluster.nodes[1].nodeId;
+    expect(await get(pathExists.options(onNode2).remote(path.join(appRoot, 'app', 'main.mjs')))).toBe(false); // hidden there
+    const { result } = await runApp([]);
+    expect(result.error).toBeUndefined();
+    const where = result.where as Record<string, string>;
+    expect(where.nodeId).toBe(node2);
+    // It ran in the node's unpacked copy of the app's folder, and read the app's data file there.
+    expect(where.cwd).toMatch(/_ray_pkg_[0-9a-f]+$/);
+    expect(where.module).toBe(`file://${where.cwd}/lib/helpers.mjs`);
+    expect(where.greeting).toBe('hello from the app folder');
+    expect(result.nested).toBe(37);
+    expect(result.scaled).toBe(40);
+    expect(result.tally).toEqual([101, 103, node2]);
+    expect(result.sameActor).toBe(103);
+    // A second driver (this test process) finds the detached actor the app made, and calls it.
+    const tally = await getActor<{ add(k: number): number }>('app-tally', { namespace: 'app' });
+    expect(await get(tally.add.remote(10))).toBe(113);
+  });
+
+  it('fails at once, naming the module, the node and the fix, when a driver does not ship its folder', async () => {
+    const { result } = await runApp(['--no-ship']);
+    const error = result.error as { name: string; message: string };
+    expect(error.name).toBe('RemoteCodeError');
+    expect(error.message).toMatch(/helpers\.mjs, which defines 'whereAndWhat', is not on node .*workingDir/);
   });
 
   // Last: it ends node 2.

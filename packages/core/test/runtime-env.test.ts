@@ -50,9 +50,13 @@ describe('runtimeEnv', () => {
 
   it('refuses what it does not support, saying what to do', () => {
     const fn = remote((x: number) => x);
-    expect(() => fn.options({ runtimeEnv: { workingDir: '/tmp' } as never })).toThrow(
-      /workingDir is not supported.*--working-dir/,
+    expect(() => fn.options({ runtimeEnv: { workingDir: '/tmp' } })).toThrow(
+      /workingDir .* is the local folder '\/tmp'.*init\(\{ runtimeEnv \}\).*gcs:\/\/_ray_pkg_/,
     );
+    expect(() => fn.options({ runtimeEnv: { modules: ['gcs://x.zip'] } })).toThrow(/local folder 'gcs:\/\/x\.zip'/);
+    expect(() => fn.options({ runtimeEnv: { working_dir: '.' } as never })).toThrow(/spelled 'workingDir'/);
+    expect(() => fn.options({ runtimeEnv: { py_modules: [] } as never })).toThrow(/spelled 'modules'/);
+    expect(() => fn.options({ runtimeEnv: { envVars: { RAY_TS_WORKING_DIR: 'x' } } })).toThrow(/set that instead/);
     expect(() => fn.options({ runtimeEnv: { pip: ['numpy'] } as never })).toThrow(/npm install/);
     expect(() => fn.options({ runtimeEnv: { env_vars: {} } as never })).toThrow(/spelled 'envVars'/);
     expect(() => fn.options({ runtimeEnv: { envVars: { N: 3 } } as never })).toThrow(/values must be strings/);

@@ -34,20 +34,22 @@ export function spawnNodeProcess(
     stderr = 'pipe',
     timeoutMs = 30_000,
     keepOutput = true,
-    netns,
+    command,
   }: {
     env?: NodeJS.ProcessEnv;
     stderr?: 'pipe' | 'inherit';
     timeoutMs?: number;
     /** Keep collecting output after the node is up (tests); else forward it to this process's stdout. */
     keepOutput?: boolean;
-    /** Run the node in this network namespace (`ip netns exec`: a host of its own, in tests). */
-    netns?: string;
+    /**
+     * Run the node this way instead of `node NODE_MAIN` (tests: `commandOn(host, argv)` of
+     * testing-hosts.ts runs it on a host of its own, a network namespace).
+     */
+    command?: (argv: string[]) => [string, string[]];
   } = {},
 ): { proc: ChildProcess; ready: Promise<NodeReady>; output(): string } {
-  const [cmd, args] = netns
-    ? ['ip', ['netns', 'exec', netns, process.execPath, nodeMain()]]
-    : [process.execPath, [nodeMain()]];
+  const argv = [process.execPath, nodeMain()];
+  const [cmd, args] = command ? command(argv) : [argv[0], argv.slice(1)];
   const proc = spawn(cmd, args, {
     env: withHugePages({ ...process.env, ...env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) }),
     stdio: ['ignore', 'pipe', stderr],
