@@ -125,3 +125,17 @@ it('runs an RL experiment: PPO on CartPole to a mean return of 200, evaluated, s
   // The exported ONNX policy plays the same seeded episode with the same greedy actions.
   expect(Number(/the same episode under onnxruntime returned (\d+)/.exec(stdout)?.[1])).toBe(here);
 }, 120_000);
+
+it('runs the multi-host demo as on three machines: its own modules shipped to hosts that cannot see them', async () => {
+  const { stdout } = await run(process.execPath, [path.join(root, 'examples/multi-host/three-hosts.mjs')], {
+    cwd: root,
+  });
+  const [, head, worker, driver] = /head on ([\d.]+), worker node on ([\d.]+), driver on ([\d.]+)/.exec(stdout)!;
+  expect(new Set([head, worker, driver]).size).toBe(3);
+  expect(stdout).toMatch(/: 2 nodes on 2 hosts/);
+  const pi = Number(/pi ~ ([\d.]+)/.exec(stdout)?.[1]);
+  expect(Math.abs(pi - Math.PI)).toBeLessThan(0.01);
+  // SPREAD puts work on both hosts; they load lib/*.js and read data/target.json from their copies.
+  expect(stdout).toMatch(new RegExp(`pi ~ .* run on: .*${worker.replace(/\./g, '\\.')} x\\d+`));
+  expect(stdout).toMatch(/learned y = 3\.0\d\dx - (0\.9\d\d|1\.0\d\d)|learned y = 2\.9\d\dx - 1\.0\d\d/);
+}, 120_000);

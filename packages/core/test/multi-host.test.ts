@@ -126,7 +126,8 @@ describe('a cluster across hosts', () => {
     // It ran in the node's unpacked copy of the app's folder, and read the app's data file there.
     expect(where.cwd).toMatch(/_ray_pkg_[0-9a-f]+$/);
     expect(where.module).toBe(`file://${where.cwd}/lib/helpers.mjs`);
-    expect(where.greeting).toBe('hello from the app folder');
+    expect([where.greeting, where.resolved]).toEqual(['hello from the app folder', 'hello from the app folder']);
+    expect(where.childCwd).toBe(where.cwd);
     expect(result.nested).toBe(37);
     expect(result.scaled).toBe(40);
     expect(result.tally).toEqual([101, 103, node2]);

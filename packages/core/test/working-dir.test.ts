@@ -44,7 +44,8 @@ describe('runtimeEnv.workingDir', () => {
     const where = result.where as Record<string, string>;
     expect(where.cwd).toMatch(/ray-ts-runtime-resources\/_ray_pkg_[0-9a-f]+$/);
     expect(where.module).toBe(`file://${where.cwd}/lib/helpers.mjs`);
-    expect(where.greeting).toBe('hello from the app folder');
+    expect([where.greeting, where.resolved]).toEqual(['hello from the app folder', 'hello from the app folder']);
+    expect(where.childCwd).toBe(where.cwd);
     expect([result.nested, result.scaled, (result.tally as unknown[]).slice(0, 2)]).toEqual([37, 40, [101, 103]]);
   });
 

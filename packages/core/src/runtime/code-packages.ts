@@ -94,19 +94,19 @@ async function fetchAndUnpack(uri: string): Promise<string> {
 const coreDir = path.dirname(fileURLToPath(import.meta.url));
 
 /**
- * A worker's start: unpacks its environment's packages on this node and makes its working
- * directory the worker's (`process.chdir` in a child process; in a worker thread, which cannot
- * change the process's directory, `process.cwd()` answers it, so `path.resolve` and libraries that
- * ask `process.cwd()` see it).
+ * A worker's start: unpacks its environment's packages on this node, then makes the working
+ * directory's copy the worker's with `enter` (`process.chdir` in a child process; a worker thread
+ * cannot change its process's directory: see worker/working-dir.ts).
  */
-export async function setUpRuntimeEnv(env: Readonly<Record<string, string>>, inThread: boolean): Promise<void> {
+export async function setUpRuntimeEnv(
+  env: Readonly<Record<string, string>>,
+  enter: (dir: string) => void,
+): Promise<void> {
   const modules = env[MODULES_VAR]?.split(',').filter(Boolean) ?? [];
   await Promise.all(modules.map((m) => ensurePackage(m)));
   const wd = env[WORKING_DIR_VAR];
   if (!wd) return;
-  const dir = await ensurePackage(wd);
-  if (inThread) process.cwd = () => dir;
-  else process.chdir(dir);
+  enter(await ensurePackage(wd));
 }
 
 /** A driver's local folders of `init({ runtimeEnv })`, packed; upload with {@link uploadPackage}. */

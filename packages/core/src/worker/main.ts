@@ -13,6 +13,7 @@ import { RefTracker } from '../runtime/object-ref.js';
 import type { FromWorker, ToWorker } from '../protocol/worker-messages.js';
 import { threadState } from '../runtime/thread-state.js';
 import { setUpRuntimeEnv } from '../runtime/code-packages.js';
+import { enterWorkingDir } from './working-dir.js';
 import { setRuntimeEnvReady } from '../runtime/functions.js';
 import { MODULES_VAR, WORKING_DIR_VAR } from '../options.js';
 import type { WorkerBoot } from '../node/worker-handle.js';
@@ -47,7 +48,7 @@ state.client = client;
 state.refTracker = tracker;
 state.packagesDir = boot.packagesDir;
 if (boot.envVars?.[WORKING_DIR_VAR] || boot.envVars?.[MODULES_VAR])
-  setRuntimeEnvReady(setUpRuntimeEnv(boot.envVars, inThread));
+  setRuntimeEnvReady(setUpRuntimeEnv(boot.envVars, inThread ? enterWorkingDir : (dir) => process.chdir(dir)));
 
 // Console lines carry their origin, as Ray's "(task pid=...)" prefixes do.
 const shortId = boot.workerId?.slice(-6) ?? '?';
