@@ -60,6 +60,8 @@ function unshare(v: unknown, depth = 0): unknown {
 export class WorkerHandle {
   readonly id: string;
   readonly kind: 'thread' | 'process';
+  /** Its process: the node's own for a thread. */
+  readonly pid: number;
   readonly cudaVisibleDevices: string | undefined;
   /** Its runtime environment's key ('' for none): see envKeyOf. */
   readonly envKey: string;
@@ -102,6 +104,7 @@ export class WorkerHandle {
         ...(opts.heapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: opts.heapMb } } : {}),
       });
       this.thread = w;
+      this.pid = process.pid;
       w.on('message', receive);
       w.on('error', (err: Error & { code?: string }) => {
         this.exitReason = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom' : 'crash';
@@ -131,6 +134,7 @@ export class WorkerHandle {
         ],
       });
       this.proc = p;
+      this.pid = p.pid ?? 0;
       p.on('message', receive as (m: unknown) => void);
       p.on('exit', (code, signal) => {
         if (!this.exitReason) {
