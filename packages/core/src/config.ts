@@ -23,6 +23,18 @@ export interface RuntimeConfig {
   readonly workerIdleTimeoutMs: number;
   /** Print workers' console output on the driver, prefixed with where it came from. */
   readonly logToDriver: boolean;
+  /**
+   * Multi-node: console output of workers whose job's driver is on another node travels there in
+   * batches, per job: one batch per job every `logFlushMs`, of at most `logBatchMaxLines` lines and
+   * `logBatchMaxBytes`. Up to `logQueueMaxBytes` per job wait to be sent; lines beyond are dropped
+   * and counted (the driver prints how many). Lines of a job whose driver is not known yet wait
+   * `logUnknownJobGraceMs` for it, then are dropped.
+   */
+  readonly logFlushMs: number;
+  readonly logBatchMaxLines: number;
+  readonly logBatchMaxBytes: number;
+  readonly logQueueMaxBytes: number;
+  readonly logUnknownJobGraceMs: number;
   /** Worker threads started ahead of demand at `init()` (up to numCpus); 0 starts them on first use. */
   readonly prestartWorkers: number;
   /** Default `maxConcurrency` of actors that have async methods (sync-only actors run one call at a time). */
@@ -77,6 +89,11 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   taskMaxRetries: [3, int],
   workerIdleTimeoutMs: [10_000, int],
   logToDriver: [true, bool],
+  logFlushMs: [20, int],
+  logBatchMaxLines: [1000, int],
+  logBatchMaxBytes: [256 * 1024, int],
+  logQueueMaxBytes: [4 * 1024 * 1024, int],
+  logUnknownJobGraceMs: [5_000, int],
   prestartWorkers: [2, int],
   asyncActorMaxConcurrency: [1000, int],
   pipelineDepth: [16, int],

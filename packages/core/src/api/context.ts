@@ -39,7 +39,7 @@ export function getRuntimeContext(): RuntimeContext {
   const client = requireClient('getRuntimeContext()');
   const exec = executionContext.getStore();
   return Object.freeze({
-    jobId: client.jobId,
+    jobId: exec?.data.jobId ?? client.jobId,
     nodeId: client.nodeId,
     namespace: client.namespace,
     taskId: exec?.data.taskId,

@@ -113,6 +113,8 @@ export class RemoteFunction<F extends AnyFn, N extends number = 1> implements Ma
       ...(parent ? { parentTaskId: parent } : {}),
       ...(strategy ? { strategy } : {}),
       ...envOf(o.envVars),
+      // Work submitted by work belongs to the same job (its driver gets its console output).
+      ...(current?.jobId ? { jobId: current.jobId } : {}),
     });
     const refs = returnIds.map((id) => new ObjectRef(id));
     return (o.numReturns === 1 ? refs[0] : refs) as RemoteReturn<Awaited<ReturnType<F>>, N>;
@@ -273,7 +275,8 @@ export class ActorClass<C extends AnyClass> {
   remote(...args: RemoteArgs<ConstructorParameters<C>>): ActorHandle<InstanceType<C>> {
     const client = requireClient(`${this.className}.remote()`);
     const actorId = ids().next('actor');
-    const strategy = this.compiled.strategy ? undefined : captured(client.currentTask());
+    const current = client.currentTask();
+    const strategy = this.compiled.strategy ? undefined : captured(current);
     const existing = client.createActor({
       actorId,
       className: this.className,
@@ -282,6 +285,7 @@ export class ActorClass<C extends AnyClass> {
       options: actorOptionsWith(this.compiled, strategy, inheritedEnv(this.compiled.envVars)),
       methods: this.methods,
       hasAsyncMethods: this.hasAsync,
+      ...(current?.jobId ? { jobId: current.jobId } : {}),
     });
     return makeHandle({ actorId: existing ?? actorId, className: this.className, methods: this.methods });
   }

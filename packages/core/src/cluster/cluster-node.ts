@@ -7,7 +7,8 @@
  * - peers.ts: batched messages to other nodes, borrow counting of the refs they carry;
  * - object-transfer.ts: pull-based object transfer in chunks;
  * - remote-actors.ts: actors hosted elsewhere (a state machine), their calls and restarts;
- * - groups.ts: placement groups (kept by the GCS).
+ * - groups.ts: placement groups (kept by the GCS);
+ * - log-router.ts: workers' console output, sent to the nodes of their jobs' drivers.
  * A driver connected to a cluster runs one too, with no resources: it owns what it makes and
  * runs nothing.
  */
@@ -29,9 +30,18 @@ import { Membership, type LostNode } from './membership.js';
 import { ObjectTransfer } from './object-transfer.js';
 import { Peers } from './peers.js';
 import { ClusterPlacer } from './placer.js';
+import { JobDrivers, LogRouter } from './log-router.js';
 import { channelOptions, protos, unary, VERSION } from './proto.js';
 import { RemoteActors } from './remote-actors.js';
-import { actorCallFromWire, actorFromWire, argRefs, taskFromWire, taskToWire, valueFromWire } from './wire.js';
+import {
+  actorCallFromWire,
+  actorFromWire,
+  argRefs,
+  taskFromWire,
+  taskToWire,
+  valueFromWire,
+  workerLogsFromWire,
+} from './wire.js';
 
 export interface ClusterNodeOptions {
   node: NodeManager;
@@ -59,6 +69,8 @@ export class ClusterNode {
   private readonly actors: RemoteActors;
   private readonly collectives: CollectiveRouter;
   private readonly groups: ClusterGroups;
+  private readonly jobDrivers: JobDrivers;
+  private readonly logs: LogRouter;
   /** What the node manager reaches the cluster through. */
   readonly ports: ClusterPorts;
   private stopped = false;
@@ -91,6 +103,7 @@ export class ClusterNode {
         },
         group: (p) => this.groups.onInfo(p),
         actorDead: (a) => this.actors.deadForGood(a),
+        job: (j) => this.jobDrivers.jobEvent(j.jobId, j.state, j.driverNodeId),
         jobFinished: (jobId) => this.onJobFinished?.(jobId),
         fenced: () => this.onFenced?.(),
       },
@@ -101,6 +114,8 @@ export class ClusterNode {
     this.peers = new Peers(this.nodeId, this.membership, node.store);
     this.transfer = new ObjectTransfer(this.nodeId, node.store, this.membership, this.peers);
     this.actors = this.remoteActors();
+    this.jobDrivers = new JobDrivers(this.membership);
+    this.logs = new LogRouter(this.jobDrivers, (nodeId, msg) => this.peers.send(nodeId, msg), config);
     this.collectives = new CollectiveRouter(
       this.nodeId,
       config,
@@ -125,6 +140,7 @@ export class ClusterNode {
       actors: this.actors,
       groups: this.groups,
       directory: { clusterInfo: () => this.clusterInfo(), kv: (op) => this.kv(op) },
+      logs: { forwardLog: (jobId, line) => this.logs.forward(jobId, line) },
     };
     node.store.onReleaseBorrow = (id, owner, count) =>
       this.peers.send(owner, { borrow: { objectId: id, node: this.nodeId, delta: -count } });
@@ -212,6 +228,7 @@ export class ClusterNode {
     this.placer.viewChanged(changed);
     for (const { nodeId, why, info } of lost) {
       this.forgetPeer(nodeId, why);
+      this.jobDrivers.nodeLost(info);
       // A driver that is gone ends its job: its actors that are not detached end with it.
       if (info.isDriver && info.jobId) this.node.killJobActors(info.jobId);
     }
@@ -318,6 +335,11 @@ export class ClusterNode {
       case 'collective': {
         const x = m.collective!;
         node.deliverCollective(x.actorId, x.key, x.dtype, x.data, true);
+        break;
+      }
+      case 'workerLogs': {
+        const x = workerLogsFromWire(m.workerLogs!);
+        node.workerLogsFromPeer(x.jobId, this.membership.get(from)?.address ?? from, x.lines, x.dropped);
         break;
       }
     }
@@ -451,6 +473,7 @@ export class ClusterNode {
   /** Leaves the cluster: unregisters, closes streams and channels. */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    this.logs.stop();
     this.peers.stop();
     this.stopped = true;
     this.actors.stop();

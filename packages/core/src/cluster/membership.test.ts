@@ -41,6 +41,7 @@ function setup() {
     groups: [] as string[],
     actorsDead: [] as string[],
     jobsFinished: [] as string[],
+    jobs: [] as string[],
     fenced: 0,
   };
   let reports = 0;
@@ -61,6 +62,7 @@ function setup() {
       viewApplied: () => heard.log.push('applied'),
       group: (p) => heard.groups.push(p.spec!.placementGroupId),
       actorDead: (a) => heard.actorsDead.push(a.actorId),
+      job: (j) => heard.jobs.push(`${j.jobId} ${j.state} ${j.driverNodeId}`),
       jobFinished: (jobId) => heard.jobsFinished.push(jobId),
       fenced: () => heard.fenced++,
     },
@@ -206,7 +208,7 @@ describe('membership: views', () => {
     expect(heard.log).toEqual(['view', 'waiter', 'applied']);
   });
 
-  it('passes on group events, deaths of actors and ends of jobs; nothing else', async () => {
+  it('passes on group events, deaths of actors, job events and ends of jobs; nothing else', async () => {
     const { gcs, heard, start } = setup();
     await start();
     const s = gcs.streams[0];
@@ -218,6 +220,7 @@ describe('membership: views', () => {
     s.emit('data', { job: { ...job, state: 'RUNNING' } });
     s.emit('data', { job: { ...job, state: 'FINISHED' } });
     expect([heard.groups, heard.actorsDead, heard.jobsFinished]).toEqual([['pg_1'], ['a2'], ['job-1']]);
+    expect(heard.jobs).toEqual(['job-1 RUNNING node-a', 'job-1 FINISHED node-a']);
   });
 });
 

@@ -12,6 +12,7 @@ import type { GcsEvent__Output } from './generated/raytscore/GcsEvent.js';
 import type { NodeInfo, NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import type { PlacementGroupInfo__Output } from './generated/raytscore/PlacementGroupInfo.js';
 import type { ActorInfo__Output } from './generated/raytscore/ActorInfo.js';
+import type { JobInfo__Output } from './generated/raytscore/JobInfo.js';
 import { unary } from './proto.js';
 
 /** The cluster as a node last heard of it from the GCS. */
@@ -37,6 +38,8 @@ export interface MembershipEvents {
   viewApplied(): void;
   group(p: PlacementGroupInfo__Output): void;
   actorDead(a: ActorInfo__Output): void;
+  /** Every job event (a job that runs, with its driver's node, or that ended). */
+  job(j: JobInfo__Output): void;
   jobFinished(jobId: string): void;
   /** The cluster declared this node dead while it ran (a partition): it must stop, not rejoin. */
   fenced(): void;
@@ -160,8 +163,9 @@ export class Membership implements View {
       this.events.group(ev.placementGroup);
     } else if (ev.actor && ev.actor.state === 'DEAD') {
       this.events.actorDead(ev.actor);
-    } else if (ev.job && ev.job.state === 'FINISHED') {
-      this.events.jobFinished(ev.job.jobId);
+    } else if (ev.job) {
+      this.events.job(ev.job);
+      if (ev.job.state === 'FINISHED') this.events.jobFinished(ev.job.jobId);
     }
   }
 

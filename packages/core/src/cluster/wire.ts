@@ -24,6 +24,11 @@ import type {
 } from './generated/raytscore/SchedulingStrategy.js';
 import type { TaskSpec as PTaskSpec, TaskSpec__Output as PTaskSpecOut } from './generated/raytscore/TaskSpec.js';
 import type { Value as PValue, Value__Output as PValueOut } from './generated/raytscore/Value.js';
+import type {
+  WorkerLogs as PWorkerLogs,
+  WorkerLogs__Output as PWorkerLogsOut,
+} from './generated/raytscore/WorkerLogs.js';
+import type { WorkerLogLine } from '../node/ports.js';
 
 export type { PValue, PValueOut };
 
@@ -261,4 +266,20 @@ export function argRefs(args: ArgSpec[]): string[] {
     else if (a.v.t === 'v8' && a.v.refs) out.push(...a.v.refs);
   }
   return out;
+}
+
+export function workerLogsToWire(jobId: string, lines: readonly WorkerLogLine[], dropped: number): PWorkerLogs {
+  return {
+    jobId,
+    lines: lines.map((l) => ({ taskName: l.name, pid: l.pid, stderr: l.err, text: l.text })),
+    dropped,
+  };
+}
+
+export function workerLogsFromWire(p: PWorkerLogsOut): { jobId: string; lines: WorkerLogLine[]; dropped: number } {
+  return {
+    jobId: p.jobId,
+    lines: p.lines.map((l) => ({ name: l.taskName, pid: l.pid, err: l.stderr, text: l.text })),
+    dropped: p.dropped,
+  };
 }

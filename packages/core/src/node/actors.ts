@@ -70,6 +70,7 @@ export interface ActorHost {
     alloc: Allocation | undefined,
     actorId?: string,
     strategy?: SchedulingStrategySpec,
+    jobId?: string,
   ): TaskContextData;
   fnFor(w: WorkerHandle, ref: FnRef): FnRef;
   unschedulable(
@@ -234,6 +235,7 @@ export class ActorManager {
         alloc,
         actor.spec.actorId,
         actor.spec.options.strategy,
+        actor.spec.jobId,
       ),
       maxConcurrency,
     });

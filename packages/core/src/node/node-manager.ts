@@ -31,7 +31,7 @@ import { Lineage } from './lineage.js';
 import { ObjectStore } from './object-store.js';
 import { ObjectWaits } from './object-waits.js';
 import { groupResources, isGroupResource } from './placement.js';
-import type { ClusterPorts, GroupDirectory, ResultValue } from './ports.js';
+import type { ClusterPorts, GroupDirectory, ResultValue, WorkerLogLine } from './ports.js';
 import { ResourcePool } from './resources.js';
 import { Scheduler } from './scheduler.js';
 import { TaskQueue } from './task-queue.js';
@@ -39,6 +39,7 @@ import { TaskRecords, type TaskRecord } from './task-records.js';
 import { Tasks } from './tasks.js';
 import type { WorkerHandle } from './worker-handle.js';
 import { WorkerInbox } from './worker-inbox.js';
+import { WorkerLogs } from './worker-logs.js';
 import { WorkerPool } from './worker-pool.js';
 import { WorkerSlots, fnFor, taskContext } from './worker-slots.js';
 import { envVarsOf, type Work } from './work.js';
@@ -87,6 +88,7 @@ export class NodeManager implements NodeContext {
   /** @internal (for the worker inbox) */
   readonly actors: ActorManager;
   private readonly inbox = new WorkerInbox(this);
+  private readonly logs = new WorkerLogs(this);
   private readonly kvStore = new LocalKv();
   /** Actor calls run here for another node: task id -> that node. */
   private readonly forwardedCalls = new Map<string, string>();
@@ -207,7 +209,8 @@ export class NodeManager implements NodeContext {
               (err: unknown) => errorValue(err),
             )
           : Promise.resolve(undefined),
-      context: (work, name, alloc, actorId, strategy) => taskContext(this, work, name, alloc, actorId, strategy),
+      context: (work, name, alloc, actorId, strategy, jobId) =>
+        taskContext(this, work, name, alloc, actorId, strategy, jobId),
       fnFor,
       unschedulable: (what, req, missing, taskId, actorId) =>
         unschedulable(this.nodeId, what, req, missing, taskId, actorId),
@@ -325,6 +328,17 @@ export class NodeManager implements NodeContext {
       },
       { stopped: () => this.stopping },
     );
+  }
+
+  // ---------------------------------------------------------------- console output (see worker-logs.ts)
+  /** @internal (for the worker inbox) What a console call of a worker wrote. */
+  workerLog(w: WorkerHandle, m: { jobId: string; name: string; err: boolean; text: string }): void {
+    this.logs.fromWorker(w, m.jobId, m.name, m.err, m.text);
+  }
+
+  /** Console output of workers on the node at `origin` (its address) for this node's job, whose driver runs here. */
+  workerLogsFromPeer(jobId: string, origin: string, lines: readonly WorkerLogLine[], dropped: number): void {
+    this.logs.fromPeer(jobId, origin, lines, dropped);
   }
 
   // ---------------------------------------------------------------- actors (see actors.ts)

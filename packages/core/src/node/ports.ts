@@ -106,6 +106,26 @@ export interface GroupDirectory {
   listGroups(): Promise<GroupState[]>;
 }
 
+/** What one console call of a worker wrote (several lines when its text has newlines). */
+export interface WorkerLogLine {
+  /** The task or actor call that wrote it ('worker' outside any). */
+  name: string;
+  /** The worker's process. */
+  pid: number;
+  /** console.error or console.warn: printed on stderr. */
+  err: boolean;
+  text: string;
+}
+
+/** Worker output of jobs whose driver runs on another node (Ray's log_to_driver). */
+export interface LogLink {
+  /**
+   * Sends a line to the node of its job's driver: batched, bounded (dropped and counted when too
+   * many wait), dropped for a finished job or one whose driver stays unknown.
+   */
+  forwardLog(jobId: string, line: WorkerLogLine): void;
+}
+
 /** Cluster-wide information and the internal key-value store (the GCS's). */
 export interface ClusterDirectory {
   clusterInfo(): ClusterInfo;
@@ -119,4 +139,5 @@ export interface ClusterPorts {
   readonly actors: ActorDirectory;
   readonly groups: GroupDirectory;
   readonly directory: ClusterDirectory;
+  readonly logs: LogLink;
 }

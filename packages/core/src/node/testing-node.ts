@@ -63,6 +63,7 @@ export class FakeWorker {
   readonly sent: ToWorker[] = [];
   readonly terminations: { reason: string; detail: string }[] = [];
   lastSeq = 0;
+  readonly pid = process.pid;
   /** Thread workers' status word (slot 0: the sequence number of the task running now); none here by default. */
   status: Int32Array | undefined = undefined;
   dead = false;
@@ -233,7 +234,7 @@ export class FakeGroups implements GroupDirectory {
   }
 }
 
-/** Cluster ports with a fake placer, peers and groups (the actor and cluster directories are unused). */
+/** Cluster ports with a fake placer, peers and groups (the actor and cluster directories and logs are unused). */
 export function fakeCluster(): ClusterPorts & { placer: FakePlacer; peers: FakePeers; groups: FakeGroups } {
   const unused = (): never => {
     throw new Error('not used by these tests');
@@ -251,6 +252,7 @@ export function fakeCluster(): ClusterPorts & { placer: FakePlacer; peers: FakeP
       actorState: unused,
     },
     directory: { clusterInfo: unused, kv: unused },
+    logs: { forwardLog: unused },
   };
 }
 

@@ -62,6 +62,8 @@ function unshare(v: unknown, depth = 0): unknown {
 export class WorkerHandle {
   readonly id: string;
   readonly kind: 'thread' | 'process';
+  /** Its process: the node's own for a thread. */
+  readonly pid: number;
   readonly cudaVisibleDevices: string | undefined;
   /** Its runtime environment's key ('' for none): see envKeyOf. */
   readonly envKey: string;
@@ -104,6 +106,7 @@ export class WorkerHandle {
         ...(opts.heapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: opts.heapMb } } : {}),
       });
       this.thread = w;
+      this.pid = process.pid;
       w.on('message', receive);
       w.on('error', (err: Error & { code?: string }) => {
         this.exitReason = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom' : 'crash';
@@ -133,6 +136,7 @@ export class WorkerHandle {
         ],
       });
       this.proc = p;
+      this.pid = p.pid ?? 0;
       p.on('message', receive as (m: unknown) => void);
       p.on('exit', (code, signal) => {
         if (!this.exitReason) {

@@ -50,6 +50,7 @@ function setup(opts: { cluster?: boolean; taskRuns?: boolean } = {}) {
       for (const id of spec.returnIds) store.createPending(id);
     },
     deliverCollective: record('deliverCollective'),
+    workerLog: record('workerLog'),
     getValues: (...args) => answer('getValues', args),
     waitValues: (...args) => answer('waitValues', args),
     cancel: (...args) => answer('cancel', args),
@@ -150,6 +151,14 @@ describe('worker inbox: messages', () => {
     const data = new Float32Array([1, 2]);
     inbox.message(worker().handle, { k: 'coll', to: 'a1', key: 'k', dtype: 'float32', data });
     expect(calls).toEqual([['deliverCollective', 'a1', 'k', 'float32', data, false]]);
+  });
+
+  it("hands a worker's console output to the node's logs, with the worker", () => {
+    const { calls, inbox, worker } = setup();
+    const w = worker();
+    const m: FromWorker = { k: 'log', jobId: 'job-1', name: 'f', err: true, text: 'oops' };
+    inbox.message(w.handle, m);
+    expect(calls).toEqual([['workerLog', w, m]]);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * What a node's workers send it: task results, refs they hold or drop, values they put, work
- * they submit, actor lifecycle, collective messages, and requests (get, wait, kill...) that it
+ * they submit, actor lifecycle, collective messages, console output, and requests (get, wait, kill...) that it
  * answers. The node manager owns one and hands it every message.
  */
 import { errorToWire } from '../errors.js';
@@ -38,6 +38,7 @@ export interface InboxNode {
   namedActors(): Promise<{ name: string; namespace: string }[]>;
   clusterInfo(): ClusterInfo;
   kv(op: KvOp): Promise<unknown>;
+  workerLog(w: WorkerHandle, m: Extract<FromWorker, { k: 'log' }>): void;
 }
 
 export class WorkerInbox {
@@ -77,6 +78,9 @@ export class WorkerInbox {
         break;
       case 'coll':
         this.node.deliverCollective(m.to, m.key, m.dtype, m.data, false);
+        break;
+      case 'log':
+        this.node.workerLog(w, m);
         break;
       case 'req':
         this.request(m.op).then(

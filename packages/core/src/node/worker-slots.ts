@@ -34,7 +34,10 @@ export function fnFor(w: WorkerHandle, ref: FnRef): FnRef {
   return ref;
 }
 
-/** The runtime context a task or actor sees on its worker. */
+/**
+ * The runtime context a task or actor sees on its worker. Its job is the one it was submitted in
+ * (`jobId`, set on work from other nodes and from tasks), else this node's.
+ */
 export function taskContext(
   ctx: Pick<NodeContext, 'jobId' | 'nodeId'>,
   work: { id: string },
@@ -42,12 +45,13 @@ export function taskContext(
   alloc: Allocation | undefined,
   actorId?: string,
   strategy?: SchedulingStrategySpec,
+  jobId?: string,
 ): TaskContextData {
   return {
     ...(strategy?.type === 'PLACEMENT_GROUP' && strategy.captureChildTasks
       ? { placementGroupId: strategy.placementGroupId }
       : {}),
-    jobId: ctx.jobId,
+    jobId: jobId || ctx.jobId,
     nodeId: ctx.nodeId,
     taskId: work.id,
     ...(actorId ? { actorId } : {}),
@@ -100,7 +104,7 @@ export class WorkerSlots {
       k: 'task',
       spec: fn === spec.fn ? spec : { ...spec, fn },
       args,
-      ctx: taskContext(this.ctx, work, spec.name, work.alloc ?? slot.alloc, undefined, spec.strategy),
+      ctx: taskContext(this.ctx, work, spec.name, work.alloc ?? slot.alloc, undefined, spec.strategy, spec.jobId),
       seq: work.seq,
     });
   }

@@ -62,6 +62,7 @@ export interface ActorHandleData {
 
 /** Context given to a task when it starts (returned by `getRuntimeContext()` inside it). */
 export interface TaskContextData {
+  /** The job of the work (its driver's), which its console output goes to. */
   jobId: string;
   nodeId: string;
   taskId: string;

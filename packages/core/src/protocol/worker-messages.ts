@@ -45,7 +45,12 @@ export type FromWorker =
   | { k: 'refs'; add: string[]; remove: string[] }
   | { k: 'req'; reqId: number; op: WorkerRequest }
   /** A collective message for actor `to`, wherever it runs. */
-  | { k: 'coll'; to: string; key: string; dtype: string; data: ArrayBufferView };
+  | { k: 'coll'; to: string; key: string; dtype: string; data: ArrayBufferView }
+  /**
+   * What one console call wrote (`err`: console.error or console.warn), for the driver of `jobId`:
+   * the job of the task or actor that wrote it. `name` is that task's name.
+   */
+  | { k: 'log'; jobId: string; name: string; err: boolean; text: string };
 
 /** Requests from a worker that the node answers with a `reply`. */
 export type WorkerRequest =

@@ -43,6 +43,8 @@ export class WorkerClient implements CoreClient {
   tracker: RefTracker | undefined;
   private outbox: FromWorker[] = [];
   private flushScheduled = false;
+  /** When the oldest message of the outbox was queued (performance.now()). */
+  private queuedAt = 0;
   private nextReq = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
 
@@ -59,6 +61,7 @@ export class WorkerClient implements CoreClient {
   send(msg: FromWorker): void {
     // Ref additions go first, so the node counts a ref before it may free what pinned it.
     if (msg.k !== 'refs') this.tracker?.flush();
+    if (this.outbox.length === 0) this.queuedAt = performance.now();
     this.outbox.push(msg);
     if (this.outbox.length >= 256) this.flush();
     else if (!this.flushScheduled) {
@@ -73,6 +76,16 @@ export class WorkerClient implements CoreClient {
     const batch = this.outbox;
     this.outbox = [];
     this.post(batch);
+  }
+
+  /**
+   * Sends what a console call wrote to the node. Code that runs long without yielding (a loop that
+   * prints its progress) would hold its lines until it ends: they go at once when the outbox has
+   * waited 50 ms.
+   */
+  log(msg: Extract<FromWorker, { k: 'log' }>): void {
+    this.send(msg);
+    if (this.outbox.length > 0 && performance.now() - this.queuedAt >= 50) this.flush();
   }
 
   onReply(m: Extract<ToWorker, { k: 'reply' }>): void {

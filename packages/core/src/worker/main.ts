@@ -50,19 +50,16 @@ state.packagesDir = boot.packagesDir;
 if (boot.envVars?.[WORKING_DIR_VAR] || boot.envVars?.[MODULES_VAR])
   setRuntimeEnvReady(setUpRuntimeEnv(boot.envVars, inThread ? enterWorkingDir : (dir) => process.chdir(dir)));
 
-// Console lines carry their origin, as Ray's "(task pid=...)" prefixes do.
-const shortId = boot.workerId?.slice(-6) ?? '?';
+// Console output goes to the node as messages, attributed to the job of the work that wrote it
+// (or, outside any task, as a module loading for it, to the job of the last work received): the
+// node prints it with its origin, as Ray's "(task pid=...)" prefixes do, or sends it to the node
+// of the job's driver. Raw writes to process.stdout stay in the node's own output.
+let lastJobId = boot.jobId;
 for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-  const original = console[level].bind(console);
+  const err = level === 'warn' || level === 'error';
   console[level] = (...args: unknown[]) => {
-    const name = executionContext.getStore()?.data.name ?? 'worker';
-    const prefix = `(${name} pid=${process.pid}${inThread ? ` worker=${shortId}` : ''}) `;
-    original(
-      format(...args)
-        .split('\n')
-        .map((l) => prefix + l)
-        .join('\n'),
-    );
+    const ctx = executionContext.getStore()?.data;
+    client.log({ k: 'log', jobId: ctx?.jobId ?? lastJobId, name: ctx?.name ?? 'worker', err, text: format(...args) });
   };
 }
 
@@ -103,9 +100,11 @@ function onBatch(batch: ToWorker[]): void {
   for (const m of batch) {
     switch (m.k) {
       case 'task':
+        lastJobId = m.ctx.jobId;
         void executor.runTask(m);
         break;
       case 'createActor':
+        lastJobId = m.ctx.jobId;
         void executor.createActor(m);
         break;
       case 'actorCall':

@@ -18,6 +18,7 @@ import type { FnDescriptor as _raytscore_FnDescriptor, FnDescriptor__Output as _
 import type { FnRef as _raytscore_FnRef, FnRef__Output as _raytscore_FnRef__Output } from './raytscore/FnRef.js';
 import type { FreeObjects as _raytscore_FreeObjects, FreeObjects__Output as _raytscore_FreeObjects__Output } from './raytscore/FreeObjects.js';
 import type { KillActor as _raytscore_KillActor, KillActor__Output as _raytscore_KillActor__Output } from './raytscore/KillActor.js';
+import type { LogLine as _raytscore_LogLine, LogLine__Output as _raytscore_LogLine__Output } from './raytscore/LogLine.js';
 import type { NodeClient as _raytscore_NodeClient, NodeDefinition as _raytscore_NodeDefinition } from './raytscore/Node.js';
 import type { ObjectChunk as _raytscore_ObjectChunk, ObjectChunk__Output as _raytscore_ObjectChunk__Output } from './raytscore/ObjectChunk.js';
 import type { ObjectState as _raytscore_ObjectState, ObjectState__Output as _raytscore_ObjectState__Output } from './raytscore/ObjectState.js';
@@ -34,6 +35,7 @@ import type { TaskDone as _raytscore_TaskDone, TaskDone__Output as _raytscore_Ta
 import type { TaskSpec as _raytscore_TaskSpec, TaskSpec__Output as _raytscore_TaskSpec__Output } from './raytscore/TaskSpec.js';
 import type { TaskState as _raytscore_TaskState, TaskState__Output as _raytscore_TaskState__Output } from './raytscore/TaskState.js';
 import type { Value as _raytscore_Value, Value__Output as _raytscore_Value__Output } from './raytscore/Value.js';
+import type { WorkerLogs as _raytscore_WorkerLogs, WorkerLogs__Output as _raytscore_WorkerLogs__Output } from './raytscore/WorkerLogs.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -58,6 +60,7 @@ export interface ProtoGrpcType {
     FnRef: MessageTypeDefinition<_raytscore_FnRef, _raytscore_FnRef__Output>
     FreeObjects: MessageTypeDefinition<_raytscore_FreeObjects, _raytscore_FreeObjects__Output>
     KillActor: MessageTypeDefinition<_raytscore_KillActor, _raytscore_KillActor__Output>
+    LogLine: MessageTypeDefinition<_raytscore_LogLine, _raytscore_LogLine__Output>
     Node: SubtypeConstructor<typeof grpc.Client, _raytscore_NodeClient> & { service: _raytscore_NodeDefinition }
     ObjectChunk: MessageTypeDefinition<_raytscore_ObjectChunk, _raytscore_ObjectChunk__Output>
     ObjectState: MessageTypeDefinition<_raytscore_ObjectState, _raytscore_ObjectState__Output>
@@ -74,6 +77,7 @@ export interface ProtoGrpcType {
     TaskSpec: MessageTypeDefinition<_raytscore_TaskSpec, _raytscore_TaskSpec__Output>
     TaskState: MessageTypeDefinition<_raytscore_TaskState, _raytscore_TaskState__Output>
     Value: MessageTypeDefinition<_raytscore_Value, _raytscore_Value__Output>
+    WorkerLogs: MessageTypeDefinition<_raytscore_WorkerLogs, _raytscore_WorkerLogs__Output>
   }
 }
 

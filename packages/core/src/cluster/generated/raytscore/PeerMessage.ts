@@ -10,6 +10,7 @@ import type { Borrow as _raytscore_Borrow, Borrow__Output as _raytscore_Borrow__
 import type { FreeObjects as _raytscore_FreeObjects, FreeObjects__Output as _raytscore_FreeObjects__Output } from '../raytscore/FreeObjects.js';
 import type { Collective as _raytscore_Collective, Collective__Output as _raytscore_Collective__Output } from '../raytscore/Collective.js';
 import type { Spillback as _raytscore_Spillback, Spillback__Output as _raytscore_Spillback__Output } from '../raytscore/Spillback.js';
+import type { WorkerLogs as _raytscore_WorkerLogs, WorkerLogs__Output as _raytscore_WorkerLogs__Output } from '../raytscore/WorkerLogs.js';
 
 export interface PeerMessage {
   'executeTask'?: (_raytscore_ExecuteTask | null);
@@ -22,7 +23,8 @@ export interface PeerMessage {
   'freeObjects'?: (_raytscore_FreeObjects | null);
   'collective'?: (_raytscore_Collective | null);
   'spillback'?: (_raytscore_Spillback | null);
-  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"collective"|"spillback";
+  'workerLogs'?: (_raytscore_WorkerLogs | null);
+  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"collective"|"spillback"|"workerLogs";
 }
 
 export interface PeerMessage__Output {
@@ -36,5 +38,6 @@ export interface PeerMessage__Output {
   'freeObjects'?: (_raytscore_FreeObjects__Output | null);
   'collective'?: (_raytscore_Collective__Output | null);
   'spillback'?: (_raytscore_Spillback__Output | null);
-  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"collective"|"spillback";
+  'workerLogs'?: (_raytscore_WorkerLogs__Output | null);
+  'msg'?: "executeTask"|"taskDone"|"createActor"|"actorCall"|"killActor"|"cancelTask"|"borrow"|"freeObjects"|"collective"|"spillback"|"workerLogs";
 }
