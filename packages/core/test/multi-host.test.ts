@@ -119,8 +119,11 @@ describe('a cluster across hosts', () => {
   it("runs a driver's own modules on hosts that cannot see its folder, shipped with workingDir and modules", async () => {
     const node2 = cluster.nodes[1].nodeId;
     expect(await get(pathExists.options(onNode2).remote(path.join(appRoot, 'app', 'main.mjs')))).toBe(false); // hidden there
-    const { result } = await runApp([]);
+    const { result, output } = await runApp([]);
     expect(result.error).toBeUndefined();
+    // What a task printed on the other host came to the driver (Ray's log_to_driver), saying where from.
+    expect(result.shoutedOn).toBe(node2);
+    expect(output).toContain(`(shout pid=${cluster.nodes[1].pid}, ip=${cluster.nodes[1].address}) shout from `);
     const where = result.where as Record<string, string>;
     expect(where.nodeId).toBe(node2);
     // It ran in the node's unpacked copy of the app's folder, and read the app's data file there.
@@ -145,8 +148,14 @@ describe('a cluster across hosts', () => {
   });
 
   // Last: it ends node 2.
-  it('retries the work of a partitioned node elsewhere, and fences the node when its link comes back', async () => {
+  it('retries the work of a partitioned node and restarts its actors elsewhere, and fences the node when its link comes back', async () => {
     const [head, node2] = cluster.nodes;
+    const restartable = CounterActor.options({
+      schedulingStrategy: { nodeId: node2.nodeId, soft: true },
+      maxRestarts: 1,
+      maxTaskRetries: 1,
+    }).remote();
+    expect(await get(restartable.node.remote())).toBe(node2.nodeId);
     const ref = napThenWhere
       .options({ schedulingStrategy: { nodeId: node2.nodeId, soft: true }, maxRetries: 2 })
       .remote(2_000);
@@ -154,6 +163,8 @@ describe('a cluster across hosts', () => {
     hosts.partition(hosts.hosts[1]); // its link goes down; its process runs on
     // Declared dead after the timeout: the task runs again on the head.
     expect(await get(ref)).toBe(head.nodeId);
+    // Its restartable actor is restarted on the head, and answers there.
+    expect(await get(restartable.node.remote())).toBe(head.nodeId);
     await waitFor(async () => !(await nodes()).find((n) => n.nodeId === node2.nodeId)?.alive, {
       timeoutMs: 15_000,
       what: 'node 2 declared dead',
