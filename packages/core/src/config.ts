@@ -69,6 +69,8 @@ export interface RuntimeConfig {
   readonly actorLookupRetryMs: number;
   /** Multi-node: how long a lookup of an actor the GCS has never heard of goes on (it may be registering). */
   readonly actorUnknownTimeoutMs: number;
+  /** Head: how often a follower of a job's log (`ray-ts job logs --follow`, Ray's tail_job_logs) looks for new output. */
+  readonly jobLogTailMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -109,6 +111,7 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   actorLookupTimeoutMs: [10_000, int],
   actorLookupRetryMs: [50, int],
   actorUnknownTimeoutMs: [1_000, int],
+  jobLogTailMs: [100, int],
 };
 
 function envName(key: string): string {

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { Cluster, waitFor } from '@ray-ts/core/testing';
 
 const run = promisify(execFile);
@@ -79,6 +81,55 @@ it('reports a failing job, and stops a running one', async () => {
   await expect(ray('job', 'status', 'no-such-job', '--address', cluster.address)).rejects.toMatchObject({
     stderr: expect.stringMatching(/no job 'no-such-job'/),
   });
+  // Following a job that is not there is an HTTP error at once (404 to the websocket's upgrade).
+  await expect(ray('job', 'logs', '--follow', 'no-such-job', '--address', api)).rejects.toMatchObject({
+    stderr: expect.stringMatching(/cannot follow the logs of job no-such-job: no job 'no-such-job'/),
+  });
+});
+
+it('uploads the working directory once, and runs the job in its copy on the head', async () => {
+  const app = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-job-app-'));
+  onTestFinished(() => fs.rmSync(app, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(app, 'note.txt'), `a note from ${path.basename(app)}\n`);
+  fs.writeFileSync(path.join(app, 'debug.log'), 'left out\n');
+  fs.writeFileSync(
+    path.join(app, 'show.mjs'),
+    "import fs from 'node:fs';\n" +
+      'console.log(`cwd=${process.cwd()}`);\n' +
+      "console.log(fs.readFileSync('note.txt', 'utf8').trim(), '| debug.log', fs.existsSync('debug.log') ? 'there' : 'left out');\n",
+  );
+  const submit = () =>
+    ray(
+      'job',
+      'submit',
+      '--address',
+      api,
+      '--working-dir',
+      app,
+      '--excludes',
+      '*.log',
+      '--',
+      process.execPath,
+      'show.mjs',
+    );
+  const first = await submit();
+  expect(first.stdout).toContain(`a note from ${path.basename(app)} | debug.log left out`);
+  const cwd = /cwd=(.*)/.exec(first.stdout)![1];
+  expect(cwd).not.toBe(fs.realpathSync(app)); // the head's unpacked copy, not this folder
+  expect(path.basename(cwd)).toMatch(/^_ray_pkg_[0-9a-f]+$/);
+  const uri = /Uploading package (gcs:\/\/_ray_pkg_[0-9a-f]+\.zip)/.exec(first.stderr)?.[1];
+  expect(uri, first.stderr).toBeDefined();
+  expect((await fetch(`${api}/api/packages/gcs/${uri!.slice('gcs://'.length)}`)).status).toBe(200);
+  // The same folder again: the head has it, so it is not uploaded a second time.
+  const second = await submit();
+  expect(second.stderr).toContain(`Package ${uri} already exists, skipping upload.`);
+  expect(second.stderr).not.toContain('Uploading');
+  expect(second.stdout).toContain(`cwd=${cwd}`);
+  await expect(
+    ray('job', 'submit', '--address', api, '--working-dir', path.join(app, 'nope'), '--', 'true'),
+  ).rejects.toMatchObject({
+    stderr: expect.stringMatching(/--working-dir: The working directory .*nope' does not exist/),
+  });
 });
 
 it("serves the HTTP job API at Ray's paths", async () => {
@@ -92,6 +143,8 @@ it("serves the HTTP job API at Ray's paths", async () => {
     { what: 'the job done' },
   );
   expect(((await (await fetch(`${api}/api/jobs/http-job/logs`)).json()) as { logs: string }).logs).toBe('from-http\n');
+  // A plain GET of the tail path (no websocket, as curl) streams the same log to the job's end.
+  expect(await (await fetch(`${api}/api/jobs/http-job/logs/tail`)).text()).toBe('from-http\n');
   const bad = await fetch(`${api}/api/jobs/`, { method: 'POST', body: '{"runtime_env": {}}' });
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { error: string }).error).toMatch(/needs an entrypoint/);

@@ -2,7 +2,7 @@
  * Job submission on the head (as Ray's): a job is a driver program the head runs for you, with
  * its output kept in a log file after it ends. Job records live in the GCS KV (namespace `jobs`),
  * so they are in Redis when the GCS is. A small HTTP API (Ray's paths: /api/jobs/...) lets the
- * CLI and other tools submit, list, follow, and stop jobs.
+ * CLI and other tools submit, list, follow (job-tail.ts), and stop jobs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +13,7 @@ import { ids } from '../ids.js';
 import { HttpError } from '../errors.js';
 import { MAX_PACKAGE_BYTES, packageName, type JobPackages } from './job-packages.js';
 import { JOB_RUNTIME_ENV_VAR } from '../runtime/code-packages.js';
+import { attachLogTail, sendTailOverHttp, tailFile } from './job-tail.js';
 
 export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
 
@@ -83,6 +84,8 @@ export class JobManager {
     private readonly clusterAddress: string,
     /** Uploaded working directories (Ray's packages). */
     readonly packages?: JobPackages,
+    /** How often a follower of a job's log looks for new output (config.ts's jobLogTailMs). */
+    private readonly tailPollMs = 100,
   ) {
     fs.mkdirSync(logDir, { recursive: true });
     // Jobs that were running when the head went away did not survive it.
@@ -209,39 +212,18 @@ export class JobManager {
     }
   }
 
-  /** Streams the log from the start until the job ends. */
-  follow(id: string, res: http.ServerResponse): void {
+  /**
+   * The job's log from its start, chunk by chunk as it is written, until the job has ended and
+   * all of it was given (Ray's tail_job_logs). Throws HttpError 404 at once for no such job.
+   */
+  tailLogs(id: string, signal?: AbortSignal): AsyncIterable<string> {
     if (!this.table.get(id)) throw new HttpError(404, `no job '${id}'`);
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    let pos = 0;
-    const pump = () => {
-      let fd: number | undefined;
-      try {
-        fd = fs.openSync(this.logPath(id), 'r');
-        const size = fs.fstatSync(fd).size;
-        if (size > pos) {
-          const buf = Buffer.alloc(size - pos);
-          fs.readSync(fd, buf, 0, buf.length, pos);
-          pos = size;
-          res.write(buf);
-        }
-      } catch {
-        // no log yet
-      } finally {
-        if (fd !== undefined) fs.closeSync(fd);
-      }
+    const ended = () => {
+      const cur = this.table.get(id);
+      // A stopped job is STOPPED before its driver exits: its last words are still to come.
+      return !cur || (terminal(cur.status) && !this.procs.has(id));
     };
-    const timer = setInterval(() => {
-      pump();
-      if (terminal(this.table.get(id)?.status ?? 'FAILED')) done();
-    }, 100);
-    const done = () => {
-      clearInterval(timer);
-      pump();
-      res.end();
-    };
-    res.on('close', () => clearInterval(timer));
-    pump();
+    return tailFile(this.logPath(id), { ended, pollMs: this.tailPollMs, signal });
   }
 
   /** Forgets a job that has ended (Ray's delete_job); a running one must be stopped first. */
@@ -261,14 +243,17 @@ export class JobManager {
   }
 }
 
-/** The HTTP job API (Ray's paths). Resolves with the bound port. */
+/**
+ * The HTTP job API (Ray's paths). Resolves with its server, the bound port, and `stop()`, which
+ * closes the server and the log followers still connected to it.
+ */
 export function serveJobApi(
   jobs: JobManager,
   table: JobTable,
   host: string,
   port: number,
   version: string,
-): Promise<{ server: http.Server; port: number }> {
+): Promise<{ server: http.Server; port: number; stop: () => void }> {
   const server = http.createServer((req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -341,7 +326,7 @@ export function serveJobApi(
       }
       if (!action && req.method === 'DELETE') return send(200, { deleted: jobs.delete(id) });
       if (action === 'logs' && req.method === 'GET') {
-        if (parts[4] === 'tail') return jobs.follow(id, res);
+        if (parts[4] === 'tail') return sendTailOverHttp(res, (signal) => jobs.tailLogs(id, signal));
         return send(200, { logs: jobs.logs(id) });
       }
       if (action === 'stop' && req.method === 'POST') return send(200, { stopped: jobs.stop(id) });
@@ -353,8 +338,13 @@ export function serveJobApi(
       else send(500, { error: (err as Error).message });
     });
   });
+  const closeFollowers = attachLogTail(server, jobs);
+  const stop = () => {
+    closeFollowers();
+    server.close();
+  };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve({ server, port: (server.address() as { port: number }).port }));
+    server.listen(port, host, () => resolve({ server, port: (server.address() as { port: number }).port, stop }));
   });
 }

@@ -178,13 +178,13 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     );
     void stop().then(() => process.emit('ray-ts:fenced' as never));
   };
-  let jobs: { manager: JobManager; server: import('node:http').Server } | undefined;
+  let jobs: { manager: JobManager; stopApi: () => void } | undefined;
   let autoscaler: Autoscaler | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await autoscaler?.stop();
       jobs?.manager.stopAll();
-      jobs?.server.close();
+      jobs?.stopApi();
       await cluster.stop();
       gcs?.stop();
       server.forceShutdown();
@@ -236,10 +236,11 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
         path.join(jobsDir, 'packages'),
         installationNodeModules(path.dirname(fileURLToPath(import.meta.url))),
       ),
+      config.jobLogTailMs,
     );
     try {
       const bound = await serveJobApi(manager, table, host, opts.jobApiPort ?? 8265, VERSION);
-      jobs = { manager, server: bound.server };
+      jobs = { manager, stopApi: bound.stop };
       jobApiAddress = `http://${advertise}:${bound.port}`;
       gcs.kvLocal('cluster').put('job_api_address', Buffer.from(jobApiAddress));
     } catch (err) {
