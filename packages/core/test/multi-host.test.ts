@@ -147,6 +147,37 @@ describe('a cluster across hosts', () => {
     expect(error.message).toMatch(/helpers\.mjs, which defines 'whereAndWhat', is not on node .*workingDir/);
   });
 
+  it('submits a job from a third host with its folder uploaded; its driver ships the folder on', async () => {
+    const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bundle', 'cli.js');
+    const proc = spawn(
+      process.execPath,
+      [
+        cli,
+        'job',
+        'submit',
+        '--address',
+        cluster.nodes[0].jobApiAddress!,
+        '--working-dir',
+        path.join(appRoot, 'app'),
+        '--env-vars',
+        JSON.stringify({ APP_NODE: cluster.nodes[1].nodeId }),
+        '--',
+        'node',
+        'job.mjs',
+      ],
+      { env: { ...process.env, RAY_TS_ADDRESS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    expect(await new Promise((resolve) => proc.on('exit', resolve)), output).toBe(0);
+    expect(output).toMatch(/Uploading package gcs:\/\/_ray_pkg_|already exists, skipping upload/);
+    const result = JSON.parse(/JOB_RESULT (.*)/.exec(output)![1]) as { where: Record<string, string> };
+    expect(result.where.nodeId).toBe(cluster.nodes[1].nodeId);
+    expect(result.where.greeting).toBe('hello from the app folder');
+    expect(result.where.module).toBe(`file://${result.where.cwd}/lib/helpers.mjs`);
+  });
+
   // Last: it ends node 2.
   it('retries the work of a partitioned node and restarts its actors elsewhere, and fences the node when its link comes back', async () => {
     const [head, node2] = cluster.nodes;
