@@ -73,6 +73,18 @@ export class ObjectLostError extends RayError {
   override readonly name: string = 'ObjectLostError';
 }
 
+/**
+ * Thrown by `put` (and by `get` of an object that could not be stored: a worker's `put`, a task's
+ * result) when the object store is full and no room could be made: spilling to the spill
+ * directory failed (it is full, or the disk fails: the message names the directory and the
+ * system's error). The objects already stored stay intact. Free space there, point
+ * `spillDirectory` at a larger disk, drop refs to objects no longer needed, or raise
+ * `objectStoreMemory`. (Ray's `ObjectStoreFullError` / `OutOfDiskError`.)
+ */
+export class ObjectStoreFullError extends RayError {
+  override readonly name: string = 'ObjectStoreFullError';
+}
+
 /** Thrown when a task's worker ran out of heap memory; the node lives on. */
 export class OutOfMemoryError extends RayError {
   override readonly name: string = 'OutOfMemoryError';
@@ -197,6 +209,7 @@ const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   GetTimeoutError,
   TaskCancelledError,
   ObjectLostError,
+  ObjectStoreFullError,
   OutOfMemoryError,
   WorkerCrashedError,
   NodeDiedError,

@@ -64,6 +64,7 @@ export {
   GetTimeoutError,
   TaskCancelledError,
   ObjectLostError,
+  ObjectStoreFullError,
   OutOfMemoryError,
   WorkerCrashedError,
   NodeDiedError,

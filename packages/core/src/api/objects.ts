@@ -68,6 +68,8 @@ export async function get(
 /**
  * Stores a value in the object store and returns a ref to it, e.g. to pass one large value to
  * many tasks without copying it each time.
+ * @throws ObjectStoreFullError when the store is full and spilling to disk fails (the spill
+ * directory is full): nothing is stored. Inside a task, the ref's `get` throws it instead.
  */
 export function put<T>(value: T): ObjectRef<T> {
   if (value instanceof ObjectRef) {

@@ -112,7 +112,7 @@ export class ClusterNode {
     this.placer = new ClusterPlacer(node, this.membership, (id) => this.groups.group(id), config.actorChargeMs);
     this.placer.preferredNode = opts.preferredNode;
     this.peers = new Peers(this.nodeId, this.membership, node.store);
-    this.transfer = new ObjectTransfer(this.nodeId, node.store, this.membership, this.peers);
+    this.transfer = new ObjectTransfer(this.nodeId, node.store, this.membership, this.peers, config.pullMaxObjectBytes);
     this.actors = this.remoteActors();
     this.jobDrivers = new JobDrivers(this.membership);
     this.logs = new LogRouter(this.jobDrivers, (nodeId, msg) => this.peers.send(nodeId, msg), config);
@@ -288,8 +288,9 @@ export class ClusterNode {
     switch (m.msg) {
       case 'executeTask': {
         const x = m.executeTask!;
+        const spec = taskFromWire(x.spec!, sharedAbove); // checked before its refs are counted
         this.peers.receiveRefs(x.owners?.owners);
-        node.executeForwarded(taskFromWire(x.spec!, sharedAbove), from, x.noSpill);
+        node.executeForwarded(spec, from, x.noSpill);
         break;
       }
       case 'spillback': {
@@ -300,24 +301,26 @@ export class ClusterNode {
       }
       case 'taskDone': {
         const x = m.taskDone!;
-        this.peers.receiveRefs(x.owners?.owners);
         const results: ResultValue[] = x.results.map((v) =>
           v.t === 'remote' ? { t: 'remote', location: v.location, size: v.size } : valueFromWire(v, sharedAbove),
         );
+        this.peers.receiveRefs(x.owners?.owners);
         this.placer.taskEnded(from, x.taskId);
         if (!node.onRemoteTaskDone(x.taskId, results, x.ms || undefined)) this.actors.callDone(x.taskId, results);
         break;
       }
       case 'createActor': {
         const x = m.createActor!;
+        const spec = actorFromWire(x.spec!, sharedAbove);
         this.peers.receiveRefs(x.owners?.owners);
-        node.createLocalActor(actorFromWire(x.spec!, sharedAbove));
+        node.createLocalActor(spec);
         break;
       }
       case 'actorCall': {
         const x = m.actorCall!;
+        const spec = actorCallFromWire(x.spec!, sharedAbove);
         this.peers.receiveRefs(x.owners?.owners);
-        node.executeForwardedCall(actorCallFromWire(x.spec!, sharedAbove), from);
+        node.executeForwardedCall(spec, from);
         break;
       }
       case 'killActor':

@@ -2,13 +2,17 @@
  * Object transfer between nodes, pull-based: a node that needs an object's bytes pulls them from
  * the node that holds them, in chunks (gRPC flow control bounds what is in flight), following
  * redirects; a task's large results stay where they were made, as copies for their owner.
+ * What a peer sends is checked before it is used: the object ids in it, the size it announces
+ * (against the size recorded for the object, and a bound) before memory is allocated for it, and
+ * the bytes that arrive against that size.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ObjectLostError, PeerUnreachableError } from '../errors.js';
+import { ObjectLostError, PeerUnreachableError, errorToWire } from '../errors.js';
+import { checkObjectIds, isObjectId } from '../ids.js';
 import type { ObjectStore } from '../node/object-store.js';
 import type { WorkerHandle } from '../node/worker-handle.js';
 import { allocShared } from '../runtime/memory.js';
-import { nestedRefs, type StoredValue } from '../runtime/serialization.js';
+import { nestedRefs, storedError, type StoredValue } from '../runtime/serialization.js';
 import type { ObjectChunk, ObjectChunk__Output } from './generated/raytscore/ObjectChunk.js';
 import type { Membership } from './membership.js';
 import type { Peers } from './peers.js';
@@ -47,6 +51,8 @@ export class ObjectTransfer {
     private readonly store: ObjectStore,
     private readonly membership: Pick<Membership, 'get' | 'waitForView'>,
     private readonly peers: Peers,
+    /** The largest object a pull accepts (config `pullMaxObjectBytes`). */
+    private readonly maxObjectBytes: number,
   ) {}
 
   sendTaskDone(
@@ -65,7 +71,13 @@ export class ObjectTransfer {
       if (size > inlineMax && this.membership.get(origin)?.state === 'ALIVE') {
         // Large: stays here as a copy for its owner, which pulls it when someone reads it.
         const id = `${taskId}.${i}`;
-        store.put(id, v, producer);
+        const full = store.put(id, v, producer);
+        if (full) {
+          // No room here: the owner gets the error instead (its readers see ObjectStoreFullError).
+          store.discard(id);
+          wire.push(valueToWire(storedError(errorToWire(full))));
+          return;
+        }
         store.markCopy(id, origin);
         wire.push({ t: 'remote', location: this.nodeId, size });
       } else {
@@ -153,60 +165,121 @@ export class ObjectTransfer {
         });
     }
     const inlineMax = this.store.inlineMaxBytes;
+    const recorded = this.store.recordedSize(id);
     return new Promise((resolve, reject) => {
       const call = c.Pull({ objectId: id, requester: this.nodeId });
       let header: PValue | undefined;
       let owners: Record<string, string> | undefined;
       let buf: Uint8Array | undefined;
+      let size = 0;
       let off = 0;
       let redirect: string | undefined;
       let faults: Prefault | undefined;
-      call.on('data', (ch: ObjectChunk__Output) => {
-        if (!header) {
-          header = ch.header!;
-          owners = ch.owners?.owners;
-          if (header.t === 'remote') {
-            redirect = header.location as string;
-            return;
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        faults?.advance(size); // the helper stops
+        reject(err);
+      };
+      /** The peer sent what it must not: stop reading, and fail the pull (there is no other copy to try). */
+      const refuse = (why: string) => {
+        fail(
+          new ObjectLostError(`Object ${id} could not be fetched from node ${source}: ${why}.`, {
+            objectId: id,
+            nodeId: source,
+          }),
+        );
+        (call as { cancel?: () => void }).cancel?.();
+      };
+      /** Checks a header; allocates the bytes it announces only once their size is known to be sane. */
+      const readHeader = (
+        h: ObjectChunk__Output['header'],
+        o: Record<string, string> | undefined,
+      ): string | undefined => {
+        if (!h) return 'its first message has no header';
+        header = h;
+        owners = o;
+        if (h.t === 'remote') {
+          redirect = h.location as string;
+          return undefined;
+        }
+        const ids = [...(h.refs ?? []), ...Object.keys(o ?? {})];
+        if (!ids.every(isObjectId)) {
+          try {
+            checkObjectIds(ids, `the header of object ${id}`);
+          } catch (err) {
+            return (err as Error).message;
           }
-          const size = Number(header.size ?? 0);
-          if (header.t === 'v8' || header.t === 'raw')
-            buf = size > inlineMax ? new Uint8Array(allocShared(size)) : new Uint8Array(size);
-          if (buf && size >= PREFAULT_ABOVE) faults = prefault(buf.buffer as SharedArrayBuffer);
         }
-        if (buf && ch.data.length) {
-          ch.data.copy(buf, off); // Buffer.copy: Uint8Array.set from a Buffer takes a slow path (~0.3 GB/s)
-          off += ch.data.length;
-          faults?.advance(off);
+        if (h.t === 'js' || h.t === 'err') return undefined;
+        if (h.t !== 'v8' && h.t !== 'raw') return `it sent a value of unknown kind '${String(h.t)}'`;
+        size = Number(h.size ?? 0);
+        if (!Number.isSafeInteger(size) || size < 0) return `it announced a size of ${String(h.size)} bytes`;
+        if (recorded !== undefined && size !== recorded)
+          return `it announced ${size} bytes, but the task that made the object reported ${recorded}`;
+        if (size > this.maxObjectBytes)
+          return `it announced ${size} bytes, more than this node accepts (pullMaxObjectBytes, ${this.maxObjectBytes})`;
+        buf = size > inlineMax ? new Uint8Array(allocShared(size)) : new Uint8Array(size);
+        if (size >= PREFAULT_ABOVE) faults = prefault(buf.buffer as SharedArrayBuffer);
+        return undefined;
+      };
+      call.on('data', (ch: ObjectChunk__Output) => {
+        if (settled) return;
+        if (!header) {
+          const bad = readHeader(ch.header, ch.owners?.owners);
+          if (bad) return refuse(bad);
         }
+        if (!ch.data.length) return;
+        if (!buf) return refuse(`it sent bytes after a '${String(header!.t)}' header`);
+        if (off + ch.data.length > size) return refuse(`it sent more than the ${size} bytes it announced`);
+        ch.data.copy(buf, off); // Buffer.copy: Uint8Array.set from a Buffer takes a slow path (~0.3 GB/s)
+        off += ch.data.length;
+        faults?.advance(off);
       });
       call.on('error', (err: grpc.ServiceError) => {
-        reject(
+        fail(
           err.code === grpc.status.NOT_FOUND
             ? new ObjectLostError(`Object ${id} is lost: ${err.details}`, { objectId: id, nodeId: source })
             : new PeerUnreachableError(source, err.details || err.message),
         );
       });
       call.on('end', () => {
+        if (settled) return;
         if (redirect) {
+          settled = true;
           resolve(redirect);
           return;
         }
         if (!header) {
-          reject(new ObjectLostError(`Object ${id}: node ${source} sent nothing.`, { objectId: id, nodeId: source }));
+          fail(new ObjectLostError(`Object ${id}: node ${source} sent nothing.`, { objectId: id, nodeId: source }));
           return;
         }
-        this.peers.receiveRefs(owners);
+        if (buf && off !== size) return refuse(`it sent ${off} of the ${size} bytes it announced`);
         const h = header;
-        const value: StoredValue = buf
-          ? h.t === 'raw'
-            ? { t: 'raw', ctor: h.ctor as never, b: buf }
-            : { t: 'v8', b: buf, ...(h.refs?.length ? { refs: h.refs } : {}), ...(h.special ? { special: true } : {}) }
-          : valueFromWire(
-              { ...(h as object), data: Buffer.from((h.data ?? new Uint8Array(0)) as Uint8Array) } as PValueOut,
-              inlineMax,
-            );
-        this.store.fillPulled(id, value);
+        this.peers.receiveRefs(owners);
+        try {
+          const value: StoredValue = buf
+            ? h.t === 'raw'
+              ? { t: 'raw', ctor: h.ctor as never, b: buf }
+              : {
+                  t: 'v8',
+                  b: buf,
+                  ...(h.refs?.length ? { refs: h.refs } : {}),
+                  ...(h.special ? { special: true } : {}),
+                }
+            : valueFromWire(
+                { ...(h as object), data: Buffer.from((h.data ?? new Uint8Array(0)) as Uint8Array) } as PValueOut,
+                inlineMax,
+              );
+          this.store.fillPulled(id, value);
+        } catch (err) {
+          // Not stored (undecodable, or no room: ObjectStoreFullError): the borrows it brought go back.
+          for (const ref in owners ?? {}) this.store.discard(ref);
+          fail(err);
+          return;
+        }
+        settled = true;
         resolve(undefined);
       });
     });
@@ -218,6 +291,13 @@ export class ObjectTransfer {
   ): Promise<void> {
     const { objectId: id, requester } = call.request;
     const store = this.store;
+    if (!isObjectId(id)) {
+      call.emit('error', {
+        code: grpc.status.INVALID_ARGUMENT,
+        details: `node ${this.nodeId} refused a pull of ${JSON.stringify(String(id).slice(0, 80))}: not an object id`,
+      });
+      return;
+    }
     if (store.has(id) && !store.isReady(id)) await new Promise<void>((r) => store.onReady(id, r));
     if (!store.has(id)) {
       call.emit('error', {

@@ -131,11 +131,19 @@ describe('peers: owners', () => {
 describe('peers: receiveRefs', () => {
   it("records others' refs as borrowed from their owners, not this node's own", () => {
     const { store, peers } = setup();
-    peers.receiveRefs({ x: 'node-c', mine: 'node-a' });
+    peers.receiveRefs({ obj_x: 'node-c', obj_mine: 'node-a' });
     peers.receiveRefs(undefined);
-    expect(store.ownerOf('x')).toBe('node-c');
-    expect(store.isReady('x') && !store.isLocal('x')).toBe(true);
-    expect(store.has('mine')).toBe(false);
+    expect(store.ownerOf('obj_x')).toBe('node-c');
+    expect(store.isReady('obj_x') && !store.isLocal('obj_x')).toBe(true);
+    expect(store.has('obj_mine')).toBe(false);
+  });
+
+  it('refuses a message with a malformed object id, counting none of its refs', () => {
+    const { store, peers } = setup();
+    expect(() => peers.receiveRefs({ obj_ok: 'node-c', '../../etc/passwd': 'node-c' })).toThrow(
+      /Refused object id "\.\.\/\.\.\/etc\/passwd" in the refs of a message from another node: not an object id/,
+    );
+    expect(store.has('obj_ok')).toBe(false);
   });
 });
 

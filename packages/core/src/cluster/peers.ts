@@ -4,6 +4,7 @@
  * counted as borrows (distributed reference counting): owners count the borrows of other nodes.
  */
 import * as grpc from '@grpc/grpc-js';
+import { checkObjectIds } from '../ids.js';
 import type { ObjectStore } from '../node/object-store.js';
 import type { NodeClient } from './generated/raytscore/Node.js';
 import type { PeerBatch, PeerBatch__Output } from './generated/raytscore/PeerBatch.js';
@@ -95,6 +96,7 @@ export class Peers {
   /** Records the foreign refs of an arriving message (this node now borrows them). */
   receiveRefs(owners: Record<string, string> | undefined): void {
     if (!owners) return;
+    checkObjectIds(Object.keys(owners), 'the refs of a message from another node'); // before any is counted
     for (const id in owners) {
       const owner = owners[id];
       if (owner !== this.nodeId) this.store.addBorrowed(id, owner);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { ObjectStore } from '../node/object-store.js';
+import type { SpillOptions } from '../node/spill-files.js';
 import type { NodeClient } from './generated/raytscore/Node.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import type { ObjectChunk, ObjectChunk__Output } from './generated/raytscore/ObjectChunk.js';
@@ -19,6 +20,8 @@ import { Peers } from './peers.js';
 
 /** The stores' threshold: values above it are large (kept as copies, received in shared memory). */
 export const inlineMaxBytes = 1024;
+/** The largest object a node of these accepts in a pull (the stores hold 1 MiB). */
+export const pullMaxObjectBytes = 4 << 20;
 
 /** The cluster view as Membership keeps it; a wait on it ends when the test changes the view or times it out. */
 export class FakeMembership implements View {
@@ -55,6 +58,9 @@ export class FakeMembership implements View {
 
 /** A Pull call as its client sees it: the test (or a bridge to a server) drives it. */
 export class FakePull extends EventEmitter {
+  /** The reader cancelled the call. */
+  cancelled = false;
+
   constructor(
     readonly node: string,
     readonly request: { objectId: string; requester: string },
@@ -71,6 +77,10 @@ export class FakePull extends EventEmitter {
     for (let off = 0; off < b.byteLength; off += size)
       this.emit('data', received({ data: b.subarray(off, off + size) }));
     this.emit('end');
+  }
+
+  cancel(): void {
+    this.cancelled = true;
   }
 
   fail(code: grpc.status, details: string): void {
@@ -151,8 +161,14 @@ export function transferCluster(...alive: string[]) {
   const servers = new Map<string, (p: FakePull) => void>();
   const nodes = new Map<string, ReturnType<typeof node>>();
 
-  function node(nodeId: string) {
-    const store = new ObjectStore(1 << 20, inlineMaxBytes, path.join(os.tmpdir(), 'ray-ts-unit-never-spills'));
+  /** A node; `spill` gives its store a spill directory and file system (it never spills otherwise). */
+  function node(nodeId: string, spill?: { dir: string } & SpillOptions) {
+    const store = new ObjectStore(
+      1 << 20,
+      inlineMaxBytes,
+      spill?.dir ?? path.join(os.tmpdir(), 'ray-ts-unit-never-spills'),
+      spill,
+    );
     const peers = new Peers(nodeId, view, store, (address) => {
       const to = address.replace(/:1$/, '');
       const client = {
@@ -173,7 +189,7 @@ export function transferCluster(...alive: string[]) {
       };
       return client as unknown as NodeClient;
     });
-    const transfer = new ObjectTransfer(nodeId, store, view, peers);
+    const transfer = new ObjectTransfer(nodeId, store, view, peers, pullMaxObjectBytes);
     /** Serves a Pull here, as the gRPC server would, over a fake stream. */
     const serve = (objectId: string, requester: string, accept: boolean[] = []) => {
       const call = new FakeServerCall({ objectId, requester }, accept);

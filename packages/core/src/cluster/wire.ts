@@ -1,9 +1,11 @@
 /**
  * Conversions between the runtime's in-memory forms (protocol.ts, serialization.ts) and the
- * messages of proto/*.proto.
+ * messages of proto/*.proto. The object ids in what arrives are checked here (a message with a
+ * malformed one is refused with InvalidArgumentError): the store names files after them.
  */
 import v8 from 'node:v8';
-import type { WireError } from '../errors.js';
+import { InvalidArgumentError, type WireError } from '../errors.js';
+import { checkObjectIds } from '../ids.js';
 import type { FnRef } from '../runtime/functions.js';
 import type { CompiledActorOptions, ResourceSet, SchedulingStrategySpec } from '../options.js';
 import type { ActorCreationSpec, ActorTaskSpec, ArgSpec, TaskSpec } from '../protocol/specs.js';
@@ -59,6 +61,7 @@ export function valueFromWire(p: PValueOut, sharedAbove: number): StoredValue {
     case 'js':
       return { t: 'js', v: v8.deserialize(p.data) as Extract<StoredValue, { t: 'js' }>['v'] };
     case 'v8': {
+      checkObjectIds(p.refs, 'a value from another node');
       const out: StoredValue = { t: 'v8', b: own(p.data, sharedAbove) };
       if (p.refs.length) out.refs = p.refs;
       if (p.special) out.special = true;
@@ -107,7 +110,19 @@ function argToWire(a: ArgSpec): PArg {
 }
 
 function argFromWire(a: PArgOut, sharedAbove: number): ArgSpec {
+  if (a.arg === 'ref') checkObjectIds([a.ref!], 'an argument from another node');
   return a.arg === 'ref' ? { r: a.ref! } : { v: valueFromWire(a.value!, sharedAbove) };
+}
+
+/** A task's return ids are its id and an index (`task_x.0`, ...): results are stored and spilled by them. */
+function checkReturnIds(taskId: string, returnIds: string[]): void {
+  checkObjectIds(returnIds, `the returns of task ${JSON.stringify(taskId.slice(0, 80))} from another node`);
+  returnIds.forEach((r, i) => {
+    if (r !== `${taskId}.${i}`)
+      throw new InvalidArgumentError(
+        `Refused task ${JSON.stringify(taskId.slice(0, 80))} from another node: its return ${i} is ${r}, not ${taskId}.${i}.`,
+      );
+  });
 }
 
 export function strategyToWire(s: SchedulingStrategySpec | undefined): PStrategy | undefined {
@@ -161,6 +176,7 @@ export function taskToWire(s: TaskSpec): PTaskSpec {
 }
 
 export function taskFromWire(p: PTaskSpecOut, sharedAbove: number): TaskSpec {
+  checkReturnIds(p.taskId, p.returnIds);
   const spec: TaskSpec = {
     taskId: p.taskId,
     name: p.name,
@@ -246,6 +262,7 @@ export function actorCallToWire(s: ActorTaskSpec): PActorTaskSpec {
 }
 
 export function actorCallFromWire(p: PActorTaskSpecOut, sharedAbove: number): ActorTaskSpec {
+  checkReturnIds(p.taskId, p.returnIds);
   const spec: ActorTaskSpec = {
     taskId: p.taskId,
     actorId: p.actorId,

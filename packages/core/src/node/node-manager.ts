@@ -104,6 +104,7 @@ export class NodeManager implements NodeContext {
       opts.objectStoreBytes,
       opts.config.inlineObjectMaxBytes,
       `${opts.config.spillDirectory}/${opts.nodeId}`,
+      { fsync: opts.config.spillFsync },
     );
     this.deps = new Dependencies(this);
     this.records = new TaskRecords(this);
@@ -413,8 +414,13 @@ export class NodeManager implements NodeContext {
   }
 
   // ---------------------------------------------------------------- objects
+  /** Stores a driver's value; throws ObjectStoreFullError (storing nothing) when no room can be made for it. */
   put(id: string, value: StoredValue): void {
-    this.store.put(id, value);
+    const err = this.store.put(id, value);
+    if (err) {
+      this.store.discard(id);
+      throw err;
+    }
   }
 
   addDriverRefs(idsToAdd: string[]): void {

@@ -50,17 +50,17 @@ describe('object store', () => {
   });
   it('spills least recently used large objects and restores them', () => {
     const { s, dir } = store(100);
-    for (const id of ['a', 'b', 'c']) {
-      s.put(id, raw(40, id.charCodeAt(0)));
+    for (const id of ['obj_a', 'obj_b', 'obj_c']) {
+      s.put(id, raw(40, id.charCodeAt(4)));
       s.addHolder(id);
     }
     expect(s.stats().usedBytes).toBeLessThanOrEqual(100);
     expect(s.stats().spilledObjects).toBe(1);
-    expect(fs.readdirSync(path.join(dir))).toEqual(['a']);
-    const a = s.get('a')!;
+    expect(fs.readdirSync(path.join(dir))).toEqual(['obj_a']);
+    const a = s.get('obj_a')!;
     expect(a.t === 'raw' && a.b[0]).toBe('a'.charCodeAt(0));
     expect(s.stats().usedBytes).toBeLessThanOrEqual(100);
-    s.removeHolder('a');
+    s.removeHolder('obj_a');
     s.clear();
     expect(fs.existsSync(dir)).toBe(false);
   });

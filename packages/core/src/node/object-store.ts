@@ -2,12 +2,16 @@
  * A node's object store: values by id, with reference counts, a capacity for large (shared-memory)
  * values, spilling of the least recently used large values to local disk when full, and
  * transparent restore when one is read again. Small values live on the heap and are not counted.
+ *
+ * A spill that fails (a full or failing disk) leaves its object in memory; the store then only
+ * drops bytes already on disk, and a value that still finds no room is stored as an
+ * ObjectStoreFullError (thrown by a driver's `put`, by `get` elsewhere): `usedBytes` counts
+ * exactly the large values in memory, and every waiter gets a value or an error.
  */
-import { ignored } from '../log.js';
-import fs from 'node:fs';
-import path from 'node:path';
+import { ObjectStoreFullError, RayError, errorToWire } from '../errors.js';
 import { allocShared, recycleShared } from '../runtime/memory.js';
-import { nestedRefs, storedSize, type StoredValue } from '../runtime/serialization.js';
+import { nestedRefs, storedError, storedSize, type StoredValue } from '../runtime/serialization.js';
+import { SpillFiles, type SpillOptions } from './spill-files.js';
 
 type Waiter = () => void;
 
@@ -21,7 +25,10 @@ interface Entry {
   value: StoredValue | undefined;
   size: number;
   large: boolean;
-  /** Where the bytes are on disk, once spilled (kept until freed, so spilling again is free). */
+  /**
+   * The file that holds all its bytes, set once written whole (kept until freed, so spilling
+   * again is free).
+   */
   spillPath: string | undefined;
   /** Threads holding at least one ObjectRef to it. */
   holders: number;
@@ -55,6 +62,14 @@ export interface ObjectStoreStats {
   spilledObjects: number;
   spilledBytesTotal: number;
   restoredBytesTotal: number;
+  /** Spills that failed (a full or failing spill directory); their objects stayed in memory. */
+  failedSpillsTotal: number;
+}
+
+/** Why room could not be made: the last spill that failed, or none to try. */
+interface NoRoom {
+  readonly reason: string;
+  readonly cause: unknown;
 }
 
 export class ObjectStore {
@@ -63,7 +78,8 @@ export class ObjectStore {
   private useClock = 0;
   private spilledBytesTotal = 0;
   private restoredBytesTotal = 0;
-  private spillDirMade = false;
+  private failedSpillsTotal = 0;
+  private readonly files: SpillFiles;
   /** Called with the id of each object freed (the node drops per-object bookkeeping). */
   onFree: ((id: string) => void) | undefined;
   /** Gives an unread buffer back to the worker that made it (see Entry.producer). */
@@ -76,8 +92,11 @@ export class ObjectStore {
   constructor(
     readonly capacityBytes: number,
     readonly inlineMaxBytes: number,
-    private readonly spillDir: string,
-  ) {}
+    spillDir: string,
+    spill: SpillOptions = {},
+  ) {
+    this.files = new SpillFiles(spillDir, spill);
+  }
 
   has(id: string): boolean {
     return this.entries.has(id);
@@ -100,6 +119,15 @@ export class ObjectStore {
     const e = this.entries.get(id);
     if (!e || e.state !== 'remote') return undefined;
     return e.location ?? e.owner;
+  }
+
+  /**
+   * The size recorded for a `remote` object this node owns (its executor reported it), which a
+   * pull of its bytes must match; undefined where none is recorded (a borrowed ref).
+   */
+  recordedSize(id: string): number | undefined {
+    const e = this.entries.get(id);
+    return e && e.state === 'remote' && e.location !== undefined ? e.size : undefined;
   }
 
   /** The owner of an object this node knows (undefined: this node, or unknown). */
@@ -138,26 +166,19 @@ export class ObjectStore {
     this.maybeFree(e);
   }
 
-  /** The bytes of a `remote` object arrived (pulled): it is local now. */
+  /**
+   * The bytes of a `remote` object arrived (pulled): it is local now. Throws ObjectStoreFullError
+   * (the object stays `remote`, to be pulled again) when no room can be made for them.
+   */
   fillPulled(id: string, value: StoredValue): void {
     const e = this.entries.get(id);
     if (!e || e.state !== 'remote') return;
-    const size = storedSize(value);
-    e.size = size;
-    e.large = (value.t === 'v8' || value.t === 'raw') && size > this.inlineMaxBytes;
+    const err = this.admit(e, value, undefined);
+    if (err) {
+      this.recycle(value, undefined);
+      throw err;
+    }
     for (const nested of nestedRefs(value)) this.pin(nested);
-    if (e.large && size > this.capacityBytes) {
-      e.value = value;
-      e.state = 'ready';
-      this.spill(e);
-      return;
-    }
-    if (e.large) {
-      this.makeRoom(size, e);
-      this.usedBytes += size;
-    }
-    e.value = value;
-    e.state = 'ready';
   }
 
   /** Where an owned `remote` object's bytes are (undefined if here, pending, or borrowed). */
@@ -266,8 +287,12 @@ export class ObjectStore {
     };
   }
 
-  /** Stores a value (filling a pending entry or making a new one) and wakes its waiters. */
-  put(id: string, value: StoredValue, producer?: unknown): void {
+  /**
+   * Stores a value (filling a pending entry or making a new one) and wakes its waiters. When no
+   * room can be made for a large value, the object holds an ObjectStoreFullError instead, which
+   * is also returned (a driver's `put` throws it).
+   */
+  put(id: string, value: StoredValue, producer?: unknown): ObjectStoreFullError | undefined {
     let e = this.entries.get(id);
     // A new object waits for its first holder or pin; a pending one nobody holds any more is freed now.
     const wasPending = e !== undefined;
@@ -275,43 +300,74 @@ export class ObjectStore {
       e = this.newEntry(id);
       this.entries.set(id, e);
     } else if (e.state !== 'pending') {
-      return; // a value arrived twice (a retried task finishing late): the first one stands
+      return undefined; // a value arrived twice (a retried task finishing late): the first one stands
     }
-    const size = storedSize(value);
-    e.size = size;
-    e.large = (value.t === 'v8' || value.t === 'raw') && size > this.inlineMaxBytes;
-    e.producer = e.large ? producer : undefined;
     e.lastUse = ++this.useClock;
-    for (const nested of nestedRefs(value)) this.pin(nested);
-    if (e.large) {
-      if (size > this.capacityBytes) {
-        e.value = value;
-        e.state = 'ready';
-        this.spill(e); // larger than the whole store: straight to disk
-      } else {
-        this.makeRoom(size, e);
-        e.value = value;
-        e.state = 'ready';
-        this.usedBytes += size;
-      }
-    } else {
-      e.value = value;
+    const err = this.admit(e, value, producer);
+    if (err) {
+      // No room: the object holds the error instead, so whoever reads it learns why.
+      this.recycle(value, producer);
+      e.value = storedError(errorToWire(err));
+      e.size = 0;
+      e.large = false;
+      e.producer = undefined;
       e.state = 'ready';
-    }
+    } else for (const nested of nestedRefs(value)) this.pin(nested);
     const waiters = e.waiters;
     e.waiters = undefined;
     if (waiters) for (const w of waiters) w();
     if (wasPending) this.maybeFree(e);
+    return err;
   }
 
-  /** The value, restored from disk if spilled; undefined if unknown (freed or never made) or pending. */
+  /**
+   * Makes `value` the entry's, ready: a large one in memory once room is made (counted), or on
+   * disk if larger than the whole store. Returns the error, changing nothing, if neither works.
+   */
+  private admit(e: Entry, value: StoredValue, producer: unknown): ObjectStoreFullError | undefined {
+    const size = storedSize(value);
+    const large = (value.t === 'v8' || value.t === 'raw') && size > this.inlineMaxBytes;
+    if (large) {
+      const noRoom =
+        size > this.capacityBytes
+          ? this.writeSpill(e, value) // larger than the whole store: straight to disk
+          : this.makeRoom(size, e);
+      if (noRoom) return this.fullError(e.id, size, noRoom);
+    }
+    e.size = size;
+    e.large = large;
+    e.producer = large ? producer : undefined;
+    e.value = value;
+    e.state = 'ready';
+    if (large && size > this.capacityBytes) this.dropBytes(e);
+    else if (large) this.usedBytes += size;
+    return undefined;
+  }
+
+  private fullError(id: string, size: number, noRoom: NoRoom): ObjectStoreFullError {
+    const where =
+      size > this.capacityBytes
+        ? `it is larger than the object store (${bytes(this.capacityBytes)}), so it goes to disk, and writing it to ${this.files.dir} failed`
+        : `the object store is full (${bytes(this.usedBytes)} of ${bytes(this.capacityBytes)} in use) and spilling to ${this.files.dir} failed`;
+    return new ObjectStoreFullError(
+      `Object ${id} (${bytes(size)}) could not be stored: ${where}: ${noRoom.reason}. Free space in the ` +
+        `spill directory or point spillDirectory at a larger disk, drop refs to objects no longer ` +
+        `needed, or raise objectStoreMemory.`,
+      { objectId: id, cause: noRoom.cause },
+    );
+  }
+
+  /**
+   * The value, restored from disk if spilled (an ObjectLostError value if its file cannot be read
+   * back whole); undefined if unknown (freed or never made) or pending.
+   */
   get(id: string): StoredValue | undefined {
     const e = this.entries.get(id);
     if (!e || e.state === 'pending') return undefined;
     e.lastUse = ++this.useClock;
-    if (e.state === 'spilled') this.restore(e);
-    e.read = true;
-    return e.value;
+    const value = e.state === 'spilled' ? this.restore(e) : e.value;
+    if (e.state === 'ready') e.read = true;
+    return value;
   }
 
   /**
@@ -322,8 +378,7 @@ export class ObjectStore {
     const e = this.entries.get(id);
     if (!e || e.state === 'pending' || e.state === 'remote') return undefined;
     e.lastUse = ++this.useClock;
-    if (e.state === 'spilled') this.restore(e);
-    return e.value;
+    return e.state === 'spilled' ? this.restore(e) : e.value;
   }
 
   /** Calls `cb` once the object is ready (at once if it is); returns a function that cancels. */
@@ -340,6 +395,12 @@ export class ObjectStore {
       const i = ws.indexOf(cb);
       if (i >= 0) ws.splice(i, 1);
     };
+  }
+
+  /** Frees an object that nothing holds or pins (a driver's `put` that threw: no ref to it exists). */
+  discard(id: string): void {
+    const e = this.entries.get(id);
+    if (e && e.holders === 0 && e.pins === 0) this.maybeFree(e);
   }
 
   addHolder(id: string): void {
@@ -377,10 +438,7 @@ export class ObjectStore {
     this.entries.delete(e.id);
     if (e.state === 'remote' && e.location) this.onFreeRemote?.(e.id, e.location);
     if (e.state === 'ready' && e.large) this.usedBytes -= e.size;
-    if (e.spillPath)
-      fs.rm(e.spillPath, { force: true }, (err) => {
-        if (err) ignored(`removal of spill file ${e.spillPath}`)(err);
-      });
+    if (e.spillPath) this.files.remove(e.spillPath);
     const value = e.value;
     e.value = undefined;
     if (value && e.state === 'ready' && e.large && !e.read) this.recycle(value, e.producer);
@@ -388,38 +446,48 @@ export class ObjectStore {
     this.onFree?.(e.id);
   }
 
-  /** Spills least recently used large values until `size` more bytes fit. */
-  private makeRoom(size: number, except: Entry): void {
-    if (this.usedBytes + size <= this.capacityBytes) return;
+  /**
+   * Spills least recently used large values until `size` more bytes fit. Once a spill fails (a
+   * full or failing disk) it writes no more, and only drops the bytes of values already on disk.
+   * Returns why there is still no room, or undefined once there is.
+   */
+  private makeRoom(size: number, except: Entry): NoRoom | undefined {
+    const fits = () => this.usedBytes + size <= this.capacityBytes;
+    if (fits()) return undefined;
     const candidates = [...this.entries.values()]
       .filter((c) => c !== except && c.state === 'ready' && c.large)
       .sort((a, b) => a.lastUse - b.lastUse);
+    let failed: NoRoom | undefined;
     for (const c of candidates) {
-      if (this.usedBytes + size <= this.capacityBytes) break;
+      if (fits()) return undefined;
+      if (!c.spillPath) {
+        if (failed) continue;
+        failed = this.writeSpill(c, c.value!);
+        if (failed) continue; // it stays in memory, counted
+      }
       this.usedBytes -= c.size;
-      this.spill(c);
+      this.dropBytes(c);
     }
+    return fits() ? undefined : (failed ?? { reason: 'nothing else in memory can be spilled', cause: undefined });
   }
 
-  private spill(e: Entry): void {
-    const value = e.value;
-    if (!value || value.t === 'err' || value.t === 'js') return;
-    if (!e.spillPath) {
-      if (!this.spillDirMade) {
-        fs.mkdirSync(this.spillDir, { recursive: true });
-        this.spillDirMade = true;
-      }
-      e.spillPath = path.join(this.spillDir, e.id);
-      const fd = fs.openSync(e.spillPath, 'w');
-      try {
-        let off = 0;
-        while (off < value.b.byteLength) off += fs.writeSync(fd, value.b, off, value.b.byteLength - off);
-      } finally {
-        fs.closeSync(fd);
-      }
-      this.spilledBytesTotal += e.size;
+  /** Writes a value's bytes to the entry's spill file; the entry has that file only once it is whole. */
+  private writeSpill(e: Entry, value: StoredValue): NoRoom | undefined {
+    if (value.t !== 'raw' && value.t !== 'v8') return { reason: `a ${value.t} value does not spill`, cause: undefined };
+    const w = this.files.write(e.id, value.b);
+    if (!w.ok) {
+      this.failedSpillsTotal++;
+      return w;
     }
-    // Keep the metadata; drop the bytes (readers that hold them keep their copy alive).
+    e.spillPath = w.path;
+    this.spilledBytesTotal += value.b.byteLength;
+    return undefined;
+  }
+
+  /** Drops the bytes of a value its spill file holds (readers that hold them keep their copy alive). */
+  private dropBytes(e: Entry): void {
+    const value = e.value!;
+    if (value.t !== 'raw' && value.t !== 'v8') return;
     if (!e.read) this.recycle(value, e.producer);
     e.value = { ...value, b: new Uint8Array(0) };
     e.state = 'spilled';
@@ -434,26 +502,44 @@ export class ObjectStore {
     } else recycleShared(b.buffer);
   }
 
-  private restore(e: Entry): void {
+  /**
+   * A spilled value, read back from its file: kept in memory when room can be made, else only
+   * handed to the reader (the store never goes over its capacity; the file stays). A file that
+   * cannot be read back whole makes the object an ObjectLostError naming it and the file.
+   */
+  private restore(e: Entry): StoredValue {
     const meta = e.value!;
-    if (meta.t === 'err' || meta.t === 'js' || !e.spillPath) return;
-    if (e.size <= this.capacityBytes) this.makeRoom(e.size, e);
+    if ((meta.t !== 'raw' && meta.t !== 'v8') || !e.spillPath) return meta;
+    // Room first: the buffers of what spills for it are reused for its bytes (fresh memory costs page faults).
+    const keep = e.size <= this.capacityBytes && this.makeRoom(e.size, e) === undefined;
     const b = new Uint8Array(allocShared(e.size));
-    const fd = fs.openSync(e.spillPath, 'r');
     try {
-      let off = 0;
-      while (off < e.size) {
-        const n = fs.readSync(fd, b, off, e.size - off, off);
-        if (n === 0) break;
-        off += n;
-      }
-    } finally {
-      fs.closeSync(fd);
+      this.files.read(e.id, e.spillPath, e.size, b);
+    } catch (err) {
+      recycleShared(b.buffer);
+      return this.lose(e, err);
     }
     this.restoredBytesTotal += e.size;
-    e.value = { ...meta, b };
+    const value: StoredValue = { ...meta, b };
+    if (keep) {
+      e.value = value;
+      e.state = 'ready';
+      this.usedBytes += e.size;
+    }
+    return value;
+  }
+
+  /** The object's bytes are gone: it holds `err` from now on (its file is removed, its nested refs let go). */
+  private lose(e: Entry, err: unknown): StoredValue {
+    const before = e.value;
+    if (e.spillPath) this.files.remove(e.spillPath);
+    e.spillPath = undefined;
+    e.value = storedError(errorToWire(err instanceof RayError ? err : new RayError(String(err), { objectId: e.id })));
     e.state = 'ready';
-    this.usedBytes += e.size;
+    e.large = false;
+    e.size = 0;
+    if (before) for (const nested of nestedRefs(before)) this.unpin(nested);
+    return e.value;
   }
 
   stats(): ObjectStoreStats {
@@ -466,6 +552,7 @@ export class ObjectStore {
       spilledObjects: spilled,
       spilledBytesTotal: this.spilledBytesTotal,
       restoredBytesTotal: this.restoredBytesTotal,
+      failedSpillsTotal: this.failedSpillsTotal,
     };
   }
 
@@ -475,6 +562,16 @@ export class ObjectStore {
     this.entries.clear();
     for (const w of waiting) w();
     this.usedBytes = 0;
-    if (this.spillDirMade) fs.rmSync(this.spillDir, { recursive: true, force: true });
+    this.files.removeAll();
   }
+}
+
+/** A size for a message: `40 bytes`, `1.5 KiB`, `64.0 MiB`. */
+function bytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n / 1024;
+  for (; v >= 1024 && i < units.length - 1; i++) v /= 1024;
+  return `${v.toFixed(1)} ${units[i]}`;
 }
