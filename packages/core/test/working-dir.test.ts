@@ -42,7 +42,7 @@ describe('runtimeEnv.workingDir', () => {
     const result = JSON.parse(/APP_RESULT (.*)/.exec(output)![1]) as Record<string, unknown>;
     expect(result.error).toBeUndefined();
     const where = result.where as Record<string, string>;
-    expect(where.cwd).toMatch(/ray-ts-runtime-resources\/_ray_pkg_[0-9a-f]+$/);
+    expect(where.cwd).toMatch(/ray-ts-runtime-resources\/install-[0-9a-f]{8}\/_ray_pkg_[0-9a-f]+$/);
     expect(where.module).toBe(`file://${where.cwd}/lib/helpers.mjs`);
     expect([where.greeting, where.resolved]).toEqual(['hello from the app folder', 'hello from the app folder']);
     expect(where.childCwd).toBe(where.cwd);
@@ -84,7 +84,7 @@ describe('runtimeEnv.workingDir', () => {
       // The driver ran in the head's unpacked copy; its task on the other node in that node's copy.
       expect(result.env).toEqual({ workingDir: packed.uri });
       expect(result.where.nodeId).toBe(cluster.nodes[1].nodeId);
-      expect(result.where.cwd).toMatch(/ray-ts-runtime-resources\/_ray_pkg_[0-9a-f]+$/);
+      expect(result.where.cwd).toMatch(/ray-ts-runtime-resources\/install-[0-9a-f]{8}\/_ray_pkg_[0-9a-f]+$/);
       expect(result.where.module).toBe(`file://${result.where.cwd}/lib/helpers.mjs`);
       expect(result.cwd).not.toBe(result.where.cwd);
     } finally {

@@ -43,6 +43,7 @@ import { WorkerLogs } from './worker-logs.js';
 import { WorkerPool } from './worker-pool.js';
 import { WorkerSlots, fnFor, taskContext } from './worker-slots.js';
 import { envVarsOf, type Work } from './work.js';
+import { packagesDirUnder } from '../runtime/code-packages.js';
 
 export type { GroupState, ResultValue } from './ports.js';
 export type { TaskRecord } from './task-records.js';
@@ -118,7 +119,7 @@ export class NodeManager implements NodeContext {
         namespace: this.namespace,
         inlineObjectMaxBytes: this.config.inlineObjectMaxBytes,
         bufferPoolBytes: Math.min(1024 ** 3, Math.floor(this.store.capacityBytes / 8)),
-        packagesDir: this.config.runtimeResourcesDirectory,
+        packagesDir: packagesDirUnder(this.config.runtimeResourcesDirectory),
       },
       heapMb: this.config.workerHeapMb,
       logToDriver: this.config.logToDriver,

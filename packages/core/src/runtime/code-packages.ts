@@ -95,6 +95,18 @@ async function fetchAndUnpack(uri: string): Promise<string> {
 const coreDir = path.dirname(fileURLToPath(import.meta.url));
 
 /**
+ * Where this installation of ray-ts unpacks packages under `root` (the `runtimeResourcesDirectory`
+ * setting): a folder of its own, since an unpacked copy links to its installation's node_modules,
+ * and a node of another installation on the same host (another checkout, another version) must
+ * not load its code through that link.
+ */
+export function packagesDirUnder(root: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < coreDir.length; i++) h = Math.imul(h ^ coreDir.charCodeAt(i), 0x01000193) >>> 0;
+  return path.join(root, `install-${h.toString(16).padStart(8, '0')}`);
+}
+
+/**
  * A worker's start: unpacks its environment's packages on this node, then makes the working
  * directory's copy the worker's with `enter` (`process.chdir` in a child process; a worker thread
  * cannot change its process's directory: see worker/working-dir.ts).

@@ -14,6 +14,7 @@ import { LocalClient } from './local-client.js';
 import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
 import { RefTracker } from './object-ref.js';
 import { threadState } from './thread-state.js';
+import { packagesDirUnder } from './code-packages.js';
 
 /** What {@link init} returns. */
 export interface RuntimeInfo {
@@ -105,7 +106,7 @@ function attachDriver(
   const st = threadState();
   st.client = client;
   st.envVars = jobEnv;
-  st.packagesDir = config.runtimeResourcesDirectory;
+  st.packagesDir = packagesDirUnder(config.runtimeResourcesDirectory);
   const objects = node.store;
   const tracker = new RefTracker(
     {
