@@ -408,7 +408,9 @@ export function compileRuntimeEnv(what: string, v: unknown): EnvVars | undefined
   }
   // excludes shape packing, which init() did already: per task they are checked and have nothing to do.
   if (env.excludes !== undefined && (!Array.isArray(env.excludes) || env.excludes.some((e) => typeof e !== 'string')))
-    throw new InvalidArgumentError(`Invalid runtimeEnv.excludes for ${what}: expected a list of patterns, like ['*.log'].`);
+    throw new InvalidArgumentError(
+      `Invalid runtimeEnv.excludes for ${what}: expected a list of patterns, like ['*.log'].`,
+    );
   return Object.keys(out).length ? Object.freeze(out) : undefined;
 }
 

@@ -76,7 +76,8 @@ async function fetchAndUnpack(uri: string): Promise<string> {
   const st = threadState();
   const name = packageNameOf(uri, 'runtimeEnv');
   const root = st.packagesDir;
-  if (!root || !st.client) throw new RuntimeEnvSetupError(`package ${uri} is needed before this thread joined a cluster`);
+  if (!root || !st.client)
+    throw new RuntimeEnvSetupError(`package ${uri} is needed before this thread joined a cluster`);
   const dir = path.join(root, name.replace(/\.zip$/, ''));
   if (fs.existsSync(path.join(dir, UNPACKED_MARK))) return fs.realpathSync(dir);
   const zip = (await st.client.kv({ k: 'get', namespace: 'packages', key: name })) as Uint8Array | undefined;
