@@ -1,11 +1,12 @@
 /**
  * `ray-ts job ...`: submit jobs to a cluster's head and follow, stop, list them, over its job API
- * (Ray's REST protocol, served by cluster/jobs.ts).
+ * (Ray's REST protocol, served by cluster/jobs.ts), with the cluster's token in every request.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ignored } from './log.js';
 import { localHead } from './runtime/cluster-address.js';
+import { authHeaders, clientAuth } from './cluster/auth-token.js';
 
 /** What the job commands take from the rest of the command line. */
 export interface CliContext {
@@ -54,6 +55,15 @@ function unreachable(base: string, err: unknown): string {
   );
 }
 
+/** The cluster's token as this machine finds it (RAY_TS_AUTH_TOKEN, else the session directory's). */
+function tokenHeaders(ctx: CliContext): Record<string, string> {
+  try {
+    return authHeaders(clientAuth());
+  } catch (err) {
+    ctx.fail((err as Error).message);
+  }
+}
+
 /** A request to the job API: its status and body text (a JSON body, or raw bytes to upload). */
 async function call(
   ctx: CliContext,
@@ -62,11 +72,11 @@ async function call(
   p: string,
   body?: unknown,
 ): Promise<{ status: number; text: string }> {
-  const init: RequestInit = { method };
+  const init: RequestInit = { method, headers: tokenHeaders(ctx) };
   if (Buffer.isBuffer(body)) init.body = body;
   else if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
+    init.headers = { ...tokenHeaders(ctx), 'content-type': 'application/json' };
   }
   try {
     const res = await fetch(`${base}${p}`, init);
@@ -126,7 +136,7 @@ async function followLogs(ctx: CliContext, base: string, id: string): Promise<vo
   const { WebSocket } = await import('ws');
   const url = `${base.replace(/^http/, 'ws')}/api/jobs/${encodeURIComponent(id)}/logs/tail`;
   await new Promise<void>((resolve) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, { headers: tokenHeaders(ctx) });
     ws.on('message', (data: Buffer) => process.stdout.write(data));
     ws.on('unexpected-response', (_req, res) => {
       let text = '';

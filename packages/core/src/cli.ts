@@ -2,8 +2,9 @@
 /**
  * The `ray-ts` command: start and stop cluster nodes, show the cluster's status, list its state.
  *
- *   ray-ts start --head [--port 6380] [--num-cpus N] [--num-gpus N] [--resources JSON] [--object-store-memory BYTES]
+ *   ray-ts start --head [--port 6380] [--num-cpus N] [--num-gpus N] [--resources JSON] [--object-store-memory BYTES] [--auth-token-file FILE]
  *   ray-ts start --address HOST:PORT [same resource options]
+ *   ray-ts get-auth-token [--generate]    (the cluster token this machine uses: give it to other hosts as RAY_TS_AUTH_TOKEN)
  *   ray-ts stop [--force]
  *   ray-ts status [--address HOST:PORT]
  *   ray-ts list nodes|actors|tasks|objects|placement-groups|jobs [--filter key=value ...] [--limit N] [--format table|json]
@@ -20,7 +21,8 @@ import { Argument, Command, InvalidArgumentError as CliArgError, Option } from '
 import { registerJobCommands } from './cli-job.js';
 import { VERSION } from './cluster/proto.js';
 import { withHugePages } from './runtime/huge-pages.js';
-import { resolveClusterAddress, sessionDir as sessionDirOf } from './runtime/cluster-address.js';
+import { resolveClusterAddress } from './runtime/cluster-address.js';
+import { ensureSessionDir, sessionDir as sessionDirOf } from './runtime/session-dir.js';
 
 const sessionDir = sessionDirOf();
 
@@ -68,6 +70,7 @@ interface StartFlags {
   redisAddress?: string;
   nodeTimeoutMs?: number;
   dashboardPort?: number;
+  authTokenFile?: string;
 }
 
 async function start(f: StartFlags): Promise<void> {
@@ -75,6 +78,20 @@ async function start(f: StartFlags): Promise<void> {
   if (f.head && f.address) fail(`give either --head or --address, not both.`);
   if (!f.head && (f.redisAddress || f.nodeTimeoutMs !== undefined || f.dashboardPort !== undefined)) {
     fail(`--redis-address, --node-timeout-ms and --dashboard-port are settings of the head: use them with --head.`);
+  }
+  if (!f.head && f.authTokenFile)
+    fail(
+      `--auth-token-file is a setting of the head: a node takes the token from RAY_TS_AUTH_TOKEN (or this machine's session directory).`,
+    );
+  const authTokenFile = f.authTokenFile ? path.resolve(f.authTokenFile) : undefined;
+  if (f.head) {
+    // The token is found (or made) here, so that a bad token file fails before anything starts.
+    const { headAuth } = await import('./cluster/auth-token.js');
+    try {
+      headAuth({ tokenFile: authTokenFile, sessionDir });
+    } catch (err) {
+      fail((err as Error).message);
+    }
   }
   const resources: Record<string, number> = { CPU: f.numCpus ?? os.availableParallelism() };
   if (f.numGpus) resources.GPU = f.numGpus;
@@ -114,12 +131,18 @@ async function start(f: StartFlags): Promise<void> {
     nodeTimeoutMs: f.nodeTimeoutMs,
     jobApiPort: f.dashboardPort,
     autoscaler: f.autoscaler,
+    authTokenFile,
   };
   const env = withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) });
   if (f.block) {
     const child = spawn(process.execPath, [nodeMainPath()], { env, stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 0));
     return;
+  }
+  try {
+    ensureSessionDir(sessionDir); // this user's only (mode 0700): it holds the token and the node records
+  } catch (err) {
+    fail((err as Error).message);
   }
   fs.mkdirSync(path.join(sessionDir, 'logs'), { recursive: true });
   const logPath = path.join(sessionDir, 'logs', `node-${Date.now()}-${process.pid}.log`);
@@ -300,8 +323,33 @@ program
     'head: port of the HTTP job API (default 8265; 0: a free one)',
     number('--dashboard-port'),
   )
+  .option(
+    '--auth-token-file <file>',
+    "head: the cluster's token, when RAY_TS_AUTH_TOKEN is not set (default: the session directory's, made if missing)",
+  )
   .option('--block', 'run in the foreground')
   .action((f: StartFlags) => start(f));
+program
+  .command('get-auth-token')
+  .description(
+    "print the cluster token this machine's processes use (RAY_TS_AUTH_TOKEN, else the session directory's): give it to other hosts as RAY_TS_AUTH_TOKEN",
+  )
+  .option('--generate', "make the session directory's token if there is none")
+  .action(async (f: { generate?: boolean }) => {
+    const { clientAuth, headAuth } = await import('./cluster/auth-token.js');
+    let auth;
+    try {
+      auth = f.generate ? headAuth({ sessionDir }) : clientAuth({ sessionDir });
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    if (auth.kind === 'disabled') fail('RAY_TS_AUTH_MODE=disabled: this machine uses no token.');
+    if (auth.kind === 'none')
+      fail(
+        `no cluster token here (looked in ${auth.looked}): start a head ('ray-ts start --head'), or pass --generate.`,
+      );
+    console.log(auth.token);
+  });
 program
   .command('up')
   .description('start a cluster from a config: a head with an autoscaler that adds and removes nodes by demand')

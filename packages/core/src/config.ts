@@ -79,6 +79,19 @@ export interface RuntimeConfig {
   readonly actorUnknownTimeoutMs: number;
   /** Head: how often a follower of a job's log (`ray-ts job logs --follow`, Ray's tail_job_logs) looks for new output. */
   readonly jobLogTailMs: number;
+  /**
+   * `token` (the default): every gRPC service and the job API require the cluster's token
+   * (`authorization: Bearer <token>`); a head takes `RAY_TS_AUTH_TOKEN`, else `--auth-token-file`,
+   * else the token file of the session directory (made if missing), and every other process
+   * `RAY_TS_AUTH_TOKEN`, else that file. The token itself is never a setting of this table (it
+   * would travel with the config): see docs/security.md. `disabled` turns authentication off
+   * (a warning is printed when a port listens beyond loopback).
+   */
+  readonly authMode: 'token' | 'disabled';
+  /** Head: the largest JSON body the job API reads (a larger one is answered 413). */
+  readonly jobApiMaxBodyBytes: number;
+  /** Head: `GET /api/jobs/<id>/logs` returns at most the last this many bytes of a log (and says so); `--follow` streams all of it. */
+  readonly jobLogsMaxBytes: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -89,6 +102,11 @@ const int: Parser<number> = (raw) => {
 };
 const bool: Parser<boolean> = (raw) => raw === '1' || raw.toLowerCase() === 'true';
 const str: Parser<string> = (raw) => raw;
+const authMode: Parser<'token' | 'disabled'> = (raw) => {
+  const v = raw.toLowerCase();
+  if (v === 'token' || v === 'disabled') return v;
+  throw new Error(`RAY_TS_AUTH_MODE must be 'token' (the default) or 'disabled'; got '${raw}'`);
+};
 
 const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeConfig[K]>] } = {
   inlineObjectMaxBytes: [100 * 1024, int],
@@ -122,6 +140,9 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   actorLookupRetryMs: [50, int],
   actorUnknownTimeoutMs: [1_000, int],
   jobLogTailMs: [100, int],
+  authMode: ['token', authMode],
+  jobApiMaxBodyBytes: [1024 * 1024, int],
+  jobLogsMaxBytes: [16 * 1024 * 1024, int],
 };
 
 function envName(key: string): string {

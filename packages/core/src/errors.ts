@@ -187,6 +187,16 @@ export class PeerUnreachableError extends RayError {
   }
 }
 
+/**
+ * Thrown when a cluster refuses this process's token, or when a token cannot be found or made:
+ * `init({ address })`, `ray-ts start --address`, the state API and the CLI throw it at once
+ * (never a retry loop). The message says what to set (`RAY_TS_AUTH_TOKEN`, or
+ * `RAY_TS_AUTH_MODE=disabled` for a cluster without authentication), never the token itself.
+ */
+export class AuthenticationError extends RayError {
+  override readonly name: string = 'AuthenticationError';
+}
+
 /** Internal: a request to the job API that is answered with an HTTP error status. */
 export class HttpError extends RayError {
   override readonly name: string = 'HttpError';
@@ -219,6 +229,7 @@ const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   RemoteCodeError,
   RuntimeEnvSetupError,
   NotInitializedError,
+  AuthenticationError,
 };
 
 const builtinErrors: Record<string, ErrorConstructor> = {

@@ -78,6 +78,7 @@ export {
   PoolEmptyError,
   QueueEmptyError,
   QueueFullError,
+  AuthenticationError,
 } from './errors.js';
 
 export { SeededRng, randomSeed, type SeededRngState } from './random.js';

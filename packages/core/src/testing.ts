@@ -6,6 +6,7 @@ import { commandOn, type TestHost } from './testing-hosts.js';
 import { driverNode as embeddedNode } from './runtime/driver.js';
 import type { ObjectStoreStats } from './node/object-store.js';
 import { threadState } from './runtime/thread-state.js';
+import { authHeaders, clientAuth } from './cluster/auth-token.js';
 
 export type { ObjectStoreStats } from './node/object-store.js';
 export { setIdGenerator, type IdGenerator, type IdKind } from './ids.js';
@@ -68,6 +69,15 @@ export function nodeDebugDump(): unknown {
 /** Live ObjectRef instances to `id` in this thread. */
 export function localRefCount(id: string): number {
   return threadState().refTracker?.count(id) ?? 0;
+}
+
+/**
+ * The headers that carry the cluster token this machine's processes present (`RAY_TS_AUTH_TOKEN`,
+ * else the session directory's: the one every {@link Cluster} on this machine requires), for tests
+ * that call a head's job API themselves: `fetch(url, { headers: clusterAuthHeaders() })`.
+ */
+export function clusterAuthHeaders(): Record<string, string> {
+  return authHeaders(clientAuth());
 }
 
 /** Resources and settings of one node started by {@link Cluster}. */

@@ -33,6 +33,8 @@ beforeAll(async () => {
   const port = await freePort();
   address = `127.0.0.1:${port}`;
   await ray('up', path.join(here, 'fixtures', 'autoscale.yaml'), '--port', String(port), '--dashboard-port', '0');
+  // The driver finds the cluster's token where the head made it: in the session directory.
+  process.env.RAY_TS_SESSION_DIR = env.RAY_TS_SESSION_DIR;
   await init({ address });
 });
 

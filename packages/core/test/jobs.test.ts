@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
-import { Cluster, waitFor } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -119,7 +119,8 @@ it('uploads the working directory once, and runs the job in its copy on the head
   expect(path.basename(cwd)).toMatch(/^_ray_pkg_[0-9a-f]+$/);
   const uri = /Uploading package (gcs:\/\/_ray_pkg_[0-9a-f]+\.zip)/.exec(first.stderr)?.[1];
   expect(uri, first.stderr).toBeDefined();
-  expect((await fetch(`${api}/api/packages/gcs/${uri!.slice('gcs://'.length)}`)).status).toBe(200);
+  const headers = clusterAuthHeaders();
+  expect((await fetch(`${api}/api/packages/gcs/${uri!.slice('gcs://'.length)}`, { headers })).status).toBe(200);
   // The same folder again: the head has it, so it is not uploaded a second time.
   const second = await submit();
   expect(second.stderr).toContain(`Package ${uri} already exists, skipping upload.`);
@@ -133,23 +134,28 @@ it('uploads the working directory once, and runs the job in its copy on the head
 });
 
 it("serves the HTTP job API at Ray's paths", async () => {
+  const headers = clusterAuthHeaders();
+  const json = { ...headers, 'content-type': 'application/json' };
   const res = await fetch(`${api}/api/jobs/`, {
     method: 'POST',
+    headers: json,
     body: JSON.stringify({ entrypoint: 'echo from-http', submission_id: 'http-job' }),
   });
   expect(await res.json()).toMatchObject({ submission_id: 'http-job' });
+  const get = (p: string) => fetch(`${api}${p}`, { headers });
   await waitFor(
-    async () => ((await (await fetch(`${api}/api/jobs/http-job`)).json()) as { status: string }).status === 'SUCCEEDED',
+    async () => ((await (await get('/api/jobs/http-job')).json()) as { status: string }).status === 'SUCCEEDED',
     { what: 'the job done' },
   );
-  expect(((await (await fetch(`${api}/api/jobs/http-job/logs`)).json()) as { logs: string }).logs).toBe('from-http\n');
+  expect(((await (await get('/api/jobs/http-job/logs')).json()) as { logs: string }).logs).toBe('from-http\n');
   // A plain GET of the tail path (no websocket, as curl) streams the same log to the job's end.
-  expect(await (await fetch(`${api}/api/jobs/http-job/logs/tail`)).text()).toBe('from-http\n');
-  const bad = await fetch(`${api}/api/jobs/`, { method: 'POST', body: '{"runtime_env": {}}' });
+  expect(await (await get('/api/jobs/http-job/logs/tail')).text()).toBe('from-http\n');
+  const bad = await fetch(`${api}/api/jobs/`, { method: 'POST', headers: json, body: '{"runtime_env": {}}' });
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { error: string }).error).toMatch(/needs an entrypoint/);
   const dup = await fetch(`${api}/api/jobs/`, {
     method: 'POST',
+    headers: json,
     body: JSON.stringify({ entrypoint: 'true', submission_id: 'http-job' }),
   });
   expect(dup.status).toBe(409);

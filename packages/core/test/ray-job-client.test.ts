@@ -1,5 +1,6 @@
 // Ray's own JobSubmissionClient (Ray 2.58, from ../shared/tools/ray-baseline.sh's venv) against a
-// ray-ts head: the job API speaks Ray's REST protocol. Skipped where that script (the project's
+// ray-ts head: the job API speaks Ray's REST protocol, and takes the cluster's token as Ray's
+// client sends it (RAY_AUTH_MODE=token and RAY_AUTH_TOKEN: an 'authorization: Bearer' header). Skipped where that script (the project's
 // shared tools) or Ray's wheels are not on the machine; .ci/run installs them first.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,13 +9,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { Cluster } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders } from '@ray-ts/core/testing';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const baseline = path.resolve(here, '../../../../shared/tools/ray-baseline.sh');
 let rayReady = false;
 let cluster: Cluster | undefined;
+/** How Ray's client and CLI are given the cluster's token. */
+const rayAuthEnv = () => ({
+  ...process.env,
+  RAY_AUTH_MODE: 'token',
+  RAY_AUTH_TOKEN: clusterAuthHeaders().authorization.replace(/^Bearer /, ''),
+});
 
 beforeAll(async () => {
   if (!fs.existsSync(baseline)) return;
@@ -37,6 +44,7 @@ describe("Ray's job client against a ray-ts head", () => {
     const api = cluster!.nodes[0].jobApiAddress!;
     const { stdout } = await run('bash', [baseline, 'python', path.join(here, 'fixtures/ray-job-client.py'), api], {
       timeout: 120_000,
+      env: rayAuthEnv(),
     });
     const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
     expect(line, stdout).toBeDefined();
@@ -78,7 +86,7 @@ describe("Ray's job client against a ray-ts head", () => {
     const rayJob = async (...args: string[]) => {
       const { stdout, stderr } = await run(path.join(venv, 'bin', 'ray'), ['job', ...args], {
         timeout: 120_000,
-        env: { ...process.env, RAY_ADDRESS: '' },
+        env: { ...rayAuthEnv(), RAY_ADDRESS: '' },
       });
       return stdout + stderr;
     };

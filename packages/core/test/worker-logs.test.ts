@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, waitFor } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -43,8 +43,10 @@ describe("workers' console output on a cluster", () => {
     const api = head.jobApiAddress!;
     const marker = `job-log-${process.pid}-${Date.now()}`;
     const id = `logs-${process.pid}-${Date.now()}`;
+    const headers = clusterAuthHeaders();
     const res = await fetch(`${api}/api/jobs/`, {
       method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({
         entrypoint: `${process.execPath} ${driver} ${other.nodeId} ${head.nodeId} ${marker}`,
         submission_id: id,
@@ -53,12 +55,12 @@ describe("workers' console output on a cluster", () => {
     expect(res.status).toBe(200);
     const status = await waitFor(
       async () => {
-        const s = ((await (await fetch(`${api}/api/jobs/${id}`)).json()) as { status: string }).status;
+        const s = ((await (await fetch(`${api}/api/jobs/${id}`, { headers })).json()) as { status: string }).status;
         return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(s) && s;
       },
       { what: `job ${id} done`, timeoutMs: 60_000, intervalMs: 100 },
     );
-    const { logs } = (await (await fetch(`${api}/api/jobs/${id}/logs`)).json()) as { logs: string };
+    const { logs } = (await (await fetch(`${api}/api/jobs/${id}/logs`, { headers })).json()) as { logs: string };
     expect(status, logs).toBe('SUCCEEDED');
     expect(logs).toMatch(
       new RegExp(`\\(shout pid=\\d+, ip=${other.address.replaceAll('.', '\\.')}\\) ${marker} out\n`),

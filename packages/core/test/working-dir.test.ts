@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, waitFor } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 let appRoot: string;
@@ -55,11 +55,12 @@ describe('runtimeEnv.workingDir', () => {
       const api = cluster.nodes[0].jobApiAddress!;
       const { packDirectory } = await import('../dist/runtime/pack-dir.js' as string);
       const packed = packDirectory(path.join(appRoot, 'app')) as { name: string; uri: string; zip: Buffer };
-      const put = await fetch(`${api}/api/packages/gcs/${packed.name}`, { method: 'PUT', body: packed.zip });
+      const headers = clusterAuthHeaders();
+      const put = await fetch(`${api}/api/packages/gcs/${packed.name}`, { method: 'PUT', headers, body: packed.zip });
       expect(put.ok).toBe(true);
       const submitted = await fetch(`${api}/api/jobs/`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...headers, 'content-type': 'application/json' },
         body: JSON.stringify({
           entrypoint: `${process.execPath} job.mjs`,
           runtime_env: { working_dir: packed.uri, env_vars: { APP_NODE: cluster.nodes[1].nodeId } },
@@ -69,12 +70,12 @@ describe('runtimeEnv.workingDir', () => {
       let status = '';
       await waitFor(
         async () => {
-          status = ((await (await fetch(`${api}/api/jobs/${id}`)).json()) as { status: string }).status;
+          status = ((await (await fetch(`${api}/api/jobs/${id}`, { headers })).json()) as { status: string }).status;
           return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(status);
         },
         { timeoutMs: 60_000, what: 'the job to end' },
       );
-      const { logs } = (await (await fetch(`${api}/api/jobs/${id}/logs`)).json()) as { logs: string };
+      const { logs } = (await (await fetch(`${api}/api/jobs/${id}/logs`, { headers })).json()) as { logs: string };
       expect(status, logs).toBe('SUCCEEDED');
       const result = JSON.parse(/JOB_RESULT (.*)/.exec(logs)![1]) as {
         where: Record<string, string>;

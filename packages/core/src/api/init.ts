@@ -36,7 +36,8 @@ export interface InitOptions {
   /**
    * Connect to a running cluster at HOST:PORT (the head's address, as `ray-ts start --head`
    * printed it) instead of starting an embedded one. `RAY_TS_ADDRESS` sets it too; `'local'`
-   * forces the embedded cluster.
+   * forces the embedded cluster. The driver presents the cluster's token: `RAY_TS_AUTH_TOKEN`,
+   * else the token file of this machine's session directory (see docs/security.md).
    */
   address?: string;
   /**
@@ -100,7 +101,8 @@ function checkAmount(key: string, v: unknown, integer = false): number | undefin
  * worker threads) and connects this program to it as the driver. Ready in milliseconds: workers
  * start in the background.
  *
- * @throws InvalidArgumentError for bad options; RayError if already initialized (unless `ignoreReinitError`).
+ * @throws InvalidArgumentError for bad options; RayError if already initialized (unless `ignoreReinitError`);
+ *   AuthenticationError when the cluster at `address` refuses this driver's token (the message says what to set).
  * @example
  * import { init, remote, get, shutdown } from '@ray-ts/core';
  * await init({ numCpus: 4 });

@@ -117,6 +117,8 @@ export class LocalNodeProvider implements NodeProvider {
   constructor(
     private readonly gcsAddress: string,
     private readonly sessionDir: string | undefined,
+    /** Environment of the nodes it starts: the head's token (auth-token.ts's authEnv). */
+    private readonly env: Record<string, string> = {},
   ) {}
 
   async createNode(type: string, res: Record<string, number>): Promise<ProviderNode> {
@@ -130,7 +132,12 @@ export class LocalNodeProvider implements NodeProvider {
       sessionDir: this.sessionDir,
       labels: { 'ray-ts/node-type': type, 'ray-ts/provider-id': providerId },
     };
-    const { proc, ready } = spawnNodeProcess(opts, { stderr: 'inherit', timeoutMs: 120_000, keepOutput: false });
+    const { proc, ready } = spawnNodeProcess(opts, {
+      env: this.env,
+      stderr: 'inherit',
+      timeoutMs: 120_000,
+      keepOutput: false,
+    });
     const node: ProviderNode = { providerId, type, nodeId: undefined };
     this.running.set(providerId, { node, proc });
     ready.then(

@@ -31,7 +31,8 @@ import { ObjectTransfer } from './object-transfer.js';
 import { Peers } from './peers.js';
 import { ClusterPlacer } from './placer.js';
 import { JobDrivers, LogRouter } from './log-router.js';
-import { channelOptions, protos, unary, VERSION } from './proto.js';
+import { gcsClient, nodeClient, unary, VERSION } from './proto.js';
+import type { ClusterAuth } from './auth-token.js';
 import { RemoteActors } from './remote-actors.js';
 import {
   actorCallFromWire,
@@ -55,6 +56,8 @@ export interface ClusterNodeOptions {
   /** Heartbeat period (default: the node's config). */
   heartbeatMs?: number;
   labels?: Record<string, string>;
+  /** The token this node presents to the GCS and its peers (the cluster's). */
+  auth: ClusterAuth;
 }
 
 export class ClusterNode {
@@ -84,7 +87,7 @@ export class ClusterNode {
     this.node = node;
     this.nodeId = node.nodeId;
     this.address = opts.address;
-    this.gcs = new (protos().gcs.Gcs)(opts.gcsAddress, grpc.credentials.createInsecure(), channelOptions);
+    this.gcs = gcsClient(opts.gcsAddress, opts.auth);
     const config = node.config;
     this.membership = new Membership(
       this.gcs,
@@ -111,7 +114,7 @@ export class ClusterNode {
     this.groups = new ClusterGroups(this.gcs, node, (id) => node.groupChanged(id));
     this.placer = new ClusterPlacer(node, this.membership, (id) => this.groups.group(id), config.actorChargeMs);
     this.placer.preferredNode = opts.preferredNode;
-    this.peers = new Peers(this.nodeId, this.membership, node.store);
+    this.peers = new Peers(this.nodeId, this.membership, node.store, (address) => nodeClient(address, opts.auth));
     this.transfer = new ObjectTransfer(this.nodeId, node.store, this.membership, this.peers, config.pullMaxObjectBytes);
     this.actors = this.remoteActors();
     this.jobDrivers = new JobDrivers(this.membership);

@@ -17,7 +17,8 @@ import type { NodeClient } from './generated/raytscore/Node.js';
 import type { PlacementGroupInfo } from './generated/raytscore/PlacementGroupInfo.js';
 import type { PlacementGroupSpec__Output } from './generated/raytscore/PlacementGroupSpec.js';
 import { MemoryStorage, type GcsStorage, type GcsTable } from './gcs-storage.js';
-import { channelOptions, protos, unary } from './proto.js';
+import { nodeClient, unary } from './proto.js';
+import type { ClusterAuth } from './auth-token.js';
 
 interface PgRecord {
   spec: PlacementGroupSpec__Output;
@@ -34,6 +35,8 @@ export interface GcsOptions {
   nodeTimeoutMs: number;
   /** Where the tables live (default: in memory). */
   storage?: GcsStorage;
+  /** The token the GCS presents when it calls nodes (the cluster's). */
+  auth: ClusterAuth;
 }
 
 export class Gcs {
@@ -180,7 +183,7 @@ export class Gcs {
     if (!c) {
       const addr = this.nodes.get(nodeId)?.address;
       if (!addr) throw new Error(`unknown node ${nodeId}`);
-      c = new (protos().node.Node)(addr, grpc.credentials.createInsecure(), channelOptions);
+      c = nodeClient(addr, this.opts.auth);
       this.nodeClients.set(nodeId, c);
     }
     return c;

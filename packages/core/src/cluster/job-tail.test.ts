@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tailFile } from './job-tail.js';
+import { readLastBytes, tailFile } from './job-tail.js';
 
 function logFile(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-tail-'));
@@ -48,5 +48,21 @@ describe('tailFile', () => {
     const waiting = tailFile(logFile(), { ended: () => false, pollMs: 60_000, signal: abort.signal }).next();
     abort.abort();
     expect(await waiting).toEqual({ done: true, value: undefined });
+  });
+});
+
+describe('readLastBytes', () => {
+  it('reads a short log whole, and a long one to its end, from a whole character, saying what it left out', async () => {
+    const file = logFile();
+    expect(await readLastBytes(file, 10)).toEqual({ text: '', skipped: 0 });
+    fs.writeFileSync(file, 'short\n');
+    expect(await readLastBytes(file, 10)).toEqual({ text: 'short\n', skipped: 0 });
+    // 200,000 bytes: several pieces of 64 KiB; the cut falls inside a 3-byte character.
+    const body = 'é'.repeat(1) + 'x'.repeat(100_000 - 2) + '€' + 'y'.repeat(100_000 - 3);
+    fs.writeFileSync(file, body);
+    const { text, skipped } = await readLastBytes(file, 100_000 - 1);
+    expect(skipped).toBe(100_001);
+    expect(text).toBe('y'.repeat(100_000 - 3)); // the € cut in two is left out whole
+    expect((await readLastBytes(file, 1e9)).text).toBe(body);
   });
 });

@@ -13,6 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HttpError } from '../errors.js';
 import { ignored } from '../log.js';
+import type { ClusterAuth } from './auth-token.js';
+import { refuseRequest } from './job-guard.js';
 
 /** The most bytes read at a time (a chunk is at most this, plus the rest of a character cut by the read before). */
 export const TAIL_CHUNK_BYTES = 64 * 1024;
@@ -66,6 +68,48 @@ export async function* tailFile(file: string, opts: TailOptions): AsyncGenerator
   }
 }
 
+/**
+ * The last `maxBytes` of the file at `file` (all of it when shorter), read in pieces of
+ * {@link TAIL_CHUNK_BYTES}, never whole: its text, and how many bytes before it were left out. A
+ * missing file reads as empty. The text starts at a whole UTF-8 character.
+ */
+export async function readLastBytes(file: string, maxBytes: number): Promise<{ text: string; skipped: number }> {
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(file, 'r');
+  } catch (err) {
+    ignored('a job log that does not exist yet reads as empty')(err);
+    return { text: '', skipped: 0 };
+  }
+  try {
+    const size = (await fh.stat()).size;
+    let pos = Math.max(0, size - maxBytes);
+    const skipped = pos;
+    const buf = Buffer.alloc(Math.min(TAIL_CHUNK_BYTES, Math.max(1, size - pos)));
+    const decoder = new StringDecoder('utf8');
+    const parts: string[] = [];
+    let first = skipped > 0;
+    while (pos < size) {
+      const n = (await fh.read(buf, 0, Math.min(buf.length, size - pos), pos)).bytesRead;
+      if (n === 0) break;
+      let piece = buf.subarray(0, n);
+      pos += n;
+      if (first) {
+        // Cut in the middle of a character: start at the next one.
+        let i = 0;
+        while (i < piece.length && i < 3 && (piece[i] & 0xc0) === 0x80) i++;
+        piece = piece.subarray(i);
+        first = false;
+      }
+      parts.push(decoder.write(piece));
+    }
+    parts.push(decoder.end());
+    return { text: parts.join(''), skipped };
+  } finally {
+    await fh.close();
+  }
+}
+
 /** What {@link attachLogTail} follows: a job's log chunks; throws HttpError (404) for no such job. */
 export interface LogTailSource {
   tailLogs(id: string, signal: AbortSignal): AsyncIterable<string>;
@@ -96,14 +140,17 @@ function refuse(socket: Duplex, status: number, message: string): void {
 /**
  * Serves Ray's log tail websocket on `server` (the job API's): `GET /api/jobs/<id>/logs/tail`
  * with an upgrade gets one text frame per chunk of the job's log, then a close with code 1000
- * once the job ended and all was sent. An unknown job or path is answered with an HTTP error.
- * Returns a function that closes the followers still connected (code 1001: the head is going
+ * once the job ended and all was sent. A request without the cluster's token (`auth`) or from a
+ * browser, an unknown job or path, is answered with an HTTP error instead. Returns a function that closes the followers still connected (code 1001: the head is going
  * away), which `server.close()` alone leaves open.
  */
-export function attachLogTail(server: http.Server, jobs: LogTailSource): () => void {
+export function attachLogTail(server: http.Server, jobs: LogTailSource, auth: ClusterAuth): () => void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', ignored('a log tail connection failed; its follower reconnects or gives up'));
+    // The token and the browser check, as on every other route, before anything is looked up.
+    const refused = refuseRequest(req.headers, auth);
+    if (refused) return refuse(socket, refused.status, refused.message);
     const id = tailPathId(req.url);
     if (id === undefined)
       return refuse(socket, 404, `no websocket at ${req.url}: follow a job's log at /api/jobs/<id>/logs/tail`);

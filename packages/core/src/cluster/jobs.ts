@@ -2,7 +2,8 @@
  * Job submission on the head (as Ray's): a job is a driver program the head runs for you, with
  * its output kept in a log file after it ends. Job records live in the GCS KV (namespace `jobs`),
  * so they are in Redis when the GCS is. A small HTTP API (Ray's paths: /api/jobs/...) lets the
- * CLI and other tools submit, list, follow (job-tail.ts), and stop jobs.
+ * CLI and other tools submit, list, follow (job-tail.ts), and stop jobs; job-guard.ts checks each
+ * request first (the cluster's token, no browsers, JSON bodies of bounded size).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +14,9 @@ import { ids } from '../ids.js';
 import { HttpError } from '../errors.js';
 import { MAX_PACKAGE_BYTES, packageName, type JobPackages } from './job-packages.js';
 import { JOB_RUNTIME_ENV_VAR } from '../runtime/code-packages.js';
-import { attachLogTail, sendTailOverHttp, tailFile } from './job-tail.js';
+import { attachLogTail, readLastBytes, sendTailOverHttp, tailFile } from './job-tail.js';
+import { checkBody, checkSubmissionId, readBody, readJson, refuseRequest } from './job-guard.js';
+import type { ClusterAuth } from './auth-token.js';
 
 export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
 
@@ -74,20 +77,48 @@ export interface JobTable {
 
 const terminal = (s: JobStatus) => s === 'SUCCEEDED' || s === 'FAILED' || s === 'STOPPED';
 
+export interface JobManagerOptions {
+  /** Where the jobs' logs are written. */
+  readonly logDir: string;
+  /** The GCS address the job's driver connects to. */
+  readonly clusterAddress: string;
+  /** Uploaded working directories (Ray's packages). */
+  readonly packages?: JobPackages;
+  /** How often a follower of a job's log looks for new output (config.ts's jobLogTailMs). */
+  readonly tailPollMs?: number;
+  /** The most of a log `GET /api/jobs/<id>/logs` returns (config.ts's jobLogsMaxBytes): its end. */
+  readonly logsMaxBytes?: number;
+  /** Environment every job's driver gets on top of the head's (the cluster's token: auth-token.ts's authEnv). */
+  readonly driverEnv?: Record<string, string>;
+}
+
+/** A job's log as `GET /api/jobs/<id>/logs` returns it: its end, and how many bytes before were left out. */
+export interface JobLogs {
+  readonly logs: string;
+  readonly truncatedBytes: number;
+}
+
 export class JobManager {
   private readonly procs = new Map<string, ChildProcess>();
+  private readonly logDir: string;
+  private readonly clusterAddress: string;
+  /** Uploaded working directories (Ray's packages). */
+  readonly packages: JobPackages | undefined;
+  private readonly tailPollMs: number;
+  private readonly logsMaxBytes: number;
+  private readonly driverEnv: Record<string, string>;
 
   constructor(
     private readonly table: JobTable,
-    private readonly logDir: string,
-    /** The GCS address the job's driver connects to. */
-    private readonly clusterAddress: string,
-    /** Uploaded working directories (Ray's packages). */
-    readonly packages?: JobPackages,
-    /** How often a follower of a job's log looks for new output (config.ts's jobLogTailMs). */
-    private readonly tailPollMs = 100,
+    opts: JobManagerOptions,
   ) {
-    fs.mkdirSync(logDir, { recursive: true });
+    this.logDir = opts.logDir;
+    this.clusterAddress = opts.clusterAddress;
+    this.packages = opts.packages;
+    this.tailPollMs = opts.tailPollMs ?? 100;
+    this.logsMaxBytes = opts.logsMaxBytes ?? 16 * 1024 * 1024;
+    this.driverEnv = opts.driverEnv ?? {};
+    fs.mkdirSync(this.logDir, { recursive: true });
     // Jobs that were running when the head went away did not survive it.
     for (const rec of table.all()) {
       if (!terminal(rec.status)) {
@@ -109,7 +140,10 @@ export class JobManager {
     if (!req || typeof req.entrypoint !== 'string' || !req.entrypoint.trim()) {
       throw new HttpError(400, 'a job needs an entrypoint: the shell command of its driver, e.g. "node script.js"');
     }
-    const id = req.submission_id || `raysubmit_${ids().next('job').slice(4)}`;
+    const id =
+      req.submission_id === undefined || req.submission_id === null || req.submission_id === ''
+        ? `raysubmit_${ids().next('job').slice(4)}`
+        : checkSubmissionId(req.submission_id);
     if (this.table.get(id))
       throw new HttpError(409, `a job with submission id '${id}' exists already: pick another, or leave it out`);
     const env = req.runtime_env?.env_vars ?? {};
@@ -146,6 +180,7 @@ export class JobManager {
       env: withHugePages({
         ...process.env,
         ...env,
+        ...this.driverEnv,
         RAY_TS_ADDRESS: this.clusterAddress,
         RAY_TS_JOB_SUBMISSION_ID: id,
         // The driver's init() ships the same package to the nodes that run its work.
@@ -203,13 +238,18 @@ export class JobManager {
     return true;
   }
 
-  logs(id: string): string {
+  /**
+   * The job's log, or its last `logsMaxBytes` when it is longer (read in bounded pieces, never
+   * whole), with a first line that says how much was left out and how to see it all.
+   */
+  async logs(id: string): Promise<JobLogs> {
     if (!this.table.get(id)) throw new HttpError(404, `no job '${id}'`);
-    try {
-      return fs.readFileSync(this.logPath(id), 'utf8');
-    } catch {
-      return '';
-    }
+    const { text, skipped } = await readLastBytes(this.logPath(id), this.logsMaxBytes);
+    if (!skipped) return { logs: text, truncatedBytes: 0 };
+    const note =
+      `[ray-ts: the first ${skipped} bytes of this log are left out: the head returns its last ${this.logsMaxBytes} ` +
+      `(RAY_TS_JOB_LOGS_MAX_BYTES); 'ray-ts job logs --follow ${id}' prints all of it]\n`;
+    return { logs: note + text, truncatedBytes: skipped };
   }
 
   /**
@@ -243,20 +283,32 @@ export class JobManager {
   }
 }
 
+/** Where and how the job API listens. */
+export interface JobApiOptions {
+  readonly host: string;
+  /** 0: a free one. */
+  readonly port: number;
+  /** ray-ts's version, in /api/version. */
+  readonly version: string;
+  /** The token every request must carry (`Authorization: Bearer <token>`). */
+  readonly auth: ClusterAuth;
+  /** The largest JSON body read (config.ts's jobApiMaxBodyBytes). */
+  readonly maxBodyBytes: number;
+}
+
 /**
- * The HTTP job API (Ray's paths). Resolves with its server, the bound port, and `stop()`, which
+ * The HTTP job API (Ray's paths). Every request is checked first (job-guard.ts): the token, no
+ * browsers, body types and sizes. Resolves with its server, the bound port, and `stop()`, which
  * closes the server and the log followers still connected to it.
  */
 export function serveJobApi(
   jobs: JobManager,
   table: JobTable,
-  host: string,
-  port: number,
-  version: string,
+  opts: JobApiOptions,
 ): Promise<{ server: http.Server; port: number; stop: () => void }> {
   const server = http.createServer((req, res) => {
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
     const url = new URL(req.url ?? '/', 'http://x');
@@ -269,29 +321,31 @@ export function serveJobApi(
         return send(200, { name });
       }
       if (req.method !== 'PUT') throw new HttpError(405, `${req.method} is not allowed on /api/packages/`);
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_PACKAGE_BYTES) throw new HttpError(413, `package ${name} is over ${MAX_PACKAGE_BYTES} bytes`);
-        chunks.push(chunk as Buffer);
-      }
-      store.put(name, Buffer.concat(chunks));
+      checkBody(req, 'package', MAX_PACKAGE_BYTES);
+      store.put(name, await readBody(req, MAX_PACKAGE_BYTES));
       return send(200, { name });
     };
     const handle = async () => {
+      const refused = refuseRequest(req.headers, opts.auth);
+      if (refused) throw refused;
       if (parts[0] !== 'api') throw new HttpError(404, `no such path ${url.pathname}: the job API is under /api/jobs/`);
       if (parts[1] === 'version' && req.method === 'GET')
         return send(200, {
           version: JOB_API_VERSION,
           ray_version: RAY_PROTOCOL_VERSION,
-          ray_commit: `ray-ts-${version}`,
+          ray_commit: `ray-ts-${opts.version}`,
           session_name: 'ray-ts',
-          ray_ts_version: version,
+          ray_ts_version: opts.version,
         });
       if (parts[1] === 'packages' && parts[2] === 'gcs' && parts[3]) return packages(parts[3]);
       if (parts[1] !== 'jobs') throw new HttpError(404, `no such path ${url.pathname}`);
-      const id = parts[2] ? decodeURIComponent(parts[2]) : undefined;
+      let id: string | undefined;
+      try {
+        id = parts[2] ? decodeURIComponent(parts[2]) : undefined;
+      } catch {
+        throw new HttpError(400, `the job id in ${url.pathname} is not URL-encoded text`);
+      }
+      if (req.method !== 'GET') checkBody(req, 'json', opts.maxBodyBytes);
       if (!id) {
         if (req.method === 'GET')
           return send(
@@ -302,18 +356,12 @@ export function serveJobApi(
               .map(rayJobDetails),
           );
         if (req.method === 'POST') {
-          let body = '';
-          for await (const chunk of req) body += chunk;
-          let parsed: SubmitRequest;
-          try {
-            parsed = JSON.parse(body || '{}') as SubmitRequest;
-          } catch {
-            throw new HttpError(
-              400,
-              'the body must be JSON: { "entrypoint": "node script.js", "runtime_env": { ... } }',
-            );
-          }
-          const rec = jobs.submit(parsed);
+          const body = await readJson(
+            req,
+            opts.maxBodyBytes,
+            '{ "entrypoint": "node script.js", "runtime_env": { ... } }',
+          );
+          const rec = jobs.submit(body as SubmitRequest);
           return send(200, { submission_id: rec.submission_id, job_id: rec.submission_id });
         }
         throw new HttpError(405, `${req.method} is not allowed on /api/jobs/`);
@@ -327,24 +375,34 @@ export function serveJobApi(
       if (!action && req.method === 'DELETE') return send(200, { deleted: jobs.delete(id) });
       if (action === 'logs' && req.method === 'GET') {
         if (parts[4] === 'tail') return sendTailOverHttp(res, (signal) => jobs.tailLogs(id, signal));
-        return send(200, { logs: jobs.logs(id) });
+        const { logs, truncatedBytes } = await jobs.logs(id);
+        return send(200, { logs, ...(truncatedBytes ? { truncated_bytes: truncatedBytes } : {}) });
       }
       if (action === 'stop' && req.method === 'POST') return send(200, { stopped: jobs.stop(id) });
       throw new HttpError(404, `no such path ${url.pathname}`);
     };
     handle().catch((err: unknown) => {
       if (res.headersSent) return res.end();
-      if (err instanceof HttpError) send(err.status, { error: err.message });
-      else send(500, { error: (err as Error).message });
+      // A body left unread (refused before it was read) is not drained: the connection closes.
+      const close: Record<string, string> = req.complete ? {} : { connection: 'close' };
+      if (err instanceof HttpError)
+        send(
+          err.status,
+          { error: err.message },
+          err.status === 401 ? { ...close, 'www-authenticate': 'Bearer' } : close,
+        );
+      else send(500, { error: (err as Error).message }, close);
     });
   });
-  const closeFollowers = attachLogTail(server, jobs);
+  const closeFollowers = attachLogTail(server, jobs, opts.auth);
   const stop = () => {
     closeFollowers();
     server.close();
   };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve({ server, port: (server.address() as { port: number }).port, stop }));
+    server.listen(opts.port, opts.host, () =>
+      resolve({ server, port: (server.address() as { port: number }).port, stop }),
+    );
   });
 }

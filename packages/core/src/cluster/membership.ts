@@ -14,6 +14,7 @@ import type { PlacementGroupInfo__Output } from './generated/raytscore/Placement
 import type { ActorInfo__Output } from './generated/raytscore/ActorInfo.js';
 import type { JobInfo__Output } from './generated/raytscore/JobInfo.js';
 import { unary } from './proto.js';
+import { authErrorOf } from './auth.js';
 
 /** The cluster as a node last heard of it from the GCS. */
 export interface View {
@@ -86,6 +87,8 @@ export class Membership implements View {
     try {
       await unary(this.gcs, 'RegisterNode', this.opts.info(), 10_000);
     } catch (err) {
+      const refused = authErrorOf(err, gcsAddress);
+      if (refused) throw refused;
       const e = err as grpc.ServiceError;
       if (e.code === grpc.status.FAILED_PRECONDITION)
         throw new InvalidArgumentError(`Cannot join the cluster at ${gcsAddress}: ${e.details}`);

@@ -10,7 +10,6 @@ import type { NodeClient } from './generated/raytscore/Node.js';
 import type { PeerBatch, PeerBatch__Output } from './generated/raytscore/PeerBatch.js';
 import type { PeerMessage } from './generated/raytscore/PeerMessage.js';
 import type { View } from './membership.js';
-import { channelOptions, protos } from './proto.js';
 
 export class Peers {
   private readonly clients = new Map<string, NodeClient>();
@@ -23,9 +22,8 @@ export class Peers {
     private readonly nodeId: string,
     private readonly view: View,
     private readonly store: ObjectStore,
-    /** Makes the gRPC client of a node (a seam: unit tests give a fake). */
-    private readonly makeClient: (address: string) => NodeClient = (address) =>
-      new (protos().node.Node)(address, grpc.credentials.createInsecure(), channelOptions),
+    /** Makes the gRPC client of a node, with the cluster's token (proto.ts's nodeClient; unit tests give a fake). */
+    private readonly makeClient: (address: string) => NodeClient,
   ) {}
 
   /** The client of a node in the view (undefined: its address is not known yet). */

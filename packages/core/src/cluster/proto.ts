@@ -9,6 +9,10 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as GcsProto } from './generated/gcs.js';
 import type { ProtoGrpcType as NodeProto } from './generated/node.js';
+import type { GcsClient } from './generated/raytscore/Gcs.js';
+import type { NodeClient } from './generated/raytscore/Node.js';
+import { clientAuthInterceptor, serverAuthInterceptor } from './auth.js';
+import type { ClusterAuth } from './auth-token.js';
 
 /**
  * The version every node and driver of a cluster must share. `RAY_TS_VERSION_OVERRIDE` makes a
@@ -52,6 +56,26 @@ export const channelOptions: grpc.ChannelOptions = {
   // stream) instead of 64 KiB keeps the pipe full on fast links.
   'grpc-node.flow_control_window': 8 * 1024 * 1024,
 };
+
+/** A gRPC server whose every service requires `auth`'s token (see auth.ts). */
+export function newServer(auth: ClusterAuth): grpc.Server {
+  return new grpc.Server({ ...channelOptions, interceptors: [serverAuthInterceptor(auth)] });
+}
+
+/** Client options: the channel options, and `auth`'s token on every call. */
+export function clientOptions(auth: ClusterAuth): grpc.ClientOptions {
+  return { ...channelOptions, interceptors: [clientAuthInterceptor(auth)] };
+}
+
+/** A client of the GCS at `address` that presents `auth`'s token. */
+export function gcsClient(address: string, auth: ClusterAuth): GcsClient {
+  return new (protos().gcs.Gcs)(address, grpc.credentials.createInsecure(), clientOptions(auth));
+}
+
+/** A client of the node service at `address` that presents `auth`'s token. */
+export function nodeClient(address: string, auth: ClusterAuth): NodeClient {
+  return new (protos().node.Node)(address, grpc.credentials.createInsecure(), clientOptions(auth));
+}
 
 /** Starts a gRPC server on host:port (port 0: a free one); resolves with the bound port. */
 export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {

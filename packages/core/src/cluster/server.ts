@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadConfig, type RuntimeConfig } from '../config.js';
-import { InvalidArgumentError, RayError } from '../errors.js';
+import { AuthenticationError, InvalidArgumentError, RayError } from '../errors.js';
 import { ids } from '../ids.js';
 import { NodeManager } from '../node/node-manager.js';
 import { ClusterNode } from './cluster-node.js';
@@ -19,7 +19,10 @@ import { JobManager, serveJobApi, type JobRecord, type JobTable } from './jobs.j
 import { Autoscaler, LocalNodeProvider, type AutoscalerConfig } from './autoscaler.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { nodeAddresses } from './node-address.js';
-import { bindServer, channelOptions, protos, unary, VERSION } from './proto.js';
+import { bindServer, gcsClient, newServer, protos, unary, VERSION } from './proto.js';
+import { authErrorOf } from './auth.js';
+import { ignored } from '../log.js';
+import { authEnv, clientAuth, headAuth, isLoopback, openPortWarning, type ClusterAuth } from './auth-token.js';
 
 export interface StartNodeOptions {
   head: boolean;
@@ -55,6 +58,13 @@ export interface StartNodeOptions {
   sessionDir?: string;
   /** Labels of this node (the autoscaler marks its node type). */
   labels?: Record<string, string>;
+  /** Head: the token file to use when `RAY_TS_AUTH_TOKEN` is not set (`--auth-token-file`). */
+  authTokenFile?: string;
+  /**
+   * The token this process requires and presents; default: found as auth-token.ts says (a head
+   * with `headAuth`, making the session directory's token if missing; others with `clientAuth`).
+   */
+  auth?: ClusterAuth;
 }
 
 export interface StartedNode {
@@ -89,12 +99,19 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       );
     parseAddress(opts.gcsAddress);
   }
+  const auth =
+    opts.auth ??
+    (opts.head
+      ? headAuth({ mode: config.authMode, tokenFile: opts.authTokenFile, sessionDir: opts.sessionDir })
+      : clientAuth({ mode: config.authMode }));
+  // A cluster that is not there, or that refuses this token, fails here, before anything starts.
+  if (!opts.head) await pingGcs(opts.gcsAddress!, auth, 10_000);
   const { bind: host, advertise } = await nodeAddresses({
     host: opts.host,
     nodeIpAddress: opts.nodeIpAddress,
     gcsAddress: opts.head ? undefined : opts.gcsAddress,
   });
-  const server = new grpc.Server(channelOptions);
+  const server = newServer(auth);
   const nodeId = ids().next('node');
   const node = new NodeManager({
     nodeId,
@@ -119,6 +136,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       clusterId: ids().next('job').replace('job_', 'cluster_'),
       nodeTimeoutMs: opts.nodeTimeoutMs ?? 5_000,
       storage,
+      auth,
     });
     server.addService(protos().gcs.Gcs.service, gcs.handlers());
     gcs.localNode = {
@@ -157,6 +175,13 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     );
   }
   const address = `${advertise}:${port}`;
+  if (!isLoopback(host)) {
+    const warning = openPortWarning(
+      auth,
+      `this ${opts.head ? 'head' : opts.driver ? 'driver' : 'node'} listens on ${host}`,
+    );
+    if (warning) console.warn(warning);
+  }
   const gcsAddress = opts.head ? address : opts.gcsAddress!;
   const cluster = new ClusterNode({
     node,
@@ -166,6 +191,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     isDriver: !!opts.driver,
     preferredNode: opts.driver?.preferredNode,
     labels: opts.labels,
+    auth,
   });
   holder.handlers = cluster.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>;
   node.attachCluster(cluster.ports);
@@ -227,19 +253,27 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     };
     const jobsDir = path.join(opts.logDir ?? path.join(os.tmpdir(), 'ray-ts-logs'), `jobs-${gcs.clusterId}`);
     const pkgs = gcs.kvLocal('packages');
-    const manager = new JobManager(
-      table,
-      jobsDir,
-      gcsAddress,
-      new JobPackages(
+    const manager = new JobManager(table, {
+      logDir: jobsDir,
+      clusterAddress: gcsAddress,
+      packages: new JobPackages(
         { put: (n, zip) => pkgs.put(n, zip), get: (n) => pkgs.get(n) },
         path.join(jobsDir, 'packages'),
         installationNodeModules(path.dirname(fileURLToPath(import.meta.url))),
       ),
-      config.jobLogTailMs,
-    );
+      tailPollMs: config.jobLogTailMs,
+      logsMaxBytes: config.jobLogsMaxBytes,
+      // A job's driver presents the head's token (it may have come from --auth-token-file).
+      driverEnv: authEnv(auth),
+    });
     try {
-      const bound = await serveJobApi(manager, table, host, opts.jobApiPort ?? 8265, VERSION);
+      const bound = await serveJobApi(manager, table, {
+        host,
+        port: opts.jobApiPort ?? 8265,
+        version: VERSION,
+        auth,
+        maxBodyBytes: config.jobApiMaxBodyBytes,
+      });
       jobs = { manager, stopApi: bound.stop };
       jobApiAddress = `http://${advertise}:${bound.port}`;
       gcs.kvLocal('cluster').put('job_api_address', Buffer.from(jobApiAddress));
@@ -256,7 +290,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     const g = gcs;
     autoscaler = new Autoscaler(
       opts.autoscaler,
-      new LocalNodeProvider(gcsAddress, opts.sessionDir),
+      new LocalNodeProvider(gcsAddress, opts.sessionDir, authEnv(auth)),
       () => ({ nodes: g.nodeTable() as NodeInfo__Output[], pendingBundles: g.pendingBundles() }),
       (status) => g.kvLocal('autoscaler').put('status', Buffer.from(JSON.stringify(status))),
     );
@@ -266,18 +300,45 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   return { node, cluster, gcs, address, gcsAddress, jobApiAddress, stop };
 }
 
-/** Checks that a GCS answers at `address` (for a clear error before anything starts). */
-export async function pingGcs(address: string, timeoutMs = 3_000): Promise<void> {
+/**
+ * Checks that a GCS answers at `address` and takes `auth`'s token, for a clear error before
+ * anything starts: AuthenticationError when it refuses the token, and when it requires none while
+ * this process requires one of its own callers (the cluster's members would be refused here).
+ */
+export async function pingGcs(address: string, auth: ClusterAuth = clientAuth(), timeoutMs = 3_000): Promise<void> {
   parseAddress(address);
-  const c = new (protos().gcs.Gcs)(address, grpc.credentials.createInsecure());
+  const c = gcsClient(address, auth);
   try {
     await unary(c, 'GetClusterView', {}, timeoutMs);
+    if (auth.kind === 'token' && (await answersWithoutToken(address, timeoutMs)))
+      throw new AuthenticationError(
+        `The ray-ts cluster at ${address} runs without authentication (RAY_TS_AUTH_MODE=disabled on its head), ` +
+          `and this process would require a token of the cluster's calls to it: set RAY_TS_AUTH_MODE=disabled here too, ` +
+          `or start the head without it.`,
+      );
   } catch (err) {
+    if (err instanceof AuthenticationError) throw err;
+    const refused = authErrorOf(err, address);
+    if (refused) throw refused;
     throw new RayError(
       `No ray-ts cluster answers at ${address} (${(err as grpc.ServiceError).details || (err as Error).message}). ` +
         `Start one with 'ray-ts start --head', or check the address.`,
     );
   } finally {
     c.close();
+  }
+}
+
+/** Whether the GCS at `address` answers a call that carries no token (its head runs with authentication disabled). */
+async function answersWithoutToken(address: string, timeoutMs: number): Promise<boolean> {
+  const bare = gcsClient(address, { kind: 'disabled' });
+  try {
+    await unary(bare, 'GetClusterView', {}, timeoutMs);
+    return true;
+  } catch (err) {
+    ignored('a call without the token was refused, as it should be: the cluster requires one')(err);
+    return false;
+  } finally {
+    bare.close();
   }
 }

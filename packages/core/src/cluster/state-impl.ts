@@ -6,16 +6,21 @@ import { RayError } from '../errors.js';
 import type { TaskRun } from '../protocol/specs.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import type { StateReply__Output } from './generated/raytscore/StateReply.js';
-import { channelOptions, protos, unary } from './proto.js';
+import { gcsClient, nodeClient, unary } from './proto.js';
 import type { GcsClient } from './generated/raytscore/Gcs.js';
+import { authErrorOf } from './auth.js';
+import { clientAuth } from './auth-token.js';
 
 export type Row = Record<string, unknown>;
 
+/** Calls the GCS at `address`, presenting the token every client finds (auth-token.ts's clientAuth). */
 async function withGcs<T>(address: string, fn: (gcs: GcsClient) => Promise<T>): Promise<T> {
-  const gcs = new (protos().gcs.Gcs)(address, grpc.credentials.createInsecure(), channelOptions);
+  const gcs = gcsClient(address, clientAuth());
   try {
     return await fn(gcs);
   } catch (err) {
+    const auth = authErrorOf(err, address);
+    if (auth) throw auth;
     const e = err as grpc.ServiceError;
     if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED) {
       throw new RayError(
@@ -118,9 +123,10 @@ export async function jobsOf(address: string): Promise<Row[]> {
 /** Asks every node and driver for its tasks or objects. */
 async function fromNodes(address: string, kind: 'tasks' | 'objects'): Promise<StateReply__Output[]> {
   const view = (await viewOf(address)).filter((n) => n.state === 'ALIVE');
+  const auth = clientAuth();
   return Promise.all(
     view.map(async (n) => {
-      const c = new (protos().node.Node)(n.address, grpc.credentials.createInsecure(), channelOptions);
+      const c = nodeClient(n.address, auth);
       try {
         return await unary<unknown, StateReply__Output>(c, 'GetState', { kind }, 5_000);
       } catch {

@@ -5,14 +5,9 @@
  * the rule, used by `init()`, the state API, `timeline()`, and the core and library CLIs.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { connectedAddress } from './driver.js';
-
-/** Where `ray-ts start` keeps its session: node records, logs, and the head's address. */
-export function sessionDir(): string {
-  return process.env.RAY_TS_SESSION_DIR ?? path.join(os.tmpdir(), 'ray-ts-session');
-}
+import { sessionDir } from './session-dir.js';
 
 /** The head `ray-ts start --head` started on this machine, as it recorded itself (undefined: none). */
 export function localHead(): { address: string; jobApiAddress?: string } | undefined {

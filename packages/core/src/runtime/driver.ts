@@ -132,10 +132,11 @@ export async function connectDriver(
   jobEnv: EnvVars | undefined,
   nodeIpAddress?: string,
 ): Promise<RuntimeInfo> {
-  const { startNode, pingGcs, parseAddress } = await import('../cluster/server.js');
+  const { startNode, parseAddress } = await import('../cluster/server.js');
   parseAddress(address);
-  await pingGcs(address);
   const jobId = ids().next('job');
+  // A cluster that is not there or refuses this process's token fails at once (AuthenticationError
+  // for the token, saying what to set), before the driver's node starts.
   const started = await startNode({
     head: false,
     gcsAddress: address,
