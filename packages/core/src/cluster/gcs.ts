@@ -17,6 +17,7 @@ import type { NodeClient } from './generated/raytscore/Node.js';
 import type { PlacementGroupInfo } from './generated/raytscore/PlacementGroupInfo.js';
 import type { PlacementGroupSpec__Output } from './generated/raytscore/PlacementGroupSpec.js';
 import { MemoryStorage, type GcsStorage, type GcsTable } from './gcs-storage.js';
+import { GcsKv, type KvNamespace } from './gcs-kv.js';
 import { channelOptions, protos, unary } from './proto.js';
 
 interface PgRecord {
@@ -43,7 +44,7 @@ export class Gcs {
   private readonly jobs = new Map<string, JobInfo>();
   private readonly actors = new Map<string, ActorInfo__Output>();
   private readonly actorNames = new Map<string, string>();
-  private readonly kv = new Map<string, Buffer>();
+  private readonly kv: GcsKv;
   private readonly pgs = new Map<string, PgRecord>();
   private readonly subscribers = new Set<grpc.ServerWritableStream<unknown, GcsEvent>>();
   private readonly nodeClients = new Map<string, NodeClient>();
@@ -83,7 +84,7 @@ export class Gcs {
       gcs.actors.set(id, a);
       if (a.name && a.state !== 'DEAD') gcs.actorNames.set(`${a.namespace}/${a.name}`, id);
     }
-    for (const [k, v] of t.kv) gcs.kv.set(k, v);
+    gcs.kv.load(t.kv);
     for (const [id, b] of t.pgs) {
       const p = json<{
         spec: PlacementGroupSpec__Output;
@@ -99,6 +100,7 @@ export class Gcs {
   private constructor(private readonly opts: GcsOptions) {
     this.clusterId = opts.clusterId;
     this.storage = opts.storage ?? new MemoryStorage();
+    this.kv = new GcsKv(this.storage);
     this.healthTimer = setInterval(() => this.checkHealth(), Math.max(200, opts.nodeTimeoutMs / 4));
     this.healthTimer.unref();
   }
@@ -451,18 +453,7 @@ export class Gcs {
         ok(cb, a && (r.actorId || a.state !== 'DEAD') ? { found: true, actor: a } : { found: false });
       },
       ListActors: (_call, cb) => ok(cb, { actors: [...this.actors.values()] as ActorInfo[] }),
-      KvPut: (call, cb) => {
-        const kv = this.kvLocal(call.request.namespace);
-        const added = kv.get(call.request.key) === undefined;
-        if (added || call.request.overwrite) kv.put(call.request.key, Buffer.from(call.request.value));
-        ok(cb, { added });
-      },
-      KvGet: (call, cb) => {
-        const v = this.kvLocal(call.request.namespace).get(call.request.key);
-        ok(cb, v ? { found: true, value: v } : { found: false });
-      },
-      KvDel: (call, cb) => ok(cb, { deleted: this.kvLocal(call.request.namespace).del(call.request.key) ? 1 : 0 }),
-      KvKeys: (call, cb) => ok(cb, { keys: this.kvLocal(call.request.namespace).keys(call.request.key) }),
+      ...this.kv.handlers(),
       CreatePlacementGroup: (call, cb) => {
         const spec = call.request;
         const pg: PgRecord = {
@@ -529,28 +520,9 @@ export class Gcs {
     this.publish({ job: j });
   }
 
-  /** One namespace of the KV (for the RPCs, and for services of the head's own process). */
-  kvLocal(namespace: string): {
-    put(key: string, value: Buffer): void;
-    get(key: string): Buffer | undefined;
-    del(key: string): boolean;
-    keys(prefix?: string): string[];
-  } {
-    const k = (key: string) => `${namespace}\u0000${key}`;
-    return {
-      put: (key, value) => {
-        this.kv.set(k(key), value);
-        this.storage.put('kv', k(key), value);
-      },
-      get: (key) => this.kv.get(k(key)),
-      del: (key) => {
-        const deleted = this.kv.delete(k(key));
-        if (deleted) this.storage.del('kv', k(key));
-        return deleted;
-      },
-      keys: (prefix = '') =>
-        [...this.kv.keys()].filter((x) => x.startsWith(k(prefix))).map((x) => x.slice(namespace.length + 1)),
-    };
+  /** One namespace of the KV (for services of the head's own process). */
+  kvLocal(namespace: string): KvNamespace {
+    return this.kv.namespace(namespace);
   }
 
   /** Nodes in the table (for the embedded head). */
