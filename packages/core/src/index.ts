@@ -77,6 +77,7 @@ export {
   PoolEmptyError,
   QueueEmptyError,
   QueueFullError,
+  GcsUnavailableError,
 } from './errors.js';
 
 export { SeededRng, randomSeed, type SeededRngState } from './random.js';
