@@ -92,6 +92,22 @@ export interface RuntimeConfig {
   readonly jobApiMaxBodyBytes: number;
   /** Head: `GET /api/jobs/<id>/logs` returns at most the last this many bytes of a log (and says so); `--follow` streams all of it. */
   readonly jobLogsMaxBytes: number;
+  /**
+   * Head with `--redis-address`: GCS writes wait to land in Redis (the reply to a write waits for
+   * it). Up to `gcsWriteQueueMax` writes and `gcsWriteQueueMaxBytes` wait at once; a write asked
+   * for beyond that fails at once with GcsUnavailableError (UNAVAILABLE) rather than queue.
+   */
+  readonly gcsWriteQueueMax: number;
+  readonly gcsWriteQueueMaxBytes: number;
+  /** Head with Redis: a failed batch of writes is tried again after `gcsWriteRetryMs`, doubling up to `gcsWriteRetryMaxMs`, until it lands. */
+  readonly gcsWriteRetryMs: number;
+  readonly gcsWriteRetryMaxMs: number;
+  /** Head with Redis: a batch of writes Redis has not answered in this long counts as failed (and is tried again). */
+  readonly gcsWriteAttemptTimeoutMs: number;
+  /** Head with Redis: a reply waits this long for its write, then fails with UNAVAILABLE (the write stays queued). */
+  readonly gcsWriteWaitMs: number;
+  /** Head with Redis: how long stopping the head waits for queued writes to land. */
+  readonly gcsStopFlushMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -143,6 +159,13 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   authMode: ['token', authMode],
   jobApiMaxBodyBytes: [1024 * 1024, int],
   jobLogsMaxBytes: [16 * 1024 * 1024, int],
+  gcsWriteQueueMax: [10_000, int],
+  gcsWriteQueueMaxBytes: [64 * 1024 * 1024, int],
+  gcsWriteRetryMs: [50, int],
+  gcsWriteRetryMaxMs: [2_000, int],
+  gcsWriteAttemptTimeoutMs: [5_000, int],
+  gcsWriteWaitMs: [20_000, int],
+  gcsStopFlushMs: [5_000, int],
 };
 
 function envName(key: string): string {

@@ -168,6 +168,17 @@ export class QueueFullError extends RayError {
   override readonly name: string = 'QueueFullError';
 }
 
+/**
+ * Thrown when the GCS cannot promise a write (a KV put, a named actor, a job) because the store
+ * that keeps its tables, Redis, has not taken it: Redis is unreachable and the head's queue of
+ * writes is full (the write changed nothing), or the write waited longer than `gcsWriteWaitMs`
+ * (it stays queued and may still land), or the head is stopping. The message names Redis and its
+ * address: start Redis again (or fix it), then retry.
+ */
+export class GcsUnavailableError extends RayError {
+  override readonly name: string = 'GcsUnavailableError';
+}
+
 /** Internal: unwinds an actor method that called exitActor() (its caller sees ActorDiedError). */
 export class ActorExitSignal extends RayError {
   override readonly name: string = 'ActorExitSignal';
@@ -213,6 +224,7 @@ const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   PoolEmptyError,
   QueueEmptyError,
   QueueFullError,
+  GcsUnavailableError,
   RayError,
   TaskError,
   ActorDiedError,

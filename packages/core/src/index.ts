@@ -79,6 +79,7 @@ export {
   QueueEmptyError,
   QueueFullError,
   AuthenticationError,
+  GcsUnavailableError,
 } from './errors.js';
 
 export { SeededRng, randomSeed, type SeededRngState } from './random.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryUntil } from './retry.js';
+import { retryUntil, retryWithBackoff } from './retry.js';
 import { FakeClock } from './testing-clock.js';
 
 /** An attempt that succeeds on try number `okOn` (never when undefined), recording when each try ran. */
@@ -105,5 +105,69 @@ describe('retryUntil', () => {
     clock.advance(1_000);
     expect(a.at).toEqual([0, 10]);
     expect(gaveUp).toBe(false);
+  });
+});
+
+describe('retryWithBackoff', () => {
+  /** An async attempt that fails until try number `okOn`, recording when each try ran. */
+  function asyncAttempts(clock: FakeClock, okOn = Infinity) {
+    const at: number[] = [];
+    const start = clock.now();
+    return {
+      at,
+      attempt: async () => {
+        at.push(clock.now() - start);
+        if (at.length < okOn) throw new Error(`try ${at.length} failed`);
+        return at.length;
+      },
+    };
+  }
+
+  it('waits twice as long after each failure, up to maxDelayMs, until a try succeeds', async () => {
+    const clock = new FakeClock();
+    const a = asyncAttempts(clock, 6);
+    const heard: [string, number, number][] = [];
+    const done = retryWithBackoff({ firstDelayMs: 10, maxDelayMs: 50, timeoutMs: Infinity }, a.attempt, {
+      clock,
+      onFailure: (err, failures, delayMs) => heard.push([(err as Error).message, failures, delayMs]),
+    });
+    await clock.advanceAsync(1_000);
+    expect(await done).toBe(6);
+    expect(a.at).toEqual([0, 10, 30, 70, 120, 170]);
+    expect(heard.map(([, n, d]) => [n, d])).toEqual([
+      [1, 10],
+      [2, 20],
+      [3, 40],
+      [4, 50],
+      [5, 50],
+    ]);
+    expect(heard[0][0]).toBe('try 1 failed');
+    expect(clock.pending).toBe(0);
+  });
+
+  it('rejects with the last failure once the next try would start past timeoutMs', async () => {
+    const clock = new FakeClock();
+    const a = asyncAttempts(clock);
+    const done = retryWithBackoff({ firstDelayMs: 10, maxDelayMs: 100, timeoutMs: 50 }, a.attempt, { clock });
+    const failed = expect(done).rejects.toThrow('try 3 failed');
+    await clock.advanceAsync(1_000);
+    await failed;
+    expect(a.at).toEqual([0, 10, 30]);
+  });
+
+  it('rejects once stopped() says so, after the wait under way', async () => {
+    const clock = new FakeClock();
+    const a = asyncAttempts(clock);
+    let stopped = false;
+    const done = retryWithBackoff({ firstDelayMs: 10, maxDelayMs: 100, timeoutMs: Infinity }, a.attempt, {
+      clock,
+      stopped: () => stopped,
+    });
+    const failed = expect(done).rejects.toThrow('try 2 failed');
+    await clock.advanceAsync(15);
+    stopped = true;
+    await clock.advanceAsync(1_000);
+    await failed;
+    expect(a.at).toEqual([0, 10]);
   });
 });

@@ -18,6 +18,7 @@ import type { ClusterPorts, ResultValue } from '../node/ports.js';
 import type { ClusterInfo, KvOp, TaskSpec } from '../protocol/specs.js';
 import { ignored } from '../log.js';
 import { gcsActors } from './actors-gcs.js';
+import { gcsCallError } from './gcs-writes.js';
 import type { GcsClient } from './generated/raytscore/Gcs.js';
 import type { NodeHandlers } from './generated/raytscore/Node.js';
 import type { NodeInfo, NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
@@ -352,7 +353,16 @@ export class ClusterNode {
   }
 
   // ---------------------------------------------------------------- cluster information
+  /** A KV call to the GCS; a write its Redis did not take fails with GcsUnavailableError. */
   async kv(op: KvOp): Promise<unknown> {
+    try {
+      return await this.kvCall(op);
+    } catch (err) {
+      throw gcsCallError(err);
+    }
+  }
+
+  private async kvCall(op: KvOp): Promise<unknown> {
     switch (op.k) {
       case 'put':
         return (

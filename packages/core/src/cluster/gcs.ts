@@ -1,7 +1,10 @@
 /**
  * The GCS on the head node: node table with health, jobs, actors (cluster-wide names), placement
  * groups (placed here, reserved on nodes in two phases), internal KV, and the cluster resource
- * view, published to every node and driver over `Subscribe` streams. Tables live in memory.
+ * view, published to every node and driver over `Subscribe` streams. Tables live in memory, and
+ * in Redis when the head has one: a reply that promises a write waits for it to land there
+ * (gcs-writes.ts), and what changes the tables fails at once, changing nothing, when Redis cannot
+ * take more writes.
  */
 import { refusal } from './gcs-admission.js';
 import { ignored } from '../log.js';
@@ -19,6 +22,8 @@ import type { PlacementGroupSpec__Output } from './generated/raytscore/Placement
 import { MemoryStorage, type GcsStorage, type GcsTable } from './gcs-storage.js';
 import { nodeClient, unary } from './proto.js';
 import type { ClusterAuth } from './auth-token.js';
+import { GcsKv, type KvNamespace } from './gcs-kv.js';
+import { replyAfter, type Landing } from './gcs-writes.js';
 
 interface PgRecord {
   spec: PlacementGroupSpec__Output;
@@ -46,7 +51,7 @@ export class Gcs {
   private readonly jobs = new Map<string, JobInfo>();
   private readonly actors = new Map<string, ActorInfo__Output>();
   private readonly actorNames = new Map<string, string>();
-  private readonly kv = new Map<string, Buffer>();
+  private readonly kv: GcsKv;
   private readonly pgs = new Map<string, PgRecord>();
   private readonly subscribers = new Set<grpc.ServerWritableStream<unknown, GcsEvent>>();
   private readonly nodeClients = new Map<string, NodeClient>();
@@ -71,7 +76,7 @@ export class Gcs {
     const t = await storage.load();
     const clusterId = t.meta.get('clusterId')?.toString() ?? opts.clusterId;
     const gcs = new Gcs({ ...opts, clusterId, storage });
-    storage.put('meta', 'clusterId', clusterId);
+    await storage.write('meta', 'clusterId', clusterId, { bounded: false });
     const json = <T>(b: Buffer) => JSON.parse(b.toString()) as T;
     const now = Date.now();
     for (const [id, b] of t.nodes) {
@@ -86,7 +91,7 @@ export class Gcs {
       gcs.actors.set(id, a);
       if (a.name && a.state !== 'DEAD') gcs.actorNames.set(`${a.namespace}/${a.name}`, id);
     }
-    for (const [k, v] of t.kv) gcs.kv.set(k, v);
+    gcs.kv.load(t.kv);
     for (const [id, b] of t.pgs) {
       const p = json<{
         spec: PlacementGroupSpec__Output;
@@ -102,6 +107,7 @@ export class Gcs {
   private constructor(private readonly opts: GcsOptions) {
     this.clusterId = opts.clusterId;
     this.storage = opts.storage ?? new MemoryStorage();
+    this.kv = new GcsKv(this.storage);
     this.healthTimer = setInterval(() => this.checkHealth(), Math.max(200, opts.nodeTimeoutMs / 4));
     this.healthTimer.unref();
   }
@@ -111,18 +117,19 @@ export class Gcs {
     return this.storage.description;
   }
 
-  private save(table: GcsTable, key: string, value: object | undefined): void {
-    if (value === undefined) this.storage.del(table, key);
-    else this.storage.put(table, key, JSON.stringify(value));
+  /**
+   * Writes a row (deletes it for `undefined`) before the tables change: throws GcsUnavailableError
+   * when the store has no room for it. `internal`: the GCS's own bookkeeping (a node declared dead,
+   * a group placed), taken whatever the queue holds.
+   */
+  private save(table: GcsTable, key: string, value: object | undefined, internal = false): Landing {
+    const row = value === undefined ? undefined : JSON.stringify(value);
+    return this.storage.write(table, key, row, { bounded: !internal });
   }
 
-  private savePg(pg: PgRecord): void {
-    this.save('pgs', pg.spec.placementGroupId, {
-      spec: pg.spec,
-      state: pg.state,
-      bundleNodes: pg.bundleNodes,
-      reason: pg.reason,
-    });
+  private savePg(pg: PgRecord, internal = false): Landing {
+    const { spec, state, bundleNodes, reason } = pg;
+    return this.save('pgs', pg.spec.placementGroupId, { spec, state, bundleNodes, reason }, internal);
   }
 
   // ---------------------------------------------------------------- nodes and the view
@@ -131,8 +138,8 @@ export class Gcs {
     for (const [id, n] of this.nodes) {
       if (n.state === 'ALIVE' && now - (this.lastSeen.get(id) ?? now) > this.opts.nodeTimeoutMs) {
         n.state = 'DEAD';
-        this.save('nodes', id, n);
-        if (n.isDriver) this.endJob(n.jobId, 'its driver died (missed heartbeats)');
+        void this.save('nodes', id, n, true);
+        if (n.isDriver) void this.endJob(n.jobId, 'its driver died (missed heartbeats)', true);
         this.viewChanged();
         this.retryPendingGroups();
       }
@@ -199,16 +206,20 @@ export class Gcs {
     return { found: true, spec: pg.spec, state: pg.state, bundleNodes: pg.bundleNodes, reason: pg.reason };
   }
 
-  private setPgState(pg: PgRecord, state: PgRecord['state'], reason = ''): void {
+  /** Changes a group's state (the GCS's own doing unless `internal` is false); its waiters hear of it once it landed. */
+  private setPgState(pg: PgRecord, state: PgRecord['state'], reason = '', internal = true): Landing {
+    const landed = this.savePg({ ...pg, state, reason }, internal);
     pg.state = state;
     pg.reason = reason;
-    this.savePg(pg);
     if (state !== 'PENDING') {
       const ws = pg.waiters;
       pg.waiters = [];
-      for (const w of ws) w();
+      const wake = () => ws.forEach((w) => w());
+      if (landed) landed.then(wake, wake);
+      else wake();
     }
     this.publish({ placementGroup: this.pgInfo(pg) });
+    return landed;
   }
 
   private retryPendingGroups(): void {
@@ -238,7 +249,7 @@ export class Gcs {
         }
       }
       if (!r.ok) {
-        if (r.infeasible) this.setPgState(pg, 'INFEASIBLE', r.reason);
+        if (r.infeasible) void this.setPgState(pg, 'INFEASIBLE', r.reason);
         else pg.reason = r.reason;
         return;
       }
@@ -293,7 +304,7 @@ export class Gcs {
       // Every node holds its bundles now: the reservation stands (CommitBundles has nothing more to
       // do on a node, so it is not sent; a node learns the group is created from the event).
       pg.bundleNodes = r.nodes;
-      this.setPgState(pg, 'CREATED');
+      void this.setPgState(pg, 'CREATED');
     } finally {
       pg.placing = false;
     }
@@ -310,11 +321,18 @@ export class Gcs {
       );
   }
 
-  private async removeGroup(id: string): Promise<void> {
+  /** Marks a group removed (throws when the store has no room), then has its nodes give its bundles back. */
+  private removeGroup(id: string): Landing {
     const pg = this.pgs.get(id);
-    if (!pg || pg.state === 'REMOVED') return;
+    if (!pg || pg.state === 'REMOVED') return undefined;
     const wasCreated = pg.state === 'CREATED';
-    this.setPgState(pg, 'REMOVED', 'removed with removePlacementGroup()');
+    const landed = this.setPgState(pg, 'REMOVED', 'removed with removePlacementGroup()', false);
+    this.returnGroupBundles(pg, wasCreated).catch(ignored(`removal of placement group ${id}'s bundles on its nodes`));
+    return landed;
+  }
+
+  private async returnGroupBundles(pg: PgRecord, wasCreated: boolean): Promise<void> {
+    const id = pg.spec.placementGroupId;
     if (wasCreated) {
       const byNode = new Map<string, number[]>();
       pg.bundleNodes.forEach((n, i) => {
@@ -338,6 +356,7 @@ export class Gcs {
   // ---------------------------------------------------------------- handlers
   handlers(): GcsHandlers {
     const ok = <T>(cb: grpc.sendUnaryData<T>, v: T) => cb(null, v);
+    // Handlers that change the tables answer through replyAfter: once their writes landed.
     return {
       RegisterNode: (call, cb) => {
         const n = call.request;
@@ -346,13 +365,16 @@ export class Gcs {
             cb({ code: grpc.status.FAILED_PRECONDITION, details });
             return;
           }
-          this.nodes.set(n.nodeId, { ...n, state: 'ALIVE' });
-          this.save('nodes', n.nodeId, this.nodes.get(n.nodeId));
-          this.lastSeen.set(n.nodeId, Date.now());
-          if (n.isHead) this.headNodeId = n.nodeId;
-          this.viewChanged();
-          this.retryPendingGroups();
-          ok(cb, { clusterId: this.clusterId, headNodeId: this.headNodeId });
+          replyAfter(cb, () => {
+            const node = { ...n, state: 'ALIVE' };
+            const landed = this.save('nodes', n.nodeId, node);
+            this.nodes.set(n.nodeId, node);
+            this.lastSeen.set(n.nodeId, Date.now());
+            if (n.isHead) this.headNodeId = n.nodeId;
+            this.viewChanged();
+            this.retryPendingGroups();
+            return { landed, reply: { clusterId: this.clusterId, headNodeId: this.headNodeId } };
+          });
         });
       },
       Heartbeat: (call, cb) => {
@@ -376,18 +398,18 @@ export class Gcs {
         }
         ok(cb, { known: true });
       },
-      UnregisterNode: (call, cb) => {
-        const n = this.nodes.get(call.request.nodeId);
-        if (n) {
+      UnregisterNode: (call, cb) =>
+        replyAfter(cb, () => {
+          const n = this.nodes.get(call.request.nodeId);
+          if (!n) return { landed: undefined, reply: {} };
+          const landed = this.save('nodes', n.nodeId, n.isDriver ? undefined : { ...n, state: 'DEAD' });
           if (n.isDriver) this.nodes.delete(n.nodeId);
           else n.state = 'DEAD';
-          this.save('nodes', n.nodeId, n.isDriver ? undefined : n);
           this.nodeClients.get(call.request.nodeId)?.close();
           this.nodeClients.delete(call.request.nodeId);
           this.viewChanged();
-        }
-        ok(cb, {});
-      },
+          return { landed, reply: {} };
+        }),
       GetClusterView: (_call, cb) => ok(cb, this.view()),
       Subscribe: (call) => {
         this.subscribers.add(call);
@@ -396,57 +418,55 @@ export class Gcs {
         call.on('error', () => this.subscribers.delete(call));
         call.on('close', () => this.subscribers.delete(call));
       },
-      RegisterJob: (call, cb) => {
-        const j = { ...call.request, state: 'RUNNING', startTimeMs: Date.now() };
-        this.jobs.set(j.jobId, j);
-        this.save('jobs', j.jobId, j);
-        this.publish({ job: j });
-        ok(cb, j);
-      },
-      FinishJob: (call, cb) => {
-        this.endJob(call.request.jobId, '');
-        ok(cb, {});
-      },
+      RegisterJob: (call, cb) =>
+        replyAfter(cb, () => {
+          const j = { ...call.request, state: 'RUNNING', startTimeMs: Date.now() };
+          const landed = this.save('jobs', j.jobId, j);
+          this.jobs.set(j.jobId, j);
+          this.publish({ job: j });
+          return { landed, reply: j };
+        }),
+      FinishJob: (call, cb) => replyAfter(cb, () => ({ landed: this.endJob(call.request.jobId, ''), reply: {} })),
       ListJobs: (_call, cb) => ok(cb, { jobs: [...this.jobs.values()] }),
-      RegisterActor: (call, cb) => {
-        const a = call.request;
-        if (a.name) {
+      RegisterActor: (call, cb) =>
+        replyAfter(cb, () => {
+          const a = call.request;
           const key = `${a.namespace}/${a.name}`;
-          const existingId = this.actorNames.get(key);
-          const existing = existingId ? this.actors.get(existingId) : undefined;
-          if (existing && existing.state !== 'DEAD') {
-            ok(cb, { ok: false, existing });
-            return;
+          if (a.name) {
+            const existingId = this.actorNames.get(key);
+            const existing = existingId ? this.actors.get(existingId) : undefined;
+            if (existing && existing.state !== 'DEAD') return { landed: undefined, reply: { ok: false, existing } };
           }
-          this.actorNames.set(key, a.actorId);
-        }
-        this.actors.set(a.actorId, a);
-        this.save('actors', a.actorId, a);
-        this.publish({ actor: a });
-        ok(cb, { ok: true });
-      },
-      UpdateActor: (call, cb) => {
-        const a = call.request;
-        const prev = this.actors.get(a.actorId);
-        const set = (v: unknown) =>
-          v !== '' &&
-          v !== 0 &&
-          v !== false &&
-          !(Array.isArray(v) && v.length === 0) &&
-          !(v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
-        const next: ActorInfo__Output = prev
-          ? ({ ...prev, ...Object.fromEntries(Object.entries(a).filter(([, v]) => set(v))) } as ActorInfo__Output)
-          : a;
-        if (a.state) next.state = a.state;
-        this.actors.set(a.actorId, next);
-        this.save('actors', a.actorId, next);
-        if (next.state === 'DEAD' && next.name) {
-          const key = `${next.namespace}/${next.name}`;
-          if (this.actorNames.get(key) === next.actorId) this.actorNames.delete(key);
-        }
-        this.publish({ actor: next });
-        ok(cb, {});
-      },
+          // A client told ok finds the actor by name after a restart of the head: the record landed first.
+          const landed = this.save('actors', a.actorId, a);
+          if (a.name) this.actorNames.set(key, a.actorId);
+          this.actors.set(a.actorId, a);
+          this.publish({ actor: a });
+          return { landed, reply: { ok: true, existing: null } };
+        }),
+      UpdateActor: (call, cb) =>
+        replyAfter(cb, () => {
+          const a = call.request;
+          const prev = this.actors.get(a.actorId);
+          const set = (v: unknown) =>
+            v !== '' &&
+            v !== 0 &&
+            v !== false &&
+            !(Array.isArray(v) && v.length === 0) &&
+            !(v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+          const next: ActorInfo__Output = prev
+            ? ({ ...prev, ...Object.fromEntries(Object.entries(a).filter(([, v]) => set(v))) } as ActorInfo__Output)
+            : a;
+          if (a.state) next.state = a.state;
+          const landed = this.save('actors', a.actorId, next);
+          this.actors.set(a.actorId, next);
+          if (next.state === 'DEAD' && next.name) {
+            const key = `${next.namespace}/${next.name}`;
+            if (this.actorNames.get(key) === next.actorId) this.actorNames.delete(key);
+          }
+          this.publish({ actor: next });
+          return { landed, reply: {} };
+        }),
       GetActor: (call, cb) => {
         const r = call.request;
         const id = r.actorId || this.actorNames.get(`${r.namespace}/${r.name}`);
@@ -454,40 +474,26 @@ export class Gcs {
         ok(cb, a && (r.actorId || a.state !== 'DEAD') ? { found: true, actor: a } : { found: false });
       },
       ListActors: (_call, cb) => ok(cb, { actors: [...this.actors.values()] as ActorInfo[] }),
-      KvPut: (call, cb) => {
-        const kv = this.kvLocal(call.request.namespace);
-        const added = kv.get(call.request.key) === undefined;
-        if (added || call.request.overwrite) kv.put(call.request.key, Buffer.from(call.request.value));
-        ok(cb, { added });
-      },
-      KvGet: (call, cb) => {
-        const v = this.kvLocal(call.request.namespace).get(call.request.key);
-        ok(cb, v ? { found: true, value: v } : { found: false });
-      },
-      KvDel: (call, cb) => ok(cb, { deleted: this.kvLocal(call.request.namespace).del(call.request.key) ? 1 : 0 }),
-      KvKeys: (call, cb) => ok(cb, { keys: this.kvLocal(call.request.namespace).keys(call.request.key) }),
-      CreatePlacementGroup: (call, cb) => {
-        const spec = call.request;
-        const pg: PgRecord = {
-          spec,
-          state: 'PENDING',
-          bundleNodes: [],
-          reason: 'being placed',
-          waiters: [],
-          placing: false,
-        };
-        this.pgs.set(spec.placementGroupId, pg);
-        this.savePg(pg);
-        ok(cb, this.pgInfo(pg));
-        void this.tryPlace(pg);
-      },
-      RemovePlacementGroup: (call, cb) => {
-        // Removed at once (as Ray's remove_placement_group); the nodes give the bundles back after.
-        this.removeGroup(call.request.placementGroupId).catch(
-          ignored(`removal of placement group ${call.request.placementGroupId}'s bundles on its nodes`),
-        );
-        ok(cb, {});
-      },
+      ...this.kv.handlers(),
+      CreatePlacementGroup: (call, cb) =>
+        replyAfter(cb, () => {
+          const spec = call.request;
+          const pg: PgRecord = {
+            spec,
+            state: 'PENDING',
+            bundleNodes: [],
+            reason: 'being placed',
+            waiters: [],
+            placing: false,
+          };
+          const landed = this.savePg(pg);
+          this.pgs.set(spec.placementGroupId, pg);
+          void this.tryPlace(pg);
+          return { landed, reply: this.pgInfo(pg) };
+        }),
+      // Removed at once (as Ray's remove_placement_group); the nodes give the bundles back after.
+      RemovePlacementGroup: (call, cb) =>
+        replyAfter(cb, () => ({ landed: this.removeGroup(call.request.placementGroupId), reply: {} })),
       WaitPlacementGroup: (call, cb) => {
         const pg = this.pgs.get(call.request.placementGroupId);
         if (!pg || pg.state !== 'PENDING') {
@@ -515,45 +521,32 @@ export class Gcs {
   }
 
   /** A driver's job ended (it shut down, or died): nodes end its actors that are not detached. */
-  private endJob(jobId: string, why: string): void {
+  private endJob(jobId: string, why: string, internal = false): Landing {
     const j = this.jobs.get(jobId);
-    if (!j || j.state !== 'RUNNING') return;
-    j.state = 'FINISHED';
-    j.endTimeMs = Date.now();
-    if (why) j.entrypoint = `${j.entrypoint ?? ''} (${why})`;
-    this.save('jobs', jobId, j);
-    this.publish({ job: j });
+    if (!j || j.state !== 'RUNNING') return undefined;
+    const ended = { ...j, state: 'FINISHED', endTimeMs: Date.now() };
+    if (why) ended.entrypoint = `${j.entrypoint ?? ''} (${why})`;
+    const landed = this.save('jobs', jobId, ended, internal);
+    this.jobs.set(jobId, ended);
+    this.publish({ job: ended });
+    return landed;
   }
 
-  /** Records a submitted job in the job table (as drivers' jobs are). */
-  recordJob(j: JobInfo): void {
+  /**
+   * Records a submitted job in the job table (as drivers' jobs are): when it landed, see
+   * {@link Landing}; throws GcsUnavailableError, changing nothing, when the store has no room for
+   * it (unless `internal`: the head's own bookkeeping).
+   */
+  recordJob(j: JobInfo, internal = false): Landing {
+    const landed = this.save('jobs', j.jobId!, j, internal);
     this.jobs.set(j.jobId!, j);
-    this.save('jobs', j.jobId!, j);
     this.publish({ job: j });
+    return landed;
   }
 
-  /** One namespace of the KV (for the RPCs, and for services of the head's own process). */
-  kvLocal(namespace: string): {
-    put(key: string, value: Buffer): void;
-    get(key: string): Buffer | undefined;
-    del(key: string): boolean;
-    keys(prefix?: string): string[];
-  } {
-    const k = (key: string) => `${namespace}\u0000${key}`;
-    return {
-      put: (key, value) => {
-        this.kv.set(k(key), value);
-        this.storage.put('kv', k(key), value);
-      },
-      get: (key) => this.kv.get(k(key)),
-      del: (key) => {
-        const deleted = this.kv.delete(k(key));
-        if (deleted) this.storage.del('kv', k(key));
-        return deleted;
-      },
-      keys: (prefix = '') =>
-        [...this.kv.keys()].filter((x) => x.startsWith(k(prefix))).map((x) => x.slice(namespace.length + 1)),
-    };
+  /** One namespace of the KV (for services of the head's own process). */
+  kvLocal(namespace: string): KvNamespace {
+    return this.kv.namespace(namespace);
   }
 
   /** Nodes in the table (for the embedded head). */
@@ -561,12 +554,13 @@ export class Gcs {
     return [...this.nodes.values()];
   }
 
-  stop(): void {
-    void this.storage.close();
+  /** Stops the GCS; resolves once the writes still queued landed (or `gcsStopFlushMs` passed). */
+  async stop(): Promise<void> {
     clearInterval(this.healthTimer);
     if (this.viewTimer) clearTimeout(this.viewTimer);
     for (const s of this.subscribers) s.end();
     this.subscribers.clear();
     for (const c of this.nodeClients.values()) c.close();
+    await this.storage.close();
   }
 }

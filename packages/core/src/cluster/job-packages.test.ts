@@ -15,7 +15,7 @@ function store(): { packages: JobPackages; table: Map<string, Buffer>; dir: stri
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-pkg-'));
   dirs.push(dir);
   const table = new Map<string, Buffer>();
-  const packages = new JobPackages({ put: (n, z) => table.set(n, z), get: (n) => table.get(n) }, dir);
+  const packages = new JobPackages({ put: (n, z) => void table.set(n, z), get: (n) => table.get(n) }, dir);
   return { packages, table, dir };
 }
 

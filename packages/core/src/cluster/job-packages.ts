@@ -7,13 +7,15 @@
 import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { HttpError } from '../errors.js';
+import type { Landing } from './gcs-writes.js';
 import { MAX_PACKAGE_BYTES, PackageEntryError, unpackPackage } from '../runtime/pack-dir.js';
 
 export { MAX_PACKAGE_BYTES };
 
 /** Where the zips are kept (the GCS KV namespace `packages` on a head). */
 export interface PackageTable {
-  put(name: string, zip: Buffer): void;
+  /** Keeps a zip: see {@link Landing} (throws GcsUnavailableError when the GCS cannot take it). */
+  put(name: string, zip: Buffer): Landing;
   get(name: string): Buffer | undefined;
 }
 
@@ -44,7 +46,8 @@ export class JobPackages {
     return this.table.get(name) !== undefined;
   }
 
-  put(name: string, zip: Buffer): void {
+  /** Checks and keeps an uploaded zip; the upload is answered once it landed (see {@link Landing}). */
+  put(name: string, zip: Buffer): Landing {
     if (!NAME.test(name)) throw new HttpError(400, `a package name looks like _ray_pkg_<hash>.zip, not '${name}'`);
     if (zip.length > MAX_PACKAGE_BYTES)
       throw new HttpError(
@@ -56,7 +59,7 @@ export class JobPackages {
     } catch (err) {
       throw new HttpError(400, `package ${name} is not a zip file (${(err as Error).message})`);
     }
-    this.table.put(name, zip);
+    return this.table.put(name, zip);
   }
 
   /** The folder of an uploaded package, unpacked on first use. */

@@ -1,9 +1,10 @@
 /**
  * Job submission on the head (as Ray's): a job is a driver program the head runs for you, with
  * its output kept in a log file after it ends. Job records live in the GCS KV (namespace `jobs`),
- * so they are in Redis when the GCS is. A small HTTP API (Ray's paths: /api/jobs/...) lets the
- * CLI and other tools submit, list, follow (job-tail.ts), and stop jobs; job-guard.ts checks each
- * request first (the cluster's token, no browsers, JSON bodies of bounded size).
+ * so they are in Redis when the GCS is (a submission, a stop or a delete is answered once its
+ * record landed there; 503 when the GCS cannot take it). A small HTTP API (Ray's paths:
+ * /api/jobs/...) lets the CLI and other tools submit, list, follow (job-tail.ts), and stop jobs;
+ * job-guard.ts checks each request first (the cluster's token, no browsers, JSON bodies of bounded size).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +12,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { withHugePages } from '../runtime/huge-pages.js';
 import { ids } from '../ids.js';
-import { HttpError } from '../errors.js';
+import { GcsUnavailableError, HttpError } from '../errors.js';
+import type { Landing } from './gcs-writes.js';
 import { MAX_PACKAGE_BYTES, packageName, type JobPackages } from './job-packages.js';
 import { JOB_RUNTIME_ENV_VAR } from '../runtime/code-packages.js';
 import { attachLogTail, readLastBytes, sendTailOverHttp, tailFile } from './job-tail.js';
@@ -67,12 +69,16 @@ export interface SubmitRequest {
   metadata?: Record<string, string>;
 }
 
-/** Where job records are kept (the GCS KV of the head). */
+/**
+ * Where job records are kept (the GCS KV of the head). `put` and `del` say when their write landed
+ * (see {@link Landing}) and throw GcsUnavailableError, changing nothing, when the GCS cannot take
+ * it; `internal` writes (what the head records by itself: a driver's exit) are always taken.
+ */
 export interface JobTable {
-  put(id: string, rec: JobRecord): void;
+  put(id: string, rec: JobRecord, internal?: boolean): Landing;
   get(id: string): JobRecord | undefined;
   all(): JobRecord[];
-  del(id: string): void;
+  del(id: string): Landing;
 }
 
 const terminal = (s: JobStatus) => s === 'SUCCEEDED' || s === 'FAILED' || s === 'STOPPED';
@@ -122,12 +128,8 @@ export class JobManager {
     // Jobs that were running when the head went away did not survive it.
     for (const rec of table.all()) {
       if (!terminal(rec.status)) {
-        table.put(rec.submission_id, {
-          ...rec,
-          status: 'FAILED',
-          message: 'the head stopped while the job ran',
-          end_time: Date.now(),
-        });
+        const failed = { ...rec, status: 'FAILED' as const, message: 'the head stopped while the job ran' };
+        void table.put(rec.submission_id, { ...failed, end_time: Date.now() }, true);
       }
     }
   }
@@ -136,7 +138,8 @@ export class JobManager {
     return path.join(this.logDir, `job-${id.replace(/[^\w.-]/g, '_')}.log`);
   }
 
-  submit(req: SubmitRequest): JobRecord {
+  /** Records the job (answered once the record landed: a job acknowledged is never lost), then starts its driver. */
+  async submit(req: SubmitRequest): Promise<JobRecord> {
     if (!req || typeof req.entrypoint !== 'string' || !req.entrypoint.trim()) {
       throw new HttpError(400, 'a job needs an entrypoint: the shell command of its driver, e.g. "node script.js"');
     }
@@ -173,7 +176,16 @@ export class JobManager {
       metadata: req.metadata ?? {},
       runtime_env: req.runtime_env ?? {},
     };
-    this.table.put(id, rec);
+    try {
+      await this.table.put(id, rec);
+    } catch (err) {
+      // Refused (nothing was recorded), or still not in Redis after gcsWriteWaitMs: it never starts.
+      if (this.table.get(id)) {
+        const failed = { ...rec, status: 'FAILED' as const, end_time: Date.now() };
+        void this.table.put(id, { ...failed, message: `not started: ${(err as Error).message}` }, true);
+      }
+      throw err;
+    }
     const log = fs.openSync(this.logPath(id), 'w');
     const child = spawn('/bin/sh', ['-c', req.entrypoint], {
       cwd: cwd ?? process.cwd(),
@@ -192,7 +204,7 @@ export class JobManager {
     fs.closeSync(log);
     this.procs.set(id, child);
     const running = { ...rec, status: 'RUNNING' as const, message: 'running', driver_pid: child.pid ?? null };
-    this.table.put(id, running);
+    void this.table.put(id, running, true);
     child.on('error', (err) => this.finish(id, 'FAILED', `could not start: ${err.message}`, null));
     child.on('exit', (code, signal) => {
       const cur = this.table.get(id);
@@ -212,15 +224,24 @@ export class JobManager {
   private finish(id: string, status: JobStatus, message: string, code: number | null): void {
     this.procs.delete(id);
     const cur = this.table.get(id);
-    if (cur) this.table.put(id, { ...cur, status, message, exit_code: code, end_time: Date.now() });
+    if (cur) void this.table.put(id, { ...cur, status, message, exit_code: code, end_time: Date.now() }, true);
   }
 
-  stop(id: string): boolean {
+  /** Stops a running job: answered once its STOPPED record landed. */
+  async stop(id: string): Promise<boolean> {
+    const landed = this.signalStop(id, false);
+    if (landed === false) return false;
+    await landed;
+    return true;
+  }
+
+  /** Records the job STOPPED (throws when the GCS cannot take it), then signals its driver; false: not running. */
+  private signalStop(id: string, internal: boolean): Landing | false {
     const child = this.procs.get(id);
     const cur = this.table.get(id);
     if (!cur) throw new HttpError(404, `no job '${id}'`);
     if (!child || terminal(cur.status)) return false;
-    this.table.put(id, { ...cur, status: 'STOPPED', message: 'stopping' });
+    const landed = this.table.put(id, { ...cur, status: 'STOPPED', message: 'stopping' }, internal);
     try {
       process.kill(-child.pid!, 'SIGTERM');
     } catch {
@@ -235,7 +256,7 @@ export class JobManager {
         }
       }
     }, 3_000).unref();
-    return true;
+    return landed;
   }
 
   /**
@@ -267,19 +288,19 @@ export class JobManager {
   }
 
   /** Forgets a job that has ended (Ray's delete_job); a running one must be stopped first. */
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     const cur = this.table.get(id);
     if (!cur) throw new HttpError(404, `no job '${id}'`);
     if (!terminal(cur.status))
       throw new HttpError(400, `job '${id}' is ${cur.status}: stop it first ('ray-ts job stop ${id}'), then delete it`);
-    this.table.del(id);
+    await this.table.del(id);
     fs.rmSync(this.logPath(id), { force: true });
     return true;
   }
 
-  /** Stops every running job (the head is stopping). */
+  /** Stops every running job (the head is stopping: the GCS lands their records before it stops). */
   stopAll(): void {
-    for (const id of this.procs.keys()) this.stop(id);
+    for (const id of this.procs.keys()) void this.signalStop(id, true);
   }
 }
 
@@ -322,7 +343,7 @@ export function serveJobApi(
       }
       if (req.method !== 'PUT') throw new HttpError(405, `${req.method} is not allowed on /api/packages/`);
       checkBody(req, 'package', MAX_PACKAGE_BYTES);
-      store.put(name, await readBody(req, MAX_PACKAGE_BYTES));
+      await store.put(name, await readBody(req, MAX_PACKAGE_BYTES));
       return send(200, { name });
     };
     const handle = async () => {
@@ -361,7 +382,7 @@ export function serveJobApi(
             opts.maxBodyBytes,
             '{ "entrypoint": "node script.js", "runtime_env": { ... } }',
           );
-          const rec = jobs.submit(body as SubmitRequest);
+          const rec = await jobs.submit(body as SubmitRequest);
           return send(200, { submission_id: rec.submission_id, job_id: rec.submission_id });
         }
         throw new HttpError(405, `${req.method} is not allowed on /api/jobs/`);
@@ -372,13 +393,13 @@ export function serveJobApi(
         if (!rec) throw new HttpError(404, `no job '${id}'`);
         return send(200, rayJobDetails(rec));
       }
-      if (!action && req.method === 'DELETE') return send(200, { deleted: jobs.delete(id) });
+      if (!action && req.method === 'DELETE') return send(200, { deleted: await jobs.delete(id) });
       if (action === 'logs' && req.method === 'GET') {
         if (parts[4] === 'tail') return sendTailOverHttp(res, (signal) => jobs.tailLogs(id, signal));
         const { logs, truncatedBytes } = await jobs.logs(id);
         return send(200, { logs, ...(truncatedBytes ? { truncated_bytes: truncatedBytes } : {}) });
       }
-      if (action === 'stop' && req.method === 'POST') return send(200, { stopped: jobs.stop(id) });
+      if (action === 'stop' && req.method === 'POST') return send(200, { stopped: await jobs.stop(id) });
       throw new HttpError(404, `no such path ${url.pathname}`);
     };
     handle().catch((err: unknown) => {
@@ -391,6 +412,7 @@ export function serveJobApi(
           { error: err.message },
           err.status === 401 ? { ...close, 'www-authenticate': 'Bearer' } : close,
         );
+      else if (err instanceof GcsUnavailableError) send(503, { error: err.message }, close);
       else send(500, { error: (err as Error).message }, close);
     });
   });

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadConfig } from '../config.js';
 import { startNode, type StartNodeOptions } from './server.js';
 
 interface NodeMainOptions extends StartNodeOptions {
@@ -52,7 +53,8 @@ async function main(): Promise<void> {
       process.exit(code);
     };
     started.stop().then(done, done);
-    setTimeout(done, 5_000).unref();
+    // A head waits up to gcsStopFlushMs for its last GCS writes to land in Redis.
+    setTimeout(done, 5_000 + (opts.head ? loadConfig(opts.config ?? {}).gcsStopFlushMs : 0)).unref();
   };
   process.on('SIGTERM', () => exit(0));
   process.on('SIGINT', () => exit(0));

@@ -235,7 +235,28 @@ export class RemoteActors implements ActorDirectory {
       return;
     }
     const info = this.actorInfo(spec, namespace, nodeId);
-    if (target.kind === 'here') {
+    const start = () => this.start(spec, ra, namespace, target.kind === 'here', nodeId);
+    if (!o.name) {
+      start();
+      h.gcs.registerActor(info).catch(ignored(`report of actor ${spec.actorId}'s placement to the GCS`));
+      return;
+    }
+    // A named actor takes calls once the GCS keeps where it runs (in Redis when the head has one):
+    // whoever heard back from it finds it by name, after a restart of the head too.
+    h.gcs.updateActor(info).then(start, (err: unknown) => {
+      ignored(
+        `report of named actor ${spec.actorId}'s placement to the GCS (it runs; a head started again before its next update does not find it by name)`,
+      )(err);
+      start();
+    });
+  }
+
+  /** Creates a placed actor on its node (`here`: this one) and hands it the calls that waited. */
+  private start(spec: ActorCreationSpec, ra: RemoteActor, namespace: string, here: boolean, nodeId: string): void {
+    if (ra.where.kind === 'dead') return; // killed while the GCS recorded where it goes
+    const h = this.host;
+    const o = spec.options;
+    if (here) {
       this.actors.delete(spec.actorId);
       moveActor(ra, { kind: 'located', node: h.nodeId });
       h.createLocalActor(spec);
@@ -256,9 +277,6 @@ export class RemoteActors implements ActorDirectory {
       }
       this.located(ra, nodeId);
     }
-    (o.name ? h.gcs.updateActor(info) : h.gcs.registerActor(info)).catch(
-      ignored(`report of actor ${spec.actorId}'s placement to the GCS`),
-    );
   }
 
   private parkUntilRoom(spec: ActorCreationSpec, ra: RemoteActor, namespace: string): void {

@@ -10,6 +10,7 @@ import { NodeManager } from '../node/node-manager.js';
 import { ClusterNode } from './cluster-node.js';
 import { Gcs } from './gcs.js';
 import { RedisStorage, type GcsStorage } from './gcs-storage.js';
+import { allLanded } from './gcs-writes.js';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -127,7 +128,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   if (opts.head) {
     let storage: GcsStorage | undefined;
     try {
-      storage = opts.redisAddress ? await RedisStorage.connect(opts.redisAddress) : undefined;
+      storage = opts.redisAddress ? await RedisStorage.connect(opts.redisAddress, config) : undefined;
     } catch (err) {
       await node.stop();
       throw err;
@@ -212,7 +213,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       jobs?.manager.stopAll();
       jobs?.stopApi();
       await cluster.stop();
-      gcs?.stop();
+      await gcs?.stop(); // the writes still queued land first (the jobs stopped just now among them)
       server.forceShutdown();
       await node.stop();
     })();
@@ -229,9 +230,10 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   if (gcs) {
     const kv = gcs.kvLocal('jobs');
     const table: JobTable = {
-      put: (id, rec) => {
-        kv.put(id, Buffer.from(JSON.stringify(rec)));
-        gcs.recordJob({
+      put: (id, rec, internal) => {
+        // Only the first write may be refused (queue full): the GCS's job table follows the record.
+        const record = kv.put(id, Buffer.from(JSON.stringify(rec)), internal);
+        const info = {
           jobId: id,
           state: rec.status,
           entrypoint: rec.entrypoint,
@@ -240,16 +242,15 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
           driverPid: rec.driver_pid ?? 0,
           driverNodeId: nodeId,
           namespace: 'submission',
-        });
+        };
+        return allLanded(record, gcs.recordJob(info, true));
       },
       get: (id) => {
         const b = kv.get(id);
         return b ? (JSON.parse(b.toString()) as JobRecord) : undefined;
       },
       all: () => kv.keys().map((id) => JSON.parse(kv.get(id)!.toString()) as JobRecord),
-      del: (id) => {
-        kv.del(id);
-      },
+      del: (id) => kv.del(id),
     };
     const jobsDir = path.join(opts.logDir ?? path.join(os.tmpdir(), 'ray-ts-logs'), `jobs-${gcs.clusterId}`);
     const pkgs = gcs.kvLocal('packages');
@@ -276,7 +277,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       });
       jobs = { manager, stopApi: bound.stop };
       jobApiAddress = `http://${advertise}:${bound.port}`;
-      gcs.kvLocal('cluster').put('job_api_address', Buffer.from(jobApiAddress));
+      await gcs.kvLocal('cluster').put('job_api_address', Buffer.from(jobApiAddress), true);
     } catch (err) {
       await stop();
       throw new RayError(
@@ -292,7 +293,8 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       opts.autoscaler,
       new LocalNodeProvider(gcsAddress, opts.sessionDir, authEnv(auth)),
       () => ({ nodes: g.nodeTable() as NodeInfo__Output[], pendingBundles: g.pendingBundles() }),
-      (status) => g.kvLocal('autoscaler').put('status', Buffer.from(JSON.stringify(status))),
+      // One key rewritten: it waits in the queue at most once, whatever the queue holds.
+      (status) => void g.kvLocal('autoscaler').put('status', Buffer.from(JSON.stringify(status)), true),
     );
     gcs.setPotentialNodes(autoscaler.potentialNodes());
     autoscaler.start();
