@@ -2,9 +2,12 @@
  * An algorithm's checkpoint folder: `algorithm_state.json` (config, counters, recent episodes and
  * the learners' state), `weights.bin` (the flat weights), and the learners' typed arrays (a replay
  * buffer's columns...) as binary files under `arrays/`, since JSON would spell each float out.
+ * The folder is written whole or not at all (Tune's atomic folder write): saving again into the
+ * same folder replaces the previous checkpoint only once the new one is complete.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { recoverDir, writeDirAtomic } from '@ray-ts/tune/internal';
 import { RLlibInvalidArgumentError } from './env/errors.js';
 
 const STATE_FILE = 'algorithm_state.json';
@@ -27,21 +30,28 @@ export interface AlgorithmState {
   recentAgentReturns?: Record<string, number[]>;
 }
 
-/** Writes a checkpoint into `dir` (made if missing); returns its absolute path. */
+/**
+ * Writes a checkpoint as folder `dir`, whole or not at all, replacing the checkpoint there if any;
+ * returns its absolute path.
+ * @throws RLlibInvalidArgumentError when `dir` holds other files than a checkpoint (they would go).
+ */
 export function writeCheckpoint(dir: string, weights: Float32Array, state: AlgorithmState): string {
   const out = path.resolve(dir);
-  fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, WEIGHTS_FILE), Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength));
-  fs.rmSync(path.join(out, ARRAYS_DIR), { recursive: true, force: true });
-  fs.writeFileSync(
-    path.join(out, STATE_FILE),
-    JSON.stringify(
-      { format: 'ray-ts-rllib-1', ...state, learner: externalizeArrays(state.learner, out, 'learner') },
-      null,
-      1,
-    ),
-  );
-  return out;
+  if (fs.existsSync(out) && !fs.existsSync(path.join(out, STATE_FILE)) && fs.readdirSync(out).length > 0)
+    throw new RLlibInvalidArgumentError(
+      `Cannot save into ${out}: it holds files but no checkpoint, and saving replaces the folder. Pass a new or empty folder.`,
+    );
+  return writeDirAtomic(out, (tmp) => {
+    fs.writeFileSync(path.join(tmp, WEIGHTS_FILE), Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength));
+    fs.writeFileSync(
+      path.join(tmp, STATE_FILE),
+      JSON.stringify(
+        { format: 'ray-ts-rllib-1', ...state, learner: externalizeArrays(state.learner, tmp, 'learner') },
+        null,
+        1,
+      ),
+    );
+  });
 }
 
 /** The flat weights in checkpoint `dir`. */
@@ -94,6 +104,8 @@ function reviveArrays(v: unknown, dir: string): unknown {
  * @throws RLlibInvalidArgumentError when `dir` holds no checkpoint.
  */
 export function readState(dir: string): AlgorithmState {
+  // A save cut short between moving the previous checkpoint aside and renaming the new one in.
+  recoverDir(dir);
   const f = path.join(dir, STATE_FILE);
   if (!fs.existsSync(f))
     throw new RLlibInvalidArgumentError(

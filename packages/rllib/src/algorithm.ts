@@ -363,7 +363,12 @@ export abstract class Algorithm<
     return { path: r.path, bytes: r.bytes, inputName: r.inputName, outputName: r.outputName };
   }
 
-  /** Writes the algorithm's state (config, counters, weights, learner state) into `dir`; returns `dir`. */
+  /**
+   * Writes the algorithm's state (config, counters, weights, learner state) as folder `dir`, whole
+   * or not at all: saving again into the same folder replaces the previous checkpoint only once the
+   * new one is complete, so a crash leaves one whole checkpoint there. Returns `dir`, resolved.
+   * @throws RLlibInvalidArgumentError when `dir` holds files but no checkpoint (saving replaces it).
+   */
   async save(dir: string): Promise<string> {
     await this.start();
     const { weights, ...learner } = (await this.learnerState()) as { weights?: Float32Array };

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { remote } from '@ray-ts/core';
 import { Checkpoint, PlacementGroupFactory, type TuneContext } from '@ray-ts/tune';
+import { makeTempDir } from '@ray-ts/tune/internal';
 import { setTrialTrainable } from './algorithm-config.js';
 import { Algorithm, makeConfig } from './algorithm.js';
 // The algorithms register their configs (trials build them by name).
@@ -31,7 +32,8 @@ export const rllibTrial = remote(
     try {
       for (;;) {
         const r = await algo.train();
-        const dir = fs.mkdtempSync(path.join(ctx.trialDir, 'tmp-'));
+        // Scratch that Tune copies into checkpoint_NNNNNN/; one a crash leaves is removed on restore.
+        const dir = makeTempDir(path.join(ctx.trialDir, 'rllib-checkpoint'));
         await algo.save(path.join(dir, 'algorithm'));
         const { learnerStats, evaluation, ...flat } = r;
         await ctx.report(

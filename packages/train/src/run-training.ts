@@ -7,10 +7,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Checkpoint, type TrialResult, type TuneContext } from '@ray-ts/tune';
-import { ExperimentStorage } from '@ray-ts/tune/internal';
+import {
+  ExperimentStorage,
+  keepCheckpoint,
+  removeDir,
+  removeLeftovers,
+  type KeptCheckpoint,
+} from '@ray-ts/tune/internal';
 import { TrainingFailedError } from './errors.js';
 import type { Result, TrainFailure } from './train-result.js';
-import type { CheckpointConfig, TrainerSpec } from './trainer-options.js';
+import type { TrainerSpec } from './trainer-options.js';
 import { driveGroup, startGroup, stopGroup } from './worker-group.js';
 
 /**
@@ -26,6 +32,7 @@ export async function runTraining(
   const storage = new ExperimentStorage(root);
   const dir = storage.trialDir(name);
   fs.mkdirSync(dir, { recursive: true });
+  removeLeftovers(dir); // what checkpoint writes of an earlier run cut short left
   const verbose = spec.run.verbose ?? (tune ? 0 : 1);
   const log = (line: string) => {
     if (verbose > 0) console.log(`[train ${name}] ${line}`);
@@ -33,7 +40,7 @@ export async function runTraining(
   const maxFailures = spec.run.failureConfig?.maxFailures ?? 0;
   const cc = spec.run.checkpointConfig ?? {};
   const history: TrialResult[] = [];
-  const kept: { dir: string; iteration: number; score: number | undefined }[] = [];
+  const kept: KeptCheckpoint[] = [];
   const failures: TrainFailure[] = [];
   let latest: { dir: string; iteration: number } | undefined;
   let resumeFrom = spec.resumeFrom;
@@ -77,15 +84,12 @@ export async function runTraining(
         } as TrialResult;
         let saved: Checkpoint | undefined;
         if (checkpoint) {
+          // Written whole before it becomes the latest; the ones pruned are never the latest.
           const cdir = storage.checkpointDir(name, iteration);
-          fs.rmSync(cdir, { recursive: true, force: true });
-          saved = Checkpoint.fromWire(checkpoint)!.writeTo(cdir);
+          let dropped: KeptCheckpoint[];
+          ({ saved, dropped } = keepCheckpoint(kept, checkpoint, cdir, iteration, metrics, cc));
           latest = { dir: cdir, iteration };
-          const score = cc.checkpointScoreAttribute
-            ? (metrics[cc.checkpointScoreAttribute] as number | undefined)
-            : iteration;
-          kept.push({ dir: cdir, iteration, score });
-          prune(kept, cc);
+          for (const d of dropped) removeDir(d.dir);
         }
         history.push(result);
         storage.appendResult(name, result);
@@ -148,20 +152,6 @@ export async function runTraining(
     path: dir,
     groupSizes,
   };
-}
-
-function prune(kept: { dir: string; iteration: number; score: number | undefined }[], cc: CheckpointConfig): void {
-  const keep = cc.numToKeep;
-  if (keep === undefined || kept.length <= keep) return;
-  const order = cc.checkpointScoreOrder ?? 'max';
-  const candidates = kept
-    .slice(0, -1)
-    .sort((a, b) => ((a.score ?? -Infinity) - (b.score ?? -Infinity)) * (order === 'max' ? 1 : -1));
-  while (kept.length > keep && candidates.length > 0) {
-    const worst = candidates.shift()!;
-    fs.rmSync(worst.dir, { recursive: true, force: true });
-    kept.splice(kept.indexOf(worst), 1);
-  }
 }
 
 function formatMetrics(m: Record<string, unknown>): string {

@@ -1,5 +1,8 @@
 /**
- * @internal For other ray-ts libraries (Train writes its runs in Tune's per-trial layout):
+ * @internal For other ray-ts libraries (Train writes its runs in Tune's per-trial layout and keeps
+ * its checkpoints as Tune does; Train and RLlib write checkpoints crash-safe with Tune's helpers):
  * not part of the public API.
  */
 export { ExperimentStorage } from './storage.js';
+export { writeDirAtomic, makeTempDir, recoverDir, removeDir, removeLeftovers } from './atomic-files.js';
+export { keepCheckpoint, type KeptCheckpoint, type KeepPolicy } from './kept-checkpoints.js';

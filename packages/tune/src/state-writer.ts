@@ -1,6 +1,8 @@
 /**
  * Writes experiment_state.json as an experiment runs, so that `Tuner.restore()` picks up after a
  * crash: at most every `stateWriteIntervalS` while results come in, and at once when a trial ends.
+ * Writes go to disk off the event loop (each is flushed, which can take milliseconds), one at a
+ * time: one asked for while another is under way follows it, with the state as it is then.
  */
 import type { ExperimentState, ExperimentStorage, TrialRecord } from './storage.js';
 import type { Trial } from './trial.js';
@@ -13,6 +15,12 @@ export class ExperimentStateWriter {
   private lastWrite = 0;
   /** experiment_state.json entries of ended trials, which no longer change (most of a big experiment). */
   private readonly endedJson = new WeakMap<Trial, string>();
+  /** The write under way. */
+  private writing: Promise<void> | undefined;
+  /** A write asked for while one was under way: it starts when that one ends. */
+  private queued: { header: StateHeader; trials: readonly Trial[] } | undefined;
+  /** The first write that failed, thrown by the next {@link write} or {@link flush}. */
+  private failed: { err: unknown } | undefined;
 
   /**
    * @param storage the experiment's folder.
@@ -24,17 +32,46 @@ export class ExperimentStateWriter {
   ) {}
 
   /**
-   * Writes experiment_state.json: at most every `intervalS` unless `force` (a trial ended, so a
-   * restore never reruns it). A write costs the running trials, the searcher and the scheduler.
+   * Asks for a write of experiment_state.json: at most every `intervalS` unless `force` (a trial
+   * ended, so a restore never reruns it). A write costs the running trials, the searcher and the
+   * scheduler (serialized now, or when the write under way ends), then the file write.
+   * @throws the error of an earlier write that failed (a full disk...).
    */
   write(force: boolean, header: StateHeader, trials: readonly Trial[]): void {
-    const now = Date.now();
-    if (!force && now - this.lastWrite < this.intervalS * 1000) return;
-    this.lastWrite = now;
-    this.storage.writeState(
-      header(),
-      trials.map((t) => this.trialJson(t)),
-    );
+    this.throwFailure();
+    if (!force && Date.now() - this.lastWrite < this.intervalS * 1000) return;
+    if (this.writing) this.queued = { header, trials };
+    else this.start(header, trials);
+  }
+
+  /** Resolves once every write asked for is on disk. @throws the error of a write that failed. */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    this.throwFailure();
+  }
+
+  private start(header: StateHeader, trials: readonly Trial[]): void {
+    this.lastWrite = Date.now();
+    this.writing = this.storage
+      .writeState(
+        header(),
+        trials.map((t) => this.trialJson(t)),
+      )
+      .catch((err: unknown) => {
+        this.failed ??= { err };
+      })
+      .then(() => {
+        this.writing = undefined;
+        const next = this.queued;
+        this.queued = undefined;
+        if (next) this.start(next.header, next.trials);
+      });
+  }
+
+  private throwFailure(): void {
+    const f = this.failed;
+    this.failed = undefined;
+    if (f) throw f.err;
   }
 
   private trialJson(t: Trial): string {

@@ -1,11 +1,12 @@
 /**
  * The experiment's folder under `storagePath/name`: `experiment_state.json` (trials, searcher and
- * scheduler state; written atomically, at most every `stateWriteIntervalMs` and at every trial's
- * end), and one folder per trial with `params.json`, `result.json` (JSON lines), `progress.csv`
- * and `checkpoint_NNNNNN/` folders. Tools that read Ray Tune's folders can read these.
+ * scheduler state; written atomically and flushed to disk, at most every `stateWriteIntervalS` and
+ * at every trial's end), and one folder per trial with `params.json`, `result.json` (JSON lines),
+ * `progress.csv` and `checkpoint_NNNNNN/` folders. Tools that read Ray Tune's folders can read these.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { removeDir, writeFileAtomic, writeFileAtomicAsync } from './atomic-files.js';
 import type { Config, TrialResult, TrialStatus } from './types.js';
 
 /** A trial as written in experiment_state.json. */
@@ -47,6 +48,10 @@ export const STATE_FILE = 'experiment_state.json';
 /** Writes an experiment's files. */
 export class ExperimentStorage {
   private readonly csvHeaders = new Map<string, string[]>();
+  /** Checkpoint folders dropped since the last state write began (it may name one to resume from). */
+  private toRemove = new Set<string>();
+  /** Those the state write under way no longer names: deleted once it is on disk. */
+  private removing: Set<string> | undefined;
 
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
@@ -65,29 +70,35 @@ export class ExperimentStorage {
   appendResult(trialName: string, result: TrialResult): void {
     const d = this.trialDir(trialName);
     fs.appendFileSync(path.join(d, 'result.json'), JSON.stringify(result) + '\n');
-    const scalars = Object.entries(result).filter(
-      ([, v]) => v === null || ['number', 'string', 'boolean'].includes(typeof v),
-    );
     let header = this.csvHeaders.get(trialName);
     const file = path.join(d, 'progress.csv');
     if (!header) {
-      header = scalars.map(([k]) => k);
+      header = scalarKeys(result);
       this.csvHeaders.set(trialName, header);
       if (!fs.existsSync(file)) fs.writeFileSync(file, header.map(csvCell).join(',') + '\n');
       else header = fs.readFileSync(file, 'utf8').split('\n')[0].split(',');
       this.csvHeaders.set(trialName, header);
     }
-    const row = header.map((k) => csvCell((result as Record<string, unknown>)[k]));
-    fs.appendFileSync(file, row.join(',') + '\n');
+    fs.appendFileSync(file, csvRow(header, result) + '\n');
   }
 
-  /** Replaces a trial's result.json and progress.csv with `results` (a restart drops what it runs again). */
+  /**
+   * Replaces a trial's result.json and progress.csv with `results` (a restart drops what it runs
+   * again), each file atomically: a crash leaves the old history or the new one.
+   */
   rewriteResults(trialName: string, results: readonly TrialResult[]): void {
     const d = this.trialDir(trialName);
-    fs.rmSync(path.join(d, 'result.json'), { force: true });
-    fs.rmSync(path.join(d, 'progress.csv'), { force: true });
     this.csvHeaders.delete(trialName);
-    for (const r of results) this.appendResult(trialName, r);
+    if (results.length === 0) {
+      fs.rmSync(path.join(d, 'result.json'), { force: true });
+      fs.rmSync(path.join(d, 'progress.csv'), { force: true });
+      return;
+    }
+    writeFileAtomic(path.join(d, 'result.json'), results.map((r) => JSON.stringify(r) + '\n').join(''));
+    const header = scalarKeys(results[0]);
+    this.csvHeaders.set(trialName, header);
+    const rows = results.map((r) => csvRow(header, r));
+    writeFileAtomic(path.join(d, 'progress.csv'), [header.map(csvCell).join(','), ...rows].join('\n') + '\n');
   }
 
   checkpointDir(trialName: string, iteration: number): string {
@@ -95,14 +106,41 @@ export class ExperimentStorage {
   }
 
   /**
-   * Writes experiment_state.json atomically (temp file, then rename): `state` with `trials`, each
-   * given as its JSON already (the runner keeps those of ended trials).
+   * Writes experiment_state.json atomically (a unique temp file, flushed, renamed over the old one,
+   * the folder flushed): `state` with `trials`, each given as its JSON already (the runner keeps
+   * those of ended trials). Once it is on disk, deletes the checkpoint folders dropped before it
+   * began: it no longer names them. One write at a time ({@link ExperimentStateWriter} queues them).
    */
-  writeState(state: Omit<ExperimentState, 'trials'>, trialsJson: readonly string[]): void {
-    const tmp = path.join(this.dir, `.${STATE_FILE}.tmp`);
+  async writeState(state: Omit<ExperimentState, 'trials'>, trialsJson: readonly string[]): Promise<void> {
     const head = JSON.stringify(state);
-    fs.writeFileSync(tmp, `${head.slice(0, -1)},"trials":[${trialsJson.join(',')}]}`);
-    fs.renameSync(tmp, path.join(this.dir, STATE_FILE));
+    const removable = (this.removing = this.toRemove);
+    this.toRemove = new Set();
+    try {
+      await writeFileAtomicAsync(
+        path.join(this.dir, STATE_FILE),
+        `${head.slice(0, -1)},"trials":[${trialsJson.join(',')}]}`,
+      );
+    } catch (err) {
+      for (const d of removable) this.toRemove.add(d);
+      throw err;
+    } finally {
+      this.removing = undefined;
+    }
+    for (const d of removable) removeDir(d);
+  }
+
+  /**
+   * Deletes checkpoint folders pruned from a trial's list after the next state write: until then,
+   * experiment_state.json on disk may name one of them as the checkpoint a restore resumes from.
+   */
+  removeAfterStateWrite(dirs: readonly string[]): void {
+    for (const d of dirs) this.toRemove.add(d);
+  }
+
+  /** A checkpoint folder written again (a rerun): it stays, even if it was pruned before. */
+  keepDir(dir: string): void {
+    this.toRemove.delete(dir);
+    this.removing?.delete(dir);
   }
 
   static readState(dir: string): ExperimentState | undefined {
@@ -126,6 +164,16 @@ export class ExperimentStorage {
     }
     return out;
   }
+}
+
+function scalarKeys(result: TrialResult): string[] {
+  return Object.entries(result)
+    .filter(([, v]) => v === null || ['number', 'string', 'boolean'].includes(typeof v))
+    .map(([k]) => k);
+}
+
+function csvRow(header: readonly string[], result: TrialResult): string {
+  return header.map((k) => csvCell((result as Record<string, unknown>)[k])).join(',');
 }
 
 function csvCell(v: unknown): string {

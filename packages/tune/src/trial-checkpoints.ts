@@ -1,10 +1,11 @@
 /**
- * A trial's checkpoints on disk: each one a trainable reports is written to
- * `checkpoint_NNNNNN/`, kept in the trial's list and pruned to `numToKeep` by score; PBT's
- * exploit starts a trial from a copy of another trial's latest checkpoint.
+ * A trial's checkpoints on disk: each one a trainable reports is written whole to
+ * `checkpoint_NNNNNN/` (kept-checkpoints.ts), kept in the trial's list and pruned to `numToKeep` by
+ * score; PBT's exploit starts a trial from a copy of another trial's latest checkpoint.
  */
 import fs from 'node:fs';
-import { Checkpoint } from './checkpoint.js';
+import { writeDirAtomic } from './atomic-files.js';
+import { keepCheckpoint } from './kept-checkpoints.js';
 import type { ExperimentStorage } from './storage.js';
 import type { Trial } from './trial.js';
 import type { CheckpointConfig } from './tuner-options.js';
@@ -12,7 +13,8 @@ import type { TrialResult } from './types.js';
 
 /**
  * Writes a checkpoint the trainable reported at `iteration` and makes it the trial's latest; past
- * `numToKeep`, the worst of the older ones (by `checkpointScoreAttribute`, else the oldest) go.
+ * `numToKeep`, the worst of the older ones (by `checkpointScoreAttribute`, else the oldest) go,
+ * once experiment_state.json no longer names them (after its next write).
  */
 export function saveCheckpoint(
   storage: ExperimentStorage,
@@ -23,33 +25,12 @@ export function saveCheckpoint(
   result: TrialResult,
 ): void {
   const dir = storage.checkpointDir(t.trialName, iteration);
-  fs.rmSync(dir, { recursive: true, force: true });
-  Checkpoint.fromWire(cp)!.writeTo(dir);
+  const { dropped } = keepCheckpoint((t.checkpoints ??= []), cp, dir, iteration, result, config);
+  storage.keepDir(dir);
   t.checkpoint = dir;
   t.checkpointIteration = iteration;
-  const list = (t.checkpoints ??= []);
-  const attr = config?.checkpointScoreAttribute;
-  // A checkpoint taken again at the same iteration (a rerun) replaces the older entry.
-  const same = list.findIndex((c) => c.dir === dir);
-  if (same >= 0) list.splice(same, 1);
-  list.push({
-    dir,
-    iteration,
-    score: attr ? ((result as Record<string, unknown>)[attr] as number | undefined) : iteration,
-  });
-  const keep = config?.numToKeep;
-  if (keep !== undefined && list.length > keep) {
-    const order = config?.checkpointScoreOrder ?? 'max';
-    // The latest always stays (it is what the trial resumes from); the worst of the others go.
-    const candidates = list
-      .slice(0, -1)
-      .sort((a, b) => ((a.score ?? -Infinity) - (b.score ?? -Infinity)) * (order === 'max' ? 1 : -1));
-    while (list.length > keep && candidates.length > 0) {
-      const worst = candidates.shift()!;
-      fs.rmSync(worst.dir, { recursive: true, force: true });
-      list.splice(list.indexOf(worst), 1);
-    }
-  }
+  // The state on disk may still name a dropped one as the checkpoint to resume from.
+  storage.removeAfterStateWrite(dropped.map((c) => c.dir));
 }
 
 /**
@@ -65,8 +46,8 @@ export function applyExploit(
   const from = trials.find((x) => x.trialId === exploit.fromTrialId);
   if (from?.checkpoint) {
     const dst = storage.checkpointDir(t.trialName, t.results.at(-1)?.trainingIteration ?? 0) + '_exploit';
-    fs.rmSync(dst, { recursive: true, force: true });
-    fs.cpSync(from.checkpoint, dst, { recursive: true });
+    writeDirAtomic(dst, (tmp) => fs.cpSync(from.checkpoint!, tmp, { recursive: true }));
+    storage.keepDir(dst);
     t.checkpoint = dst;
     // It goes on from the clone, counting its own iterations on (none of its results are dropped).
     t.checkpointIteration = t.results.at(-1)?.trainingIteration ?? 0;

@@ -8,6 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { get, portable, put, type ActorHandle, type ObjectRef, type PlacementGroup } from '@ray-ts/core';
+import { removeLeftovers } from './atomic-files.js';
 import { TuneInvalidArgumentError } from './errors.js';
 import { ProgressReporter } from './progress.js';
 import { ResultGrid } from './result-grid.js';
@@ -87,6 +88,7 @@ export class TrialRunner {
   }
 
   private restore(s: ExperimentState): void {
+    removeLeftovers(this.storage.dir); // temporary state files of writes cut short
     this.suggested = s.suggested;
     this.finishedSearch = s.finishedSearch;
     if (s.searcher !== undefined) this.searcher.restore(s.searcher);
@@ -139,6 +141,7 @@ export class TrialRunner {
       this.progress.stop();
       this.writeState(true);
       this.workers.killIdle();
+      await this.state.flush();
     }
     this.progress.summary(this.trials, this.storage, Date.now() - this.startedAt);
     return new ResultGrid(

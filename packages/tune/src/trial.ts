@@ -5,6 +5,8 @@
  */
 import fs from 'node:fs';
 import type { ActorHandle } from '@ray-ts/core';
+import { removeLeftovers } from './atomic-files.js';
+import type { KeptCheckpoint } from './kept-checkpoints.js';
 import { ExperimentStorage, type TrialRecord } from './storage.js';
 import type { TrialWorkerMethods } from './trainable.js';
 import type { Config, TrialInfo, TrialResult } from './types.js';
@@ -21,13 +23,6 @@ export interface Trial extends TrialRecord {
   driving?: boolean;
   /** Checkpoints kept on disk, oldest first, with their score for numToKeep. */
   checkpoints?: KeptCheckpoint[];
-}
-
-/** A checkpoint kept on disk: its folder, the iteration it was taken at, its score for numToKeep. */
-export interface KeptCheckpoint {
-  dir: string;
-  iteration: number;
-  score: number | undefined;
 }
 
 /** What searchers and schedulers see of a trial. */
@@ -63,6 +58,8 @@ export function newTrial(trialId: string, config: Config): Trial {
 
 /** A trial of a restored experiment, from its record and the results it wrote. */
 export function restoredTrial(r: TrialRecord, storage: ExperimentStorage): Trial {
+  // A checkpoint write cut short leaves hidden temporary folders: the named checkpoints are whole.
+  removeLeftovers(storage.trialDir(r.trialName));
   const results = ExperimentStorage.readResults(storage.trialDir(r.trialName));
   const unfinished = r.status === 'RUNNING' || r.status === 'PENDING' || r.status === 'PAUSED';
   // A paused trial stays paused (its scheduler resumes it); a running one starts again.
