@@ -82,7 +82,12 @@ async function setup(maxWrites = 100) {
     clock,
     log: () => {},
   });
-  const gcs = await Gcs.create({ clusterId: 'cluster_test', nodeTimeoutMs: 60_000, storage: new QueueStorage(queue) });
+  const gcs = await Gcs.create({
+    clusterId: 'cluster_test',
+    nodeTimeoutMs: 60_000,
+    storage: new QueueStorage(queue),
+    auth: { kind: 'disabled' },
+  });
   stops.push(() => gcs.stop());
   const h = gcs.handlers() as unknown as Record<
     string,
