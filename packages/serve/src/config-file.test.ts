@@ -44,7 +44,7 @@ describe('parseServeConfig', () => {
     const config = parseServeConfig(
       `
 proxy_location: HeadOnly
-http_options: { host: 0.0.0.0, port: 8123, request_timeout_s: 30 }
+http_options: { host: 0.0.0.0, port: 8123, request_timeout_s: 30, max_request_body_bytes: 1048576 }
 grpc_options: { port: 9001, proto_files: [./protos/x.proto], include_dirs: [protos] }
 applications:
   - name: app1
@@ -76,7 +76,7 @@ applications:
       { source: 'serve.yaml', baseDir: '/srv/config' },
     );
     expect(config.start).toEqual({
-      http: { host: '0.0.0.0', port: 8123, requestTimeoutS: 30, location: 'HeadOnly' },
+      http: { host: '0.0.0.0', port: 8123, requestTimeoutS: 30, maxRequestBodyBytes: 1048576, location: 'HeadOnly' },
       grpc: { port: 9001, protoFiles: ['/srv/config/protos/x.proto'], includeDirs: ['/srv/config/protos'] },
     });
     expect(config.applications).toEqual([
@@ -164,7 +164,7 @@ applications:
 
     const http = parseError('http_options: { port: 8000, keep_alive_timeout_s: 5 }\n');
     expect(http).toMatch(
-      /unknown key 'keep_alive_timeout_s' in http_options\. Known keys: host, port, request_timeout_s, proxies_per_node\./,
+      /unknown key 'keep_alive_timeout_s' in http_options\. Known keys: host, port, request_timeout_s, max_request_body_bytes, proxies_per_node\./,
     );
     const app = parseError('applications:\n  - import_path: a.ts:app\n    runtime_env: {}\n');
     expect(app).toMatch(

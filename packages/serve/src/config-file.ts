@@ -118,6 +118,7 @@ const httpSchema: Schema = {
   host: { to: 'host' },
   port: { to: 'port' },
   request_timeout_s: { to: 'requestTimeoutS' },
+  max_request_body_bytes: { to: 'maxRequestBodyBytes' },
   proxies_per_node: { to: 'proxiesPerNode' },
 };
 

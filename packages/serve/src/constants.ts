@@ -19,4 +19,12 @@ export const serveConfig = {
   proxyCheckMs: env('PROXY_CHECK_MS', 2000),
   /** Consecutive failed replica starts before a deployment is DEPLOY_FAILED. */
   maxStartFailures: env('MAX_START_FAILURES', 3),
+  /** A streaming response reads its body this many items ahead of the caller, at most... */
+  streamBufferItems: env('STREAM_BUFFER_ITEMS', 256),
+  /** ...and this many bytes (chunks of bytes or text), plus the one chunk being read. */
+  streamBufferBytes: env('STREAM_BUFFER_BYTES', 1024 * 1024),
+  /** After a 413, the connection drops what the client still sends for at most this long, then closes. */
+  lingeringCloseMs: env('LINGERING_CLOSE_MS', 5000),
+  /** The `Retry-After` (whole seconds) of a 503 answered because a deployment's queue is full. */
+  backPressureRetryAfterS: env('BACK_PRESSURE_RETRY_AFTER_S', 1),
 };

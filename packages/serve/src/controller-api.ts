@@ -39,6 +39,8 @@ export interface ServeStatus {
           replicaStates: Partial<Record<ReplicaState, number>>;
           /** Requests ongoing in its replicas at the last sample. */
           ongoingRequests: number;
+          /** Requests waiting in callers' queues (proxies, handles) for a replica, as last reported. */
+          queuedRequests: number;
         }
       >;
     }

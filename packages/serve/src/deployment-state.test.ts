@@ -249,6 +249,7 @@ describe('DeploymentState', () => {
       targetReplicas: 3,
       replicaStates: { RUNNING: 3 },
       ongoingRequests: 0,
+      queuedRequests: 0,
     });
   });
 

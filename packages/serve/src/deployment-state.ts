@@ -237,6 +237,7 @@ export class DeploymentState {
       targetReplicas: this.#target,
       replicaStates: states,
       ongoingRequests: ongoing,
+      queuedRequests: this.runtime.queuedRequests(this.key, this.runtime.now()),
     };
   }
 

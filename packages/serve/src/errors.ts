@@ -46,6 +46,29 @@ export class RequestTimeoutError extends RayError {
 }
 
 /**
+ * Thrown when a request is cancelled before it finished: its HTTP client disconnected, its gRPC
+ * client cancelled, or it timed out. Inside a replica it is the reason of the request's
+ * `request.signal`; a handler that sees the signal abort should stop its work.
+ */
+export class RequestCancelledError extends RayError {
+  override readonly name: string = 'RequestCancelledError';
+}
+
+/**
+ * Thrown when an HTTP request's body is larger than `http.maxRequestBodyBytes` (HTTP 413 at the
+ * proxy, which stops reading the body and closes the connection).
+ */
+export class RequestBodyTooLargeError extends RayError {
+  override readonly name: string = 'RequestBodyTooLargeError';
+  /** The limit that was passed, in bytes. */
+  readonly limitBytes: number;
+  constructor(message: string, limitBytes: number) {
+    super(message);
+    this.limitBytes = limitBytes;
+  }
+}
+
+/**
  * Thrown when the replica handling a request died and the request could not be retried safely
  * (HTTP 502 at the proxy): it may have run already, in part. Inside the controller, a replica's
  * calls (health check, metrics...) also reject with it when the replica's actor died; `cause` is

@@ -26,7 +26,6 @@
  * await serve.start({ grpc: { port: 9000, protoFiles: ['greeter.proto'] } });
  * await serve.run(Greeter.bind(), { name: 'greeter', routePrefix: null });
  */
-import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -42,6 +41,7 @@ import {
 } from './errors.js';
 import type { CompiledStartOptions } from './options.js';
 import type { Assignment } from './router.js';
+import { Cancellation, cancelWhy, drained, raceCancel } from './cancellation.js';
 import { abortable, routerHub } from './router.js';
 import type { RoutingTable } from './wire.js';
 
@@ -177,8 +177,8 @@ function toStatus(err: unknown, method: string, app: string | undefined): Status
 }
 
 /** Aborts on the call's deadline or when the client goes away; `done()` stops watching. */
-function watchCall(call: AnyCall): { signal: AbortSignal; done: () => void } {
-  const ac = new AbortController();
+function watchCall(call: AnyCall): { cancel: Cancellation; done: () => void } {
+  const cancel = new Cancellation();
   const d = call.getDeadline();
   const deadline = d instanceof Date ? d.getTime() : d;
   const left = deadline - Date.now();
@@ -187,7 +187,7 @@ function watchCall(call: AnyCall): { signal: AbortSignal; done: () => void } {
     Number.isFinite(left) && left < MAX_TIMER_MS
       ? setTimeout(
           () =>
-            ac.abort(
+            cancel.cancel(
               new CallFailed(
                 grpc.status.DEADLINE_EXCEEDED,
                 'Deadline exceeded: the call took longer than the deadline its client set.',
@@ -196,10 +196,10 @@ function watchCall(call: AnyCall): { signal: AbortSignal; done: () => void } {
           Math.max(0, left),
         )
       : undefined;
-  const onCancel = () => ac.abort(new CallFailed(grpc.status.CANCELLED, 'The client cancelled the call.'));
+  const onCancel = () => cancel.cancel(new CallFailed(grpc.status.CANCELLED, 'The client cancelled the call.'));
   call.on('cancelled', onCancel);
   return {
-    signal: ac.signal,
+    cancel,
     done: () => {
       if (timer) clearTimeout(timer);
       call.off('cancelled', onCancel);
@@ -214,7 +214,7 @@ async function route(
   method: string,
   call: AnyCall,
   stream: boolean,
-  signal: AbortSignal,
+  cancel: Cancellation,
   seen: { app?: string },
 ): Promise<{ a: Assignment; trailer: grpc.Metadata }> {
   const metadata = plainMetadata(call.metadata);
@@ -223,13 +223,13 @@ async function route(
   trailer.set(REQUEST_ID_KEY, requestId);
   const app = pickApp(await routerHub().routingTable(), metadata[APP_KEY]);
   seen.app = app.name;
-  signal.throwIfAborted();
+  cancel.throwIfCancelled();
   const router = await routerHub().router(app.ingress);
   const assigned = router.assign(
     { kind: 'call', method, args: [call.request, { metadata }], modelId: metadata[MODEL_KEY] ?? '', stream, requestId },
-    { retryOnDeath: false, signal },
+    { retryOnDeath: false, cancel },
   );
-  return { a: await abortable(assigned, signal), trailer };
+  return { a: await abortable(assigned, cancel), trailer };
 }
 
 function unaryHandler(method: string): grpc.handleUnaryCall<unknown, unknown> {
@@ -238,7 +238,7 @@ function unaryHandler(method: string): grpc.handleUnaryCall<unknown, unknown> {
     const seen: { app?: string } = {};
     void (async () => {
       try {
-        const r = await route(method, call, false, w.signal, seen);
+        const r = await route(method, call, false, w.cancel, seen);
         r.a.release();
         const value = 'value' in r.a.reply ? r.a.reply.value : undefined;
         if (value === null || typeof value !== 'object') {
@@ -263,7 +263,7 @@ function serverStreamHandler(method: string): grpc.handleServerStreamingCall<unk
     const seen: { app?: string } = {};
     void (async () => {
       try {
-        const { a, trailer } = await route(method, call, true, w.signal, seen);
+        const { a, trailer } = await route(method, call, true, w.cancel, seen);
         const id = 'stream' in a.reply ? a.reply.stream : undefined;
         if (!id) {
           a.release();
@@ -272,7 +272,7 @@ function serverStreamHandler(method: string): grpc.handleServerStreamingCall<unk
             `Method '${method}' of application '${seen.app}' did not stream: make it an async generator (async *${method}()).`,
           );
         }
-        await pump(call, a, id, w.signal);
+        await pump(call, a, id, w.cancel);
         call.end(trailer);
       } catch (err) {
         if (!call.writableEnded) call.emit('error', toStatus(err, method, seen.app));
@@ -288,28 +288,23 @@ async function pump(
   call: grpc.ServerWritableStream<unknown, unknown>,
   a: Assignment,
   id: string,
-  signal: AbortSignal,
+  cancel: Cancellation,
 ): Promise<void> {
-  const aborted = new Promise<void>((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
   let ended = false;
   try {
     for (;;) {
-      const c = await Promise.race([get(a.replica.actor.streamNext.remote(id)), aborted]);
-      if (!c) throw signal.reason as Error;
+      const c = await raceCancel(get(a.replica.actor.streamNext.remote(id)), cancel);
       for (const item of c.items) {
-        if (!call.write(item)) await once(call, 'drain', { signal }).catch(() => undefined);
+        if (!call.write(item)) await drained(call, cancel).catch(() => undefined);
       }
       if (c.done || c.error) ended = true;
       if (c.error) throw new CallFailed(grpc.status.INTERNAL, `${c.error.name}: ${c.error.message}`.split('\n')[0]);
       if (c.done) return;
-      signal.throwIfAborted();
+      cancel.throwIfCancelled();
     }
   } finally {
-    if (!ended) void a.replica.actor.streamCancel.remote(id);
-    a.release();
+    if (ended) a.release();
+    else a.abandon(cancel.reason ? cancelWhy(cancel) : 'the gRPC stream failed');
   }
 }
 

@@ -43,6 +43,8 @@ export {
   DeploymentMethodNotFoundError,
   BackPressureError,
   RequestTimeoutError,
+  RequestCancelledError,
+  RequestBodyTooLargeError,
   ReplicaDiedError,
   DeployFailedError,
   ServeNotRunningError,

@@ -28,7 +28,7 @@ describe('compileDeploymentOptions', () => {
       numReplicas: 1,
       autoscaling: undefined,
       maxOngoingRequests: 5,
-      maxQueuedRequests: -1,
+      maxQueuedRequests: 100, // bounded by default (Ray's default is -1)
       rayActorOptions: { numCpus: 1 },
       userConfig: undefined,
       healthCheckPeriodS: 10,
@@ -201,6 +201,7 @@ describe('compileStartOptions', () => {
         host: '127.0.0.1',
         port: 8000,
         requestTimeoutS: undefined,
+        maxRequestBodyBytes: 10 * 1024 * 1024,
         proxiesPerNode: undefined,
         location: 'EveryNode',
       },
@@ -212,10 +213,25 @@ describe('compileStartOptions', () => {
 
   it('keeps the given HTTP and gRPC options, with gRPC defaults', () => {
     const o = compileStartOptions({
-      http: { host: '0.0.0.0', port: 0, requestTimeoutS: 2.5, proxiesPerNode: 2, location: 'HeadOnly' },
+      http: {
+        host: '0.0.0.0',
+        port: 0,
+        requestTimeoutS: 2.5,
+        maxRequestBodyBytes: 1024,
+        proxiesPerNode: 2,
+        location: 'HeadOnly',
+      },
       grpc: { port: 9001, protoFiles: ['a.proto'] },
     });
-    expect(o.http).toEqual({ host: '0.0.0.0', port: 0, requestTimeoutS: 2.5, proxiesPerNode: 2, location: 'HeadOnly' });
+    expect(o.http).toEqual({
+      host: '0.0.0.0',
+      port: 0,
+      requestTimeoutS: 2.5,
+      maxRequestBodyBytes: 1024,
+      proxiesPerNode: 2,
+      location: 'HeadOnly',
+    });
+    expect(compileDeploymentOptions(W, { maxQueuedRequests: -1 }).maxQueuedRequests).toBe(-1);
     expect(o.grpc).toEqual({ host: '127.0.0.1', port: 9001, protoFiles: ['a.proto'], services: [], includeDirs: [] });
   });
 
@@ -225,6 +241,9 @@ describe('compileStartOptions', () => {
     expect(bad({ http: { port: 80.5 } })).toThrow(/Invalid http\.port/);
     expect(bad({ http: { proxiesPerNode: 0 } })).toThrow(/Invalid http\.proxiesPerNode/);
     expect(bad({ http: { requestTimeoutS: 0 } })).toThrow(/Invalid http\.requestTimeoutS/);
+    expect(bad({ http: { maxRequestBodyBytes: 1.5 } })).toThrow(
+      /Invalid http\.maxRequestBodyBytes for serve\.start\(\): 1\.5\. Expected an integer >= 0/,
+    );
     expect(bad({ http: { host: 8000 } })).toThrow(/Invalid http\.host: expected a string/);
     expect(bad({ http: { location: 'Everywhere' } })).toThrow(
       /Invalid http\.location: Everywhere\. Use 'EveryNode', 'HeadOnly' or 'Disabled'/,

@@ -47,7 +47,11 @@ export interface DeploymentOptions {
   autoscalingConfig?: AutoscalingConfig;
   /** Requests one replica runs at once (default 5, as in Ray Serve). */
   maxOngoingRequests?: number;
-  /** Requests a caller queues when every replica is full; beyond it calls fail with BackPressureError / HTTP 503 (default -1: no limit). */
+  /**
+   * Requests each caller (a proxy thread, a thread holding a handle) queues when every replica is
+   * full; beyond it calls fail at once with BackPressureError, HTTP answers 503 with Retry-After
+   * (default {@link DEFAULT_MAX_QUEUED_REQUESTS}; -1: no limit, as Ray's default).
+   */
   maxQueuedRequests?: number;
   /** Resources of each replica. */
   rayActorOptions?: RayActorOptions;
@@ -64,6 +68,17 @@ export interface DeploymentOptions {
   /** A version string: replicas restart only when it changes (default: a hash of the code, arguments and actor options). */
   version?: string;
 }
+
+/**
+ * The default `maxQueuedRequests` (Ray's is -1, no limit). 100 per caller is 20 rounds of the
+ * default `maxOngoingRequests` (5): a burst of a hundred clients per proxy thread still queues,
+ * while a flood is shed at once with 503 instead of waiting minutes, and the bodies a proxy
+ * holds for queued requests stay bounded (at most 100 x `http.maxRequestBodyBytes`).
+ */
+export const DEFAULT_MAX_QUEUED_REQUESTS = 100;
+
+/** The default `http.maxRequestBodyBytes`: 10 MiB. */
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
 
 /** Compiled deployment options. */
 export interface CompiledDeploymentOptions {
@@ -228,7 +243,7 @@ export function compileDeploymentOptions(what: string, given: DeploymentOptions)
     for (const [k, v] of Object.entries(object(what, 'rayActorOptions.resources', actor.resources)!))
       num(what, `rayActorOptions.resources.${k}`, v, 0);
   }
-  const maxQueued = num(what, 'maxQueuedRequests', given.maxQueuedRequests, -1, true) ?? -1;
+  const maxQueued = num(what, 'maxQueuedRequests', given.maxQueuedRequests, -1, true) ?? DEFAULT_MAX_QUEUED_REQUESTS;
   if (given.version !== undefined && typeof given.version !== 'string') {
     throw new ServeInvalidArgumentError(`Invalid version for ${what}: expected a string.`);
   }
@@ -257,8 +272,13 @@ export interface HttpOptions {
   host?: string;
   /** Port on every node (default 8000; 0 picks a free port per node, shown by `serve.status()`). */
   port?: number;
-  /** Seconds before a request fails with 408 (default: none). */
+  /** Seconds before a request fails with 408 (default: none); the replica's `request.signal` aborts. */
   requestTimeoutS?: number;
+  /**
+   * Largest request body accepted, in bytes (default 10 MiB). A larger one gets 413 as soon as
+   * its `Content-Length` says so, or once that many bytes arrived; the proxy reads no further.
+   */
+  maxRequestBodyBytes?: number;
   /** Proxy threads per node, all accepting on the one port (default: the node's CPU count). */
   proxiesPerNode?: number;
   /** Nodes that run proxies (default `'EveryNode'`). */
@@ -298,7 +318,11 @@ export interface CompiledStartOptions {
 export function compileStartOptions(given: StartOptions = {}): CompiledStartOptions {
   checkKeys('serve.start()', given, new Set(['http', 'grpc']));
   const h = (object('serve.start()', 'http', given.http) ?? {}) as HttpOptions;
-  checkKeys('serve.start() http', h, new Set(['host', 'port', 'requestTimeoutS', 'proxiesPerNode', 'location']));
+  checkKeys(
+    'serve.start() http',
+    h,
+    new Set(['host', 'port', 'requestTimeoutS', 'maxRequestBodyBytes', 'proxiesPerNode', 'location']),
+  );
   if (h.host !== undefined && typeof h.host !== 'string')
     throw new ServeInvalidArgumentError(`Invalid http.host: expected a string like '127.0.0.1'.`);
   const location = h.location ?? 'EveryNode';
@@ -329,6 +353,9 @@ export function compileStartOptions(given: StartOptions = {}): CompiledStartOpti
       host: h.host ?? '127.0.0.1',
       port: num('serve.start()', 'http.port', h.port, 0, true) ?? 8000,
       requestTimeoutS: num('serve.start()', 'http.requestTimeoutS', h.requestTimeoutS, 0.001),
+      maxRequestBodyBytes:
+        num('serve.start()', 'http.maxRequestBodyBytes', h.maxRequestBodyBytes, 0, true) ??
+        DEFAULT_MAX_REQUEST_BODY_BYTES,
       proxiesPerNode: num('serve.start()', 'http.proxiesPerNode', h.proxiesPerNode, 1, true),
       location,
     }),

@@ -4,13 +4,26 @@
  * descriptor, so the kernel spreads connections over every core, unlike Ray Serve's single
  * proxy). A proxy matches the path to an application's route prefix and hands the request to
  * the ingress deployment through its router, then writes the reply, streaming when the body
- * streams. Overload answers 503, a timeout 408, a replica death 502, each with a body that says why.
+ * streams (no faster than the client reads). A body over `http.maxRequestBodyBytes` answers 413,
+ * overload 503 with Retry-After, a timeout 408, a replica death 502, each with a JSON body that
+ * says why. A client that disconnects cancels its request: queued, it never runs; running, the
+ * replica aborts its `request.signal`; streaming, the stream stops.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { threadId } from 'node:worker_threads';
 import { TaskError, get, remote } from '@ray-ts/core';
-import { BackPressureError, ReplicaDiedError, RequestTimeoutError, ServeNotRunningError } from './errors.js';
+import { Cancellation, cancelWhy, raceCancel } from './cancellation.js';
+import { serveConfig } from './constants.js';
+import {
+  BackPressureError,
+  ReplicaDiedError,
+  RequestBodyTooLargeError,
+  RequestCancelledError,
+  RequestTimeoutError,
+  ServeNotRunningError,
+} from './errors.js';
+import { closeLingering, declaredTooLarge, readBody, sendError, writeAll } from './http-io.js';
 import type { CompiledStartOptions } from './options.js';
 import { abortable, routerHub, type Router } from './router.js';
 import type { RoutingTable, WireRequest } from './wire.js';
@@ -64,17 +77,9 @@ export function matchRoute(table: RoutingTable | undefined, path: string): Routi
   return best;
 }
 
-function plain(res: http.ServerResponse, status: number, text: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = Buffer.from(text);
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
-  res.end(body);
-}
-
 let requestSeq = 0;
+/** Request ids: unique per thread, and across threads and hosts by the random prefix. */
+const requestPrefix = `${process.pid}-${threadId}-${Math.random().toString(36).slice(2, 8)}-`;
 
 class ServeProxyActor {
   private server: http.Server | undefined;
@@ -90,6 +95,13 @@ class ServeProxyActor {
     if (this.opts.http.location !== 'Disabled') {
       const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => void this.onRequest(req, res));
       server.keepAliveTimeout = 65_000;
+      // `Expect: 100-continue`: a body declared too large is refused before the client sends it.
+      server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+        const tooLarge = declaredTooLarge(req, this.opts.http.maxRequestBodyBytes);
+        if (tooLarge) return this.fail(res, tooLarge);
+        res.writeContinue();
+        void this.onRequest(req, res);
+      });
       this.server = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -139,7 +151,10 @@ class ServeProxyActor {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     try {
-      if (path === '/-/healthz') return plain(res, 200, 'success');
+      if (path === '/-/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 7 });
+        return void res.end('success');
+      }
       const table = await routerHub().routingTable();
       if (path === '/-/routes') {
         const routes: Record<string, string> = {};
@@ -153,9 +168,10 @@ class ServeProxyActor {
         const routes = table.apps
           .filter((a) => a.routePrefix !== null)
           .map((a) => `${a.routePrefix} (app '${a.name}')`);
-        return plain(
+        return sendError(
           res,
           404,
+          'NotFound',
           `Path '${path}' matches no application. Routes: ${routes.length ? routes.join(', ') : 'none (deploy one with serve.run)'}.`,
         );
       }
@@ -172,48 +188,51 @@ class ServeProxyActor {
     app: RoutingTable['apps'][number],
   ): Promise<void> {
     const method = req.method ?? 'GET';
-    let body: Uint8Array | undefined;
-    if (method !== 'GET' && method !== 'HEAD') {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    }
-    const headers: [string, string][] = [];
-    const raw = req.rawHeaders;
-    let modelId = '';
-    for (let i = 0; i < raw.length; i += 2) {
-      const k = raw[i].toLowerCase();
-      if (HOP_BY_HOP.has(k)) continue;
-      if (k === MODEL_HEADER) modelId = raw[i + 1];
-      headers.push([raw[i], raw[i + 1]]);
-    }
-    const wire: WireRequest = { method, url: `http://${req.headers.host ?? 'localhost'}${url}`, headers, body };
+    // Cancelled when the client disconnects before its response is complete, or the request times out.
+    const cancel = new Cancellation();
+    const onClose = () => {
+      if (!res.writableFinished)
+        cancel.cancel(new RequestCancelledError('the client disconnected before its response was complete'));
+    };
+    res.on('close', onClose);
     const timeoutS = this.opts.http.requestTimeoutS;
-    const ac = timeoutS !== undefined ? new AbortController() : undefined;
-    const timer = ac
-      ? setTimeout(
-          () => ac.abort(new RequestTimeoutError(`Request timed out after ${timeoutS} s (http.requestTimeoutS).`)),
-          timeoutS! * 1000,
-        )
-      : undefined;
-    let closed = false;
-    res.on('close', () => {
-      closed = true;
-      if (!res.writableFinished) ac?.abort(new RequestTimeoutError('The client closed the connection.'));
-    });
+    const timer =
+      timeoutS !== undefined
+        ? setTimeout(
+            () =>
+              cancel.cancel(new RequestTimeoutError(`Request timed out after ${timeoutS} s (http.requestTimeoutS).`)),
+            timeoutS * 1000,
+          )
+        : undefined;
     try {
       const router = await this.routerFor(app.ingress);
+      // Shed before reading the body: a refused request costs no buffering.
+      router.checkCapacity();
+      let body: Uint8Array | undefined;
+      if (method !== 'GET' && method !== 'HEAD')
+        body = await raceCancel(readBody(req, this.opts.http.maxRequestBodyBytes), cancel);
+      cancel.throwIfCancelled();
+      const headers: [string, string][] = [];
+      const raw = req.rawHeaders;
+      let modelId = '';
+      for (let i = 0; i < raw.length; i += 2) {
+        const k = raw[i].toLowerCase();
+        if (HOP_BY_HOP.has(k)) continue;
+        if (k === MODEL_HEADER) modelId = raw[i + 1];
+        headers.push([raw[i], raw[i + 1]]);
+      }
+      const wire: WireRequest = { method, url: `http://${req.headers.host ?? 'localhost'}${url}`, headers, body };
       const assigned = router.assign(
         {
           kind: 'http',
           request: wire,
           modelId,
-          requestId: `${process.pid}-${threadId}-${requestSeq++}`,
+          requestId: `${requestPrefix}${(requestSeq++).toString(36)}`,
           route: app.routePrefix ?? '',
         },
-        { retryOnDeath: IDEMPOTENT.has(method), ...(ac ? { signal: ac.signal } : {}) },
+        { retryOnDeath: IDEMPOTENT.has(method), cancel },
       );
-      const a = ac ? await abortable(assigned, ac.signal) : await assigned;
+      const a = await abortable(assigned, cancel);
       if (!('http' in a.reply)) throw new Error('The ingress replica answered an HTTP request with a handle reply.');
       const h = a.reply.http;
       const out: Record<string, string | string[]> = {};
@@ -231,18 +250,17 @@ class ServeProxyActor {
         res.end(data);
         return;
       }
-      // Streaming: headers and the first chunks now, the rest as the replica makes them.
-      res.writeHead(h.status, h.statusText || undefined, out);
-      res.flushHeaders();
-      for (const c of h.chunks) res.write(c);
+      // Streaming: headers and the first chunks now, the rest as the replica makes them and the
+      // client takes them; the replica reads ahead a bounded buffer and no more.
+      let ended = false;
       try {
+        res.writeHead(h.status, h.statusText || undefined, out);
+        res.flushHeaders();
+        await writeAll(res, h.chunks, cancel);
         for (;;) {
-          if (closed) {
-            void a.replica.actor.streamCancel.remote(h.stream);
-            break;
-          }
-          const c = await get(a.replica.actor.streamNext.remote(h.stream));
-          for (const item of c.items) res.write(item as Uint8Array);
+          const c = await raceCancel(get(a.replica.actor.streamNext.remote(h.stream)), cancel);
+          if (c.done || c.error) ended = true;
+          await writeAll(res, c.items, cancel);
           if (c.error) {
             console.error(`Serve proxy: the response stream of ${app.name} failed: ${c.error.message}`);
             res.destroy();
@@ -252,22 +270,32 @@ class ServeProxyActor {
         }
         res.end();
       } finally {
-        a.release();
+        if (ended) a.release();
+        else a.abandon(cancel.reason ? cancelWhy(cancel) : 'the proxy stopped writing the response');
       }
     } finally {
       if (timer) clearTimeout(timer);
+      res.off('close', onClose);
     }
   }
 
   private fail(res: http.ServerResponse, err: unknown): void {
-    if (err instanceof BackPressureError) return plain(res, 503, `Service Unavailable: ${err.message}`);
-    if (err instanceof RequestTimeoutError) return plain(res, 408, err.message);
-    if (err instanceof ReplicaDiedError) return plain(res, 502, `Bad Gateway: ${err.message}`);
-    if (err instanceof ServeNotRunningError) return plain(res, 503, `Service Unavailable: ${err.message}`);
-    if (err instanceof TaskError) return plain(res, 500, `Internal Server Error: ${err.message.split('\n')[0]}`);
-    console.error('Serve proxy: request failed:', err);
     const e = err as Error;
-    plain(res, 500, `Internal Server Error: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+    if (err instanceof RequestCancelledError) return void res.destroy(); // no one is listening
+    if (err instanceof RequestBodyTooLargeError) {
+      // The rest of the body is not kept: the connection closes once the client has the answer.
+      closeLingering(res, serveConfig.lingeringCloseMs);
+      return sendError(res, 413, e.name, e.message, { connection: 'close' });
+    }
+    if (err instanceof BackPressureError) {
+      return sendError(res, 503, e.name, e.message, { 'retry-after': String(serveConfig.backPressureRetryAfterS) });
+    }
+    if (err instanceof RequestTimeoutError) return sendError(res, 408, e.name, e.message);
+    if (err instanceof ReplicaDiedError) return sendError(res, 502, e.name, e.message);
+    if (err instanceof ServeNotRunningError) return sendError(res, 503, e.name, e.message);
+    if (err instanceof TaskError) return sendError(res, 500, e.name, e.message.split('\n')[0]);
+    console.error('Serve proxy: request failed:', err);
+    sendError(res, 500, e?.name ?? 'Error', e?.message ?? String(err));
   }
 }
 

@@ -4,10 +4,12 @@
  * chunk by chunk, and answers the controller's health checks, metrics, reconfigure and drain.
  */
 import { getRuntimeContext, remote } from '@ray-ts/core';
+import { Cancellation, cancelWhy } from './cancellation.js';
 import { clearReplicaContext, requestStore, setReplicaContext, type ReplicaContext } from './context.js';
-import { DeploymentMethodNotFoundError, ServeInvalidArgumentError } from './errors.js';
+import { DeploymentMethodNotFoundError, RequestCancelledError, ServeInvalidArgumentError } from './errors.js';
 import { createHandle } from './handle.js';
 import { captureModelCaches, loadedModelIds } from './multiplex.js';
+import { ReplicaStream } from './replica-stream.js';
 import {
   HANDLE_MARK,
   type ReplicaReply,
@@ -33,72 +35,17 @@ function withHandles(v: unknown): unknown {
   return v;
 }
 
-/** A response body or async iterable being read, pulled by the caller with streamNext(). */
-class Stream {
-  readonly items: unknown[] = [];
-  done = false;
-  error: { message: string; name: string } | undefined;
-  private wake: (() => void) | undefined;
-  private readonly iterator: AsyncIterator<unknown>;
-
-  constructor(
-    source: AsyncIterable<unknown>,
-    private readonly onEnd: () => void,
-  ) {
-    this.iterator = source[Symbol.asyncIterator]();
-    void this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    try {
-      for (;;) {
-        const r = await this.iterator.next();
-        if (r.done) break;
-        this.items.push(r.value);
-        this.notify();
-      }
-    } catch (err) {
-      const e = err as Error;
-      this.error = { message: e?.message ?? String(err), name: e?.name ?? 'Error' };
-    }
-    this.done = true;
-    this.notify();
-    this.onEnd();
-  }
-
-  private notify(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
-  /** Resolves once there is something to return (items, or the end). */
-  async ready(): Promise<void> {
-    if (this.items.length > 0 || this.done) return;
-    await new Promise<void>((r) => (this.wake = r));
-  }
-
-  take(): StreamChunk {
-    const items = this.items.splice(0, this.items.length);
-    return { items, done: this.done && this.items.length === 0, ...(this.error ? { error: this.error } : {}) };
-  }
-
-  cancel(): void {
-    void this.iterator.return?.(undefined)?.catch(() => undefined);
-    this.onEnd();
-  }
-}
-
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
   return v != null && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 }
 
-function textResponse(status: number, text: string): WireResponse {
+/** An error Serve answers itself, as the proxy's are: `{"error": name, "message": text}`. */
+function errorResponse(status: number, error: string, message: string): WireResponse {
   return {
     status,
     statusText: '',
-    headers: [['content-type', 'text/plain; charset=utf-8']],
-    chunks: [new TextEncoder().encode(text)],
+    headers: [['content-type', 'application/json']],
+    chunks: [new TextEncoder().encode(JSON.stringify({ error, message }))],
     stream: undefined,
   };
 }
@@ -113,15 +60,40 @@ function toResponse(v: unknown): Response {
 
 let nextStream = 0;
 
+const kCancel = Symbol('cancellation');
+
+/**
+ * The Request a fetch handler gets: the standard one, whose `signal` aborts when the request is
+ * cancelled (its client left, or it timed out). The signal is made when the handler first reads
+ * it: passing one to `new Request()` costs each request tens of µs (Node 20), and most never
+ * look. A copy (`request.clone()`, `new Request(request)`) does not follow it.
+ */
+class ServeRequest extends Request {
+  readonly [kCancel]: Cancellation;
+  constructor(url: string, init: RequestInit, cancel: Cancellation) {
+    super(url, init);
+    this[kCancel] = cancel;
+  }
+}
+// TypeScript types `signal` as a data property (an accessor may not override it in a class body).
+Object.defineProperty(ServeRequest.prototype, 'signal', {
+  configurable: true,
+  get(this: ServeRequest): AbortSignal {
+    return this[kCancel].signal;
+  },
+});
+
 class ServeReplicaActor {
   private user: AnyObject | undefined;
   private fn: ((...args: unknown[]) => unknown) | undefined;
   private ongoing = 0;
   private lastActivity = Date.now();
-  private readonly streams = new Map<string, Stream>();
+  private readonly streams = new Map<string, ReplicaStream>();
   private caches = new Set<Map<string, Promise<unknown>>>();
   private context: ReplicaContext | undefined;
   private idleWaiters: (() => void)[] = [];
+  /** Requests running (or streaming) here, by call id: cancelRequest() aborts their signal. */
+  private readonly running = new Map<string, Cancellation>();
 
   constructor(private readonly spec: ReplicaSpec) {}
 
@@ -160,14 +132,17 @@ class ServeReplicaActor {
   }
 
   /** Serves one request, or rejects it at once when the replica is full. */
-  async handle(req: ReplicaRequest): Promise<ReplicaReply> {
+  async handle(req: ReplicaRequest, callId: string): Promise<ReplicaReply> {
     if (this.ongoing >= this.spec.maxOngoingRequests) return { rejected: true };
     this.ongoing++;
     this.lastActivity = Date.now();
+    const cancel = new Cancellation();
+    this.running.set(callId, cancel);
     let ended = false;
     const end = () => {
       if (ended) return;
       ended = true;
+      this.running.delete(callId);
       this.ongoing--;
       this.lastActivity = Date.now();
       if (this.ongoing === 0) for (const w of this.idleWaiters.splice(0)) w();
@@ -178,8 +153,8 @@ class ServeReplicaActor {
         { requestId: req.requestId, multiplexedModelId: req.modelId, route: req.kind === 'http' ? req.route : '' },
         async () =>
           req.kind === 'http'
-            ? this.serveHttp(req.request, end)
-            : this.serveCall(req.method, req.args, req.stream, end),
+            ? this.serveHttp(req.request, end, cancel)
+            : this.serveCall(req.method, req.args, req.stream, end, cancel),
       );
       streaming =
         ('stream' in reply && reply.stream !== undefined) || ('http' in reply && reply.http.stream !== undefined);
@@ -190,7 +165,13 @@ class ServeReplicaActor {
     }
   }
 
-  private async serveCall(method: string, args: unknown[], stream: boolean, end: () => void): Promise<ReplicaReply> {
+  private async serveCall(
+    method: string,
+    args: unknown[],
+    stream: boolean,
+    end: () => void,
+    cancel: Cancellation,
+  ): Promise<ReplicaReply> {
     let f: ((...a: unknown[]) => unknown) | undefined;
     let self: unknown;
     if (this.fn) {
@@ -226,26 +207,28 @@ class ServeReplicaActor {
             yield* result as Iterable<unknown>;
           })();
       const id = `s${nextStream++}`;
-      this.streams.set(id, new Stream(source, end));
+      this.streams.set(id, new ReplicaStream(source, end, cancel));
       return { value: undefined, stream: id };
     }
     return { value: result };
   }
 
-  private async serveHttp(r: WireRequest, end: () => void): Promise<ReplicaReply> {
+  private async serveHttp(r: WireRequest, end: () => void, cancel: Cancellation): Promise<ReplicaReply> {
     let response: Response;
     try {
       const hasBody = r.body !== undefined && r.method !== 'GET' && r.method !== 'HEAD';
-      const request = new Request(r.url, {
-        method: r.method,
-        headers: r.headers,
-        ...(hasBody ? { body: r.body } : {}),
-      });
+      // request.signal aborts when the client disconnects or the request times out (cancelRequest).
+      const request = new ServeRequest(
+        r.url,
+        { method: r.method, headers: r.headers, ...(hasBody ? { body: r.body } : {}) },
+        cancel,
+      );
       const target = this.fn ?? this.user!.fetch;
       if (typeof target !== 'function') {
         return {
-          http: textResponse(
+          http: errorResponse(
             500,
+            'DeploymentMethodNotFoundError',
             `Deployment '${this.spec.deployment}' cannot serve HTTP: its class has no fetch(request) method.`,
           ),
         };
@@ -253,21 +236,23 @@ class ServeReplicaActor {
       response = toResponse(await (target as (req: Request) => unknown).call(this.fn ? undefined : this.user, request));
     } catch (err) {
       const e = err as Error;
+      // A handler that stopped because its request was cancelled did what it was asked: no one is
+      // waiting for the answer (499 is what access logs call a request its client closed).
+      if (cancel.reason) return { http: errorResponse(499, 'RequestCancelledError', cancelWhy(cancel)) };
       console.error(`Serve: ${this.spec.app}/${this.spec.deployment} failed on ${r.method} ${r.url}:`, err);
-      return { http: textResponse(500, `Internal Server Error: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`) };
+      return { http: errorResponse(500, e?.name ?? 'Error', e?.message ?? String(err)) };
     }
     const headers: [string, string][] = [];
     response.headers.forEach((v, k) => headers.push([k, v]));
     const head = { status: response.status, statusText: response.statusText, headers };
     if (!response.body) return { http: { ...head, chunks: [], stream: undefined } };
-    const s = new Stream(response.body as unknown as AsyncIterable<unknown>, end);
+    const s = new ReplicaStream(response.body as unknown as AsyncIterable<unknown>, end, cancel);
     // A body that is all there (text, JSON) goes back whole; one still being written streams.
     await s.ready();
     await new Promise<void>((r) => setImmediate(r));
     if (s.done) {
       const c = s.take();
-      if (c.error)
-        return { http: textResponse(500, `Internal Server Error: the response body failed: ${c.error.message}`) };
+      if (c.error) return { http: errorResponse(500, c.error.name, `The response body failed: ${c.error.message}`) };
       return { http: { ...head, chunks: c.items as Uint8Array[], stream: undefined } };
     }
     const id = `s${nextStream++}`;
@@ -287,11 +272,22 @@ class ServeReplicaActor {
   }
 
   /** The caller went away: stop producing. */
-  streamCancel(id: string): void {
+  streamCancel(id: string, why = 'the caller stopped reading the stream'): void {
     const s = this.streams.get(id);
     if (!s) return;
     this.streams.delete(id);
-    s.cancel();
+    s.cancel(this.cancelled(why));
+  }
+
+  /** The caller gave up on a request still running here: its `request.signal` aborts. */
+  cancelRequest(callId: string, why: string): void {
+    this.running.get(callId)?.cancel(this.cancelled(why));
+  }
+
+  private cancelled(why: string): RequestCancelledError {
+    return new RequestCancelledError(
+      `A request to deployment '${this.spec.deployment}' of app '${this.spec.app}' was cancelled: ${why.replace(/\.$/, '')}.`,
+    );
   }
 
   /** Runs the user's checkHealth() when it has one; a throw marks the replica unhealthy. */

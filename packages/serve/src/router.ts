@@ -6,6 +6,7 @@
  * to the controller (so a deployment scaled to zero wakes up).
  */
 import { ActorDiedError, get, getActor, type ActorHandle } from '@ray-ts/core';
+import { cancelWhy, type Cancellation } from './cancellation.js';
 import { BackPressureError, ReplicaDiedError, ServeNotRunningError } from './errors.js';
 import type { ControllerMethods } from './controller-api.js';
 import { CONTROLLER_NAME, SERVE_NAMESPACE } from './constants.js';
@@ -31,47 +32,48 @@ export interface Assignment {
   reply: ReplicaReply;
   replica: RoutedReplica;
   release: () => void;
+  /** For a caller that gave up: cancels the reply's stream, if any, and releases. */
+  abandon: (why: string) => void;
 }
 
 /** Options of one assignment. */
 export interface AssignOptions {
   /** Retry once on another replica when the first dies (idempotent requests). */
   retryOnDeath: boolean;
-  signal?: AbortSignal;
+  /** The caller's: its client left, or its time is up. */
+  cancel?: Cancellation;
 }
 
 const REJECT_BACKOFF_MS = 3;
 
 /**
- * Rejects with the signal's reason when it aborts before `p` settles (for the HTTP and gRPC
- * proxies, whose clients can time out or leave). A late result is released, so its replica
- * slot frees.
+ * Rejects with the cancellation's reason when it comes before `p` settles (for the HTTP and gRPC
+ * proxies, whose clients can time out or leave). A late result is abandoned, so its replica
+ * slot frees and its stream, if any, stops.
  */
-export function abortable<T extends { release: () => void }>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
+export function abortable(p: Promise<Assignment>, c: Cancellation): Promise<Assignment> {
+  const abandonLate = () =>
     void p.then(
-      (a) => a.release(),
+      (a) => a.abandon(cancelWhy(c)),
       () => undefined,
     );
-    return Promise.reject(signal.reason as Error);
+  if (c.reason) {
+    abandonLate();
+    return Promise.reject(c.reason);
   }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      void p.then(
-        (a) => a.release(),
-        () => undefined,
-      );
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+  return new Promise<Assignment>((resolve, reject) => {
+    const forget = c.onCancel(() => {
+      abandonLate();
+      reject(c.reason!);
+    });
     p.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) v.release();
+        forget();
+        if (c.reason) v.abandon(cancelWhy(c));
         resolve(v);
       },
       (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        forget();
         reject(e as Error);
       },
     );
@@ -165,36 +167,43 @@ export class Router {
     this.queue.shift()?.wake();
   }
 
-  private async waitTurn(signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Throws BackPressureError when a request would be refused now: the queue is full (the proxy
+   * asks before it reads a request's body, so a shed request costs no buffering).
+   */
+  checkCapacity(): void {
+    if (this.maxQueued < 0 || this.queue.length < this.maxQueued) return;
+    const [app, dep] = this.key.split('#');
+    throw new BackPressureError(
+      `Deployment '${dep}' of app '${app}' is overloaded: every replica has ${this.maxOngoing} requests ongoing ` +
+        `(maxOngoingRequests) and ${this.queue.length} more wait (maxQueuedRequests ${this.maxQueued}). ` +
+        'Retry later, or raise maxOngoingRequests or maxQueuedRequests, or add replicas.',
+      `${app}/${dep}`,
+    );
+  }
+
+  private async waitTurn(cancel: Cancellation | undefined): Promise<void> {
     if (this.gone) throw new ServeNotRunningError(this.gone);
     if (this.unavailable && this.list.length === 0) throw new ServeNotRunningError(this.unavailable);
-    if (this.maxQueued >= 0 && this.queue.length >= this.maxQueued) {
-      const [app, dep] = this.key.split('#');
-      throw new BackPressureError(
-        `Deployment '${dep}' of app '${app}' is overloaded: every replica has ${this.maxOngoing} requests ongoing ` +
-          `(maxOngoingRequests) and ${this.queue.length} more wait (maxQueuedRequests ${this.maxQueued}). ` +
-          'Retry later, or raise maxOngoingRequests or maxQueuedRequests, or add replicas.',
-        `${app}/${dep}`,
-      );
-    }
+    this.checkCapacity();
     await new Promise<void>((resolve, reject) => {
       const w: Waiter = {
         wake: () => {
-          signal?.removeEventListener('abort', onAbort);
+          forget?.();
           resolve();
         },
         fail: (e) => {
-          signal?.removeEventListener('abort', onAbort);
+          forget?.();
           reject(e);
         },
       };
-      const onAbort = () => {
+      this.queue.push(w);
+      // A request whose caller gave up leaves the queue: it never runs.
+      const forget = cancel?.onCancel(() => {
         const i = this.queue.indexOf(w);
         if (i >= 0) this.queue.splice(i, 1);
-        reject(signal!.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(w);
+        reject(cancel.reason!);
+      });
       this.scheduleRetry();
     });
   }
@@ -219,14 +228,19 @@ export class Router {
     );
   }
 
-  /** Sends a request to a replica, waiting for room; resolves with its reply. */
+  /**
+   * Sends a request to a replica, waiting for room; resolves with its reply. When `opts.cancel`
+   * comes, a queued request leaves the queue (it never runs) and a running one is cancelled:
+   * the replica aborts its `request.signal`.
+   */
   async assign(req: ReplicaRequest, opts: AssignOptions): Promise<Assignment> {
     let retried = false;
+    const cancel = opts.cancel;
     for (;;) {
-      opts.signal?.throwIfAborted();
+      cancel?.throwIfCancelled();
       const v = this.choose(req.modelId);
       if (!v) {
-        await this.waitTurn(opts.signal);
+        await this.waitTurn(cancel);
         continue;
       }
       v.inflight++;
@@ -237,10 +251,14 @@ export class Router {
         v.inflight--;
         this.wakeOne();
       };
+      const actor = v.replica.actor;
+      const callId = `${CALL_PREFIX}${(callSeq++).toString(36)}`;
+      const forget = cancel?.onCancel(() => void actor.cancelRequest.remote(callId, cancelWhy(cancel)));
       let reply: ReplicaReply;
       try {
-        reply = await get(v.replica.actor.handle.remote(req));
+        reply = await get(actor.handle.remote(req, callId));
       } catch (err) {
+        forget?.();
         release();
         if (!(err instanceof ActorDiedError)) throw err;
         v.dead = true;
@@ -258,16 +276,30 @@ export class Router {
           { actorId: v.replica.id, cause: err },
         );
       }
+      forget?.();
       if (reply.rejected) {
         release();
         v.fullUntil = Date.now() + REJECT_BACKOFF_MS;
         continue;
       }
       if (req.modelId) v.models.add(req.modelId);
-      return { reply, replica: v.replica, release };
+      const stream = 'stream' in reply ? reply.stream : 'http' in reply ? reply.http.stream : undefined;
+      const abandon = (why: string) => {
+        if (stream !== undefined && !released) void actor.streamCancel.remote(stream, why);
+        release();
+      };
+      if (cancel?.reason) {
+        abandon(cancelWhy(cancel));
+        throw cancel.reason;
+      }
+      return { reply, replica: v.replica, release, abandon };
     }
   }
 }
+
+/** Call ids: unique per thread, and across threads and hosts by the random prefix. */
+const CALL_PREFIX = `${Math.random().toString(36).slice(2, 10)}-`;
+let callSeq = 0;
 
 /** One per thread: the routing table and the routers built on it. */
 export class RouterHub {

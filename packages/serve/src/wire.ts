@@ -105,9 +105,12 @@ export interface RoutedReplica {
 /** The methods routers and the controller call on a replica (see replica.ts). */
 export interface ReplicaMethods {
   initialize(): Promise<{ nodeId: string }>;
-  handle(req: ReplicaRequest): Promise<ReplicaReply>;
+  /** `callId` names the call for `cancelRequest` (unique per router, unlike `requestId`, which users may set). */
+  handle(req: ReplicaRequest, callId: string): Promise<ReplicaReply>;
+  /** The caller gave up on the call (its client left, or it timed out): abort its `request.signal`. */
+  cancelRequest(callId: string, why: string): void;
   streamNext(id: string): Promise<StreamChunk>;
-  streamCancel(id: string): void;
+  streamCancel(id: string, why?: string): void;
   checkHealth(): Promise<void>;
   reconfigure(userConfig: unknown): Promise<void>;
   metrics(): { ongoing: number; models: string[] };
