@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { GcsUnavailableError, get, getActor, init, internalKv, listNodes, shutdown } from '@ray-ts/core';
-import { Cluster, waitFor } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
 import { CounterActor } from './fixtures/cluster.js';
 
 /** Writes that may wait for Redis at once on the head (the rest fail at once). */
@@ -118,14 +118,14 @@ interface Outcome {
 async function submitJob(id: string, entrypoint = 'true'): Promise<void> {
   const res = await fetch(`${currentHead().jobApiAddress}/api/jobs/`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...clusterAuthHeaders() },
     body: JSON.stringify({ entrypoint, submission_id: id }),
   });
   if (res.status !== 200) throw new Error(`job API answered ${res.status}: ${await res.text()}`);
 }
 
 async function jobsListed(): Promise<string[]> {
-  const res = await fetch(`${currentHead().jobApiAddress}/api/jobs/`);
+  const res = await fetch(`${currentHead().jobApiAddress}/api/jobs/`, { headers: clusterAuthHeaders() });
   return ((await res.json()) as { submission_id: string }[]).map((j) => j.submission_id);
 }
 
@@ -303,7 +303,7 @@ it('lands what a clean stop of the head writes: a running job is STOPPED after t
   await waitFor(async () => (await jobsListed()).includes('long-job'), { what: 'the job listed' });
   await internalKv.put('before-stop', 'kept');
   await restartHead('SIGTERM');
-  const res = await fetch(`${currentHead().jobApiAddress}/api/jobs/long-job`);
+  const res = await fetch(`${currentHead().jobApiAddress}/api/jobs/long-job`, { headers: clusterAuthHeaders() });
   expect(((await res.json()) as { status: string }).status).toBe('STOPPED');
   expect(await internalKv.getString('before-stop')).toBe('kept');
 });
