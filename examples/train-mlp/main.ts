@@ -84,18 +84,22 @@ try {
   });
   let agree = 0;
   let maxDiff = 0;
-  await Promise.all(
-    testRows.map(async (_, i) => {
+  // 32 clients at a time: beyond its queue bound (maxQueuedRequests, 100 by default) Serve answers 503.
+  let next = 0;
+  const client = async () => {
+    for (let i = next++; i < testRows.length; i = next++) {
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ inputs: Array.from(xTest.subarray(i * FEATURES, (i + 1) * FEATURES)) }),
       });
+      if (!res.ok) throw new Error(`Serve answered ${res.status}: ${await res.text()}`);
       const y = ((await res.json()) as { outputs: { y: number[] } }).outputs.y;
       if (argmax(y) === argmax(tfOut[i])) agree++;
       for (let k = 0; k < CLASSES; k++) maxDiff = Math.max(maxDiff, Math.abs(y[k] - tfOut[i][k]));
-    }),
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, client));
   console.log(
     `served ${testRows.length} predictions of the exported ONNX model: labels agree with tfjs on ${agree}, max |difference| = ${maxDiff.toExponential(2)}`,
   );
