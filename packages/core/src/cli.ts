@@ -155,9 +155,16 @@ async function start(f: StartFlags): Promise<void> {
     const deadline = Date.now() + 30_000;
     const poll = setInterval(() => {
       const file = path.join(sessionDir, 'nodes', `${child.pid}.json`);
-      if (fs.existsSync(file)) {
+      let record: string | undefined;
+      try {
+        record = fs.readFileSync(file, 'utf8');
+        JSON.parse(record);
+      } catch {
+        record = undefined; // not there yet (or written by a node of an older version, not whole yet)
+      }
+      if (record !== undefined) {
         clearInterval(poll);
-        resolve(JSON.parse(fs.readFileSync(file, 'utf8')));
+        resolve(JSON.parse(record) as { nodeId: string; address: string; gcsAddress: string; jobApiAddress?: string });
       } else if (child.exitCode !== null || Date.now() > deadline) {
         clearInterval(poll);
         resolve(undefined);

@@ -36,8 +36,13 @@ async function main(): Promise<void> {
   if (opts.sessionDir) {
     fs.mkdirSync(path.join(opts.sessionDir, 'nodes'), { recursive: true });
     file = path.join(opts.sessionDir, 'nodes', `${process.pid}.json`);
-    fs.writeFileSync(file, JSON.stringify(info));
-    if (opts.head) fs.writeFileSync(path.join(opts.sessionDir, 'head.json'), JSON.stringify(info));
+    // Whole or absent: the CLI that started this node polls for the record and reads it at once.
+    const publish = (target: string) => {
+      fs.writeFileSync(`${target}.tmp-${process.pid}`, JSON.stringify(info));
+      fs.renameSync(`${target}.tmp-${process.pid}`, target);
+    };
+    publish(file);
+    if (opts.head) publish(path.join(opts.sessionDir, 'head.json'));
   }
   console.log(`RAY_TS_NODE_READY ${JSON.stringify(info)}`);
   // Keep the process alive while it serves.
