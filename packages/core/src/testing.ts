@@ -247,15 +247,33 @@ export class Cluster {
   }
 }
 
-/** A `redis-server` (Debian's) started on a free port on 127.0.0.1, without persistence. */
+/** A `redis-server` (Debian's) started on a free port on 127.0.0.1. */
 export interface RedisServerHandle {
   /** `redis://127.0.0.1:PORT` */
   readonly url: string;
+  readonly port: number;
+  /** Kills it (SIGKILL: as a crash would) and waits until it is gone. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port; a durable server loads what its append-only file kept. */
+  restart(): Promise<void>;
+  /** Stops it and removes its folder. */
   stop(): Promise<void>;
 }
 
+/** Options of {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /**
+   * Keep what it acknowledged across a SIGKILL: an append-only file, fsynced before each reply,
+   * in a folder of its own (default: no persistence at all).
+   */
+  durable?: boolean;
+}
+
 /** Starts a real redis-server for a test (install it with `apt-get install redis-server`). */
-export async function startRedisServer(): Promise<RedisServerHandle> {
+export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServerHandle> {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
   const net = await import('node:net');
   const { spawn } = await import('node:child_process');
   const port = await new Promise<number>((resolve, reject) => {
@@ -266,36 +284,46 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
       srv.close(() => resolve(p));
     });
   });
-  const proc = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${out}`)), 10_000);
-    proc.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run redis-server (${err.message}): install it (apt-get install -y redis-server)`));
-    });
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-redis-'));
+  const persistence = opts.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence];
+  let proc: import('node:child_process').ChildProcess | undefined;
+  const run = async (): Promise<void> => {
+    const p = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = p;
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${out}`)), 10_000);
+      p.on('error', (err) => {
         clearTimeout(timer);
-        resolve();
-      }
+        reject(new Error(`cannot run redis-server (${err.message}): install it (apt-get install -y redis-server)`));
+      });
+      p.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
     });
-  });
+  };
+  const kill = (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const p = proc;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
+      p.once('exit', () => resolve());
+      p.kill(signal);
+    });
+  await run();
   return {
     url: `redis://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
+    port,
+    kill,
+    restart: run,
+    stop: async () => {
+      await kill('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -2,94 +2,20 @@
 // submitted jobs), then the head SIGKILLed and started again: every write acknowledged to a
 // client is there afterwards; writes during the outage wait and land, or fail at once with
 // GcsUnavailableError naming Redis and its address.
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { GcsUnavailableError, get, getActor, init, internalKv, listNodes, shutdown } from '@ray-ts/core';
-import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, startRedisServer, waitFor, type RedisServerHandle } from '@ray-ts/core/testing';
 import { CounterActor } from './fixtures/cluster.js';
 
 /** Writes that may wait for Redis at once on the head (the rest fail at once). */
 const QUEUE_MAX = 40;
 
-/**
- * A redis-server on a free port of 127.0.0.1 that keeps what it acknowledged across a SIGKILL:
- * an append-only file, fsynced before each reply, in a folder of its own.
- */
-class DurableRedis {
-  private proc: ChildProcess | undefined;
-  private constructor(
-    readonly port: number,
-    private readonly dir: string,
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  static async start(): Promise<DurableRedis> {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = net.createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    const r = new DurableRedis(port, fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-redis-')));
-    await r.run();
-    return r;
-  }
-
-  /** Starts redis-server (again): it loads what its append-only file kept. */
-  async run(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', ''];
-    const proc = spawn('redis-server', [...args, '--appendonly', 'yes', '--appendfsync', 'always'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.proc = proc;
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${out}`)), 10_000);
-      proc.on('error', (err) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot run redis-server (${err.message}): install it (apt-get install -y redis-server)`));
-      });
-      proc.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-  }
-
-  /** Kills it as a crash would, and waits until it is gone. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
-      proc.kill(signal);
-    });
-  }
-
-  async stop(): Promise<void> {
-    await this.kill('SIGTERM');
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-let redis: DurableRedis;
+let redis: RedisServerHandle;
 let cluster: Cluster;
 let n1: string;
 
 beforeAll(async () => {
-  redis = await DurableRedis.start();
+  redis = await startRedisServer({ durable: true });
   cluster = await Cluster.start({
     head: { numCpus: 1, env: { RAY_TS_GCS_WRITE_QUEUE_MAX: String(QUEUE_MAX) } },
     nodes: [{ numCpus: 1 }],
@@ -212,7 +138,7 @@ it('keeps every acknowledged write through a SIGKILL of Redis under load, then o
   await redis.kill();
   const downAt = Date.now();
   await new Promise((r) => setTimeout(r, 1_500));
-  await redis.run();
+  await redis.restart();
   const upAt = Date.now();
   await waitFor(() => out.filter((o) => o.startedAt > upAt && !o.error).length >= 3, {
     what: 'writes acknowledged after Redis came back',
@@ -266,7 +192,7 @@ it('refuses writes beyond the queue while Redis is down, clearly; those it took 
     expect((o.error as Error).message).toMatch(redisNamed());
     expect((o.error as Error).message).toContain('Nothing was changed');
   }
-  await redis.run();
+  await redis.restart();
   await waitFor(() => waiting.every((o) => o.state !== 'waiting'), {
     what: 'the writes that waited answered once Redis is back',
     timeoutMs: 30_000,
@@ -293,7 +219,7 @@ it('acknowledges none of the writes that wait for Redis when the head dies meanw
   cluster.killNode(currentHead().nodeId);
   await waitFor(() => puts.every((o) => o.state !== 'waiting'), { what: 'the waiting writes answered' });
   expect(puts.filter((o) => o.state === 'acked')).toEqual([]);
-  await redis.run();
+  await redis.restart();
   await restartHead();
   for (const o of puts) expect(await internalKv.get(o.id)).toBeUndefined();
 });
