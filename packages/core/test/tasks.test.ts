@@ -119,7 +119,7 @@ suite('tasks', () => {
   });
 
   it('waits for the first ready refs', async () => {
-    const slow = f.sleep.remote(3000, 'slow');
+    const slow = f.sleep.remote(600_000, 'slow'); // cancelled below: never ready while the test looks
     const fast = f.sleep.remote(10, 'fast');
     const { ready, notReady } = await wait([slow, fast], { numReturns: 1 });
     expect(ready).toEqual([fast]);
