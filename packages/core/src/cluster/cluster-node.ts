@@ -160,7 +160,7 @@ export class ClusterNode {
       namespace: node.namespace,
       executes: node.executes,
       config: node.config,
-      gcs: gcsActors(this.gcs),
+      gcs: gcsActors(this.gcs, isStopped),
       pinArgs: (args) => node.pinArgs(args),
       unpinArgs: (args) => node.unpinArgs(args),
       createPending: (ids) => {

@@ -217,9 +217,8 @@ export class RemoteActors implements ActorDirectory {
     if (target.kind === 'infeasible') {
       this.gone(ra, target.reason);
       const dead = { ...this.actorInfo(spec, namespace, ''), state: 'DEAD', deathCause: target.reason };
-      (o.name ? h.gcs.updateActor(dead) : h.gcs.registerActor(dead)).catch(
-        ignored(`report of actor ${spec.actorId}'s death to the GCS`),
-      );
+      if (o.name) h.gcs.reportActor(dead);
+      else h.gcs.registerActor(dead).catch(ignored(`report of actor ${spec.actorId}'s death to the GCS`));
       return;
     }
     const nodeId = target.kind === 'here' ? h.nodeId : target.nodeId;
@@ -360,9 +359,7 @@ export class RemoteActors implements ActorDirectory {
       const limit = `it was restarted ${own!.restarts} times (maxRestarts ${own!.spec.options.maxRestarts})`;
       for (const call of inflight) this.failCall(call, `${cause}, and ${limit}`);
       this.gone(ra, cause);
-      h.gcs
-        .updateActor({ actorId: ra.realId, state: 'DEAD', deathCause: cause })
-        .catch(ignored(`report of actor ${ra.realId}'s death to the GCS`));
+      h.gcs.reportActor({ actorId: ra.realId, state: 'DEAD', deathCause: cause });
       return;
     }
     const maxTaskRetries = own ? own.spec.options.maxTaskRetries : ra.maxTaskRetries;
@@ -380,9 +377,7 @@ export class RemoteActors implements ActorDirectory {
     own.restarts++;
     moveActor(ra, { kind: 'creating' });
     const o = own.spec.options;
-    h.gcs
-      .updateActor({ actorId: ra.realId, state: 'RESTARTING', numRestarts: own.restarts, deathCause: cause })
-      .catch(ignored(`report of actor ${ra.realId}'s restart to the GCS`));
+    h.gcs.reportActor({ actorId: ra.realId, state: 'RESTARTING', numRestarts: own.restarts, deathCause: cause });
     // The new instance may restart locally (worker crashes) only within what is left.
     const left = o.maxRestarts === -1 ? -1 : o.maxRestarts - own.restarts;
     this.place({ ...own.spec, options: { ...o, maxRestarts: left } }, ra, own.namespace);
@@ -510,9 +505,7 @@ export class RemoteActors implements ActorDirectory {
         ? 'it was killed with kill() before a node had room for it'
         : 'it was killed with kill() before it was placed';
       this.gone(ra, cause);
-      h.gcs
-        .updateActor({ actorId: ra.realId, state: 'DEAD', deathCause: cause })
-        .catch(ignored(`report of actor ${ra.realId}'s death to the GCS`));
+      h.gcs.reportActor({ actorId: ra.realId, state: 'DEAD', deathCause: cause });
       return;
     }
     let node = ra ? nodeOf(ra) : undefined;
@@ -555,9 +548,7 @@ export class RemoteActors implements ActorDirectory {
   }
 
   actorState(actorId: string, state: 'ALIVE' | 'DEAD' | 'RESTARTING', cause?: string): void {
-    this.host.gcs
-      .updateActor({ actorId, state, nodeId: this.host.nodeId, deathCause: cause ?? '' })
-      .catch(ignored(`report of actor ${actorId}'s state to the GCS`));
+    this.host.gcs.reportActor({ actorId, state, nodeId: this.host.nodeId, deathCause: cause ?? '' });
   }
 
   /** Stops placing parked actors. */

@@ -98,6 +98,10 @@ export class FakeGcs implements ActorsGcs {
     return {};
   }
 
+  reportActor(u: Partial<ActorInfo__Output> & { actorId: string }): void {
+    void this.updateActor(u);
+  }
+
   async listActors(): Promise<{ actors: ActorInfo__Output[] }> {
     return { actors: [...this.actors.values()] };
   }
