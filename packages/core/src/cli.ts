@@ -133,12 +133,11 @@ async function start(f: StartFlags): Promise<void> {
     autoscaler: f.autoscaler,
     authTokenFile,
   };
-  const env = withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) });
   if (f.block) {
-    const child = spawn(process.execPath, [nodeMainPath()], { env, stdio: 'inherit' });
-    child.on('exit', (code) => process.exit(code ?? 0));
+    runInForeground(withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify({ ...opts, parentFd: 3 }) }));
     return;
   }
+  const env = withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) });
   try {
     ensureSessionDir(sessionDir); // this user's only (mode 0700): it holds the token and the node records
   } catch (err) {
@@ -189,6 +188,21 @@ async function start(f: StartFlags): Promise<void> {
   } else {
     console.log(`Started node ${info.nodeId} at ${info.address}, joined ${info.gcsAddress} (log: ${logPath}).`);
   }
+}
+
+/**
+ * `ray-ts start --block`: the node runs as a child (so that its environment can turn huge pages
+ * on) and stops with this process, as a launcher (srun, a container's PID 1, systemd) expects:
+ * SIGTERM, SIGINT and SIGHUP are passed on and waited for, and this process exits with the node's
+ * code. Should this process die without a word (SIGKILL), the node sees the pipe on its fd 3 close
+ * and stops too, rather than serve on as an orphan.
+ */
+function runInForeground(env: NodeJS.ProcessEnv): void {
+  const child = spawn(process.execPath, [nodeMainPath()], { env, stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => child.kill(signal === 'SIGHUP' ? 'SIGTERM' : signal));
+  }
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 0)));
 }
 
 async function stop(force: boolean): Promise<void> {

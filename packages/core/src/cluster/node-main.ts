@@ -4,16 +4,19 @@
  * (and prints it), and it stops on SIGTERM, SIGINT or `ray-ts stop`.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { startNode, type StartNodeOptions } from './server.js';
 
 interface NodeMainOptions extends StartNodeOptions {
   sessionDir?: string;
+  /** A pipe from the process that started this node (`ray-ts start --block`): its end stops the node. */
+  parentFd?: number;
 }
 
 async function main(): Promise<void> {
-  const opts = JSON.parse(process.env.RAY_TS_NODE_OPTIONS ?? '{}') as NodeMainOptions;
+  const { parentFd, ...opts } = JSON.parse(process.env.RAY_TS_NODE_OPTIONS ?? '{}') as NodeMainOptions;
   let started;
   try {
     started = await startNode({
@@ -61,6 +64,14 @@ async function main(): Promise<void> {
     // A head waits up to gcsStopFlushMs for its last GCS writes to land in Redis.
     setTimeout(done, 5_000 + (opts.head ? loadConfig(opts.config ?? {}).gcsStopFlushMs : 0)).unref();
   };
+  if (parentFd !== undefined) {
+    // The launcher holds the other end: it is closed when the launcher dies, however it died.
+    const parent = new net.Socket({ fd: parentFd, readable: true, writable: false });
+    parent.on('error', () => exit(0));
+    parent.on('close', () => exit(0));
+    parent.resume();
+    parent.unref();
+  }
   process.on('SIGTERM', () => exit(0));
   process.on('SIGINT', () => exit(0));
   process.on('ray-ts:stopped' as never, () => exit(0));
