@@ -9,11 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TlsError, get, getRuntimeContext, init, put, shutdown } from '@ray-ts/core';
-import { Cluster } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
 import { CounterActor as Counter, make, sampleSum as sum, whereAmI } from './fixtures/cluster.js';
 
 const run = promisify(execFile);
@@ -91,9 +92,16 @@ async function initError(address: string): Promise<Error> {
 
 const read = (name: string) => fs.readFileSync(file(name));
 
-/** GetClusterView from a raw client of the head's GCS (no interceptor of ours: no token); resolves with its error. */
-async function rawCall(creds: grpc.ChannelCredentials): Promise<grpc.ServiceError | null> {
-  const client = new (protos().gcs.Gcs)(cluster.address, creds);
+/**
+ * GetClusterView from a raw client of the head's GCS (no interceptor of ours: no token) with
+ * certificate `name`, trusting CA `ca`; resolves with its error.
+ */
+async function rawCall(name: string, ca: string): Promise<grpc.ServiceError | null> {
+  // The IP is checked against the certificate; a name is sent as SNI (Node warns of an IP there).
+  const creds = grpc.credentials.createSsl(read(`${ca}-ca.crt`), read(`${name}.key`), read(`${name}.crt`), {
+    checkServerIdentity: (_name, cert) => tls.checkServerIdentity('127.0.0.1', cert),
+  });
+  const client = new (protos().gcs.Gcs)(cluster.address, creds, { 'grpc.ssl_target_name_override': 'ray-ts' });
   try {
     return await new Promise((resolve) =>
       client.makeUnaryRequest(
@@ -157,6 +165,24 @@ describe('a cluster with TLS', () => {
     }
   });
 
+  it("runs a submitted job, whose driver joins with the head's TLS settings", async () => {
+    const api = cluster.nodes[0].jobApiAddress!;
+    const headers = clusterAuthHeaders();
+    const id = `tls-job-${process.pid}`;
+    const driver = path.join(here, 'fixtures', 'tls-job-driver.mjs');
+    const res = await fetch(`${api}/api/jobs/`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ entrypoint: `${process.execPath} ${driver}`, submission_id: id }),
+    });
+    expect(res.status, await res.text()).toBe(200);
+    const status = async () =>
+      ((await (await fetch(`${api}/api/jobs/${id}`, { headers })).json()) as { status: string }).status;
+    await waitFor(async () => ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(await status()), { what: 'the job to end' });
+    const logs = ((await (await fetch(`${api}/api/jobs/${id}/logs`, { headers })).json()) as { logs: string }).logs;
+    expect([await status(), logs]).toEqual(['SUCCEEDED', expect.stringContaining('TLS_JOB 42 1')]);
+  });
+
   it('refuses a driver without TLS, saying what to set', async () => {
     const err = await withTlsEnv({}, () => initError(cluster.address));
     expect(err).toBeInstanceOf(TlsError);
@@ -185,14 +211,12 @@ describe('a cluster with TLS', () => {
 
   it("refuses a client whose certificate is another CA's, even if it trusts the cluster's", async () => {
     // A raw client (tls.ts would not load these settings): the server's handshake refuses it.
-    const err = await rawCall(
-      grpc.credentials.createSsl(read('cluster-ca.crt'), read('stranger.key'), read('stranger.crt')),
-    );
+    const err = await rawCall('stranger', 'cluster');
     expect(err?.code).toBe(grpc.status.UNAVAILABLE);
   });
 
   it('refuses a client with the right certificate but no token, UNAUTHENTICATED', async () => {
-    const err = await rawCall(grpc.credentials.createSsl(read('cluster-ca.crt'), read('node.key'), read('node.crt')));
+    const err = await rawCall('node', 'cluster');
     expect(err?.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(err?.details).toMatch(/requires its token/);
   });
