@@ -3,7 +3,8 @@
 // driver's tasks, an actor and large objects across nodes; a driver or node without TLS, with
 // certificates of another CA, or with a certificate that does not name its address is refused
 // with a TlsError that says what to set; a raw client with the right certificate but no token is
-// still refused UNAUTHENTICATED; settings that cannot be used fail before anything starts.
+// still refused UNAUTHENTICATED; a cluster whose certificates carry one name works with
+// RAY_TS_TLS_SERVER_NAME; settings that cannot be used fail before anything starts.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -237,6 +238,31 @@ describe('a driver with TLS and a cluster without', () => {
       expect(err.message).toMatch(/does not use TLS and this one does \(RAY_TS_USE_TLS=1\)/);
     } finally {
       await plain.shutdown();
+    }
+  });
+});
+
+describe('a cluster whose certificates carry one name (RAY_TS_TLS_SERVER_NAME)', () => {
+  it('runs work on every node, and a process that checks addresses instead is refused', async () => {
+    const named = { ...tlsEnv('misnamed', 'cluster'), RAY_TS_TLS_SERVER_NAME: 'elsewhere.example' };
+    const c = await Cluster.start({ head: { numCpus: 1, env: named }, nodes: [{ numCpus: 1, env: named }] });
+    try {
+      await withTlsEnv(named, async () => {
+        await init({ address: c.address });
+        try {
+          const ids = c.nodes.map((n) => n.nodeId);
+          expect(
+            await get(ids.map((nodeId) => whereAmI.options({ schedulingStrategy: { nodeId } }).remote(1))),
+          ).toEqual(ids);
+        } finally {
+          await shutdown();
+        }
+      });
+      const err = await withTlsEnv(tlsEnv('misnamed', 'cluster'), () => initError(c.address));
+      expect(err).toBeInstanceOf(TlsError);
+      expect(err.message).toMatch(/does not name 127\.0\.0\.1 .*RAY_TS_TLS_SERVER_NAME=NAME/);
+    } finally {
+      await c.shutdown();
     }
   });
 });
