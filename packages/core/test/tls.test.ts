@@ -229,6 +229,31 @@ describe('a cluster with TLS', () => {
   });
 });
 
+describe('a TLS head that listens beyond loopback', () => {
+  it('warns that its job API is plain HTTP', async () => {
+    const env = { ...process.env, ...tlsEnv('node', 'cluster'), RAY_TS_SESSION_DIR: file('session-open') };
+    try {
+      const { stdout } = await run(
+        process.execPath,
+        [cli, 'start', '--head', '--port', '0', '--dashboard-port', '0', '--num-cpus', '1'].concat([
+          '--host',
+          '0.0.0.0',
+          '--node-ip-address',
+          '127.0.0.1',
+        ]),
+        { env },
+      );
+      const log = /\(log: (.*)\)\.$/m.exec(stdout)![1];
+      expect(stdout).toMatch(/TLS: +on: every node, driver and CLI needs RAY_TS_USE_TLS=1/);
+      expect(fs.readFileSync(log, 'utf8')).toMatch(
+        /TLS is on for gRPC, but the job API at http:\/\/127\.0\.0\.1:\d+ is plain HTTP/,
+      );
+    } finally {
+      await run(process.execPath, [cli, 'stop'], { env });
+    }
+  });
+});
+
 describe('a driver with TLS and a cluster without', () => {
   it('is refused, saying which side lacks TLS', async () => {
     const plain = await Cluster.start({ head: { numCpus: 1, env: { RAY_TS_USE_TLS: '0' } } });

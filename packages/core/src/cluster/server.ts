@@ -278,6 +278,12 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       });
       jobs = { manager, stopApi: bound.stop };
       jobApiAddress = `http://${advertise}:${bound.port}`;
+      if (auth.tls && !isLoopback(host))
+        console.warn(
+          `ray-ts: WARNING: TLS is on for gRPC, but the job API at ${jobApiAddress} is plain HTTP: requests to it, ` +
+            `the cluster token among them, cross the network in clear text. Call it from this machine, through an SSH ` +
+            `tunnel or through a TLS proxy (see docs/security.md).`,
+        );
       await gcs.kvLocal('cluster').put('job_api_address', Buffer.from(jobApiAddress), true);
     } catch (err) {
       await stop();
