@@ -210,7 +210,15 @@ describe('a cluster with TLS', () => {
     );
   });
 
-  it("refuses a client whose certificate is another CA's, even if it trusts the cluster's", async () => {
+  it("refuses a driver whose certificate is another CA's, even if it trusts the cluster's too", async () => {
+    // A CA file with both CAs: the driver trusts the head, and its own certificate loads.
+    fs.writeFileSync(file('both-ca.crt'), Buffer.concat([read('cluster-ca.crt'), read('other-ca.crt')]));
+    const err = await withTlsEnv(tlsEnv('stranger', 'both'), () => initError(cluster.address));
+    expect(err).toBeInstanceOf(TlsError);
+    expect(err.message).toMatch(/refused this process's certificate \(RAY_TS_TLS_SERVER_CERT=.*stranger\.crt; /);
+  });
+
+  it("refuses a raw client whose certificate is another CA's, even if it trusts the cluster's", async () => {
     // A raw client (tls.ts would not load these settings): the server's handshake refuses it.
     const err = await rawCall('stranger', 'cluster');
     expect(err?.code).toBe(grpc.status.UNAVAILABLE);

@@ -124,14 +124,15 @@ export function probeTls(address: string, t: ClusterTls | undefined, timeoutMs =
       socket.write(H2_PREFACE);
     });
     socket.on('data', () => done({ kind: 'ok' }));
-    socket.once('error', (err: NodeJS.ErrnoException) => {
+    socket.on('error', (err: NodeJS.ErrnoException) => {
       const reason = err.message
         .split('\n')[0]
         .replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:/, '')
         .replace(/[\s:]+$/, '');
       if (handshaken) return done({ kind: 'refused', reason });
       if (NOT_TLS.test(err.message) || err.code === 'ECONNRESET') return done({ kind: 'plain' });
-      if (/alert/i.test(err.message)) return done({ kind: t ? 'refused' : 'ok', reason } as TlsProbe);
+      // An alert during the handshake: the server speaks TLS, and refused the certificate (or its absence).
+      if (/alert/i.test(err.message)) return done(t ? { kind: 'refused', reason } : { kind: 'ok' });
       if (err.code && /^(E[A-Z]+)$/.test(err.code)) return done({ kind: 'unreachable', reason: err.message });
       done({ kind: 'untrusted', reason, code: err.code });
     });
