@@ -84,11 +84,13 @@ async function start(f: StartFlags): Promise<void> {
       `--auth-token-file is a setting of the head: a node takes the token from RAY_TS_AUTH_TOKEN (or this machine's session directory).`,
     );
   const authTokenFile = f.authTokenFile ? path.resolve(f.authTokenFile) : undefined;
+  let tlsCa: string | undefined;
   if (f.head) {
-    // The token is found (or made) here, so that a bad token file fails before anything starts.
+    // The token (and the TLS files) are found here, so that a bad token file or certificate fails
+    // before anything starts.
     const { headAuth } = await import('./cluster/auth-token.js');
     try {
-      headAuth({ tokenFile: authTokenFile, sessionDir });
+      tlsCa = headAuth({ tokenFile: authTokenFile, sessionDir }).tls?.files.ca;
     } catch (err) {
       fail((err as Error).message);
     }
@@ -185,6 +187,10 @@ async function start(f: StartFlags): Promise<void> {
     console.log(`  Connect drivers:  init({ address: '${info.address}' })  or  RAY_TS_ADDRESS=${info.address}`);
     console.log(`  Status:           ray-ts status`);
     console.log(`  Jobs:             ray-ts job submit -- node script.js   (HTTP API at ${info.jobApiAddress})`);
+    if (tlsCa)
+      console.log(
+        `  TLS:              on: every node, driver and CLI needs RAY_TS_USE_TLS=1 and a certificate signed by ${tlsCa}`,
+      );
   } else {
     console.log(`Started node ${info.nodeId} at ${info.address}, joined ${info.gcsAddress} (log: ${logPath}).`);
   }

@@ -208,6 +208,18 @@ export class AuthenticationError extends RayError {
   override readonly name: string = 'AuthenticationError';
 }
 
+/**
+ * Thrown when TLS (`RAY_TS_USE_TLS`, docs/security.md) cannot be set up or a connection's TLS
+ * fails: a variable missing, a certificate or key file missing, unreadable or not PEM; a cluster
+ * that uses TLS joined without it (or the other way round); a certificate the other side does
+ * not trust. Thrown at once by `init({ address })`, `ray-ts start` and the state API, naming the
+ * variable and file to fix. An {@link AuthenticationError}: a process that cannot prove it holds a
+ * certificate of the cluster's CA is not let in.
+ */
+export class TlsError extends AuthenticationError {
+  override readonly name: string = 'TlsError';
+}
+
 /** Internal: a request to the job API that is answered with an HTTP error status. */
 export class HttpError extends RayError {
   override readonly name: string = 'HttpError';
@@ -242,6 +254,7 @@ const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   RuntimeEnvSetupError,
   NotInitializedError,
   AuthenticationError,
+  TlsError,
 };
 
 const builtinErrors: Record<string, ErrorConstructor> = {

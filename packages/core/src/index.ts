@@ -79,6 +79,7 @@ export {
   QueueEmptyError,
   QueueFullError,
   AuthenticationError,
+  TlsError,
   GcsUnavailableError,
 } from './errors.js';
 

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { AuthenticationError } from '../errors.js';
 import { ensureSessionDir, sessionDir as defaultSessionDir } from '../runtime/session-dir.js';
 import { loadConfig } from '../config.js';
+import { loadTls, tlsEnv, type ClusterTls } from './tls.js';
 
 /** The environment variable that carries the token (processes on other hosts, job drivers). */
 export const AUTH_TOKEN_ENV = 'RAY_TS_AUTH_TOKEN';
@@ -27,14 +28,19 @@ export const TOKEN_FILE_NAME = 'auth_token';
 /**
  * What a process requires of its callers and presents to the cluster: a token (and where it came
  * from, for messages), authentication turned off, or (a client only) no token found, in which
- * case it presents none and a cluster that requires one says so.
+ * case it presents none and a cluster that requires one says so. With `tls` (`RAY_TS_USE_TLS`,
+ * tls.ts), every gRPC server and client of the process uses mutual TLS with it, besides the token.
  */
-export type ClusterAuth =
+export type ClusterAuth = (
   | { readonly kind: 'token'; readonly token: string; readonly from: string }
   | { readonly kind: 'disabled' }
-  | { readonly kind: 'none'; readonly looked: string };
+  | { readonly kind: 'none'; readonly looked: string }
+) & { readonly tls?: ClusterTls };
 
-/** Where a token is looked for (defaults: the config's mode, `process.env`, the session directory). */
+/**
+ * Where a token (and the TLS settings) are looked for (defaults: the config's mode, `process.env`,
+ * the session directory).
+ */
 export interface AuthSources {
   readonly mode?: 'token' | 'disabled';
   readonly env?: NodeJS.ProcessEnv;
@@ -108,16 +114,26 @@ export function sessionToken(dir: string = defaultSessionDir()): string {
   return readTokenFile(file, true)!;
 }
 
+/** `auth` with the TLS settings of `src`'s environment, when it turns TLS on (tls.ts's loadTls). */
+function withTls(auth: ClusterAuth, src: AuthSources): ClusterAuth {
+  const tls = loadTls(src.env ?? process.env);
+  return tls ? { ...auth, tls } : auth;
+}
+
 const modeOf = (src: AuthSources) => src.mode ?? loadConfig().authMode;
 const envToken = (env: NodeJS.ProcessEnv) => (env[AUTH_TOKEN_ENV] ? env[AUTH_TOKEN_ENV] : undefined);
 
 /**
  * What a head requires: the mode's answer, else `RAY_TS_AUTH_TOKEN`, else `tokenFile`
  * (`--auth-token-file`, which must hold one), else the session directory's token, made there if
- * missing. Throws AuthenticationError when a configured source cannot be used (never falls back
- * to running open).
+ * missing; and the TLS settings of the environment. Throws AuthenticationError when a configured
+ * source cannot be used (never falls back to running open), TlsError when the TLS settings cannot.
  */
 export function headAuth(src: AuthSources = {}): ClusterAuth {
+  return withTls(headToken(src), src);
+}
+
+function headToken(src: AuthSources): ClusterAuth {
   if (modeOf(src) === 'disabled') return { kind: 'disabled' };
   const env = envToken(src.env ?? process.env);
   if (env) return { kind: 'token', token: checkedToken(env, AUTH_TOKEN_ENV), from: AUTH_TOKEN_ENV };
@@ -133,9 +149,14 @@ export function headAuth(src: AuthSources = {}): ClusterAuth {
 /**
  * What a node, driver or command line presents: the mode's answer, else `RAY_TS_AUTH_TOKEN`,
  * else the session directory's token file; `none` when neither is there (nothing is made: a
- * cluster that requires a token refuses with a message that says what to set).
+ * cluster that requires a token refuses with a message that says what to set); and the TLS
+ * settings of the environment (TlsError when they cannot be used).
  */
 export function clientAuth(src: AuthSources = {}): ClusterAuth {
+  return withTls(clientToken(src), src);
+}
+
+function clientToken(src: AuthSources): ClusterAuth {
   if (modeOf(src) === 'disabled') return { kind: 'disabled' };
   const env = envToken(src.env ?? process.env);
   if (env) return { kind: 'token', token: checkedToken(env, AUTH_TOKEN_ENV), from: AUTH_TOKEN_ENV };
@@ -149,10 +170,11 @@ export function authHeaders(auth: ClusterAuth): Record<string, string> {
   return auth.kind === 'token' ? { authorization: `Bearer ${auth.token}` } : {};
 }
 
-/** The environment that gives a child process (a job's driver, a node) the same authentication. */
+/** The environment that gives a child process (a job's driver, a node) the same authentication and TLS. */
 export function authEnv(auth: ClusterAuth): Record<string, string> {
-  if (auth.kind === 'token') return { [AUTH_TOKEN_ENV]: auth.token };
-  return auth.kind === 'disabled' ? { [AUTH_MODE_ENV]: 'disabled' } : {};
+  const tls = tlsEnv(auth.tls);
+  if (auth.kind === 'token') return { [AUTH_TOKEN_ENV]: auth.token, ...tls };
+  return auth.kind === 'disabled' ? { [AUTH_MODE_ENV]: 'disabled', ...tls } : tls;
 }
 
 /** What a presented `authorization` value is worth: the cluster's token, none, or another one. */

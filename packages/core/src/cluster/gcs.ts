@@ -360,7 +360,7 @@ export class Gcs {
     return {
       RegisterNode: (call, cb) => {
         const n = call.request;
-        void refusal(n, this.nodes.get(n.nodeId)).then((details) => {
+        void refusal(n, this.nodes.get(n.nodeId), this.opts.auth.tls).then((details) => {
           if (details) {
             cb({ code: grpc.status.FAILED_PRECONDITION, details });
             return;

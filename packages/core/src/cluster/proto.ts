@@ -13,6 +13,7 @@ import type { GcsClient } from './generated/raytscore/Gcs.js';
 import type { NodeClient } from './generated/raytscore/Node.js';
 import { clientAuthInterceptor, serverAuthInterceptor } from './auth.js';
 import type { ClusterAuth } from './auth-token.js';
+import { clientSecurity, serverCredentials } from './tls-grpc.js';
 
 /**
  * The version every node and driver of a cluster must share. `RAY_TS_VERSION_OVERRIDE` makes a
@@ -57,7 +58,10 @@ export const channelOptions: grpc.ChannelOptions = {
   'grpc-node.flow_control_window': 8 * 1024 * 1024,
 };
 
-/** A gRPC server whose every service requires `auth`'s token (see auth.ts). */
+/**
+ * A gRPC server whose every service requires `auth`'s token (see auth.ts); bound by `bindServer`
+ * with `auth`'s TLS, when it has some.
+ */
 export function newServer(auth: ClusterAuth): grpc.Server {
   return new grpc.Server({ ...channelOptions, interceptors: [serverAuthInterceptor(auth)] });
 }
@@ -67,20 +71,26 @@ export function clientOptions(auth: ClusterAuth): grpc.ClientOptions {
   return { ...channelOptions, interceptors: [clientAuthInterceptor(auth)] };
 }
 
-/** A client of the GCS at `address` that presents `auth`'s token. */
+/** A client of the GCS at `address` that presents `auth`'s token (over mutual TLS with `auth.tls`). */
 export function gcsClient(address: string, auth: ClusterAuth): GcsClient {
-  return new (protos().gcs.Gcs)(address, grpc.credentials.createInsecure(), clientOptions(auth));
+  const { credentials, options } = clientSecurity(address, auth.tls);
+  return new (protos().gcs.Gcs)(address, credentials, { ...clientOptions(auth), ...options });
 }
 
-/** A client of the node service at `address` that presents `auth`'s token. */
+/** A client of the node service at `address` that presents `auth`'s token (over mutual TLS with `auth.tls`). */
 export function nodeClient(address: string, auth: ClusterAuth): NodeClient {
-  return new (protos().node.Node)(address, grpc.credentials.createInsecure(), clientOptions(auth));
+  const { credentials, options } = clientSecurity(address, auth.tls);
+  return new (protos().node.Node)(address, credentials, { ...clientOptions(auth), ...options });
 }
 
-/** Starts a gRPC server on host:port (port 0: a free one); resolves with the bound port. */
-export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+/**
+ * Starts a gRPC server on host:port (port 0: a free one), with mutual TLS when `auth` has TLS
+ * settings (a client must present a certificate signed by the cluster's CA); resolves with the
+ * bound port.
+ */
+export function bindServer(server: grpc.Server, host: string, port: number, auth: ClusterAuth): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(`${host}:${port}`, serverCredentials(auth.tls), (err, bound) => {
       if (err) reject(err);
       else resolve(bound);
     });

@@ -22,6 +22,7 @@ import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { nodeAddresses } from './node-address.js';
 import { bindServer, gcsClient, newServer, protos, unary, VERSION } from './proto.js';
 import { authErrorOf } from './auth.js';
+import { tlsErrorOf } from './tls-grpc.js';
 import { ignored } from '../log.js';
 import { authEnv, clientAuth, headAuth, isLoopback, openPortWarning, type ClusterAuth } from './auth-token.js';
 
@@ -165,7 +166,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   );
   let port: number;
   try {
-    port = await bindServer(server, host, opts.port ?? 0);
+    port = await bindServer(server, host, opts.port ?? 0, auth);
   } catch (err) {
     await node.stop();
     const msg = (err as Error).message;
@@ -277,6 +278,12 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       });
       jobs = { manager, stopApi: bound.stop };
       jobApiAddress = `http://${advertise}:${bound.port}`;
+      if (auth.tls && !isLoopback(host))
+        console.warn(
+          `ray-ts: WARNING: TLS is on for gRPC, but the job API at ${jobApiAddress} is plain HTTP: requests to it, ` +
+            `the cluster token among them, cross the network in clear text. Call it from this machine, through an SSH ` +
+            `tunnel or through a TLS proxy (see docs/security.md).`,
+        );
       await gcs.kvLocal('cluster').put('job_api_address', Buffer.from(jobApiAddress), true);
     } catch (err) {
       await stop();
@@ -305,14 +312,15 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
 /**
  * Checks that a GCS answers at `address` and takes `auth`'s token, for a clear error before
  * anything starts: AuthenticationError when it refuses the token, and when it requires none while
- * this process requires one of its own callers (the cluster's members would be refused here).
+ * this process requires one of its own callers (the cluster's members would be refused here);
+ * TlsError when one side uses TLS and the other not, or one refuses the other's certificate.
  */
 export async function pingGcs(address: string, auth: ClusterAuth = clientAuth(), timeoutMs = 3_000): Promise<void> {
   parseAddress(address);
   const c = gcsClient(address, auth);
   try {
     await unary(c, 'GetClusterView', {}, timeoutMs);
-    if (auth.kind === 'token' && (await answersWithoutToken(address, timeoutMs)))
+    if (auth.kind === 'token' && (await answersWithoutToken(address, auth, timeoutMs)))
       throw new AuthenticationError(
         `The ray-ts cluster at ${address} runs without authentication (RAY_TS_AUTH_MODE=disabled on its head), ` +
           `and this process would require a token of the cluster's calls to it: set RAY_TS_AUTH_MODE=disabled here too, ` +
@@ -320,7 +328,7 @@ export async function pingGcs(address: string, auth: ClusterAuth = clientAuth(),
       );
   } catch (err) {
     if (err instanceof AuthenticationError) throw err;
-    const refused = authErrorOf(err, address);
+    const refused = authErrorOf(err, address) ?? (await tlsErrorOf(err, address, auth.tls));
     if (refused) throw refused;
     throw new RayError(
       `No ray-ts cluster answers at ${address} (${(err as grpc.ServiceError).details || (err as Error).message}). ` +
@@ -332,8 +340,8 @@ export async function pingGcs(address: string, auth: ClusterAuth = clientAuth(),
 }
 
 /** Whether the GCS at `address` answers a call that carries no token (its head runs with authentication disabled). */
-async function answersWithoutToken(address: string, timeoutMs: number): Promise<boolean> {
-  const bare = gcsClient(address, { kind: 'disabled' });
+async function answersWithoutToken(address: string, auth: ClusterAuth, timeoutMs: number): Promise<boolean> {
+  const bare = gcsClient(address, { kind: 'disabled', ...(auth.tls ? { tls: auth.tls } : {}) });
   try {
     await unary(bare, 'GetClusterView', {}, timeoutMs);
     return true;

@@ -10,17 +10,22 @@ import { gcsClient, nodeClient, unary } from './proto.js';
 import type { GcsClient } from './generated/raytscore/Gcs.js';
 import { authErrorOf } from './auth.js';
 import { clientAuth } from './auth-token.js';
+import { tlsErrorOf } from './tls-grpc.js';
 
 export type Row = Record<string, unknown>;
 
-/** Calls the GCS at `address`, presenting the token every client finds (auth-token.ts's clientAuth). */
+/**
+ * Calls the GCS at `address`, presenting the token (and TLS certificate) every client finds
+ * (auth-token.ts's clientAuth).
+ */
 async function withGcs<T>(address: string, fn: (gcs: GcsClient) => Promise<T>): Promise<T> {
-  const gcs = gcsClient(address, clientAuth());
+  const auth = clientAuth();
+  const gcs = gcsClient(address, auth);
   try {
     return await fn(gcs);
   } catch (err) {
-    const auth = authErrorOf(err, address);
-    if (auth) throw auth;
+    const refused = authErrorOf(err, address) ?? (await tlsErrorOf(err, address, auth.tls));
+    if (refused) throw refused;
     const e = err as grpc.ServiceError;
     if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED) {
       throw new RayError(
