@@ -109,9 +109,10 @@ export class Callback implements TuneCallback {
   onExperimentEnd(_trials: readonly CallbackTrial[]): void | Promise<void> {}
 }
 
-function callbackName(cb: TuneCallback): string {
+/** A callback's class name, or its place in `runConfig.callbacks` for a plain object. */
+function callbackName(cb: TuneCallback, index: number): string {
   const n = (cb as object).constructor?.name;
-  return n && n !== 'Object' ? n : 'callback';
+  return n && n !== 'Object' ? n : `runConfig.callbacks[${index}]`;
 }
 
 /**
@@ -144,10 +145,10 @@ export class CallbackList {
   /** Calls `hook` of every callback that has it, with `args`. */
   call<H extends CallbackHook>(hook: H, ...args: Parameters<NonNullable<TuneCallback[H]>>): void {
     this.step++;
-    for (const cb of this.callbacks) {
+    for (const [index, cb] of this.callbacks.entries()) {
       const fn = cb[hook] as ((...a: unknown[]) => unknown) | undefined;
       if (typeof fn !== 'function' || this.failed.has(cb)) continue;
-      const where = `${callbackName(cb)}.${hook}`;
+      const where = `${callbackName(cb, index)}.${hook}`;
       const about =
         hook === 'setup' || hook === 'onExperimentEnd' ? '' : ` for ${(args[2] as CallbackTrial).trialName}`;
       const tail = this.tails.get(cb);
