@@ -35,7 +35,7 @@ export {
   TBXLoggerCallback,
   TuneCallbackError,
 } from '@ray-ts/tune';
-export type { TuneCallback, CallbackTrial, CallbackSetupInfo } from '@ray-ts/tune';
+export type { TuneCallback, CallbackTrial, CallbackSetupInfo, TrialResult } from '@ray-ts/tune';
 export { exportDenseToOnnx, encodeDenseOnnx, encodeOnnxModel } from './onnx-export.js';
 export type {
   DenseLayerSpec,

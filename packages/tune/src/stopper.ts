@@ -181,7 +181,7 @@ export class TimeoutStopper extends Stopper {
         `TimeoutStopper(timeoutS): timeoutS must be a number of seconds >= 0, got ${JSON.stringify(timeoutS)}.`,
       );
   }
-  shouldStop(): boolean {
+  shouldStop(_trialId: string, _result: TrialResult): boolean {
     return false;
   }
   override stopAll(): boolean {
