@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import protobuf from 'protobufjs';
+import { TuneInvalidArgumentError } from '../errors.js';
 import { maskedCrc32c } from './crc32c.js';
 
 const TENSORBOARD_PROTO = `
@@ -240,7 +241,10 @@ export class EventFileWriter {
   }
 
   private write(event: Record<string, unknown>): void {
-    if (this.fd === undefined) throw new Error(`Event file ${this.path} is closed.`);
+    if (this.fd === undefined)
+      throw new TuneInvalidArgumentError(
+        `Event file ${this.path} is closed: a logger wrote to it after logTrialEnd. Open a new EventFileWriter.`,
+      );
     const { event: type } = protoTypes();
     fs.writeSync(this.fd, tfRecord(type.encode(type.fromObject(event)).finish()));
   }
