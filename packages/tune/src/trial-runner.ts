@@ -300,6 +300,8 @@ export class TrialRunner {
         }),
       );
       this.callbacks.call('onTrialStart', this.callbacks.iteration, this.views, this.view(t));
+      // The experiment began to end while this trial was starting (the loop stopped only those with a worker).
+      if (this.stopping) void this.stopTrial(t);
       for (;;) {
         const ev = await get(w.next.remote());
         const outcome = this.onEvent(t, ev);
