@@ -89,6 +89,25 @@ it('tunes a small MLP with TPE and ASHA: the best config is well above chance, p
   ).toBeGreaterThanOrEqual(0.8);
 }, 120_000);
 
+it('tracks a Tune experiment: a callback forwards every result to an HTTP tracking service, stoppers end each trial', async () => {
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'examples/tune-tracking/main.ts')],
+    { cwd: root },
+  );
+  const tracked = /tracking service: 4 runs, (\d+) metric points \(Tune reported (\d+)\), 4 ended TERMINATED/.exec(
+    stdout,
+  );
+  expect(tracked, stdout).not.toBeNull();
+  expect(tracked![1]).toBe(tracked![2]);
+  // Gradient descent on (w - 3)^2: the smallest learning rate is still moving at 50 iterations; the
+  // others plateau sooner, the faster the larger.
+  expect(stdout).toContain('lr 0.01: loss 1.19e+0 after 50 iterations, stopped at the iteration limit');
+  expect(stdout).toMatch(/lr 0\.45: loss [\d.e-]+ after \d+ iterations, stopped by the plateau stopper/);
+  expect(stdout).toContain('best: lr 0.45');
+  expect(stdout).toMatch(/TensorBoard: tensorboard --logdir \S+tune-tracking/);
+}, 120_000);
+
 it('trains a TensorFlow.js MLP on 2 workers, checkpoints it, exports it to ONNX and serves it', async () => {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(root, 'examples/train-mlp/main.ts')], {
     cwd: root,

@@ -26,7 +26,16 @@ export type { Result, TrainFailure } from './train-result.js';
 export { getContext, report, getCheckpoint, getDatasetShard } from './session.js';
 export type { TrainContext } from './session.js';
 export { TrainInvalidArgumentError, TrainingFailedError } from './errors.js';
-export { Checkpoint } from '@ray-ts/tune';
+export {
+  Checkpoint,
+  Callback,
+  LoggerCallback,
+  JsonLoggerCallback,
+  CSVLoggerCallback,
+  TBXLoggerCallback,
+  TuneCallbackError,
+} from '@ray-ts/tune';
+export type { TuneCallback, CallbackTrial, CallbackSetupInfo, TrialResult } from '@ray-ts/tune';
 export { exportDenseToOnnx, encodeDenseOnnx, encodeOnnxModel } from './onnx-export.js';
 export type {
   DenseLayerSpec,

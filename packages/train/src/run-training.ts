@@ -6,12 +6,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Checkpoint, type TrialResult, type TuneContext } from '@ray-ts/tune';
+import { Checkpoint, type CallbackTrial, type TrialResult, type TrialStatus, type TuneContext } from '@ray-ts/tune';
 import {
+  CallbackList,
   ExperimentStorage,
   keepCheckpoint,
   removeDir,
   removeLeftovers,
+  withDefaultLoggers,
   type KeptCheckpoint,
 } from '@ray-ts/tune/internal';
 import { TrainingFailedError } from './errors.js';
@@ -47,6 +49,52 @@ export async function runTraining(
   const startedAt = Date.now();
   let error: TrainingFailedError | undefined;
 
+  // A run is one trial to callbacks (Ray Train's RunConfig(callbacks)). In a Tune trial, the
+  // Tuner's callbacks see it (in the driver); here only the JSON and CSV files of the run's folder.
+  const callbacks = new CallbackList(
+    tune ? withDefaultLoggers([], { tensorboard: false }) : withDefaultLoggers(spec.run.callbacks ?? []),
+  );
+  const run = {
+    status: 'RUNNING' as TrialStatus,
+    numFailures: 0,
+    error: undefined as TrainFailure['error'] | undefined,
+  };
+  const config = spec.trainLoopConfig;
+  const view: CallbackTrial = Object.freeze({
+    trialId: name,
+    trialName: name,
+    config,
+    path: dir,
+    get status() {
+      return run.status;
+    },
+    get lastResult() {
+      return history.at(-1);
+    },
+    get results() {
+      return history;
+    },
+    get hasCheckpoint() {
+      return latest !== undefined;
+    },
+    get numFailures() {
+      return run.numFailures;
+    },
+    get error() {
+      return run.error;
+    },
+  });
+  const views = [view];
+  callbacks.call('setup', {
+    stop: undefined,
+    numSamples: 1,
+    experimentPath: root,
+    experimentName: name,
+    metric: undefined,
+    mode: undefined,
+  });
+  await callbacks.drain();
+
   const groupSizes: number[] = [];
   const elastic = spec.scaling.minWorkers < spec.scaling.maxWorkers;
   let counted = 0;
@@ -65,6 +113,7 @@ export async function runTraining(
       history.splice(from);
       storage.rewriteResults(name, history);
     }
+    callbacks.call('onTrialStart', callbacks.iteration, views, view);
     const outcome = await driveGroup(
       spec,
       name,
@@ -92,7 +141,8 @@ export async function runTraining(
           for (const d of dropped) removeDir(d.dir);
         }
         history.push(result);
-        storage.appendResult(name, result);
+        callbacks.call('onTrialResult', callbacks.iteration, views, view, result);
+        if (saved) callbacks.call('onCheckpoint', callbacks.iteration, views, view, saved);
         log(
           `iteration ${iteration}: ${formatMetrics(metrics)}${saved ? ` (checkpoint ${path.basename(saved.path!)})` : ''}`,
         );
@@ -123,13 +173,23 @@ export async function runTraining(
           `\nWorker ${f.rank}'s stack:\n${f.error.stack}`,
       );
       log(`failed for good: ${error.message}`);
+      run.numFailures++;
+      run.error = { name: error.name, message: error.message, stack: error.stack ?? error.message };
       break;
     }
+    run.numFailures++;
+    callbacks.call('onTrialRecover', callbacks.iteration, views, view);
     resumeFrom = latest ? { path: latest.dir } : spec.resumeFrom;
     log(
       `worker ${f.rank} failed (${f.error.name}: ${f.error.message}); restarting the group from ${latest ? path.basename(latest.dir) : 'the start'} (restart ${failures.length}${maxFailures === -1 ? '' : ` of ${maxFailures}`})\n${f.error.stack}`,
     );
   }
+  run.status = error ? 'ERROR' : 'TERMINATED';
+  callbacks.call(error ? 'onTrialError' : 'onTrialComplete', callbacks.iteration, views, view);
+  callbacks.call('onExperimentEnd', views);
+  await callbacks.drain();
+  // The run is over and on disk (its checkpoints too): a callback that failed fails fit().
+  if (callbacks.error) throw callbacks.error;
   const byIteration = new Map(history.map((r) => [r.trainingIteration, r]));
   const best = kept
     .filter((k) => fs.existsSync(k.dir))

@@ -4,7 +4,7 @@
  */
 import { portable, type PlacementStrategy, type PortableFunction } from '@ray-ts/core';
 import type { Dataset } from '@ray-ts/data';
-import { Checkpoint } from '@ray-ts/tune';
+import { Checkpoint, type TuneCallback } from '@ray-ts/tune';
 import { TrainInvalidArgumentError } from './errors.js';
 
 /** How many workers, with what (Ray's `ScalingConfig`). */
@@ -46,6 +46,13 @@ export interface RunConfig {
   failureConfig?: { maxFailures?: number };
   /** 0: silent; 1 (default): a line per report and per failure. */
   verbose?: 0 | 1;
+  /**
+   * Tune's callbacks, called for the run as for one trial (Ray Train's `RunConfig(callbacks=)`):
+   * start, each result and checkpoint, restarts (`onTrialRecover`), end. `JsonLoggerCallback`,
+   * `CSVLoggerCallback` and `TBXLoggerCallback` are added unless one of that class is given. When
+   * the trainer runs in a Tuner, the Tuner's `runConfig.callbacks` apply instead.
+   */
+  callbacks?: readonly TuneCallback[];
 }
 
 /** Options of `new DataParallelTrainer()`. */
@@ -111,9 +118,14 @@ export function compileTrainerSpec<C extends Record<string, unknown>>(
   const rc = options.runConfig ?? {};
   checkKeys(
     rc as Record<string, unknown>,
-    ['name', 'storagePath', 'checkpointConfig', 'failureConfig', 'verbose'],
+    ['name', 'storagePath', 'checkpointConfig', 'failureConfig', 'verbose', 'callbacks'],
     'runConfig',
   );
+  const cbs: unknown = rc.callbacks ?? [];
+  if (!Array.isArray(cbs) || cbs.some((c) => !c || typeof c !== 'object'))
+    throw new TrainInvalidArgumentError(
+      'runConfig.callbacks must be an array of Tune callbacks: instances of Callback subclasses (JsonLoggerCallback, TBXLoggerCallback...), or objects with hooks such as onTrialResult.',
+    );
   const mf = rc.failureConfig?.maxFailures ?? 0;
   if (!Number.isInteger(mf) || mf < -1)
     throw new TrainInvalidArgumentError(

@@ -57,7 +57,8 @@ export class DataParallelTrainer<C extends Record<string, unknown> = Record<stri
     return {
       trainable: trialTrainable(),
       resources: new PlacementGroupFactory(bundles, this.spec.scaling.placementStrategy),
-      params: { trainerSpec: this.spec },
+      // Callbacks stay in the driver (the Tuner's apply to the trial): they do not cross to the trial's actor.
+      params: { trainerSpec: { ...this.spec, run: { ...this.spec.run, callbacks: undefined } } },
     };
   }
 }

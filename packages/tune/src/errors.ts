@@ -13,3 +13,13 @@ import { RayError } from '@ray-ts/core';
 export class TuneInvalidArgumentError extends RayError {
   override readonly name: string = 'TuneInvalidArgumentError';
 }
+
+/**
+ * Thrown by `fit()` when a callback of `runConfig.callbacks` threw or rejected: the experiment
+ * stopped at that point (its state is written; `Tuner.restore()` goes on from there once the
+ * callback is fixed). The message names the callback, the hook and the trial; `cause` is the
+ * callback's error.
+ */
+export class TuneCallbackError extends RayError {
+  override readonly name: string = 'TuneCallbackError';
+}

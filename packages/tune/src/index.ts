@@ -13,6 +13,9 @@
  * });
  * console.log((await tuner.fit()).getBestResult().config);
  *
+ * Results go to JSON, CSV and TensorBoard files per trial (`tensorboard --logdir <storagePath>/<name>`);
+ * `runConfig.callbacks` adds your own hooks, `runConfig.stop` takes stoppers.
+ *
  * @packageDocumentation
  */
 export { Tuner } from './tuner.js';
@@ -36,4 +39,16 @@ export type {
 } from './types.js';
 export * from './search/index.js';
 export * from './schedulers/index.js';
-export { TuneInvalidArgumentError } from './errors.js';
+export { TuneInvalidArgumentError, TuneCallbackError } from './errors.js';
+export { Callback } from './callbacks.js';
+export type { TuneCallback, CallbackTrial, CallbackSetupInfo, CallbackHook } from './callbacks.js';
+export { LoggerCallback, JsonLoggerCallback, CSVLoggerCallback, TBXLoggerCallback } from './loggers/index.js';
+export {
+  Stopper,
+  FunctionStopper,
+  MaximumIterationStopper,
+  TrialPlateauStopper,
+  TimeoutStopper,
+  CombinedStopper,
+} from './stopper.js';
+export type { StopCriteria, TrialPlateauStopperOptions } from './stopper.js';

@@ -6,3 +6,5 @@
 export { ExperimentStorage } from './storage.js';
 export { writeDirAtomic, makeTempDir, recoverDir, removeDir, removeLeftovers } from './atomic-files.js';
 export { keepCheckpoint, type KeptCheckpoint, type KeepPolicy } from './kept-checkpoints.js';
+export { CallbackList } from './callbacks.js';
+export { withDefaultLoggers } from './loggers/index.js';

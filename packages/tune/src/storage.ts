@@ -7,6 +7,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { removeDir, writeFileAtomic, writeFileAtomicAsync } from './atomic-files.js';
+import {
+  csvHeader,
+  csvHeaderLine,
+  csvRow,
+  PARAMS_FILE,
+  PROGRESS_FILE,
+  RESULT_FILE,
+  resultLine,
+} from './result-files.js';
 import type { Config, TrialResult, TrialStatus } from './types.js';
 
 /** A trial as written in experiment_state.json. */
@@ -47,7 +56,6 @@ export const STATE_FILE = 'experiment_state.json';
 
 /** Writes an experiment's files. */
 export class ExperimentStorage {
-  private readonly csvHeaders = new Map<string, string[]>();
   /** Checkpoint folders dropped since the last state write began (it may name one to resume from). */
   private toRemove = new Set<string>();
   /** Those the state write under way no longer names: deleted once it is on disk. */
@@ -64,22 +72,7 @@ export class ExperimentStorage {
   writeParams(trialName: string, config: Config): void {
     const d = this.trialDir(trialName);
     fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(d, 'params.json'), JSON.stringify(config, null, 2));
-  }
-
-  appendResult(trialName: string, result: TrialResult): void {
-    const d = this.trialDir(trialName);
-    fs.appendFileSync(path.join(d, 'result.json'), JSON.stringify(result) + '\n');
-    let header = this.csvHeaders.get(trialName);
-    const file = path.join(d, 'progress.csv');
-    if (!header) {
-      header = scalarKeys(result);
-      this.csvHeaders.set(trialName, header);
-      if (!fs.existsSync(file)) fs.writeFileSync(file, header.map(csvCell).join(',') + '\n');
-      else header = fs.readFileSync(file, 'utf8').split('\n')[0].split(',');
-      this.csvHeaders.set(trialName, header);
-    }
-    fs.appendFileSync(file, csvRow(header, result) + '\n');
+    fs.writeFileSync(path.join(d, PARAMS_FILE), JSON.stringify(config, null, 2));
   }
 
   /**
@@ -88,17 +81,17 @@ export class ExperimentStorage {
    */
   rewriteResults(trialName: string, results: readonly TrialResult[]): void {
     const d = this.trialDir(trialName);
-    this.csvHeaders.delete(trialName);
     if (results.length === 0) {
-      fs.rmSync(path.join(d, 'result.json'), { force: true });
-      fs.rmSync(path.join(d, 'progress.csv'), { force: true });
+      fs.rmSync(path.join(d, RESULT_FILE), { force: true });
+      fs.rmSync(path.join(d, PROGRESS_FILE), { force: true });
       return;
     }
-    writeFileAtomic(path.join(d, 'result.json'), results.map((r) => JSON.stringify(r) + '\n').join(''));
-    const header = scalarKeys(results[0]);
-    this.csvHeaders.set(trialName, header);
-    const rows = results.map((r) => csvRow(header, r));
-    writeFileAtomic(path.join(d, 'progress.csv'), [header.map(csvCell).join(','), ...rows].join('\n') + '\n');
+    writeFileAtomic(path.join(d, RESULT_FILE), results.map(resultLine).join(''));
+    const header = csvHeader(results[0]);
+    writeFileAtomic(
+      path.join(d, PROGRESS_FILE),
+      csvHeaderLine(header) + results.map((r) => csvRow(header, r)).join(''),
+    );
   }
 
   checkpointDir(trialName: string, iteration: number): string {
@@ -151,7 +144,7 @@ export class ExperimentStorage {
 
   /** Results a trial wrote (result.json), for restored trials' histories. */
   static readResults(trialDir: string): TrialResult[] {
-    const f = path.join(trialDir, 'result.json');
+    const f = path.join(trialDir, RESULT_FILE);
     if (!fs.existsSync(f)) return [];
     const out: TrialResult[] = [];
     for (const line of fs.readFileSync(f, 'utf8').split('\n')) {
@@ -164,20 +157,4 @@ export class ExperimentStorage {
     }
     return out;
   }
-}
-
-function scalarKeys(result: TrialResult): string[] {
-  return Object.entries(result)
-    .filter(([, v]) => v === null || ['number', 'string', 'boolean'].includes(typeof v))
-    .map(([k]) => k);
-}
-
-function csvRow(header: readonly string[], result: TrialResult): string {
-  return header.map((k) => csvCell((result as Record<string, unknown>)[k])).join(',');
-}
-
-function csvCell(v: unknown): string {
-  if (v === undefined || v === null) return '';
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

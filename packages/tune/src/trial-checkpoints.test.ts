@@ -2,12 +2,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CallbackTrial } from './callbacks.js';
 import { Checkpoint } from './checkpoint.js';
+import { CSVLoggerCallback, JsonLoggerCallback } from './loggers/index.js';
 import { keepCheckpoint, type KeptCheckpoint } from './kept-checkpoints.js';
 import { ExperimentStorage } from './storage.js';
 import { newTrial, restoredTrial } from './trial.js';
 import { saveCheckpoint } from './trial-checkpoints.js';
 import type { TrialResult } from './types.js';
+
+const loggers = [new JsonLoggerCallback(), new CSVLoggerCallback()];
+/** Appends a result to the trial's files as the default loggers do. */
+function appendResult(storage: ExperimentStorage, trialName: string, r: TrialResult): void {
+  const view = { path: storage.trialDir(trialName), config: {} } as CallbackTrial;
+  for (const l of loggers) void l.logTrialResult(0, view, r);
+}
 
 let root = '';
 beforeEach(() => {
@@ -122,7 +131,7 @@ describe("a trial's checkpoints and experiment_state.json", () => {
     const t = newTrial('00000', {});
     storage.writeParams(t.trialName, {});
     saveCheckpoint(storage, undefined, t, { data: { i: 1 } }, 1, result(1));
-    storage.appendResult(t.trialName, result(1));
+    appendResult(storage, t.trialName, result(1));
     const { results: _r, worker: _w, ...record } = t;
     await storage.writeState(header(), [JSON.stringify({ ...record, status: 'RUNNING' })]);
     const trialDir = storage.trialDir(t.trialName);
@@ -137,14 +146,14 @@ describe("a trial's checkpoints and experiment_state.json", () => {
     expect(fs.readdirSync(trialDir).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 
-  it('rewrites result.json and progress.csv as appending the same results would', () => {
+  it('rewrites result.json and progress.csv as the loggers appending the same results would', () => {
     const a = new ExperimentStorage(path.join(root, 'a'));
     const b = new ExperimentStorage(path.join(root, 'b'));
     for (const s of [a, b]) s.writeParams('trial', {});
     const rs = [result(1, { loss: 0.5, note: 'x,y' }), result(2, { loss: 0.25, extra: 1 }), result(3)];
-    for (const r of rs) a.appendResult('trial', r);
+    for (const r of rs) appendResult(a, 'trial', r);
     a.rewriteResults('trial', rs.slice(0, 2));
-    for (const r of rs.slice(0, 2)) b.appendResult('trial', r);
+    for (const r of rs.slice(0, 2)) appendResult(b, 'trial', r);
     for (const f of ['result.json', 'progress.csv'])
       expect(fs.readFileSync(path.join(a.trialDir('trial'), f), 'utf8')).toBe(
         fs.readFileSync(path.join(b.trialDir('trial'), f), 'utf8'),

@@ -9,20 +9,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { get, portable, put, type ActorHandle, type ObjectRef, type PlacementGroup } from '@ray-ts/core';
 import { removeLeftovers } from './atomic-files.js';
+import { CallbackList, type CallbackTrial } from './callbacks.js';
+import { Checkpoint } from './checkpoint.js';
 import { TuneInvalidArgumentError } from './errors.js';
+import { withDefaultLoggers } from './loggers/index.js';
 import { ProgressReporter } from './progress.js';
 import { ResultGrid } from './result-grid.js';
 import { BasicVariantGenerator } from './search/basic-variant.js';
 import { FIFOScheduler } from './schedulers/fifo.js';
 import { ExperimentStateWriter } from './state-writer.js';
+import { compileStopper, type Stopper } from './stopper.js';
 import { ExperimentStorage, type ExperimentState } from './storage.js';
 import { unwrapTrainable, type TrialEvent, type TrialWorkerMethods } from './trainable.js';
-import { info, newTrial, restoredTrial, type Trial } from './trial.js';
+import { callbackView, info, newTrial, restoredTrial, type Trial } from './trial.js';
 import { applyExploit, saveCheckpoint } from './trial-checkpoints.js';
 import { resultOf } from './trial-results.js';
 import { TrialWorkers } from './trial-workers.js';
 import type { RunConfig, TuneConfig, TunerOptions } from './tuner-options.js';
 import { FINISHED, type Mode, type Searcher, type TrialResult, type TrialScheduler } from './types.js';
+
+/** How often the runner asks a stopper's stopAll() while trials run (it also asks after each result). */
+const STOP_ALL_POLL_MS = 100;
 
 function isClassTrainable(fn: unknown): boolean {
   return typeof fn === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(fn));
@@ -52,6 +59,12 @@ export class TrialRunner {
   private readonly progress: ProgressReporter;
   private params: Record<string, ObjectRef<unknown>> | undefined;
   private readonly spec: ReturnType<typeof unwrapTrainable>;
+  private readonly stopper: Stopper | undefined;
+  private readonly callbacks: CallbackList;
+  /** What callbacks see of the trials, in the order of {@link trials}. */
+  private readonly views: CallbackTrial[] = [];
+  /** The experiment is ending: a stopper's stopAll(), or a callback failed. */
+  private stopping = false;
 
   constructor(
     trainable: unknown,
@@ -82,6 +95,13 @@ export class TrialRunner {
     this.searcher.setSearchProperties(this.metric, this.mode, opts.paramSpace ?? {});
     this.scheduler = this.tune.scheduler ?? new FIFOScheduler();
     this.scheduler.setSearchProperties(this.metric, this.mode);
+    this.stopper = compileStopper(this.run_.stop, this.tune.timeBudgetS);
+    const cbs: unknown = this.run_.callbacks ?? [];
+    if (!Array.isArray(cbs) || cbs.some((c) => !c || typeof c !== 'object'))
+      throw new TuneInvalidArgumentError(
+        'runConfig.callbacks must be an array of callbacks: instances of Callback subclasses, or objects with hooks such as onTrialResult.',
+      );
+    this.callbacks = new CallbackList(withDefaultLoggers(cbs as CallbackList['callbacks']), () => this.wake());
     const tty = process.stdout.isTTY === true;
     this.progress = new ProgressReporter(this.run_.verbose ?? (tty ? 2 : 1), this.metric);
     if (restored) this.restore(restored);
@@ -93,7 +113,16 @@ export class TrialRunner {
     this.finishedSearch = s.finishedSearch;
     if (s.searcher !== undefined) this.searcher.restore(s.searcher);
     if (s.scheduler !== undefined) this.scheduler.restore(s.scheduler);
-    for (const r of s.trials) this.trials.push(restoredTrial(r, this.storage));
+    for (const r of s.trials) this.addTrial(restoredTrial(r, this.storage));
+  }
+
+  private addTrial(t: Trial): void {
+    this.trials.push(t);
+    this.views.push(callbackView(t, this.storage.trialDir(t.trialName)));
+  }
+
+  private view(t: Trial): CallbackTrial {
+    return callbackView(t, this.storage.trialDir(t.trialName));
   }
 
   async run(): Promise<ResultGrid> {
@@ -105,16 +134,25 @@ export class TrialRunner {
     }
     const limit = await this.workers.capacity(this.tune.maxConcurrentTrials);
     const running = new Set<Trial>();
-    const budgetMs = (this.tune.timeBudgetS ?? Infinity) * 1000;
-    let outOfTime = false;
     this.progress.start(() => this.trials);
+    let stopped = false;
     try {
+      this.callbacks.call('setup', {
+        stop: this.run_.stop,
+        numSamples: this.tune.numSamples ?? 1,
+        experimentPath: this.storage.dir,
+        experimentName: path.basename(this.storage.dir),
+        metric: this.metric,
+        mode: this.mode,
+      });
+      await this.callbacks.drain();
       for (;;) {
-        if (!outOfTime && Date.now() - this.startedAt >= budgetMs) {
-          outOfTime = true;
+        if (!this.stopping && (this.callbacks.error || this.stopper?.stopAll())) this.stopping = true;
+        if (this.stopping && !stopped) {
+          stopped = true;
           for (const t of running) void this.stopTrial(t);
         }
-        while (!outOfTime && running.size < limit) {
+        while (!this.stopping && running.size < limit) {
           const t = this.nextTrial(running.size === 0);
           if (!t) break;
           running.add(t);
@@ -125,7 +163,7 @@ export class TrialRunner {
         }
         if (running.size === 0) {
           const pending = this.trials.some((t) => t.status === 'PENDING' || t.status === 'PAUSED');
-          if (outOfTime || (this.finishedSearch && !pending)) break;
+          if (this.stopping || (this.finishedSearch && !pending)) break;
           if (!pending && this.suggestionBlocked) {
             throw new TuneInvalidArgumentError(
               'The searcher suggests nothing while no trial runs: it would wait forever. Check its maxConcurrent or numSamples.',
@@ -134,7 +172,7 @@ export class TrialRunner {
         }
         await new Promise<void>((r) => {
           this.wakers.push(r);
-          if (budgetMs !== Infinity) setTimeout(r, Math.max(10, budgetMs - (Date.now() - this.startedAt))).unref();
+          if (this.stopper) setTimeout(r, STOP_ALL_POLL_MS).unref();
         });
       }
     } finally {
@@ -142,7 +180,10 @@ export class TrialRunner {
       this.writeState(true);
       this.workers.killIdle();
       await this.state.flush();
+      this.callbacks.call('onExperimentEnd', this.views);
+      await this.callbacks.drain();
     }
+    if (this.callbacks.error) throw this.callbacks.error;
     this.progress.summary(this.trials, this.storage, Date.now() - this.startedAt);
     return new ResultGrid(
       this.trials.map((t) => resultOf(t, this.storage, this.run_.checkpointConfig)),
@@ -199,7 +240,7 @@ export class TrialRunner {
       }
       this.suggested++;
       const t = newTrial(trialId, config);
-      this.trials.push(t);
+      this.addTrial(t);
       this.storage.writeParams(t.trialName, config);
       this.scheduler.onTrialAdd(info(t));
     }
@@ -258,6 +299,9 @@ export class TrialRunner {
             : {}),
         }),
       );
+      this.callbacks.call('onTrialStart', this.callbacks.iteration, this.views, this.view(t));
+      // The experiment began to end while this trial was starting (the loop stopped only those with a worker).
+      if (this.stopping) void this.stopTrial(t);
       for (;;) {
         const ev = await get(w.next.remote());
         const outcome = this.onEvent(t, ev);
@@ -275,6 +319,7 @@ export class TrialRunner {
                 t.lastResult.trainingIteration,
                 t.lastResult,
               );
+              this.checkpointed(t);
             }
           }
           clean = await get(w.stop.remote());
@@ -323,9 +368,10 @@ export class TrialRunner {
     if (ev.checkpoint) saveCheckpoint(this.storage, this.run_.checkpointConfig, t, ev.checkpoint, iteration, result);
     t.results.push(result);
     t.lastResult = result;
-    this.storage.appendResult(t.trialName, result);
+    this.callbacks.call('onTrialResult', this.callbacks.iteration, this.views, this.view(t), result);
+    if (ev.checkpoint) this.checkpointed(t);
     this.searcher.onTrialResult?.(t.trialId, result);
-    if (this.shouldStop(t, result)) {
+    if (this.stopper?.shouldStop(t.trialId, result) || this.stopAllNow()) {
       this.complete(t, 'TERMINATED');
       return 'stop';
     }
@@ -356,21 +402,36 @@ export class TrialRunner {
     }
   }
 
-  private shouldStop(t: Trial, r: TrialResult): boolean {
-    const stop = this.run_.stop;
-    if (!stop) return false;
-    if (typeof stop === 'function') return stop(t.trialId, r) === true;
-    for (const [k, v] of Object.entries(stop)) {
-      const x = (r as Record<string, unknown>)[k];
-      if (typeof x === 'number' && x >= v) return true;
+  /** True once the experiment is ending (asks the stopper's stopAll() after each result). */
+  private stopAllNow(): boolean {
+    if (!this.stopping && (this.callbacks.error || this.stopper?.stopAll())) {
+      this.stopping = true;
+      this.wake();
     }
-    return false;
+    return this.stopping;
+  }
+
+  private checkpointed(t: Trial): void {
+    if (t.checkpoint)
+      this.callbacks.call(
+        'onCheckpoint',
+        this.callbacks.iteration,
+        this.views,
+        this.view(t),
+        new Checkpoint(t.checkpoint, undefined),
+      );
   }
 
   private complete(t: Trial, status: 'TERMINATED' | 'ERROR'): void {
     t.status = status;
     this.scheduler.onTrialComplete(info(t), t.lastResult);
     this.searcher.onTrialComplete(t.trialId, t.lastResult, status === 'ERROR');
+    this.callbacks.call(
+      status === 'ERROR' ? 'onTrialError' : 'onTrialComplete',
+      this.callbacks.iteration,
+      this.views,
+      this.view(t),
+    );
     this.stopAskedTrials();
   }
 
@@ -379,6 +440,7 @@ export class TrialRunner {
     const max = this.run_.failureConfig?.maxFailures ?? 0;
     if (max < 0 || t.numFailures <= max) {
       t.status = 'PENDING'; // retried from its last checkpoint
+      this.callbacks.call('onTrialRecover', this.callbacks.iteration, this.views, this.view(t));
       return;
     }
     t.error = error;

@@ -9,6 +9,7 @@ import { removeLeftovers } from './atomic-files.js';
 import type { KeptCheckpoint } from './kept-checkpoints.js';
 import { ExperimentStorage, type TrialRecord } from './storage.js';
 import type { TrialWorkerMethods } from './trainable.js';
+import type { CallbackTrial } from './callbacks.js';
 import type { Config, TrialInfo, TrialResult } from './types.js';
 
 /** A trial in the runner. */
@@ -34,6 +35,47 @@ export const info = (t: Trial): TrialInfo => ({
   results: t.results,
   hasCheckpoint: !!t.checkpoint,
 });
+
+const views = new WeakMap<Trial, CallbackTrial>();
+
+/** What callbacks see of a trial: a live, read-only view (one per trial), in the folder `path`. */
+export function callbackView(t: Trial, path: string): CallbackTrial {
+  let v = views.get(t);
+  if (!v) {
+    v = Object.freeze({
+      get trialId() {
+        return t.trialId;
+      },
+      get trialName() {
+        return t.trialName;
+      },
+      get config() {
+        return t.config;
+      },
+      get status() {
+        return t.status;
+      },
+      get lastResult() {
+        return t.lastResult;
+      },
+      get results() {
+        return t.results;
+      },
+      get hasCheckpoint() {
+        return !!t.checkpoint;
+      },
+      get numFailures() {
+        return t.numFailures;
+      },
+      get error() {
+        return t.error;
+      },
+      path,
+    });
+    views.set(t, v);
+  }
+  return v;
+}
 
 /** A new PENDING trial for a config the searcher suggested. */
 export function newTrial(trialId: string, config: Config): Trial {

@@ -2,7 +2,9 @@
  * The options of a Tune experiment, as `new Tuner(trainable, options)` takes them: how trials are
  * searched and scheduled (`TuneConfig`), and where results go and when trials stop (`RunConfig`).
  */
-import type { Mode, Searcher, TrialResult, TrialScheduler, Config } from './types.js';
+import type { TuneCallback } from './callbacks.js';
+import type { StopCriteria } from './stopper.js';
+import type { Mode, Searcher, TrialScheduler, Config } from './types.js';
 
 /** How trials are searched and scheduled (Ray's `TuneConfig`). */
 export interface TuneConfig {
@@ -17,7 +19,7 @@ export interface TuneConfig {
   scheduler?: TrialScheduler;
   /** Trials at once (default: as many as the cluster's resources fit). */
   maxConcurrentTrials?: number;
-  /** Stop the whole experiment after this many seconds. */
+  /** Stop the whole experiment after this many seconds (a `TimeoutStopper` added to `runConfig.stop`). */
   timeBudgetS?: number;
   /** Run trials on the same worker actors one after another (default true; Ray's reuse_actors). */
   reuseActors?: boolean;
@@ -40,8 +42,19 @@ export interface RunConfig {
   name?: string;
   /** Folder of experiments (default `~/ray_ts_results`). */
   storagePath?: string;
-  /** Stop a trial when a metric reaches a value (`{ trainingIteration: 10, accuracy: 0.95 }`), or when a function says so. */
-  stop?: Record<string, number> | ((trialId: string, result: TrialResult) => boolean);
+  /**
+   * When trials stop: an object stops a trial when any named result field reaches its value
+   * (`{ trainingIteration: 10, accuracy: 0.95 }`); a function `(trialId, result) => boolean` when it
+   * returns true; a `Stopper` (`MaximumIterationStopper`, `TrialPlateauStopper`, `TimeoutStopper`,
+   * `CombinedStopper`, or your own) also decides when the whole experiment stops (`stopAll()`).
+   */
+  stop?: StopCriteria;
+  /**
+   * Callbacks called as the experiment goes (trial start, result, checkpoint, end, error...; see
+   * `TuneCallback`). `JsonLoggerCallback`, `CSVLoggerCallback` and `TBXLoggerCallback` are added
+   * unless one of that class is in the list.
+   */
+  callbacks?: readonly TuneCallback[];
   checkpointConfig?: CheckpointConfig;
   /** Retries of a trial that throws, from its last checkpoint (default 0; -1 for unlimited). */
   failureConfig?: { maxFailures?: number };
