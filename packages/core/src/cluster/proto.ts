@@ -13,6 +13,7 @@ import type { GcsClient } from './generated/raytscore/Gcs.js';
 import type { NodeClient } from './generated/raytscore/Node.js';
 import { clientAuthInterceptor, serverAuthInterceptor } from './auth.js';
 import type { ClusterAuth } from './auth-token.js';
+import { clientIdentityInterceptor, type MemberIdentity } from './identity.js';
 
 /**
  * The version every node and driver of a cluster must share. `RAY_TS_VERSION_OVERRIDE` makes a
@@ -57,24 +58,29 @@ export const channelOptions: grpc.ChannelOptions = {
   'grpc-node.flow_control_window': 8 * 1024 * 1024,
 };
 
-/** A gRPC server whose every service requires `auth`'s token (see auth.ts). */
-export function newServer(auth: ClusterAuth): grpc.Server {
-  return new grpc.Server({ ...channelOptions, interceptors: [serverAuthInterceptor(auth)] });
+/**
+ * A gRPC server whose every service requires `auth`'s token (see auth.ts), then passes the
+ * `after` interceptors (a member's identity, identity.ts).
+ */
+export function newServer(auth: ClusterAuth, after: grpc.ServerInterceptor[] = []): grpc.Server {
+  return new grpc.Server({ ...channelOptions, interceptors: [serverAuthInterceptor(auth), ...after] });
 }
 
-/** Client options: the channel options, and `auth`'s token on every call. */
-export function clientOptions(auth: ClusterAuth): grpc.ClientOptions {
-  return { ...channelOptions, interceptors: [clientAuthInterceptor(auth)] };
+/** Client options: the channel options, and `auth`'s token on every call (and `identity`, a member's). */
+export function clientOptions(auth: ClusterAuth, identity?: MemberIdentity): grpc.ClientOptions {
+  const interceptors = [clientAuthInterceptor(auth)];
+  if (identity) interceptors.push(clientIdentityInterceptor(identity));
+  return { ...channelOptions, interceptors };
 }
 
-/** A client of the GCS at `address` that presents `auth`'s token. */
-export function gcsClient(address: string, auth: ClusterAuth): GcsClient {
-  return new (protos().gcs.Gcs)(address, grpc.credentials.createInsecure(), clientOptions(auth));
+/** A client of the GCS at `address` that presents `auth`'s token (and `identity`, a member's). */
+export function gcsClient(address: string, auth: ClusterAuth, identity?: MemberIdentity): GcsClient {
+  return new (protos().gcs.Gcs)(address, grpc.credentials.createInsecure(), clientOptions(auth, identity));
 }
 
-/** A client of the node service at `address` that presents `auth`'s token. */
-export function nodeClient(address: string, auth: ClusterAuth): NodeClient {
-  return new (protos().node.Node)(address, grpc.credentials.createInsecure(), clientOptions(auth));
+/** A client of the node service at `address` that presents `auth`'s token (and `identity`, a member's). */
+export function nodeClient(address: string, auth: ClusterAuth, identity?: MemberIdentity): NodeClient {
+  return new (protos().node.Node)(address, grpc.credentials.createInsecure(), clientOptions(auth, identity));
 }
 
 /** Starts a gRPC server on host:port (port 0: a free one); resolves with the bound port. */

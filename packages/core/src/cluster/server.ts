@@ -24,6 +24,7 @@ import { bindServer, gcsClient, newServer, protos, unary, VERSION } from './prot
 import { authErrorOf } from './auth.js';
 import { ignored } from '../log.js';
 import { authEnv, clientAuth, headAuth, isLoopback, openPortWarning, type ClusterAuth } from './auth-token.js';
+import { newIdentity, serverIdentityInterceptor, type MemberDirectory } from './identity.js';
 
 export interface StartNodeOptions {
   head: boolean;
@@ -112,8 +113,11 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     nodeIpAddress: opts.nodeIpAddress,
     gcsAddress: opts.head ? undefined : opts.gcsAddress,
   });
-  const server = newServer(auth);
   const nodeId = ids().next('node');
+  const identity = newIdentity(nodeId);
+  // Members are checked against the GCS's table on the head, against the cluster view elsewhere.
+  let members: MemberDirectory | undefined;
+  const server = newServer(auth, [serverIdentityInterceptor(() => members, config.memberWaitMs)]);
   const node = new NodeManager({
     nodeId,
     jobId: opts.driver?.jobId ?? '',
@@ -138,7 +142,9 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       nodeTimeoutMs: opts.nodeTimeoutMs ?? 5_000,
       storage,
       auth,
+      identity,
     });
+    members = gcs.members;
     server.addService(protos().gcs.Gcs.service, gcs.handlers());
     gcs.localNode = {
       nodeId,
@@ -193,7 +199,9 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     preferredNode: opts.driver?.preferredNode,
     labels: opts.labels,
     auth,
+    identity,
   });
+  members ??= cluster.members;
   holder.handlers = cluster.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>;
   node.attachCluster(cluster.ports);
   cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
