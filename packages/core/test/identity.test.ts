@@ -90,6 +90,20 @@ function peerBatch(address: string, fromNode: string, meta: grpc.Metadata): Prom
   });
 }
 
+/** A Pull of `objectId` for `requester`; resolves with how the stream ended. */
+function pull(address: string, requester: string, meta: grpc.Metadata): Promise<grpc.ServiceError | undefined> {
+  const c = client('Node', address) as unknown as {
+    Pull(req: object, md: grpc.Metadata): grpc.ClientReadableStream<object>;
+  };
+  const s = c.Pull({ objectId: 'obj_0123456789abcde', requester }, meta);
+  onTestFinished(() => s.cancel());
+  return new Promise((resolve) => {
+    s.on('data', () => {});
+    s.on('error', (err: grpc.ServiceError) => resolve(err));
+    s.on('end', () => resolve(undefined));
+  });
+}
+
 const denied = (err: grpc.ServiceError | undefined) => (err ? `${grpc.status[err.code]}: ${err.details}` : 'answered');
 const nodeInfo = (id: Identity, over: object = {}) => ({
   nodeId: id.nodeId,
@@ -140,6 +154,13 @@ describe('member identities on a real cluster', () => {
     expect(denied(await peerBatch(worker.address, worker.nodeId, md(thief)))).toMatch(
       /credential presented for node \S+ is not the one/,
     );
+    expect(denied(await pull(worker.address, head.nodeId, md()))).toMatch(
+      /Node\/Pull refused: only the cluster's nodes/,
+    );
+    const bundles = { placementGroupId: 'pg_0123456789abc', indexes: [0], bundles: [{ resources: { CPU: 1 } }] };
+    expect(denied(await call(node, 'PrepareBundles', bundles, md()))).toMatch(
+      /PrepareBundles refused: only the cluster's head/,
+    );
     // Reading stays open to token holders (ray-ts status, the state API).
     expect(await call(gcs, 'GetClusterView', {}, md())).toBeUndefined();
     expect(await call(node, 'GetState', { kind: 'tasks' }, md())).toBeUndefined();
@@ -152,6 +173,13 @@ describe('member identities on a real cluster', () => {
     const me = identity(`node_intruder_${process.pid}`);
     // A member like any driver (the token lets it join), in its own name.
     expect(await call(gcs, 'RegisterNode', nodeInfo(me, { isDriver: true }), md(me))).toBeUndefined();
+    // And it reports itself, as members do (else the GCS would declare it dead).
+    const beat = setInterval(
+      () => void call(gcs, 'Heartbeat', { node: nodeInfo(me, { isDriver: true }) }, md(me)),
+      200,
+    );
+    onTestFinished(() => clearInterval(beat));
+    expect(await call(gcs, 'Heartbeat', { node: nodeInfo(me, { isDriver: true }) }, md(me))).toBeUndefined();
 
     expect(denied(await peerBatch(worker.address, head.nodeId, md(me)))).toBe(
       `PERMISSION_DENIED: Peer refused: node ${me.nodeId} sent a batch in the name of node ${head.nodeId}; a node sends only in its own name.`,
@@ -167,6 +195,22 @@ describe('member identities on a real cluster', () => {
       `PERMISSION_DENIED: KV write refused: the KV namespace 'cluster' is the head's (key 'job_api_address'): only the head writes it.`,
     );
     expect(denied(await call(gcs, 'KvDel', evil, md(me)))).toMatch(/the KV namespace 'cluster' is the head's/);
+    const pkg = {
+      namespace: 'packages',
+      key: `_ray_pkg_identity_${process.pid}.zip`,
+      value: Buffer.from('a'),
+      overwrite: true,
+    };
+    expect(await call(gcs, 'KvPut', pkg, md(me))).toBeUndefined(); // a new package: added
+    expect(denied(await call(gcs, 'KvPut', { ...pkg, value: Buffer.from('b') }, md(me)))).toMatch(
+      /exists: members add packages but do not replace or delete them/,
+    );
+    expect(denied(await pull(worker.address, head.nodeId, md(me)))).toBe(
+      `PERMISSION_DENIED: Pull refused: node ${me.nodeId} asked in the name of node ${head.nodeId}.`,
+    );
+    const bundles = { placementGroupId: 'pg_0123456789abc', indexes: [0], bundles: [{ resources: { CPU: 1 } }] };
+    for (const m of ['PrepareBundles', 'ReturnBundles'])
+      expect(denied(await call(node, m, bundles, md(me)))).toMatch(new RegExp(`${m} refused: only the cluster's head`));
     expect(denied(await call(gcs, 'Heartbeat', { node: nodeInfo(identity(worker.nodeId)) }, md(me)))).toMatch(
       /only node \S+ itself may report its heartbeat/,
     );
