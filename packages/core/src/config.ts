@@ -61,6 +61,11 @@ export interface RuntimeConfig {
   readonly heartbeatMs: number;
   /** Multi-node: how long a node waits before following the GCS's changes again after the stream broke. */
   readonly gcsResubscribeMs: number;
+  /**
+   * Multi-node: how long a call that presents a member identity this process does not know yet
+   * (a node that joined just now, not yet in its view) waits for it before it is refused.
+   */
+  readonly memberWaitMs: number;
   /** How long a collective message waits for its actor to be placed and started, and how often it looks. */
   readonly collectiveDeliveryTimeoutMs: number;
   readonly collectiveRetryMs: number;
@@ -147,6 +152,7 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   lineagePinning: [true, bool],
   heartbeatMs: [100, int],
   gcsResubscribeMs: [500, int],
+  memberWaitMs: [10_000, int],
   collectiveDeliveryTimeoutMs: [60_000, int],
   collectiveRetryMs: [20, int],
   actorParkRetryMs: [50, int],

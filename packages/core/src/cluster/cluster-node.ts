@@ -34,6 +34,7 @@ import { ClusterPlacer } from './placer.js';
 import { JobDrivers, LogRouter } from './log-router.js';
 import { gcsClient, nodeClient, unary, VERSION } from './proto.js';
 import type { ClusterAuth } from './auth-token.js';
+import { boundNode, type MemberDirectory, type MemberIdentity } from './identity.js';
 import { RemoteActors } from './remote-actors.js';
 import {
   actorCallFromWire,
@@ -59,6 +60,8 @@ export interface ClusterNodeOptions {
   labels?: Record<string, string>;
   /** The token this node presents to the GCS and its peers (the cluster's). */
   auth: ClusterAuth;
+  /** Who this node is to the GCS and its peers (its id and credential, identity.ts). */
+  identity: MemberIdentity;
 }
 
 export class ClusterNode {
@@ -88,7 +91,7 @@ export class ClusterNode {
     this.node = node;
     this.nodeId = node.nodeId;
     this.address = opts.address;
-    this.gcs = gcsClient(opts.gcsAddress, opts.auth);
+    this.gcs = gcsClient(opts.gcsAddress, opts.auth, opts.identity);
     const config = node.config;
     this.membership = new Membership(
       this.gcs,
@@ -115,7 +118,9 @@ export class ClusterNode {
     this.groups = new ClusterGroups(this.gcs, node, (id) => node.groupChanged(id));
     this.placer = new ClusterPlacer(node, this.membership, (id) => this.groups.group(id), config.actorChargeMs);
     this.placer.preferredNode = opts.preferredNode;
-    this.peers = new Peers(this.nodeId, this.membership, node.store, (address) => nodeClient(address, opts.auth));
+    this.peers = new Peers(this.nodeId, this.membership, node.store, (address) =>
+      nodeClient(address, opts.auth, opts.identity),
+    );
     this.transfer = new ObjectTransfer(this.nodeId, node.store, this.membership, this.peers, config.pullMaxObjectBytes);
     this.actors = this.remoteActors();
     this.jobDrivers = new JobDrivers(this.membership);
@@ -220,8 +225,18 @@ export class ClusterNode {
       numWorkers: n.debugState().workers,
       jobId: n.jobId,
       labels: this.opts.labels ?? {},
+      credentialSha256: this.opts.identity.credentialSha256,
     };
   }
+
+  /** The members as this node's view has them, to check the identities of calls to its service. */
+  readonly members: MemberDirectory = {
+    member: (nodeId) => {
+      const n = this.membership.get(nodeId);
+      return n?.state === 'ALIVE' ? { credentialSha256: n.credentialSha256, isHead: n.isHead } : undefined;
+    },
+    waitFor: (pred, timeoutMs) => this.membership.waitForView(pred, timeoutMs),
+  };
 
   /** Registers with the GCS and starts heartbeats and the view subscription. */
   start(): Promise<void> {
@@ -418,11 +433,25 @@ export class ClusterNode {
   handlers(onStop: () => void): NodeHandlers {
     return {
       Peer: (call) => {
-        call.on('data', (b: PeerBatch__Output) => this.onPeerBatch(b));
+        // Bound to a member by the identity interceptor: every batch must come in its name.
+        const bound = boundNode(call);
+        let refused = false;
+        call.on('data', (b: PeerBatch__Output) => {
+          if (refused) return;
+          if (b.fromNode === bound) return this.onPeerBatch(b);
+          refused = true;
+          const details = `Peer refused: node ${bound} sent a batch in the name of node ${b.fromNode}; a node sends only in its own name.`;
+          call.emit('error', { code: grpc.status.PERMISSION_DENIED, details });
+        });
         call.on('error', () => {}); // a peer that goes away: its node's death is handled through the view
         call.on('end', () => call.end());
       },
       Pull: (call) => {
+        if (call.request.requester !== boundNode(call)) {
+          const details = `Pull refused: node ${boundNode(call)} asked in the name of node ${call.request.requester}.`;
+          call.emit('error', { code: grpc.status.PERMISSION_DENIED, details });
+          return;
+        }
         this.transfer
           .servePull(call as never)
           .catch((err: Error) => call.emit('error', { code: grpc.status.INTERNAL, details: err.message }));

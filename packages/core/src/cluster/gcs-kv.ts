@@ -4,7 +4,7 @@
  * A put or delete answers once its write landed in the storage (Redis), and changes nothing when
  * the storage cannot take it.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { GcsHandlers } from './generated/raytscore/Gcs.js';
 import type { GcsStorage } from './gcs-storage.js';
 import { replyAfter, type Landing } from './gcs-writes.js';
@@ -21,6 +21,11 @@ export interface KvNamespace {
   del(key: string, internal?: boolean): Landing;
   keys(prefix?: string): string[];
 }
+
+/** A KV write call as a refusal check sees it (its metadata says whom it is bound to). */
+export type KvCall = { request: { namespace: string; key: string }; metadata?: grpc.Metadata };
+/** Why a put or delete of `namespace`/`key` is refused to `call` (undefined: it is not). */
+export type KvWriteCheck = (namespace: string, key: string, replaces: boolean, call: KvCall) => string | undefined;
 
 export class GcsKv {
   private readonly kv = new Map<string, Buffer>();
@@ -52,27 +57,42 @@ export class GcsKv {
     };
   }
 
-  handlers(): Pick<GcsHandlers, 'KvPut' | 'KvGet' | 'KvDel' | 'KvKeys'> {
+  /**
+   * The `Kv*` RPCs. `refusal` says why a put or delete is refused to its caller (answered with
+   * PERMISSION_DENIED, changing nothing); `replaces`: it would change or delete a value that is there.
+   */
+  handlers(refusal: KvWriteCheck = () => undefined): Pick<GcsHandlers, 'KvPut' | 'KvGet' | 'KvDel' | 'KvKeys'> {
     const ok = <T>(cb: grpc.sendUnaryData<T>, v: T) => cb(null, v);
+    const refused = (call: KvCall, replaces: boolean, cb: (e: Partial<grpc.StatusObject>) => void) => {
+      const why = refusal(call.request.namespace, call.request.key, replaces, call);
+      if (why) cb({ code: grpc.status.PERMISSION_DENIED, details: `KV write refused: ${why}.` });
+      return !!why;
+    };
     return {
-      KvPut: (call, cb) =>
+      KvPut: (call, cb) => {
+        const exists = this.namespace(call.request.namespace).get(call.request.key) !== undefined;
+        if (refused(call, exists && call.request.overwrite, cb)) return;
         replyAfter(cb, () => {
           const kv = this.namespace(call.request.namespace);
           const added = kv.get(call.request.key) === undefined;
           const write = added || call.request.overwrite;
           const landed = write ? kv.put(call.request.key, Buffer.from(call.request.value)) : undefined;
           return { landed, reply: { added } };
-        }),
+        });
+      },
       KvGet: (call, cb) => {
         const v = this.namespace(call.request.namespace).get(call.request.key);
         ok(cb, v ? { found: true, value: v } : { found: false });
       },
-      KvDel: (call, cb) =>
+      KvDel: (call, cb) => {
+        const exists = this.namespace(call.request.namespace).get(call.request.key) !== undefined;
+        if (refused(call, exists, cb)) return;
         replyAfter(cb, () => {
           const kv = this.namespace(call.request.namespace);
           const deleted = kv.get(call.request.key) !== undefined;
           return { landed: deleted ? kv.del(call.request.key) : undefined, reply: { deleted: deleted ? 1 : 0 } };
-        }),
+        });
+      },
       KvKeys: (call, cb) => ok(cb, { keys: this.namespace(call.request.namespace).keys(call.request.key) }),
     };
   }

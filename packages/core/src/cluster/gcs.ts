@@ -24,6 +24,8 @@ import { nodeClient, unary } from './proto.js';
 import type { ClusterAuth } from './auth-token.js';
 import { GcsKv, type KvNamespace } from './gcs-kv.js';
 import { replyAfter, type Landing } from './gcs-writes.js';
+import { GcsMembers, heartbeatRecord } from './gcs-members.js';
+import { boundNode, type MemberIdentity } from './identity.js';
 
 interface PgRecord {
   spec: PlacementGroupSpec__Output;
@@ -42,6 +44,8 @@ export interface GcsOptions {
   storage?: GcsStorage;
   /** The token the GCS presents when it calls nodes (the cluster's). */
   auth: ClusterAuth;
+  /** The head's identity: what the GCS presents when it calls nodes, and the only one that registers the head. */
+  identity?: MemberIdentity;
 }
 
 export class Gcs {
@@ -69,6 +73,8 @@ export class Gcs {
     | undefined;
 
   private readonly storage: GcsStorage;
+  /** Who is a member, and what a call bound to one may do (the head's server checks identities against it). */
+  readonly members: GcsMembers;
 
   /** A GCS with its tables loaded from its storage (a head started again finds them there). */
   static async create(opts: GcsOptions): Promise<Gcs> {
@@ -108,6 +114,7 @@ export class Gcs {
     this.clusterId = opts.clusterId;
     this.storage = opts.storage ?? new MemoryStorage();
     this.kv = new GcsKv(this.storage);
+    this.members = new GcsMembers(this.nodes, opts.identity);
     this.healthTimer = setInterval(() => this.checkHealth(), Math.max(200, opts.nodeTimeoutMs / 4));
     this.healthTimer.unref();
   }
@@ -147,6 +154,7 @@ export class Gcs {
   }
 
   private viewChanged(): void {
+    this.members.changed();
     if (this.viewTimer) return;
     this.viewTimer = setTimeout(() => {
       this.viewTimer = undefined;
@@ -190,7 +198,7 @@ export class Gcs {
     if (!c) {
       const addr = this.nodes.get(nodeId)?.address;
       if (!addr) throw new Error(`unknown node ${nodeId}`);
-      c = nodeClient(addr, this.opts.auth);
+      c = nodeClient(addr, this.opts.auth, this.opts.identity);
       this.nodeClients.set(nodeId, c);
     }
     return c;
@@ -365,6 +373,8 @@ export class Gcs {
             cb({ code: grpc.status.FAILED_PRECONDITION, details });
             return;
           }
+          const denied = this.members.registration(n, boundNode(call));
+          if (denied) return cb({ code: grpc.status.PERMISSION_DENIED, details: `RegisterNode refused: ${denied}.` });
           replyAfter(cb, () => {
             const node = { ...n, state: 'ALIVE' };
             const landed = this.save('nodes', n.nodeId, node);
@@ -386,19 +396,23 @@ export class Gcs {
           ok(cb, { known: false, dead: prev?.state === 'DEAD' });
           return;
         }
+        const denied = this.members.heartbeat(n.nodeId, boundNode(call));
+        if (denied) return cb({ code: grpc.status.PERMISSION_DENIED, details: `Heartbeat refused: ${denied}.` });
         this.lastSeen.set(n.nodeId, Date.now());
         const changed =
           JSON.stringify(prev.resourcesAvailable) !== JSON.stringify(n.resourcesAvailable) ||
           JSON.stringify(prev.resourcesTotal) !== JSON.stringify(n.resourcesTotal) ||
           JSON.stringify(prev.load) !== JSON.stringify(n.load);
-        this.nodes.set(n.nodeId, { ...n, state: 'ALIVE' });
+        this.nodes.set(n.nodeId, heartbeatRecord(prev, n));
         if (changed) {
           this.viewChanged();
           this.retryPendingGroups();
         }
         ok(cb, { known: true });
       },
-      UnregisterNode: (call, cb) =>
+      UnregisterNode: (call, cb) => {
+        const denied = this.members.unregister(call.request.nodeId, boundNode(call));
+        if (denied) return cb({ code: grpc.status.PERMISSION_DENIED, details: `UnregisterNode refused: ${denied}.` });
         replyAfter(cb, () => {
           const n = this.nodes.get(call.request.nodeId);
           if (!n) return { landed: undefined, reply: {} };
@@ -409,7 +423,8 @@ export class Gcs {
           this.nodeClients.delete(call.request.nodeId);
           this.viewChanged();
           return { landed, reply: {} };
-        }),
+        });
+      },
       GetClusterView: (_call, cb) => ok(cb, this.view()),
       Subscribe: (call) => {
         this.subscribers.add(call);
@@ -474,7 +489,7 @@ export class Gcs {
         ok(cb, a && (r.actorId || a.state !== 'DEAD') ? { found: true, actor: a } : { found: false });
       },
       ListActors: (_call, cb) => ok(cb, { actors: [...this.actors.values()] as ActorInfo[] }),
-      ...this.kv.handlers(),
+      ...this.kv.handlers((ns, key, replaces, call) => this.members.kvWrite(ns, key, replaces, boundNode(call))),
       CreatePlacementGroup: (call, cb) =>
         replyAfter(cb, () => {
           const spec = call.request;

@@ -14,6 +14,7 @@ import type { NodeClient } from './generated/raytscore/Node.js';
 import { clientAuthInterceptor, serverAuthInterceptor } from './auth.js';
 import type { ClusterAuth } from './auth-token.js';
 import { clientSecurity, serverCredentials } from './tls-grpc.js';
+import { clientIdentityInterceptor, type MemberIdentity } from './identity.js';
 
 /**
  * The version every node and driver of a cluster must share. `RAY_TS_VERSION_OVERRIDE` makes a
@@ -59,28 +60,37 @@ export const channelOptions: grpc.ChannelOptions = {
 };
 
 /**
- * A gRPC server whose every service requires `auth`'s token (see auth.ts); bound by `bindServer`
- * with `auth`'s TLS, when it has some.
+ * A gRPC server whose every service requires `auth`'s token (see auth.ts), then passes the
+ * `after` interceptors (a member's identity, identity.ts); bound by `bindServer` with `auth`'s
+ * TLS, when it has some.
  */
-export function newServer(auth: ClusterAuth): grpc.Server {
-  return new grpc.Server({ ...channelOptions, interceptors: [serverAuthInterceptor(auth)] });
+export function newServer(auth: ClusterAuth, after: grpc.ServerInterceptor[] = []): grpc.Server {
+  return new grpc.Server({ ...channelOptions, interceptors: [serverAuthInterceptor(auth), ...after] });
 }
 
-/** Client options: the channel options, and `auth`'s token on every call. */
-export function clientOptions(auth: ClusterAuth): grpc.ClientOptions {
-  return { ...channelOptions, interceptors: [clientAuthInterceptor(auth)] };
+/** Client options: the channel options, and `auth`'s token on every call (and `identity`, a member's). */
+export function clientOptions(auth: ClusterAuth, identity?: MemberIdentity): grpc.ClientOptions {
+  const interceptors = [clientAuthInterceptor(auth)];
+  if (identity) interceptors.push(clientIdentityInterceptor(identity));
+  return { ...channelOptions, interceptors };
 }
 
-/** A client of the GCS at `address` that presents `auth`'s token (over mutual TLS with `auth.tls`). */
-export function gcsClient(address: string, auth: ClusterAuth): GcsClient {
+/**
+ * A client of the GCS at `address` that presents `auth`'s token (over mutual TLS with `auth.tls`),
+ * and `identity`, a member's.
+ */
+export function gcsClient(address: string, auth: ClusterAuth, identity?: MemberIdentity): GcsClient {
   const { credentials, options } = clientSecurity(address, auth.tls);
-  return new (protos().gcs.Gcs)(address, credentials, { ...clientOptions(auth), ...options });
+  return new (protos().gcs.Gcs)(address, credentials, { ...clientOptions(auth, identity), ...options });
 }
 
-/** A client of the node service at `address` that presents `auth`'s token (over mutual TLS with `auth.tls`). */
-export function nodeClient(address: string, auth: ClusterAuth): NodeClient {
+/**
+ * A client of the node service at `address` that presents `auth`'s token (over mutual TLS with
+ * `auth.tls`), and `identity`, a member's.
+ */
+export function nodeClient(address: string, auth: ClusterAuth, identity?: MemberIdentity): NodeClient {
   const { credentials, options } = clientSecurity(address, auth.tls);
-  return new (protos().node.Node)(address, credentials, { ...clientOptions(auth), ...options });
+  return new (protos().node.Node)(address, credentials, { ...clientOptions(auth, identity), ...options });
 }
 
 /**

@@ -25,6 +25,7 @@ import { authErrorOf } from './auth.js';
 import { tlsErrorOf } from './tls-grpc.js';
 import { ignored } from '../log.js';
 import { authEnv, clientAuth, headAuth, isLoopback, openPortWarning, type ClusterAuth } from './auth-token.js';
+import { newIdentity, serverIdentityInterceptor, type MemberDirectory } from './identity.js';
 
 export interface StartNodeOptions {
   head: boolean;
@@ -113,8 +114,11 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     nodeIpAddress: opts.nodeIpAddress,
     gcsAddress: opts.head ? undefined : opts.gcsAddress,
   });
-  const server = newServer(auth);
   const nodeId = ids().next('node');
+  const identity = newIdentity(nodeId);
+  // Members are checked against the GCS's table on the head, against the cluster view elsewhere.
+  let members: MemberDirectory | undefined;
+  const server = newServer(auth, [serverIdentityInterceptor(() => members, config.memberWaitMs)]);
   const node = new NodeManager({
     nodeId,
     jobId: opts.driver?.jobId ?? '',
@@ -139,7 +143,9 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       nodeTimeoutMs: opts.nodeTimeoutMs ?? 5_000,
       storage,
       auth,
+      identity,
     });
+    members = gcs.members;
     server.addService(protos().gcs.Gcs.service, gcs.handlers());
     gcs.localNode = {
       nodeId,
@@ -194,7 +200,9 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     preferredNode: opts.driver?.preferredNode,
     labels: opts.labels,
     auth,
+    identity,
   });
+  members ??= cluster.members;
   holder.handlers = cluster.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>;
   node.attachCluster(cluster.ports);
   cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
