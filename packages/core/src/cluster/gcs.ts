@@ -48,6 +48,9 @@ export interface GcsOptions {
   identity?: MemberIdentity;
 }
 
+/** Time on top of the node timeout that nodes have to find a head started again (see `create`). */
+const RESTART_GRACE_MS = 5_000;
+
 export class Gcs {
   readonly clusterId: string;
   private readonly nodes = new Map<string, NodeInfo__Output>();
@@ -84,11 +87,14 @@ export class Gcs {
     const gcs = new Gcs({ ...opts, clusterId, storage });
     await storage.write('meta', 'clusterId', clusterId, { bounded: false });
     const json = <T>(b: Buffer) => JSON.parse(b.toString()) as T;
-    const now = Date.now();
+    // A grace period to re-register after the restart: nodes find the new head only once its
+    // server is up (after this load) and their channels' reconnect backoff (up to 2 s) has run,
+    // so they get RESTART_GRACE_MS on top of the node timeout.
+    const now = Date.now() + RESTART_GRACE_MS;
     for (const [id, b] of t.nodes) {
       const n = json<NodeInfo__Output>(b);
       gcs.nodes.set(id, n);
-      gcs.lastSeen.set(id, now); // a grace period to re-register after the restart
+      gcs.lastSeen.set(id, now);
       if (n.isHead) n.state = 'DEAD'; // the head is a new node now
     }
     for (const [id, b] of t.jobs) gcs.jobs.set(id, json<JobInfo>(b));
