@@ -71,6 +71,7 @@ interface StartFlags {
   nodeTimeoutMs?: number;
   dashboardPort?: number;
   authTokenFile?: string;
+  metricsExportPort?: number;
 }
 
 async function start(f: StartFlags): Promise<void> {
@@ -130,6 +131,7 @@ async function start(f: StartFlags): Promise<void> {
     redisAddress: f.redisAddress,
     nodeTimeoutMs: f.nodeTimeoutMs,
     jobApiPort: f.dashboardPort,
+    metricsExportPort: f.metricsExportPort,
     autoscaler: f.autoscaler,
     authTokenFile,
   };
@@ -347,6 +349,11 @@ program
   .option(
     '--auth-token-file <file>',
     "head: the cluster's token, when RAY_TS_AUTH_TOKEN is not set (default: the session directory's, made if missing)",
+  )
+  .option(
+    '--metrics-export-port <n>',
+    "port of this node's Prometheus endpoint, /metrics (default: a free one; RAY_TS_METRICS_ENABLED=0 turns it off)",
+    number('--metrics-export-port'),
   )
   .option('--block', 'run in the foreground')
   .action((f: StartFlags) => start(f));

@@ -59,6 +59,8 @@ export interface ClusterNodeOptions {
   labels?: Record<string, string>;
   /** The token this node presents to the GCS and its peers (the cluster's). */
   auth: ClusterAuth;
+  /** host:port of this node's Prometheus endpoint, published in its NodeInfo ('' or none: off). */
+  metricsAddress?: string;
 }
 
 export class ClusterNode {
@@ -220,6 +222,7 @@ export class ClusterNode {
       numWorkers: n.debugState().workers,
       jobId: n.jobId,
       labels: this.opts.labels ?? {},
+      metricsAddress: this.opts.metricsAddress ?? '',
     };
   }
 

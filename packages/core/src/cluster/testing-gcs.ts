@@ -125,6 +125,7 @@ export function nodeInfo(nodeId: string, over: Partial<NodeInfo__Output> = {}): 
     numWorkers: 0,
     jobId: '',
     labels: {},
+    metricsAddress: '',
     ...over,
   };
 }

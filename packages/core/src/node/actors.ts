@@ -17,6 +17,13 @@ import type { Allocation, ResourcePool } from './resources.js';
 import { storedError, type StoredValue } from '../runtime/serialization.js';
 import type { WorkerHandle } from './worker-handle.js';
 
+const RAY_ACTOR_STATE = {
+  pending: 'PENDING_CREATION',
+  alive: 'ALIVE',
+  restarting: 'RESTARTING',
+  dead: 'DEAD',
+} as const;
+
 export interface ActorCall {
   readonly spec: ActorTaskSpec;
   attempts: number;
@@ -548,6 +555,16 @@ export class ActorManager {
       actor.worker?.send({ k: 'cancel', taskId: call.spec.taskId });
     }
     return true;
+  }
+
+  /** Actors hosted here by class name and Ray's state name (`ray_actors`), as `state + '\0' + name`. */
+  stateCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const a of this.actors.values()) {
+      const key = `${RAY_ACTOR_STATE[a.state]}\0${a.spec.className}`;
+      out.set(key, (out.get(key) ?? 0) + 1);
+    }
+    return out;
   }
 
   /** Counts for diagnostics. */

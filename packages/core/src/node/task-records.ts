@@ -32,10 +32,19 @@ const KEEP_AFTER_TRIM = 5_000;
 export class TaskRecords {
   /** Recently finished tasks and calls, oldest first. */
   readonly finished: TaskRecord[] = [];
+  /**
+   * Tasks and calls that ended on this node since it started, by `state + '\0' + name` (its
+   * `ray_tasks` FINISHED and FAILED rows): those run here, not those its owner sent elsewhere.
+   */
+  readonly endedCounts = new Map<string, number>();
 
   constructor(private readonly node: { readonly nodeId: string; readonly jobId: string }) {}
 
   private push(rec: TaskRecord): void {
+    if (rec.nodeId === this.node.nodeId) {
+      const key = `${rec.state === 'FINISHED' ? 'FINISHED' : 'FAILED'}\0${rec.name}`;
+      this.endedCounts.set(key, (this.endedCounts.get(key) ?? 0) + 1);
+    }
     const f = this.finished;
     f.push(rec);
     if (f.length > KEEP_MAX) f.splice(0, f.length - KEEP_AFTER_TRIM);

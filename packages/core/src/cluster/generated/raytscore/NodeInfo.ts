@@ -21,6 +21,7 @@ export interface NodeInfo {
   'numWorkers'?: (number);
   'jobId'?: (string);
   'labels'?: ({[key: string]: string});
+  'metricsAddress'?: (string);
 }
 
 export interface NodeInfo__Output {
@@ -41,4 +42,5 @@ export interface NodeInfo__Output {
   'numWorkers': (number);
   'jobId': (string);
   'labels': ({[key: string]: string});
+  'metricsAddress': (string);
 }
