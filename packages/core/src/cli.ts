@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Argument, Command, InvalidArgumentError as CliArgError, Option } from 'commander';
 import { registerJobCommands } from './cli-job.js';
+import { registerMetricsCommands } from './cli-metrics.js';
 import { VERSION } from './cluster/proto.js';
 import { withHugePages } from './runtime/huge-pages.js';
 import { resolveClusterAddress } from './runtime/cluster-address.js';
@@ -473,6 +474,7 @@ program
   });
 
 registerJobCommands(program, { fail, headAddress, printTable });
+registerMetricsCommands(program, { fail, headAddress, printTable });
 
 // ---------------------------------------------------------------- library commands
 /**
