@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import client from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { NodeMetricsState } from '../node/node-manager.js';
 import { UserMetricsTable } from '../metrics/user-table.js';
+import { CORE_METRIC_NAMES } from '../metrics/user-metrics.js';
 import { registerCoreMetrics, registerUserMetrics } from './metrics-core.js';
 import { targetGroups, writeDiscoveryFile } from './metrics-sd.js';
 
@@ -89,6 +91,8 @@ describe("a node's Prometheus rows, under Ray's names", () => {
     expect(rows(text, 'ray_node_gpus_utilization')).toEqual({ '{GpuIndex="0",GpuDeviceName="NVIDIA H100"}': 42 });
     expect(rows(text, 'ray_node_gram_available')).toEqual({ '{GpuIndex="0",GpuDeviceName="NVIDIA H100"}': 90 });
     expect(rows(text, 'ray_node_gpus_available')).toEqual({ '': 1 });
+    // Every name ray-ts exports is reserved from user metrics.
+    for (const m of reg.getMetricsAsArray()) expect(CORE_METRIC_NAMES).toContain(m.name.slice('ray_'.length));
   });
 
   it('renders user metrics as ray_<name>, histograms with cumulative buckets', async () => {
@@ -140,5 +144,15 @@ describe('Prometheus service discovery', () => {
     w.stop();
     expect(fs.existsSync(file)).toBe(false);
     fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('the Grafana dashboard shipped for core (docs/grafana/ray-ts-core.json)', () => {
+  it('queries only metrics that ray-ts exports', () => {
+    const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../../docs/grafana/ray-ts-core.json');
+    const dash = JSON.parse(fs.readFileSync(file, 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\bray_\w+/g) ?? [])));
+    expect(used.size).toBeGreaterThan(10);
+    for (const name of used) expect(CORE_METRIC_NAMES).toContain(name.slice('ray_'.length));
   });
 });

@@ -41,6 +41,7 @@ export const CORE_METRIC_NAMES: readonly string[] = [
   'node_mem_used',
   'node_mem_available',
   'node_mem_total',
+  'node_mem_shared_bytes',
   'node_network_sent',
   'node_network_received',
   'node_network_send_speed',
