@@ -112,11 +112,21 @@ describe('Prometheus metrics on a cluster', () => {
     expect(value(text, 'ray_resources', { Name: 'metricsNode', State: 'AVAILABLE' })).toBe(2);
   });
 
-  it('lists an alive actor by class (ray_actors)', async () => {
+  it('lists an alive actor by class (ray_actors), its calls in ray_tasks', async () => {
     const actor = MetricsActorClass.options({ resources: { metricsNode: 0.5 } }).remote();
     expect(await get(actor.ping.remote())).toBe('pong');
-    const text = await scrape(worker().metricsAddress!);
+    let text = await scrape(worker().metricsAddress!);
     expect(value(text, 'ray_actors', { Name: 'MetricsActor', State: 'ALIVE' })).toBe(1);
+    const file = path.join(tmp, `release-${crypto.randomUUID()}`);
+    const held = actor.holdUntil.remote(file);
+    const running = async () =>
+      value(await scrape(worker().metricsAddress!), 'ray_tasks', { Name: 'MetricsActor.holdUntil', State: 'RUNNING' });
+    await waitFor(async () => (await running()) === 1, { what: 'the call to show as RUNNING' });
+    fs.writeFileSync(file, '');
+    expect(await get(held)).toBe('released');
+    await waitFor(async () => (await running()) === 0, { what: 'the call to end' });
+    text = await scrape(worker().metricsAddress!);
+    expect(value(text, 'ray_tasks', { Name: 'MetricsActor.ping', State: 'FINISHED' })).toBe(1);
   });
 
   it("shows user metrics recorded in a task on another node on that node's endpoint, with their tags", async () => {

@@ -567,6 +567,16 @@ export class ActorManager {
     return out;
   }
 
+  /** Adds the calls running (`RUNNING`) and queued (`SUBMITTED_TO_WORKER`) here to `ray_tasks`'s counts. */
+  addCallStates(into: Map<string, number>): void {
+    const add = (state: string, name: string) =>
+      into.set(`${state}\0${name}`, (into.get(`${state}\0${name}`) ?? 0) + 1);
+    for (const a of this.actors.values()) {
+      for (const c of a.inflight.values()) add('RUNNING', c.spec.name);
+      for (const c of a.queue.toArray()) add('SUBMITTED_TO_WORKER', c.spec.name);
+    }
+  }
+
   /** Counts for diagnostics. */
   counts(): { actors: number; actorHosts: number } {
     let live = 0;

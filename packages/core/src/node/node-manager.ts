@@ -525,6 +525,7 @@ export class NodeManager implements NodeContext {
       const key = `${state}\0${r.name}`;
       tasks.set(key, (tasks.get(key) ?? 0) + 1);
     }
+    this.actors.addCallStates(tasks);
     return {
       tasks,
       actors: this.actors.stateCounts(),
