@@ -189,4 +189,20 @@ describe('Prometheus metrics on a cluster', () => {
       what: 'the killed node to leave the file',
     });
   });
+
+  it('serves nothing with RAY_TS_METRICS_ENABLED=0, and answers without the token with RAY_TS_METRICS_AUTH_MODE=disabled', async () => {
+    const off = await cluster.addNode({ numCpus: 1, env: { RAY_TS_METRICS_ENABLED: '0' } });
+    const open = await cluster.addNode({ numCpus: 1, env: { RAY_TS_METRICS_AUTH_MODE: 'disabled' } });
+    expect(off.metricsAddress).toBeUndefined();
+    const bare = await fetch(`http://${open.metricsAddress}/metrics`);
+    expect(bare.status).toBe(200);
+    expect(value(await bare.text(), 'ray_node_mem_total')).toBeGreaterThan(0);
+    const sd = (await (await fetch(`${api}/api/prometheus/sd`, { headers: clusterAuthHeaders() })).json()) as {
+      targets: string[];
+    }[];
+    expect(sd[0].targets).toContain(open.metricsAddress);
+    expect(sd[0].targets).toHaveLength(4); // the head, the first node, `open` and the driver: not `off`
+    cluster.killNode(off.nodeId);
+    cluster.killNode(open.nodeId);
+  });
 });
