@@ -513,7 +513,9 @@ export class NodeManager implements NodeContext {
    * `state + '\0' + name`; resources; the store's figures.
    */
   metricsState(): NodeMetricsState {
-    const tasks = new Map(this.records.endedCounts);
+    const tasks = new Map<string, number>();
+    for (const [name, n] of this.records.finishedByName) tasks.set(`FINISHED\0${name}`, n);
+    for (const [name, n] of this.records.failedByName) tasks.set(`FAILED\0${name}`, n);
     for (const r of this.tasks.live()) {
       if (r.nodeId !== this.nodeId) continue; // sent to another node: counted there
       const state =
