@@ -15,8 +15,20 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // acorn is loaded lazily, tsx only when a worker meets a .ts module: both stay packages.
-  external: ['acorn', 'tsx', 'tsx/*', '@grpc/grpc-js', '@grpc/proto-loader', 'commander', 'ioredis', 'yaml', 'ws'],
+  // acorn is loaded lazily, tsx only when a worker meets a .ts module: both stay packages. So do
+  // the cluster's libraries (prom-client: only a cluster node's /metrics loads it).
+  external: [
+    'acorn',
+    'tsx',
+    'tsx/*',
+    '@grpc/grpc-js',
+    '@grpc/proto-loader',
+    'commander',
+    'ioredis',
+    'yaml',
+    'ws',
+    'prom-client',
+  ],
   sourcemap: true,
   logLevel: 'warning',
 });

@@ -18,7 +18,7 @@ export interface CliContext {
 }
 
 /** The job API's URL: an http:// address as given, else asked of the cluster at a GCS address. */
-async function jobApi(ctx: CliContext, address: string | undefined): Promise<string> {
+export async function jobApi(ctx: CliContext, address: string | undefined): Promise<string> {
   if (address && /^https?:\/\//.test(address)) return address.replace(/\/$/, '');
   if (!address && !process.env.RAY_TS_ADDRESS) {
     const head = localHead();

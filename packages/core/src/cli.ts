@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Argument, Command, InvalidArgumentError as CliArgError, Option } from 'commander';
 import { registerJobCommands } from './cli-job.js';
+import { registerMetricsCommands } from './cli-metrics.js';
 import { VERSION } from './cluster/proto.js';
 import { withHugePages } from './runtime/huge-pages.js';
 import { resolveClusterAddress } from './runtime/cluster-address.js';
@@ -71,6 +72,7 @@ interface StartFlags {
   nodeTimeoutMs?: number;
   dashboardPort?: number;
   authTokenFile?: string;
+  metricsExportPort?: number;
 }
 
 async function start(f: StartFlags): Promise<void> {
@@ -132,6 +134,7 @@ async function start(f: StartFlags): Promise<void> {
     redisAddress: f.redisAddress,
     nodeTimeoutMs: f.nodeTimeoutMs,
     jobApiPort: f.dashboardPort,
+    metricsExportPort: f.metricsExportPort,
     autoscaler: f.autoscaler,
     authTokenFile,
   };
@@ -354,6 +357,11 @@ program
     '--auth-token-file <file>',
     "head: the cluster's token, when RAY_TS_AUTH_TOKEN is not set (default: the session directory's, made if missing)",
   )
+  .option(
+    '--metrics-export-port <n>',
+    "port of this node's Prometheus endpoint, /metrics (default: a free one; RAY_TS_METRICS_ENABLED=0 turns it off)",
+    number('--metrics-export-port'),
+  )
   .option('--block', 'run in the foreground')
   .action((f: StartFlags) => start(f));
 program
@@ -472,6 +480,7 @@ program
   });
 
 registerJobCommands(program, { fail, headAddress, printTable });
+registerMetricsCommands(program, { fail, headAddress, printTable });
 
 // ---------------------------------------------------------------- library commands
 /**

@@ -113,6 +113,25 @@ export interface RuntimeConfig {
   readonly gcsWriteWaitMs: number;
   /** Head with Redis: how long stopping the head waits for queued writes to land. */
   readonly gcsStopFlushMs: number;
+  /**
+   * Multi-node: every node, and every driver connected to a cluster, serves Prometheus metrics at
+   * `/metrics` (Ray's names: docs/observability.md) on `metricsExportPort` (0: a free one, as Ray
+   * picks one; `ray-ts start --metrics-export-port`), on its listen host, published in its node
+   * info. Off with `RAY_TS_METRICS_ENABLED=0`.
+   */
+  readonly metricsEnabled: boolean;
+  readonly metricsExportPort: number;
+  /**
+   * `token` (the default): `/metrics` requires the cluster's token like every other port (the
+   * service discovery and `ray-ts metrics launch-prometheus` give Prometheus a `credentials_file`);
+   * `disabled`: it answers anyone (Ray's endpoint is open), for a Prometheus that cannot send one.
+   * Without a cluster token (`authMode: 'disabled'`) it is open either way.
+   */
+  readonly metricsAuthMode: 'token' | 'disabled';
+  /** How often a thread sends its user metrics (Counter, Gauge, Histogram) to its node (Ray's metrics_report_interval_ms). */
+  readonly metricsReportIntervalMs: number;
+  /** Head: how often it rewrites the Prometheus service discovery file when the nodes changed. */
+  readonly metricsDiscoveryIntervalMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -126,7 +145,9 @@ const str: Parser<string> = (raw) => raw;
 const authMode: Parser<'token' | 'disabled'> = (raw) => {
   const v = raw.toLowerCase();
   if (v === 'token' || v === 'disabled') return v;
-  throw new Error(`RAY_TS_AUTH_MODE must be 'token' (the default) or 'disabled'; got '${raw}'`);
+  throw new Error(
+    `RAY_TS_AUTH_MODE (and RAY_TS_METRICS_AUTH_MODE) must be 'token' (the default) or 'disabled'; got '${raw}'`,
+  );
 };
 
 const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeConfig[K]>] } = {
@@ -172,6 +193,11 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   gcsWriteAttemptTimeoutMs: [5_000, int],
   gcsWriteWaitMs: [20_000, int],
   gcsStopFlushMs: [5_000, int],
+  metricsEnabled: [true, bool],
+  metricsExportPort: [0, int],
+  metricsAuthMode: ['token', authMode],
+  metricsReportIntervalMs: [500, int],
+  metricsDiscoveryIntervalMs: [1_000, int],
 };
 
 function envName(key: string): string {

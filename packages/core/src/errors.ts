@@ -117,6 +117,15 @@ export class InvalidArgumentError extends RayError {
   override readonly name: string = 'InvalidArgumentError';
 }
 
+/**
+ * Thrown when a user metric (`Counter`, `Gauge`, `Histogram`) is declared or recorded wrongly: a
+ * name Prometheus refuses, bad histogram boundaries, a tag key it was not declared with, or a
+ * declared tag given no value (Ray's `ray.util.metrics` raises ValueError for the same).
+ */
+export class MetricsError extends InvalidArgumentError {
+  override readonly name: string = 'MetricsError';
+}
+
 /** Thrown when a value cannot be serialized (functions, symbols, class instances with native state). */
 export class SerializationError extends RayError {
   override readonly name: string = 'SerializationError';
@@ -249,6 +258,7 @@ const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   NodeDiedError,
   UnschedulableError,
   InvalidArgumentError,
+  MetricsError,
   SerializationError,
   RemoteCodeError,
   RuntimeEnvSetupError,

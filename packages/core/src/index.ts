@@ -70,6 +70,7 @@ export {
   NodeDiedError,
   UnschedulableError,
   InvalidArgumentError,
+  MetricsError,
   SerializationError,
   RemoteCodeError,
   RuntimeEnvSetupError,
@@ -84,5 +85,7 @@ export {
 } from './errors.js';
 
 export { SeededRng, randomSeed, type SeededRngState } from './random.js';
+export { Counter, Gauge, Histogram } from './metrics/user-metrics.js';
+export type { HistogramOptions, MetricOptions, Tags } from './metrics/user-metrics.js';
 
 setCoreNamespace(self as unknown as Record<string, unknown>);

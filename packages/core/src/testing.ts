@@ -99,6 +99,11 @@ export interface ClusterHeadOptions {
   /** Keep the GCS tables in Redis, so that {@link Cluster.restartHead} finds them. */
   redisAddress?: string;
   spec?: ClusterNodeSpec;
+  /**
+   * The head's session directory, as `ray-ts start` gives it (it writes the Prometheus discovery
+   * file there). Its token stays the machine's: set RAY_TS_AUTH_TOKEN to use another.
+   */
+  sessionDir?: string;
 }
 
 /** A node process started by {@link Cluster}. */
@@ -109,6 +114,8 @@ export interface ClusterNodeHandle {
   readonly isHead: boolean;
   /** The head's HTTP job API (http://HOST:PORT). */
   readonly jobApiAddress?: string;
+  /** HOST:PORT of its Prometheus endpoint (`/metrics`), unless metrics are off. */
+  readonly metricsAddress?: string;
   /** Output of the process so far (stdout and stderr). */
   output(): string;
 }
@@ -134,7 +141,12 @@ export class Cluster {
   static async start(
     opts: { head?: ClusterNodeSpec; nodes?: ClusterNodeSpec[] } & ClusterHeadOptions = {},
   ): Promise<Cluster> {
-    const headOpts = { nodeTimeoutMs: opts.nodeTimeoutMs, redisAddress: opts.redisAddress, spec: opts.head ?? {} };
+    const headOpts = {
+      nodeTimeoutMs: opts.nodeTimeoutMs,
+      redisAddress: opts.redisAddress,
+      spec: opts.head ?? {},
+      sessionDir: opts.sessionDir,
+    };
     const head = await Cluster.spawn(headOpts.spec, undefined, headOpts);
     const c = new Cluster(head.handle.address, headOpts);
     c.nodes.push(head.handle);
@@ -194,6 +206,7 @@ export class Cluster {
       nodeTimeoutMs: head?.nodeTimeoutMs,
       redisAddress: head?.redisAddress,
       jobApiPort: 0,
+      sessionDir: head?.sessionDir,
     };
     const {
       proc,
@@ -211,6 +224,7 @@ export class Cluster {
         pid: info.pid,
         isHead: !gcsAddress,
         jobApiAddress: info.jobApiAddress,
+        metricsAddress: info.metricsAddress,
         output: out,
       },
       proc,

@@ -62,6 +62,8 @@ export interface ClusterNodeOptions {
   auth: ClusterAuth;
   /** Who this node is to the GCS and its peers (its id and credential, identity.ts). */
   identity: MemberIdentity;
+  /** host:port of this node's Prometheus endpoint, published in its NodeInfo ('' or none: off). */
+  metricsAddress?: string;
 }
 
 export class ClusterNode {
@@ -226,6 +228,7 @@ export class ClusterNode {
       jobId: n.jobId,
       labels: this.opts.labels ?? {},
       credentialSha256: this.opts.identity.credentialSha256,
+      metricsAddress: this.opts.metricsAddress ?? '',
     };
   }
 

@@ -315,6 +315,8 @@ export interface JobApiOptions {
   readonly auth: ClusterAuth;
   /** The largest JSON body read (config.ts's jobApiMaxBodyBytes). */
   readonly maxBodyBytes: number;
+  /** Prometheus's HTTP service discovery of the nodes' metrics endpoints (`GET /api/prometheus/sd`; metrics-sd.ts). */
+  readonly prometheusTargets?: () => unknown;
 }
 
 /**
@@ -359,6 +361,8 @@ export function serveJobApi(
           ray_ts_version: opts.version,
         });
       if (parts[1] === 'packages' && parts[2] === 'gcs' && parts[3]) return packages(parts[3]);
+      if (parts[1] === 'prometheus' && parts[2] === 'sd' && req.method === 'GET' && opts.prometheusTargets)
+        return send(200, opts.prometheusTargets());
       if (parts[1] !== 'jobs') throw new HttpError(404, `no such path ${url.pathname}`);
       let id: string | undefined;
       try {

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     gcsAddress: started.gcsAddress,
     head: opts.head,
     jobApiAddress: started.jobApiAddress,
+    metricsAddress: started.metricsAddress,
   };
   let file: string | undefined;
   if (opts.sessionDir) {

@@ -15,6 +15,8 @@ export interface NodeReady {
   gcsAddress: string;
   head: boolean;
   jobApiAddress?: string;
+  /** HOST:PORT of its Prometheus endpoint (/metrics), when metrics are on. */
+  metricsAddress?: string;
 }
 
 function nodeMain(): string {

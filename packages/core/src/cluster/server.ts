@@ -23,6 +23,7 @@ import { nodeAddresses } from './node-address.js';
 import { bindServer, gcsClient, newServer, protos, unary, VERSION } from './proto.js';
 import { authErrorOf } from './auth.js';
 import { tlsErrorOf } from './tls-grpc.js';
+import { SESSION_NAME_KEY, startDiscovery, startNodeMetrics, type NodeMetrics } from './metrics-node.js';
 import { ignored } from '../log.js';
 import { authEnv, clientAuth, headAuth, isLoopback, openPortWarning, type ClusterAuth } from './auth-token.js';
 import { newIdentity, serverIdentityInterceptor, type MemberDirectory } from './identity.js';
@@ -41,6 +42,8 @@ export interface StartNodeOptions {
   nodeIpAddress?: string;
   /** Port of this node's gRPC server (0: a free one). */
   port?: number;
+  /** Port of its Prometheus endpoint (`--metrics-export-port`; default: config's `metricsExportPort`, 0: a free one). */
+  metricsExportPort?: number;
   resources: Record<string, number>;
   gpuIds?: number[];
   objectStoreBytes?: number;
@@ -78,6 +81,8 @@ export interface StartedNode {
   gcsAddress: string;
   /** Head: http://HOST:PORT of the job API. */
   jobApiAddress: string | undefined;
+  /** HOST:PORT of its Prometheus endpoint (/metrics); undefined when metrics are off. */
+  metricsAddress: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -183,6 +188,22 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     );
   }
   const address = `${advertise}:${port}`;
+  let metrics: NodeMetrics | undefined;
+  try {
+    metrics = await startNodeMetrics({
+      config,
+      host,
+      advertise,
+      port: opts.metricsExportPort,
+      auth,
+      node,
+      sessionName: gcs?.clusterId,
+    });
+  } catch (err) {
+    server.forceShutdown();
+    await node.stop();
+    throw err;
+  }
   if (!isLoopback(host)) {
     const warning = openPortWarning(
       auth,
@@ -201,6 +222,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     labels: opts.labels,
     auth,
     identity,
+    metricsAddress: metrics?.address,
   });
   members ??= cluster.members;
   holder.handlers = cluster.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>;
@@ -216,9 +238,12 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   };
   let jobs: { manager: JobManager; stopApi: () => void } | undefined;
   let autoscaler: Autoscaler | undefined;
+  const discovery = gcs ? startDiscovery(gcs, opts.sessionDir, config.metricsDiscoveryIntervalMs) : undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await autoscaler?.stop();
+      discovery?.stop();
+      await metrics?.stop();
       jobs?.manager.stopAll();
       jobs?.stopApi();
       await cluster.stop();
@@ -235,6 +260,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     await stop();
     throw err;
   }
+  metrics?.learnSessionName(cluster.gcsClient());
   let jobApiAddress: string | undefined;
   if (gcs) {
     const kv = gcs.kvLocal('jobs');
@@ -283,6 +309,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
         version: VERSION,
         auth,
         maxBodyBytes: config.jobApiMaxBodyBytes,
+        prometheusTargets: discovery?.targets,
       });
       jobs = { manager, stopApi: bound.stop };
       jobApiAddress = `http://${advertise}:${bound.port}`;
@@ -293,6 +320,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
             `tunnel or through a TLS proxy (see docs/security.md).`,
         );
       await gcs.kvLocal('cluster').put('job_api_address', Buffer.from(jobApiAddress), true);
+      await gcs.kvLocal('cluster').put(SESSION_NAME_KEY, Buffer.from(gcs.clusterId), true);
     } catch (err) {
       await stop();
       throw new RayError(
@@ -314,7 +342,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     gcs.setPotentialNodes(autoscaler.potentialNodes());
     autoscaler.start();
   }
-  return { node, cluster, gcs, address, gcsAddress, jobApiAddress, stop };
+  return { node, cluster, gcs, address, gcsAddress, jobApiAddress, metricsAddress: metrics?.address, stop };
 }
 
 /**

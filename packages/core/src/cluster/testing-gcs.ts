@@ -126,6 +126,7 @@ export function nodeInfo(nodeId: string, over: Partial<NodeInfo__Output> = {}): 
     jobId: '',
     labels: {},
     credentialSha256: '',
+    metricsAddress: '',
     ...over,
   };
 }

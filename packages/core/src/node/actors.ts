@@ -17,6 +17,13 @@ import type { Allocation, ResourcePool } from './resources.js';
 import { storedError, type StoredValue } from '../runtime/serialization.js';
 import type { WorkerHandle } from './worker-handle.js';
 
+const RAY_ACTOR_STATE = {
+  pending: 'PENDING_CREATION',
+  alive: 'ALIVE',
+  restarting: 'RESTARTING',
+  dead: 'DEAD',
+} as const;
+
 export interface ActorCall {
   readonly spec: ActorTaskSpec;
   attempts: number;
@@ -548,6 +555,26 @@ export class ActorManager {
       actor.worker?.send({ k: 'cancel', taskId: call.spec.taskId });
     }
     return true;
+  }
+
+  /** Actors hosted here by class name and Ray's state name (`ray_actors`), as `state + '\0' + name`. */
+  stateCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const a of this.actors.values()) {
+      const key = `${RAY_ACTOR_STATE[a.state]}\0${a.spec.className}`;
+      out.set(key, (out.get(key) ?? 0) + 1);
+    }
+    return out;
+  }
+
+  /** Adds the calls running (`RUNNING`) and queued (`SUBMITTED_TO_WORKER`) here to `ray_tasks`'s counts. */
+  addCallStates(into: Map<string, number>): void {
+    const add = (state: string, name: string) =>
+      into.set(`${state}\0${name}`, (into.get(`${state}\0${name}`) ?? 0) + 1);
+    for (const a of this.actors.values()) {
+      for (const c of a.inflight.values()) add('RUNNING', c.spec.name);
+      for (const c of a.queue.toArray()) add('SUBMITTED_TO_WORKER', c.spec.name);
+    }
   }
 
   /** Counts for diagnostics. */

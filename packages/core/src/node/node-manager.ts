@@ -28,7 +28,7 @@ import { Dependencies } from './dependencies.js';
 import { cancelledValue, errorValue, unschedulable } from './failures.js';
 import { LocalKv } from './kv-store.js';
 import { Lineage } from './lineage.js';
-import { ObjectStore } from './object-store.js';
+import { ObjectStore, type ObjectStoreStats } from './object-store.js';
 import { ObjectWaits } from './object-waits.js';
 import { groupResources, isGroupResource } from './placement.js';
 import type { ClusterPorts, GroupDirectory, ResultValue, WorkerLogLine } from './ports.js';
@@ -44,9 +44,20 @@ import { WorkerPool } from './worker-pool.js';
 import { WorkerSlots, fnFor, taskContext } from './worker-slots.js';
 import { envVarsOf, type Work } from './work.js';
 import { packagesDirUnder } from '../runtime/code-packages.js';
+import { UserMetricsTable } from '../metrics/user-table.js';
 
 export type { GroupState, ResultValue } from './ports.js';
 export type { TaskRecord } from './task-records.js';
+
+/** See {@link NodeManager.metricsState}. */
+export interface NodeMetricsState {
+  tasks: Map<string, number>;
+  actors: Map<string, number>;
+  total: Record<string, number>;
+  available: Record<string, number>;
+  store: ObjectStoreStats;
+  workers: number;
+}
 
 export interface NodeOptions {
   nodeId: string;
@@ -91,6 +102,8 @@ export class NodeManager implements NodeContext {
   private readonly inbox = new WorkerInbox(this);
   private readonly logs = new WorkerLogs(this);
   private readonly kvStore = new LocalKv();
+  /** User metrics of this node's threads (its workers' batches, and its driver's), for /metrics. */
+  readonly userMetrics = new UserMetricsTable();
   /** Actor calls run here for another node: task id -> that node. */
   private readonly forwardedCalls = new Map<string, string>();
 
@@ -120,6 +133,7 @@ export class NodeManager implements NodeContext {
         inlineObjectMaxBytes: this.config.inlineObjectMaxBytes,
         bufferPoolBytes: Math.min(1024 ** 3, Math.floor(this.store.capacityBytes / 8)),
         packagesDir: packagesDirUnder(this.config.runtimeResourcesDirectory),
+        metricsReportIntervalMs: this.config.metricsReportIntervalMs,
       },
       heapMb: this.config.workerHeapMb,
       logToDriver: this.config.logToDriver,
@@ -491,6 +505,37 @@ export class NodeManager implements NodeContext {
   /** Tasks this node knows (running, queued, and recently finished), for the state API. */
   taskStates(): TaskRecord[] {
     return [...this.tasks.live(), ...this.records.finished];
+  }
+
+  /**
+   * What the node's `/metrics` reads at scrape time (cluster/metrics-core.ts): tasks (queued and
+   * running here, and ended here since start) and actors by Ray's state names, keyed
+   * `state + '\0' + name`; resources; the store's figures.
+   */
+  metricsState(): NodeMetricsState {
+    const tasks = new Map<string, number>();
+    for (const [name, n] of this.records.finishedByName) tasks.set(`FINISHED\0${name}`, n);
+    for (const [name, n] of this.records.failedByName) tasks.set(`FAILED\0${name}`, n);
+    for (const r of this.tasks.live()) {
+      if (r.nodeId !== this.nodeId) continue; // sent to another node: counted there
+      const state =
+        r.state === 'RUNNING'
+          ? 'RUNNING'
+          : r.state === 'PENDING_ARGS'
+            ? 'PENDING_ARGS_AVAIL'
+            : 'PENDING_NODE_ASSIGNMENT';
+      const key = `${state}\0${r.name}`;
+      tasks.set(key, (tasks.get(key) ?? 0) + 1);
+    }
+    this.actors.addCallStates(tasks);
+    return {
+      tasks,
+      actors: this.actors.stateCounts(),
+      total: this.userResources(this.pool.total),
+      available: this.userResources(this.pool.availableResources()),
+      store: this.store.stats(),
+      workers: this.workers.size,
+    };
   }
 
   /** What each busy worker holds and what waits, for diagnosing a stuck job. */

@@ -60,7 +60,12 @@ export interface ObjectStoreStats {
   usedBytes: number;
   capacityBytes: number;
   spilledObjects: number;
+  /** Bytes of the objects whose bytes are on disk only now. */
+  spilledBytes: number;
   spilledBytesTotal: number;
+  /** Spills written and restores read since the store started. */
+  spillsTotal: number;
+  restoresTotal: number;
   restoredBytesTotal: number;
   /** Spills that failed (a full or failing spill directory); their objects stayed in memory. */
   failedSpillsTotal: number;
@@ -79,6 +84,8 @@ export class ObjectStore {
   private spilledBytesTotal = 0;
   private restoredBytesTotal = 0;
   private failedSpillsTotal = 0;
+  private spillsTotal = 0;
+  private restoresTotal = 0;
   private readonly files: SpillFiles;
   /** Called with the id of each object freed (the node drops per-object bookkeeping). */
   onFree: ((id: string) => void) | undefined;
@@ -481,6 +488,7 @@ export class ObjectStore {
     }
     e.spillPath = w.path;
     this.spilledBytesTotal += value.b.byteLength;
+    this.spillsTotal++;
     return undefined;
   }
 
@@ -520,6 +528,7 @@ export class ObjectStore {
       return this.lose(e, err);
     }
     this.restoredBytesTotal += e.size;
+    this.restoresTotal++;
     const value: StoredValue = { ...meta, b };
     if (keep) {
       e.value = value;
@@ -544,13 +553,21 @@ export class ObjectStore {
 
   stats(): ObjectStoreStats {
     let spilled = 0;
-    for (const e of this.entries.values()) if (e.state === 'spilled') spilled++;
+    let spilledBytes = 0;
+    for (const e of this.entries.values())
+      if (e.state === 'spilled') {
+        spilled++;
+        spilledBytes += e.size;
+      }
     return {
       numObjects: this.entries.size,
       usedBytes: this.usedBytes,
       capacityBytes: this.capacityBytes,
       spilledObjects: spilled,
+      spilledBytes,
       spilledBytesTotal: this.spilledBytesTotal,
+      spillsTotal: this.spillsTotal,
+      restoresTotal: this.restoresTotal,
       restoredBytesTotal: this.restoredBytesTotal,
       failedSpillsTotal: this.failedSpillsTotal,
     };

@@ -32,10 +32,21 @@ const KEEP_AFTER_TRIM = 5_000;
 export class TaskRecords {
   /** Recently finished tasks and calls, oldest first. */
   readonly finished: TaskRecord[] = [];
+  /**
+   * Tasks and calls that ended on this node since it started, by name (its `ray_tasks` FINISHED
+   * and FAILED rows): those run here, not those its owner sent elsewhere. One map per state, so
+   * counting costs a lookup by the name alone (no key built per task).
+   */
+  readonly finishedByName = new Map<string, number>();
+  readonly failedByName = new Map<string, number>();
 
   constructor(private readonly node: { readonly nodeId: string; readonly jobId: string }) {}
 
   private push(rec: TaskRecord): void {
+    if (rec.nodeId === this.node.nodeId) {
+      const counts = rec.state === 'FINISHED' ? this.finishedByName : this.failedByName;
+      counts.set(rec.name, (counts.get(rec.name) ?? 0) + 1);
+    }
     const f = this.finished;
     f.push(rec);
     if (f.length > KEEP_MAX) f.splice(0, f.length - KEEP_AFTER_TRIM);

@@ -25,6 +25,8 @@ export interface WorkerBoot {
   envVars?: Readonly<Record<string, string>>;
   /** Where the node unpacks shipped folders (config `runtimeResourcesDirectory`). */
   packagesDir: string;
+  /** How often the worker sends its user metrics (config `metricsReportIntervalMs`). */
+  metricsReportIntervalMs?: number;
 }
 
 export interface WorkerStartOptions {

@@ -10,6 +10,7 @@ import { ObjectStore } from './object-store.js';
 import type { ClusterPorts } from './ports.js';
 import { FakeWorker, taskSpec } from './testing-node.js';
 import { WorkerInbox, type InboxNode } from './worker-inbox.js';
+import { UserMetricsTable } from '../metrics/user-table.js';
 
 /** A node that records what its workers' messages made it do (`calls`, as [method, ...args]). */
 function setup(opts: { cluster?: boolean; taskRuns?: boolean } = {}) {
@@ -39,6 +40,7 @@ function setup(opts: { cluster?: boolean; taskRuns?: boolean } = {}) {
       },
     },
     actors: actors as unknown as ActorManager,
+    userMetrics: new UserMetricsTable(),
     /** What each request answers (a function that may throw or return a rejected promise). */
     answers: {},
     submitTask(spec) {
@@ -151,6 +153,14 @@ describe('worker inbox: messages', () => {
     const data = new Float32Array([1, 2]);
     inbox.message(worker().handle, { k: 'coll', to: 'a1', key: 'k', dtype: 'float32', data });
     expect(calls).toEqual([['deliverCollective', 'a1', 'k', 'float32', data, false]]);
+  });
+
+  it("adds a worker's user metrics to the node's table", () => {
+    const { node, inbox, worker } = setup();
+    const def = { name: 'c', kind: 'counter' as const, description: '', tagKeys: [] };
+    inbox.message(worker().handle, { k: 'metrics', batch: [{ def, points: [{ tags: [], v: 2 }] }] });
+    inbox.message(worker('worker-2').handle, { k: 'metrics', batch: [{ def, points: [{ tags: [], v: 3 }] }] });
+    expect([...[...node.userMetrics.values()][0].series.values()][0].value).toBe(5);
   });
 
   it("hands a worker's console output to the node's logs, with the worker", () => {

@@ -7,6 +7,7 @@ import { errorToWire } from '../errors.js';
 import type { ActorHandleData, ActorTaskSpec, ClusterInfo, KvOp, TaskSpec } from '../protocol/specs.js';
 import type { FromWorker, WorkerRequest } from '../protocol/worker-messages.js';
 import type { StoredValue } from '../runtime/serialization.js';
+import type { UserMetricsTable } from '../metrics/user-table.js';
 import type { ActorManager } from './actors.js';
 import type { ObjectStore } from './object-store.js';
 import type { ClusterPorts } from './ports.js';
@@ -19,6 +20,8 @@ export interface InboxNode {
   readonly cluster: ClusterPorts | undefined;
   readonly tasks: Pick<Tasks, 'taskDone'>;
   readonly actors: ActorManager;
+  /** User metrics of the node's threads (served on its /metrics). */
+  readonly userMetrics: UserMetricsTable;
   submitTask(spec: TaskSpec): void;
   submitActorTask(spec: ActorTaskSpec): void;
   deliverCollective(to: string, key: string, dtype: string, data: ArrayBufferView, fromPeer: boolean): void;
@@ -81,6 +84,9 @@ export class WorkerInbox {
         break;
       case 'log':
         this.node.workerLog(w, m);
+        break;
+      case 'metrics':
+        this.node.userMetrics.apply(m.batch);
         break;
       case 'req':
         this.request(m.op).then(

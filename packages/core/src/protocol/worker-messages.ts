@@ -5,6 +5,7 @@
  */
 import type { WireError } from '../errors.js';
 import type { ActorCreationSpec, ActorTaskSpec, KvOp, TaskContextData, TaskSpec } from './specs.js';
+import type { MetricBatch } from './metrics.js';
 import type { StoredValue } from './values.js';
 
 // ---- node -> worker ----
@@ -50,7 +51,9 @@ export type FromWorker =
    * What one console call wrote (`err`: console.error or console.warn), for the driver of `jobId`:
    * the job of the task or actor that wrote it. `name` is that task's name.
    */
-  | { k: 'log'; jobId: string; name: string; err: boolean; text: string };
+  | { k: 'log'; jobId: string; name: string; err: boolean; text: string }
+  /** The thread's user metrics that changed since its last batch (metrics/thread-metrics.ts). */
+  | { k: 'metrics'; batch: MetricBatch };
 
 /** Requests from a worker that the node answers with a `reply`. */
 export type WorkerRequest =

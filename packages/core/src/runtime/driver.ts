@@ -15,6 +15,7 @@ import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from 
 import { RefTracker } from './object-ref.js';
 import { threadState } from './thread-state.js';
 import { packagesDirUnder } from './code-packages.js';
+import { ThreadMetrics } from '../metrics/thread-metrics.js';
 
 /** What {@link init} returns. */
 export interface RuntimeInfo {
@@ -107,6 +108,8 @@ function attachDriver(
   st.client = client;
   st.envVars = jobEnv;
   st.packagesDir = packagesDirUnder(config.runtimeResourcesDirectory);
+  // The driver's user metrics go to its node's table: the node's /metrics serves them.
+  (st.metrics ??= new ThreadMetrics()).attach((batch) => node.userMetrics.apply(batch), config.metricsReportIntervalMs);
   const objects = node.store;
   const tracker = new RefTracker(
     {
@@ -190,6 +193,8 @@ export async function stopDriver(): Promise<void> {
   st.packageRoots.clear();
   st.refTracker?.clear();
   st.refTracker = undefined;
+  st.metrics?.flush();
+  st.metrics?.detach();
   setSharedPoolLimit(0);
   setMemoryPressureHook(undefined);
   await d.stop();

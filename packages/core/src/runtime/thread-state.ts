@@ -4,6 +4,7 @@
  * the worker runtime does) sees the same runtime.
  */
 import type { CoreClient } from './client.js';
+import type { ThreadMetrics } from '../metrics/thread-metrics.js';
 
 export interface FunctionRegistry {
   /** Functions registered by module-level `remote()` calls, by `url#ordinal`. */
@@ -40,6 +41,8 @@ export interface ThreadState {
   readonly packageRoots: Map<string, string>;
   /** Where this thread's node unpacks packages (see code-packages.ts); undefined before `init()`. */
   packagesDir?: string;
+  /** This thread's user metrics, aggregated until sent to its node (metrics/thread-metrics.ts). */
+  metrics?: ThreadMetrics;
 }
 
 const KEY = Symbol.for('ray-ts.core.thread-state');

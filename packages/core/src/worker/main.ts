@@ -19,6 +19,7 @@ import { MODULES_VAR, WORKING_DIR_VAR } from '../options.js';
 import type { WorkerBoot } from '../node/worker-handle.js';
 import { WorkerClient, executionContext } from './client.js';
 import { Executor } from './executor.js';
+import { threadMetrics } from '../metrics/user-metrics.js';
 
 const inThread = !isMainThread && parentPort !== null;
 const boot: WorkerBoot = inThread
@@ -63,10 +64,15 @@ for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   };
 }
 
+// User metrics recorded here reach the node in one message per interval (thread-metrics.ts).
+const metrics = threadMetrics();
+metrics.attach((batch) => client.send({ k: 'metrics', batch }), boot.metricsReportIntervalMs ?? 500);
+
 const executor = new Executor(client, boot.status);
 // Results already computed must reach the node even if user code exits the worker right after.
 const exit = process.exit.bind(process);
 process.exit = ((code?: number) => {
+  metrics.flush();
   client.flush();
   exit(code);
 }) as typeof process.exit;

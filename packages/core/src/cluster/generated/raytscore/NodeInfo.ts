@@ -22,6 +22,7 @@ export interface NodeInfo {
   'jobId'?: (string);
   'labels'?: ({[key: string]: string});
   'credentialSha256'?: (string);
+  'metricsAddress'?: (string);
 }
 
 export interface NodeInfo__Output {
@@ -43,4 +44,5 @@ export interface NodeInfo__Output {
   'jobId': (string);
   'labels': ({[key: string]: string});
   'credentialSha256': (string);
+  'metricsAddress': (string);
 }
