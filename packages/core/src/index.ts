@@ -71,6 +71,7 @@ export {
   UnschedulableError,
   InvalidArgumentError,
   SerializationError,
+  DeserializationError,
   RemoteCodeError,
   RuntimeEnvSetupError,
   NotInitializedError,
