@@ -13,6 +13,8 @@ import type { GcsClient } from './generated/raytscore/Gcs.js';
 import type { NodeClient } from './generated/raytscore/Node.js';
 import { clientAuthInterceptor, serverAuthInterceptor } from './auth.js';
 import type { ClusterAuth } from './auth-token.js';
+import { loadConfig } from '../config.js';
+import { clientMessageOptions, messageLimitInterceptor, serverMessageOptions } from './message-limits.js';
 
 /**
  * The version every node and driver of a cluster must share. `RAY_TS_VERSION_OVERRIDE` makes a
@@ -43,10 +45,11 @@ export function protos(): { gcs: GcsProto['raytscore']; node: NodeProto['raytsco
   return loaded;
 }
 
-/** Channel options for every client and server: large messages, keepalive, no proxy. */
+/**
+ * Channel options for every client and server: keepalive, no proxy. Message size limits are
+ * added per side from config.ts (see message-limits.ts).
+ */
 export const channelOptions: grpc.ChannelOptions = {
-  'grpc.max_receive_message_length': 1024 * 1024 * 1024,
-  'grpc.max_send_message_length': 1024 * 1024 * 1024,
   'grpc.keepalive_time_ms': 10_000,
   'grpc.enable_http_proxy': 0,
   // A head that restarts is found again within a second or two, not after grpc's 2-minute backoff.
@@ -57,14 +60,21 @@ export const channelOptions: grpc.ChannelOptions = {
   'grpc-node.flow_control_window': 8 * 1024 * 1024,
 };
 
-/** A gRPC server whose every service requires `auth`'s token (see auth.ts). */
-export function newServer(auth: ClusterAuth): grpc.Server {
-  return new grpc.Server({ ...channelOptions, interceptors: [serverAuthInterceptor(auth)] });
+/**
+ * A gRPC server whose every service requires `auth`'s token (see auth.ts), and refuses requests
+ * over their method's bound (add services with message-limits.ts's limitService).
+ */
+export function newServer(auth: ClusterAuth, config = loadConfig()): grpc.Server {
+  return new grpc.Server({
+    ...channelOptions,
+    ...serverMessageOptions(config),
+    interceptors: [serverAuthInterceptor(auth), messageLimitInterceptor()],
+  });
 }
 
 /** Client options: the channel options, and `auth`'s token on every call. */
 export function clientOptions(auth: ClusterAuth): grpc.ClientOptions {
-  return { ...channelOptions, interceptors: [clientAuthInterceptor(auth)] };
+  return { ...channelOptions, ...clientMessageOptions(loadConfig()), interceptors: [clientAuthInterceptor(auth)] };
 }
 
 /** A client of the GCS at `address` that presents `auth`'s token. */

@@ -21,6 +21,7 @@ import { Autoscaler, LocalNodeProvider, type AutoscalerConfig } from './autoscal
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { nodeAddresses } from './node-address.js';
 import { bindServer, gcsClient, newServer, protos, unary, VERSION } from './proto.js';
+import { limitService } from './message-limits.js';
 import { authErrorOf } from './auth.js';
 import { ignored } from '../log.js';
 import { authEnv, clientAuth, headAuth, isLoopback, openPortWarning, type ClusterAuth } from './auth-token.js';
@@ -112,7 +113,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     nodeIpAddress: opts.nodeIpAddress,
     gcsAddress: opts.head ? undefined : opts.gcsAddress,
   });
-  const server = newServer(auth);
+  const server = newServer(auth, config);
   const nodeId = ids().next('node');
   const node = new NodeManager({
     nodeId,
@@ -139,7 +140,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       storage,
       auth,
     });
-    server.addService(protos().gcs.Gcs.service, gcs.handlers());
+    server.addService(limitService(protos().gcs.Gcs.service, 'Gcs', config), gcs.handlers());
     gcs.localNode = {
       nodeId,
       reserve: (groupId, indexes, bundles) => node.reserveBundles(groupId, indexes, bundles),
@@ -152,7 +153,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   // built once, through this holder.
   const holder: { handlers?: Record<string, (...a: unknown[]) => void> } = {};
   server.addService(
-    protos().node.Node.service,
+    limitService(protos().node.Node.service, 'Node', config),
     new Proxy(
       {},
       {
