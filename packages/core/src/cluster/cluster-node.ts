@@ -30,6 +30,7 @@ import { ClusterGroups } from './groups.js';
 import { Membership, type LostNode } from './membership.js';
 import { ObjectTransfer } from './object-transfer.js';
 import { Peers } from './peers.js';
+import { PeerInbox } from './peer-inbox.js';
 import { ClusterPlacer } from './placer.js';
 import { JobDrivers, LogRouter } from './log-router.js';
 import { gcsClient, nodeClient, unary, VERSION } from './proto.js';
@@ -69,6 +70,7 @@ export class ClusterNode {
   private readonly membership: Membership;
   private readonly placer: ClusterPlacer;
   private readonly peers: Peers;
+  private readonly inbox = new PeerInbox();
   private readonly transfer: ObjectTransfer;
   private readonly actors: RemoteActors;
   private readonly collectives: CollectiveRouter;
@@ -115,7 +117,7 @@ export class ClusterNode {
     this.groups = new ClusterGroups(this.gcs, node, (id) => node.groupChanged(id));
     this.placer = new ClusterPlacer(node, this.membership, (id) => this.groups.group(id), config.actorChargeMs);
     this.placer.preferredNode = opts.preferredNode;
-    this.peers = new Peers(this.nodeId, this.membership, node.store, (address) => nodeClient(address, opts.auth));
+    this.peers = new Peers(this.nodeId, this.membership, node.store, (a) => nodeClient(a, opts.auth), config);
     this.transfer = new ObjectTransfer(this.nodeId, node.store, this.membership, this.peers, config.pullMaxObjectBytes);
     this.actors = this.remoteActors();
     this.jobDrivers = new JobDrivers(this.membership);
@@ -247,6 +249,7 @@ export class ClusterNode {
     this.actors.nodeLost(nodeId, why);
     this.collectives.nodeLost(nodeId);
     this.peers.forget(nodeId);
+    this.inbox.forget(nodeId);
   }
 
   gcsClient(): GcsClient {
@@ -418,7 +421,7 @@ export class ClusterNode {
   handlers(onStop: () => void): NodeHandlers {
     return {
       Peer: (call) => {
-        call.on('data', (b: PeerBatch__Output) => this.onPeerBatch(b));
+        this.inbox.serve(call, (b: PeerBatch__Output) => this.onPeerBatch(b));
         call.on('error', () => {}); // a peer that goes away: its node's death is handled through the view
         call.on('end', () => call.end());
       },
