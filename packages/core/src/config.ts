@@ -113,8 +113,8 @@ export interface RuntimeConfig {
    * messages and about `peerBatchMaxBytes` (a larger message goes alone). A node accepts messages
    * up to `peerMessageMaxBytes` (a larger one is not sent, and an error says so: pass large values
    * as ObjectRefs). Messages wait while the stream to a node is full and until that node
-   * acknowledges them; past `peerQueueWarnBytes` waiting for one node a warning is printed (they
-   * are kept). A broken stream is opened again after `peerReconnectMs`, doubling up to
+   * acknowledges them (within `peerAckDelayMs`: acknowledgements are coalesced); past
+   * `peerQueueWarnBytes` waiting for one node a warning is printed (they are kept). A broken stream is opened again after `peerReconnectMs`, doubling up to
    * `peerReconnectMaxMs`, and what it had not acknowledged is sent again.
    */
   readonly peerBatchMaxMessages: number;
@@ -123,6 +123,7 @@ export interface RuntimeConfig {
   readonly peerQueueWarnBytes: number;
   readonly peerReconnectMs: number;
   readonly peerReconnectMaxMs: number;
+  readonly peerAckDelayMs: number;
   /**
    * The largest gRPC request each service accepts (a larger one is refused with RESOURCE_EXHAUSTED
    * before it is decoded): the GCS's calls `gcsRequestMaxBytes`, but KV writes (shipped code
@@ -198,6 +199,7 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   peerQueueWarnBytes: [256 * 1024 * 1024, int],
   peerReconnectMs: [50, int],
   peerReconnectMaxMs: [2_000, int],
+  peerAckDelayMs: [10, int],
   gcsRequestMaxBytes: [8 * 1024 * 1024, int],
   gcsKvRequestMaxBytes: [520 * 1024 * 1024, int],
   nodeRequestMaxBytes: [1024 * 1024, int],

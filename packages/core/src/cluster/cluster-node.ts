@@ -70,7 +70,7 @@ export class ClusterNode {
   private readonly membership: Membership;
   private readonly placer: ClusterPlacer;
   private readonly peers: Peers;
-  private readonly inbox = new PeerInbox();
+  private readonly inbox: PeerInbox;
   private readonly transfer: ObjectTransfer;
   private readonly actors: RemoteActors;
   private readonly collectives: CollectiveRouter;
@@ -118,6 +118,7 @@ export class ClusterNode {
     this.placer = new ClusterPlacer(node, this.membership, (id) => this.groups.group(id), config.actorChargeMs);
     this.placer.preferredNode = opts.preferredNode;
     this.peers = new Peers(this.nodeId, this.membership, node.store, (a) => nodeClient(a, opts.auth), config);
+    this.inbox = new PeerInbox(config.peerAckDelayMs);
     this.transfer = new ObjectTransfer(this.nodeId, node.store, this.membership, this.peers, config.pullMaxObjectBytes);
     this.actors = this.remoteActors();
     this.jobDrivers = new JobDrivers(this.membership);

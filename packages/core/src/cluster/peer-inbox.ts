@@ -1,8 +1,11 @@
 /**
  * The receiving end of other nodes' Peer streams (see peer-link.ts): hands each batch on once,
  * in order, dropping batches sent again after a stream broke that were processed already, and
- * acknowledges what it processed on the same stream, once per turn.
+ * acknowledges what it processed on the same stream, coalesced: one acknowledgement per stream
+ * every `peerAckDelayMs` at most (the sender needs them only to let batches go, so they need not
+ * be prompt, and a message each way per batch would double the messages of a 1:1 call loop).
  */
+import { systemClock, type Clock } from '../clock.js';
 import type { PeerBatch, PeerBatch__Output } from './generated/raytscore/PeerBatch.js';
 import { ignored } from '../log.js';
 
@@ -18,9 +21,14 @@ export class PeerInbox {
   /** The sessions of each sender. */
   private readonly sessions = new Map<string, Set<string>>();
 
+  constructor(
+    private readonly ackDelayMs: number,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
   /**
    * Takes the batches of one stream: each batch not processed yet goes to `handle`, then the
-   * highest seq processed is acknowledged (coalesced: one acknowledgement per turn).
+   * highest seq processed is acknowledged (coalesced: at most one every `ackDelayMs`).
    */
   serve(call: InboundPeerStream, handle: (b: PeerBatch__Output) => void): void {
     let ack: PeerBatch | undefined;
@@ -44,7 +52,7 @@ export class PeerInbox {
         return;
       }
       ack = { fromNode: '', session: b.session, ack: Math.max(seq, last) };
-      setImmediate(() => {
+      this.clock.after(this.ackDelayMs, () => {
         const a = ack!;
         ack = undefined;
         try {

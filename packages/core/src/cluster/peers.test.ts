@@ -443,15 +443,18 @@ describe('peers: the receiving end (PeerInbox)', () => {
     messages: [{ msg: 'freeObjects', freeObjects: { objectIds: [id] } }] as PeerBatch__Output['messages'],
   });
 
-  it('hands on each batch once across streams, and acknowledges once per turn', async () => {
-    const inbox = new PeerInbox();
+  it('hands on each batch once across streams, and acknowledges at most once per ack delay', () => {
+    const clock = new FakeClock();
+    const inbox = new PeerInbox(10, clock);
     const seen: string[] = [];
     const handle = (b: PeerBatch__Output) => seen.push(`${b.fromNode}:${b.messages[0].freeObjects!.objectIds[0]}`);
     const first = new FakeInbound();
     inbox.serve(first, handle);
     first.emit('data', batch('s1', 1, 'a'));
     first.emit('data', batch('s1', 2, 'b'));
-    await settle();
+    clock.advance(9);
+    expect(first.acks).toEqual([]);
+    clock.advance(1);
     expect(first.acks).toEqual([2]);
 
     // The stream broke before the ack arrived: the sender sends 2 again, then 3, on a new stream.
@@ -461,9 +464,9 @@ describe('peers: the receiving end (PeerInbox)', () => {
     second.emit('data', batch('s1', 3, 'c'));
     // Another sender's, and a new session of node-b (it came back): counted apart.
     second.emit('data', batch('s1', 1, 'x', 'node-c'));
-    await settle();
+    clock.advance(10);
     second.emit('data', batch('s2', 1, 'd'));
-    await settle();
+    clock.advance(10);
     expect(seen).toEqual(['node-b:a', 'node-b:b', 'node-b:c', 'node-c:x', 'node-b:d']);
     expect(second.acks).toEqual([3, 1]);
 
