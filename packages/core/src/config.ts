@@ -132,6 +132,33 @@ export interface RuntimeConfig {
   readonly metricsReportIntervalMs: number;
   /** Head: how often it rewrites the Prometheus service discovery file when the nodes changed. */
   readonly metricsDiscoveryIntervalMs: number;
+  /**
+   * Multi-node: messages between two nodes go in batches of at most `peerBatchMaxMessages`
+   * messages and about `peerBatchMaxBytes` (a larger message goes alone). A node accepts messages
+   * up to `peerMessageMaxBytes` (a larger one is not sent, and an error says so: pass large values
+   * as ObjectRefs). Messages wait while the stream to a node is full and until that node
+   * acknowledges them (within `peerAckDelayMs`: acknowledgements are coalesced); past
+   * `peerQueueWarnBytes` waiting for one node a warning is printed (they are kept). A broken stream is opened again after `peerReconnectMs`, doubling up to
+   * `peerReconnectMaxMs`, and what it had not acknowledged is sent again.
+   */
+  readonly peerBatchMaxMessages: number;
+  readonly peerBatchMaxBytes: number;
+  readonly peerMessageMaxBytes: number;
+  readonly peerQueueWarnBytes: number;
+  readonly peerReconnectMs: number;
+  readonly peerReconnectMaxMs: number;
+  readonly peerAckDelayMs: number;
+  /**
+   * The largest gRPC request each service accepts (a larger one is refused with RESOURCE_EXHAUSTED
+   * before it is decoded): the GCS's calls `gcsRequestMaxBytes`, but KV writes (shipped code
+   * packages) `gcsKvRequestMaxBytes`; a node's calls other than its Peer stream (pulls, bundles,
+   * state) `nodeRequestMaxBytes`; and replies `grpcReplyMaxBytes` (KV reads of packages, state
+   * listings). Set the same values on every process of a cluster.
+   */
+  readonly gcsRequestMaxBytes: number;
+  readonly gcsKvRequestMaxBytes: number;
+  readonly nodeRequestMaxBytes: number;
+  readonly grpcReplyMaxBytes: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -198,6 +225,17 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   metricsAuthMode: ['token', authMode],
   metricsReportIntervalMs: [500, int],
   metricsDiscoveryIntervalMs: [1_000, int],
+  peerBatchMaxMessages: [1_000, int],
+  peerBatchMaxBytes: [4 * 1024 * 1024, int],
+  peerMessageMaxBytes: [256 * 1024 * 1024, int],
+  peerQueueWarnBytes: [256 * 1024 * 1024, int],
+  peerReconnectMs: [50, int],
+  peerReconnectMaxMs: [2_000, int],
+  peerAckDelayMs: [10, int],
+  gcsRequestMaxBytes: [8 * 1024 * 1024, int],
+  gcsKvRequestMaxBytes: [520 * 1024 * 1024, int],
+  nodeRequestMaxBytes: [1024 * 1024, int],
+  grpcReplyMaxBytes: [520 * 1024 * 1024, int],
 };
 
 function envName(key: string): string {

@@ -132,6 +132,15 @@ export class SerializationError extends RayError {
 }
 
 /**
+ * Thrown when bytes that came from another process or node cannot be decoded into a value: they
+ * are truncated, corrupt, or nested deeper than V8 can read back (its stack overflows). Reading
+ * the object again does not help; make it again, or look for what corrupts the bytes in transit.
+ */
+export class DeserializationError extends SerializationError {
+  override readonly name: string = 'DeserializationError';
+}
+
+/**
  * Thrown when a worker cannot load a remote function or class: its module failed to import,
  * or a function sent by value refers to variables defined outside it.
  */
@@ -260,6 +269,7 @@ const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   InvalidArgumentError,
   MetricsError,
   SerializationError,
+  DeserializationError,
   RemoteCodeError,
   RuntimeEnvSetupError,
   NotInitializedError,

@@ -72,6 +72,7 @@ export {
   InvalidArgumentError,
   MetricsError,
   SerializationError,
+  DeserializationError,
   RemoteCodeError,
   RuntimeEnvSetupError,
   NotInitializedError,

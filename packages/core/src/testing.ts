@@ -90,6 +90,13 @@ export interface ClusterNodeSpec {
   env?: Record<string, string>;
   /** Runs the node on this host (see {@link TestHosts}) instead of on 127.0.0.1. */
   host?: TestHost;
+  /** The port the node listens on (default: a free one). */
+  port?: number;
+  /**
+   * The address the node advertises to the cluster instead of the one it listens on (Ray's
+   * `--node-ip-address`): e.g. 127.0.0.2, where a proxy of the test listens on the same port.
+   */
+  nodeIpAddress?: string;
 }
 
 /** Settings of the head started by {@link Cluster}. */
@@ -199,7 +206,8 @@ export class Cluster {
       head: !gcsAddress,
       gcsAddress,
       host: spec.host?.address ?? '127.0.0.1',
-      port: head?.port ?? 0,
+      port: head?.port ?? spec.port ?? 0,
+      nodeIpAddress: spec.nodeIpAddress,
       resources,
       objectStoreBytes: spec.objectStoreMemory,
       gpuIds: spec.numGpus ? Array.from({ length: spec.numGpus }, (_, i) => i) : undefined,

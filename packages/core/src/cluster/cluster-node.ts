@@ -30,6 +30,7 @@ import { ClusterGroups } from './groups.js';
 import { Membership, type LostNode } from './membership.js';
 import { ObjectTransfer } from './object-transfer.js';
 import { Peers } from './peers.js';
+import { PeerInbox, type InboundPeerStream } from './peer-inbox.js';
 import { ClusterPlacer } from './placer.js';
 import { JobDrivers, LogRouter } from './log-router.js';
 import { gcsClient, nodeClient, unary, VERSION } from './proto.js';
@@ -74,6 +75,7 @@ export class ClusterNode {
   private readonly membership: Membership;
   private readonly placer: ClusterPlacer;
   private readonly peers: Peers;
+  private readonly inbox: PeerInbox;
   private readonly transfer: ObjectTransfer;
   private readonly actors: RemoteActors;
   private readonly collectives: CollectiveRouter;
@@ -120,9 +122,14 @@ export class ClusterNode {
     this.groups = new ClusterGroups(this.gcs, node, (id) => node.groupChanged(id));
     this.placer = new ClusterPlacer(node, this.membership, (id) => this.groups.group(id), config.actorChargeMs);
     this.placer.preferredNode = opts.preferredNode;
-    this.peers = new Peers(this.nodeId, this.membership, node.store, (address) =>
-      nodeClient(address, opts.auth, opts.identity),
+    this.peers = new Peers(
+      this.nodeId,
+      this.membership,
+      node.store,
+      (address) => nodeClient(address, opts.auth, opts.identity),
+      config,
     );
+    this.inbox = new PeerInbox(config.peerAckDelayMs);
     this.transfer = new ObjectTransfer(this.nodeId, node.store, this.membership, this.peers, config.pullMaxObjectBytes);
     this.actors = this.remoteActors();
     this.jobDrivers = new JobDrivers(this.membership);
@@ -265,6 +272,7 @@ export class ClusterNode {
     this.actors.nodeLost(nodeId, why);
     this.collectives.nodeLost(nodeId);
     this.peers.forget(nodeId);
+    this.inbox.forget(nodeId);
   }
 
   gcsClient(): GcsClient {
@@ -439,13 +447,18 @@ export class ClusterNode {
         // Bound to a member by the identity interceptor: every batch must come in its name.
         const bound = boundNode(call);
         let refused = false;
-        call.on('data', (b: PeerBatch__Output) => {
-          if (refused) return;
-          if (b.fromNode === bound) return this.onPeerBatch(b);
-          refused = true;
-          const details = `Peer refused: node ${bound} sent a batch in the name of node ${b.fromNode}; a node sends only in its own name.`;
-          call.emit('error', { code: grpc.status.PERMISSION_DENIED, details });
-        });
+        const inOwnName: InboundPeerStream = {
+          write: (batch) => call.write(batch),
+          on: (_event, fn) =>
+            call.on('data', (b: PeerBatch__Output) => {
+              if (refused) return;
+              if (b.fromNode === bound) return fn(b);
+              refused = true;
+              const details = `Peer refused: node ${bound} sent a batch in the name of node ${b.fromNode}; a node sends only in its own name.`;
+              call.emit('error', { code: grpc.status.PERMISSION_DENIED, details });
+            }),
+        };
+        this.inbox.serve(inOwnName, (b: PeerBatch__Output) => this.onPeerBatch(b));
         call.on('error', () => {}); // a peer that goes away: its node's death is handled through the view
         call.on('end', () => call.end());
       },

@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../clock.js';
-import { GcsUnavailableError } from '../errors.js';
+import { GcsUnavailableError, InvalidArgumentError } from '../errors.js';
 import { ignored } from '../log.js';
 import { retryWithBackoff } from '../retry.js';
 
@@ -334,9 +334,15 @@ export function replyAfter<T>(cb: grpc.sendUnaryData<T>, body: () => { landed: L
     );
 }
 
-/** A GCS call's error as the caller should see it: UNAVAILABLE (its store did not take the write) as GcsUnavailableError. */
+/**
+ * A GCS call's error as the caller should see it: UNAVAILABLE (its store did not take the write) as
+ * GcsUnavailableError, RESOURCE_EXHAUSTED (a request over its bound, see message-limits.ts) as
+ * InvalidArgumentError.
+ */
 export function gcsCallError(err: unknown): unknown {
   const e = err as Partial<grpc.ServiceError>;
   if (e?.code === grpc.status.UNAVAILABLE) return new GcsUnavailableError(e.details || messageOf(err), { cause: err });
+  if (e?.code === grpc.status.RESOURCE_EXHAUSTED)
+    return new InvalidArgumentError(`The GCS refused the request: ${e.details || messageOf(err)}`, { cause: err });
   return err;
 }

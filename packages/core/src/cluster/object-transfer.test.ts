@@ -55,6 +55,8 @@ describe('object transfer: task results', () => {
         to: 'node-z',
         batch: {
           fromNode: 'node-a',
+          session: expect.any(String),
+          seq: 1,
           messages: [
             {
               taskDone: {
@@ -232,7 +234,7 @@ describe('object transfer: pull', () => {
     await settle();
     pulls[0].fail(grpc.status.UNAVAILABLE, 'connection refused');
     await settle();
-    expect(view.waits.map((w) => w.timeoutMs)).toEqual([60_000]);
+    expect(view.waits.map((w) => w.timeoutMs)).toEqual([250]);
 
     // The view says node-b died; its owner (this node) starts making the object again.
     view.set('node-b', 'DEAD');
@@ -250,13 +252,21 @@ describe('object transfer: pull', () => {
     expect(a.store.get('task_t1.0')).toEqual(raw(bytes(2000)));
   });
 
-  it('reports the object lost when the view never says what became of a silent node', async () => {
+  it('tries a silent node the view calls alive again, and reports the object lost after a minute', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     const { node, pulls, view } = transferCluster('node-a', 'node-b');
     const a = node('node-a');
     a.store.addBorrowed('obj_x', 'node-b');
     const err = outcome(a.transfer.pull(['obj_x']));
     await settle();
-    pulls[0].fail(grpc.status.DEADLINE_EXCEEDED, 'deadline exceeded');
+    pulls[0].fail(grpc.status.UNAVAILABLE, 'connection reset');
+    await settle();
+    view.timeOut(); // still alive: its connection was cut, maybe
+    await settle();
+    expect(pulls.map((p) => p.node)).toEqual(['node-b', 'node-b']);
+
+    vi.setSystemTime(Date.now() + 61_000);
+    pulls[1].fail(grpc.status.DEADLINE_EXCEEDED, 'deadline exceeded');
     await settle();
     view.timeOut();
     expect(await err).toMatchObject({ name: 'ObjectLostError', objectId: 'obj_x', nodeId: 'node-b' });

@@ -27,6 +27,8 @@ const MAX_REDIRECTS = 8;
 const MAX_TRIES = 16;
 /** How long a pull whose node stopped answering waits for the cluster to say whether it died. */
 const PEER_VERDICT_MS = 60_000;
+/** How often such a pull tries that node again meanwhile (its connection may only have been cut). */
+const UNREACHABLE_RETRY_MS = 250;
 
 /** Resolves when a server stream can take more, or its reader went away (it never drains then). */
 function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
@@ -105,6 +107,7 @@ export class ObjectTransfer {
 
   private async pullOne(id: string): Promise<void> {
     const store = this.store;
+    let unreachableSince: number | undefined;
     for (let hop = 0; hop < MAX_TRIES; hop++) {
       if (!store.has(id) || store.isLocal(id)) return;
       // Being made (again, if its node died): wait for it first.
@@ -122,12 +125,18 @@ export class ObjectTransfer {
         // owner makes the object again, or says it is lost), and try again.
         if (!(err instanceof PeerUnreachableError)) throw err;
         const down = err.node;
-        const known = await this.membership.waitForView((v) => v.get(down)?.state !== 'ALIVE', PEER_VERDICT_MS);
-        if (!known)
-          throw new ObjectLostError(
-            `Object ${id} could not be fetched: node ${down} stopped answering (${err.message}).`,
-            { objectId: id, nodeId: down },
-          );
+        unreachableSince ??= Date.now();
+        const dead = await this.membership.waitForView((v) => v.get(down)?.state !== 'ALIVE', UNREACHABLE_RETRY_MS);
+        if (!dead) {
+          // Alive by the cluster's view: a cut connection (tried again shortly), up to the budget.
+          if (Date.now() - unreachableSince > PEER_VERDICT_MS)
+            throw new ObjectLostError(
+              `Object ${id} could not be fetched: node ${down} stopped answering (${err.message}).`,
+              { objectId: id, nodeId: down },
+            );
+          hop--; // not a hop: the same source again
+          continue;
+        }
         await new Promise((r) => setTimeout(r, 10)); // the owner reacts to the same view change
       }
     }

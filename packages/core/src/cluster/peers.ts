@@ -1,20 +1,24 @@
 /**
- * Messages to other nodes: one gRPC client and one outgoing Peer stream per node, and the
- * messages of a turn batched per node (sent at the end of the turn). Refs carried in messages are
- * counted as borrows (distributed reference counting): owners count the borrows of other nodes.
+ * Messages to other nodes: one gRPC client and one link (peer-link.ts: an outgoing Peer stream
+ * with bounded batches, backpressure, acknowledgements and resend) per node; the messages of a
+ * turn are sent at its end. Refs carried in messages are counted as borrows (distributed
+ * reference counting): owners count the borrows of other nodes.
  */
-import * as grpc from '@grpc/grpc-js';
+import { systemClock, type Clock } from '../clock.js';
+import type { RuntimeConfig } from '../config.js';
 import { checkObjectIds } from '../ids.js';
 import type { ObjectStore } from '../node/object-store.js';
 import type { NodeClient } from './generated/raytscore/Node.js';
-import type { PeerBatch, PeerBatch__Output } from './generated/raytscore/PeerBatch.js';
 import type { PeerMessage } from './generated/raytscore/PeerMessage.js';
 import type { View } from './membership.js';
+import { messageBytes, PeerLink, type PeerLinkConfig, type PeerStream } from './peer-link.js';
+
+/** The settings of Peers (config.ts). */
+export type PeersConfig = PeerLinkConfig & Pick<RuntimeConfig, 'peerMessageMaxBytes'>;
 
 export class Peers {
   private readonly clients = new Map<string, NodeClient>();
-  private readonly outgoing = new Map<string, grpc.ClientDuplexStream<PeerBatch, PeerBatch__Output>>();
-  private readonly pending = new Map<string, PeerMessage[]>();
+  private readonly links = new Map<string, PeerLink>();
   private flushQueued = false;
   private stopped = false;
 
@@ -24,6 +28,8 @@ export class Peers {
     private readonly store: ObjectStore,
     /** Makes the gRPC client of a node, with the cluster's token (proto.ts's nodeClient; unit tests give a fake). */
     private readonly makeClient: (address: string) => NodeClient,
+    private readonly config: PeersConfig,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** The client of a node in the view (undefined: its address is not known yet). */
@@ -37,12 +43,22 @@ export class Peers {
     return c;
   }
 
-  /** Queues a message for a node; the turn's messages go in one batch. */
+  /**
+   * Queues a message for a node; the turn's messages go in one batch (several past the bounds).
+   * A message larger than the receiver accepts (`peerMessageMaxBytes`) is not sent: an error says so.
+   */
   send(nodeId: string, msg: PeerMessage): void {
     if (this.stopped) return;
-    let q = this.pending.get(nodeId);
-    if (!q) this.pending.set(nodeId, (q = []));
-    q.push(msg);
+    const bytes = messageBytes(msg);
+    if (bytes > this.config.peerMessageMaxBytes) {
+      console.error(
+        `ray-ts: node ${this.nodeId} did not send a '${Object.keys(msg).join(',')}' message of about ${bytes} bytes ` +
+          `to node ${nodeId}: nodes accept messages up to peerMessageMaxBytes (${this.config.peerMessageMaxBytes}). ` +
+          'Pass large values as ObjectRefs (ray.put), or raise RAY_TS_PEER_MESSAGE_MAX_BYTES on every node.',
+      );
+      return;
+    }
+    this.link(nodeId).push(msg);
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => {
@@ -54,24 +70,22 @@ export class Peers {
 
   /** Sends what is queued to nodes whose address is known (the rest when the view has it). */
   flush(): void {
-    for (const [nodeId, msgs] of this.pending) {
-      if (!msgs.length) continue;
-      let stream = this.outgoing.get(nodeId);
-      if (!stream) {
-        const c = this.client(nodeId);
-        if (!c) continue; // address not in the view yet: sent when it is
-        stream = c.Peer();
-        stream.on('data', () => {});
-        const opened = stream;
-        // A late error of a stream that was replaced (the node left and came back) keeps the new one.
-        stream.on('error', () => {
-          if (this.outgoing.get(nodeId) === opened) this.outgoing.delete(nodeId);
-        });
-        this.outgoing.set(nodeId, stream);
-      }
-      this.pending.set(nodeId, []);
-      stream.write({ fromNode: this.nodeId, messages: msgs });
+    for (const link of this.links.values()) link.flush();
+  }
+
+  /** What waits for a node: not sent yet, or not acknowledged (undefined: no link to it). */
+  backlog(nodeId: string): PeerLink['backlog'] | undefined {
+    return this.links.get(nodeId)?.backlog;
+  }
+
+  private link(nodeId: string): PeerLink {
+    let l = this.links.get(nodeId);
+    if (!l) {
+      const open = (): PeerStream | undefined => this.client(nodeId)?.Peer() as PeerStream | undefined;
+      l = new PeerLink(this.nodeId, nodeId, open, this.config, this.clock);
+      this.links.set(nodeId, l);
     }
+    return l;
   }
 
   /**
@@ -101,11 +115,13 @@ export class Peers {
     }
   }
 
-  /** A node left: what was queued for it goes, and its stream and channel close. */
+  /**
+   * A node left: what was queued for it or not acknowledged goes (its work fails with the node),
+   * and its stream and channel close.
+   */
   forget(nodeId: string): void {
-    this.pending.delete(nodeId);
-    this.outgoing.get(nodeId)?.end();
-    this.outgoing.delete(nodeId);
+    this.links.get(nodeId)?.close();
+    this.links.delete(nodeId);
     this.clients.get(nodeId)?.close();
     this.clients.delete(nodeId);
   }
@@ -117,7 +133,7 @@ export class Peers {
   }
 
   close(): void {
-    for (const s of this.outgoing.values()) s.end();
+    for (const l of this.links.values()) l.close();
     for (const c of this.clients.values()) c.close();
   }
 }

@@ -15,6 +15,8 @@ import { clientAuthInterceptor, serverAuthInterceptor } from './auth.js';
 import type { ClusterAuth } from './auth-token.js';
 import { clientSecurity, serverCredentials } from './tls-grpc.js';
 import { clientIdentityInterceptor, type MemberIdentity } from './identity.js';
+import { loadConfig } from '../config.js';
+import { clientMessageOptions, messageLimitInterceptor, serverMessageOptions } from './message-limits.js';
 
 /**
  * The version every node and driver of a cluster must share. `RAY_TS_VERSION_OVERRIDE` makes a
@@ -45,10 +47,11 @@ export function protos(): { gcs: GcsProto['raytscore']; node: NodeProto['raytsco
   return loaded;
 }
 
-/** Channel options for every client and server: large messages, keepalive, no proxy. */
+/**
+ * Channel options for every client and server: keepalive, no proxy. Message size limits are
+ * added per side from config.ts (see message-limits.ts).
+ */
 export const channelOptions: grpc.ChannelOptions = {
-  'grpc.max_receive_message_length': 1024 * 1024 * 1024,
-  'grpc.max_send_message_length': 1024 * 1024 * 1024,
   'grpc.keepalive_time_ms': 10_000,
   'grpc.enable_http_proxy': 0,
   // A head that restarts is found again within a second or two, not after grpc's 2-minute backoff.
@@ -60,19 +63,25 @@ export const channelOptions: grpc.ChannelOptions = {
 };
 
 /**
- * A gRPC server whose every service requires `auth`'s token (see auth.ts), then passes the
+/**
+ * A gRPC server whose every service requires `auth`'s token (see auth.ts), refuses requests over
+ * their method's bound (add services with message-limits.ts's limitService), then passes the
  * `after` interceptors (a member's identity, identity.ts); bound by `bindServer` with `auth`'s
  * TLS, when it has some.
  */
-export function newServer(auth: ClusterAuth, after: grpc.ServerInterceptor[] = []): grpc.Server {
-  return new grpc.Server({ ...channelOptions, interceptors: [serverAuthInterceptor(auth), ...after] });
+export function newServer(auth: ClusterAuth, config = loadConfig(), after: grpc.ServerInterceptor[] = []): grpc.Server {
+  return new grpc.Server({
+    ...channelOptions,
+    ...serverMessageOptions(config),
+    interceptors: [serverAuthInterceptor(auth), messageLimitInterceptor(), ...after],
+  });
 }
 
 /** Client options: the channel options, and `auth`'s token on every call (and `identity`, a member's). */
 export function clientOptions(auth: ClusterAuth, identity?: MemberIdentity): grpc.ClientOptions {
   const interceptors = [clientAuthInterceptor(auth)];
   if (identity) interceptors.push(clientIdentityInterceptor(identity));
-  return { ...channelOptions, interceptors };
+  return { ...channelOptions, ...clientMessageOptions(loadConfig()), interceptors };
 }
 
 /**

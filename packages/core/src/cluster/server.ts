@@ -21,6 +21,7 @@ import { Autoscaler, LocalNodeProvider, type AutoscalerConfig } from './autoscal
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { nodeAddresses } from './node-address.js';
 import { bindServer, gcsClient, newServer, protos, unary, VERSION } from './proto.js';
+import { limitService } from './message-limits.js';
 import { authErrorOf } from './auth.js';
 import { tlsErrorOf } from './tls-grpc.js';
 import { SESSION_NAME_KEY, startDiscovery, startNodeMetrics, type NodeMetrics } from './metrics-node.js';
@@ -123,7 +124,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   const identity = newIdentity(nodeId);
   // Members are checked against the GCS's table on the head, against the cluster view elsewhere.
   let members: MemberDirectory | undefined;
-  const server = newServer(auth, [serverIdentityInterceptor(() => members, config.memberWaitMs)]);
+  const server = newServer(auth, config, [serverIdentityInterceptor(() => members, config.memberWaitMs)]);
   const node = new NodeManager({
     nodeId,
     jobId: opts.driver?.jobId ?? '',
@@ -151,7 +152,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       identity,
     });
     members = gcs.members;
-    server.addService(protos().gcs.Gcs.service, gcs.handlers());
+    server.addService(limitService(protos().gcs.Gcs.service, 'Gcs', config), gcs.handlers());
     gcs.localNode = {
       nodeId,
       reserve: (groupId, indexes, bundles) => node.reserveBundles(groupId, indexes, bundles),
@@ -164,7 +165,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   // built once, through this holder.
   const holder: { handlers?: Record<string, (...a: unknown[]) => void> } = {};
   server.addService(
-    protos().node.Node.service,
+    limitService(protos().node.Node.service, 'Node', config),
     new Proxy(
       {},
       {

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
+import { loadConfig } from '../config.js';
 import { ObjectStore } from '../node/object-store.js';
 import type { SpillOptions } from '../node/spill-files.js';
 import type { NodeClient } from './generated/raytscore/Node.js';
@@ -169,26 +170,32 @@ export function transferCluster(...alive: string[]) {
       spill?.dir ?? path.join(os.tmpdir(), 'ray-ts-unit-never-spills'),
       spill,
     );
-    const peers = new Peers(nodeId, view, store, (address) => {
-      const to = address.replace(/:1$/, '');
-      const client = {
-        Pull(req: { objectId: string; requester: string }) {
-          const p = new FakePull(to, req);
-          pulls.push(p);
-          const serve = servers.get(to);
-          if (serve) queueMicrotask(() => serve(p));
-          return p;
-        },
-        Peer() {
-          const s = new EventEmitter() as EventEmitter & { write(b: PeerBatch): boolean; end(): void };
-          s.write = (batch) => (batches.push({ from: nodeId, to, batch }), true);
-          s.end = () => {};
-          return s;
-        },
-        close() {},
-      };
-      return client as unknown as NodeClient;
-    });
+    const peers = new Peers(
+      nodeId,
+      view,
+      store,
+      (address) => {
+        const to = address.replace(/:1$/, '');
+        const client = {
+          Pull(req: { objectId: string; requester: string }) {
+            const p = new FakePull(to, req);
+            pulls.push(p);
+            const serve = servers.get(to);
+            if (serve) queueMicrotask(() => serve(p));
+            return p;
+          },
+          Peer() {
+            const s = new EventEmitter() as EventEmitter & { write(b: PeerBatch): boolean; end(): void };
+            s.write = (batch) => (batches.push({ from: nodeId, to, batch }), true);
+            s.end = () => {};
+            return s;
+          },
+          close() {},
+        };
+        return client as unknown as NodeClient;
+      },
+      loadConfig(),
+    );
     const transfer = new ObjectTransfer(nodeId, store, view, peers, pullMaxObjectBytes);
     /** Serves a Pull here, as the gRPC server would, over a fake stream. */
     const serve = (objectId: string, requester: string, accept: boolean[] = []) => {

@@ -4,12 +4,12 @@
  * malformed one is refused with InvalidArgumentError): the store names files after them.
  */
 import v8 from 'node:v8';
-import { InvalidArgumentError, type WireError } from '../errors.js';
+import { errorToWire, InvalidArgumentError, type WireError } from '../errors.js';
 import { checkObjectIds } from '../ids.js';
 import type { FnRef } from '../runtime/functions.js';
 import type { CompiledActorOptions, ResourceSet, SchedulingStrategySpec } from '../options.js';
 import type { ActorCreationSpec, ActorTaskSpec, ArgSpec, TaskSpec } from '../protocol/specs.js';
-import { intoShared, type StoredValue } from '../runtime/serialization.js';
+import { decodeV8, intoShared, type StoredValue } from '../runtime/serialization.js';
 import type {
   ActorCreationSpec as PActorCreationSpec,
   ActorCreationSpec__Output as PActorCreationSpecOut,
@@ -55,11 +55,23 @@ function own(d: Buffer, sharedAbove: number): Uint8Array {
   return intoShared(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), sharedAbove, true);
 }
 
+/**
+ * A 'js' or 'err' wire value decoded; bytes that do not decode become a stored error (its readers
+ * get DeserializationError), rather than a message that fails to arrive and work that hangs.
+ */
+function decoded(p: PValueOut, make: (v: unknown) => StoredValue): StoredValue {
+  try {
+    return make(decodeV8(p.data, `a '${p.t}' value from another node`));
+  } catch (err) {
+    return { t: 'err', e: errorToWire(err) };
+  }
+}
+
 /** A wire value back in stored form; values above `sharedAbove` bytes land in shared memory. */
 export function valueFromWire(p: PValueOut, sharedAbove: number): StoredValue {
   switch (p.t) {
     case 'js':
-      return { t: 'js', v: v8.deserialize(p.data) as Extract<StoredValue, { t: 'js' }>['v'] };
+      return decoded(p, (v) => ({ t: 'js', v: v as Extract<StoredValue, { t: 'js' }>['v'] }));
     case 'v8': {
       checkObjectIds(p.refs, 'a value from another node');
       const out: StoredValue = { t: 'v8', b: own(p.data, sharedAbove) };
@@ -70,7 +82,7 @@ export function valueFromWire(p: PValueOut, sharedAbove: number): StoredValue {
     case 'raw':
       return { t: 'raw', ctor: p.ctor as Extract<StoredValue, { t: 'raw' }>['ctor'], b: own(p.data, sharedAbove) };
     case 'err':
-      return { t: 'err', e: v8.deserialize(p.data) as WireError };
+      return decoded(p, (e) => ({ t: 'err', e: e as WireError }));
     default:
       throw new Error(`ray-ts: unknown value kind '${p.t}' on the wire`);
   }

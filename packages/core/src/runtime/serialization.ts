@@ -4,7 +4,7 @@
  * keeps nested objects alive), and top-level typed arrays stored raw for zero-copy reads.
  */
 import v8 from 'node:v8';
-import { SerializationError, type WireError, errorFromWire } from '../errors.js';
+import { DeserializationError, SerializationError, type WireError, errorFromWire } from '../errors.js';
 import { allocShared } from './memory.js';
 import { ObjectRef } from './object-ref.js';
 
@@ -240,6 +240,23 @@ export function nestedRefs(v: StoredValue): readonly string[] {
 }
 
 /**
+ * v8.deserialize, failing with DeserializationError (naming `what`) on bytes it cannot read:
+ * truncated or garbage bytes (V8 throws an Error), or nesting so deep that it overflows the stack
+ * (a RangeError, which V8 throws and unwinds cleanly).
+ */
+export function decodeV8(bytes: Uint8Array, what: string): unknown {
+  try {
+    return v8.deserialize(bytes);
+  } catch (err) {
+    throw new DeserializationError(
+      `Could not decode ${what} (${bytes.byteLength} bytes): ${(err as Error).message}. The bytes are ` +
+        'truncated or corrupt, or nest values deeper than V8 reads back.',
+      { cause: err },
+    );
+  }
+}
+
+/**
  * Turns a stored value back into a value. Raw typed arrays are returned as views over the stored
  * bytes (zero-copy: do not mutate them). A stored error is thrown.
  */
@@ -264,7 +281,7 @@ export function deserialize(v: StoredValue, reviver: Reviver): unknown {
       return new C(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength / C.BYTES_PER_ELEMENT);
     }
     case 'v8': {
-      const value = v8.deserialize(v.b);
+      const value = decodeV8(v.b, 'a value');
       return v.special ? revive(value, reviver, new Set()) : value;
     }
     case 'err':
