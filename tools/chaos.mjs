@@ -74,6 +74,13 @@ const env = await startChaosCluster({
   log,
 });
 let exitCode = 1;
+// Interrupted: stop the nodes, Redis and the namespaces rather than leave them behind.
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    log(`chaos: ${sig}: stopping the cluster`);
+    void env.stop().finally(() => process.exit(130));
+  });
+}
 const ledger = new Ledger({ isTyped: (err) => err instanceof RayError, log });
 let workload;
 try {
@@ -101,24 +108,27 @@ try {
   const sampler = setInterval(sample, 1_000);
 
   const durationMs = opts.seconds * 1000;
+  const quietMs = Math.min(10_000, durationMs / 4);
   const schedule = faultSchedule(new SeededRng(seed), {
     durationMs,
     slots: env.slots.length,
     nodeTimeoutMs: opts.nodeTimeoutMs,
-    quietMs: Math.min(10_000, durationMs / 4),
+    quietMs,
   });
   log(`schedule: ${schedule.map((f) => `${(f.at / 1000).toFixed(1)}s ${f.type}@${f.slot}`).join(', ') || '(none)'}`);
   const injector = new FaultInjector(env, { nodeTimeoutMs: opts.nodeTimeoutMs, log });
   const startedAt = Date.now();
   env.startedAt = startedAt;
   const loops = workload.loops();
-  const faults = injector.run(schedule, startedAt).catch((err) => {
+  const faults = injector.run(schedule, startedAt, durationMs - quietMs).catch((err) => {
     ledger.violation('faults', 'injector', `the fault injector failed: ${err.message}`);
   });
   await sleep(durationMs);
   workload.stop();
   injector.stopped = true;
   await faults;
+  await injector.settle();
+  for (const f of injector.failures) ledger.violation('faults', 'recovery', f);
   // Each loop ends once its current operation answers; one that does not was already reported by its watchdog.
   const ended = await Promise.race([
     Promise.all(loops).then(() => true),

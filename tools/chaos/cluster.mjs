@@ -199,71 +199,101 @@ export class FaultInjector {
     this.log = log;
     /** type -> count injected */
     this.injected = Object.fromEntries(FAULT_TYPES.map((t) => [t, 0]));
-    /** type -> count scheduled (faults due while one recovers wait their turn; those due after the end never run) */
+    /** type -> count scheduled (a fault on a slot still recovering waits for it; those due after the end never run) */
     this.scheduled = Object.fromEntries(FAULT_TYPES.map((t) => [t, 0]));
     this.skipped = Object.fromEntries(FAULT_TYPES.map((t) => [t, 0]));
     this.replacements = 0;
     this.fenced = 0;
     this.stopped = false;
+    /** Slots whose recovery failed (a replacement that never joined). */
+    this.failures = [];
   }
 
-  async run(schedule, startedAt) {
+  /** Injects the faults of `schedule` at their times after `startedAt`; none once `untilMs` passed (the quiet end). */
+  async run(schedule, startedAt, untilMs) {
+    this.pastQuiet = () => this.stopped || Date.now() - startedAt > untilMs;
     for (const f of schedule) this.scheduled[f.type]++;
     for (const f of schedule) {
       const wait = startedAt + f.at - Date.now();
       if (wait > 0) await sleep(wait);
-      if (this.stopped) return;
-      const t0 = Date.now();
-      // A node that exited since (fenced after a cut it should have ridden out) gets a successor first.
+      if (this.pastQuiet()) return;
+      // A node that exited since (fenced after a cut it should have ridden out) gets a successor.
       for (const s of this.env.slots) {
-        if (alive(s.node.pid)) continue;
-        this.log(`slot ${s.i}'s node ${s.node.nodeId.slice(0, 8)} exited on its own: replacing it`);
+        if (s.recovering || alive(s.node.pid)) continue;
+        this.log(`  slot ${s.i}'s node ${s.node.nodeId.slice(0, 8)} exited on its own: replacing it`);
         this.fenced++;
-        this.env.cluster.killNode(s.node.nodeId);
-        await this.replace(s);
+        this.recover(s, async () => {
+          this.env.cluster.killNode(s.node.nodeId); // forget it
+          await this.replace(s);
+        });
       }
       await this.inject(f);
-      this.log(`  (${f.type} and its recovery took ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
+  }
+
+  /**
+   * Runs a slot's recovery (a replacement node) in the background, so that the next faults
+   * overlap it (a node joining while Redis is down, say); a fault on that slot waits for it.
+   */
+  recover(slot, fn) {
+    slot.recovering = fn()
+      .catch((err) => {
+        this.failures.push(`slot ${slot.i}: ${err.message.split('\n')[0]}`);
+        this.log(`  slot ${slot.i} could not be recovered: ${err.message}`);
+      })
+      .finally(() => {
+        slot.recovering = undefined;
+      });
+  }
+
+  /** Waits until every slot's recovery ended. */
+  async settle() {
+    await Promise.all(this.env.slots.map((s) => s.recovering));
   }
 
   async inject(f) {
     const { cluster, hosts, redis, slots } = this.env;
     const slot = slots[f.slot % slots.length];
-    const t = ((Date.now() - this.env.startedAt) / 1000).toFixed(1);
+    if (f.type !== 'restart-redis') await slot.recovering;
+    if (this.pastQuiet()) return; // it waited for its slot into the quiet end
+    const t = () => ((Date.now() - this.env.startedAt) / 1000).toFixed(1);
     if (f.type === 'kill-node') {
+      const victim = slot.node;
       this.log(
-        `[${t}s] fault: SIGKILL node ${slot.node.nodeId.slice(0, 8)} (slot ${slot.i}), replaced after ${f.downMs} ms`,
+        `[${t()}s] fault: SIGKILL node ${victim.nodeId.slice(0, 8)} (slot ${slot.i}), replaced after ${f.downMs} ms`,
       );
       this.injected[f.type]++;
-      cluster.killNode(slot.node.nodeId);
-      await waitUntil(() => !alive(slot.node.pid), 10_000);
-      await sleep(f.downMs);
-      await this.replace(slot);
+      cluster.killNode(victim.nodeId);
+      this.recover(slot, async () => {
+        await waitUntil(() => !alive(victim.pid), 10_000);
+        await sleep(f.downMs);
+        await this.replace(slot);
+      });
     } else if (f.type === 'cut-link') {
       if (!hosts) {
         this.skipped[f.type]++;
         return;
       }
+      const victim = slot.node;
       this.log(
-        `[${t}s] fault: cut the link of node ${slot.node.nodeId.slice(0, 8)} (slot ${slot.i}) for ${f.downMs} ms`,
+        `[${t()}s] fault: cut the link of node ${victim.nodeId.slice(0, 8)} (slot ${slot.i}) for ${f.downMs} ms`,
       );
       this.injected[f.type]++;
-      const host = slot.spec.host;
-      hosts.partition(host);
-      await sleep(f.downMs);
-      hosts.heal(host);
-      // A node declared dead while cut off hears so once back, and exits: start another in its place.
-      const pid = slot.node.pid;
-      if (f.downMs > this.nodeTimeoutMs) await waitUntil(() => !alive(pid), this.nodeTimeoutMs + 10_000);
-      if (!alive(pid)) {
-        this.log(`  node ${slot.node.nodeId.slice(0, 8)} exited after the cut (fenced)`);
-        this.fenced++;
-        cluster.killNode(slot.node.nodeId); // forget it
-        await this.replace(slot);
-      }
+      hosts.partition(slot.spec.host);
+      this.recover(slot, async () => {
+        await sleep(f.downMs);
+        hosts.heal(slot.spec.host);
+        // A node declared dead while cut off hears so once back, and exits: start another in its place.
+        if (f.downMs > this.nodeTimeoutMs) await waitUntil(() => !alive(victim.pid), this.nodeTimeoutMs + 10_000);
+        if (!alive(victim.pid)) {
+          this.log(`  [${t()}s] node ${victim.nodeId.slice(0, 8)} exited after the cut (fenced)`);
+          this.fenced++;
+          cluster.killNode(victim.nodeId); // forget it
+          await this.replace(slot);
+        }
+      });
     } else {
-      this.log(`[${t}s] fault: SIGKILL Redis, restarted on its port after ${f.downMs} ms`);
+      this.log(`[${t()}s] fault: SIGKILL Redis, restarted on its port after ${f.downMs} ms`);
       this.injected[f.type]++;
       await redis.kill();
       await sleep(f.downMs);

@@ -88,7 +88,7 @@ export class Ledger {
       const name = err instanceof NamedFailure ? err.failureName : (err?.name ?? typeof err);
       this.errors.set(name, (this.errors.get(name) ?? 0) + 1);
       if (hung()) {
-        this.log(`(late) ${kind} ${what} failed after ${Date.now() - startedAt} ms with ${name}`);
+        this.log(`(late) ${kind} ${what} failed after ${Date.now() - startedAt} ms with ${name}: ${err?.message}`);
         return { ok: false };
       }
       const typed = err instanceof NamedFailure ? err.typed : this.isTyped(err);

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { get, getActor, internalKv, kill, put } from '@ray-ts/core';
+import { actorIdOf, get, getActor, internalKv, kill, listActors, put } from '@ray-ts/core';
 import * as serve from '@ray-ts/serve';
 import { Tuner, gridSearch, withResources } from '@ray-ts/tune';
 import { NamedFailure } from './ledger.mjs';
@@ -57,8 +57,13 @@ export class Workload {
   loops() {
     const loop = async (name, body, pauseMs = 0) => {
       for (let i = 0; !this.stopped; i++) {
+        const errorsBefore = this.ledger.totals();
         await body(i);
-        if (pauseMs) await sleep(pauseMs);
+        const after = this.ledger.totals();
+        // Always a macrotask between operations (one that fails at once would otherwise starve
+        // the timers, the watchdogs among them), and a pause after a failure.
+        const failedNow = after.failed + after.violations > errorsBefore.failed + errorsBefore.violations;
+        await sleep(Math.max(pauseMs, failedNow ? 100 : 0));
       }
       this.log(`loop ${name} stopped`);
     };
@@ -106,8 +111,10 @@ export class Workload {
     const n = SIZES[i % SIZES.length];
     const seed = this.rng.nextUint32();
     const want = fx.checksum(fx.bytesOf(seed, n));
-    // Put here, read by a task elsewhere; made elsewhere, pulled here.
+    // Put here, read by a task elsewhere; made elsewhere, pulled here; made on one node, read on
+    // another (rebuilt from its lineage when its node dies first).
     await Promise.all([
+      this.op('object-chain', `${n} B`, () => get(fx.checksumTask.remote(fx.makeBytes.remote(seed, n))), same(want)),
       this.op('object-put', `${n} B`, () => get(fx.checksumTask.remote(put(fx.bytesOf(seed, n)))), same(want)),
       this.op('object-pull', `${n} B`, async () => fx.checksum(await get(fx.makeBytes.remote(seed, n))), same(want)),
     ]);
@@ -212,17 +219,23 @@ export class Workload {
     for (const [k, v] of this.ackedKv)
       await this.op('final-kv', k, () => internalKv.getString(k), same(v), this.deadlineMs, true);
     for (const name of this.ackedNamed) {
-      await this.op(
+      let stage = 'getActor';
+      const r = await this.op(
         'final-named-actor',
         name,
         async () => {
           const a = await getActor(name);
+          stage = `call to actor ${actorIdOf(a)}`;
           return get(a.hash.remote(`${name}-end`));
         },
         same(fx.hashOf(`${name}-end`)),
         this.deadlineMs,
         true,
       );
+      if (!r.ok) {
+        const rows = await listActors({ filters: [['name', '=', name]] }).catch((err) => err.message);
+        this.log(`  ${name}: stuck in ${stage}; the state API lists ${JSON.stringify(rows)}`);
+      }
     }
   }
 
