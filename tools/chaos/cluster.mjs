@@ -220,7 +220,7 @@ export class FaultInjector {
       // A node that exited since (fenced after a cut it should have ridden out) gets a successor.
       for (const s of this.env.slots) {
         if (s.recovering || alive(s.node.pid)) continue;
-        this.log(`  slot ${s.i}'s node ${s.node.nodeId.slice(0, 8)} exited on its own: replacing it`);
+        this.log(`  slot ${s.i}'s node ${s.node.nodeId} exited on its own: replacing it`);
         this.fenced++;
         this.recover(s, async () => {
           this.env.cluster.killNode(s.node.nodeId); // forget it
@@ -259,9 +259,7 @@ export class FaultInjector {
     const t = () => ((Date.now() - this.env.startedAt) / 1000).toFixed(1);
     if (f.type === 'kill-node') {
       const victim = slot.node;
-      this.log(
-        `[${t()}s] fault: SIGKILL node ${victim.nodeId.slice(0, 8)} (slot ${slot.i}), replaced after ${f.downMs} ms`,
-      );
+      this.log(`[${t()}s] fault: SIGKILL node ${victim.nodeId} (slot ${slot.i}), replaced after ${f.downMs} ms`);
       this.injected[f.type]++;
       cluster.killNode(victim.nodeId);
       this.recover(slot, async () => {
@@ -275,9 +273,7 @@ export class FaultInjector {
         return;
       }
       const victim = slot.node;
-      this.log(
-        `[${t()}s] fault: cut the link of node ${victim.nodeId.slice(0, 8)} (slot ${slot.i}) for ${f.downMs} ms`,
-      );
+      this.log(`[${t()}s] fault: cut the link of node ${victim.nodeId} (slot ${slot.i}) for ${f.downMs} ms`);
       this.injected[f.type]++;
       hosts.partition(slot.spec.host);
       this.recover(slot, async () => {
@@ -286,7 +282,7 @@ export class FaultInjector {
         // A node declared dead while cut off hears so once back, and exits: start another in its place.
         if (f.downMs > this.nodeTimeoutMs) await waitUntil(() => !alive(victim.pid), this.nodeTimeoutMs + 10_000);
         if (!alive(victim.pid)) {
-          this.log(`  [${t()}s] node ${victim.nodeId.slice(0, 8)} exited after the cut (fenced)`);
+          this.log(`  [${t()}s] node ${victim.nodeId} exited after the cut (fenced)`);
           this.fenced++;
           cluster.killNode(victim.nodeId); // forget it
           await this.replace(slot);
@@ -307,7 +303,7 @@ export class FaultInjector {
         const t0 = Date.now();
         slot.node = await this.env.cluster.addNode(slot.spec);
         this.replacements++;
-        this.log(`  slot ${slot.i}: node ${slot.node.nodeId.slice(0, 8)} joined in ${Date.now() - t0} ms`);
+        this.log(`  slot ${slot.i}: node ${slot.node.nodeId} joined in ${Date.now() - t0} ms`);
         return;
       } catch (err) {
         // The head may be waiting for Redis, or the host's last process still holds its port.

@@ -48,9 +48,10 @@ export class Ledger {
    * Runs `fn` under a watchdog of `deadlineMs`, then `check(value)` (a string says what is wrong).
    * Resolves `{ ok: true, value }` or `{ ok: false }`, at the latest at the deadline (a hang: the
    * operation is reported, and stays listed as pending until it ends); never rejects. With
-   * `mustSucceed`, even a typed failure is a violation (the final checks of acknowledged writes).
+   * `mustSucceed`, even a typed failure is a violation (the final checks of acknowledged writes);
+   * `onHang()` resolves to what is known about a hung operation (printed).
    */
-  op(kind, what, fn, { deadlineMs, check = () => undefined, mustSucceed = false }) {
+  op(kind, what, fn, { deadlineMs, check = () => undefined, mustSucceed = false, onHang }) {
     const id = this.nextId++;
     const startedAt = Date.now();
     this.pending.set(id, { kind, what, startedAt, deadlineMs });
@@ -60,6 +61,11 @@ export class Ledger {
       timer = setTimeout(() => {
         hung = true;
         this.violation(kind, what, `no answer after ${deadlineMs} ms (a hang)`);
+        // What the cluster says about it (the state API), for the report.
+        onHang?.().then(
+          (facts) => this.log(`  ${kind} ${what} hung: ${facts}`),
+          (err) => this.log(`  ${kind} ${what} hung; no more is known: ${err.message}`),
+        );
         resolve({ ok: false, hung: true });
       }, deadlineMs);
     });

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { actorIdOf, get, getActor, internalKv, kill, listActors, put } from '@ray-ts/core';
+import { actorIdOf, get, getActor, internalKv, kill, listActors, listTasks, put } from '@ray-ts/core';
 import * as serve from '@ray-ts/serve';
 import { Tuner, gridSearch, withResources } from '@ray-ts/tune';
 import { NamedFailure } from './ledger.mjs';
@@ -35,8 +35,17 @@ export class Workload {
     this.storagePath = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-chaos-tune-'));
   }
 
-  op(kind, what, fn, check, deadlineMs = this.deadlineMs, mustSucceed = false) {
-    return this.ledger.op(kind, what, fn, { deadlineMs, check, mustSucceed });
+  op(kind, what, fn, check, deadlineMs = this.deadlineMs, mustSucceed = false, onHang) {
+    return this.ledger.op(kind, what, fn, { deadlineMs, check, mustSucceed, onHang });
+  }
+
+  /** The state API's rows of the tasks behind `refs` (for a hang's report). */
+  async tasksOf(refs) {
+    const ids = refs.map((r) => r.id.replace(/\.\d+$/, ''));
+    const rows = (await listTasks({ limit: 100_000 })).filter((t) => ids.includes(t.taskId));
+    return JSON.stringify(
+      rows.map((t) => ({ taskId: t.taskId, name: t.name, state: t.state, nodeId: t.nodeId, owner: t.owner })),
+    );
   }
 
   async setup() {
@@ -88,7 +97,16 @@ export class Workload {
     await Promise.all(
       [0, 1, 2, 3].map((j) => {
         const key = `${this.runId}-t${i}-${j}`;
-        return this.op('task', key, () => get(fx.hashTask.remote(key)), same(fx.hashOf(key)));
+        const ref = fx.hashTask.remote(key);
+        return this.op(
+          'task',
+          key,
+          () => get(ref),
+          same(fx.hashOf(key)),
+          this.deadlineMs,
+          false,
+          () => this.tasksOf([ref]),
+        );
       }),
     );
   }
@@ -114,7 +132,19 @@ export class Workload {
     // Put here, read by a task elsewhere; made elsewhere, pulled here; made on one node, read on
     // another (rebuilt from its lineage when its node dies first).
     await Promise.all([
-      this.op('object-chain', `${n} B`, () => get(fx.checksumTask.remote(fx.makeBytes.remote(seed, n))), same(want)),
+      (() => {
+        const made = fx.makeBytes.remote(seed, n);
+        const sum = fx.checksumTask.remote(made);
+        return this.op(
+          'object-chain',
+          `${n} B`,
+          () => get(sum),
+          same(want),
+          this.deadlineMs,
+          false,
+          () => this.tasksOf([made, sum]),
+        );
+      })(),
       this.op('object-put', `${n} B`, () => get(fx.checksumTask.remote(put(fx.bytesOf(seed, n)))), same(want)),
       this.op('object-pull', `${n} B`, async () => fx.checksum(await get(fx.makeBytes.remote(seed, n))), same(want)),
     ]);
