@@ -37,7 +37,16 @@ it('keeps every invariant through 30 s of seeded faults', { timeout: 180_000 }, 
   expect(s.seed).toBe(21);
   // The run did something: faults were injected and every kind of work answered.
   expect(Object.values(s.faults.injected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-  for (const kind of ['task', 'actor-call', 'object-put', 'object-pull', 'object-chain', 'kv-put', 'serve-request', 'tune-run'])
+  for (const kind of [
+    'task',
+    'actor-call',
+    'object-put',
+    'object-pull',
+    'object-chain',
+    'kv-put',
+    'serve-request',
+    'tune-run',
+  ])
     expect(s.operations[kind]?.ok, kind).toBeGreaterThan(0);
   expect(s.serveRequestsServed).toBeGreaterThan(0);
 });
