@@ -215,17 +215,22 @@ function runInForeground(env: NodeJS.ProcessEnv): void {
 }
 
 async function stop(force: boolean): Promise<void> {
-  const dir = path.join(sessionDir, 'nodes');
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  const { checkNodeRecord, readNodeRecords } = await import('./cluster/node-records.js');
   let stopped = 0;
   // Worker nodes first, the head last.
-  const infos = files
-    .map((f) => ({
-      file: path.join(dir, f),
-      ...(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { pid: number; head: boolean }),
-    }))
-    .sort((a, b) => Number(a.head) - Number(b.head));
-  for (const n of infos) {
+  const records = readNodeRecords(sessionDir).sort((a, b) => Number(!!a.head) - Number(!!b.head));
+  for (const n of records) {
+    // A record outlives a node killed hard: its pid may be another process's by now.
+    const check = checkNodeRecord(n);
+    if (check.kind === 'stale') {
+      console.log(`Skipped the record ${n.file} of node ${n.nodeId}: ${check.reason}. Removed the record.`);
+      fs.rmSync(n.file, { force: true });
+      continue;
+    }
+    if (check.kind === 'gone') {
+      fs.rmSync(n.file, { force: true }); // its node died without removing it
+      continue;
+    }
     try {
       process.kill(n.pid, force ? 'SIGKILL' : 'SIGTERM');
       for (let i = 0; i < 100; i++) {

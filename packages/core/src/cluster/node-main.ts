@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
+import { publishNodeRecord } from './node-records.js';
 import { startNode, type StartNodeOptions } from './server.js';
 
 interface NodeMainOptions extends StartNodeOptions {
@@ -36,18 +37,8 @@ async function main(): Promise<void> {
     jobApiAddress: started.jobApiAddress,
     metricsAddress: started.metricsAddress,
   };
-  let file: string | undefined;
-  if (opts.sessionDir) {
-    fs.mkdirSync(path.join(opts.sessionDir, 'nodes'), { recursive: true });
-    file = path.join(opts.sessionDir, 'nodes', `${process.pid}.json`);
-    // Whole or absent: the CLI that started this node polls for the record and reads it at once.
-    const publish = (target: string) => {
-      fs.writeFileSync(`${target}.tmp-${process.pid}`, JSON.stringify(info));
-      fs.renameSync(`${target}.tmp-${process.pid}`, target);
-    };
-    publish(file);
-    if (opts.head) publish(path.join(opts.sessionDir, 'head.json'));
-  }
+  // Whole or absent, and naming this process by its start time too (see node-records.ts).
+  const file = opts.sessionDir ? publishNodeRecord(opts.sessionDir, info) : undefined;
   console.log(`RAY_TS_NODE_READY ${JSON.stringify(info)}`);
   // Keep the process alive while it serves.
   const keep = setInterval(() => {}, 1 << 30);

@@ -65,10 +65,12 @@ export function spawnNodeProcess(
     out += d.toString();
   });
   const ready = new Promise<NodeReady>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`a cluster node did not start within ${timeoutMs / 1000} s:\n${out}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      // Not ready in time: the caller gives up on it, so it must not start later, unseen and unstopped.
+      proc.off('exit', onExit);
+      proc.kill('SIGKILL');
+      reject(new Error(`a cluster node did not start within ${timeoutMs / 1000} s (killed it):\n${out}`));
+    }, timeoutMs);
     const onData = () => {
       const m = /RAY_TS_NODE_READY (\{.*\})/.exec(out);
       if (!m) return;
