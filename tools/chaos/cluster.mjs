@@ -2,12 +2,8 @@
 // acknowledged: an append-only file fsynced before each reply), worker nodes each on a host of
 // their own (network namespaces, so a link can be cut) when this runs as root, and a fault
 // injector that follows a schedule drawn from a seeded generator.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { Cluster, TestHosts } from '@ray-ts/core/testing';
+import { Cluster, TestHosts, startRedisServer } from '@ray-ts/core/testing';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -29,88 +25,12 @@ async function waitUntil(cond, forMs, everyMs = 50) {
   return cond();
 }
 
-function freePort(host) {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const p = srv.address().port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
-/** A redis-server that keeps every write it acknowledged across a SIGKILL, restartable on its port. */
-export class DurableRedis {
-  constructor(port, dir) {
-    this.port = port;
-    this.dir = dir;
-    this.proc = undefined;
-  }
-
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  static async start() {
-    const r = new DurableRedis(
-      await freePort('127.0.0.1'),
-      fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-chaos-redis-')),
-    );
-    await r.run();
-    return r;
-  }
-
-  /** Starts redis-server (again) on the same port and folder: it loads what its append-only file kept. */
-  async run() {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', ''];
-    const proc = spawn('redis-server', [...args, '--appendonly', 'yes', '--appendfsync', 'always'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.proc = proc;
-    let out = '';
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start within 20 s:\n${out}`)), 20_000);
-      proc.on('error', (err) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot run redis-server (${err.message}): install it (apt-get install -y redis-server)`));
-      });
-      proc.stdout.on('data', (d) => {
-        out += d.toString();
-        if (out.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-  }
-
-  get pid() {
-    return this.proc?.pid;
-  }
-
-  /** Kills it as a crash would, and waits until it is gone. */
-  async kill(signal = 'SIGKILL') {
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    await new Promise((resolve) => {
-      proc.once('exit', () => resolve());
-      proc.kill(signal);
-    });
-  }
-
-  async stop() {
-    await this.kill('SIGTERM');
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
 /**
  * Starts Redis, the hosts (when links can be cut here) and the cluster: a head on the driver's
  * host, `nodes` worker nodes on hosts of their own. Returns what the soak and the faults need.
  */
 export async function startChaosCluster({ nodes, nodeTimeoutMs, objectStoreBytes, log }) {
-  const redis = await DurableRedis.start();
+  const redis = await startRedisServer({ durable: true });
   let hosts;
   let noCutReason;
   if (process.getuid?.() !== 0) noCutReason = 'not root: no network namespaces to cut links with';
@@ -293,7 +213,7 @@ export class FaultInjector {
       this.injected[f.type]++;
       await redis.kill();
       await sleep(f.downMs);
-      await redis.run();
+      await redis.restart();
     }
   }
 
