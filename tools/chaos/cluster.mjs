@@ -3,18 +3,11 @@
 // their own (network namespaces, so a link can be cut) when this runs as root, and a fault
 // injector that follows a schedule drawn from a seeded generator.
 import fs from 'node:fs';
-import { Cluster, TestHosts, startRedisServer } from '@ray-ts/core/testing';
+import { Cluster, TestHosts, processAlive, startRedisServer } from '@ray-ts/core/testing';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export const alive = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+export const alive = processAlive;
 
 async function waitUntil(cond, forMs, everyMs = 50) {
   const deadline = Date.now() + forMs;

@@ -42,12 +42,13 @@ function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid runs (signal 0: checked, not sent). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch {
-    return false; // no such process: what it made is stale
+    return false; // no such process
   }
 }
 
@@ -55,11 +56,11 @@ function alive(pid: number): boolean {
 function removeStale(): void {
   for (const line of ip('netns', 'list').split('\n')) {
     const m = /^rts(\d+)h\d+/.exec(line);
-    if (m && !alive(Number(m[1]))) ip('netns', 'del', line.split(' ')[0]);
+    if (m && !processAlive(Number(m[1]))) ip('netns', 'del', line.split(' ')[0]);
   }
   for (const line of ip('-o', 'link', 'show').split('\n')) {
     const m = /^\d+: (rts(\d+)[bv]\d*)[@:]/.exec(line);
-    if (m && !alive(Number(m[2]))) ip('link', 'del', m[1]);
+    if (m && !processAlive(Number(m[2]))) ip('link', 'del', m[1]);
   }
 }
 

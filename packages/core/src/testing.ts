@@ -349,4 +349,4 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   };
 }
 
-export { TestHosts, commandOn, type TestHost, type TestHostsOptions } from './testing-hosts.js';
+export { TestHosts, commandOn, processAlive, type TestHost, type TestHostsOptions } from './testing-hosts.js';

@@ -8,19 +8,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it, onTestFinished } from 'vitest';
+import { processAlive } from '@ray-ts/core/testing';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.join(here, '..', 'dist', 'bundle', 'cli.js');
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -46,7 +38,7 @@ it('stops the node it started, and leaves alone a process that took a dead nodeâ
   const nodes = path.join(session, 'nodes');
   const [headFile] = fs.readdirSync(nodes);
   const head = JSON.parse(fs.readFileSync(path.join(nodes, headFile), 'utf8')) as { pid: number };
-  expect(alive(head.pid)).toBe(true);
+  expect(processAlive(head.pid)).toBe(true);
 
   // Two unrelated processes with records that name them by pid: one a record of this version
   // (another start time and command line), one of an older version (no identity at all).
@@ -65,7 +57,7 @@ it('stops the node it started, and leaves alone a process that took a dead nodeâ
   expect(stop.stdout).toContain('Stopped 1 ray-ts node.');
   expect(stop.stdout).toContain(`Skipped the record ${path.join(nodes, `${withIdentity}.json`)}`);
   expect(stop.stdout).toContain(`pid ${without} now runs 'sleep 60', not a ray-ts node`);
-  expect(alive(head.pid)).toBe(false);
-  for (const p of bystanders) expect(p.exitCode === null && p.signalCode === null && alive(p.pid!)).toBe(true);
+  expect(processAlive(head.pid)).toBe(false);
+  for (const p of bystanders) expect(p.exitCode === null && p.signalCode === null && processAlive(p.pid!)).toBe(true);
   expect(fs.readdirSync(nodes)).toEqual([]);
 });

@@ -7,19 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
-import { waitFor } from '@ray-ts/core/testing';
+import { processAlive, waitFor } from '@ray-ts/core/testing';
 
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bundle', 'cli.js');
 const started: { launcher: ChildProcess; nodePid?: number; dir: string }[] = [];
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Starts a head in the foreground; resolves once the node serves, with the node's pid. */
 async function startBlocking(): Promise<{ launcher: ChildProcess; nodePid: number; dir: string }> {
@@ -57,7 +48,7 @@ const exitOf = (p: ChildProcess) =>
 afterEach(() => {
   for (const s of started.splice(0)) {
     if (s.launcher.exitCode === null) s.launcher.kill('SIGKILL');
-    if (s.nodePid && alive(s.nodePid)) process.kill(s.nodePid, 'SIGKILL');
+    if (s.nodePid && processAlive(s.nodePid)) process.kill(s.nodePid, 'SIGKILL');
     fs.rmSync(s.dir, { recursive: true, force: true });
   }
 });
@@ -66,7 +57,7 @@ it.each(['SIGTERM', 'SIGINT'] as const)('stops the node gracefully when the laun
   const { launcher, nodePid, dir } = await startBlocking();
   launcher.kill(signal);
   expect(await exitOf(launcher)).toEqual({ code: 0, signal: null });
-  expect(alive(nodePid)).toBe(false); // the launcher exits only after its node did
+  expect(processAlive(nodePid)).toBe(false); // the launcher exits only after its node did
   expect(fs.existsSync(path.join(dir, 'nodes', `${nodePid}.json`))).toBe(false); // a graceful stop removes its record
 });
 
@@ -74,5 +65,5 @@ it('stops the node when the launcher is SIGKILLed', async () => {
   const { launcher, nodePid } = await startBlocking();
   launcher.kill('SIGKILL');
   await exitOf(launcher);
-  await waitFor(() => !alive(nodePid), { timeoutMs: 15_000, what: `node ${nodePid} to stop with its launcher` });
+  await waitFor(() => !processAlive(nodePid), { timeoutMs: 15_000, what: `node ${nodePid} to stop with its launcher` });
 });
