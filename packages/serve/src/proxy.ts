@@ -25,6 +25,7 @@ import {
 } from './errors.js';
 import { closeLingering, declaredTooLarge, readBody, sendError, writeAll } from './http-io.js';
 import type { CompiledStartOptions } from './options.js';
+import { ProxyMetrics, type RequestRoute } from './proxy-metrics.js';
 import { abortable, routerHub, type Router } from './router.js';
 import type { RoutingTable, WireRequest } from './wire.js';
 
@@ -146,6 +147,9 @@ class ServeProxyActor {
     return r;
   }
 
+  /** Made at the first request (its metrics are declared in the proxy's thread). */
+  private metrics: ProxyMetrics | undefined;
+
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -155,6 +159,8 @@ class ServeProxyActor {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 7 });
         return void res.end('success');
       }
+      const where: RequestRoute = { route: '', application: '' };
+      if (!path.startsWith('/-/')) (this.metrics ??= new ProxyMetrics()).track(req, res, where);
       const table = await routerHub().routingTable();
       if (path === '/-/routes') {
         const routes: Record<string, string> = {};
@@ -175,6 +181,8 @@ class ServeProxyActor {
           `Path '${path}' matches no application. Routes: ${routes.length ? routes.join(', ') : 'none (deploy one with serve.run)'}.`,
         );
       }
+      where.route = app.routePrefix ?? '';
+      where.application = app.name;
       await this.forward(req, res, url, app);
     } catch (err) {
       this.fail(res, err);

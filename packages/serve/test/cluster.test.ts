@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import autocannon from 'autocannon';
 import { init, shutdown } from '@ray-ts/core';
-import { Cluster, waitFor } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
 import * as serve from '@ray-ts/serve';
 import * as f from './fixtures/apps.js';
 
@@ -36,6 +36,42 @@ it('runs a proxy on every node and spreads replicas over the nodes', async () =>
     for (let i = 0; i < 12; i++) nodesServing.add((await where(p.httpPort!)).node);
   }
   expect(nodesServing.size).toBe(3);
+});
+
+/** The sum of the rows of `name` on a node's Prometheus endpoint whose labels include `labels`. */
+async function scraped(address: string, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`http://${address}/metrics`, { headers: clusterAuthHeaders() })).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+it("counts each proxy's requests on its node's /metrics, under Ray Serve's names", async () => {
+  const st = await serve.status();
+  const head = cluster.nodes.find((n) => n.isHead)!;
+  const port = st.proxies[head.nodeId].httpPort!;
+  for (let i = 0; i < 5; i++) await where(port);
+  expect((await fetch(`http://127.0.0.1:${port}/nowhere`)).status).toBe(404);
+  const ok = { route: '/where', application: 'where', method: 'GET', status_code: '200' };
+  // The proxy's thread sends its metrics to its node every half second.
+  await waitFor(async () => (await scraped(head.metricsAddress!, 'ray_serve_num_http_requests', ok)) >= 17, {
+    timeoutMs: 10_000,
+    what: "the head proxy's 17 requests to /where (12 from the test before, 5 now)",
+  });
+  const notFound = { route: '', application: '', method: 'GET' };
+  expect(await scraped(head.metricsAddress!, 'ray_serve_num_http_requests', { ...notFound, status_code: '404' })).toBe(
+    1,
+  );
+  expect(
+    await scraped(head.metricsAddress!, 'ray_serve_num_http_error_requests', { ...notFound, error_code: '404' }),
+  ).toBe(1);
+  expect(await scraped(head.metricsAddress!, 'ray_serve_http_request_latency_ms_count', ok)).toBeGreaterThanOrEqual(17);
+  expect(await scraped(head.metricsAddress!, 'ray_serve_num_ongoing_http_requests', {})).toBe(0);
 });
 
 it('keeps serving when a worker node dies under load: its replica is replaced on a live node', async () => {
