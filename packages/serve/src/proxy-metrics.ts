@@ -10,7 +10,7 @@ import type http from 'node:http';
 import { Counter, Gauge, Histogram } from '@ray-ts/core';
 
 /** Ray Serve's DEFAULT_LATENCY_BUCKET_MS. */
-const LATENCY_BUCKETS_MS = [
+export const LATENCY_BUCKETS_MS = [
   1, 2, 5, 10, 20, 50, 100, 200, 300, 400, 500, 1000, 2000, 5000, 10000, 60000, 120000, 300000, 600000,
 ];
 

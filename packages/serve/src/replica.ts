@@ -4,6 +4,7 @@
  * chunk by chunk, and answers the controller's health checks, metrics, reconfigure and drain.
  */
 import { getRuntimeContext, remote } from '@ray-ts/core';
+import { ReplicaMetrics } from './replica-metrics.js';
 import { Cancellation, cancelWhy } from './cancellation.js';
 import { clearReplicaContext, requestStore, setReplicaContext, type ReplicaContext } from './context.js';
 import { DeploymentMethodNotFoundError, RequestCancelledError, ServeInvalidArgumentError } from './errors.js';
@@ -87,6 +88,8 @@ class ServeReplicaActor {
   private user: AnyObject | undefined;
   private fn: ((...args: unknown[]) => unknown) | undefined;
   private ongoing = 0;
+  /** Made at the first request (its metrics are declared in the replica's thread). */
+  private promMetrics: ReplicaMetrics | undefined;
   private lastActivity = Date.now();
   private readonly streams = new Map<string, ReplicaStream>();
   private caches = new Set<Map<string, Promise<unknown>>>();
@@ -138,6 +141,13 @@ class ServeReplicaActor {
     this.lastActivity = Date.now();
     const cancel = new Cancellation();
     this.running.set(callId, cancel);
+    this.promMetrics ??= new ReplicaMetrics({
+      deployment: this.spec.deployment,
+      replica: this.spec.replicaId,
+      application: this.spec.app,
+    });
+    const recordEnd = this.promMetrics.started(req.kind === 'http' ? req.route : '', this.ongoing);
+    let failed = false;
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -145,6 +155,7 @@ class ServeReplicaActor {
       this.running.delete(callId);
       this.ongoing--;
       this.lastActivity = Date.now();
+      recordEnd(failed, this.ongoing);
       if (this.ongoing === 0) for (const w of this.idleWaiters.splice(0)) w();
     };
     let streaming = false;
@@ -158,7 +169,12 @@ class ServeReplicaActor {
       );
       streaming =
         ('stream' in reply && reply.stream !== undefined) || ('http' in reply && reply.http.stream !== undefined);
+      // A handler's exception reaches an HTTP client as a 500 reply, not as a throw.
+      if ('http' in reply && reply.http.status >= 500) failed = true;
       return reply;
+    } catch (err) {
+      failed = true;
+      throw err;
     } finally {
       // A stream ends the request itself, with its last chunk.
       if (!streaming) end();

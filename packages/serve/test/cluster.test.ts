@@ -72,6 +72,19 @@ it("counts each proxy's requests on its node's /metrics, under Ray Serve's names
   ).toBe(1);
   expect(await scraped(head.metricsAddress!, 'ray_serve_http_request_latency_ms_count', ok)).toBeGreaterThanOrEqual(17);
   expect(await scraped(head.metricsAddress!, 'ray_serve_num_ongoing_http_requests', {})).toBe(0);
+  // Each replica counts what it processed on its own node: all of them together, every request.
+  const replicaRows = async (name: string) => {
+    let sum = 0;
+    for (const n of cluster.nodes)
+      sum += await scraped(n.metricsAddress!, name, { application: 'where', route: '/where' });
+    return sum;
+  };
+  await waitFor(async () => (await replicaRows('ray_serve_deployment_request_counter')) >= 41, {
+    timeoutMs: 10_000,
+    what: "the replicas' 41 requests (36 from the test before, 5 now)",
+  });
+  expect(await replicaRows('ray_serve_deployment_processing_latency_ms_count')).toBeGreaterThanOrEqual(41);
+  expect(await replicaRows('ray_serve_deployment_error_counter')).toBe(0);
 });
 
 it('keeps serving when a worker node dies under load: its replica is replaced on a live node', async () => {
