@@ -615,12 +615,17 @@ describe('a node that dies', () => {
 
   it('restarts an actor elsewhere within maxRestarts, retrying the call its death interrupted', async () => {
     const second = await cluster.addNode({ numCpus: 1 });
+    // Soft affinity places the actor elsewhere while the driver's view lacks the new node: wait for it.
+    await waitFor(async () => (await nodes()).some((n) => n.nodeId === second.nodeId && n.alive), {
+      what: "the new node in the driver's view",
+    });
     const c = Counter.options({
       maxRestarts: 1,
       maxTaskRetries: 1,
       schedulingStrategy: { nodeId: second.nodeId, soft: true },
     }).remote();
     expect(await get(c.incr.remote(5))).toBe(5);
+    expect(await get(c.node.remote())).toBe(second.nodeId);
     const interrupted = c.slowIncr.remote(1, 5_000);
     await new Promise((r) => setTimeout(r, 300));
     cluster.killNode(second.nodeId);

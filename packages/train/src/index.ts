@@ -33,6 +33,7 @@ export {
   JsonLoggerCallback,
   CSVLoggerCallback,
   TBXLoggerCallback,
+  MetricsLoggerCallback,
   TuneCallbackError,
 } from '@ray-ts/tune';
 export type { TuneCallback, CallbackTrial, CallbackSetupInfo, TrialResult } from '@ray-ts/tune';

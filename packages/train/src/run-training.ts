@@ -52,7 +52,9 @@ export async function runTraining(
   // A run is one trial to callbacks (Ray Train's RunConfig(callbacks)). In a Tune trial, the
   // Tuner's callbacks see it (in the driver); here only the JSON and CSV files of the run's folder.
   const callbacks = new CallbackList(
-    tune ? withDefaultLoggers([], { tensorboard: false }) : withDefaultLoggers(spec.run.callbacks ?? []),
+    tune
+      ? withDefaultLoggers([], { tensorboard: false, metrics: false })
+      : withDefaultLoggers(spec.run.callbacks ?? []),
   );
   const run = {
     status: 'RUNNING' as TrialStatus,

@@ -42,7 +42,13 @@ export * from './schedulers/index.js';
 export { TuneInvalidArgumentError, TuneCallbackError } from './errors.js';
 export { Callback } from './callbacks.js';
 export type { TuneCallback, CallbackTrial, CallbackSetupInfo, CallbackHook } from './callbacks.js';
-export { LoggerCallback, JsonLoggerCallback, CSVLoggerCallback, TBXLoggerCallback } from './loggers/index.js';
+export {
+  LoggerCallback,
+  JsonLoggerCallback,
+  CSVLoggerCallback,
+  TBXLoggerCallback,
+  MetricsLoggerCallback,
+} from './loggers/index.js';
 export {
   Stopper,
   FunctionStopper,
