@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Counter, get, init, shutdown } from '@ray-ts/core';
-import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, metricValue, waitFor } from '@ray-ts/core/testing';
 import { holdUntilFile, MetricsActorClass, metricsNamedTask, recordUserMetrics } from './fixtures/metrics.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-test-'));
@@ -48,17 +48,7 @@ async function scrape(address: string): Promise<string> {
   return res.text();
 }
 
-/** The sum of the rows of `name` whose labels include `labels`. */
-function value(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
-}
+const value = metricValue;
 
 const worker = () => cluster.nodes[1];
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import autocannon from 'autocannon';
 import { init, shutdown } from '@ray-ts/core';
-import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, metricValue, waitFor } from '@ray-ts/core/testing';
 import * as serve from '@ray-ts/serve';
 import * as f from './fixtures/apps.js';
 
@@ -41,14 +41,7 @@ it('runs a proxy on every node and spreads replicas over the nodes', async () =>
 /** The sum of the rows of `name` on a node's Prometheus endpoint whose labels include `labels`. */
 async function scraped(address: string, name: string, labels: Record<string, string>): Promise<number> {
   const text = await (await fetch(`http://${address}/metrics`, { headers: clusterAuthHeaders() })).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
+  return metricValue(text, name, labels);
 }
 
 it("counts each proxy's requests on its node's /metrics, under Ray Serve's names", async () => {

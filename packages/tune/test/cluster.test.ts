@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { init, shutdown } from '@ray-ts/core';
-import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, metricRows, waitFor } from '@ray-ts/core/testing';
 import { PlacementGroupFactory, Tuner, gridSearch, withResources } from '@ray-ts/tune';
 import * as f from './fixtures/trainables.js';
 
@@ -47,14 +47,7 @@ async function driverRows(name: string): Promise<Record<string, string>[]> {
   const nodes = new Set(cluster.nodes.map((n) => n.metricsAddress));
   const driver = sd.flatMap((g) => g.targets).find((t) => !nodes.has(t))!;
   const text = await (await fetch(`http://${driver}/metrics`, { headers: clusterAuthHeaders() })).text();
-  const rows: Record<string, string>[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    rows.push({ ...labels, value: m[3] });
-  }
-  return rows;
+  return metricRows(text, name).map((r) => ({ ...r.labels, value: String(r.value) }));
 }
 
 it("exports each trial's last result and the trials by status on the driver's /metrics", async () => {
@@ -64,18 +57,18 @@ it("exports each trial's last result and the trials by status on the driver's /m
       const r = (await driverRows('ray_tune_trial_result')).filter(
         (x) => x.experiment === 'cluster' && x.metric === 'i',
       );
-      return r.length === 4 ? r : undefined;
+      return r.length === 4 && r.every((x) => x.value === '3') ? r : undefined; // sent every half second
     },
     { timeoutMs: 10_000, what: "4 trials' result rows" },
   ))!;
   expect(rows.map((r) => r.value)).toEqual(['3', '3', '3', '3']);
   expect(new Set(rows.map((r) => r.trial_id)).size).toBe(4);
-  const statuses = (await driverRows('ray_tune_trials')).filter((x) => x.experiment === 'cluster');
-  expect(Object.fromEntries(statuses.map((x) => [x.status, x.value]))).toMatchObject({
-    TERMINATED: '4',
-    RUNNING: '0',
-    ERROR: '0',
-  });
+  const statuses = async () =>
+    Object.fromEntries(
+      (await driverRows('ray_tune_trials')).filter((x) => x.experiment === 'cluster').map((x) => [x.status, x.value]),
+    );
+  await waitFor(async () => (await statuses()).TERMINATED === '4', { timeoutMs: 10_000, what: '4 trials TERMINATED' });
+  expect(await statuses()).toMatchObject({ TERMINATED: '4', RUNNING: '0', ERROR: '0' });
 });
 
 it('gives each trial a placement group spread over the nodes, its tasks captured in it', async () => {

@@ -18,6 +18,14 @@ interface NodeMainOptions extends StartNodeOptions {
 
 async function main(): Promise<void> {
   const { parentFd, ...opts } = JSON.parse(process.env.RAY_TS_NODE_OPTIONS ?? '{}') as NodeMainOptions;
+  // Listened for from the start: a signal the kernel delivers before a listener exists kills the
+  // process outright (SIGTERM's default action), even once the node serves, if the process was
+  // descheduled between printing that it serves and adding its listeners. One that arrives while
+  // the node starts stops it once started.
+  const stopper: { stop?: (code: number) => void; asked?: number } = {};
+  const ask = (code: number) => (stopper.stop ? stopper.stop(code) : (stopper.asked ??= code));
+  process.on('SIGTERM', () => ask(0));
+  process.on('SIGINT', () => ask(0));
   let started;
   try {
     started = await startNode({
@@ -64,8 +72,8 @@ async function main(): Promise<void> {
     parent.resume();
     parent.unref();
   }
-  process.on('SIGTERM', () => exit(0));
-  process.on('SIGINT', () => exit(0));
+  stopper.stop = exit;
+  if (stopper.asked !== undefined) exit(stopper.asked);
   process.on('ray-ts:stopped' as never, () => exit(0));
   // Declared dead while it ran (fenced): it exits, and a supervisor may start it as a new node.
   process.on('ray-ts:fenced' as never, () => exit(3));
