@@ -33,7 +33,8 @@ function freePort(): Promise<number> {
   });
 }
 
-// Skipped only where no Prometheus is installed (CI installs Debian's: .ci/run).
+// Skip reason: no prometheus binary on this machine (`apt-get install prometheus`); .ci/run
+// installs Debian's, so in CI this always runs.
 describe.skipIf(!prometheus)('Prometheus scraping a ray-ts cluster', () => {
   beforeAll(async () => {
     cluster = await Cluster.start({ head: { numCpus: 1 }, nodes: [{ numCpus: 1 }] });
