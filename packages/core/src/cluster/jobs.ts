@@ -317,6 +317,18 @@ export interface JobApiOptions {
   readonly maxBodyBytes: number;
   /** Prometheus's HTTP service discovery of the nodes' metrics endpoints (`GET /api/prometheus/sd`; metrics-sd.ts). */
   readonly prometheusTargets?: () => unknown;
+  /** More routes under /api/ (the logs API, the dashboard's data), checked as every route is. */
+  readonly routes?: readonly ApiRoute[];
+}
+
+/**
+ * A route of the head's HTTP API served by another module: requests whose path starts with
+ * `prefix` (e.g. `/api/v0/logs`) go to `handle`, after the request passed job-guard.ts's checks.
+ * `handle` answers, or throws HttpError (sent as `{ error }` with its status).
+ */
+export interface ApiRoute {
+  readonly prefix: string;
+  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void>;
 }
 
 /**
@@ -363,6 +375,8 @@ export function serveJobApi(
       if (parts[1] === 'packages' && parts[2] === 'gcs' && parts[3]) return packages(parts[3]);
       if (parts[1] === 'prometheus' && parts[2] === 'sd' && req.method === 'GET' && opts.prometheusTargets)
         return send(200, opts.prometheusTargets());
+      const route = opts.routes?.find((r) => url.pathname === r.prefix || url.pathname.startsWith(r.prefix + '/'));
+      if (route) return route.handle(req, res, url);
       if (parts[1] !== 'jobs') throw new HttpError(404, `no such path ${url.pathname}`);
       let id: string | undefined;
       try {
