@@ -32,6 +32,15 @@ export interface RuntimeConfig {
   /** Print workers' console output on the driver, prefixed with where it came from. */
   readonly logToDriver: boolean;
   /**
+   * The log lines of core and the libraries (`getLogger`, log.ts): the lowest level printed
+   * (`debug`, `info`, `warn`, `error`; an unknown value warns once and means `info`), and their
+   * format (`text`, or `json`: one object a line with the node, worker, job, task and actor ids).
+   * Read from the environment by each process (`RAY_TS_LOG_LEVEL`, `RAY_TS_LOG_FORMAT`), which
+   * its workers inherit.
+   */
+  readonly logLevel: string;
+  readonly logFormat: string;
+  /**
    * Multi-node: console output of workers whose job's driver is on another node travels there in
    * batches, per job: one batch per job every `logFlushMs`, of at most `logBatchMaxLines` lines and
    * `logBatchMaxBytes`. Up to `logQueueMaxBytes` per job wait to be sent; lines beyond are dropped
@@ -188,6 +197,8 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   taskMaxRetries: [3, int],
   workerIdleTimeoutMs: [10_000, int],
   logToDriver: [true, bool],
+  logLevel: ['info', str],
+  logFormat: ['text', str],
   logFlushMs: [20, int],
   logBatchMaxLines: [1000, int],
   logBatchMaxBytes: [256 * 1024, int],
@@ -240,6 +251,13 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
 
 function envName(key: string): string {
   return 'RAY_TS_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+/** One setting as the environment gives it (or its default), without reading the others. */
+export function envSetting<K extends keyof RuntimeConfig>(key: K): RuntimeConfig[K] {
+  const [def, parse] = defaults[key];
+  const raw = process.env[envName(key)];
+  return raw === undefined || raw === '' ? def : parse(raw);
 }
 
 /** Reads the settings, applying `RAY_TS_*` environment overrides, then `overrides`. */

@@ -86,6 +86,8 @@ export {
 } from './errors.js';
 
 export { SeededRng, randomSeed, type SeededRngState } from './random.js';
+export { getLogger } from './log.js';
+export type { Logger, LogLevel, LogFields } from './log.js';
 export { Counter, Gauge, Histogram } from './metrics/user-metrics.js';
 export type { HistogramOptions, MetricOptions, Tags } from './metrics/user-metrics.js';
 

@@ -9,7 +9,7 @@
  * - repartition: row slices gathered into equal blocks (or a random shuffle with `shuffle`).
  * - join: hash partitioning of both sides on the keys, a Polars join per partition.
  */
-import { get, type ObjectRef } from '@ray-ts/core';
+import { getLogger, get, type ObjectRef } from '@ray-ts/core';
 import type { BlockMeta } from './block.js';
 import type { PartitionSpec } from './compute.js';
 import { boundariesOf } from './compute.js';
@@ -29,6 +29,8 @@ import {
   type SourceSpec,
 } from './tasks.js';
 
+const log = getLogger('ray-ts.data');
+
 type Refs = [ObjectRef<Uint8Array>, ObjectRef<BlockMeta>];
 
 /** Tasks launched by exchanges, per running exchange (for stats). */
@@ -42,9 +44,8 @@ async function collect(results: Refs[], counter: ExchangeCounter): Promise<Bundl
 }
 
 /** Map side: splits every input block into `P` partitions; returns partition refs by partition. */
-const debug = process.env.RAY_TS_DATA_DEBUG === '1';
 function logTime(what: string, t0: number): void {
-  if (debug) console.error(`[data] ${what}: ${(performance.now() - t0).toFixed(0)} ms`);
+  if (log.isEnabledFor('debug')) log.debug(`${what}: ${(performance.now() - t0).toFixed(0)} ms`);
 }
 
 /** A map task's input: a stored block, or a read (fused with the partitioning). */

@@ -1,7 +1,7 @@
 /**
  * The Serve API: start, run, status, delete, shutdown, and handles to running deployments.
  */
-import { ActorDiedError, get, getActor, init, isInitialized, kill, nodes, type ActorHandle } from '@ray-ts/core';
+import { getLogger, ActorDiedError, get, getActor, init, isInitialized, kill, nodes, type ActorHandle } from '@ray-ts/core';
 import { CONTROLLER_NAME, SERVE_NAMESPACE } from './constants.js';
 import type { ControllerMethods, ServeStatus } from './controller-api.js';
 import { ServeController } from './controller.js';
@@ -11,6 +11,8 @@ import { createHandle, type DeploymentHandle, type Servable } from './handle.js'
 import { checkRoutePrefix, compileStartOptions, type StartOptions } from './options.js';
 import { resetRouterHub, routerHub } from './router.js';
 import type { AppSpec } from './wire.js';
+
+const log = getLogger('ray-ts.serve');
 
 /** Options of {@link run}. */
 export interface RunOptions {
@@ -61,7 +63,7 @@ export async function start(options: StartOptions = {}): Promise<ServeStatus['pr
   }
   const running = await get(c.startOptions.remote());
   if (running && JSON.stringify(running) !== JSON.stringify(opts) && options.http !== undefined) {
-    console.warn(
+    log.warn(
       'serve.start(): Serve is already running with other options; keeping those. Call serve.shutdown() first to change them.',
     );
   }

@@ -23,6 +23,9 @@ import type { CompiledDeploymentOptions, CompiledStartOptions } from './options.
 import { ProxyGroups } from './proxy-groups.js';
 import { ServeReplica } from './replica.js';
 import { deploymentKey, type AppSpec, type ReplicaMethods, type ReplicaSpec, type RoutingTable } from './wire.js';
+import { getLogger } from '@ray-ts/core';
+
+const log = getLogger('ray-ts.serve');
 
 interface App {
   readonly name: string;
@@ -106,8 +109,8 @@ class ServeControllerActor {
       this.dirty = true;
     },
     wake: () => void this.tick(),
-    log: (message) => console.log(message),
-    error: (message) => console.error(message),
+    log: (message) => log.info(message),
+    error: (message) => log.error(message),
   };
 
   constructor() {

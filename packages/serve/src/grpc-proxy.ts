@@ -31,7 +31,7 @@ import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { ActorDiedError, TaskError, get } from '@ray-ts/core';
+import { getLogger, ActorDiedError, TaskError, get } from '@ray-ts/core';
 import {
   BackPressureError,
   ReplicaDiedError,
@@ -44,6 +44,8 @@ import type { Assignment } from './router.js';
 import { Cancellation, cancelWhy, drained, raceCancel } from './cancellation.js';
 import { abortable, routerHub } from './router.js';
 import type { RoutingTable } from './wire.js';
+
+const log = getLogger('ray-ts.serve');
 
 type GrpcOptions = NonNullable<CompiledStartOptions['grpc']>;
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
@@ -171,7 +173,7 @@ function toStatus(err: unknown, method: string, app: string | undefined): Status
     const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : err.message;
     return { code: grpc.status.INTERNAL, details: text.split('\n')[0] };
   }
-  console.error(`Serve gRPC proxy: ${method} failed:`, err);
+  log.error(`gRPC proxy: ${method} failed`, { err });
   const e = err as Error;
   return { code: grpc.status.INTERNAL, details: `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` };
 }
@@ -374,7 +376,7 @@ export async function startGrpcIngress(opts: GrpcOptions, sharedFd: number | und
       { cause: err },
     );
   }
-  listener.on('error', (err) => console.error('Serve gRPC proxy: listener error:', err));
+  listener.on('error', (err) => log.error('gRPC proxy: listener error', { err }));
   const fd = sharedFd ?? listenFd(listener);
   const port = (listener.address() as net.AddressInfo).port;
   let closing: Promise<void> | undefined;

@@ -3,12 +3,14 @@
  * one HTTP/gRPC socket. A group that stops answering, or whose socket stops accepting, is killed
  * and started again at the next check.
  */
-import { get, kill, nodes, type ActorHandle, type NodeInfo } from '@ray-ts/core';
+import { getLogger, get, kill, nodes, type ActorHandle, type NodeInfo } from '@ray-ts/core';
 import { SERVE_NAMESPACE } from './constants.js';
 import type { ServeStatus } from './controller-api.js';
 import { describeError } from './deployment-state.js';
 import type { CompiledStartOptions } from './options.js';
 import { ServeProxy, type ProxyMethods } from './proxy.js';
+
+const log = getLogger('ray-ts.serve');
 
 interface ProxyGroup {
   readonly nodeId: string;
@@ -102,7 +104,7 @@ export class ProxyGroups {
       g.grpcPort = info.grpcPort;
       g.status = 'HEALTHY';
     } catch (err) {
-      console.error(`Serve: the proxies on node ${n.nodeId} failed to start: ${describeError(err)}`);
+      log.error(`the proxies on node ${n.nodeId} failed to start: ${describeError(err)}`);
       g.status = 'UNHEALTHY';
       for (const p of g.actors) void kill(p).catch(() => undefined);
       if (this.groups.get(n.nodeId) === g) this.groups.delete(n.nodeId);
@@ -125,8 +127,8 @@ export class ProxyGroups {
         await r.arrayBuffer();
       }
     } catch (err) {
-      console.error(
-        `Serve: a proxy on node ${g.nodeId} stopped answering (${describeError(err)}); restarting the node's proxies.`,
+      log.warn(
+        `a proxy on node ${g.nodeId} stopped answering (${describeError(err)}); restarting the node's proxies.`,
       );
       g.status = 'UNHEALTHY';
       for (const p of g.actors) void kill(p).catch(() => undefined);

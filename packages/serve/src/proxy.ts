@@ -12,7 +12,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { threadId } from 'node:worker_threads';
-import { TaskError, get, remote } from '@ray-ts/core';
+import { getLogger, TaskError, get, remote } from '@ray-ts/core';
 import { Cancellation, cancelWhy, raceCancel } from './cancellation.js';
 import { serveConfig } from './constants.js';
 import {
@@ -28,6 +28,8 @@ import type { CompiledStartOptions } from './options.js';
 import { ProxyMetrics, type RequestRoute } from './proxy-metrics.js';
 import { abortable, routerHub, type Router } from './router.js';
 import type { RoutingTable, WireRequest } from './wire.js';
+
+const log = getLogger('ray-ts.serve');
 
 /** Where the first proxy of a node listens, for the others to share. */
 export interface ListenInfo {
@@ -109,7 +111,7 @@ class ServeProxyActor {
         if (shared?.httpFd !== undefined) server.listen({ fd: shared.httpFd }, resolve);
         else server.listen({ port: this.opts.http.port, host: this.opts.http.host }, resolve);
       });
-      server.on('error', (err) => console.error('Serve proxy: HTTP server error:', err));
+      server.on('error', (err) => log.error('proxy: HTTP server error', { err }));
       out.httpFd = shared?.httpFd ?? fdOf(server as unknown as { _handle?: { fd?: number } });
       out.httpPort = (server.address() as AddressInfo).port;
     }
@@ -270,7 +272,7 @@ class ServeProxyActor {
           if (c.done || c.error) ended = true;
           await writeAll(res, c.items, cancel);
           if (c.error) {
-            console.error(`Serve proxy: the response stream of ${app.name} failed: ${c.error.message}`);
+            log.error(`proxy: the response stream of ${app.name} failed: ${c.error.message}`);
             res.destroy();
             return;
           }
@@ -302,7 +304,7 @@ class ServeProxyActor {
     if (err instanceof ReplicaDiedError) return sendError(res, 502, e.name, e.message);
     if (err instanceof ServeNotRunningError) return sendError(res, 503, e.name, e.message);
     if (err instanceof TaskError) return sendError(res, 500, e.name, e.message.split('\n')[0]);
-    console.error('Serve proxy: request failed:', err);
+    log.error('proxy: request failed', { err });
     sendError(res, 500, e?.name ?? 'Error', e?.message ?? String(err));
   }
 }

@@ -3,7 +3,7 @@
  * (rejecting beyond `maxOngoingRequests`, so routers pick another replica), streams responses
  * chunk by chunk, and answers the controller's health checks, metrics, reconfigure and drain.
  */
-import { getRuntimeContext, remote } from '@ray-ts/core';
+import { getLogger, getRuntimeContext, remote } from '@ray-ts/core';
 import { ReplicaMetrics } from './replica-metrics.js';
 import { Cancellation, cancelWhy } from './cancellation.js';
 import { clearReplicaContext, requestStore, setReplicaContext, type ReplicaContext } from './context.js';
@@ -20,6 +20,8 @@ import {
   type WireRequest,
   type WireResponse,
 } from './wire.js';
+
+const log = getLogger('ray-ts.serve');
 
 type AnyObject = Record<string, unknown>;
 
@@ -255,7 +257,7 @@ class ServeReplicaActor {
       // A handler that stopped because its request was cancelled did what it was asked: no one is
       // waiting for the answer (499 is what access logs call a request its client closed).
       if (cancel.reason) return { http: errorResponse(499, 'RequestCancelledError', cancelWhy(cancel)) };
-      console.error(`Serve: ${this.spec.app}/${this.spec.deployment} failed on ${r.method} ${r.url}:`, err);
+      log.error(`${this.spec.app}/${this.spec.deployment} failed on ${r.method} ${r.url}`, { err });
       return { http: errorResponse(500, e?.name ?? 'Error', e?.message ?? String(err)) };
     }
     const headers: [string, string][] = [];

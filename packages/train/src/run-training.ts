@@ -20,6 +20,9 @@ import { TrainingFailedError } from './errors.js';
 import type { Result, TrainFailure } from './train-result.js';
 import type { TrainerSpec } from './trainer-options.js';
 import { driveGroup, startGroup, stopGroup } from './worker-group.js';
+import { getLogger } from '@ray-ts/core';
+
+const logger = getLogger('ray-ts.train');
 
 /**
  * @internal One training run: on the driver (`fit()`), or inside a Tune trial (`tune` given: its
@@ -37,7 +40,7 @@ export async function runTraining(
   removeLeftovers(dir); // what checkpoint writes of an earlier run cut short left
   const verbose = spec.run.verbose ?? (tune ? 0 : 1);
   const log = (line: string) => {
-    if (verbose > 0) console.log(`[train ${name}] ${line}`);
+    if (verbose > 0) logger.info(`${name}: ${line}`);
   };
   const maxFailures = spec.run.failureConfig?.maxFailures ?? 0;
   const cc = spec.run.checkpointConfig ?? {};

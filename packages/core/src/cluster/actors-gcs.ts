@@ -5,6 +5,9 @@ import type { ActorInfo__Output } from './generated/raytscore/ActorInfo.js';
 import type { GcsClient } from './generated/raytscore/Gcs.js';
 import { gcsCallError } from './gcs-writes.js';
 import { unary } from './proto.js';
+import { getLogger } from '../log.js';
+
+const log = getLogger('ray-ts.core');
 
 type ActorUpdate = Partial<ActorInfo__Output> & { actorId: string };
 
@@ -73,8 +76,8 @@ export function orderedReports(
         // Nobody waits for a report: the GCS learns the state from the next one, or from the
         // node's death. Said on stderr, as a lost state is worth knowing about.
         if (!stopped()) {
-          console.error(
-            `ray-ts: the GCS did not take actor ${info.actorId}'s state ${info.state || 'update'}: ${err instanceof Error ? err.message : String(err)}`,
+          log.error(
+            `the GCS did not take actor ${info.actorId}'s state ${info.state || 'update'}: ${err instanceof Error ? err.message : String(err)}`,
           );
         }
       }

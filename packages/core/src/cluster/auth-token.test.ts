@@ -157,7 +157,7 @@ describe('what a process hands on and warns of', () => {
     expect(['0.0.0.0', '10.0.0.5', '::'].some(isLoopback)).toBe(false);
     expect(openPortWarning({ kind: 'token', token: 't', from: 'x' }, 'this head listens on 0.0.0.0')).toBeUndefined();
     expect(openPortWarning({ kind: 'disabled' }, 'this head listens on 0.0.0.0')).toMatch(
-      /WARNING: authentication is off \(RAY_TS_AUTH_MODE=disabled\) and this head listens on 0\.0\.0\.0: anyone/,
+      /^authentication is off \(RAY_TS_AUTH_MODE=disabled\) and this head listens on 0\.0\.0\.0: anyone/,
     );
   });
 });

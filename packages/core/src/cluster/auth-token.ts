@@ -222,7 +222,7 @@ export function openPortWarning(auth: ClusterAuth, what: string): string | undef
       ? [`${AUTH_MODE_ENV}=disabled`, `remove ${AUTH_MODE_ENV}=disabled`]
       : [`no cluster token was found in ${auth.looked}`, `set ${AUTH_TOKEN_ENV}`];
   return (
-    `ray-ts: WARNING: authentication is off (${why}) and ${what}: anyone who reaches it can run code and read data ` +
+    `authentication is off (${why}) and ${what}: anyone who reaches it can run code and read data ` +
     `in this cluster. Use it only on a network you trust, or ${fix} (see docs/security.md).`
   );
 }

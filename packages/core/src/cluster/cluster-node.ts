@@ -16,7 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { NodeManager } from '../node/node-manager.js';
 import type { ClusterPorts, ResultValue } from '../node/ports.js';
 import type { ClusterInfo, KvOp, TaskSpec } from '../protocol/specs.js';
-import { ignored } from '../log.js';
+import { getLogger, ignored } from '../log.js';
 import { gcsActors } from './actors-gcs.js';
 import { gcsCallError } from './gcs-writes.js';
 import type { GcsClient } from './generated/raytscore/Gcs.js';
@@ -46,6 +46,8 @@ import {
   valueFromWire,
   workerLogsFromWire,
 } from './wire.js';
+
+const log = getLogger('ray-ts.core');
 
 export interface ClusterNodeOptions {
   node: NodeManager;
@@ -307,7 +309,7 @@ export class ClusterNode {
       try {
         this.onPeerMessage(from, m);
       } catch (err) {
-        console.error(`ray-ts: node ${this.nodeId} failed to handle a message from ${from}:`, err);
+        log.error(`node ${this.nodeId} failed to handle a message from ${from}`, { err });
       }
     }
   }

@@ -60,7 +60,7 @@ function setup(opts: Partial<WriteQueueOptions> = {}) {
     retryMaxMs: 400,
     waitMs: 10_000,
     clock,
-    log: (line) => log.push(line),
+    log: { info: (line) => log.push(line), warn: (line) => log.push(line), error: (line) => log.push(line) },
     ...opts,
   });
   const put = (key: string, value: string | undefined, bounded = true) =>

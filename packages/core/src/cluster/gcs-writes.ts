@@ -7,8 +7,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../clock.js';
 import { GcsUnavailableError, InvalidArgumentError } from '../errors.js';
-import { ignored } from '../log.js';
+import { getLogger, ignored, type Logger } from '../log.js';
 import { retryWithBackoff } from '../retry.js';
+
+const log = getLogger('ray-ts.core');
 
 /** A row of one of the GCS's tables, written (`value`) or deleted (`value` undefined). */
 export interface GcsWrite {
@@ -44,8 +46,8 @@ export interface WriteQueueOptions {
   readonly batchMax?: number;
   readonly batchMaxBytes?: number;
   readonly clock?: Clock;
-  /** Where failures and recoveries are reported (default: stderr). */
-  readonly log?: (line: string) => void;
+  /** Where failures and recoveries are reported (default: the `ray-ts.core` logger). */
+  readonly log?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
 interface Deferred {
@@ -95,14 +97,14 @@ export class GcsWriteQueue {
   private lastError = '';
   private drainedWaiters: (() => void)[] = [];
   private readonly clock: Clock;
-  private readonly log: (line: string) => void;
+  private readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
 
   constructor(
     private readonly sink: WriteSink,
     private readonly opts: WriteQueueOptions,
   ) {
     this.clock = opts.clock ?? systemClock;
-    this.log = opts.log ?? ((line) => console.error(line));
+    this.log = opts.log ?? log;
   }
 
   /** Writes waiting to land (queued or in flight). */
@@ -171,8 +173,8 @@ export class GcsWriteQueue {
     const left = this.pending;
     if (left > 0) {
       this.abandoned = true;
-      this.log(
-        `ray-ts: the head stopped before ${this.opts.store} took ${left} GCS writes (${this.lastError || 'still in flight'}): they are lost.`,
+      this.log.error(
+        `the head stopped before ${this.opts.store} took ${left} GCS writes (${this.lastError || 'still in flight'}): they are lost.`,
       );
       this.dropAll(
         new GcsUnavailableError(
@@ -250,14 +252,14 @@ export class GcsWriteQueue {
     if (this.failingSince === undefined) {
       this.failingSince = now;
       this.lastReportAt = now;
-      this.log(
-        `ray-ts: GCS writes to ${this.opts.store} failed (${this.lastError}); ${this.pending} wait, tried again in ` +
+      this.log.warn(
+        `GCS writes to ${this.opts.store} failed (${this.lastError}); ${this.pending} wait, tried again in ` +
           `${delayMs} ms, then up to every ${this.opts.retryMaxMs} ms. Replies to them wait for them.`,
       );
     } else if (now - this.lastReportAt >= REPORT_EVERY_MS) {
       this.lastReportAt = now;
-      this.log(
-        `ray-ts: GCS writes to ${this.opts.store} still fail after ${((now - this.failingSince) / 1000).toFixed(0)} s ` +
+      this.log.warn(
+        `GCS writes to ${this.opts.store} still fail after ${((now - this.failingSince) / 1000).toFixed(0)} s ` +
           `(${this.lastError}); ${this.pending} wait.`,
       );
     }
@@ -282,7 +284,7 @@ export class GcsWriteQueue {
     if (this.failingSince === undefined) return;
     const s = ((this.clock.now() - this.failingSince) / 1000).toFixed(1);
     this.failingSince = undefined;
-    this.log(`ray-ts: ${this.opts.store} takes GCS writes again, after ${s} s of failures.`);
+    this.log.info(`${this.opts.store} takes GCS writes again, after ${s} s of failures.`);
   }
 
   private dropAll(err: GcsUnavailableError): void {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
+import { getLogger, setProcessLogIds } from '../log.js';
 import { publishNodeRecord } from './node-records.js';
 import { startNode, type StartNodeOptions } from './server.js';
 
@@ -33,9 +34,10 @@ async function main(): Promise<void> {
       logDir: opts.logDir ?? (opts.sessionDir ? path.join(opts.sessionDir, 'logs') : undefined),
     });
   } catch (err) {
-    console.error(`ray-ts node failed to start: ${(err as Error).message}`);
+    getLogger('ray-ts.core').error(`ray-ts node failed to start: ${(err as Error).message}`);
     process.exit(1);
   }
+  setProcessLogIds({ node_id: started.node.nodeId });
   const info = {
     pid: process.pid,
     nodeId: started.node.nodeId,

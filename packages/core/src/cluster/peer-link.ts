@@ -22,9 +22,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { RuntimeConfig } from '../config.js';
-import { ignored } from '../log.js';
+import { getLogger, ignored } from '../log.js';
 import type { PeerBatch, PeerBatch__Output } from './generated/raytscore/PeerBatch.js';
 import type { PeerMessage } from './generated/raytscore/PeerMessage.js';
+
+const log = getLogger('ray-ts.core');
 
 /** The settings of a link (config.ts). */
 export type PeerLinkConfig = Pick<
@@ -229,8 +231,8 @@ export class PeerLink {
     const limit = this.config.peerQueueWarnBytes;
     if (!this.warned && bytes > limit) {
       this.warned = true;
-      console.warn(
-        `ray-ts: node ${this.fromNode} has ${bytes} bytes of messages for node ${this.target} waiting to be sent or ` +
+      log.warn(
+        `node ${this.fromNode} has ${bytes} bytes of messages for node ${this.target} waiting to be sent or ` +
           `acknowledged (more than peerQueueWarnBytes, ${limit}): that node or the network does not keep up. ` +
           'They are kept (nothing is dropped); submit work more slowly, or raise RAY_TS_PEER_QUEUE_WARN_BYTES.',
       );

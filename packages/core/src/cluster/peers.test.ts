@@ -412,7 +412,7 @@ describe('peers: bounded batches, backpressure, acknowledgements', () => {
   it('warns once when what waits for a node passes peerQueueWarnBytes, and keeps every message', async () => {
     const { peers, clientsOf } = setup({ peerQueueWarnBytes: 10_000 });
     const warnings: unknown[] = [];
-    const spy = vi.spyOn(console, 'warn').mockImplementation((...a) => void warnings.push(a.join(' ')));
+    const spy = vi.spyOn(console, 'error').mockImplementation((...a) => void warnings.push(a.join(' ')));
     onTestFinished(() => spy.mockRestore());
     peers.send('node-b', free('0'));
     await settle();

@@ -12,6 +12,9 @@ import type { NodeClient } from './generated/raytscore/Node.js';
 import type { PeerMessage } from './generated/raytscore/PeerMessage.js';
 import type { View } from './membership.js';
 import { messageBytes, PeerLink, type PeerLinkConfig, type PeerStream } from './peer-link.js';
+import { getLogger } from '../log.js';
+
+const log = getLogger('ray-ts.core');
 
 /** The settings of Peers (config.ts). */
 export type PeersConfig = PeerLinkConfig & Pick<RuntimeConfig, 'peerMessageMaxBytes'>;
@@ -51,8 +54,8 @@ export class Peers {
     if (this.stopped) return;
     const bytes = messageBytes(msg);
     if (bytes > this.config.peerMessageMaxBytes) {
-      console.error(
-        `ray-ts: node ${this.nodeId} did not send a '${Object.keys(msg).join(',')}' message of about ${bytes} bytes ` +
+      log.error(
+        `node ${this.nodeId} did not send a '${Object.keys(msg).join(',')}' message of about ${bytes} bytes ` +
           `to node ${nodeId}: nodes accept messages up to peerMessageMaxBytes (${this.config.peerMessageMaxBytes}). ` +
           'Pass large values as ObjectRefs (ray.put), or raise RAY_TS_PEER_MESSAGE_MAX_BYTES on every node.',
       );

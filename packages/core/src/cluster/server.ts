@@ -25,9 +25,11 @@ import { limitService } from './message-limits.js';
 import { authErrorOf } from './auth.js';
 import { tlsErrorOf } from './tls-grpc.js';
 import { SESSION_NAME_KEY, startDiscovery, startNodeMetrics, type NodeMetrics } from './metrics-node.js';
-import { ignored } from '../log.js';
+import { getLogger, ignored } from '../log.js';
 import { authEnv, clientAuth, headAuth, isLoopback, openPortWarning, type ClusterAuth } from './auth-token.js';
 import { newIdentity, serverIdentityInterceptor, type MemberDirectory } from './identity.js';
+
+const log = getLogger('ray-ts.core');
 
 export interface StartNodeOptions {
   head: boolean;
@@ -210,7 +212,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       auth,
       `this ${opts.head ? 'head' : opts.driver ? 'driver' : 'node'} listens on ${host}`,
     );
-    if (warning) console.warn(warning);
+    if (warning) log.warn(warning);
   }
   const gcsAddress = opts.head ? address : opts.gcsAddress!;
   const cluster = new ClusterNode({
@@ -230,8 +232,8 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   node.attachCluster(cluster.ports);
   cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
   cluster.onFenced = () => {
-    console.error(
-      `ray-ts: ${opts.driver ? 'this driver' : `node ${nodeId}`} was declared dead by the cluster at ${gcsAddress} ` +
+    log.error(
+      `${opts.driver ? 'this driver' : `node ${nodeId}`} was declared dead by the cluster at ${gcsAddress} ` +
         `(it missed its heartbeats: a network partition, or a pause): its work was retried elsewhere, so it stops ` +
         `rather than rejoin with stale tasks and actors.${opts.driver ? '' : ' Start it again to join as a new node.'}`,
     );
@@ -315,8 +317,8 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       jobs = { manager, stopApi: bound.stop };
       jobApiAddress = `http://${advertise}:${bound.port}`;
       if (auth.tls && !isLoopback(host))
-        console.warn(
-          `ray-ts: WARNING: TLS is on for gRPC, but the job API at ${jobApiAddress} is plain HTTP: requests to it, ` +
+        log.warn(
+          `TLS is on for gRPC, but the job API at ${jobApiAddress} is plain HTTP: requests to it, ` +
             `the cluster token among them, cross the network in clear text. Call it from this machine, through an SSH ` +
             `tunnel or through a TLS proxy (see docs/security.md).`,
         );

@@ -16,6 +16,8 @@ import type { StoredValue } from '../protocol/values.js';
 export interface CoreClient {
   readonly jobId: string;
   readonly nodeId: string;
+  /** The worker this thread or process is; undefined on a driver. */
+  readonly workerId?: string;
   readonly namespace: string;
   /** Values above this many bytes go to the object store (shared memory) instead of inline. */
   readonly inlineObjectMaxBytes: number;

@@ -3,7 +3,7 @@
  * node and matches replies to requests.
  */
 import { ignored } from '../log.js';
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { ExecutionContext, executionContext } from '../runtime/execution-context.js';
 import type { CoreClient } from '../runtime/client.js';
 import { errorFromWire } from '../errors.js';
 import type { RefTracker } from '../runtime/object-ref.js';
@@ -20,24 +20,12 @@ import type { FromWorker, ToWorker, WorkerRequest } from '../protocol/worker-mes
 import type { StoredValue } from '../runtime/serialization.js';
 import type { WorkerBoot } from '../node/worker-handle.js';
 
-/** What a running task or actor call sees as its context. */
-export class ExecutionContext {
-  private controller: AbortController | undefined;
-  constructor(readonly data: TaskContextData) {}
-  /** Aborted when the task is cancelled (made on first use: most tasks never ask). */
-  get signal(): AbortSignal {
-    return (this.controller ??= new AbortController()).signal;
-  }
-  cancel(reason: Error): void {
-    (this.controller ??= new AbortController()).abort(reason);
-  }
-}
-
-export const executionContext = new AsyncLocalStorage<ExecutionContext>();
+export { ExecutionContext, executionContext };
 
 export class WorkerClient implements CoreClient {
   readonly jobId: string;
   readonly nodeId: string;
+  readonly workerId: string;
   readonly namespace: string;
   readonly inlineObjectMaxBytes: number;
   tracker: RefTracker | undefined;
@@ -54,6 +42,7 @@ export class WorkerClient implements CoreClient {
   ) {
     this.jobId = boot.jobId;
     this.nodeId = boot.nodeId;
+    this.workerId = boot.workerId;
     this.namespace = boot.namespace;
     this.inlineObjectMaxBytes = boot.inlineObjectMaxBytes;
   }
