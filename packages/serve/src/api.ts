@@ -1,7 +1,17 @@
 /**
  * The Serve API: start, run, status, delete, shutdown, and handles to running deployments.
  */
-import { getLogger, ActorDiedError, get, getActor, init, isInitialized, kill, nodes, type ActorHandle } from '@ray-ts/core';
+import {
+  getLogger,
+  ActorDiedError,
+  get,
+  getActor,
+  init,
+  isInitialized,
+  kill,
+  nodes,
+  type ActorHandle,
+} from '@ray-ts/core';
 import { CONTROLLER_NAME, SERVE_NAMESPACE } from './constants.js';
 import type { ControllerMethods, ServeStatus } from './controller-api.js';
 import { ServeController } from './controller.js';

@@ -127,9 +127,7 @@ export class ProxyGroups {
         await r.arrayBuffer();
       }
     } catch (err) {
-      log.warn(
-        `a proxy on node ${g.nodeId} stopped answering (${describeError(err)}); restarting the node's proxies.`,
-      );
+      log.warn(`a proxy on node ${g.nodeId} stopped answering (${describeError(err)}); restarting the node's proxies.`);
       g.status = 'UNHEALTHY';
       for (const p of g.actors) void kill(p).catch(() => undefined);
       if (this.groups.get(g.nodeId) === g) this.groups.delete(g.nodeId);

@@ -80,7 +80,7 @@ async function setup(maxWrites = 100) {
     retryMaxMs: 400,
     waitMs: 10_000,
     clock,
-    log: () => {},
+    log: { info: () => {}, warn: () => {}, error: () => {} },
   });
   const gcs = await Gcs.create({
     clusterId: 'cluster_test',
