@@ -41,6 +41,12 @@ export interface RuntimeConfig {
   readonly logLevel: string;
   readonly logFormat: string;
   /**
+   * Progress bars on a terminal (`ProgressBar`: Train's and RLlib's iteration bars; Data's
+   * operator bars unless `RAY_TS_DATA_PROGRESS_BARS` says otherwise). Off with
+   * `RAY_TS_PROGRESS_BARS=0`; never drawn when stderr is not a terminal.
+   */
+  readonly progressBars: boolean;
+  /**
    * Multi-node: console output of workers whose job's driver is on another node travels there in
    * batches, per job: one batch per job every `logFlushMs`, of at most `logBatchMaxLines` lines and
    * `logBatchMaxBytes`. Up to `logQueueMaxBytes` per job wait to be sent; lines beyond are dropped
@@ -199,6 +205,7 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   logToDriver: [true, bool],
   logLevel: ['info', str],
   logFormat: ['text', str],
+  progressBars: [true, bool],
   logFlushMs: [20, int],
   logBatchMaxLines: [1000, int],
   logBatchMaxBytes: [256 * 1024, int],

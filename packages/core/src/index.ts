@@ -88,6 +88,8 @@ export {
 export { SeededRng, randomSeed, type SeededRngState } from './random.js';
 export { getLogger } from './log.js';
 export type { Logger, LogLevel, LogFields } from './log.js';
+export { ProgressBar } from './progress.js';
+export type { ProgressBarOptions, ProgressStream } from './progress.js';
 export { Counter, Gauge, Histogram } from './metrics/user-metrics.js';
 export type { HistogramOptions, MetricOptions, Tags } from './metrics/user-metrics.js';
 

@@ -7,7 +7,8 @@
  *                      [--num-env-runners N] [--seed S] [--checkpoint-dir DIR] [--address HOST:PORT]
  *   ray-ts rllib evaluate <checkpoint-dir> [--episodes N] [--address HOST:PORT]
  *
- * `train` prints a live progress line (one line per iteration when not on a terminal) and stops
+ * `train` shows an iteration bar on a terminal (out of `--stop`'s trainingIteration when given, with
+ * its ETA, the latest return and env steps; one line per iteration when not on a terminal) and stops
  * at the first `--stop` criterion reached (result keys, each a minimum: episodeReturnMean,
  * trainingIteration, numEnvStepsSampledLifetime, timeTotalS...).
  */
@@ -15,6 +16,7 @@ import { Command, InvalidArgumentError as CliArgError } from 'commander';
 import { init, runCommand, runIfEntryScript, shutdown } from '@ray-ts/core';
 import { Algorithm, configFor } from './algorithm.js';
 import type { TrainResult } from './algorithm-results.js';
+import { barPostfix, iterationBar } from './cli-progress.js';
 import './index.js';
 
 function json(what: string) {
@@ -96,16 +98,15 @@ function program(onExit: (code: number) => void): Command {
         if (o.seed !== undefined) config.debugging({ seed: o.seed });
         await init(o.address ? { address: o.address } : {});
         const a = config.build();
-        const tty = process.stdout.isTTY === true;
+        const bar = iterationBar(o.algo.toUpperCase(), o.stop, process.stdout);
         try {
           for (;;) {
             const r = await a.train();
-            const line = progressLine(r);
-            if (tty) process.stdout.write(`\r\x1b[2K${line}`);
-            else console.log(line);
+            if (bar.enabled) bar.update(r.trainingIteration, barPostfix(r));
+            else console.log(progressLine(r));
             const why = reached(r, o.stop);
             if (why) {
-              if (tty) process.stdout.write('\n');
+              bar.close();
               console.log(
                 `stopped: ${why} after ${r.trainingIteration} iterations, ${r.numEnvStepsSampledLifetime} env steps, ${fmt(r.timeTotalS)} s`,
               );
@@ -114,6 +115,7 @@ function program(onExit: (code: number) => void): Command {
           }
           if (o.checkpointDir) console.log(`saved to ${await a.save(o.checkpointDir)}`);
         } finally {
+          bar.close();
           await a.stop();
           await shutdown();
         }
