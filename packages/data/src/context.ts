@@ -31,8 +31,11 @@ export class DataContext {
   memoryBudgetBytes = envNumber('RAY_TS_DATA_MEMORY_BUDGET_BYTES', 0);
   /** Rows per batch of `mapBatches` when no `batchSize` is given. */
   defaultBatchSize = envNumber('RAY_TS_DATA_DEFAULT_BATCH_SIZE', 1024);
-  /** Progress bars per operator on long runs (only when stderr is a terminal). */
-  progressBars = envBool('RAY_TS_DATA_PROGRESS_BARS', true);
+  /**
+   * Progress bars per operator, rows out of the rows expected when known (Ray's
+   * `enable_progress_bars`; only when stderr is a terminal). Default: `RAY_TS_PROGRESS_BARS`, on.
+   */
+  progressBars = envBool('RAY_TS_DATA_PROGRESS_BARS', envBool('RAY_TS_PROGRESS_BARS', true));
 
   private static current: DataContext | undefined;
 

@@ -25,6 +25,7 @@ import {
 } from './operators.js';
 import type { Bundle, LogicalNode, StageResources } from './plan.js';
 import { ProgressBars } from './progress.js';
+import { bundleRows, rowsThroughExchange, rowsThroughSteps, sourceRows, sumRows } from './progress-totals.js';
 import { resolveSource } from './sources.js';
 import { stageTask } from './tasks.js';
 
@@ -46,8 +47,12 @@ export class Executor implements OperatorHost {
   private stopped = new Set<PhysicalOp>();
   progress: ProgressBars | undefined;
   private t0 = 0;
+  /** Bars are drawn (Ray's `DataContext.enable_progress_bars`, on a terminal): operators then get their expected rows. */
+  private readonly showProgress: boolean;
 
-  constructor(readonly env: ExecEnv) {}
+  constructor(readonly env: ExecEnv) {
+    this.showProgress = env.ctx.progressBars && process.stderr.isTTY === true;
+  }
 
   /** CPUs in flight allowed: two tasks per CPU keep every worker busy between tasks. */
   maxTasksPerOp(r: StageResources): number {
@@ -146,24 +151,28 @@ export class Executor implements OperatorHost {
           node.write,
           sources,
         );
+        if (this.showProgress) op.expectedRows = rowsThroughSteps(sourceRows(sources), node.steps);
         break;
       }
       case 'blocks': {
         const u = new UnionOp(node.name, this, 1);
         for (const b of node.bundles) u.addInput(b, 0);
         u.inputDone(0);
+        u.expectedRows = bundleRows(node.bundles);
         op = u;
         break;
       }
       case 'map': {
         const up = await this.buildNode(node.input);
         op = new StageOp(node.name, this, node.steps, node.compute, node.resources, node.write, undefined);
+        op.expectedRows = rowsThroughSteps(up.expectedRows, node.steps);
         this.connect(up, op, 0);
         break;
       }
       case 'limit': {
         const up = await this.buildNode(node.input);
         op = new LimitOp(node.name, this, node.n);
+        op.expectedRows = rowsThroughSteps(up.expectedRows, [{ kind: 'limit', name: node.name, n: node.n }]);
         this.connect(up, op, 0);
         break;
       }
@@ -181,10 +190,13 @@ export class Executor implements OperatorHost {
               op.stats,
             ),
           );
+          if (this.showProgress)
+            op.expectedRows = rowsThroughExchange(rowsThroughSteps(sourceRows(sources), steps), xop);
           break;
         }
         const up = await this.buildNode(node.input);
         op = new BarrierOp(node.name, this, 1, (ins) => runExchange(xop, ins[0], this.env, node.name, op.stats));
+        op.expectedRows = rowsThroughExchange(up.expectedRows, xop);
         this.connect(up, op, 0);
         break;
       }
@@ -192,6 +204,7 @@ export class Executor implements OperatorHost {
         const ups = [];
         for (const i of node.inputs) ups.push(await this.buildNode(i));
         op = new UnionOp(node.name, this, ups.length);
+        op.expectedRows = sumRows(ups.map((u) => u.expectedRows));
         ups.forEach((u, i) => this.connect(u, op, i));
         break;
       }
@@ -203,6 +216,8 @@ export class Executor implements OperatorHost {
           node.kind === 'zip'
             ? new BarrierOp(node.name, this, 2, (ins) => runZip(ins[0], ins[1], node.name, op.stats))
             : new BarrierOp(node.name, this, 2, (ins) => runJoin(ins[0], ins[1], node, this.env, op.stats));
+        // A zip pairs rows one to one: as many as its first input.
+        op.expectedRows = node.kind === 'zip' ? a.expectedRows : undefined;
         this.connect(a, op, 0);
         this.connect(b, op, 1);
         break;
@@ -261,8 +276,7 @@ export class Executor implements OperatorHost {
   /** Runs the plan, yielding its output blocks in order. Breaking out of the loop stops it. */
   async *run(): AsyncGenerator<Bundle> {
     this.t0 = performance.now();
-    if (this.env.ctx.progressBars && process.stderr.isTTY)
-      this.progress = new ProgressBars(this.ops.map((o) => o.name));
+    if (this.showProgress) this.progress = new ProgressBars(this.ops);
     try {
       for (;;) {
         this.step();
@@ -286,6 +300,8 @@ export class Executor implements OperatorHost {
       }
     } finally {
       for (const op of this.ops) op.shutdown();
+      // Done (a limit may have stopped some early): each bar ends at what its operator output.
+      if (!this.failure) for (const op of this.ops) this.progress?.finish(op, op.stats.rowsOut);
       this.progress?.stop();
     }
   }

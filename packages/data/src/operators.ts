@@ -9,6 +9,7 @@ import type { DataContext } from './context.js';
 import { SchemaError, dataErrorFrom } from './errors.js';
 import { fileNameFor } from './datasource/index.js';
 import type { ProgressBars } from './progress.js';
+import type { ExpectedRows } from './progress-totals.js';
 import type { Bundle, Compute, StageResources } from './plan.js';
 import type { Step } from './steps.js';
 import { MapWorker, stageTask, type MapWorkerInstance, type SourceSpec, type WriteSpec } from './tasks.js';
@@ -73,6 +74,8 @@ export abstract class PhysicalOp {
   signalled = false;
   /** Bytes expected from one task (average output so far, or a guess). */
   estimateBytes: number;
+  /** Rows it is expected to output, for its progress bar (set when bars are drawn; progress-totals.ts). */
+  expectedRows: ExpectedRows = undefined;
 
   constructor(
     readonly name: string,
@@ -103,7 +106,7 @@ export abstract class PhysicalOp {
     this.stats.bytesOut += b.meta.sizeBytes;
     if (this.stats.blocksOut > 0) this.estimateBytes = Math.max(1, this.stats.bytesOut / this.stats.blocksOut);
     this.out.push(b);
-    this.exec.progress?.update(this.name, this.stats.rowsOut);
+    this.exec.progress?.update(this, this.stats.rowsOut);
   }
   shutdown(): void {}
 }
