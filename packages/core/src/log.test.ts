@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { checkLogSettings, createLogger, type LogIds, type LogSettings } from './log.js';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { checkLogSettings, createLogger, getLogger, reloadLogSettings, type LogIds, type LogSettings } from './log.js';
 
 function setup(settings: LogSettings, ids: LogIds = {}) {
   const lines: string[] = [];
@@ -105,5 +105,30 @@ describe('getLogger: JSON lines', () => {
     const o = JSON.parse(lines[0]) as Record<string, unknown>;
     expect(o.message).toBe('cyclic');
     expect(o.cyclic).toBe('[object Object]');
+  });
+});
+
+describe('getLogger: settings from the environment', () => {
+  it('warns once about an unknown level, then logs at the default level', () => {
+    const saved = process.env.RAY_TS_LOG_LEVEL;
+    const said: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => void said.push(line));
+    onTestFinished(() => {
+      spy.mockRestore();
+      if (saved === undefined) delete process.env.RAY_TS_LOG_LEVEL;
+      else process.env.RAY_TS_LOG_LEVEL = saved;
+      reloadLogSettings();
+    });
+    process.env.RAY_TS_LOG_LEVEL = 'verbose';
+    reloadLogSettings();
+    const log = getLogger('ray-ts.test-env');
+    log.debug('hidden');
+    log.info('first');
+    log.info('second');
+    expect(said).toEqual([
+      "ray-ts.core: WARNING: RAY_TS_LOG_LEVEL='verbose' is not a level: set debug, info, warn or error. Using info.",
+      'ray-ts.test-env: INFO: first',
+      'ray-ts.test-env: INFO: second',
+    ]);
   });
 });

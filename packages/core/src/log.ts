@@ -107,7 +107,8 @@ function settingsOfProcess(): LogSettings {
   if (!processSettings) {
     const { settings, problems } = checkLogSettings(envSetting('logLevel'), envSetting('logFormat'));
     processSettings = settings;
-    for (const p of problems) console.error(`ray-ts: WARNING: ${p}`);
+    // Once per process, in the format chosen (or text, when that is what was wrong).
+    for (const p of problems) getLogger('ray-ts.core').warn(p);
   }
   return processSettings;
 }
