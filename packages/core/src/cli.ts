@@ -250,60 +250,9 @@ async function stop(force: boolean): Promise<void> {
   );
 }
 
-function fmtRes(r: Record<string, number>): string {
-  return (
-    Object.entries(r)
-      .map(([k, v]) => `${k}: ${Math.round(v * 100) / 100}`)
-      .join(', ') || '-'
-  );
-}
-
 async function status(address: string): Promise<void> {
-  const { nodesOf, groupsOf, jobsOf } = await import('./cluster/state-impl.js');
-  const [nodes, groups, jobs] = await Promise.all([nodesOf(address), groupsOf(address), jobsOf(address)]);
-  const alive = nodes.filter((n) => n.state === 'ALIVE');
-  console.log(`======== ray-ts cluster status (${address}) ========`);
-  console.log(
-    `Nodes: ${alive.length} alive${nodes.length > alive.length ? `, ${nodes.length - alive.length} dead` : ''}`,
-  );
-  for (const n of nodes) {
-    const t = n.resourcesTotal as Record<string, number>;
-    const a = n.resourcesAvailable as Record<string, number>;
-    const used = Object.fromEntries(Object.keys(t).map((k) => [k, t[k] - (a[k] ?? 0)]));
-    console.log(
-      `  ${n.nodeId}  ${n.isHead ? 'head ' : 'node '} ${String(n.address).padEnd(21)} ${n.state}  used ${fmtRes(used)} of ${fmtRes(t)}  workers ${n.numWorkers}  objects ${n.numObjects}`,
-    );
-  }
-  const total: Record<string, number> = {};
-  const avail: Record<string, number> = {};
-  for (const n of alive) {
-    for (const [k, v] of Object.entries(n.resourcesTotal as Record<string, number>)) total[k] = (total[k] ?? 0) + v;
-    for (const [k, v] of Object.entries(n.resourcesAvailable as Record<string, number>)) avail[k] = (avail[k] ?? 0) + v;
-  }
-  console.log('Resources (used / total):');
-  for (const k of Object.keys(total).sort())
-    console.log(`  ${k}: ${Math.round((total[k] - (avail[k] ?? 0)) * 100) / 100} / ${total[k]}`);
-  const demand = alive.flatMap((n) => n.load as { shape: Record<string, number>; count: number }[]);
-  console.log('Pending demand:');
-  if (!demand.length && !groups.some((g) => g.state === 'PENDING')) console.log('  (none)');
-  for (const d of demand) console.log(`  {${fmtRes(d.shape)}}: ${d.count} queued`);
-  for (const g of groups.filter((x) => x.state === 'PENDING'))
-    console.log(`  placement group ${g.placementGroupId} (${g.strategy}): ${g.reason}`);
-  console.log('Infeasible demand:');
-  const inf = groups.filter((g) => g.state === 'INFEASIBLE');
-  if (!inf.length) console.log('  (none: tasks and actors no node can run fail at once with UnschedulableError)');
-  for (const g of inf) console.log(`  placement group ${g.placementGroupId} (${g.strategy}): ${g.reason}`);
-  const running = jobs.filter((j) => j.state === 'RUNNING');
-  console.log(`Jobs: ${running.length} running, ${jobs.length - running.length} finished`);
-  const { autoscalerStatus } = await import('./cluster/state-impl.js');
-  const auto = await autoscalerStatus(address);
-  if (auto) {
-    console.log('Autoscaler:');
-    if (!auto.nodes.length) console.log('  (no worker nodes started)');
-    for (const n of auto.nodes) console.log(`  ${n.providerId} (${n.type}) ${n.nodeId ?? '-'}: ${n.reason}`);
-    for (const d of auto.pendingDemand) console.log(`  pending: {${fmtRes(d.shape)}} x ${d.count}`);
-    console.log(`  last action: ${auto.lastAction}`);
-  }
+  const { clusterStatus, formatClusterStatus } = await import('./cluster/cluster-status.js');
+  for (const line of formatClusterStatus(await clusterStatus(address))) console.log(line);
 }
 
 function printTable(rows: Record<string, unknown>[]): void {
