@@ -120,6 +120,11 @@ export function usePoll<T>(
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const tick = async () => {
+      // A tab in the background asks the head for nothing; it catches up when shown again.
+      if (document.hidden) {
+        timer = setTimeout(() => void tick(), intervalMs);
+        return;
+      }
       try {
         const data = await loadRef.current(path);
         if (!stopped) setState({ data, error: undefined });
