@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { usePoll } from '../api.js';
 import { Badge, Id, Loaded, Section, Table } from '../components.js';
-import { num } from '../format.js';
+import { num, time } from '../format.js';
 import { Plot } from '../plot.js';
 import type { History, ServeApplication, ServeReplica, ServeStatus } from '../types.js';
 import { seriesWith } from './overview.js';
@@ -64,6 +64,8 @@ function Application(props: { name: string; app: ServeApplication }): JSX.Elemen
                 { title: 'State', cell: (r) => <Badge state={r.state} /> },
                 { title: 'Node', kind: 'id', cell: (r) => <Id id={r.node_id} /> },
                 { title: 'Actor', kind: 'id', cell: (r) => <Id id={r.actor_id} /> },
+                { title: 'Started', cell: (r) => time(typeof r.start_time_s === 'number' ? r.start_time_s * 1000 : 0) },
+                { title: 'Ongoing requests', kind: 'num', cell: (r) => num(r.ongoing_requests) },
                 { title: 'Details', kind: 'wrap', cell: (r) => extra(r) },
               ]}
             />
@@ -74,7 +76,7 @@ function Application(props: { name: string; app: ServeApplication }): JSX.Elemen
   );
 }
 
-const SHOWN = new Set(['replica_id', 'state', 'node_id', 'actor_id']);
+const SHOWN = new Set(['replica_id', 'state', 'node_id', 'actor_id', 'start_time_s', 'ongoing_requests']);
 function extra(r: ServeReplica): string {
   const rest = Object.entries(r).filter(([k, v]) => !SHOWN.has(k) && v !== undefined && v !== null && v !== '');
   return rest.length
