@@ -10,7 +10,7 @@ const TOKEN_KEY = 'ray-ts-dashboard-token';
 export const POLL_MS = 2000;
 
 /**
- * Takes `token=...` out of the URL fragment (where `ray-ts dashboard --print-url` puts it: a
+ * Takes `token=...` out of the URL fragment (where `ray-ts dashboard` puts it: a
  * fragment never reaches a server or a proxy's log) into sessionStorage, and cleans the URL, so
  * the token is not left in the address bar, the history or a copied link.
  */

@@ -1,7 +1,7 @@
 /**
  * The ray-ts dashboard: one page (served by the head at `/`) with a route per view, each
  * refetching its data every 2 s. The cluster token comes from the URL fragment it was opened with
- * (`ray-ts dashboard --print-url`) or the login box, and stays in this tab's sessionStorage.
+ * (`ray-ts dashboard` prints it) or the login box, and stays in this tab's sessionStorage.
  */
 import type { JSX } from 'preact';
 import { render } from 'preact';
@@ -81,8 +81,8 @@ function Login(): JSX.Element {
     >
       <h1>The cluster's token</h1>
       <p>
-        The head refused this page's token, or it has none. Open the link <code>ray-ts dashboard --print-url</code>{' '}
-        prints, or paste the token (<code>ray-ts get-auth-token</code>):
+        The head refused this page's token, or it has none. Open the link <code>ray-ts dashboard</code> prints, or paste
+        the token (<code>ray-ts get-auth-token</code>):
       </p>
       <input
         type="password"
