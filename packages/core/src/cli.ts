@@ -5,6 +5,7 @@
  *   ray-ts start --head [--port 6380] [--num-cpus N] [--num-gpus N] [--resources JSON] [--object-store-memory BYTES] [--auth-token-file FILE]
  *   ray-ts start --address HOST:PORT [same resource options]
  *   ray-ts get-auth-token [--generate]    (the cluster token this machine uses: give it to other hosts as RAY_TS_AUTH_TOKEN)
+ *   ray-ts dashboard [--print-url]       (the dashboard's URL, with the token in its #fragment)
  *   ray-ts stop [--force]
  *   ray-ts status [--address HOST:PORT]
  *   ray-ts list nodes|actors|tasks|objects|placement-groups|jobs [--filter key=value ...] [--limit N] [--format table|json]
@@ -20,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Argument, Command, InvalidArgumentError as CliArgError, Option } from 'commander';
 import { registerJobCommands } from './cli-job.js';
 import { registerMetricsCommands } from './cli-metrics.js';
+import { registerDashboardCommand } from './cli-dashboard.js';
 import { VERSION } from './cluster/proto.js';
 import { withHugePages } from './runtime/huge-pages.js';
 import { resolveClusterAddress } from './runtime/cluster-address.js';
@@ -190,6 +192,9 @@ async function start(f: StartFlags): Promise<void> {
     console.log(`  Connect drivers:  init({ address: '${info.address}' })  or  RAY_TS_ADDRESS=${info.address}`);
     console.log(`  Status:           ray-ts status`);
     console.log(`  Jobs:             ray-ts job submit -- node script.js   (HTTP API at ${info.jobApiAddress})`);
+    console.log(
+      `  Dashboard:        ${info.jobApiAddress}/   ('ray-ts dashboard' prints its URL with the cluster token)`,
+    );
     if (tlsCa)
       console.log(
         `  TLS:              on: every node, driver and CLI needs RAY_TS_USE_TLS=1 and a certificate signed by ${tlsCa}`,
@@ -304,7 +309,7 @@ program
   )
   .option(
     '--dashboard-port <n>',
-    'head: port of the HTTP job API (default 8265; 0: a free one)',
+    'head: port of the dashboard and the HTTP job API (default 8265; 0: a free one)',
     number('--dashboard-port'),
   )
   .option(
@@ -435,6 +440,7 @@ program
 
 registerJobCommands(program, { fail, headAddress, printTable });
 registerMetricsCommands(program, { fail, headAddress, printTable });
+registerDashboardCommand(program, { fail, headAddress, printTable });
 
 // ---------------------------------------------------------------- library commands
 /**

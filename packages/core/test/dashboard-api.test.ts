@@ -4,16 +4,20 @@
 // sampled history, Tune/Train runs and the timeline answer; the browser rule lets the page's
 // same-origin GETs through and refuses cross-site reads, other Hosts, writes and no token; the
 // page itself is served without the token, under a strict Content-Security-Policy.
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actorIdOf, get, init, internalKv, placementGroup, put, shutdown } from '@ray-ts/core';
 import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
 import { ApiCounterActor, apiFailingTask, apiQuickTask } from './fixtures/dashboard-api.js';
 
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bundle', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-api-test-'));
 const runsRoot = path.join(tmp, 'results');
 const pageDir = path.join(tmp, 'page');
@@ -309,5 +313,21 @@ describe("the dashboard's browser rule", () => {
     expect((await request('/assets/..%2Findex.html', browser)).status).toBe(404);
     expect((await request('/assets/nope.js', browser)).status).toBe(404);
     expect((await request('/', browser, 'POST')).status).toBe(405);
+  });
+});
+
+describe('ray-ts dashboard', () => {
+  it("prints the dashboard's URL with the cluster token in its fragment, which the page's data accepts", async () => {
+    const env = { ...process.env, RAY_TS_ADDRESS: cluster.address };
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'dashboard', '--print-url'], { env });
+    const url = new URL(stdout.trim());
+    expect(url.origin).toBe(api.origin);
+    expect(url.pathname).toBe('/');
+    const token = decodeURIComponent(url.hash.replace(/^#token=/, ''));
+    expect(token).toBe(process.env.RAY_TS_AUTH_TOKEN);
+    expect((await request('/api/v0/nodes', { authorization: `Bearer ${token}` })).status).toBe(200);
+    const told = await promisify(execFile)(process.execPath, [cli, 'dashboard', '--address', cluster.address], { env });
+    expect(told.stdout).toMatch(/Open the ray-ts dashboard at:\n {2}http:\/\/127\.0\.0\.1:\d+\/#token=/);
+    expect(told.stdout).toMatch(/do not share the link/);
   });
 });
