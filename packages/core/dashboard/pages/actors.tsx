@@ -36,7 +36,7 @@ export function Actors(): JSX.Element {
                     { title: 'State', cell: (a) => <Badge state={a.state} /> },
                     { title: 'Node', kind: 'id', cell: (a) => <Id id={a.nodeId} /> },
                     { title: 'Job', kind: 'id', cell: (a) => <Id id={a.jobId} /> },
-                    { title: 'Restarts', kind: 'num', cell: (a) => a.numRestarts ?? 0 },
+                    { title: 'Restarts', kind: 'num', cell: (a) => a.numRestarts ?? '–' },
                     { title: 'Resources', kind: 'wrap', cell: (a) => resources(a.resources) },
                     { title: 'Death cause', kind: 'wrap', cell: (a) => a.deathCause || '–' },
                     { title: 'Logs', cell: (a) => <a href={href('logs', { actor: a.actorId })}>logs</a> },
