@@ -109,7 +109,12 @@ function App(): JSX.Element {
         </a>
         <nav>
           {NAV.map(([r, title]) => (
-            <a key={r} href={href(r)} class={r === current ? 'active' : undefined}>
+            <a
+              key={r}
+              href={href(r)}
+              class={r === current ? 'active' : undefined}
+              aria-current={r === current ? 'page' : undefined}
+            >
               {title}
             </a>
           ))}

@@ -15,6 +15,16 @@ export function Overview(): JSX.Element {
       <Loaded polled={status}>
         {(s) => (
           <>
+            <p class="summary" data-testid="summary">
+              {s.nodes.filter((n) => n.state === 'ALIVE').length} of {s.nodes.length} nodes alive
+              {s.jobs && ` · ${s.jobs.running} jobs running, ${s.jobs.finished} finished`}
+              {s.address && (
+                <>
+                  {' · GCS at '}
+                  <code>{s.address}</code>
+                </>
+              )}
+            </p>
             <Section title={`Nodes (${s.nodes.length})`}>
               <NodesTable nodes={s.nodes} />
             </Section>
