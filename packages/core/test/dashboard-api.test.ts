@@ -144,11 +144,16 @@ describe("the dashboard's data routes", () => {
     expect(reply).toMatchObject({ result: true, msg: '' });
     expect(reply.data.result.result.map((n) => n.nodeId).sort()).toEqual(cluster.nodes.map((n) => n.nodeId).sort());
     const actors = await rows('/api/v0/actors?limit=1000');
-    expect(actors.find((a) => a.actorId === actorId)).toMatchObject({ className: 'ApiCounter', state: 'ALIVE' });
+    expect(actors.find((a) => a.actorId === actorId)).toMatchObject({
+      className: 'ApiCounter',
+      state: 'ALIVE',
+      numRestarts: 0,
+    });
     expect(cluster.nodes.map((n) => n.nodeId)).toContain(actors.find((a) => a.actorId === actorId)!.nodeId);
     const failed = await rows('/api/v0/tasks?filter_keys=name&filter_predicates=%3D&filter_values=apiFailingTask');
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ state: 'FAILED' });
+    expect(failed[0].endTimeMs).toBeGreaterThanOrEqual(failed[0].startTimeMs as number);
     expect(failed[0].errorMessage).toMatch(/dashboard test failure: boom/);
     const groups = await rows('/api/v0/placement_groups');
     expect(groups.find((g) => g.placementGroupId === groupId)).toMatchObject({

@@ -90,6 +90,7 @@ export async function actorsOf(address: string, auth?: ClusterAuth): Promise<Row
         detached: a.detached,
         resources: a.resources,
         placementGroupId: a.placementGroupId,
+        numRestarts: a.numRestarts ?? 0,
         deathCause: a.deathCause,
       }));
     },
@@ -203,6 +204,8 @@ export async function tasksOf(address: string, auth?: ClusterAuth): Promise<Row[
           ownerNodeId: t.ownerNodeId,
           jobId: t.jobId,
           resources: t.resources,
+          startTimeMs: t.startMs,
+          endTimeMs: t.endMs || undefined,
           durationMs: t.endMs ? Math.round(t.endMs - t.startMs) : undefined,
           type: t.actorId ? 'ACTOR_TASK' : 'NORMAL_TASK',
           ...(t.actorId ? { actorId: t.actorId } : {}),
