@@ -197,6 +197,13 @@ describe.skipIf(!chromiumPath())('the dashboard in a browser', () => {
     await screenshot(page, 'timeline');
   });
 
+  it('lists the nodes whose logs the Logs page reads', async () => {
+    // (Reading a file needs the logs API, /api/v0/logs, which its own tests cover.)
+    await navigate('Logs');
+    for (const n of cluster!.nodes) await page.getByRole('link', { name: n.nodeId }).waitFor();
+    await screenshot(page, 'logs');
+  });
+
   it('asks for the token when the page has none, and shows the cluster once it is given', async () => {
     const other = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
     try {
