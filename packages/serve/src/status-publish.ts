@@ -73,11 +73,12 @@ export class StatusPublisher {
 
   /** Publishes `build()` if `minIntervalMs` passed since the last write and it changed. */
   maybePublish(now: number, build: () => unknown): void {
+    // Looked at most every minIntervalMs (the status is built then only), written when it changed.
     if (this.writing || now - this.lastAt < this.minIntervalMs) return;
+    this.lastAt = now;
     const text = JSON.stringify(build());
     if (text === this.last) return;
     this.writing = true;
-    this.lastAt = now;
     this.kv
       .put(STATUS_KV.key, text, { namespace: STATUS_KV.namespace })
       .then(
