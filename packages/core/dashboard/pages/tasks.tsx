@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { rowsOf, usePoll, type StateListing } from '../api.js';
 import { Badge, countBy, Counts, Id, Loaded, Section, Table } from '../components.js';
-import { duration } from '../format.js';
+import { duration, time } from '../format.js';
 import { href } from '../router.js';
 import type { TaskRow } from '../types.js';
 
@@ -56,7 +56,7 @@ export function Tasks(): JSX.Element {
               <Section title="Latest tasks">
                 <Table
                   testId="tasks"
-                  rows={rows.slice(-200).reverse()}
+                  rows={latest(rows)}
                   rowKey={(t) => t.taskId}
                   columns={[
                     { title: 'Task id', kind: 'id', cell: (t) => t.taskId },
@@ -65,6 +65,7 @@ export function Tasks(): JSX.Element {
                     { title: 'Type', cell: (t) => t.type ?? '–' },
                     { title: 'Node', kind: 'id', cell: (t) => <Id id={t.nodeId} /> },
                     { title: 'Job', kind: 'id', cell: (t) => <Id id={t.jobId} /> },
+                    { title: 'Started', cell: (t) => time(t.startTimeMs) },
                     { title: 'Duration', kind: 'num', cell: (t) => duration(t.durationMs) },
                   ]}
                 />
@@ -75,6 +76,15 @@ export function Tasks(): JSX.Element {
       </Loaded>
     </>
   );
+}
+
+/** The 200 tasks that started last (the listing's order where start times are unknown). */
+function latest(rows: TaskRow[]): TaskRow[] {
+  return rows
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => (b.t.startTimeMs ?? 0) - (a.t.startTimeMs ?? 0) || b.i - a.i)
+    .slice(0, 200)
+    .map((x) => x.t);
 }
 
 const STATES = ['PENDING_ARGS', 'PENDING_NODE', 'RUNNING', 'FINISHED', 'FAILED'];
