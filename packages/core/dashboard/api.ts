@@ -53,7 +53,13 @@ export class ApiError extends Error {
 }
 
 async function request(path: string): Promise<Response> {
-  const res = await fetch(path, { headers: authHeaders() });
+  let res: Response;
+  try {
+    res = await fetch(path, { headers: authHeaders() });
+  } catch (err) {
+    // The browser got no answer at all: the head stopped, or the network between is down.
+    throw new ApiError(0, `The head does not answer (${(err as Error).message}); this page tries again every 2 s.`);
+  }
   if (res.ok) return res;
   if (res.status === 401) for (const l of authListeners) l(true);
   let msg = `${res.status} ${res.statusText}`;
