@@ -5,6 +5,7 @@
  *   ray-ts start --head [--port 6380] [--num-cpus N] [--num-gpus N] [--resources JSON] [--object-store-memory BYTES] [--auth-token-file FILE]
  *   ray-ts start --address HOST:PORT [same resource options]
  *   ray-ts get-auth-token [--generate]    (the cluster token this machine uses: give it to other hosts as RAY_TS_AUTH_TOKEN)
+ *   ray-ts dashboard [--print-url]       (the dashboard's URL, with the token in its #fragment)
  *   ray-ts stop [--force]
  *   ray-ts status [--address HOST:PORT]
  *   ray-ts list nodes|actors|tasks|objects|placement-groups|jobs [--filter key=value ...] [--limit N] [--format table|json]
@@ -20,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Argument, Command, InvalidArgumentError as CliArgError, Option } from 'commander';
 import { registerJobCommands } from './cli-job.js';
 import { registerMetricsCommands } from './cli-metrics.js';
+import { registerDashboardCommand } from './cli-dashboard.js';
 import { VERSION } from './cluster/proto.js';
 import { withHugePages } from './runtime/huge-pages.js';
 import { resolveClusterAddress } from './runtime/cluster-address.js';
@@ -190,6 +192,9 @@ async function start(f: StartFlags): Promise<void> {
     console.log(`  Connect drivers:  init({ address: '${info.address}' })  or  RAY_TS_ADDRESS=${info.address}`);
     console.log(`  Status:           ray-ts status`);
     console.log(`  Jobs:             ray-ts job submit -- node script.js   (HTTP API at ${info.jobApiAddress})`);
+    console.log(
+      `  Dashboard:        ${info.jobApiAddress}/   ('ray-ts dashboard' prints its URL with the cluster token)`,
+    );
     if (tlsCa)
       console.log(
         `  TLS:              on: every node, driver and CLI needs RAY_TS_USE_TLS=1 and a certificate signed by ${tlsCa}`,
@@ -250,60 +255,9 @@ async function stop(force: boolean): Promise<void> {
   );
 }
 
-function fmtRes(r: Record<string, number>): string {
-  return (
-    Object.entries(r)
-      .map(([k, v]) => `${k}: ${Math.round(v * 100) / 100}`)
-      .join(', ') || '-'
-  );
-}
-
 async function status(address: string): Promise<void> {
-  const { nodesOf, groupsOf, jobsOf } = await import('./cluster/state-impl.js');
-  const [nodes, groups, jobs] = await Promise.all([nodesOf(address), groupsOf(address), jobsOf(address)]);
-  const alive = nodes.filter((n) => n.state === 'ALIVE');
-  console.log(`======== ray-ts cluster status (${address}) ========`);
-  console.log(
-    `Nodes: ${alive.length} alive${nodes.length > alive.length ? `, ${nodes.length - alive.length} dead` : ''}`,
-  );
-  for (const n of nodes) {
-    const t = n.resourcesTotal as Record<string, number>;
-    const a = n.resourcesAvailable as Record<string, number>;
-    const used = Object.fromEntries(Object.keys(t).map((k) => [k, t[k] - (a[k] ?? 0)]));
-    console.log(
-      `  ${n.nodeId}  ${n.isHead ? 'head ' : 'node '} ${String(n.address).padEnd(21)} ${n.state}  used ${fmtRes(used)} of ${fmtRes(t)}  workers ${n.numWorkers}  objects ${n.numObjects}`,
-    );
-  }
-  const total: Record<string, number> = {};
-  const avail: Record<string, number> = {};
-  for (const n of alive) {
-    for (const [k, v] of Object.entries(n.resourcesTotal as Record<string, number>)) total[k] = (total[k] ?? 0) + v;
-    for (const [k, v] of Object.entries(n.resourcesAvailable as Record<string, number>)) avail[k] = (avail[k] ?? 0) + v;
-  }
-  console.log('Resources (used / total):');
-  for (const k of Object.keys(total).sort())
-    console.log(`  ${k}: ${Math.round((total[k] - (avail[k] ?? 0)) * 100) / 100} / ${total[k]}`);
-  const demand = alive.flatMap((n) => n.load as { shape: Record<string, number>; count: number }[]);
-  console.log('Pending demand:');
-  if (!demand.length && !groups.some((g) => g.state === 'PENDING')) console.log('  (none)');
-  for (const d of demand) console.log(`  {${fmtRes(d.shape)}}: ${d.count} queued`);
-  for (const g of groups.filter((x) => x.state === 'PENDING'))
-    console.log(`  placement group ${g.placementGroupId} (${g.strategy}): ${g.reason}`);
-  console.log('Infeasible demand:');
-  const inf = groups.filter((g) => g.state === 'INFEASIBLE');
-  if (!inf.length) console.log('  (none: tasks and actors no node can run fail at once with UnschedulableError)');
-  for (const g of inf) console.log(`  placement group ${g.placementGroupId} (${g.strategy}): ${g.reason}`);
-  const running = jobs.filter((j) => j.state === 'RUNNING');
-  console.log(`Jobs: ${running.length} running, ${jobs.length - running.length} finished`);
-  const { autoscalerStatus } = await import('./cluster/state-impl.js');
-  const auto = await autoscalerStatus(address);
-  if (auto) {
-    console.log('Autoscaler:');
-    if (!auto.nodes.length) console.log('  (no worker nodes started)');
-    for (const n of auto.nodes) console.log(`  ${n.providerId} (${n.type}) ${n.nodeId ?? '-'}: ${n.reason}`);
-    for (const d of auto.pendingDemand) console.log(`  pending: {${fmtRes(d.shape)}} x ${d.count}`);
-    console.log(`  last action: ${auto.lastAction}`);
-  }
+  const { clusterStatus, formatClusterStatus } = await import('./cluster/cluster-status.js');
+  for (const line of formatClusterStatus(await clusterStatus(address))) console.log(line);
 }
 
 function printTable(rows: Record<string, unknown>[]): void {
@@ -355,7 +309,7 @@ program
   )
   .option(
     '--dashboard-port <n>',
-    'head: port of the HTTP job API (default 8265; 0: a free one)',
+    'head: port of the dashboard and the HTTP job API (default 8265; 0: a free one)',
     number('--dashboard-port'),
   )
   .option(
@@ -486,6 +440,7 @@ program
 
 registerJobCommands(program, { fail, headAddress, printTable });
 registerMetricsCommands(program, { fail, headAddress, printTable });
+registerDashboardCommand(program, { fail, headAddress, printTable });
 
 // ---------------------------------------------------------------- library commands
 /**

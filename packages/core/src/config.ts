@@ -148,6 +148,20 @@ export interface RuntimeConfig {
   /** Head: how often it rewrites the Prometheus service discovery file when the nodes changed. */
   readonly metricsDiscoveryIntervalMs: number;
   /**
+   * Head: the dashboard samples its nodes' use (their `/metrics`) every `dashboardSampleMs` and
+   * keeps `dashboardHistoryMs` of samples for its plots (`/api/dashboard/history`).
+   */
+  readonly dashboardSampleMs: number;
+  readonly dashboardHistoryMs: number;
+  /** Head: the dashboard's page (index.html and its assets); '' (the default): core's built `dist/dashboard`. */
+  readonly dashboardDir: string;
+  /**
+   * Head: folders of Tune and Train runs the dashboard lists besides `~/ray_ts_results` (the
+   * default storagePath), separated by ':' (runs elsewhere show once their driver, connected to
+   * the cluster, registered them).
+   */
+  readonly dashboardRunsPaths: string;
+  /**
    * Multi-node: messages between two nodes go in batches of at most `peerBatchMaxMessages`
    * messages and about `peerBatchMaxBytes` (a larger message goes alone). A node accepts messages
    * up to `peerMessageMaxBytes` (a larger one is not sent, and an error says so: pass large values
@@ -243,6 +257,10 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   metricsAuthMode: ['token', authMode],
   metricsReportIntervalMs: [500, int],
   metricsDiscoveryIntervalMs: [1_000, int],
+  dashboardSampleMs: [2_000, int],
+  dashboardHistoryMs: [30 * 60_000, int],
+  dashboardDir: ['', str],
+  dashboardRunsPaths: ['', str],
   peerBatchMaxMessages: [1_000, int],
   peerBatchMaxBytes: [4 * 1024 * 1024, int],
   peerMessageMaxBytes: [256 * 1024 * 1024, int],

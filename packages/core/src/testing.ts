@@ -269,24 +269,7 @@ export class Cluster {
   }
 }
 
-/** The rows of metric `name` in Prometheus's text format (a `/metrics` page): labels and value of each. */
-export function metricRows(text: string, name: string): { labels: Record<string, string>; value: number }[] {
-  const rows: { labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    rows.push({ labels, value: Number(m[3]) });
-  }
-  return rows;
-}
-
-/** The sum of the rows of metric `name` whose labels include `labels`. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  return metricRows(text, name)
-    .filter((r) => Object.entries(labels).every(([k, v]) => r.labels[k] === v))
-    .reduce((sum, r) => sum + r.value, 0);
-}
+export { metricRows, metricValue } from './metrics/prom-text.js';
 
 /** A `redis-server` (Debian's) started on a free port on 127.0.0.1. */
 export interface RedisServerHandle {

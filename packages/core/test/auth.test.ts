@@ -183,7 +183,10 @@ describe('gRPC: every method of every service', () => {
   });
 });
 
-/** Every route of the job API, with a job and a package that exist (so a 404 cannot hide a 401). */
+/**
+ * Every route of the job API and the dashboard's data, with a job and a package that exist (so a
+ * 404 cannot hide a 401). Paths outside /api/ are the dashboard's page, served without the token.
+ */
 const routes = (): [method: string, p: string][] => [
   ['GET', '/api/version'],
   ['GET', '/api/jobs/'],
@@ -195,7 +198,15 @@ const routes = (): [method: string, p: string][] => [
   ['POST', `/api/jobs/${jobId}/stop`],
   ['GET', '/api/packages/gcs/_ray_pkg_0123456789abcdef.zip'],
   ['PUT', '/api/packages/gcs/_ray_pkg_0123456789abcdef.zip'],
-  ['GET', '/no/such/path'],
+  ['GET', '/api/no/such/path'],
+  ['GET', '/api/v0/nodes'],
+  ['GET', '/api/v0/tasks'],
+  ['GET', '/api/cluster_status'],
+  ['GET', '/api/memory'],
+  ['GET', '/api/serve/applications/'],
+  ['GET', '/api/dashboard/history'],
+  ['GET', '/api/dashboard/runs'],
+  ['GET', '/api/timeline'],
 ];
 
 /** The status of a websocket upgrade of the log tail with these headers (101: it was accepted). */

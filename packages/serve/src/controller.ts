@@ -22,6 +22,7 @@ import { ReplicaDiedError, ServeInvalidArgumentError } from './errors.js';
 import type { CompiledDeploymentOptions, CompiledStartOptions } from './options.js';
 import { ProxyGroups } from './proxy-groups.js';
 import { ServeReplica } from './replica.js';
+import { restStatus, StatusPublisher, type ReplicasByDeployment } from './status-publish.js';
 import { deploymentKey, type AppSpec, type ReplicaMethods, type ReplicaSpec, type RoutingTable } from './wire.js';
 import { getLogger } from '@ray-ts/core';
 
@@ -92,6 +93,8 @@ class ServeControllerActor {
   private available: Record<string, number> = {};
   private lastProxyCheck = 0;
   private lastResourceCheck = 0;
+  /** The dashboard's copy of status() in the KV. */
+  private readonly publisher = new StatusPublisher();
 
   /** How deployment states reach the cluster and this controller. */
   private readonly runtime: ReplicaRuntime = {
@@ -263,6 +266,7 @@ class ServeControllerActor {
   async shutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    await this.publisher.clear();
     const kills: Promise<unknown>[] = [];
     for (const dep of this.deps.values()) kills.push(...dep.killAll());
     kills.push(...this.proxies.shutdown());
@@ -302,9 +306,20 @@ class ServeControllerActor {
         void this.proxies.ensure(this.opts).catch(() => undefined);
       }
       if (this.dirty) this.publish();
+      this.publisher.maybePublish(now, () => restStatus(this.status(), this.replicasByDeployment()));
     } finally {
       this.ticking = false;
     }
+  }
+
+  private replicasByDeployment(): ReplicasByDeployment {
+    const out: ReplicasByDeployment = {};
+    for (const app of this.apps.values())
+      for (const key of app.deployments) {
+        const dep = this.deps.get(key);
+        if (dep && !dep.deleting) (out[app.name] ??= {})[dep.name] = dep.replicas;
+      }
+    return out;
   }
 
   private updateApps(): void {

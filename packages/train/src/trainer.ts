@@ -8,6 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { init, isInitialized } from '@ray-ts/core';
+import { registerRun } from '@ray-ts/tune/internal';
 import { PlacementGroupFactory } from '@ray-ts/tune';
 import { TrainInvalidArgumentError } from './errors.js';
 import { runTraining } from './run-training.js';
@@ -40,6 +41,7 @@ export class DataParallelTrainer<C extends Record<string, unknown> = Record<stri
     if (!isInitialized()) await init();
     const name = this.spec.run.name ?? `train_${new Date().toISOString().replace(/[:.]/g, '-')}`;
     const root = path.resolve(this.spec.run.storagePath ?? path.join(os.homedir(), 'ray_ts_results'));
+    await registerRun('train', name, path.join(root, name));
     return runTraining(this.spec, name, root, undefined);
   }
 

@@ -8,3 +8,4 @@ export { writeDirAtomic, makeTempDir, recoverDir, removeDir, removeLeftovers } f
 export { keepCheckpoint, type KeptCheckpoint, type KeepPolicy } from './kept-checkpoints.js';
 export { CallbackList } from './callbacks.js';
 export { withDefaultLoggers } from './loggers/index.js';
+export { registerRun } from './run-registry.js';

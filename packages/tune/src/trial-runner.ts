@@ -26,6 +26,7 @@ import { applyExploit, saveCheckpoint } from './trial-checkpoints.js';
 import { resultOf } from './trial-results.js';
 import { TrialWorkers } from './trial-workers.js';
 import type { RunConfig, TuneConfig, TunerOptions } from './tuner-options.js';
+import { registerRun } from './run-registry.js';
 import { FINISHED, type Mode, type Searcher, type TrialResult, type TrialScheduler } from './types.js';
 
 /** How often the runner asks a stopper's stopAll() while trials run (it also asks after each result). */
@@ -132,6 +133,7 @@ export class TrialRunner {
       this.params = {};
       for (const [k, v] of Object.entries(this.spec.params)) this.params[k] = put(v);
     }
+    await registerRun('tune', path.basename(this.storage.dir), this.storage.dir);
     const limit = await this.workers.capacity(this.tune.maxConcurrentTrials);
     const running = new Set<Trial>();
     this.progress.start(() => this.trials);

@@ -511,6 +511,7 @@ export class ClusterNode {
         runStartMs: t.runStartMs,
         workerId: t.workerId,
         actorId: t.actorId ?? '',
+        error: t.error ?? '',
       }));
     }
     if (kind === 'objects' || kind === '') {

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { HttpError } from '../errors.js';
 import type { ClusterAuth } from './auth-token.js';
-import { checkBody, checkSubmissionId, isBrowserRequest, refuseRequest } from './job-guard.js';
+import { browserMayRead, checkBody, checkSubmissionId, hostOf, isBrowserRequest, refuseRequest } from './job-guard.js';
 
 const auth: ClusterAuth = { kind: 'token', token: 'tok', from: 'test' };
 const request = (headers: http.IncomingHttpHeaders) => ({ headers }) as http.IncomingMessage;
@@ -26,6 +26,46 @@ describe('refuseRequest', () => {
     const browser = { authorization: 'Bearer tok', origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' };
     expect(refuseRequest(browser, auth)?.status).toBe(403);
     expect(refuseRequest({ 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64)' }, { kind: 'disabled' })?.status).toBe(403);
+  });
+});
+
+describe("the dashboard's browser reads", () => {
+  const page = {
+    authorization: 'Bearer tok',
+    'sec-fetch-site': 'same-origin',
+    'sec-fetch-mode': 'cors',
+    'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0',
+  };
+  const reads = (method: string) => ({ method, hostNames: ['head-1.internal'] });
+
+  it("serves a same-origin GET to an IP address, localhost or the head's own name", () => {
+    for (const host of ['127.0.0.1:8265', '10.0.0.7', 'localhost:8265', '[::1]:8265', 'HEAD-1.internal:8265'])
+      expect(refuseRequest({ ...page, host }, auth, reads('GET')), host).toBeUndefined();
+    // A browser too old to send Sec-Fetch-Site cannot send the token cross-origin without a preflight either.
+    const { 'sec-fetch-site': _site, ...old } = page;
+    expect(refuseRequest({ ...old, host: '127.0.0.1' }, auth, reads('GET'))).toBeUndefined();
+  });
+
+  it('refuses other sites, other Hosts (DNS rebinding), every other method, and no token', () => {
+    const at = { ...page, host: '127.0.0.1:8265' };
+    expect(refuseRequest({ ...at, 'sec-fetch-site': 'cross-site' }, auth, reads('GET'))?.status).toBe(403);
+    expect(refuseRequest({ ...at, 'sec-fetch-site': 'same-site' }, auth, reads('GET'))?.status).toBe(403);
+    expect(refuseRequest({ ...page, host: 'evil.example:8265' }, auth, reads('GET'))?.status).toBe(403);
+    expect(refuseRequest({ ...page }, auth, reads('GET'))?.status).toBe(403); // no Host at all
+    const { 'sec-fetch-site': _s, ...old } = at;
+    expect(refuseRequest({ ...old, origin: 'http://evil.example' }, auth, reads('GET'))?.status).toBe(403);
+    expect(refuseRequest({ ...old, origin: 'http://127.0.0.1:8265' }, auth, reads('GET'))).toBeUndefined();
+    for (const m of ['POST', 'DELETE', 'PUT', 'PATCH']) expect(refuseRequest(at, auth, reads(m))?.status, m).toBe(403);
+    expect(refuseRequest({ ...at, authorization: undefined }, auth, reads('GET'))?.status).toBe(401);
+    // Without the reads (the log websocket), a browser is refused as before.
+    expect(refuseRequest(at, auth)?.status).toBe(403);
+  });
+
+  it('reads the host of a Host header', () => {
+    expect(hostOf('Example.COM:80')).toBe('example.com');
+    expect(hostOf('[fe80::1]:8265')).toBe('fe80::1');
+    expect(hostOf(undefined)).toBeUndefined();
+    expect(browserMayRead({ host: '1.2.3.4' }, { method: 'HEAD', hostNames: [] })).toBe(true);
   });
 });
 

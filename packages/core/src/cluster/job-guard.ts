@@ -1,7 +1,8 @@
 /**
  * What the job API checks before it acts on a request (as Ray's dashboard head does, stricter):
  * the cluster's token on every route (401), no requests from browsers (403: a web page could
- * otherwise make one, DNS rebinding included), bodies of the right type only (415: a browser's
+ * otherwise make one, DNS rebinding included) except the dashboard's own reads (GETs of the same
+ * origin, to a Host that DNS rebinding cannot forge: {@link browserMayRead}), bodies of the right type only (415: a browser's
  * `text/plain` or form POST needs no preflight) and of bounded size (413), and submission ids of
  * a safe form (400).
  */
@@ -35,18 +36,68 @@ export function isBrowserRequest(headers: http.IncomingHttpHeaders): boolean {
   );
 }
 
+/** What a browser's request may read: its method, and the head's own host names (besides IP literals and localhost). */
+export interface BrowserReads {
+  readonly method: string | undefined;
+  /** The names the head is reached by (its advertised host): a Host header may name these. */
+  readonly hostNames: readonly string[];
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** The host of a Host header (without its port; an IPv6 literal without its brackets), lower case. */
+export function hostOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end > 0 ? h.slice(1, end) : undefined;
+  }
+  return h.replace(/:\d*$/, '');
+}
+
+/**
+ * Whether a browser's request may be served (the dashboard's page reading the cluster): a GET (or
+ * HEAD) sent by a page of the same origin (`Sec-Fetch-Site: same-origin`, or a browser too old to
+ * send it, and an `Origin`, if any, of this Host), to a Host that is an IP literal, `localhost` or one of `hostNames`. DNS rebinding makes
+ * a browser send a page's own name as Host (`evil.example`), so any other name is refused. Every
+ * other method stays refused: nothing a browser sends changes the cluster.
+ */
+export function browserMayRead(headers: http.IncomingHttpHeaders, reads: BrowserReads): boolean {
+  if (reads.method !== 'GET' && reads.method !== 'HEAD') return false;
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin') return false;
+  const host = hostOf(headers.host);
+  if (!host) return false;
+  // A browser sends Origin on a GET only across origins (or from an old page): it must be this one.
+  const origin = headers.origin;
+  if (origin !== undefined && origin !== `http://${headers.host}` && origin !== `https://${headers.host}`) return false;
+  return (
+    IPV4.test(host) ||
+    host.includes(':') || // an IPv6 literal
+    host === 'localhost' ||
+    reads.hostNames.some((n) => n.toLowerCase() === host)
+  );
+}
+
 /**
  * Why a request may not be served at all (undefined: it may): 401 without the cluster's token
- * (`Authorization: Bearer <token>`), 403 from a browser. Every route, the websocket too.
+ * (`Authorization: Bearer <token>`), 403 from a browser, unless `reads` is given and the request
+ * is one a browser may make ({@link browserMayRead}). Every route, the websocket too.
  */
-export function refuseRequest(headers: http.IncomingHttpHeaders, auth: ClusterAuth): HttpError | undefined {
+export function refuseRequest(
+  headers: http.IncomingHttpHeaders,
+  auth: ClusterAuth,
+  reads?: BrowserReads,
+): HttpError | undefined {
   const check = checkBearer(auth, headers.authorization);
   if (check !== 'ok') return new HttpError(401, refusalMessage(check));
-  if (isBrowserRequest(headers))
+  if (isBrowserRequest(headers) && !(reads && browserMayRead(headers, reads)))
     return new HttpError(
       403,
-      'the ray-ts job API refuses requests from browsers (a web page could make them): use ray-ts job, ' +
-        "Ray's JobSubmissionClient, or curl",
+      "the ray-ts job API refuses requests from browsers (a web page could make them), but for the dashboard's " +
+        "reads: GETs from its own page (Sec-Fetch-Site: same-origin), at an IP address, localhost or the head's " +
+        "own host name. Use ray-ts job, Ray's JobSubmissionClient, or curl for the rest",
     );
   return undefined;
 }

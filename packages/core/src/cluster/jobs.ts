@@ -4,7 +4,8 @@
  * so they are in Redis when the GCS is (a submission, a stop or a delete is answered once its
  * record landed there; 503 when the GCS cannot take it). A small HTTP API (Ray's paths:
  * /api/jobs/...) lets the CLI and other tools submit, list, follow (job-tail.ts), and stop jobs;
- * job-guard.ts checks each request first (the cluster's token, no browsers, JSON bodies of bounded size).
+ * job-guard.ts checks each request first (the cluster's token, no browsers but for the dashboard's
+ * reads, JSON bodies of bounded size). The same server serves the dashboard (dashboard-*.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -319,6 +320,16 @@ export interface JobApiOptions {
   readonly prometheusTargets?: () => unknown;
   /** More routes under /api/ (the logs API, the dashboard's data), checked as every route is. */
   readonly routes?: readonly ApiRoute[];
+  /**
+   * Answers paths outside /api/ (the dashboard's page: dashboard-static.ts), before and without
+   * the token check: what it serves holds no data. Without it, such paths are 404.
+   */
+  readonly page?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void>;
+  /**
+   * The head's own host names, which a browser's GET may name as its Host (job-guard.ts's
+   * browserMayRead; IP literals and localhost always may).
+   */
+  readonly hostNames?: readonly string[];
 }
 
 /**
@@ -333,7 +344,7 @@ export interface ApiRoute {
 
 /**
  * The HTTP job API (Ray's paths). Every request is checked first (job-guard.ts): the token, no
- * browsers, body types and sizes. Resolves with its server, the bound port, and `stop()`, which
+ * browsers but for the dashboard's GETs, body types and sizes. Resolves with its server, the bound port, and `stop()`, which
  * closes the server and the log followers still connected to it.
  */
 export function serveJobApi(
@@ -361,7 +372,8 @@ export function serveJobApi(
       return send(200, { name });
     };
     const handle = async () => {
-      const refused = refuseRequest(req.headers, opts.auth);
+      if (parts[0] !== 'api' && opts.page) return opts.page(req, res, url);
+      const refused = refuseRequest(req.headers, opts.auth, { method: req.method, hostNames: opts.hostNames ?? [] });
       if (refused) throw refused;
       if (parts[0] !== 'api') throw new HttpError(404, `no such path ${url.pathname}: the job API is under /api/jobs/`);
       if (parts[1] === 'version' && req.method === 'GET')

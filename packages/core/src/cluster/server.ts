@@ -27,6 +27,7 @@ import { tlsErrorOf } from './tls-grpc.js';
 import { SESSION_NAME_KEY, startDiscovery, startNodeMetrics, type NodeMetrics } from './metrics-node.js';
 import { getLogger, ignored } from '../log.js';
 import { authEnv, clientAuth, headAuth, isLoopback, openPortWarning, type ClusterAuth } from './auth-token.js';
+import { startDashboard, type HeadDashboard } from './dashboard-head.js';
 import { newIdentity, serverIdentityInterceptor, type MemberDirectory } from './identity.js';
 
 const log = getLogger('ray-ts.core');
@@ -240,6 +241,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     void stop().then(() => process.emit('ray-ts:fenced' as never));
   };
   let jobs: { manager: JobManager; stopApi: () => void } | undefined;
+  let dashboard: HeadDashboard | undefined;
   let autoscaler: Autoscaler | undefined;
   const discovery = gcs ? startDiscovery(gcs, opts.sessionDir, config.metricsDiscoveryIntervalMs) : undefined;
   const stop = (): Promise<void> => {
@@ -249,6 +251,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       await metrics?.stop();
       jobs?.manager.stopAll();
       jobs?.stopApi();
+      dashboard?.stop();
       await cluster.stop();
       await gcs?.stop(); // the writes still queued land first (the jobs stopped just now among them)
       server.forceShutdown();
@@ -305,6 +308,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       // A job's driver presents the head's token (it may have come from --auth-token-file).
       driverEnv: authEnv(auth),
     });
+    dashboard = startDashboard(gcs, { address: gcsAddress, auth, config, hosts: [advertise, host] });
     try {
       const bound = await serveJobApi(manager, table, {
         host,
@@ -313,6 +317,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
         auth,
         maxBodyBytes: config.jobApiMaxBodyBytes,
         prometheusTargets: discovery?.targets,
+        ...dashboard.options,
       });
       jobs = { manager, stopApi: bound.stop };
       jobApiAddress = `http://${advertise}:${bound.port}`;

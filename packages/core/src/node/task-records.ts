@@ -24,6 +24,8 @@ export interface TaskRecord {
   actorId?: string;
   /** The worker that ran its last attempt here ('' if none). */
   workerId: string;
+  /** A failed task's error (`Name: message`, cut at 2,000 characters). */
+  error?: string;
 }
 
 const KEEP_MAX = 10_000;
@@ -54,7 +56,13 @@ export class TaskRecords {
 
   /** A task finished (or failed, or was cancelled); `first` is its first result. */
   taskFinished(work: TaskWork, first: ResultValue | undefined): void {
-    this.push(this.record(work, work.cancelled ? 'CANCELLED' : first?.t === 'err' ? 'FAILED' : 'FINISHED', Date.now()));
+    const rec = this.record(
+      work,
+      work.cancelled ? 'CANCELLED' : first?.t === 'err' ? 'FAILED' : 'FINISHED',
+      Date.now(),
+    );
+    if (first?.t === 'err') rec.error = `${first.e.name}: ${first.e.message}`.slice(0, 2_000);
+    this.push(rec);
   }
 
   /** An actor method call finished on a worker here, after `ms` of running. */
