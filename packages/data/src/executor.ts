@@ -24,6 +24,7 @@ import {
   type PhysicalOp,
 } from './operators.js';
 import type { Bundle, LogicalNode, StageResources } from './plan.js';
+import { ExecutionMetrics } from './metrics.js';
 import { ProgressBars } from './progress.js';
 import { resolveSource } from './sources.js';
 import { stageTask } from './tasks.js';
@@ -46,6 +47,8 @@ export class Executor implements OperatorHost {
   private stopped = new Set<PhysicalOp>();
   progress: ProgressBars | undefined;
   private t0 = 0;
+  /** Ray Data's per-operator Prometheus rows of this execution. */
+  readonly metrics = new ExecutionMetrics();
 
   constructor(readonly env: ExecEnv) {}
 
@@ -266,6 +269,7 @@ export class Executor implements OperatorHost {
     try {
       for (;;) {
         this.step();
+        this.metrics.sample(this.ops);
         if (this.failure) throw this.failure;
         while (this.sink.out.length) {
           const b = this.sink.out.shift()!;
@@ -286,6 +290,7 @@ export class Executor implements OperatorHost {
       }
     } finally {
       for (const op of this.ops) op.shutdown();
+      this.metrics.sample(this.ops);
       this.progress?.stop();
     }
   }

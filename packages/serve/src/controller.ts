@@ -20,6 +20,7 @@ import type { ApplicationStatus, ServeStatus } from './controller-api.js';
 import { DeploymentState, describeError, type ReplicaRuntime, type RuntimeReplica } from './deployment-state.js';
 import { ReplicaDiedError, ServeInvalidArgumentError } from './errors.js';
 import type { CompiledDeploymentOptions, CompiledStartOptions } from './options.js';
+import { ControllerMetrics } from './controller-metrics.js';
 import { ProxyGroups } from './proxy-groups.js';
 import { ServeReplica } from './replica.js';
 import { deploymentKey, type AppSpec, type ReplicaMethods, type ReplicaSpec, type RoutingTable } from './wire.js';
@@ -89,6 +90,7 @@ class ServeControllerActor {
   private available: Record<string, number> = {};
   private lastProxyCheck = 0;
   private lastResourceCheck = 0;
+  private readonly metrics = new ControllerMetrics();
 
   /** How deployment states reach the cluster and this controller. */
   private readonly runtime: ReplicaRuntime = {
@@ -108,6 +110,7 @@ class ServeControllerActor {
     wake: () => void this.tick(),
     log: (message) => console.log(message),
     error: (message) => console.error(message),
+    replicaHealth: (event) => this.metrics.record(event),
   };
 
   constructor() {
