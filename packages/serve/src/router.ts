@@ -94,7 +94,10 @@ export class Router {
   /** Set when it failed to deploy and has no replica. */
   private unavailable: string | undefined;
 
-  constructor(readonly key: string) {}
+  constructor(
+    readonly key: string,
+    private readonly metrics?: RouterMetrics,
+  ) {}
 
   get queued(): number {
     return this.queue.length;
@@ -242,6 +245,7 @@ export class Router {
    * the replica aborts its `request.signal`.
    */
   async assign(req: ReplicaRequest, opts: AssignOptions): Promise<Assignment> {
+    this.metrics?.request(this.key, req.kind === 'http' ? req.route : '');
     let retried = false;
     const cancel = opts.cancel;
     for (;;) {
@@ -335,7 +339,7 @@ export class RouterHub {
   async router(key: string): Promise<Router> {
     let r = this.routers.get(key);
     if (!r) {
-      r = new Router(key);
+      r = new Router(key, this.metrics);
       this.routers.set(key, r);
       const t = await this.routingTable();
       r.update(t.deployments[key]);

@@ -98,6 +98,8 @@ it("reports replica health and starts from the controller, and the routers' ongo
   const text = await (await fetch(`http://${head.metricsAddress}/metrics`, { headers: clusterAuthHeaders() })).text();
   expect(text).toMatch(/ray_serve_num_ongoing_requests_at_replicas\{[^}]*deployment="Where"[^}]*\} 0/);
   expect(await scraped(head.metricsAddress!, 'ray_serve_deployment_queued_queries', where)).toBe(0);
+  // The head proxy's router was given the 17 requests to /where of the tests before.
+  expect(await scraped(head.metricsAddress!, 'ray_serve_num_router_requests', { ...where, route: '/where' })).toBe(17);
 });
 
 it('keeps serving when a worker node dies under load: its replica is replaced on a live node', async () => {
