@@ -2,8 +2,9 @@
  * A node's Prometheus metrics, under Ray's names and labels (src/ray/stats/metric_defs.cc, the
  * reporter agent's `ray_node_*`), so that Ray's Grafana dashboards read them: every value is read
  * at scrape time from what the node already keeps (`NodeManager.metricsState()`, the machine's
- * figures), so the node's hot paths pay nothing. User metrics (metrics/user-metrics.ts) are
- * rendered from the node's table as `ray_<name>`.
+ * figures), so the node's hot paths pay nothing for them. Latency rows (metrics-latency.ts) read
+ * the histograms the scheduler and the gRPC interceptor fill while metrics are on. User metrics
+ * (metrics/user-metrics.ts) are rendered from the node's table as `ray_<name>`.
  */
 import client from 'prom-client';
 import type { NodeManager } from '../node/node-manager.js';
