@@ -10,7 +10,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Counter, get, init, shutdown } from '@ray-ts/core';
 import { Cluster, clusterAuthHeaders, metricValue, waitFor } from '@ray-ts/core/testing';
-import { holdUntilFile, MetricsActorClass, metricsNamedTask, recordUserMetrics } from './fixtures/metrics.js';
+import {
+  failsOnce,
+  holdUntilFile,
+  MetricsActorClass,
+  metricsNamedTask,
+  recordUserMetrics,
+} from './fixtures/metrics.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-test-'));
 const sessionDir = path.join(tmp, 'session');
@@ -80,6 +86,33 @@ describe('Prometheus metrics on a cluster', () => {
     await waitFor(async () => (await finished()) === n, { what: 'ray_tasks FINISHED to reach 5' });
     // Counted once: not by the head, which only owned them.
     expect(value(await scrape(cluster.nodes[0].metricsAddress!), 'ray_tasks', { Name: 'metricsNamedTask' })).toBe(0);
+  });
+
+  it('counts a retried attempt with IsRetry="1" (ray_tasks)', async () => {
+    const file = path.join(tmp, `fails-once-${crypto.randomUUID()}`);
+    const ref = failsOnce.options({ resources: { metricsNode: 1 }, maxRetries: 1, retryExceptions: true }).remote(file);
+    expect(await get(ref)).toBe('retried');
+    const rows = async (IsRetry: string) =>
+      value(await scrape(worker().metricsAddress!), 'ray_tasks', { Name: 'metricsFailsOnce', IsRetry });
+    await waitFor(async () => (await rows('1')) === 1, { what: 'the retry to be counted with IsRetry="1"' });
+    const text = await scrape(worker().metricsAddress!);
+    expect(value(text, 'ray_tasks', { Name: 'metricsFailsOnce', IsRetry: '1', State: 'FINISHED' })).toBe(1);
+    expect(value(text, 'ray_tasks', { Name: 'metricsFailsOnce', IsRetry: '0', State: 'FINISHED' })).toBe(0);
+  });
+
+  it("times placements on the node that ran the work, and its gRPC server's requests per method", async () => {
+    await get(metricsNamedTask.options({ resources: { metricsNode: 1 } }).remote(0));
+    const text = await scrape(worker().metricsAddress!);
+    expect(value(text, 'ray_scheduler_placement_time_ms_count', { WorkloadType: 'Task' })).toBeGreaterThan(0);
+    expect(value(text, 'ray_scheduler_placement_time_ms_bucket', { WorkloadType: 'Task', le: '+Inf' })).toBe(
+      value(text, 'ray_scheduler_placement_time_ms_count', { WorkloadType: 'Task' }),
+    );
+    // The head's GCS answered every member's registration and heartbeats; unary calls are timed.
+    const head = await scrape(cluster.nodes[0].metricsAddress!);
+    const hb = { Method: 'Gcs.grpc_server.Heartbeat' };
+    expect(value(head, 'ray_grpc_server_req_new_total', hb)).toBeGreaterThan(0);
+    expect(value(head, 'ray_grpc_server_req_succeeded_total', hb)).toBeGreaterThan(0);
+    expect(value(head, 'ray_grpc_server_req_process_time_ms_count', hb)).toBeGreaterThan(0);
   });
 
   it('shows CPU and custom resources USED while a task runs, AVAILABLE again after (ray_resources)', async () => {

@@ -95,5 +95,18 @@ describe.skipIf(!prometheus)('Prometheus scraping a ray-ts cluster', () => {
       expect(s.metric.SessionName).toMatch(/^cluster_/);
       expect(s.metric.job).toBe('ray');
     }
+
+    // The head's GCS counts and times its gRPC methods (counters and a histogram Prometheus parses).
+    const query = async (expr: string) => {
+      const body = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as {
+        data: { result: { value: [number, string] }[] };
+      };
+      return body.data.result.map((r) => Number(r.value[1]));
+    };
+    const hb = 'Method="Gcs.grpc_server.Heartbeat"';
+    expect((await query(`sum(ray_grpc_server_req_succeeded_total{${hb}})`))[0]).toBeGreaterThan(0);
+    // One query, so both sides come from one scrape.
+    const expr = `sum(ray_grpc_server_req_process_time_ms_bucket{${hb},le="+Inf"}) - sum(ray_grpc_server_req_process_time_ms_count{${hb}})`;
+    expect(await query(expr)).toEqual([0]);
   });
 });

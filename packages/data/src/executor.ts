@@ -24,6 +24,7 @@ import {
   type PhysicalOp,
 } from './operators.js';
 import type { Bundle, LogicalNode, StageResources } from './plan.js';
+import { ExecutionMetrics } from './metrics.js';
 import { ProgressBars } from './progress.js';
 import { bundleRows, rowsThroughExchange, rowsThroughSteps, sourceRows, sumRows } from './progress-totals.js';
 import { resolveSource } from './sources.js';
@@ -49,6 +50,8 @@ export class Executor implements OperatorHost {
   private t0 = 0;
   /** Bars are drawn (Ray's `DataContext.enable_progress_bars`, on a terminal): operators then get their expected rows. */
   private readonly showProgress: boolean;
+  /** Ray Data's per-operator Prometheus rows of this execution. */
+  readonly metrics = new ExecutionMetrics();
 
   constructor(readonly env: ExecEnv) {
     this.showProgress = env.ctx.progressBars && process.stderr.isTTY === true;
@@ -280,6 +283,7 @@ export class Executor implements OperatorHost {
     try {
       for (;;) {
         this.step();
+        this.metrics.sample(this.ops);
         if (this.failure) throw this.failure;
         while (this.sink.out.length) {
           const b = this.sink.out.shift()!;
@@ -300,6 +304,7 @@ export class Executor implements OperatorHost {
       }
     } finally {
       for (const op of this.ops) op.shutdown();
+      this.metrics.sample(this.ops);
       // Done (a limit may have stopped some early): each bar ends at what its operator output.
       if (!this.failure) for (const op of this.ops) this.progress?.finish(op, op.stats.rowsOut);
       this.progress?.stop();

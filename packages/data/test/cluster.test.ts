@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { get, init, shutdown } from '@ray-ts/core';
-import { Cluster } from '@ray-ts/core/testing';
+import { Cluster, clusterAuthHeaders, metricRows, waitFor } from '@ray-ts/core/testing';
 import { count, mean, range, readParquet } from '@ray-ts/data';
 import { consume } from './fixtures/consume.js';
 import { tagNode } from './fixtures/node-of.js';
@@ -64,4 +64,46 @@ it('feeds consumers on other nodes from a streaming split', async () => {
   const its = await range(2000, { numBlocks: 8 }).streamingSplit(2, { equal: true });
   const counts = await get(its.map((it) => consume.options({ schedulingStrategy: 'SPREAD' }).remote(it, 1)));
   expect(counts).toEqual([[1000], [1000]]);
+});
+
+/** The rows of `name` on the driver's Prometheus endpoint (found through the head's discovery). */
+async function driverRows(name: string): Promise<{ labels: Record<string, string>; value: number }[]> {
+  const api = cluster.nodes.find((n) => n.isHead)!.jobApiAddress!;
+  const sd = (await (await fetch(`${api}/api/prometheus/sd`, { headers: clusterAuthHeaders() })).json()) as {
+    targets: string[];
+  }[];
+  const nodes = new Set(cluster.nodes.map((n) => n.metricsAddress));
+  const driver = sd.flatMap((g) => g.targets).find((t) => !nodes.has(t))!;
+  const text = await (await fetch(`http://${driver}/metrics`, { headers: clusterAuthHeaders() })).text();
+  return metricRows(text, name);
+}
+
+it("exports rows and bytes out per operator on the driver's /metrics, under Ray Data's names", async () => {
+  const rows = await range(1200, { numBlocks: 4 })
+    .map((r) => ({ id: r.id, tag: 'per-operator-metrics' }))
+    .takeAll();
+  expect(rows.length).toBe(1200);
+  // The operator of this run: its range(1200) with the map fused in.
+  const mine = (r: { labels: Record<string, string> }) => /^range\(1200\).*_\d+$/.test(r.labels.operator ?? '');
+  const out = await waitFor(
+    async () => {
+      const r = (await driverRows('ray_data_output_rows')).filter((x) => mine(x) && x.value === 1200);
+      return r.length > 0 ? r : undefined; // the driver's thread sends its metrics every half second
+    },
+    { timeoutMs: 10_000, what: 'ray_data_output_rows of the map operator to reach 1200' },
+  );
+  const { dataset, operator } = out![out!.length - 1].labels;
+  expect(dataset).toMatch(/^dataset_/);
+  const bytes = (await driverRows('ray_data_output_bytes')).find(
+    (x) => x.labels.dataset === dataset && x.labels.operator === operator,
+  );
+  expect(bytes?.value).toBeGreaterThan(1200 * 8);
+  const submitted = (await driverRows('ray_data_num_tasks_submitted')).find(
+    (x) => x.labels.dataset === dataset && x.labels.operator === operator,
+  );
+  expect(submitted?.value).toBe(4);
+  const running = (await driverRows('ray_data_num_tasks_running')).find(
+    (x) => x.labels.dataset === dataset && x.labels.operator === operator,
+  );
+  expect(running?.value).toBe(0);
 });

@@ -20,6 +20,7 @@ import type { ApplicationStatus, ServeStatus } from './controller-api.js';
 import { DeploymentState, describeError, type ReplicaRuntime, type RuntimeReplica } from './deployment-state.js';
 import { ReplicaDiedError, ServeInvalidArgumentError } from './errors.js';
 import type { CompiledDeploymentOptions, CompiledStartOptions } from './options.js';
+import { ControllerMetrics } from './controller-metrics.js';
 import { ProxyGroups } from './proxy-groups.js';
 import { ServeReplica } from './replica.js';
 import { restStatus, StatusPublisher, type ReplicasByDeployment } from './status-publish.js';
@@ -95,6 +96,7 @@ class ServeControllerActor {
   private lastResourceCheck = 0;
   /** The dashboard's copy of status() in the KV. */
   private readonly publisher = new StatusPublisher();
+  private readonly metrics = new ControllerMetrics();
 
   /** How deployment states reach the cluster and this controller. */
   private readonly runtime: ReplicaRuntime = {
@@ -114,6 +116,7 @@ class ServeControllerActor {
     wake: () => void this.tick(),
     log: (message) => log.info(message),
     error: (message) => log.error(message),
+    replicaHealth: (event) => this.metrics.record(event),
   };
 
   constructor() {

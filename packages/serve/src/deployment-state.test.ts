@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { serveConfig } from './constants.js';
 import type { ReplicaState } from './controller-api.js';
-import { DeploymentState, isTerminal, type ReplicaRuntime, type RuntimeReplica } from './deployment-state.js';
+import {
+  DeploymentState,
+  isTerminal,
+  type ReplicaHealthEvent,
+  type ReplicaRuntime,
+  type RuntimeReplica,
+} from './deployment-state.js';
 import { ReplicaDiedError } from './errors.js';
 import { compileDeploymentOptions, type CompiledDeploymentOptions, type DeploymentOptions } from './options.js';
 import type { DeploymentSpec, ReplicaSpec, RoutedReplica } from './wire.js';
@@ -134,6 +140,12 @@ class FakeRuntime implements ReplicaRuntime {
   }
   error(message: string): void {
     this.errors.push(message);
+  }
+  /** Replica events for the controller's metrics, as `replica event`. */
+  readonly health: string[] = [];
+  replicaHealth(e: ReplicaHealthEvent): void {
+    const what = e.kind === 'checked' ? (e.healthy ? 'healthy' : 'unhealthy') : e.kind;
+    this.health.push(`${e.app}/${e.deployment} ${e.replicaId} ${what}`);
   }
 }
 
@@ -421,6 +433,14 @@ describe('DeploymentState', () => {
     await h.startAll();
     expect(h.states()).toEqual(['v1:RUNNING']);
     expect(h.rt.started).toHaveLength(2);
+    // What ray_serve_deployment_replica_healthy and ray_serve_deployment_replica_starts record.
+    expect(h.rt.health).toEqual([
+      'app/Model app#Model#0 started',
+      'app/Model app#Model#0 healthy',
+      'app/Model app#Model#0 unhealthy',
+      'app/Model app#Model#0 stopped',
+      'app/Model app#Model#1 started',
+    ]);
   });
 
   it('replaces a replica whose metrics call says it died, and only then', async () => {

@@ -55,7 +55,14 @@ export interface ReplicaRuntime {
   /** Logs what it does (scaling) and what went wrong (replicas that fail or are replaced). */
   log(message: string): void;
   error(message: string): void;
+  /** A replica started, was health-checked or stopped (for the controller's metrics). */
+  replicaHealth?(event: ReplicaHealthEvent): void;
 }
+
+/** What {@link ReplicaRuntime.replicaHealth} is told. */
+export type ReplicaHealthEvent = { app: string; deployment: string; replicaId: string } & (
+  { kind: 'started' } | { kind: 'checked'; healthy: boolean } | { kind: 'stopped' }
+);
 
 /**
  * One line that says what went wrong (the remote cause, when there is one). A
@@ -263,9 +270,18 @@ export class DeploymentState {
   private transition(r: Replica, to: ReplicaState): boolean {
     if (!NEXT[r.state].includes(to)) return false;
     const routed = r.state === 'RUNNING' || to === 'RUNNING';
+    const wasRunning = r.state === 'RUNNING';
     r.state = to;
     if (routed) this.runtime.routingChanged();
+    if (wasRunning && to === 'STOPPING') this.healthEvent(r, { kind: 'stopped' });
     return true;
+  }
+
+  private healthEvent(
+    r: Replica,
+    e: { kind: 'started' } | { kind: 'checked'; healthy: boolean } | { kind: 'stopped' },
+  ): void {
+    this.runtime.replicaHealth?.({ app: this.app, deployment: this.name, replicaId: r.id, ...e });
   }
 
   /** Starts a new replica of the current version; STARTING until its constructor returns. */
@@ -309,6 +325,7 @@ export class DeploymentState {
         r.nodeId = nodeId;
         r.lastHealth = this.runtime.now();
         this.#failures = 0;
+        this.healthEvent(r, { kind: 'started' });
       },
       (err: unknown) => {
         if (r.state !== 'STARTING') return;
@@ -473,10 +490,12 @@ export class DeploymentState {
           () => {
             r.healthBusy = false;
             r.lastHealth = this.runtime.now();
+            if (r.state === 'RUNNING') this.healthEvent(r, { kind: 'checked', healthy: true });
           },
           (err: unknown) => {
             r.healthBusy = false;
             r.lastHealth = this.runtime.now();
+            if (r.state === 'RUNNING') this.healthEvent(r, { kind: 'checked', healthy: false });
             this.replaceReplica(r, `its health check failed: ${describeError(err)}`);
           },
         );

@@ -10,6 +10,7 @@ import { cancelWhy, type Cancellation } from './cancellation.js';
 import { BackPressureError, ReplicaDiedError, ServeNotRunningError } from './errors.js';
 import type { ControllerMethods } from './controller-api.js';
 import { CONTROLLER_NAME, SERVE_NAMESPACE } from './constants.js';
+import { RouterMetrics } from './router-metrics.js';
 import type { ReplicaReply, ReplicaRequest, RoutedReplica, RoutingTable } from './wire.js';
 
 interface ReplicaView {
@@ -93,10 +94,20 @@ export class Router {
   /** Set when it failed to deploy and has no replica. */
   private unavailable: string | undefined;
 
-  constructor(readonly key: string) {}
+  constructor(
+    readonly key: string,
+    private readonly metrics?: RouterMetrics,
+  ) {}
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Requests this router sent to replicas that have not ended yet. */
+  get ongoing(): number {
+    let n = 0;
+    for (const v of this.list) n += v.inflight;
+    return n;
   }
 
   /** Takes the table's view of this deployment. */
@@ -234,6 +245,7 @@ export class Router {
    * the replica aborts its `request.signal`.
    */
   async assign(req: ReplicaRequest, opts: AssignOptions): Promise<Assignment> {
+    this.metrics?.request(this.key, req.kind === 'http' ? req.route : '');
     let retried = false;
     const cancel = opts.cancel;
     for (;;) {
@@ -312,6 +324,7 @@ export class RouterHub {
   private reportTimer: NodeJS.Timeout | undefined;
   private lastReported = new Map<string, number>();
   private readonly id = `router-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  private readonly metrics = new RouterMetrics(this.id);
 
   /** The current table (after the first poll). */
   async routingTable(): Promise<RoutingTable> {
@@ -326,7 +339,7 @@ export class RouterHub {
   async router(key: string): Promise<Router> {
     let r = this.routers.get(key);
     if (!r) {
-      r = new Router(key);
+      r = new Router(key, this.metrics);
       this.routers.set(key, r);
       const t = await this.routingTable();
       r.update(t.deployments[key]);
@@ -401,6 +414,7 @@ export class RouterHub {
       let changed = false;
       for (const [key, r] of this.routers) {
         const q = r.queued;
+        this.metrics.sample(key, r.ongoing, q);
         if (q !== (this.lastReported.get(key) ?? 0)) changed = true;
         if (q > 0) queued[key] = q;
         this.lastReported.set(key, q);

@@ -80,6 +80,28 @@ it("counts each proxy's requests on its node's /metrics, under Ray Serve's names
   expect(await replicaRows('ray_serve_deployment_error_counter')).toBe(0);
 });
 
+it("reports replica health and starts from the controller, and the routers' ongoing requests", async () => {
+  const sumOverNodes = async (name: string, labels: Record<string, string>) => {
+    let sum = 0;
+    for (const n of cluster.nodes) sum += await scraped(n.metricsAddress!, name, labels);
+    return sum;
+  };
+  const where = { application: 'where', deployment: 'Where' };
+  // The controller's thread sends its metrics to its node every half second.
+  await waitFor(async () => (await sumOverNodes('ray_serve_deployment_replica_healthy', where)) === 3, {
+    timeoutMs: 10_000,
+    what: 'the 3 replicas of Where to show healthy',
+  });
+  expect(await sumOverNodes('ray_serve_deployment_replica_starts', where)).toBe(3);
+  // Each proxy's router sent requests to Where (the tests before): none ongoing now.
+  const head = cluster.nodes.find((n) => n.isHead)!;
+  const text = await (await fetch(`http://${head.metricsAddress}/metrics`, { headers: clusterAuthHeaders() })).text();
+  expect(text).toMatch(/ray_serve_num_ongoing_requests_at_replicas\{[^}]*deployment="Where"[^}]*\} 0/);
+  expect(await scraped(head.metricsAddress!, 'ray_serve_deployment_queued_queries', where)).toBe(0);
+  // The head proxy's router was given the 17 requests to /where of the tests before.
+  expect(await scraped(head.metricsAddress!, 'ray_serve_num_router_requests', { ...where, route: '/where' })).toBe(17);
+});
+
 it('keeps serving when a worker node dies under load: its replica is replaced on a live node', async () => {
   const st = await serve.status();
   const headId = cluster.nodes.find((n) => n.isHead)!.nodeId;

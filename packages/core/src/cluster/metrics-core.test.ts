@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { NodeMetricsState } from '../node/node-manager.js';
 import { UserMetricsTable } from '../metrics/user-table.js';
 import { CORE_METRIC_NAMES } from '../metrics/user-metrics.js';
+import { PlacementTimes } from '../node/placement-times.js';
+import { GrpcServerStats } from './grpc-stats.js';
 import { registerCoreMetrics, registerUserMetrics } from './metrics-core.js';
 import { targetGroups, writeDiscoveryFile } from './metrics-sd.js';
 
@@ -16,6 +18,8 @@ function state(over: Partial<NodeMetricsState> = {}): NodeMetricsState {
       ['FINISHED\0f', 3],
       ['RUNNING\0g', 1],
     ]),
+    retries: new Map([['FINISHED\0f', 2]]),
+    placement: undefined,
     actors: new Map([['ALIVE\0Counter', 2]]),
     total: { CPU: 4, GPU: 1 },
     available: { CPU: 1.5, GPU: 1 },
@@ -57,6 +61,7 @@ describe("a node's Prometheus rows, under Ray's names", () => {
     expect(rows(text, 'ray_tasks')).toEqual({
       '{State="FINISHED",Name="f",IsRetry="0"}': 3,
       '{State="RUNNING",Name="g",IsRetry="0"}': 1,
+      '{State="FINISHED",Name="f",IsRetry="1"}': 2,
     });
     expect(rows(text, 'ray_actors')).toEqual({ '{State="ALIVE",Name="Counter"}': 2 });
     expect(rows(text, 'ray_resources')).toMatchObject({
@@ -74,7 +79,7 @@ describe("a node's Prometheus rows, under Ray's names", () => {
     expect(text).not.toContain('ray_node_gpus_utilization'); // no GPUs on this node
 
     // The next scrape reads the node again: rows that are gone go.
-    st = state({ tasks: new Map([['FINISHED\0f', 4]]) });
+    st = state({ tasks: new Map([['FINISHED\0f', 4]]), retries: new Map() });
     core.beginScrape();
     text = await reg.metrics();
     expect(rows(text, 'ray_tasks')).toEqual({ '{State="FINISHED",Name="f",IsRetry="0"}': 4 });
@@ -93,6 +98,63 @@ describe("a node's Prometheus rows, under Ray's names", () => {
     expect(rows(text, 'ray_node_gpus_available')).toEqual({ '': 1 });
     // Every name ray-ts exports is reserved from user metrics.
     for (const m of reg.getMetricsAsArray()) expect(CORE_METRIC_NAMES).toContain(m.name.slice('ray_'.length));
+  });
+
+  it("renders the scheduler's placement times and the gRPC server's requests per method", async () => {
+    const placement = new PlacementTimes();
+    placement.task.observe(0.5);
+    placement.task.observe(40);
+    placement.actor.observe(2);
+    const grpc = new GrpcServerStats();
+    const kv = grpc.method('/raytscore.Gcs/KvGet', true);
+    kv.started = 3;
+    kv.succeeded = 2;
+    kv.failed = 1;
+    kv.latency!.observe(0.05);
+    kv.latency!.observe(3);
+    grpc.method('/raytscore.Node/Peer', false).started = 1; // a stream: counted, not timed
+    const reg = new client.Registry();
+    registerCoreMetrics(reg, {
+      node: { metricsState: () => state({ placement }), userMetrics: new UserMetricsTable() },
+      hasGpus: false,
+      grpc,
+    });
+    const text = await reg.metrics();
+    expect(text).toContain('# TYPE ray_scheduler_placement_time_ms histogram');
+    expect(rows(text, 'ray_scheduler_placement_time_ms_bucket')).toMatchObject({
+      '{WorkloadType="Task",le="1"}': 1,
+      '{WorkloadType="Task",le="100"}': 2,
+      '{WorkloadType="Task",le="+Inf"}': 2,
+      '{WorkloadType="Actor",le="1"}': 0,
+      '{WorkloadType="Actor",le="10"}': 1,
+    });
+    expect(rows(text, 'ray_scheduler_placement_time_ms_count')).toEqual({
+      '{WorkloadType="Task"}': 2,
+      '{WorkloadType="Actor"}': 1,
+    });
+    expect(rows(text, 'ray_grpc_server_req_process_time_ms_bucket')).toMatchObject({
+      '{Method="Gcs.grpc_server.KvGet",le="0.1"}': 1,
+      '{Method="Gcs.grpc_server.KvGet",le="10"}': 2,
+    });
+    expect(rows(text, 'ray_grpc_server_req_process_time_ms_count')).toEqual({ '{Method="Gcs.grpc_server.KvGet"}': 2 });
+    expect(text).toContain('# TYPE ray_grpc_server_req_new_total counter');
+    expect(rows(text, 'ray_grpc_server_req_new_total')).toEqual({
+      '{Method="Gcs.grpc_server.KvGet"}': 3,
+      '{Method="Node.grpc_server.Peer"}': 1,
+    });
+    expect(rows(text, 'ray_grpc_server_req_succeeded_total')).toMatchObject({ '{Method="Gcs.grpc_server.KvGet"}': 2 });
+    expect(rows(text, 'ray_grpc_server_req_failed_total')).toMatchObject({ '{Method="Gcs.grpc_server.KvGet"}': 1 });
+    expect(rows(text, 'ray_grpc_server_req_finished_total')).toMatchObject({ '{Method="Gcs.grpc_server.KvGet"}': 3 });
+    for (const m of reg.getMetricsAsArray()) expect(CORE_METRIC_NAMES).toContain(m.name.slice('ray_'.length));
+  });
+
+  it('has no placement rows while metrics are off', async () => {
+    const reg = new client.Registry();
+    registerCoreMetrics(reg, {
+      node: { metricsState: () => state(), userMetrics: new UserMetricsTable() },
+      hasGpus: false,
+    });
+    expect(rows(await reg.metrics(), 'ray_scheduler_placement_time_ms_count')).toEqual({});
   });
 
   it('renders user metrics as ray_<name>, histograms with cumulative buckets', async () => {
@@ -151,7 +213,12 @@ describe('the Grafana dashboard shipped for core (docs/grafana/ray-ts-core.json)
   it('queries only metrics that ray-ts exports', () => {
     const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../../docs/grafana/ray-ts-core.json');
     const dash = JSON.parse(fs.readFileSync(file, 'utf8')) as { panels: { targets: { expr: string }[] }[] };
-    const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\bray_\w+/g) ?? [])));
+    const used = new Set(
+      dash.panels.flatMap((p) =>
+        // A histogram is queried through its buckets.
+        p.targets.flatMap((t) => (t.expr.match(/\bray_\w+/g) ?? []).map((n) => n.replace(/_bucket$/, ''))),
+      ),
+    );
     expect(used.size).toBeGreaterThan(10);
     for (const name of used) expect(CORE_METRIC_NAMES).toContain(name.slice('ray_'.length));
   });

@@ -2,13 +2,16 @@
  * A node's Prometheus metrics, under Ray's names and labels (src/ray/stats/metric_defs.cc, the
  * reporter agent's `ray_node_*`), so that Ray's Grafana dashboards read them: every value is read
  * at scrape time from what the node already keeps (`NodeManager.metricsState()`, the machine's
- * figures), so the node's hot paths pay nothing. User metrics (metrics/user-metrics.ts) are
- * rendered from the node's table as `ray_<name>`.
+ * figures), so the node's hot paths pay nothing for them. Latency rows (metrics-latency.ts) read
+ * the histograms the scheduler and the gRPC interceptor fill while metrics are on. User metrics
+ * (metrics/user-metrics.ts) are rendered from the node's table as `ray_<name>`.
  */
 import client from 'prom-client';
 import type { NodeManager } from '../node/node-manager.js';
 import type { UserMetric, UserMetricsTable } from '../metrics/user-table.js';
 import { sampleGpus, SystemSampler, type GpuSample } from '../metrics/system.js';
+import type { GrpcServerStats } from './grpc-stats.js';
+import { registerLatencyMetrics } from './metrics-latency.js';
 
 /** What the collectors read. */
 export interface CoreMetricsSource {
@@ -17,6 +20,8 @@ export interface CoreMetricsSource {
   readonly hasGpus: boolean;
   /** The machine's GPUs (default: nvidia-smi); a seam for tests. */
   readonly gpus?: () => Promise<GpuSample[]>;
+  /** What the node's gRPC server handled (`ray_grpc_server_*`; absent: no rows). */
+  readonly grpc?: GrpcServerStats;
 }
 
 type Labels = Record<string, string | number>;
@@ -67,7 +72,10 @@ export function registerCoreMetrics(reg: client.Registry, src: CoreMetricsSource
     'ray_tasks',
     'Current number of tasks currently in a particular state.',
     ['State', 'Name', 'IsRetry'],
-    () => byStateAndName(state().tasks, { IsRetry: '0' }),
+    function* () {
+      yield* byStateAndName(state().tasks, { IsRetry: '0' });
+      yield* byStateAndName(state().retries, { IsRetry: '1' });
+    },
   );
   gauge(reg, 'ray_actors', 'Current number of actors currently in a particular state.', ['State', 'Name'], () =>
     byStateAndName(state().actors),
@@ -181,6 +189,7 @@ export function registerCoreMetrics(reg: client.Registry, src: CoreMetricsSource
       per((g) => g.memTotal - g.memUsed),
     );
   }
+  registerLatencyMetrics(reg, { placement: () => state().placement, grpc: src.grpc });
   return {
     beginScrape() {
       scrape = undefined;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { RuntimeConfig } from '../config.js';
 import type { NodeManager } from '../node/node-manager.js';
 import type { ClusterAuth } from './auth-token.js';
+import type { GrpcServerStats } from './grpc-stats.js';
 import type { Gcs } from './gcs.js';
 import type { GcsClient } from './generated/raytscore/Gcs.js';
 import type { KvGetReply__Output } from './generated/raytscore/KvGetReply.js';
@@ -38,6 +39,8 @@ export async function startNodeMetrics(o: {
   node: NodeManager;
   /** The head knows it at once (its cluster id). */
   sessionName?: string;
+  /** What the node's gRPC server handled (`ray_grpc_server_*`). */
+  grpc?: GrpcServerStats;
 }): Promise<NodeMetrics | undefined> {
   if (!o.config.metricsEnabled) return undefined;
   let sessionName = o.sessionName ?? '';
@@ -47,6 +50,7 @@ export async function startNodeMetrics(o: {
     auth: o.config.metricsAuthMode === 'disabled' ? { kind: 'disabled' } : o.auth,
     node: o.node,
     hasGpus: (o.node.pool.total.GPU ?? 0) > 0,
+    grpc: o.grpc,
     labels: () => ({ SessionName: sessionName, NodeAddress: o.advertise }),
   });
   return {

@@ -26,6 +26,7 @@ import { authErrorOf } from './auth.js';
 import { tlsErrorOf } from './tls-grpc.js';
 import { SESSION_NAME_KEY, startDiscovery, startNodeMetrics, type NodeMetrics } from './metrics-node.js';
 import { getLogger, ignored } from '../log.js';
+import { GrpcServerStats, grpcStatsInterceptor } from './grpc-stats.js';
 import { authEnv, clientAuth, headAuth, isLoopback, openPortWarning, type ClusterAuth } from './auth-token.js';
 import { startDashboard, type HeadDashboard } from './dashboard-head.js';
 import { newIdentity, serverIdentityInterceptor, type MemberDirectory } from './identity.js';
@@ -127,7 +128,12 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   const identity = newIdentity(nodeId);
   // Members are checked against the GCS's table on the head, against the cluster view elsewhere.
   let members: MemberDirectory | undefined;
-  const server = newServer(auth, config, [serverIdentityInterceptor(() => members, config.memberWaitMs)]);
+  // Ray's gRPC server metrics (grpc-stats.ts), counted only while metrics are on.
+  const grpcStats = config.metricsEnabled ? new GrpcServerStats() : undefined;
+  const server = newServer(auth, config, [
+    serverIdentityInterceptor(() => members, config.memberWaitMs),
+    ...(grpcStats ? [grpcStatsInterceptor(grpcStats)] : []),
+  ]);
   const node = new NodeManager({
     nodeId,
     jobId: opts.driver?.jobId ?? '',
@@ -202,6 +208,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       auth,
       node,
       sessionName: gcs?.clusterId,
+      grpc: grpcStats,
     });
   } catch (err) {
     server.forceShutdown();

@@ -52,8 +52,14 @@ export const CORE_METRIC_NAMES: readonly string[] = [
   'node_gram_available',
   'component_rss_mb',
   'grpc_server_req_latency_ms',
+  'grpc_server_req_process_time_ms',
+  'grpc_server_req_new_total',
+  'grpc_server_req_finished_total',
+  'grpc_server_req_succeeded_total',
+  'grpc_server_req_failed_total',
   'scheduler_tasks',
   'scheduler_unscheduleable_tasks',
+  'scheduler_placement_time_ms',
 ];
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

@@ -5,6 +5,7 @@
  */
 import type { RuntimeConfig } from '../config.js';
 import type { ObjectStore } from './object-store.js';
+import type { PlacementTimes } from './placement-times.js';
 import type { ClusterPorts } from './ports.js';
 import type { ResourcePool } from './resources.js';
 
@@ -19,6 +20,8 @@ export interface NodeContext {
   readonly executes: boolean;
   /** The rest of the cluster, on a multi-node cluster. */
   readonly cluster: ClusterPorts | undefined;
+  /** Where the scheduler records how long work waited to be placed (undefined: metrics are off). */
+  readonly placementTimes: PlacementTimes | undefined;
   /** True once the node is stopping. */
   readonly stopped: boolean;
   /** Counts outstanding work: while any, the process must not exit (workers are unref'd). */

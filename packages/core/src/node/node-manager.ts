@@ -45,13 +45,19 @@ import { WorkerSlots, fnFor, taskContext } from './worker-slots.js';
 import { envVarsOf, type Work } from './work.js';
 import { packagesDirUnder } from '../runtime/code-packages.js';
 import { UserMetricsTable } from '../metrics/user-table.js';
+import { PlacementTimes } from './placement-times.js';
 
 export type { GroupState, ResultValue } from './ports.js';
 export type { TaskRecord } from './task-records.js';
 
 /** See {@link NodeManager.metricsState}. */
 export interface NodeMetricsState {
+  /** First attempts (`IsRetry="0"`) and actor calls, keyed `state + '\0' + name`. */
   tasks: Map<string, number>;
+  /** Attempts after the first (`IsRetry="1"`), keyed the same. */
+  retries: Map<string, number>;
+  /** How long work waited here to be placed (undefined: metrics are off). */
+  placement: PlacementTimes | undefined;
   actors: Map<string, number>;
   total: Record<string, number>;
   available: Record<string, number>;
@@ -85,7 +91,9 @@ export class NodeManager implements NodeContext {
   private busyCount = 0;
   private keepAlive: NodeJS.Timeout | undefined;
 
-  private readonly queue = new TaskQueue();
+  private readonly queue: TaskQueue;
+  /** How long work waited to be placed here, while metrics are on (`ray_scheduler_placement_time_ms`). */
+  readonly placementTimes: PlacementTimes | undefined;
   private readonly deps: Dependencies;
   private readonly records: TaskRecords;
   private readonly lineage: Lineage;
@@ -113,6 +121,8 @@ export class NodeManager implements NodeContext {
     this.namespace = opts.namespace;
     this.config = opts.config;
     this.executes = opts.executes ?? true;
+    this.placementTimes = opts.config.metricsEnabled ? new PlacementTimes() : undefined;
+    this.queue = new TaskQueue(this.placementTimes !== undefined);
     this.pool = new ResourcePool(opts.resources, opts.gpuIds);
     this.store = new ObjectStore(
       opts.objectStoreBytes,
@@ -513,23 +523,12 @@ export class NodeManager implements NodeContext {
    * `state + '\0' + name`; resources; the store's figures.
    */
   metricsState(): NodeMetricsState {
-    const tasks = new Map<string, number>();
-    for (const [name, n] of this.records.finishedByName) tasks.set(`FINISHED\0${name}`, n);
-    for (const [name, n] of this.records.failedByName) tasks.set(`FAILED\0${name}`, n);
-    for (const r of this.tasks.live()) {
-      if (r.nodeId !== this.nodeId) continue; // sent to another node: counted there
-      const state =
-        r.state === 'RUNNING'
-          ? 'RUNNING'
-          : r.state === 'PENDING_ARGS'
-            ? 'PENDING_ARGS_AVAIL'
-            : 'PENDING_NODE_ASSIGNMENT';
-      const key = `${state}\0${r.name}`;
-      tasks.set(key, (tasks.get(key) ?? 0) + 1);
-    }
+    const { tasks, retries } = this.records.countsByState(this.tasks.live());
     this.actors.addCallStates(tasks);
     return {
       tasks,
+      retries,
+      placement: this.placementTimes,
       actors: this.actors.stateCounts(),
       total: this.userResources(this.pool.total),
       available: this.userResources(this.pool.availableResources()),

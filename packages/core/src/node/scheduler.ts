@@ -125,6 +125,11 @@ export class Scheduler {
     }
     transition(work, 'running');
     work.attempts++;
+    const times = this.ctx.placementTimes;
+    if (times && work.queuedAt > 0) {
+      times.actor.observe(performance.now() - work.queuedAt);
+      work.queuedAt = 0;
+    }
     this.host.startActor(work, alloc, resolved.values, cuda);
   }
 

@@ -13,6 +13,9 @@ export class TaskQueue {
   /** Resource shape -> work queued for resources, oldest first (entries may be done or cancelled). */
   private readonly queues = new Map<string, Work[]>();
 
+  /** `timed`: stamp each work's `queuedAt` (metrics are on: the scheduler's placement times). */
+  constructor(private readonly timed = false) {}
+
   get size(): number {
     return this.works.size;
   }
@@ -41,6 +44,7 @@ export class TaskQueue {
   /** Queues the work for resources behind the work of its shape. */
   enqueue(work: Work): void {
     transition(work, 'queued');
+    if (this.timed) work.queuedAt = performance.now();
     let q = this.queues.get(work.shapeKey);
     if (!q) this.queues.set(work.shapeKey, (q = []));
     q.push(work);

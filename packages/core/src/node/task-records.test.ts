@@ -44,6 +44,7 @@ describe('task records: finished tasks', () => {
         resources: { CPU: 1 },
         runStartMs: T0 + 5,
         workerId: 'worker-3',
+        isRetry: false,
       },
     ]);
 
@@ -94,9 +95,36 @@ describe('task records: finished tasks', () => {
         runStartMs: T0 + 70,
         workerId: 'worker-2',
         actorId: 'a1',
+        isRetry: false,
       },
       expect.objectContaining({ taskId: 'c2', state: 'FAILED', jobId: 'job-9', startMs: T0 + 100 }),
     ]);
+  });
+
+  it('counts ended and live tasks by state for ray_tasks, retries apart (IsRetry)', () => {
+    const r = records();
+    const first = work('t1', 'done');
+    first.attempts = 1;
+    r.taskFinished(first, { t: 'js', v: 1 });
+    const retried = work('t1', 'done');
+    retried.attempts = 2; // ran a second time here: its worker died, or it threw with retryExceptions
+    r.taskFinished(retried, { t: 'js', v: 1 });
+    const failedRetry = work('t1', 'done');
+    failedRetry.attempts = 3;
+    r.taskFinished(failedRetry, { t: 'err', e: { name: 'Error', message: 'boom', stack: '', props: {} } });
+    const waitingRetry = work('t1', 'queued');
+    waitingRetry.attempts = 1; // queued again after its first attempt
+    const running = work('t1', 'running');
+    running.attempts = 1;
+    const elsewhere = work('t1', 'running');
+    elsewhere.remote = 'node-r';
+    const { tasks, retries } = r.countsByState([waitingRetry, running, elsewhere].map((w) => r.live(w)));
+    expect(Object.fromEntries(tasks)).toEqual({ 'FINISHED\0t1': 1, 'RUNNING\0t1': 1 });
+    expect(Object.fromEntries(retries)).toEqual({
+      'FINISHED\0t1': 1,
+      'FAILED\0t1': 1,
+      'PENDING_NODE_ASSIGNMENT\0t1': 1,
+    });
   });
 
   it('keeps the last 5,000 once it holds more than 10,000', () => {

@@ -26,6 +26,8 @@ export interface TaskRecord {
   workerId: string;
   /** A failed task's error (`Name: message`, cut at 2,000 characters). */
   error?: string;
+  /** Tasks: an attempt after the first on this node (Ray's `IsRetry`: retried after a worker died or an exception). */
+  isRetry?: boolean;
 }
 
 const KEEP_MAX = 10_000;
@@ -41,17 +43,54 @@ export class TaskRecords {
    */
   readonly finishedByName = new Map<string, number>();
   readonly failedByName = new Map<string, number>();
+  /** The same for attempts after the first (`IsRetry="1"`). */
+  readonly finishedRetryByName = new Map<string, number>();
+  readonly failedRetryByName = new Map<string, number>();
 
   constructor(private readonly node: { readonly nodeId: string; readonly jobId: string }) {}
 
   private push(rec: TaskRecord): void {
     if (rec.nodeId === this.node.nodeId) {
-      const counts = rec.state === 'FINISHED' ? this.finishedByName : this.failedByName;
+      const ok = rec.state === 'FINISHED';
+      const counts = rec.isRetry
+        ? ok
+          ? this.finishedRetryByName
+          : this.failedRetryByName
+        : ok
+          ? this.finishedByName
+          : this.failedByName;
       counts.set(rec.name, (counts.get(rec.name) ?? 0) + 1);
     }
     const f = this.finished;
     f.push(rec);
     if (f.length > KEEP_MAX) f.splice(0, f.length - KEEP_AFTER_TRIM);
+  }
+
+  /**
+   * `ray_tasks` rows of this node, keyed `state + '\0' + name` by Ray's state names: those ended
+   * here since start, and `live` ones queued or running here (not those sent to other nodes);
+   * first attempts in `tasks`, later ones in `retries`.
+   */
+  countsByState(live: readonly TaskRecord[]): { tasks: Map<string, number>; retries: Map<string, number> } {
+    const tasks = new Map<string, number>();
+    const retries = new Map<string, number>();
+    for (const [name, n] of this.finishedByName) tasks.set(`FINISHED\0${name}`, n);
+    for (const [name, n] of this.failedByName) tasks.set(`FAILED\0${name}`, n);
+    for (const [name, n] of this.finishedRetryByName) retries.set(`FINISHED\0${name}`, n);
+    for (const [name, n] of this.failedRetryByName) retries.set(`FAILED\0${name}`, n);
+    for (const r of live) {
+      if (r.nodeId !== this.node.nodeId) continue; // sent to another node: counted there
+      const state =
+        r.state === 'RUNNING'
+          ? 'RUNNING'
+          : r.state === 'PENDING_ARGS'
+            ? 'PENDING_ARGS_AVAIL'
+            : 'PENDING_NODE_ASSIGNMENT';
+      const key = `${state}\0${r.name}`;
+      const into = r.isRetry ? retries : tasks;
+      into.set(key, (into.get(key) ?? 0) + 1);
+    }
+    return { tasks, retries };
   }
 
   /** A task finished (or failed, or was cancelled); `first` is its first result. */
@@ -88,6 +127,7 @@ export class TaskRecords {
       runStartMs: start,
       workerId,
       actorId: spec.actorId,
+      isRetry: false,
     });
   }
 
@@ -112,6 +152,8 @@ export class TaskRecords {
       resources: work.resources,
       runStartMs: work.remote ? 0 : (work.runStartMs ?? 0),
       workerId: work.remote ? '' : (work.ranOn ?? ''),
+      // `attempts` counts sends: one for a task running or ended on its first attempt.
+      isRetry: work.attempts > (work.state === 'waiting' || work.state === 'queued' ? 0 : 1),
     };
   }
 }

@@ -283,6 +283,7 @@ export function testNode(opts: TestNodeOptions = {}) {
     pool,
     executes: opts.executes ?? true,
     cluster: opts.cluster,
+    placementTimes: undefined,
     stopped: false,
     busyCount: 0,
     busy(delta: number) {

@@ -53,6 +53,8 @@ interface WorkBase {
   seq: number;
   /** When it was sent to its worker (performance.now()). */
   sentAt: number;
+  /** When it was last queued for resources (performance.now(); 0: not timed), for `ray_scheduler_placement_time_ms`. */
+  queuedAt: number;
   cancelled: boolean;
   children: Set<string> | undefined;
   /** Multi-node: the owner node this work runs for (its results go back there). */
@@ -128,6 +130,7 @@ export function newWork(
     blocked: 0,
     seq: 0,
     sentAt: 0,
+    queuedAt: 0,
     cancelled: false,
     children: undefined,
     origin: undefined,

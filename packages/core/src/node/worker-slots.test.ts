@@ -6,6 +6,7 @@ import type { TaskSpec } from '../protocol/specs.js';
 import type { FnRef } from '../runtime/functions.js';
 import type { NodeContext } from './context.js';
 import { ObjectStore } from './object-store.js';
+import { PlacementTimes } from './placement-times.js';
 import { ResourcePool } from './resources.js';
 import { fake, FakeWorkers, fnShort, taskSpec } from './testing-node.js';
 import { newWork, transition, type CreateWork, type TaskWork } from './work.js';
@@ -39,6 +40,7 @@ function setup(opts: SetupOptions = {}) {
     pool,
     executes: true,
     cluster: undefined,
+    placementTimes: new PlacementTimes(),
     stopped: false,
     schedules: 0,
     busy() {},
@@ -98,6 +100,19 @@ describe('worker slots: run and send', () => {
     expect(t1.worker).toBeUndefined();
     expect(workers.idle).toEqual([w]);
     expect(slots.describe()).toEqual([]);
+  });
+
+  it('times how long a task waited queued before it was sent (ray_scheduler_placement_time_ms)', () => {
+    const { ctx, work, start } = setup();
+    const t1 = work('t1');
+    t1.queuedAt = 988; // queued 12 ms before it runs (the clock reads 1000)
+    start(t1);
+    const h = ctx.placementTimes.task;
+    expect([h.count, h.sum, h.buckets]).toEqual([1, 12, [0, 0, 1, 0, 0, 0]]);
+    const t2 = work('t2'); // not timed: queued while metrics were off
+    start(t2);
+    expect(h.count).toBe(1);
+    expect(t1.queuedAt).toBe(0); // a retry is timed from when it is queued again
   });
 
   it('takes a worker of the task kind, GPUs and environment from the pool', () => {

@@ -96,6 +96,11 @@ export class WorkerSlots {
     work.worker = w;
     work.seq = ++w.lastSeq;
     work.sentAt = performance.now();
+    const times = this.ctx.placementTimes;
+    if (times && work.queuedAt > 0) {
+      times.task.observe(work.sentAt - work.queuedAt);
+      work.queuedAt = 0;
+    }
     work.runStartMs = Date.now();
     work.ranOn = w.id;
     const spec = work.task;
