@@ -20,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Argument, Command, InvalidArgumentError as CliArgError, Option } from 'commander';
 import { registerJobCommands } from './cli-job.js';
 import { registerMetricsCommands } from './cli-metrics.js';
+import { registerLogsCommands } from './cli-logs.js';
 import { VERSION } from './cluster/proto.js';
 import { withHugePages } from './runtime/huge-pages.js';
 import { resolveClusterAddress } from './runtime/cluster-address.js';
@@ -142,7 +143,7 @@ async function start(f: StartFlags): Promise<void> {
     runInForeground(withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify({ ...opts, parentFd: 3 }) }));
     return;
   }
-  const env = withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) });
+  const env = withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify({ ...opts, quiet: true }) });
   try {
     ensureSessionDir(sessionDir); // this user's only (mode 0700): it holds the token and the node records
   } catch (err) {
@@ -486,6 +487,7 @@ program
 
 registerJobCommands(program, { fail, headAddress, printTable });
 registerMetricsCommands(program, { fail, headAddress, printTable });
+registerLogsCommands(program, { fail, headAddress, printTable });
 
 // ---------------------------------------------------------------- library commands
 /**

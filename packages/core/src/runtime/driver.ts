@@ -59,6 +59,11 @@ export function stateClient(): Promise<typeof import('../cluster/state-impl.js')
   return import('../cluster/state-impl.js');
 }
 
+/** The client of the head's log API (`listLogs`, `getLog`), loaded when first used. */
+export function logClient(): Promise<typeof import('../cluster/log-client.js')> {
+  return import('../cluster/log-client.js');
+}
+
 export interface EmbeddedOptions {
   namespace: string;
   resources: Record<string, number>;
