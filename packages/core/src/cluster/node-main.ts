@@ -59,6 +59,7 @@ async function main(): Promise<void> {
         logDir,
         { maxBytes: config.logRotationMaxBytes, backupCount: config.logRotationBackupCount },
         quiet ?? false,
+        `ray-ts node ${info.nodeId} (pid ${info.pid}) serves at ${info.address}${opts.head ? ' (the head)' : ''}\n`,
       )
     : undefined;
   // Keep the process alive while it serves.

@@ -12,13 +12,15 @@ export interface OwnLog {
   flush(): Promise<void>;
 }
 
-export function captureOwnOutput(dir: string, policy: RotationPolicy, quiet: boolean): OwnLog {
+/** Captures this process's output from now on; `header` starts `raylet.out` (so both files exist from the start). */
+export function captureOwnOutput(dir: string, policy: RotationPolicy, quiet: boolean, header: string): OwnLog {
   const files: RotatingFile[] = [];
   for (const [stream, name] of [
     [process.stdout, 'raylet.out'],
     [process.stderr, 'raylet.err'],
   ] as const) {
     const file = new RotatingFile(path.join(dir, name), policy);
+    file.append(name === 'raylet.out' ? header : '');
     files.push(file);
     const write = stream.write.bind(stream) as (...a: unknown[]) => boolean;
     stream.write = ((chunk: string | Uint8Array, enc?: unknown, cb?: unknown) => {
