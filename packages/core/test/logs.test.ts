@@ -106,6 +106,12 @@ describe('ray-ts logs', () => {
     let text = '';
     for await (const chunk of getLog({ taskId: a, address: cluster.address })) text += chunk;
     expect(text).toBe('task A line 1\ntask A line 2\n');
+    // Worker threads share their node's pid: its most recently written worker file.
+    const byPid = await ray(['logs', 'worker', '--pid', String(worker().pid), '--node-id', worker().nodeId]);
+    expect(byPid.stdout).toMatch(/task [AB] line 2\n/);
+    await expect(ray(['logs', 'worker', '--pid', '1'])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/No worker with pid 1 wrote a log \(looked on 2 nodes\)/),
+    });
     await expect(ray(['logs', 'task', '--id', 'task_nope'])).rejects.toMatchObject({
       stderr: expect.stringMatching(/Task task_nope wrote no log lines \(looked on 2 nodes\)/),
     });

@@ -17,6 +17,8 @@ import { makeLogDir, piecesOf, RotatingFile, type FilePiece, type RotationPolicy
 
 /** Tasks whose ranges are kept (the oldest are forgotten first). */
 export const TASK_RANGES_KEPT = 10_000;
+/** Actors whose files are known (dead ones included, so their logs stay readable; the oldest are forgotten first). */
+export const ACTORS_KEPT = 100_000;
 
 /** The worker a line came from, and what it ran. */
 export interface LineOrigin {
@@ -68,7 +70,10 @@ export class WorkerLogFiles {
       this.files.set(name, file);
     }
     const { start, end } = file.append(text.endsWith('\n') ? text : text + '\n');
-    if (o.actorId && !this.actors.has(o.actorId)) this.actors.set(o.actorId, name.slice(0, -4));
+    if (o.actorId && !this.actors.has(o.actorId)) {
+      this.actors.set(o.actorId, name.slice(0, -4));
+      if (this.actors.size > ACTORS_KEPT) this.actors.delete(this.actors.keys().next().value!);
+    }
     if (!o.taskId || end === start) return;
     let t = this.tasks.get(o.taskId);
     if (!t) {
