@@ -148,9 +148,16 @@ describe('ray-ts logs', () => {
     expect(body.data.result.worker_out.length).toBeGreaterThan(0);
     expect(body.data.result.raylet).toEqual(expect.arrayContaining(['raylet.out', 'raylet.err']));
     expect((await fetch(`${api}/api/v0/logs`)).status).toBe(401);
+    // A file from a byte offset (the dashboard pages through files so).
+    const page = await fetch(`${api}/api/v0/logs/file?node_id=${worker().nodeId}&filename=raylet.out&offset=7`, {
+      headers: clusterAuthHeaders(),
+    });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('x-ray-ts-node-id')).toBe(worker().nodeId);
+    expect(await page.text()).toMatch(/^node node_\w+ \(pid \d+\) serves at/);
 
-    const byApi = await listLogs({ address: cluster.address, nodeId: worker().nodeId, glob: 'worker-*.err' });
-    expect(Object.keys(byApi)).toEqual(['worker_err']);
+    const byApi = await listLogs({ address: cluster.address, nodeId: worker().nodeId, glob: 'worker-*.out' });
+    expect(Object.keys(byApi)).toEqual(['worker_out']);
   });
 
   it('rotates log files by size on the node, keeping RAY_TS_LOG_ROTATION_BACKUP_COUNT of them', async () => {

@@ -116,6 +116,8 @@ export interface GetLogOptions extends ListLogsOptions {
   submissionId?: string;
   /** The last this many lines (default 1000; -1: all, up to `logReadMaxBytes`). */
   tail?: number;
+  /** Instead of `tail`: the file (or an actor's or a pid's) from this byte on, at most `logReadMaxBytes` unless following. */
+  offset?: number;
   /** For an actor, a task or a pid: its stderr (`'err'`) rather than its stdout (`'out'`, the default). */
   suffix?: 'out' | 'err';
   /** Go on with what is written after, until the loop over the chunks stops (`break`) or `signal` aborts. */

@@ -6,8 +6,9 @@
  *   head's) as `{ result: true, msg: '', data: { result: { <category>: [names] }, node_id, files:
  *   [{ name, size_bytes, mtime_ms, category }] } }`.
  * - `GET /api/v0/logs/file?<which>[&lines=N][&suffix=out|err][&media_type=stream]`: one log as
- *   text (`lines`: its last N lines, default 1000, `-1` all; `media_type=stream`: then what is
- *   written after, until the client goes away). `<which>` is one of `filename=` (with `node_id=`
+ *   text (`lines`: its last N lines, default 1000, `-1` all; or `offset`: from that byte on, at
+ *   most `logReadMaxBytes`; `media_type=stream`: then what is written after, until the client
+ *   goes away). `<which>` is one of `filename=` (with `node_id=`
  *   or `node_ip=`, default the head), `actor_id=` or `actor_name=` (`&namespace=`), `task_id=`,
  *   `pid=` (with a node, else the nodes are asked in turn) or `submission_id=` (a submitted job's
  *   driver log). Answers `x-ray-ts-node-id` and `x-ray-ts-log-file` headers naming where it read.
@@ -135,7 +136,10 @@ export function logRoutes(ctx: LogApiContext): ApiRoute {
       throw new HttpError(400, `lines must be a whole number (-1: all); got '${rawLines}'.`);
     const err = q.get('suffix') === 'err';
     const follow = q.get('media_type') === 'stream';
-    const base = { lines, err, follow };
+    const rawOffset = q.get('offset');
+    if (rawOffset !== null && !/^\d+$/.test(rawOffset))
+      throw new HttpError(400, `offset must be a byte offset (a whole number >= 0); got '${rawOffset}'.`);
+    const base = { lines, err, follow, ...(rawOffset !== null ? { offset: Number(rawOffset) } : {}) };
     const named = nodeNamed(q);
     const ac = new AbortController();
     res.on('close', () => ac.abort());

@@ -31,6 +31,7 @@ export interface LogQuery extends LogNodeQuery {
   readonly pid?: number;
   readonly submissionId?: string;
   readonly tail?: number;
+  readonly offset?: number;
   readonly err?: boolean;
   readonly follow?: boolean;
 }
@@ -115,6 +116,7 @@ export async function* getLogAt(base: string, q: LogQuery, signal?: AbortSignal)
     pid: q.pid,
     submission_id: q.submissionId,
     lines: q.tail,
+    offset: q.offset,
     suffix: q.err ? 'err' : undefined,
     media_type: q.follow ? 'stream' : undefined,
   });

@@ -42,6 +42,7 @@ export function logHandlers(logs: LogSource | undefined): Pick<NodeHandlers, 'Li
         err: r.err,
         lines: r.lines,
         follow: r.follow,
+        offset: r.hasOffset ? Number(r.offset) : undefined,
       };
       void (async () => {
         try {
@@ -100,6 +101,8 @@ export function remoteLogSource(client: NodeClient, timeoutMs = 10_000): LogSour
         err: req.err ?? false,
         lines: req.lines ?? 0,
         follow: req.follow ?? false,
+        hasOffset: req.offset !== undefined,
+        offset: req.offset ?? 0,
       });
       const cancel = () => call.cancel();
       signal.addEventListener('abort', cancel, { once: true });

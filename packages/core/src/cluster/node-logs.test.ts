@@ -80,6 +80,11 @@ describe('NodeLogReader', () => {
       lines.slice(-20),
     );
     expect(lastLines('a\nb\nc', 2)).toBe('b\nc');
+    // From a byte offset instead: at most readMaxBytes (20) from there.
+    expect(await text((await reader.open({ filename: 'raylet.out', offset: 7 }, signal())).chunks)).toBe(
+      lines.slice(7, 27),
+    );
+    expect(await text((await reader.open({ filename: 'raylet.out', offset: 1000 }, signal())).chunks)).toBe('');
   });
 
   it('follows a file across a rotation until aborted', async () => {

@@ -36,6 +36,8 @@ export interface LogRequest {
   readonly lines?: number;
   /** Then what is written after, until `signal` aborts. */
   readonly follow?: boolean;
+  /** A file (or an actor's, a pid's): from this byte on, at most `logReadMaxBytes` (unless following), instead of its last lines. */
+  readonly offset?: number;
 }
 
 /** A log found: its file name, and its text in chunks. */
@@ -118,7 +120,7 @@ export class NodeLogReader implements LogSource {
     }
     const filename = await this.filenameOf(req, err);
     const file = await this.pathOf(filename);
-    return { filename, chunks: this.readFile(file, lines, req.follow ?? false, signal) };
+    return { filename, chunks: this.readFile(file, { lines, offset: req.offset }, req.follow ?? false, signal) };
   }
 
   private async filenameOf(req: LogRequest, err: boolean): Promise<string> {
@@ -181,15 +183,21 @@ export class NodeLogReader implements LogSource {
     for (let i = 0; i < text.length; i += CHUNK_BYTES) yield text.slice(i, i + CHUNK_BYTES);
   }
 
-  private async *readFile(file: string, lines: number, follow: boolean, signal: AbortSignal): AsyncGenerator<string> {
+  private async *readFile(
+    file: string,
+    from: { lines: number; offset?: number },
+    follow: boolean,
+    signal: AbortSignal,
+  ): AsyncGenerator<string> {
     let fh = await fs.open(file, 'r');
     try {
       let ino = (await fh.stat()).ino;
-      let pos = await tailStart(fh, lines, this.o.readMaxBytes);
+      let pos = from.offset ?? (await tailStart(fh, from.lines, this.o.readMaxBytes));
+      const end = from.offset !== undefined && !follow ? from.offset + this.o.readMaxBytes : Infinity;
       const buf = Buffer.alloc(CHUNK_BYTES);
       let decoder = new StringDecoder('utf8');
       while (!signal.aborted) {
-        const n = (await fh.read(buf, 0, buf.length, pos)).bytesRead;
+        const n = (await fh.read(buf, 0, Math.min(buf.length, end - pos), pos)).bytesRead;
         if (n > 0) {
           pos += n;
           const text = decoder.write(buf.subarray(0, n));

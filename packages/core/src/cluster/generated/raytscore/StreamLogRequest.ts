@@ -10,6 +10,8 @@ export interface StreamLogRequest {
   'err'?: (boolean);
   'lines'?: (number | string | Long);
   'follow'?: (boolean);
+  'hasOffset'?: (boolean);
+  'offset'?: (number | string | Long);
 }
 
 export interface StreamLogRequest__Output {
@@ -20,4 +22,6 @@ export interface StreamLogRequest__Output {
   'err': (boolean);
   'lines': (number);
   'follow': (boolean);
+  'hasOffset': (boolean);
+  'offset': (number);
 }
