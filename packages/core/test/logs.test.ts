@@ -57,7 +57,8 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('ray-ts logs', () => {
+// Each test spawns the CLI several times (about a second each on a loaded machine).
+describe('ray-ts logs', { timeout: 120_000 }, () => {
   it("prints an actor's lines written on another node, by name, and follows them", async () => {
     const actor = LogsActorClass.options({ name: actorName, resources: { logsNode: 1 } }).remote();
     expect(await get(actor.say.remote('hello from the actor'))).toBe('hello from the actor');
@@ -85,9 +86,15 @@ describe('ray-ts logs', () => {
     onTestFinished(() => void follower.kill('SIGKILL'));
     let seen = '';
     follower.stdout.on('data', (d: Buffer) => (seen += d.toString()));
-    await waitFor(() => seen.includes('hello from the actor'), { what: 'the follower to print what was there' });
+    await waitFor(() => seen.includes('hello from the actor'), {
+      what: 'the follower to print what was there',
+      timeoutMs: 30_000,
+    });
     await get(actor.say.remote('printed after the follower started'));
-    await waitFor(() => seen.includes('printed after the follower started\n'), { what: 'the followed line' });
+    await waitFor(() => seen.includes('printed after the follower started\n'), {
+      what: 'the followed line',
+      timeoutMs: 30_000,
+    });
     const exited = new Promise((resolve) => follower.on('exit', resolve));
     follower.kill('SIGINT');
     expect(await exited).toBe(0);
@@ -98,8 +105,12 @@ describe('ray-ts logs', () => {
       sayInTask.options({ resources: { logsNode: 1 } }).remote('A'),
       sayInTask.options({ resources: { logsNode: 1 } }).remote('B'),
     ]);
-    await waitFor(async () => (await ray(['logs', 'task', '--id', a])).stdout.includes('task A line 2'));
-    const out = (await ray(['logs', 'task', '--id', a])).stdout;
+    // The node writes the lines after its turn: the first read may come before.
+    let out = '';
+    await waitFor(async () => (out = (await ray(['logs', 'task', '--id', a])).stdout).includes('task A line 2'), {
+      what: "the task's lines",
+      timeoutMs: 30_000,
+    });
     expect(out).toBe('task A line 1\ntask A line 2\n');
     expect((await ray(['logs', 'task', '--id', b])).stdout).toBe('task B line 1\ntask B line 2\n');
     // The public API reads the same.
@@ -128,6 +139,7 @@ describe('ray-ts logs', () => {
     );
     await waitFor(async () => (await ray(['logs', 'job', '--id', id])).stdout.includes('job says hi'), {
       what: "the job's log",
+      timeoutMs: 30_000,
     });
     await expect(ray(['logs', 'job', '--id', 'no-such-job'])).rejects.toMatchObject({
       stderr: expect.stringMatching(/No job 'no-such-job' has a log on this head/),
