@@ -50,6 +50,12 @@ export interface RuntimeConfig {
    * `file.2`, ..., keeping `logRotationBackupCount` of them (Ray's RAY_ROTATION_BACKUP_COUNT).
    */
   readonly logRotationMaxBytes: number;
+  /**
+   * Where a node writes its log files when it is given no log directory: `ray-ts start` gives
+   * `<session dir>/logs`; set this for the embedded cluster of `init()` (its node writes in
+   * `<logDirectory>/<node id>/`) and for nodes started otherwise. '' (the default): none.
+   */
+  readonly logDirectory: string;
   readonly logRotationBackupCount: number;
   /** The most bytes one read of a log returns (`ray-ts logs`, `GET /api/v0/logs/file`): the last ones, for a tail. */
   readonly logReadMaxBytes: number;
@@ -204,6 +210,7 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   logQueueMaxBytes: [4 * 1024 * 1024, int],
   logUnknownJobGraceMs: [5_000, int],
   logRotationMaxBytes: [512 * 1024 * 1024, int],
+  logDirectory: ['', str],
   logRotationBackupCount: [5, int],
   logReadMaxBytes: [16 * 1024 * 1024, int],
   prestartWorkers: [2, int],

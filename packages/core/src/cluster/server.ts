@@ -103,6 +103,7 @@ export function parseAddress(address: string): { host: string; port: number } {
 
 export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   const config = loadConfig(opts.config ?? {});
+  const logDir = opts.logDir ?? (config.logDirectory || undefined);
   if (!opts.head) {
     if (!opts.gcsAddress)
       throw new InvalidArgumentError(
@@ -136,7 +137,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     objectStoreBytes: opts.objectStoreBytes ?? config.objectStoreBytes,
     config,
     executes: !opts.driver,
-    logDir: opts.logDir && !opts.driver ? path.join(opts.logDir, nodeId) : undefined,
+    logDir: logDir && !opts.driver ? path.join(logDir, nodeId) : undefined,
   });
   let gcs: Gcs | undefined;
   if (opts.head) {
@@ -229,7 +230,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     metricsAddress: metrics?.address,
   });
   members ??= cluster.members;
-  const logs = nodeLogs(node, config, opts.logDir, gcs);
+  const logs = nodeLogs(node, config, logDir, gcs);
   holder.handlers = { ...cluster.handlers(() => onStopRequested()), ...logHandlers(logs.reader) } as unknown as Record<
     string,
     (...a: unknown[]) => void
@@ -296,7 +297,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       all: () => kv.keys().map((id) => JSON.parse(kv.get(id)!.toString()) as JobRecord),
       del: (id) => kv.del(id),
     };
-    const jobsDir = jobsDirOf(opts.logDir, gcs.clusterId);
+    const jobsDir = jobsDirOf(logDir, gcs.clusterId);
     const pkgs = gcs.kvLocal('packages');
     const manager = new JobManager(table, {
       logDir: jobsDir,
