@@ -22,6 +22,7 @@ import { Argument, Command, InvalidArgumentError as CliArgError, Option } from '
 import { registerJobCommands } from './cli-job.js';
 import { registerMetricsCommands } from './cli-metrics.js';
 import { registerDashboardCommand } from './cli-dashboard.js';
+import { registerLogsCommands } from './cli-logs.js';
 import { VERSION } from './cluster/proto.js';
 import { withHugePages } from './runtime/huge-pages.js';
 import { resolveClusterAddress } from './runtime/cluster-address.js';
@@ -144,7 +145,7 @@ async function start(f: StartFlags): Promise<void> {
     runInForeground(withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify({ ...opts, parentFd: 3 }) }));
     return;
   }
-  const env = withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify(opts) });
+  const env = withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify({ ...opts, quiet: true }) });
   try {
     ensureSessionDir(sessionDir); // this user's only (mode 0700): it holds the token and the node records
   } catch (err) {
@@ -441,6 +442,7 @@ program
 registerJobCommands(program, { fail, headAddress, printTable });
 registerMetricsCommands(program, { fail, headAddress, printTable });
 registerDashboardCommand(program, { fail, headAddress, printTable });
+registerLogsCommands(program, { fail, headAddress, printTable });
 
 // ---------------------------------------------------------------- library commands
 /**

@@ -58,6 +58,22 @@ export interface RuntimeConfig {
   readonly logBatchMaxBytes: number;
   readonly logQueueMaxBytes: number;
   readonly logUnknownJobGraceMs: number;
+  /**
+   * Log files of a node with a log directory (`<logDir>/<nodeId>/`: its workers' `worker-*.out`
+   * and `.err`, its own `raylet.out` and `.err`) rotate once a write would take them past
+   * `logRotationMaxBytes` (Ray's RAY_ROTATION_MAX_BYTES): `file` becomes `file.1`, `file.1`
+   * `file.2`, ..., keeping `logRotationBackupCount` of them (Ray's RAY_ROTATION_BACKUP_COUNT).
+   */
+  readonly logRotationMaxBytes: number;
+  /**
+   * Where a node writes its log files when it is given no log directory: `ray-ts start` gives
+   * `<session dir>/logs`; set this for the embedded cluster of `init()` (its node writes in
+   * `<logDirectory>/<node id>/`) and for nodes started otherwise. '' (the default): none.
+   */
+  readonly logDirectory: string;
+  readonly logRotationBackupCount: number;
+  /** The most bytes one read of a log returns (`ray-ts logs`, `GET /api/v0/logs/file`): the last ones, for a tail. */
+  readonly logReadMaxBytes: number;
   /** Worker threads started ahead of demand at `init()` (up to numCpus); 0 starts them on first use. */
   readonly prestartWorkers: number;
   /** Default `maxConcurrency` of actors that have async methods (sync-only actors run one call at a time). */
@@ -225,6 +241,10 @@ const defaults: { [K in keyof RuntimeConfig]: [RuntimeConfig[K], Parser<RuntimeC
   logBatchMaxBytes: [256 * 1024, int],
   logQueueMaxBytes: [4 * 1024 * 1024, int],
   logUnknownJobGraceMs: [5_000, int],
+  logRotationMaxBytes: [512 * 1024 * 1024, int],
+  logDirectory: ['', str],
+  logRotationBackupCount: [5, int],
+  logReadMaxBytes: [16 * 1024 * 1024, int],
   prestartWorkers: [2, int],
   asyncActorMaxConcurrency: [1000, int],
   pipelineDepth: [16, int],

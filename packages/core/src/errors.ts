@@ -249,6 +249,20 @@ export class HttpError extends RayError {
   }
 }
 
+/**
+ * Thrown when a log asked for is not there: no such file in the node's log directory, or no
+ * lines of the actor, task, worker or job named (on the nodes asked). `ray-ts logs` (with no
+ * argument) lists the files there are.
+ */
+export class LogNotFoundError extends RayError {
+  override readonly name: string = 'LogNotFoundError';
+}
+
+/** Thrown when a log file name is not a plain name in a node's log directory (a path, `..`). */
+export class LogPathError extends InvalidArgumentError {
+  override readonly name: string = 'LogPathError';
+}
+
 const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   CollectiveTimeoutError,
   PoolEmptyError,
@@ -275,6 +289,8 @@ const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   NotInitializedError,
   AuthenticationError,
   TlsError,
+  LogNotFoundError,
+  LogPathError,
 };
 
 const builtinErrors: Record<string, ErrorConstructor> = {

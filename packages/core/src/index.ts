@@ -52,6 +52,8 @@ export { markLibraryModule } from './runtime/functions.js';
 export { withHugePages, hugePagesEnabled } from './runtime/huge-pages.js';
 export type { KvOptions } from './api/kv.js';
 export { listNodes, listActors, listTasks, listObjects, listPlacementGroups, listJobs } from './api/state.js';
+export { listLogs, getLog } from './api/state.js';
+export type { ListLogsOptions, GetLogOptions } from './api/state.js';
 export { timeline } from './api/timeline.js';
 export type { TimelineOptions, TraceEvent } from './api/timeline.js';
 export type { ListOptions, StateFilter, StateRow } from './api/state.js';
@@ -83,6 +85,8 @@ export {
   AuthenticationError,
   TlsError,
   GcsUnavailableError,
+  LogNotFoundError,
+  LogPathError,
 } from './errors.js';
 
 export { SeededRng, randomSeed, type SeededRngState } from './random.js';

@@ -111,6 +111,11 @@ export interface ClusterHeadOptions {
    * file there). Its token stays the machine's: set RAY_TS_AUTH_TOKEN to use another.
    */
   sessionDir?: string;
+  /**
+   * Every node's log directory (as `ray-ts start` gives `<session>/logs`): each node writes its
+   * log files in `<logDir>/<nodeId>/`, and the head its jobs' logs in `<logDir>/jobs-<cluster>/`.
+   */
+  logDir?: string;
 }
 
 /** A node process started by {@link Cluster}. */
@@ -153,13 +158,16 @@ export class Cluster {
       redisAddress: opts.redisAddress,
       spec: opts.head ?? {},
       sessionDir: opts.sessionDir,
+      logDir: opts.logDir,
     };
     const head = await Cluster.spawn(headOpts.spec, undefined, headOpts);
     const c = new Cluster(head.handle.address, headOpts);
     c.nodes.push(head.handle);
     c.procs.set(head.handle.nodeId, head.proc);
     try {
-      const started = await Promise.all((opts.nodes ?? []).map((spec) => Cluster.spawn(spec, c.address)));
+      const started = await Promise.all(
+        (opts.nodes ?? []).map((spec) => Cluster.spawn(spec, c.address, undefined, opts.logDir)),
+      );
       for (const n of started) {
         c.nodes.push(n.handle); // in the order given
         c.procs.set(n.handle.nodeId, n.proc);
@@ -173,7 +181,7 @@ export class Cluster {
 
   /** Starts one more node and waits until it has joined. */
   async addNode(spec: ClusterNodeSpec = {}): Promise<ClusterNodeHandle> {
-    const n = await Cluster.spawn(spec, this.address);
+    const n = await Cluster.spawn(spec, this.address, undefined, this.headOpts.logDir);
     this.nodes.push(n.handle);
     this.procs.set(n.handle.nodeId, n.proc);
     return n.handle;
@@ -198,6 +206,7 @@ export class Cluster {
     spec: ClusterNodeSpec,
     gcsAddress: string | undefined,
     head?: ClusterHeadOptions & { port?: number },
+    logDir = head?.logDir,
   ): Promise<{ handle: ClusterNodeHandle; proc: import('node:child_process').ChildProcess }> {
     const { spawnNodeProcess } = await import('./cluster/node-process.js');
     const resources: Record<string, number> = { CPU: spec.numCpus ?? 1, ...(spec.resources ?? {}) };
@@ -215,6 +224,7 @@ export class Cluster {
       redisAddress: head?.redisAddress,
       jobApiPort: 0,
       sessionDir: head?.sessionDir,
+      logDir,
     };
     const {
       proc,

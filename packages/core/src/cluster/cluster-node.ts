@@ -443,7 +443,10 @@ export class ClusterNode {
   }
 
   // ---------------------------------------------------------------- the node service
-  handlers(onStop: () => void): NodeHandlers {
+  /** The node service's handlers but its logs' (log-service.ts). */
+  handlers(
+    onStop: () => void,
+  ): Pick<NodeHandlers, 'Peer' | 'Pull' | 'PrepareBundles' | 'ReturnBundles' | 'GetState' | 'Stop'> {
     return {
       Peer: (call) => {
         // Bound to a member by the identity interceptor: every batch must come in its name.

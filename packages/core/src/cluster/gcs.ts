@@ -575,6 +575,14 @@ export class Gcs {
     return [...this.nodes.values()];
   }
 
+  /** An actor by id, or by name (the live one of that name, else the last registered): for its logs. */
+  findActor(q: { actorId?: string; name?: string; namespace?: string }): ActorInfo__Output | undefined {
+    if (q.actorId) return this.actors.get(q.actorId);
+    const id = this.actorNames.get(`${q.namespace}/${q.name}`);
+    if (id) return this.actors.get(id);
+    return [...this.actors.values()].reverse().find((a) => a.name === q.name && a.namespace === q.namespace);
+  }
+
   /** Stops the GCS; resolves once the writes still queued landed (or `gcsStopFlushMs` passed). */
   async stop(): Promise<void> {
     clearInterval(this.healthTimer);

@@ -87,6 +87,9 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   '/raytscore.Node/ReturnBundles': 'head',
   '/raytscore.Node/GetState': 'token',
   '/raytscore.Node/Stop': 'head',
+  // Logs are read through the head's HTTP API (cluster/log-api.ts), which checks the token.
+  '/raytscore.Node/ListLogs': 'head',
+  '/raytscore.Node/StreamLog': 'head',
 };
 
 /** What a method needs (a member when it is not listed). */

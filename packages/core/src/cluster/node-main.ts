@@ -9,16 +9,19 @@ import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { getLogger, setProcessLogIds } from '../log.js';
 import { publishNodeRecord } from './node-records.js';
+import { captureOwnOutput } from './own-log.js';
 import { startNode, type StartNodeOptions } from './server.js';
 
 interface NodeMainOptions extends StartNodeOptions {
   sessionDir?: string;
+  /** Once serving, write output to the node's log files only (`ray-ts start` in the background). */
+  quiet?: boolean;
   /** A pipe from the process that started this node (`ray-ts start --block`): its end stops the node. */
   parentFd?: number;
 }
 
 async function main(): Promise<void> {
-  const { parentFd, ...opts } = JSON.parse(process.env.RAY_TS_NODE_OPTIONS ?? '{}') as NodeMainOptions;
+  const { parentFd, quiet, ...opts } = JSON.parse(process.env.RAY_TS_NODE_OPTIONS ?? '{}') as NodeMainOptions;
   // Listened for from the start: a signal the kernel delivers before a listener exists kills the
   // process outright (SIGTERM's default action), even once the node serves, if the process was
   // descheduled between printing that it serves and adding its listeners. One that arrives while
@@ -50,6 +53,17 @@ async function main(): Promise<void> {
   // Whole or absent, and naming this process by its start time too (see node-records.ts).
   const file = opts.sessionDir ? publishNodeRecord(opts.sessionDir, info) : undefined;
   console.log(`RAY_TS_NODE_READY ${JSON.stringify(info)}`);
+  const logDir = started.node.logs.files?.dir;
+  if (quiet && logDir) console.log(`ray-ts: this node's output goes on in ${logDir}/raylet.out and raylet.err`);
+  const config = loadConfig(opts.config ?? {});
+  const own = logDir
+    ? captureOwnOutput(
+        logDir,
+        { maxBytes: config.logRotationMaxBytes, backupCount: config.logRotationBackupCount },
+        quiet ?? false,
+        `ray-ts node ${info.nodeId} (pid ${info.pid}) serves at ${info.address}${opts.head ? ' (the head)' : ''}\n`,
+      )
+    : undefined;
   // Keep the process alive while it serves.
   const keep = setInterval(() => {}, 1 << 30);
   let exiting = false;
@@ -62,7 +76,8 @@ async function main(): Promise<void> {
       if (opts.head && opts.sessionDir) fs.rmSync(path.join(opts.sessionDir, 'head.json'), { force: true });
       process.exit(code);
     };
-    started.stop().then(done, done);
+    const flushed = () => (own ? own.flush().then(done, done) : done());
+    started.stop().then(flushed, flushed);
     // A head waits up to gcsStopFlushMs for its last GCS writes to land in Redis.
     setTimeout(done, 5_000 + (opts.head ? loadConfig(opts.config ?? {}).gcsStopFlushMs : 0)).unref();
   };

@@ -11,12 +11,14 @@ import { ClusterNode } from './cluster-node.js';
 import { Gcs } from './gcs.js';
 import { RedisStorage, type GcsStorage } from './gcs-storage.js';
 import { allLanded } from './gcs-writes.js';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { JobPackages } from './job-packages.js';
 import { installationNodeModules } from '../runtime/pack-dir.js';
 import { JobManager, serveJobApi, type JobRecord, type JobTable } from './jobs.js';
+import { logRoutes } from './log-api.js';
+import { jobsDirOf, nodeLogs } from './log-wiring.js';
+import { logHandlers } from './log-service.js';
 import { Autoscaler, LocalNodeProvider, type AutoscalerConfig } from './autoscaler.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { nodeAddresses } from './node-address.js';
@@ -105,6 +107,7 @@ export function parseAddress(address: string): { host: string; port: number } {
 
 export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   const config = loadConfig(opts.config ?? {});
+  const logDir = opts.logDir ?? (config.logDirectory || undefined);
   if (!opts.head) {
     if (!opts.gcsAddress)
       throw new InvalidArgumentError(
@@ -143,6 +146,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     objectStoreBytes: opts.objectStoreBytes ?? config.objectStoreBytes,
     config,
     executes: !opts.driver,
+    logDir: logDir && !opts.driver ? path.join(logDir, nodeId) : undefined,
   });
   let gcs: Gcs | undefined;
   if (opts.head) {
@@ -236,7 +240,11 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
     metricsAddress: metrics?.address,
   });
   members ??= cluster.members;
-  holder.handlers = cluster.handlers(() => onStopRequested()) as unknown as Record<string, (...a: unknown[]) => void>;
+  const logs = nodeLogs(node, config, logDir, gcs);
+  holder.handlers = { ...cluster.handlers(() => onStopRequested()), ...logHandlers(logs.reader) } as unknown as Record<
+    string,
+    (...a: unknown[]) => void
+  >;
   node.attachCluster(cluster.ports);
   cluster.onJobFinished = (jobId) => node.killJobActors(jobId);
   cluster.onFenced = () => {
@@ -259,6 +267,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       jobs?.manager.stopAll();
       jobs?.stopApi();
       dashboard?.stop();
+      logs.stop();
       await cluster.stop();
       await gcs?.stop(); // the writes still queued land first (the jobs stopped just now among them)
       server.forceShutdown();
@@ -300,7 +309,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
       all: () => kv.keys().map((id) => JSON.parse(kv.get(id)!.toString()) as JobRecord),
       del: (id) => kv.del(id),
     };
-    const jobsDir = path.join(opts.logDir ?? path.join(os.tmpdir(), 'ray-ts-logs'), `jobs-${gcs.clusterId}`);
+    const jobsDir = jobsDirOf(logDir, gcs.clusterId);
     const pkgs = gcs.kvLocal('packages');
     const manager = new JobManager(table, {
       logDir: jobsDir,
@@ -325,6 +334,7 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
         maxBodyBytes: config.jobApiMaxBodyBytes,
         prometheusTargets: discovery?.targets,
         ...dashboard.options,
+        routes: [...(dashboard.options.routes ?? []), logRoutes(logs.api(gcs, auth, identity))],
       });
       jobs = { manager, stopApi: bound.stop };
       jobApiAddress = `http://${advertise}:${bound.port}`;

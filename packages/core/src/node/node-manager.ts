@@ -39,7 +39,8 @@ import { TaskRecords, type TaskRecord } from './task-records.js';
 import { Tasks } from './tasks.js';
 import type { WorkerHandle } from './worker-handle.js';
 import { WorkerInbox } from './worker-inbox.js';
-import { WorkerLogs } from './worker-logs.js';
+import { WorkerLogs, type WorkerConsoleLine } from './worker-logs.js';
+import { logFilesIn } from './worker-log-files.js';
 import { WorkerPool } from './worker-pool.js';
 import { WorkerSlots, fnFor, taskContext } from './worker-slots.js';
 import { envVarsOf, type Work } from './work.js';
@@ -75,6 +76,8 @@ export interface NodeOptions {
   config: RuntimeConfig;
   /** False for a driver's node in a multi-node cluster: it owns objects but runs nothing. */
   executes?: boolean;
+  /** This node's log directory (its workers' log files: worker-log-files.ts); none: no files. */
+  logDir?: string;
 }
 
 export class NodeManager implements NodeContext {
@@ -108,7 +111,8 @@ export class NodeManager implements NodeContext {
   /** @internal (for the worker inbox) */
   readonly actors: ActorManager;
   private readonly inbox = new WorkerInbox(this);
-  private readonly logs = new WorkerLogs(this);
+  /** @internal Its workers' output; `logs.files`: their log files (log-wiring.ts reads them). */
+  readonly logs: WorkerLogs;
   private readonly kvStore = new LocalKv();
   /** User metrics of this node's threads (its workers' batches, and its driver's), for /metrics. */
   readonly userMetrics = new UserMetricsTable();
@@ -130,6 +134,7 @@ export class NodeManager implements NodeContext {
       `${opts.config.spillDirectory}/${opts.nodeId}`,
       { fsync: opts.config.spillFsync },
     );
+    this.logs = new WorkerLogs(this, undefined, logFilesIn(opts.logDir, opts.config));
     this.deps = new Dependencies(this);
     this.records = new TaskRecords(this);
     this.lineage = new Lineage(this.store, (args) => this.deps.unpin(args));
@@ -325,6 +330,7 @@ export class NodeManager implements NodeContext {
   private onWorkerExit(w: WorkerHandle): void {
     for (const id of w.heldRefs) this.store.removeHolder(id);
     w.heldRefs.clear();
+    this.logs.files?.workerExited(w.id);
     if (this.stopping) return;
     this.tasks.workerExited(w);
     this.actors.onWorkerExit(w);
@@ -358,8 +364,8 @@ export class NodeManager implements NodeContext {
 
   // ---------------------------------------------------------------- console output (see worker-logs.ts)
   /** @internal (for the worker inbox) What a console call of a worker wrote. */
-  workerLog(w: WorkerHandle, m: { jobId: string; name: string; err: boolean; text: string }): void {
-    this.logs.fromWorker(w, m.jobId, m.name, m.err, m.text);
+  workerLog(w: WorkerHandle, m: WorkerConsoleLine): void {
+    this.logs.fromWorker(w, m);
   }
 
   /** Console output of workers on the node at `origin` (its address) for this node's job, whose driver runs here. */
@@ -571,6 +577,7 @@ export class NodeManager implements NodeContext {
     if (this.keepAlive) clearInterval(this.keepAlive);
     this.keepAlive = undefined;
     await this.workers.stop();
+    await this.logs.files?.flush();
     this.store.clear();
   }
 }

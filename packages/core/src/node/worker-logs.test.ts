@@ -26,9 +26,9 @@ describe('worker logs', () => {
 
   it('prints the lines of an embedded cluster as before: one write per stream and turn', async () => {
     const { logs, written, forwarded } = setup({ jobId: 'job-1' });
-    logs.fromWorker(thread, 'job-1', 'square', false, 'one\ntwo');
-    logs.fromWorker(proc, 'job-1', 'gpu', false, 'three');
-    logs.fromWorker(thread, 'job-1', 'square', true, 'bad');
+    logs.fromWorker(thread, { jobId: 'job-1', name: 'square', err: false, text: 'one\ntwo' });
+    logs.fromWorker(proc, { jobId: 'job-1', name: 'gpu', err: false, text: 'three' });
+    logs.fromWorker(thread, { jobId: 'job-1', name: 'square', err: true, text: 'bad' });
     expect(written).toEqual([]);
     await settle();
     expect(written).toEqual([
@@ -40,9 +40,9 @@ describe('worker logs', () => {
 
   it("keeps a node process's lines in its own output and sends them to their job's driver", async () => {
     const { logs, written, forwarded } = setup({ cluster: true });
-    logs.fromWorker(proc, 'job-7', 'f', true, 'oops');
+    logs.fromWorker(proc, { jobId: 'job-7', name: 'f', err: true, text: 'oops' });
     // Output written outside any job's work (no job known) stays here.
-    logs.fromWorker(thread, '', 'worker', false, 'loading');
+    logs.fromWorker(thread, { jobId: '', name: 'worker', err: false, text: 'loading' });
     await settle();
     expect(written).toEqual([
       ['err', '(f pid=200) oops\n'],
@@ -79,12 +79,12 @@ describe('worker logs', () => {
 
   it('prints nothing with logToDriver off, and still sends lines to drivers elsewhere (theirs decides)', async () => {
     const off = setup({ jobId: 'job-1', logToDriver: false });
-    off.logs.fromWorker(thread, 'job-1', 'f', false, 'quiet');
+    off.logs.fromWorker(thread, { jobId: 'job-1', name: 'f', err: false, text: 'quiet' });
     off.logs.fromPeer('job-1', 'x:1', [{ name: 'f', pid: 1, err: false, text: 'quiet' }], 3);
     await settle();
     expect(off.written).toEqual([]);
     const node = setup({ cluster: true, logToDriver: false });
-    node.logs.fromWorker(thread, 'job-2', 'f', false, 'far');
+    node.logs.fromWorker(thread, { jobId: 'job-2', name: 'f', err: false, text: 'far' });
     await settle();
     expect([node.written, node.forwarded.length]).toEqual([[], 1]);
   });

@@ -4,10 +4,22 @@
  * the embedded cluster that is the driver's output; for a node process, its log. A line of a job
  * whose driver runs elsewhere also goes to the driver's node through the cluster (`LogLink`),
  * which prints it there as Ray does, `(task pid=..., ip=<node address>)`, so that the driver's
- * output (and a submitted job's log) holds what its work wrote on every node.
+ * output (and a submitted job's log) holds what its work wrote on every node. On a node with a
+ * log directory, every line also goes to its worker's log file (worker-log-files.ts).
  */
 import type { RuntimeConfig } from '../config.js';
 import type { LogLink, WorkerLogLine } from './ports.js';
+import type { WorkerLogFiles } from './worker-log-files.js';
+
+/** A console call of a worker, as it reaches its node. */
+export interface WorkerConsoleLine {
+  readonly jobId: string;
+  readonly name: string;
+  readonly err: boolean;
+  readonly text: string;
+  readonly taskId?: string;
+  readonly actorId?: string;
+}
 
 /** Where printed lines go: the process's stdout and stderr (a seam for tests). */
 export interface LogOutput {
@@ -48,10 +60,14 @@ export class WorkerLogs {
   constructor(
     private readonly node: LogNode,
     private readonly out: LogOutput = processOutput,
+    /** The node's workers' log files, when it has a log directory. */
+    readonly files?: WorkerLogFiles,
   ) {}
 
-  /** What a console call of one of this node's workers wrote, for the driver of `jobId`. */
-  fromWorker(w: LogOrigin, jobId: string, name: string, err: boolean, text: string): void {
+  /** What a console call of one of this node's workers wrote (for the driver of its job, and its log file). */
+  fromWorker(w: LogOrigin, line: WorkerConsoleLine): void {
+    const { jobId, name, err, text } = line;
+    this.files?.write({ workerId: w.id, pid: w.pid, jobId, taskId: line.taskId, actorId: line.actorId }, err, text);
     if (this.node.config.logToDriver) {
       const tag = w.kind === 'thread' ? ` worker=${w.id.slice(-6)}` : '';
       this.print(err, prefixed(`(${name} pid=${w.pid}${tag}) `, text));

@@ -49,9 +49,10 @@ export type FromWorker =
   | { k: 'coll'; to: string; key: string; dtype: string; data: ArrayBufferView }
   /**
    * What one console call wrote (`err`: console.error or console.warn), for the driver of `jobId`:
-   * the job of the task or actor that wrote it. `name` is that task's name.
+   * the job of the task or actor that wrote it. `name` is that task's name; `taskId` and `actorId`
+   * (when a task or actor call wrote it) place it in the worker's log file (worker-log-files.ts).
    */
-  | { k: 'log'; jobId: string; name: string; err: boolean; text: string }
+  | { k: 'log'; jobId: string; name: string; err: boolean; text: string; taskId?: string; actorId?: string }
   /** The thread's user metrics that changed since its last batch (metrics/thread-metrics.ts). */
   | { k: 'metrics'; batch: MetricBatch };
 

@@ -4,6 +4,7 @@
  * `shutdown()`; the API reads it through the functions below (no setters wired at import time).
  * Workers never have one: their client talks to their node through messages.
  */
+import path from 'node:path';
 import type { RuntimeConfig } from '../config.js';
 import { RayError } from '../errors.js';
 import { ids } from '../ids.js';
@@ -59,6 +60,11 @@ export function stateClient(): Promise<typeof import('../cluster/state-impl.js')
   return import('../cluster/state-impl.js');
 }
 
+/** The client of the head's log API (`listLogs`, `getLog`), loaded when first used. */
+export function logClient(): Promise<typeof import('../cluster/log-client.js')> {
+  return import('../cluster/log-client.js');
+}
+
 export interface EmbeddedOptions {
   namespace: string;
   resources: Record<string, number>;
@@ -73,14 +79,16 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<RuntimeInfo> {
   // Loaded here, not at import: worker threads import the API too and never run a node.
   const { NodeManager } = await import('../node/node-manager.js');
   if (driver) throw new RayError('init() was called twice at once: await the first call before calling it again.');
+  const nodeId = ids().next('node');
   const node = new NodeManager({
-    nodeId: ids().next('node'),
+    nodeId,
     jobId: ids().next('job'),
     namespace: o.namespace,
     resources: o.resources,
     gpuIds: o.gpuIds,
     objectStoreBytes: o.objectStoreBytes,
     config: o.config,
+    logDir: o.config.logDirectory ? path.join(o.config.logDirectory, nodeId) : undefined,
   });
   attachDriver(node, o.config, o.objectStoreBytes, o.jobEnv);
   const info: RuntimeInfo = Object.freeze({

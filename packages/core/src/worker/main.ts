@@ -60,7 +60,15 @@ for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   const err = level === 'warn' || level === 'error';
   console[level] = (...args: unknown[]) => {
     const ctx = executionContext.getStore()?.data;
-    client.log({ k: 'log', jobId: ctx?.jobId ?? lastJobId, name: ctx?.name ?? 'worker', err, text: format(...args) });
+    client.log({
+      k: 'log',
+      jobId: ctx?.jobId ?? lastJobId,
+      name: ctx?.name ?? 'worker',
+      err,
+      text: format(...args),
+      taskId: ctx?.taskId,
+      actorId: ctx?.actorId,
+    });
   };
 }
 

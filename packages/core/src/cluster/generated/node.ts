@@ -18,6 +18,10 @@ import type { FnDescriptor as _raytscore_FnDescriptor, FnDescriptor__Output as _
 import type { FnRef as _raytscore_FnRef, FnRef__Output as _raytscore_FnRef__Output } from './raytscore/FnRef.js';
 import type { FreeObjects as _raytscore_FreeObjects, FreeObjects__Output as _raytscore_FreeObjects__Output } from './raytscore/FreeObjects.js';
 import type { KillActor as _raytscore_KillActor, KillActor__Output as _raytscore_KillActor__Output } from './raytscore/KillActor.js';
+import type { ListLogsReply as _raytscore_ListLogsReply, ListLogsReply__Output as _raytscore_ListLogsReply__Output } from './raytscore/ListLogsReply.js';
+import type { ListLogsRequest as _raytscore_ListLogsRequest, ListLogsRequest__Output as _raytscore_ListLogsRequest__Output } from './raytscore/ListLogsRequest.js';
+import type { LogChunk as _raytscore_LogChunk, LogChunk__Output as _raytscore_LogChunk__Output } from './raytscore/LogChunk.js';
+import type { LogFile as _raytscore_LogFile, LogFile__Output as _raytscore_LogFile__Output } from './raytscore/LogFile.js';
 import type { LogLine as _raytscore_LogLine, LogLine__Output as _raytscore_LogLine__Output } from './raytscore/LogLine.js';
 import type { NodeClient as _raytscore_NodeClient, NodeDefinition as _raytscore_NodeDefinition } from './raytscore/Node.js';
 import type { ObjectChunk as _raytscore_ObjectChunk, ObjectChunk__Output as _raytscore_ObjectChunk__Output } from './raytscore/ObjectChunk.js';
@@ -31,6 +35,7 @@ import type { SchedulingStrategy as _raytscore_SchedulingStrategy, SchedulingStr
 import type { Spillback as _raytscore_Spillback, Spillback__Output as _raytscore_Spillback__Output } from './raytscore/Spillback.js';
 import type { StateReply as _raytscore_StateReply, StateReply__Output as _raytscore_StateReply__Output } from './raytscore/StateReply.js';
 import type { StateRequest as _raytscore_StateRequest, StateRequest__Output as _raytscore_StateRequest__Output } from './raytscore/StateRequest.js';
+import type { StreamLogRequest as _raytscore_StreamLogRequest, StreamLogRequest__Output as _raytscore_StreamLogRequest__Output } from './raytscore/StreamLogRequest.js';
 import type { TaskDone as _raytscore_TaskDone, TaskDone__Output as _raytscore_TaskDone__Output } from './raytscore/TaskDone.js';
 import type { TaskSpec as _raytscore_TaskSpec, TaskSpec__Output as _raytscore_TaskSpec__Output } from './raytscore/TaskSpec.js';
 import type { TaskState as _raytscore_TaskState, TaskState__Output as _raytscore_TaskState__Output } from './raytscore/TaskState.js';
@@ -60,6 +65,10 @@ export interface ProtoGrpcType {
     FnRef: MessageTypeDefinition<_raytscore_FnRef, _raytscore_FnRef__Output>
     FreeObjects: MessageTypeDefinition<_raytscore_FreeObjects, _raytscore_FreeObjects__Output>
     KillActor: MessageTypeDefinition<_raytscore_KillActor, _raytscore_KillActor__Output>
+    ListLogsReply: MessageTypeDefinition<_raytscore_ListLogsReply, _raytscore_ListLogsReply__Output>
+    ListLogsRequest: MessageTypeDefinition<_raytscore_ListLogsRequest, _raytscore_ListLogsRequest__Output>
+    LogChunk: MessageTypeDefinition<_raytscore_LogChunk, _raytscore_LogChunk__Output>
+    LogFile: MessageTypeDefinition<_raytscore_LogFile, _raytscore_LogFile__Output>
     LogLine: MessageTypeDefinition<_raytscore_LogLine, _raytscore_LogLine__Output>
     Node: SubtypeConstructor<typeof grpc.Client, _raytscore_NodeClient> & { service: _raytscore_NodeDefinition }
     ObjectChunk: MessageTypeDefinition<_raytscore_ObjectChunk, _raytscore_ObjectChunk__Output>
@@ -73,6 +82,7 @@ export interface ProtoGrpcType {
     Spillback: MessageTypeDefinition<_raytscore_Spillback, _raytscore_Spillback__Output>
     StateReply: MessageTypeDefinition<_raytscore_StateReply, _raytscore_StateReply__Output>
     StateRequest: MessageTypeDefinition<_raytscore_StateRequest, _raytscore_StateRequest__Output>
+    StreamLogRequest: MessageTypeDefinition<_raytscore_StreamLogRequest, _raytscore_StreamLogRequest__Output>
     TaskDone: MessageTypeDefinition<_raytscore_TaskDone, _raytscore_TaskDone__Output>
     TaskSpec: MessageTypeDefinition<_raytscore_TaskSpec, _raytscore_TaskSpec__Output>
     TaskState: MessageTypeDefinition<_raytscore_TaskState, _raytscore_TaskState__Output>

@@ -1,0 +1,12 @@
+// Original file: proto/node.proto
+
+
+export interface LogChunk {
+  'data'?: (string);
+  'filename'?: (string);
+}
+
+export interface LogChunk__Output {
+  'data': (string);
+  'filename': (string);
+}
