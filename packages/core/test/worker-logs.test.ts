@@ -9,6 +9,7 @@ import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const driver = path.join(here, 'fixtures', 'log-driver.mjs');
+const lastDriver = path.join(here, 'fixtures', 'log-last-driver.mjs');
 
 describe("workers' console output on a cluster", () => {
   let cluster: Cluster;
@@ -36,6 +37,21 @@ describe("workers' console output on a cluster", () => {
     expect(stdout).toContain(`(shout pid=${nestedPid}, ip=${other.address}) ${marker}-nested out\n`);
     // The node where it ran keeps its own copy in its log, with its local prefix.
     expect(other.output()).toMatch(new RegExp(`\\(shout pid=${pid} worker=\\w+\\) ${marker} out`));
+  });
+
+  it('has come out, every line, when the driver exits on its last result', async () => {
+    const other = cluster.nodes[1];
+    const marker = `last-${process.pid}-${Date.now()}`;
+    const { stdout, stderr } = await run(process.execPath, [lastDriver, other.nodeId, marker], {
+      env: { ...process.env, RAY_TS_ADDRESS: cluster.address },
+      timeout: 60_000,
+    });
+    // Lines printed within logFlushMs of the previous batch used to wait for its timer, after the
+    // result: the last task's lines were lost when the driver exited on that result.
+    for (let i = 1; i <= 4; i++) {
+      expect(stdout).toContain(`${marker}-${i} out\n`);
+      expect(stderr).toContain(`${marker}-${i} err\n`);
+    }
   });
 
   it('is in the logs of a job submitted through the job API, whose tasks ran on another node', async () => {

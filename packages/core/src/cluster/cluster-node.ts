@@ -132,7 +132,14 @@ export class ClusterNode {
       config,
     );
     this.inbox = new PeerInbox(config.peerAckDelayMs);
-    this.transfer = new ObjectTransfer(this.nodeId, node.store, this.membership, this.peers, config.pullMaxObjectBytes);
+    this.transfer = new ObjectTransfer(
+      this.nodeId,
+      node.store,
+      this.membership,
+      this.peers,
+      config.pullMaxObjectBytes,
+      (origin) => this.logs.flushTo(origin),
+    );
     this.actors = this.remoteActors();
     this.jobDrivers = new JobDrivers(this.membership);
     this.logs = new LogRouter(this.jobDrivers, (nodeId, msg) => this.peers.send(nodeId, msg), config);

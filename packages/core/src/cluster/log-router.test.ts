@@ -104,6 +104,27 @@ describe('log router', () => {
     expect(router.queued).toBe(0);
   });
 
+  it("sends a job's held lines at once before a result goes to its driver's node (flushTo)", async () => {
+    const { clock, drivers, router, batches } = setup();
+    drivers.jobEvent('job-1', 'RUNNING', 'driver-1');
+    drivers.jobEvent('job-2', 'RUNNING', 'driver-2');
+    router.forward('job-1', line('first'));
+    await settle();
+    // Within logFlushMs of the last batch: these wait for the timer...
+    for (const t of ['1', '2', '3', '4']) router.forward('job-1', line(t));
+    router.forward('job-2', line('other'));
+    await settle();
+    expect(batches()).toHaveLength(1);
+    // ...unless a result is about to go to driver-1: then all of job-1's go first, in batches.
+    router.flushTo('driver-1');
+    expect(batches().slice(1)).toEqual([
+      ['driver-1', 'job-1', ['1', '2', '3'], 0],
+      ['driver-1', 'job-1', ['4'], 0],
+    ]);
+    clock.advance(20);
+    expect(batches().slice(3)).toEqual([['driver-2', 'job-2', ['other'], 0]]);
+  });
+
   it('drops lines beyond the queue cap, counts them, and says so in the next batch', async () => {
     const { clock, drivers, router, batches } = setup({ logBatchMaxLines: 100 });
     drivers.jobEvent('job-1', 'RUNNING', 'driver-1');

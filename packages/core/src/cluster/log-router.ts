@@ -142,28 +142,50 @@ export class LogRouter {
     this.cancelTimer = undefined;
     const now = this.clock.now();
     this.lastFlushAt = now;
-    const { logBatchMaxLines, logBatchMaxBytes, logUnknownJobGraceMs } = this.config;
+    const { logUnknownJobGraceMs } = this.config;
     for (const [jobId, q] of this.queues) {
       const where = this.drivers.where(jobId);
       if (where.kind !== 'node') {
         if (where.kind === 'finished' || now - q.since >= logUnknownJobGraceMs) this.queues.delete(jobId);
         continue;
       }
-      const lines: WorkerLogLine[] = [];
-      let bytes = 0;
-      for (let l = q.lines.peek(); l && lines.length < logBatchMaxLines; l = q.lines.peek()) {
-        const b = lineBytes(l);
-        if (lines.length > 0 && bytes + b > logBatchMaxBytes) break;
-        q.lines.shift();
-        lines.push(l);
-        bytes += b;
-      }
-      q.bytes -= bytes;
-      this.send(where.nodeId, { workerLogs: workerLogsToWire(jobId, lines, q.dropped) });
-      q.dropped = 0;
-      if (q.lines.length === 0) this.queues.delete(jobId);
+      this.sendBatch(jobId, q, where.nodeId);
     }
     if (this.queues.size > 0) this.schedule();
+  }
+
+  /**
+   * Sends now, whatever the last flush, the lines of the jobs whose driver is at `nodeId`: called
+   * before a task's results go there, so that what a task printed reaches its driver before its
+   * result does (a driver that exits on the result would otherwise lose the lines held back by
+   * `logFlushMs`). They go in the same peer batch as the result.
+   */
+  flushTo(nodeId: string): void {
+    if (this.stopped) return;
+    for (const [jobId, q] of this.queues) {
+      const where = this.drivers.where(jobId);
+      if (where.kind === 'node' && where.nodeId === nodeId) {
+        while (q.lines.length > 0) this.sendBatch(jobId, q, nodeId);
+      }
+    }
+  }
+
+  /** Sends one batch of `q`'s lines (and its count of dropped ones) to the driver's node. */
+  private sendBatch(jobId: string, q: JobQueue, nodeId: string): void {
+    const { logBatchMaxLines, logBatchMaxBytes } = this.config;
+    const lines: WorkerLogLine[] = [];
+    let bytes = 0;
+    for (let l = q.lines.peek(); l && lines.length < logBatchMaxLines; l = q.lines.peek()) {
+      const b = lineBytes(l);
+      if (lines.length > 0 && bytes + b > logBatchMaxBytes) break;
+      q.lines.shift();
+      lines.push(l);
+      bytes += b;
+    }
+    q.bytes -= bytes;
+    this.send(nodeId, { workerLogs: workerLogsToWire(jobId, lines, q.dropped) });
+    q.dropped = 0;
+    if (q.lines.length === 0) this.queues.delete(jobId);
   }
 
   /** Sends what can go now, then stops (the node leaves the cluster). */

@@ -55,6 +55,8 @@ export class ObjectTransfer {
     private readonly peers: Peers,
     /** The largest object a pull accepts (config `pullMaxObjectBytes`). */
     private readonly maxObjectBytes: number,
+    /** Called before a task's results go to `origin` (the log router sends what the task printed first). */
+    private readonly beforeResults: (origin: string) => void = () => {},
   ) {}
 
   sendTaskDone(
@@ -87,6 +89,7 @@ export class ObjectTransfer {
       }
       refs.push(...nestedRefs(v));
     });
+    this.beforeResults(origin);
     this.peers.send(origin, {
       taskDone: { taskId, results: wire, owners: this.peers.owners(refs, origin), ms: ms ?? 0 },
     });
