@@ -74,7 +74,8 @@ function useLog(pane: LogPane, follow: boolean): LogState {
           (h) => {
             loaded.current = true;
             where = { nodeId: h.get('x-ray-ts-node-id') ?? undefined, file: h.get('x-ray-ts-log-file') ?? undefined };
-            if (stream) setState({ text, error: undefined, ...where });
+            // What was shown stays until the first piece replaces it (no blank flash on a re-read).
+            if (stream) setState((s) => ({ ...s, text: s.text ?? '', error: undefined, ...where }));
           },
           (piece) => {
             ({ text, cut } = keepEnd(text + piece));
