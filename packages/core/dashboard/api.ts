@@ -47,16 +47,19 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** What the head said, without the path (the message has both). */
+    readonly detail = message,
   ) {
     super(message);
   }
 }
 
-async function request(path: string): Promise<Response> {
+async function request(path: string, signal?: AbortSignal): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(path, { headers: authHeaders() });
+    res = await fetch(path, { headers: authHeaders(), signal });
   } catch (err) {
+    if (signal?.aborted) throw err;
     // The browser got no answer at all: the head stopped, or the network between is down.
     throw new ApiError(0, `The head does not answer (${(err as Error).message}); this page tries again every 2 s.`);
   }
@@ -74,7 +77,7 @@ async function request(path: string): Promise<Response> {
   } catch {
     // the body could not be read: the status line says enough
   }
-  throw new ApiError(res.status, `${path}: ${msg}`);
+  throw new ApiError(res.status, `${path}: ${msg}`, msg);
 }
 
 export async function getJson<T>(path: string): Promise<T> {
@@ -83,6 +86,29 @@ export async function getJson<T>(path: string): Promise<T> {
 
 export async function getText(path: string): Promise<string> {
   return (await request(path)).text();
+}
+
+/**
+ * A text answer read as it arrives (a followed log: `media_type=stream`): the answer's headers,
+ * then `onText` for each piece of text, until the head ends the answer or `signal` aborts (then
+ * it rejects with the abort).
+ */
+export async function readTextStream(
+  path: string,
+  signal: AbortSignal,
+  onHeaders: (h: Headers) => void,
+  onText: (text: string) => void,
+): Promise<void> {
+  const res = await request(path, signal);
+  onHeaders(res.headers);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { done, value } = await reader.read();
+    const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
+    if (text) onText(text);
+    if (done) return;
+  }
 }
 
 export async function getBlob(path: string): Promise<Blob> {

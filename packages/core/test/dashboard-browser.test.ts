@@ -2,8 +2,10 @@
 // (a head and a second node, real processes on 127.0.0.1): each page shows what runs there, the
 // nodes, a submitted job whose log grows while the page is open, an actor and its node, a failed
 // task with its error, a placement group, the objects, a Tune experiment's metric curves (files
-// Tune wrote: fixtures/dashboard/tune-run, made by make-tune-run.mjs) and the timeline. Each page is
-// saved as .test-output/dashboard/<page>.png. (Serve's page: packages/serve/test/dashboard-browser.test.ts.)
+// Tune wrote: fixtures/dashboard/tune-run, made by make-tune-run.mjs), the timeline, and the logs
+// (the cluster writes log files): the actor's stdout and stderr from its row, the second node's
+// worker files, one of them followed while the actor prints, and the failed task's own lines. Each
+// page is saved as .test-output/dashboard/<page>.png. (Serve's page: packages/serve/test/dashboard-browser.test.ts.)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,10 +13,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { get, init, placementGroup, shutdown } from '@ray-ts/core';
+import { actorIdOf, get, init, placementGroup, shutdown, type ActorHandle } from '@ray-ts/core';
 import { Cluster, clusterAuthHeaders, waitFor } from '@ray-ts/core/testing';
 import { chromiumPath, collectPageErrors, launchBrowser, screenshot } from './fixtures/browser.js';
-import { DashboardCounterClass, dashboardFailingTask, dashboardOkTask, KNOWN_FAILURE } from './fixtures/dashboard.js';
+import {
+  DashboardCounter,
+  DashboardCounterClass,
+  dashboardFailingTask,
+  dashboardOkTask,
+  FAILING_TASK_LINE,
+  KNOWN_FAILURE,
+} from './fixtures/dashboard.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-browser-'));
@@ -29,6 +38,9 @@ let page: Page;
 let pageErrors: string[] = [];
 let base = '';
 const submissionId = `dashboard-job-${crypto.randomUUID().slice(0, 8)}`;
+const actorLine = `dashboard actor line ${crypto.randomUUID().slice(0, 8)}`;
+let counter: ActorHandle<DashboardCounter>;
+let actorId = '';
 
 const worker = () => cluster!.nodes[1];
 
@@ -46,6 +58,12 @@ interface Canvas {
 /** The text of the element `selector` (waiting for it to be there). */
 const textOf = async (selector: string) => (await page.locator(selector).first().textContent()) ?? '';
 
+/** A log through the head's API, as a script reads it ('' while it is not there). */
+async function readLog(query: string): Promise<string> {
+  const res = await fetch(`${base}/api/v0/logs/file?${query}`, { headers: clusterAuthHeaders() });
+  return res.ok ? res.text() : '';
+}
+
 /** Goes to a page through its link in the header, as a user would (no reload). */
 async function navigate(title: string): Promise<void> {
   await page.locator('header nav a', { hasText: new RegExp(`^${title}$`) }).click();
@@ -62,13 +80,17 @@ describe.skipIf(!chromiumPath())('the dashboard in a browser', () => {
         env: { RAY_TS_DASHBOARD_RUNS_PATHS: runsDir, RAY_TS_DASHBOARD_SAMPLE_MS: '500' },
       },
       nodes: [{ numCpus: 2, resources: { dashboardNode: 4 } }],
+      logDir: path.join(tmp, 'logs'),
     });
     base = cluster.nodes[0].jobApiAddress!;
-    await init({ address: cluster.address });
+    // The workers' lines are read from their files (the Logs page), not printed here too.
+    await init({ address: cluster.address, logToDriver: false });
 
     // What the pages must show: an actor on the second node, a failed task, a placement group, a job.
-    const counter = DashboardCounterClass.options({ resources: { dashboardNode: 1 } }).remote();
+    counter = DashboardCounterClass.options({ resources: { dashboardNode: 1 } }).remote();
+    actorId = actorIdOf(counter);
     expect(await get(counter.incr.remote())).toBe(1);
+    expect(await get(counter.say.remote(actorLine))).toBe(actorLine);
     await expect(get(dashboardFailingTask.remote())).rejects.toThrow(KNOWN_FAILURE);
     expect(await get([1, 2, 3].map((x) => dashboardOkTask.remote(x)))).toEqual([2, 4, 6]);
     const pg = placementGroup([{ CPU: 1 }], { name: 'dashboard-pg', strategy: 'PACK' });
@@ -85,6 +107,10 @@ describe.skipIf(!chromiumPath())('the dashboard in a browser', () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(20_000);
     pageErrors = collectPageErrors(page);
+    // The node writes lines after its event loop's turn: the logs the pages open exist first (a
+    // log not written yet is a 404 the page waits out, which chromium reports as a console error).
+    for (const which of [`actor_id=${actorId}`, `actor_id=${actorId}&suffix=err`])
+      await waitFor(async () => (await readLog(which)).includes(actorLine), { what: `the actor's log (${which})` });
   }, 120_000);
 
   afterAll(async () => {
@@ -143,12 +169,45 @@ describe.skipIf(!chromiumPath())('the dashboard in a browser', () => {
     await screenshot(page, 'actors');
   });
 
+  it("opens the actor's log, stdout and stderr, from its row", async () => {
+    await navigate('Actors');
+    await page.locator('[data-testid=actors] tr', { hasText: actorId }).getByRole('link', { name: 'logs' }).click();
+    await page.locator('[data-testid=log-out]').getByText(actorLine).waitFor();
+    await page.locator('[data-testid=log-err]').getByText(`err ${actorLine}`).waitFor();
+    expect(await textOf('[data-testid=log-out]')).not.toContain(`err ${actorLine}`);
+    // Read on the actor's node, from its worker's file.
+    expect(await textOf('main')).toContain(worker().nodeId);
+    await screenshot(page, 'actor-log');
+  });
+
   it("shows the failed task with its error's text", async () => {
     await navigate('Tasks');
     const row = page.locator('[data-testid=failed-tasks] tr', { hasText: 'dashboardFailingTask' });
     await row.getByText(KNOWN_FAILURE).waitFor();
     expect(await textOf('[data-testid=task-names]')).toContain('dashboardOkTask');
     await screenshot(page, 'tasks');
+  });
+
+  it("opens the failed task's own lines from its row", async () => {
+    await navigate('Tasks');
+    const row = page.locator('[data-testid=failed-tasks] tr', { hasText: 'dashboardFailingTask' });
+    const taskId = (await row.locator('td').first().textContent()) ?? '';
+    await waitFor(async () => (await readLog(`task_id=${taskId}&suffix=err`)).includes(FAILING_TASK_LINE), {
+      what: "the task's lines to be written",
+    });
+    await row.getByRole('link', { name: 'logs' }).click();
+    await page.locator('[data-testid=log-out]').getByText(FAILING_TASK_LINE).waitFor();
+    await page.locator('[data-testid=log-err]').getByText(`warning: ${FAILING_TASK_LINE}`).waitFor();
+    await screenshot(page, 'task-log');
+    // A task that printed nothing: the page says so (the API's 404), as a fact, not as a failure.
+    await navigate('Tasks');
+    await page
+      .locator('[data-testid=tasks] tr', { hasText: 'dashboardOkTask' })
+      .first()
+      .getByRole('link', { name: 'logs' })
+      .click();
+    await page.locator('[data-testid=log-out-missing]').getByText('wrote no log lines').waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
   });
 
   it('shows the placement group, created, with its bundle on a node', async () => {
@@ -197,11 +256,37 @@ describe.skipIf(!chromiumPath())('the dashboard in a browser', () => {
     await screenshot(page, 'timeline');
   });
 
-  it('lists the nodes whose logs the Logs page reads', async () => {
-    // (Reading a file needs the logs API, /api/v0/logs, which its own tests cover.)
+  it("lists the second node's worker files, opens the actor's, and follows it as the actor prints", async () => {
+    const res = await fetch(`${base}/api/v0/logs/file?actor_id=${actorId}&lines=1`, { headers: clusterAuthHeaders() });
+    const actorFile = res.headers.get('x-ray-ts-log-file')!;
+    await res.body?.cancel();
+    expect(actorFile).toMatch(/^worker-.+\.out$/);
     await navigate('Logs');
-    for (const n of cluster!.nodes) await page.getByRole('link', { name: n.nodeId }).waitFor();
+    for (const n of cluster!.nodes) await page.locator('[data-testid=log-nodes]').getByText(n.nodeId).waitFor();
+    await page.getByRole('link', { name: worker().nodeId }).click();
+    const outFiles = page.locator('[data-testid=log-files-worker_out]');
+    await outFiles.getByRole('link', { name: actorFile }).waitFor();
+    expect(await page.locator('[data-testid=log-files-worker_err]').textContent()).toContain(
+      actorFile.replace(/\.out$/, '.err'),
+    );
+    await screenshot(page, 'log-files');
+    await outFiles.getByRole('link', { name: actorFile }).click();
+    const log = page.locator('[data-testid=log-file]');
+    await log.getByText(actorLine).waitFor();
+    expect(await page.getByTestId('log-follow').isChecked()).toBe(true);
+    // The same page, not reloaded: a mark set now must still be there when the new line shows.
+    await page.evaluate(() => ((globalThis as unknown as BrowserGlobals).mark = 7));
+    const later = `${actorLine} (later)`;
+    expect(await get(counter.say.remote(later))).toBe(later);
+    await log.getByText(later).waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).mark)).toBe(7);
+    // Each line once: the follow appends, it does not read the file again.
+    expect(((await log.textContent()) ?? '').split(later).length).toBe(2);
     await screenshot(page, 'logs');
+    // Follow off: the request is closed, the text stays.
+    await page.getByTestId('log-follow').uncheck();
+    await page.getByText('the last 1,000 lines', { exact: true }).waitFor();
+    expect(await log.textContent()).toContain(later);
   });
 
   it('asks for the token when the page has none, and shows the cluster once it is given', async () => {
@@ -217,6 +302,8 @@ describe.skipIf(!chromiumPath())('the dashboard in a browser', () => {
   });
 
   it('met no script error and no Content-Security-Policy violation on any page', () => {
-    expect(pageErrors).toEqual([]);
+    // A log not written yet is a 404 by the logs API's contract (the page shows it as such), and
+    // chromium reports every 404 it loads as a console error: neither a script error nor a CSP one.
+    expect(pageErrors.filter((e) => !e.includes('the server responded with a status of 404'))).toEqual([]);
   });
 });

@@ -1,27 +1,86 @@
 /**
- * Logs through the head (the logs API: `/api/v0/logs`): a node's log files by category, and a file
- * (or an actor's, task's or job's log) with its last lines, followed live.
+ * Logs through the head (the logs API, `/api/v0/logs`): the nodes, a node's log files by category,
+ * and a log (a file, an actor's or a task's stdout and stderr, a submitted job's driver log) with
+ * its last lines, followed live (log-view.tsx).
  */
 import type { JSX } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { getText, usePoll } from '../api.js';
+import { usePoll } from '../api.js';
 import { Id, Loaded, Section, Table } from '../components.js';
+import { bytes, time } from '../format.js';
+import { LogPanes, type LogPane } from '../log-view.js';
 import { href, type Route } from '../router.js';
 import type { ClusterStatus } from '../types.js';
 
+/** `/api/v0/logs`: Ray's files by category, and ray-ts's `files` with their sizes. */
 interface LogListing {
   result: boolean;
   msg: string;
-  data: { result: Record<string, string[]> };
+  data: {
+    result: Record<string, string[]>;
+    node_id: string;
+    files?: { name: string; size_bytes: number; mtime_ms: number; category: string }[];
+  };
 }
 
-const LINES = 1000;
+const enc = encodeURIComponent;
+
+/** A worker's stdout and stderr (an actor's, a task's): `query` names it. */
+const outAndErr = (query: string, follow: LogPane['follow']): LogPane[] => [
+  { title: 'stdout', query, follow, testId: 'log-out' },
+  { title: 'stderr', query: `${query}&suffix=err`, follow, testId: 'log-err' },
+];
 
 export function Logs(props: { route: Route }): JSX.Element {
   const q = props.route.query;
   const node = q.get('node') ?? undefined;
   const file = q.get('file') ?? undefined;
-  const by = (['actor', 'task', 'submission'] as const).find((k) => q.get(k));
+  const actor = q.get('actor') ?? undefined;
+  const task = q.get('task') ?? undefined;
+  const submission = q.get('submission') ?? undefined;
+  let title: string | undefined;
+  let body: JSX.Element;
+  if (actor) {
+    title = `actor ${actor}`;
+    body = <LogPanes key={title} panes={outAndErr(`actor_id=${enc(actor)}`, 'stream')} />;
+  } else if (task) {
+    // The head reads a task's lines once (byte ranges of its worker's files): read again, not followed.
+    title = `task ${task}`;
+    const on = node ? `&node_id=${enc(node)}` : '';
+    body = <LogPanes key={title} panes={outAndErr(`task_id=${enc(task)}${on}`, 'poll')} />;
+  } else if (submission) {
+    title = `job ${submission}`;
+    const pane: LogPane = {
+      title: 'driver',
+      query: `submission_id=${enc(submission)}`,
+      follow: 'stream',
+      testId: 'log-out',
+    };
+    body = <LogPanes key={title} panes={[pane]} />;
+  } else if (node && file) {
+    title = file;
+    const stream = /\.(out|err)(\.\d+)?$/.exec(file)?.[1];
+    const pane: LogPane = {
+      title: stream === 'out' ? 'stdout' : stream === 'err' ? 'stderr' : 'log',
+      query: `node_id=${enc(node)}&filename=${enc(file)}`,
+      follow: 'stream',
+      testId: 'log-file',
+    };
+    // A worker's other stream, one click away (its name differs by the suffix only).
+    const other = /^worker-.*\.(out|err)$/.test(file)
+      ? file.replace(/(out|err)$/, (s) => (s === 'out' ? 'err' : 'out'))
+      : '';
+    body = (
+      <>
+        {other && (
+          <p class="summary">
+            The same worker's {stream === 'out' ? 'stderr' : 'stdout'}:{' '}
+            <a href={href('logs', { node, file: other })}>{other}</a>
+          </p>
+        )}
+        <LogPanes key={`${node}/${file}`} panes={[pane]} linkFile={false} />
+      </>
+    );
+  } else body = node ? <NodeFiles node={node} /> : <NodePicker />;
   return (
     <>
       <p class="crumbs">
@@ -32,27 +91,13 @@ export function Logs(props: { route: Route }): JSX.Element {
             <a href={href('logs', { node })}>{node}</a>
           </>
         )}
-        {file && ` / ${file}`}
-        {by && ` / ${by} ${q.get(by)}`}
+        {title && ` / ${title}`}
       </p>
       <h1>Logs</h1>
-      {by ? (
-        <LogFile
-          key={`${by}=${q.get(by)}`}
-          query={`${by === 'submission' ? 'submission_id' : `${by}_id`}=${enc(q.get(by)!)}`}
-        />
-      ) : file && node ? (
-        <LogFile key={`${node}/${file}`} query={`node_id=${enc(node)}&filename=${enc(file)}`} />
-      ) : node ? (
-        <NodeFiles node={node} />
-      ) : (
-        <NodePicker />
-      )}
+      {body}
     </>
   );
 }
-
-const enc = encodeURIComponent;
 
 function NodePicker(): JSX.Element {
   const status = usePoll<ClusterStatus>('/api/cluster_status');
@@ -61,11 +106,13 @@ function NodePicker(): JSX.Element {
       <Loaded polled={status}>
         {(s) => (
           <Table
+            testId="log-nodes"
             rows={s.nodes}
             rowKey={(n) => n.nodeId}
             columns={[
               { title: 'Node', kind: 'id', cell: (n) => <Id id={n.nodeId} href={href('logs', { node: n.nodeId })} /> },
               { title: 'Address', kind: 'id', cell: (n) => n.address },
+              { title: 'Head', cell: (n) => (n.isHead ? 'head' : '') },
               { title: 'State', cell: (n) => n.state },
             ]}
           />
@@ -75,60 +122,61 @@ function NodePicker(): JSX.Element {
   );
 }
 
+/** Ray's categories, in the order a reader looks for them. */
+const CATEGORY_ORDER = ['worker_out', 'worker_err', 'driver', 'raylet', 'internal'];
+const CATEGORY_TITLE: Record<string, string> = {
+  worker_out: 'Workers: stdout (worker_out)',
+  worker_err: 'Workers: stderr (worker_err)',
+  driver: 'Submitted jobs (driver)',
+  raylet: 'The node (raylet)',
+  internal: 'Other files (internal)',
+};
+const rank = (c: string) => (CATEGORY_ORDER.includes(c) ? CATEGORY_ORDER.indexOf(c) : CATEGORY_ORDER.length);
+
+type FileRow = { name: string; size_bytes?: number; mtime_ms?: number };
+
 function NodeFiles(props: { node: string }): JSX.Element {
-  const files = usePoll<LogListing>(`/api/v0/logs?node_id=${enc(props.node)}`);
+  const listing = usePoll<LogListing>(`/api/v0/logs?node_id=${enc(props.node)}`);
   return (
-    <Loaded polled={files}>
+    <Loaded polled={listing}>
       {(l) => {
-        const cats = Object.entries(l.data?.result ?? {}).filter(([, f]) => f.length);
-        if (cats.length === 0) return <p class="empty">This node has no log file.</p>;
+        const byName = new Map((l.data.files ?? []).map((f) => [f.name, f]));
+        const cats = Object.entries(l.data.result)
+          .filter(([, names]) => names.length)
+          .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+        if (cats.length === 0)
+          return (
+            <p class="empty">
+              This node has no log file: it writes them when started with a log directory (ray-ts start does).
+            </p>
+          );
         return (
           <>
             {cats.map(([cat, names]) => (
-              <Section key={cat} title={cat}>
-                <ul class="files">
-                  {[...names].sort().map((f) => (
-                    <li key={f}>
-                      <a href={href('logs', { node: props.node, file: f })}>{f}</a>
-                    </li>
-                  ))}
-                </ul>
+              <Section
+                key={cat}
+                title={CATEGORY_TITLE[cat] ?? cat}
+                aside={`${names.length} file${names.length === 1 ? '' : 's'}`}
+              >
+                <Table<FileRow>
+                  testId={`log-files-${cat}`}
+                  rows={[...names].sort().map((n) => byName.get(n) ?? { name: n })}
+                  rowKey={(f) => f.name}
+                  columns={[
+                    {
+                      title: 'File',
+                      kind: 'id',
+                      cell: (f) => <a href={href('logs', { node: props.node, file: f.name })}>{f.name}</a>,
+                    },
+                    { title: 'Size', kind: 'num', cell: (f) => bytes(f.size_bytes) },
+                    { title: 'Modified', cell: (f) => time(f.mtime_ms) },
+                  ]}
+                />
               </Section>
             ))}
           </>
         );
       }}
     </Loaded>
-  );
-}
-
-/** A log's last lines, fetched again every 2 s while "Follow" is on. */
-function LogFile(props: { query: string }): JSX.Element {
-  const [follow, setFollow] = useState(true);
-  const [text, setText] = useState<string | undefined>();
-  const [error, setError] = useState<Error | undefined>();
-  const pre = useRef<HTMLPreElement>(null);
-  const path = `/api/v0/logs/file?${props.query}&lines=${LINES}`;
-  const polled = usePoll<string>(follow ? path : undefined, getText);
-  useEffect(() => {
-    if (polled.data !== undefined) setText(polled.data);
-    setError(polled.error);
-  }, [polled.data, polled.error]);
-  useEffect(() => {
-    if (follow && pre.current) pre.current.scrollTop = pre.current.scrollHeight;
-  }, [text, follow]);
-  return (
-    <>
-      {error && <p class="error">{error.message}</p>}
-      <div class="log-bar">
-        <label>
-          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.currentTarget.checked)} /> Follow
-        </label>
-        <span class="muted">last {LINES} lines</span>
-      </div>
-      <pre class="log" ref={pre} data-testid="log-file">
-        {text ?? (error ? '' : 'Loading…')}
-      </pre>
-    </>
   );
 }

@@ -8,6 +8,8 @@ import type { TaskRow } from '../types.js';
 
 const failed = (t: TaskRow) => t.state === 'FAILED' || t.state === 'CANCELLED';
 const errorOf = (t: TaskRow) => t.errorMessage || t.error || '';
+/** The task's own lines (stdout and stderr), read on its node when known. */
+const logLink = (t: TaskRow) => <a href={href('logs', { task: t.taskId, node: t.nodeId })}>logs</a>;
 
 export function Tasks(): JSX.Element {
   const tasks = usePoll<StateListing<TaskRow>>('/api/v0/tasks?limit=10000');
@@ -36,7 +38,7 @@ export function Tasks(): JSX.Element {
                     { title: 'State', cell: (t) => <Badge state={t.state} /> },
                     { title: 'Node', kind: 'id', cell: (t) => <Id id={t.nodeId} /> },
                     { title: 'Error', kind: 'wrap', cell: (t) => <pre class="error-text">{errorOf(t) || '–'}</pre> },
-                    { title: 'Logs', cell: (t) => <a href={href('logs', { task: t.taskId })}>logs</a> },
+                    { title: 'Logs', cell: logLink },
                   ]}
                 />
               </Section>
@@ -67,6 +69,7 @@ export function Tasks(): JSX.Element {
                     { title: 'Job', kind: 'id', cell: (t) => <Id id={t.jobId} /> },
                     { title: 'Started', cell: (t) => time(t.startTimeMs) },
                     { title: 'Duration', kind: 'num', cell: (t) => duration(t.durationMs) },
+                    { title: 'Logs', cell: logLink },
                   ]}
                 />
               </Section>
