@@ -204,6 +204,12 @@ suite('HTTP ingress', () => {
 
   it('deletes an app: its route goes away', async () => {
     await serve.delete('fn');
-    expect((await fetch(`${base}/fn/x`)).status).toBe(404);
+    // The proxies learn the new routing table by long poll, just after delete() returns: until then
+    // the route still exists without replicas (503).
+    const { waitFor } = await import('@ray-ts/core/testing');
+    await waitFor(async () => (await fetch(`${base}/fn/x`)).status === 404, {
+      timeoutMs: 10_000,
+      what: "the deleted app's route to answer 404",
+    });
   });
 });
