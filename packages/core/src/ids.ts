@@ -18,11 +18,14 @@ export type IdKind = 'task' | 'obj' | 'actor' | 'node' | 'job' | 'worker' | 'fn'
 
 /** The default generator: random 48-bit prefix per thread, then a counter. */
 export class RandomIdGenerator implements IdGenerator {
-  private readonly prefix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
-    b.toString(16).padStart(2, '0'),
-  ).join('');
+  // Drawn at the first id, not at import: Web Crypto's modules load then, and a worker thread that
+  // makes no ids (most) never loads them while it boots.
+  private prefix: string | undefined;
   private counter = 0;
   next(kind: IdKind): string {
+    this.prefix ??= Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join(
+      '',
+    );
     return `${kind}_${this.prefix}${(this.counter++).toString(36)}`;
   }
 }
