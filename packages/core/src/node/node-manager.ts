@@ -126,7 +126,7 @@ export class NodeManager implements NodeContext {
     this.lineage = new Lineage(this.store, (args) => this.deps.unpin(args));
     this.bundles = new Bundles(this);
     this.localGroups = new LocalGroups(this, this.bundles, (id) => this.groupChanged(id));
-    this.workers = opts.workers ?? nodeWorkerPool({ ...opts, cpus: opts.resources.CPU ?? 0 }, false);
+    this.workers = opts.workers ?? nodeWorkerPool({ ...opts, cpus: opts.resources.CPU }, false);
     this.workers.bind({
       onMessage: (worker, msg) => this.inbox.message(worker, msg),
       onExit: (worker) => this.onWorkerExit(worker),

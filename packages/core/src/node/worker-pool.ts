@@ -32,8 +32,8 @@ export interface NodePoolSpec {
   namespace: string;
   config: RuntimeConfig;
   objectStoreBytes: number;
-  /** The node's CPUs: idle threads kept, and at most that many prestarted. */
-  cpus: number;
+  /** The node's CPUs (undefined: none given): idle threads kept (1 if none given), at most that many prestarted. */
+  cpus: number | undefined;
 }
 
 /**
@@ -56,9 +56,9 @@ export function nodeWorkerPool(spec: NodePoolSpec, prestart: boolean): WorkerPoo
     heapMb: config.workerHeapMb,
     logToDriver: config.logToDriver,
     idleTimeoutMs: config.workerIdleTimeoutMs,
-    keepThreads: Math.ceil(spec.cpus || 1),
+    keepThreads: Math.ceil(spec.cpus ?? 1),
   });
-  if (prestart) pool.prestart(Math.min(config.prestartWorkers, Math.ceil(spec.cpus)));
+  if (prestart) pool.prestart(Math.min(config.prestartWorkers, Math.ceil(spec.cpus ?? 0)));
   return pool;
 }
 

@@ -70,7 +70,7 @@ export interface EmbeddedOptions {
 
 /** Starts the embedded cluster's node in this thread and makes this thread its driver. */
 export async function startEmbedded(o: EmbeddedOptions): Promise<RuntimeInfo> {
-  const spec = { ...o, nodeId: ids().next('node'), jobId: ids().next('job'), cpus: o.resources.CPU ?? 0 };
+  const spec = { ...o, nodeId: ids().next('node'), jobId: ids().next('job'), cpus: o.resources.CPU };
   // Loaded here, not at import: worker threads import the API too and never run a node. The pool
   // (a small module) comes first and starts the first worker thread, which boots while the
   // node's modules load: the first task waits for that thread, not for both in a row.
