@@ -4,17 +4,22 @@
 // embedded cluster. Prints `<case> per second <mean> +- <sd>` per case, as Ray does.
 //
 //   node tools/microbenchmark.js [--num-cpus N] [--duration SECONDS] [--filter SUBSTRING]
-//                                [--json FILE] [--no-init-time] [--no-huge-pages]
+//                                [--json FILE] [--no-init-time] [--no-huge-pages] [--no-record]
+//
+// Each run is recorded with its commit under bench/results/ (tools/bench-results.mjs);
+// `npm run bench:compare` prints the change of each figure against the previous run.
 //
 // The remote functions and actors live in tools/bench-fixtures.js (workers load them by reference).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { gitState, makeRun, recordRun } from './bench-results.mjs';
+import { measureStartup } from './startup-bench.mjs';
 
 const INIT_CASE = 'init to first task result';
+const INIT_RUNS = 7;
 const PG_CASE = 'placement group create/removal';
 const ROUNDS = 4;
 
@@ -28,7 +33,9 @@ Ray's core microbenchmark cases (same names as 'ray microbenchmark') on an embed
   --json FILE          also write {case: opsPerSecond} to FILE (null for a failed or n/a case; the
                        '${INIT_CASE} (ms)' entry is in milliseconds)
   --call-timeout SEC   fail a case when one timed call takes longer than this (default 300)
-  --no-init-time       skip the '${INIT_CASE}' measurement (3 fresh child processes)
+  --no-init-time       skip the '${INIT_CASE}' measurement (${INIT_RUNS} fresh \`node app.js\`
+                       processes with a plain init(), as tools/startup-bench.mjs runs them)
+  --no-record          do not record the figures under bench/results/ (see npm run bench:compare)
   --no-huge-pages      run without glibc's huge-page tunable (by default the benchmark restarts
                        itself with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, as ray-ts does for the
                        processes it starts; see packages/core/src/runtime/huge-pages.ts); the same as
@@ -43,8 +50,8 @@ function parseArgs(argv) {
     json: undefined,
     callTimeout: 300,
     initTime: true,
-    initChild: false,
     hugePages: true,
+    record: true,
   };
   const num = (flag, v) => {
     const n = Number(v);
@@ -82,8 +89,8 @@ function parseArgs(argv) {
       case '--no-huge-pages':
         o.hugePages = false;
         break;
-      case '--init-child':
-        o.initChild = true;
+      case '--no-record':
+        o.record = false;
         break;
       case '-h':
       case '--help':
@@ -105,53 +112,9 @@ function fail(msg) {
 const opts = parseArgs(process.argv.slice(2));
 
 // The driver hosts the embedded cluster's workers (threads): give it huge pages from its start.
-if (opts.hugePages && !opts.initChild) (await import('./huge-pages.mjs')).restartWithHugePages();
+if (opts.hugePages) (await import('./huge-pages.mjs')).restartWithHugePages();
 const selected = (name) => !opts.filter || name.includes(opts.filter);
 const fmt = (x) => String(Math.round(x * 100) / 100);
-
-// ------------------------------------------------------------------ init to first task result
-if (opts.initChild) {
-  // A fresh process: from before the import of the package to the first result, like Ray's
-  // `import ray; ray.init(); ray.get(f.remote())`. The task is defined here, so it travels by value.
-  const t0 = performance.now();
-  const ray = await import('@ray-ts/core');
-  await ray.init({ numCpus: opts.numCpus, logToDriver: false });
-  const first = ray.remote(() => 1);
-  const v = await ray.get(first.remote());
-  const t1 = performance.now();
-  if (v !== 1) throw new Error(`unexpected result ${v}`);
-  // performance.now() counts from the start of the process: t1 includes Node's own start-up.
-  process.stdout.write(JSON.stringify({ importToResultMs: t1 - t0, processStartToResultMs: t1 }) + '\n');
-  await ray.shutdown();
-  process.exit(0);
-}
-
-function runInitChild() {
-  return new Promise((resolve, reject) => {
-    const self = fileURLToPath(import.meta.url);
-    const child = spawn(process.execPath, [self, '--init-child', '--num-cpus', String(opts.numCpus)], {
-      cwd: path.dirname(path.dirname(self)),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop();
-      try {
-        if (code !== 0) throw new Error(`exit ${code ?? signal}`);
-        resolve(JSON.parse(line));
-      } catch (e) {
-        reject(new Error(`init-time child failed (${e.message}): ${(err || out).trim().slice(-2000)}`));
-      }
-    });
-  });
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 // ------------------------------------------------------------------ timing (Ray's timeit)
 /**
@@ -233,17 +196,19 @@ console.log(
 );
 
 if (opts.initTime && selected(INIT_CASE)) {
+  // Fresh processes as a user's `node app.js` runs them: no environment variables, a plain init().
+  const startFigure = `process start to first task result (ms)`;
   try {
-    const runs = [];
-    for (let i = 0; i < 3; i++) runs.push(await runInitChild());
-    const ms = median(runs.map((r) => r.importToResultMs));
-    const fromStart = median(runs.map((r) => r.processStartToResultMs));
-    results[`${INIT_CASE} (ms)`] = ms;
+    const r = (await measureStartup({ runs: INIT_RUNS }))[''];
+    results[`${INIT_CASE} (ms)`] = r.importToResultMs.median;
+    results[startFigure] = r.totalMs.median;
     console.log(
-      `${INIT_CASE} ${fmt(ms)} ms (median of 3 fresh processes, from import; ${fmt(fromStart)} ms from process start)`,
+      `${INIT_CASE} ${fmt(r.importToResultMs.median)} ms (median of ${INIT_RUNS} fresh processes, from import; p90 ` +
+        `${fmt(r.importToResultMs.p90)} ms; ${fmt(r.totalMs.median)} ms from process start)`,
     );
   } catch (e) {
     results[`${INIT_CASE} (ms)`] = null;
+    results[startFigure] = null;
     console.log(`${INIT_CASE} ERROR: ${e.message}`);
   }
 }
@@ -487,5 +452,16 @@ await shutdown();
 if (opts.json) {
   fs.mkdirSync(path.dirname(path.resolve(opts.json)), { recursive: true });
   fs.writeFileSync(opts.json, JSON.stringify(results, null, 2) + '\n');
+}
+if (opts.record) {
+  const run = makeRun({
+    suite: opts.filter ? `microbenchmark-${opts.filter.replace(/[^A-Za-z0-9]+/g, '_')}` : 'microbenchmark',
+    figures: results,
+    git: gitState(path.dirname(path.dirname(fileURLToPath(import.meta.url)))),
+    notes: `numCpus ${opts.numCpus}, ${opts.duration} s per case, GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? '(unset)'}`,
+  });
+  console.log(
+    `Recorded in ${path.relative(process.cwd(), recordRun(run))}; compare with the previous run: npm run bench:compare`,
+  );
 }
 process.exit(failures ? 1 : 0);

@@ -4,6 +4,7 @@
  * Object ids have one exact format ({@link isObjectId}), checked wherever one comes from another
  * process and before one names a file (a spilled object's).
  */
+import { threadId } from 'node:worker_threads';
 import { InvalidArgumentError } from './errors.js';
 
 export interface IdGenerator {
@@ -16,13 +17,29 @@ export interface IdGenerator {
 
 export type IdKind = 'task' | 'obj' | 'actor' | 'node' | 'job' | 'worker' | 'fn' | 'pg';
 
-/** The default generator: random 48-bit prefix per thread, then a counter. */
+/**
+ * 48 random bits as 12 hex digits. Ids need to be unique, not secret (every id shows its thread's
+ * prefix), so this is Math.random, which V8 seeds per thread from the OS's entropy, mixed with the
+ * process id, thread id and clock so that threads differ even under a fixed `--random-seed`. Web
+ * Crypto would load its modules (5-25 ms) on the way from init() to its first worker thread.
+ */
+function randomPrefix(): string {
+  const mix =
+    (Math.imul(process.pid, 0x9e3779b1) +
+      Math.imul(threadId, 0x85ebca6b) +
+      Number(process.hrtime.bigint() % 0xffffffn)) >>>
+    0;
+  const hi = ((Math.random() * 0x1000000) ^ (mix & 0xffffff)) >>> 0;
+  const lo = ((Math.random() * 0x1000000) ^ (mix >>> 8)) & 0xffffff;
+  return hi.toString(16).padStart(6, '0') + lo.toString(16).padStart(6, '0');
+}
+
+/** The default generator: random 48-bit prefix per thread (drawn at its first id), then a counter. */
 export class RandomIdGenerator implements IdGenerator {
-  private readonly prefix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
-    b.toString(16).padStart(2, '0'),
-  ).join('');
+  private prefix: string | undefined;
   private counter = 0;
   next(kind: IdKind): string {
+    this.prefix ??= randomPrefix();
     return `${kind}_${this.prefix}${(this.counter++).toString(36)}`;
   }
 }

@@ -41,10 +41,9 @@ import type { WorkerHandle } from './worker-handle.js';
 import { WorkerInbox } from './worker-inbox.js';
 import { WorkerLogs, type WorkerConsoleLine } from './worker-logs.js';
 import { logFilesIn } from './worker-log-files.js';
-import { WorkerPool } from './worker-pool.js';
+import { nodeWorkerPool, type WorkerPool } from './worker-pool.js';
 import { WorkerSlots, fnFor, taskContext } from './worker-slots.js';
 import { envVarsOf, type Work } from './work.js';
-import { packagesDirUnder } from '../runtime/code-packages.js';
 import { UserMetricsTable } from '../metrics/user-table.js';
 import { PlacementTimes } from './placement-times.js';
 
@@ -78,6 +77,8 @@ export interface NodeOptions {
   executes?: boolean;
   /** This node's log directory (its workers' log files: worker-log-files.ts); none: no files. */
   logDir?: string;
+  /** Its workers, started already (by `nodeWorkerPool`, with prestarting); default: a new pool. */
+  workers?: WorkerPool;
 }
 
 export class NodeManager implements NodeContext {
@@ -140,20 +141,8 @@ export class NodeManager implements NodeContext {
     this.lineage = new Lineage(this.store, (args) => this.deps.unpin(args));
     this.bundles = new Bundles(this);
     this.localGroups = new LocalGroups(this, this.bundles, (id) => this.groupChanged(id));
-    this.workers = new WorkerPool({
-      boot: {
-        nodeId: this.nodeId,
-        jobId: this.jobId,
-        namespace: this.namespace,
-        inlineObjectMaxBytes: this.config.inlineObjectMaxBytes,
-        bufferPoolBytes: Math.min(1024 ** 3, Math.floor(this.store.capacityBytes / 8)),
-        packagesDir: packagesDirUnder(this.config.runtimeResourcesDirectory),
-        metricsReportIntervalMs: this.config.metricsReportIntervalMs,
-      },
-      heapMb: this.config.workerHeapMb,
-      logToDriver: this.config.logToDriver,
-      idleTimeoutMs: this.config.workerIdleTimeoutMs,
-      keepThreads: Math.ceil(opts.resources.CPU ?? 1),
+    this.workers = opts.workers ?? nodeWorkerPool({ ...opts, cpus: opts.resources.CPU }, false);
+    this.workers.bind({
       onMessage: (worker, msg) => this.inbox.message(worker, msg),
       onExit: (worker) => this.onWorkerExit(worker),
     });
@@ -180,7 +169,7 @@ export class NodeManager implements NodeContext {
       const w = producer as WorkerHandle;
       if (!w.dead && w.kind === 'thread') w.send({ k: 'buffer', buf });
     };
-    this.workers.prestart(Math.min(opts.config.prestartWorkers, Math.ceil(opts.resources.CPU ?? 0)));
+    if (!opts.workers) this.workers.prestart(Math.min(opts.config.prestartWorkers, Math.ceil(opts.resources.CPU ?? 0)));
   }
 
   // ---------------------------------------------------------------- NodeContext

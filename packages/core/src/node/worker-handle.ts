@@ -76,6 +76,11 @@ export class WorkerHandle {
   private readonly thread: Worker | undefined;
   private readonly proc: ChildProcess | undefined;
   private outbox: ToWorker[] = [];
+  /** 'answering': its modules are loaded, its answer to the work sent before that is still to come. */
+  private readiness: 'booting' | 'answering' | 'ready' = 'booting';
+  private readonly readyCallbacks: (() => void)[] = [];
+  /** Whether anything was sent to it yet. */
+  private posted = false;
   private flushScheduled = false;
   dead = false;
   /** Sequence number of the last task sent; see WorkerBoot.status. */
@@ -95,7 +100,14 @@ export class WorkerHandle {
     this.cudaVisibleDevices = opts.cudaVisibleDevices;
     this.envKey = envKeyOf(opts.boot.envVars);
     const receive = (batch: FromWorker[]) => {
-      for (const m of batch) this.onMessage(this, m);
+      for (const m of batch) {
+        if (m.k === 'ready') this.readiness = this.posted ? 'answering' : 'ready';
+        else this.onMessage(this, m);
+      }
+      if (this.readiness === 'answering' && batch[batch.length - 1]?.k !== 'ready') this.readiness = 'ready';
+      if (this.readiness === 'ready' && this.readyCallbacks.length) {
+        for (const cb of this.readyCallbacks.splice(0)) cb();
+      }
     };
     if (opts.kind === 'thread') {
       this.status = new Int32Array(new SharedArrayBuffer(4));
@@ -190,14 +202,18 @@ export class WorkerHandle {
     if (this.dead || this.outbox.length === 0) return;
     const batch = this.outbox;
     this.outbox = [];
+    this.posted = true;
     if (this.thread) this.thread.postMessage(batch);
     else this.proc?.send(unshare(batch) as object);
   }
 
-  /** Calls `cb` once the worker thread runs (at once for process workers). */
-  onOnline(cb: () => void): void {
-    if (this.thread) this.thread.once('online', cb);
-    else cb();
+  /**
+   * Calls `cb` once the worker has loaded its modules and, if work was sent to it meanwhile, has
+   * answered it (a result, a request, output): at once if it has.
+   */
+  onReady(cb: () => void): void {
+    if (this.readiness === 'ready') cb();
+    else this.readyCallbacks.push(cb);
   }
 
   /** Stops the worker now (a force-cancel, a kill, or shutdown). */

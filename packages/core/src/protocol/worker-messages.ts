@@ -36,6 +36,11 @@ export type TaskOutcome =
 
 // ---- worker -> node ----
 export type FromWorker =
+  /**
+   * The worker loaded its modules and listens (its first message, once): the node starts the
+   * threads it prestarts after the first one then (worker-pool.ts). Its handle consumes it.
+   */
+  | { k: 'ready' }
   | { k: 'done'; taskId: string; outcome: TaskOutcome; /** run time, for pipelining decisions */ ms?: number }
   | { k: 'actorReady'; actorId: string }
   | { k: 'actorFailed'; actorId: string; error: WireError }

@@ -76,20 +76,26 @@ export interface EmbeddedOptions {
 
 /** Starts the embedded cluster's node in this thread and makes this thread its driver. */
 export async function startEmbedded(o: EmbeddedOptions): Promise<RuntimeInfo> {
-  // Loaded here, not at import: worker threads import the API too and never run a node.
-  const { NodeManager } = await import('../node/node-manager.js');
-  if (driver) throw new RayError('init() was called twice at once: await the first call before calling it again.');
   const nodeId = ids().next('node');
-  const node = new NodeManager({
-    nodeId,
-    jobId: ids().next('job'),
-    namespace: o.namespace,
-    resources: o.resources,
-    gpuIds: o.gpuIds,
-    objectStoreBytes: o.objectStoreBytes,
-    config: o.config,
-    logDir: o.config.logDirectory ? path.join(o.config.logDirectory, nodeId) : undefined,
-  });
+  const spec = { ...o, nodeId, jobId: ids().next('job'), cpus: o.resources.CPU };
+  // Loaded here, not at import: worker threads import the API too and never run a node. The pool
+  // (a small module) comes first and starts the first worker thread, which boots while the
+  // node's modules load: the first task waits for that thread, not for both in a row.
+  const { nodeWorkerPool } = await import('../node/worker-pool.js');
+  const workers = nodeWorkerPool(spec, !driver);
+  let node: NodeManager;
+  try {
+    const { NodeManager } = await import('../node/node-manager.js');
+    if (driver) throw new RayError('init() was called twice at once: await the first call before calling it again.');
+    node = new NodeManager({
+      ...spec,
+      workers,
+      logDir: o.config.logDirectory ? path.join(o.config.logDirectory, nodeId) : undefined,
+    });
+  } catch (err) {
+    await workers.stop();
+    throw err;
+  }
   attachDriver(node, o.config, o.objectStoreBytes, o.jobEnv);
   const info: RuntimeInfo = Object.freeze({
     jobId: node.jobId,

@@ -150,6 +150,7 @@ else {
   process.on('message', (batch) => onBatch(batch as ToWorker[]));
   process.on('disconnect', () => process.exit(0));
 }
+client.send({ k: 'ready' });
 
 process.on('unhandledRejection', (reason) => {
   console.error('Unhandled promise rejection in a worker (the task that caused it is not known):', reason);

@@ -8,9 +8,8 @@
  * start in it unless told otherwise. ESM named imports of these modules see the change too
  * (`syncBuiltinESMExports`).
  */
-import childProcess from 'node:child_process';
 import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 
 /** fs functions whose first argument is a path (and their Sync twins, and fs/promises'). */
@@ -94,7 +93,9 @@ function wrapFs(obj: Record<string, unknown>, dir: string, sync: boolean): void 
 
 /** Child processes start in `dir` unless their options name a `cwd`. */
 function wrapChildProcess(dir: string): void {
-  const cp = childProcess as unknown as Record<string, AnyFn>;
+  // Loaded here, not at import: every worker thread loads this module while it boots, and few
+  // have a working directory.
+  const cp = createRequire(import.meta.url)('node:child_process') as Record<string, AnyFn>;
   // Where each function's options argument is, given whether an args array was passed.
   const withArgs: Record<string, boolean> = {
     spawn: true,
