@@ -10,6 +10,7 @@ import { clearReplicaContext, requestStore, setReplicaContext, type ReplicaConte
 import { DeploymentMethodNotFoundError, RequestCancelledError, ServeInvalidArgumentError } from './errors.js';
 import { createHandle } from './handle.js';
 import { captureModelCaches, loadedModelIds } from './multiplex.js';
+import { wholeBody } from './http-io.js';
 import { ReplicaStream } from './replica-stream.js';
 import {
   HANDLE_MARK,
@@ -263,11 +264,13 @@ class ServeReplicaActor {
     const headers: [string, string][] = [];
     response.headers.forEach((v, k) => headers.push([k, v]));
     const head = { status: response.status, statusText: response.statusText, headers };
+    const whole = wholeBody(response);
+    if (whole) return { http: { ...head, chunks: whole, stream: undefined } };
     if (!response.body) return { http: { ...head, chunks: [], stream: undefined } };
     const s = new ReplicaStream(response.body as unknown as AsyncIterable<unknown>, end, cancel);
     // A body that is all there (text, JSON) goes back whole; one still being written streams.
     await s.ready();
-    await new Promise<void>((r) => setImmediate(r));
+    if (!s.done) await new Promise<void>((r) => setImmediate(r));
     if (s.done) {
       const c = s.take();
       if (c.error) return { http: errorResponse(500, c.error.name, `The response body failed: ${c.error.message}`) };
