@@ -3,13 +3,15 @@
 // deployment ({"hello":"world"}, 1 replica) behind Serve's proxy, and a plain http.createServer
 // answering the same body from a process of its own, each loaded by the same
 // `wrk -t2 -cN -dDs --latency` one after the other, --rounds times (bare, Serve, bare, Serve), so
-// the ratio holds on a shared machine. Prints a table of req/s and p50/p99 with Serve / bare.
+// the ratio holds on a shared machine. Prints a table of req/s, p50/p99 and the CPU each server's
+// process used per request, with Serve / bare; writes the figures to .bench/serve-vs-bare.json.
 //
 //   npm run bench:serve [-- --duration 10 --warmup 2 --connections 16 --rounds 2 --cpus 2 --proxies N]
 //   node --import tsx packages/serve/bench/vs-bare.mjs (the same, from the sources' build)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runWrk, wrkAvailable, WRK_INSTALL } from './wrk.mjs';
 
@@ -138,3 +140,12 @@ for (const r of rows) {
       `${((100 * r.serve.rps) / r.bare.rps).toFixed(1)}% |`,
   );
 }
+
+const root = path.resolve(import.meta.dirname, '../../..');
+fs.mkdirSync(path.join(root, '.bench'), { recursive: true });
+const out = path.join(root, '.bench/serve-vs-bare.json');
+const strip = ({ raw: _raw, ...r }) => r;
+const settings = { durationS, warmupS, connections, threads, rounds, cpus: Number(values.cpus) };
+const results = rows.map((r) => ({ round: r.round, bare: strip(r.bare), serve: strip(r.serve) }));
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), settings, rows: results }, null, 2));
+console.error(`results: ${path.relative(process.cwd(), out) || out}`);
