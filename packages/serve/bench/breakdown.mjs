@@ -27,6 +27,22 @@ function cpuSeconds() {
   }
 }
 
+/** Context switches (voluntary: the thread waited; involuntary: it was preempted) of all this process's threads. */
+function contextSwitches() {
+  let voluntary = 0;
+  let involuntary = 0;
+  try {
+    for (const t of fs.readdirSync('/proc/self/task')) {
+      const st = fs.readFileSync(`/proc/self/task/${t}/status`, 'utf8');
+      voluntary += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+      involuntary += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+    }
+  } catch {
+    return null;
+  }
+  return { voluntary, involuntary };
+}
+
 const INTERVAL_US = 500;
 
 const { values } = parseArgs({
@@ -67,14 +83,18 @@ if (values.child) {
   // The profiles' clock is the monotonic one of process.hrtime: only samples inside the load count.
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const cpu0 = cpuSeconds();
+  const cs0 = contextSwitches();
   const r = await runWrk({ url, connections: Number(values.connections), durationS: Number(values.duration) });
   const cpu1 = cpuSeconds();
+  const cs1 = contextSwitches();
+  const switches =
+    cs0 && cs1 ? { voluntary: cs1.voluntary - cs0.voluntary, involuntary: cs1.involuntary - cs0.involuntary } : null;
   const toUs = Number(process.hrtime.bigint() / 1000n);
   const cpuUs = cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) * 1e6;
   console.error(`wrk: ${r.rps} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`);
   await serve.shutdown();
   await shutdown();
-  process.stdout.write(JSON.stringify({ requests: r.requests, rps: r.rps, fromUs, toUs, cpuUs }) + '\n');
+  process.stdout.write(JSON.stringify({ requests: r.requests, rps: r.rps, fromUs, toUs, cpuUs, switches }) + '\n');
   process.exit(0);
 }
 
@@ -101,7 +121,7 @@ if (code !== 0) {
   console.error(`the profiled run failed (exit ${code})`);
   process.exit(1);
 }
-const { requests, rps, fromUs, toUs, cpuUs } = JSON.parse(out.trim().split('\n').pop());
+const { requests, rps, fromUs, toUs, cpuUs, switches } = JSON.parse(out.trim().split('\n').pop());
 
 /** The part of the request path a function belongs to, by its name and script. */
 function partOf(fn, url) {
@@ -166,7 +186,12 @@ threads.sort((a, b) => b.busy - a.busy);
 const perReq = (us) => (us / requests).toFixed(1);
 console.log(
   `\n${requests} requests, ${Math.round(rps)} req/s; the process used ${cpuUs === null ? '?' : perReq(cpuUs)} µs of CPU per request` +
-    `\n(by /proc). Estimated from profile samples, by thread and part (µs per request):\n`,
+    `\n(by /proc)` +
+    (switches
+      ? `, and its threads were switched off the CPU ${(switches.voluntary / requests).toFixed(1)} times per request ` +
+        `waiting (voluntary) and ${(switches.involuntary / requests).toFixed(1)} times preempted`
+      : '') +
+    `. Estimated from profile samples, by thread and part (µs per request):\n`,
 );
 let total = 0;
 for (const t of threads) {
