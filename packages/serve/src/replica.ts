@@ -4,6 +4,7 @@
  * chunk by chunk, and answers the controller's health checks, metrics, reconfigure and drain.
  */
 import { getLogger, getRuntimeContext, remote } from '@ray-ts/core';
+import { serveDirect } from './direct.js';
 import { ReplicaMetrics } from './replica-metrics.js';
 import { Cancellation, cancelWhy } from './cancellation.js';
 import { clearReplicaContext, requestStore, setReplicaContext, type ReplicaContext } from './context.js';
@@ -100,6 +101,8 @@ class ServeReplicaActor {
   private idleWaiters: (() => void)[] = [];
   /** Requests running (or streaming) here, by call id: cancelRequest() aborts their signal. */
   private readonly running = new Map<string, Cancellation>();
+  /** Stops taking requests from routers in this process (direct.ts). */
+  private stopDirect: (() => void) | undefined;
 
   constructor(private readonly spec: ReplicaSpec) {}
 
@@ -125,6 +128,8 @@ class ServeReplicaActor {
       servableObject: this.user ?? this.fn,
     };
     setReplicaContext(this.context);
+    if (process.env.RAY_TS_SERVE_DIRECT !== '0')
+      this.stopDirect = serveDirect(this.spec.replicaId, (req, callId) => this.handle(req, callId));
     return { nodeId: getRuntimeContext().nodeId };
   }
 
@@ -350,6 +355,7 @@ class ServeReplicaActor {
     const del = (this.user as { destroy?: () => unknown } | undefined)?.destroy;
     if (typeof del === 'function') await Promise.resolve(del.call(this.user)).catch(() => undefined);
     if (this.context) clearReplicaContext(this.context);
+    this.stopDirect?.();
   }
 }
 
