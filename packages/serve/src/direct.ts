@@ -9,6 +9,7 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import { getLogger } from '@ray-ts/core';
+import { serveConfig } from './constants.js';
 import type { ReplicaReply, ReplicaRequest } from './wire.js';
 
 const log = getLogger('ray-ts.serve');
@@ -142,9 +143,9 @@ export class DirectLink {
 
 let link: DirectLink | undefined;
 
-/** This thread's link (undefined when `RAY_TS_SERVE_DIRECT=0`). */
+/** This thread's link (undefined when `serveConfig.direct` is off). */
 export function directLink(): DirectLink | undefined {
-  if (process.env.RAY_TS_SERVE_DIRECT === '0') return undefined;
+  if (!serveConfig.direct) return undefined;
   link ??= new DirectLink();
   return link;
 }

@@ -7,6 +7,7 @@ import { getLogger, getRuntimeContext, remote } from '@ray-ts/core';
 import { serveDirect } from './direct.js';
 import { ReplicaMetrics } from './replica-metrics.js';
 import { Cancellation, cancelWhy } from './cancellation.js';
+import { serveConfig } from './constants.js';
 import { clearReplicaContext, requestStore, setReplicaContext, type ReplicaContext } from './context.js';
 import { DeploymentMethodNotFoundError, RequestCancelledError, ServeInvalidArgumentError } from './errors.js';
 import { createHandle } from './handle.js';
@@ -128,7 +129,7 @@ class ServeReplicaActor {
       servableObject: this.user ?? this.fn,
     };
     setReplicaContext(this.context);
-    if (process.env.RAY_TS_SERVE_DIRECT !== '0')
+    if (serveConfig.direct)
       this.stopDirect = serveDirect(this.spec.replicaId, (req, callId) => this.handle(req, callId));
     return { nodeId: getRuntimeContext().nodeId };
   }
