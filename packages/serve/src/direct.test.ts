@@ -69,4 +69,14 @@ describe('direct calls to a replica in this process', () => {
     await expect(call).rejects.toBe(died);
     expect(link.waiting('replica-c')).toBe(0);
   });
+
+  it('closes the channel of a replica that left once nothing waits for it, and asks again if it is back', async () => {
+    stops.push(serveDirect('replica-d', () => Promise.resolve(ok('d'))));
+    const link = new DirectLink();
+    link.channel('replica-d');
+    await answered(link, 'replica-d');
+    link.forget('replica-d');
+    expect(link.channel('replica-d')).toBeUndefined(); // asked again
+    await answered(link, 'replica-d');
+  });
 });

@@ -115,6 +115,13 @@ export class DirectLink {
     return n;
   }
 
+  /** The replica left the routing table and nothing waits for it: its channel closes. */
+  forget(replicaId: string): void {
+    if (this.waiting(replicaId) > 0) return;
+    this.replicas.get(replicaId)?.channel.close();
+    this.replicas.delete(replicaId);
+  }
+
   /** The replica died: what waits for it fails with `err`, and it is asked again if it comes back. */
   failReplica(replicaId: string, err: Error): void {
     for (const [callId, p] of this.pending) {

@@ -143,7 +143,8 @@ export class Router {
    */
   private probe(v: ReplicaView): void {
     const link = directLink();
-    if (!link || link.waiting(v.replica.id) === 0) return;
+    if (!link) return;
+    if (link.waiting(v.replica.id) === 0) return link.forget(v.replica.id);
     get(v.replica.actor.metrics.remote()).then(
       () => void setTimeout(() => this.probe(v), 1000).unref(),
       (err: unknown) => {
