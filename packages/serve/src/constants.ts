@@ -27,4 +27,9 @@ export const serveConfig = {
   lingeringCloseMs: env('LINGERING_CLOSE_MS', 5000),
   /** The `Retry-After` (whole seconds) of a 503 answered because a deployment's queue is full. */
   backPressureRetryAfterS: env('BACK_PRESSURE_RETRY_AFTER_S', 1),
+  /**
+   * HTTP requests to a replica in the proxy's process go on a BroadcastChannel, not as actor calls
+   * through the driver thread (direct.ts). `RAY_TS_SERVE_DIRECT=0` turns it off.
+   */
+  direct: process.env.RAY_TS_SERVE_DIRECT !== '0',
 };

@@ -3,7 +3,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Cancellation } from './cancellation.js';
 import { RequestBodyTooLargeError, RequestCancelledError } from './errors.js';
-import { readBody, writeAll } from './http-io.js';
+import { readBody, wholeBody, writeAll } from './http-io.js';
 
 /** A request body as the proxy sees it: a stream with headers (no socket). */
 function request(headers: Record<string, string> = {}): PassThrough & { headers: Record<string, string> } {
@@ -76,5 +76,30 @@ describe('writeAll', () => {
     cancel.cancel(reason);
     await expect(all).rejects.toBe(reason);
     expect(written).toEqual(['a', 'b']);
+  });
+});
+
+describe('wholeBody', () => {
+  it('takes the bytes of a body made from text or JSON as they are', () => {
+    expect(Buffer.concat(wholeBody(Response.json({ hello: 'world' }))!).toString()).toBe('{"hello":"world"}');
+    expect(Buffer.concat(wholeBody(new Response('plain text'))!).toString()).toBe('plain text');
+    expect(wholeBody(new Response(new Uint8Array([1, 2, 3])))).toEqual([new Uint8Array([1, 2, 3])]);
+    expect(wholeBody(new Response(null, { status: 204 }))).toEqual([]);
+  });
+
+  it('leaves streams and bodies already read to be read as streams', async () => {
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(new Uint8Array([1]));
+        c.close();
+      },
+    });
+    expect(wholeBody(new Response(stream))).toBeUndefined();
+    const read = new Response('once');
+    await read.text();
+    expect(wholeBody(read)).toBeUndefined();
+    const locked = new Response('locked');
+    locked.body!.getReader();
+    expect(wholeBody(locked)).toBeUndefined();
   });
 });

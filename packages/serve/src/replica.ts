@@ -4,12 +4,15 @@
  * chunk by chunk, and answers the controller's health checks, metrics, reconfigure and drain.
  */
 import { getLogger, getRuntimeContext, remote } from '@ray-ts/core';
+import { serveDirect } from './direct.js';
 import { ReplicaMetrics } from './replica-metrics.js';
 import { Cancellation, cancelWhy } from './cancellation.js';
+import { serveConfig } from './constants.js';
 import { clearReplicaContext, requestStore, setReplicaContext, type ReplicaContext } from './context.js';
 import { DeploymentMethodNotFoundError, RequestCancelledError, ServeInvalidArgumentError } from './errors.js';
 import { createHandle } from './handle.js';
 import { captureModelCaches, loadedModelIds } from './multiplex.js';
+import { wholeBody } from './http-io.js';
 import { ReplicaStream } from './replica-stream.js';
 import {
   HANDLE_MARK,
@@ -99,6 +102,8 @@ class ServeReplicaActor {
   private idleWaiters: (() => void)[] = [];
   /** Requests running (or streaming) here, by call id: cancelRequest() aborts their signal. */
   private readonly running = new Map<string, Cancellation>();
+  /** Stops taking requests from routers in this process (direct.ts). */
+  private stopDirect: (() => void) | undefined;
 
   constructor(private readonly spec: ReplicaSpec) {}
 
@@ -124,6 +129,8 @@ class ServeReplicaActor {
       servableObject: this.user ?? this.fn,
     };
     setReplicaContext(this.context);
+    if (serveConfig.direct)
+      this.stopDirect = serveDirect(this.spec.replicaId, (req, callId) => this.handle(req, callId));
     return { nodeId: getRuntimeContext().nodeId };
   }
 
@@ -263,11 +270,13 @@ class ServeReplicaActor {
     const headers: [string, string][] = [];
     response.headers.forEach((v, k) => headers.push([k, v]));
     const head = { status: response.status, statusText: response.statusText, headers };
+    const whole = wholeBody(response);
+    if (whole) return { http: { ...head, chunks: whole, stream: undefined } };
     if (!response.body) return { http: { ...head, chunks: [], stream: undefined } };
     const s = new ReplicaStream(response.body as unknown as AsyncIterable<unknown>, end, cancel);
     // A body that is all there (text, JSON) goes back whole; one still being written streams.
     await s.ready();
-    await new Promise<void>((r) => setImmediate(r));
+    if (!s.done) await new Promise<void>((r) => setImmediate(r));
     if (s.done) {
       const c = s.take();
       if (c.error) return { http: errorResponse(500, c.error.name, `The response body failed: ${c.error.message}`) };
@@ -347,6 +356,7 @@ class ServeReplicaActor {
     const del = (this.user as { destroy?: () => unknown } | undefined)?.destroy;
     if (typeof del === 'function') await Promise.resolve(del.call(this.user)).catch(() => undefined);
     if (this.context) clearReplicaContext(this.context);
+    this.stopDirect?.();
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { ActorDiedError, get, getActor, type ActorHandle } from '@ray-ts/core';
 import { cancelWhy, type Cancellation } from './cancellation.js';
+import { directLink } from './direct.js';
 import { BackPressureError, ReplicaDiedError, ServeNotRunningError } from './errors.js';
 import type { ControllerMethods } from './controller-api.js';
 import { CONTROLLER_NAME, SERVE_NAMESPACE } from './constants.js';
@@ -113,6 +114,7 @@ export class Router {
   /** Takes the table's view of this deployment. */
   update(entry: RoutingTable['deployments'][string] | undefined, why?: string): void {
     if (!entry) {
+      for (const v of this.list) this.probe(v);
       this.gone =
         why ??
         `Deployment '${this.key.replace('#', "' of app '")}' does not exist (it was deleted, or never deployed).`;
@@ -136,12 +138,31 @@ export class Router {
         next.set(r.id, { replica: r, models: new Set(r.models), inflight: 0, fullUntil: 0, dead: false });
       }
     }
+    for (const [id, v] of this.views) if (!next.has(id)) this.probe(v);
     this.views = next;
     this.list = [...next.values()];
     if (this.unavailable && this.list.length === 0) {
       for (const w of this.queue.splice(0)) w.fail(new ServeNotRunningError(this.unavailable));
     }
     this.wakeAll();
+  }
+
+  /**
+   * A replica left the table while requests sent to it directly (direct.ts) wait: ask the actor
+   * system whether it lives. Dead, they fail with its ActorDiedError (retried as an actor call's
+   * would be); alive (draining), they are left to finish and it is asked again a second later.
+   */
+  private probe(v: ReplicaView): void {
+    const link = directLink();
+    if (!link) return;
+    if (link.waiting(v.replica.id) === 0) return link.forget(v.replica.id);
+    get(v.replica.actor.metrics.remote()).then(
+      () => void setTimeout(() => this.probe(v), 1000).unref(),
+      (err: unknown) => {
+        if (err instanceof ActorDiedError) link.failReplica(v.replica.id, err);
+        else setTimeout(() => this.probe(v), 1000).unref();
+      },
+    );
   }
 
   private choose(modelId: string): ReplicaView | undefined {
@@ -268,7 +289,12 @@ export class Router {
       const forget = cancel?.onCancel(() => void actor.cancelRequest.remote(callId, cancelWhy(cancel)));
       let reply: ReplicaReply;
       try {
-        reply = await get(actor.handle.remote(req, callId));
+        // HTTP requests to a replica in this process skip the driver thread (direct.ts).
+        const link = req.kind === 'http' ? directLink() : undefined;
+        const channel = link?.channel(v.replica.id);
+        reply = await (channel
+          ? link!.call(v.replica.id, channel, req, callId)
+          : get(actor.handle.remote(req, callId)));
       } catch (err) {
         forget?.();
         release();
