@@ -183,31 +183,4 @@ export interface ServeStatus {
   [key: string]: unknown;
 }
 
-export interface RunSummary {
-  kind: 'tune' | 'train';
-  name: string;
-  path: string;
-  status: string;
-  trials: number;
-  /** ms since the epoch. */
-  startTime: number;
-  bestTrial?: { trialId: string; metric: string; value: number };
-}
-
-export interface TrialDetail {
-  trialId: string;
-  status: string;
-  config: Record<string, unknown>;
-  lastResult: Record<string, unknown> | null;
-  error?: string;
-  /** Each numeric metric's values: [iteration, value] pairs in order. */
-  metrics: Record<string, [number, number][]>;
-}
-
-export interface RunDetail {
-  kind: 'tune' | 'train';
-  name: string;
-  path: string;
-  trials: TrialDetail[];
-  best: { trialId: string; metric: string; mode: 'min' | 'max' } | null;
-}
+export type { RunDetail, RunSummary, TrialDetail } from '../src/cluster/dashboard-types.js';

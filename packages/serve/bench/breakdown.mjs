@@ -10,11 +10,10 @@
 //   node packages/serve/bench/breakdown.mjs [--duration 5] [--connections 16] [--cpus 2] [--top 12]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runWrk } from './wrk.mjs';
+import { freePort, runWrk } from './wrk.mjs';
 
 /** CPU seconds (user + system, all threads) this process used so far; null off Linux. */
 function cpuSeconds() {
@@ -54,17 +53,6 @@ const { values } = parseArgs({
     child: { type: 'string' },
   },
 });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 if (values.child) {
   // The profiled process: Serve under load, then the request count on stdout.

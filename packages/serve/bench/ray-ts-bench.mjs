@@ -7,9 +7,8 @@
 //
 //   node --import tsx packages/serve/bench/ray-ts-bench.mjs [--duration 20] [--warmup 2]
 //       [--connections 16,64] [--only json1,json2,matmul] [--threads 2] [--cpus 2]
-import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { runWrk, wrkAvailable, WRK_INSTALL } from './wrk.mjs';
+import { freePort, runWrk, wrkAvailable, WRK_INSTALL } from './wrk.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -76,17 +75,6 @@ for (const n of names) {
     console.error(`ray-ts-bench: unknown workload '${n}'; choose from ${Object.keys(workloads).join(', ')}.`);
     process.exit(2);
   }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** GETs url until it answers 200 with a body that passes check (up to 60 s); throws otherwise. */

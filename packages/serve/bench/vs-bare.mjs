@@ -10,10 +10,9 @@
 //   node --import tsx packages/serve/bench/vs-bare.mjs (the same, from the sources' build)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runWrk, wrkAvailable, WRK_INSTALL } from './wrk.mjs';
+import { freePort, runWrk, wrkAvailable, WRK_INSTALL } from './wrk.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -34,17 +33,6 @@ const rounds = Number(values.rounds);
 if (!wrkAvailable()) {
   console.error(`The benchmark drives load with wrk, which is not installed. Install it with:\n  ${WRK_INSTALL}`);
   process.exit(2);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** The bare server: one process, one thread, the same body and content type as Serve's answer. */

@@ -2,6 +2,7 @@
 // share this process's event loop), and read requests/s, p50/p99 latency and errors from its
 // `--latency` report. ray_serve_bench.py has the same parser in Python (parse_wrk); keep them alike.
 import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 
 export const WRK_INSTALL = 'apt-get update && apt-get install -y wrk';
 
@@ -85,6 +86,18 @@ export function runWrk({ url, connections, durationS, threads = 2, timeoutS = 10
       } catch (e) {
         reject(e);
       }
+    });
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (for a server the benchmark starts). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
     });
   });
 }

@@ -9,39 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HttpError } from '../errors.js';
 import { ignored } from '../log.js';
+import type { RunDetail, RunSummary, TrialDetail } from './dashboard-types.js';
 
-/** A run as `GET /api/dashboard/runs` lists it. */
-export interface RunSummary {
-  kind: 'tune' | 'train';
-  name: string;
-  /** Its folder (absolute). */
-  path: string;
-  status: string;
-  trials: number;
-  /** ms since the epoch (the folder's, when the files do not say). */
-  startTime: number;
-  bestTrial?: { trialId: string; metric: string; value: number };
-}
-
-/** A trial as `GET /api/dashboard/runs/<name>?path=` returns it. */
-export interface TrialDetail {
-  trialId: string;
-  status: string;
-  config: Record<string, unknown>;
-  lastResult: Record<string, unknown> | null;
-  error?: string;
-  /** Each numeric metric's values: [iteration, value] pairs in order. */
-  metrics: Record<string, [number, number][]>;
-}
-
-/** A run's trials, and which is best by its metric (null: no metric set). */
-export interface RunDetail {
-  kind: 'tune' | 'train';
-  name: string;
-  path: string;
-  trials: TrialDetail[];
-  best: { trialId: string; metric: string; mode: 'min' | 'max' } | null;
-}
+export type { RunDetail, RunSummary, TrialDetail };
 
 /** What a driver registers in the KV (namespace `runs`, key: the run's folder). */
 export interface RunRegistration {
