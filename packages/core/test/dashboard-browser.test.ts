@@ -69,8 +69,9 @@ async function navigate(title: string): Promise<void> {
   await page.locator('header nav a', { hasText: new RegExp(`^${title}$`) }).click();
 }
 
-// Chromium comes with .ci/run (apt-get install chromium); a machine without it cannot run this file.
-describe.skipIf(!chromiumPath())('the dashboard in a browser', () => {
+// Skip reason: chromium is not installed on this machine and this is not CI. .ci/run installs it, and in CI
+// (CI set) the file always runs, failing if chromium is missing.
+describe.skipIf(!chromiumPath() && !process.env.CI)('the dashboard in a browser', () => {
   beforeAll(async () => {
     process.env.RAY_TS_AUTH_TOKEN = token;
     fs.cpSync(path.join(here, 'fixtures', 'dashboard', 'tune-run'), runsDir, { recursive: true });

@@ -33,9 +33,9 @@ function freePort(): Promise<number> {
   });
 }
 
-// Skip reason: no prometheus binary on this machine (`apt-get install prometheus`); .ci/run
-// installs Debian's, so in CI this always runs.
-describe.skipIf(!prometheus)('Prometheus scraping a ray-ts cluster', () => {
+// Skip reason: prometheus is not installed on this machine and this is not CI. .ci/run installs it, and in CI
+// (CI set) the file always runs, failing if prometheus is missing.
+describe.skipIf(!prometheus && !process.env.CI)('Prometheus scraping a ray-ts cluster', () => {
   beforeAll(async () => {
     cluster = await Cluster.start({ head: { numCpus: 1 }, nodes: [{ numCpus: 1 }] });
     await init({ address: cluster.address });

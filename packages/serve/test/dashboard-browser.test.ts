@@ -20,8 +20,9 @@ let page: Page;
 let pageErrors: string[] = [];
 let port = 0;
 
-// Chromium comes with .ci/run (apt-get install chromium); a machine without it cannot run this file.
-describe.skipIf(!chromiumPath())("the dashboard's Serve page in a browser", () => {
+// Skip reason: chromium is not installed on this machine and this is not CI. .ci/run installs it, and in CI
+// (CI set) the file always runs, failing if chromium is missing.
+describe.skipIf(!chromiumPath() && !process.env.CI)("the dashboard's Serve page in a browser", () => {
   beforeAll(async () => {
     process.env.RAY_TS_AUTH_TOKEN = token;
     cluster = await Cluster.start({
