@@ -19,21 +19,17 @@ export interface CliContext {
 
 /** The job API's URL: an http:// address as given, else asked of the cluster at a GCS address. */
 export async function jobApi(ctx: CliContext, address: string | undefined): Promise<string> {
-  if (address && /^https?:\/\//.test(address)) return address.replace(/\/$/, '');
   if (!address && !process.env.RAY_TS_ADDRESS) {
     const head = localHead();
     if (head?.jobApiAddress) return head.jobApiAddress;
   }
-  const gcsAddress = ctx.headAddress(address);
-  const { kvGetOf } = await import('./cluster/state-impl.js');
-  let url: string | undefined;
+  const target = address && /^https?:\/\//.test(address) ? address : ctx.headAddress(address);
+  const { logApiOf } = await import('./cluster/log-client.js');
   try {
-    url = await kvGetOf(gcsAddress, 'cluster', 'job_api_address');
+    return await logApiOf(target);
   } catch (err) {
     ctx.fail((err as Error).message);
   }
-  if (!url) ctx.fail(`the cluster at ${gcsAddress} has no job API.`);
-  return url;
 }
 
 /** Why a request failed: the head's `{ error }` when it sent one, else the HTTP status. */

@@ -37,8 +37,9 @@ export interface LogQuery extends LogNodeQuery {
 }
 
 /**
- * The http:// base of the head's API: `address` when it is one, else asked of the cluster whose
- * GCS is at `address` (the head publishes it in its KV store).
+ * The http:// base of the head's API (jobs, logs, dashboard): `address` when it is one, else asked
+ * of the cluster whose GCS is at `address` (the head publishes it in its KV store). `ray-ts job`,
+ * `ray-ts logs`, `ray-ts dashboard` and `listLogs`/`getLog` all find it here.
  */
 export async function logApiOf(address: string): Promise<string> {
   if (/^https?:\/\//.test(address)) return address.replace(/\/$/, '');
