@@ -1,10 +1,8 @@
 // A Train run calls Tune's callbacks as one trial (Ray Train's RunConfig(callbacks=)): hooks in
 // order across a restart, and TBXLoggerCallback's event file read back with TensorBoard's reader.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { init, shutdown } from '@ray-ts/core';
+import { expect, it } from 'vitest';
 import {
   Callback,
   DataParallelTrainer,
@@ -13,19 +11,10 @@ import {
   type Checkpoint,
 } from '@ray-ts/train';
 import type { TrialResult } from '@ray-ts/tune';
-import { readEvents, tensorboardPython } from '../../tune/test/fixtures/tensorboard.js';
+import { readEvents, tensorboardSuite } from '../../tune/test/fixtures/tensorboard.js';
 import { linearLoop } from './fixtures/loops.js';
 
-let storagePath = '';
-beforeAll(async () => {
-  tensorboardPython(); // fails here, saying why, when the venv cannot be made
-  await init({ numCpus: 2, namespace: 'train-tracking-test' });
-  storagePath = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-train-tracking-'));
-}, 330_000);
-afterAll(async () => {
-  await shutdown();
-  fs.rmSync(storagePath, { recursive: true, force: true });
-});
+const suite = tensorboardSuite('train-tracking-test', 'ray-ts-train-tracking-');
 
 class Recorder extends Callback {
   readonly lines: string[] = [];
@@ -66,7 +55,13 @@ it('calls the callbacks of runConfig for the run as one trial, and writes its re
       failAt: { rank: 0, step: 4, kind: 'throw' },
     },
     scalingConfig: { numWorkers: 2 },
-    runConfig: { name: 'tracked', storagePath, verbose: 0, failureConfig: { maxFailures: 1 }, callbacks: [rec] },
+    runConfig: {
+      name: 'tracked',
+      storagePath: suite.storagePath,
+      verbose: 0,
+      failureConfig: { maxFailures: 1 },
+      callbacks: [rec],
+    },
   }).fit();
   expect(result.error).toBeUndefined();
   const recover = rec.lines.indexOf('recover failures=1');

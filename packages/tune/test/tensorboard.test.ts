@@ -3,23 +3,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { init, shutdown } from '@ray-ts/core';
+import { expect, it } from 'vitest';
 import { Tuner, gridSearch } from '@ray-ts/tune';
 import * as f from './fixtures/trainables.js';
-import { readEvents, tensorboardPython } from './fixtures/tensorboard.js';
+import { readEvents, tensorboardSuite } from './fixtures/tensorboard.js';
 
-let storagePath = '';
-
-beforeAll(async () => {
-  tensorboardPython(); // fails here, saying why, when the venv cannot be made
-  await init({ numCpus: 2, namespace: 'tune-tensorboard-test' });
-  storagePath = fs.mkdtempSync(path.join(os.tmpdir(), 'ray-ts-tune-tb-'));
-}, 330_000);
-afterAll(async () => {
-  await shutdown();
-  fs.rmSync(storagePath, { recursive: true, force: true });
-});
+const suite = tensorboardSuite('tune-tensorboard-test', 'ray-ts-tune-tb-');
 
 const eventFiles = (dir: string) => fs.readdirSync(dir).filter((n) => n.startsWith('events.out.tfevents.'));
 
@@ -27,7 +16,7 @@ it('writes each trial as a TensorBoard run: its results as scalars per step, its
   const grid = await new Tuner(f.counting, {
     paramSpace: { x: gridSearch([1, 3]), iters: 4, name: 'counting', nested: { on: true } },
     tuneConfig: { metric: 'score', mode: 'max' },
-    runConfig: { name: 'tb', storagePath, verbose: 0 },
+    runConfig: { name: 'tb', storagePath: suite.storagePath, verbose: 0 },
   }).fit();
   expect(grid.numErrors).toBe(0);
   const runs = readEvents([...grid].map((r) => r.path));
@@ -67,7 +56,7 @@ it('drops the iterations a retried trial runs again: TensorBoard shows each step
   // iteration 2's checkpoint and reports 3 and 4 again, with starts = 2.
   const grid = await new Tuner(f.steady, {
     paramSpace: { lr: 1, iters: 5, sleepMs: 0, failAt: 4, checkpointEvery: 2 },
-    runConfig: { name: 'tb-retry', storagePath, verbose: 0, failureConfig: { maxFailures: 1 } },
+    runConfig: { name: 'tb-retry', storagePath: suite.storagePath, verbose: 0, failureConfig: { maxFailures: 1 } },
   }).fit();
   const r = grid.get(0);
   expect(r.error).toBeUndefined();
@@ -93,7 +82,7 @@ it('drops the iterations a retried trial runs again: TensorBoard shows each step
 it('marks a trial that failed for good as a failed HParams session', async () => {
   const grid = await new Tuner(f.steady, {
     paramSpace: { lr: 0.5, iters: 3, sleepMs: 0, failAt: 3 },
-    runConfig: { name: 'tb-error', storagePath, verbose: 0 },
+    runConfig: { name: 'tb-error', storagePath: suite.storagePath, verbose: 0 },
   }).fit();
   const r = grid.get(0);
   expect(r.error?.message).toBe('failed at 3');
