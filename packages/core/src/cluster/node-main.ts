@@ -11,6 +11,7 @@ import { getLogger, setProcessLogIds } from '../log.js';
 import { publishNodeRecord } from './node-records.js';
 import { captureOwnOutput } from './own-log.js';
 import { startNode, type StartNodeOptions } from './server.js';
+import { setArenaLimit } from '../runtime/arena.js';
 
 interface NodeMainOptions extends StartNodeOptions {
   sessionDir?: string;
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   setProcessLogIds({ node_id: started.node.nodeId });
+  // Pulled and restored objects go to arena blocks (warm memory: see runtime/arena.ts).
+  setArenaLimit(Math.min(2 * 1024 ** 3, Math.floor(started.node.store.capacityBytes / 4)));
   const info = {
     pid: process.pid,
     nodeId: started.node.nodeId,

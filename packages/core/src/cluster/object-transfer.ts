@@ -11,12 +11,12 @@ import { ObjectLostError, PeerUnreachableError, errorToWire } from '../errors.js
 import { checkObjectIds, isObjectId } from '../ids.js';
 import type { ObjectStore } from '../node/object-store.js';
 import type { WorkerHandle } from '../node/worker-handle.js';
-import { allocShared } from '../runtime/memory.js';
-import { nestedRefs, storedError, type StoredValue } from '../runtime/serialization.js';
+import { isBlock, releaseBlock } from '../runtime/arena.js';
+import { allocStored, nestedRefs, storedError, type StoredValue } from '../runtime/serialization.js';
 import type { ObjectChunk, ObjectChunk__Output } from './generated/raytscore/ObjectChunk.js';
 import type { Membership } from './membership.js';
 import type { Peers } from './peers.js';
-import { prefault, type Prefault } from './prefault.js';
+import { prefault, type Prefault } from '../runtime/prefault.js';
 import { valueFromWire, valueToWire, type PValue, type PValueOut } from './wire.js';
 
 const CHUNK = 128 * 1024;
@@ -188,10 +188,12 @@ export class ObjectTransfer {
       let redirect: string | undefined;
       let faults: Prefault | undefined;
       let settled = false;
+      let handed = false;
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
         faults?.advance(size); // the helper stops
+        if (buf && !handed) releaseBlock(buf); // the store never got it: its arena block is free again
         reject(err);
       };
       /** The peer sent what it must not: stop reading, and fail the pull (there is no other copy to try). */
@@ -232,8 +234,9 @@ export class ObjectTransfer {
           return `it announced ${size} bytes, but the task that made the object reported ${recorded}`;
         if (size > this.maxObjectBytes)
           return `it announced ${size} bytes, more than this node accepts (pullMaxObjectBytes, ${this.maxObjectBytes})`;
-        buf = size > inlineMax ? new Uint8Array(allocShared(size)) : new Uint8Array(size);
-        if (size >= PREFAULT_ABOVE) faults = prefault(buf.buffer as SharedArrayBuffer);
+        buf = size > inlineMax ? allocStored(size) : new Uint8Array(size);
+        // An arena block is warm memory (a new segment is faulted in by the arena itself).
+        if (size >= PREFAULT_ABOVE && !isBlock(buf)) faults = prefault(buf.buffer as SharedArrayBuffer);
         return undefined;
       };
       call.on('data', (ch: ObjectChunk__Output) => {
@@ -284,6 +287,7 @@ export class ObjectTransfer {
                 { ...(h as object), data: Buffer.from((h.data ?? new Uint8Array(0)) as Uint8Array) } as PValueOut,
                 inlineMax,
               );
+          handed = true;
           this.store.fillPulled(id, value);
         } catch (err) {
           // Not stored (undecodable, or no room: ObjectStoreFullError): the borrows it brought go back.

@@ -9,8 +9,9 @@
  * exactly the large values in memory, and every waiter gets a value or an error.
  */
 import { ObjectStoreFullError, RayError, errorToWire } from '../errors.js';
+import { releaseBlock } from '../runtime/arena.js';
 import { allocShared, recycleShared } from '../runtime/memory.js';
-import { nestedRefs, storedError, storedSize, type StoredValue } from '../runtime/serialization.js';
+import { allocStored, nestedRefs, storedError, storedSize, type StoredValue } from '../runtime/serialization.js';
 import { SpillFiles, type SpillOptions } from './spill-files.js';
 
 type Waiter = () => void;
@@ -179,10 +180,10 @@ export class ObjectStore {
    */
   fillPulled(id: string, value: StoredValue): void {
     const e = this.entries.get(id);
-    if (!e || e.state !== 'remote') return;
+    if (!e || e.state !== 'remote') return this.recycle(value, undefined, false); // freed, or filled by another pull
     const err = this.admit(e, value, undefined);
     if (err) {
-      this.recycle(value, undefined);
+      this.recycle(value, undefined, false);
       throw err;
     }
     for (const nested of nestedRefs(value)) this.pin(nested);
@@ -307,13 +308,14 @@ export class ObjectStore {
       e = this.newEntry(id);
       this.entries.set(id, e);
     } else if (e.state !== 'pending') {
-      return undefined; // a value arrived twice (a retried task finishing late): the first one stands
+      this.recycle(value, producer, false); // a value arrived twice (a retried task late): the first stands
+      return undefined;
     }
     e.lastUse = ++this.useClock;
     const err = this.admit(e, value, producer);
     if (err) {
       // No room: the object holds the error instead, so whoever reads it learns why.
-      this.recycle(value, producer);
+      this.recycle(value, producer, false);
       e.value = storedError(errorToWire(err));
       e.size = 0;
       e.large = false;
@@ -448,7 +450,7 @@ export class ObjectStore {
     if (e.spillPath) this.files.remove(e.spillPath);
     const value = e.value;
     e.value = undefined;
-    if (value && e.state === 'ready' && e.large && !e.read) this.recycle(value, e.producer);
+    if (value && e.state === 'ready' && e.large) this.recycle(value, e.producer, e.read);
     if (value) for (const nested of nestedRefs(value)) this.unpin(nested);
     this.onFree?.(e.id);
   }
@@ -496,15 +498,17 @@ export class ObjectStore {
   private dropBytes(e: Entry): void {
     const value = e.value!;
     if (value.t !== 'raw' && value.t !== 'v8') return;
-    if (!e.read) this.recycle(value, e.producer);
+    this.recycle(value, e.producer, e.read);
     e.value = { ...value, b: new Uint8Array(0) };
     e.state = 'spilled';
   }
 
-  private recycle(value: StoredValue, producer: unknown): void {
+  /** Lets go of a value's bytes: an arena block's store reference, or memory no reader saw for reuse. */
+  private recycle(value: StoredValue, producer: unknown, read: boolean): void {
     if (value.t !== 'raw' && value.t !== 'v8') return;
     const b = value.b;
-    if (b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) return;
+    releaseBlock(b);
+    if (read || b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) return;
     if (producer !== undefined) {
       if (b.buffer instanceof SharedArrayBuffer) this.onReturnBuffer?.(producer, b.buffer);
     } else recycleShared(b.buffer);
@@ -520,11 +524,13 @@ export class ObjectStore {
     if ((meta.t !== 'raw' && meta.t !== 'v8') || !e.spillPath) return meta;
     // Room first: the buffers of what spills for it are reused for its bytes (fresh memory costs page faults).
     const keep = e.size <= this.capacityBytes && this.makeRoom(e.size, e) === undefined;
-    const b = new Uint8Array(allocShared(e.size));
+    // Only a value kept here takes an arena block (one for a reader alone has no store reference to drop).
+    const b = keep ? allocStored(e.size) : new Uint8Array(allocShared(e.size));
     try {
       this.files.read(e.id, e.spillPath, e.size, b);
     } catch (err) {
-      recycleShared(b.buffer);
+      if (keep) releaseBlock(b);
+      else recycleShared(b.buffer);
       return this.lose(e, err);
     }
     this.restoredBytesTotal += e.size;

@@ -13,6 +13,7 @@ import type { NodeManager, TaskRecord } from '../node/node-manager.js';
 import type { EnvVars } from '../options.js';
 import { LocalClient } from './local-client.js';
 import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
+import { setArenaLimit, setArenaPressureHook } from './arena.js';
 import { RefTracker } from './object-ref.js';
 import { threadState } from './thread-state.js';
 import { packagesDirUnder } from './code-packages.js';
@@ -117,6 +118,7 @@ function attachDriver(
 ): LocalClient {
   setSharedGcThreshold(Math.min(128 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(capacity / 2))));
   setSharedPoolLimit(Math.min(2 * 1024 ** 3, Math.floor(capacity / 4)));
+  setArenaLimit(Math.min(2 * 1024 ** 3, Math.floor(capacity / 4)));
   const client = new LocalClient(node, config);
   const st = threadState();
   st.client = client;
@@ -136,6 +138,7 @@ function attachDriver(
   );
   st.refTracker = tracker;
   setMemoryPressureHook(() => tracker.sweep());
+  setArenaPressureHook(() => tracker.sweep());
   st.defaultMaxRetries = config.taskMaxRetries;
   return client;
 }
@@ -211,5 +214,7 @@ export async function stopDriver(): Promise<void> {
   st.metrics?.detach();
   setSharedPoolLimit(0);
   setMemoryPressureHook(undefined);
+  setArenaLimit(0);
+  setArenaPressureHook(undefined);
   await d.stop();
 }

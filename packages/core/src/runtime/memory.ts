@@ -28,6 +28,11 @@ function gc(): (() => void) | undefined {
   return gcFn;
 }
 
+/** Runs a full garbage collection now (where the runtime allows it). */
+export function runFullGc(): void {
+  gc()?.();
+}
+
 /** Records `bytes` of new shared memory in this thread; may run a GC to reclaim dropped buffers. */
 function noteSharedAllocation(bytes: number): void {
   sinceGc += bytes;

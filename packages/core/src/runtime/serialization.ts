@@ -6,6 +6,7 @@
 import v8 from 'node:v8';
 import { DeserializationError, SerializationError, type WireError, errorFromWire } from '../errors.js';
 import { allocShared } from './memory.js';
+import { allocBlock, readerBuffer } from './arena.js';
 import { ObjectRef } from './object-ref.js';
 
 /** Names of typed array classes stored raw. */
@@ -167,6 +168,14 @@ function bytesOf(v: ArrayBufferView | ArrayBuffer): Uint8Array {
 }
 
 /**
+ * Shared memory for a large stored value of `bytes`: a block of this thread's arena (warm memory,
+ * see arena.ts) when it has room, else a fresh buffer. Its contents are undefined.
+ */
+export function allocStored(bytes: number): Uint8Array {
+  return allocBlock(bytes) ?? new Uint8Array(allocShared(bytes));
+}
+
+/**
  * Copies `src` into shared memory when it is larger than `sharedAbove` bytes (so that threads read
  * it without copies), else returns it unchanged (`copy` forces a private copy).
  */
@@ -175,7 +184,7 @@ export function intoShared(src: Uint8Array, sharedAbove: number, copy: boolean):
     // Always a buffer of our own, even for a view of shared memory: stored buffers get reused once
     // nobody reads them, so one must never be shared between two objects.
     if (src.buffer instanceof SharedArrayBuffer && !copy) return src;
-    const out = new Uint8Array(allocShared(src.byteLength));
+    const out = allocStored(src.byteLength);
     out.set(src);
     return out;
   }
@@ -266,19 +275,21 @@ export function deserialize(v: StoredValue, reviver: Reviver): unknown {
       return v.v;
     case 'raw': {
       const b = v.b;
-      if (v.ctor === 'Buffer') return Buffer.from(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength);
       if (v.ctor === 'ArrayBuffer') {
         return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer
           ? b.buffer
           : b.slice().buffer;
       }
-      if (v.ctor === 'DataView') return new DataView(b.buffer, b.byteOffset, b.byteLength);
+      // A view over an arena block gets a buffer object of its own, which counts as a reader.
+      const buf = readerBuffer(b) as ArrayBuffer;
+      if (v.ctor === 'Buffer') return Buffer.from(buf, b.byteOffset, b.byteLength);
+      if (v.ctor === 'DataView') return new DataView(buf, b.byteOffset, b.byteLength);
       const C = typedArrayCtors[v.ctor];
       if (b.byteOffset % C.BYTES_PER_ELEMENT !== 0) {
         const copy = b.slice();
         return new C(copy.buffer, 0, copy.byteLength / C.BYTES_PER_ELEMENT);
       }
-      return new C(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength / C.BYTES_PER_ELEMENT);
+      return new C(buf, b.byteOffset, b.byteLength / C.BYTES_PER_ELEMENT);
     }
     case 'v8': {
       const value = decodeV8(v.b, 'a value');

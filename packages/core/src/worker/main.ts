@@ -8,6 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { format } from 'node:util';
 import '../index.js';
 import { adoptShared, setSharedPoolLimit } from '../runtime/memory.js';
+import { setArenaLimit, setArenaPressureHook } from '../runtime/arena.js';
 import { deliverCollective } from '../api/collective.js';
 import { RefTracker } from '../runtime/object-ref.js';
 import type { FromWorker, ToWorker } from '../protocol/worker-messages.js';
@@ -42,6 +43,16 @@ const tracker = new RefTracker(
 );
 client.tracker = tracker;
 setSharedPoolLimit(boot.bufferPoolBytes ?? 0);
+// A thread's large results go to arena blocks the node reads in place; a process's are copied out.
+if (inThread) {
+  setArenaLimit(boot.bufferPoolBytes ?? 0);
+  setArenaPressureHook(() => {
+    const n = tracker.sweep();
+    tracker.flush();
+    client.flush(); // puts and ref drops reach the node now (it frees them, releasing their blocks)
+    return n;
+  });
+}
 const state = threadState();
 state.isWorker = true;
 if (boot.envVars) state.envVars = boot.envVars;
