@@ -4,7 +4,7 @@
 // embedded cluster. Prints `<case> per second <mean> +- <sd>` per case, as Ray does.
 //
 //   node tools/microbenchmark.js [--num-cpus N] [--duration SECONDS] [--filter SUBSTRING]
-//                                [--json FILE] [--no-init-time] [--no-huge-pages] [--no-record]
+//                                [--json FILE] [--no-init-time] [--huge-pages] [--no-record]
 //
 // Each run is recorded with its commit under bench/results/ (tools/bench-results.mjs);
 // `npm run bench:compare` prints the change of each figure against the previous run.
@@ -36,10 +36,10 @@ Ray's core microbenchmark cases (same names as 'ray microbenchmark') on an embed
   --no-init-time       skip the '${INIT_CASE}' measurement (${INIT_RUNS} fresh \`node app.js\`
                        processes with a plain init(), as tools/startup-bench.mjs runs them)
   --no-record          do not record the figures under bench/results/ (see npm run bench:compare)
-  --no-huge-pages      run without glibc's huge-page tunable (by default the benchmark restarts
-                       itself with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, as ray-ts does for the
-                       processes it starts; see packages/core/src/runtime/huge-pages.ts); the same as
-                       RAY_TS_HUGE_PAGES=0
+  --huge-pages         restart with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 first (as ray-ts does for
+                       the processes it starts; see packages/core/src/runtime/huge-pages.ts). By
+                       default the benchmark runs as a user's plain \`node app.js\` would, with no
+                       variable set (the targets are defined that way); --no-huge-pages is that default
   -h, --help           show this help`;
 
 function parseArgs(argv) {
@@ -50,7 +50,7 @@ function parseArgs(argv) {
     json: undefined,
     callTimeout: 300,
     initTime: true,
-    hugePages: true,
+    hugePages: false,
     record: true,
   };
   const num = (flag, v) => {
@@ -89,6 +89,9 @@ function parseArgs(argv) {
       case '--no-huge-pages':
         o.hugePages = false;
         break;
+      case '--huge-pages':
+        o.hugePages = true;
+        break;
       case '--no-record':
         o.record = false;
         break;
@@ -111,7 +114,7 @@ function fail(msg) {
 
 const opts = parseArgs(process.argv.slice(2));
 
-// The driver hosts the embedded cluster's workers (threads): give it huge pages from its start.
+// The driver hosts the embedded cluster's workers (threads): huge pages need them from its start.
 if (opts.hugePages) (await import('./huge-pages.mjs')).restartWithHugePages();
 const selected = (name) => !opts.filter || name.includes(opts.filter);
 const fmt = (x) => String(Math.round(x * 100) / 100);

@@ -13,6 +13,7 @@ import type { ObjectStore } from './object-store.js';
 import type { ClusterPorts } from './ports.js';
 import type { Tasks } from './tasks.js';
 import type { WorkerHandle } from './worker-handle.js';
+import { collectGarbage } from '../runtime/arena.js';
 
 /** The node as its workers' messages reach it. */
 export interface InboxNode {
@@ -53,6 +54,9 @@ export class WorkerInbox {
       case 'done':
         if (!this.node.tasks.taskDone(w, m.taskId, m.outcome, m.ms))
           this.node.actors.onCallDone(w, m.taskId, m.outcome, m.ms);
+        break;
+      case 'pressure':
+        collectGarbage();
         break;
       case 'refs':
         for (const id of m.add) this.hold(w, id);

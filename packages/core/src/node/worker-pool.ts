@@ -49,7 +49,7 @@ export function nodeWorkerPool(spec: NodePoolSpec, prestart: boolean): WorkerPoo
       jobId: spec.jobId,
       namespace: spec.namespace,
       inlineObjectMaxBytes: config.inlineObjectMaxBytes,
-      bufferPoolBytes: Math.min(1024 ** 3, Math.floor(spec.objectStoreBytes / 8)),
+      bufferPoolBytes: Math.min(2 * 1024 ** 3, Math.floor(spec.objectStoreBytes / 4)),
       packagesDir: packagesDirUnder(config.runtimeResourcesDirectory),
       metricsReportIntervalMs: config.metricsReportIntervalMs,
     },

@@ -59,7 +59,9 @@ export type FromWorker =
    */
   | { k: 'log'; jobId: string; name: string; err: boolean; text: string; taskId?: string; actorId?: string }
   /** The thread's user metrics that changed since its last batch (metrics/thread-metrics.ts). */
-  | { k: 'metrics'; batch: MetricBatch };
+  | { k: 'metrics'; batch: MetricBatch }
+  /** The worker's arena is full of blocks the node may free: it should collect its garbage now (arena.ts). */
+  | { k: 'pressure' };
 
 /** Requests from a worker that the node answers with a `reply`. */
 export type WorkerRequest =

@@ -38,6 +38,7 @@ const SEGMENT_HEADER = 64;
 const ALIGN = 64;
 const MIN_SEGMENT = 64 * 1024 * 1024;
 const SEGMENT_STEP = 2 * 1024 * 1024;
+const PREFAULT_ABOVE = 16 * 1024 * 1024;
 /** How long an allocation at the limit waits for other threads to release blocks. */
 const RELEASE_WAIT_MS = 50;
 
@@ -188,8 +189,10 @@ function grow(len: number, bytes: number): Uint8Array | undefined {
   const size = Math.max(MIN_SEGMENT, roundUp(len + SEGMENT_HEADER, SEGMENT_STEP));
   if (!roomFor(size)) return undefined;
   const sab = allocShared(size);
-  // A helper thread faults its pages in from the end while the writer fills it from the start.
-  prefault(sab);
+  // For a large value that fills most of it, a helper thread faults the pages in from the end
+  // while the writer fills it from the start. Not for small blocks: faulting a whole segment
+  // ahead of need costs a core the workers may want (seen in Data's exchanges).
+  if (len >= PREFAULT_ABOVE && len * 2 >= size) prefault(sab);
   const s = new Segment(sab);
   segments.push(s);
   arenaBytes += size;
@@ -235,8 +238,9 @@ export function allocBlock(bytes: number): Uint8Array | undefined {
     const again = reclaimAll() > 0 ? tryTake(len, bytes) : undefined;
     if (again) return again;
   }
-  // Releases from other threads (a worker's dropped refs that the node frees) take a moment.
-  return (released > 0 ? waitForRelease(len, bytes) : undefined) ?? grow(len, bytes);
+  // At the limit, releases from other threads (a worker's dropped refs that the node frees, the
+  // node's own garbage) are worth a moment's wait.
+  return grow(len, bytes) ?? (released > 0 ? waitForRelease(len, bytes) : undefined);
 }
 
 /** The header words of `b` if it is a block of an arena (of any thread), else undefined. */
@@ -278,6 +282,42 @@ function dropReader(r: Reader): void {
   releaseHeader(r.sab, new Int32Array(r.sab, r.off, 3));
 }
 
+/**
+ * Bytes read in place since this thread last looked for dropped readers. Another thread's arena
+ * waits on them, and this thread may allocate nothing (no GC would ever run for them here): after
+ * READ_GC_BYTES, a full GC and a sweep run once the current work yields.
+ */
+let readSinceSweep = 0;
+let sweepScheduled = false;
+const READ_GC_BYTES = 128 * 1024 * 1024;
+
+function noteRead(bytes: number): void {
+  readSinceSweep += bytes;
+  if (readSinceSweep < READ_GC_BYTES || sweepScheduled) return;
+  sweepScheduled = true;
+  setImmediate(() => {
+    sweepScheduled = false;
+    readSinceSweep = 0;
+    runFullGc();
+    sweepReaders();
+  });
+}
+
+let lastCollection = 0;
+/**
+ * Another thread's arena waits for blocks this thread may hold garbage refs or views to: a full
+ * GC, the pressure hook's sweep and the readers' (at most every 20 ms). Refs the GC found dropped
+ * and nobody swept are released by their finalizers, in the next turns.
+ */
+export function collectGarbage(): void {
+  const now = performance.now();
+  if (now - lastCollection < 20) return;
+  lastCollection = now;
+  runFullGc();
+  pressureHook?.();
+  sweepReaders();
+}
+
 /** Releases the readers whose buffers the last GC collected; returns how many. */
 function sweepReaders(): number {
   let n = 0;
@@ -300,6 +340,7 @@ export function readerBuffer(b: Uint8Array): ArrayBufferLike {
   if (!h) return b.buffer;
   const sab = b.buffer as SharedArrayBuffer;
   Atomics.add(h, 1, 1);
+  noteRead(b.byteLength);
   const own = structuredClone(sab);
   const r: Reader = { sab, off: h.byteOffset, weak: new WeakRef(own) };
   readers.add(r);

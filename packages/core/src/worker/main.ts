@@ -49,8 +49,10 @@ if (inThread) {
   setArenaPressureHook(() => {
     const n = tracker.sweep();
     tracker.flush();
-    client.flush(); // puts and ref drops reach the node now (it frees them, releasing their blocks)
-    return n;
+    // Puts and ref drops reach the node now, and it collects its own garbage (the driver's refs).
+    client.send({ k: 'pressure' });
+    client.flush();
+    return n + 1;
   });
 }
 const state = threadState();
