@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ObjectLostError } from '../errors.js';
 import type { StoredValue } from '../runtime/serialization.js';
 import { settle } from '../testing-clock.js';
-import { transferCluster } from './testing-transfer.js';
+import { received, transferCluster } from './testing-transfer.js';
+import { hostKey, readShared, writeShared } from './same-host.js';
 import { valueToWire } from './wire.js';
 
 const CHUNK = 128 * 1024;
@@ -124,7 +125,9 @@ describe('object transfer: pull', () => {
     const sent = bytes(300_000);
     const done = a.transfer.pull(['obj_x']);
     await settle();
-    expect(pulls.map((p) => [p.node, p.request])).toEqual([['node-b', { objectId: 'obj_x', requester: 'node-a' }]]);
+    expect(pulls.map((p) => [p.node, p.request])).toEqual([
+      ['node-b', { objectId: 'obj_x', requester: 'node-a', hostKey: hostKey() ?? '' }],
+    ]);
     pulls[0].header({ t: 'raw', ctor: 'Uint8Array', size: sent.byteLength });
     pulls[0].body(sent, 100_000); // chunk sizes are the sender's choice
     await done;
@@ -192,8 +195,8 @@ describe('object transfer: pull', () => {
     pulls[0].emit('end');
     await settle();
     expect(pulls.map((p) => [p.node, p.request])).toEqual([
-      ['node-b', { objectId: 'obj_x', requester: 'node-a' }],
-      ['node-c', { objectId: 'obj_x', requester: 'node-a' }],
+      ['node-b', { objectId: 'obj_x', requester: 'node-a', hostKey: hostKey() ?? '' }],
+      ['node-c', { objectId: 'obj_x', requester: 'node-a', hostKey: hostKey() ?? '' }],
     ]);
     pulls[1].header({ t: 'raw', ctor: 'Uint8Array', size: 2000 });
     pulls[1].body(bytes(2000));
@@ -487,5 +490,53 @@ describe('object transfer: a pull against servePull', () => {
     await a.transfer.pull(['task_t1.0']);
     expect(diff(a.store.get('task_t1.0'), sent)).toBe('same');
     expect(b.store.describe('task_t1.0')).toMatchObject({ state: 'COPY', pins: 0 });
+  });
+});
+
+// Skip reason: same-host transfers use /dev/shm, on Linux only (elsewhere pulls always go in chunks).
+describe.skipIf(hostKey() === undefined)('object transfer on one host: shared memory', () => {
+  it('hands an object of 1 MiB or more to a requester on this host in a shared-memory file', async () => {
+    const { node } = transferCluster('node-a', 'node-b');
+    const b = node('node-b');
+    const sent = bytes(2 * 1024 * 1024 + 3);
+    b.store.put('obj_x', raw(sent));
+    b.store.addHolder('obj_x');
+    const call = b.serve('obj_x', 'node-a', [], hostKey());
+    await settle();
+    expect(call.chunks).toEqual([]);
+    const file = call.written[0].shmPath as string;
+    expect(call.written[0].header).toMatchObject({ t: 'raw', size: sent.byteLength });
+    const got = new Uint8Array(sent.byteLength);
+    expect(readShared(file, sent.byteLength, got)).toBeUndefined();
+    expect(diff(got, sent)).toBe('same');
+    expect([call.ended, call.errors, call.settled]).toEqual([true, [], true]);
+    // Another host (or a smaller object) gets chunks.
+    const far = b.serve('obj_x', 'node-a', [], 'another-host/1/0');
+    await settle();
+    expect(far.written[0].shmPath).toBeUndefined();
+    expect(far.chunks.length).toBeGreaterThan(1);
+  });
+
+  it('reads a same-host file into its store, and refuses a file it must not read', async () => {
+    const { node, pulls } = transferCluster('node-a', 'node-b');
+    const a = node('node-a');
+    a.store.addBorrowed('obj_x', 'node-b');
+    a.store.addBorrowed('obj_y', 'node-b');
+    const sent = bytes(1024 * 1024 + 5);
+    const done = a.transfer.pull(['obj_x']);
+    const refused = a.transfer.pull(['obj_y']).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await settle();
+    const file = writeShared('obj_x', sent)!;
+    pulls[0].emit('data', received({ header: { t: 'raw', ctor: 'Uint8Array', size: sent.byteLength }, shmPath: file }));
+    pulls[0].emit('end');
+    pulls[1].emit('data', received({ header: { t: 'raw', ctor: 'Uint8Array', size: 16 }, shmPath: '/etc/passwd' }));
+    await done;
+    expect(diff(a.store.get('obj_x'), sent)).toBe('same');
+    const err = await refused;
+    expect(err).toBeInstanceOf(ObjectLostError);
+    expect((err as Error).message).toMatch(/shared-memory file outside/);
   });
 });

@@ -17,6 +17,7 @@ import type { ObjectChunk, ObjectChunk__Output } from './generated/raytscore/Obj
 import type { Membership } from './membership.js';
 import type { Peers } from './peers.js';
 import { prefault, type Prefault } from '../runtime/prefault.js';
+import { SHM_ABOVE, hostKey, readShared, writeShared } from './same-host.js';
 import { valueFromWire, valueToWire, type PValue, type PValueOut } from './wire.js';
 
 const CHUNK = 128 * 1024;
@@ -179,7 +180,7 @@ export class ObjectTransfer {
     const inlineMax = this.store.inlineMaxBytes;
     const recorded = this.store.recordedSize(id);
     return new Promise((resolve, reject) => {
-      const call = c.Pull({ objectId: id, requester: this.nodeId });
+      const call = c.Pull({ objectId: id, requester: this.nodeId, hostKey: hostKey() ?? '' });
       let header: PValue | undefined;
       let owners: Record<string, string> | undefined;
       let buf: Uint8Array | undefined;
@@ -244,6 +245,14 @@ export class ObjectTransfer {
         if (!header) {
           const bad = readHeader(ch.header, ch.owners?.owners);
           if (bad) return refuse(bad);
+          if (ch.shmPath) {
+            // A node on this host wrote the bytes to shared memory (same-host.ts).
+            if (!buf) return refuse(`it named a shared-memory file for a '${String(header!.t)}' value`);
+            const why = readShared(ch.shmPath, size, buf);
+            if (why) return refuse(why);
+            off = size;
+            return;
+          }
         }
         if (!ch.data.length) return;
         if (!buf) return refuse(`it sent bytes after a '${String(header!.t)}' header`);
@@ -303,9 +312,9 @@ export class ObjectTransfer {
 
   /** Serves a Pull: the header, then the bytes in chunks (flow control bounds what is in flight). */
   async servePull(
-    call: grpc.ServerWritableStream<{ objectId: string; requester: string }, ObjectChunk>,
+    call: grpc.ServerWritableStream<{ objectId: string; requester: string; hostKey?: string }, ObjectChunk>,
   ): Promise<void> {
-    const { objectId: id, requester } = call.request;
+    const { objectId: id, requester, hostKey: theirHost } = call.request;
     const store = this.store;
     if (!isObjectId(id)) {
       call.emit('error', {
@@ -343,16 +352,20 @@ export class ObjectTransfer {
       return;
     }
     const b = v.b;
-    call.write({
-      header: {
-        t: v.t,
-        size: b.byteLength,
-        ctor: v.t === 'raw' ? v.ctor : '',
-        refs: v.t === 'v8' ? (v.refs ?? []) : [],
-        special: v.t === 'v8' && !!v.special,
-      },
-      owners,
-    });
+    const header = {
+      t: v.t,
+      size: b.byteLength,
+      ctor: v.t === 'raw' ? v.ctor : '',
+      refs: v.t === 'v8' ? (v.refs ?? []) : [],
+      special: v.t === 'v8' && !!v.special,
+    };
+    // A puller on this host reads the bytes from shared memory (same-host.ts), else they go in chunks.
+    const file = theirHost && b.byteLength >= SHM_ABOVE && theirHost === hostKey() ? writeShared(id, b) : undefined;
+    call.write({ header, owners, ...(file ? { shmPath: file } : {}) });
+    if (file) {
+      call.end();
+      return;
+    }
     // Pinned while streaming: freed now, its bytes could be reused for another object mid-stream.
     store.pin(id);
     try {

@@ -64,7 +64,7 @@ export class FakePull extends EventEmitter {
 
   constructor(
     readonly node: string,
-    readonly request: { objectId: string; requester: string },
+    readonly request: { objectId: string; requester: string; hostKey?: string },
   ) {
     super();
   }
@@ -106,6 +106,7 @@ export function received(ch: ObjectChunk): ObjectChunk__Output {
       : null,
     owners: ch.owners ? { owners: { ...ch.owners.owners } } : null,
     data: Buffer.from((ch.data ?? new Uint8Array(0)) as Uint8Array),
+    shmPath: ch.shmPath ?? '',
   };
 }
 
@@ -121,7 +122,7 @@ export class FakeServerCall extends EventEmitter {
   settled = false;
 
   constructor(
-    readonly request: { objectId: string; requester: string },
+    readonly request: { objectId: string; requester: string; hostKey?: string },
     readonly accept: boolean[] = [],
     readonly autoDrain = false,
   ) {
@@ -198,8 +199,8 @@ export function transferCluster(...alive: string[]) {
     );
     const transfer = new ObjectTransfer(nodeId, store, view, peers, pullMaxObjectBytes);
     /** Serves a Pull here, as the gRPC server would, over a fake stream. */
-    const serve = (objectId: string, requester: string, accept: boolean[] = []) => {
-      const call = new FakeServerCall({ objectId, requester }, accept);
+    const serve = (objectId: string, requester: string, accept: boolean[] = [], hostKey?: string) => {
+      const call = new FakeServerCall({ objectId, requester, ...(hostKey ? { hostKey } : {}) }, accept);
       void transfer.servePull(call as never).then(() => (call.settled = true));
       return call;
     };

@@ -7,10 +7,12 @@ export interface ObjectChunk {
   'header'?: (_raytscore_Value | null);
   'owners'?: (_raytscore_RefOwners | null);
   'data'?: (Buffer | Uint8Array | string);
+  'shmPath'?: (string);
 }
 
 export interface ObjectChunk__Output {
   'header': (_raytscore_Value__Output | null);
   'owners': (_raytscore_RefOwners__Output | null);
   'data': (Buffer);
+  'shmPath': (string);
 }

@@ -4,9 +4,11 @@
 export interface PullRequest {
   'objectId'?: (string);
   'requester'?: (string);
+  'hostKey'?: (string);
 }
 
 export interface PullRequest__Output {
   'objectId': (string);
   'requester': (string);
+  'hostKey': (string);
 }
