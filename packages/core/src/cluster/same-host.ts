@@ -114,6 +114,6 @@ export function readShared(file: string, size: number, into: Uint8Array): string
     return `its shared-memory file ${file} could not be read: ${(err as Error).message}`;
   } finally {
     fs.closeSync(fd);
-    fs.rm(file, { force: true }, () => {});
+    fs.rmSync(file, { force: true });
   }
 }

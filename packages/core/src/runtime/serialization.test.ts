@@ -27,6 +27,33 @@ describe('serialization', () => {
     // The caller's value is not changed.
     expect(value.a[1]).toBe(r);
   });
+  it("keeps the user's strings and objects that look like ref markers as they are", () => {
+    const lookalike = '\u0000\u0001ref:obj_fake';
+    const value = {
+      r: new ObjectRef('obj_real'),
+      s: lookalike,
+      list: [lookalike, 'plain'],
+      m: new Map([[lookalike, lookalike]]),
+      o: { [MARKER]: 'ref', id: 'obj_user' },
+    };
+    const v = serialize(value, 'x', 1 << 20);
+    expect(nestedRefs(v)).toEqual(['obj_real']);
+    const back = deserialize(v, reviver) as typeof value;
+    expect((back.r as ObjectRef).id).toBe('obj_real');
+    expect(back.s).toBe(lookalike);
+    expect(back.list).toEqual([lookalike, 'plain']);
+    expect(back.m.get(lookalike)).toBe(lookalike);
+    expect(back.o).toEqual({ [MARKER]: 'ref', id: 'obj_user' });
+    // Refs as Map keys and in a long list (the common case: lists of block refs).
+    const many = Array.from({ length: 1000 }, (_, i) => new ObjectRef(`obj_${i}`));
+    const keyed = new Map([[many[0], 'first']]);
+    const back2 = deserialize(serialize({ many, keyed }, 'x', 1 << 30), reviver) as {
+      many: ObjectRef[];
+      keyed: Map<ObjectRef, string>;
+    };
+    expect(back2.many.map((r) => r.id)).toEqual(many.map((r) => r.id));
+    expect([...back2.keyed.keys()][0]).toBeInstanceOf(ObjectRef);
+  });
   it('does not copy values without refs, and handles cycles', () => {
     const cyc: Record<string, unknown> = { x: 1 };
     cyc.self = cyc;
