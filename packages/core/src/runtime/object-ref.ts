@@ -47,6 +47,20 @@ export function watchedRef<T>(id: string): ObjectRef<T> {
   }
 }
 
+/**
+ * The ref to `id` for a value being deserialized: the one this thread already made for that id
+ * when it is still alive (no new instance, no new finalizer: reading a list of 10k refs again costs
+ * 10k map lookups), else a new one, remembered. Refs are immutable, so sharing one is safe.
+ */
+export function refFor<T>(id: string): ObjectRef<T> {
+  const tracker = threadState().refTracker;
+  const live = tracker?.interned(id);
+  if (live) return live as ObjectRef<T>;
+  const ref = new ObjectRef<T>(id);
+  tracker?.intern(ref);
+  return ref;
+}
+
 /** Where a tracker reports ids whose first local ref appeared or last local ref disappeared. */
 export interface RefSink {
   addRefs(ids: string[]): void;
@@ -68,6 +82,17 @@ export class RefTracker {
     private readonly sink: RefSink,
     private readonly batched: boolean,
   ) {}
+
+  /** Deserialized refs, handed out again for their ids while they live (see refFor). */
+  private readonly internedRefs = new Map<string, WeakRef<ObjectRef<unknown>>>();
+
+  interned(id: string): ObjectRef<unknown> | undefined {
+    return this.internedRefs.get(id)?.deref();
+  }
+
+  intern(ref: ObjectRef<unknown>): void {
+    this.internedRefs.set(ref.id, new WeakRef(ref));
+  }
 
   /** Refs to large values, watched with WeakRefs so that {@link sweep} can free them early. */
   private readonly watched = new Map<string, WeakRef<ObjectRef<unknown>>[]>();
@@ -147,6 +172,7 @@ export class RefTracker {
       return;
     }
     this.counts.delete(id);
+    this.internedRefs.delete(id);
     // Finalizers run from a clean stack, so a synchronous sink is safe; batching still helps workers.
     if (this.batched) {
       this.pendingRemove.push(id);
@@ -179,6 +205,7 @@ export class RefTracker {
   /** Stops tracking (at shutdown): later finalizers do nothing. */
   clear(): void {
     this.counts.clear();
+    this.internedRefs.clear();
     this.watched.clear();
     this.pendingAdd = [];
     this.pendingRemove = [];

@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import { DeserializationError, SerializationError, type WireError, errorFromWire } from '../errors.js';
 import { allocShared } from './memory.js';
 import { allocBlock, readerBuffer } from './arena.js';
-import { ObjectRef } from './object-ref.js';
+import { ObjectRef, refFor } from './object-ref.js';
 
 /** Names of typed array classes stored raw. */
 const typedArrayCtors = {
@@ -142,7 +142,7 @@ export interface Reviver {
 function revive(v: unknown, reviver: Reviver, seen: Set<object>): unknown {
   if (typeof v !== 'object' || v === null) {
     return typeof v === 'string' && v.charCodeAt(0) === 0 && v.startsWith(REF_PREFIX)
-      ? new ObjectRef(v.slice(REF_PREFIX.length))
+      ? refFor(v.slice(REF_PREFIX.length))
       : v;
   }
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) return v;

@@ -22,6 +22,10 @@ export interface ThreadRefTracker {
   clear(): void;
   /** Live refs to `id` in this thread. */
   count(id: string): number;
+  /** A live ref to `id` made by {@link ThreadRefTracker.intern} earlier, if there is one. */
+  interned(id: string): { readonly id: string } | undefined;
+  /** Remembers `ref` as the one to hand out for its id while it lives. */
+  intern(ref: { readonly id: string }): void;
 }
 
 export interface ThreadState {
