@@ -131,6 +131,20 @@ describe('arena', () => {
     await releaser.terminate();
   });
 
+  it('stops trying (no GC, no wait) for a while once its full arena freed nothing', () => {
+    setArenaLimit(80 * MiB);
+    let hooked = 0;
+    setArenaPressureHook(() => {
+      hooked++;
+      return 1; // claims a release is coming; none does
+    });
+    expect(allocBlock(36 * MiB)).toBeDefined();
+    expect(allocBlock(36 * MiB)).toBeUndefined(); // GC, the hook, a wait of 50 ms: nothing
+    expect(hooked).toBe(1);
+    for (let i = 0; i < 5; i++) expect(allocBlock(36 * MiB)).toBeUndefined();
+    expect(hooked).toBe(1); // quiet: fresh memory at once
+  });
+
   it('gives up (fresh memory) when nothing can be released', () => {
     setArenaLimit(80 * MiB);
     expect(allocBlock(36 * MiB)).toBeDefined();

@@ -41,6 +41,8 @@ const SEGMENT_STEP = 2 * 1024 * 1024;
 const PREFAULT_ABOVE = 16 * 1024 * 1024;
 /** How long an allocation at the limit waits for other threads to release blocks. */
 const RELEASE_WAIT_MS = 50;
+/** After that found nothing, how long allocations at the limit take fresh memory at once. */
+const QUIET_MS = 1000;
 
 interface Span {
   off: number;
@@ -120,6 +122,7 @@ const segments: Segment[] = [];
 let arenaBytes = 0;
 let limitBytes = 0;
 let pressureHook: (() => number) | undefined;
+let quietUntil = 0;
 
 /**
  * Sets how many bytes of segments this thread may keep (0 turns the arena off and drops the
@@ -127,6 +130,7 @@ let pressureHook: (() => number) | undefined;
  */
 export function setArenaLimit(bytes: number): void {
   limitBytes = bytes;
+  quietUntil = 0;
   if (bytes === 0) {
     segments.length = 0;
     arenaBytes = 0;
@@ -231,16 +235,23 @@ export function allocBlock(bytes: number): Uint8Array | undefined {
   if (b) return b;
   // No room in warm memory. A new segment costs page faults (~3 ms a MiB), a full GC a few ms:
   // first find the refs and reader views that were dropped, so that their blocks come back.
+  // After such an attempt freed nothing at the limit, the thread holds its arena full of live
+  // values: it skips the attempts for a while (fresh memory at once, not a GC and a wait each).
+  const trying = performance.now() >= quietUntil;
   let released = 0;
-  if (segments.some((s) => !s.empty)) {
+  if (trying && segments.some((s) => !s.empty)) {
     runFullGc();
     released = (pressureHook?.() ?? 0) + sweepReaders();
     const again = reclaimAll() > 0 ? tryTake(len, bytes) : undefined;
     if (again) return again;
   }
+  const grown = grow(len, bytes);
+  if (grown || !trying) return grown;
   // At the limit, releases from other threads (a worker's dropped refs that the node frees, the
   // node's own garbage) are worth a moment's wait.
-  return grow(len, bytes) ?? (released > 0 ? waitForRelease(len, bytes) : undefined);
+  const waited = released > 0 ? waitForRelease(len, bytes) : undefined;
+  if (!waited) quietUntil = performance.now() + QUIET_MS;
+  return waited;
 }
 
 /** The header words of `b` if it is a block of an arena (of any thread), else undefined. */
