@@ -21,6 +21,8 @@ export interface WorkerBoot {
   inlineObjectMaxBytes: number;
   /** Free shared buffers the worker may keep for reuse. */
   bufferPoolBytes: number;
+  /** The most its arena may map for stored values (runtime/arena.ts; thread workers only). */
+  arenaBytes?: number;
   /** The runtime environment's variables this worker was started with (its work's `runtimeEnv.envVars`). */
   envVars?: Readonly<Record<string, string>>;
   /** Where the node unpacks shipped folders (config `runtimeResourcesDirectory`). */

@@ -45,7 +45,7 @@ client.tracker = tracker;
 setSharedPoolLimit(boot.bufferPoolBytes ?? 0);
 // A thread's large results go to arena blocks the node reads in place; a process's are copied out.
 if (inThread) {
-  setArenaLimit(boot.bufferPoolBytes ?? 0);
+  setArenaLimit(boot.arenaBytes ?? 0);
   setArenaPressureHook(() => {
     const n = tracker.sweep();
     tracker.flush();
