@@ -8,6 +8,7 @@ import {
   releaseBlock,
   setArenaLimit,
   setArenaPressureHook,
+  trimArena,
 } from './arena.js';
 import { runFullGc } from './memory.js';
 import { deserialize, serialize } from './serialization.js';
@@ -143,6 +144,31 @@ describe('arena', () => {
     expect(hooked).toBe(1);
     for (let i = 0; i < 5; i++) expect(allocBlock(36 * MiB)).toBeUndefined();
     expect(hooked).toBe(1); // quiet: fresh memory at once
+  });
+
+  it('gives back segments empty for a minute, keeping one segment warm', () => {
+    setArenaLimit(512 * MiB);
+    const big = allocBlock(100 * MiB)!; // a segment of its own
+    const small = allocBlock(3 * MiB)!; // and a 64 MiB one
+    expect(arenaStats().segmentBytes).toBe(102 * MiB + 64 * MiB);
+    releaseBlock(big);
+    releaseBlock(small);
+    const t = 1_000_000;
+    expect(trimArena(t)).toBe(0); // seen empty now: not yet
+    expect(trimArena(t + 30_000)).toBe(0);
+    expect(trimArena(t + 60_000)).toBe(102 * MiB); // the larger first, down to one segment
+    expect(arenaStats()).toMatchObject({ segments: 1, segmentBytes: 64 * MiB });
+    expect(trimArena(t + 600_000)).toBe(0); // the warm floor stays
+    // A segment in use is never dropped, and its idle clock starts again once it is empty.
+    setArenaLimit(0);
+    setArenaLimit(512 * MiB);
+    const held = allocBlock(100 * MiB)!;
+    allocBlock(3 * MiB);
+    expect(trimArena(t)).toBe(0);
+    expect(trimArena(t + 120_000)).toBe(0);
+    releaseBlock(held);
+    expect(trimArena(t + 130_000)).toBe(0);
+    expect(trimArena(t + 190_000)).toBe(102 * MiB);
   });
 
   it('gives up (fresh memory) when nothing can be released', () => {

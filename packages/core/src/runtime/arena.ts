@@ -116,6 +116,9 @@ class Segment {
   get empty(): boolean {
     return this.live.size === 0;
   }
+
+  /** Since when it has been seen empty (by {@link trimArena}). */
+  emptySince: number | undefined;
 }
 
 const segments: Segment[] = [];
@@ -134,7 +137,37 @@ export function setArenaLimit(bytes: number): void {
   if (bytes === 0) {
     segments.length = 0;
     arenaBytes = 0;
+    if (trimTimer) clearInterval(trimTimer);
+    trimTimer = undefined;
   }
+}
+
+/** Segments empty for this long are given back (the memory of one idle phase is not kept for good). */
+const TRIM_AFTER_MS = 60_000;
+/** What a thread keeps mapped however idle it is: one segment's worth of warm memory. */
+const KEEP_BYTES = MIN_SEGMENT;
+let trimTimer: NodeJS.Timeout | undefined;
+
+/**
+ * Drops segments that have been empty since `TRIM_AFTER_MS` before `now`, largest first, down to
+ * `KEEP_BYTES` (a timer runs it every 10 s while the thread has segments). Their memory is freed
+ * once the collector finds them unreachable. Returns how many bytes it dropped.
+ */
+export function trimArena(now: number = performance.now()): number {
+  reclaimAll();
+  const idle: Segment[] = [];
+  for (const s of segments) {
+    if (!s.empty) s.emptySince = undefined;
+    else if ((s.emptySince ??= now) <= now - TRIM_AFTER_MS) idle.push(s);
+  }
+  let dropped = 0;
+  for (const s of idle.sort((a, b) => b.sab.byteLength - a.sab.byteLength)) {
+    if (arenaBytes - s.sab.byteLength < KEEP_BYTES) continue;
+    segments.splice(segments.indexOf(s), 1);
+    arenaBytes -= s.sab.byteLength;
+    dropped += s.sab.byteLength;
+  }
+  return dropped;
 }
 
 /**
@@ -200,6 +233,7 @@ function grow(len: number, bytes: number): Uint8Array | undefined {
   const s = new Segment(sab);
   segments.push(s);
   arenaBytes += size;
+  trimTimer ??= setInterval(() => trimArena(), 10_000).unref();
   const off = s.take(len)!;
   return block(s, off, bytes);
 }
