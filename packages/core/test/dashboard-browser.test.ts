@@ -69,8 +69,8 @@ async function navigate(title: string): Promise<void> {
   await page.locator('header nav a', { hasText: new RegExp(`^${title}$`) }).click();
 }
 
-// Skip reason: chromium is not installed on this machine and this is not CI. .ci/run installs it, and in CI
-// (CI set) the file always runs, failing if chromium is missing.
+// .ci/run installs chromium; in CI (CI set) this always runs, and fails if chromium is missing.
+// Skip reason: chromium is not installed on this machine and this is not CI.
 describe.skipIf(!chromiumPath() && !process.env.CI)('the dashboard in a browser', () => {
   beforeAll(async () => {
     process.env.RAY_TS_AUTH_TOKEN = token;

@@ -33,8 +33,8 @@ function freePort(): Promise<number> {
   });
 }
 
-// Skip reason: prometheus is not installed on this machine and this is not CI. .ci/run installs it, and in CI
-// (CI set) the file always runs, failing if prometheus is missing.
+// .ci/run installs prometheus; in CI (CI set) this always runs, and fails if prometheus is missing.
+// Skip reason: prometheus is not installed on this machine and this is not CI.
 describe.skipIf(!prometheus && !process.env.CI)('Prometheus scraping a ray-ts cluster', () => {
   beforeAll(async () => {
     cluster = await Cluster.start({ head: { numCpus: 1 }, nodes: [{ numCpus: 1 }] });

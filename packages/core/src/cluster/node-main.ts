@@ -11,7 +11,7 @@ import { getLogger, setProcessLogIds } from '../log.js';
 import { publishNodeRecord } from './node-records.js';
 import { captureOwnOutput } from './own-log.js';
 import { startNode, type StartNodeOptions } from './server.js';
-import { setArenaLimit } from '../runtime/arena.js';
+import { arenaLimitFor, setArenaLimit } from '../runtime/arena.js';
 
 interface NodeMainOptions extends StartNodeOptions {
   sessionDir?: string;
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   }
   setProcessLogIds({ node_id: started.node.nodeId });
   // Pulled and restored objects go to arena blocks (warm memory: see runtime/arena.ts).
-  setArenaLimit(Math.min(2 * 1024 ** 3, Math.floor(started.node.store.capacityBytes / 4)));
+  setArenaLimit(arenaLimitFor(started.node.store.capacityBytes));
   const info = {
     pid: process.pid,
     nodeId: started.node.nodeId,

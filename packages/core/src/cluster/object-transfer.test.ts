@@ -493,7 +493,7 @@ describe('object transfer: a pull against servePull', () => {
   });
 });
 
-// Skip reason: same-host transfers use /dev/shm, on Linux only (elsewhere pulls always go in chunks).
+// Skip reason: no same-host key here (not Linux with /dev/shm, or RAY_TS_SAME_HOST_TRANSFER=0): pulls go in chunks.
 describe.skipIf(hostKey() === undefined)('object transfer on one host: shared memory', () => {
   it('hands an object of 1 MiB or more to a requester on this host in a shared-memory file', async () => {
     const { node } = transferCluster('node-a', 'node-b');

@@ -8,6 +8,7 @@ import type { FromWorker } from '../protocol/worker-messages.js';
 import { envKeyOf, type EnvVars } from '../options.js';
 import { packagesDirUnder } from '../runtime/code-packages.js';
 import { WorkerHandle, type WorkerBoot } from './worker-handle.js';
+import { arenaLimitFor } from '../runtime/arena.js';
 
 export interface WorkerPoolOptions {
   /** Everything of a worker's boot data but its id. */
@@ -50,7 +51,7 @@ export function nodeWorkerPool(spec: NodePoolSpec, prestart: boolean): WorkerPoo
       namespace: spec.namespace,
       inlineObjectMaxBytes: config.inlineObjectMaxBytes,
       bufferPoolBytes: Math.min(1024 ** 3, Math.floor(spec.objectStoreBytes / 8)),
-      arenaBytes: Math.min(2 * 1024 ** 3, Math.floor(spec.objectStoreBytes / 4)),
+      arenaBytes: arenaLimitFor(spec.objectStoreBytes),
       packagesDir: packagesDirUnder(config.runtimeResourcesDirectory),
       metricsReportIntervalMs: config.metricsReportIntervalMs,
     },

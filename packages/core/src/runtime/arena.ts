@@ -127,6 +127,11 @@ let limitBytes = 0;
 let pressureHook: (() => number) | undefined;
 let quietUntil = 0;
 
+/** How much a thread's arena may map on a node whose store holds `capacity` bytes: a quarter, 2 GiB at most. */
+export function arenaLimitFor(capacity: number): number {
+  return Math.min(2 * 1024 ** 3, Math.floor(capacity / 4));
+}
+
 /**
  * Sets how many bytes of segments this thread may keep (0 turns the arena off and drops the
  * segments; blocks in use stay valid, their memory is freed once nobody references it).

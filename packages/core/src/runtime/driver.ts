@@ -13,7 +13,7 @@ import type { NodeManager, TaskRecord } from '../node/node-manager.js';
 import type { EnvVars } from '../options.js';
 import { LocalClient } from './local-client.js';
 import { setMemoryPressureHook, setSharedGcThreshold, setSharedPoolLimit } from './memory.js';
-import { setArenaLimit, setArenaPressureHook } from './arena.js';
+import { arenaLimitFor, setArenaLimit, setArenaPressureHook } from './arena.js';
 import { RefTracker } from './object-ref.js';
 import { threadState } from './thread-state.js';
 import { packagesDirUnder } from './code-packages.js';
@@ -118,7 +118,7 @@ function attachDriver(
 ): LocalClient {
   setSharedGcThreshold(Math.min(128 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(capacity / 2))));
   setSharedPoolLimit(Math.min(2 * 1024 ** 3, Math.floor(capacity / 4)));
-  setArenaLimit(Math.min(2 * 1024 ** 3, Math.floor(capacity / 4)));
+  setArenaLimit(arenaLimitFor(capacity));
   const client = new LocalClient(node, config);
   const st = threadState();
   st.client = client;

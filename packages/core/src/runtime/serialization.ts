@@ -41,6 +41,10 @@ export interface Markable {
  */
 const REF_PREFIX = '\u0000\u0001ref:';
 
+function isRefString(v: unknown): v is string {
+  return typeof v === 'string' && v.charCodeAt(0) === 0 && v.startsWith(REF_PREFIX);
+}
+
 interface EncodeCtx {
   refs: string[];
   special: boolean;
@@ -54,7 +58,7 @@ function isPlainish(v: object): boolean {
 
 function encode(v: unknown, ctx: EncodeCtx): unknown {
   if (typeof v !== 'object' || v === null) {
-    if (typeof v === 'string' && v.charCodeAt(0) === 0 && v.startsWith(REF_PREFIX)) {
+    if (isRefString(v)) {
       ctx.special = true;
       return { [MARKER]: 'str', v };
     }
@@ -141,9 +145,7 @@ export interface Reviver {
 
 function revive(v: unknown, reviver: Reviver, seen: Set<object>): unknown {
   if (typeof v !== 'object' || v === null) {
-    return typeof v === 'string' && v.charCodeAt(0) === 0 && v.startsWith(REF_PREFIX)
-      ? refFor(v.slice(REF_PREFIX.length))
-      : v;
+    return isRefString(v) ? refFor(v.slice(REF_PREFIX.length)) : v;
   }
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) return v;
   if (seen.has(v)) return v;
