@@ -23,6 +23,7 @@ import { registerJobCommands } from './cli-job.js';
 import { registerMetricsCommands } from './cli-metrics.js';
 import { registerDashboardCommand } from './cli-dashboard.js';
 import { registerLogsCommands } from './cli-logs.js';
+import { registerClusterCommands } from './cli-cluster.js';
 import { VERSION } from './cluster/proto.js';
 import { withHugePages } from './runtime/huge-pages.js';
 import { resolveClusterAddress } from './runtime/cluster-address.js';
@@ -76,6 +77,26 @@ interface StartFlags {
   dashboardPort?: number;
   authTokenFile?: string;
   metricsExportPort?: number;
+  labels?: string;
+  autoscalingConfig?: string;
+}
+
+/** A JSON object flag (or variable) of string or number values, checked. */
+function jsonObject(name: string, text: string, values: 'number' | 'string'): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    fail(
+      `${name} must be JSON, e.g. ${values === 'number' ? '\'{"accelerator": 2}\'' : '\'{"zone": "a"}\''}; got ${text}`,
+    );
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) fail(`${name} must be a JSON object; got ${text}`);
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (values === 'number' ? typeof x !== 'number' || x < 0 : typeof x !== 'string')
+      fail(`${name}: ${k} must be ${values === 'number' ? 'a number >= 0' : 'a string'}.`);
+  }
+  return v as Record<string, unknown>;
 }
 
 async function start(f: StartFlags): Promise<void> {
@@ -103,18 +124,31 @@ async function start(f: StartFlags): Promise<void> {
   const resources: Record<string, number> = { CPU: f.numCpus ?? os.availableParallelism() };
   if (f.numGpus) resources.GPU = f.numGpus;
   if (f.resources) {
-    let extra: unknown;
-    try {
-      extra = JSON.parse(f.resources);
-    } catch {
-      fail(`--resources must be JSON, e.g. '{"accelerator": 2}'; got ${f.resources}`);
-    }
-    if (!extra || typeof extra !== 'object' || Array.isArray(extra))
-      fail(`--resources must be a JSON object, e.g. '{"accelerator": 2}'.`);
-    for (const [k, v] of Object.entries(extra as Record<string, unknown>)) {
-      if (typeof v !== 'number' || v < 0) fail(`--resources: ${k} must be a number >= 0.`);
+    for (const [k, v] of Object.entries(jsonObject('--resources', f.resources, 'number'))) {
       if (k === 'CPU' || k === 'GPU') fail(`--resources: use --num-${k === 'CPU' ? 'cpus' : 'gpus'} for ${k}.`);
-      resources[k] = v;
+      resources[k] = v as number;
+    }
+  }
+  // A cluster launcher or autoscaler (Ray's RAY_OVERRIDE_RESOURCES) gives a node type's resources
+  // this way, so that start commands of the user's own need not repeat them.
+  const override = process.env.RAY_TS_OVERRIDE_RESOURCES;
+  if (override && f.numCpus === undefined && f.numGpus === undefined && !f.resources) {
+    const r = jsonObject('RAY_TS_OVERRIDE_RESOURCES', override, 'number') as Record<string, number>;
+    delete resources.CPU;
+    Object.assign(resources, { CPU: r.CPU ?? os.availableParallelism() }, r);
+  }
+  const labelsText = f.labels ?? process.env.RAY_TS_NODE_LABELS;
+  const labels = labelsText
+    ? (jsonObject(f.labels ? '--labels' : 'RAY_TS_NODE_LABELS', labelsText, 'string') as Record<string, string>)
+    : undefined;
+  let autoscaler = f.autoscaler;
+  if (f.autoscalingConfig) {
+    if (!f.head) fail('--autoscaling-config is a setting of the head: use it with --head.');
+    const { parseClusterConfig } = await import('./cluster/cluster-config.js');
+    try {
+      autoscaler = parseClusterConfig(fs.readFileSync(f.autoscalingConfig, 'utf8'), f.autoscalingConfig);
+    } catch (err) {
+      fail((err as Error).message);
     }
   }
   if (f.address) {
@@ -138,8 +172,9 @@ async function start(f: StartFlags): Promise<void> {
     nodeTimeoutMs: f.nodeTimeoutMs,
     jobApiPort: f.dashboardPort,
     metricsExportPort: f.metricsExportPort,
-    autoscaler: f.autoscaler,
+    autoscaler,
     authTokenFile,
+    labels,
   };
   if (f.block) {
     runInForeground(withHugePages({ ...process.env, RAY_TS_NODE_OPTIONS: JSON.stringify({ ...opts, parentFd: 3 }) }));
@@ -322,6 +357,11 @@ program
     "port of this node's Prometheus endpoint, /metrics (default: a free one; RAY_TS_METRICS_ENABLED=0 turns it off)",
     number('--metrics-export-port'),
   )
+  .option('--labels <json>', 'labels of this node, e.g. \'{"zone": "a"}\' (default: RAY_TS_NODE_LABELS)')
+  .option(
+    '--autoscaling-config <file>',
+    'head: run an autoscaler with this cluster config (what `ray-ts up` leaves on the head)',
+  )
   .option('--block', 'run in the foreground')
   .action((f: StartFlags) => start(f));
 program
@@ -345,41 +385,6 @@ program
       );
     console.log(auth.token);
   });
-program
-  .command('up')
-  .description('start a cluster from a config: a head with an autoscaler that adds and removes nodes by demand')
-  .argument(
-    '<config>',
-    'cluster YAML: maxWorkers, idleTimeoutS, head.resources, nodeTypes.<name>.{resources,minWorkers,maxWorkers}',
-  )
-  .option('--port <n>', 'port of the head (default 6380)', number('--port'))
-  .option('--dashboard-port <n>', 'port of the HTTP job API (default 8265; 0: a free one)', number('--dashboard-port'))
-  .action(async (file: string, f: { port?: number; dashboardPort?: number }) => {
-    const { parseClusterConfig } = await import('./cluster/autoscaler.js');
-    let config;
-    try {
-      config = parseClusterConfig(fs.readFileSync(file, 'utf8'));
-    } catch (err) {
-      fail(`${file}: ${(err as Error).message}`);
-    }
-    const r = config.head.resources;
-    const { CPU, GPU, ...custom } = r;
-    await start({
-      head: true,
-      host: '127.0.0.1',
-      port: f.port,
-      dashboardPort: f.dashboardPort,
-      numCpus: CPU ?? 1,
-      numGpus: GPU,
-      resources: Object.keys(custom).length ? JSON.stringify(custom) : undefined,
-      autoscaler: config,
-    });
-  });
-program
-  .command('down')
-  .description('stop the cluster started here with up (or start)')
-  .action(() => stop(false));
-
 program
   .command('stop')
   .description('stop the nodes started on this machine')
@@ -443,6 +448,12 @@ registerJobCommands(program, { fail, headAddress, printTable });
 registerMetricsCommands(program, { fail, headAddress, printTable });
 registerDashboardCommand(program, { fail, headAddress, printTable });
 registerLogsCommands(program, { fail, headAddress, printTable });
+registerClusterCommands(program, {
+  fail,
+  sessionDir,
+  startLocal: (config, flags) => start({ ...flags, head: true, host: '127.0.0.1', autoscaler: config }),
+  stopLocal: () => stop(false),
+});
 
 // ---------------------------------------------------------------- library commands
 /**

@@ -263,6 +263,15 @@ export class LogPathError extends InvalidArgumentError {
   override readonly name: string = 'LogPathError';
 }
 
+/**
+ * Thrown by the cluster launcher (`ray-ts up|down|exec|submit` with an ssh provider) when a host
+ * cannot be reached or logged in to, or a setup or start command fails there: names the host,
+ * the command, its exit code and the end of its output.
+ */
+export class ClusterLaunchError extends RayError {
+  override readonly name: string = 'ClusterLaunchError';
+}
+
 const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   CollectiveTimeoutError,
   PoolEmptyError,
@@ -291,6 +300,7 @@ const errorClasses: Record<string, new (...args: never[]) => RayError> = {
   TlsError,
   LogNotFoundError,
   LogPathError,
+  ClusterLaunchError,
 };
 
 const builtinErrors: Record<string, ErrorConstructor> = {

@@ -87,6 +87,7 @@ export {
   GcsUnavailableError,
   LogNotFoundError,
   LogPathError,
+  ClusterLaunchError,
 } from './errors.js';
 
 export { SeededRng, randomSeed, type SeededRngState } from './random.js';

@@ -6,98 +6,27 @@
  * (see docs/architecture.md). It runs in the head, next to the GCS.
  */
 import type { ChildProcess } from 'node:child_process';
-import { parse } from 'yaml';
-import { InvalidArgumentError } from '../errors.js';
+import type { AutoscalerConfig } from './cluster-config.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { spawnNodeProcess } from './node-process.js';
 
-/** A node type of the cluster config. */
-export interface NodeTypeConfig {
-  resources: Record<string, number>;
-  minWorkers: number;
-  maxWorkers: number;
-}
-
-/** `ray-ts up cluster.yaml`: the cluster's shape. */
-export interface AutoscalerConfig {
-  clusterName: string;
-  /** Worker nodes at most, all types together. */
-  maxWorkers: number;
-  /** A worker node idle this long is stopped (above its type's minWorkers). */
-  idleTimeoutS: number;
-  head: { resources: Record<string, number> };
-  nodeTypes: Record<string, NodeTypeConfig>;
-}
-
-function resources(where: string, v: unknown): Record<string, number> {
-  if (!v || typeof v !== 'object' || Array.isArray(v))
-    throw new InvalidArgumentError(`${where}.resources must be a map like { CPU: 2 }.`);
-  for (const [k, n] of Object.entries(v)) {
-    if (typeof n !== 'number' || !(n >= 0))
-      throw new InvalidArgumentError(`${where}.resources.${k} must be a number >= 0.`);
-  }
-  return v as Record<string, number>;
-}
-
-function count(where: string, v: unknown, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-    throw new InvalidArgumentError(`${where} must be an integer >= 0.`);
-  return v;
-}
-
-/** Parses and checks a cluster config (YAML or JSON text). */
-export function parseClusterConfig(text: string): AutoscalerConfig {
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (err) {
-    throw new InvalidArgumentError(`The cluster config is not valid YAML: ${(err as Error).message}`);
-  }
-  if (!raw || typeof raw !== 'object')
-    throw new InvalidArgumentError('The cluster config must be a map with nodeTypes, maxWorkers, ...');
-  const r = raw as Record<string, unknown>;
-  const known = ['clusterName', 'maxWorkers', 'idleTimeoutS', 'head', 'nodeTypes'];
-  for (const k of Object.keys(r)) {
-    if (!known.includes(k))
-      throw new InvalidArgumentError(`Unknown key '${k}' in the cluster config. Known: ${known.join(', ')}.`);
-  }
-  const types = r.nodeTypes;
-  if (!types || typeof types !== 'object' || Object.keys(types).length === 0) {
-    throw new InvalidArgumentError(
-      'The cluster config needs nodeTypes: { <name>: { resources: { CPU: 2 }, minWorkers, maxWorkers } }.',
-    );
-  }
-  const nodeTypes: Record<string, NodeTypeConfig> = {};
-  for (const [name, t] of Object.entries(types as Record<string, Record<string, unknown>>)) {
-    const where = `nodeTypes.${name}`;
-    const minWorkers = count(`${where}.minWorkers`, t?.minWorkers, 0);
-    const maxWorkers = count(`${where}.maxWorkers`, t?.maxWorkers, Math.max(1, minWorkers));
-    if (minWorkers > maxWorkers)
-      throw new InvalidArgumentError(`${where}: minWorkers (${minWorkers}) is above maxWorkers (${maxWorkers}).`);
-    nodeTypes[name] = { resources: resources(where, t?.resources), minWorkers, maxWorkers };
-  }
-  const head = (r.head ?? { resources: { CPU: 1 } }) as Record<string, unknown>;
-  return {
-    clusterName: typeof r.clusterName === 'string' ? r.clusterName : 'default',
-    maxWorkers: count(
-      'maxWorkers',
-      r.maxWorkers,
-      Object.values(nodeTypes).reduce((a, t) => a + t.maxWorkers, 0),
-    ),
-    idleTimeoutS: typeof r.idleTimeoutS === 'number' && r.idleTimeoutS >= 0 ? r.idleTimeoutS : 60,
-    head: { resources: resources('head', head.resources ?? { CPU: 1 }) },
-    nodeTypes,
-  };
-}
+export type { AutoscalerConfig, NodeTypeConfig } from './cluster-config.js';
 
 /** A node a provider started. */
 export interface ProviderNode {
   providerId: string;
   type: string;
-  /** The cluster node id, once it has joined. */
+  /**
+   * The cluster node id, once it has joined: set by the provider, or found by the autoscaler as
+   * the live node labelled `ray-ts/provider-id: <providerId>` (every provider's nodes carry it).
+   */
   nodeId: string | undefined;
 }
+
+/** The label by which the autoscaler knows which cluster node a provider's node is. */
+export const PROVIDER_ID_LABEL = 'ray-ts/provider-id';
+/** The label naming a node's type. */
+export const NODE_TYPE_LABEL = 'ray-ts/node-type';
 
 /**
  * Where nodes come from. The local provider runs node processes on this machine; a cloud or
@@ -130,7 +59,7 @@ export class LocalNodeProvider implements NodeProvider {
       port: 0,
       resources: res,
       sessionDir: this.sessionDir,
-      labels: { 'ray-ts/node-type': type, 'ray-ts/provider-id': providerId },
+      labels: { [NODE_TYPE_LABEL]: type, [PROVIDER_ID_LABEL]: providerId },
     };
     const { proc, ready } = spawnNodeProcess(opts, {
       env: this.env,
@@ -232,6 +161,8 @@ export class Autoscaler {
       const alive = nodes.filter((n) => n.state === 'ALIVE' && !n.isDriver);
       const ours = this.provider.nodes();
       const byNodeId = new Map(alive.map((n) => [n.nodeId, n]));
+      const byProviderId = new Map(alive.map((n) => [n.labels?.[PROVIDER_ID_LABEL], n.nodeId]));
+      for (const p of ours) p.nodeId ??= byProviderId.get(p.providerId);
       // Demand: what owners have queued (drivers included), and bundles of pending groups.
       const demand: Record<string, number>[] = [];
       const summary = new Map<string, { shape: Record<string, number>; count: number }>();

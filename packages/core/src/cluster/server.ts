@@ -19,7 +19,10 @@ import { JobManager, serveJobApi, type JobRecord, type JobTable } from './jobs.j
 import { logRoutes } from './log-api.js';
 import { jobsDirOf, nodeLogs } from './log-wiring.js';
 import { logHandlers } from './log-service.js';
-import { Autoscaler, LocalNodeProvider, type AutoscalerConfig } from './autoscaler.js';
+import { Autoscaler, LocalNodeProvider, type NodeProvider } from './autoscaler.js';
+import type { ClusterConfig } from './cluster-config.js';
+import { sessionDir as sessionDirOf } from '../runtime/session-dir.js';
+import { knownHostsFile, SshNodeProvider, type SshClusterConfig } from './provider-ssh.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { nodeAddresses } from './node-address.js';
 import { bindServer, gcsClient, newServer, protos, unary, VERSION } from './proto.js';
@@ -66,7 +69,7 @@ export interface StartNodeOptions {
   /** Head: where job logs are kept. */
   logDir?: string;
   /** Head: run an autoscaler with this cluster config (`ray-ts up`). */
-  autoscaler?: AutoscalerConfig;
+  autoscaler?: ClusterConfig;
   /** Where `ray-ts start` records nodes (the autoscaler's nodes go there too). */
   sessionDir?: string;
   /** Labels of this node (the autoscaler marks its node type). */
@@ -357,9 +360,17 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   }
   if (gcs && opts.autoscaler) {
     const g = gcs;
+    const provider: NodeProvider =
+      opts.autoscaler.provider?.type === 'ssh'
+        ? new SshNodeProvider(opts.autoscaler as SshClusterConfig, {
+            gcsAddress,
+            authEnv: authEnv(auth),
+            knownHostsFile: knownHostsFile(opts.sessionDir ?? sessionDirOf(), opts.autoscaler.clusterName),
+          })
+        : new LocalNodeProvider(gcsAddress, opts.sessionDir, authEnv(auth));
     autoscaler = new Autoscaler(
       opts.autoscaler,
-      new LocalNodeProvider(gcsAddress, opts.sessionDir, authEnv(auth)),
+      provider,
       () => ({ nodes: g.nodeTable() as NodeInfo__Output[], pendingBundles: g.pendingBundles() }),
       // One key rewritten: it waits in the queue at most once, whatever the queue holds.
       (status) => void g.kvLocal('autoscaler').put('status', Buffer.from(JSON.stringify(status)), true),
