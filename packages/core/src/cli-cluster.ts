@@ -4,10 +4,12 @@
  * processes of this machine; an ssh provider runs them on the hosts it lists (cluster/launcher.ts).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError as CliArgError } from 'commander';
 import type { ClusterConfig } from './cluster/cluster-config.js';
 import type { SshClusterConfig } from './cluster/provider-ssh.js';
+import type { SlurmClusterConfig } from './cluster/provider-slurm.js';
 
 /** What the start flags of the head of a local cluster say. */
 export interface LocalHeadFlags {
@@ -16,6 +18,16 @@ export interface LocalHeadFlags {
   numCpus?: number;
   numGpus?: number;
   resources?: string;
+  /** The interface the head listens on and the address it advertises (default 127.0.0.1). */
+  host?: string;
+  nodeIpAddress?: string;
+}
+
+/** This machine's first non-loopback IPv4 address (where compute nodes reach a head on a login node). */
+function routableAddress(): string | undefined {
+  for (const list of Object.values(os.networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return undefined;
 }
 
 export interface ClusterCliContext {
@@ -89,7 +101,15 @@ export function registerClusterCommands(program: Command, ctx: ClusterCliContext
         return;
       }
       const { CPU, GPU, ...custom } = c.head.resources;
+      // A Slurm cluster's head runs here (a login node), where its compute nodes can reach it.
+      let host: string | undefined;
+      if (c.provider.type === 'slurm') {
+        host = c.provider.headIp ?? routableAddress();
+        if (!host) ctx.fail('no network address here for the compute nodes to reach the head: set provider.head_ip.');
+        c.provider.headIp = host;
+      }
       await ctx.startLocal(c, {
+        ...(host ? { host, nodeIpAddress: host } : {}),
         port: f.port,
         dashboardPort: f.dashboardPort,
         numCpus: CPU ?? 1,
@@ -103,6 +123,12 @@ export function registerClusterCommands(program: Command, ctx: ClusterCliContext
     .argument('[config]', 'the cluster YAML given to up')
     .action(async (file: string | undefined) => {
       const c = file === undefined ? undefined : await load(ctx, file);
+      if (c?.provider.type === 'slurm') {
+        await ctx.stopLocal(); // the head's autoscaler cancels the jobs it submitted
+        const { cancelClusterJobs } = await import('./cluster/provider-slurm.js');
+        await cancelClusterJobs(c as SlurmClusterConfig); // and any it could not
+        return;
+      }
       if (c?.provider.type !== 'ssh') return ctx.stopLocal();
       const { down } = await import('./cluster/launcher.js');
       await down(c as SshClusterConfig, launcherOpts(ctx));

@@ -451,7 +451,7 @@ registerLogsCommands(program, { fail, headAddress, printTable });
 registerClusterCommands(program, {
   fail,
   sessionDir,
-  startLocal: (config, flags) => start({ ...flags, head: true, host: '127.0.0.1', autoscaler: config }),
+  startLocal: (config, flags) => start({ host: '127.0.0.1', ...flags, head: true, autoscaler: config }),
   stopLocal: () => stop(false),
 });
 

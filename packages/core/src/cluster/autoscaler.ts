@@ -36,6 +36,8 @@ export interface NodeProvider {
   createNode(type: string, resources: Record<string, number>): Promise<ProviderNode>;
   terminateNode(providerId: string): Promise<void>;
   nodes(): ProviderNode[];
+  /** Brings nodes() up to date (a provider that asks a scheduler, such as Slurm's squeue); each step awaits it first. */
+  refresh?(): Promise<void>;
 }
 
 /** Starts worker nodes as processes on this machine (what `ray-ts up` uses). */
@@ -157,6 +159,7 @@ export class Autoscaler {
     if (this.busy) return;
     this.busy = true;
     try {
+      await this.provider.refresh?.();
       const { nodes, pendingBundles } = this.state();
       const alive = nodes.filter((n) => n.state === 'ALIVE' && !n.isDriver);
       const ours = this.provider.nodes();

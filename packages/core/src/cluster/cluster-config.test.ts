@@ -57,6 +57,31 @@ describe('parseClusterConfig', () => {
     expect(old.nodeTypes.a).toEqual({ resources: { CPU: 1 }, minWorkers: 0, maxWorkers: 1 });
   });
 
+  it('reads a slurm provider, and refuses what it does not do', () => {
+    const c = parseClusterConfig(
+      'provider: { type: slurm, partition: debug, sbatch_options: [--time=1:00:00] }\n' +
+        'available_node_types: { cpu: { resources: { CPU: 4 }, max_workers: 8, node_config: { sbatch_options: [--mem=8G] } } }',
+    );
+    expect(c.provider).toEqual({
+      type: 'slurm',
+      partition: 'debug',
+      account: undefined,
+      headIp: undefined,
+      sbatchOptions: ['--time=1:00:00'],
+    });
+    expect(c.nodeTypes.cpu.nodeConfig).toEqual({ sbatch_options: ['--mem=8G'] });
+    expect(() =>
+      parseClusterConfig('provider: { type: slurm, worker_ips: [a] }\navailable_node_types: { a: { resources: {} } }'),
+    ).toThrow(
+      /provider.worker_ips: not a setting of the slurm provider \(it takes partition, account, head_ip, sbatch_options\)/,
+    );
+    expect(() =>
+      parseClusterConfig(
+        'provider: { type: slurm }\navailable_node_types: { a: { resources: {} } }\nfile_mounts: { /x: ./y }',
+      ),
+    ).toThrow(/the slurm provider copies no files/);
+  });
+
   it('names the file, line and field of a mistake, and what to write', () => {
     const bad = (text: string) => {
       try {

@@ -52,7 +52,18 @@ export type ProviderConfig =
   /** Processes of the machine that runs `up`. */
   | { type: 'local' }
   /** Machines reached over SSH (Ray's `local` provider with `head_ip` and `worker_ips`). */
-  | { type: 'ssh'; headIp: string; workerIps: string[]; sshPort: number };
+  | { type: 'ssh'; headIp: string; workerIps: string[]; sshPort: number }
+  /**
+   * Worker nodes as Slurm jobs (`sbatch`, one node each), the head on the machine that runs `up`
+   * (a login node), at `headIp` (default: this machine's first non-loopback IPv4 address).
+   */
+  | {
+      type: 'slurm';
+      partition: string | undefined;
+      account: string | undefined;
+      headIp: string | undefined;
+      sbatchOptions: string[];
+    };
 
 /** A whole cluster config, checked. */
 export interface ClusterConfig extends AutoscalerConfig {
@@ -112,6 +123,9 @@ const PROVIDER_KEYS: Record<string, string> = {
   head_ip: 'headIp',
   worker_ips: 'workerIps',
   ssh_port: 'sshPort',
+  partition: 'partition',
+  account: 'account',
+  sbatch_options: 'sbatchOptions',
 };
 const AUTH_KEYS: Record<string, string> = { ssh_user: 'sshUser', ssh_private_key: 'sshPrivateKey' };
 const TYPE_KEYS: Record<string, string> = {
@@ -204,8 +218,31 @@ function providerOf(src: Source, v: unknown): ProviderConfig {
   const f = keysOf(src, ['provider'], v, PROVIDER_KEYS, 'provider');
   const type = f.get('type') ? str(src, ['provider', f.get('type')!.key], f.get('type')!.value) : 'local';
   const at = (k: string): Path => ['provider', f.get(k)?.key ?? k];
-  if (!['local', 'ssh'].includes(type))
-    src.fail(at('type'), `'${type}' is not a provider ray-ts has: use local (this machine) or ssh (hosts you list).`);
+  if (!['local', 'ssh', 'slurm'].includes(type))
+    src.fail(
+      at('type'),
+      `'${type}' is not a provider ray-ts has: use local (this machine), ssh (hosts you list) or slurm (jobs of a Slurm cluster).`,
+    );
+  const only = (keys: string[]) => {
+    // Named as Ray spells them.
+    const names = keys.map((k) => Object.keys(PROVIDER_KEYS).find((sk) => PROVIDER_KEYS[sk] === k) ?? k);
+    for (const [k] of f)
+      if (k !== 'type' && !keys.includes(k))
+        src.fail(at(k), `not a setting of the ${type} provider (it takes ${names.join(', ')}).`);
+  };
+
+  if (type === 'slurm') {
+    only(['partition', 'account', 'headIp', 'sbatchOptions']);
+    const opt = (k: string) => (f.get(k) ? str(src, at(k), f.get(k)!.value) : undefined);
+    return {
+      type: 'slurm',
+      partition: opt('partition'),
+      account: opt('account'),
+      headIp: opt('headIp'),
+      sbatchOptions: f.get('sbatchOptions') ? strings(src, at('sbatchOptions'), f.get('sbatchOptions')!.value) : [],
+    };
+  }
+  only(['headIp', 'workerIps', 'sshPort']);
   if (type === 'local' && !f.has('headIp') && !f.has('workerIps')) return { type: 'local' };
   // Ray's `local` type with head_ip/worker_ips is its on-premise provider: SSH.
   const headIp = f.get('headIp')
@@ -332,6 +369,11 @@ export function parseClusterConfig(text: string, name = 'cluster config'): Clust
       fileMounts[remote] = expandHome(str(src, [...at('fileMounts'), remote], local));
     }
   }
+  if (provider.type === 'slurm' && Object.keys(fileMounts).length)
+    src.fail(
+      at('fileMounts'),
+      'the slurm provider copies no files: its nodes share a file system with the login node; put the files there.',
+    );
   const clusterName = val('clusterName') === undefined ? 'default' : str(src, at('clusterName'), val('clusterName'));
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(clusterName))
     src.fail(at('clusterName'), 'use letters, digits, dot, dash and underscore (it names folders on the hosts).');

@@ -23,6 +23,7 @@ import { Autoscaler, LocalNodeProvider, type NodeProvider } from './autoscaler.j
 import type { ClusterConfig } from './cluster-config.js';
 import { sessionDir as sessionDirOf } from '../runtime/session-dir.js';
 import { knownHostsFile, SshNodeProvider, type SshClusterConfig } from './provider-ssh.js';
+import { SlurmNodeProvider, type SlurmClusterConfig } from './provider-slurm.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { nodeAddresses } from './node-address.js';
 import { bindServer, gcsClient, newServer, protos, unary, VERSION } from './proto.js';
@@ -360,14 +361,22 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
   }
   if (gcs && opts.autoscaler) {
     const g = gcs;
+    const providerType = opts.autoscaler.provider?.type ?? 'local';
+    const session = opts.sessionDir ?? sessionDirOf();
     const provider: NodeProvider =
-      opts.autoscaler.provider?.type === 'ssh'
+      providerType === 'ssh'
         ? new SshNodeProvider(opts.autoscaler as SshClusterConfig, {
             gcsAddress,
             authEnv: authEnv(auth),
-            knownHostsFile: knownHostsFile(opts.sessionDir ?? sessionDirOf(), opts.autoscaler.clusterName),
+            knownHostsFile: knownHostsFile(session, opts.autoscaler.clusterName),
           })
-        : new LocalNodeProvider(gcsAddress, opts.sessionDir, authEnv(auth));
+        : providerType === 'slurm'
+          ? new SlurmNodeProvider(opts.autoscaler as SlurmClusterConfig, {
+              gcsAddress,
+              authEnv: authEnv(auth),
+              logDir: path.join(session, 'logs', 'slurm'),
+            })
+          : new LocalNodeProvider(gcsAddress, opts.sessionDir, authEnv(auth));
     autoscaler = new Autoscaler(
       opts.autoscaler,
       provider,
