@@ -28,6 +28,8 @@ await build({
     'yaml',
     'ws',
     'prom-client',
+    // The kubernetes provider's client: an optional peer dependency, loaded only by that provider.
+    '@kubernetes/client-node',
   ],
   sourcemap: true,
   logLevel: 'warning',

@@ -63,6 +63,21 @@ export type ProviderConfig =
       account: string | undefined;
       headIp: string | undefined;
       sbatchOptions: string[];
+    }
+  /**
+   * Worker nodes as pods (the head runs in the cluster: deploy/kubernetes/), created and deleted
+   * through the Kubernetes API with the head pod's service account.
+   */
+  | {
+      type: 'kubernetes';
+      namespace: string | undefined;
+      /** The worker pods' image (a node type's node_config.image overrides it). */
+      image: string;
+      /** The head's Service: workers join at `<headService>.<namespace>.svc:6380`. */
+      headService: string;
+      /** The Secret holding the cluster token (key `token`). */
+      authTokenSecret: string;
+      serviceAccountName: string | undefined;
     };
 
 /** A whole cluster config, checked. */
@@ -126,6 +141,11 @@ const PROVIDER_KEYS: Record<string, string> = {
   partition: 'partition',
   account: 'account',
   sbatch_options: 'sbatchOptions',
+  namespace: 'namespace',
+  image: 'image',
+  head_service: 'headService',
+  auth_token_secret: 'authTokenSecret',
+  service_account_name: 'serviceAccountName',
 };
 const AUTH_KEYS: Record<string, string> = { ssh_user: 'sshUser', ssh_private_key: 'sshPrivateKey' };
 const TYPE_KEYS: Record<string, string> = {
@@ -218,10 +238,11 @@ function providerOf(src: Source, v: unknown): ProviderConfig {
   const f = keysOf(src, ['provider'], v, PROVIDER_KEYS, 'provider');
   const type = f.get('type') ? str(src, ['provider', f.get('type')!.key], f.get('type')!.value) : 'local';
   const at = (k: string): Path => ['provider', f.get(k)?.key ?? k];
-  if (!['local', 'ssh', 'slurm'].includes(type))
+  if (!['local', 'ssh', 'slurm', 'kubernetes'].includes(type))
     src.fail(
       at('type'),
-      `'${type}' is not a provider ray-ts has: use local (this machine), ssh (hosts you list) or slurm (jobs of a Slurm cluster).`,
+      `'${type}' is not a provider ray-ts has: use local (this machine), ssh (hosts you list), slurm (jobs of a ` +
+        'Slurm cluster) or kubernetes (pods).',
     );
   const only = (keys: string[]) => {
     // Named as Ray spells them.
@@ -240,6 +261,24 @@ function providerOf(src: Source, v: unknown): ProviderConfig {
       account: opt('account'),
       headIp: opt('headIp'),
       sbatchOptions: f.get('sbatchOptions') ? strings(src, at('sbatchOptions'), f.get('sbatchOptions')!.value) : [],
+    };
+  }
+  if (type === 'kubernetes') {
+    only(['namespace', 'image', 'headService', 'authTokenSecret', 'serviceAccountName']);
+    const opt = (k: string) => (f.get(k) ? str(src, at(k), f.get(k)!.value) : undefined);
+    const name = (k: string, dflt: string) => {
+      const v = opt(k) ?? dflt;
+      if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(v))
+        src.fail(at(k), `'${v}' is not a Kubernetes object name (lowercase letters, digits, '-' and '.').`);
+      return v;
+    };
+    return {
+      type: 'kubernetes',
+      namespace: opt('namespace') === undefined ? undefined : name('namespace', ''),
+      image: opt('image') ?? src.fail(['provider'], "a kubernetes provider needs image: the worker pods' image."),
+      headService: name('headService', 'ray-ts-head'),
+      authTokenSecret: name('authTokenSecret', 'ray-ts-token'),
+      serviceAccountName: opt('serviceAccountName'),
     };
   }
   only(['headIp', 'workerIps', 'sshPort']);
@@ -374,6 +413,8 @@ export function parseClusterConfig(text: string, name = 'cluster config'): Clust
       at('fileMounts'),
       'the slurm provider copies no files: its nodes share a file system with the login node; put the files there.',
     );
+  if (provider.type === 'kubernetes' && Object.keys(fileMounts).length)
+    src.fail(at('fileMounts'), 'the kubernetes provider copies no files: put them in the image, or mount a volume.');
   const clusterName = val('clusterName') === undefined ? 'default' : str(src, at('clusterName'), val('clusterName'));
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(clusterName))
     src.fail(at('clusterName'), 'use letters, digits, dot, dash and underscore (it names folders on the hosts).');

@@ -24,6 +24,7 @@ import type { ClusterConfig } from './cluster-config.js';
 import { sessionDir as sessionDirOf } from '../runtime/session-dir.js';
 import { knownHostsFile, SshNodeProvider, type SshClusterConfig } from './provider-ssh.js';
 import { SlurmNodeProvider, type SlurmClusterConfig } from './provider-slurm.js';
+import { KubernetesNodeProvider, type KubernetesClusterConfig } from './provider-kubernetes.js';
 import type { NodeInfo__Output } from './generated/raytscore/NodeInfo.js';
 import { nodeAddresses } from './node-address.js';
 import { bindServer, gcsClient, newServer, protos, unary, VERSION } from './proto.js';
@@ -376,7 +377,9 @@ export async function startNode(opts: StartNodeOptions): Promise<StartedNode> {
               authEnv: authEnv(auth),
               logDir: path.join(session, 'logs', 'slurm'),
             })
-          : new LocalNodeProvider(gcsAddress, opts.sessionDir, authEnv(auth));
+          : providerType === 'kubernetes'
+            ? new KubernetesNodeProvider(opts.autoscaler as KubernetesClusterConfig)
+            : new LocalNodeProvider(gcsAddress, opts.sessionDir, authEnv(auth));
     autoscaler = new Autoscaler(
       opts.autoscaler,
       provider,
