@@ -166,6 +166,19 @@ export class Autoscaler {
       const byNodeId = new Map(alive.map((n) => [n.nodeId, n]));
       const byProviderId = new Map(alive.map((n) => [n.labels?.[PROVIDER_ID_LABEL], n.nodeId]));
       for (const p of ours) p.nodeId ??= byProviderId.get(p.providerId);
+      // A node that joined and then left the cluster (it crashed, or its host or pod went) is
+      // given back to its provider (the host freed, the job cancelled, the pod deleted), so that
+      // it neither counts as room nor blocks a new launch there.
+      const gone = ours.filter(
+        (p) => p.nodeId && !byNodeId.has(p.nodeId) && Date.now() - (this.launchedAt.get(p.providerId) ?? 0) > 10_000,
+      );
+      for (const p of gone) {
+        await this.provider.terminateNode(p.providerId);
+        this.status.lastAction = `${new Date().toISOString()}: ${p.providerId} (${p.type}) left the cluster: released it`;
+        this.reasons.delete(p.providerId);
+        this.idleSince.delete(p.providerId);
+      }
+      if (gone.length) ours.splice(0, ours.length, ...this.provider.nodes());
       // Demand: what owners have queued (drivers included), and bundles of pending groups.
       const demand: Record<string, number>[] = [];
       const summary = new Map<string, { shape: Record<string, number>; count: number }>();

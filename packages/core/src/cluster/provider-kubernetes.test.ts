@@ -85,8 +85,16 @@ describe('the kubernetes provider', () => {
 
   it('creates pods, follows them by listing, deletes them, and adopts its pods after a restart', async () => {
     const api = new PodTable();
-    const p = new KubernetesNodeProvider(config, { api });
+    const p = new KubernetesNodeProvider(config, {
+      api,
+      env: { RAY_TS_HEAD_POD_NAME: 'head-0', RAY_TS_HEAD_POD_UID: 'u-1' },
+    });
     const a = await p.createNode('gpu_big', { CPU: 4, GPU: 1 });
+    const owned = api.pods.get(a.providerId)!.manifest;
+    expect(owned.metadata.ownerReferences).toEqual([
+      { apiVersion: 'v1', kind: 'Pod', name: 'head-0', uid: 'u-1', blockOwnerDeletion: false },
+    ]);
+    new Pod(owned as never).validate();
     const b = await p.createNode('gpu_big', { CPU: 4, GPU: 1 });
     expect(a.providerId).toMatch(/^ray-ts-demo-1-gpu-big-[a-z0-9]{1,5}$/);
     expect(p.nodes().map((n) => n.providerId)).toEqual([a.providerId, b.providerId]);
@@ -96,7 +104,7 @@ describe('the kubernetes provider', () => {
     expect(p.nodes().map((n) => n.providerId)).toEqual([a.providerId]);
     expect(api.calls).toContain('list ml ray-ts/cluster=demo-1');
     // A new head's provider finds the running pod.
-    const again = new KubernetesNodeProvider(config, { api });
+    const again = new KubernetesNodeProvider(config, { api, env: {} });
     await again.refresh();
     expect(again.nodes()).toEqual([{ providerId: a.providerId, type: 'gpu_big', nodeId: undefined }]);
     await again.terminateNode(a.providerId);

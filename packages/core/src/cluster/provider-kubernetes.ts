@@ -8,7 +8,8 @@
  * container's requests and limits (`nvidia.com/gpu` for GPUs), the cluster token from the Secret
  * `provider.auth_token_secret`, its pod IP as the node's address, and `ray-ts stop` as its preStop
  * hook. Pods are labelled `ray-ts/cluster`, `ray-ts/node-type` and `ray-ts/provider-id` (the pod's
- * name), so the autoscaler finds its nodes by listing pods, also after the head restarts.
+ * name), so the autoscaler finds its nodes by listing pods, also after the head restarts; they are
+ * dependents of the head's pod (ownerReferences), so deleting the cluster deletes them too.
  * `@kubernetes/client-node` is loaded only here (an optional peer dependency of @ray-ts/core).
  */
 import fs from 'node:fs';
@@ -28,7 +29,13 @@ export const CLUSTER_LABEL = 'ray-ts/cluster';
 
 /** A pod as the API takes it (the fields ray-ts writes). */
 export type PodManifest = Record<string, unknown> & {
-  metadata: { name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: Record<string, unknown>[];
+  };
 };
 
 /** A pod as the provider needs to know it. */
@@ -95,6 +102,8 @@ export function workerPodManifest(
   resources: Record<string, number>,
   name: string,
   namespace: string,
+  /** The head's pod: worker pods are its dependents, so Kubernetes deletes them with it. */
+  owner?: { name: string; uid: string },
 ): PodManifest {
   const p = c.provider;
   const nc = nodeConfigOf(c, type);
@@ -120,6 +129,13 @@ export function workerPodManifest(
       namespace,
       labels,
       ...(nc.annotations ? { annotations: nc.annotations } : {}),
+      ...(owner
+        ? {
+            ownerReferences: [
+              { apiVersion: 'v1', kind: 'Pod', name: owner.name, uid: owner.uid, blockOwnerDeletion: false },
+            ],
+          }
+        : {}),
     },
     spec: {
       restartPolicy: 'Never',
@@ -199,13 +215,17 @@ export class KubernetesNodeProvider implements NodeProvider {
   private lastList = 0;
   private api: PodApi | undefined;
   readonly namespace: string;
+  private readonly owner: { name: string; uid: string } | undefined;
 
   constructor(
     private readonly config: KubernetesClusterConfig,
-    opts: { api?: PodApi } = {},
+    opts: { api?: PodApi; env?: NodeJS.ProcessEnv } = {},
   ) {
     this.api = opts.api;
     this.namespace = config.provider.namespace ?? currentNamespace();
+    // The head's pod (deploy/kubernetes/ray-ts.yaml gives both through the downward API).
+    const { RAY_TS_HEAD_POD_NAME: name, RAY_TS_HEAD_POD_UID: uid } = opts.env ?? process.env;
+    this.owner = name && uid ? { name, uid } : undefined;
   }
 
   private async podApi(): Promise<PodApi> {
@@ -220,7 +240,7 @@ export class KubernetesNodeProvider implements NodeProvider {
   async createNode(type: string, resources: Record<string, number>): Promise<ProviderNode> {
     const suffix = Math.random().toString(36).slice(2, 7);
     const name = `${dnsLabel(`ray-ts-${this.config.clusterName}-${type}`, 57)}-${suffix}`;
-    const pod = workerPodManifest(this.config, type, resources, name, this.namespace);
+    const pod = workerPodManifest(this.config, type, resources, name, this.namespace, this.owner);
     await (await this.podApi()).create(this.namespace, pod);
     const node: ProviderNode = { providerId: name, type, nodeId: undefined };
     this.pods.set(name, node);

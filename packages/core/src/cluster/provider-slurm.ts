@@ -30,7 +30,9 @@ export type SlurmCommand = (
 
 export const runSlurm: SlurmCommand = (cmd, args, opts = {}) =>
   new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { env: opts.env ?? process.env, timeout: 60_000 }, (err, stdout, stderr) => {
+    // A slurmctld that does not answer must not hold the autoscaler's step for long.
+    const timeout = cmd === 'sbatch' ? 30_000 : 15_000;
+    const child = execFile(cmd, args, { env: opts.env ?? process.env, timeout }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const e = err as NodeJS.ErrnoException;
       reject(
