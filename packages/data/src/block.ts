@@ -18,6 +18,7 @@ import {
   List,
   Null,
   Struct,
+  Type,
   Table,
   Uint16,
   Uint32,
@@ -150,18 +151,29 @@ export function toBatch<F extends BatchFormat>(table: Table, format: F): BatchOf
  * A table from what a user function returned: an Arrow table, columns, or an array of rows.
  * `what` names the operator in errors.
  */
-export function fromBatch(value: unknown, what: string): Table {
+export function fromBatch(value: unknown, what: string, hints?: TypeHints): Table {
   if (value instanceof Table) return value;
-  if (Array.isArray(value)) return fromRows(value as Row[], what);
-  if (value !== null && typeof value === 'object') return fromColumns(value as Columns, what);
+  if (Array.isArray(value)) return fromRows(value as Row[], what, undefined, hints);
+  if (value !== null && typeof value === 'object') return fromColumns(value as Columns, what, hints);
   throw new DataInvalidArgumentError(
     `${what} returned ${value === undefined ? 'undefined' : typeof value}; it must return a batch: an object of ` +
       `columns ({ name: array }), an array of row objects, or an Arrow Table.`,
   );
 }
 
+/**
+ * Column types to keep where a function's output still fits them (its input's): without them,
+ * a row's numbers would come back as Float64, dates and timestamps as numbers, decimals as words.
+ */
+export type TypeHints = ReadonlyMap<string, DataType>;
+
+/** The column types of a table, as hints for what a function makes of its rows. */
+export function typeHints(t: Table): TypeHints {
+  return new Map(t.schema.fields.map((f) => [f.name, f.type]));
+}
+
 /** A table from rows (plain objects). Columns are the union of the rows' keys, in first-seen order. */
-export function fromRows(rows: readonly Row[], what: string, columns?: readonly string[]): Table {
+export function fromRows(rows: readonly Row[], what: string, columns?: readonly string[], hints?: TypeHints): Table {
   if (rows.length === 0) return EMPTY;
   const names: string[] = columns ? [...columns] : [];
   const seen = new Set<string>(names);
@@ -184,11 +196,11 @@ export function fromRows(rows: readonly Row[], what: string, columns?: readonly 
     for (let i = 0; i < rows.length; i++) c[i] = rows[i][name];
     cols[name] = c;
   }
-  return fromColumns(cols, what);
+  return fromColumns(cols, what, hints);
 }
 
 /** A table from columns; every column must have the same length. */
-export function fromColumns(cols: Columns, what: string): Table {
+export function fromColumns(cols: Columns, what: string, hints?: TypeHints): Table {
   const names = Object.keys(cols);
   if (names.length === 0) return EMPTY;
   const vectors: Record<string, Vector> = {};
@@ -204,19 +216,29 @@ export function fromColumns(cols: Columns, what: string): Table {
       );
     }
     len = c.length;
-    vectors[name] = toVector(c, name, what);
+    vectors[name] = toVector(c, name, what, hints?.get(name));
   }
   return new Table(vectors);
 }
 
-/** One column as an Arrow vector, with types inferred from JS values (numbers are Float64). */
-export function toVector(c: ArrayLike<unknown>, name: string, what: string): Vector {
+/**
+ * One column as an Arrow vector, with types inferred from JS values (numbers are Float64), or of
+ * `hint`'s type (the input column's) when the values still fit it.
+ */
+export function toVector(c: ArrayLike<unknown>, name: string, what: string, hint?: DataType): Vector {
   if (ArrayBuffer.isView(c) && !(c instanceof DataView)) {
     if (c instanceof Uint8ClampedArray) return makeVector(new Uint8Array(c.buffer, c.byteOffset, c.length));
     return makeVector(c as Float64Array);
   }
   const arr = c as readonly unknown[];
   const type = inferType(arr, name, what);
+  if (hint && String(hint) !== String(type) && keepsType(type, hint, arr)) {
+    try {
+      return vectorFromArray(arr as unknown[], hint);
+    } catch {
+      // not after all: the inferred type
+    }
+  }
   try {
     return vectorFromArray(arr as unknown[], type);
   } catch (err) {
@@ -274,6 +296,55 @@ function inferType(arr: readonly unknown[], name: string, what: string): DataTyp
   throw new DataInvalidArgumentError(
     `${what}: column '${name}' holds ${typeof sample} values, which cannot be stored in a block; use numbers, strings, booleans, bigints, Dates, Uint8Arrays, arrays or plain objects.`,
   );
+}
+
+/**
+ * Whether values whose inferred type is `inferred` still fit the input column's type `hint`:
+ * integers in range for a narrower integer, numbers or Dates for dates and timestamps (ms, as rows
+ * show them), the words rows show for decimals, strings for large strings, and so on inside lists
+ * and structs. A column the function changed in kind gets the inferred type.
+ */
+function keepsType(inferred: DataType, hint: DataType, arr: readonly unknown[]): boolean {
+  if (inferred.typeId === Type.Null) return true; // only nulls: any type holds them
+  if (DataType.isInt(hint)) {
+    if (hint.bitWidth === 64) return DataType.isInt(inferred) && inferred.bitWidth === 64;
+    if (!DataType.isFloat(inferred)) return false;
+    const lo = hint.isSigned ? -(2 ** (hint.bitWidth - 1)) : 0;
+    const hi = hint.isSigned ? 2 ** (hint.bitWidth - 1) - 1 : 2 ** hint.bitWidth - 1;
+    return arr.every((x) => x == null || (Number.isInteger(x) && (x as number) >= lo && (x as number) <= hi));
+  }
+  if (DataType.isFloat(hint)) return DataType.isFloat(inferred);
+  if (DataType.isUtf8(hint) || DataType.isLargeUtf8(hint)) return DataType.isUtf8(inferred);
+  if (DataType.isBinary(hint) || DataType.isLargeBinary(hint)) return DataType.isBinary(inferred);
+  if (DataType.isDate(hint) || DataType.isTimestamp(hint))
+    return DataType.isFloat(inferred) || DataType.isDate(inferred);
+  if (DataType.isDecimal(hint)) {
+    const words = hint.bitWidth / 32;
+    return arr.every((x) => x == null || (x instanceof Uint32Array && x.length === words));
+  }
+  if (DataType.isList(hint) || DataType.isLargeList(hint)) {
+    if (!DataType.isList(inferred)) return false;
+    const inner: unknown[] = [];
+    for (const x of arr) {
+      const list = x as ArrayLike<unknown> | null | undefined;
+      if (list != null) for (let i = 0; i < list.length; i++) inner.push(list[i]);
+    }
+    return keepsType(inferred.children[0].type, hint.children[0].type, inner);
+  }
+  if (DataType.isStruct(hint)) {
+    if (!DataType.isStruct(inferred)) return false;
+    const names = hint.children.map((f) => f.name);
+    if (inferred.children.length !== names.length || !inferred.children.every((f) => names.includes(f.name)))
+      return false;
+    return hint.children.every((f) =>
+      keepsType(
+        inferred.children.find((g) => g.name === f.name)!.type,
+        f.type,
+        arr.map((r) => (r as Record<string, unknown> | null)?.[f.name]),
+      ),
+    );
+  }
+  return false;
 }
 
 function typedArrayType(x: ArrayBufferView): DataType {

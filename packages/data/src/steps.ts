@@ -10,6 +10,7 @@ import {
   fromBatch,
   fromColumns,
   fromRows,
+  typeHints,
   toBatch,
   toColumns,
   toRows,
@@ -204,7 +205,7 @@ async function runRowStep(t: Table, step: Extract<Step, { kind: 'map' | 'flatMap
       for (let i = 0; i < keep.length; i++) if (keep[i]) dst.push(c[i]);
       kept[name] = (ArrayBuffer.isView(c) ? typedLike(c, dst) : dst) as unknown[];
     }
-    return fromColumns(kept as Record<string, ArrayLike<unknown>>, step.name);
+    return fromColumns(kept as Record<string, ArrayLike<unknown>>, step.name, typeHints(t));
   }
   for (const row of rows) {
     let r: unknown;
@@ -230,7 +231,7 @@ async function runRowStep(t: Table, step: Extract<Step, { kind: 'map' | 'flatMap
       for (const x of r as Row[]) out.push(x);
     }
   }
-  return fromRows(out, step.name);
+  return fromRows(out, step.name, undefined, typeHints(t));
 }
 
 function typedLike(src: ArrayLike<unknown>, values: unknown[]): ArrayLike<unknown> {
@@ -266,6 +267,7 @@ async function runMapBatches(
   const n = t.numRows;
   const size = step.batchSize ?? Math.max(n, 1);
   const outs: Table[] = [];
+  const hints = step.batchFormat === 'arrow' ? undefined : typeHints(t);
   for (let start = 0, k = 0; start < n || (n === 0 && k === 0); start += size, k++) {
     const batch = n === 0 ? t : t.slice(start, Math.min(n, start + size));
     if (n === 0) break;
@@ -276,7 +278,7 @@ async function runMapBatches(
     } catch (err) {
       throw userError(step.name, `on batch ${k} (rows ${start}..${start + batch.numRows - 1} of the block)`, err);
     }
-    outs.push(fromBatch(r, step.name));
+    outs.push(fromBatch(r, step.name, hints));
   }
   return concatTables(outs);
 }

@@ -105,7 +105,24 @@ export async function readFrame(format: ReadFormat, path: string, opts: ReadFile
   } catch (cause) {
     throw parseError(format, path, cause, opts.filter);
   }
-  return df;
+  return decodeDictionaries(df);
+}
+
+/**
+ * Dictionary-encoded columns (pandas categoricals, Spark's and DuckDB's low-cardinality strings:
+ * Polars reads them as Categorical) as plain strings. Each row group may carry a dictionary of its
+ * own, which Arrow IPC files (blocks) cannot hold, and blocks of different files would carry
+ * different dictionaries; decoded, every block of every file agrees, and they write back as strings.
+ */
+function decodeDictionaries(df: pl.DataFrame): pl.DataFrame {
+  const names = df.columns.filter((name) => {
+    try {
+      return ['Categorical', 'Enum'].includes(String(df.getColumn(name).dtype.variant));
+    } catch {
+      return false; // a type nodejs-polars cannot show in JS (Binary): not a dictionary
+    }
+  });
+  return names.length ? df.withColumns(...names.map((n) => pl.col(n).cast(pl.Utf8))) : df;
 }
 
 function validateOptions(format: ReadFormat, opts: ReadFileOptions): void {
