@@ -58,3 +58,33 @@ it('finds its nodes by their provider-id label, and releases a node that left th
   expect(provider.terminated).toEqual(['b']);
   expect(provider.nodes().map((p) => p.providerId)).toEqual(['a']);
 });
+
+it('keeps stopping idle nodes while a launch fails, and says why it failed', async () => {
+  const config = parseClusterConfig(
+    'idle_timeout_minutes: 0\navailable_node_types: { w: { resources: { CPU: 1 }, max_workers: 2 }, g: { resources: { GPU: 1 }, max_workers: 1 } }',
+  );
+  const provider = new Recorder();
+  provider.createNode = async () => {
+    throw new Error('no free host');
+  };
+  provider.list.push({ providerId: 'a', type: 'w', nodeId: undefined });
+  const idle = node('n1', 'a', false);
+  const waiting = {
+    ...node('d', 'none', true),
+    isDriver: true,
+    load: [{ shape: { GPU: 1 }, count: 1 }],
+  } as NodeInfo__Output;
+  let published: { lastAction: string } | undefined;
+  const scaler = new Autoscaler(
+    config,
+    provider,
+    () => ({ nodes: [idle, waiting], pendingBundles: [] }),
+    (s) => {
+      published = s;
+    },
+  );
+  await scaler.step(); // idle since now
+  await scaler.step(); // idle for >= 0 s: stopped, although the GPU launch fails each round
+  expect(provider.terminated).toEqual(['a']);
+  expect(published?.lastAction).toMatch(/stopped a \(w\): idle|could not start a 'g' node: no free host/);
+});

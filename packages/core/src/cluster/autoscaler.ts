@@ -231,10 +231,17 @@ export class Autoscaler {
         }
       }
       for (const l of launches) {
-        const n = await this.provider.createNode(l.type, this.config.nodeTypes[l.type].resources);
-        this.reasons.set(n.providerId, l.reason);
-        this.launchedAt.set(n.providerId, Date.now());
-        this.status.lastAction = `${new Date().toISOString()}: ${l.reason} -> ${l.type} (${n.providerId})`;
+        // A launch that fails (no free host, sbatch or the API refused) is tried again next
+        // round; it must not keep idle nodes below from being stopped.
+        try {
+          const n = await this.provider.createNode(l.type, this.config.nodeTypes[l.type].resources);
+          this.reasons.set(n.providerId, l.reason);
+          this.launchedAt.set(n.providerId, Date.now());
+          this.status.lastAction = `${new Date().toISOString()}: ${l.reason} -> ${l.type} (${n.providerId})`;
+        } catch (err) {
+          this.status.lastAction = `${new Date().toISOString()}: could not start a '${l.type}' node: ${(err as Error).message}`;
+          break;
+        }
       }
       // Idle nodes above minWorkers stop.
       const now = Date.now();
