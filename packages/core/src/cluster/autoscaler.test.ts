@@ -73,7 +73,7 @@ it('keeps stopping idle nodes while a launch fails, and says why it failed', asy
     ...node('d', 'none', true),
     isDriver: true,
     load: [{ shape: { GPU: 1 }, count: 1 }],
-  } as NodeInfo__Output;
+  } as unknown as NodeInfo__Output;
   let published: { lastAction: string } | undefined;
   const scaler = new Autoscaler(
     config,
