@@ -92,7 +92,7 @@ export interface OnnxModel {
   stats(): OnnxBatchStats;
 }
 
-type OrtModule = typeof Ort;
+export type OrtModule = typeof Ort;
 type Row = readonly number[];
 type RowOutputs = Record<string, number[]>;
 
@@ -107,8 +107,29 @@ interface Loaded {
 /** Thrown inside a replica for a request's bad input: answered with 400 over HTTP. */
 class BadInput extends ServeInvalidArgumentError {}
 
+/**
+ * onnxruntime-node, an optional peer dependency of @ray-ts/serve (~290 MB that only
+ * `onnxDeployment` needs): a clear error naming the package when it is not installed.
+ */
+export async function loadOnnxRuntime(
+  importer: () => Promise<unknown> = () => import('onnxruntime-node'),
+): Promise<OrtModule> {
+  try {
+    return (await importer()) as OrtModule;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND')
+      throw new ServeInvalidArgumentError(
+        'onnxDeployment needs onnxruntime-node, an optional peer dependency of @ray-ts/serve: install it ' +
+          'next to your app (npm install onnxruntime-node) on every node that runs its replicas.',
+        { cause: err },
+      );
+    throw err;
+  }
+}
+
 async function load(config: OnnxModelConfig): Promise<Loaded> {
-  const ort = (await import('onnxruntime-node')) as OrtModule;
+  const ort = await loadOnnxRuntime();
   let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(config.modelPath, {
