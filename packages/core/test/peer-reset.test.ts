@@ -80,17 +80,27 @@ describe('peer streams through a link that is cut', () => {
   const proxies: CuttingProxy[] = [];
 
   beforeAll(async () => {
-    const [portA, portB] = [await freePort(), await freePort()];
-    proxies.push(await CuttingProxy.start(portA), await CuttingProxy.start(portB));
-    cluster = await Cluster.start({
-      head: { numCpus: 0 },
-      nodes: [
-        { numCpus: 2, resources: { a: 100 }, port: portA, nodeIpAddress: '127.0.0.2' },
-        { numCpus: 4, resources: { b: 100 }, port: portB, nodeIpAddress: '127.0.0.2' },
-      ],
-    });
+    // A port found free can be taken before the node binds it (another test's process, or an
+    // outgoing connection's ephemeral port): then new ports, a few times.
+    for (let attempt = 1; ; attempt++) {
+      const [portA, portB] = [await freePort(), await freePort()];
+      proxies.push(await CuttingProxy.start(portA), await CuttingProxy.start(portB));
+      try {
+        cluster = await Cluster.start({
+          head: { numCpus: 0 },
+          nodes: [
+            { numCpus: 2, resources: { a: 100 }, port: portA, nodeIpAddress: '127.0.0.2' },
+            { numCpus: 4, resources: { b: 100 }, port: portB, nodeIpAddress: '127.0.0.2' },
+          ],
+        });
+        break;
+      } catch (err) {
+        await Promise.all(proxies.splice(0).map((p) => p.close()));
+        if (attempt >= 3 || !/is in use/.test((err as Error).message)) throw err;
+      }
+    }
     await init({ address: cluster.address });
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     await shutdown();
