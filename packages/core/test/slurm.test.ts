@@ -5,14 +5,13 @@
 // idle, and `down` leaves no job or node behind.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestHosts, waitFor } from '@ray-ts/core/testing';
-import { TestSlurm, slurmInstalled } from './fixtures/slurm.js';
+import { TestSlurm, freePort, slurmInstalled } from './fixtures/slurm.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,15 +23,6 @@ let tmp: string;
 let hosts: TestHosts;
 let slurm: TestSlurm;
 let env: NodeJS.ProcessEnv;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Node processes (node-main) started with one of this test's session directories. */
 function nodeProcesses(): number[] {

@@ -80,6 +80,11 @@ export type ProviderConfig =
       serviceAccountName: string | undefined;
     };
 
+/** A cluster config whose provider is of type `T`. */
+export type ClusterConfigOf<T extends ProviderConfig['type']> = ClusterConfig & {
+  provider: Extract<ProviderConfig, { type: T }>;
+};
+
 /** A whole cluster config, checked. */
 export interface ClusterConfig extends AutoscalerConfig {
   provider: ProviderConfig;

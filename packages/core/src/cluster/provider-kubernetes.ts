@@ -16,13 +16,11 @@ import fs from 'node:fs';
 import { ClusterLaunchError } from '../errors.js';
 import { getLogger } from '../log.js';
 import { NODE_TYPE_LABEL, PROVIDER_ID_LABEL, type NodeProvider, type ProviderNode } from './autoscaler.js';
-import type { ClusterConfig } from './cluster-config.js';
+import type { ClusterConfigOf } from './cluster-config.js';
 
 const log = getLogger('ray-ts.autoscaler');
 
-export type KubernetesClusterConfig = ClusterConfig & {
-  provider: Extract<ClusterConfig['provider'], { type: 'kubernetes' }>;
-};
+export type KubernetesClusterConfig = ClusterConfigOf<'kubernetes'>;
 
 /** The label naming the cluster a pod belongs to. */
 export const CLUSTER_LABEL = 'ray-ts/cluster';

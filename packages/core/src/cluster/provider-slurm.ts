@@ -14,12 +14,12 @@ import path from 'node:path';
 import { ClusterLaunchError } from '../errors.js';
 import { getLogger } from '../log.js';
 import { NODE_TYPE_LABEL, PROVIDER_ID_LABEL, type NodeProvider, type ProviderNode } from './autoscaler.js';
-import type { ClusterConfig } from './cluster-config.js';
+import type { ClusterConfig, ClusterConfigOf } from './cluster-config.js';
 import { startEnv } from './provider-ssh.js';
 
 const log = getLogger('ray-ts.autoscaler');
 
-export type SlurmClusterConfig = ClusterConfig & { provider: Extract<ClusterConfig['provider'], { type: 'slurm' }> };
+export type SlurmClusterConfig = ClusterConfigOf<'slurm'>;
 
 /** Runs a Slurm command; resolves with its standard output (rejects with what it printed). */
 export type SlurmCommand = (

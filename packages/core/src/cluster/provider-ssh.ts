@@ -11,12 +11,12 @@ import path from 'node:path';
 import { ClusterLaunchError } from '../errors.js';
 import { getLogger } from '../log.js';
 import { NODE_TYPE_LABEL, PROVIDER_ID_LABEL, type NodeProvider, type ProviderNode } from './autoscaler.js';
-import type { ClusterConfig } from './cluster-config.js';
+import type { ClusterConfigOf } from './cluster-config.js';
 import { rsyncTo, sshCheck, type SshTarget } from './ssh.js';
 
 const log = getLogger('ray-ts.autoscaler');
 
-export type SshClusterConfig = ClusterConfig & { provider: Extract<ClusterConfig['provider'], { type: 'ssh' }> };
+export type SshClusterConfig = ClusterConfigOf<'ssh'>;
 
 /** How long a host whose node failed to start is skipped. */
 const FAILED_HOST_PAUSE_MS = 60_000;
